@@ -1,0 +1,128 @@
+// The IOTLB interface: what the translation path and the invalidation engine need from an IOTLB.
+// Implemented by the C++ set-associative IOTLB (tlm/iotlb.h), the verilated RTL IOTLB
+// (rtl/rtl_iotlb.h) and the lockstep comparator that runs both.
+//
+// Behavioural contract shared by every implementation (the RTL mirrors it bit for bit):
+//  * Geometry: `sets` x `ways`, both powers of two. An entry of page size level L (0: 4 KiB,
+//    1: 2 MiB, 2: 1 GiB) lives in set  (vpn >> 9L) & (sets - 1)  where vpn = input address >> 12.
+//  * lookup(did, pasid, kind, vpn) probes the 4 KiB, then 2 MiB, then 1 GiB set and hits on the
+//    first valid entry whose did, pasid, kind and size-aligned vpn match. A hit updates that set's
+//    tree-PLRU state.
+//  * fill(entry): if the target set already holds an entry with the same tag (did, pasid, kind,
+//    size, size-aligned vpn) its payload is replaced in place; otherwise the victim is the lowest
+//    invalid way, or the tree-PLRU way when the set is full. The filled way becomes most recently
+//    used.
+//  * Tree-PLRU (ways-1 bits per set, heap order, node n has children 2n+1 / 2n+2): a bit value
+//    of 0 means "the victim is in the left subtree". Touching way w sets every node on w's path
+//    to point away from w. The victim is found by following the bits from the root.
+//  * Invalidations (spec/vtd.md §6.2, §6.3) clear valid bits and leave PLRU state alone:
+//      invalidate_all                      everything
+//      invalidate_domain(did)              every entry of did
+//      invalidate_domain_range(did, ...)   type-2 page-selective: second-stage and pass-through
+//                                          entries of did overlapping the range (any PASID) AND
+//                                          every first-stage and nested entry of did, any address
+//      invalidate_pasid(did, pasid)        type-6 PASID-selective: every entry of did+pasid
+//      invalidate_pasid_range(did, pasid, ...) type-6 page-selective: first-stage and nested
+//                                          entries of did+pasid overlapping the range
+//    A range is 2^am 4 KiB pages starting at vpn with the low am bits of vpn ignored.
+//    Each returns the number of entries it dropped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace iommusim {
+
+// Translation kind of a cached entry; values are the PASID-entry PGTT encodings.
+enum class translation_kind : uint8_t { first_stage = 1, second_stage = 2, nested = 3, pass_through = 4 };
+
+// Page size level of a cached translation.
+enum class page_level : uint8_t { size_4k = 0, size_2m = 1, size_1g = 2 };
+
+constexpr unsigned page_level_shift(page_level l) { return 12 + 9 * static_cast<unsigned>(l); }
+constexpr uint64_t page_level_pages(page_level l) { return uint64_t{1} << (9 * static_cast<unsigned>(l)); }
+
+// Effective permissions and A/D state captured by the walk (payload bit vector; RTL width 8).
+namespace iotlb_perm {
+constexpr uint8_t fs_rw = 1 << 0;  // AND of first-stage R/W along the path (1 when no first stage)
+constexpr uint8_t fs_us = 1 << 1;  // AND of first-stage U/S (1 when no first stage)
+constexpr uint8_t fs_xd = 1 << 2;  // OR of first-stage XD (0 when no first stage)
+constexpr uint8_t ss_r = 1 << 3;   // AND of second-stage R for the final page (1 when no second stage)
+constexpr uint8_t ss_w = 1 << 4;   // AND of second-stage W
+constexpr uint8_t ss_x = 1 << 5;   // AND of second-stage X
+constexpr uint8_t dirty = 1 << 6;  // leaf D already set: a write hit needs no A/D update
+constexpr uint8_t accessed = 1 << 7;  // leaf A set by the walk that filled the entry
+}  // namespace iotlb_perm
+
+struct iotlb_tag {
+    uint16_t did = 0;
+    uint32_t pasid = 0;  // 20 bits
+    translation_kind kind = translation_kind::second_stage;
+    page_level level = page_level::size_4k;
+    uint64_t vpn = 0;  // input address >> 12, aligned down to the page size (45 bits)
+    bool operator==(const iotlb_tag&) const = default;
+};
+
+struct iotlb_payload {
+    uint64_t out_pfn = 0;  // output (host-physical) address >> 12, aligned to the page size (40 bits)
+    uint8_t perm = 0;      // iotlb_perm bits
+    bool operator==(const iotlb_payload&) const = default;
+};
+
+struct iotlb_entry {
+    iotlb_tag tag;
+    iotlb_payload payload;
+    bool operator==(const iotlb_entry&) const = default;
+};
+
+struct iotlb_geometry {
+    unsigned sets = 16;
+    unsigned ways = 4;
+    unsigned entries() const { return sets * ways; }
+};
+
+struct iotlb_fill_result {
+    unsigned set = 0;
+    unsigned way = 0;
+    bool replaced_same_tag = false;        // an entry with the same tag was updated in place
+    std::optional<iotlb_entry> evicted;    // a valid entry with another tag that was dropped
+    bool operator==(const iotlb_fill_result&) const = default;
+};
+
+class iotlb_if {
+public:
+    virtual ~iotlb_if() = default;
+
+    virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) = 0;
+    virtual iotlb_fill_result fill(const iotlb_entry& entry) = 0;
+
+    virtual unsigned invalidate_all() = 0;
+    virtual unsigned invalidate_domain(uint16_t did) = 0;
+    virtual unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) = 0;
+    virtual unsigned invalidate_pasid(uint16_t did, uint32_t pasid) = 0;
+    virtual unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) = 0;
+
+    virtual iotlb_geometry geometry() const = 0;
+    // Visits every valid entry (tests, stale checker, lockstep comparison). No state change.
+    virtual void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const = 0;
+    // Hardware cycles the last operation took (RTL); 0 for the untimed C++ model.
+    virtual uint64_t last_op_cycles() const { return 0; }
+    virtual std::string name() const = 0;
+};
+
+// Set index of an entry or a probe (see the contract above).
+constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned sets) {
+    return static_cast<unsigned>((vpn >> (9 * static_cast<unsigned>(level))) & (sets - 1));
+}
+
+// True when the entry's page overlaps [vpn & ~(2^am - 1), + 2^am) pages.
+constexpr bool iotlb_overlaps(const iotlb_tag& t, uint64_t vpn, unsigned am) {
+    const uint64_t range_pages = uint64_t{1} << am;
+    const uint64_t range_base = vpn & ~(range_pages - 1);
+    const uint64_t page_pages = page_level_pages(t.level);
+    return t.vpn < range_base + range_pages && range_base < t.vpn + page_pages;
+}
+
+}  // namespace iommusim
