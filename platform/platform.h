@@ -1,0 +1,78 @@
+// The simulated system a VMM talks to: physical memory, the IOMMU (with the C++, RTL or lockstep
+// IOTLB), DMA devices behind it, a simulated CPU that runs the VT-d driver, and the glue that lets a
+// plain C or C++ program drive all of it through the iommufd/VFIO C API.
+//
+// SystemC elaborates once per process, so there is one platform per process: instance() creates it
+// on first use (default configuration, or the one passed to configure() before that).
+//
+// Execution model: the caller's thread never runs simulation code directly. run(fn) hands fn to the
+// simulated CPU thread (an SC_THREAD) and runs the SystemC kernel until fn has returned, so driver
+// code inside fn may poll registers and wait in simulated time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "platform/platform_config.h"
+
+namespace iommusim {
+
+namespace driver {
+struct iommu_device;
+class hw_bus;
+}  // namespace driver
+
+class platform_impl;
+
+class platform {
+public:
+    // The process-wide platform, created on first use.
+    static platform& instance();
+    // Sets the configuration used when the platform is created. Returns false (and changes
+    // nothing) if it already exists or the configuration is invalid; `error` then says why.
+    static bool configure(const platform_config& config, std::string* error = nullptr);
+    static bool exists();
+
+    platform(const platform&) = delete;
+    platform& operator=(const platform&) = delete;
+    ~platform();
+
+    const platform_config& config() const;
+
+    // Runs fn on the simulated CPU thread and returns when it has finished.
+    void run(const std::function<void()>& fn);
+    // Simulated time in nanoseconds.
+    uint64_t now_ns() const;
+
+    // DMA devices, by index (the N of /dev/vfio/devices/vfioN).
+    unsigned device_count() const;
+    driver::iommu_device& device(unsigned n);
+
+    // Device n issues a DMA through the IOMMU. Returns 0, or -EFAULT when the IOMMU faulted
+    // (reason in *fault_reason, VT-d fault reason code), or -EINVAL for a bad device index.
+    int dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+            uint8_t* fault_reason = nullptr);
+
+    // Makes a host buffer part of physical memory without copying (IOMMU_IOAS_MAP of user memory).
+    // Returns its physical address; unmap_user_memory releases it.
+    uint64_t map_user_memory(void* host, std::size_t len);
+    void unmap_user_memory(uint64_t pa);
+
+    // The driver's view of the hardware (MMIO, memory, time). Only valid inside run().
+    driver::hw_bus& bus();
+
+    // Statistics of the whole platform as JSON.
+    std::string stats_json() const;
+
+    platform_impl& impl() { return *m_impl; }
+
+private:
+    explicit platform(const platform_config& config);
+    std::unique_ptr<platform_impl> m_impl;
+};
+
+}  // namespace iommusim
