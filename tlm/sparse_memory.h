@@ -1,0 +1,79 @@
+// Host-backed sparse physical memory over the whole 52-bit physical address space.
+//
+// Models: byte-addressable little-endian physical memory whose 4 KiB pages are allocated
+// zero-filled on first touch; host buffers adopted as physical regions without copying; access
+// errors above a configurable address limit and in injected error ranges (for the access-error
+// faults of spec/vtd.md §4.5 / §5.7: SRT.1, SCT.1, SPD.1, SPT.1, SFL.1, SSL.1).
+// Does not model: memory types, snooping, caches, timing (the TLM shell annotates latency).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "tlm/phys_mem_if.h"
+
+namespace iommusim {
+
+class sparse_memory : public phys_mem_if {
+  public:
+    // Accesses at or above 2^addr_bits fail (32..64; default: the 52-bit VT-d maximum).
+    explicit sparse_memory(unsigned addr_bits = 52);
+    sparse_memory(const sparse_memory&) = delete;
+    sparse_memory& operator=(const sparse_memory&) = delete;
+
+    bool read(uint64_t pa, void* dst, std::size_t len) override;
+    bool write(uint64_t pa, const void* src, std::size_t len) override;
+    bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) override;
+
+    // Convenience accessors (return false like read/write).
+    bool read64(uint64_t pa, uint64_t& value) { return read(pa, &value, sizeof value); }
+    bool write64(uint64_t pa, uint64_t value) { return write(pa, &value, sizeof value); }
+
+    // Maps [pa, pa+len) onto caller-owned host memory, without copying; the caller keeps the
+    // buffer alive until release(pa). pa and len must be 4 KiB aligned, inside the limit and not
+    // overlap another adopted region; previously touched pages in the range are discarded.
+    // Returns false (nothing changed) otherwise.
+    bool adopt(uint64_t pa, void* host, std::size_t len);
+    // Unmaps the adopted region starting at pa (its pages read as zero again). False if none.
+    bool release(uint64_t pa);
+
+    // Contiguous host span starting at pa (for DMI): within one 4 KiB page, or up to the end of
+    // an adopted region; stops before an injected error range. Allocates the page on first touch.
+    // Returns nullptr (len_out = 0) where an access would fail.
+    uint8_t* host_ptr(uint64_t pa, std::size_t& len_out);
+
+    // Accesses touching [pa, pa+len) fail from now on (until clear_error_ranges()).
+    void inject_error_range(uint64_t pa, uint64_t len);
+    void clear_error_ranges();
+
+    uint64_t limit() const { return m_limit; }  // first address that always fails
+    std::size_t pages_allocated() const { return m_pages.size(); }
+
+  private:
+    struct region {
+        uint8_t* host = nullptr;
+        uint64_t len = 0;
+    };
+    struct error_range {
+        uint64_t base = 0;
+        uint64_t end = 0;  // exclusive
+    };
+
+    bool accessible(uint64_t pa, uint64_t len) const;
+    uint8_t* page_ptr(uint64_t pfn);  // host address of the 4 KiB page pfn (allocates)
+    const region* find_region(uint64_t pa, uint64_t& base) const;
+
+    uint64_t m_limit;
+    std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> m_pages;
+    std::map<uint64_t, region> m_regions;  // keyed by base
+    std::vector<error_range> m_errors;
+    // One-entry lookup cache: most accesses of a walk stay within one page.
+    uint64_t m_last_pfn = ~uint64_t{0};
+    uint8_t* m_last_page = nullptr;
+};
+
+}  // namespace iommusim
