@@ -1,0 +1,140 @@
+// The driver contract between the iommufd core and an IOMMU driver (VT-d, the selftest mock).
+//
+// Models (spec/iommufd.md §3.2, §6.1): the kernel's `struct iommu_ops` and `struct iommu_domain_ops`
+// reduced to what IOMMU_HWPT_ALLOC, IOMMU_HWPT_INVALIDATE, IOMMU_GET_HW_INFO, IOAS_MAP/UNMAP and the
+// VFIO attach/detach calls need: hw_info, domain_alloc_paging_flags, domain_alloc_nested, domain free
+// (the destructor), attach with replace semantics, detach (back to blocking), map/unmap of paging
+// domains, and cache_invalidate_user with entry_num write-back.
+// Does not model: PASID attach (set_dev_pasid), dirty tracking ops, vIOMMU ops, fault queues,
+// iommu groups, default/identity domains.
+//
+// Every call returns 0 or a negative errno, as the kernel does. User pointers stay user pointers
+// (uint64_t): drivers read them with driver/uaccess.h, which turns a bad address into -EFAULT.
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace iommusim::driver {
+
+class iommu_ops;
+class iommu_domain;
+
+// A device behind an IOMMU, as the core sees it (kernel: struct device + its iommu_dev).
+struct iommu_device {
+    uint16_t rid = 0;                // requester id, (bus << 8) | devfn
+    bool ats = false;                // ATS enabled: the device keeps a device TLB
+    bool pasid = false;              // PASID-capable
+    iommu_ops* ops = nullptr;        // the driver the device is behind
+    void* owner = nullptr;           // the iommufd device object bound to it (nullptr = unowned)
+    iommu_domain* domain = nullptr;  // currently attached domain (nullptr = blocking)
+    void* driver_data = nullptr;     // per-device state of the driver
+
+    virtual ~iommu_device() = default;
+};
+
+// IOMMU_DOMAIN_PAGING (kernel-managed, map/unmap) or IOMMU_DOMAIN_NESTED (user-managed stage 1).
+enum class domain_type { paging, nested };
+
+// Domain allocation flags (same values as enum iommufd_hwpt_alloc_flags).
+inline constexpr uint32_t alloc_flag_nest_parent = 1u << 0;
+inline constexpr uint32_t alloc_flag_dirty_tracking = 1u << 1;
+
+// Mapping permissions for map().
+inline constexpr int prot_read = 1 << 0;
+inline constexpr int prot_write = 1 << 1;
+
+// kernel struct iommu_user_data: one driver blob (HWPT_ALLOC data_type/data_len/data_uptr).
+struct iommu_user_data {
+    uint32_t type = 0;
+    uint64_t uptr = 0;
+    std::size_t len = 0;
+};
+
+// kernel struct iommu_user_data_array (§3.2). The driver overwrites entry_num with the number of
+// entries it handled, on success and on error.
+struct iommu_user_data_array {
+    uint32_t type = 0;
+    uint64_t uptr = 0;
+    std::size_t entry_len = 0;
+    uint32_t entry_num = 0;
+};
+
+// A translation domain (kernel: struct iommu_domain + its iommu_domain_ops).
+// Destroying the object is the kernel's domain free; it runs after every device is detached.
+class iommu_domain {
+  public:
+    iommu_domain(domain_type type, iommu_ops* owner) : m_type(type), m_owner(owner) {}
+    virtual ~iommu_domain() = default;
+    iommu_domain(const iommu_domain&) = delete;
+    iommu_domain& operator=(const iommu_domain&) = delete;
+
+    domain_type type() const { return m_type; }
+    // The driver that allocated the domain (cross-driver nesting is EINVAL, §6.1).
+    iommu_ops* owner() const { return m_owner; }
+    // Paging domains: allocated with alloc_flag_nest_parent (may carry nested children).
+    virtual bool is_nest_parent() const { return false; }
+
+    // Attaches dev, replacing whatever domain it had (replace semantics: on failure the old
+    // attachment is kept). On success the driver sets dev.domain = this.
+    virtual int attach_dev(iommu_device& dev) = 0;
+
+    // Paging domains: map [iova, iova + len) to the host buffer at `host` (which the platform
+    // adopts as physical memory). `prot` is prot_read | prot_write.
+    virtual int map(uint64_t iova, void* host, uint64_t len, int prot) {
+        (void)iova, (void)host, (void)len, (void)prot;
+        return -EINVAL;  // not a paging domain
+    }
+    // Paging domains: unmap [iova, iova + len) and flush every cache that may hold it (the
+    // IOTLB of this domain and of every nested child) before returning.
+    virtual int unmap(uint64_t iova, uint64_t len) {
+        (void)iova, (void)len;
+        return -EINVAL;
+    }
+
+    // Nested domains: does the domain implement cache_invalidate_user (the kernel checks for a
+    // NULL op and answers EOPNOTSUPP)?
+    virtual bool has_cache_invalidate_user() const { return false; }
+    // Contract (§3.2, §4.2, §5): check array.type first (EINVAL, entry_num 0); handle entries in
+    // order, stop at the first failure; always set array.entry_num to the count handled.
+    virtual int cache_invalidate_user(iommu_user_data_array& array) {
+        array.entry_num = 0;
+        return -EOPNOTSUPP;
+    }
+
+  private:
+    domain_type m_type;
+    iommu_ops* m_owner;
+};
+
+// Per-driver operations (kernel: struct iommu_ops).
+class iommu_ops {
+  public:
+    virtual ~iommu_ops() = default;
+
+    // IOMMU_GET_HW_INFO: fills `data` with the type-specific info struct and `type` with its
+    // enum iommu_hw_info_type value; `capabilities` gets IOMMU_HW_CAP_* bits.
+    virtual int hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) = 0;
+
+    // Paging domain for dev. `flags` are alloc_flag_*; `user_data` is non-null only when the
+    // caller passed driver data (drivers without paging data answer EOPNOTSUPP).
+    virtual int domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
+                                          std::unique_ptr<iommu_domain>& out) = 0;
+
+    // Does the driver implement domain_alloc_nested (no op: EOPNOTSUPP before the parent checks)?
+    virtual bool has_domain_alloc_nested() const { return false; }
+    // Nested domain on top of `parent` (a paging domain of this driver, allocated as nest parent).
+    virtual int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
+                                    const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
+        (void)dev, (void)parent, (void)flags, (void)user_data, (void)out;
+        return -EOPNOTSUPP;
+    }
+
+    // Detaches dev from its domain (kernel: attach to the blocking domain). Sets dev.domain = nullptr.
+    virtual void detach_dev(iommu_device& dev) = 0;
+};
+
+}  // namespace iommusim::driver

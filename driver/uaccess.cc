@@ -1,0 +1,114 @@
+#include "driver/uaccess.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace iommusim::driver {
+
+namespace {
+
+// process_vm_* stop at the first inaccessible page and report how much was transferred; an
+// inaccessible first byte gives -1/EFAULT. Either way we count what actually moved.
+std::size_t transfer(void* local, uint64_t remote, std::size_t len, bool to_user) {
+    std::size_t done = 0;
+    while (done < len) {
+        iovec l{static_cast<char*>(local) + done, len - done};
+        iovec r{reinterpret_cast<void*>(remote + done), len - done};
+        ssize_t n =
+            to_user ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return len - done;
+}
+
+}  // namespace
+
+std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
+    if (len == 0) {
+        return 0;
+    }
+    if (src == 0 || src + len < src) {
+        std::memset(dst, 0, len);
+        return len;
+    }
+    std::size_t left = transfer(dst, src, len, false);
+    if (left != 0) {
+        std::memset(static_cast<char*>(dst) + (len - left), 0, left);
+    }
+    return left;
+}
+
+std::size_t copy_to_user(uint64_t dst, const void* src, std::size_t len) {
+    if (len == 0) {
+        return 0;
+    }
+    if (dst == 0 || dst + len < dst) {
+        return len;
+    }
+    return transfer(const_cast<void*>(src), dst, len, true);
+}
+
+int check_zeroed_user(uint64_t src, std::size_t len) {
+    unsigned char buf[256];
+    while (len != 0) {
+        std::size_t chunk = len < sizeof(buf) ? len : sizeof(buf);
+        if (copy_from_user(buf, src, chunk) != 0) {
+            return -EFAULT;
+        }
+        for (std::size_t i = 0; i < chunk; ++i) {
+            if (buf[i] != 0) {
+                return 0;
+            }
+        }
+        src += chunk;
+        len -= chunk;
+    }
+    return 1;
+}
+
+int copy_struct_from_user(void* dst, std::size_t ksize, uint64_t src, std::size_t usize) {
+    std::size_t size = usize < ksize ? usize : ksize;
+    if (usize < ksize) {
+        std::memset(static_cast<char*>(dst) + size, 0, ksize - size);
+    } else if (usize > ksize) {
+        int ret = check_zeroed_user(src + ksize, usize - ksize);
+        if (ret <= 0) {
+            return ret == 0 ? -E2BIG : ret;
+        }
+    }
+    if (copy_from_user(dst, src, size) != 0) {
+        return -EFAULT;
+    }
+    return 0;
+}
+
+int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_len, const iommu_user_data& data,
+                                uint32_t type) {
+    if (data.type != type) {
+        return -EINVAL;
+    }
+    if (data.len < min_len || data.len > ksize) {
+        return -EINVAL;
+    }
+    return copy_struct_from_user(dst, ksize, data.uptr, data.len);
+}
+
+int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,
+                                      const iommu_user_data_array& array, uint32_t type, uint32_t index) {
+    if (array.entry_num == 0 || index >= array.entry_num) {
+        return -EINVAL;
+    }
+    iommu_user_data item{array.type, array.uptr + array.entry_len * index, array.entry_len};
+    return iommu_copy_struct_from_user(dst, ksize, min_len, item, type);
+}
+
+}  // namespace iommusim::driver

@@ -1,0 +1,43 @@
+// User-memory access with the kernel's semantics, for the iommufd core and the drivers.
+//
+// Models (spec/iommufd.md §1.3, §3.3): copy_from_user / copy_to_user (return the number of bytes
+// NOT copied; copy_from_user zero-fills what it could not read), copy_struct_from_user
+// (0, -E2BIG, -EFAULT), check_zeroed_user, and the driver-data helpers iommu_copy_struct_from_user
+// and iommu_copy_struct_from_user_array (exact length rules, -EINVAL on type or size mismatch).
+// A user pointer is a plain address in this process. Reads and writes go through
+// process_vm_readv / process_vm_writev on our own pid, so an unmapped or protected address
+// gives -EFAULT instead of a crash.
+// Does not model: access_ok() range limits, partial-page fault granularity of real hardware.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "driver/iommu_ops.h"
+
+namespace iommusim::driver {
+
+// Copies len bytes from user address src. Returns the number of bytes not copied (0 = success);
+// the uncopied tail of dst is zero-filled, as the kernel does.
+std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len);
+// Copies len bytes to user address dst. Returns the number of bytes not copied.
+std::size_t copy_to_user(uint64_t dst, const void* src, std::size_t len);
+
+// 1 if [src, src + len) is all zero, 0 if not, -EFAULT if unreadable.
+int check_zeroed_user(uint64_t src, std::size_t len);
+
+// Kernel copy_struct_from_user(dst, ksize, src, usize), §1.3: usize < ksize copies and zero-fills,
+// usize > ksize requires the user tail to be zero (-E2BIG otherwise). Returns 0, -E2BIG or -EFAULT.
+int copy_struct_from_user(void* dst, std::size_t ksize, uint64_t src, std::size_t usize);
+
+// Kernel iommu_copy_struct_from_user, §3.3: type mismatch or len outside [min_len, ksize] -> -EINVAL,
+// then copy_struct_from_user. min_len is offsetofend(struct, min_last).
+int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_len, const iommu_user_data& data,
+                                uint32_t type);
+
+// Kernel iommu_copy_struct_from_user_array, §3.3: copies entry `index` of the array with the same
+// exact-length rules (an entry_len above ksize is -EINVAL even when the extra bytes are zero).
+int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,
+                                      const iommu_user_data_array& array, uint32_t type, uint32_t index);
+
+}  // namespace iommusim::driver
