@@ -1,0 +1,256 @@
+#include "tlm/iotlb.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <stdexcept>
+
+namespace iommusim {
+namespace {
+
+using tk = translation_kind;
+using pl = page_level;
+
+iotlb_entry make_entry(uint16_t did, uint32_t pasid, tk kind, pl level, uint64_t vpn, uint64_t out_pfn,
+                       uint8_t perm = iotlb_perm::fs_rw | iotlb_perm::fs_us | iotlb_perm::ss_r | iotlb_perm::ss_w) {
+    iotlb_entry e;
+    e.tag = iotlb_tag{did, pasid, kind, level, vpn & ~(page_level_pages(level) - 1)};
+    e.payload = iotlb_payload{out_pfn & ~(page_level_pages(level) - 1), perm};
+    return e;
+}
+
+bool present(iotlb& t, const iotlb_entry& e, uint64_t probe_vpn) {
+    auto hit = t.lookup(e.tag.did, e.tag.pasid, e.tag.kind, probe_vpn);
+    return hit && *hit == e;
+}
+
+TEST(Iotlb, RejectsNonPowerOfTwoGeometry) {
+    EXPECT_THROW(iotlb(iotlb_geometry{12, 4}), std::invalid_argument);
+    EXPECT_THROW(iotlb(iotlb_geometry{16, 3}), std::invalid_argument);
+    EXPECT_THROW(iotlb(iotlb_geometry{0, 4}), std::invalid_argument);
+    EXPECT_NO_THROW(iotlb(iotlb_geometry{1, 1}));
+}
+
+TEST(Iotlb, MissThenHitOnAnyAddressOfThePage) {
+    iotlb t({16, 4});
+    EXPECT_FALSE(t.lookup(1, 0, tk::second_stage, 0x1234));
+    const auto e = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x1234, 0x777);
+    auto r = t.fill(e);
+    EXPECT_EQ(r.set, 0x1234u & 15);
+    EXPECT_FALSE(r.replaced_same_tag);
+    EXPECT_FALSE(r.evicted);
+    EXPECT_TRUE(present(t, e, 0x1234));
+    EXPECT_FALSE(t.lookup(1, 0, tk::second_stage, 0x1235));
+    EXPECT_FALSE(t.lookup(2, 0, tk::second_stage, 0x1234));  // other DID
+    EXPECT_FALSE(t.lookup(1, 5, tk::second_stage, 0x1234));  // other PASID
+    EXPECT_FALSE(t.lookup(1, 0, tk::nested, 0x1234));        // other kind
+}
+
+TEST(Iotlb, ProbesAllThreePageSizes) {
+    iotlb t({16, 4});
+    const auto e2m = make_entry(3, 7, tk::first_stage, pl::size_2m, 0x40000, 0x80000);
+    const auto e1g = make_entry(3, 7, tk::first_stage, pl::size_1g, 0x4000000, 0xc0000);
+    EXPECT_EQ(t.fill(e2m).set, (0x40000u >> 9) & 15);
+    EXPECT_EQ(t.fill(e1g).set, (0x4000000u >> 18) & 15);
+    for (uint64_t off : {0ull, 1ull, 0x1ffull})
+        EXPECT_TRUE(present(t, e2m, 0x40000 + off));
+    EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x40200));
+    for (uint64_t off : {0ull, 0x200ull, 0x3ffffull})
+        EXPECT_TRUE(present(t, e1g, 0x4000000 + off));
+    EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x4040000));
+}
+
+TEST(Iotlb, FourKilobyteEntryWinsOverLargerOne) {
+    iotlb t({16, 4});
+    const auto big = make_entry(1, 0, tk::second_stage, pl::size_2m, 0x200, 0x1000);
+    const auto small = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x203, 0x9999);
+    t.fill(big);
+    t.fill(small);
+    EXPECT_TRUE(present(t, small, 0x203));
+    EXPECT_TRUE(present(t, big, 0x204));
+}
+
+TEST(Iotlb, SameTagRefillReplacesPayloadInPlace) {
+    iotlb t({4, 4});
+    const auto a = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);
+    const auto b = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x14, 0x200);
+    auto ra = t.fill(a);
+    t.fill(b);
+    auto a2 = a;
+    a2.payload.out_pfn = 0x300;
+    a2.payload.perm |= iotlb_perm::dirty;
+    auto r = t.fill(a2);
+    EXPECT_TRUE(r.replaced_same_tag);
+    EXPECT_FALSE(r.evicted);
+    EXPECT_EQ(r.way, ra.way);
+    EXPECT_EQ(t.valid_count(), 2u);
+    EXPECT_TRUE(present(t, a2, 0x10));
+}
+
+TEST(Iotlb, LowestInvalidWayFirstThenTreePlru) {
+    iotlb t({1, 4});
+    for (unsigned i = 0; i < 4; ++i) {
+        auto r = t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, i, i));
+        EXPECT_EQ(r.way, i);
+        EXPECT_FALSE(r.evicted);
+    }
+    // After touching 0,1,2,3 in order the tree points at way 0.
+    EXPECT_EQ(t.plru_victim(0), 0u);
+    // Touch way 0 by a hit: the victim moves to the other half (way 2).
+    ASSERT_TRUE(t.lookup(1, 0, tk::second_stage, 0));
+    EXPECT_EQ(t.plru_victim(0), 2u);
+    auto r = t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, 4, 4));
+    EXPECT_EQ(r.way, 2u);
+    ASSERT_TRUE(r.evicted);
+    EXPECT_EQ(r.evicted->tag.vpn, 2u);
+    // Now ways 0 and 2 recent; victim: root points left (way 2 touched last), node1 points to 1.
+    EXPECT_EQ(t.plru_victim(0), 1u);
+    // Invalidation frees a way: the lowest invalid way is used before PLRU.
+    t.invalidate_domain_range(1, 3, 0);
+    r = t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, 9, 9));
+    EXPECT_EQ(r.way, 3u);
+    EXPECT_FALSE(r.evicted);
+}
+
+TEST(Iotlb, PlruBitsFollowHeapOrder) {
+    iotlb t({1, 8});
+    for (unsigned i = 0; i < 8; ++i)
+        t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, i, i));
+    // Last touch: way 7 (path nodes 0,2,6 from the right) -> those bits 0; way 6 set node 6? no:
+    // way 7 is node 6's right child so node 6 = 0; node 2 = 0; node 0 = 0.
+    // Ways 0..5 touched before set nodes 1,3,4,5 to: node1 last touched via way 3 (right) -> 0,
+    // node3 last way1 (right) -> 0, node4 last way3 (right) -> 0, node5 last way5 (right) -> 0.
+    EXPECT_EQ(t.plru_bits(0), 0u);
+    EXPECT_EQ(t.plru_victim(0), 0u);
+    ASSERT_TRUE(t.lookup(1, 0, tk::second_stage, 0));  // way 0: nodes 0,1,3 -> 1
+    EXPECT_EQ(t.plru_bits(0), (1u << 0) | (1u << 1) | (1u << 3));
+    EXPECT_EQ(t.plru_victim(0), 4u);  // right half, node 2=0 -> node 5, node5=0 -> way 4
+}
+
+TEST(Iotlb, PlruNeverEvictsTheMostRecentWayRandomised) {
+    std::mt19937_64 rng(1234);
+    iotlb t({2, 8});
+    uint64_t next = 0;
+    for (int i = 0; i < 2000; ++i) {
+        const uint64_t vpn = (rng() % 64) * 2;  // set 0 only
+        if (rng() % 2) {
+            auto r = t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, vpn, next++));
+            EXPECT_NE(t.plru_victim(0), r.way);
+        } else if (t.lookup(1, 0, tk::second_stage, vpn)) {
+            unsigned way = 8;
+            t.for_each_valid([&](unsigned set, unsigned w, const iotlb_entry& e) {
+                if (set == 0 && e.tag.vpn == vpn)
+                    way = w;
+            });
+            EXPECT_NE(t.plru_victim(0), way);
+        }
+    }
+}
+
+class IotlbScopes : public ::testing::Test {
+  protected:
+    IotlbScopes() : t({64, 16}) {
+        // DID 1: SS at 0x100 (pasid 0), SS at 0x900 (pasid 0), PT at 0x101, FS pasid 5 at 0x100,
+        // nested pasid 5 at 0x5000, FS pasid 6 at 0x100; DID 2: SS 0x100, FS pasid 5 0x100.
+        ss_in = add(1, 0, tk::second_stage, pl::size_4k, 0x100);
+        ss_out = add(1, 0, tk::second_stage, pl::size_4k, 0x900);
+        ss_2m = add(1, 9, tk::second_stage, pl::size_2m, 0x200);
+        pt_in = add(1, 0, tk::pass_through, pl::size_4k, 0x101);
+        fs5 = add(1, 5, tk::first_stage, pl::size_4k, 0x100);
+        fs5_far = add(1, 5, tk::first_stage, pl::size_4k, 0x7000);
+        nest5 = add(1, 5, tk::nested, pl::size_4k, 0x5000);
+        fs6 = add(1, 6, tk::first_stage, pl::size_4k, 0x100);
+        ss5 = add(1, 5, tk::second_stage, pl::size_4k, 0x100);
+        d2_ss = add(2, 0, tk::second_stage, pl::size_4k, 0x100);
+        d2_fs = add(2, 5, tk::first_stage, pl::size_4k, 0x100);
+    }
+    iotlb_entry add(uint16_t did, uint32_t pasid, tk kind, pl level, uint64_t vpn) {
+        auto e = make_entry(did, pasid, kind, level, vpn, vpn + 0x1000000);
+        t.fill(e);
+        return e;
+    }
+    bool has(const iotlb_entry& e) { return present(t, e, e.tag.vpn); }
+    iotlb t;
+    iotlb_entry ss_in, ss_out, ss_2m, pt_in, fs5, fs5_far, nest5, fs6, ss5, d2_ss, d2_fs;
+};
+
+TEST_F(IotlbScopes, AllDropsEverything) {
+    EXPECT_EQ(t.invalidate_all(), 11u);
+    EXPECT_EQ(t.valid_count(), 0u);
+    EXPECT_FALSE(has(ss_in));
+}
+
+TEST_F(IotlbScopes, DomainDropsOnlyThatDomain) {
+    EXPECT_EQ(t.invalidate_domain(1), 9u);
+    EXPECT_FALSE(has(ss_in));
+    EXPECT_FALSE(has(fs6));
+    EXPECT_TRUE(has(d2_ss));
+    EXPECT_TRUE(has(d2_fs));
+    EXPECT_EQ(t.invalidate_domain(1), 0u);
+}
+
+TEST_F(IotlbScopes, DomainRangeDropsStage2InRangeAndEveryFirstStage) {
+    // Range: 4 pages at 0x100 (low bits ignored: 0x102 -> 0x100..0x103).
+    EXPECT_EQ(t.invalidate_domain_range(1, 0x102, 2), 7u);
+    EXPECT_FALSE(has(ss_in));
+    EXPECT_FALSE(has(pt_in));
+    EXPECT_FALSE(has(ss5));
+    EXPECT_FALSE(has(fs5));
+    EXPECT_FALSE(has(fs5_far));  // first-stage: any address
+    EXPECT_FALSE(has(nest5));
+    EXPECT_FALSE(has(fs6));
+    EXPECT_TRUE(has(ss_out));  // second stage outside the range stays
+    EXPECT_TRUE(has(ss_2m));   // 2 MiB page at 0x200.. does not overlap 0x100..0x103
+    EXPECT_TRUE(has(d2_ss));
+    EXPECT_TRUE(has(d2_fs));
+}
+
+TEST_F(IotlbScopes, DomainRangeOverlapsLargePage) {
+    EXPECT_EQ(t.invalidate_domain_range(1, 0x3ff, 0), 5u);  // hits the 2 MiB entry + 4 FS/nested
+    EXPECT_FALSE(has(ss_2m));
+    EXPECT_TRUE(has(ss_in));
+    // A range covering a large page from below also hits it.
+    auto e = add(1, 9, tk::second_stage, pl::size_2m, 0x400);
+    EXPECT_EQ(t.invalidate_domain_range(1, 0x000, 11), 4u);  // 0x000..0x7ff: ss_in, pt_in, ss5, e
+    EXPECT_FALSE(has(e));
+    EXPECT_FALSE(has(ss_in));
+    EXPECT_FALSE(has(pt_in));
+    EXPECT_FALSE(has(ss5));
+    EXPECT_TRUE(has(ss_out));
+}
+
+TEST_F(IotlbScopes, PasidDropsEveryKindOfThatPasid) {
+    EXPECT_EQ(t.invalidate_pasid(1, 5), 4u);
+    EXPECT_FALSE(has(fs5));
+    EXPECT_FALSE(has(fs5_far));
+    EXPECT_FALSE(has(nest5));
+    EXPECT_FALSE(has(ss5));
+    EXPECT_TRUE(has(fs6));
+    EXPECT_TRUE(has(d2_fs));
+    EXPECT_TRUE(has(ss_in));
+}
+
+TEST_F(IotlbScopes, PasidRangeDropsOnlyFirstStageAndNestedInRange) {
+    EXPECT_EQ(t.invalidate_pasid_range(1, 5, 0x100, 0), 1u);
+    EXPECT_FALSE(has(fs5));
+    EXPECT_TRUE(has(ss5));  // second-stage of the same DID+PASID is out of scope
+    EXPECT_TRUE(has(fs5_far));
+    EXPECT_TRUE(has(nest5));
+    EXPECT_TRUE(has(fs6));
+    EXPECT_TRUE(has(d2_fs));
+    EXPECT_EQ(t.invalidate_pasid_range(1, 5, 0x4000, 14), 2u);  // 0x4000..0x7fff
+    EXPECT_FALSE(has(nest5));
+    EXPECT_FALSE(has(fs5_far));
+}
+
+TEST_F(IotlbScopes, InvalidationKeepsPlruState) {
+    std::vector<uint64_t> before;
+    for (unsigned s = 0; s < 64; ++s)
+        before.push_back(t.plru_bits(s));
+    t.invalidate_all();
+    for (unsigned s = 0; s < 64; ++s)
+        EXPECT_EQ(t.plru_bits(s), before[s]);
+}
+
+}  // namespace
+}  // namespace iommusim

@@ -1,0 +1,60 @@
+// The C++ set-associative IOTLB: the reference implementation of the contract in tlm/iotlb_if.h
+// (the verilated RTL IOTLB must match it bit for bit).
+//
+// Models: final-translation caching tagged by DID, PASID, translation kind and page size
+// (4 KiB / 2 MiB / 1 GiB) with 3-size probing, tree-PLRU replacement per set, in-place refill of a
+// same-tag entry, and the type-2 / type-6 invalidation scopes of spec/vtd.md §6.2-6.3.
+// Does not model: timing (last_op_cycles() is 0), paging-structure caches (separate classes),
+// the IH hint (it only concerns paging-structure caches, spec/vtd.md §6.4).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tlm/iotlb_if.h"
+
+namespace iommusim {
+
+class iotlb : public iotlb_if {
+  public:
+    // sets and ways must be powers of two (std::invalid_argument otherwise: misconfiguration).
+    explicit iotlb(iotlb_geometry geometry);
+    iotlb(const iotlb&) = delete;
+    iotlb& operator=(const iotlb&) = delete;
+
+    std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
+    iotlb_fill_result fill(const iotlb_entry& entry) override;
+
+    unsigned invalidate_all() override;
+    unsigned invalidate_domain(uint16_t did) override;
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+
+    iotlb_geometry geometry() const override { return m_geometry; }
+    void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override;
+    std::string name() const override { return "iotlb"; }
+
+    // Tree-PLRU bits of a set, bit n = node n (tests and lockstep comparison).
+    uint64_t plru_bits(unsigned set) const { return m_plru[set]; }
+    // Way the next fill of a full set would replace (no state change).
+    unsigned plru_victim(unsigned set) const;
+    unsigned valid_count() const;
+
+  private:
+    struct slot {
+        bool valid = false;
+        iotlb_entry entry;
+    };
+
+    slot* set_begin(unsigned set) { return &m_slots[static_cast<std::size_t>(set) * m_geometry.ways]; }
+    void touch(unsigned set, unsigned way);
+    template <typename Pred>
+    unsigned drop_if(Pred pred);
+
+    iotlb_geometry m_geometry;
+    std::vector<slot> m_slots;     // sets x ways, set-major
+    std::vector<uint64_t> m_plru;  // ways-1 bits per set (ways <= 64)
+};
+
+}  // namespace iommusim
