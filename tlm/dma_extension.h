@@ -1,0 +1,50 @@
+// DMA request sideband carried on the TLM generic payload (libsystemctlm-soc atsattr style).
+//
+// Models: the PCIe request attributes the IOMMU needs (spec/vtd.md §4-§5): requester id, PASID
+// prefix with privileged/execute flags, ATS translation requests (the response carries the
+// translation instead of data), and on the way back the fault reason of a blocked request.
+// Does not model: PASID prefix on completions, ATS translated requests (AT=10), page requests.
+// A payload without this extension is treated as requester id 0, no PASID, user, not execute.
+#pragma once
+
+#include <cstdint>
+#include <tlm>
+
+#include "iommusim/hw/vtd_fault.h"
+
+namespace iommusim {
+
+class dma_extension : public tlm::tlm_extension<dma_extension> {
+  public:
+    // ---- Request (set by the device) ----
+    uint16_t requester_id = 0;     // bus:dev.fn
+    bool has_pasid = false;        // request-with-PASID
+    uint32_t pasid = 0;            // 20 bits, meaningful when has_pasid
+    bool priv = false;             // privileged (supervisor) request; needs has_pasid
+    bool exec = false;             // execute request; needs has_pasid
+    bool ats_translation = false;  // ATS translation request: no data moves, the result comes back below
+
+    // ---- Response (set by the IOMMU) ----
+    hw::fault_reason fault = hw::fault_reason::none;  // why the request was blocked (none if it was not)
+    bool fault_recorded = false;                      // the fault went to an FRCD (not suppressed/compressed)
+    // ATS translation result: translated page address and size, and the rights granted.
+    uint64_t translated_addr = 0;
+    uint64_t translated_size = 0;  // bytes (4 KiB, 2 MiB or 1 GiB)
+    bool ats_read = false;
+    bool ats_write = false;
+    bool ats_exec = false;
+    bool ats_priv = false;
+
+    // Resets the response part before a new request reuses the extension.
+    void clear_response() {
+        fault = hw::fault_reason::none;
+        fault_recorded = false;
+        translated_addr = translated_size = 0;
+        ats_read = ats_write = ats_exec = ats_priv = false;
+    }
+
+    tlm::tlm_extension_base* clone() const override { return new dma_extension(*this); }
+    void copy_from(const tlm::tlm_extension_base& other) override { *this = static_cast<const dma_extension&>(other); }
+};
+
+}  // namespace iommusim
