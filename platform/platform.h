@@ -10,6 +10,7 @@
 // code inside fn may poll registers and wait in simulated time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,7 +30,7 @@ class hw_bus;
 class platform_impl;
 
 class platform {
-public:
+  public:
     // The process-wide platform, created on first use.
     static platform& instance();
     // Sets the configuration used when the platform is created. Returns false (and changes
@@ -67,10 +68,25 @@ public:
 
     // Statistics of the whole platform as JSON.
     std::string stats_json() const;
+    // Stale-translation checker: hits counted so far, and one line per recorded report.
+    uint64_t stale_hits() const;
+    std::vector<std::string> stale_reports() const;
+    // Fault injection (the fault-injection scenario and tests):
+    // device n stops answering device-TLB invalidations (ITE) until cleared.
+    void set_device_tlb_unresponsive(unsigned n, bool unresponsive);
+    // The driver submits one raw descriptor followed by its wait descriptor, as if a driver bug
+    // had produced it; returns the driver's result (0, -EINVAL after IQE recovery, -ETIMEDOUT).
+    int submit_raw_descriptor(const std::array<uint64_t, 4>& desc);
+    // Hardware fault state: FSTS_REG and the number of recorded primary faults.
+    uint32_t fault_status() const;
+    uint64_t recorded_faults() const;
+
+    // Ends the simulation cleanly (flushes wave files). The platform stays usable for queries.
+    void finish();
 
     platform_impl& impl() { return *m_impl; }
 
-private:
+  private:
     explicit platform(const platform_config& config);
     std::unique_ptr<platform_impl> m_impl;
 };

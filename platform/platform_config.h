@@ -11,25 +11,29 @@
 namespace iommusim {
 
 struct dma_device_config {
-    uint16_t rid = 0x0100;       // requester id (bus:dev.fn)
-    bool ats = false;            // ATS-capable: keeps a device TLB, gets device-TLB invalidations
-    bool pasid = true;           // may issue requests with PASID
+    uint16_t rid = 0x0100;             // requester id (bus:dev.fn)
+    bool ats = false;                  // ATS-capable: keeps a device TLB, gets device-TLB invalidations
+    bool pasid = true;                 // may issue requests with PASID
     uint64_t devtlb_latency_ns = 200;  // time the device takes to answer a device-TLB invalidation
     unsigned devtlb_entries = 32;      // device-TLB (ATC) capacity
 };
 
 struct platform_config {
-    iommu_config iommu;                  // IOMMU capabilities, cache geometry, latencies
-    std::string iotlb = "cpp";           // IOTLB implementation: cpp, rtl or lockstep
-    std::string waves;                   // wave file path ("" = no waves)
+    iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
+    std::string iotlb = "cpp";                                   // IOTLB implementation: cpp, rtl or lockstep
+    std::string waves;                                           // wave file path ("" = no waves)
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
-    uint64_t driver_memory_base = 0x1000'0000;  // physical range the driver allocates tables from
-    uint64_t driver_memory_size = 0x1000'0000;  // 256 MiB
-    uint64_t user_memory_base = 0x100'0000'0000;  // where adopted host buffers are placed
+    uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from
+    uint64_t driver_memory_size = 0x1000'0000;                   // 256 MiB
+    uint64_t user_memory_base = 0x100'0000'0000;                 // where adopted host buffers are placed
+    uint64_t seed = 1;                                           // seed for anything random in the platform
+    uint64_t timeline_interval_ns = 10000;                       // statistics timeline sampling period (0 = off)
 
     static std::vector<dma_device_config> default_devices() {
-        return {{0x0100, false, true, 200, 32}, {0x0108, true, true, 200, 32},
-                {0x0200, false, true, 200, 32}, {0x0208, true, true, 200, 32}};
+        return {{0x0100, false, true, 200, 32},
+                {0x0108, true, true, 200, 32},
+                {0x0200, false, true, 200, 32},
+                {0x0208, true, true, 200, 32}};
     }
     // "" when valid, else a message naming the bad value.
     std::string validate() const;

@@ -1,0 +1,152 @@
+#include "platform/cpu.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace iommusim {
+
+namespace {
+unsigned irq_index(driver::hw_irq irq) {
+    return irq == driver::hw_irq::invalidation_completion ? 0 : 1;
+}
+}  // namespace
+
+cpu::cpu(const sc_core::sc_module_name& name)
+    : sc_core::sc_module(name)
+    , mmio_socket("mmio_socket")
+    , mem_socket("mem_socket")
+    , irq_fault("irq_fault")
+    , irq_inv("irq_inv") {
+    SC_THREAD(job_thread);
+    SC_METHOD(on_irq_inv);
+    sensitive << irq_inv.pos();
+    dont_initialize();
+    SC_METHOD(on_irq_fault);
+    sensitive << irq_fault.pos();
+    dont_initialize();
+}
+
+void cpu::on_irq_inv() {
+    m_irq_pending[0] = true;
+    m_irq_event[0].notify(sc_core::SC_ZERO_TIME);
+}
+
+void cpu::on_irq_fault() {
+    m_irq_pending[1] = true;
+    m_irq_event[1].notify(sc_core::SC_ZERO_TIME);
+}
+
+void cpu::job_thread() {
+    for (;;) {
+        sc_core::wait(m_job_event);
+        try {
+            (*m_job)();
+        } catch (...) {
+            m_job_error = std::current_exception();
+        }
+        m_qk.sync();
+        m_job_done = true;
+        sc_core::sc_pause();
+    }
+}
+
+void cpu::execute(const std::function<void()>& job) {
+    m_job = &job;
+    m_job_done = false;
+    m_job_error = nullptr;
+    m_job_event.notify(sc_core::SC_ZERO_TIME);
+    sc_core::sc_start();
+    m_job = nullptr;
+    if (!m_job_done)
+        throw std::runtime_error(
+            "simulation stopped before the CPU job finished (the driver waits for an event "
+            "that never comes)");
+    if (m_job_error)
+        std::rethrow_exception(m_job_error);
+}
+
+bool cpu::mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(cmd);
+    trans.set_address(off);
+    trans.set_data_ptr(static_cast<unsigned char*>(data));
+    trans.set_data_length(len);
+    trans.set_streaming_width(len);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = m_qk.get_local_time();
+    mmio_socket->b_transport(trans, delay);
+    m_qk.set(delay);
+    m_qk.sync();  // uncached device access: the CPU waits for it
+    ++m_mmio_accesses;
+    return trans.is_response_ok();
+}
+
+uint32_t cpu::mmio_read32(uint32_t off) {
+    uint32_t v = 0;
+    return mmio(tlm::TLM_READ_COMMAND, off, &v, 4) ? v : ~uint32_t{0};
+}
+
+uint64_t cpu::mmio_read64(uint32_t off) {
+    uint64_t v = 0;
+    return mmio(tlm::TLM_READ_COMMAND, off, &v, 8) ? v : ~uint64_t{0};
+}
+
+void cpu::mmio_write32(uint32_t off, uint32_t value) {
+    mmio(tlm::TLM_WRITE_COMMAND, off, &value, 4);
+}
+void cpu::mmio_write64(uint32_t off, uint64_t value) {
+    mmio(tlm::TLM_WRITE_COMMAND, off, &value, 8);
+}
+
+bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(cmd);
+    trans.set_address(pa);
+    trans.set_data_ptr(static_cast<unsigned char*>(data));
+    trans.set_data_length(static_cast<unsigned>(len));
+    trans.set_streaming_width(static_cast<unsigned>(len));
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = m_qk.get_local_time();
+    mem_socket->b_transport(trans, delay);
+    m_qk.set(delay);
+    if (m_qk.need_sync())
+        m_qk.sync();
+    ++m_mem_accesses;
+    return trans.is_response_ok();
+}
+
+bool cpu::mem_read(uint64_t pa, void* dst, std::size_t len) {
+    return mem(tlm::TLM_READ_COMMAND, pa, dst, len);
+}
+
+bool cpu::mem_write(uint64_t pa, const void* src, std::size_t len) {
+    // The payload's data pointer is not const; the target only reads it for a write.
+    return mem(tlm::TLM_WRITE_COMMAND, pa, const_cast<void*>(src), len);
+}
+
+void cpu::delay(uint64_t ns) {
+    m_qk.sync();
+    sc_core::wait(ns == 0 ? sc_core::SC_ZERO_TIME : sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
+}
+
+uint64_t cpu::now_ns() {
+    return static_cast<uint64_t>(m_qk.get_current_time().to_seconds() * 1e9 + 0.5);
+}
+
+bool cpu::irq_pending(driver::hw_irq irq) {
+    return m_irq_pending[irq_index(irq)];
+}
+
+void cpu::irq_ack(driver::hw_irq irq) {
+    m_irq_pending[irq_index(irq)] = false;
+}
+
+bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
+    m_qk.sync();
+    const unsigned i = irq_index(irq);
+    if (!m_irq_pending[i])
+        sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), m_irq_event[i]);
+    return m_irq_pending[i];
+}
+
+}  // namespace iommusim

@@ -1,0 +1,72 @@
+// The simulated CPU the driver runs on. It executes jobs (a VMM's ioctl, a DMA request) in one
+// SC_THREAD and is the driver's hw_bus: MMIO through `mmio_socket` to the IOMMU registers, memory
+// through `mem_socket`, time through wait(), interrupts from `irq_fault` / `irq_inv`.
+//
+// Models: a single in-order core with a quantum keeper for memory accesses; MMIO accesses are
+// synchronising (the CPU waits for each to complete before issuing the next), as uncached
+// device accesses are.
+// Does not model: caches, multiple cores, interrupt controllers (the lines are level inputs).
+#pragma once
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+#include <exception>
+#include <functional>
+#include <systemc>
+#include <tlm>
+
+#include "driver/hw_bus.h"
+
+namespace iommusim {
+
+class cpu : public sc_core::sc_module, public driver::hw_bus {
+  public:
+    tlm_utils::simple_initiator_socket<cpu> mmio_socket;
+    tlm_utils::simple_initiator_socket<cpu> mem_socket;
+    sc_core::sc_in<bool> irq_fault;
+    sc_core::sc_in<bool> irq_inv;
+
+    SC_HAS_PROCESS(cpu);
+    explicit cpu(const sc_core::sc_module_name& name);
+    cpu(const cpu&) = delete;
+    cpu& operator=(const cpu&) = delete;
+
+    // Runs `job` on the CPU thread; returns when it finished. Rethrows what the job threw. Throws
+    // std::runtime_error if the simulation ran out of events before the job finished (a hang).
+    void execute(const std::function<void()>& job);
+
+    // ---- driver::hw_bus ----
+    uint32_t mmio_read32(uint32_t off) override;
+    uint64_t mmio_read64(uint32_t off) override;
+    void mmio_write32(uint32_t off, uint32_t value) override;
+    void mmio_write64(uint32_t off, uint64_t value) override;
+    bool mem_read(uint64_t pa, void* dst, std::size_t len) override;
+    bool mem_write(uint64_t pa, const void* src, std::size_t len) override;
+    void delay(uint64_t ns) override;
+    uint64_t now_ns() override;
+    bool irq_pending(driver::hw_irq irq) override;
+    void irq_ack(driver::hw_irq irq) override;
+    bool wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) override;
+
+    uint64_t mmio_accesses() const { return m_mmio_accesses; }
+    uint64_t mem_accesses() const { return m_mem_accesses; }
+
+  private:
+    void job_thread();
+    void on_irq_fault();
+    void on_irq_inv();
+    bool mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len);
+    bool mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
+
+    tlm_utils::tlm_quantumkeeper m_qk;
+    sc_core::sc_event m_job_event;
+    sc_core::sc_event m_irq_event[2];
+    bool m_irq_pending[2] = {false, false};
+    const std::function<void()>* m_job = nullptr;
+    bool m_job_done = false;
+    std::exception_ptr m_job_error;
+    uint64_t m_mmio_accesses = 0;
+    uint64_t m_mem_accesses = 0;
+};
+
+}  // namespace iommusim

@@ -1,0 +1,30 @@
+#include "platform/platform_config.h"
+
+#include <set>
+
+namespace iommusim {
+
+std::string platform_config::validate() const {
+    if (std::string err = iommu.validate(); !err.empty())
+        return "iommu: " + err;
+    if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep")
+        return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
+    if (devices.empty())
+        return "devices: at least one DMA device is needed";
+    std::set<uint16_t> rids;
+    for (const dma_device_config& d : devices) {
+        if (!rids.insert(d.rid).second)
+            return "devices: requester id " + std::to_string(d.rid) + " used twice";
+        if (d.devtlb_entries == 0)
+            return "devices: devtlb_entries must be >= 1";
+        if (d.ats && !iommu.dt)
+            return "devices: an ATS device needs iommu.dt=true";
+    }
+    if (driver_memory_size < (1u << 20) || driver_memory_base % 4096 || driver_memory_size % 4096)
+        return "driver memory must be page aligned and at least 1 MiB";
+    if (user_memory_base % 4096 || user_memory_base <= driver_memory_base + driver_memory_size - 1)
+        return "user_memory_base must be page aligned and above the driver memory";
+    return "";
+}
+
+}  // namespace iommusim
