@@ -63,6 +63,16 @@ class hw_bus {
         return true;
     }
 
+    // Pins a host (user) buffer as physical memory, like the kernel's pin_user_pages(): on success
+    // `pa` is the physical address of its first byte and [pa, pa + len) is backed by the buffer
+    // until unpin_user_memory(pa). Paging domains map user buffers through it. The default refuses
+    // (a bus without user memory).
+    virtual bool pin_user_memory(void* host, std::size_t len, uint64_t& pa) {
+        (void)host, (void)len, (void)pa;
+        return false;
+    }
+    virtual void unpin_user_memory(uint64_t pa) { (void)pa; }
+
     // Convenience helpers on top of mem_read/mem_write.
     bool read64(uint64_t pa, uint64_t& v) { return mem_read(pa, &v, sizeof v); }
     bool write64(uint64_t pa, uint64_t v) { return mem_write(pa, &v, sizeof v); }
