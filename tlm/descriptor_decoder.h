@@ -1,0 +1,110 @@
+// Invalidation-descriptor decoder and validator: the SystemC-free functional core of the queue
+// engine. Descriptor words + queue width + capabilities -> a decoded command or an IQEI code.
+//
+// Models: spec/vtd.md §2.3 (width rules), §2.4 (IQEI 3 and 4), §3.1-3.8 (every field, granularity
+// and reserved bit of types 1-8), §6.2-6.5 (which cache scope each command applies).
+// Does not model: page group/stream responses (types 9/10: no page requests, IQEI 3), interrupt
+// remapping (type 4 is validated and counted, nothing is cached), legacy-mode descriptors.
+// Choices where spec/vtd.md §9 leaves it open: a bad granularity, AM > CAP.MAMV and DID bits beyond
+// CAP.ND are reserved-field violations (IQEI 4); type-6 G=00/01 are reserved (IQEI 4); a wait with
+// SW=0 and IF=0 is a valid fence-only wait; SW+IF together are valid (status write first); PFSID is
+// accepted and ignored unless ECAP.DIT; DR/DW are ignored without CAP.DRD/DWD; a type-2
+// page-selective request without CAP.PSI is performed domain-selective; 128-bit descriptors of types
+// 1-5 are accepted in scalable mode.
+#pragma once
+
+#include <cstdint>
+
+#include "iommusim/hw/vtd_desc.h"
+#include "tlm/invalidation_sink.h"
+
+namespace iommusim {
+
+// What a decoded descriptor does (one cache scope per descriptor).
+enum class qi_scope : uint8_t {
+    none = 0,
+    context_all,         // type 1 G=01, and G=10 (domain-selective is global in scalable mode)
+    context_device,      // type 1 G=11
+    pasid_cache_all,     // type 7 G=11
+    pasid_cache_domain,  // type 7 G=00
+    pasid_cache_pasid,   // type 7 G=01
+    iotlb_all,           // type 2 G=01
+    iotlb_domain,        // type 2 G=10 (and G=11 without CAP.PSI)
+    iotlb_domain_range,  // type 2 G=11
+    iotlb_pasid,         // type 6 G=10
+    iotlb_pasid_range,   // type 6 G=11
+    devtlb,              // type 3
+    devtlb_pasid,        // type 8
+    iec_all,             // type 4 G=0
+    iec_index,           // type 4 G=1
+    wait,                // type 5
+};
+constexpr unsigned qi_scope_count = static_cast<unsigned>(qi_scope::wait) + 1;
+const char* qi_scope_name(qi_scope s);
+
+// IQERCD.IQEI codes (spec/vtd.md §1.12).
+namespace iqei {
+constexpr uint8_t none = 0;
+constexpr uint8_t invalid_tail = 1;
+constexpr uint8_t fetch_error = 2;
+constexpr uint8_t invalid_type = 3;
+constexpr uint8_t reserved_field = 4;
+constexpr uint8_t invalid_width = 5;
+constexpr uint8_t misaligned_tail = 6;
+constexpr uint8_t invalid_ttm = 7;
+}  // namespace iqei
+
+// Capabilities the validation depends on (from iommu_config).
+struct decode_caps {
+    unsigned mamv = 18;  // CAP.MAMV
+    unsigned nd = 6;     // CAP.ND: DIDs below 2^(4+2*ND)
+    bool psi = true;     // CAP.PSI
+    bool pds = true;     // ECAP.PDS: wait PD allowed
+    bool dit = false;    // ECAP.DIT: PFSID meaningful
+};
+
+struct decoded_desc {
+    hw::inv_type type = hw::inv_type::wait;
+    qi_scope scope = qi_scope::none;
+    uint16_t did = 0;
+    uint16_t sid = 0;
+    uint8_t fm = 0;  // type 1 function mask
+    uint32_t pasid = 0;
+    uint64_t addr = 0;   // types 2/6: byte address of the range (low bits as written)
+    uint8_t am = 0;      // types 2/6: 2^am pages
+    bool ih = false;     // types 2/6: invalidation hint
+    bool drain = false;  // type 2: DR or DW requested (and supported)
+    // Type 5.
+    bool sw = false;
+    bool iflag = false;
+    bool fn = false;
+    bool pd = false;
+    uint32_t status_data = 0;
+    uint64_t status_addr = 0;  // 4-byte aligned
+    // Types 3/8 (device-TLB): decoded ATS range (length 0 = everything).
+    bool all_pasids = false;
+    uint64_t dev_base = 0;
+    uint64_t dev_length = 0;
+    uint8_t mip = 0;
+    uint16_t pfsid = 0;
+    // Type 4.
+    uint16_t iidx = 0;
+    uint8_t im = 0;
+};
+
+struct decode_result {
+    uint8_t iqei = iqei::none;  // 0 when valid, else iqei::invalid_type or iqei::reserved_field
+    decoded_desc desc;
+    bool ok() const { return iqei == iqei::none; }
+};
+
+class descriptor_decoder {
+  public:
+    // wide: the queue holds 256-bit descriptors (IQA.DW=1); words 2/3 are ignored otherwise.
+    static decode_result decode(const hw::inv_desc& d, bool wide, const decode_caps& caps);
+    // Applies a cache scope (types 1, 2, 6, 7) through exactly one sink method and returns the
+    // entries dropped; 0 without touching the sink for types 3, 4, 5, 8 (the engine handles them).
+    static unsigned apply(const decoded_desc& d, invalidation_sink& sink);
+};
+
+}  // namespace iommusim

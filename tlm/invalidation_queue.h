@@ -1,0 +1,157 @@
+// Queued-invalidation engine of the IOMMU: queue registers, descriptor fetch/validate/apply thread,
+// invalidation-wait completion, device-TLB invalidation tracking, errors and statistics.
+//
+// Models: spec/vtd.md §1.10-1.12 (IQH/IQT/IQA, ICS, IECTL/IEDATA/IEADDR/IEUADDR, IQERCD), §2.1-2.7
+// (enable latch, in-order fetch with wrap-around, 128/256-bit widths, IQE with IQEI 1-7 leaving IQH
+// on the offending descriptor and resuming at IQH when FSTS.IQE is cleared, ITE/ICE, idle-only
+// disable resetting IQH, wait descriptors with SW/IF/FN), §3 (via descriptor_decoder), §6 scopes
+// applied through qi_host::caches(); device-TLB invalidations of types 3/8 sent to a per-SID
+// device_tlb_port with an ITag and a time-out.
+// Does not model: page requests (PD drains nothing), interrupt-entry caches (type 4 counted only),
+// DMA draining (DR/DW complete at once), legacy register-based invalidation.
+// Choices: IQA is latched when QIE goes 0->1 (later IQA writes take effect at the next enable);
+// IQEI 5 (DW=1 without SMTS/ADMS) and 7 (active TTM not scalable) are detected when the engine is
+// about to fetch, with IQH on that descriptor; a wait descriptor always holds back later
+// descriptors until it completes (what FN=1 requires, allowed for FN=0); a failing status write is
+// reported as IQE with IQEI 2 (the wait's memory access failed) with IQH on the wait and no
+// interrupt; on ITE the wait being held is consumed without status write or interrupt (IQH moves past
+// it, as Linux's qi_check_fault expects), every outstanding device-TLB request is forgotten and
+// nothing is fetched until FSTS.ITE is cleared; a type-3/8 descriptor for a requester id without a
+// registered port completes at once; QIE 1->0 while not idle is refused (QIES stays 1, counted).
+//
+// Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host; forward
+//   GCMD.QIE changes           -> set_enabled(qie), mirror the result into GSTS.QIES
+//   IQT / IQA writes           -> write_iqt / write_iqa
+//   ICS / IECTL / IEDATA / IEADDR / IEUADDR writes -> write_ics (the written value: W1C) / write_iectl / ...
+//   FSTS W1C of IQE/ICE/ITE    -> on_fsts_w1c(bits cleared)
+//   reads of those registers   -> read_* (or mirror them in qi_host::registers_changed()).
+// The SC_THREAD is the module's own; nothing needs spawning.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <vector>
+
+#include <systemc>
+
+#include "tlm/descriptor_decoder.h"
+#include "tlm/device_tlb_port.h"
+#include "tlm/iommu_config.h"
+#include "tlm/qi_host.h"
+#include "tlm/qi_stats.h"
+
+namespace iommusim {
+
+class invalidation_queue : public sc_core::sc_module, public devtlb_completion_sink {
+  public:
+    invalidation_queue(sc_core::sc_module_name name, const iommu_config& cfg, qi_host& host);
+    invalidation_queue(const invalidation_queue&) = delete;
+    invalidation_queue& operator=(const invalidation_queue&) = delete;
+
+    // ---- Register block side (values as the registers hold them, spec/vtd.md §1.10-1.12) ----
+    uint64_t read_iqh() const;
+    uint64_t read_iqt() const { return m_iqt; }
+    uint64_t read_iqa() const { return m_iqa; }
+    uint32_t read_ics() const { return m_ics; }
+    uint32_t read_iectl() const { return m_iectl; }
+    uint32_t read_iedata() const { return m_iedata; }
+    uint32_t read_ieaddr() const { return m_ieaddr; }
+    uint32_t read_ieuaddr() const { return m_ieuaddr; }
+    uint64_t read_iqercd() const { return m_iqercd; }
+
+    void write_iqt(uint64_t value);    // reserved bits dropped; wakes the engine
+    void write_iqa(uint64_t value);    // latched at the next enable
+    void write_ics(uint32_t value);    // W1C IWC; clearing IWC clears IECTL.IP
+    void write_iectl(uint32_t value);  // IM; clearing IM with IP=1 sends the pending MSI
+    void write_iedata(uint32_t value) { m_iedata = value; }
+    void write_ieaddr(uint32_t value);
+    void write_ieuaddr(uint32_t value) { m_ieuaddr = value; }
+    // GCMD.QIE: 0->1 latches IQA; 1->0 only when idle (IQH == IQT, nothing outstanding), then
+    // IQH = 0. Returns the new GSTS.QIES.
+    bool set_enabled(bool qie);
+    bool enabled() const { return m_qies; }
+    // Software cleared these FSTS bits (hw::fsts::iqe / ice / ite masks); processing resumes at IQH.
+    void on_fsts_w1c(uint32_t cleared_bits);
+    // True while IQH != IQT, a device-TLB invalidation or a wait is outstanding.
+    bool busy() const;
+
+    // ---- Device TLBs ----
+    void register_device_tlb(uint16_t sid, device_tlb_port& port);
+    void unregister_device_tlb(uint16_t sid);
+    // devtlb_completion_sink: an invalidation completion message (any process context).
+    void devtlb_complete(uint16_t sid, uint32_t itag_mask) override;
+
+    // ---- Observation ----
+    const qi_stats& stats() const { return m_stats; }
+    void reset_stats() { m_stats = qi_stats{}; }
+    // Waveform-ready state (written by the engine thread only).
+    sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqh_signal;        // descriptor index at the head
+    sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqt_signal;        // descriptor index at the tail
+    sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> desc_type_signal;  // type in flight, 0 idle
+    sc_core::sc_signal<uint64_t, sc_core::SC_MANY_WRITERS> waits_signal;      // completed wait count
+    // Notified whenever a wait descriptor completes (after its status write and interrupt).
+    const sc_core::sc_event& wait_completed_event() const { return m_wait_completed; }
+
+  private:
+    struct outstanding_devtlb {
+        uint16_t sid = 0;
+        uint8_t itag = 0;
+        sc_core::sc_time deadline;
+    };
+
+    void engine();
+    bool can_fetch() const;
+    // One descriptor at IQH: checks, fetch, decode, apply. False when it stopped on an error.
+    bool step();
+    void queue_error(uint8_t code);
+    bool process(const decoded_desc& d);  // false: stop (error) or held back
+    void send_devtlb(const decoded_desc& d);
+    bool run_wait(const decoded_desc& d);
+    void check_timeouts();
+    void time_out(const outstanding_devtlb& o);
+    void set_ics_iwc();
+    void send_completion_msi();
+    void publish();
+    void note_iqt_write();
+    sc_core::sc_time earliest_deadline() const;
+    uint32_t entries() const;
+    unsigned shift() const { return m_dw ? 5 : 4; }  // log2 descriptor bytes
+    decode_caps caps() const;
+
+    const iommu_config m_cfg;
+    qi_host& m_host;
+
+    // Registers.
+    uint64_t m_iqt = 0;
+    uint64_t m_iqa = 0;
+    uint32_t m_ics = 0;
+    uint32_t m_iectl;
+    uint32_t m_iedata = 0;
+    uint32_t m_ieaddr = 0;
+    uint32_t m_ieuaddr = 0;
+    uint64_t m_iqercd = 0;
+    // Latched at enable.
+    bool m_qies = false;
+    uint64_t m_base = 0;
+    bool m_dw = false;
+    unsigned m_qs = 0;
+    uint32_t m_head = 0;  // descriptor index
+    // Error state mirrored from FSTS (set by the engine, cleared by on_fsts_w1c).
+    bool m_iqe = false;
+    bool m_ite = false;
+    bool m_ice = false;
+
+    std::map<uint16_t, device_tlb_port*> m_ports;
+    std::vector<outstanding_devtlb> m_outstanding;
+    uint8_t m_next_itag = 0;
+    bool m_in_wait = false;  // the engine holds a wait descriptor
+    bool m_wait_aborted = false;
+    std::deque<std::pair<uint32_t, sc_core::sc_time>> m_iqt_writes;  // (tail index, time)
+
+    sc_core::sc_event m_wake;
+    sc_core::sc_event m_wait_completed;
+    qi_stats m_stats;
+};
+
+}  // namespace iommusim

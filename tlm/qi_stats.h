@@ -1,0 +1,46 @@
+// Statistics of the invalidation queue engine (tlm/invalidation_queue.h), printable as JSON.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "tlm/descriptor_decoder.h"
+
+namespace iommusim {
+
+struct qi_stats {
+    // Power-of-two buckets: bucket i counts values in [2^i, 2^(i+1)) ns, bucket 0 also holds 0.
+    struct histogram {
+        static constexpr unsigned buckets = 32;
+        std::array<uint64_t, buckets> counts{};
+        uint64_t samples = 0;
+        uint64_t sum_ns = 0;
+        uint64_t min_ns = 0;
+        uint64_t max_ns = 0;
+        void add(uint64_t ns);
+        std::string to_json() const;
+    };
+
+    uint64_t descriptors = 0;                          // descriptors fetched, validated and applied
+    std::array<uint64_t, 16> per_type{};               // index = descriptor type (hw::inv_type)
+    std::array<uint64_t, qi_scope_count> per_scope{};  // index = qi_scope
+    uint64_t entries_dropped = 0;                      // sum of what the cache scopes reported
+    std::array<uint64_t, 8> iqe_by_iqei{};             // index = IQEI code (1..7)
+    uint64_t ite = 0;                                  // device-TLB time-outs
+    uint64_t ice = 0;                                  // unexpected device-TLB completions
+    uint64_t devtlb_sent = 0;                          // requests sent to a registered device
+    uint64_t devtlb_completed = 0;                     // requests completed by their device
+    uint64_t devtlb_no_device = 0;                     // type 3/8 for a requester id with no port: completes at once
+    uint64_t waits_completed = 0;
+    uint64_t waits_aborted = 0;  // wait descriptors dropped by a time-out (ITE)
+    uint64_t status_writes = 0;
+    uint64_t completion_interrupts = 0;  // MSIs sent (IWC newly set and IM=0, or IM cleared)
+    uint64_t fences = 0;                 // wait descriptors with FN=1
+    uint64_t disable_refused = 0;        // QIE cleared while the queue was not idle
+    histogram iqt_to_wait_ns;            // IQT write that published a wait -> its completion
+
+    std::string to_json() const;
+};
+
+}  // namespace iommusim
