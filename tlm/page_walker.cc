@@ -1,0 +1,578 @@
+#include "tlm/page_walker.h"
+
+#include <algorithm>
+
+#include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_regs.h"
+
+namespace iommusim {
+
+using hw::fault_reason;
+namespace perm = iotlb_perm;
+
+namespace {
+
+constexpr uint64_t k_intr_base = 0xFEE0'0000;
+constexpr uint64_t k_intr_end = 0xFEF0'0000;
+constexpr unsigned k_max_ad_retries = 4;  // a racing table writer cannot make the walk loop
+
+bool overlaps_interrupt_range(uint64_t base, uint64_t bytes) {
+    return base < k_intr_end && k_intr_base < base + bytes;
+}
+
+page_level to_page_level(unsigned leaf_level) {
+    return static_cast<page_level>(leaf_level - 1);
+}
+
+// Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
+uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
+    return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
+}
+
+}  // namespace
+
+page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc)
+    : m_config(config), m_mem(mem), m_psc(psc), m_haw_mask(~hw::low_mask(config.haw)) {}
+
+bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v) {
+    ++w.accesses;
+    return m_mem.read(pa, &v, sizeof v);
+}
+
+bool page_walker::cas64(walk_ctx& w, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {
+    ++w.accesses;
+    return m_mem.cmpxchg64(pa, expected, desired, observed);
+}
+
+uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
+    const unsigned width = std::min(m_config.mgaw, hw::ss_width_from_aw(p.ss_levels - 2));
+    return uint64_t{1} << width;
+}
+
+fault_reason page_walker::check_root(uint64_t rtaddr, bool latched, bool has_pasid) const {
+    if (!latched)
+        return fault_reason::rta_invalid;
+    const uint64_t ttm = hw::rtaddr::ttm::get(rtaddr);
+    if (ttm == 0)
+        return has_pasid ? fault_reason::rta_legacy_with_pasid : fault_reason::rta_invalid;
+    if (ttm != 1)
+        return fault_reason::rta_invalid;  // reserved, or abort-DMA (not modelled)
+    if ((hw::rtaddr::rta::get(rtaddr) << 12) & m_haw_mask)
+        return fault_reason::rta_invalid;
+    return fault_reason::none;
+}
+
+fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_info& out, bool& fpd,
+                                       unsigned& accesses) {
+    namespace re = hw::root_entry;
+    namespace ce = hw::context_entry;
+    fpd = false;
+    const uint64_t rta = hw::rtaddr::rta::get(rtaddr) << 12;
+    re::words root{};
+    ++accesses;
+    if (!m_mem.read(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, root.data(), re::bytes))
+        return fault_reason::root_access;
+    const unsigned devfn = hw::rid_devfn(rid);
+    const bool upper = devfn >= ce::per_table;
+    if (!(upper ? re::up::get(root) : re::lp::get(root)))
+        return fault_reason::root_not_present;
+    const uint64_t ctp = (upper ? re::uctp::get(root) : re::lctp::get(root)) << 12;
+    if (hw::any_outside(root, re::words{~re::reserved_mask[0], ~re::reserved_mask[1]}) || (ctp & m_haw_mask))
+        return fault_reason::root_reserved;
+
+    ce::words ctx{};
+    ++accesses;
+    if (!m_mem.read(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, ctx.data(), ce::bytes))
+        return fault_reason::ctx_access;
+    if (!ce::p::get(ctx))
+        return fault_reason::ctx_not_present;
+    const uint64_t dir = ce::pasiddirptr::get(ctx) << 12;
+    ce::words allowed{};
+    for (unsigned i = 0; i < 4; ++i)
+        allowed[i] = ~ce::reserved_mask[i];
+    if (hw::any_outside(ctx, allowed) || (dir & m_haw_mask))
+        return fault_reason::ctx_reserved;
+    fpd = ce::fpd::get(ctx);
+    out = context_info{};
+    out.fpd = fpd;
+    out.dte = ce::dte::get(ctx);
+    out.paside = ce::paside::get(ctx);
+    out.pre = ce::pre::get(ctx);
+    out.pdts = static_cast<unsigned>(ce::pdts::get(ctx));
+    out.pasid_dir = dir;
+    out.rid_pasid = m_config.rps ? static_cast<uint32_t>(ce::rid_pasid::get(ctx)) : 0;
+    out.rid_priv = m_config.rprivs && ce::rid_priv::get(ctx);
+    return fault_reason::none;
+}
+
+fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req, uint32_t& pasid,
+                                        access_type& access) const {
+    if (req.ats_translation && !(ctx.dte && m_config.dt))
+        return fault_reason::ctx_dte_clear;
+    const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
+    if (req.has_pasid) {
+        if (!ctx.paside || !m_config.pasid)
+            return fault_reason::ctx_paside_clear;
+        const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
+        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries)
+            return fault_reason::ctx_pasid_too_large;
+        pasid = req.pasid;
+        access = access_type{req.write, req.exec, req.priv};
+    } else {
+        if ((ctx.rid_pasid >> 6) >= dir_entries)
+            return fault_reason::ctx_rid_pasid;
+        pasid = ctx.rid_pasid;
+        // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
+        access = access_type{req.write, false, ctx.rid_priv};
+    }
+    return fault_reason::none;
+}
+
+fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pasid_info& out, bool& fpd,
+                                     unsigned& accesses) {
+    namespace pd = hw::pasid_dir_entry;
+    namespace pe = hw::pasid_entry;
+    uint64_t pde = 0;
+    ++accesses;
+    if (!m_mem.read(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, &pde, sizeof pde))
+        return fault_reason::pdir_access;
+    if (!pd::p::get(pde))
+        return fault_reason::pdir_not_present;
+    const uint64_t table = pd::smptblptr::get(pde) << 12;
+    if ((pde & pd::reserved_mask) || (table & m_haw_mask))
+        return fault_reason::pdir_reserved;
+    fpd = fpd || pd::fpd::get(pde);
+
+    pe::words e{};
+    ++accesses;
+    if (!m_mem.read(table + uint64_t{pasid % pe::per_table} * pe::bytes, e.data(), pe::bytes))
+        return fault_reason::pte_access;
+    if (!pe::p::get(e))
+        return fault_reason::pte_not_present;
+    pe::words allowed{};
+    for (unsigned i = 0; i < allowed.size(); ++i)
+        allowed[i] = ~pe::reserved_mask[i];
+    if (hw::any_outside(e, allowed))
+        return fault_reason::pte_reserved;
+    fpd = fpd || pe::fpd::get(e);
+
+    out = pasid_info{};
+    out.pasid = pasid;
+    out.fpd = fpd;
+    out.did = static_cast<uint16_t>(pe::did::get(e));
+    const auto pgtt = static_cast<unsigned>(pe::pgtt::get(e));
+    switch (pgtt) {
+        case static_cast<unsigned>(hw::pgtt::first_stage):
+            if (!m_config.fsts)
+                return fault_reason::pte_invalid;
+            break;
+        case static_cast<unsigned>(hw::pgtt::second_stage):
+            if (!m_config.ssts)
+                return fault_reason::pte_invalid;
+            break;
+        case static_cast<unsigned>(hw::pgtt::nested):
+            if (!m_config.nest)
+                return fault_reason::pte_invalid;
+            break;
+        case static_cast<unsigned>(hw::pgtt::pass_through):
+            if (!m_config.pt)
+                return fault_reason::pte_invalid;
+            break;
+        default:
+            return fault_reason::pte_invalid;
+    }
+    out.kind = static_cast<translation_kind>(pgtt);
+    const auto aw = static_cast<unsigned>(pe::aw::get(e));
+    out.ss_levels = hw::ss_levels_from_aw(aw);
+    out.ssee = pe::ssee::get(e);
+    out.ssade = pe::ssade::get(e);
+    out.sre = pe::sre::get(e) && m_config.srs;
+    out.ere = pe::ere::get(e) && m_config.ers;
+    out.wpe = pe::wpe::get(e);
+    out.nxe = pe::nxe::get(e);
+    out.smep = pe::smep::get(e);
+    out.eafe = pe::eafe::get(e);
+    out.fsptptr = pe::fsptptr::get(e) << 12;
+    out.ssptptr = pe::ssptptr::get(e) << 12;
+    const auto fspm = static_cast<unsigned>(pe::fspm::get(e));
+    out.fs_levels = fspm == 1 ? 5 : 4;
+    if (out.uses_ss()) {
+        if (!m_config.aw_supported(aw))
+            return fault_reason::pte_invalid;
+        if (out.ssade && !m_config.ssads)
+            return fault_reason::pte_invalid;
+    }
+    if (out.uses_fs()) {
+        if (fspm > 1 || (fspm == 1 && !m_config.fs5lp))
+            return fault_reason::pte_invalid;
+        if (out.eafe && !m_config.eafs)
+            return fault_reason::pte_invalid;
+    }
+    if (m_config.nd < 6 && out.did >= (1u << (4 + 2 * m_config.nd)))
+        return fault_reason::pte_invalid;
+    return fault_reason::none;
+}
+
+fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
+    if (access.exec && !p.ere)
+        return fault_reason::pte_ere_clear;
+    if (access.priv && !p.sre)
+        return fault_reason::pte_sre_clear;
+    return fault_reason::none;
+}
+
+fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
+    switch (p.kind) {
+        case translation_kind::first_stage:
+        case translation_kind::nested: {
+            const unsigned n = p.fs_levels == 5 ? 57 : 48;
+            const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
+            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1)))
+                return fault_reason::gn_not_canonical;
+            return fault_reason::none;
+        }
+        case translation_kind::second_stage:
+            return addr >= ss_input_limit(p) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
+        case translation_kind::pass_through:
+            return (addr >> m_config.mgaw) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
+    }
+    return fault_reason::none;
+}
+
+fault_reason page_walker::check_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
+    if (p.uses_fs()) {
+        const bool rw = pm & perm::fs_rw;
+        const bool us = pm & perm::fs_us;
+        const bool xd = pm & perm::fs_xd;
+        if (!a.priv) {
+            if (!us)
+                return fault_reason::gn_user_denied;
+            if (a.write && !rw)
+                return fault_reason::gn_write_denied;
+            if (a.exec && xd)
+                return fault_reason::gn_exec_denied;
+        } else {
+            if (a.write && p.wpe && !rw)
+                return fault_reason::gn_write_denied;
+            if (a.exec && (xd || (p.smep && us)))
+                return fault_reason::gn_exec_denied;
+        }
+    }
+    if (p.uses_ss()) {
+        if (a.exec) {
+            if (!(pm & perm::ss_r))
+                return fault_reason::gn_read_denied;
+            if (p.ssee && !(pm & perm::ss_x))
+                return fault_reason::gn_exec_denied;
+        } else if (a.write) {
+            if (!(pm & perm::ss_w))
+                return fault_reason::gn_write_denied;
+        } else if (!(pm & perm::ss_r)) {
+            return fault_reason::gn_read_denied;
+        }
+    }
+    return fault_reason::none;
+}
+
+fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
+    namespace sp = hw::ss_pte;
+    const pasid_info& p = *w.p;
+    if (p.ssptptr & m_haw_mask)
+        return fault_reason::ss_invalid_ptr;
+    uint64_t table = p.ssptptr;
+    uint8_t pm = perm::ss_r | perm::ss_w | perm::ss_x;
+    unsigned level = p.ss_levels;
+    if (w.use_psc) {
+        for (unsigned l = paging_structure_cache::min_level; l <= p.ss_levels - 1; ++l) {
+            if (const auto* e = m_psc->lookup(paging_structure_cache::stage::second, p.did, 0, l, gpa)) {
+                table = e->next_table;
+                pm = e->perm;
+                level = l - 1;
+                break;
+            }
+        }
+        if (level == p.ss_levels)
+            ++ss_psc_misses;
+        else
+            ++ss_psc_hits;
+    }
+    for (;; --level) {
+        const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
+        uint64_t e = 0;
+        if (!read64(w, pa, e))
+            return fault_reason::ss_access;
+        for (unsigned attempt = 0;; ++attempt) {
+            if (!sp::r::get(e) && !sp::w::get(e))
+                return fault_reason::ss_perm;  // not present
+            const bool ps = sp::ps::get(e);
+            const uint64_t addr = sp::addr::get(e) << 12;
+            bool reserved = (addr & m_haw_mask) || sp::tm::get(e);
+            if (ps && (level >= 4 || (level == 3 && !m_config.sslps_1g) || (level == 2 && !m_config.sslps_2m)))
+                reserved = true;
+            if (ps && level == 3 && (e & sp::large_1g_reserved))
+                reserved = true;
+            if (ps && level == 2 && (e & sp::large_2m_reserved))
+                reserved = true;
+            if (reserved)
+                return fault_reason::ss_reserved;
+            const bool leaf = level == 1 || ps;
+            uint8_t npm = pm;
+            if (!sp::r::get(e))
+                npm &= static_cast<uint8_t>(~perm::ss_r);
+            if (!sp::w::get(e))
+                npm &= static_cast<uint8_t>(~perm::ss_w);
+            if (!sp::x::get(e))
+                npm &= static_cast<uint8_t>(~perm::ss_x);
+            // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
+            if (p.ssade && w.side_effects) {
+                uint64_t want = e | sp::a::mask;
+                if (leaf && write && (npm & perm::ss_w))
+                    want |= sp::d::mask;
+                if (want != e) {
+                    uint64_t observed = 0;
+                    if (!cas64(w, pa, e, want, observed))
+                        return fault_reason::ss_access;
+                    if (observed != e) {
+                        if (attempt >= k_max_ad_retries)
+                            return fault_reason::ss_access;
+                        e = observed;
+                        continue;
+                    }
+                    e = want;
+                }
+            }
+            if (leaf) {
+                out.level = level;
+                out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+                out.perm = npm;
+                out.dirty = !p.ssade || sp::d::get(e);
+                return fault_reason::none;
+            }
+            pm = npm;
+            table = addr;
+            if (w.use_psc && w.side_effects)
+                m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
+                            paging_structure_cache::entry{table, pm});
+            break;
+        }
+    }
+}
+
+fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
+    namespace fp = hw::fs_pte;
+    const pasid_info& p = *w.p;
+    const bool nested = p.kind == translation_kind::nested;
+    const unsigned levels = p.fs_levels;
+    va &= hw::low_mask(levels == 5 ? 57 : 48);  // canonical: the upper bits carry no information
+    const uint64_t gpa_limit = uint64_t{1} << m_config.mgaw;
+    if (!nested && (p.fsptptr & m_haw_mask))
+        return fault_reason::fs_root_access;
+
+    uint64_t table = p.fsptptr;
+    uint8_t pm = perm::fs_rw | perm::fs_us;
+    unsigned level = levels;
+    if (w.use_psc) {
+        for (unsigned l = paging_structure_cache::min_level; l <= levels - 1; ++l) {
+            if (const auto* e = m_psc->lookup(paging_structure_cache::stage::first, p.did, p.pasid, l, va)) {
+                table = e->next_table;
+                pm = e->perm;
+                level = l - 1;
+                break;
+            }
+        }
+        if (level == levels)
+            ++fs_psc_misses;
+        else
+            ++fs_psc_hits;
+    }
+
+    const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
+    for (;; --level) {
+        const bool root = level == levels;
+        const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;
+        uint64_t entry_pa = entry_gpa;
+        ss_out ss;
+        if (nested) {
+            if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p))
+                return fault_reason::fs_addr_beyond_mgaw;
+            const fault_reason f = ss_translate(w, entry_gpa, false, ss);
+            if (f != fault_reason::none)
+                return f;
+            if (!(ss.perm & perm::ss_r))
+                return root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
+            entry_pa = ss.hpa;
+        }
+        uint64_t e = 0;
+        if (!read64(w, entry_pa, e))
+            return root ? fault_reason::fs_root_access : fault_reason::fs_access;
+        for (unsigned attempt = 0;; ++attempt) {
+            if (!fp::p::get(e))
+                return fault_reason::fs_not_present;
+            const bool ps = fp::ps::get(e);
+            const uint64_t addr = fp::addr::get(e) << 12;
+            bool reserved = (addr & m_haw_mask) != 0;
+            if (ps && (level >= 4 || (level == 3 && !m_config.fs1gp)))
+                reserved = true;
+            if (ps && level == 3 && (e & fp::large_1g_reserved))
+                reserved = true;
+            if (ps && level == 2 && (e & fp::large_2m_reserved))
+                reserved = true;
+            if (reserved)
+                return fault_reason::fs_reserved;
+            const bool leaf = level == 1 || (ps && level <= 3);
+            uint8_t npm = pm;
+            if (!fp::rw::get(e))
+                npm &= static_cast<uint8_t>(~perm::fs_rw);
+            if (!fp::us::get(e))
+                npm &= static_cast<uint8_t>(~perm::fs_us);
+            if (p.nxe && fp::xd::get(e))
+                npm |= perm::fs_xd;
+            if (!leaf) {
+                if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+                    // Setting A through the second stage is a write: it needs SS R and W (§5.5).
+                    if (nested && !((ss.perm & perm::ss_r) && (ss.perm & perm::ss_w)))
+                        return fault_reason::fs_ad_ss_write;
+                    uint64_t observed = 0;
+                    if (nested && p.ssade) {
+                        ss_out ssw;  // sets the SS D flag of the table page
+                        const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
+                        if (f != fault_reason::none)
+                            return f;
+                    }
+                    if (!cas64(w, entry_pa, e, e | ad_bits_a, observed))
+                        return fault_reason::fs_ad_update_failed;
+                    if (observed != e) {
+                        if (attempt >= k_max_ad_retries)
+                            return fault_reason::fs_ad_update_failed;
+                        e = observed;
+                        continue;
+                    }
+                    e |= ad_bits_a;
+                }
+                pm = npm;
+                table = addr;
+                if (w.use_psc && w.side_effects)
+                    m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
+                                paging_structure_cache::entry{table, pm});
+                break;
+            }
+            // Leaf: rights first; A (and D for a write) only for an access that is allowed.
+            pasid_info fs_view = p;  // the first-stage half of the rights check
+            fs_view.kind = translation_kind::first_stage;
+            const fault_reason rights = check_rights(fs_view, npm, access);
+            if (rights != fault_reason::none)
+                return rights;
+            const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
+            uint64_t out_hpa = out_gpa;
+            unsigned out_level = level;
+            uint8_t ss_pm = perm::ss_r | perm::ss_w | perm::ss_x;
+            bool ss_dirty = true;
+            if (nested) {
+                if (out_gpa >= gpa_limit || out_gpa >= ss_input_limit(p))
+                    return fault_reason::gn_ss_addr_beyond_max;
+                ss_out fin;
+                const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
+                if (f != fault_reason::none)
+                    return f;
+                pasid_info ss_view = p;
+                ss_view.kind = translation_kind::second_stage;
+                const fault_reason sr = check_rights(ss_view, fin.perm, access);
+                if (sr != fault_reason::none)
+                    return sr;
+                out_hpa = fin.hpa;
+                out_level = std::min(level, fin.level);
+                ss_pm = fin.perm;
+                ss_dirty = fin.dirty;
+            }
+            uint64_t want = e | ad_bits_a;
+            if (access.write)
+                want |= fp::d::mask;
+            if (w.side_effects && want != e) {
+                if (nested && !((ss.perm & perm::ss_r) && (ss.perm & perm::ss_w)))
+                    return fault_reason::fs_ad_ss_write;
+                if (nested && p.ssade) {
+                    ss_out ssw;
+                    const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
+                    if (f != fault_reason::none)
+                        return f;
+                }
+                uint64_t observed = 0;
+                if (!cas64(w, entry_pa, e, want, observed))
+                    return fault_reason::fs_ad_update_failed;
+                if (observed != e) {
+                    if (attempt >= k_max_ad_retries)
+                        return fault_reason::fs_ad_update_failed;
+                    e = observed;
+                    continue;
+                }
+                e = want;
+            }
+            r.out_addr = out_hpa;
+            r.level = to_page_level(out_level);
+            r.perm = static_cast<uint8_t>(npm | ss_pm);
+            if (fp::d::get(e) && ss_dirty)
+                r.perm |= perm::dirty;
+            if (fp::a::get(e))
+                r.perm |= perm::accessed;
+            return fault_reason::none;
+        }
+    }
+}
+
+walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {
+    walk_result r;
+    walk_ctx w;
+    w.p = &p;
+    w.side_effects = side_effects;
+    w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
+    fault_reason f = fault_reason::none;
+    switch (p.kind) {
+        case translation_kind::first_stage:
+        case translation_kind::nested:
+            f = fs_walk(w, addr, access, r);
+            break;
+        case translation_kind::second_stage: {
+            ss_out ss;
+            f = ss_translate(w, addr, access.write, ss);
+            if (f == fault_reason::none)
+                f = check_rights(p, ss.perm, access);
+            if (f == fault_reason::none) {
+                r.out_addr = ss.hpa;
+                r.level = to_page_level(ss.level);
+                r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
+                if (ss.dirty)
+                    r.perm |= perm::dirty;
+            }
+            break;
+        }
+        case translation_kind::pass_through: {
+            r.out_addr = addr;
+            r.level = page_level::size_1g;
+            r.perm = perm::fs_rw | perm::fs_us | perm::ss_r | perm::ss_w | perm::ss_x | perm::dirty | perm::accessed;
+            break;
+        }
+    }
+    r.accesses = w.accesses;
+    if (f != fault_reason::none) {
+        r.fault = f;
+        return r;
+    }
+    // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
+    // a cached translation can never cover it.
+    if (r.out_addr >= k_intr_base && r.out_addr < k_intr_end) {
+        r.fault = fault_reason::gn_interrupt_range;
+        return r;
+    }
+    while (r.level != page_level::size_4k) {
+        const uint64_t bytes = uint64_t{1} << page_level_shift(r.level);
+        const uint64_t out_base = r.out_addr & ~(bytes - 1);
+        const uint64_t in_base = addr & ~(bytes - 1);
+        const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
+        if (!overlaps_interrupt_range(out_base, bytes) && in_range)
+            break;
+        r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
+    }
+    return r;
+}
+
+}  // namespace iommusim

@@ -1,0 +1,108 @@
+// Scalable-mode page walker: root/context/PASID structures and first-stage, second-stage,
+// nested and pass-through translation (spec/vtd.md §4, §5).
+//
+// Models: RTADDR TTM check (RTA.1/RTA.2); root and scalable context entries; PASID directory and
+// table (RID_PASID for requests without PASID); PGTT first-stage (4/5-level, FSPM), second-stage
+// (3/4/5 levels from AW, checked against SAGAW), nested (every first-stage table address and the
+// final GPA through a full second-stage walk with the §5.5 permission rules and faults
+// 0x73-0x77) and pass-through; 2 MiB / 1 GiB pages in both stages per FS1GP / SSLPS; access
+// rights of §5.2 (user/supervisor, SRE, WPE, R/W, U/S, XD with NXE, SMEP, ERE, SS X with SSEE);
+// A/EA/D updates by cmpxchg64 (§5.3, nested needs SS R+W on the entry); canonical and MGAW/AGAW
+// checks; reserved bits at every level; the interrupt range 0xFEEx_xxxx; FPD qualification;
+// memory access errors as the level's access fault; paging-structure caches (optional) and a
+// side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker.
+// A walk is bounded by the level count: a table pointing at itself is just walked into.
+// Does not model: legacy (TTM=00) translation, abort-DMA mode, page requests, SS A/D without
+// ECAP.SSADS, memory types and snooping (no SFL.9 / SSL.5), translation timing.
+#pragma once
+
+#include <cstdint>
+
+#include "iommusim/hw/vtd_fault.h"
+#include "tlm/iommu_config.h"
+#include "tlm/paging_structure_cache.h"
+#include "tlm/phys_mem_if.h"
+#include "tlm/translation_types.h"
+
+namespace iommusim {
+
+// Outcome of walk(): the translation of the request's page, or a fault.
+struct walk_result {
+    hw::fault_reason fault = hw::fault_reason::none;
+    uint64_t out_addr = 0;                   // HPA of the request address
+    page_level level = page_level::size_4k;  // size of the linear region cached for the request
+    uint8_t perm = 0;                        // iotlb_perm bits
+    unsigned accesses = 0;                   // memory reads and cmpxchg operations
+};
+
+class page_walker {
+  public:
+    page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc);
+    page_walker(const page_walker&) = delete;
+    page_walker& operator=(const page_walker&) = delete;
+
+    // RTA.1 / RTA.2: the latched RTADDR value must select scalable mode (spec/vtd.md §1.6).
+    hw::fault_reason check_root(uint64_t rtaddr, bool latched, bool has_pasid) const;
+
+    // Root entry and scalable context entry of `rid` (faults 0x38-0x42). `fpd` reports the
+    // context entry's FPD once the entry was found present.
+    hw::fault_reason read_context(uint64_t rtaddr, uint16_t rid, context_info& out, bool& fpd, unsigned& accesses);
+
+    // Request checks against the context entry (0x44-0x48); yields the effective PASID and access.
+    hw::fault_reason setup_request(const context_info& ctx, const translation_request& req, uint32_t& pasid,
+                                   access_type& access) const;
+
+    // PASID directory and table entry (0x50-0x5B). `fpd` accumulates the entries' FPD.
+    hw::fault_reason read_pasid(const context_info& ctx, uint32_t pasid, pasid_info& out, bool& fpd,
+                                unsigned& accesses);
+
+    // Request checks against the PASID entry (0x5C, 0x5D).
+    hw::fault_reason check_pasid_request(const pasid_info& p, const access_type& access) const;
+
+    // Input address checks (0x80 canonical, 0x83 beyond MGAW/AGAW).
+    hw::fault_reason check_input(const pasid_info& p, uint64_t addr) const;
+
+    // Walks the tables for `addr` (which passed check_input). With side_effects=false no A/D flag
+    // is written and no paging-structure cache is filled (nor used: the answer is the tables').
+    walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects);
+
+    // Access rights of `perm` for `access` (spec/vtd.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
+    static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
+
+    // The IOTLB key of an input address: bits above the widest input address (57) dropped.
+    static uint64_t input_vpn(uint64_t addr) { return (addr & hw::low_mask(57)) >> 12; }
+
+    // Counters of the paging-structure caches (read by the translator's statistics).
+    uint64_t fs_psc_hits = 0;
+    uint64_t fs_psc_misses = 0;
+    uint64_t ss_psc_hits = 0;
+    uint64_t ss_psc_misses = 0;
+
+  private:
+    struct ss_out {
+        uint64_t hpa = 0;
+        unsigned level = 1;  // leaf level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB)
+        uint8_t perm = 0;    // iotlb_perm::ss_r | ss_w | ss_x accumulated
+        bool dirty = true;   // leaf D (true when SS A/D is off)
+    };
+    struct walk_ctx {
+        const pasid_info* p = nullptr;
+        bool side_effects = true;
+        bool use_psc = false;
+        unsigned accesses = 0;
+    };
+
+    // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
+    hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
+    hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
+    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v);
+    bool cas64(walk_ctx& w, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed);
+    uint64_t ss_input_limit(const pasid_info& p) const;  // first GPA beyond min(MGAW, AGAW)
+
+    const iommu_config& m_config;
+    phys_mem_if& m_mem;
+    paging_structure_cache* m_psc;
+    uint64_t m_haw_mask;  // address bits at or above HAW
+};
+
+}  // namespace iommusim

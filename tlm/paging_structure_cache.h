@@ -1,0 +1,74 @@
+// Paging-structure caches: non-leaf first-stage entries (tag DID + PASID + input-address prefix
+// per level) and non-leaf second-stage entries (tag DID + GPA prefix per level), spec/vtd.md
+// §6.1-6.4.
+//
+// Models: one bounded LRU array per stage and level (levels 2..5, i.e. PDE..PML5E); an entry
+// holds the next table's address and the permissions accumulated from the root down to and
+// including the cached entry, so a walk can resume below it. First-stage entries hold the next
+// table's address as the first stage sees it (a GPA under nesting): second-stage changes never
+// make them stale. Invalidation scopes: all; domain (both stages); domain-range (second stage,
+// any PASID, kept when IH=1); PASID (first stage); PASID-range (first stage, kept when IH=1).
+// Does not model: timing, caching of leaf entries (that is the IOTLB).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace iommusim {
+
+class paging_structure_cache {
+  public:
+    enum class stage : uint8_t { first = 0, second = 1 };
+    static constexpr unsigned min_level = 2;  // PDE: the lowest non-leaf level
+    static constexpr unsigned max_level = 5;  // PML5E
+
+    struct entry {
+        uint64_t next_table = 0;  // address of the table the cached entry points to
+        uint8_t perm = 0;         // accumulated rights (iotlb_perm bits of the stage)
+    };
+
+    // `entries_fs` / `entries_ss`: capacity of each per-level array.
+    paging_structure_cache(unsigned entries_fs, unsigned entries_ss);
+
+    // The cached entry at `level` that translates `addr` (first stage: the input address for
+    // did+pasid; second stage: a GPA for did, pasid ignored), or nullptr.
+    const entry* lookup(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr);
+    void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, const entry& e);
+
+    unsigned invalidate_all();
+    unsigned invalidate_domain(uint16_t did);
+    // Second-stage entries of did overlapping 2^am pages at page number vpn; none when ih.
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am, bool ih);
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid);
+    // First-stage entries of did+pasid overlapping the range; none when ih.
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am, bool ih);
+
+    unsigned size(stage st) const;  // valid entries of a stage, all levels
+
+  private:
+    struct slot {
+        bool valid = false;
+        uint16_t did = 0;
+        uint32_t pasid = 0;
+        uint64_t prefix = 0;  // addr >> (12 + 9 * (level - 1))
+        uint64_t stamp = 0;
+        entry e;
+    };
+    struct level_array {
+        std::vector<slot> slots;
+        unsigned last = 0;
+    };
+    static constexpr unsigned levels = max_level - min_level + 1;
+
+    level_array& arr(stage st, unsigned level) {
+        return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
+    }
+    template <typename Pred>
+    unsigned drop_if(stage st, Pred pred);
+
+    std::array<level_array, 2 * levels> m_arrays;
+    uint64_t m_clock = 0;
+};
+
+}  // namespace iommusim

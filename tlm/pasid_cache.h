@@ -1,0 +1,46 @@
+// PASID cache: decoded PASID-table entries (with their PASID-directory FPD) tagged by DID + PASID
+// and remembering the source id that loaded them (spec/vtd.md §6.1, §6.5).
+//
+// Models: a bounded, fully associative cache with LRU replacement, looked up by (SID, PASID)
+// because the DID is only known from the entry; only entries that decoded without fault are
+// cached; global, domain-selective and PASID-selective (DID + PASID) invalidation.
+// Does not model: timing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tlm/translation_types.h"
+
+namespace iommusim {
+
+class pasid_cache {
+  public:
+    explicit pasid_cache(unsigned entries);
+
+    const pasid_info* lookup(uint16_t sid, uint32_t pasid);
+    void fill(uint16_t sid, const pasid_info& info);
+
+    unsigned invalidate_all();
+    unsigned invalidate_domain(uint16_t did);
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid);
+
+    unsigned size() const;
+    unsigned capacity() const { return static_cast<unsigned>(m_entries.size()); }
+
+  private:
+    struct slot {
+        bool valid = false;
+        uint16_t sid = 0;
+        uint64_t stamp = 0;
+        pasid_info info;
+    };
+    template <typename Pred>
+    unsigned drop_if(Pred pred);
+
+    std::vector<slot> m_entries;
+    uint64_t m_clock = 0;
+    unsigned m_last = 0;
+};
+
+}  // namespace iommusim

@@ -1,0 +1,143 @@
+// The translation core: context cache -> PASID cache -> IOTLB -> page walk, with the
+// invalidation scopes the invalidation-queue engine applies, a stale-translation checker and
+// statistics (spec/vtd.md §4-§6).
+//
+// Models: SRTP latching of RTADDR (with CAP.ESRTPS a global cache flush); request checks of the
+// context and PASID entries; IOTLB lookup by DID / PASID / translation kind with the rights
+// check of the cached permissions (a write hit on an entry without D, or a hit that lacks the
+// right, re-walks: the tables are authoritative); fills of every cache; the invalidation scopes
+// of §6.2-6.5, each applied to the IOTLB and the matching paging-structure caches (IH=1 keeps
+// them) and reported to observers (DMI revocation); ATS translation requests (rights reported
+// in can_read / can_write instead of faulting); the stale-translation checker (re-walk of every
+// IOTLB hit without side effects, DESIGN.md principle 5).
+// Does not model: fault recording (the caller records result.fault unless suppressed), timing,
+// device-TLBs, legacy mode.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "tlm/context_cache.h"
+#include "tlm/iommu_config.h"
+#include "tlm/iotlb_if.h"
+#include "tlm/page_walker.h"
+#include "tlm/paging_structure_cache.h"
+#include "tlm/pasid_cache.h"
+#include "tlm/phys_mem_if.h"
+#include "tlm/translation_stats.h"
+#include "tlm/translation_types.h"
+
+namespace iommusim {
+
+// What an invalidation dropped; observers revoke whatever they derived from covered translations.
+struct invalidation_scope {
+    enum class type : uint8_t {
+        context_all,
+        context_device,  // sid, fm
+        pasid_all,
+        pasid_domain,  // did
+        pasid_pasid,   // did, pasid
+        iotlb_all,
+        iotlb_domain,        // did
+        iotlb_domain_range,  // did, addr, am, ih
+        iotlb_pasid,         // did, pasid
+        iotlb_pasid_range,   // did, pasid, addr, am, ih
+    };
+    type kind = type::iotlb_all;
+    uint16_t sid = 0;
+    unsigned fm = 0;
+    uint16_t did = 0;
+    uint32_t pasid = 0;
+    uint64_t addr = 0;  // input address of the range (low am + 12 bits ignored)
+    unsigned am = 0;
+    bool ih = false;
+
+    // True when a translation of requester sid for did/pasid/kind over [in_addr, in_addr+bytes)
+    // could depend on what this scope dropped.
+    bool covers(uint16_t sid, uint16_t did, uint32_t pasid, translation_kind kind, uint64_t in_addr,
+                uint64_t bytes) const;
+};
+
+// One IOTLB hit whose translation the tables no longer give.
+struct stale_report {
+    uint16_t rid = 0;
+    bool has_pasid = false;
+    uint32_t pasid = 0;
+    uint64_t addr = 0;
+    bool write = false;
+    uint16_t did = 0;
+    translation_kind kind = translation_kind::second_stage;
+    uint64_t cached_out = 0;  // HPA the cached entry gave
+    uint8_t cached_perm = 0;
+    hw::fault_reason current_fault = hw::fault_reason::none;  // what the tables give now
+    uint64_t current_out = 0;
+    uint8_t current_perm = 0;
+};
+
+class translator {
+  public:
+    // The configuration is validated (std::invalid_argument on a bad value: misconfiguration).
+    translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& tlb);
+    translator(const translator&) = delete;
+    translator& operator=(const translator&) = delete;
+
+    // SRTP: latch the RTADDR_REG value. With CAP.ESRTPS every translation cache is flushed.
+    void set_root(uint64_t rtaddr_value);
+    bool root_latched() const { return m_root_latched; }
+
+    translation_result translate(const translation_request& req);
+
+    // Invalidation scopes (spec/vtd.md §6.2-6.5); each returns the entries it dropped (all caches).
+    unsigned invalidate_context_all();
+    unsigned invalidate_context_device(uint16_t sid, unsigned fm);
+    unsigned invalidate_pasid_cache_all();
+    unsigned invalidate_pasid_cache_domain(uint16_t did);
+    unsigned invalidate_pasid_cache_pasid(uint16_t did, uint32_t pasid);
+    unsigned invalidate_iotlb_all();
+    unsigned invalidate_iotlb_domain(uint16_t did);
+    unsigned invalidate_iotlb_domain_range(uint16_t did, uint64_t addr, unsigned am, bool ih);
+    unsigned invalidate_iotlb_pasid(uint16_t did, uint32_t pasid);
+    unsigned invalidate_iotlb_pasid_range(uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih);
+
+    // Called after every invalidation, with its scope.
+    void on_invalidate(std::function<void(const invalidation_scope&)> observer);
+
+    void set_stale_check(bool on) { m_config.stale_check = on; }
+    const std::vector<stale_report>& stale_reports() const { return m_stale; }
+    void clear_stale_reports() { m_stale.clear(); }
+
+    translation_stats stats() const;
+    void reset_stats();
+
+    const iommu_config& config() const { return m_config; }
+    iotlb_if& tlb() { return m_tlb; }
+    context_cache& ctx_cache() { return m_context_cache; }
+    pasid_cache& pasid_entry_cache() { return m_pasid_cache; }
+    paging_structure_cache& psc() { return m_psc; }
+    page_walker& walker() { return m_walker; }
+
+  private:
+    translation_result fault_result(hw::fault_reason f, bool fpd, translation_result r);
+    void notify(const invalidation_scope& s);
+    void stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
+                     const iotlb_entry& cached, translation_result& r);
+    unsigned count(unsigned dropped);
+
+    iommu_config m_config;
+    phys_mem_if& m_mem;
+    iotlb_if& m_tlb;
+    context_cache m_context_cache;
+    pasid_cache m_pasid_cache;
+    paging_structure_cache m_psc;
+    page_walker m_walker;
+    uint64_t m_rtaddr = 0;
+    bool m_root_latched = false;
+    hw::fault_reason m_root_fault[2] = {hw::fault_reason::rta_invalid, hw::fault_reason::rta_invalid};
+    translation_stats m_stats;
+    std::vector<stale_report> m_stale;
+    std::vector<std::function<void(const invalidation_scope&)>> m_observers;
+};
+
+}  // namespace iommusim
