@@ -1,0 +1,129 @@
+#include "driver/nested_domain.h"
+
+#include <cerrno>
+#include <cstddef>
+
+#include "driver/paging_domain.h"
+#include "driver/uaccess.h"
+#include "iommusim/hw/vtd_regs.h"
+
+namespace iommusim::driver {
+
+nested_domain::nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1)
+    : iommu_domain(domain_type::nested, owner), m_iommu(iommu), m_parent(parent), m_s1(s1) {}
+
+int nested_domain::create(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1,
+                          std::unique_ptr<nested_domain>& out) {
+    std::unique_ptr<nested_domain> d(new nested_domain(iommu, owner, parent, s1));
+    if (int rc = iommu.alloc_did(d->m_did)) {
+        d->m_did = 0;
+        return rc;
+    }
+    parent.add_child(d.get());
+    out = std::move(d);
+    return 0;
+}
+
+nested_domain::~nested_domain() {
+    m_parent.remove_child(this);
+    if (m_did)
+        m_iommu.free_did(m_did);
+}
+
+int nested_domain::build_entry(hw::pasid_entry::words& e) const {
+    const uint64_t cap = m_iommu.cap();
+    const uint64_t ecap = m_iommu.ecap();
+    if (m_s1.addr_width != 48 && m_s1.addr_width != 57)
+        return -EINVAL;
+    if (m_s1.addr_width == 57 && !hw::cap::fs5lp::get(cap))
+        return -EINVAL;
+    if ((m_s1.flags & IOMMU_VTD_S1_SRE) && !hw::ecap::srs::get(ecap))
+        return -EINVAL;
+    if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap))
+        return -EINVAL;
+    e = {};
+    hw::pasid_entry::fsptptr::set(e, m_s1.pgtbl_addr >> 12);
+    hw::pasid_entry::fspm::set(e, m_s1.addr_width == 57 ? 1 : 0);
+    if (m_s1.flags & IOMMU_VTD_S1_SRE) {
+        hw::pasid_entry::sre::set(e, 1);
+        if (m_s1.flags & IOMMU_VTD_S1_WPE)
+            hw::pasid_entry::wpe::set(e, 1);  // WPE only with SRE
+    }
+    if (m_s1.flags & IOMMU_VTD_S1_EAFE)
+        hw::pasid_entry::eafe::set(e, 1);
+    hw::pasid_entry::ssptptr::set(e, m_parent.root() >> 12);
+    hw::pasid_entry::aw::set(e, m_parent.aw());
+    hw::pasid_entry::did::set(e, m_did);
+    hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(ecap));
+    hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::nested));
+    hw::pasid_entry::p::set(e, 1);
+    return 0;
+}
+
+int nested_domain::attach_dev(iommu_device& dev) {
+    if (dev.ops != owner())
+        return -EINVAL;
+    hw::pasid_entry::words e{};
+    if (int rc = build_entry(e))
+        return rc;
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, this))
+        return rc;
+    dev.domain = this;
+    return 0;
+}
+
+void nested_domain::append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, uint64_t npages, bool leaf,
+                                 const std::vector<vtd_iommu::attachment>& users) const {
+    // Range end as Linux computes it: addr + npages * 4 KiB - 1, saturated at the top.
+    uint64_t last = ~uint64_t{0};
+    if (npages < (uint64_t{1} << 52)) {
+        const uint64_t bytes = npages << 12;
+        if (addr + bytes - 1 >= addr)
+            last = addr + bytes - 1;
+    }
+    unsigned mask = 0;
+    const uint64_t base = vtd_iommu::psi_aligned(addr, last, mask);
+    out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, m_did, 0, base, static_cast<uint8_t>(mask), leaf));
+    for (const auto& a : users)
+        if (a.ats)
+            out.push_back(m_iommu.dev_tlb_inv(a.rid, base, mask));
+}
+
+int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
+    if (array.type != IOMMU_HWPT_INVALIDATE_DATA_VTD_S1) {
+        array.entry_num = 0;
+        return -EINVAL;
+    }
+    const auto users = m_iommu.attachments_of(this);
+    std::vector<hw::inv_desc> batch;
+    uint32_t done = 0;
+    int rc = 0;
+    for (uint32_t index = 0; index < array.entry_num; ++index) {
+        iommu_hwpt_vtd_s1_invalidate inv{};
+        rc = iommu_copy_struct_from_user_array(&inv, sizeof inv, sizeof inv, array, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+                                               index);
+        if (rc)
+            break;
+        if ((inv.flags & ~static_cast<uint32_t>(IOMMU_VTD_INV_FLAGS_LEAF)) || inv.__reserved) {
+            rc = -EOPNOTSUPP;
+            break;
+        }
+        if ((inv.addr & (hw::page_size_4k - 1)) || (inv.npages == ~uint64_t{0} && inv.addr != 0)) {
+            rc = -EINVAL;
+            break;
+        }
+        // npages == 0 names no page: handled, nothing to invalidate. Without an attached device
+        // nothing can be cached under this DID either.
+        if (inv.npages != 0 && !users.empty())
+            append_flush(batch, inv.addr, inv.npages, (inv.flags & IOMMU_VTD_INV_FLAGS_LEAF) != 0, users);
+        ++done;
+    }
+    // The entries handled before a bad one are flushed too, with one wait for all of them. Flush
+    // problems are not reported, as in Linux.
+    if (!batch.empty())
+        m_iommu.qi().submit(batch);
+    array.entry_num = done;
+    return rc;
+}
+
+}  // namespace iommusim::driver

@@ -1,0 +1,59 @@
+// A nested domain: a guest-owned first-stage table (struct iommu_hwpt_vtd_s1) on top of a nest-parent
+// paging domain, and its user-driven cache invalidation.
+//
+// Models (spec/iommufd.md §4.1-§4.4, spec/vtd.md §4.4, §3.3, §3.6, §6.3, §6.4): attach-time checks
+// (addr_width 48, or 57 with CAP.FS5LP; SRE needs ECAP.SRS; EAFE needs ECAP.EAFS -> -EINVAL), then a
+// PASID entry with PGTT=011: FSPTPTR = the guest table, FSPM for 5-level, SRE/EAFE, WPE only with
+// SRE, SSPTPTR/AW of the parent, PWSNP from ECAP.SMPWCS, and the nested domain's own DID.
+// cache_invalidate_user follows intel_nested_cache_invalidate_user: data-type check (EINVAL even
+// with no entries), per-entry exact-size copy (EINVAL/EFAULT), flags/reserved (EOPNOTSUPP), 4 KiB
+// alignment and the U64_MAX rule (EINVAL), stop at the first bad entry, entry_num = entries
+// handled. Each valid entry becomes a page-selective PASID-based IOTLB invalidation (type 6, DID,
+// PASID 0, the 6.10+ naturally aligned base/mask, 52 for everything, IH from
+// IOMMU_VTD_INV_FLAGS_LEAF) plus a device-TLB invalidation per attached ATS device; all of them go to
+// the queue as one batch with one wait descriptor.
+// Does not model: PASID attachment (set_dev_pasid), vIOMMU objects, dirty tracking of the parent.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "driver/iommu_ops.h"
+#include "driver/vtd_iommu.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::driver {
+
+class paging_domain;
+
+class nested_domain : public iommu_domain {
+  public:
+    // Allocates the DID; `s1` has passed the allocation checks of §4.1 (vtd_ops does them).
+    static int create(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1,
+                      std::unique_ptr<nested_domain>& out);
+    ~nested_domain() override;
+
+    int attach_dev(iommu_device& dev) override;
+    bool has_cache_invalidate_user() const override { return true; }
+    int cache_invalidate_user(iommu_user_data_array& array) override;
+
+    // The attach-time checks and the PASID entry they lead to. 0 or -EINVAL.
+    int build_entry(hw::pasid_entry::words& e) const;
+
+    uint16_t did() const { return m_did; }
+    paging_domain& parent() { return m_parent; }
+    const iommu_hwpt_vtd_s1& s1() const { return m_s1; }
+
+  private:
+    nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1);
+    void append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, uint64_t npages, bool leaf,
+                      const std::vector<vtd_iommu::attachment>& users) const;
+
+    vtd_iommu& m_iommu;
+    paging_domain& m_parent;
+    iommu_hwpt_vtd_s1 m_s1;
+    uint16_t m_did = 0;
+};
+
+}  // namespace iommusim::driver

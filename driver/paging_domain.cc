@@ -1,0 +1,299 @@
+#include "driver/paging_domain.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "driver/nested_domain.h"
+#include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_regs.h"
+
+namespace iommusim::driver {
+
+namespace {
+
+bool present(uint64_t e) {
+    return hw::ss_pte::r::get(e) || hw::ss_pte::w::get(e);
+}
+uint64_t next_table(uint64_t e) {
+    return hw::ss_pte::addr::get(e) << 12;
+}
+
+}  // namespace
+
+paging_domain::paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent)
+    : iommu_domain(domain_type::paging, owner)
+    , m_iommu(iommu)
+    , m_nest_parent(nest_parent)
+    , m_levels(iommu.ss_levels()) {}
+
+int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out) {
+    if (!iommu.probed())
+        return -ENODEV;
+    std::unique_ptr<paging_domain> d(new paging_domain(iommu, owner, nest_parent));
+    if (int rc = iommu.alloc_did(d->m_did))
+        return rc;
+    if (iommu.pages().alloc(d->m_root))
+        return -ENOMEM;  // the destructor returns the DID
+    d->m_tables.push_back(d->m_root);
+    out = std::move(d);
+    return 0;
+}
+
+paging_domain::~paging_domain() {
+    for (auto& [iova, pin] : m_pins)
+        m_iommu.bus().unpin_user_memory(pin.first);
+    for (uint64_t t : m_tables)
+        m_iommu.pages().free(t);
+    if (m_did)
+        m_iommu.free_did(m_did);
+}
+
+void paging_domain::add_child(nested_domain* child) {
+    m_children.push_back(child);
+}
+
+void paging_domain::remove_child(nested_domain* child) {
+    m_children.erase(std::remove(m_children.begin(), m_children.end(), child), m_children.end());
+}
+
+int paging_domain::attach_dev(iommu_device& dev) {
+    if (dev.ops != owner())
+        return -EINVAL;
+    hw::pasid_entry::words e{};
+    hw::pasid_entry::aw::set(e, aw());
+    hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
+    hw::pasid_entry::ssptptr::set(e, m_root >> 12);
+    hw::pasid_entry::did::set(e, m_did);
+    hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(m_iommu.ecap()));
+    hw::pasid_entry::p::set(e, 1);
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, this))
+        return rc;
+    dev.domain = this;
+    return 0;
+}
+
+int paging_domain::walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa) {
+    hw_bus& bus = m_iommu.bus();
+    uint64_t table = m_root;
+    for (unsigned l = m_levels; l > level; --l) {
+        const uint64_t pa = table + hw::pt_index(iova, l) * 8;
+        uint64_t e = 0;
+        if (!bus.read64(pa, e))
+            return -EFAULT;
+        if (!present(e)) {
+            uint64_t page = 0;
+            if (m_iommu.pages().alloc(page))
+                return -ENOMEM;
+            m_tables.push_back(page);
+            e = hw::ss_pte::r::make(1) | hw::ss_pte::w::make(1) | hw::ss_pte::addr::make(page >> 12);
+            if (!bus.write64(pa, e))
+                return -EFAULT;
+        } else if (hw::ss_pte::ps::get(e)) {
+            return -EEXIST;  // a large page already covers iova
+        }
+        table = next_table(e);
+    }
+    entry_pa = table + hw::pt_index(iova, level) * 8;
+    return 0;
+}
+
+int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
+    if (len == 0 || ((iova | pa | len) & (hw::page_size_4k - 1)))
+        return -EINVAL;
+    if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+        return -EINVAL;
+    const unsigned width = m_iommu.ss_width();
+    if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
+        return -EINVAL;
+    const uint64_t sslps = hw::cap::sslps::get(m_iommu.cap());
+    hw_bus& bus = m_iommu.bus();
+    uint64_t done = 0;
+    int rc = 0;
+    while (done < len) {
+        const uint64_t va = iova + done;
+        const uint64_t phys = pa + done;
+        unsigned level = 1;
+        for (unsigned l : {3u, 2u}) {
+            if (!(sslps & (1u << (l - 2))))
+                continue;
+            const uint64_t size = hw::level_page_bytes(l);
+            if (((va | phys) & (size - 1)) == 0 && len - done >= size) {
+                level = l;
+                break;
+            }
+        }
+        uint64_t entry_pa = 0;
+        if ((rc = walk_alloc(va, level, entry_pa)) != 0)
+            break;
+        uint64_t old = 0;
+        if (!bus.read64(entry_pa, old)) {
+            rc = -EFAULT;
+            break;
+        }
+        if (present(old)) {
+            rc = -EEXIST;
+            break;
+        }
+        const uint64_t e = hw::ss_pte::r::make((prot & prot_read) ? 1 : 0) |
+                           hw::ss_pte::w::make((prot & prot_write) ? 1 : 0) | hw::ss_pte::ps::make(level > 1) |
+                           hw::ss_pte::addr::make(phys >> 12);
+        if (!bus.write64(entry_pa, e)) {
+            rc = -EFAULT;
+            break;
+        }
+        done += hw::level_page_bytes(level);
+    }
+    if (rc) {
+        if (done)
+            unmap_pa(iova, done);
+        return rc;
+    }
+    if (hw::cap::cm::get(m_iommu.cap()))
+        flush_range(iova, len);
+    return 0;
+}
+
+int paging_domain::split_large(uint64_t entry_pa, uint64_t entry, unsigned level) {
+    uint64_t page = 0;
+    if (m_iommu.pages().alloc(page))
+        return -ENOMEM;
+    m_tables.push_back(page);
+    const uint64_t base = next_table(entry);
+    const uint64_t step = hw::level_page_bytes(level - 1);
+    const uint64_t keep = entry & (hw::ss_pte::r::mask | hw::ss_pte::w::mask | hw::ss_pte::x::mask);
+    std::vector<uint64_t> sub(hw::pt_entries);
+    for (unsigned i = 0; i < hw::pt_entries; ++i)
+        sub[i] = keep | hw::ss_pte::ps::make(level - 1 > 1) | hw::ss_pte::addr::make((base + i * step) >> 12);
+    hw_bus& bus = m_iommu.bus();
+    if (!bus.mem_write(page, sub.data(), sub.size() * 8))
+        return -EFAULT;
+    const uint64_t table = hw::ss_pte::r::make(1) | hw::ss_pte::w::make(1) | hw::ss_pte::addr::make(page >> 12);
+    return bus.write64(entry_pa, table) ? 0 : -EFAULT;
+}
+
+int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
+    if (unmapped)
+        *unmapped = 0;
+    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
+        return -EINVAL;
+    hw_bus& bus = m_iommu.bus();
+    const uint64_t end = iova + len;
+    uint64_t cur = iova;
+    uint64_t cleared = 0;
+    int rc = 0;
+    while (cur < end && rc == 0) {
+        uint64_t table = m_root;
+        for (unsigned l = m_levels; l >= 1; --l) {
+            const uint64_t size = hw::level_page_bytes(l);
+            const uint64_t pa = table + hw::pt_index(cur, l) * 8;
+            uint64_t e = 0;
+            if (!bus.read64(pa, e)) {
+                rc = -EFAULT;
+                break;
+            }
+            const uint64_t block = cur & ~(size - 1);
+            if (!present(e)) {
+                cur = block + size;  // nothing mapped below this entry
+                break;
+            }
+            const bool leaf = l == 1 || hw::ss_pte::ps::get(e);
+            if (leaf) {
+                if (block >= cur && block + size <= end) {
+                    if (!bus.write64(pa, 0))
+                        rc = -EFAULT;
+                    cleared += size;
+                    cur = block + size;
+                    break;
+                }
+                // Partly unmapped large page: turn it into a table of smaller pages, then descend.
+                if ((rc = split_large(pa, e, l)) != 0)
+                    break;
+                if (!bus.read64(pa, e))
+                    rc = -EFAULT;
+            }
+            table = next_table(e);
+        }
+        if (cur == 0)
+            break;  // wrapped at the top of the address space
+    }
+    if (cleared)
+        flush_range(iova, len);
+    if (unmapped)
+        *unmapped = cleared;
+    return rc;
+}
+
+int paging_domain::map(uint64_t iova, void* host, uint64_t len, int prot) {
+    if (len == 0 || ((iova | len | reinterpret_cast<uintptr_t>(host)) & (hw::page_size_4k - 1)))
+        return -EINVAL;
+    uint64_t pa = 0;
+    if (!m_iommu.bus().pin_user_memory(host, len, pa))
+        return -EFAULT;
+    const int rc = map_pa(iova, pa, len, prot);
+    if (rc) {
+        m_iommu.bus().unpin_user_memory(pa);
+        return rc;
+    }
+    m_pins[iova] = {pa, len};
+    return 0;
+}
+
+int paging_domain::unmap(uint64_t iova, uint64_t len) {
+    const int rc = unmap_pa(iova, len);
+    // Unpin the user buffers that lie entirely inside the range (after the flush: no DMA can use them).
+    for (auto it = m_pins.lower_bound(iova); it != m_pins.end() && it->first + it->second.second <= iova + len;) {
+        m_iommu.bus().unpin_user_memory(it->second.first);
+        it = m_pins.erase(it);
+    }
+    return rc;
+}
+
+bool paging_domain::lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& page_bytes) {
+    hw_bus& bus = m_iommu.bus();
+    uint64_t table = m_root;
+    for (unsigned l = m_levels; l >= 1; --l) {
+        uint64_t e = 0;
+        if (!bus.read64(table + hw::pt_index(iova, l) * 8, e) || !present(e))
+            return false;
+        if (l == 1 || hw::ss_pte::ps::get(e)) {
+            page_bytes = hw::level_page_bytes(l);
+            pa = next_table(e) + (iova & (page_bytes - 1));
+            prot = (hw::ss_pte::r::get(e) ? prot_read : 0) | (hw::ss_pte::w::get(e) ? prot_write : 0);
+            return true;
+        }
+        table = next_table(e);
+    }
+    return false;
+}
+
+int paging_domain::flush_range(uint64_t iova, uint64_t len) {
+    if (len == 0)
+        return 0;
+    const uint64_t last = iova + len - 1 < iova ? ~uint64_t{0} : iova + len - 1;
+    unsigned mask = 0;
+    const uint64_t base = vtd_iommu::psi_aligned(iova, last, mask);
+    std::vector<hw::inv_desc> descs;
+    const auto direct = m_iommu.attachments_of(this);
+    if (!direct.empty()) {
+        descs.push_back(m_iommu.iotlb_inv(m_did, base, mask, false));
+        for (const auto& a : direct)
+            if (a.ats)
+                descs.push_back(m_iommu.dev_tlb_inv(a.rid, base, mask));
+    }
+    for (nested_domain* child : m_children) {
+        const auto users = m_iommu.attachments_of(child);
+        if (users.empty())
+            continue;
+        // The address is a GPA: hardware drops every nested mapping of the child's DID (§6.2).
+        descs.push_back(m_iommu.iotlb_inv(child->did(), base, mask, false));
+        // A stage-2 change cannot be narrowed to stage-1 addresses: whole device TLB.
+        for (const auto& a : users)
+            if (a.ats)
+                descs.push_back(m_iommu.dev_tlb_inv(a.rid, 0, vtd_iommu::max_mask));
+    }
+    if (descs.empty())
+        return 0;
+    return m_iommu.qi().submit(descs);
+}
+
+}  // namespace iommusim::driver

@@ -1,0 +1,79 @@
+// A paging (kernel-managed, second-stage) domain: page tables in simulated memory, map/unmap, and
+// the invalidations that keep the hardware caches coherent with them.
+//
+// Models (spec/vtd.md §4.4, §5.4, §6.2, §6.6, §6.7): second-stage tables of ss_levels() levels built
+// in driver memory through the shared layouts (non-leaf entries R=W=1, leaves carry the mapping's
+// R/W); 2 MiB and 1 GiB leaves where iova, physical address and length allow and CAP.SSLPS offers
+// them; unmap clears leaves (splitting a large page that is only partly unmapped) and then flushes:
+// a type-2 page-selective IOTLB invalidation of the naturally aligned block covering the range
+// (domain-selective when PSI is absent or the mask exceeds CAP.MAMV), device-TLB invalidations for
+// ATS devices attached to it, and for every nested child (when the domain is a nest parent) a
+// type-2 invalidation with the child's DID plus a whole-range device-TLB invalidation of its ATS
+// devices. With CAP.CM, new mappings are flushed as well. Attaching programs a PASID entry with
+// PGTT=010 (second stage only).
+// Does not model: dirty tracking, SS A/D bits, snoop control, freeing of empty intermediate tables
+// before the domain is destroyed, first-stage paging domains.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "driver/iommu_ops.h"
+#include "driver/vtd_iommu.h"
+
+namespace iommusim::driver {
+
+class nested_domain;
+
+class paging_domain : public iommu_domain {
+  public:
+    // Allocates a DID and a root table. 0, -ENOSPC, -ENOMEM.
+    static int create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out);
+    ~paging_domain() override;
+
+    bool is_nest_parent() const override { return m_nest_parent; }
+    int attach_dev(iommu_device& dev) override;
+    // Pins the user buffer through the bus and maps it (4 KiB aligned host, iova and len).
+    int map(uint64_t iova, void* host, uint64_t len, int prot) override;
+    int unmap(uint64_t iova, uint64_t len) override;
+
+    // Physical-level map/unmap. map: 0, -EINVAL (alignment, range, prot), -EEXIST (already mapped;
+    // nothing of this call stays mapped), -ENOMEM. unmap: 0 (with the bytes unmapped in *unmapped),
+    // -EINVAL; the caches are flushed before it returns.
+    int map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot);
+    int unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped = nullptr);
+    // Software walk of the tables: physical address, prot and leaf size of iova.
+    bool lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& page_bytes);
+    // Invalidates every cache that may hold translations of [iova, iova + len) of this domain.
+    int flush_range(uint64_t iova, uint64_t len);
+
+    uint16_t did() const { return m_did; }
+    uint64_t root() const { return m_root; }
+    unsigned levels() const { return m_levels; }
+    unsigned aw() const { return m_levels - 2; }
+    vtd_iommu& iommu() { return m_iommu; }
+    std::size_t table_pages() const { return m_tables.size(); }
+
+    void add_child(nested_domain* child);
+    void remove_child(nested_domain* child);
+    const std::vector<nested_domain*>& children() const { return m_children; }
+
+  private:
+    paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent);
+    // Address of the entry at `level` for iova, allocating missing tables above it.
+    int walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa);
+    int split_large(uint64_t entry_pa, uint64_t entry, unsigned level);
+
+    vtd_iommu& m_iommu;
+    bool m_nest_parent;
+    uint16_t m_did = 0;
+    uint64_t m_root = 0;
+    unsigned m_levels = 4;
+    std::vector<uint64_t> m_tables;  // every table page, freed with the domain
+    std::vector<nested_domain*> m_children;
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>> m_pins;  // iova -> (pa, len) of pinned user buffers
+};
+
+}  // namespace iommusim::driver

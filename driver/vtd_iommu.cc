@@ -1,0 +1,360 @@
+#include "driver/vtd_iommu.h"
+
+#include <bit>
+#include <cerrno>
+
+#include "iommusim/hw/vtd_regs.h"
+
+namespace iommusim::driver {
+
+namespace {
+
+// GSTS bits that reflect persistent GCMD commands (§1.5); one-shot bits must not be echoed back.
+constexpr uint32_t persistent_status = static_cast<uint32_t>(
+    hw::gsts::tes::mask | hw::gsts::afls::mask | hw::gsts::qies::mask | hw::gsts::ires::mask | hw::gsts::cfis::mask);
+
+void fail(std::string* error, const std::string& text) {
+    if (error)
+        *error = text;
+}
+
+}  // namespace
+
+vtd_iommu::vtd_iommu(hw_bus& bus, page_allocator& pages, const vtd_iommu_config& config)
+    : m_bus(bus), m_pages(pages), m_config(config), m_qi(bus, config.qi) {}
+
+unsigned vtd_iommu::ss_width() const {
+    const unsigned width = hw::ss_width_from_aw(ss_aw());
+    const unsigned mgaw = static_cast<unsigned>(hw::cap::mgaw::get(m_cap)) + 1;
+    return std::min(width, mgaw);
+}
+
+bool vtd_iommu::nesting_supported() const {
+    return hw::ecap::smts::get(m_ecap) && hw::ecap::nest::get(m_ecap);
+}
+
+bool vtd_iommu::has_device_tlb() const {
+    return hw::ecap::dt::get(m_ecap) != 0;
+}
+
+int vtd_iommu::check_capabilities(std::string* error) {
+    m_ver = m_bus.mmio_read32(hw::reg::VER_OFFSET);
+    m_cap = m_bus.mmio_read64(hw::reg::CAP_OFFSET);
+    m_ecap = m_bus.mmio_read64(hw::reg::ECAP_OFFSET);
+    if (hw::ver::max::get(m_ver) == 0) {
+        fail(error, "VT-d: VER_REG reads major version 0: no remapping hardware");
+        return -ENODEV;
+    }
+    if (!hw::ecap::qi::get(m_ecap)) {
+        fail(error, "VT-d: queued invalidation (ECAP.QI) not supported");
+        return -ENODEV;
+    }
+    if (!hw::ecap::smts::get(m_ecap)) {
+        fail(error, "VT-d: scalable-mode translation (ECAP.SMTS) not supported");
+        return -ENODEV;
+    }
+    if (!hw::ecap::ssts::get(m_ecap)) {
+        fail(error, "VT-d: second-stage translation (ECAP.SSTS) not supported");
+        return -ENODEV;
+    }
+    const uint64_t sagaw = hw::cap::sagaw::get(m_cap);
+    // 4-level (48-bit) first, as Linux prefers; then 5-level, then 3-level.
+    if (sagaw & (1u << 2)) {
+        m_ss_levels = 4;
+    } else if (sagaw & (1u << 3)) {
+        m_ss_levels = 5;
+    } else if (sagaw & (1u << 1)) {
+        m_ss_levels = 3;
+    } else {
+        fail(error, "VT-d: no supported second-stage address width (CAP.SAGAW)");
+        return -ENODEV;
+    }
+    const unsigned nd = static_cast<unsigned>(hw::cap::nd::get(m_cap));
+    if (nd > 6) {
+        fail(error, "VT-d: reserved number-of-domains encoding (CAP.ND)");
+        return -ENODEV;
+    }
+    m_dids.assign(std::size_t{1} << (4 + 2 * nd), false);
+    m_dids[0] = true;  // DID 0 is reserved
+    m_dids_used = 0;
+    return 0;
+}
+
+int vtd_iommu::probe(std::string* error) {
+    if (m_probed)
+        return 0;
+    int rc = check_capabilities(error);
+    if (rc)
+        return rc;
+    rc = bring_up();
+    if (rc) {
+        fail(error, rc == -ENOMEM ? "VT-d: out of driver memory during bring-up"
+                                  : "VT-d: hardware did not acknowledge a global command (GSTS)");
+        return rc;
+    }
+    m_probed = true;
+    return 0;
+}
+
+int vtd_iommu::gcmd(uint32_t command_bit, bool set) {
+    const uint32_t status = m_bus.mmio_read32(hw::reg::GSTS_OFFSET) & persistent_status;
+    const bool one_shot = (command_bit & persistent_status) == 0;
+    const uint32_t value = set ? (status | command_bit) : (status & ~command_bit);
+    m_bus.mmio_write32(hw::reg::GCMD_OFFSET, value);
+    // GCMD and GSTS use the same bit positions (TE/TES, SRTP/RTPS, QIE/QIES, ...).
+    const uint64_t start = m_bus.now_ns();
+    for (;;) {
+        const uint32_t now = m_bus.mmio_read32(hw::reg::GSTS_OFFSET);
+        const bool on = (now & command_bit) != 0;
+        if (one_shot ? on : on == set)
+            return 0;
+        if (m_bus.now_ns() - start > m_config.gcmd_timeout_ns)
+            return -ETIMEDOUT;
+        m_bus.delay(m_config.qi.poll_ns);
+    }
+}
+
+int vtd_iommu::bring_up() {
+    // Queued invalidation first (Linux init_dmars), it carries the global flush after SRTP.
+    const unsigned qs = m_config.qi_order > 7 ? 7 : m_config.qi_order;
+    if (m_pages.alloc(m_ring, qs) || m_pages.alloc(m_status_page))
+        return -ENOMEM;
+    m_bus.mmio_write64(hw::reg::IQT_OFFSET, 0);
+    m_bus.mmio_write64(hw::reg::IQA_OFFSET,
+                       hw::iqa::iqa::make(m_ring >> 12) | hw::iqa::dw::make(1) | hw::iqa::qs::make(qs));
+    if (m_config.qi.use_interrupt)
+        m_bus.mmio_write32(hw::reg::IECTL_OFFSET, 0);  // unmask
+    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::qie::mask), true))
+        return rc;
+    m_qi.attach(m_ring, qs, m_status_page);
+
+    if (m_pages.alloc(m_root))
+        return -ENOMEM;
+    m_bus.mmio_write64(hw::reg::RTADDR_OFFSET, hw::rtaddr::rta::make(m_root >> 12) | hw::rtaddr::ttm::make(1));
+    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::srtp::mask), true))
+        return rc;
+    if (!hw::cap::esrtps::get(m_cap)) {
+        const hw::inv_desc flush[] = {hw::make_cc_inv(hw::cc_desc::global), hw::make_pc_inv(hw::pc_desc::global),
+                                      hw::make_iotlb_inv(hw::iotlb_desc::global)};
+        if (int rc = m_qi.submit(flush))
+            return rc;
+    }
+    return gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), true);
+}
+
+int vtd_iommu::alloc_did(uint16_t& did) {
+    const std::size_t n = m_dids.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t i = (m_did_hint + k) % n;
+        if (m_dids[i])
+            continue;
+        m_dids[i] = true;
+        ++m_dids_used;
+        m_did_hint = static_cast<unsigned>((i + 1) % n);
+        did = static_cast<uint16_t>(i);
+        return 0;
+    }
+    return -ENOSPC;
+}
+
+void vtd_iommu::free_did(uint16_t did) {
+    if (did == 0 || did >= m_dids.size() || !m_dids[did])
+        return;
+    m_dids[did] = false;
+    --m_dids_used;
+}
+
+uint64_t vtd_iommu::psi_aligned(uint64_t start, uint64_t end, unsigned& mask) {
+    const uint64_t pfn = start >> 12;
+    const uint64_t end_pfn = end >> 12;
+    const uint64_t pages = end_pfn - pfn + 1;
+    uint64_t aligned = std::bit_ceil(pages);
+    if (aligned == 0 || aligned > (uint64_t{1} << max_mask))
+        aligned = uint64_t{1} << max_mask;
+    uint64_t bitmask = aligned - 1;
+    mask = static_cast<unsigned>(std::countr_zero(aligned));
+    if (bitmask & pfn) {
+        // Grow the block until start and end fall into the same naturally aligned block.
+        const uint64_t shared = ~(pfn ^ end_pfn) & ~bitmask & hw::low_mask(max_mask);
+        mask = shared ? static_cast<unsigned>(std::countr_zero(shared)) : max_mask;
+    }
+    if (mask > max_mask)
+        mask = max_mask;
+    if (mask >= max_mask)
+        return 0;
+    return start & ~((uint64_t{1} << (12 + mask)) - 1);
+}
+
+hw::inv_desc vtd_iommu::dev_tlb_inv(uint16_t rid, uint64_t base, unsigned mask) const {
+    uint64_t addr = base;
+    bool size = false;
+    if (mask) {
+        // ATS size encoding: the lowest zero bit above bit 11 marks the size (§3.3).
+        addr |= (uint64_t{1} << (12 + mask - 1)) - 1;
+        size = true;
+    }
+    const uint16_t pfsid = hw::ecap::dit::get(m_ecap) ? rid : 0;
+    return hw::make_dev_tlb_inv(rid, addr, size, 0, pfsid);
+}
+
+hw::inv_desc vtd_iommu::iotlb_inv(uint16_t did, uint64_t base, unsigned mask, bool ih) const {
+    const bool drain = hw::cap::drd::get(m_cap) && hw::cap::dwd::get(m_cap);
+    if (!hw::cap::psi::get(m_cap) || mask > hw::cap::mamv::get(m_cap))
+        return hw::make_iotlb_inv(hw::iotlb_desc::domain, did, 0, 0, false, drain);
+    return hw::make_iotlb_inv(hw::iotlb_desc::page, did, base, static_cast<uint8_t>(mask), ih, drain);
+}
+
+bool vtd_iommu::write_entry(uint64_t pa, const hw::pasid_entry::words& e) {
+    // Everything but the present bit first, then word 0: hardware never sees a half-written entry
+    // marked present.
+    if (!m_bus.mem_write(pa + 8, &e[1], sizeof(uint64_t) * 7))
+        return false;
+    return m_bus.write64(pa, e[0]);
+}
+
+int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
+    auto it = m_devices.find(rid);
+    if (it != m_devices.end()) {
+        out = &it->second;
+        return 0;
+    }
+    const unsigned bus = hw::rid_bus(rid);
+    const unsigned devfn = hw::rid_devfn(rid);
+    const bool upper = devfn >= hw::context_entry::per_table;
+    uint64_t& ctx_table = m_context_tables[bus * 2 + (upper ? 1 : 0)];
+    if (ctx_table == 0) {
+        uint64_t page = 0;
+        if (m_pages.alloc(page))
+            return -ENOMEM;
+        hw::root_entry::words re{};
+        if (!m_bus.mem_read(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re))
+            return -EFAULT;
+        if (upper) {
+            hw::root_entry::uctp::set(re, page >> 12);
+            hw::root_entry::up::set(re, 1);
+        } else {
+            hw::root_entry::lctp::set(re, page >> 12);
+            hw::root_entry::lp::set(re, 1);
+        }
+        if (!m_bus.mem_write(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re))
+            return -EFAULT;
+        ctx_table = page;
+    }
+    device_tables t;
+    if (m_pages.alloc(t.pasid_dir))
+        return -ENOMEM;
+    if (m_pages.alloc(t.pasid_table)) {
+        m_pages.free(t.pasid_dir);
+        return -ENOMEM;
+    }
+    // PASID 0 lives in directory entry 0.
+    const uint64_t dir_entry =
+        hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(t.pasid_table >> 12);
+    if (!m_bus.write64(t.pasid_dir, dir_entry))
+        return -EFAULT;
+
+    hw::context_entry::words ce{};
+    hw::context_entry::p::set(ce, 1);
+    hw::context_entry::dte::set(ce, ats && has_device_tlb());
+    hw::context_entry::pdts::set(ce, 2);  // 2^(2+7) = 512 directory entries: the one page we allocated
+    hw::context_entry::pasiddirptr::set(ce, t.pasid_dir >> 12);
+    hw::context_entry::rid_pasid::set(ce, 0);
+    const uint64_t ce_pa = ctx_table + (devfn % hw::context_entry::per_table) * hw::context_entry::bytes;
+    if (!m_bus.mem_write(ce_pa + 8, &ce[1], sizeof(uint64_t) * 3) || !m_bus.write64(ce_pa, ce[0]))
+        return -EFAULT;
+    if (hw::cap::cm::get(m_cap)) {
+        // Caching mode: even not-present -> present changes are invalidated (§6.7).
+        const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, rid, 0);
+        m_qi.submit(flush);
+    }
+    t.att.rid = rid;
+    t.att.ats = ats && has_device_tlb();
+    out = &m_devices.emplace(rid, t).first->second;
+    return 0;
+}
+
+void vtd_iommu::append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const {
+    out.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, old.did, 0));
+    if (old.type == hw::pgtt::second_stage || old.type == hw::pgtt::nested)
+        out.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, old.did));
+    else
+        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, old.did, 0));
+    // RID_PASID: a global device-TLB invalidation (type 3, whole range).
+    if (old.ats)
+        out.push_back(dev_tlb_inv(old.rid, 0, max_mask));
+}
+
+int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, const void* domain) {
+    if (!m_probed)
+        return -ENODEV;
+    device_tables* t = nullptr;
+    if (int rc = ensure_context(rid, ats, t))
+        return rc;
+    const attachment old = t->att;
+    const bool was_present = t->attached;
+    if (!write_entry(pasid_entry_pa(*t), entry))
+        return -EFAULT;
+    t->att.domain = domain;
+    t->att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
+    t->att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));
+    t->attached = true;
+
+    std::vector<hw::inv_desc> flush;
+    if (was_present) {
+        append_teardown_flush(flush, old);
+    } else if (hw::cap::cm::get(m_cap)) {
+        flush.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, t->att.did, 0));
+        flush.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, t->att.did));
+    }
+    // Flush problems are not reported to the caller, as in Linux: the entry is in place.
+    if (!flush.empty())
+        m_qi.submit(flush);
+    return 0;
+}
+
+int vtd_iommu::clear_device_entry(uint16_t rid) {
+    auto it = m_devices.find(rid);
+    if (it == m_devices.end() || !it->second.attached)
+        return 0;
+    device_tables& t = it->second;
+    const uint64_t pa = pasid_entry_pa(t);
+    uint64_t w0 = 0;
+    if (!m_bus.read64(pa, w0))
+        return -EFAULT;
+    // Clear P first, flush, then wipe the entry (Linux intel_pasid_tear_down_entry).
+    if (!m_bus.write64(pa, hw::pasid_entry::p::set(w0, 0)))
+        return -EFAULT;
+    std::vector<hw::inv_desc> flush;
+    append_teardown_flush(flush, t.att);
+    m_qi.submit(flush);
+    const hw::pasid_entry::words zero{};
+    write_entry(pa, zero);
+    t.attached = false;
+    t.att.domain = nullptr;
+    t.att.did = 0;
+    return 0;
+}
+
+bool vtd_iommu::read_device_entry(uint16_t rid, hw::pasid_entry::words& entry) {
+    auto it = m_devices.find(rid);
+    if (it == m_devices.end())
+        return false;
+    return m_bus.mem_read(pasid_entry_pa(it->second), entry.data(), sizeof entry);
+}
+
+std::vector<vtd_iommu::attachment> vtd_iommu::attachments_of(const void* domain) const {
+    std::vector<attachment> out;
+    for (const auto& [rid, t] : m_devices)
+        if (t.attached && t.att.domain == domain)
+            out.push_back(t.att);
+    return out;
+}
+
+const vtd_iommu::attachment* vtd_iommu::attachment_of(uint16_t rid) const {
+    auto it = m_devices.find(rid);
+    if (it == m_devices.end() || !it->second.attached)
+        return nullptr;
+    return &it->second.att;
+}
+
+}  // namespace iommusim::driver

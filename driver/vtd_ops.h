@@ -1,0 +1,41 @@
+// The VT-d driver behind the iommufd core: driver/iommu_ops.h implemented over one vtd_iommu.
+//
+// Models (spec/iommufd.md §2.2, §4.1, §6.1; spec/vtd.md §6.7): hw_info answers struct
+// iommu_hw_info_vtd with the live CAP/ECAP (and the errata flag Linux always sets); paging domains
+// (second stage, optionally nest parent; dirty tracking and driver data refused with EOPNOTSUPP);
+// nested domains from IOMMU_HWPT_DATA_VTD_S1 with the allocation checks in Linux's order (nesting
+// support and flags -> EOPNOTSUPP, data type -> EOPNOTSUPP, parent -> EINVAL, exact-size copy ->
+// EINVAL/EFAULT); attach/replace through the domains (the old PASID entry is flushed per §6.7) and
+// detach to blocking (entry torn down, DMA faults).
+// Does not model: PASID attach, several IOMMU units, identity domains, dirty tracking.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "driver/iommu_ops.h"
+#include "driver/vtd_iommu.h"
+
+namespace iommusim::driver {
+
+class vtd_ops : public iommu_ops {
+  public:
+    // `iommu` must have been probed before domains are allocated.
+    explicit vtd_ops(vtd_iommu& iommu) : m_iommu(iommu) {}
+
+    int hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) override;
+    int domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
+                                  std::unique_ptr<iommu_domain>& out) override;
+    bool has_domain_alloc_nested() const override { return true; }
+    int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
+                            std::unique_ptr<iommu_domain>& out) override;
+    void detach_dev(iommu_device& dev) override;
+
+    vtd_iommu& iommu() { return m_iommu; }
+
+  private:
+    vtd_iommu& m_iommu;
+};
+
+}  // namespace iommusim::driver
