@@ -1,0 +1,343 @@
+// descriptor_decoder: every descriptor type, granularity, reserved-bit and IQEI case of
+// spec/vtd.md §2.3, §2.4 and §3, and the one-scope-per-descriptor apply rule of §6.
+#include "tlm/descriptor_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace iommusim {
+namespace {
+
+using hw::inv_desc;
+
+decode_caps default_caps() {
+    return decode_caps{};
+}
+
+decode_result dec(const inv_desc& d, bool wide = true, decode_caps caps = default_caps()) {
+    return descriptor_decoder::decode(d, wide, caps);
+}
+
+// Calls every valid-descriptor check with each bit outside `allowed` set in turn (words 0-1 in a
+// 128-bit queue, 0-3 in a 256-bit queue) and expects IQEI 4 for each.
+void expect_every_reserved_bit_rejected(const inv_desc& valid, const inv_desc& allowed, bool wide) {
+    ASSERT_TRUE(dec(valid, wide).ok());
+    const unsigned words = wide ? 4 : 2;
+    for (unsigned w = 0; w < words; ++w)
+        for (unsigned b = 0; b < 64; ++b) {
+            const uint64_t bit = uint64_t{1} << b;
+            if ((allowed[w] & bit) != 0)
+                continue;
+            inv_desc d = valid;
+            d[w] |= bit;
+            EXPECT_EQ(dec(d, wide).iqei, iqei::reserved_field) << "word " << w << " bit " << b;
+        }
+}
+
+// Type field values as a descriptor carries them (type_hi != 0 encodes types >= 16).
+inv_desc with_type(unsigned type) {
+    inv_desc d{};
+    hw::desc::type_lo::set(d, type & 0xf);
+    hw::desc::type_hi::set(d, type >> 4);
+    return d;
+}
+
+struct recording_sink final : invalidation_sink {
+    std::vector<std::string> calls;
+    unsigned answer = 7;
+    unsigned rec(std::string s) {
+        calls.push_back(std::move(s));
+        return answer;
+    }
+    unsigned invalidate_context_all() override { return rec("context_all"); }
+    unsigned invalidate_context_device(uint16_t sid, unsigned fm) override {
+        return rec("context_device " + std::to_string(sid) + " " + std::to_string(fm));
+    }
+    unsigned invalidate_pasid_cache_all() override { return rec("pasid_all"); }
+    unsigned invalidate_pasid_cache_domain(uint16_t did) override { return rec("pasid_domain " + std::to_string(did)); }
+    unsigned invalidate_pasid_cache_pasid(uint16_t did, uint32_t pasid) override {
+        return rec("pasid_pasid " + std::to_string(did) + " " + std::to_string(pasid));
+    }
+    unsigned invalidate_iotlb_all() override { return rec("iotlb_all"); }
+    unsigned invalidate_iotlb_domain(uint16_t did) override { return rec("iotlb_domain " + std::to_string(did)); }
+    unsigned invalidate_iotlb_domain_range(uint16_t did, uint64_t addr, unsigned am, bool ih) override {
+        return rec("iotlb_domain_range " + std::to_string(did) + " " + std::to_string(addr) + " " + std::to_string(am) +
+                   " " + std::to_string(ih));
+    }
+    unsigned invalidate_iotlb_pasid(uint16_t did, uint32_t pasid) override {
+        return rec("iotlb_pasid " + std::to_string(did) + " " + std::to_string(pasid));
+    }
+    unsigned invalidate_iotlb_pasid_range(uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih) override {
+        return rec("iotlb_pasid_range " + std::to_string(did) + " " + std::to_string(pasid) + " " +
+                   std::to_string(addr) + " " + std::to_string(am) + " " + std::to_string(ih));
+    }
+};
+
+std::vector<std::string> apply_desc(const inv_desc& d, unsigned* dropped = nullptr) {
+    const decode_result r = dec(d);
+    EXPECT_TRUE(r.ok());
+    recording_sink s;
+    const unsigned n = descriptor_decoder::apply(r.desc, s);
+    if (dropped != nullptr)
+        *dropped = n;
+    return s.calls;
+}
+
+// ---- Type field and width ----------------------------------------------------------------------
+
+TEST(DescriptorDecoder, UnknownTypesAreIqei3) {
+    for (unsigned t : {0u, 9u, 10u, 11u, 12u, 15u, 16u, 17u, 0x25u, 0x7fu})
+        for (bool wide : {false, true})
+            EXPECT_EQ(dec(with_type(t), wide).iqei, iqei::invalid_type) << "type " << t;
+}
+
+TEST(DescriptorDecoder, ScalableOnlyTypesInNarrowQueueAreIqei3) {
+    EXPECT_EQ(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 2), false).iqei, iqei::invalid_type);
+    EXPECT_EQ(dec(hw::make_pc_inv(hw::pc_desc::global), false).iqei, iqei::invalid_type);
+    EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(3, 4, false, 0, false), false).iqei, iqei::invalid_type);
+    // The same descriptors are valid in a 256-bit queue.
+    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 2), true).ok());
+    EXPECT_TRUE(dec(hw::make_pc_inv(hw::pc_desc::global), true).ok());
+    EXPECT_TRUE(dec(hw::make_p_dev_tlb_inv(3, 4, false, 0, false), true).ok());
+}
+
+TEST(DescriptorDecoder, NarrowQueueIgnoresUpperWordsWideQueueReservesThem) {
+    inv_desc d = hw::make_iotlb_inv(hw::iotlb_desc::global);
+    d[2] = ~uint64_t{0};
+    d[3] = ~uint64_t{0};
+    EXPECT_TRUE(dec(d, false).ok());  // a 128-bit queue never reads words 2-3
+    EXPECT_EQ(dec(d, true).iqei, iqei::reserved_field);
+    d[2] = 0;
+    EXPECT_EQ(dec(d, true).iqei, iqei::reserved_field);  // word 3 alone
+}
+
+// ---- Reserved bits of every type, both widths ----------------------------------------------------
+
+TEST(DescriptorDecoder, EveryReservedBitOfEveryTypeIsIqei4) {
+    for (bool wide : {false, true}) {
+        expect_every_reserved_bit_rejected(hw::make_cc_inv(hw::cc_desc::global), hw::cc_desc::allowed, wide);
+        expect_every_reserved_bit_rejected(hw::make_iotlb_inv(hw::iotlb_desc::global), hw::iotlb_desc::allowed, wide);
+        expect_every_reserved_bit_rejected(hw::make_dev_tlb_inv(1, 0, false), hw::dev_tlb_desc::allowed, wide);
+        expect_every_reserved_bit_rejected(hw::make_iec_inv(false), hw::iec_desc::allowed, wide);
+        inv_desc w = hw::make_wait(true, 0x1000, 1);
+        expect_every_reserved_bit_rejected(w, hw::wait_desc::allowed, wide);
+    }
+    expect_every_reserved_bit_rejected(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 1),
+                                       hw::p_iotlb_desc::allowed, true);
+    expect_every_reserved_bit_rejected(hw::make_pc_inv(hw::pc_desc::global), hw::pc_desc::allowed, true);
+    expect_every_reserved_bit_rejected(hw::make_p_dev_tlb_inv(1, 1, false, 0, false), hw::p_dev_tlb_desc::allowed,
+                                       true);
+}
+
+// ---- Type 1 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, ContextCacheGranularities) {
+    EXPECT_EQ(dec(hw::make_cc_inv(static_cast<hw::cc_desc::granularity>(0))).iqei, iqei::reserved_field);
+    EXPECT_EQ(apply_desc(hw::make_cc_inv(hw::cc_desc::global)), std::vector<std::string>{"context_all"});
+    // Domain-selective is global in scalable mode (context entries carry no DID).
+    EXPECT_EQ(apply_desc(hw::make_cc_inv(hw::cc_desc::domain, 9)), std::vector<std::string>{"context_all"});
+    EXPECT_EQ(dec(hw::make_cc_inv(hw::cc_desc::domain, 9)).desc.scope, qi_scope::context_all);
+    const decode_result r = dec(hw::make_cc_inv(hw::cc_desc::device, 9, 0x1234, 3));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::context_device);
+    EXPECT_EQ(r.desc.sid, 0x1234);
+    EXPECT_EQ(r.desc.fm, 3);
+    EXPECT_EQ(apply_desc(hw::make_cc_inv(hw::cc_desc::device, 9, 0x1234, 2)),
+              std::vector<std::string>{"context_device 4660 2"});
+}
+
+TEST(DescriptorDecoder, DomainIdBeyondCapNdIsIqei4) {
+    decode_caps caps;
+    caps.nd = 0;  // 16 domains
+    EXPECT_TRUE(dec(hw::make_iotlb_inv(hw::iotlb_desc::domain, 15), true, caps).ok());
+    EXPECT_EQ(dec(hw::make_iotlb_inv(hw::iotlb_desc::domain, 16), true, caps).iqei, iqei::reserved_field);
+    EXPECT_EQ(dec(hw::make_cc_inv(hw::cc_desc::domain, 16), true, caps).iqei, iqei::reserved_field);
+    EXPECT_EQ(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 16, 1), true, caps).iqei, iqei::reserved_field);
+    EXPECT_EQ(dec(hw::make_pc_inv(hw::pc_desc::domain, 16), true, caps).iqei, iqei::reserved_field);
+    EXPECT_TRUE(dec(hw::make_pc_inv(hw::pc_desc::domain, 0xffff)).ok());  // ND=6: every 16-bit DID
+}
+
+// ---- Type 2 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, IotlbGranularities) {
+    EXPECT_EQ(dec(hw::make_iotlb_inv(static_cast<hw::iotlb_desc::granularity>(0), 1)).iqei, iqei::reserved_field);
+    EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::global)), std::vector<std::string>{"iotlb_all"});
+    EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::domain, 5)), std::vector<std::string>{"iotlb_domain 5"});
+    EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::page, 5, 0x40000, 2, true)),
+              std::vector<std::string>{"iotlb_domain_range 5 262144 2 1"});
+    EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::page, 5, 0x40000, 0, false)),
+              std::vector<std::string>{"iotlb_domain_range 5 262144 0 0"});
+}
+
+TEST(DescriptorDecoder, IotlbAddressMaskAboveMamvIsIqei4) {
+    decode_caps caps;
+    caps.mamv = 9;
+    EXPECT_TRUE(dec(hw::make_iotlb_inv(hw::iotlb_desc::page, 1, 0, 9), true, caps).ok());
+    EXPECT_EQ(dec(hw::make_iotlb_inv(hw::iotlb_desc::page, 1, 0, 10), true, caps).iqei, iqei::reserved_field);
+    // AM only matters for page-selective requests.
+    EXPECT_TRUE(dec(hw::make_iotlb_inv(hw::iotlb_desc::domain, 1, 0, 10), true, caps).ok());
+}
+
+TEST(DescriptorDecoder, IotlbPageSelectiveWithoutPsiIsDomainSelective) {
+    decode_caps caps;
+    caps.psi = false;
+    const decode_result r = dec(hw::make_iotlb_inv(hw::iotlb_desc::page, 3, 0x2000), true, caps);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::iotlb_domain);
+}
+
+TEST(DescriptorDecoder, IotlbDrainBitsAreAccepted) {
+    const decode_result r = dec(hw::make_iotlb_inv(hw::iotlb_desc::domain, 3, 0, 0, false, true));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.desc.drain);
+}
+
+// ---- Type 3 and 8 (device TLB) -------------------------------------------------------------------
+
+TEST(DescriptorDecoder, DeviceTlbSizeEncoding) {
+    decode_result r = dec(hw::make_dev_tlb_inv(0x0102, 0x12345000, false, 4));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::devtlb);
+    EXPECT_EQ(r.desc.sid, 0x0102);
+    EXPECT_EQ(r.desc.mip, 4);
+    EXPECT_EQ(r.desc.dev_base, 0x12345000u);
+    EXPECT_EQ(r.desc.dev_length, 0x1000u);
+    // S=1 with ADDR bit 12 clear: 8 KiB.
+    r = dec(hw::make_dev_tlb_inv(1, 0x10000, true));
+    EXPECT_EQ(r.desc.dev_base, 0x10000u);
+    EXPECT_EQ(r.desc.dev_length, 0x2000u);
+    // S=1, bits 12..14 set, bit 15 clear: 2^4 pages = 64 KiB aligned down.
+    r = dec(hw::make_dev_tlb_inv(1, 0x10000 | 0x7000, true));
+    EXPECT_EQ(r.desc.dev_base, 0x10000u);
+    EXPECT_EQ(r.desc.dev_length, 0x10000u);
+    // Linux's whole-range encoding (ADDR[63:12] = 0x7FFFFFFFFFFFF): everything.
+    r = dec(hw::make_dev_tlb_inv(1, hw::low_mask(63) & ~hw::low_mask(12), true));
+    EXPECT_EQ(r.desc.dev_base, 0u);
+    EXPECT_EQ(r.desc.dev_length, 0u);
+}
+
+TEST(DescriptorDecoder, DeviceTlbPfsidOnlyWithDit) {
+    EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, 0x0abc)).desc.pfsid, 0);
+    decode_caps caps;
+    caps.dit = true;
+    EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, 0x0abc), true, caps).desc.pfsid, 0x0abc);
+    EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(1, 2, false, 0, false, 0, 0x0abc), true, caps).desc.pfsid, 0x0abc);
+}
+
+TEST(DescriptorDecoder, PasidDeviceTlbFields) {
+    decode_result r = dec(hw::make_p_dev_tlb_inv(0x0203, 0x12345, false, 0x8000, true, 3));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::devtlb_pasid);
+    EXPECT_EQ(r.desc.sid, 0x0203);
+    EXPECT_EQ(r.desc.pasid, 0x12345u);
+    EXPECT_FALSE(r.desc.all_pasids);
+    EXPECT_EQ(r.desc.mip, 3);
+    EXPECT_EQ(r.desc.dev_base, 0x8000u);
+    EXPECT_EQ(r.desc.dev_length, 0x2000u);
+    r = dec(hw::make_p_dev_tlb_inv(0x0203, 0, true, 0x8000, false));
+    EXPECT_TRUE(r.desc.all_pasids);
+    EXPECT_EQ(r.desc.dev_length, 0x1000u);
+    EXPECT_TRUE(apply_desc(hw::make_p_dev_tlb_inv(1, 1, true, 0, false)).empty());
+    EXPECT_TRUE(apply_desc(hw::make_dev_tlb_inv(1, 0, false)).empty());
+}
+
+// ---- Type 4 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, InterruptEntryCacheIsValidatedAndAppliesNothing) {
+    decode_result r = dec(hw::make_iec_inv(true, 0x40, 3));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::iec_index);
+    EXPECT_EQ(r.desc.iidx, 0x40);
+    EXPECT_EQ(r.desc.im, 3);
+    EXPECT_EQ(dec(hw::make_iec_inv(false)).desc.scope, qi_scope::iec_all);
+    unsigned dropped = 1;
+    EXPECT_TRUE(apply_desc(hw::make_iec_inv(false), &dropped).empty());
+    EXPECT_EQ(dropped, 0u);
+}
+
+// ---- Type 5 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, WaitFields) {
+    decode_result r = dec(hw::make_wait(true, 0xdead0004, 0xcafe, true, true));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.desc.scope, qi_scope::wait);
+    EXPECT_TRUE(r.desc.sw);
+    EXPECT_TRUE(r.desc.iflag);
+    EXPECT_TRUE(r.desc.fn);
+    EXPECT_FALSE(r.desc.pd);
+    EXPECT_EQ(r.desc.status_addr, 0xdead0004u);
+    EXPECT_EQ(r.desc.status_data, 0xcafeu);
+    // SW=0 IF=0 is a valid fence-only wait.
+    EXPECT_TRUE(dec(hw::make_wait(false, 0, 0)).ok());
+    EXPECT_TRUE(apply_desc(hw::make_wait(true, 0x1000, 1, true)).empty());
+}
+
+TEST(DescriptorDecoder, WaitPageDrainNeedsPds) {
+    inv_desc d = hw::make_wait(true, 0x1000, 1);
+    hw::wait_desc::pd::set(d, 1);
+    EXPECT_TRUE(dec(d).ok());
+    EXPECT_TRUE(dec(d).desc.pd);
+    decode_caps caps;
+    caps.pds = false;
+    EXPECT_EQ(dec(d, true, caps).iqei, iqei::reserved_field);
+    EXPECT_EQ(dec(d, false, caps).iqei, iqei::reserved_field);
+}
+
+// ---- Type 6 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, PasidIotlbGranularities) {
+    for (unsigned g : {0u, 1u}) {
+        inv_desc d = hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 2);
+        hw::p_iotlb_desc::g::set(d, g);
+        EXPECT_EQ(dec(d).iqei, iqei::reserved_field) << "G=" << g;
+    }
+    EXPECT_EQ(apply_desc(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 7, 0x55)),
+              std::vector<std::string>{"iotlb_pasid 7 85"});
+    EXPECT_EQ(apply_desc(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 7, 0x55, 0x7000, 3, true)),
+              std::vector<std::string>{"iotlb_pasid_range 7 85 28672 3 1"});
+    EXPECT_EQ(apply_desc(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 7, 0xfffff, 0x7000, 0, false)),
+              std::vector<std::string>{"iotlb_pasid_range 7 1048575 28672 0 0"});
+}
+
+TEST(DescriptorDecoder, PasidIotlbAddressMaskAboveMamvIsIqei4) {
+    decode_caps caps;
+    caps.mamv = 4;
+    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 4), true, caps).ok());
+    EXPECT_EQ(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 5), true, caps).iqei, iqei::reserved_field);
+    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 1, 0, 5), true, caps).ok());
+}
+
+// ---- Type 7 --------------------------------------------------------------------------------------
+
+TEST(DescriptorDecoder, PasidCacheGranularities) {
+    inv_desc bad = hw::make_pc_inv(hw::pc_desc::global);
+    hw::pc_desc::g::set(bad, 2);
+    EXPECT_EQ(dec(bad).iqei, iqei::reserved_field);
+    EXPECT_EQ(apply_desc(hw::make_pc_inv(hw::pc_desc::global)), std::vector<std::string>{"pasid_all"});
+    EXPECT_EQ(apply_desc(hw::make_pc_inv(hw::pc_desc::domain, 12)), std::vector<std::string>{"pasid_domain 12"});
+    EXPECT_EQ(apply_desc(hw::make_pc_inv(hw::pc_desc::pasid_sel, 12, 99)),
+              std::vector<std::string>{"pasid_pasid 12 99"});
+}
+
+// ---- Apply returns what the sink dropped -----------------------------------------------------------
+
+TEST(DescriptorDecoder, ApplyReturnsEntriesDropped) {
+    unsigned dropped = 0;
+    EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::global), &dropped).size(), 1u);
+    EXPECT_EQ(dropped, 7u);
+}
+
+TEST(DescriptorDecoder, ScopeNamesAreDistinct) {
+    std::vector<std::string> names;
+    for (unsigned i = 0; i < qi_scope_count; ++i)
+        names.emplace_back(qi_scope_name(static_cast<qi_scope>(i)));
+    for (std::size_t i = 0; i < names.size(); ++i)
+        for (std::size_t j = i + 1; j < names.size(); ++j)
+            EXPECT_NE(names[i], names[j]);
+}
+
+}  // namespace
+}  // namespace iommusim
