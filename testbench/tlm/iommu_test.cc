@@ -1,0 +1,506 @@
+// iommu: the TLM shell end to end, through its sockets (spec/vtd.md §1, §1.5, §1.8-1.9, §2, §6).
+// Each test elaborates one bench and runs in its own process (gtest_discover_tests).
+#include "tlm/iommu.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+
+#include "iommusim/hw/vtd_desc.h"
+#include "iommusim/hw/vtd_regs.h"
+#include "tlm/initiator_tester_util.h"
+#include "tlm/iotlb.h"
+#include "tlm/memory.h"
+#include "tlm/table_builder_util.h"
+
+namespace iommusim {
+namespace {
+
+using namespace hw;
+using test::initiator_tester;
+
+class edge_counter : public sc_core::sc_module {
+  public:
+    sc_core::sc_in<bool> line;
+    unsigned rises = 0;
+    SC_HAS_PROCESS(edge_counter);
+    explicit edge_counter(const sc_core::sc_module_name& n) : sc_core::sc_module(n), line("line") {
+        SC_METHOD(on_rise);
+        sensitive << line.pos();
+        dont_initialize();
+    }
+
+  private:
+    void on_rise() { ++rises; }
+};
+
+constexpr uint16_t k_rid = 0x0100;  // bus 1, dev 0, fn 0
+constexpr uint16_t k_did = 5;
+constexpr uint64_t k_iova = 0x40'0000;
+constexpr uint64_t k_hpa = 0x8000'0000;
+
+memory_config memory_for(const iommu_config& c) {
+    memory_config m;
+    m.read_ns = c.memory_latency_ns;
+    m.write_ns = c.memory_latency_ns;
+    return m;
+}
+
+struct bench {
+    iommu_config cfg;
+    iotlb tlb;
+    memory mem;
+    iommu mmu;
+    initiator_tester dev{"dev"};
+    initiator_tester cpu{"cpu"};
+    sc_core::sc_signal<bool> fault_line{"fault_line"};
+    sc_core::sc_signal<bool> inv_line{"inv_line"};
+    edge_counter fault_irqs{"fault_irqs"};
+    edge_counter inv_irqs{"inv_irqs"};
+    test::table_builder tb{mem.store()};
+    dma_extension ext;
+    uint64_t ss_root = 0;
+
+    explicit bench(const iommu_config& c = iommu_config{})
+        : cfg(c), tlb(iotlb_geometry{c.iotlb_sets, c.iotlb_ways}), mem("mem", memory_for(c)), mmu("mmu", c, tlb) {
+        dev.socket.bind(mmu.target_socket);
+        cpu.socket.bind(mmu.mmio_socket);
+        mmu.initiator_socket.bind(mem.target_socket);
+        mmu.irq_fault.bind(fault_line);
+        mmu.irq_inv.bind(inv_line);
+        fault_irqs.line.bind(fault_line);
+        inv_irqs.line.bind(inv_line);
+        ext.requester_id = k_rid;
+        dev.extension = &ext;
+    }
+
+    // Second-stage-only domain k_did for k_rid (requests without PASID use RID_PASID 0).
+    void build_tables(uint64_t leaf_flags = ss_pte::r::mask | ss_pte::w::mask) {
+        tb.set_context(k_rid);
+        ss_root = tb.new_ss();
+        tb.map_ss(ss_root, 4, k_iova, k_hpa, 1, leaf_flags);
+        tb.map_ss(ss_root, 4, k_iova + 0x1000, k_hpa + 0x5000, 1, leaf_flags);  // not contiguous
+        test::pasid_opts o;
+        o.did = k_did;
+        o.ssptptr = ss_root;
+        tb.set_pasid(k_rid, 0, o);
+    }
+
+    uint32_t reg32(uint32_t off) {
+        uint32_t v = 0;
+        EXPECT_EQ(cpu.read32(off, v), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
+    uint64_t reg64(uint32_t off) {
+        uint64_t v = 0;
+        EXPECT_EQ(cpu.read64(off, v), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
+    // Linux's protocol: read GSTS, change one bit, write GCMD, check GSTS.
+    void gcmd_set(uint64_t cmd_bit, uint64_t status_bit) {
+        const uint32_t persistent = reg32(reg::GSTS_OFFSET) & static_cast<uint32_t>(gsts::tes::mask | gsts::qies::mask);
+        EXPECT_EQ(cpu.write32(reg::GCMD_OFFSET, persistent | static_cast<uint32_t>(cmd_bit)), tlm::TLM_OK_RESPONSE);
+        EXPECT_TRUE(reg32(reg::GSTS_OFFSET) & status_bit);
+    }
+    void gcmd_clear(uint64_t cmd_bit, uint64_t status_bit) {
+        const uint32_t persistent = reg32(reg::GSTS_OFFSET) & static_cast<uint32_t>(gsts::tes::mask | gsts::qies::mask);
+        EXPECT_EQ(cpu.write32(reg::GCMD_OFFSET, persistent & ~static_cast<uint32_t>(cmd_bit)), tlm::TLM_OK_RESPONSE);
+        EXPECT_FALSE(reg32(reg::GSTS_OFFSET) & status_bit);
+    }
+    void enable_translation() {
+        EXPECT_EQ(cpu.write64(reg::RTADDR_OFFSET, tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
+        gcmd_set(gcmd::srtp::mask, gsts::rtps::mask);
+        gcmd_set(gcmd::te::mask, gsts::tes::mask);
+    }
+
+    void run(std::function<void()> body) {
+        cpu.body = std::move(body);
+        sc_core::sc_start();
+        ASSERT_TRUE(cpu.done);
+    }
+};
+
+TEST(IommuTest, CapabilitiesDerivedFromConfig) {
+    iommu_config c;
+    c.nfr = 3;
+    c.mgaw = 57;
+    c.sagaw_57 = true;
+    c.fs5lp = true;
+    c.pss = 15;
+    bench b(c);
+    b.run([&] {
+        const uint64_t cap = b.reg64(reg::CAP_OFFSET);
+        EXPECT_EQ(cap::nfr::get(cap), 3u);
+        EXPECT_EQ(cap::fro::get(cap) * 16, reg::FRO_OFFSET);
+        EXPECT_EQ(cap::mgaw::get(cap), 56u);
+        EXPECT_EQ(cap::sagaw::get(cap), 0xeu);
+        EXPECT_EQ(cap::fs5lp::get(cap), 1u);
+        EXPECT_EQ(cap::esrtps::get(cap), 1u);
+        EXPECT_EQ(cap::mamv::get(cap), c.mamv);
+        const uint64_t ecap = b.reg64(reg::ECAP_OFFSET);
+        EXPECT_EQ(ecap::iro::get(ecap) * 16, reg::IRO_OFFSET);
+        EXPECT_EQ(ecap::smts::get(ecap), 1u);
+        EXPECT_EQ(ecap::qi::get(ecap), 1u);
+        EXPECT_EQ(ecap::nest::get(ecap), 1u);
+        EXPECT_EQ(ecap::pss::get(ecap), 15u);
+        EXPECT_EQ(ecap::ssads::get(ecap), 0u);
+        EXPECT_EQ(ver::max::get(b.reg32(reg::VER_OFFSET)), 6u);
+        // Only NFR+1 fault recording registers exist.
+        uint64_t v = 0;
+        EXPECT_EQ(b.cpu.read64(reg::frcd_offset(3) + 8, v), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.cpu.read64(reg::frcd_offset(4), v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+}
+
+TEST(IommuTest, MmioErrorsChangeNothing) {
+    bench b;
+    b.run([&] {
+        uint32_t v = 0;
+        EXPECT_EQ(b.cpu.read32(0x004, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.cpu.write32(0x0b8, 1), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // IRTA: not implemented
+        uint16_t h = 0;
+        EXPECT_EQ(b.cpu.read(reg::FECTL_OFFSET, &h, 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.cpu.write64(reg::GCMD_OFFSET, gcmd::te::mask), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.reg32(reg::GSTS_OFFSET), 0u);
+        EXPECT_EQ(b.reg32(reg::FECTL_OFFSET), fectl::im::mask);
+        EXPECT_EQ(b.mmu.statistics().mmio_errors, 4u);
+        EXPECT_EQ(b.cpu.delay, sc_core::sc_time(static_cast<double>(b.cfg.mmio_ns), sc_core::SC_NS));
+    });
+}
+
+TEST(IommuTest, GcmdProtocol) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        // RTADDR is only a register until SRTP latches it.
+        EXPECT_EQ(b.cpu.write64(reg::RTADDR_OFFSET, b.tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.reg64(reg::RTADDR_OFFSET), b.tb.rtaddr_value());
+        EXPECT_FALSE(b.mmu.core().root_latched());
+        b.gcmd_set(gcmd::srtp::mask, gsts::rtps::mask);
+        EXPECT_TRUE(b.mmu.core().root_latched());
+        EXPECT_EQ(b.reg32(reg::GCMD_OFFSET), 0u);  // write-only
+        b.gcmd_set(gcmd::te::mask, gsts::tes::mask);
+        // WBF completes at once: WBFS reads 0, TE stays.
+        EXPECT_EQ(b.cpu.write32(reg::GCMD_OFFSET, gsts::tes::mask | gcmd::wbf::mask), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.reg32(reg::GSTS_OFFSET) & (gsts::wbfs::mask | gsts::tes::mask), gsts::tes::mask);
+        // Queued invalidation on and off (idle queue).
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        b.gcmd_set(gcmd::qie::mask, gsts::qies::mask);
+        EXPECT_TRUE(b.mmu.queue().enabled());
+        b.gcmd_clear(gcmd::qie::mask, gsts::qies::mask);
+        EXPECT_TRUE(b.reg32(reg::GSTS_OFFSET) & gsts::tes::mask);
+        b.gcmd_clear(gcmd::te::mask, gsts::tes::mask);
+    });
+}
+
+TEST(IommuTest, TranslationOffPassesThrough) {
+    bench b;
+    b.run([&] {
+        const uint64_t v = 0x1122334455667788ull;
+        EXPECT_EQ(b.dev.write64(0x9000, v), tlm::TLM_OK_RESPONSE);
+        uint64_t m = 0;
+        ASSERT_TRUE(b.mem.store().read64(0x9000, m));
+        EXPECT_EQ(m, v);
+        EXPECT_EQ(b.ext.fault, fault_reason::none);
+        EXPECT_EQ(b.mmu.statistics().pass_through, 1u);
+        // Pass-through DMI is the identity, revoked when translation is turned on.
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(0x9008, dmi));
+        EXPECT_EQ(dmi.get_start_address(), 0x9000u);
+        EXPECT_TRUE(dmi.is_read_write_allowed());
+        b.build_tables();
+        b.enable_translation();
+        EXPECT_FALSE(b.dev.invalidations.empty());
+        EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
+    });
+}
+
+TEST(IommuTest, TranslatedDmaIsSplitAtPageBoundaries) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        std::array<uint8_t, 32> out{};
+        for (unsigned i = 0; i < out.size(); ++i)
+            out[i] = static_cast<uint8_t>(i + 1);
+        // 16 bytes at the end of the first page, 16 at the start of the second.
+        EXPECT_EQ(b.dev.write(k_iova + 0xff0, out.data(), 32), tlm::TLM_OK_RESPONSE);
+        std::array<uint8_t, 16> m{};
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0xff0, m.data(), 16));
+        EXPECT_EQ(0, std::memcmp(m.data(), out.data(), 16));
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0x5000, m.data(), 16));
+        EXPECT_EQ(0, std::memcmp(m.data(), out.data() + 16, 16));
+        std::array<uint8_t, 32> in{};
+        EXPECT_EQ(b.dev.read(k_iova + 0xff0, in.data(), 32), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(in, out);
+        EXPECT_EQ(b.mmu.statistics().dma_chunks, 4u);
+        EXPECT_EQ(b.mmu.statistics().dma_bytes, 64u);
+    });
+}
+
+TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);
+        const sc_core::sc_time miss = b.dev.delay;
+        EXPECT_EQ(b.dev.read32(k_iova + 4, v), tlm::TLM_OK_RESPONSE);
+        const sc_core::sc_time hit = b.dev.delay;
+        // A hit: IOTLB lookup plus the data access.
+        EXPECT_EQ(hit,
+                  sc_core::sc_time(static_cast<double>(b.cfg.iotlb_hit_ns + b.cfg.memory_latency_ns), sc_core::SC_NS));
+        // A miss adds one memory access per walk read (root, context, PASID dir/table, 4 SS levels).
+        EXPECT_GE(miss, hit + sc_core::sc_time(static_cast<double>(4 * b.cfg.memory_latency_ns), sc_core::SC_NS));
+        const translation_stats s = b.mmu.core().stats();
+        EXPECT_EQ(s.iotlb_hits, 1u);
+        EXPECT_EQ(s.iotlb_misses, 1u);
+    });
+}
+
+TEST(IommuTest, QuantumSynchronisesTheInitiator) {
+    iommu_config c;
+    c.quantum_ns = 100;
+    bench b(c);
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+        uint32_t v = 0;
+        b.dev.read32(k_iova, v);  // a miss takes several memory accesses: beyond the quantum
+        EXPECT_EQ(b.dev.delay, sc_core::SC_ZERO_TIME);
+        EXPECT_GT(sc_core::sc_time_stamp(), t0);
+        EXPECT_EQ(b.mmu.statistics().quantum_syncs, 1u);
+        b.dev.read32(k_iova, v);  // a hit stays within the quantum: annotated, not waited
+        EXPECT_GT(b.dev.delay, sc_core::SC_ZERO_TIME);
+        EXPECT_EQ(b.mmu.statistics().quantum_syncs, 1u);
+    });
+}
+
+TEST(IommuTest, FaultIsRecordedAndRaisesTheFaultEvent) {
+    bench b;
+    b.build_tables(ss_pte::r::mask);  // read-only mapping
+    b.run([&] {
+        b.enable_translation();
+        EXPECT_EQ(b.cpu.write32(reg::FECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);  // unmask
+        uint32_t v = 0xabcd;
+        EXPECT_EQ(b.dev.write32(k_iova + 0x10, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_NE(b.ext.fault, fault_reason::none);
+        EXPECT_TRUE(b.ext.fault_recorded);
+        uint32_t m = 0;
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0x10, &m, 4));
+        EXPECT_EQ(m, 0u);  // nothing written
+        const uint32_t fsts_v = b.reg32(reg::FSTS_OFFSET);
+        EXPECT_EQ(fsts::ppf::get(fsts_v), 1u);
+        EXPECT_EQ(fsts::fri::get(fsts_v), 0u);
+        const frcd::words w{b.reg64(reg::frcd_offset(0)), b.reg64(reg::frcd_offset(0) + 8)};
+        EXPECT_EQ(frcd::f::get(w), 1u);
+        EXPECT_EQ(frcd::sid::get(w), k_rid);
+        EXPECT_EQ(frcd::fi::get(w) << 12, k_iova);
+        EXPECT_EQ(frcd::fr::get(w), static_cast<uint64_t>(b.ext.fault));
+        EXPECT_EQ(frcd::t1::get(w), 0u);  // a write
+        sc_core::wait(5, sc_core::SC_NS);
+        EXPECT_EQ(b.fault_irqs.rises, 1u);
+        // A second fault of the same source is compressed; reads still work.
+        EXPECT_EQ(b.dev.write32(k_iova + 0x20, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_FALSE(b.ext.fault_recorded);
+        EXPECT_EQ(b.dev.read32(k_iova + 0x10, v), tlm::TLM_OK_RESPONSE);
+        // Clearing F clears PPF; the next fault raises a new event.
+        EXPECT_EQ(b.cpu.write32(reg::frcd_offset(0) + 12, 0x80000000u), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(fsts::ppf::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+        EXPECT_EQ(b.dev.write32(k_iova + 0x20, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        sc_core::wait(5, sc_core::SC_NS);
+        EXPECT_EQ(b.fault_irqs.rises, 2u);
+        EXPECT_EQ(b.mmu.faults().statistics().recorded, 2u);
+        EXPECT_EQ(b.mmu.faults().statistics().compressed, 1u);
+    });
+}
+
+TEST(IommuTest, FpdSuppressedFaultsAreNotRecorded) {
+    bench b;
+    b.tb.set_context(k_rid, test::context_opts{.fpd = true});
+    b.run([&] {
+        b.enable_translation();
+        uint32_t v = 0;
+        // No PASID entry behind the context entry: a qualified fault, suppressed by FPD.
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_NE(b.ext.fault, fault_reason::none);
+        EXPECT_FALSE(b.ext.fault_recorded);
+        EXPECT_EQ(fsts::ppf::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+        EXPECT_EQ(b.mmu.faults().statistics().suppressed, 1u);
+    });
+}
+
+TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
+    bench b;
+    b.build_tables(ss_pte::r::mask);
+    b.run([&] {
+        b.enable_translation();
+        b.mem.store().write64(k_hpa + 0x40, 0x5555);
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova + 0x40, dmi));
+        EXPECT_EQ(dmi.get_start_address(), k_iova);
+        EXPECT_EQ(dmi.get_end_address(), k_iova + 0xfff);
+        EXPECT_TRUE(dmi.is_read_allowed());
+        EXPECT_FALSE(dmi.is_write_allowed());
+        uint64_t v = 0;
+        std::memcpy(&v, dmi.get_dmi_ptr() + 0x40, 8);
+        EXPECT_EQ(v, 0x5555u);
+        EXPECT_EQ(b.mmu.dmi_grant_count(), 1u);
+        // An invalidation of another domain leaves it; one covering the page revokes it.
+        b.mmu.core().invalidate_iotlb_domain(k_did + 1);
+        EXPECT_TRUE(b.dev.invalidations.empty());
+        b.mmu.core().invalidate_iotlb_domain_range(k_did, k_iova, 0, false);
+        ASSERT_EQ(b.dev.invalidations.size(), 1u);
+        EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
+        EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
+        EXPECT_EQ(b.mmu.statistics().dmi_revocations, 1u);
+    });
+}
+
+TEST(IommuTest, DmiRevokedBySrtpAndTranslationDisable) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi, true));
+        EXPECT_TRUE(dmi.is_read_write_allowed());
+        b.gcmd_set(gcmd::srtp::mask, gsts::rtps::mask);
+        EXPECT_EQ(b.dev.invalidations.size(), 1u);
+        ASSERT_TRUE(b.dev.get_dmi(k_iova + 0x1000, dmi));
+        EXPECT_NE(dmi.get_dmi_ptr(), nullptr);
+        b.gcmd_clear(gcmd::te::mask, gsts::tes::mask);
+        EXPECT_EQ(b.dev.invalidations.size(), 2u);
+        EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
+    });
+}
+
+TEST(IommuTest, DmiDeniedWhileTheStaleCheckerRuns) {
+    iommu_config c;
+    c.stale_check = true;
+    bench b(c);
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        EXPECT_FALSE(b.dev.get_dmi(k_iova, dmi));
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);
+        EXPECT_FALSE(b.dev.last_dmi_allowed);
+    });
+}
+
+TEST(IommuTest, MemoryRevocationReachesDevices) {
+    bench b;
+    b.build_tables();
+    alignas(4096) static std::array<uint8_t, 0x1000> host{};
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        ASSERT_TRUE(b.mem.adopt(k_hpa, host.data(), host.size()));
+        ASSERT_EQ(b.dev.invalidations.size(), 1u);
+        EXPECT_EQ(b.dev.invalidations[0].first, k_iova);
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        EXPECT_EQ(dmi.get_dmi_ptr(), host.data());
+    });
+}
+
+TEST(IommuTest, AtsTranslationRequestReturnsTheTranslation) {
+    bench b;
+    b.build_tables(ss_pte::r::mask);
+    b.run([&] {
+        b.enable_translation();
+        b.ext.ats_translation = true;
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova + 0x1234, v), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.ext.translated_addr, k_hpa + 0x5000);
+        EXPECT_EQ(b.ext.translated_size, 0x1000u);
+        EXPECT_TRUE(b.ext.ats_read);
+        EXPECT_FALSE(b.ext.ats_write);
+        EXPECT_EQ(b.mmu.statistics().ats_requests, 1u);
+    });
+}
+
+TEST(IommuTest, QueuedInvalidationRevokesDmiAndCompletes) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        // A 256-bit queue of one page: an IOTLB domain invalidation, then a wait with a status write.
+        const uint64_t queue = b.tb.alloc_page();
+        const uint64_t status = b.tb.alloc_page();
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.cpu.write64(reg::IQA_OFFSET, iqa::iqa::make(queue >> 12) | iqa::dw::make(1)), tlm::TLM_OK_RESPONSE);
+        b.gcmd_set(gcmd::qie::mask, gsts::qies::mask);
+        inv_desc d0{};
+        desc::set_type(d0, inv_type::iotlb);
+        iotlb_desc::g::set(d0, iotlb_desc::domain);
+        iotlb_desc::did::set(d0, k_did);
+        inv_desc d1{};
+        desc::set_type(d1, inv_type::wait);
+        wait_desc::sw::set(d1, 1);
+        wait_desc::status_data::set(d1, 0x600d);
+        wait_desc::status_addr::set(d1, status >> 2);
+        b.mem.store().write(queue, d0.data(), 32);
+        b.mem.store().write(queue + 32, d1.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, iqt::qt::make(4)), tlm::TLM_OK_RESPONSE);  // 2 x 32 bytes
+        uint32_t st = 0;
+        for (int i = 0; i < 1000 && st != 0x600d; ++i) {
+            sc_core::wait(100, sc_core::SC_NS);
+            b.mem.store().read(status, &st, 4);
+        }
+        EXPECT_EQ(st, 0x600du);
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), iqh::qh::make(4));
+        ASSERT_EQ(b.dev.invalidations.size(), 1u);
+        EXPECT_EQ(b.dev.invalidations[0].first, k_iova);
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+    });
+}
+
+TEST(IommuTest, StatisticsJson) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        uint32_t v = 0;
+        b.dev.read32(k_iova, v);
+    });
+    const std::string j = b.mmu.stats_json();
+    EXPECT_NE(j.find("\"dma_requests\": 1"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"translation\": {"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"faults\": {"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"qi\": {"), std::string::npos) << j;
+}
+
+// SC_REPORT_FATAL is made to throw so the message can be checked (one construction per process).
+std::string construction_error(const iommu_config& c) {
+    sc_core::sc_report_handler::set_actions(sc_core::SC_FATAL, sc_core::SC_THROW);
+    iotlb tlb(iotlb_geometry{});
+    try {
+        iommu m("m", c, tlb);
+    } catch (const sc_core::sc_report& r) {
+        return r.get_msg();
+    }
+    return "";
+}
+
+TEST(IommuConfigTest, TooManyFaultRecordsIsFatal) {
+    iommu_config c;
+    c.nfr = reg::FRCD_MAX;  // valid for CAP.NFR, but beyond the register table
+    EXPECT_NE(construction_error(c).find("nfr=16"), std::string::npos);
+}
+
+TEST(IommuConfigTest, InvalidConfigurationIsFatal) {
+    iommu_config c;
+    c.mgaw = 30;
+    EXPECT_NE(construction_error(c).find("mgaw=30"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace iommusim

@@ -1,0 +1,166 @@
+// The IOMMU as a SystemC/TLM-2.0 module: the thin shell around the functional core
+// (register_file, fault_recorder, translator, invalidation_queue).
+//
+// Models: the register block of spec/vtd.md §1 with CAP/ECAP derived from iommu_config; the
+// GCMD/GSTS one-command-per-write protocol of §1.5 (TE; SRTP latching RTADDR, §1.6, with CAP.ESRTPS
+// a global cache flush; QIE enable/disable through the queue engine, §2.1/§2.6; WBF completes at
+// once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,
+// §6) with its registers forwarded; upstream DMA: pass-through while TE=0, else translation, split
+// at translated page boundaries, blocked requests answered with TLM_ADDRESS_ERROR_RESPONSE and the
+// fault reason in the dma_extension; ATS translation requests answered with the translation;
+// DMI grants of one translated page with only the rights the mapping gives, revoked whenever an
+// invalidation scope covers them, on TE changes, SRTP, and when memory revokes the backing DMI;
+// loosely-timed annotation (IOTLB lookup, walk memory accesses through initiator_socket, MMIO)
+// with quantum-keeper synchronisation; statistics as JSON.
+// Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only), interrupt remapping,
+// advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
+// irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on.
+#pragma once
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <tlm>
+#include <vector>
+
+#include "tlm/dma_extension.h"
+#include "tlm/fault_recorder.h"
+#include "tlm/invalidation_queue.h"
+#include "tlm/invalidation_sink.h"
+#include "tlm/iommu_config.h"
+#include "tlm/iotlb_if.h"
+#include "tlm/phys_mem_if.h"
+#include "tlm/qi_host.h"
+#include "tlm/register_file.h"
+#include "tlm/translator.h"
+
+namespace iommusim {
+
+class iommu : public sc_core::sc_module {
+  public:
+    tlm_utils::simple_target_socket<iommu> target_socket;        // device DMA (upstream)
+    tlm_utils::simple_target_socket<iommu> mmio_socket;          // register block, offsets from 0
+    tlm_utils::simple_initiator_socket<iommu> initiator_socket;  // memory: DMA, walks, queue, status writes
+    sc_core::sc_out<bool> irq_fault;                             // fault event (one pulse per message)
+    sc_core::sc_out<bool> irq_inv;                               // invalidation completion event
+
+    struct stats {
+        uint64_t dma_requests = 0;  // upstream b_transport calls
+        uint64_t dma_bytes = 0;     // bytes moved to or from memory for them
+        uint64_t dma_chunks = 0;    // page-bounded pieces forwarded to memory
+        uint64_t dma_faults = 0;    // requests blocked by a translation fault
+        uint64_t dma_errors = 0;    // requests failed by memory or unsupported (burst, byte enables)
+        uint64_t pass_through = 0;  // requests while TE=0
+        uint64_t ats_requests = 0;  // ATS translation requests
+        uint64_t mmio_reads = 0;
+        uint64_t mmio_writes = 0;
+        uint64_t mmio_errors = 0;  // unknown offset or bad size
+        uint64_t dmi_grants = 0;
+        uint64_t dmi_denied = 0;
+        uint64_t dmi_revocations = 0;    // invalidate_direct_mem_ptr calls towards devices
+        uint64_t quantum_syncs = 0;      // wait() calls on reaching the quantum
+        uint64_t fault_events = 0;       // irq_fault messages
+        uint64_t completion_events = 0;  // irq_inv messages
+    };
+
+    // Validates the configuration (SC_REPORT_FATAL on bad values, e.g. CAP.NFR beyond the
+    // register table's FRCD_MAX records).
+    SC_HAS_PROCESS(iommu);
+    iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb_if& tlb);
+    iommu(const iommu&) = delete;
+    iommu& operator=(const iommu&) = delete;
+    ~iommu() override;
+
+    const iommu_config& config() const { return m_cfg; }
+    register_file& registers() { return m_regs; }
+    fault_recorder& faults() { return m_faults; }
+    translator& core() { return m_translator; }
+    invalidation_queue& queue() { return *m_queue; }
+    // Memory as the translator sees it (timed through initiator_socket); tests use it too.
+    phys_mem_if& walk_memory();
+
+    const stats& statistics() const { return m_stats; }
+    // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...}}
+    std::string stats_json() const;
+    // Live DMI grants (tests).
+    std::size_t dmi_grant_count() const { return m_grants.size(); }
+
+  private:
+    class socket_memory;
+    class queue_host;
+    struct dmi_grant {
+        uint64_t in_start = 0;  // device-side range (inclusive end)
+        uint64_t in_end = 0;
+        uint64_t out_start = 0;  // memory-side range
+        uint64_t out_end = 0;
+        uint16_t rid = 0;
+        uint16_t did = 0;
+        uint32_t pasid = 0;
+        translation_kind kind = translation_kind::pass_through;
+        bool untranslated = false;  // granted while TE=0
+    };
+    struct pulse {
+        sc_core::sc_event ev;
+        unsigned pending = 0;
+        bool high = false;
+    };
+
+    // Sockets.
+    void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
+    unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
+    void mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    unsigned int mmio_transport_dbg(tlm::tlm_generic_payload& trans);
+    void memory_invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
+
+    // DMA helpers.
+    translation_request make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
+                                     uint64_t addr) const;
+    void record_fault(const translation_request& req, const translation_result& r, dma_extension* ext);
+    void forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                 sc_core::sc_time& delay);
+    void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
+    void sync(sc_core::sc_time& delay);
+
+    // Registers.
+    void derive_capabilities();
+    void hook_registers();
+    void on_gcmd(const register_file::write_event& ev);
+    void mirror_queue_registers();
+
+    // DMI bookkeeping.
+    void revoke_if(const std::function<bool(const dmi_grant&)>& pred);
+    void revoke_all() {
+        revoke_if([](const dmi_grant&) { return true; });
+    }
+
+    // Interrupt lines: one process drives each (pulse per message).
+    void fault_irq_process() { drive(irq_fault, m_fault_pulse); }
+    void inv_irq_process() { drive(irq_inv, m_inv_pulse); }
+    void drive(sc_core::sc_out<bool>& line, pulse& p);
+    void send(pulse& p);
+
+    const iommu_config m_cfg;
+    std::vector<hw::reg_desc> m_table;
+    register_file m_regs;
+    fault_recorder m_faults;
+    std::unique_ptr<socket_memory> m_walk_mem;   // timed, per-request delay (translator)
+    std::unique_ptr<socket_memory> m_queue_mem;  // untimed for the queue engine (it charges latency)
+    translator m_translator;
+    forwarding_invalidation_sink<translator> m_sink;
+    std::unique_ptr<queue_host> m_host;
+    std::unique_ptr<invalidation_queue> m_queue;
+    uint64_t m_active_rtaddr = 0;
+    std::vector<dmi_grant> m_grants;
+    pulse m_fault_pulse;
+    pulse m_inv_pulse;
+    sc_core::sc_time m_iotlb_latency;
+    sc_core::sc_time m_mmio_latency;
+    sc_core::sc_time m_quantum;
+    stats m_stats;
+};
+
+}  // namespace iommusim
