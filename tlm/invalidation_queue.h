@@ -105,8 +105,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     // One descriptor at IQH: checks, fetch, decode, apply. False when it stopped on an error.
     bool step();
     void queue_error(uint8_t code);
-    bool process(const decoded_desc& d);  // false: stop (error) or held back
-    void send_devtlb(const decoded_desc& d);
+    bool process(const decoded_desc& d);      // false: stop (error) or held back
+    bool send_devtlb(const decoded_desc& d);  // false: stopped by a time-out before sending
     bool run_wait(const decoded_desc& d);
     void check_timeouts();
     void time_out(const outstanding_devtlb& o);
@@ -145,8 +145,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     std::map<uint16_t, device_tlb_port*> m_ports;
     std::vector<outstanding_devtlb> m_outstanding;
     uint8_t m_next_itag = 0;
-    bool m_in_wait = false;  // the engine holds a wait descriptor
-    bool m_wait_aborted = false;
+    bool m_in_wait = false;           // the engine holds a wait descriptor
+    sc_core::sc_time m_publish_time;  // IQT write that published the descriptor in flight
     std::deque<std::pair<uint32_t, sc_core::sc_time>> m_iqt_writes;  // (tail index, time)
 
     sc_core::sc_event m_wake;

@@ -1,0 +1,70 @@
+// The device TLB (ATC) of an ATS-capable DMA device, as the invalidation queue engine reaches it.
+//
+// Models: spec/vtd.md §6.6 and §2.5 from the device's side: cached translation ranges tagged with
+// or without a PASID; an invalidation request (type 3: translations without PASID; type 8: one
+// PASID or all PASIDs) drops every overlapping range when it arrives and is answered with an
+// invalidation completion after a configurable latency. Fault injection for ITE/ICE tests: never
+// answer, answer with a wrong ITag, answer from a wrong requester id, answer twice.
+// Does not model: translation requests (the ATC is filled by the caller), invalidate-request
+// queue depth (MIP), page requests.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include <systemc>
+
+#include "tlm/device_tlb_port.h"
+
+namespace iommusim {
+
+class ats_device_tlb : public sc_core::sc_module, public device_tlb_port {
+  public:
+    enum class fault_mode : uint8_t { none, never_answer, wrong_itag, wrong_sid, duplicate };
+
+    struct atc_entry {
+        bool with_pasid = false;
+        uint32_t pasid = 0;
+        uint64_t base = 0;
+        uint64_t length = 4096;
+    };
+
+    ats_device_tlb(sc_core::sc_module_name name, uint16_t sid, uint64_t latency_ns);
+    ats_device_tlb(const ats_device_tlb&) = delete;
+    ats_device_tlb& operator=(const ats_device_tlb&) = delete;
+
+    uint16_t sid() const { return m_sid; }
+    void set_fault(fault_mode m) { m_fault = m; }
+    void set_latency_ns(uint64_t ns) { m_latency_ns = ns; }
+
+    // The device cached a translation of [base, base + length).
+    void cache(const atc_entry& e) { m_atc.push_back(e); }
+    // True when a cached range of that tag covers addr.
+    bool holds(bool with_pasid, uint32_t pasid, uint64_t addr) const;
+    std::size_t entries() const { return m_atc.size(); }
+
+    void invalidate(const devtlb_request& req, devtlb_completion_sink& sink) override;
+    // Every request received, in order.
+    const std::vector<devtlb_request>& requests() const { return m_requests; }
+    uint64_t completions_sent() const { return m_completions_sent; }
+
+  private:
+    struct answer {
+        devtlb_completion_sink* sink = nullptr;
+        uint16_t sid = 0;
+        uint32_t itag_mask = 0;
+    };
+    void respond();
+
+    const uint16_t m_sid;
+    uint64_t m_latency_ns;
+    fault_mode m_fault = fault_mode::none;
+    std::vector<atc_entry> m_atc;
+    std::vector<devtlb_request> m_requests;
+    std::multimap<sc_core::sc_time, answer> m_answers;  // by due time
+    uint64_t m_completions_sent = 0;
+    sc_core::sc_event m_due;
+};
+
+}  // namespace iommusim

@@ -1,0 +1,409 @@
+#include "tlm/invalidation_queue.h"
+
+#include <algorithm>
+
+#include "iommusim/hw/vtd_regs.h"
+
+namespace iommusim {
+
+namespace {
+constexpr const char* msg_type = "iommusim/invalidation_queue";
+constexpr unsigned max_itags = 32;            // ATS ITags are 5 bits
+constexpr std::size_t max_iqt_writes = 4096;  // latency bookkeeping bound (software writing garbage)
+constexpr unsigned scalable_ttm = 1;
+}  // namespace
+
+invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu_config& cfg, qi_host& host)
+    : sc_core::sc_module(name)
+    , iqh_signal("iqh")
+    , iqt_signal("iqt")
+    , desc_type_signal("desc_type")
+    , waits_signal("waits")
+    , m_cfg(cfg)
+    , m_host(host)
+    , m_iectl(static_cast<uint32_t>(hw::iectl::reset)) {
+    SC_HAS_PROCESS(invalidation_queue);
+    SC_THREAD(engine);
+}
+
+// ---- Registers ---------------------------------------------------------------------------------
+
+uint64_t invalidation_queue::read_iqh() const {
+    return hw::iqh::qh::make(uint64_t{m_head} << (shift() - 4));
+}
+
+void invalidation_queue::write_iqt(uint64_t value) {
+    m_iqt = value & hw::iqt::rw_mask;
+    note_iqt_write();
+    m_wake.notify(sc_core::SC_ZERO_TIME);
+}
+
+void invalidation_queue::write_iqa(uint64_t value) {
+    m_iqa = value & hw::iqa::rw_mask;
+}
+
+void invalidation_queue::write_ics(uint32_t value) {
+    if (hw::ics::iwc::get(value) == 0 || hw::ics::iwc::get(m_ics) == 0)
+        return;
+    m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 0));
+    // Clearing IWC while the interrupt is pending withdraws it (spec/vtd.md §1.11).
+    m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
+    m_host.registers_changed();
+}
+
+void invalidation_queue::write_iectl(uint32_t value) {
+    const bool was_masked = hw::iectl::im::get(m_iectl) != 0;
+    const bool masked = hw::iectl::im::get(value) != 0;
+    m_iectl = static_cast<uint32_t>(hw::iectl::im::set(m_iectl, masked));
+    if (was_masked && !masked && hw::iectl::ip::get(m_iectl) != 0) {
+        // Unmasking a pending completion event sends it now (spec/vtd.md §1.11).
+        m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
+        send_completion_msi();
+    }
+    m_host.registers_changed();
+}
+
+void invalidation_queue::write_ieaddr(uint32_t value) {
+    m_ieaddr = static_cast<uint32_t>(value & hw::ieaddr::rw_mask);
+}
+
+bool invalidation_queue::set_enabled(bool qie) {
+    if (qie && !m_qies) {
+        // Enable latches base, width and size (spec/vtd.md §2.1); bits at or above HAW are ignored.
+        m_base = (hw::iqa::iqa::get(m_iqa) << 12) & hw::low_mask(m_cfg.haw);
+        m_dw = hw::iqa::dw::get(m_iqa) != 0;
+        m_qs = static_cast<unsigned>(hw::iqa::qs::get(m_iqa));
+        m_qies = true;
+        m_iqt_writes.clear();
+        note_iqt_write();
+        m_wake.notify(sc_core::SC_ZERO_TIME);
+        m_host.registers_changed();
+        return true;
+    }
+    if (!qie && m_qies) {
+        if (busy()) {
+            // Software must wait for IQH == IQT first (spec/vtd.md §2.6); refusing keeps the queue whole.
+            ++m_stats.disable_refused;
+            SC_REPORT_WARNING(msg_type, "QIE cleared while the invalidation queue is busy: refused");
+            return true;
+        }
+        m_qies = false;
+        m_head = 0;
+        m_iqt_writes.clear();
+        m_wake.notify(sc_core::SC_ZERO_TIME);
+        m_host.registers_changed();
+        return false;
+    }
+    return m_qies;
+}
+
+void invalidation_queue::on_fsts_w1c(uint32_t cleared_bits) {
+    if (hw::fsts::iqe::get(cleared_bits) != 0)
+        m_iqe = false;
+    if (hw::fsts::ite::get(cleared_bits) != 0)
+        m_ite = false;
+    if (hw::fsts::ice::get(cleared_bits) != 0)
+        m_ice = false;
+    m_wake.notify(sc_core::SC_ZERO_TIME);
+}
+
+bool invalidation_queue::busy() const {
+    if (!m_qies)
+        return false;
+    return hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4)) || !m_outstanding.empty() || m_in_wait;
+}
+
+// ---- Device TLBs -------------------------------------------------------------------------------
+
+void invalidation_queue::register_device_tlb(uint16_t sid, device_tlb_port& port) {
+    m_ports[sid] = &port;
+}
+
+void invalidation_queue::unregister_device_tlb(uint16_t sid) {
+    m_ports.erase(sid);
+}
+
+void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
+    bool unexpected = itag_mask == 0;
+    for (unsigned tag = 0; tag < max_itags; ++tag) {
+        if (((itag_mask >> tag) & 1u) == 0)
+            continue;
+        auto it = std::find_if(m_outstanding.begin(), m_outstanding.end(),
+                               [&](const outstanding_devtlb& o) { return o.sid == sid && o.itag == tag; });
+        if (it == m_outstanding.end()) {
+            unexpected = true;
+            continue;
+        }
+        m_outstanding.erase(it);
+        ++m_stats.devtlb_completed;
+    }
+    if (unexpected) {
+        // Bad ITag or requester id (spec/vtd.md §2.5); ICESID is captured only if ICE was clear.
+        ++m_stats.ice;
+        if (!m_ice) {
+            m_ice = true;
+            m_iqercd = hw::iqercd::icesid::set(m_iqercd, sid);
+            m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ice::mask));
+            m_host.registers_changed();
+        }
+    }
+    m_wake.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- Engine ------------------------------------------------------------------------------------
+
+uint32_t invalidation_queue::entries() const {
+    return 1u << (m_qs + (m_dw ? 7 : 8));
+}
+
+decode_caps invalidation_queue::caps() const {
+    decode_caps c;
+    c.mamv = m_cfg.mamv;
+    c.nd = m_cfg.nd;
+    c.psi = m_cfg.psi;
+    c.pds = m_cfg.pds;
+    c.dit = m_cfg.dit;
+    return c;
+}
+
+bool invalidation_queue::can_fetch() const {
+    return m_qies && !m_iqe && !m_ite && hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4));
+}
+
+void invalidation_queue::publish() {
+    iqh_signal.write(m_head);
+    const uint64_t qt = hw::iqt::qt::get(m_iqt);
+    iqt_signal.write(static_cast<uint32_t>(m_dw ? qt >> 1 : qt));
+}
+
+void invalidation_queue::note_iqt_write() {
+    if (!m_qies)
+        return;
+    const uint64_t qt = hw::iqt::qt::get(m_iqt);
+    const auto tail = static_cast<uint32_t>(m_dw ? qt >> 1 : qt);
+    const uint32_t last = m_iqt_writes.empty() ? m_head : m_iqt_writes.back().first;
+    if (tail == last)
+        return;
+    if (m_iqt_writes.size() >= max_iqt_writes)
+        m_iqt_writes.pop_front();
+    m_iqt_writes.emplace_back(tail, sc_core::sc_time_stamp());
+}
+
+sc_core::sc_time invalidation_queue::earliest_deadline() const {
+    sc_core::sc_time t = m_outstanding.front().deadline;
+    for (const outstanding_devtlb& o : m_outstanding)
+        t = std::min(t, o.deadline);
+    return t;
+}
+
+void invalidation_queue::engine() {
+    for (;;) {
+        check_timeouts();
+        if (can_fetch()) {
+            step();
+            continue;
+        }
+        publish();
+        desc_type_signal.write(0);
+        if (m_outstanding.empty())
+            wait(m_wake);
+        else
+            wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+    }
+}
+
+void invalidation_queue::queue_error(uint8_t code) {
+    m_iqe = true;
+    m_iqercd = hw::iqercd::iqei::set(m_iqercd, code);
+    ++m_stats.iqe_by_iqei[code];
+    desc_type_signal.write(0);
+    publish();
+    m_host.set_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
+    m_host.registers_changed();
+}
+
+bool invalidation_queue::step() {
+    const uint64_t qt = hw::iqt::qt::get(m_iqt);
+    publish();
+    // Queue-level checks first, with IQH on the descriptor that would be fetched (spec/vtd.md §2.4).
+    if (m_dw && !(m_cfg.smts || m_cfg.adms)) {
+        queue_error(iqei::invalid_width);
+        return false;
+    }
+    if (m_host.active_ttm() != scalable_ttm) {
+        queue_error(iqei::invalid_ttm);
+        return false;
+    }
+    if (m_dw && (qt & 1) != 0) {
+        queue_error(iqei::misaligned_tail);
+        return false;
+    }
+    if ((m_dw ? qt >> 1 : qt) >= entries()) {
+        queue_error(iqei::invalid_tail);
+        return false;
+    }
+
+    wait(sc_core::sc_time(static_cast<double>(m_cfg.qi_fetch_ns + m_cfg.memory_latency_ns), sc_core::SC_NS));
+    hw::inv_desc d{};
+    const std::size_t bytes = std::size_t{1} << shift();
+    if (!m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes)) {
+        queue_error(iqei::fetch_error);
+        return false;
+    }
+    const decode_result r = descriptor_decoder::decode(d, m_dw, caps());
+    if (!r.ok()) {
+        queue_error(r.iqei);
+        return false;
+    }
+    desc_type_signal.write(static_cast<uint32_t>(r.desc.type));
+    wait(sc_core::sc_time(static_cast<double>(m_cfg.qi_desc_process_ns), sc_core::SC_NS));
+    m_publish_time = m_iqt_writes.empty() ? sc_core::sc_time_stamp() : m_iqt_writes.front().second;
+    if (!process(r.desc))
+        return false;
+
+    ++m_stats.descriptors;
+    ++m_stats.per_type[static_cast<unsigned>(r.desc.type)];
+    ++m_stats.per_scope[static_cast<unsigned>(r.desc.scope)];
+    m_head = (m_head + 1) & (entries() - 1);
+    while (!m_iqt_writes.empty() && m_iqt_writes.front().first == m_head)
+        m_iqt_writes.pop_front();
+    publish();
+    m_host.registers_changed();
+    return true;
+}
+
+bool invalidation_queue::process(const decoded_desc& d) {
+    switch (d.type) {
+        case hw::inv_type::context_cache:
+        case hw::inv_type::iotlb:
+        case hw::inv_type::pasid_iotlb:
+        case hw::inv_type::pasid_cache:
+            m_stats.entries_dropped += descriptor_decoder::apply(d, m_host.caches());
+            return true;
+        case hw::inv_type::dev_tlb:
+        case hw::inv_type::pasid_dev_tlb:
+            return send_devtlb(d);
+        case hw::inv_type::wait:
+            return run_wait(d);
+        default:
+            return true;  // type 4: no interrupt-entry cache is modelled
+    }
+}
+
+bool invalidation_queue::send_devtlb(const decoded_desc& d) {
+    auto port = m_ports.find(d.sid);
+    if (port == m_ports.end()) {
+        ++m_stats.devtlb_no_device;
+        return true;
+    }
+    // Out of ITags: hold the descriptor until a completion frees one (or a time-out stops us).
+    while (m_outstanding.size() >= max_itags) {
+        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+        check_timeouts();
+        if (m_ite)
+            return false;
+    }
+    uint8_t tag = m_next_itag;
+    while (std::any_of(m_outstanding.begin(), m_outstanding.end(),
+                       [&](const outstanding_devtlb& o) { return o.itag == tag; }))
+        tag = static_cast<uint8_t>((tag + 1) % max_itags);
+    m_next_itag = static_cast<uint8_t>((tag + 1) % max_itags);
+
+    devtlb_request req;
+    req.sid = d.sid;
+    req.itag = tag;
+    req.with_pasid = d.type == hw::inv_type::pasid_dev_tlb;
+    req.pasid = d.pasid;
+    req.all_pasids = d.all_pasids;
+    req.base = d.dev_base;
+    req.length = d.dev_length;
+    req.mip = d.mip;
+    req.pfsid = d.pfsid;
+    m_outstanding.push_back(
+        {d.sid, tag,
+         sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(m_cfg.devtlb_timeout_ns), sc_core::SC_NS)});
+    ++m_stats.devtlb_sent;
+    port->second->invalidate(req, *this);  // may complete synchronously
+    return true;
+}
+
+bool invalidation_queue::run_wait(const decoded_desc& d) {
+    if (d.fn)
+        ++m_stats.fences;
+    m_in_wait = true;
+    // Completion strictly after every earlier descriptor, device-TLB invalidations included (§2.7).
+    for (;;) {
+        check_timeouts();
+        if (m_ite || m_outstanding.empty())
+            break;
+        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+    }
+    m_in_wait = false;
+    if (m_ite) {
+        // A time-out aborts the pending wait: no status write, no interrupt (spec/vtd.md §2.5).
+        ++m_stats.waits_aborted;
+        return true;
+    }
+    if (d.sw) {
+        wait(sc_core::sc_time(static_cast<double>(m_cfg.memory_latency_ns), sc_core::SC_NS));
+        const uint32_t data = d.status_data;
+        if (!m_host.memory().write(d.status_addr, &data, sizeof data)) {
+            queue_error(iqei::fetch_error);
+            return false;
+        }
+        ++m_stats.status_writes;
+    }
+    if (d.iflag)
+        set_ics_iwc();
+    ++m_stats.waits_completed;
+    m_stats.iqt_to_wait_ns.add(
+        static_cast<uint64_t>((sc_core::sc_time_stamp() - m_publish_time).to_seconds() * 1e9 + 0.5));
+    waits_signal.write(m_stats.waits_completed);
+    m_wait_completed.notify(sc_core::SC_ZERO_TIME);
+    return true;
+}
+
+void invalidation_queue::check_timeouts() {
+    if (m_outstanding.empty())
+        return;
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    for (const outstanding_devtlb& o : m_outstanding) {
+        if (o.deadline <= now) {
+            time_out(o);
+            return;
+        }
+    }
+}
+
+void invalidation_queue::time_out(const outstanding_devtlb& o) {
+    ++m_stats.ite;
+    const bool first = !m_ite;
+    const uint16_t sid = o.sid;
+    m_ite = true;
+    // Every outstanding request is forgotten: a late completion for one of them is unexpected (ICE).
+    m_outstanding.clear();
+    if (first) {
+        m_iqercd = hw::iqercd::itesid::set(m_iqercd, sid);
+        m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ite::mask));
+        m_host.registers_changed();
+    }
+}
+
+void invalidation_queue::set_ics_iwc() {
+    // A completion while IWC is still set is not signalled again (spec/vtd.md §1.11).
+    if (hw::ics::iwc::get(m_ics) != 0)
+        return;
+    m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 1));
+    if (hw::iectl::im::get(m_iectl) != 0)
+        m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 1));
+    else
+        send_completion_msi();
+    m_host.registers_changed();
+}
+
+void invalidation_queue::send_completion_msi() {
+    ++m_stats.completion_interrupts;
+    m_host.raise_completion_event((uint64_t{m_ieuaddr} << 32) | m_ieaddr, m_iedata);
+}
+
+}  // namespace iommusim
