@@ -1,0 +1,419 @@
+// Verilated headers first: they switch to SystemC time when SystemC is already included, and
+// this model runs in plain C++ mode.
+#include "Viotlb_16x4.h"
+#include "Viotlb_64x16.h"
+#include "Viotlb_64x4.h"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <systemc>
+
+#include "rtl/rtl_iotlb.h"
+
+namespace iommusim {
+
+namespace {
+
+// Widths of the RTL fields (rtl/iotlb.sv parameters as verilated).
+constexpr unsigned rtl_vpn_bits = 45;
+constexpr unsigned rtl_pfn_bits = 40;
+constexpr unsigned rtl_pasid_bits = 20;
+constexpr unsigned rtl_inv_vpn_bits = 52;
+constexpr unsigned rtl_max_am = 63;
+
+// inv_scope_e of rtl/iotlb.sv.
+enum class rtl_inv_scope : uint8_t { all = 0, domain = 1, domain_range = 2, pasid = 3, pasid_range = 4 };
+
+constexpr bool fits(uint64_t v, unsigned bits) {
+    return (v >> bits) == 0;
+}
+
+// An operation that never completes is a broken model, not a guest error.
+constexpr uint64_t hang_limit_cycles = 1u << 20;
+
+}  // namespace
+
+// Everything the adapter needs from one verilated geometry.
+class rtl_iotlb::model {
+  public:
+    virtual ~model() = default;
+    virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
+                                              uint64_t& cycles) = 0;
+    virtual iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) = 0;
+    virtual unsigned invalidate(uint8_t scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
+                                uint64_t& cycles) = 0;
+    virtual void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) = 0;
+    virtual uint64_t plru_bits(unsigned set) = 0;
+    virtual uint64_t cycle() const = 0;
+    virtual uint64_t time_ps() const = 0;
+    virtual std::string wave_path() const = 0;
+};
+
+namespace {
+
+template <typename V>
+class verilated_model final : public rtl_iotlb::model {
+  public:
+    verilated_model(iotlb_geometry geometry, const rtl_waves_options& waves)
+        : m_geometry(geometry), m_waves(waves), m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2)) {
+        m_ctx = std::make_unique<VerilatedContext>();
+        if (m_waves.enabled)
+            m_ctx->traceEverOn(true);  // must precede the model's construction
+        m_dut = std::make_unique<V>(m_ctx.get(), "dut");
+        if (m_waves.enabled) {
+            std::filesystem::create_directories(m_waves.dir);
+            m_trace = std::make_unique<VerilatedFstC>();
+            m_dut->trace(m_trace.get(), 99);
+            m_trace->open(m_waves.path().c_str());
+        }
+        idle_inputs();
+        m_dut->clk_i = 0;
+        m_dut->rst_ni = 1;
+        m_dut->eval();
+        dump();
+        // Asynchronous reset over two rising edges, released on a falling edge.
+        m_dut->rst_ni = 0;
+        rise();
+        fall();
+        rise();
+        m_dut->rst_ni = 1;
+        fall();
+    }
+
+    ~verilated_model() override {
+        m_dut->final();
+        if (m_trace)
+            m_trace->close();
+    }
+
+    std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
+                                      uint64_t& cycles) override {
+        fall([&] {
+            m_dut->lkp_req_valid_i = 1;
+            m_dut->lkp_req_did_i = did;
+            m_dut->lkp_req_pasid_i = pasid;
+            m_dut->lkp_req_kind_i = static_cast<uint8_t>(kind);
+            m_dut->lkp_req_vpn_i = vpn;
+        });
+        cycles = handshake(m_dut->lkp_req_ready_o, m_dut->lkp_req_valid_i, m_dut->lkp_resp_valid_o);
+        if (!m_dut->lkp_resp_hit_o)
+            return std::nullopt;
+        iotlb_entry e;
+        e.tag.did = m_dut->lkp_resp_did_o;
+        e.tag.pasid = m_dut->lkp_resp_pasid_o;
+        e.tag.kind = static_cast<translation_kind>(m_dut->lkp_resp_kind_o);
+        e.tag.level = static_cast<page_level>(m_dut->lkp_resp_level_o);
+        e.tag.vpn = m_dut->lkp_resp_vpn_o;
+        e.payload.out_pfn = m_dut->lkp_resp_pfn_o;
+        e.payload.perm = m_dut->lkp_resp_perm_o;
+        return e;
+    }
+
+    iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) override {
+        fall([&] {
+            m_dut->fill_req_valid_i = 1;
+            m_dut->fill_req_did_i = entry.tag.did;
+            m_dut->fill_req_pasid_i = entry.tag.pasid;
+            m_dut->fill_req_kind_i = static_cast<uint8_t>(entry.tag.kind);
+            m_dut->fill_req_level_i = static_cast<uint8_t>(entry.tag.level);
+            m_dut->fill_req_vpn_i = entry.tag.vpn;
+            m_dut->fill_req_pfn_i = entry.payload.out_pfn;
+            m_dut->fill_req_perm_i = entry.payload.perm;
+        });
+        cycles = handshake(m_dut->fill_req_ready_o, m_dut->fill_req_valid_i, m_dut->fill_resp_valid_o);
+        iotlb_fill_result r;
+        r.set = m_dut->fill_resp_set_o;
+        r.way = m_dut->fill_resp_way_o;
+        r.replaced_same_tag = m_dut->fill_resp_replaced_o;
+        if (m_dut->fill_resp_evict_valid_o) {
+            iotlb_entry e;
+            e.tag.did = m_dut->fill_resp_evict_did_o;
+            e.tag.pasid = m_dut->fill_resp_evict_pasid_o;
+            e.tag.kind = static_cast<translation_kind>(m_dut->fill_resp_evict_kind_o);
+            e.tag.level = static_cast<page_level>(m_dut->fill_resp_evict_level_o);
+            e.tag.vpn = m_dut->fill_resp_evict_vpn_o;
+            e.payload.out_pfn = m_dut->fill_resp_evict_pfn_o;
+            e.payload.perm = m_dut->fill_resp_evict_perm_o;
+            r.evicted = e;
+        }
+        return r;
+    }
+
+    unsigned invalidate(uint8_t scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
+                        uint64_t& cycles) override {
+        fall([&] {
+            m_dut->inv_req_valid_i = 1;
+            m_dut->inv_req_scope_i = scope;
+            m_dut->inv_req_did_i = did;
+            m_dut->inv_req_pasid_i = pasid;
+            m_dut->inv_req_vpn_i = vpn;
+            m_dut->inv_req_am_i = static_cast<uint8_t>(am);
+        });
+        cycles = handshake(m_dut->inv_req_ready_o, m_dut->inv_req_valid_i, m_dut->inv_resp_valid_o);
+        return m_dut->inv_resp_count_o;
+    }
+
+    void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) override {
+        for (unsigned set = 0; set < m_geometry.sets; ++set) {
+            for (unsigned way = 0; way < m_geometry.ways; ++way) {
+                peek(set, way);
+                if (!m_dut->dbg_valid_o)
+                    continue;
+                iotlb_entry e;
+                e.tag.did = m_dut->dbg_did_o;
+                e.tag.pasid = m_dut->dbg_pasid_o;
+                e.tag.kind = static_cast<translation_kind>(m_dut->dbg_kind_o);
+                e.tag.level = static_cast<page_level>(m_dut->dbg_level_o);
+                e.tag.vpn = m_dut->dbg_vpn_o;
+                e.payload.out_pfn = m_dut->dbg_pfn_o;
+                e.payload.perm = m_dut->dbg_perm_o;
+                fn(set, way, e);
+            }
+        }
+    }
+
+    uint64_t plru_bits(unsigned set) override {
+        peek(set, 0);
+        return m_dut->dbg_plru_o;
+    }
+
+    uint64_t cycle() const override { return m_cycle; }
+    uint64_t time_ps() const override { return m_time_ps; }
+    std::string wave_path() const override { return m_waves.enabled ? m_waves.path() : std::string(); }
+
+  private:
+    void idle_inputs() {
+        m_dut->lkp_req_valid_i = 0;
+        m_dut->fill_req_valid_i = 0;
+        m_dut->inv_req_valid_i = 0;
+        // The adapter consumes every response as soon as it is valid.
+        m_dut->lkp_resp_ready_i = 1;
+        m_dut->fill_resp_ready_i = 1;
+        m_dut->inv_resp_ready_i = 1;
+    }
+
+    // The debug port is combinational: evaluate without a clock edge, so no state changes.
+    void peek(unsigned set, unsigned way) {
+        m_dut->dbg_set_i = set;
+        m_dut->dbg_way_i = way;
+        m_dut->eval();
+    }
+
+    void advance() {
+        m_time_ps += m_half_ps;
+        // Keep the RTL clock at or after the SystemC time so both sets of waves share one axis.
+        if (m_trace && sc_core::sc_is_running()) {
+            const auto now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+            m_time_ps = std::max(m_time_ps, now_ps);
+        }
+        m_ctx->time(m_time_ps);
+    }
+
+    void dump() {
+        if (m_trace)
+            m_trace->dump(m_time_ps);
+    }
+
+    // Falling edge; inputs change here, half a cycle before the edge that samples them.
+    template <typename Drive>
+    void fall(Drive drive) {
+        idle_inputs();
+        drive();
+        fall();
+    }
+    void fall() {
+        advance();
+        m_dut->clk_i = 0;
+        m_dut->eval();
+        dump();
+    }
+    void rise() {
+        advance();
+        m_dut->clk_i = 1;
+        m_dut->eval();
+        ++m_cycle;
+        dump();
+    }
+
+    // Holds the request until accepted, then clocks until the response is valid. Returns the
+    // rising edges from presenting the request to the response.
+    template <typename Ready, typename Valid, typename RespValid>
+    uint64_t handshake(const Ready& ready, Valid& valid, const RespValid& resp_valid) {
+        uint64_t edges = 0;
+        while (!ready) {
+            rise();
+            fall();
+            check_hang(++edges);
+        }
+        rise();
+        ++edges;
+        valid = 0;  // takes effect at the next falling edge
+        while (!resp_valid) {
+            fall();
+            rise();
+            check_hang(++edges);
+        }
+        return edges;
+    }
+
+    static void check_hang(uint64_t edges) {
+        if (edges > hang_limit_cycles)
+            throw std::logic_error("rtl_iotlb: the RTL did not answer within " + std::to_string(hang_limit_cycles) +
+                                   " cycles");
+    }
+
+    iotlb_geometry m_geometry;
+    rtl_waves_options m_waves;
+    uint64_t m_half_ps;
+    std::unique_ptr<VerilatedContext> m_ctx;
+    std::unique_ptr<V> m_dut;
+    std::unique_ptr<VerilatedFstC> m_trace;
+    uint64_t m_cycle = 0;
+    uint64_t m_time_ps = 0;
+};
+
+// The verilated geometries (rtl/CMakeLists.txt).
+struct verilated_geometry {
+    unsigned sets;
+    unsigned ways;
+    std::unique_ptr<rtl_iotlb::model> (*make)(iotlb_geometry, const rtl_waves_options&);
+};
+
+template <typename V>
+std::unique_ptr<rtl_iotlb::model> make_model(iotlb_geometry g, const rtl_waves_options& w) {
+    return std::make_unique<verilated_model<V>>(g, w);
+}
+
+constexpr verilated_geometry verilated_geometries[] = {
+    {16, 4, &make_model<Viotlb_16x4>},
+    {64, 4, &make_model<Viotlb_64x4>},
+    {64, 16, &make_model<Viotlb_64x16>},
+};
+
+}  // namespace
+
+rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
+    rtl_waves_options o;
+    o.name = name;
+    if (const char* on = std::getenv("IOMMUSIM_WAVES"))
+        o.enabled = std::string(on) == "1";
+    if (const char* dir = std::getenv("IOMMUSIM_WAVES_DIR"); dir && *dir)
+        o.dir = dir;
+    return o;
+}
+
+bool rtl_iotlb::supported(iotlb_geometry geometry) {
+    return std::any_of(std::begin(verilated_geometries), std::end(verilated_geometries),
+                       [&](const verilated_geometry& v) { return v.sets == geometry.sets && v.ways == geometry.ways; });
+}
+
+std::vector<iotlb_geometry> rtl_iotlb::supported_geometries() {
+    std::vector<iotlb_geometry> out;
+    for (const verilated_geometry& v : verilated_geometries)
+        out.push_back({v.sets, v.ways});
+    return out;
+}
+
+rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves) : m_geometry(geometry) {
+    for (const verilated_geometry& v : verilated_geometries) {
+        if (v.sets == geometry.sets && v.ways == geometry.ways) {
+            m_model = v.make(geometry, waves);
+            return;
+        }
+    }
+    std::string list;
+    for (const iotlb_geometry& g : supported_geometries())
+        list += " " + std::to_string(g.sets) + "x" + std::to_string(g.ways);
+    throw std::invalid_argument("rtl_iotlb: geometry " + std::to_string(geometry.sets) + "x" +
+                                std::to_string(geometry.ways) + " (sets x ways) is not verilated; available:" + list);
+}
+
+rtl_iotlb::~rtl_iotlb() = default;
+
+std::optional<iotlb_entry> rtl_iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+    // No entry can hold a page number or PASID wider than the RTL fields (fill rejects them).
+    if (!fits(vpn, rtl_vpn_bits) || !fits(pasid, rtl_pasid_bits)) {
+        m_last_op_cycles = 0;
+        return std::nullopt;
+    }
+    return m_model->lookup(did, pasid, kind, vpn, m_last_op_cycles);
+}
+
+iotlb_fill_result rtl_iotlb::fill(const iotlb_entry& entry) {
+    // The walker never produces these (input and output address widths are checked first).
+    if (!fits(entry.tag.vpn, rtl_vpn_bits) || !fits(entry.payload.out_pfn, rtl_pfn_bits) ||
+        !fits(entry.tag.pasid, rtl_pasid_bits))
+        throw std::out_of_range("rtl_iotlb: fill with a field wider than the RTL entry");
+    return m_model->fill(entry, m_last_op_cycles);
+}
+
+unsigned rtl_iotlb::invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
+    if (!fits(pasid, rtl_pasid_bits))
+        pasid = 0;  // only reached by PASID-less scopes: the callers below filter PASID scopes
+    am = std::min(am, rtl_max_am);
+    // A range is 2^am pages at vpn with the low am bits ignored. Present the RTL an equivalent
+    // range inside its 52-bit address field: a base beyond it overlaps no entry (a one-page range
+    // at the top of the field does not either), and a base of 0 is the whole space.
+    const uint64_t base = vpn & ~((uint64_t{1} << am) - 1);
+    if (!fits(base, rtl_inv_vpn_bits)) {
+        vpn = (uint64_t{1} << rtl_inv_vpn_bits) - 1;
+        am = 0;
+    } else {
+        vpn = base;
+    }
+    return m_model->invalidate(static_cast<uint8_t>(scope), did, pasid, vpn, am, m_last_op_cycles);
+}
+
+unsigned rtl_iotlb::invalidate_all() {
+    return invalidate(static_cast<unsigned>(rtl_inv_scope::all), 0, 0, 0, 0);
+}
+
+unsigned rtl_iotlb::invalidate_domain(uint16_t did) {
+    return invalidate(static_cast<unsigned>(rtl_inv_scope::domain), did, 0, 0, 0);
+}
+
+unsigned rtl_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
+    return invalidate(static_cast<unsigned>(rtl_inv_scope::domain_range), did, 0, vpn, am);
+}
+
+unsigned rtl_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
+    if (!fits(pasid, rtl_pasid_bits)) {
+        m_last_op_cycles = 0;
+        return 0;  // no entry carries such a PASID
+    }
+    return invalidate(static_cast<unsigned>(rtl_inv_scope::pasid), did, pasid, 0, 0);
+}
+
+unsigned rtl_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
+    if (!fits(pasid, rtl_pasid_bits)) {
+        m_last_op_cycles = 0;
+        return 0;
+    }
+    return invalidate(static_cast<unsigned>(rtl_inv_scope::pasid_range), did, pasid, vpn, am);
+}
+
+void rtl_iotlb::for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const {
+    m_model->for_each_valid(fn);
+}
+
+uint64_t rtl_iotlb::plru_bits(unsigned set) const {
+    return m_model->plru_bits(set);
+}
+
+uint64_t rtl_iotlb::cycle() const {
+    return m_model->cycle();
+}
+
+uint64_t rtl_iotlb::time_ps() const {
+    return m_model->time_ps();
+}
+
+std::string rtl_iotlb::wave_path() const {
+    return m_model->wave_path();
+}
+
+}  // namespace iommusim

@@ -1,0 +1,81 @@
+// The verilated RTL IOTLB (rtl/iotlb.sv) behind the IOTLB interface (tlm/iotlb_if.h).
+//
+// Models: every iotlb_if operation as a valid/ready transaction on the RTL ports, stepping the
+// clock until the response arrives; last_op_cycles() is the number of clock cycles that took
+// (lookup and fill 1, an invalidation 1 + sets). Waves (FST) of every port and register, with
+// timestamps in simulated time: one clock period per cycle, never behind the SystemC time when a
+// simulation is running, so they line up with the TLM-level signals.
+// Does not model: geometries that were not verilated (rtl/CMakeLists.txt lists them;
+// supported_geometries() returns them), tag values wider than the RTL fields (DID 16, PASID 20,
+// page number 45, output page number 40 bits: fill throws std::out_of_range, lookup misses),
+// native VCD output (FST only; convert with fst2vcd).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tlm/iotlb_if.h"
+
+namespace iommusim {
+
+// Where and whether the RTL writes waves.
+struct rtl_waves_options {
+    bool enabled = false;             // write an FST file
+    std::string dir = "waves";        // directory, created when missing
+    std::string name = "iotlb";       // file is <dir>/<name>.fst
+    uint64_t clock_period_ps = 1000;  // one RTL clock cycle in simulated time (1 GHz)
+
+    // Defaults overridden by the environment: IOMMUSIM_WAVES=1 enables, IOMMUSIM_WAVES_DIR sets
+    // the directory (ctest points it at the source tree's waves/).
+    static rtl_waves_options from_env(const std::string& name);
+    std::string path() const { return dir + "/" + name + ".fst"; }
+};
+
+class rtl_iotlb : public iotlb_if {
+  public:
+    // Throws std::invalid_argument for a geometry that was not verilated (misconfiguration).
+    explicit rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves = {});
+    ~rtl_iotlb() override;
+    rtl_iotlb(const rtl_iotlb&) = delete;
+    rtl_iotlb& operator=(const rtl_iotlb&) = delete;
+
+    std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
+    iotlb_fill_result fill(const iotlb_entry& entry) override;
+
+    unsigned invalidate_all() override;
+    unsigned invalidate_domain(uint16_t did) override;
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+
+    iotlb_geometry geometry() const override { return m_geometry; }
+    // Reads the array through the RTL debug port (combinational, no state change).
+    void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override;
+    uint64_t last_op_cycles() const override { return m_last_op_cycles; }
+    std::string name() const override { return "rtl_iotlb"; }
+
+    // Tree-PLRU bits of a set (bit n = node n), read through the debug port.
+    uint64_t plru_bits(unsigned set) const;
+    // Clock cycles since reset and the simulated time of the RTL clock, in picoseconds.
+    uint64_t cycle() const;
+    uint64_t time_ps() const;
+    // Wave file being written, empty when waves are off.
+    std::string wave_path() const;
+
+    static bool supported(iotlb_geometry geometry);
+    static std::vector<iotlb_geometry> supported_geometries();
+
+    // Type-erased verilated model of one geometry (defined in rtl_iotlb.cc).
+    class model;
+
+  private:
+    unsigned invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am);
+
+    iotlb_geometry m_geometry;
+    std::unique_ptr<model> m_model;
+    uint64_t m_last_op_cycles = 0;
+};
+
+}  // namespace iommusim
