@@ -133,6 +133,15 @@ uint64_t cpu::now_ns() {
     return static_cast<uint64_t>(m_qk.get_current_time().to_seconds() * 1e9 + 0.5);
 }
 
+bool cpu::pin_user_memory(void* host, std::size_t len, uint64_t& pa) {
+    return m_pinner && m_pinner->pin(host, len, pa);
+}
+
+void cpu::unpin_user_memory(uint64_t pa) {
+    if (m_pinner)
+        m_pinner->unpin(pa);
+}
+
 bool cpu::irq_pending(driver::hw_irq irq) {
     return m_irq_pending[irq_index(irq)];
 }

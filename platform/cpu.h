@@ -47,6 +47,16 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     bool irq_pending(driver::hw_irq irq) override;
     void irq_ack(driver::hw_irq irq) override;
     bool wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) override;
+    bool pin_user_memory(void* host, std::size_t len, uint64_t& pa) override;
+    void unpin_user_memory(uint64_t pa) override;
+
+    // Who places pinned user buffers in physical memory (the platform).
+    struct user_memory_pinner {
+        virtual ~user_memory_pinner() = default;
+        virtual bool pin(void* host, std::size_t len, uint64_t& pa) = 0;
+        virtual void unpin(uint64_t pa) = 0;
+    };
+    void set_user_memory_pinner(user_memory_pinner* p) { m_pinner = p; }
 
     uint64_t mmio_accesses() const { return m_mmio_accesses; }
     uint64_t mem_accesses() const { return m_mem_accesses; }
@@ -65,6 +75,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     const std::function<void()>* m_job = nullptr;
     bool m_job_done = false;
     std::exception_ptr m_job_error;
+    user_memory_pinner* m_pinner = nullptr;
     uint64_t m_mmio_accesses = 0;
     uint64_t m_mem_accesses = 0;
 };

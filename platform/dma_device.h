@@ -11,6 +11,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <systemc>
 #include <tlm>
@@ -18,11 +19,12 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "platform/platform_config.h"
+#include "tlm/device_tlb_port.h"
 #include "tlm/dma_extension.h"
 
 namespace iommusim {
 
-class dma_device : public sc_core::sc_module {
+class dma_device : public sc_core::sc_module, public device_tlb_port {
   public:
     tlm_utils::simple_initiator_socket<dma_device> socket;
 
@@ -36,6 +38,7 @@ class dma_device : public sc_core::sc_module {
         uint64_t atc_entries_dropped = 0;
     };
 
+    SC_HAS_PROCESS(dma_device);
     dma_device(const sc_core::sc_module_name& name, const dma_device_config& cfg, bool use_dmi);
     dma_device(const dma_device&) = delete;
     dma_device& operator=(const dma_device&) = delete;
@@ -54,9 +57,15 @@ class dma_device : public sc_core::sc_module {
     bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason);
     std::size_t atc_size() const { return m_atc.size(); }
 
-    // Fault injection: the device stops answering device-TLB invalidations.
+    // device_tlb_port: an invalidation request from the IOMMU's queue engine. The ATC drops the
+    // range at once; the completion goes to `sink` after devtlb_latency_ns (never when unresponsive).
+    void invalidate(const devtlb_request& req, devtlb_completion_sink& sink) override;
+
+    // Fault injection: the device stops answering device-TLB invalidations (ITE) ...
     void set_unresponsive(bool v) { m_unresponsive = v; }
     bool unresponsive() const { return m_unresponsive; }
+    // ... or answers the next one with an ITag that was never outstanding (ICE).
+    void set_bad_completion_tag(bool v) { m_bad_completion_tag = v; }
 
     const stats& statistics() const { return m_stats; }
 
@@ -72,16 +81,25 @@ class dma_device : public sc_core::sc_module {
         uint64_t size;
         bool write;
     };
+    struct pending_completion {
+        sc_core::sc_time due;
+        uint32_t itag_mask;
+        devtlb_completion_sink* sink;
+    };
     void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
+    void send_completions();
     const tlm::tlm_dmi* find_dmi(bool has_pasid, uint32_t pasid, uint64_t addr, std::size_t len, bool is_write) const;
 
     dma_device_config m_cfg;
     bool m_use_dmi;
     bool m_unresponsive = false;
+    bool m_bad_completion_tag = false;
+    std::deque<pending_completion> m_completions;  // in due order (constant latency)
+    sc_core::sc_event m_completion_event;
     tlm_utils::tlm_quantumkeeper m_qk;
     dma_extension m_ext;
     std::vector<dmi_region> m_dmi;                             // granted pointers (per-page, few)
-    std::map<std::pair<uint32_t, uint64_t>, atc_entry> m_atc;  // (pasid, page) -> translation
+    std::map<std::pair<uint32_t, uint64_t>, atc_entry> m_atc;  // (pasid or no-PASID key, page) -> translation
     stats m_stats;
 };
 

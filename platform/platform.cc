@@ -1,0 +1,354 @@
+#include "platform/platform.h"
+
+#include <cerrno>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <systemc>
+#include <tlm>
+
+#include "driver/vtd_ops.h"
+#include "platform/platform_impl.h"
+#include "rtl/iotlb_factory.h"
+
+namespace iommusim {
+
+// ---- platform_top ---------------------------------------------------------------------------
+
+namespace {
+
+memory_config memory_config_from(const platform_config& cfg) {
+    memory_config m;
+    m.read_ns = m.write_ns = cfg.iommu.memory_latency_ns;
+    m.addr_bits = cfg.iommu.phys_addr_bits;
+    return m;
+}
+
+}  // namespace
+
+platform_top::platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb)
+    : sc_core::sc_module(name)
+    , mem("memory", memory_config_from(cfg))
+    , mem_bus("mem_bus")
+    , mmu("iommu", cfg.iommu, tlb)
+    , pcie("pcie")
+    , core("cpu")
+    , irq_fault("irq_fault")
+    , irq_inv("irq_inv") {
+    core.mmio_socket.bind(mmu.mmio_socket);
+    core.mem_socket.bind(mem_bus.target_socket);
+    mmu.initiator_socket.bind(mem_bus.target_socket);
+    mem_bus.initiator_socket.bind(mem.target_socket);
+    pcie.initiator_socket.bind(mmu.target_socket);
+    mmu.irq_fault(irq_fault);
+    mmu.irq_inv(irq_inv);
+    core.irq_fault(irq_fault);
+    core.irq_inv(irq_inv);
+    // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
+    const bool use_dmi = !cfg.iommu.stale_check;
+    for (unsigned n = 0; n < cfg.devices.size(); ++n) {
+        devices.push_back(std::make_unique<dma_device>(("dev" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
+        devices.back()->socket.bind(pcie.target_socket);
+        if (cfg.devices[n].ats)
+            mmu.queue().register_device_tlb(cfg.devices[n].rid, *devices.back());
+    }
+}
+
+// ---- platform_impl --------------------------------------------------------------------------
+
+platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_user_pa(cfg.user_memory_base) {
+    tlm::tlm_global_quantum::instance().set(
+        sc_core::sc_time(static_cast<double>(cfg.iommu.quantum_ns), sc_core::SC_NS));
+    // RTL waves go next to the transaction-level file: <dir>/<stem>_iotlb.fst.
+    rtl_waves_options waves;
+    if (!cfg.waves.empty()) {
+        const std::filesystem::path p(cfg.waves);
+        waves.enabled = true;
+        waves.dir = p.has_parent_path() ? p.parent_path().string() : ".";
+        waves.name = p.stem().string() + "_iotlb";
+    }
+    m_iotlb =
+        make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
+    m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
+    if (!cfg.waves.empty())
+        m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, static_cast<unsigned>(cfg.devices.size()),
+                                                m_top->mmu, m_top->irq_fault, m_top->irq_inv);
+    m_top->core.set_user_memory_pinner(this);
+
+    m_pages = std::make_unique<driver::page_allocator>(m_top->core, cfg.driver_memory_base, cfg.driver_memory_size);
+    m_vtd = std::make_unique<driver::vtd_iommu>(m_top->core, *m_pages);
+    std::string error;
+    int rc = 0;
+    run([&] { rc = m_vtd->probe(&error); });
+    if (rc != 0)
+        throw std::runtime_error("VT-d driver probe failed: " + error);
+    m_ops = std::make_unique<driver::vtd_ops>(*m_vtd);
+
+    for (unsigned n = 0; n < cfg.devices.size(); ++n) {
+        auto d = std::make_unique<platform_device>();
+        d->rid = cfg.devices[n].rid;
+        d->ats = cfg.devices[n].ats;
+        d->pasid = cfg.devices[n].pasid;
+        d->ops = m_ops.get();
+        d->index = n;
+        d->hw = m_top->devices[n].get();
+        m_devices.push_back(std::move(d));
+    }
+}
+
+platform_impl::~platform_impl() {
+    finish();
+}
+
+driver::iommu_ops& platform_impl::ops() {
+    return *m_ops;
+}
+
+void platform_impl::run(const std::function<void()>& fn) {
+    if (m_tracer)
+        m_tracer->cpu_busy(true);
+    m_top->core.execute(fn);
+    if (m_tracer) {
+        m_tracer->cpu_busy(false);
+        m_top->core.execute([this] { m_top->core.delay(1); });  // let the busy edge reach the trace
+    }
+}
+
+bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {
+    if (!host || len == 0 || reinterpret_cast<uintptr_t>(host) % 4096 || len % 4096)
+        return false;
+    const uint64_t at = m_next_user_pa;
+    if (!m_top->mem.adopt(at, host, len))
+        return false;
+    m_pinned[at] = len;
+    m_next_user_pa = at + ((len + 0x1f'ffffULL) & ~0x1f'ffffULL);  // keep 2 MiB alignment between buffers
+    pa = at;
+    return true;
+}
+
+void platform_impl::unpin(uint64_t pa) {
+    auto it = m_pinned.find(pa);
+    if (it == m_pinned.end())
+        return;
+    m_top->mem.release(pa, it->second);
+    m_pinned.erase(it);
+}
+
+void platform_impl::sample_timeline() {
+    const uint64_t now = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
+    if (m_cfg.timeline_interval_ns == 0)
+        return;
+    if (!m_timeline.empty() && now < m_timeline.back().t_ns + m_cfg.timeline_interval_ns)
+        return;
+    const translation_stats s = m_top->mmu.core().stats();
+    m_timeline.push_back({now, s.iotlb_hits, s.iotlb_misses});
+}
+
+void platform_impl::finish() {
+    if (m_finished)
+        return;
+    m_finished = true;
+    if (m_tracer)
+        m_tracer->close();
+}
+
+std::string platform_impl::stats_json() const {
+    const translation_stats t = m_top->mmu.core().stats();
+    const qi_stats& q = m_top->mmu.queue().stats();
+    const uint64_t lookups = t.iotlb_hits + t.iotlb_misses;
+    std::ostringstream o;
+    o << "{\"platform\": {";
+    o << "\"simulated_ns\": " << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
+    o << ", \"iotlb\": \"" << m_iotlb->name() << "\"";
+    o << ", \"iotlb_hit_rate\": " << (lookups ? static_cast<double>(t.iotlb_hits) / static_cast<double>(lookups) : 0.0);
+    o << ", \"walks\": " << t.walks << ", \"walk_memory_accesses\": " << t.walk_accesses;
+    o << ", \"stale_hits\": " << t.stale_hits;
+    // Invalidation latency: IQT write to wait completion, as buckets with upper bounds and percentiles.
+    const qi_stats::histogram& h = q.iqt_to_wait_ns;
+    auto percentile = [&](double p) -> uint64_t {
+        if (h.samples == 0)
+            return 0;
+        const uint64_t want = static_cast<uint64_t>(p * static_cast<double>(h.samples - 1)) + 1;
+        uint64_t seen = 0;
+        for (unsigned i = 0; i < qi_stats::histogram::buckets; ++i) {
+            seen += h.counts[i];
+            if (seen >= want)
+                return std::min<uint64_t>((uint64_t{2} << i) - 1, h.max_ns);
+        }
+        return h.max_ns;
+    };
+    o << ", \"invalidation_latency_ns\": {\"samples\": " << h.samples << ", \"min\": " << h.min_ns
+      << ", \"max\": " << h.max_ns << ", \"mean\": " << (h.samples ? h.sum_ns / h.samples : 0)
+      << ", \"p50\": " << percentile(0.5) << ", \"p99\": " << percentile(0.99) << ", \"buckets\": [";
+    bool first = true;
+    for (unsigned i = 0; i < qi_stats::histogram::buckets; ++i) {
+        if (!h.counts[i])
+            continue;
+        o << (first ? "" : ", ") << "{\"le_ns\": " << ((uint64_t{2} << i) - 1) << ", \"count\": " << h.counts[i] << "}";
+        first = false;
+    }
+    o << "]}, \"timeline\": [";
+    for (std::size_t i = 0; i < m_timeline.size(); ++i)
+        o << (i ? ", " : "") << "{\"t_ns\": " << m_timeline[i].t_ns << ", \"iotlb_hits\": " << m_timeline[i].hits
+          << ", \"iotlb_misses\": " << m_timeline[i].misses << "}";
+    o << "], \"devices\": [";
+    for (std::size_t i = 0; i < m_top->devices.size(); ++i) {
+        const dma_device::stats& d = m_top->devices[i]->statistics();
+        o << (i ? ", " : "") << "{\"rid\": " << m_cfg.devices[i].rid << ", \"transfers\": " << d.transfers
+          << ", \"bytes\": " << d.bytes << ", \"faults\": " << d.faults << ", \"dmi_accesses\": " << d.dmi_accesses
+          << ", \"atc_invalidations\": " << d.atc_invalidations << "}";
+    }
+    o << "], \"cpu\": {\"mmio_accesses\": " << m_top->core.mmio_accesses()
+      << ", \"memory_accesses\": " << m_top->core.mem_accesses() << "}";
+    o << "}, \"model\": " << m_top->mmu.stats_json() << "}";
+    return o.str();
+}
+
+// ---- platform -------------------------------------------------------------------------------
+
+namespace {
+
+std::unique_ptr<platform>& the_platform() {
+    static std::unique_ptr<platform> p;
+    return p;
+}
+
+platform_config& pending_config() {
+    static platform_config c;
+    return c;
+}
+
+}  // namespace
+
+platform& platform::instance() {
+    auto& p = the_platform();
+    if (!p)
+        p.reset(new platform(pending_config()));
+    return *p;
+}
+
+bool platform::exists() {
+    return the_platform() != nullptr;
+}
+
+bool platform::configure(const platform_config& config, std::string* error) {
+    if (the_platform()) {
+        if (error)
+            *error = "the platform already exists (configure before the first use)";
+        return false;
+    }
+    if (std::string err = config.validate(); !err.empty()) {
+        if (error)
+            *error = err;
+        return false;
+    }
+    pending_config() = config;
+    return true;
+}
+
+platform::platform(const platform_config& config) : m_impl(std::make_unique<platform_impl>(config)) {}
+platform::~platform() = default;
+
+const platform_config& platform::config() const {
+    return m_impl->config();
+}
+void platform::run(const std::function<void()>& fn) {
+    m_impl->run(fn);
+}
+uint64_t platform::now_ns() const {
+    return static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
+}
+unsigned platform::device_count() const {
+    return static_cast<unsigned>(m_impl->devices().size());
+}
+driver::iommu_device& platform::device(unsigned n) {
+    return *m_impl->devices().at(n);
+}
+driver::hw_bus& platform::bus() {
+    return m_impl->top().core;
+}
+std::string platform::stats_json() const {
+    return m_impl->stats_json();
+}
+void platform::finish() {
+    m_impl->finish();
+}
+
+int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                  uint8_t* fault_reason) {
+    if (n >= device_count())
+        return -EINVAL;
+    platform_device& d = *m_impl->devices()[n];
+    tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
+    hw::fault_reason reason = hw::fault_reason::none;
+    // pasid 0 is IOMMU_NO_PASID: an untagged request (the driver attached it through RID_PASID).
+    const bool has_pasid = pasid != 0;
+    m_impl->run([&] {
+        txn_tracer* t = m_impl->tracer();
+        if (t)
+            t->dma_begin(n, d.rid, has_pasid, pasid, iova, is_write);
+        status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason);
+        if (t) {
+            m_impl->top().core.delay(0);
+            t->dma_end(n, reason);
+        }
+        m_impl->sample_timeline();
+    });
+    d.last_fault = reason;
+    if (fault_reason)
+        *fault_reason = static_cast<uint8_t>(reason);
+    return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
+}
+
+uint64_t platform::map_user_memory(void* host, std::size_t len) {
+    uint64_t pa = 0;
+    return m_impl->pin(host, len, pa) ? pa : 0;
+}
+
+void platform::unmap_user_memory(uint64_t pa) {
+    m_impl->unpin(pa);
+}
+
+uint64_t platform::stale_hits() const {
+    return m_impl->top().mmu.core().stats().stale_hits;
+}
+
+std::vector<std::string> platform::stale_reports() const {
+    std::vector<std::string> out;
+    for (const stale_report& r : m_impl->top().mmu.core().stale_reports()) {
+        std::ostringstream s;
+        s << std::hex << "stale IOTLB hit: rid 0x" << r.rid << (r.has_pasid ? " pasid 0x" : " no PASID")
+          << (r.has_pasid ? std::to_string(r.pasid) : "") << " addr 0x" << r.addr << " DID 0x" << r.did
+          << ": cached -> HPA 0x" << r.cached_out << ", tables now give ";
+        if (r.current_fault != hw::fault_reason::none)
+            s << "fault 0x" << static_cast<unsigned>(r.current_fault) << " (" << hw::fault_reason_name(r.current_fault)
+              << ")";
+        else
+            s << "HPA 0x" << r.current_out;
+        out.push_back(s.str());
+    }
+    return out;
+}
+
+void platform::set_device_tlb_unresponsive(unsigned n, bool unresponsive) {
+    m_impl->top().devices.at(n)->set_unresponsive(unresponsive);
+}
+
+int platform::submit_raw_descriptor(const std::array<uint64_t, 4>& desc) {
+    int rc = 0;
+    m_impl->run([&] { rc = m_impl->vtd().qi().submit(desc); });
+    return rc;
+}
+
+uint32_t platform::fault_status() const {
+    uint32_t v = 0;
+    auto& core = m_impl->top().core;
+    m_impl->run([&] { v = core.mmio_read32(hw::reg::FSTS_OFFSET); });
+    return v;
+}
+
+uint64_t platform::recorded_faults() const {
+    return m_impl->top().mmu.faults().statistics().recorded;
+}
+
+}  // namespace iommusim

@@ -1,0 +1,93 @@
+// Inside of the platform: the SystemC modules, the driver stack and the bookkeeping behind
+// platform.h. Tests and tools reach the model through platform::impl() for observation.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "driver/iommu_ops.h"
+#include "driver/page_allocator.h"
+#include "driver/vtd_iommu.h"
+#include "platform/cpu.h"
+#include "platform/dma_device.h"
+#include "platform/fan_in_bus.h"
+#include "platform/platform_config.h"
+#include "platform/txn_tracer.h"
+#include "tlm/iommu.h"
+#include "tlm/iotlb_if.h"
+#include "tlm/memory.h"
+
+namespace iommusim {
+
+namespace driver {
+class vtd_ops;
+}
+
+// A DMA device as the iommufd core sees it.
+struct platform_device : driver::iommu_device {
+    unsigned index = 0;
+    dma_device* hw = nullptr;
+    hw::fault_reason last_fault = hw::fault_reason::none;
+};
+
+// The SystemC part, elaborated once per process.
+struct platform_top : sc_core::sc_module {
+    platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb);
+
+    memory mem;
+    fan_in_bus mem_bus;
+    iommu mmu;
+    fan_in_bus pcie;
+    iommusim::cpu core;
+    std::vector<std::unique_ptr<dma_device>> devices;
+    sc_core::sc_signal<bool> irq_fault;
+    sc_core::sc_signal<bool> irq_inv;
+};
+
+class platform_impl : public cpu::user_memory_pinner {
+  public:
+    explicit platform_impl(const platform_config& cfg);
+    ~platform_impl() override;
+
+    const platform_config& config() const { return m_cfg; }
+    platform_top& top() { return *m_top; }
+    iotlb_if& iotlb() { return *m_iotlb; }
+    driver::vtd_iommu& vtd() { return *m_vtd; }
+    driver::iommu_ops& ops();
+    std::vector<std::unique_ptr<platform_device>>& devices() { return m_devices; }
+    txn_tracer* tracer() { return m_tracer.get(); }
+
+    void run(const std::function<void()>& fn);
+
+    // cpu::user_memory_pinner
+    bool pin(void* host, std::size_t len, uint64_t& pa) override;
+    void unpin(uint64_t pa) override;
+
+    std::string stats_json() const;
+    void sample_timeline();
+    void finish();
+
+  private:
+    platform_config m_cfg;
+    std::unique_ptr<iotlb_if> m_iotlb;
+    std::unique_ptr<platform_top> m_top;
+    std::unique_ptr<txn_tracer> m_tracer;
+    std::unique_ptr<driver::page_allocator> m_pages;
+    std::unique_ptr<driver::vtd_iommu> m_vtd;
+    std::unique_ptr<driver::vtd_ops> m_ops;
+    std::vector<std::unique_ptr<platform_device>> m_devices;
+    std::map<uint64_t, std::size_t> m_pinned;  // pa -> length
+    uint64_t m_next_user_pa;
+    struct timeline_sample {
+        uint64_t t_ns;
+        uint64_t hits;
+        uint64_t misses;
+    };
+    std::vector<timeline_sample> m_timeline;
+    bool m_finished = false;
+};
+
+}  // namespace iommusim

@@ -1,0 +1,95 @@
+#include "platform/txn_tracer.h"
+
+#include "tlm/iommu.h"
+
+namespace iommusim {
+
+namespace {
+constexpr uint32_t no_pasid = 0xffffffffu;
+}
+
+txn_tracer::device_signals::device_signals(unsigned n)
+    : valid(("dev" + std::to_string(n) + "_dma_valid").c_str())
+    , write(("dev" + std::to_string(n) + "_dma_write").c_str())
+    , rid(("dev" + std::to_string(n) + "_dma_rid").c_str())
+    , pasid(("dev" + std::to_string(n) + "_dma_pasid").c_str())
+    , iova(("dev" + std::to_string(n) + "_dma_iova").c_str())
+    , fault(("dev" + std::to_string(n) + "_dma_fault").c_str())
+    , hit(("dev" + std::to_string(n) + "_dma_hit").c_str()) {}
+
+txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& path, unsigned devices, iommu& mmu,
+                       sc_core::sc_signal<bool>& irq_fault, sc_core::sc_signal<bool>& irq_inv)
+    : sc_core::sc_module(name), m_path(path), m_mmu(mmu) {
+    std::string base = path;
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+        base.resize(base.size() - 4);
+    m_path = base + ".vcd";
+    m_file = sc_core::sc_create_vcd_trace_file(base.c_str());
+    m_file->set_time_unit(1, sc_core::SC_NS);
+    for (unsigned n = 0; n < devices; ++n) {
+        m_devices.push_back(std::make_unique<device_signals>(n));
+        device_signals& d = *m_devices.back();
+        const std::string p = "dev" + std::to_string(n) + ".dma_";
+        sc_core::sc_trace(m_file, d.valid, p + "valid");
+        sc_core::sc_trace(m_file, d.write, p + "write");
+        sc_core::sc_trace(m_file, d.rid, p + "rid");
+        sc_core::sc_trace(m_file, d.pasid, p + "pasid");
+        sc_core::sc_trace(m_file, d.iova, p + "iova");
+        sc_core::sc_trace(m_file, d.fault, p + "fault");
+        sc_core::sc_trace(m_file, d.hit, p + "hit");
+    }
+    sc_core::sc_trace(m_file, m_iotlb_hits, "iommu.iotlb_hits");
+    sc_core::sc_trace(m_file, m_iotlb_misses, "iommu.iotlb_misses");
+    sc_core::sc_trace(m_file, m_walks, "iommu.walks");
+    sc_core::sc_trace(m_file, m_walk_accesses, "iommu.walk_accesses");
+    sc_core::sc_trace(m_file, m_faults_recorded, "iommu.faults_recorded");
+    invalidation_queue& q = mmu.queue();
+    sc_core::sc_trace(m_file, q.iqh_signal, "qi.iqh");
+    sc_core::sc_trace(m_file, q.iqt_signal, "qi.iqt");
+    sc_core::sc_trace(m_file, q.desc_type_signal, "qi.desc_type");
+    sc_core::sc_trace(m_file, q.waits_signal, "qi.waits");
+    sc_core::sc_trace(m_file, irq_fault, "irq.fault");
+    sc_core::sc_trace(m_file, irq_inv, "irq.inv");
+    sc_core::sc_trace(m_file, m_cpu_busy, "cpu.busy");
+}
+
+txn_tracer::~txn_tracer() {
+    close();
+}
+
+void txn_tracer::close() {
+    if (m_file) {
+        sc_core::sc_close_vcd_trace_file(m_file);
+        m_file = nullptr;
+    }
+}
+
+void txn_tracer::sample_iommu() {
+    const translation_stats s = m_mmu.core().stats();
+    m_iotlb_hits.write(s.iotlb_hits);
+    m_iotlb_misses.write(s.iotlb_misses);
+    m_walks.write(s.walks);
+    m_walk_accesses.write(s.walk_accesses);
+    m_faults_recorded.write(m_mmu.faults().statistics().recorded);
+}
+
+void txn_tracer::dma_begin(unsigned dev, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool write) {
+    device_signals& d = *m_devices.at(dev);
+    d.valid.write(true);
+    d.write.write(write);
+    d.rid.write(rid);
+    d.pasid.write(has_pasid ? pasid : no_pasid);
+    d.iova.write(iova);
+    d.fault.write(0);
+    m_hits_before = m_mmu.core().stats().iotlb_hits;
+}
+
+void txn_tracer::dma_end(unsigned dev, hw::fault_reason fault) {
+    device_signals& d = *m_devices.at(dev);
+    d.valid.write(false);
+    d.fault.write(static_cast<uint32_t>(fault));
+    d.hit.write(m_mmu.core().stats().iotlb_hits > m_hits_before);
+    sample_iommu();
+}
+
+}  // namespace iommusim
