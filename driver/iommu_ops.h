@@ -77,6 +77,10 @@ class iommu_domain {
     iommu_ops* owner() const { return m_owner; }
     // Paging domains: allocated with alloc_flag_nest_parent (may carry nested children).
     virtual bool is_nest_parent() const { return false; }
+    // Paging domains: the IOVA range the domain can translate (IOMMU_IOAS_IOVA_RANGES reports the
+    // intersection over every paging domain of an IOAS).
+    virtual uint64_t aperture_start() const { return 0; }
+    virtual uint64_t aperture_last() const { return ~uint64_t{0}; }
 
     // Attaches dev, replacing whatever domain it had (replace semantics: on failure the old
     // attachment is kept). On success the driver sets dev.domain = this.

@@ -1,0 +1,167 @@
+#include "driver/mock_driver.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "driver/uaccess.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::driver {
+
+mock_driver& mock_driver::instance() {
+    static mock_driver driver;
+    return driver;
+}
+
+std::unique_ptr<iommu_device> mock_driver::create_device() {
+    auto dev = std::make_unique<iommu_device>();
+    dev->rid = m_next_rid++;
+    dev->ops = this;
+    return dev;
+}
+
+int mock_driver::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) {
+    (void)dev;
+    iommu_test_hw_info info{};
+    info.flags = 0;
+    info.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+    data.resize(sizeof(info));
+    std::memcpy(data.data(), &info, sizeof(info));
+    type = IOMMU_HW_INFO_TYPE_SELFTEST;
+    // Mock devices are dirty-tracking capable unless created with MOCK_FLAGS_DEVICE_NO_DIRTY.
+    capabilities = IOMMU_HW_CAP_DIRTY_TRACKING;
+    return 0;
+}
+
+int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
+                                           std::unique_ptr<iommu_domain>& out) {
+    (void)dev;
+    if ((flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) != 0 || user_data != nullptr) {
+        return -EOPNOTSUPP;
+    }
+    out = std::make_unique<mock_paging_domain>(this, (flags & alloc_flag_nest_parent) != 0);
+    return 0;
+}
+
+int mock_driver::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
+                                     const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
+    (void)dev;
+    if (flags != 0) {
+        return -EOPNOTSUPP;
+    }
+    auto* mock_parent = dynamic_cast<mock_paging_domain*>(&parent);
+    if (mock_parent == nullptr) {
+        return -EINVAL;
+    }
+    if (user_data.type != IOMMU_HWPT_DATA_SELFTEST) {
+        return -EOPNOTSUPP;
+    }
+    iommu_hwpt_selftest data{};
+    int rc = iommu_copy_struct_from_user(&data, sizeof(data), sizeof(data.iotlb), user_data, IOMMU_HWPT_DATA_SELFTEST);
+    if (rc != 0) {
+        return rc;
+    }
+    out = std::make_unique<mock_nested_domain>(this, *mock_parent, data.iotlb);
+    return 0;
+}
+
+void mock_driver::detach_dev(iommu_device& dev) {
+    dev.domain = nullptr;
+}
+
+uint64_t mock_paging_domain::aperture_start() const {
+    return MOCK_APERTURE_START;
+}
+uint64_t mock_paging_domain::aperture_last() const {
+    return MOCK_APERTURE_LAST;
+}
+
+int mock_paging_domain::attach_dev(iommu_device& dev) {
+    dev.domain = this;
+    return 0;
+}
+
+int mock_paging_domain::map(uint64_t iova, void* host, uint64_t len, int prot) {
+    if (len == 0 || iova + len - 1 < iova) {
+        return -EINVAL;
+    }
+    auto next = m_map.lower_bound(iova);
+    if (next != m_map.end() && next->first <= iova + len - 1) {
+        return -EEXIST;
+    }
+    if (next != m_map.begin()) {
+        auto prev = std::prev(next);
+        if (prev->first + prev->second.len > iova) {
+            return -EEXIST;
+        }
+    }
+    m_map[iova] = mapping{len, host, prot};
+    return 0;
+}
+
+int mock_paging_domain::unmap(uint64_t iova, uint64_t len) {
+    // The core only unmaps whole ranges it mapped before; anything else is a core bug.
+    auto it = m_map.find(iova);
+    if (it == m_map.end() || it->second.len != len) {
+        return -ENOENT;
+    }
+    m_map.erase(it);
+    return 0;
+}
+
+void* mock_paging_domain::lookup(uint64_t iova) const {
+    auto it = m_map.upper_bound(iova);
+    if (it == m_map.begin()) {
+        return nullptr;
+    }
+    --it;
+    if (iova - it->first >= it->second.len) {
+        return nullptr;
+    }
+    return static_cast<char*>(it->second.host) + (iova - it->first);
+}
+
+mock_nested_domain::mock_nested_domain(iommu_ops* owner, mock_paging_domain& parent, uint32_t iotlb)
+    : iommu_domain(domain_type::nested, owner), m_parent(parent) {
+    m_iotlb.fill(iotlb);
+}
+
+int mock_nested_domain::attach_dev(iommu_device& dev) {
+    dev.domain = this;
+    return 0;
+}
+
+int mock_nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
+    uint32_t processed = 0;
+    int rc = 0;
+    if (array.type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+        rc = -EINVAL;
+    } else {
+        for (uint32_t i = 0; i < array.entry_num; ++i) {
+            iommu_hwpt_invalidate_selftest inv{};
+            rc = iommu_copy_struct_from_user_array(&inv, sizeof(inv), sizeof(inv), array,
+                                                   IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i);
+            if (rc != 0) {
+                break;
+            }
+            if ((inv.flags & ~uint32_t{IOMMU_TEST_INVALIDATE_FLAG_ALL}) != 0) {
+                rc = -EOPNOTSUPP;
+                break;
+            }
+            if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+                rc = -EINVAL;
+                break;
+            }
+            if ((inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) != 0) {
+                m_iotlb.fill(0);
+            } else {
+                m_iotlb[inv.iotlb_id] = 0;
+            }
+            ++processed;
+        }
+    }
+    array.entry_num = processed;
+    return rc;
+}
+
+}  // namespace iommusim::driver

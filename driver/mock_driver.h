@@ -1,0 +1,89 @@
+// The iommufd selftest mock driver (kernel drivers/iommu/iommufd/selftest.c), spec/iommufd.md §5.
+//
+// Models: mock paging domains (map/unmap recorded per IOVA, aperture MOCK_APERTURE_START..LAST,
+// nest-parent flag), the mock nested domain with its u32 iotlb[4] and
+// mock_domain_cache_invalidate_user (type -> per entry: exact size, flags, iotlb_id range, clear,
+// entry_num write-back), the selftest hw_info type (0xfeedbeef, test_reg 0xdeadbeef) and
+// dirty-tracking capability.
+// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches, IOPF,
+// huge-IOVA and no-dirty device flags.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "driver/iommu_ops.h"
+
+namespace iommusim::driver {
+
+class mock_paging_domain;
+
+// The mock driver: one process-wide instance serves every mock device (it holds no state).
+class mock_driver : public iommu_ops {
+  public:
+    static mock_driver& instance();
+
+    int hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) override;
+    int domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
+                                  std::unique_ptr<iommu_domain>& out) override;
+    bool has_domain_alloc_nested() const override { return true; }
+    int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
+                            std::unique_ptr<iommu_domain>& out) override;
+    void detach_dev(iommu_device& dev) override;
+
+    // A new mock device behind this driver (kernel mock_dev_create).
+    std::unique_ptr<iommu_device> create_device();
+
+  private:
+    uint16_t m_next_rid = 0;
+};
+
+// Mock paging domain: records each mapped IOVA range.
+class mock_paging_domain : public iommu_domain {
+  public:
+    mock_paging_domain(iommu_ops* owner, bool nest_parent)
+        : iommu_domain(domain_type::paging, owner), m_nest_parent(nest_parent) {}
+
+    bool is_nest_parent() const override { return m_nest_parent; }
+    uint64_t aperture_start() const override;
+    uint64_t aperture_last() const override;
+    int attach_dev(iommu_device& dev) override;
+    int map(uint64_t iova, void* host, uint64_t len, int prot) override;
+    int unmap(uint64_t iova, uint64_t len) override;
+
+    // Host address behind iova, or nullptr when unmapped.
+    void* lookup(uint64_t iova) const;
+
+  private:
+    struct mapping {
+        uint64_t len;
+        void* host;
+        int prot;
+    };
+    bool m_nest_parent;
+    std::map<uint64_t, mapping> m_map;  // by start IOVA
+};
+
+// Mock nested domain: the user-visible "IOTLB" is four u32 slots.
+class mock_nested_domain : public iommu_domain {
+  public:
+    static constexpr unsigned iotlb_num = 4;
+
+    mock_nested_domain(iommu_ops* owner, mock_paging_domain& parent, uint32_t iotlb);
+
+    int attach_dev(iommu_device& dev) override;
+    bool has_cache_invalidate_user() const override { return true; }
+    int cache_invalidate_user(iommu_user_data_array& array) override;
+
+    uint32_t iotlb(unsigned id) const { return m_iotlb.at(id); }
+    mock_paging_domain& parent() const { return m_parent; }
+
+  private:
+    mock_paging_domain& m_parent;
+    std::array<uint32_t, iotlb_num> m_iotlb{};
+};
+
+}  // namespace iommusim::driver

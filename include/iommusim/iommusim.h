@@ -1,0 +1,70 @@
+/* C API of the platform: the iommufd and VFIO cdev system calls, served by the model.
+ *
+ * Files:
+ *   "/dev/iommu"               each open is a new, independent iommufd context (object table).
+ *   "/dev/vfio/devices/vfioN"  DMA device N of the platform (VFIO cdev). Bind it to an iommufd
+ *                              context with VFIO_DEVICE_BIND_IOMMUFD, then attach it with
+ *                              VFIO_DEVICE_ATTACH_IOMMUFD_PT.
+ * The commands and structs are those of iommusim/iommufd.h. Every call behaves like the system
+ * call it stands for: 0 (or a file descriptor) on success, -1 with errno set on failure.
+ *
+ * The platform (memory, IOMMU, DMA devices, VT-d driver) is created on the first open of a VFIO
+ * device (or first use of a device fd) with the default configuration, unless iommusim_configure()
+ * was called before. A process that only uses "/dev/iommu" with the selftest mock devices
+ * (IOMMU_TEST_CMD) never creates it.
+ *
+ * File descriptors of this API are not kernel file descriptors: use them only with these calls. */
+#ifndef IOMMUSIM_IOMMUSIM_H
+#define IOMMUSIM_IOMMUSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* PASID value for untagged DMA (requests without PASID). */
+#define IOMMU_NO_PASID 0
+
+/* Explicit platform configuration. A zero or NULL field keeps the default. */
+struct iommusim_config {
+    unsigned num_devices; /* DMA devices vfio0..vfioN-1 (default 4; odd-numbered ones are ATS-capable) */
+    const char* iotlb;    /* IOTLB implementation: "cpp" (default), "rtl" or "lockstep" */
+    const char* waves;    /* waveform output path, NULL = no waves */
+    uint64_t seed;        /* seed for anything random in the platform (default 1) */
+};
+
+/* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the
+ * platform already exists, EINVAL when the configuration is invalid. */
+int iommusim_configure(const struct iommusim_config* config);
+
+/* open(2): "/dev/iommu" or "/dev/vfio/devices/vfioN". ENOENT for any other path or a device
+ * number the platform does not have. */
+int iommusim_open(const char* path, int flags);
+
+/* ioctl(2) on a descriptor returned by iommusim_open(). EBADF for an unknown descriptor. */
+int iommusim_ioctl(int fd, unsigned long request, void* arg);
+
+/* close(2). A VFIO device fd is unbound (and detached) by its close; an iommufd context lives
+ * until its fd and every device fd bound to it are closed. */
+int iommusim_close(int fd);
+
+/* Device `device_fd` issues a DMA of len bytes at iova (with pasid, IOMMU_NO_PASID for untagged)
+ * through the IOMMU; is_write != 0 writes buf to memory, else reads memory into buf.
+ * Returns 0, or -1 with errno EFAULT when the IOMMU faulted (reason: iommusim_last_fault()),
+ * EBADF when device_fd is not a VFIO device fd. */
+int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write);
+
+/* VT-d fault reason code of the last DMA of device_fd that faulted (0 if none has faulted since
+ * the fd was opened). -1 with errno EBADF when device_fd is not a VFIO device fd. */
+int iommusim_last_fault(int device_fd);
+
+/* Same as iommusim_last_fault(). */
+int iommusim_dma_fault_reason(int device_fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOMMUSIM_IOMMUSIM_H */

@@ -1,0 +1,170 @@
+// Device objects: bind, attach/replace/detach, IOMMU_GET_HW_INFO (kernel iommufd/device.c), spec §2.2.
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "driver/uaccess.h"
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::iommufd {
+
+namespace {
+
+// Drops the device's user of `hwpt`; an automatic domain goes away with its last device.
+void put_attached(context& ctx, hw_pagetable* hwpt) {
+    if (hwpt == nullptr) {
+        return;
+    }
+    --hwpt->users;
+    if (hwpt->type == obj_type::hwpt_paging && static_cast<hwpt_paging*>(hwpt)->auto_domain && hwpt->users == 1) {
+        ctx.destroy_object(*hwpt);
+    }
+}
+
+// Attach/replace onto an existing HWPT.
+int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
+    if (idev.hwpt == &hwpt) {
+        return 0;  // replacing with the same HWPT is a no-op
+    }
+    if (hwpt.domain->owner() != idev.dev->ops) {
+        return -EINVAL;
+    }
+    int rc = hwpt.domain->attach_dev(*idev.dev);
+    if (rc != 0) {
+        return rc;
+    }
+    ++hwpt.users;
+    hw_pagetable* old = idev.hwpt;
+    idev.hwpt = &hwpt;
+    put_attached(ctx, old);
+    return 0;
+}
+
+}  // namespace
+
+int context::bind(driver::iommu_device& dev, uint32_t& out_id) {
+    if (dev.owner != nullptr) {
+        return -EBUSY;
+    }
+    auto obj = std::make_unique<device>();
+    device* idev = obj.get();
+    idev->dev = &dev;
+    int rc = 0;
+    uint32_t id = add(std::move(obj), rc);
+    if (rc != 0) {
+        return rc;
+    }
+    idev->users = 2;  // the table and the binder (VFIO device file or selftest object)
+    dev.owner = idev;
+    finalize(id);
+    out_id = id;
+    return 0;
+}
+
+void context::unbind(uint32_t dev_id) {
+    object* obj = get_object(dev_id, obj_type::device);
+    if (obj == nullptr) {
+        return;
+    }
+    destroy_object(*obj);
+}
+
+int context::attach(device& idev, uint32_t& pt_id) {
+    object* pt = get_object(pt_id, obj_type::any);
+    if (pt == nullptr) {
+        return -ENOENT;
+    }
+    switch (pt->type) {
+        case obj_type::hwpt_paging:
+        case obj_type::hwpt_nested:
+            return attach_hwpt(*this, idev, *static_cast<hw_pagetable*>(pt));
+        case obj_type::ioas: {
+            auto& as = *static_cast<ioas*>(pt);
+            // Reuse an automatic domain of this IOAS the device can attach to (kernel
+            // iommufd_device_auto_get_domain); an incompatible one answers -EINVAL and is skipped.
+            for (hwpt_paging* hwpt : as.hwpts) {
+                if (!hwpt->auto_domain || hwpt->domain->owner() != idev.dev->ops) {
+                    continue;
+                }
+                int rc = attach_hwpt(*this, idev, *hwpt);
+                if (rc == 0) {
+                    pt_id = hwpt->id;
+                    return 0;
+                }
+                if (rc != -EINVAL) {
+                    return rc;
+                }
+            }
+            hwpt_paging* hwpt = nullptr;
+            int rc = hwpt_paging_create(as, idev, 0, nullptr, true, hwpt);
+            if (rc != 0) {
+                return rc;
+            }
+            rc = attach_hwpt(*this, idev, *hwpt);
+            if (rc != 0) {
+                destroy_object(*hwpt);
+                return rc;
+            }
+            finalize(hwpt->id);
+            pt_id = hwpt->id;
+            return 0;
+        }
+        default:
+            return -EINVAL;
+    }
+}
+
+void context::detach(device& idev) {
+    if (idev.hwpt == nullptr) {
+        return;
+    }
+    idev.dev->ops->detach_dev(*idev.dev);
+    hw_pagetable* old = idev.hwpt;
+    idev.hwpt = nullptr;
+    put_attached(*this, old);
+}
+
+void device_destroy(context& ctx, object& obj) {
+    auto& idev = static_cast<device&>(obj);
+    ctx.detach(idev);
+    idev.dev->owner = nullptr;
+}
+
+int get_hw_info_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_hw_info>();
+    if (cmd.flags != 0 || cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    auto* idev = u.ctx.get<device>(cmd.dev_id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    std::vector<uint8_t> data;
+    uint32_t type = IOMMU_HW_INFO_TYPE_NONE;
+    uint64_t caps = 0;
+    int rc = idev->dev->ops->hw_info(*idev->dev, data, type, caps);
+    if (rc != 0) {
+        return rc;
+    }
+    if (type == IOMMU_HW_INFO_TYPE_NONE) {
+        return -ENODEV;  // a driver with a hw_info op must name its type
+    }
+    std::size_t copy_len = std::min<std::size_t>(cmd.data_len, data.size());
+    if (driver::copy_to_user(cmd.data_uptr, data.data(), copy_len) != 0) {
+        return -EFAULT;
+    }
+    if (copy_len < cmd.data_len) {
+        // Zero the rest of a larger user buffer, so new fields read as 0 to newer user space.
+        std::vector<uint8_t> zeros(cmd.data_len - copy_len, 0);
+        if (driver::copy_to_user(cmd.data_uptr + copy_len, zeros.data(), zeros.size()) != 0) {
+            return -EFAULT;
+        }
+    }
+    cmd.data_len = static_cast<uint32_t>(data.size());
+    cmd.out_data_type = type;
+    cmd.out_capabilities = caps;
+    return u.respond(sizeof(cmd));
+}
+
+}  // namespace iommusim::iommufd

@@ -1,0 +1,191 @@
+// HWPT objects: IOMMU_HWPT_ALLOC (paging and nested, §6.1) and IOMMU_HWPT_INVALIDATE (§2.3, §3.1),
+// kernel iommufd/hw_pagetable.c. HWPT_INVALIDATE follows the 6.13+ form: a HWPT that is not
+// nested (or any other object) is EINVAL, an unknown id ENOENT.
+#include <algorithm>
+#include <cerrno>
+
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::iommufd {
+
+int context::hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const driver::iommu_user_data* data,
+                                bool auto_domain, hwpt_paging*& out) {
+    std::unique_ptr<driver::iommu_domain> domain;
+    int rc = idev.dev->ops->domain_alloc_paging_flags(*idev.dev, flags, data, domain);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!domain || domain->type() != driver::domain_type::paging) {
+        return -EINVAL;
+    }
+    rc = ioas_fill_domain(as, *domain);
+    if (rc != 0) {
+        return rc;
+    }
+    auto obj = std::make_unique<hwpt_paging>();
+    hwpt_paging* hwpt = obj.get();
+    hwpt->auto_domain = auto_domain;
+    hwpt->nest_parent = (flags & driver::alloc_flag_nest_parent) != 0;
+    add(std::move(obj), rc);
+    if (rc != 0) {
+        ioas_empty_domain(as, *domain);
+        return rc;
+    }
+    hwpt->domain = std::move(domain);
+    hwpt->ioas = &as;
+    ++as.users;
+    as.hwpts.push_back(hwpt);
+    out = hwpt;
+    return 0;
+}
+
+void hwpt_paging_destroy(context& ctx, object& obj) {
+    (void)ctx;
+    auto& hwpt = static_cast<hwpt_paging&>(obj);
+    if (hwpt.ioas != nullptr) {
+        ioas_empty_domain(*hwpt.ioas, *hwpt.domain);
+        auto& list = hwpt.ioas->hwpts;
+        list.erase(std::remove(list.begin(), list.end(), &hwpt), list.end());
+        --hwpt.ioas->users;
+    }
+    hwpt.domain.reset();
+}
+
+void hwpt_nested_destroy(context& ctx, object& obj) {
+    (void)ctx;
+    auto& hwpt = static_cast<hwpt_nested&>(obj);
+    hwpt.domain.reset();
+    if (hwpt.parent != nullptr) {
+        --hwpt.parent->users;
+    }
+}
+
+namespace {
+
+int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t flags,
+                       const driver::iommu_user_data& data, hwpt_nested*& out) {
+    driver::iommu_ops* ops = idev.dev->ops;
+    if ((flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID}) != 0 || data.len == 0 ||
+        !ops->has_domain_alloc_nested()) {
+        return -EOPNOTSUPP;
+    }
+    if (parent.auto_domain || !parent.nest_parent || parent.domain->owner() != ops) {
+        return -EINVAL;
+    }
+    std::unique_ptr<driver::iommu_domain> domain;
+    int rc =
+        ops->domain_alloc_nested(*idev.dev, *parent.domain, flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID}, data, domain);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!domain || domain->type() != driver::domain_type::nested) {
+        return -EINVAL;
+    }
+    auto obj = std::make_unique<hwpt_nested>();
+    hwpt_nested* hwpt = obj.get();
+    ctx.add(std::move(obj), rc);
+    if (rc != 0) {
+        return rc;
+    }
+    hwpt->domain = std::move(domain);
+    hwpt->parent = &parent;
+    ++parent.users;
+    out = hwpt;
+    return 0;
+}
+
+}  // namespace
+
+int hwpt_alloc_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_hwpt_alloc>();
+    if (cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    if ((cmd.data_type == IOMMU_HWPT_DATA_NONE && cmd.data_len != 0) ||
+        (cmd.data_type != IOMMU_HWPT_DATA_NONE && cmd.data_len == 0)) {
+        return -EINVAL;
+    }
+    auto* idev = u.ctx.get<device>(cmd.dev_id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    object* pt = u.ctx.get_object(cmd.pt_id, obj_type::any);
+    if (pt == nullptr) {
+        return -EINVAL;
+    }
+    const driver::iommu_user_data data{cmd.data_type, cmd.data_uptr, cmd.data_len};
+    hw_pagetable* hwpt = nullptr;
+    int rc = 0;
+    switch (pt->type) {
+        case obj_type::ioas: {
+            const uint32_t valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+                                   IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+            if ((cmd.flags & ~valid) != 0) {
+                return -EOPNOTSUPP;
+            }
+            if ((cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) != 0 && (cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0) {
+                return -EOPNOTSUPP;
+            }
+            hwpt_paging* paging = nullptr;
+            rc = u.ctx.hwpt_paging_create(*static_cast<ioas*>(pt), *idev,
+                                          cmd.flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID},
+                                          cmd.data_len != 0 ? &data : nullptr, false, paging);
+            hwpt = paging;
+            break;
+        }
+        case obj_type::hwpt_paging: {
+            hwpt_nested* nested = nullptr;
+            rc = hwpt_nested_create(u.ctx, *static_cast<hwpt_paging*>(pt), *idev, cmd.flags, data, nested);
+            hwpt = nested;
+            break;
+        }
+        default:
+            return -EINVAL;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if ((cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) != 0) {
+        // No fault objects are modelled, so every fault_id lookup fails.
+        u.ctx.abort(hwpt->id);
+        return -ENOENT;
+    }
+    cmd.out_hwpt_id = hwpt->id;
+    rc = u.respond(sizeof(cmd));
+    if (rc != 0) {
+        u.ctx.abort(hwpt->id);
+        return rc;
+    }
+    u.ctx.finalize(hwpt->id);
+    return 0;
+}
+
+int hwpt_invalidate_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_hwpt_invalidate>();
+    driver::iommu_user_data_array array{cmd.data_type, cmd.data_uptr, cmd.entry_len, cmd.entry_num};
+    uint32_t done = 0;
+    int rc = 0;
+    if (cmd.__reserved != 0) {
+        rc = -EOPNOTSUPP;
+    } else if (cmd.entry_num != 0 && (cmd.data_uptr == 0 || cmd.entry_len == 0)) {
+        rc = -EINVAL;
+    } else if (object* obj = u.ctx.get_object(cmd.hwpt_id, obj_type::any); obj == nullptr) {
+        rc = -ENOENT;
+    } else if (obj->type != obj_type::hwpt_nested) {
+        rc = -EINVAL;
+    } else {
+        auto& domain = *static_cast<hwpt_nested*>(obj)->domain;
+        if (!domain.has_cache_invalidate_user()) {
+            rc = -EOPNOTSUPP;
+        } else {
+            rc = domain.cache_invalidate_user(array);
+            done = array.entry_num;
+        }
+    }
+    cmd.entry_num = done;
+    int wb = u.respond(sizeof(cmd));
+    return wb != 0 ? wb : rc;
+}
+
+}  // namespace iommusim::iommufd

@@ -1,0 +1,193 @@
+// Context, object table and ioctl dispatcher (kernel drivers/iommu/iommufd/main.c), spec §1.2-§1.6.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "driver/uaccess.h"
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::iommufd {
+
+namespace {
+
+constexpr uint32_t max_object_id = 0x7fffffff;  // ids are 31-bit; negative values belong to VFIO
+
+int destroy_ioctl(ucmd& u) {
+    return u.ctx.destroy(u.as<iommu_destroy>().id);
+}
+
+struct ioctl_op {
+    unsigned long ioctl_num = 0;
+    std::size_t size = 0;
+    std::size_t min_size = 0;
+    int (*execute)(ucmd&) = nullptr;
+};
+
+template <typename T>
+constexpr ioctl_op op(unsigned long num, std::size_t min_size, int (*execute)(ucmd&)) {
+    return ioctl_op{num, sizeof(T), min_size, execute};
+}
+
+#define IOMMUSIM_END_OF(type, field) (offsetof(type, field) + sizeof(type::field))
+
+// One slot per command number from IOMMUFD_CMD_BASE; min_size is offsetofend of the last
+// original field and never grows.
+constexpr unsigned table_len = 0x21;  // up to IOMMU_TEST_CMD = base + 32
+const std::array<ioctl_op, table_len>& ioctl_table() {
+    static const std::array<ioctl_op, table_len> table = [] {
+        std::array<ioctl_op, table_len> t{};
+        auto put = [&t](const ioctl_op& o) { t[(o.ioctl_num & 0xff) - IOMMUFD_CMD_BASE] = o; };
+        put(op<iommu_destroy>(IOMMU_DESTROY, IOMMUSIM_END_OF(iommu_destroy, id), destroy_ioctl));
+        put(op<iommu_ioas_alloc>(IOMMU_IOAS_ALLOC, IOMMUSIM_END_OF(iommu_ioas_alloc, out_ioas_id), ioas_alloc_ioctl));
+        put(op<iommu_ioas_iova_ranges>(IOMMU_IOAS_IOVA_RANGES,
+                                       IOMMUSIM_END_OF(iommu_ioas_iova_ranges, out_iova_alignment),
+                                       ioas_iova_ranges_ioctl));
+        put(op<iommu_ioas_map>(IOMMU_IOAS_MAP, IOMMUSIM_END_OF(iommu_ioas_map, iova), ioas_map_ioctl));
+        put(op<iommu_ioas_unmap>(IOMMU_IOAS_UNMAP, IOMMUSIM_END_OF(iommu_ioas_unmap, length), ioas_unmap_ioctl));
+        put(op<iommu_hwpt_alloc>(IOMMU_HWPT_ALLOC, IOMMUSIM_END_OF(iommu_hwpt_alloc, __reserved), hwpt_alloc_ioctl));
+        put(op<iommu_hw_info>(IOMMU_GET_HW_INFO, IOMMUSIM_END_OF(iommu_hw_info, __reserved), get_hw_info_ioctl));
+        put(op<iommu_hwpt_invalidate>(IOMMU_HWPT_INVALIDATE, IOMMUSIM_END_OF(iommu_hwpt_invalidate, __reserved),
+                                      hwpt_invalidate_ioctl));
+        put(op<iommu_test_cmd>(IOMMU_TEST_CMD, IOMMUSIM_END_OF(iommu_test_cmd, last), test_cmd_ioctl));
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace
+
+int ucmd::respond(std::size_t len) {
+    std::size_t n = std::min<std::size_t>(user_size, len);
+    return driver::copy_to_user(ubuffer, cmd, n) != 0 ? -EFAULT : 0;
+}
+
+int context::ioctl(unsigned long cmd, uint64_t arg) {
+    const unsigned nr = cmd & 0xff;
+    const auto& table = ioctl_table();
+    if (nr < IOMMUFD_CMD_BASE || nr >= IOMMUFD_CMD_BASE + table_len) {
+        // The VFIO type-1 compatibility ioctls share this range; none is modelled.
+        return -ENOTTY;
+    }
+    uint32_t user_size = 0;
+    if (driver::copy_from_user(&user_size, arg, sizeof(user_size)) != 0) {
+        return -EFAULT;
+    }
+    const ioctl_op& o = table[nr - IOMMUFD_CMD_BASE];
+    if (o.execute == nullptr || o.ioctl_num != cmd) {
+        return -ENOTTY;
+    }
+    if (user_size < o.min_size) {
+        return -EINVAL;
+    }
+    alignas(8) std::array<unsigned char, 128> buf{};
+    int rc = driver::copy_struct_from_user(buf.data(), o.size, arg, user_size);
+    if (rc != 0) {
+        return rc;
+    }
+    ucmd u{*this, arg, user_size, buf.data()};
+    return o.execute(u);
+}
+
+uint32_t context::add(std::unique_ptr<object> obj, int& rc) {
+    uint32_t id = 1;
+    for (const auto& [used, s] : m_objects) {
+        (void)s;
+        if (used != id) {
+            break;
+        }
+        ++id;
+    }
+    if (id > max_object_id) {
+        rc = -ENOSPC;
+        return 0;
+    }
+    obj->id = id;
+    m_objects.emplace(id, slot{std::move(obj), false});
+    rc = 0;
+    return id;
+}
+
+void context::finalize(uint32_t id) {
+    auto it = m_objects.find(id);
+    if (it != m_objects.end()) {
+        it->second.published = true;
+    }
+}
+
+void context::abort(uint32_t id) {
+    auto it = m_objects.find(id);
+    if (it != m_objects.end()) {
+        destroy_object(*it->second.obj);
+    }
+}
+
+object* context::get_object(uint32_t id, obj_type type) {
+    auto it = m_objects.find(id);
+    if (it == m_objects.end() || !it->second.published) {
+        return nullptr;
+    }
+    object* obj = it->second.obj.get();
+    if (type != obj_type::any && obj->type != type) {
+        return nullptr;
+    }
+    return obj;
+}
+
+int context::destroy(uint32_t id) {
+    object* obj = get_object(id, obj_type::any);
+    if (obj == nullptr) {
+        return -ENOENT;
+    }
+    if (obj->users != 1) {
+        return -EBUSY;
+    }
+    destroy_object(*obj);
+    return 0;
+}
+
+void context::destroy_object(object& obj) {
+    // Take the object out of the table first so that lookups made by its destructor do not see it.
+    auto it = m_objects.find(obj.id);
+    if (it == m_objects.end() || it->second.obj.get() != &obj) {
+        return;
+    }
+    std::unique_ptr<object> owned = std::move(it->second.obj);
+    m_objects.erase(it);
+    using destroy_fn = void (*)(context&, object&);
+    static constexpr std::array<std::pair<obj_type, destroy_fn>, 5> destroy_table{{
+        {obj_type::ioas, ioas_destroy},
+        {obj_type::hwpt_paging, hwpt_paging_destroy},
+        {obj_type::hwpt_nested, hwpt_nested_destroy},
+        {obj_type::device, device_destroy},
+        {obj_type::selftest, selftest_destroy},
+    }};
+    for (const auto& [type, fn] : destroy_table) {
+        if (type == owned->type) {
+            fn(*this, *owned);
+        }
+    }
+}
+
+context::~context() {
+    // Like closing /dev/iommu: destroy whatever nothing else depends on until the table is empty.
+    while (!m_objects.empty()) {
+        object* victim = nullptr;
+        for (auto& [id, s] : m_objects) {
+            (void)id;
+            if (s.obj->users == 1) {
+                victim = s.obj.get();
+                break;
+            }
+        }
+        if (victim == nullptr) {
+            // Only bound devices whose binder is gone can remain; drop them.
+            victim = m_objects.begin()->second.obj.get();
+        }
+        destroy_object(*victim);
+    }
+}
+
+}  // namespace iommusim::iommufd

@@ -1,0 +1,104 @@
+// IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_REPLACE,
+// MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT. Mock devices are created by the context and owned by their
+// selftest object; they run entirely on the calling thread.
+#include <cerrno>
+
+#include "driver/mock_driver.h"
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::iommufd {
+
+namespace {
+
+int mock_domain(ucmd& u, iommu_test_cmd& cmd) {
+    auto obj = std::make_unique<selftest_device>();
+    selftest_device* sobj = obj.get();
+    int rc = 0;
+    uint32_t sobj_id = u.ctx.add(std::move(obj), rc);
+    if (rc != 0) {
+        return rc;
+    }
+    sobj->mock = driver::mock_driver::instance().create_device();
+    uint32_t idev_id = 0;
+    rc = u.ctx.bind(*sobj->mock, idev_id);
+    if (rc != 0) {
+        u.ctx.abort(sobj_id);
+        return rc;
+    }
+    sobj->idev = u.ctx.get<device>(idev_id, obj_type::device);
+    uint32_t pt_id = cmd.id;
+    rc = u.ctx.attach(*sobj->idev, pt_id);
+    if (rc == 0) {
+        cmd.mock_domain.out_stdev_id = sobj_id;
+        cmd.mock_domain.out_hwpt_id = pt_id;
+        cmd.mock_domain.out_idev_id = idev_id;
+        rc = u.respond(sizeof(cmd));
+    }
+    if (rc != 0) {
+        u.ctx.abort(sobj_id);  // detaches and unbinds
+        return rc;
+    }
+    u.ctx.finalize(sobj_id);
+    return 0;
+}
+
+int mock_domain_replace(ucmd& u, iommu_test_cmd& cmd) {
+    auto* sobj = u.ctx.get<selftest_device>(cmd.id, obj_type::selftest);
+    if (sobj == nullptr) {
+        return -ENOENT;
+    }
+    uint32_t pt_id = cmd.mock_domain_replace.pt_id;
+    int rc = u.ctx.attach(*sobj->idev, pt_id);
+    if (rc != 0) {
+        return rc;
+    }
+    cmd.mock_domain_replace.pt_id = pt_id;
+    return u.respond(sizeof(cmd));
+}
+
+int md_check_iotlb(ucmd& u, iommu_test_cmd& cmd) {
+    auto* hwpt = u.ctx.get<hwpt_nested>(cmd.id, obj_type::hwpt_nested);
+    if (hwpt == nullptr) {
+        return -ENOENT;
+    }
+    auto* mock = dynamic_cast<driver::mock_nested_domain*>(hwpt->domain.get());
+    if (mock == nullptr) {
+        return -EINVAL;
+    }
+    if (cmd.check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
+        mock->iotlb(cmd.check_iotlb.id) != cmd.check_iotlb.iotlb) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void selftest_destroy(context& ctx, object& obj) {
+    auto& sobj = static_cast<selftest_device&>(obj);
+    if (sobj.idev != nullptr) {
+        ctx.unbind(sobj.idev->id);
+        sobj.idev = nullptr;
+    }
+    sobj.mock.reset();
+}
+
+int test_cmd_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_test_cmd>();
+    switch (cmd.op) {
+        case IOMMU_TEST_OP_MOCK_DOMAIN:
+            return mock_domain(u, cmd);
+        case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+            return mock_domain_replace(u, cmd);
+        case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+            return md_check_iotlb(u, cmd);
+        case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+            u.ctx.memory_limit = cmd.memory_limit.limit;
+            return 0;
+        default:
+            return -EOPNOTSUPP;
+    }
+}
+
+}  // namespace iommusim::iommufd

@@ -1,0 +1,346 @@
+// The C API (iommusim/iommusim.h): a descriptor table over iommufd contexts and VFIO device files.
+//
+// Models: open/ioctl/close with -1/errno returns like the system calls; the VFIO cdev calls
+// VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT and VFIO_DEVICE_DETACH_IOMMUFD_PT
+// (include/uapi/linux/vfio.h rules: minsz copy, argsz/flags checks, EINVAL before bind, pt_id
+// written back, undo on a failed write-back); a device fd keeps its iommufd context alive.
+// Every call that may reach a platform device's driver runs on the simulated CPU thread
+// (platform::run); contexts that never bound a platform device run on the caller's thread.
+// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), VFIO region/irq ioctls (ENOTTY),
+// bind tokens, the VFIO group/container path.
+#include "iommusim/iommusim.h"
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "driver/iommu_ops.h"
+#include "driver/uaccess.h"
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+#include "platform/platform.h"
+
+namespace iommusim {
+
+namespace {
+
+struct iommufd_file {
+    std::unique_ptr<iommufd::context> ctx;
+    bool uses_platform = false;  // a platform device was bound: driver calls need the CPU thread
+};
+
+struct file {
+    std::shared_ptr<iommufd_file> ictx;  // /dev/iommu, or the context a device is bound to
+    bool is_device = false;
+    unsigned device_index = 0;
+    uint32_t dev_id = 0;  // device object id while bound
+    uint8_t last_fault = 0;
+};
+
+std::mutex g_lock;  // the descriptor table; calls are serialised like one process's syscalls
+std::map<int, std::shared_ptr<file>> g_files;
+constexpr int first_fd = 1024;  // far from real descriptors, so a mix-up fails loudly
+
+int set_errno(int rc) {
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    return rc;
+}
+
+int alloc_fd(std::shared_ptr<file> f) {
+    int fd = first_fd;
+    for (const auto& [used, unused] : g_files) {
+        (void)unused;
+        if (used != fd) {
+            break;
+        }
+        ++fd;
+    }
+    g_files.emplace(fd, std::move(f));
+    return fd;
+}
+
+// Runs fn where the context's drivers expect it.
+template <typename Fn>
+void in_context(const iommufd_file& f, Fn&& fn) {
+    if (f.uses_platform) {
+        platform::instance().run(fn);
+    } else {
+        fn();
+    }
+}
+
+// Drops one reference to a context; the last one destroys it (and its objects) in context.
+void release(std::shared_ptr<iommufd_file>& f) {
+    if (f && f.use_count() == 1) {
+        in_context(*f, [&f] { f->ctx.reset(); });
+    }
+    f.reset();
+}
+
+bool parse_device_path(const char* path, unsigned& n) {
+    static const char prefix[] = "/dev/vfio/devices/vfio";
+    const std::size_t plen = sizeof(prefix) - 1;
+    if (std::strncmp(path, prefix, plen) != 0 || path[plen] == '\0') {
+        return false;
+    }
+    unsigned long v = 0;
+    for (const char* p = path + plen; *p != '\0'; ++p) {
+        if (*p < '0' || *p > '9' || v > 0xffff) {
+            return false;
+        }
+        v = v * 10 + static_cast<unsigned>(*p - '0');
+    }
+    n = static_cast<unsigned>(v);
+    return true;
+}
+
+int vfio_bind(file& f, uint64_t arg) {
+    vfio_device_bind_iommufd bind{};
+    const std::size_t minsz = offsetof(vfio_device_bind_iommufd, out_devid) + sizeof(bind.out_devid);
+    if (driver::copy_from_user(&bind, arg, minsz) != 0) {
+        return -EFAULT;
+    }
+    if (bind.argsz < minsz || bind.flags != 0 || bind.iommufd < 0) {
+        return -EINVAL;
+    }
+    if (f.ictx) {
+        return -EINVAL;  // already bound
+    }
+    auto it = g_files.find(bind.iommufd);
+    if (it == g_files.end()) {
+        return -EBADF;
+    }
+    if (it->second->is_device) {
+        return -EBADFD;  // not an iommufd file
+    }
+    std::shared_ptr<iommufd_file> ictx = it->second->ictx;
+    platform& p = platform::instance();
+    ictx->uses_platform = true;
+    int rc = 0;
+    uint32_t dev_id = 0;
+    p.run([&] {
+        rc = ictx->ctx->bind(p.device(f.device_index), dev_id);
+        if (rc == 0 &&
+            driver::copy_to_user(arg + offsetof(vfio_device_bind_iommufd, out_devid), &dev_id, sizeof(dev_id)) != 0) {
+            ictx->ctx->unbind(dev_id);
+            rc = -EFAULT;
+        }
+    });
+    if (rc != 0) {
+        return rc;
+    }
+    f.ictx = std::move(ictx);
+    f.dev_id = dev_id;
+    return 0;
+}
+
+int vfio_attach(file& f, uint64_t arg) {
+    vfio_device_attach_iommufd_pt attach{};
+    const std::size_t minsz = offsetof(vfio_device_attach_iommufd_pt, pt_id) + sizeof(attach.pt_id);
+    if (driver::copy_from_user(&attach, arg, minsz) != 0) {
+        return -EFAULT;
+    }
+    if (attach.argsz < minsz || (attach.flags & ~uint32_t{VFIO_DEVICE_ATTACH_PASID}) != 0) {
+        return -EINVAL;
+    }
+    if ((attach.flags & VFIO_DEVICE_ATTACH_PASID) != 0) {
+        return -EOPNOTSUPP;
+    }
+    int rc = 0;
+    in_context(*f.ictx, [&] {
+        auto* idev = f.ictx->ctx->get<iommufd::device>(f.dev_id, iommufd::obj_type::device);
+        if (idev == nullptr) {
+            rc = -ENODEV;
+            return;
+        }
+        uint32_t pt_id = attach.pt_id;
+        rc = f.ictx->ctx->attach(*idev, pt_id);
+        if (rc == 0 &&
+            driver::copy_to_user(arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), &pt_id, sizeof(pt_id)) != 0) {
+            f.ictx->ctx->detach(*idev);
+            rc = -EFAULT;
+        }
+    });
+    return rc;
+}
+
+int vfio_detach(file& f, uint64_t arg) {
+    vfio_device_detach_iommufd_pt detach{};
+    const std::size_t minsz = offsetof(vfio_device_detach_iommufd_pt, flags) + sizeof(detach.flags);
+    if (driver::copy_from_user(&detach, arg, minsz) != 0) {
+        return -EFAULT;
+    }
+    if (detach.argsz < minsz || (detach.flags & ~uint32_t{VFIO_DEVICE_DETACH_PASID}) != 0) {
+        return -EINVAL;
+    }
+    if ((detach.flags & VFIO_DEVICE_DETACH_PASID) != 0) {
+        return -EOPNOTSUPP;
+    }
+    in_context(*f.ictx, [&] {
+        if (auto* idev = f.ictx->ctx->get<iommufd::device>(f.dev_id, iommufd::obj_type::device)) {
+            f.ictx->ctx->detach(*idev);
+        }
+    });
+    return 0;
+}
+
+int device_ioctl(file& f, unsigned long request, uint64_t arg) {
+    if (request == VFIO_DEVICE_BIND_IOMMUFD) {
+        return vfio_bind(f, arg);
+    }
+    if (!f.ictx) {
+        return -EINVAL;  // no access before the device is bound
+    }
+    switch (request) {
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            return vfio_attach(f, arg);
+        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+            return vfio_detach(f, arg);
+        default:
+            return -ENOTTY;
+    }
+}
+
+std::shared_ptr<file> lookup(int fd) {
+    auto it = g_files.find(fd);
+    return it == g_files.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+}  // namespace iommusim
+
+using iommusim::g_files;
+using iommusim::g_lock;
+
+extern "C" int iommusim_configure(const struct iommusim_config* config) {
+    using namespace iommusim;
+    if (config == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    platform_config pc;
+    if (config->num_devices != 0) {
+        pc.devices.clear();
+        for (unsigned i = 0; i < config->num_devices; ++i) {
+            dma_device_config d;
+            d.rid = static_cast<uint16_t>(0x0100 + 8 * i);
+            d.ats = (i % 2) == 1;
+            pc.devices.push_back(d);
+        }
+    }
+    if (config->iotlb != nullptr) {
+        pc.iotlb = config->iotlb;
+    }
+    if (config->waves != nullptr) {
+        pc.waves = config->waves;
+    }
+    if (config->seed != 0) {
+        pc.seed = config->seed;
+    }
+    std::lock_guard<std::mutex> guard(g_lock);
+    if (platform::exists()) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (!pc.validate().empty() || !platform::configure(pc)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" int iommusim_open(const char* path, int flags) {
+    using namespace iommusim;
+    (void)flags;
+    if (path == nullptr) {
+        errno = EFAULT;
+        return -1;
+    }
+    std::lock_guard<std::mutex> guard(g_lock);
+    auto f = std::make_shared<file>();
+    if (std::strcmp(path, "/dev/iommu") == 0) {
+        f->ictx = std::make_shared<iommufd_file>();
+        f->ictx->ctx = std::make_unique<iommufd::context>();
+        return alloc_fd(std::move(f));
+    }
+    unsigned n = 0;
+    if (!parse_device_path(path, n) || n >= platform::instance().device_count()) {
+        errno = ENOENT;
+        return -1;
+    }
+    f->is_device = true;
+    f->device_index = n;
+    return alloc_fd(std::move(f));
+}
+
+extern "C" int iommusim_ioctl(int fd, unsigned long request, void* arg) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    std::shared_ptr<file> f = lookup(fd);
+    if (!f) {
+        errno = EBADF;
+        return -1;
+    }
+    const uint64_t uarg = reinterpret_cast<uint64_t>(arg);
+    if (f->is_device) {
+        return set_errno(device_ioctl(*f, request, uarg));
+    }
+    int rc = 0;
+    in_context(*f->ictx, [&] { rc = f->ictx->ctx->ioctl(request, uarg); });
+    return set_errno(rc);
+}
+
+extern "C" int iommusim_close(int fd) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    auto it = g_files.find(fd);
+    if (it == g_files.end()) {
+        errno = EBADF;
+        return -1;
+    }
+    std::shared_ptr<file> f = it->second;
+    g_files.erase(it);
+    if (f->is_device && f->ictx) {
+        in_context(*f->ictx, [&] { f->ictx->ctx->unbind(f->dev_id); });
+    }
+    release(f->ictx);
+    return 0;
+}
+
+extern "C" int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    std::shared_ptr<file> f = lookup(device_fd);
+    if (!f || !f->is_device) {
+        errno = EBADF;
+        return -1;
+    }
+    uint8_t reason = 0;
+    int rc = platform::instance().dma(f->device_index, pasid, iova, buf, len, is_write != 0, &reason);
+    if (rc == -EFAULT) {
+        f->last_fault = reason;
+    }
+    return set_errno(rc);
+}
+
+extern "C" int iommusim_last_fault(int device_fd) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    std::shared_ptr<file> f = lookup(device_fd);
+    if (!f || !f->is_device) {
+        errno = EBADF;
+        return -1;
+    }
+    return f->last_fault;
+}
+
+extern "C" int iommusim_dma_fault_reason(int device_fd) {
+    return iommusim_last_fault(device_fd);
+}
