@@ -51,6 +51,9 @@ void cpu::job_thread() {
 }
 
 void cpu::execute(const std::function<void()>& job) {
+    // The first call ends elaboration: run the initialisation so the job thread waits for work.
+    if (sc_core::sc_get_status() == sc_core::SC_ELABORATION)
+        sc_core::sc_start(sc_core::SC_ZERO_TIME);
     m_job = &job;
     m_job_done = false;
     m_job_error = nullptr;

@@ -1,0 +1,138 @@
+#include "program/cli_options.h"
+
+#include <charconv>
+
+namespace iommusim::program {
+
+namespace {
+
+bool parse_u64(const std::string& s, uint64_t& out) {
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        first += 2;
+        base = 16;
+    }
+    auto [ptr, ec] = std::from_chars(first, last, out, base);
+    return ec == std::errc() && ptr == last && first != last;
+}
+
+}  // namespace
+
+std::string cli_usage() {
+    return R"(usage: iommusim [options] [SCENARIO]
+       iommusim --list
+       iommusim plot STATS.json OUT.png
+
+Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
+API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
+
+options:
+  -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
+  -l, --list              list the scenarios and exit
+      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep
+      --waves[=PATH]      write a wave file (FST for RTL signals, VCD for transaction-level
+                          signals; default waves/<scenario>.vcd)
+      --stats-json PATH   write every counter and histogram as JSON
+      --seed N            seed for the random scenarios (default 1)
+      --config FILE       JSON configuration file (see README "Configuration")
+  -q, --quiet             print only errors and the verdict
+  -v, --verbose           print every step
+  -h, --help              this text
+
+exit status: 0 when the scenario's checks passed, 1 when a check failed, 2 on bad usage.
+)";
+}
+
+std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::string& error) {
+    cli_options o;
+    bool scenario_given = false;
+    auto value_of = [&](size_t& i, const std::string& flag, std::string& out) {
+        const std::string& a = args[i];
+        if (a.size() > flag.size() && a.compare(0, flag.size() + 1, flag + "=") == 0) {
+            out = a.substr(flag.size() + 1);
+            return true;
+        }
+        if (i + 1 >= args.size()) {
+            error = "option " + flag + " needs a value";
+            return false;
+        }
+        out = args[++i];
+        return true;
+    };
+    auto is_flag = [](const std::string& a, const std::string& flag) {
+        return a == flag || a.rfind(flag + "=", 0) == 0;
+    };
+
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        std::string v;
+        if (a == "-h" || a == "--help") {
+            o.command = "help";
+        } else if (a == "-l" || a == "--list") {
+            o.command = "list";
+        } else if (a == "-q" || a == "--quiet") {
+            o.level = verbosity::quiet;
+        } else if (a == "-v" || a == "--verbose") {
+            o.level = verbosity::verbose;
+        } else if (a == "-s" || is_flag(a, "--scenario")) {
+            if (!value_of(i, a == "-s" ? "-s" : "--scenario", v))
+                return std::nullopt;
+            o.scenario = v;
+            scenario_given = true;
+        } else if (is_flag(a, "--iotlb")) {
+            if (!value_of(i, "--iotlb", v))
+                return std::nullopt;
+            if (v != "cpp" && v != "rtl" && v != "lockstep") {
+                error = "--iotlb must be cpp, rtl or lockstep, not '" + v + "'";
+                return std::nullopt;
+            }
+            o.iotlb = v;
+        } else if (a == "--waves") {
+            o.waves = "";
+        } else if (a.rfind("--waves=", 0) == 0) {
+            o.waves = a.substr(8);
+            if (o.waves->empty()) {
+                error = "--waves= needs a path";
+                return std::nullopt;
+            }
+        } else if (is_flag(a, "--stats-json")) {
+            if (!value_of(i, "--stats-json", v))
+                return std::nullopt;
+            o.stats_json = v;
+        } else if (is_flag(a, "--config")) {
+            if (!value_of(i, "--config", v))
+                return std::nullopt;
+            o.config_file = v;
+        } else if (is_flag(a, "--seed")) {
+            if (!value_of(i, "--seed", v))
+                return std::nullopt;
+            if (!parse_u64(v, o.seed)) {
+                error = "--seed needs a non-negative integer, not '" + v + "'";
+                return std::nullopt;
+            }
+        } else if (a == "plot" && i == 0) {
+            o.command = "plot";
+            o.plot_args.assign(args.begin() + 1, args.end());
+            if (o.plot_args.size() != 2) {
+                error = "plot needs exactly two arguments: STATS.json OUT.png";
+                return std::nullopt;
+            }
+            return o;
+        } else if (!a.empty() && a[0] == '-') {
+            error = "unknown option '" + a + "'";
+            return std::nullopt;
+        } else {
+            if (scenario_given) {
+                error = "more than one scenario given ('" + o.scenario + "' and '" + a + "')";
+                return std::nullopt;
+            }
+            o.scenario = a;
+            scenario_given = true;
+        }
+    }
+    return o;
+}
+
+}  // namespace iommusim::program

@@ -1,0 +1,51 @@
+// Guest RAM as a VMM sees it: a host buffer mapped into an IOAS at GPA `gpa_base`, plus the
+// guest's own first-stage (x86-64 4/5-level) page tables built inside it, the way a guest kernel
+// builds them. Entries are encoded through the shared layout (iommusim/hw/vtd_pte.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace iommusim::program {
+
+class guest_memory {
+  public:
+    // `bytes` of zeroed, page-aligned guest RAM at guest-physical `gpa_base`.
+    guest_memory(uint64_t gpa_base, std::size_t bytes, unsigned levels = 4);
+    ~guest_memory();
+    guest_memory(const guest_memory&) = delete;
+    guest_memory& operator=(const guest_memory&) = delete;
+
+    void* host() { return m_ram; }
+    std::size_t size() const { return m_size; }
+    uint64_t gpa_base() const { return m_gpa_base; }
+    uint8_t* at(uint64_t gpa);  // host pointer of a guest-physical address
+
+    // Allocates a zeroed guest page (bump allocator from the top of RAM down); returns its GPA.
+    uint64_t alloc_page();
+
+    // The stage-1 root (PML4 or PML5) GPA to hand to IOMMU_HWPT_ALLOC.
+    uint64_t s1_root() const { return m_root; }
+    unsigned levels() const { return m_levels; }
+
+    // Maps one 4 KiB page GVA -> GPA (user, read/write per `writable`), creating tables as needed.
+    void map(uint64_t gva, uint64_t gpa, bool writable = true);
+    // Points an existing present leaf at a new page (what a guest does before HWPT_INVALIDATE).
+    void remap(uint64_t gva, uint64_t new_gpa);
+    // Clears the leaf's present bit.
+    void unmap(uint64_t gva);
+    // The leaf entry of gva, or nullptr when a table on the way is missing.
+    uint64_t* leaf(uint64_t gva);
+
+  private:
+    uint64_t* entry(uint64_t table_gpa, unsigned index);
+    uint8_t* m_ram = nullptr;
+    std::size_t m_size;
+    uint64_t m_gpa_base;
+    unsigned m_levels;
+    uint64_t m_next_table;  // next free page for tables, growing down
+    uint64_t m_root;
+};
+
+}  // namespace iommusim::program

@@ -1,0 +1,56 @@
+#include "program/scenario.h"
+
+#include <ostream>
+
+namespace iommusim::program {
+
+void scenario_log::step(const std::string& text) {
+    if (m_level != verbosity::quiet)
+        m_out << "  " << text << '\n';
+}
+
+void scenario_log::detail(const std::string& text) {
+    if (m_level == verbosity::verbose)
+        m_out << "    " << text << '\n';
+}
+
+bool scenario_log::expect(bool condition, const std::string& what) {
+    if (!condition) {
+        m_failures.push_back(what);
+        m_out << "  FAILED: " << what << '\n';
+    } else if (m_level != verbosity::quiet) {
+        m_out << "  ok: " << what << '\n';
+    }
+    return condition;
+}
+
+const std::vector<scenario>& all_scenarios() {
+    static const std::vector<scenario> list = {
+        {"nested-invalidate",
+         "guest remaps a page of its stage-1 table; the stale hit before IOMMU_HWPT_INVALIDATE is caught, "
+         "DMA after it sees the new page (default)",
+         run_nested_invalidate},
+        {"missing-invalidation",
+         "a guest that forgets IOMMU_HWPT_INVALIDATE: the stale-translation checker fails the run and "
+         "points at the stale hit",
+         run_missing_invalidation},
+        {"invalidation-storm",
+         "several devices, random remaps and batched invalidations; IOTLB hit rate, walks and "
+         "invalidation latency",
+         run_invalidation_storm},
+        {"fault-injection",
+         "corrupt stage-1 entries, a corrupt invalidation descriptor and a device-TLB time-out: the "
+         "architected errors and the recovery",
+         run_fault_injection},
+    };
+    return list;
+}
+
+const scenario* find_scenario(const std::string& name) {
+    for (const scenario& s : all_scenarios())
+        if (s.name == name)
+            return &s;
+    return nullptr;
+}
+
+}  // namespace iommusim::program

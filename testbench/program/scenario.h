@@ -1,0 +1,54 @@
+// Scenarios of the iommusim program. Each is written against the public iommufd/VFIO API (through
+// vmm), like a VMM would be, and checks its own outcome.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "program/cli_options.h"
+
+namespace iommusim::program {
+
+class scenario_log {
+  public:
+    scenario_log(std::ostream& out, verbosity level) : m_out(out), m_level(level) {}
+    // One line of the narrative (normal and verbose).
+    void step(const std::string& text);
+    // Detail shown only with --verbose.
+    void detail(const std::string& text);
+    // A check: prints ok/FAILED and remembers failures.
+    bool expect(bool condition, const std::string& what);
+    bool failed() const { return !m_failures.empty(); }
+    const std::vector<std::string>& failures() const { return m_failures; }
+    void summary_row(const std::string& key, const std::string& value) { m_summary.emplace_back(key, value); }
+    const std::vector<std::pair<std::string, std::string>>& summary() const { return m_summary; }
+    std::ostream& out() { return m_out; }
+    verbosity level() const { return m_level; }
+
+  private:
+    std::ostream& m_out;
+    verbosity m_level;
+    std::vector<std::string> m_failures;
+    std::vector<std::pair<std::string, std::string>> m_summary;
+};
+
+struct scenario {
+    std::string name;
+    std::string summary;
+    std::function<void(scenario_log&, const cli_options&)> run;  // failures go through log.expect
+};
+
+const std::vector<scenario>& all_scenarios();
+const scenario* find_scenario(const std::string& name);
+
+// Scenario bodies (one file each).
+void run_nested_invalidate(scenario_log& log, const cli_options& opts);
+void run_missing_invalidation(scenario_log& log, const cli_options& opts);
+void run_invalidation_storm(scenario_log& log, const cli_options& opts);
+void run_fault_injection(scenario_log& log, const cli_options& opts);
+
+}  // namespace iommusim::program

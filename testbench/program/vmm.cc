@@ -1,0 +1,161 @@
+#include "program/vmm.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "iommusim/iommufd.h"
+#include "iommusim/iommusim.h"
+
+namespace iommusim::program {
+
+vmm_error::vmm_error(const std::string& call, int err)
+    : std::runtime_error(call + " failed: " + std::strerror(err) + " (errno " + std::to_string(err) + ")")
+    , m_err(err) {}
+
+namespace {
+
+// Issues an ioctl and returns 0 or the errno it set.
+int ioctl_errno(int fd, unsigned long request, void* arg) {
+    errno = 0;
+    return iommusim_ioctl(fd, request, arg) == 0 ? 0 : errno;
+}
+
+void check(const char* call, int err) {
+    if (err != 0)
+        throw vmm_error(call, err);
+}
+
+}  // namespace
+
+vmm::vmm() {
+    m_iommufd = iommusim_open("/dev/iommu", O_RDWR);
+    if (m_iommufd < 0)
+        throw vmm_error("open(/dev/iommu)", errno);
+}
+
+vmm::~vmm() {
+    for (const device& d : m_devices)
+        iommusim_close(d.fd);
+    iommusim_close(m_iommufd);
+}
+
+unsigned vmm::open_device(unsigned n) {
+    const std::string path = "/dev/vfio/devices/vfio" + std::to_string(n);
+    const int fd = iommusim_open(path.c_str(), O_RDWR);
+    if (fd < 0)
+        throw vmm_error("open(" + path + ")", errno);
+    vfio_device_bind_iommufd bind{};
+    bind.argsz = sizeof(bind);
+    bind.iommufd = m_iommufd;
+    const int err = ioctl_errno(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    if (err != 0) {
+        iommusim_close(fd);
+        throw vmm_error("VFIO_DEVICE_BIND_IOMMUFD", err);
+    }
+    m_devices.push_back({fd, bind.out_devid});
+    return static_cast<unsigned>(m_devices.size() - 1);
+}
+
+uint32_t vmm::ioas_alloc() {
+    iommu_ioas_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    check("IOMMU_IOAS_ALLOC", ioctl_errno(m_iommufd, IOMMU_IOAS_ALLOC, &cmd));
+    return cmd.out_ioas_id;
+}
+
+void vmm::ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bool writeable) {
+    iommu_ioas_map cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | (writeable ? IOMMU_IOAS_MAP_WRITEABLE : 0);
+    cmd.ioas_id = ioas;
+    cmd.user_va = reinterpret_cast<uintptr_t>(host);
+    cmd.length = len;
+    cmd.iova = iova;
+    check("IOMMU_IOAS_MAP", ioctl_errno(m_iommufd, IOMMU_IOAS_MAP, &cmd));
+}
+
+void vmm::ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len) {
+    iommu_ioas_unmap cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.ioas_id = ioas;
+    cmd.iova = iova;
+    cmd.length = len;
+    check("IOMMU_IOAS_UNMAP", ioctl_errno(m_iommufd, IOMMU_IOAS_UNMAP, &cmd));
+}
+
+uint32_t vmm::hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas) {
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+    cmd.dev_id = dev_id(dev);
+    cmd.pt_id = ioas;
+    check("IOMMU_HWPT_ALLOC(nest parent)", ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd));
+    return cmd.out_hwpt_id;
+}
+
+uint32_t vmm::hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width,
+                                    uint64_t s1_flags) {
+    iommu_hwpt_vtd_s1 data{};
+    data.flags = s1_flags;
+    data.pgtbl_addr = s1_root_gpa;
+    data.addr_width = addr_width;
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.dev_id = dev_id(dev);
+    cmd.pt_id = parent;
+    cmd.data_type = IOMMU_HWPT_DATA_VTD_S1;
+    cmd.data_len = sizeof(data);
+    cmd.data_uptr = reinterpret_cast<uintptr_t>(&data);
+    check("IOMMU_HWPT_ALLOC(nested VT-d)", ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd));
+    return cmd.out_hwpt_id;
+}
+
+void vmm::attach(unsigned dev, uint32_t pt_id) {
+    vfio_device_attach_iommufd_pt cmd{};
+    cmd.argsz = sizeof(cmd);
+    cmd.pt_id = pt_id;
+    check("VFIO_DEVICE_ATTACH_IOMMUFD_PT", ioctl_errno(m_devices.at(dev).fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd));
+}
+
+void vmm::destroy(uint32_t id) {
+    iommu_destroy cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.id = id;
+    check("IOMMU_DESTROY", ioctl_errno(m_iommufd, IOMMU_DESTROY, &cmd));
+}
+
+int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, uint32_t* entry_num_out) {
+    std::vector<iommu_hwpt_vtd_s1_invalidate> entries(ranges.size());
+    for (size_t i = 0; i < ranges.size(); ++i) {
+        entries[i] = {};
+        entries[i].addr = ranges[i].addr;
+        entries[i].npages = ranges[i].npages;
+        entries[i].flags = ranges[i].leaf ? IOMMU_VTD_INV_FLAGS_LEAF : 0;
+    }
+    iommu_hwpt_invalidate cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.hwpt_id = hwpt;
+    cmd.data_uptr = reinterpret_cast<uintptr_t>(entries.data());
+    cmd.data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
+    cmd.entry_len = sizeof(iommu_hwpt_vtd_s1_invalidate);
+    cmd.entry_num = static_cast<uint32_t>(entries.size());
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_INVALIDATE, &cmd);
+    if (entry_num_out)
+        *entry_num_out = cmd.entry_num;
+    return err;
+}
+
+int vmm::dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_write, uint32_t pasid, int* reason) {
+    errno = 0;
+    const int fd = m_devices.at(dev).fd;
+    if (iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0)
+        return 0;
+    const int err = errno;
+    if (reason)
+        *reason = iommusim_dma_fault_reason(fd);
+    return err;
+}
+
+}  // namespace iommusim::program

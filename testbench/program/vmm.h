@@ -1,0 +1,69 @@
+// A minimal VMM written only against the public iommufd/VFIO C API (<iommusim/iommusim.h>,
+// <iommusim/iommufd.h>), the way QEMU's iommufd backend drives the kernel. Scenarios use it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace iommusim::program {
+
+// An API call failed unexpectedly; what() names the call and errno.
+class vmm_error : public std::runtime_error {
+  public:
+    vmm_error(const std::string& call, int err);
+    int err() const { return m_err; }
+
+  private:
+    int m_err;
+};
+
+class vmm {
+  public:
+    vmm();
+    ~vmm();
+    vmm(const vmm&) = delete;
+    vmm& operator=(const vmm&) = delete;
+
+    int iommufd() const { return m_iommufd; }
+
+    // Opens /dev/vfio/devices/vfio<n> and binds it to this iommufd; returns the device index used
+    // by the other calls.
+    unsigned open_device(unsigned n);
+    uint32_t dev_id(unsigned dev) const { return m_devices.at(dev).dev_id; }
+
+    uint32_t ioas_alloc();
+    void ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bool writeable = true);
+    void ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len);
+    uint32_t hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas);
+    uint32_t hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width = 48,
+                                   uint64_t s1_flags = 0);
+    void attach(unsigned dev, uint32_t pt_id);
+    void destroy(uint32_t id);
+
+    // One IOMMU_HWPT_INVALIDATE with VT-d stage-1 entries {addr, npages, leaf}; returns the
+    // errno (0 on success) and the entry_num the kernel wrote back.
+    struct inv_range {
+        uint64_t addr;
+        uint64_t npages;
+        bool leaf;
+    };
+    int hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, uint32_t* entry_num_out = nullptr);
+
+    // DMA through the IOMMU from device `dev`. Returns 0 or the errno (EFAULT on an IOMMU fault,
+    // with the VT-d fault reason in *reason).
+    int dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_write, uint32_t pasid = 0,
+            int* reason = nullptr);
+
+  private:
+    struct device {
+        int fd;
+        uint32_t dev_id;
+    };
+    int m_iommufd = -1;
+    std::vector<device> m_devices;
+};
+
+}  // namespace iommusim::program
