@@ -19,6 +19,8 @@ bool sparse_memory::accessible(uint64_t pa, uint64_t len) const {
         return true;
     if (pa >= m_limit || len > m_limit - pa)
         return false;
+    if (m_errors.empty())
+        return true;
     const uint64_t end = pa + len;
     for (const error_range& e : m_errors)
         if (pa < e.end && e.base < end)
@@ -38,8 +40,9 @@ const sparse_memory::region* sparse_memory::find_region(uint64_t pa, uint64_t& b
 }
 
 uint8_t* sparse_memory::page_ptr(uint64_t pfn) {
-    if (pfn == m_last_pfn)
-        return m_last_page;
+    tlb_slot& cached = m_lookup[pfn % k_lookup_slots];
+    if (cached.pfn == pfn)
+        return cached.page;
     uint8_t* p = nullptr;
     const uint64_t pa = pfn << k_page_shift;
     uint64_t base = 0;
@@ -52,14 +55,17 @@ uint8_t* sparse_memory::page_ptr(uint64_t pfn) {
         }
         p = slot.get();
     }
-    m_last_pfn = pfn;
-    m_last_page = p;
+    cached = tlb_slot{pfn, p};
     return p;
 }
 
 bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
     if (!accessible(pa, len))
         return false;
+    if ((pa & k_page_mask) + len <= k_page_bytes) {  // common case: within one page
+        std::memcpy(dst, page_ptr(pa >> k_page_shift) + (pa & k_page_mask), len);
+        return true;
+    }
     auto* out = static_cast<uint8_t*>(dst);
     while (len) {
         const std::size_t off = pa & k_page_mask;
@@ -119,14 +125,14 @@ bool sparse_memory::adopt(uint64_t pa, void* host, std::size_t len) {
             m_pages.erase(a >> k_page_shift);
     }
     m_regions[pa] = region{static_cast<uint8_t*>(host), len};
-    m_last_pfn = ~uint64_t{0};
+    flush_lookup();
     return true;
 }
 
 bool sparse_memory::release(uint64_t pa) {
     if (m_regions.erase(pa) == 0)
         return false;
-    m_last_pfn = ~uint64_t{0};
+    flush_lookup();
     return true;
 }
 

@@ -7,6 +7,7 @@
 // Does not model: memory types, snooping, caches, timing (the TLM shell annotates latency).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -71,9 +72,15 @@ class sparse_memory : public phys_mem_if {
     std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> m_pages;
     std::map<uint64_t, region> m_regions;  // keyed by base
     std::vector<error_range> m_errors;
-    // One-entry lookup cache: most accesses of a walk stay within one page.
-    uint64_t m_last_pfn = ~uint64_t{0};
-    uint8_t* m_last_page = nullptr;
+    // Direct-mapped page lookup cache in front of the hash map: a nested walk touches up to ~10
+    // table pages, so one entry would thrash.
+    struct tlb_slot {
+        uint64_t pfn = ~uint64_t{0};
+        uint8_t* page = nullptr;
+    };
+    static constexpr unsigned k_lookup_slots = 256;
+    std::array<tlb_slot, k_lookup_slots> m_lookup{};
+    void flush_lookup() { m_lookup.fill(tlb_slot{}); }
 };
 
 }  // namespace iommusim
