@@ -297,11 +297,13 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
         return true;
     }
     // Out of ITags: hold the descriptor until a completion frees one (or a time-out stops us).
-    while (m_outstanding.size() >= max_itags) {
-        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+    for (;;) {
         check_timeouts();
         if (m_ite)
             return false;
+        if (m_outstanding.size() < max_itags)
+            break;
+        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     uint8_t tag = m_next_itag;
     while (std::any_of(m_outstanding.begin(), m_outstanding.end(),

@@ -604,6 +604,32 @@ TEST(InvalidationQueue, DeviceTlbInvalidationsReachTheDeviceAndWaitCompletesAfte
     EXPECT_EQ(h.qi.stats().ice, 0u);
 }
 
+TEST(InvalidationQueue, OutOfItagsHoldsTheNextDeviceTlbInvalidation) {
+    harness h;
+    ats_device_tlb dev("dev", 0x0100, 10000);
+    h.qi.register_device_tlb(0x0100, dev);
+    h.enable();
+    std::vector<inv_desc> batch;
+    for (uint64_t i = 0; i < 33; ++i)
+        batch.push_back(hw::make_dev_tlb_inv(0x0100, i << 12, false));
+    batch.push_back(hw::make_wait(true, status_base, 1));
+    h.submit(batch);
+    run_ns(8000);
+    EXPECT_EQ(dev.requests().size(), 32u);  // every ITag in use
+    EXPECT_EQ(h.head_index(), 32u);
+    std::vector<bool> used(32, false);
+    for (const devtlb_request& r : dev.requests()) {
+        ASSERT_LT(r.itag, 32u);
+        EXPECT_FALSE(used[r.itag]) << "ITag " << unsigned{r.itag} << " reused while outstanding";
+        used[r.itag] = true;
+    }
+    run_ns(30000);
+    EXPECT_EQ(dev.requests().size(), 33u);
+    EXPECT_EQ(h.status(status_base), 1u);
+    EXPECT_EQ(h.qi.stats().devtlb_completed, 33u);
+    EXPECT_EQ(h.qi.stats().ice + h.qi.stats().ite, 0u);
+}
+
 TEST(InvalidationQueue, DeviceTlbForUnknownRequesterCompletesAtOnce) {
     harness h;
     h.enable();
