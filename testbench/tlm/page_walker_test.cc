@@ -1,0 +1,254 @@
+#include "tlm/page_walker.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_regs.h"
+#include "tlm/sparse_memory.h"
+#include "tlm/table_builder_util.h"
+
+namespace iommusim {
+namespace {
+
+using hw::fault_reason;
+namespace fp = hw::fs_pte;
+namespace sp = hw::ss_pte;
+
+pasid_info fs_pasid(uint64_t root, unsigned levels = 4) {
+    pasid_info p;
+    p.pasid = 5;
+    p.did = 1;
+    p.kind = translation_kind::first_stage;
+    p.fs_levels = levels;
+    p.fsptptr = root;
+    return p;
+}
+
+pasid_info ss_pasid(uint64_t root, unsigned levels = 4) {
+    pasid_info p;
+    p.did = 1;
+    p.kind = translation_kind::second_stage;
+    p.ss_levels = levels;
+    p.ssptptr = root;
+    return p;
+}
+
+class PageWalkerTest : public ::testing::Test {
+  protected:
+    PageWalkerTest() : tb(mem), psc(16, 16), walker(cfg, mem, &psc) {}
+    iommu_config cfg;
+    sparse_memory mem;
+    test::table_builder tb;
+    paging_structure_cache psc;
+    page_walker walker;
+};
+
+TEST_F(PageWalkerTest, CheckRoot) {
+    namespace ra = hw::rtaddr;
+    const uint64_t base = ra::rta::make(0x1234);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(1), false, false), fault_reason::rta_invalid);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(1), true, true), fault_reason::none);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(0), true, true), fault_reason::rta_legacy_with_pasid);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(0), true, false), fault_reason::rta_invalid);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(2), true, false), fault_reason::rta_invalid);
+    EXPECT_EQ(walker.check_root(base | ra::ttm::make(3), true, false), fault_reason::rta_invalid);
+}
+
+TEST_F(PageWalkerTest, CheckInputWidths) {
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0x0000'7fff'ffff'f000), fault_reason::none);
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0xffff'8000'0000'0000), fault_reason::none);
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0x0000'8000'0000'0000), fault_reason::gn_not_canonical);
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 5), 0x0000'8000'0000'0000), fault_reason::none);
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 5), 0x0100'0000'0000'0000), fault_reason::gn_not_canonical);
+    EXPECT_EQ(walker.check_input(fs_pasid(0, 5), 0xff00'0000'0000'0000), fault_reason::none);
+    EXPECT_EQ(walker.check_input(ss_pasid(0, 3), (uint64_t{1} << 39) - 1), fault_reason::none);
+    EXPECT_EQ(walker.check_input(ss_pasid(0, 3), uint64_t{1} << 39), fault_reason::gn_addr_beyond_max);
+    EXPECT_EQ(walker.check_input(ss_pasid(0, 5), uint64_t{1} << 48), fault_reason::gn_addr_beyond_max);  // MGAW
+}
+
+TEST_F(PageWalkerTest, SecondStageRightsMatrix) {
+    pasid_info p = ss_pasid(0);
+    namespace pm = iotlb_perm;
+    const uint8_t base = pm::fs_rw | pm::fs_us;
+    const access_type rd{false, false, false}, wr{true, false, false}, ex{false, true, false};
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_r, rd), fault_reason::none);
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_w, rd), fault_reason::gn_read_denied);
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_r, wr), fault_reason::gn_write_denied);
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_r, ex), fault_reason::none);  // X ignored without SSEE
+    p.ssee = true;
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_r, ex), fault_reason::gn_exec_denied);
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_r | pm::ss_x, ex), fault_reason::none);
+    EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_x, ex), fault_reason::gn_read_denied);
+}
+
+TEST_F(PageWalkerTest, SideEffectFreeWalkWritesNothing) {
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000);
+    const pasid_info p = fs_pasid(fs.root);
+    walk_result r = walker.walk(p, 0x1000, access_type{true, false, false}, false);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.out_addr, 0x11000u);
+    EXPECT_EQ(r.accesses, 4u);
+    for (unsigned l = 4; l >= 1; --l)
+        EXPECT_EQ(tb.read64(tb.fs_entry_addr(fs, 0x1000, l)) & (fp::a::mask | fp::d::mask), 0u);
+    EXPECT_EQ(psc.size(paging_structure_cache::stage::first), 0u);
+    EXPECT_FALSE(r.perm & iotlb_perm::dirty);
+    // With side effects: A everywhere, D on the leaf, PSC filled.
+    r = walker.walk(p, 0x1000, access_type{true, false, false}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_TRUE(r.perm & iotlb_perm::dirty);
+    EXPECT_TRUE(r.perm & iotlb_perm::accessed);
+    EXPECT_EQ(psc.size(paging_structure_cache::stage::first), 3u);
+    EXPECT_EQ(r.accesses, 8u);
+}
+
+TEST_F(PageWalkerTest, PagingStructureCacheShortensWalks) {
+    const uint64_t ss = tb.new_ss();
+    tb.map_ss(ss, 4, 0x1000, 0x11000);
+    tb.map_ss(ss, 4, 0x2000, 0x12000);
+    const pasid_info p = ss_pasid(ss);
+    EXPECT_EQ(walker.walk(p, 0x1000, {}, true).accesses, 4u);
+    EXPECT_EQ(walker.walk(p, 0x2000, {}, true).accesses, 1u);  // PDE cached: only the PTE
+    EXPECT_EQ(walker.ss_psc_hits, 1u);
+    EXPECT_EQ(walker.ss_psc_misses, 1u);
+    // The stale-checker mode never uses the caches.
+    EXPECT_EQ(walker.walk(p, 0x2000, {}, false).accesses, 4u);
+    // Disabled by configuration.
+    iommu_config off = cfg;
+    off.psc_enable = false;
+    page_walker w2(off, mem, &psc);
+    EXPECT_EQ(w2.walk(p, 0x2000, {}, true).accesses, 4u);
+    page_walker w3(cfg, mem, nullptr);
+    EXPECT_EQ(w3.walk(p, 0x2000, {}, true).accesses, 4u);
+}
+
+TEST_F(PageWalkerTest, NestedWithWarmCachesReadsFewEntries) {
+    const uint64_t ss = tb.new_ss();
+    const test::fs_space fs = tb.new_nested_fs(ss);
+    tb.map_fs(fs, 0x1000, 0x9000'0000);
+    tb.map_fs(fs, 0x2000, 0x9000'1000);
+    tb.map_ss(ss, 4, 0x9000'0000, 0x5'0000'0000);
+    tb.map_ss(ss, 4, 0x9000'1000, 0x5'0000'1000);
+    pasid_info p = fs_pasid(fs.root);
+    p.kind = translation_kind::nested;
+    p.ssptptr = ss;
+    auto first = walker.walk(p, 0x1000, {}, true);
+    ASSERT_EQ(first.fault, fault_reason::none);
+    EXPECT_EQ(first.out_addr, 0x5'0000'0000u);
+    auto second = walker.walk(p, 0x2000, {}, true);
+    ASSERT_EQ(second.fault, fault_reason::none);
+    EXPECT_EQ(second.out_addr, 0x5'0000'1000u);
+    // FS PDE cached -> SS walk of the FS PT page (SS PDE cached: 1 read) + FS PTE read + A update
+    // + SS walk of the final GPA (1 read).
+    EXPECT_EQ(second.accesses, 4u);
+}
+
+TEST_F(PageWalkerTest, SelfReferencingFirstStageTableTerminates) {
+    const test::fs_space fs = tb.new_fs(4);
+    tb.write64(fs.root, test::table_builder::k_fs_default | fp::addr::make(fs.root >> 12));
+    const pasid_info p = fs_pasid(fs.root);
+    auto r = walker.walk(p, 0x0, {}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.out_addr, fs.root);
+    EXPECT_LE(r.accesses, 8u);
+}
+
+// Random table contents never crash, hang or escape the fault codes of the walker.
+TEST_F(PageWalkerTest, RandomTablesAlwaysTerminate) {
+    std::mt19937_64 rng(20261124);
+    const uint64_t pool = tb.alloc_pages(64);
+    for (unsigned i = 0; i < 64 * 512; ++i) {
+        // Entries point back into the pool (or anywhere) with random flag bits.
+        const uint64_t target = (rng() % 4 == 0) ? (rng() & hw::low_mask(52)) : pool + (rng() % 64) * 4096;
+        const uint64_t flags = rng() & (hw::low_mask(12) | (uint64_t{0x7ff} << 52));
+        tb.write64(pool + uint64_t{i} * 8, (target & fp::addr::mask) | flags);
+    }
+    cfg.fs1gp = true;
+    unsigned ok = 0, faults = 0;
+    for (unsigned i = 0; i < 20000; ++i) {
+        pasid_info p;
+        p.did = 1;
+        p.pasid = 5;
+        p.kind = static_cast<translation_kind>(1 + rng() % 3);
+        p.fs_levels = 4;
+        p.ss_levels = 4;
+        p.fsptptr = pool + (rng() % 64) * 4096;
+        p.ssptptr = pool + (rng() % 64) * 4096;
+        p.eafe = rng() & 1;
+        p.nxe = rng() & 1;
+        const uint64_t addr = rng() & hw::low_mask(39);
+        const access_type a{static_cast<bool>(rng() & 1), false, static_cast<bool>(rng() & 1)};
+        if (walker.check_input(p, addr) != fault_reason::none)
+            continue;
+        const walk_result r = walker.walk(p, addr, a, rng() & 1);
+        EXPECT_LE(r.accesses, 64u);
+        (r.fault == fault_reason::none ? ok : faults)++;
+    }
+    EXPECT_GT(ok + faults, 0u);
+    EXPECT_GT(faults, 0u);
+}
+
+TEST_F(PageWalkerTest, ContextAndPasidDecode) {
+    test::context_opts c;
+    c.pdts = 3;
+    c.rid_pasid = 42;
+    c.dte = true;
+    tb.set_context(0x0812, c);
+    test::pasid_opts o;
+    o.pgtt = hw::pgtt::nested;
+    o.did = 0x1234;
+    o.aw = 1;
+    o.ssptptr = 0x7000;
+    o.fsptptr = 0x8000;
+    o.sre = o.ere = o.wpe = o.smep = o.nxe = o.ssee = true;
+    tb.set_pasid(0x0812, 42, o);
+    context_info ci;
+    bool fpd = false;
+    unsigned acc = 0;
+    ASSERT_EQ(walker.read_context(tb.rtaddr_value(), 0x0812, ci, fpd, acc), fault_reason::none);
+    EXPECT_EQ(ci.pdts, 3u);
+    EXPECT_EQ(ci.rid_pasid, 42u);
+    EXPECT_TRUE(ci.dte);
+    EXPECT_EQ(acc, 2u);
+    pasid_info pi;
+    ASSERT_EQ(walker.read_pasid(ci, 42, pi, fpd, acc), fault_reason::none);
+    EXPECT_EQ(pi.did, 0x1234u);
+    EXPECT_EQ(pi.kind, translation_kind::nested);
+    EXPECT_EQ(pi.ss_levels, 3u);
+    EXPECT_EQ(pi.ssptptr, 0x7000u);
+    EXPECT_EQ(pi.fsptptr, 0x8000u);
+    EXPECT_TRUE(pi.sre && pi.ere && pi.wpe && pi.smep && pi.nxe && pi.ssee);
+    EXPECT_EQ(acc, 4u);
+    // ECAP.RPS=0: RID_PASID reads as 0; SRS/ERS=0 mask SRE/ERE.
+    iommu_config c2 = cfg;
+    c2.rps = false;
+    c2.srs = false;
+    c2.ers = false;
+    page_walker w2(c2, mem, nullptr);
+    ASSERT_EQ(w2.read_context(tb.rtaddr_value(), 0x0812, ci, fpd, acc), fault_reason::none);
+    EXPECT_EQ(ci.rid_pasid, 0u);
+    ci.rid_pasid = 42;
+    ASSERT_EQ(w2.read_pasid(ci, 42, pi, fpd, acc), fault_reason::none);
+    EXPECT_FALSE(pi.sre);
+    EXPECT_FALSE(pi.ere);
+}
+
+TEST_F(PageWalkerTest, DomainIdBeyondNd) {
+    cfg.nd = 0;  // 16 domains
+    tb.set_context(0x10);
+    test::pasid_opts o;
+    o.did = 16;
+    o.ssptptr = 0x7000;
+    tb.set_pasid(0x10, 0, o);
+    context_info ci;
+    bool fpd = false;
+    unsigned acc = 0;
+    ASSERT_EQ(walker.read_context(tb.rtaddr_value(), 0x10, ci, fpd, acc), fault_reason::none);
+    pasid_info pi;
+    EXPECT_EQ(walker.read_pasid(ci, 0, pi, fpd, acc), fault_reason::pte_invalid);
+}
+
+}  // namespace
+}  // namespace iommusim
