@@ -244,6 +244,9 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     if (config->seed != 0) {
         pc.seed = config->seed;
     }
+    if (config->stale_check != 0) {
+        pc.iommu.stale_check = true;
+    }
     std::lock_guard<std::mutex> guard(g_lock);
     if (platform::exists()) {
         errno = EBUSY;

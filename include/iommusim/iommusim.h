@@ -33,6 +33,7 @@ struct iommusim_config {
     const char* iotlb;    /* IOTLB implementation: "cpp" (default), "rtl" or "lockstep" */
     const char* waves;    /* waveform output path, NULL = no waves */
     uint64_t seed;        /* seed for anything random in the platform (default 1) */
+    int stale_check;      /* non-zero: the IOTLB re-walks on every hit and reports stale translations */
 };
 
 /* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the
