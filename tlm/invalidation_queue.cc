@@ -110,7 +110,11 @@ void invalidation_queue::on_fsts_w1c(uint32_t cleared_bits) {
 bool invalidation_queue::busy() const {
     if (!m_qies)
         return false;
-    return hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4)) || !m_outstanding.empty() || m_in_wait;
+    if (!m_outstanding.empty() || m_in_wait)
+        return true;
+    // Stopped on IQE/ITE counts as idle, so that software can disable and reprogram the queue
+    // (e.g. after IQEI 5, which only a new IQA.DW fixes).
+    return !m_iqe && !m_ite && hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4));
 }
 
 // ---- Device TLBs -------------------------------------------------------------------------------

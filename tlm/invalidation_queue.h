@@ -17,7 +17,8 @@
 // interrupt; on ITE the wait being held is consumed without status write or interrupt (IQH moves past
 // it, as Linux's qi_check_fault expects), every outstanding device-TLB request is forgotten and
 // nothing is fetched until FSTS.ITE is cleared; a type-3/8 descriptor for a requester id without a
-// registered port completes at once; QIE 1->0 while not idle is refused (QIES stays 1, counted).
+// registered port completes at once; QIE 1->0 while busy is refused (QIES stays 1, counted); a
+// queue stopped on IQE/ITE may be disabled (software's only way out of IQEI 5).
 //
 // Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host; forward
 //   GCMD.QIE changes           -> set_enabled(qie), mirror the result into GSTS.QIES
@@ -67,13 +68,13 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void write_iedata(uint32_t value) { m_iedata = value; }
     void write_ieaddr(uint32_t value);
     void write_ieuaddr(uint32_t value) { m_ieuaddr = value; }
-    // GCMD.QIE: 0->1 latches IQA; 1->0 only when idle (IQH == IQT, nothing outstanding), then
-    // IQH = 0. Returns the new GSTS.QIES.
+    // GCMD.QIE: 0->1 latches IQA; 1->0 only when !busy(), then IQH = 0. Returns the new GSTS.QIES.
     bool set_enabled(bool qie);
     bool enabled() const { return m_qies; }
     // Software cleared these FSTS bits (hw::fsts::iqe / ice / ite masks); processing resumes at IQH.
     void on_fsts_w1c(uint32_t cleared_bits);
-    // True while IQH != IQT, a device-TLB invalidation or a wait is outstanding.
+    // True while a device-TLB invalidation or a wait is outstanding, or IQH != IQT and the engine
+    // is not stopped on IQE/ITE.
     bool busy() const;
 
     // ---- Device TLBs ----

@@ -463,6 +463,14 @@ TEST(InvalidationQueue, Iqei5WideQueueWithoutScalableMode) {
     EXPECT_EQ(h.iqei(), iqei::invalid_width);
     EXPECT_EQ(h.status(status_base), 0u);
     EXPECT_EQ(h.head_index(), 0u);
+    // Recovery: disable (allowed while stopped on the error), reprogram 128-bit, enable, clear IQE.
+    EXPECT_FALSE(h.qi.set_enabled(false));
+    h.enable(false, 0);
+    h.clear_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
+    h.submit({hw::make_wait(true, status_base, 2)});
+    run_ns(1000);
+    EXPECT_FALSE(h.iqe());
+    EXPECT_EQ(h.status(status_base), 2u);
 }
 
 TEST(InvalidationQueue, Iqei6MisalignedTailInWideQueue) {
