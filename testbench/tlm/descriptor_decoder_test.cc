@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -328,6 +329,30 @@ TEST(DescriptorDecoder, ApplyReturnsEntriesDropped) {
     unsigned dropped = 0;
     EXPECT_EQ(apply_desc(hw::make_iotlb_inv(hw::iotlb_desc::global), &dropped).size(), 1u);
     EXPECT_EQ(dropped, 7u);
+}
+
+TEST(DescriptorDecoder, RandomWordsDecodeOrGiveIqei3Or4) {
+    std::mt19937_64 rng(7);
+    unsigned valid = 0;
+    for (unsigned i = 0; i < 200000; ++i) {
+        inv_desc d{rng(), rng(), rng() & rng() & rng(), 0};
+        // Sparse words make valid descriptors likely enough to matter.
+        d[0] &= rng() & rng();
+        d[1] &= rng() & rng();
+        const bool wide = (i & 1) != 0;
+        const decode_result r = dec(d, wide);
+        if (r.ok()) {
+            ++valid;
+            EXPECT_EQ(static_cast<unsigned>(r.desc.type), hw::desc::type_of(d));
+            EXPECT_NE(r.desc.scope, qi_scope::none);
+            if (!wide) {
+                EXPECT_LE(static_cast<unsigned>(r.desc.type), 5u);
+            }
+        } else {
+            EXPECT_TRUE(r.iqei == iqei::invalid_type || r.iqei == iqei::reserved_field) << unsigned{r.iqei};
+        }
+    }
+    EXPECT_GT(valid, 0u);
 }
 
 TEST(DescriptorDecoder, ScopeNamesAreDistinct) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -522,6 +523,50 @@ TEST(InvalidationQueue, StatusWriteToFaultingAddressIsIqe2OnTheWait) {
     run_ns(2000);
     EXPECT_EQ(h.status(status_base + 8), 3u);
     EXPECT_EQ(h.status(status_base), 2u);
+}
+
+TEST(InvalidationQueue, GarbageRingNeverStallsOnceSoftwareRecovers) {
+    harness h;
+    h.enable(true, 0);
+    std::mt19937_64 rng(20261124);
+    std::vector<inv_desc> ring;
+    for (unsigned i = 0; i < 100; ++i) {
+        inv_desc d{rng(), rng(), (i % 4 == 0) ? rng() : 0, 0};
+        if (i % 2 == 0) {
+            // Half keep a valid type with random fields; reserved-bit luck decides the rest.
+            d[0] &= ~hw::desc::type_hi::mask;
+            hw::desc::type_lo::set(d, 1 + rng() % 8);
+        }
+        if (hw::desc::type_of(d) == static_cast<unsigned>(hw::inv_type::wait))
+            hw::wait_desc::sw::set(d, 0);  // keep random status writes out of the ring memory
+        ring.push_back(d);
+    }
+    h.submit(ring);
+    unsigned errors = 0;
+    for (unsigned round = 0; round < 200 && h.head_index() != h.tail; ++round) {
+        run_ns(50000);
+        if (hw::fsts::ite::get(h.fsts) != 0)
+            h.clear_fsts(static_cast<uint32_t>(hw::fsts::ite::mask));
+        if (!h.iqe())
+            continue;
+        ++errors;
+        // The head is on a descriptor the decoder rejects, with the code the engine reported.
+        const uint32_t at = h.head_index();
+        const decode_result r = descriptor_decoder::decode(ring[at], true, decode_caps{});
+        EXPECT_FALSE(r.ok());
+        EXPECT_EQ(r.iqei, h.iqei());
+        h.put(at, hw::make_iec_inv(false));
+        h.clear_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
+    }
+    run_ns(50000);
+    EXPECT_EQ(h.head_index(), h.tail);
+    EXPECT_FALSE(h.iqe());
+    EXPECT_GT(errors, 0u);
+    EXPECT_EQ(h.qi.stats().descriptors, 100u);
+    // Other traffic continues.
+    h.submit({hw::make_wait(true, status_base, 77)});
+    run_ns(2000);
+    EXPECT_EQ(h.status(status_base), 77u);
 }
 
 // ---- Wait descriptor -----------------------------------------------------------------------------
