@@ -200,7 +200,12 @@ std::string platform_impl::stats_json() const {
     }
     o << "], \"cpu\": {\"mmio_accesses\": " << m_top->core.mmio_accesses()
       << ", \"memory_accesses\": " << m_top->core.mem_accesses() << "}";
-    o << "}, \"model\": " << m_top->mmu.stats_json() << "}";
+    const driver::qi_stats& dq = m_vtd->qi().stats();
+    o << "}, \"driver\": {\"qi\": {\"batches\": " << dq.batches << ", \"descriptors\": " << dq.descriptors
+      << ", \"wait_ns_total\": " << dq.wait_ns_total << ", \"wait_ns_max\": " << dq.wait_ns_max
+      << ", \"full_waits\": " << dq.full_waits << ", \"iqe\": " << dq.iqe << ", \"ite\": " << dq.ite
+      << ", \"ice\": " << dq.ice << ", \"timeouts\": " << dq.timeouts << "}}";
+    o << ", \"model\": " << m_top->mmu.stats_json() << "}";
     return o.str();
 }
 
@@ -345,6 +350,10 @@ uint32_t platform::fault_status() const {
     auto& core = m_impl->top().core;
     m_impl->run([&] { v = core.mmio_read32(hw::reg::FSTS_OFFSET); });
     return v;
+}
+
+uint64_t platform::driver_ite_count() const {
+    return m_impl->vtd().qi().stats().ite;
 }
 
 uint64_t platform::recorded_faults() const {

@@ -80,6 +80,8 @@ class platform {
     // Hardware fault state: FSTS_REG and the number of recorded primary faults.
     uint32_t fault_status() const;
     uint64_t recorded_faults() const;
+    // Device-TLB invalidation time-outs (FSTS.ITE) the driver has seen and cleared.
+    uint64_t driver_ite_count() const;
 
     // Ends the simulation cleanly (flushes wave files). The platform stays usable for queries.
     void finish();

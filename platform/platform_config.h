@@ -27,7 +27,7 @@ struct platform_config {
     uint64_t driver_memory_size = 0x1000'0000;                   // 256 MiB
     uint64_t user_memory_base = 0x100'0000'0000;                 // where adopted host buffers are placed
     uint64_t seed = 1;                                           // seed for anything random in the platform
-    uint64_t timeline_interval_ns = 10000;                       // statistics timeline sampling period (0 = off)
+    uint64_t timeline_interval_ns = 100000;                      // statistics timeline sampling period (0 = off)
 
     static std::vector<dma_device_config> default_devices() {
         return {{0x0100, false, true, 200, 32},

@@ -5,8 +5,9 @@
 //  2. The guest clears a present bit: DMA faults with SFL.2 (0x71) after the invalidation.
 //  3. A corrupt descriptor reaches the invalidation queue: IQE (reserved field), the driver
 //     replaces it and fails that batch with -EINVAL; the next HWPT_INVALIDATE works.
-//  4. An ATS device stops answering device-TLB invalidations: ITE, the invalidation fails with
-//     ETIMEDOUT; once the device answers again, invalidation and DMA work.
+//  4. An ATS device stops answering device-TLB invalidations: ITE, the driver clears it (the
+//     ioctl itself succeeds, as Linux's cache_invalidate_user ignores flush errors); once the device
+//     answers again, invalidation and DMA work.
 #include <cerrno>
 #include <cstdint>
 #include <sstream>
@@ -93,9 +94,14 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     log.step("[4] ATS device vfio" + std::to_string(ats) + " stops answering device-TLB invalidations");
     nested_setup t(log, static_cast<unsigned>(ats));
     p.set_device_tlb_unresponsive(static_cast<unsigned>(ats), true);
+    const uint64_t ite_before = p.driver_ite_count();
     err = t.v.hwpt_invalidate(t.nested, {{gva, 1, true}}, &done);
-    log.expect(err == ETIMEDOUT,
-               "IOMMU_HWPT_INVALIDATE fails with ETIMEDOUT after the ITE (errno " + std::to_string(err) + ")");
+    log.expect(p.driver_ite_count() == ite_before + 1,
+               "the device-TLB invalidation times out: FSTS.ITE, the pending wait is aborted, the driver clears it");
+    // As in Linux, cache_invalidate_user does not report flush failures to user space.
+    log.expect(err == 0 && done == 1,
+               "IOMMU_HWPT_INVALIDATE still reports its entry handled (flush errors are "
+               "not returned to user space, as in Linux)");
     p.set_device_tlb_unresponsive(static_cast<unsigned>(ats), false);
     err = t.v.hwpt_invalidate(t.nested, {{gva, 1, true}}, &done);
     log.expect(err == 0 && done == 1, "once the device answers again the invalidation succeeds");

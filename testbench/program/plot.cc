@@ -69,7 +69,7 @@ std::string plot_stats(const std::string& stats_json_path, const std::string& pn
            << "set multiplot layout 2,1 title " << quote("iommusim: " + stats_json_path) << "\n"
            << "set title 'invalidation latency (IQT write to wait completion)'\n"
            << "set xlabel 'latency bucket upper bound (ns)'\nset ylabel 'waits'\nset logscale x 2\n"
-           << "set style fill solid 0.6\nset boxwidth 0.5 relative\n"
+           << "set style fill solid 0.6\nset boxwidth 0.5 relative\nset yrange [0:*]\n"
            << (histogram.empty() ? "set label 'no invalidations' at graph 0.4,0.5\nplot NaN notitle\n"
                                  : "plot " + quote(base + ".hist") + " using 1:2 with boxes notitle\n")
            << "unset logscale x\nunset label\n"

@@ -1,0 +1,145 @@
+// Wave output of a short scenario: the VCD is produced, well-formed, and shows the transactions
+// (DMA valid pulses, the IOTLB hit of the stale access, the queue tail moving on the invalidation).
+// With the RTL IOTLB the FST file of the RTL signals is produced next to it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "platform/platform.h"
+#include "program/scenario.h"
+
+namespace iommusim::program {
+namespace {
+
+struct vcd {
+    std::map<std::string, std::string> id_of;                 // signal name -> id code
+    std::map<std::string, std::vector<std::string>> changes;  // id code -> values in order
+    bool header_ok = false;
+    uint64_t last_time = 0;
+    bool times_monotonic = true;
+};
+
+// A small VCD reader: $var declarations, #time stamps, scalar and vector changes.
+vcd read_vcd(const std::string& path) {
+    vcd v;
+    std::ifstream in(path);
+    std::string tok;
+    std::vector<std::string> scopes;  // below the top "SystemC" scope
+    bool in_defs = true;
+    while (in >> tok) {
+        if (in_defs) {
+            if (tok == "$scope") {
+                std::string kind, name;
+                in >> kind >> name;
+                scopes.push_back(name);
+            } else if (tok == "$upscope") {
+                if (!scopes.empty())
+                    scopes.pop_back();
+            } else if (tok == "$var") {
+                std::string type, width, id, name, end;
+                in >> type >> width >> id >> name;
+                while (in >> end && end != "$end") {
+                }
+                std::string full;
+                for (std::size_t i = 1; i < scopes.size(); ++i)
+                    full += scopes[i] + ".";
+                v.id_of[full + name] = id;
+            } else if (tok == "$enddefinitions") {
+                in_defs = false;
+                v.header_ok = true;
+            }
+            continue;
+        }
+        if (tok[0] == '#') {
+            const uint64_t t = std::stoull(tok.substr(1));
+            if (t < v.last_time)
+                v.times_monotonic = false;
+            v.last_time = t;
+        } else if (tok[0] == 'b' || tok[0] == 'r') {
+            std::string id;
+            in >> id;
+            v.changes[id].push_back(tok.substr(1));
+        } else if (tok[0] == '0' || tok[0] == '1' || tok[0] == 'x' || tok[0] == 'z') {
+            v.changes[tok.substr(1)].push_back(tok.substr(0, 1));
+        }
+    }
+    return v;
+}
+
+const std::vector<std::string>& changes_of(const vcd& v, const std::string& name) {
+    static const std::vector<std::string> none;
+    auto id = v.id_of.find(name);
+    if (id == v.id_of.end())
+        return none;
+    auto c = v.changes.find(id->second);
+    return c == v.changes.end() ? none : c->second;
+}
+
+bool contains(const std::vector<std::string>& values, const std::string& want) {
+    for (const std::string& s : values)
+        if (s == want || (s.find_first_not_of('0') != std::string::npos && want == "nonzero"))
+            return true;
+    return false;
+}
+
+std::string waves_dir() {
+    const char* dir = std::getenv("IOMMUSIM_WAVES_DIR");
+    std::filesystem::path p = dir ? dir : "waves";
+    std::filesystem::create_directories(p);
+    return p.string();
+}
+
+void run_scenario(const std::string& iotlb, const std::string& wave_path) {
+    platform_config cfg;
+    cfg.iommu.stale_check = true;
+    cfg.iotlb = iotlb;
+    cfg.waves = wave_path;
+    std::string err;
+    ASSERT_TRUE(platform::configure(cfg, &err)) << err;
+    std::ostringstream out;
+    scenario_log log(out, verbosity::quiet);
+    run_nested_invalidate(log, cli_options{});
+    EXPECT_FALSE(log.failed()) << out.str();
+    platform::instance().finish();
+}
+
+TEST(Waves, TransactionLevelVcdShowsTheScenario) {
+    const std::string path = waves_dir() + "/program_waves_nested_invalidate.vcd";
+    std::filesystem::remove(path);
+    run_scenario("cpp", path);
+    ASSERT_TRUE(std::filesystem::exists(path));
+    const vcd v = read_vcd(path);
+    ASSERT_TRUE(v.header_ok);
+    EXPECT_TRUE(v.times_monotonic);
+    for (const char* name : {"dev0.dma_valid", "dev0.dma_iova", "dev0.dma_hit", "dev0.dma_fault", "qi.iqt", "qi.iqh",
+                             "qi.desc_type", "iommu.iotlb_hits", "irq.fault", "irq.inv", "cpu.busy"})
+        EXPECT_TRUE(v.id_of.count(name)) << "missing signal " << name;
+    EXPECT_TRUE(contains(changes_of(v, "dev0.dma_valid"), "1"));
+    EXPECT_TRUE(contains(changes_of(v, "dev0.dma_valid"), "0"));
+    EXPECT_TRUE(contains(changes_of(v, "dev0.dma_hit"), "1")) << "the stale access hit the IOTLB";
+    EXPECT_TRUE(contains(changes_of(v, "dev0.dma_iova"), "nonzero"));
+    EXPECT_GE(changes_of(v, "qi.iqt").size(), 2u) << "the queue tail moved (bring-up, attach, invalidation)";
+    EXPECT_TRUE(contains(changes_of(v, "qi.desc_type"), "nonzero"));
+    EXPECT_TRUE(contains(changes_of(v, "iommu.iotlb_hits"), "nonzero"));
+    EXPECT_TRUE(contains(changes_of(v, "cpu.busy"), "1"));
+}
+
+TEST(Waves, RtlIotlbWritesAnFstNextToTheVcd) {
+    const std::string path = waves_dir() + "/program_waves_rtl.vcd";
+    const std::string fst = waves_dir() + "/program_waves_rtl_iotlb.fst";
+    std::filesystem::remove(path);
+    std::filesystem::remove(fst);
+    run_scenario("rtl", path);
+    ASSERT_TRUE(std::filesystem::exists(path));
+    ASSERT_TRUE(std::filesystem::exists(fst));
+    EXPECT_GT(std::filesystem::file_size(fst), 100u);
+    EXPECT_TRUE(read_vcd(path).header_ok);
+}
+
+}  // namespace
+}  // namespace iommusim::program
