@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "iommusim/hw/vtd_regs.h"
+
 namespace iommusim::test {
 
 namespace re = hw::root_entry;
@@ -30,8 +32,7 @@ uint64_t table_builder::alloc_pages(unsigned n) {
 }
 
 uint64_t table_builder::rtaddr_value() const {
-    // RTADDR: RTA in bits 63:12, TTM (11:10) = 01 scalable.
-    return m_root | (uint64_t{1} << 10);
+    return hw::rtaddr::rta::make(m_root >> 12) | hw::rtaddr::ttm::make(1);  // TTM 01: scalable mode
 }
 
 uint64_t table_builder::read64(uint64_t pa) {

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_regs.h"
 #include "tlm/iotlb.h"
 #include "tlm/sparse_memory.h"
 #include "tlm/table_builder_util.h"
@@ -22,6 +23,11 @@ using test::table_builder;
 namespace fp = hw::fs_pte;
 namespace sp = hw::ss_pte;
 namespace pe = hw::pasid_entry;
+
+// Lowest bit of a mask (a reserved bit taken from a layout's reserved mask).
+constexpr uint64_t lowest_bit(uint64_t m) {
+    return m & (~m + 1);
+}
 
 constexpr uint16_t k_rid = 0x0310;  // 03:02.0
 constexpr uint64_t k_rw = sp::r::mask | sp::w::mask;
@@ -204,7 +210,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, SecondStageLargePages,
 TEST_F(TranslatorTest, SecondStageLargePageReservedLowBits) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x200000, 0x400000, 2);
-    tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x200000, 2), uint64_t{1} << 13);
+    tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x200000, 2), lowest_bit(sp::large_2m_reserved));
     build();
     EXPECT_EQ(xl(0x200000).fault, fault_reason::ss_reserved);
 }
@@ -234,7 +240,7 @@ TEST_F(TranslatorTest, SecondStageReservedAndAccessFaults) {
     tb.map_ss(ss_root, 4, 0x40000000, 0x12000);
     tb.map_ss(ss_root, 4, 0x80000000, 0x13000);
     tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x1000, 1), sp::tm::mask);
-    tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x40000000, 1), uint64_t{1} << 47);  // at or above HAW
+    tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x40000000, 1), sp::addr::make(uint64_t{1} << (47 - 12)));  // >= HAW
     cfg.haw = 46;
     // SS-PML4E with PS is reserved.
     build();
@@ -257,9 +263,8 @@ TEST_F(TranslatorTest, SecondStageSnpBitIsIgnored) {
 TEST_F(TranslatorTest, InvalidSecondStagePointer) {
     setup_ss();
     pasid_opts o;
-    o.ssptptr = uint64_t{1} << 52 >> 1 << 1;  // bit 52 is not representable: use bit 51 with HAW 48
     cfg.haw = 48;
-    o.ssptptr = uint64_t{1} << 50;
+    o.ssptptr = uint64_t{1} << 50;  // an address at or above HAW
     tb.set_pasid(k_rid, 0, o);
     build();
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ss_invalid_ptr);
@@ -326,9 +331,9 @@ TEST_F(TranslatorTest, FirstStageReservedBits) {
     tb.map_fs(fs, 0x1000, 0x11000);
     tb.map_fs(fs, 0x20'0000, 0x40'0000, 2);
     tb.map_fs(fs, 0x80'0000'0000, 0x12000);
-    tb.set_bits(tb.fs_entry_addr(fs, 0x20'0000, 2), uint64_t{1} << 14);  // 2 MiB leaf low bit
-    tb.set_bits(tb.fs_entry_addr(fs, 0x80'0000'0000, 4), fp::ps::mask);  // PS in a PML4E
-    tb.set_bits(tb.fs_entry_addr(fs, 0x1000, 1), uint64_t{1} << 51);     // above HAW
+    tb.set_bits(tb.fs_entry_addr(fs, 0x20'0000, 2), lowest_bit(fp::large_2m_reserved));
+    tb.set_bits(tb.fs_entry_addr(fs, 0x80'0000'0000, 4), fp::ps::mask);                      // PS in a PML4E
+    tb.set_bits(tb.fs_entry_addr(fs, 0x1000, 1), fp::addr::make(uint64_t{1} << (51 - 12)));  // >= HAW
     cfg.haw = 46;
     build();
     EXPECT_EQ(xl(0x20'0000, {.pasid = 5}).fault, fault_reason::fs_reserved);
@@ -728,7 +733,7 @@ TEST_F(TranslatorTest, RootFaults) {
     tr->set_root(tb.root());                                 // TTM = legacy
     EXPECT_EQ(xl(0x1000, {.pasid = 0}).fault, fault_reason::rta_legacy_with_pasid);
     EXPECT_EQ(xl(0x1000).fault, fault_reason::rta_invalid);
-    tr->set_root(tb.root() | (uint64_t{2} << 10));  // reserved TTM
+    tr->set_root(tb.root() | hw::rtaddr::ttm::make(2));  // reserved TTM
     EXPECT_EQ(xl(0x1000).fault, fault_reason::rta_invalid);
     tr->set_root(tb.rtaddr_value());
     EXPECT_TRUE(xl(0x1000).ok());
@@ -736,7 +741,7 @@ TEST_F(TranslatorTest, RootFaults) {
     tr->set_root(tb.rtaddr_value());
     EXPECT_EQ(xl(0x1000, {.rid = 0x0400}).fault, fault_reason::root_not_present);
     EXPECT_EQ(xl(0x1000, {.rid = 0x0390}).fault, fault_reason::root_not_present);  // upper half absent
-    tb.set_bits(tb.root_entry_addr(k_rid), uint64_t{1} << 5);
+    tb.set_bits(tb.root_entry_addr(k_rid), lowest_bit(hw::root_entry::reserved_mask[0]));
     tr->invalidate_context_all();
     EXPECT_EQ(xl(0x1000).fault, fault_reason::root_reserved);
     mem.inject_error_range(tb.root_entry_addr(0x0500), 16);
@@ -750,15 +755,14 @@ TEST_F(TranslatorTest, ContextFaults) {
     EXPECT_EQ(xl(0x1000, {.rid = k_rid + 1}).fault, fault_reason::ctx_not_present);
     namespace ce = hw::context_entry;
     const uint64_t ce_addr = tb.context_entry_addr(k_rid);
-    tb.set_bits(ce_addr + 8, uint64_t{1} << 40);  // bit 104: reserved
+    tb.set_bits(ce_addr + 8, lowest_bit(ce::reserved_mask[1]));
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ctx_reserved);
-    tb.clear_bits(ce_addr + 8, uint64_t{1} << 40);
+    tb.clear_bits(ce_addr + 8, lowest_bit(ce::reserved_mask[1]));
     tr->invalidate_context_all();
     EXPECT_TRUE(xl(0x1000).ok());
     mem.inject_error_range(tb.context_entry_addr(k_rid + 2), 32);
     tb.set_context(k_rid + 2);
     EXPECT_EQ(xl(0x1000, {.rid = k_rid + 2}).fault, fault_reason::ctx_access);
-    (void)ce::p::mask;
 }
 
 TEST_F(TranslatorTest, ContextRequestChecks) {
@@ -809,10 +813,10 @@ TEST_F(TranslatorTest, PasidDirectoryAndEntryFaults) {
     build();
     EXPECT_EQ(xl(0x1000, {.pasid = 64}).fault, fault_reason::pdir_not_present);
     EXPECT_EQ(xl(0x1000, {.pasid = 1}).fault, fault_reason::pte_not_present);
-    tb.set_bits(tb.pasid_dir_entry_addr(k_rid, 0), uint64_t{1} << 4);
+    tb.set_bits(tb.pasid_dir_entry_addr(k_rid, 0), lowest_bit(hw::pasid_dir_entry::reserved_mask));
     EXPECT_EQ(xl(0x1000, {.pasid = 2}).fault, fault_reason::pdir_reserved);
-    tb.clear_bits(tb.pasid_dir_entry_addr(k_rid, 0), uint64_t{1} << 4);
-    tb.set_bits(pasid_entry + 8, uint64_t{1} << 20);  // bit 84: reserved
+    tb.clear_bits(tb.pasid_dir_entry_addr(k_rid, 0), lowest_bit(hw::pasid_dir_entry::reserved_mask));
+    tb.set_bits(pasid_entry + 8, lowest_bit(pe::reserved_mask[1]));
     tr->invalidate_pasid_cache_all();
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_reserved);
     mem.inject_error_range(tb.pasid_dir_entry_addr(k_rid, 128), 8);
