@@ -1,6 +1,7 @@
 #include "platform/platform.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -361,3 +362,11 @@ uint64_t platform::recorded_faults() const {
 }
 
 }  // namespace iommusim
+
+// libsystemc.so refers to sc_main (its own main() would call it). Programs built on the platform
+// have their own main(): the platform runs the SystemC kernel itself. This weak definition
+// satisfies the reference; a program that does define sc_main overrides it.
+extern "C" __attribute__((weak)) int sc_main(int, char**) {
+    std::fprintf(stderr, "iommusim: sc_main called; programs using the platform define main()\n");
+    return 1;
+}
