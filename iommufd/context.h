@@ -124,6 +124,9 @@ class context {
     // IOMMU_DESTROY semantics: -ENOENT, -EBUSY, or 0.
     int destroy(uint32_t id);
     std::size_t object_count() const { return m_objects.size(); }
+    // Fault injection (kernel fail-nth): the nth object allocation from now (1-based) fails
+    // with -ENOMEM; 0 turns injection off.
+    void fail_nth_allocation(unsigned nth) { m_fail_nth = nth; }
 
     // ---- devices ----
     // Binds dev (VFIO_DEVICE_BIND_IOMMUFD / mock device): -EBUSY if it already has an owner.
@@ -148,6 +151,7 @@ class context {
         bool published = false;
     };
     std::map<uint32_t, slot> m_objects;
+    unsigned m_fail_nth = 0;
 };
 
 // ioctl handlers, one file per object kind.

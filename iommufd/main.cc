@@ -82,7 +82,9 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
     if (user_size < o.min_size) {
         return -EINVAL;
     }
+    // Large enough for every command struct in the table.
     alignas(8) std::array<unsigned char, 128> buf{};
+    static_assert(sizeof(iommu_test_cmd) <= sizeof(buf) && sizeof(iommu_hwpt_alloc) <= sizeof(buf));
     int rc = driver::copy_struct_from_user(buf.data(), o.size, arg, user_size);
     if (rc != 0) {
         return rc;
@@ -92,6 +94,10 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
 }
 
 uint32_t context::add(std::unique_ptr<object> obj, int& rc) {
+    if (m_fail_nth != 0 && --m_fail_nth == 0) {
+        rc = -ENOMEM;
+        return 0;
+    }
     uint32_t id = 1;
     for (const auto& [used, s] : m_objects) {
         (void)s;
