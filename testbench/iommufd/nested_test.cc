@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include <cstddef>
+#include <ostream>
 #include <string>
 
 #include "iommufd/iommufd_util.h"
@@ -18,6 +19,10 @@ struct ioas_variant {
     unsigned mock_domains;
     uint32_t memory_limit;
 };
+
+void PrintTo(const ioas_variant& v, std::ostream* os) {
+    *os << v.name;
+}
 
 class IommufdIoas : public ::testing::TestWithParam<ioas_variant> {
   protected:

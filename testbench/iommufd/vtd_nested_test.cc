@@ -193,6 +193,26 @@ TEST_F(VtdNested, DmaThroughNestedTranslationAndInvalidate) {
     TestCmdDestroy(m_fd, m_parent_id);
 }
 
+TEST_F(VtdNested, UnmapOfTheParentFlushesNestedTranslations) {
+    uint32_t nested = 0;
+    ASSERT_EQ(0, AllocNested(&nested));
+    ASSERT_EQ(0, Attach(nested));
+    EXPECT_EQ(0xa1, DmaByte(guest_iova));  // now cached in the IOTLB
+    // IOAS_UNMAP changes stage 2 under the nested domain: the driver must flush the nested
+    // translations too, so the next DMA walks again and faults instead of hitting the IOTLB.
+    const uint64_t stale_before = platform::instance().stale_hits();
+    uint64_t unmapped = 0;
+    ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, guest_base_gpa, guest_pages * page, &unmapped));
+    EXPECT_EQ(guest_pages * page, unmapped);
+    EXPECT_EQ(-1, DmaByte(guest_iova));
+    EXPECT_EQ(stale_before, platform::instance().stale_hits());
+    // Mapping it back restores the translation.
+    uint64_t iova = guest_base_gpa;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, m_guest, guest_pages * page, &iova,
+                         IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    EXPECT_EQ(0xa1, DmaByte(guest_iova));
+}
+
 TEST_F(VtdNested, ReplaceBetweenNestedParentAndIoas) {
     uint32_t nested = 0;
     ASSERT_EQ(0, AllocNested(&nested));
