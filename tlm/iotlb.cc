@@ -50,12 +50,11 @@ std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translati
     for (unsigned l = 0; l < 3; ++l) {
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
+        const uint64_t key = match_key(did, pasid, kind, level);
         const unsigned set = iotlb_set_index(vpn, level, m_geometry.sets);
         slot* s = set_begin(set);
         for (unsigned w = 0; w < ways; ++w) {
-            const iotlb_tag& t = s[w].entry.tag;
-            if (s[w].valid && t.level == level && t.vpn == aligned && t.did == did && t.pasid == pasid &&
-                t.kind == kind) {
+            if (s[w].key == key && s[w].entry.tag.vpn == aligned) {
                 touch(set, w);
                 return s[w].entry;
             }
@@ -91,6 +90,7 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
     }
     s[target].valid = true;
     s[target].entry = entry;
+    s[target].key = match_key(entry.tag.did, entry.tag.pasid, entry.tag.kind, entry.tag.level);
     r.way = target;
     touch(r.set, target);
     return r;
@@ -102,6 +102,7 @@ unsigned iotlb::drop_if(Pred pred) {
     for (slot& s : m_slots) {
         if (s.valid && pred(s.entry.tag)) {
             s.valid = false;
+            s.key = 0;
             ++n;
         }
     }

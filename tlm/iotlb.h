@@ -42,7 +42,13 @@ class iotlb : public iotlb_if {
     unsigned valid_count() const;
 
   private:
+    // The match key packs valid, did, pasid, kind and level so a probe compares two words.
+    static uint64_t match_key(uint16_t did, uint32_t pasid, translation_kind kind, page_level level) {
+        return (uint64_t{1} << 63) | did | (uint64_t{pasid} << 16) | (uint64_t{static_cast<uint8_t>(kind)} << 40) |
+               (uint64_t{static_cast<uint8_t>(level)} << 48);
+    }
     struct slot {
+        uint64_t key = 0;  // match_key() when valid, 0 when invalid
         bool valid = false;
         iotlb_entry entry;
     };

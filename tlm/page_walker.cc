@@ -239,41 +239,6 @@ fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const 
     return fault_reason::none;
 }
 
-fault_reason page_walker::check_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
-    if (p.uses_fs()) {
-        const bool rw = pm & perm::fs_rw;
-        const bool us = pm & perm::fs_us;
-        const bool xd = pm & perm::fs_xd;
-        if (!a.priv) {
-            if (!us)
-                return fault_reason::gn_user_denied;
-            if (a.write && !rw)
-                return fault_reason::gn_write_denied;
-            if (a.exec && xd)
-                return fault_reason::gn_exec_denied;
-        } else {
-            if (a.write && p.wpe && !rw)
-                return fault_reason::gn_write_denied;
-            if (a.exec && (xd || (p.smep && us)))
-                return fault_reason::gn_exec_denied;
-        }
-    }
-    if (p.uses_ss()) {
-        if (a.exec) {
-            if (!(pm & perm::ss_r))
-                return fault_reason::gn_read_denied;
-            if (p.ssee && !(pm & perm::ss_x))
-                return fault_reason::gn_exec_denied;
-        } else if (a.write) {
-            if (!(pm & perm::ss_w))
-                return fault_reason::gn_write_denied;
-        } else if (!(pm & perm::ss_r)) {
-            return fault_reason::gn_read_denied;
-        }
-    }
-    return fault_reason::none;
-}
-
 fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;

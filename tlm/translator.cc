@@ -80,7 +80,7 @@ void translator::set_root(uint64_t rtaddr_value) {
     }
 }
 
-translation_result translator::fault_result(fault_reason f, bool fpd, translation_result r) {
+void translator::set_fault(translation_result& r, fault_reason f, bool fpd) {
     r.fault = f;
     r.suppressed = fpd && hw::fault_is_qualified(f);
     r.out_addr = 0;
@@ -90,15 +90,16 @@ translation_result translator::fault_result(fault_reason f, bool fpd, translatio
     ++m_stats.faults_by_reason[static_cast<uint8_t>(f)];
     if (r.suppressed)
         ++m_stats.faults_suppressed;
-    return r;
 }
 
 translation_result translator::translate(const translation_request& req) {
     ++m_stats.translations;
     translation_result r;
     const fault_reason rf = m_root_fault[req.has_pasid ? 1 : 0];
-    if (rf != fault_reason::none)
-        return fault_result(rf, false, r);
+    if (rf != fault_reason::none) {
+        set_fault(r, rf, false);
+        return r;
+    }
 
     // Context entry.
     const context_info* ctx = m_context_cache.lookup(req.rid);
@@ -109,16 +110,20 @@ translation_result translator::translate(const translation_request& req) {
         ++m_stats.context_misses;
         bool fpd = false;
         const fault_reason f = m_walker.read_context(m_rtaddr, req.rid, ctx_walked, fpd, r.walk_accesses);
-        if (f != fault_reason::none)
-            return fault_result(f, fpd, r);
+        if (f != fault_reason::none) {
+            set_fault(r, f, fpd);
+            return r;
+        }
         m_context_cache.fill(req.rid, ctx_walked);
         ctx = &ctx_walked;
     }
     const bool ctx_fpd = ctx->fpd;
     uint32_t pasid = 0;
     access_type access;
-    if (const fault_reason f = m_walker.setup_request(*ctx, req, pasid, access); f != fault_reason::none)
-        return fault_result(f, ctx_fpd, r);
+    if (const fault_reason f = m_walker.setup_request(*ctx, req, pasid, access); f != fault_reason::none) {
+        set_fault(r, f, ctx_fpd);
+        return r;
+    }
     r.pasid = pasid;
 
     // PASID entry.
@@ -129,10 +134,11 @@ translation_result translator::translate(const translation_request& req) {
     } else {
         ++m_stats.pasid_misses;
         bool fpd = ctx_fpd;
-        const context_info ctx_copy = *ctx;  // the context-cache slot may be reused by the fill below
-        const fault_reason f = m_walker.read_pasid(ctx_copy, pasid, pi_walked, fpd, r.walk_accesses);
-        if (f != fault_reason::none)
-            return fault_result(f, fpd, r);
+        const fault_reason f = m_walker.read_pasid(*ctx, pasid, pi_walked, fpd, r.walk_accesses);
+        if (f != fault_reason::none) {
+            set_fault(r, f, fpd);
+            return r;
+        }
         m_pasid_cache.fill(req.rid, pi_walked);
         pi = &pi_walked;
     }
@@ -140,10 +146,14 @@ translation_result translator::translate(const translation_request& req) {
     const bool fpd = ctx_fpd || p.fpd;
     r.did = p.did;
     r.kind = p.kind;
-    if (const fault_reason f = m_walker.check_pasid_request(p, access); f != fault_reason::none)
-        return fault_result(f, fpd, r);
-    if (const fault_reason f = m_walker.check_input(p, req.addr); f != fault_reason::none)
-        return fault_result(f, fpd, r);
+    if (const fault_reason f = m_walker.check_pasid_request(p, access); f != fault_reason::none) {
+        set_fault(r, f, fpd);
+        return r;
+    }
+    if (const fault_reason f = m_walker.check_input(p, req.addr); f != fault_reason::none) {
+        set_fault(r, f, fpd);
+        return r;
+    }
 
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
@@ -187,7 +197,8 @@ translation_result translator::translate(const translation_request& req) {
             r.page_bytes = hw::page_size_4k;  // granted nothing, not a fault (§6.6 ATS)
             return r;
         }
-        return fault_result(w.fault, fpd, r);
+        set_fault(r, w.fault, fpd);
+        return r;
     }
     const uint64_t bytes = uint64_t{1} << page_level_shift(w.level);
     iotlb_entry e;

@@ -119,7 +119,8 @@ class translator {
     page_walker& walker() { return m_walker; }
 
   private:
-    translation_result fault_result(hw::fault_reason f, bool fpd, translation_result r);
+    // Every return of translate() returns its one local result (no copies on the hit path).
+    void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     void notify(const invalidation_scope& s);
     void stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
                      const iotlb_entry& cached, translation_result& r);
