@@ -21,6 +21,11 @@ invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu
     , waits_signal("waits")
     , m_cfg(cfg)
     , m_host(host)
+    , m_fetch_delay(static_cast<double>(cfg.qi_fetch_ns + cfg.memory_latency_ns), sc_core::SC_NS)
+    , m_fetch_process_delay(static_cast<double>(cfg.qi_fetch_ns + cfg.memory_latency_ns + cfg.qi_desc_process_ns),
+                            sc_core::SC_NS)
+    , m_memory_delay(static_cast<double>(cfg.memory_latency_ns), sc_core::SC_NS)
+    , m_timeout_delay(static_cast<double>(cfg.devtlb_timeout_ns), sc_core::SC_NS)
     , m_iectl(static_cast<uint32_t>(hw::iectl::reset)) {
     SC_HAS_PROCESS(invalidation_queue);
     SC_THREAD(engine);
@@ -247,20 +252,23 @@ bool invalidation_queue::step() {
         return false;
     }
 
-    wait(sc_core::sc_time(static_cast<double>(m_cfg.qi_fetch_ns + m_cfg.memory_latency_ns), sc_core::SC_NS));
+    // The descriptor is read and checked when the fetch starts, and its outcome takes effect after the
+    // fetch latency (error) or fetch + processing latency (apply): one wait per descriptor.
     hw::inv_desc d{};
     const std::size_t bytes = std::size_t{1} << shift();
-    if (!m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes)) {
-        queue_error(iqei::fetch_error);
-        return false;
-    }
-    const decode_result r = descriptor_decoder::decode(d, m_dw, caps());
+    const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
+    decode_result r;
+    if (fetched)
+        r = descriptor_decoder::decode(d, m_dw, caps());
+    else
+        r.iqei = iqei::fetch_error;
     if (!r.ok()) {
+        wait(m_fetch_delay);
         queue_error(r.iqei);
         return false;
     }
     desc_type_signal.write(static_cast<uint32_t>(r.desc.type));
-    wait(sc_core::sc_time(static_cast<double>(m_cfg.qi_desc_process_ns), sc_core::SC_NS));
+    wait(m_fetch_process_delay);
     m_publish_time = m_iqt_writes.empty() ? sc_core::sc_time_stamp() : m_iqt_writes.front().second;
     if (!process(r.desc))
         return false;
@@ -325,9 +333,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
     req.length = d.dev_length;
     req.mip = d.mip;
     req.pfsid = d.pfsid;
-    m_outstanding.push_back(
-        {d.sid, tag,
-         sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(m_cfg.devtlb_timeout_ns), sc_core::SC_NS)});
+    m_outstanding.push_back({d.sid, tag, sc_core::sc_time_stamp() + m_timeout_delay});
     ++m_stats.devtlb_sent;
     port->second->invalidate(req, *this);  // may complete synchronously
     return true;
@@ -351,7 +357,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         return true;
     }
     if (d.sw) {
-        wait(sc_core::sc_time(static_cast<double>(m_cfg.memory_latency_ns), sc_core::SC_NS));
+        wait(m_memory_delay);
         const uint32_t data = d.status_data;
         if (!m_host.memory().write(d.status_addr, &data, sizeof data)) {
             queue_error(iqei::fetch_error);

@@ -122,6 +122,10 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
 
     const iommu_config m_cfg;
     qi_host& m_host;
+    const sc_core::sc_time m_fetch_delay;          // qi_fetch_ns + memory_latency_ns
+    const sc_core::sc_time m_fetch_process_delay;  // + qi_desc_process_ns
+    const sc_core::sc_time m_memory_delay;         // status write
+    const sc_core::sc_time m_timeout_delay;        // devtlb_timeout_ns
 
     // Registers.
     uint64_t m_iqt = 0;
