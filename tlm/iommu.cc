@@ -268,6 +268,7 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
         // Translations (or identity grants) handed out under the old mode are void.
         revoke_all();
         m_regs.set_field<gsts::tes>(reg::GSTS_OFFSET, te);
+        m_te = te;
     }
     if (gcmd::srtp::get(cmd)) {
         ++commands;
@@ -389,12 +390,16 @@ void iommu::sync(sc_core::sc_time& delay) {
 
 void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                     sc_core::sc_time& delay) {
-    tlm::tlm_generic_payload p;
+    // One payload reused for every piece: constructing a generic payload allocates.
+    tlm::tlm_generic_payload& p = m_fwd;
     p.set_command(trans.get_command());
     p.set_address(out_addr);
     p.set_data_ptr(trans.get_data_ptr() + offset);
     p.set_data_length(len);
     p.set_streaming_width(len);
+    p.set_byte_enable_ptr(nullptr);
+    p.set_byte_enable_length(0);
+    p.set_dmi_allowed(false);
     if (unsigned char* be = trans.get_byte_enable_ptr()) {
         const unsigned be_len = trans.get_byte_enable_length();
         if (be_len >= trans.get_data_length()) {
@@ -406,15 +411,39 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
             p.set_byte_enable_length(be_len);
         }
     }
+    // Without byte enables the piece may go through a DMI pointer of the memory (same latency).
+    const bool rd = trans.is_read();
+    if (!p.get_byte_enable_ptr() && (rd || trans.is_write())) {
+        tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
+        if (d.get_dmi_ptr() && out_addr >= d.get_start_address() && out_addr + len - 1 <= d.get_end_address() &&
+            (rd ? d.is_read_allowed() : d.is_write_allowed())) {
+            unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
+            if (rd) {
+                std::memcpy(p.get_data_ptr(), host, len);
+                delay += d.get_read_latency();
+            } else {
+                std::memcpy(host, p.get_data_ptr(), len);
+                delay += d.get_write_latency();
+            }
+            ++m_stats.memory_dmi_accesses;
+            trans.set_response_status(tlm::TLM_OK_RESPONSE);
+            return;
+        }
+    }
     p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     initiator_socket->b_transport(p, delay);
     trans.set_response_status(p.get_response_status());
+    if (p.is_response_ok() && p.is_dmi_allowed()) {
+        tlm::tlm_dmi d;
+        if (initiator_socket->get_direct_mem_ptr(p, d))
+            m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
+    }
 }
 
 void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay) {
     ++m_stats.ats_requests;
     const uint64_t addr = trans.get_address();
-    if (!hw::gsts::tes::get(m_regs.get(hw::reg::GSTS_OFFSET))) {
+    if (!m_te) {
         // Untranslated mode: the identity mapping with every right.
         ext->translated_addr = addr & ~(page_4k - 1);
         ext->translated_size = page_4k;
@@ -461,7 +490,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         sync(delay);
         return;
     }
-    if (!hw::gsts::tes::get(m_regs.get(hw::reg::GSTS_OFFSET))) {
+    if (!m_te) {
         ++m_stats.pass_through;
         initiator_socket->b_transport(trans, delay);
         if (trans.is_response_ok())
@@ -518,7 +547,7 @@ unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
     // Debug access through the current translation, without recording faults or timing; stops at
     // the first untranslatable page.
     const dma_extension* ext = trans.get_extension<dma_extension>();
-    const bool te = hw::gsts::tes::get(m_regs.get(hw::reg::GSTS_OFFSET));
+    const bool te = m_te;
     const unsigned len = trans.get_data_length();
     unsigned done = 0;
     while (done < len) {
@@ -570,7 +599,7 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
     uint64_t bytes = page_4k;
     uint64_t out_page = in_page;
     bool can_read = true, can_write = true;
-    const bool te = hw::gsts::tes::get(m_regs.get(hw::reg::GSTS_OFFSET));
+    const bool te = m_te;
     if (te) {
         // A DMI request is no DMA: a fault here is not recorded, the device falls back to b_transport.
         const translation_request req = make_request(trans, ext, addr);
@@ -634,6 +663,10 @@ void iommu::revoke_if(const std::function<bool(const dmi_grant&)>& pred) {
 }
 
 void iommu::memory_invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
+    for (tlm::tlm_dmi& d : m_mem_dmi) {
+        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address())
+            d.init();
+    }
     revoke_if([&](const dmi_grant& g) { return g.out_start <= end && start <= g.out_end; });
 }
 
@@ -674,8 +707,8 @@ std::string iommu::stats_json() const {
       << ", \"mmio_writes\": " << s.mmio_writes << ", \"mmio_errors\": " << s.mmio_errors
       << ", \"dmi_grants\": " << s.dmi_grants << ", \"dmi_denied\": " << s.dmi_denied
       << ", \"dmi_revocations\": " << s.dmi_revocations << ", \"dmi_live\": " << m_grants.size()
-      << ", \"quantum_syncs\": " << s.quantum_syncs << ", \"fault_events\": " << s.fault_events
-      << ", \"completion_events\": " << s.completion_events << "}";
+      << ", \"memory_dmi_accesses\": " << s.memory_dmi_accesses << ", \"quantum_syncs\": " << s.quantum_syncs
+      << ", \"fault_events\": " << s.fault_events << ", \"completion_events\": " << s.completion_events << "}";
     o << ", \"translation\": " << m_translator.stats().to_json();
     o << ", \"faults\": {\"recorded\": " << f.recorded << ", \"compressed\": " << f.compressed
       << ", \"overflow\": " << f.overflow << ", \"dropped\": " << f.dropped << ", \"suppressed\": " << f.suppressed

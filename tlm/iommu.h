@@ -11,7 +11,8 @@
 // DMI grants of one translated page with only the rights the mapping gives, revoked whenever an
 // invalidation scope covers them, on TE changes, SRTP, and when memory revokes the backing DMI;
 // loosely-timed annotation (IOTLB lookup, walk memory accesses through initiator_socket, MMIO)
-// with quantum-keeper synchronisation; statistics as JSON.
+// with quantum-keeper synchronisation; translated DMA pieces use the memory's DMI pointers when it
+// grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only), interrupt remapping,
 // advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
 // irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on.
@@ -19,6 +20,7 @@
 
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,13 +50,14 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_out<bool> irq_inv;                               // invalidation completion event
 
     struct stats {
-        uint64_t dma_requests = 0;  // upstream b_transport calls
-        uint64_t dma_bytes = 0;     // bytes moved to or from memory for them
-        uint64_t dma_chunks = 0;    // page-bounded pieces forwarded to memory
-        uint64_t dma_faults = 0;    // requests blocked by a translation fault
-        uint64_t dma_errors = 0;    // requests failed by memory or unsupported (burst, byte enables)
-        uint64_t pass_through = 0;  // requests while TE=0
-        uint64_t ats_requests = 0;  // ATS translation requests
+        uint64_t dma_requests = 0;         // upstream b_transport calls
+        uint64_t dma_bytes = 0;            // bytes moved to or from memory for them
+        uint64_t dma_chunks = 0;           // page-bounded pieces forwarded to memory
+        uint64_t memory_dmi_accesses = 0;  // pieces moved through a DMI pointer of the memory
+        uint64_t dma_faults = 0;           // requests blocked by a translation fault
+        uint64_t dma_errors = 0;           // requests failed by memory or unsupported (burst, byte enables)
+        uint64_t pass_through = 0;         // requests while TE=0
+        uint64_t ats_requests = 0;         // ATS translation requests
         uint64_t mmio_reads = 0;
         uint64_t mmio_writes = 0;
         uint64_t mmio_errors = 0;  // unknown offset or bad size
@@ -154,7 +157,12 @@ class iommu : public sc_core::sc_module {
     std::unique_ptr<queue_host> m_host;
     std::unique_ptr<invalidation_queue> m_queue;
     uint64_t m_active_rtaddr = 0;
+    bool m_te = false;  // GSTS.TES, kept here for the DMA path
     std::vector<dmi_grant> m_grants;
+    tlm::tlm_generic_payload m_fwd;  // memory-side payload of forwarded DMA pieces
+    // The memory's DMI grants, direct-mapped by output page, used for DMA pieces.
+    static constexpr unsigned mem_dmi_slots = 64;
+    std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     pulse m_fault_pulse;
     pulse m_inv_pulse;
     sc_core::sc_time m_iotlb_latency;

@@ -401,11 +401,20 @@ TEST(IommuTest, MemoryRevocationReachesDevices) {
         b.enable_translation();
         tlm::tlm_dmi dmi;
         ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);  // primes the iommu's memory DMI
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.mmu.statistics().memory_dmi_accesses, 1u);
         ASSERT_TRUE(b.mem.adopt(k_hpa, host.data(), host.size()));
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0].first, k_iova);
         ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
         EXPECT_EQ(dmi.get_dmi_ptr(), host.data());
+        // The iommu's own DMI pointers into memory were dropped too: DMA reaches the new buffer.
+        EXPECT_EQ(b.dev.write32(k_iova + 8, 0xc0ffee), tlm::TLM_OK_RESPONSE);
+        uint32_t seen = 0;
+        std::memcpy(&seen, host.data() + 8, 4);
+        EXPECT_EQ(seen, 0xc0ffeeu);
     });
 }
 
