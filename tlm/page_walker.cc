@@ -328,7 +328,9 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
     const pasid_info& p = *w.p;
     const bool nested = p.kind == translation_kind::nested;
     const unsigned levels = p.fs_levels;
-    va &= hw::low_mask(levels == 5 ? 57 : 48);  // canonical: the upper bits carry no information
+    // Canonical: bits above 56 repeat bit 56. Keep 57 bits for every paging mode so the PSC tags
+    // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
+    va &= hw::low_mask(57);
     const uint64_t gpa_limit = uint64_t{1} << m_config.mgaw;
     if (!nested && (p.fsptptr & m_haw_mask))
         return fault_reason::fs_root_access;

@@ -978,6 +978,17 @@ TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
     EXPECT_EQ(tr->invalidate_iotlb_pasid(1, 5), 1u + 2u);
 }
 
+TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
+    setup_fs(4);
+    const uint64_t va = 0xffff'8000'0000'1000;
+    tb.map_fs(fs, va, 0x11000);
+    build();
+    ASSERT_TRUE(xl(va, {.pasid = 5}).ok());
+    EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 3u);
+    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(1, 5, va, 0, false), 1u + 3u);
+    EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 0u);
+}
+
 TEST_F(TranslatorTest, DomainAndGlobalScopes) {
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
