@@ -20,6 +20,10 @@
 // registered port completes at once; QIE 1->0 while busy is refused (QIES stays 1, counted); a
 // queue stopped on IQE/ITE may be disabled (software's only way out of IQEI 5).
 //
+// Timing (iommu_config): a descriptor takes qi_fetch_ns + memory_latency_ns, plus qi_desc_process_ns
+// when valid (its effect lands at the end); a status write memory_latency_ns; a device-TLB request
+// completes when its device answers and times out after devtlb_timeout_ns.
+//
 // Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host; forward
 //   GCMD.QIE changes           -> set_enabled(qie), mirror the result into GSTS.QIES
 //   IQT / IQA writes           -> write_iqt / write_iqa
