@@ -118,7 +118,7 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     , m_translator(cfg, *m_walk_mem, tlb)
     , m_sink(m_translator)
     , m_host(std::make_unique<queue_host>(*this))
-    , m_iotlb_latency(ns(cfg.iotlb_hit_ns))
+    , m_lookup_latency(ns(cfg.iotlb_hit_ns + 2 * cfg.cache_lookup_ns))
     , m_mmio_latency(ns(cfg.mmio_ns))
     , m_quantum(ns(cfg.quantum_ns)) {
     m_queue = std::make_unique<invalidation_queue>("queue", cfg, *m_host);
@@ -456,7 +456,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     req.ats_translation = true;
     m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
     const translation_result r = m_translator.translate(req);
-    delay += m_iotlb_latency + m_walk_mem->m_delay;
+    delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
         // Blocked: recorded like a DMA fault, answered with no rights (R=W=0).
         ++m_stats.dma_faults;
@@ -512,7 +512,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         const translation_request req = make_request(trans, ext, addr);
         m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
         const translation_result r = m_translator.translate(req);
-        delay += m_iotlb_latency + m_walk_mem->m_delay;
+        delay += m_lookup_latency + m_walk_mem->m_delay;
         if (!r.ok()) {
             ++m_stats.dma_faults;
             record_fault(req, r, ext);
@@ -545,7 +545,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
 
 unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
     // Debug access through the current translation, without recording faults or timing; stops at
-    // the first untranslatable page.
+    // the first untranslatable page. The translation itself behaves as for a DMA (cache fills, A/D).
     const dma_extension* ext = trans.get_extension<dma_extension>();
     const bool te = m_te;
     const unsigned len = trans.get_data_length();
@@ -602,8 +602,13 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
     const bool te = m_te;
     if (te) {
         // A DMI request is no DMA: a fault here is not recorded, the device falls back to b_transport.
-        const translation_request req = make_request(trans, ext, addr);
-        const translation_result r = m_translator.translate(req);
+        translation_request req = make_request(trans, ext, addr);
+        translation_result r = m_translator.translate(req);
+        if (!r.ok() && req.write) {
+            // Not writable: a read-only grant may still be possible.
+            req.write = false;
+            r = m_translator.translate(req);
+        }
         if (!r.ok() || !r.can_read)
             return deny();
         bytes = r.page_bytes ? r.page_bytes : page_4k;

@@ -10,7 +10,8 @@
 // fault reason in the dma_extension; ATS translation requests answered with the translation;
 // DMI grants of one translated page with only the rights the mapping gives, revoked whenever an
 // invalidation scope covers them, on TE changes, SRTP, and when memory revokes the backing DMI;
-// loosely-timed annotation (IOTLB lookup, walk memory accesses through initiator_socket, MMIO)
+// loosely-timed annotation (per translation two cache lookups, context and PASID, and one IOTLB
+// lookup; on a walk the latency of each memory access through initiator_socket; MMIO accesses)
 // with quantum-keeper synchronisation; translated DMA pieces use the memory's DMI pointers when it
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only), interrupt remapping,
@@ -165,7 +166,7 @@ class iommu : public sc_core::sc_module {
     std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     pulse m_fault_pulse;
     pulse m_inv_pulse;
-    sc_core::sc_time m_iotlb_latency;
+    sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups and the IOTLB lookup
     sc_core::sc_time m_mmio_latency;
     sc_core::sc_time m_quantum;
     stats m_stats;

@@ -249,9 +249,9 @@ TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
         const sc_core::sc_time miss = b.dev.delay;
         EXPECT_EQ(b.dev.read32(k_iova + 4, v), tlm::TLM_OK_RESPONSE);
         const sc_core::sc_time hit = b.dev.delay;
-        // A hit: IOTLB lookup plus the data access.
-        EXPECT_EQ(hit,
-                  sc_core::sc_time(static_cast<double>(b.cfg.iotlb_hit_ns + b.cfg.memory_latency_ns), sc_core::SC_NS));
+        // A hit: context and PASID cache lookups, the IOTLB lookup and the data access.
+        const uint64_t hit_ns = 2 * b.cfg.cache_lookup_ns + b.cfg.iotlb_hit_ns + b.cfg.memory_latency_ns;
+        EXPECT_EQ(hit, sc_core::sc_time(static_cast<double>(hit_ns), sc_core::SC_NS));
         // A miss adds one memory access per walk read (root, context, PASID dir/table, 4 SS levels).
         EXPECT_GE(miss, hit + sc_core::sc_time(static_cast<double>(4 * b.cfg.memory_latency_ns), sc_core::SC_NS));
         const translation_stats s = b.mmu.core().stats();
@@ -357,6 +357,19 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
         EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
         EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
         EXPECT_EQ(b.mmu.statistics().dmi_revocations, 1u);
+    });
+}
+
+TEST(IommuTest, DmiForWriteOnAReadOnlyPageGrantsReadOnly) {
+    bench b;
+    b.build_tables(ss_pte::r::mask);
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi, true));
+        EXPECT_TRUE(dmi.is_read_allowed());
+        EXPECT_FALSE(dmi.is_write_allowed());
+        EXPECT_EQ(fsts::ppf::get(b.reg32(reg::FSTS_OFFSET)), 0u);  // a DMI request records no fault
     });
 }
 
