@@ -674,6 +674,79 @@ TEST_F(TranslatorTest, NestedRequiresNestCapability) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::pte_invalid);
 }
 
+class NestedShapes
+    : public TranslatorTest,
+      public ::testing::WithParamInterface<
+          std::tuple<unsigned /*fs levels*/, unsigned /*ss aw*/, unsigned /*fs leaf*/, unsigned /*ss leaf*/>> {};
+
+TEST_P(NestedShapes, TranslatesThroughBothStages) {
+    const auto [fs_levels, aw, fs_leaf, ss_leaf] = GetParam();
+    cfg.fs5lp = true;
+    cfg.sagaw_57 = true;
+    cfg.mgaw = 57;
+    const unsigned ss_levels = hw::ss_levels_from_aw(aw);
+    ss_root = tb.new_ss();
+    fs = tb.new_nested_fs(ss_root, ss_levels, fs_levels);
+    tb.set_context(k_rid);
+    pasid_opts o;
+    o.pgtt = hw::pgtt::nested;
+    o.aw = aw;
+    o.fsptptr = fs.root;
+    o.ssptptr = ss_root;
+    o.fspm = fs_levels == 5 ? 1 : 0;
+    tb.set_pasid(k_rid, 5, o);
+    const uint64_t va = 0x0000'5a00'0000'0000 & hw::low_mask(fs_levels == 5 ? 56 : 47);
+    const uint64_t gpa = 0x40'0000'0000 & hw::low_mask(hw::ss_width_from_aw(aw) - 1);  // 1 GiB aligned
+    const uint64_t hpa = 0x3'8000'0000;                                                // 1 GiB aligned
+    tb.map_fs(fs, va, gpa, fs_leaf);
+    tb.map_ss(ss_root, ss_levels, gpa, hpa, ss_leaf);
+    build();
+    const uint64_t off = 0x123;
+    auto r = xl(va + off, {.pasid = 5, .write = true});
+    ASSERT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
+    EXPECT_EQ(r.out_addr, hpa + off);
+    EXPECT_EQ(r.page_bytes, hw::level_page_bytes(std::min(fs_leaf, ss_leaf)));
+    EXPECT_EQ(r.kind, translation_kind::nested);
+    EXPECT_TRUE(fp::d::get(tb.read64(tb.fs_entry_addr(fs, va, fs_leaf))));
+    auto h = xl(va, {.pasid = 5, .write = true});
+    EXPECT_TRUE(h.iotlb_hit);
+    EXPECT_EQ(h.out_addr, hpa);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, NestedShapes,
+                         ::testing::Combine(::testing::Values(4u, 5u), ::testing::Values(1u, 2u, 3u),
+                                            ::testing::Values(1u, 2u, 3u), ::testing::Values(1u, 2u, 3u)));
+
+TEST_F(TranslatorTest, DevicesSharingADomainShareIotlbEntries) {
+    setup_ss();
+    tb.map_ss(ss_root, 4, 0x1000, 0x11000);
+    tb.set_context(k_rid + 1);
+    pasid_opts o;
+    o.ssptptr = ss_root;
+    tb.set_pasid(k_rid + 1, 0, o);  // same DID 1, same RID_PASID 0
+    build();
+    ASSERT_FALSE(xl(0x1000).iotlb_hit);
+    auto r = xl(0x1000, {.rid = k_rid + 1});
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.iotlb_hit);
+}
+
+TEST_F(TranslatorTest, PassThroughForRequestsWithPasid) {
+    tb.set_context(k_rid);
+    pasid_opts o;
+    o.pgtt = hw::pgtt::pass_through;
+    o.did = 4;
+    tb.set_pasid(k_rid, 9, o);
+    build();
+    auto r = xl(0x7654'3210, {.pasid = 9, .write = true});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.out_addr, 0x7654'3210u);
+    EXPECT_EQ(r.did, 4u);
+    EXPECT_EQ(r.pasid, 9u);
+    EXPECT_TRUE(r.can_write);
+    EXPECT_EQ(xl(0xFEE0'1000, {.pasid = 9}).fault, fault_reason::gn_interrupt_range);
+}
+
 // ---------------------------------------------------------------- pass-through and interrupt range
 
 TEST_F(TranslatorTest, PassThroughIdentityWithLargePages) {
