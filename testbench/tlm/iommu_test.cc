@@ -485,6 +485,78 @@ TEST(IommuTest, QueuedInvalidationRevokesDmiAndCompletes) {
     });
 }
 
+// A 256-bit queue of one page at `queue`, enabled through the registers (Linux's sequence).
+void enable_queue(bench& b, uint64_t queue) {
+    EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(b.cpu.write64(reg::IQA_OFFSET, iqa::iqa::make(queue >> 12) | iqa::dw::make(1)), tlm::TLM_OK_RESPONSE);
+    b.gcmd_set(gcmd::qie::mask, gsts::qies::mask);
+}
+
+inv_desc wait_descriptor(uint64_t status, uint32_t data, bool sw, bool irq) {
+    inv_desc d{};
+    desc::set_type(d, inv_type::wait);
+    wait_desc::sw::set(d, sw);
+    wait_desc::if_::set(d, irq);
+    wait_desc::status_data::set(d, data);
+    wait_desc::status_addr::set(d, status >> 2);
+    return d;
+}
+
+TEST(IommuTest, QueueErrorRaisesTheFaultEventAndResumesWhenCleared) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        EXPECT_EQ(b.cpu.write32(reg::FECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        const uint64_t queue = b.tb.alloc_page();
+        const uint64_t status = b.tb.alloc_page();
+        enable_queue(b, queue);
+        inv_desc bad{};
+        desc::type_lo::set(bad, 0xf);  // no such descriptor type
+        b.mem.store().write(queue, bad.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, iqt::qt::make(2)), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 1u);
+        EXPECT_EQ(iqercd::iqei::get(b.reg64(reg::IQERCD_OFFSET)), 3u);  // invalid type
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), 0u);                        // IQH stays on the bad descriptor
+        EXPECT_EQ(b.fault_irqs.rises, 1u);
+        // Linux's recovery: overwrite the slot with a wait descriptor, clear IQE.
+        const inv_desc w = wait_descriptor(status, 0x1234, true, false);
+        b.mem.store().write(queue, w.data(), 32);
+        EXPECT_EQ(b.cpu.write32(reg::FSTS_OFFSET, fsts::iqe::mask), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        uint32_t st = 0;
+        b.mem.store().read(status, &st, 4);
+        EXPECT_EQ(st, 0x1234u);
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), iqh::qh::make(2));
+        EXPECT_EQ(b.reg32(reg::FSTS_OFFSET), 0u);
+    });
+}
+
+TEST(IommuTest, WaitWithInterruptRaisesTheCompletionEvent) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        const uint64_t queue = b.tb.alloc_page();
+        enable_queue(b, queue);
+        EXPECT_EQ(b.cpu.write32(reg::IECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);  // unmask
+        const inv_desc w = wait_descriptor(0, 0, false, true);
+        b.mem.store().write(queue, w.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, iqt::qt::make(2)), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(ics::iwc::get(b.reg32(reg::ICS_OFFSET)), 1u);
+        EXPECT_EQ(iectl::ip::get(b.reg32(reg::IECTL_OFFSET)), 0u);  // delivered
+        EXPECT_EQ(b.inv_irqs.rises, 1u);
+        EXPECT_EQ(b.mmu.statistics().completion_events, 1u);
+        EXPECT_EQ(b.cpu.write32(reg::ICS_OFFSET, ics::iwc::mask), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.reg32(reg::ICS_OFFSET), 0u);
+        // Disabling an idle queue resets IQH.
+        b.gcmd_clear(gcmd::qie::mask, gsts::qies::mask);
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), 0u);
+    });
+}
+
 TEST(IommuTest, StatisticsJson) {
     bench b;
     b.build_tables();
