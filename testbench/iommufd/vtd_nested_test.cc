@@ -331,6 +331,9 @@ TEST_F(VtdNested, VfioCdevRules) {
     EXPECT_EQ(EBUSY, Ioctl(other, VFIO_DEVICE_BIND_IOMMUFD, &bind));
     EXPECT_EQ(0, iommusim_close(other));
 
+    // The device object belongs to the VFIO file until it is closed.
+    TestErrDestroy(EBUSY, m_fd, m_dev_id);
+
     // Argument checks on the bound file.
     EXPECT_EQ(EINVAL, Ioctl(m_vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind));  // already bound
     EXPECT_EQ(EFAULT, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, nullptr));

@@ -1,0 +1,144 @@
+// driver/uaccess: kernel copy_from_user / copy_to_user / copy_struct_from_user semantics and the
+// iommu_copy_struct_from_user(_array) length rules (spec/iommufd.md §1.3, §3.3), including EFAULT on
+// unmapped and read-only memory without crashing.
+#include "driver/uaccess.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+namespace iommusim::driver {
+namespace {
+
+// Page 0 read-write, page 1 with `prot`.
+class two_pages {
+  public:
+    explicit two_pages(int prot) {
+        m_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        void* p = mmap(nullptr, 2 * m_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw std::bad_alloc();
+        }
+        m_base = static_cast<unsigned char*>(p);
+        std::memset(m_base, 0, 2 * m_page);
+        mprotect(m_base + m_page, m_page, prot);
+    }
+    ~two_pages() { munmap(m_base, 2 * m_page); }
+    two_pages(const two_pages&) = delete;
+    two_pages& operator=(const two_pages&) = delete;
+    unsigned char* boundary() const { return m_base + m_page; }
+    uint64_t addr(const void* p) const { return reinterpret_cast<uint64_t>(p); }
+
+  private:
+    std::size_t m_page = 0;
+    unsigned char* m_base = nullptr;
+};
+
+TEST(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
+    two_pages mem(PROT_NONE);
+    unsigned char* src = mem.boundary() - 4;
+    std::memcpy(src, "\x01\x02\x03\x04", 4);
+    unsigned char dst[8];
+    std::memset(dst, 0xee, sizeof(dst));
+    EXPECT_EQ(4u, copy_from_user(dst, mem.addr(src), 8));
+    EXPECT_EQ(0, std::memcmp(dst, "\x01\x02\x03\x04\0\0\0\0", 8));
+    EXPECT_EQ(0u, copy_from_user(dst, mem.addr(src), 4));
+    EXPECT_EQ(8u, copy_from_user(dst, 0, 8));
+    EXPECT_EQ(8u, copy_from_user(dst, mem.addr(mem.boundary()), 8));
+    EXPECT_EQ(0u, copy_from_user(dst, 0, 0));
+}
+
+TEST(Uaccess, CopyToUserStopsAtReadOnlyMemory) {
+    two_pages mem(PROT_READ);
+    const unsigned char src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    EXPECT_EQ(4u, copy_to_user(mem.addr(mem.boundary() - 4), src, 8));
+    EXPECT_EQ(0, std::memcmp(mem.boundary() - 4, src, 4));
+    EXPECT_EQ(8u, copy_to_user(mem.addr(mem.boundary()), src, 8));
+    EXPECT_EQ(8u, copy_to_user(0, src, 8));
+    EXPECT_EQ(0u, copy_to_user(mem.addr(mem.boundary() - 8), src, 8));
+}
+
+TEST(Uaccess, CheckZeroedUser) {
+    two_pages mem(PROT_NONE);
+    unsigned char* p = mem.boundary() - 600;
+    EXPECT_EQ(1, check_zeroed_user(mem.addr(p), 600));
+    p[599] = 1;
+    EXPECT_EQ(0, check_zeroed_user(mem.addr(p), 600));
+    EXPECT_EQ(-EFAULT, check_zeroed_user(mem.addr(p), 601));
+    EXPECT_EQ(1, check_zeroed_user(mem.addr(p), 0));
+}
+
+TEST(Uaccess, CopyStructFromUser) {
+    two_pages mem(PROT_NONE);
+    uint32_t k[4];
+    // usize < ksize: copy and zero-fill.
+    auto* u = reinterpret_cast<uint32_t*>(mem.boundary() - 24);
+    for (int i = 0; i < 6; ++i) {
+        u[i] = 0;
+    }
+    u[0] = 7;
+    u[1] = 8;
+    std::memset(k, 0xee, sizeof(k));
+    EXPECT_EQ(0, copy_struct_from_user(k, sizeof(k), mem.addr(u), 8));
+    EXPECT_EQ(7u, k[0]);
+    EXPECT_EQ(8u, k[1]);
+    EXPECT_EQ(0u, k[2]);
+    EXPECT_EQ(0u, k[3]);
+    // usize > ksize: zero tail accepted, non-zero tail E2BIG, unreadable tail EFAULT.
+    EXPECT_EQ(0, copy_struct_from_user(k, sizeof(k), mem.addr(u), 24));
+    u[5] = 1;
+    EXPECT_EQ(-E2BIG, copy_struct_from_user(k, sizeof(k), mem.addr(u), 24));
+    EXPECT_EQ(-EFAULT, copy_struct_from_user(k, sizeof(k), mem.addr(u), 28));
+    // Fault in the main copy.
+    EXPECT_EQ(-EFAULT, copy_struct_from_user(k, sizeof(k), mem.addr(mem.boundary() - 8), 16));
+}
+
+TEST(Uaccess, IommuCopyStructFromUserIsExact) {
+    struct entry {
+        uint32_t a;
+        uint32_t b;
+    } e{};
+    const uint32_t type = 0x1234;
+    uint32_t user[3] = {1, 2, 0};
+    const uint64_t uptr = reinterpret_cast<uint64_t>(user);
+    EXPECT_EQ(0, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type, uptr, 8}, type));
+    EXPECT_EQ(1u, e.a);
+    EXPECT_EQ(2u, e.b);
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type + 1, uptr, 8}, type));
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type, uptr, 7}, type));
+    // Larger than the kernel struct: EINVAL even though the extra bytes are zero.
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type, uptr, 12}, type));
+    // Between min and sizeof: zero-filled.
+    e = {9, 9};
+    EXPECT_EQ(0, iommu_copy_struct_from_user(&e, sizeof(e), 4, iommu_user_data{type, uptr, 4}, type));
+    EXPECT_EQ(1u, e.a);
+    EXPECT_EQ(0u, e.b);
+    EXPECT_EQ(-EFAULT, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type, 0, 8}, type));
+}
+
+TEST(Uaccess, IommuCopyStructFromUserArray) {
+    struct entry {
+        uint32_t a;
+        uint32_t b;
+    } e{};
+    const uint32_t type = 7;
+    uint32_t user[6] = {1, 2, 3, 4, 5, 6};
+    iommu_user_data_array array{type, reinterpret_cast<uint64_t>(user), 8, 3};
+    EXPECT_EQ(0, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 2));
+    EXPECT_EQ(5u, e.a);
+    EXPECT_EQ(6u, e.b);
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 3));
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type + 1, 0));
+    array.entry_len = 12;
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 0));
+    array.entry_len = 8;
+    array.entry_num = 0;
+    EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 0));
+}
+
+}  // namespace
+}  // namespace iommusim::driver
