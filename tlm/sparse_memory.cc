@@ -39,7 +39,7 @@ const sparse_memory::region* sparse_memory::find_region(uint64_t pa, uint64_t& b
     return pa - it->first < it->second.len ? &it->second : nullptr;
 }
 
-uint8_t* sparse_memory::page_ptr(uint64_t pfn) {
+uint8_t* sparse_memory::page_ptr(uint64_t pfn, bool allocate) {
     tlb_slot& cached = m_lookup[pfn % k_lookup_slots];
     if (cached.pfn == pfn)
         return cached.page;
@@ -48,6 +48,12 @@ uint8_t* sparse_memory::page_ptr(uint64_t pfn) {
     uint64_t base = 0;
     if (const region* r = find_region(pa, base)) {
         p = r->host + (pa - base);
+    } else if (!allocate) {
+        // Reads of untouched memory allocate nothing: a stray walk cannot grow the host footprint.
+        auto it = m_pages.find(pfn);
+        if (it == m_pages.end())
+            return nullptr;
+        p = it->second.get();
     } else {
         auto& slot = m_pages[pfn];
         if (!slot) {
@@ -62,15 +68,21 @@ uint8_t* sparse_memory::page_ptr(uint64_t pfn) {
 bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
     if (!accessible(pa, len))
         return false;
+    auto copy_out = [this](uint64_t a, void* d, std::size_t n) {
+        if (const uint8_t* page = page_ptr(a >> k_page_shift, false))
+            std::memcpy(d, page + (a & k_page_mask), n);
+        else
+            std::memset(d, 0, n);
+    };
     if ((pa & k_page_mask) + len <= k_page_bytes) {  // common case: within one page
-        std::memcpy(dst, page_ptr(pa >> k_page_shift) + (pa & k_page_mask), len);
+        copy_out(pa, dst, len);
         return true;
     }
     auto* out = static_cast<uint8_t*>(dst);
     while (len) {
         const std::size_t off = pa & k_page_mask;
         const std::size_t n = std::min<std::size_t>(len, k_page_bytes - off);
-        std::memcpy(out, page_ptr(pa >> k_page_shift) + off, n);
+        copy_out(pa, out, n);
         out += n;
         pa += n;
         len -= n;
@@ -85,7 +97,7 @@ bool sparse_memory::write(uint64_t pa, const void* src, std::size_t len) {
     while (len) {
         const std::size_t off = pa & k_page_mask;
         const std::size_t n = std::min<std::size_t>(len, k_page_bytes - off);
-        std::memcpy(page_ptr(pa >> k_page_shift) + off, in, n);
+        std::memcpy(page_ptr(pa >> k_page_shift, true) + off, in, n);
         in += n;
         pa += n;
         len -= n;
@@ -147,7 +159,7 @@ uint8_t* sparse_memory::host_ptr(uint64_t pa, std::size_t& len_out) {
         p = r->host + (pa - base);
         span = base + r->len - pa;
     } else {
-        p = page_ptr(pa >> k_page_shift) + (pa & k_page_mask);
+        p = page_ptr(pa >> k_page_shift, true) + (pa & k_page_mask);
         span = k_page_bytes - (pa & k_page_mask);
     }
     span = std::min(span, m_limit - pa);

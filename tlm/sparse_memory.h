@@ -42,6 +42,7 @@ class sparse_memory : public phys_mem_if {
     // Unmaps the adopted region starting at pa (its pages read as zero again). False if none.
     bool release(uint64_t pa);
 
+    // Reads of never-written pages return zeros without allocating them.
     // Contiguous host span starting at pa (for DMI): within one 4 KiB page, or up to the end of
     // an adopted region; stops before an injected error range. Allocates the page on first touch.
     // Returns nullptr (len_out = 0) where an access would fail.
@@ -65,7 +66,8 @@ class sparse_memory : public phys_mem_if {
     };
 
     bool accessible(uint64_t pa, uint64_t len) const;
-    uint8_t* page_ptr(uint64_t pfn);  // host address of the 4 KiB page pfn (allocates)
+    // Host address of the 4 KiB page pfn; allocates it when `allocate`, else nullptr if untouched.
+    uint8_t* page_ptr(uint64_t pfn, bool allocate);
     const region* find_region(uint64_t pa, uint64_t& base) const;
 
     uint64_t m_limit;

@@ -14,7 +14,11 @@ TEST(SparseMemory, UntouchedMemoryReadsZeroWithoutAllocating) {
     uint64_t v = 1;
     ASSERT_TRUE(mem.read64(0x1234'5678'9000, v));
     EXPECT_EQ(v, 0u);
-    EXPECT_EQ(mem.pages_allocated(), 1u);  // first touch allocates the page, zero-filled
+    EXPECT_EQ(mem.pages_allocated(), 0u);  // reads allocate nothing
+    ASSERT_TRUE(mem.write64(0x1234'5678'9008, 7));
+    EXPECT_EQ(mem.pages_allocated(), 1u);  // the first write allocates the page, zero-filled
+    ASSERT_TRUE(mem.read64(0x1234'5678'9000, v));
+    EXPECT_EQ(v, 0u);
 }
 
 TEST(SparseMemory, WriteReadRoundTripAcrossPages) {
