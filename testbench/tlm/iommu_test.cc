@@ -239,6 +239,29 @@ TEST(IommuTest, TranslatedDmaIsSplitAtPageBoundaries) {
     });
 }
 
+TEST(IommuTest, RequestWithoutExtensionIsRequesterZero) {
+    bench b;
+    b.tb.set_context(0);
+    const uint64_t ss = b.tb.new_ss();
+    b.tb.map_ss(ss, 4, k_iova, k_hpa);
+    test::pasid_opts o;
+    o.did = k_did;
+    o.ssptptr = ss;
+    b.tb.set_pasid(0, 0, o);
+    b.dev.extension = nullptr;
+    b.run([&] {
+        b.enable_translation();
+        EXPECT_EQ(b.dev.write32(k_iova + 4, 0x77), tlm::TLM_OK_RESPONSE);
+        uint32_t m = 0;
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 4, &m, 4));
+        EXPECT_EQ(m, 0x77u);
+        // Unmapped: the fault is recorded for source id 0.
+        EXPECT_EQ(b.dev.write32(k_iova + 0x10000, 1), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(frcd::sid::get(frcd::words{0, b.reg64(reg::frcd_offset(0) + 8)}), 0u);
+        EXPECT_EQ(frcd::f::get(frcd::words{0, b.reg64(reg::frcd_offset(0) + 8)}), 1u);
+    });
+}
+
 TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
     bench b;
     b.build_tables();
