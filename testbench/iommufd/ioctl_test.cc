@@ -109,6 +109,33 @@ TEST_F(Iommufd, CmdLength) {
                                        OFFSETOFEND(iommu_ioas_iova_ranges, out_iova_alignment));
     TestLength<iommu_ioas_map>(m_fd, IOMMU_IOAS_MAP, OFFSETOFEND(iommu_ioas_map, iova));
     TestLength<iommu_ioas_unmap>(m_fd, IOMMU_IOAS_UNMAP, OFFSETOFEND(iommu_ioas_unmap, length));
+    TestLength<iommu_test_cmd>(m_fd, IOMMU_TEST_CMD, OFFSETOFEND(iommu_test_cmd, last));
+}
+
+TEST_F(IommufdNested, OlderStructSizeWritesBackOnlyItsBytes) {
+    // A 6.8-era caller passes the 40-byte HWPT_ALLOC; the response must not touch byte 40 onwards,
+    // here an unmapped page.
+    guard_pages pages(PROT_NONE);
+    const std::size_t old_size = offsetof(iommu_hwpt_alloc, fault_id);
+    auto* cmd = reinterpret_cast<iommu_hwpt_alloc*>(pages.second() - old_size);
+    std::memset(cmd, 0, old_size);
+    cmd->size = old_size;
+    cmd->dev_id = m_device_id;
+    cmd->pt_id = m_ioas_id;
+    ASSERT_EQ(0, Ioctl(m_fd, IOMMU_HWPT_ALLOC, cmd));
+    EXPECT_EQ(m_nested_id + 1, cmd->out_hwpt_id);
+    // Same for HWPT_INVALIDATE at exactly its size, and IOAS_ALLOC.
+    auto* inv = reinterpret_cast<iommu_hwpt_invalidate*>(pages.second() - sizeof(iommu_hwpt_invalidate));
+    *inv = iommu_hwpt_invalidate{};
+    inv->size = sizeof(*inv);
+    inv->hwpt_id = m_nested_id;
+    inv->data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_HWPT_INVALIDATE, inv));
+    auto* ioas = reinterpret_cast<iommu_ioas_alloc*>(pages.second() - sizeof(iommu_ioas_alloc));
+    *ioas = iommu_ioas_alloc{};
+    ioas->size = sizeof(*ioas);
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_IOAS_ALLOC, ioas));
+    EXPECT_EQ(m_nested_id + 2, ioas->out_ioas_id);
 }
 
 TEST_F(Iommufd, CmdLengthValues) {

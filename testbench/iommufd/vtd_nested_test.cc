@@ -132,6 +132,16 @@ class VtdNested : public ::testing::Test {
     uint32_t m_parent_id = 0;
 };
 
+TEST_F(VtdNested, ConfigurationOnlyBeforeThePlatformExists) {
+    iommusim_config config{};
+    errno = 0;
+    EXPECT_EQ(-1, iommusim_configure(&config));
+    EXPECT_EQ(EBUSY, errno);
+    errno = 0;
+    EXPECT_EQ(-1, iommusim_configure(nullptr));
+    EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_F(VtdNested, GetHwInfoReportsTheModelsCapabilities) {
     iommu_hw_info_vtd info{};
     uint32_t type = 0;
