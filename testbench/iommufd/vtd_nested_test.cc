@@ -56,7 +56,7 @@ class VtdNested : public ::testing::Test {
 
         m_fd = iommusim_open("/dev/iommu", O_RDWR);
         ASSERT_GE(m_fd, 0);
-        m_vfio = iommusim_open("/dev/vfio/devices/vfio0", O_RDWR);
+        m_vfio = iommusim_open(("/dev/vfio/devices/vfio" + std::to_string(device_index())).c_str(), O_RDWR);
         ASSERT_GE(m_vfio, 0);
         vfio_device_bind_iommufd bind{};
         bind.argsz = sizeof(bind);
@@ -79,6 +79,10 @@ class VtdNested : public ::testing::Test {
         }
         std::free(m_guest);
     }
+
+    // The platform device under test (default configuration: vfio0 without ATS, vfio1 with ATS).
+    virtual unsigned device_index() const { return 0; }
+    void RunDmaInvalidateFlow();
 
     uint8_t* gpage(unsigned n) { return m_guest + n * page; }
     static uint64_t gpa(unsigned n) { return guest_base_gpa + n * page; }
@@ -156,7 +160,21 @@ TEST_F(VtdNested, GetHwInfoReportsTheModelsCapabilities) {
     EXPECT_EQ(ENOENT, GetHwInfo(m_fd, m_ioas_id, &info, sizeof(info)));
 }
 
+class VtdNestedAts : public VtdNested {
+  protected:
+    unsigned device_index() const override { return 1; }
+};
+
 TEST_F(VtdNested, DmaThroughNestedTranslationAndInvalidate) {
+    RunDmaInvalidateFlow();
+}
+
+// Same flow on an ATS device: HWPT_INVALIDATE must also reach its device TLB.
+TEST_F(VtdNestedAts, DmaThroughNestedTranslationAndInvalidate) {
+    RunDmaInvalidateFlow();
+}
+
+void VtdNested::RunDmaInvalidateFlow() {
     uint32_t nested = 0;
     ASSERT_EQ(0, AllocNested(&nested));
     ASSERT_EQ(0, Attach(nested));
