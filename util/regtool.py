@@ -6,6 +6,7 @@ values. Usage:
 
     util/regtool.py                      regenerate the checked-in header and document
     util/regtool.py --check OUTDIR       generate into OUTDIR and fail if the checked-in copies differ
+                                         or the testplan names a test that does not exist
 
 python3 standard library only.
 """
@@ -13,6 +14,7 @@ python3 standard library only.
 import argparse
 import json
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -254,6 +256,14 @@ def gen_doc(table, symbols, regs):
         w(f"| {reg['name']} | 0x{reg['offset']:03x} | {reg['compliance']} | {reg['note']} |")
     for ni in table.get("not_implemented", []):
         w(f"| {ni['name']} | {ni['offset']} | Not implemented | {ni['note']} |")
+    if table.get("testplan"):
+        w("")
+        w("## Testplan")
+        w("")
+        w("| Feature | What | Tests |")
+        w("|---|---|---|")
+        for t in table["testplan"]:
+            w(f"| {t['id']} | {t['desc']} | {', '.join('`' + n + '`' for n in t['tests'])} |")
     w("")
     w("## Fields")
     for reg in regs:
@@ -309,7 +319,22 @@ def main():
             stale.append(rel)
     for rel in stale:
         print(f"regtool: {rel} is out of date; run util/regtool.py and commit the result", file=sys.stderr)
-    return 1 if stale else 0
+    missing = [n for t in table.get("testplan", []) for n in t["tests"] if n not in defined_tests()]
+    for n in missing:
+        print(f"regtool: testplan names {n}, which no testbench/tlm test defines", file=sys.stderr)
+    return 1 if stale or missing else 0
+
+
+def defined_tests():
+    """Suite.Name of every TEST/TEST_F/TEST_P in testbench/tlm."""
+    names = set()
+    pattern = re.compile(r"^TEST(?:_F|_P)?\((\w+),\s*(\w+)\)", re.M)
+    folder = os.path.join(ROOT, "testbench", "tlm")
+    for f in sorted(os.listdir(folder)):
+        if f.endswith("_test.cc"):
+            with open(os.path.join(folder, f), encoding="utf-8") as src:
+                names.update(f"{a}.{b}" for a, b in pattern.findall(src.read()))
+    return names
 
 
 if __name__ == "__main__":
