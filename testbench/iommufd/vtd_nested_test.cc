@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "driver/hw_bus.h"
 #include "iommufd/iommufd_util.h"
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/hw/vtd_pte.h"
@@ -154,7 +155,16 @@ TEST_F(VtdNested, GetHwInfoReportsTheModelsCapabilities) {
     EXPECT_EQ(uint32_t{IOMMU_HW_INFO_TYPE_INTEL_VTD}, type);
     EXPECT_EQ(sizeof(info), len);
     EXPECT_EQ(uint32_t{IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17}, info.flags);
-    EXPECT_NE(0u, info.cap_reg);
+    // The raw registers of the model, as the driver reads them over MMIO.
+    uint64_t cap = 0;
+    uint64_t ecap = 0;
+    platform& p = platform::instance();
+    p.run([&] {
+        cap = p.bus().mmio_read64(hw::reg::CAP_OFFSET);
+        ecap = p.bus().mmio_read64(hw::reg::ECAP_OFFSET);
+    });
+    EXPECT_EQ(cap, info.cap_reg);
+    EXPECT_EQ(ecap, info.ecap_reg);
     EXPECT_EQ(1u, hw::ecap::nest::get(info.ecap_reg));
     // Reserved/flags checks come first, then the device lookup.
     EXPECT_EQ(ENOENT, GetHwInfo(m_fd, m_ioas_id, &info, sizeof(info)));
