@@ -116,9 +116,9 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
                 ++wrong;
             ++dmas;
         }
-        if (log.level() == verbosity::verbose && r % 50 == 0)
-            log.detail("round " + std::to_string(r) + ": " + std::to_string(dmas) + " DMAs, " +
-                       std::to_string(invalidations) + " invalidation calls");
+        if ((r + 1) % 100 == 0)  // progress for long runs
+            log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(rounds) + ", " +
+                     std::to_string(dmas) + " DMAs, " + std::to_string(invalidations) + " invalidation calls");
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     const double sim_us = static_cast<double>(p.now_ns() - sim_start) / 1000.0;
