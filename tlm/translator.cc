@@ -24,8 +24,11 @@ bool stage2_kind(translation_kind k) {
     return k == translation_kind::second_stage || k == translation_kind::pass_through;
 }
 
+// Compares on the 57-bit input key the IOTLB uses (upper-half canonical addresses included).
 bool range_overlaps(uint64_t in_addr, uint64_t bytes, uint64_t addr, unsigned am) {
-    am = am > 52 ? 52 : am;
+    am = am > 45 ? 45 : am;
+    in_addr &= hw::low_mask(57);
+    addr &= hw::low_mask(57);
     const uint64_t range_bytes = uint64_t{1} << (12 + am);
     const uint64_t base = addr & ~(range_bytes - 1);
     return in_addr < base + range_bytes && base < in_addr + bytes;

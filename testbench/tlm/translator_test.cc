@@ -1140,6 +1140,11 @@ TEST_F(TranslatorTest, ObserversSeeEveryScope) {
     EXPECT_TRUE(seen[9].covers(0, 3, 4, translation_kind::first_stage, 0x21000, 0x1000));
     EXPECT_FALSE(seen[9].covers(0, 3, 4, translation_kind::first_stage, 0x22000, 0x1000));
     EXPECT_FALSE(seen[9].covers(0, 3, 4, translation_kind::second_stage, 0x21000, 0x1000));
+    invalidation_scope hi = seen[9];
+    hi.addr = 0xffff'8000'0000'0000;
+    hi.am = 0;
+    EXPECT_TRUE(hi.covers(0, 3, 4, translation_kind::first_stage, 0xffff'8000'0000'0000, 0x1000));
+    EXPECT_FALSE(hi.covers(0, 3, 4, translation_kind::first_stage, 0xffff'8000'0000'1000, 0x1000));
     EXPECT_TRUE(seen[1].covers(0x16, 0, 0, translation_kind::second_stage, 0, 1));  // FM=2 ignores bits 2:1
     EXPECT_FALSE(seen[1].covers(0x11, 0, 0, translation_kind::second_stage, 0, 1));
 }
