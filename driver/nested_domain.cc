@@ -98,12 +98,25 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
     std::vector<hw::inv_desc> batch;
     uint32_t done = 0;
     int rc = 0;
+    // Fast path: when the stride is the struct size and the whole array is readable, one copy gives
+    // exactly what the per-entry copies would; otherwise each entry is copied on its own so that
+    // the failing index and errno are the kernel's.
+    std::vector<iommu_hwpt_vtd_s1_invalidate> bulk;
+    if (array.entry_len == sizeof(iommu_hwpt_vtd_s1_invalidate) && array.entry_num > 1) {
+        bulk.resize(array.entry_num);
+        if (copy_from_user(bulk.data(), array.uptr, bulk.size() * sizeof bulk[0]) != 0)
+            bulk.clear();
+    }
     for (uint32_t index = 0; index < array.entry_num; ++index) {
         iommu_hwpt_vtd_s1_invalidate inv{};
-        rc = iommu_copy_struct_from_user_array(&inv, sizeof inv, sizeof inv, array, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
-                                               index);
-        if (rc)
-            break;
+        if (!bulk.empty()) {
+            inv = bulk[index];
+        } else {
+            rc = iommu_copy_struct_from_user_array(&inv, sizeof inv, sizeof inv, array,
+                                                   IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, index);
+            if (rc)
+                break;
+        }
         if ((inv.flags & ~static_cast<uint32_t>(IOMMU_VTD_INV_FLAGS_LEAF)) || inv.__reserved) {
             rc = -EOPNOTSUPP;
             break;

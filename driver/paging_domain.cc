@@ -171,15 +171,11 @@ int paging_domain::split_large(uint64_t entry_pa, uint64_t entry, unsigned level
     return bus.write64(entry_pa, table) ? 0 : -EFAULT;
 }
 
-int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
-    if (unmapped)
-        *unmapped = 0;
-    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
-        return -EINVAL;
+template <typename Leaf>
+int paging_domain::for_each_leaf(uint64_t iova, uint64_t len, Leaf&& leaf) {
     hw_bus& bus = m_iommu.bus();
     const uint64_t end = iova + len;
     uint64_t cur = iova;
-    uint64_t cleared = 0;
     int rc = 0;
     while (cur < end && rc == 0) {
         uint64_t table = m_root;
@@ -196,16 +192,13 @@ int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
                 cur = block + size;  // nothing mapped below this entry
                 break;
             }
-            const bool leaf = l == 1 || hw::ss_pte::ps::get(e);
-            if (leaf) {
+            if (l == 1 || hw::ss_pte::ps::get(e)) {
                 if (block >= cur && block + size <= end) {
-                    if (!bus.write64(pa, 0))
-                        rc = -EFAULT;
-                    cleared += size;
+                    rc = leaf(pa, e, size);
                     cur = block + size;
                     break;
                 }
-                // Partly unmapped large page: turn it into a table of smaller pages, then descend.
+                // Leaf only partly inside the range: turn it into a table of smaller pages, descend.
                 if ((rc = split_large(pa, e, l)) != 0)
                     break;
                 if (!bus.read64(pa, e))
@@ -216,10 +209,44 @@ int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
         if (cur == 0)
             break;  // wrapped at the top of the address space
     }
+    return rc;
+}
+
+int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
+    if (unmapped)
+        *unmapped = 0;
+    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
+        return -EINVAL;
+    uint64_t cleared = 0;
+    const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t, uint64_t size) {
+        cleared += size;
+        return m_iommu.bus().write64(pa, 0) ? 0 : -EFAULT;
+    });
     if (cleared)
         flush_range(iova, len);
     if (unmapped)
         *unmapped = cleared;
+    return rc;
+}
+
+int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
+    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
+        return -EINVAL;
+    if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+        return -EINVAL;
+    bool reduced = false;
+    const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t e, uint64_t) {
+        const uint64_t r = (prot & prot_read) ? 1 : 0;
+        const uint64_t w = (prot & prot_write) ? 1 : 0;
+        if ((hw::ss_pte::r::get(e) && !r) || (hw::ss_pte::w::get(e) && !w))
+            reduced = true;
+        const uint64_t n = hw::ss_pte::w::set(hw::ss_pte::r::set(e, r), w);
+        return n == e || m_iommu.bus().write64(pa, n) ? 0 : -EFAULT;
+    });
+    // Cached translations may keep a right the tables no longer give (spec/vtd.md §6.1); added
+    // rights need no flush unless caching mode.
+    if (reduced || hw::cap::cm::get(m_iommu.cap()))
+        flush_range(iova, len);
     return rc;
 }
 

@@ -44,6 +44,9 @@ class paging_domain : public iommu_domain {
     // -EINVAL; the caches are flushed before it returns.
     int map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot);
     int unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped = nullptr);
+    // Changes the rights of every mapped page in [iova, iova + len) (prot_read | prot_write, at least
+    // one); a reduction is flushed like an unmap before it returns. 0, -EINVAL, -ENOMEM.
+    int set_prot(uint64_t iova, uint64_t len, int prot);
     // Software walk of the tables: physical address, prot and leaf size of iova.
     bool lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& page_bytes);
     // Invalidates every cache that may hold translations of [iova, iova + len) of this domain.
@@ -65,6 +68,10 @@ class paging_domain : public iommu_domain {
     // Address of the entry at `level` for iova, allocating missing tables above it.
     int walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa);
     int split_large(uint64_t entry_pa, uint64_t entry, unsigned level);
+    // Calls leaf(entry_pa, entry, page_bytes) for every present leaf inside [iova, iova + len),
+    // splitting large leaves that straddle the range boundary.
+    template <typename Leaf>
+    int for_each_leaf(uint64_t iova, uint64_t len, Leaf&& leaf);
 
     vtd_iommu& m_iommu;
     bool m_nest_parent;

@@ -38,6 +38,11 @@ bool queued_invalidation::write_slot(unsigned index, const hw::inv_desc& d) {
     return m_bus.mem_write(m_ring + uint64_t{index} * desc_bytes, d.data(), desc_bytes);
 }
 
+bool queued_invalidation::write_slots(unsigned index, const hw::inv_desc* d, unsigned count) {
+    static_assert(sizeof(hw::inv_desc) == desc_bytes);
+    return m_bus.mem_write(m_ring + uint64_t{index} * desc_bytes, d, std::size_t{count} * desc_bytes);
+}
+
 void queued_invalidation::write_tail() {
     m_bus.mmio_write64(hw::reg::IQT_OFFSET, hw::iqt::qt::make(uint64_t{m_tail} * desc_bytes / 16));
 }
@@ -87,6 +92,13 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     int rc = 0;
     std::size_t written = 0;
     unsigned ours = 0;  // descriptors of this batch possibly not yet fetched
+    uint64_t interval = m_config.poll_ns;
+    auto give_up = [&] {
+        if (m_bus.now_ns() - start <= m_config.timeout_ns)
+            return false;
+        ++m_stats.timeouts;
+        return true;
+    };
     while (written < total) {
         const unsigned head = read_head();
         ours = std::min<unsigned>(ours, (m_tail + m_entries - head) % m_entries);
@@ -96,24 +108,35 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
             ++m_stats.full_waits;
             if ((rc = check_fault(ours, wait)) != 0)
                 break;
-            if (m_bus.now_ns() - start > m_config.timeout_ns) {
+            if (give_up()) {
                 rc = -ETIMEDOUT;
-                ++m_stats.timeouts;
                 break;
             }
-            m_bus.delay(m_config.poll_ns);
+            m_bus.delay(interval);
+            interval = std::min(interval * 2, m_config.poll_max_ns);
             continue;
         }
-        for (; space > 0 && written < total; --space, ++written) {
-            const hw::inv_desc& d = written < descs.size() ? descs[written] : wait;
-            if (!write_slot(m_tail, d))
+        interval = m_config.poll_ns;
+        while (space > 0 && written < total) {
+            // Contiguous run: up to the end of the ring, the free space and the batch's descriptors.
+            const unsigned run = static_cast<unsigned>(std::min<std::size_t>(
+                {space, m_entries - m_tail, descs.size() > written ? descs.size() - written : 0}));
+            if (run > 0) {
+                if (!write_slots(m_tail, descs.data() + written, run))
+                    return -EFAULT;
+            } else if (!write_slot(m_tail, wait)) {
                 return -EFAULT;
-            m_tail = (m_tail + 1) % m_entries;
-            ++ours;
+            }
+            const unsigned n = run > 0 ? run : 1;
+            m_tail = (m_tail + n) % m_entries;
+            ours += n;
+            written += n;
+            space -= n;
         }
         write_tail();
     }
 
+    interval = m_config.poll_ns;
     while (rc == 0) {
         uint32_t status = 0;
         if (!m_bus.read32(m_status, status)) {
@@ -124,19 +147,19 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
             break;
         if ((rc = check_fault(ours, wait)) != 0)
             break;
-        if (m_bus.now_ns() - start > m_config.timeout_ns) {
+        if (give_up()) {
             rc = -ETIMEDOUT;
-            ++m_stats.timeouts;
             break;
         }
         if (m_config.use_interrupt) {
-            if (m_bus.wait_for_irq(hw_irq::invalidation_completion, m_config.poll_ns * 64)) {
+            if (m_bus.wait_for_irq(hw_irq::invalidation_completion, m_config.poll_max_ns * 16)) {
                 // Clear IWC so that the next wait descriptor raises the event again (§1.11).
                 m_bus.mmio_write32(hw::reg::ICS_OFFSET, static_cast<uint32_t>(hw::ics::iwc::make(1)));
                 m_bus.irq_ack(hw_irq::invalidation_completion);
             }
         } else {
-            m_bus.delay(m_config.poll_ns);
+            m_bus.delay(interval);
+            interval = std::min(interval * 2, m_config.poll_max_ns);
         }
     }
 

@@ -5,8 +5,9 @@
 // that a full ring (tail one behind head) differs from an empty one; every batch ends with an
 // invalidation wait descriptor (SW=1, status write of a per-batch sequence number to a driver-owned
 // word, IF=1 too in interrupt mode); completion is detected by polling that word with a delay
-// between polls, or by waiting for the completion interrupt. A batch larger than the free space
-// waits for the head to move. Errors as Linux qi_check_fault handles them: IQE -> the bad slot is
+// between polls (growing exponentially, so that a long wait costs few polls), or by waiting for the
+// completion interrupt. Descriptors that are contiguous in the ring are written with one access. A batch larger than
+// the free space waits for the head to move. Errors as Linux qi_check_fault handles them: IQE -> the bad slot is
 // overwritten with a copy of the batch's wait descriptor, IQE is cleared and the batch fails with
 // -EINVAL; ITE -> ITE is cleared and the batch fails with -ETIMEDOUT (the hardware aborted its
 // wait); ICE -> cleared, the batch goes on. A batch that never completes fails with -ETIMEDOUT
@@ -25,7 +26,8 @@ namespace iommusim::driver {
 
 struct qi_config {
     bool use_interrupt = false;        // wait for the completion interrupt (IF=1) instead of polling
-    uint64_t poll_ns = 20;             // simulated time between two polls of the status word / IQH
+    uint64_t poll_ns = 20;             // first interval between two polls of the status word / IQH
+    uint64_t poll_max_ns = 1000;       // the interval doubles after each unsuccessful poll up to this
     uint64_t timeout_ns = 10'000'000;  // a batch not complete after this much simulated time fails
 };
 
@@ -70,6 +72,7 @@ class queued_invalidation {
     unsigned read_head();
     unsigned free_slots(unsigned head) const { return (head + m_entries - m_tail - 1) % m_entries; }
     bool write_slot(unsigned index, const hw::inv_desc& d);
+    bool write_slots(unsigned index, const hw::inv_desc* d, unsigned count);
     void write_tail();
     // Checks FSTS for IQE/ITE/ICE. `ours` = descriptors of this batch that may still be pending.
     int check_fault(unsigned ours, const hw::inv_desc& wait);

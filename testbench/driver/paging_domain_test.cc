@@ -180,6 +180,28 @@ TEST(PagingDomain, PartialUnmapSplitsALargePage) {
     EXPECT_EQ(pa, 0x401f'f000u);
 }
 
+TEST(PagingDomain, PermissionReductionIsFlushedAndAdditionIsNot) {
+    Bench b;
+    auto d = b.domain();
+    ASSERT_EQ(d->attach_dev(b.dev), 0);
+    ASSERT_EQ(d->map_pa(0, 0x4000'0000, mib2, prot_read | prot_write), 0);
+    b.hw.processed.clear();
+    ASSERT_EQ(d->set_prot(0x1000, 0x1000, prot_read), 0);  // splits the 2 MiB leaf
+    uint64_t pa = 0, size = 0;
+    int prot = 0;
+    ASSERT_TRUE(d->lookup(0x1000, pa, prot, size));
+    EXPECT_EQ(prot, prot_read);
+    EXPECT_EQ(size, 0x1000u);
+    ASSERT_TRUE(d->lookup(0x2000, pa, prot, size));
+    EXPECT_EQ(prot, prot_read | prot_write);
+    ASSERT_EQ(b.hw.processed.size(), 2u);
+    EXPECT_EQ(b.hw.processed[0], hw::make_iotlb_inv(hw::iotlb_desc::page, d->did(), 0x1000, 0, false));
+    b.hw.processed.clear();
+    ASSERT_EQ(d->set_prot(0x1000, 0x1000, prot_read | prot_write), 0);
+    EXPECT_TRUE(b.hw.processed.empty()) << "adding a right needs no flush";
+    EXPECT_EQ(d->set_prot(0x1000, 0x1000, 0), -EINVAL);
+}
+
 TEST(PagingDomain, UnmapOfANestParentFlushesNestedChildren) {
     Bench b;
     auto parent = b.domain(true);

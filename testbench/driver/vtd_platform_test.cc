@@ -275,6 +275,24 @@ TEST(VtdPlatform, UnmapAndFlushMakeDmaFaultAlsoThroughTheDeviceTlb) {
     EXPECT_EQ(dma_read(p, 1, 0x80'0000, got.data(), page), 0) << "the other page stays mapped";
 }
 
+TEST(VtdPlatform, WriteProtectionIsFlushedBeforeItReturns) {
+    platform& p = make_platform();
+    auto d = alloc_paging(p, 1);
+    ASSERT_EQ(attach(p, *d, 1), 0);
+    host_pages buf(1);
+    int rc = -1;
+    p.run([&] { rc = d->map(0x2000, buf.p, page, prot_read | prot_write); });
+    ASSERT_EQ(rc, 0);
+    uint8_t v[4] = {1, 2, 3, 4};
+    ASSERT_EQ(p.dma(1, 0, 0x2000, v, 4, true), 0);  // caches a writable translation
+    p.run([&] { rc = static_cast<paging_domain&>(*d).set_prot(0x2000, page, prot_read); });
+    ASSERT_EQ(rc, 0);
+    uint8_t reason = 0;
+    EXPECT_EQ(p.dma(1, 0, 0x2000, v, 4, true, &reason), -EFAULT);
+    EXPECT_NE(reason, 0);
+    EXPECT_EQ(dma_read(p, 1, 0x2000, v, 4), 0);
+}
+
 TEST(VtdPlatform, DetachBlocksAndReplaceSwitchesDomains) {
     platform& p = make_platform();
     auto a = alloc_paging(p, 0);
