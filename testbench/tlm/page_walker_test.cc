@@ -190,6 +190,54 @@ TEST_F(PageWalkerTest, RandomTablesAlwaysTerminate) {
     EXPECT_GT(faults, 0u);
 }
 
+// Another agent modifies the entry between the walker's read and its cmpxchg64.
+class racing_memory : public phys_mem_if {
+  public:
+    racing_memory(sparse_memory& m, uint64_t race_mask, unsigned races) : m_mem(m), m_mask(race_mask), m_races(races) {}
+    bool read(uint64_t pa, void* dst, std::size_t len) override { return m_mem.read(pa, dst, len); }
+    bool write(uint64_t pa, const void* src, std::size_t len) override { return m_mem.write(pa, src, len); }
+    bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) override {
+        if (m_races) {
+            --m_races;
+            ++m_raced;
+            uint64_t v = 0;
+            m_mem.read64(pa, v);
+            m_mem.write64(pa, v ^ m_mask);  // the other agent's update lands first
+        }
+        return m_mem.cmpxchg64(pa, expected, desired, observed);
+    }
+    unsigned raced() const { return m_raced; }
+
+  private:
+    sparse_memory& m_mem;
+    uint64_t m_mask;
+    unsigned m_races;
+    unsigned m_raced = 0;
+};
+
+TEST_F(PageWalkerTest, AdUpdateRetriesWithTheRacingValue) {
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000);
+    racing_memory rm(mem, fp::rw::mask, 1);  // the first cmpxchg finds R/W flipped off
+    page_walker w(cfg, rm, nullptr);
+    const walk_result r = w.walk(fs_pasid(fs.root), 0x1000, access_type{true, false, false}, true);
+    EXPECT_EQ(rm.raced(), 1u);
+    // The PML4E lost R/W before A was set: the walk continued with the new value and the write
+    // is denied by it.
+    EXPECT_EQ(r.fault, fault_reason::gn_write_denied);
+    EXPECT_TRUE(fp::a::get(tb.read64(tb.fs_entry_addr(fs, 0x1000, 4))));
+}
+
+TEST_F(PageWalkerTest, EndlessRacesFaultInsteadOfLooping) {
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000);
+    racing_memory rm(mem, fp::pwt::mask, 1000);
+    page_walker w(cfg, rm, nullptr);
+    const walk_result r = w.walk(fs_pasid(fs.root), 0x1000, {}, true);
+    EXPECT_EQ(r.fault, fault_reason::fs_ad_update_failed);
+    EXPECT_LE(rm.raced(), 8u);
+}
+
 TEST_F(PageWalkerTest, ContextAndPasidDecode) {
     test::context_opts c;
     c.pdts = 3;

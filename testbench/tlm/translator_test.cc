@@ -1198,6 +1198,28 @@ TEST_F(TranslatorTest, StaleCheckerReportsMissingInvalidation) {
     EXPECT_FALSE(xl(0x1000).stale);
 }
 
+TEST_F(TranslatorTest, StaleCheckerSeesSecondStageChangesUnderNesting) {
+    cfg.stale_check = true;
+    setup_nested();
+    tb.map_fs(fs, 0x1000, 0x9000'0000);
+    tb.map_ss(ss_root, 4, 0x9000'0000, 0x5'0000'0000);
+    build();
+    ASSERT_TRUE(xl(0x1000, {.pasid = 5}).ok());
+    EXPECT_FALSE(xl(0x1000, {.pasid = 5}).stale);
+    tb.map_ss(ss_root, 4, 0x9000'0000, 0x6'0000'0000);  // host remaps the GPA, no invalidation
+    auto r = xl(0x1000, {.pasid = 5});
+    EXPECT_TRUE(r.iotlb_hit);
+    EXPECT_TRUE(r.stale);
+    ASSERT_EQ(tr->stale_reports().size(), 1u);
+    EXPECT_EQ(tr->stale_reports()[0].current_out, 0x6'0000'0000u);
+    EXPECT_EQ(tr->stale_reports()[0].kind, translation_kind::nested);
+    // A type-2 page-selective invalidation of the GPA drops every nested entry of the domain.
+    tr->invalidate_iotlb_domain_range(1, 0x9000'0000, 0, false);
+    auto f = xl(0x1000, {.pasid = 5});
+    EXPECT_FALSE(f.iotlb_hit);
+    EXPECT_EQ(f.out_addr, 0x6'0000'0000u);
+}
+
 TEST_F(TranslatorTest, StaleCheckerHasNoSideEffects) {
     cfg.stale_check = true;
     setup_fs(4);
