@@ -155,6 +155,12 @@ phys_mem_if& iommu::walk_memory() {
     return *m_walk_mem;
 }
 
+void iommu::set_stale_check(bool on) {
+    m_translator.set_stale_check(on);
+    if (on)
+        revoke_all();
+}
+
 // ---------------------------------------------------------------- registers
 
 void iommu::derive_capabilities() {
@@ -497,7 +503,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
             m_stats.dma_bytes += len;
         else
             ++m_stats.dma_errors;
-        trans.set_dmi_allowed(!m_cfg.stale_check && trans.is_dmi_allowed());
+        trans.set_dmi_allowed(!m_translator.config().stale_check && trans.is_dmi_allowed());
         sync(delay);
         return;
     }
@@ -505,7 +511,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     const unsigned be_len = trans.get_byte_enable_ptr() ? trans.get_byte_enable_length() : 0;
     const uint64_t start = trans.get_address();
     unsigned done = 0;
-    bool dmi_ok = !m_cfg.stale_check;
+    bool dmi_ok = !m_translator.config().stale_check;
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
     while (done < len || (len == 0 && done == 0)) {
         const uint64_t addr = start + done;
@@ -588,7 +594,7 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
         return false;
     };
     // The stale checker must see every access, so no access may bypass the IOTLB.
-    if (m_cfg.stale_check)
+    if (m_translator.config().stale_check)
         return deny();
     const dma_extension* ext = trans.get_extension<dma_extension>();
     if (ext && ext->ats_translation)

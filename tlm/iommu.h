@@ -83,6 +83,9 @@ class iommu : public sc_core::sc_module {
     fault_recorder& faults() { return m_faults; }
     translator& core() { return m_translator; }
     invalidation_queue& queue() { return *m_queue; }
+    // Turns the stale-translation checker on or off at run time; turning it on revokes every DMI
+    // grant, since accesses through DMI bypass the IOTLB the checker watches.
+    void set_stale_check(bool on);
     // Memory as the translator sees it (timed through initiator_socket); tests use it too.
     phys_mem_if& walk_memory();
 

@@ -429,6 +429,21 @@ TEST(IommuTest, DmiDeniedWhileTheStaleCheckerRuns) {
     });
 }
 
+TEST(IommuTest, TurningTheStaleCheckerOnRevokesDmi) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        b.mmu.set_stale_check(true);
+        EXPECT_EQ(b.dev.invalidations.size(), 1u);
+        EXPECT_FALSE(b.dev.get_dmi(k_iova, dmi));
+        b.mmu.set_stale_check(false);
+        EXPECT_TRUE(b.dev.get_dmi(k_iova, dmi));
+    });
+}
+
 TEST(IommuTest, MemoryRevocationReachesDevices) {
     bench b;
     b.build_tables();
