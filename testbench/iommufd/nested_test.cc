@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <utility>
 
 #include "iommufd/iommufd_util.h"
 
@@ -294,6 +296,87 @@ TEST_P(IommufdIoas, MockDomainHwInfo) {
     EXPECT_EQ(0u, info.flags);
     EXPECT_EQ(sizeof(info), len);
     EXPECT_EQ(uint64_t{IOMMU_HW_CAP_DIRTY_TRACKING}, caps);
+}
+
+TEST_P(IommufdIoas, IoasDestroy) {
+    if (m_stdev_id != 0) {
+        // An IOAS cannot be freed while a device has a HWPT using it.
+        TestErrDestroy(EBUSY, m_fd, m_ioas_id);
+    } else {
+        // Can allocate and manually free an IOAS table.
+        TestCmdDestroy(m_fd, m_ioas_id);
+    }
+}
+
+TEST_P(IommufdIoas, HwptAttach) {
+    // Create a device attached directly to a HWPT.
+    if (m_stdev_id != 0) {
+        TestCmdMockDomain(m_fd, m_hwpt_id, nullptr, nullptr, nullptr);
+    } else {
+        EXPECT_EQ(ENOENT, MockDomain(m_fd, m_hwpt_id, nullptr, nullptr, nullptr));
+    }
+}
+
+// Page-aligned buffer for IOAS_MAP.
+class map_buffer {
+  public:
+    explicit map_buffer(std::size_t len) : m_len(len) {
+        m_p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
+    ~map_buffer() { munmap(m_p, m_len); }
+    map_buffer(const map_buffer&) = delete;
+    map_buffer& operator=(const map_buffer&) = delete;
+    void* get() const { return m_p; }
+
+  private:
+    std::size_t m_len;
+    void* m_p;
+};
+
+constexpr uint64_t page_size = 4096;
+constexpr uint32_t map_rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA;
+
+TEST_P(IommufdIoas, IoasAreaDestroy) {
+    map_buffer buffer(page_size);
+    uint64_t iova = MOCK_APERTURE_START;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, buffer.get(), page_size, &iova, map_rw));
+    // Adding an area does not change the ability to destroy.
+    if (m_stdev_id != 0) {
+        TestErrDestroy(EBUSY, m_fd, m_ioas_id);
+    } else {
+        TestCmdDestroy(m_fd, m_ioas_id);
+    }
+}
+
+TEST_P(IommufdIoas, Area) {
+    const uint64_t base = MOCK_APERTURE_START;
+    map_buffer buffer(4 * page_size);
+    for (uint64_t i = 0; i != 10; ++i) {
+        uint64_t iova = base + i * page_size;
+        ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, buffer.get(), page_size, &iova, map_rw));
+    }
+    // Unmap fails if nothing is mapped.
+    for (uint64_t i = 0; i != 10; ++i) {
+        EXPECT_EQ(ENOENT, IoasUnmap(m_fd, m_ioas_id, i * page_size, page_size));
+    }
+    // Unmap works.
+    for (uint64_t i = 0; i != 10; ++i) {
+        EXPECT_EQ(0, IoasUnmap(m_fd, m_ioas_id, base + i * page_size, page_size));
+    }
+    // Split fails.
+    uint64_t iova = base + 16 * page_size;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, buffer.get(), 2 * page_size, &iova, map_rw));
+    EXPECT_EQ(ENOENT, IoasUnmap(m_fd, m_ioas_id, base + 16 * page_size, page_size));
+    EXPECT_EQ(ENOENT, IoasUnmap(m_fd, m_ioas_id, base + 17 * page_size, page_size));
+    // Over map fails.
+    const std::pair<uint64_t, uint64_t> overlaps[] = {{16, 2}, {16, 1}, {17, 1}, {15, 2}, {15, 3}};
+    for (const auto& [first, pages] : overlaps) {
+        uint64_t at = base + first * page_size;
+        EXPECT_EQ(EEXIST, IoasMap(m_fd, m_ioas_id, buffer.get(), pages * page_size, &at, map_rw));
+    }
+    // Unmap all works, also on an empty IOAS.
+    EXPECT_EQ(0, IoasUnmap(m_fd, m_ioas_id, 0, UINT64_MAX));
+    EXPECT_EQ(0, IoasUnmap(m_fd, m_ioas_id, 0, UINT64_MAX));
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, IommufdIoas,
