@@ -7,42 +7,14 @@ namespace iommusim {
 
 namespace {
 constexpr uint64_t page_bytes = 4096;
-constexpr uint32_t no_pasid_key = ~uint32_t{0};  // ATC key of translations for requests without PASID
 }  // namespace
 
 dma_device::dma_device(const sc_core::sc_module_name& name, const dma_device_config& cfg, bool use_dmi)
     : sc_core::sc_module(name), socket("socket"), m_cfg(cfg), m_use_dmi(use_dmi) {
     socket.register_invalidate_direct_mem_ptr(this, &dma_device::invalidate_direct_mem_ptr);
     m_ext.requester_id = cfg.rid;
-    SC_METHOD(send_completions);
-    sensitive << m_completion_event;
-    dont_initialize();
-}
-
-void dma_device::invalidate(const devtlb_request& req, devtlb_completion_sink& sink) {
-    // Type 3 covers requests without PASID; type 8 one PASID or (G=1) all of them.
-    atc_invalidate(req.with_pasid && req.all_pasids, req.with_pasid ? req.pasid : no_pasid_key, req.base, req.length);
-    if (m_unresponsive)
-        return;
-    uint32_t mask = uint32_t{1} << req.itag;
-    if (m_bad_completion_tag) {
-        mask = ~mask;  // names every ITag except the outstanding one
-        m_bad_completion_tag = false;
-    }
-    const sc_core::sc_time latency(static_cast<double>(m_cfg.devtlb_latency_ns), sc_core::SC_NS);
-    m_completions.push_back({sc_core::sc_time_stamp() + latency, mask, &sink});
-    if (m_completions.size() == 1)
-        m_completion_event.notify(latency);
-}
-
-void dma_device::send_completions() {
-    while (!m_completions.empty() && m_completions.front().due <= sc_core::sc_time_stamp()) {
-        const pending_completion c = m_completions.front();
-        m_completions.pop_front();
-        c.sink->devtlb_complete(m_cfg.rid, c.itag_mask);
-    }
-    if (!m_completions.empty())
-        m_completion_event.notify(m_completions.front().due - sc_core::sc_time_stamp());
+    if (cfg.ats)
+        m_atc = std::make_unique<ats_device_tlb>("atc", cfg.rid, cfg.devtlb_latency_ns);
 }
 
 const tlm::tlm_dmi* dma_device::find_dmi(bool has_pasid, uint32_t pasid, uint64_t addr, std::size_t len,
@@ -137,7 +109,7 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
 }
 
 bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason) {
-    if (!m_cfg.ats)
+    if (!m_atc)
         return false;
     tlm::tlm_generic_payload trans;
     m_ext.has_pasid = has_pasid;
@@ -160,29 +132,10 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
         *reason = m_ext.fault;
     if (trans.get_response_status() != tlm::TLM_OK_RESPONSE || m_ext.translated_size == 0)
         return false;
-    if (m_atc.size() >= m_cfg.devtlb_entries)
-        m_atc.erase(m_atc.begin());  // capacity: drop the lowest key
     const uint64_t size = m_ext.translated_size;
-    m_atc[{has_pasid ? pasid : no_pasid_key, iova & ~(size - 1)}] = {m_ext.translated_addr, size, m_ext.ats_write};
+    m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size});
+    ++m_stats.ats_translations;
     return true;
-}
-
-unsigned dma_device::atc_invalidate(bool all_pasids, uint32_t pasid, uint64_t base, uint64_t len) {
-    ++m_stats.atc_invalidations;
-    unsigned dropped = 0;
-    for (auto it = m_atc.begin(); it != m_atc.end();) {
-        const auto& [key, e] = *it;
-        const bool pasid_match = all_pasids || key.first == pasid;
-        const bool range_match = len == 0 || (key.second < base + len && base < key.second + e.size);
-        if (pasid_match && range_match) {
-            it = m_atc.erase(it);
-            ++dropped;
-        } else {
-            ++it;
-        }
-    }
-    m_stats.atc_entries_dropped += dropped;
-    return dropped;
 }
 
 }  // namespace iommusim

@@ -50,8 +50,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
         devices.push_back(std::make_unique<dma_device>(("dev" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
         devices.back()->socket.bind(pcie.target_socket);
-        if (cfg.devices[n].ats)
-            mmu.queue().register_device_tlb(cfg.devices[n].rid, *devices.back());
+        if (ats_device_tlb* atc = devices.back()->atc())
+            mmu.queue().register_device_tlb(cfg.devices[n].rid, *atc);
     }
 }
 
@@ -197,7 +197,9 @@ std::string platform_impl::stats_json() const {
         const dma_device::stats& d = m_top->devices[i]->statistics();
         o << (i ? ", " : "") << "{\"rid\": " << m_cfg.devices[i].rid << ", \"transfers\": " << d.transfers
           << ", \"bytes\": " << d.bytes << ", \"faults\": " << d.faults << ", \"dmi_accesses\": " << d.dmi_accesses
-          << ", \"atc_invalidations\": " << d.atc_invalidations << "}";
+          << ", \"ats_translations\": " << d.ats_translations
+          << ", \"atc_invalidations\": " << (m_top->devices[i]->atc() ? m_top->devices[i]->atc()->requests().size() : 0)
+          << "}";
     }
     o << "], \"cpu\": {\"mmio_accesses\": " << m_top->core.mmio_accesses()
       << ", \"memory_accesses\": " << m_top->core.mem_accesses() << "}";
@@ -337,7 +339,8 @@ std::vector<std::string> platform::stale_reports() const {
 }
 
 void platform::set_device_tlb_unresponsive(unsigned n, bool unresponsive) {
-    m_impl->top().devices.at(n)->set_unresponsive(unresponsive);
+    if (ats_device_tlb* atc = m_impl->top().devices.at(n)->atc())
+        atc->set_fault(unresponsive ? ats_device_tlb::fault_mode::never_answer : ats_device_tlb::fault_mode::none);
 }
 
 int platform::submit_raw_descriptor(const std::array<uint64_t, 4>& desc) {

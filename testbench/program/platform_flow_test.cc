@@ -100,11 +100,12 @@ TEST(PlatformFlow, AtsDeviceGetsDeviceTlbInvalidations) {
     dma_device& dev = *platform::instance().impl().top().devices[1];
     ASSERT_TRUE(dev.config().ats);
     platform::instance().run([&] { EXPECT_TRUE(dev.ats_translate(false, 0, nested_setup::gva, false, nullptr)); });
-    EXPECT_EQ(dev.atc_size(), 1u);
-    const uint64_t before = dev.statistics().atc_invalidations;
+    ASSERT_NE(dev.atc(), nullptr);
+    EXPECT_TRUE(dev.atc()->holds(false, 0, nested_setup::gva));
+    const std::size_t before = dev.atc()->requests().size();
     ASSERT_EQ(s.v.hwpt_invalidate(s.nested, {{nested_setup::gva, 1, true}}), 0);
-    EXPECT_GT(dev.statistics().atc_invalidations, before);
-    EXPECT_EQ(dev.atc_size(), 0u) << "the device-TLB invalidation dropped the ATC entry";
+    EXPECT_GT(dev.atc()->requests().size(), before);
+    EXPECT_FALSE(dev.atc()->holds(false, 0, nested_setup::gva)) << "the device-TLB invalidation dropped it";
 }
 
 TEST(PlatformFlow, StatisticsAreValidJson) {
