@@ -85,9 +85,16 @@ class verilated_model final : public rtl_iotlb::model {
     }
 
     ~verilated_model() override {
+        // Verilated scopes unregister from the thread's current context, which may be another
+        // (possibly destroyed) model's: point it at ours while tearing down, then clear it.
+        Verilated::threadContextp(m_ctx.get());
         m_dut->final();
         if (m_trace)
             m_trace->close();
+        m_trace.reset();
+        m_dut.reset();
+        m_ctx.reset();
+        Verilated::threadContextp(nullptr);
     }
 
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
@@ -221,6 +228,7 @@ class verilated_model final : public rtl_iotlb::model {
     // Falling edge; inputs change here, half a cycle before the edge that samples them.
     template <typename Drive>
     void fall(Drive drive) {
+        Verilated::threadContextp(m_ctx.get());  // $time and assertion reports use this model's
         idle_inputs();
         drive();
         fall();

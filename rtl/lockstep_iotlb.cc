@@ -1,0 +1,211 @@
+#include "rtl/lockstep_iotlb.h"
+
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <systemc>
+#include <tuple>
+
+#include "rtl/rtl_iotlb.h"
+#include "tlm/iotlb.h"
+
+namespace iommusim {
+
+namespace {
+
+constexpr const char* msg_type = "iommusim/lockstep_iotlb";
+
+const char* kind_name(translation_kind k) {
+    switch (k) {
+        case translation_kind::first_stage:
+            return "first_stage";
+        case translation_kind::second_stage:
+            return "second_stage";
+        case translation_kind::nested:
+            return "nested";
+        case translation_kind::pass_through:
+            return "pass_through";
+    }
+    return "?";
+}
+
+std::string hex(uint64_t v) {
+    std::ostringstream os;
+    os << "0x" << std::hex << v;
+    return os.str();
+}
+
+std::string describe(const iotlb_entry& e) {
+    std::ostringstream os;
+    os << "{did=" << e.tag.did << " pasid=" << hex(e.tag.pasid) << " kind=" << kind_name(e.tag.kind)
+       << " level=" << static_cast<unsigned>(e.tag.level) << " vpn=" << hex(e.tag.vpn)
+       << " pfn=" << hex(e.payload.out_pfn) << " perm=" << hex(e.payload.perm) << "}";
+    return os.str();
+}
+
+std::string describe(const std::optional<iotlb_entry>& e) {
+    return e ? "hit " + describe(*e) : std::string("miss");
+}
+
+std::string describe(const iotlb_fill_result& r) {
+    std::ostringstream os;
+    os << "set=" << r.set << " way=" << r.way << " replaced_same_tag=" << r.replaced_same_tag
+       << " evicted=" << (r.evicted ? describe(*r.evicted) : std::string("none"));
+    return os.str();
+}
+
+// PLRU bits of a set when the implementation exposes them.
+std::optional<uint64_t> plru_of(iotlb_if& t, unsigned set) {
+    if (auto* c = dynamic_cast<iotlb*>(&t))
+        return c->plru_bits(set);
+    if (auto* r = dynamic_cast<rtl_iotlb*>(&t))
+        return r->plru_bits(set);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string lockstep_divergence::to_string() const {
+    std::ostringstream os;
+    os << "op #" << op_index << " " << operation << ": reference " << reference << ", dut " << dut << " (cycle "
+       << cycle << ", time " << sim_time << ")";
+    return os.str();
+}
+
+lockstep_iotlb::lockstep_iotlb(std::unique_ptr<iotlb_if> reference, std::unique_ptr<iotlb_if> dut,
+                               lockstep_options options)
+    : m_reference(std::move(reference)), m_dut(std::move(dut)), m_options(options) {
+    if (!m_reference || !m_dut)
+        throw std::invalid_argument("lockstep_iotlb: both IOTLBs are required");
+    const iotlb_geometry a = m_reference->geometry(), b = m_dut->geometry();
+    if (a.sets != b.sets || a.ways != b.ways)
+        throw std::invalid_argument("lockstep_iotlb: the two IOTLBs have different geometries");
+}
+
+uint64_t lockstep_iotlb::dut_cycle() const {
+    if (const auto* r = dynamic_cast<const rtl_iotlb*>(m_dut.get()))
+        return r->cycle();
+    return 0;
+}
+
+void lockstep_iotlb::diverged(const std::string& operation, const std::string& reference, const std::string& dut) {
+    ++m_divergences;
+    lockstep_divergence d;
+    d.op_index = m_ops;
+    d.operation = operation;
+    d.reference = reference;
+    d.dut = dut;
+    d.cycle = dut_cycle();
+    d.sim_time = sc_core::sc_is_running() ? sc_core::sc_time_stamp().to_string() : std::string("-");
+    const bool logged = m_log.size() < m_options.log_limit;
+    if (m_options.fatal)
+        SC_REPORT_FATAL(msg_type, ("divergence: " + d.to_string()).c_str());
+    if (m_options.report && logged)
+        SC_REPORT_WARNING(msg_type, ("divergence: " + d.to_string()).c_str());
+    if (logged)
+        m_log.push_back(std::move(d));
+}
+
+void lockstep_iotlb::after_op() {
+    ++m_ops;
+    if (m_options.state_check_interval != 0 && m_ops % m_options.state_check_interval == 0)
+        compare_state();
+}
+
+std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+    auto ref = m_reference->lookup(did, pasid, kind, vpn);
+    auto dut = m_dut->lookup(did, pasid, kind, vpn);
+    if (ref != dut) {
+        std::ostringstream op;
+        op << "lookup did=" << did << " pasid=" << hex(pasid) << " kind=" << kind_name(kind) << " vpn=" << hex(vpn);
+        diverged(op.str(), describe(ref), describe(dut));
+    }
+    after_op();
+    return ref;
+}
+
+iotlb_fill_result lockstep_iotlb::fill(const iotlb_entry& entry) {
+    auto ref = m_reference->fill(entry);
+    auto dut = m_dut->fill(entry);
+    if (ref != dut)
+        diverged("fill " + describe(entry), describe(ref), describe(dut));
+    after_op();
+    return ref;
+}
+
+unsigned lockstep_iotlb::invalidate_both(const std::string& operation, const std::function<unsigned(iotlb_if&)>& op) {
+    const unsigned ref = op(*m_reference);
+    const unsigned dut = op(*m_dut);
+    if (ref != dut)
+        diverged(operation, "dropped " + std::to_string(ref), "dropped " + std::to_string(dut));
+    after_op();
+    return ref;
+}
+
+unsigned lockstep_iotlb::invalidate_all() {
+    return invalidate_both("invalidate_all", [](iotlb_if& t) { return t.invalidate_all(); });
+}
+
+unsigned lockstep_iotlb::invalidate_domain(uint16_t did) {
+    return invalidate_both("invalidate_domain did=" + std::to_string(did),
+                           [=](iotlb_if& t) { return t.invalidate_domain(did); });
+}
+
+unsigned lockstep_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
+    return invalidate_both(
+        "invalidate_domain_range did=" + std::to_string(did) + " vpn=" + hex(vpn) + " am=" + std::to_string(am),
+        [=](iotlb_if& t) { return t.invalidate_domain_range(did, vpn, am); });
+}
+
+unsigned lockstep_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
+    return invalidate_both("invalidate_pasid did=" + std::to_string(did) + " pasid=" + hex(pasid),
+                           [=](iotlb_if& t) { return t.invalidate_pasid(did, pasid); });
+}
+
+unsigned lockstep_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
+    return invalidate_both("invalidate_pasid_range did=" + std::to_string(did) + " pasid=" + hex(pasid) +
+                               " vpn=" + hex(vpn) + " am=" + std::to_string(am),
+                           [=](iotlb_if& t) { return t.invalidate_pasid_range(did, pasid, vpn, am); });
+}
+
+bool lockstep_iotlb::compare_state() {
+    using slot = std::tuple<unsigned, unsigned>;
+    std::map<slot, iotlb_entry> ref, dut;
+    m_reference->for_each_valid([&](unsigned s, unsigned w, const iotlb_entry& e) { ref.emplace(slot{s, w}, e); });
+    m_dut->for_each_valid([&](unsigned s, unsigned w, const iotlb_entry& e) { dut.emplace(slot{s, w}, e); });
+    std::string ref_diff, dut_diff;
+    auto describe_slot = [](const slot& k, const std::map<slot, iotlb_entry>& m) {
+        auto it = m.find(k);
+        return "[" + std::to_string(std::get<0>(k)) + "," + std::to_string(std::get<1>(k)) +
+               "]=" + (it == m.end() ? std::string("invalid") : describe(it->second)) + " ";
+    };
+    unsigned shown = 0;
+    auto note = [&](const slot& k) {
+        if (shown++ < 4) {
+            ref_diff += describe_slot(k, ref);
+            dut_diff += describe_slot(k, dut);
+        }
+    };
+    for (const auto& [k, e] : ref) {
+        auto it = dut.find(k);
+        if (it == dut.end() || !(it->second == e))
+            note(k);
+    }
+    for (const auto& [k, e] : dut)
+        if (!ref.count(k))
+            note(k);
+    const unsigned sets = geometry().sets;
+    for (unsigned s = 0; s < sets; ++s) {
+        const auto a = plru_of(*m_reference, s), b = plru_of(*m_dut, s);
+        if (a && b && *a != *b && shown++ < 8) {
+            ref_diff += "plru[" + std::to_string(s) + "]=" + hex(*a) + " ";
+            dut_diff += "plru[" + std::to_string(s) + "]=" + hex(*b) + " ";
+        }
+    }
+    if (shown == 0)
+        return true;
+    diverged("compare_state (" + std::to_string(shown) + " differences)", ref_diff, dut_diff);
+    return false;
+}
+
+}  // namespace iommusim

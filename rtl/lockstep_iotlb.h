@@ -1,0 +1,87 @@
+// Lockstep comparison of two IOTLBs behind one IOTLB interface (normally the C++ reference
+// tlm/iotlb.h and the verilated RTL rtl/rtl_iotlb.h).
+//
+// Models: every lookup, fill and invalidation runs on both; any difference in hit/miss, returned
+// entry, fill placement (set, way, in-place refill, evicted entry) or dropped count is a
+// divergence, reported (SC_REPORT_WARNING, message type "iommusim/lockstep_iotlb") with the
+// operation, its tags, the RTL cycle and the simulated time, counted, kept in a bounded log, and
+// optionally fatal (SC_REPORT_FATAL). The reference's result is what the caller gets.
+// compare_state() additionally compares the whole contents and the tree-PLRU bits.
+// Does not model: timing of its own (last_op_cycles() is the second IOTLB's).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tlm/iotlb_if.h"
+
+namespace iommusim {
+
+struct lockstep_options {
+    bool fatal = false;                 // SC_REPORT_FATAL on the first divergence
+    bool report = true;                 // SC_REPORT_WARNING for each logged divergence
+    unsigned log_limit = 64;            // divergences kept in divergence_log() (all are counted)
+    uint64_t state_check_interval = 0;  // compare_state() every N operations (0: never)
+};
+
+struct lockstep_divergence {
+    uint64_t op_index = 0;  // 0-based operation number
+    std::string operation;  // e.g. "lookup did=3 pasid=0x5 kind=nested vpn=0x1234"
+    std::string reference;  // what the reference returned
+    std::string dut;        // what the second IOTLB returned
+    uint64_t cycle = 0;     // RTL clock cycle after the operation (0 when not an RTL IOTLB)
+    std::string sim_time;   // SystemC time, or "-" outside a simulation
+    std::string to_string() const;
+};
+
+class lockstep_iotlb : public iotlb_if {
+  public:
+    // Both must have the same geometry (std::invalid_argument otherwise).
+    lockstep_iotlb(std::unique_ptr<iotlb_if> reference, std::unique_ptr<iotlb_if> dut, lockstep_options options = {});
+    lockstep_iotlb(const lockstep_iotlb&) = delete;
+    lockstep_iotlb& operator=(const lockstep_iotlb&) = delete;
+
+    std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
+    iotlb_fill_result fill(const iotlb_entry& entry) override;
+
+    unsigned invalidate_all() override;
+    unsigned invalidate_domain(uint16_t did) override;
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+
+    iotlb_geometry geometry() const override { return m_reference->geometry(); }
+    void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override {
+        m_reference->for_each_valid(fn);
+    }
+    uint64_t last_op_cycles() const override { return m_dut->last_op_cycles(); }
+    std::string name() const override { return "lockstep(" + m_reference->name() + "," + m_dut->name() + ")"; }
+
+    // Compares every entry (and the PLRU bits when both sides expose them); a difference counts
+    // as one divergence. Returns true when equal.
+    bool compare_state();
+
+    uint64_t operations() const { return m_ops; }
+    uint64_t divergences() const { return m_divergences; }
+    const std::vector<lockstep_divergence>& divergence_log() const { return m_log; }
+    iotlb_if& reference() { return *m_reference; }
+    iotlb_if& dut() { return *m_dut; }
+
+  private:
+    void diverged(const std::string& operation, const std::string& reference, const std::string& dut);
+    void after_op();
+    unsigned invalidate_both(const std::string& operation, const std::function<unsigned(iotlb_if&)>& op);
+    uint64_t dut_cycle() const;
+
+    std::unique_ptr<iotlb_if> m_reference;
+    std::unique_ptr<iotlb_if> m_dut;
+    lockstep_options m_options;
+    uint64_t m_ops = 0;
+    uint64_t m_divergences = 0;
+    std::vector<lockstep_divergence> m_log;
+};
+
+}  // namespace iommusim
