@@ -67,6 +67,9 @@ class queued_invalidation {
     const qi_stats& stats() const { return m_stats; }
     void reset_stats() { m_stats = {}; }
     const qi_config& config() const { return m_config; }
+    // Switches between polling and the completion interrupt for later batches (the owner unmasks
+    // IECTL first, see vtd_iommu::set_completion_interrupt).
+    void set_use_interrupt(bool on) { m_config.use_interrupt = on; }
 
   private:
     unsigned read_head();

@@ -142,6 +142,11 @@ int vtd_iommu::bring_up() {
     return gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), true);
 }
 
+void vtd_iommu::set_completion_interrupt(bool on) {
+    m_bus.mmio_write32(hw::reg::IECTL_OFFSET, on ? 0u : static_cast<uint32_t>(hw::iectl::im::mask));
+    m_qi.set_use_interrupt(on);
+}
+
 int vtd_iommu::alloc_did(uint16_t& did) {
     const std::size_t n = m_dids.size();
     for (std::size_t k = 0; k < n; ++k) {

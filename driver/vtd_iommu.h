@@ -74,6 +74,10 @@ class vtd_iommu {
     queued_invalidation& qi() { return m_qi; }
     uint64_t root_table() const { return m_root; }
 
+    // Waits for queue completion with the invalidation-completion interrupt (IECTL unmasked, IF=1
+    // in wait descriptors) or, when off, by polling the status word (IECTL masked again).
+    void set_completion_interrupt(bool on);
+
     // GCMD one-command protocol (§1.5): sets or clears one command bit, polls GSTS. 0 or -ETIMEDOUT.
     int gcmd(uint32_t command_bit, bool set);
 

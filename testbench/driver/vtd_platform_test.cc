@@ -390,6 +390,33 @@ TEST(VtdPlatform, InvalidateEverythingReachesTheNewPage) {
     EXPECT_EQ(std::memcmp(got.data(), g.ram.at(0x21000), page), 0);
 }
 
+TEST(VtdPlatform, CompletionInterruptModeWaitsForIrqInv) {
+    platform& p = make_platform();
+    guest g(p, 1);
+    fill(g.ram.at(0x20000), page, 1);
+    fill(g.ram.at(0x21000), page, 2);
+    g.map(0x4000'0000, 0x20000);
+    auto n = g.nested();
+    ASSERT_EQ(attach(p, *n, 1), 0);
+    p.run([&] { vtd(p).set_completion_interrupt(true); });
+    std::vector<uint8_t> got(page);
+    ASSERT_EQ(dma_read(p, 1, 0x4000'0000, got.data(), page), 0);
+    g.map(0x4000'0000, 0x21000);
+    std::vector<iommu_hwpt_vtd_s1_invalidate> v = {inv(0x4000'0000, 1, IOMMU_VTD_INV_FLAGS_LEAF)};
+    const uint64_t batches = vtd(p).qi().stats().batches;
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(invalidate(p, *n, v, nullptr), 0);  // IWC cleared each time
+    EXPECT_EQ(vtd(p).qi().stats().batches, batches + 3);
+    EXPECT_EQ(vtd(p).qi().stats().timeouts, 0u);
+    // Woken by the interrupt, not by the fallback wake-up after 16 poll_max_ns intervals.
+    EXPECT_LT(vtd(p).qi().stats().wait_ns_last, 16 * vtd(p).qi().config().poll_max_ns);
+    uint32_t ics = 1;
+    p.run([&] { ics = p.bus().mmio_read32(hw::reg::ICS_OFFSET); });
+    EXPECT_EQ(hw::ics::iwc::get(ics), 0u);
+    ASSERT_EQ(dma_read(p, 1, 0x4000'0000, got.data(), page), 0);
+    EXPECT_EQ(std::memcmp(got.data(), g.ram.at(0x21000), page), 0);
+}
+
 TEST(VtdPlatform, CacheInvalidateUserErrnoRulesAgainstTheModel) {
     platform& p = make_platform();
     guest g(p, 0);
