@@ -89,6 +89,9 @@ bool parse_device_path(const char* path, unsigned& n) {
     if (std::strncmp(path, prefix, plen) != 0 || path[plen] == '\0') {
         return false;
     }
+    if (path[plen] == '0' && path[plen + 1] != '\0') {
+        return false;  // device nodes are named without leading zeros
+    }
     unsigned long v = 0;
     for (const char* p = path + plen; *p != '\0'; ++p) {
         if (*p < '0' || *p > '9' || v > 0xffff) {

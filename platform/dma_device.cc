@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
+#include <unordered_map>
 
 namespace iommusim {
 
@@ -106,6 +108,51 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
     if (m_qk.need_sync())
         m_qk.sync();
     return status;
+}
+
+traffic_result dma_device::run_traffic(const traffic_spec& spec) {
+    traffic_result r;
+    if (spec.size == 0 || spec.min_bytes == 0 || spec.max_bytes < spec.min_bytes)
+        return r;
+    std::mt19937_64 rng(spec.seed);
+    std::unordered_map<uint64_t, uint8_t> written;  // iova -> byte this stream last wrote there
+    std::vector<uint8_t> buf(spec.max_bytes);
+    auto pattern = [&](uint64_t iova, unsigned generation) {
+        uint64_t x = (iova ^ (spec.seed * 0x9e3779b97f4a7c15ull)) + generation;
+        x ^= x >> 29;
+        return static_cast<uint8_t>(x * 0xbf58476d1ce4e5b9ull >> 56);
+    };
+    for (unsigned i = 0; i < spec.count; ++i) {
+        const uint64_t len =
+            std::min<uint64_t>(spec.size, spec.min_bytes + rng() % (spec.max_bytes - spec.min_bytes + 1));
+        const uint64_t iova = spec.base + rng() % (spec.size - len + 1);
+        const bool is_write = rng() % 100 < spec.write_percent;
+        if (is_write)
+            for (uint64_t k = 0; k < len; ++k)
+                buf[k] = pattern(iova + k, i);
+        hw::fault_reason reason = hw::fault_reason::none;
+        const bool ok =
+            transfer(spec.has_pasid, spec.pasid, iova, buf.data(), len, is_write, &reason) == tlm::TLM_OK_RESPONSE;
+        ++r.transfers;
+        if (!ok) {
+            if (r.faults++ == 0) {
+                r.first_fault = reason;
+                r.first_fault_iova = iova;
+            }
+            continue;
+        }
+        r.bytes += len;
+        for (uint64_t k = 0; k < len; ++k) {
+            if (is_write) {
+                written[iova + k] = buf[k];
+            } else if (auto it = written.find(iova + k); it != written.end()) {
+                ++r.checked_bytes;
+                if (it->second != buf[k] && r.mismatches++ == 0)
+                    r.first_mismatch_iova = iova + k;
+            }
+        }
+    }
+    return r;
 }
 
 bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason) {

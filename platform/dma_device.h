@@ -18,6 +18,7 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "platform/platform_config.h"
+#include "platform/traffic.h"
 #include "tlm/ats_device_tlb.h"
 #include "tlm/dma_extension.h"
 
@@ -46,6 +47,9 @@ class dma_device : public sc_core::sc_module {
     // Returns TLM_OK_RESPONSE or the first error status; *reason gets the IOMMU fault reason.
     tlm::tlm_response_status transfer(bool has_pasid, uint32_t pasid, uint64_t iova, void* buf, std::size_t len,
                                       bool is_write, hw::fault_reason* reason);
+
+    // The device as traffic generator (platform/traffic.h). Must run in an SC_THREAD.
+    traffic_result run_traffic(const traffic_spec& spec);
 
     // ATS: asks the IOMMU for the translation of iova and caches it in the device TLB.
     bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason);

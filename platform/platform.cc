@@ -308,6 +308,17 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
     return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
 }
 
+traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
+    traffic_result r;
+    if (n >= device_count())
+        return r;
+    m_impl->run([&] {
+        r = m_impl->top().devices[n]->run_traffic(spec);
+        m_impl->sample_timeline();
+    });
+    return r;
+}
+
 uint64_t platform::map_user_memory(void* host, std::size_t len) {
     uint64_t pa = 0;
     return m_impl->pin(host, len, pa) ? pa : 0;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "platform/platform_config.h"
+#include "platform/traffic.h"
 
 namespace iommusim {
 
@@ -57,6 +58,9 @@ class platform {
     // (reason in *fault_reason, VT-d fault reason code), or -EINVAL for a bad device index.
     int dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
             uint8_t* fault_reason = nullptr);
+
+    // Device n runs a seeded, self-checking random DMA stream (platform/traffic.h).
+    traffic_result run_traffic(unsigned n, const traffic_spec& spec);
 
     // Makes a host buffer part of physical memory without copying (IOMMU_IOAS_MAP of user memory).
     // Returns its physical address; unmap_user_memory releases it.
