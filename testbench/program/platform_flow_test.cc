@@ -108,6 +108,27 @@ TEST(PlatformFlow, AtsDeviceGetsDeviceTlbInvalidations) {
     EXPECT_FALSE(dev.atc()->holds(false, 0, nested_setup::gva)) << "the device-TLB invalidation dropped it";
 }
 
+TEST(PlatformFlow, TrafficGeneratorChecksItsDataAndReportsFaults) {
+    configure(true);
+    scenario_log log(sink, verbosity::quiet);
+    nested_setup s(log);
+    traffic_spec spec;
+    spec.base = nested_setup::gva;
+    spec.size = 4096;
+    spec.count = 200;
+    spec.seed = 5;
+    const traffic_result ok = platform::instance().run_traffic(0, spec);
+    EXPECT_EQ(ok.transfers, 200u);
+    EXPECT_EQ(ok.faults, 0u);
+    EXPECT_GT(ok.checked_bytes, 0u);
+    EXPECT_EQ(ok.mismatches, 0u);
+
+    spec.base = nested_setup::gva + 0x10'0000;  // not mapped by the guest's stage 1
+    const traffic_result bad = platform::instance().run_traffic(0, spec);
+    EXPECT_EQ(bad.faults, bad.transfers);
+    EXPECT_EQ(bad.first_fault, hw::fault_reason::fs_not_present);
+}
+
 TEST(PlatformFlow, StatisticsAreValidJson) {
     configure(true);
     scenario_log log(sink, verbosity::quiet);
