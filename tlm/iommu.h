@@ -16,13 +16,17 @@
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only), interrupt remapping,
 // advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
-// irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on.
+// irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant
+// behaves like a cached translation that is never evicted: only an invalidation covering it, SRTP,
+// a TE change or the memory's own revocation ends it (table edits without invalidation stay unseen,
+// as they would for an IOTLB entry).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <systemc>
