@@ -269,19 +269,20 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
     const bool qie = gcmd::qie::get(cmd), qies = gsts::qies::get(sts);
     unsigned commands = 0;
 
-    if (te != tes) {
-        ++commands;
-        // Translations (or identity grants) handed out under the old mode are void.
-        revoke_all();
-        m_regs.set_field<gsts::tes>(reg::GSTS_OFFSET, te);
-        m_te = te;
-    }
+    // Should software combine commands anyway, the root pointer is latched before TE acts on it.
     if (gcmd::srtp::get(cmd)) {
         ++commands;
         m_active_rtaddr = m_regs.get(reg::RTADDR_OFFSET);
         m_translator.set_root(m_active_rtaddr);  // with CAP.ESRTPS also flushes every cache
         revoke_all();
         m_regs.set_field<gsts::rtps>(reg::GSTS_OFFSET, 1);
+    }
+    if (te != tes) {
+        ++commands;
+        // Translations (or identity grants) handed out under the old mode are void.
+        revoke_all();
+        m_regs.set_field<gsts::tes>(reg::GSTS_OFFSET, te);
+        m_te = te;
     }
     if (qie != qies) {
         ++commands;
