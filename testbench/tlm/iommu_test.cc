@@ -194,6 +194,30 @@ TEST(IommuTest, GcmdProtocol) {
     });
 }
 
+// SRTP with CAP.ESRTPS=1 drops every cached translation; without it the IOTLB keeps them.
+void srtp_and_count(bool esrtps, unsigned expected_after) {
+    iommu_config c;
+    c.esrtps = esrtps;
+    bench b(c);
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        uint32_t v = 0;
+        b.dev.read32(k_iova, v);
+        EXPECT_EQ(b.tlb.valid_count(), 1u);
+        b.gcmd_set(gcmd::srtp::mask, gsts::rtps::mask);
+        EXPECT_EQ(b.tlb.valid_count(), expected_after);
+    });
+}
+
+TEST(IommuTest, SrtpWithEsrtpsFlushesCaches) {
+    srtp_and_count(true, 0);
+}
+
+TEST(IommuTest, SrtpWithoutEsrtpsKeepsCaches) {
+    srtp_and_count(false, 1);
+}
+
 TEST(IommuTest, TranslationOffPassesThrough) {
     bench b;
     b.run([&] {
