@@ -96,6 +96,11 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
     }
     const auto users = m_iommu.attachments_of(this);
     std::vector<hw::inv_desc> batch;
+    std::size_t ats_users = 0;
+    for (const auto& u : users)
+        ats_users += u.ats ? 1 : 0;
+    if (!users.empty())
+        batch.reserve(std::size_t{array.entry_num} * (1 + ats_users));
     uint32_t done = 0;
     int rc = 0;
     // Fast path: when the stride is the struct size and the whole array is readable, one copy gives
