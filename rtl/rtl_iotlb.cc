@@ -360,8 +360,6 @@ iotlb_fill_result rtl_iotlb::fill(const iotlb_entry& entry) {
 }
 
 unsigned rtl_iotlb::invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    if (!fits(pasid, rtl_pasid_bits))
-        pasid = 0;  // only reached by PASID-less scopes: the callers below filter PASID scopes
     am = std::min(am, rtl_max_am);
     // A range is 2^am pages at vpn with the low am bits ignored. Present the RTL an equivalent
     // range inside its 52-bit address field: a base beyond it overlaps no entry (a one-page range

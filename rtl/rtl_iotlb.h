@@ -3,8 +3,8 @@
 // Models: every iotlb_if operation as a valid/ready transaction on the RTL ports, stepping the
 // clock until the response arrives; last_op_cycles() is the number of clock cycles that took
 // (lookup and fill 1, an invalidation 1 + sets). Waves (FST) of every port and register, with
-// timestamps in simulated time: one clock period per cycle, never behind the SystemC time when a
-// simulation is running, so they line up with the TLM-level signals.
+// timestamps in simulated time: one clock period per cycle and, while waves are on and a SystemC
+// simulation runs, never behind sc_time_stamp(), so they line up with the TLM-level signals.
 // Does not model: geometries that were not verilated (rtl/CMakeLists.txt lists them;
 // supported_geometries() returns them), tag values wider than the RTL fields (DID 16, PASID 20,
 // page number 45, output page number 40 bits: fill throws std::out_of_range, lookup misses),

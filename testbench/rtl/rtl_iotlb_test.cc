@@ -316,10 +316,11 @@ TEST(RtlIotlb, ClockAdvancesOnePeriodPerCycle) {
 
 TEST(RtlIotlb, WavesGoToOneFileNamedAfterTheTest) {
     const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    // Under ctest IOMMUSIM_WAVES_DIR is the source tree's waves/; otherwise ./waves.
     auto w = rtl_waves_options::from_env(test_name);
     w.enabled = true;
-    if (std::getenv("IOMMUSIM_WAVES_DIR") == nullptr)
-        w.dir = (std::filesystem::temp_directory_path() / "iommusim_waves").string();
+    const char* env_dir = std::getenv("IOMMUSIM_WAVES_DIR");
+    EXPECT_EQ(w.dir, env_dir ? std::string(env_dir) : std::string("waves"));
     const std::string path = w.dir + "/" + test_name + ".fst";
     std::filesystem::remove(path);
     {
