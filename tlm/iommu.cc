@@ -43,7 +43,8 @@ class iommu::socket_memory final : public phys_mem_if {
 
   private:
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
-        tlm::tlm_generic_payload p;
+        // Reused: the memory's b_transport never waits, so no second access starts meanwhile.
+        tlm::tlm_generic_payload& p = m_payload;
         p.set_command(cmd);
         p.set_address(pa);
         p.set_data_ptr(static_cast<unsigned char*>(data));
@@ -59,6 +60,7 @@ class iommu::socket_memory final : public phys_mem_if {
 
     iommu& m_owner;
     bool m_timed;
+    tlm::tlm_generic_payload m_payload;
 };
 
 // What the queue engine needs from its owner (tlm/qi_host.h).

@@ -20,6 +20,8 @@
 // behaves like a cached translation that is never evicted: only an invalidation covering it, SRTP,
 // a TE change or the memory's own revocation ends it (table edits without invalidation stay unseen,
 // as they would for an IOTLB entry).
+// Requirement: the memory side of initiator_socket must not wait inside b_transport (the
+// translation core is not re-entrant; the shell synchronises only after a request is complete).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
