@@ -41,7 +41,9 @@ struct file {
 };
 
 std::mutex g_lock;  // the descriptor table; calls are serialised like one process's syscalls
-std::map<int, std::shared_ptr<file>> g_files;
+// Never destroyed: descriptors still open at exit must not tear down contexts (and call into
+// drivers) after the platform itself may already be gone.
+std::map<int, std::shared_ptr<file>>& g_files = *new std::map<int, std::shared_ptr<file>>;
 constexpr int first_fd = 1024;  // far from real descriptors, so a mix-up fails loudly
 
 int set_errno(int rc) {

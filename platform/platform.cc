@@ -149,8 +149,16 @@ void platform_impl::finish() {
     if (m_finished)
         return;
     m_finished = true;
-    if (m_tracer)
-        m_tracer->close();
+    if (!m_tracer)
+        return;
+    std::string fst;  // where the RTL IOTLB's waves went (see the constructor)
+    if (m_cfg.iotlb != "cpp") {
+        const std::filesystem::path p(m_cfg.waves);
+        fst =
+            ((p.has_parent_path() ? p.parent_path() : std::filesystem::path(".")) / (p.stem().string() + "_iotlb.fst"))
+                .string();
+    }
+    m_tracer->close(fst);
 }
 
 std::string platform_impl::stats_json() const {

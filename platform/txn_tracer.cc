@@ -1,5 +1,13 @@
 #include "platform/txn_tracer.h"
 
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
 #include "tlm/iommu.h"
 
 namespace iommusim {
@@ -57,11 +65,51 @@ txn_tracer::~txn_tracer() {
     close();
 }
 
-void txn_tracer::close() {
-    if (m_file) {
-        sc_core::sc_close_vcd_trace_file(m_file);
-        m_file = nullptr;
+void txn_tracer::close(const std::string& rtl_fst) {
+    if (!m_file)
+        return;
+    sc_core::sc_close_vcd_trace_file(m_file);
+    m_file = nullptr;
+    const std::string gtkw = m_path.substr(0, m_path.size() - 4) + ".gtkw";
+    std::ofstream(gtkw) << gtkw_for(m_path, static_cast<unsigned>(m_devices.size()), rtl_fst);
+}
+
+// GTKWave save-file flags (analyzer.h): hex 0x2, decimal 0x4, binary 0x8, right-justify 0x20,
+// blank 0x200, file-translated 0x2000, group begin 0x800000 / end 0x1000000.
+std::string txn_tracer::gtkw_for(const std::string& vcd_path, unsigned devices, const std::string& rtl_fst) {
+    std::ostringstream g;
+    const char* bin = "@28\n";
+    const char* hex = "@22\n";
+    const char* dec = "@24\n";
+    auto group = [&](const std::string& name, const std::function<void()>& body) {
+        g << "@800200\n-" << name << "\n";
+        body();
+        g << "@1000200\n-" << name << "\n";
+    };
+    g << "[*] iommusim transaction-level view (written with the wave file)\n";
+    if (!rtl_fst.empty())
+        g << "[*] RTL IOTLB signals: gtkwave " << rtl_fst << " waves/iotlb.gtkw\n";
+    g << "[dumpfile] \"" << vcd_path << "\"\n[timestart] 0\n[size] 1600 900\n[signals_width] 260\n";
+    g << "[sst_expanded] 1\n[sst_vpaned_height] 220\n";
+    for (unsigned n = 0; n < devices; ++n) {
+        const std::string d = "SystemC.dev" + std::to_string(n) + ".dma_";
+        group("dev" + std::to_string(n) + " DMA", [&] {
+            g << bin << d << "valid\n" << d << "write\n" << d << "hit\n";
+            g << hex << d << "rid[31:0]\n" << d << "pasid[31:0]\n" << d << "iova[63:0]\n";
+            g << "@2022\n^1 waves/fault_reason.txt\n" << d << "fault[31:0]\n";
+        });
     }
+    group("IOMMU", [&] {
+        g << dec << "SystemC.iommu.iotlb_hits[63:0]\nSystemC.iommu.iotlb_misses[63:0]\nSystemC.iommu.walks[63:0]\n"
+          << "SystemC.iommu.walk_accesses[63:0]\nSystemC.iommu.faults_recorded[63:0]\n";
+    });
+    group("invalidation queue", [&] {
+        g << dec << "SystemC.qi.iqh[31:0]\nSystemC.qi.iqt[31:0]\n";
+        g << "@2022\n^2 waves/desc_type.txt\nSystemC.qi.desc_type[31:0]\n";
+        g << dec << "SystemC.qi.waits[63:0]\n";
+    });
+    group("interrupts and CPU", [&] { g << bin << "SystemC.irq.fault\nSystemC.irq.inv\nSystemC.cpu.busy\n"; });
+    return g.str();
 }
 
 void txn_tracer::sample_iommu() {

@@ -40,8 +40,12 @@ class txn_tracer : public sc_core::sc_module {
     void dma_begin(unsigned dev, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool write);
     void dma_end(unsigned dev, hw::fault_reason fault);
     void cpu_busy(bool busy) { m_cpu_busy.write(busy); }
-    // Closes the file (end of simulation).
-    void close();
+    // Closes the file (end of simulation) and writes the GTKWave view <stem>.gtkw beside it:
+    // groups per device, IOMMU, queue and interrupts; fault reasons and descriptor types shown by
+    // name through waves/fault_reason.txt and waves/desc_type.txt (open GTKWave from the
+    // repository root). `rtl_fst` (may be empty) is noted for the RTL IOTLB view.
+    void close(const std::string& rtl_fst = "");
+    static std::string gtkw_for(const std::string& vcd_path, unsigned devices, const std::string& rtl_fst);
 
   private:
     struct device_signals {

@@ -168,7 +168,8 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
                                                                " / " +
                                                                number(stats, "/platform/invalidation_latency_ns/p99"));
     log.summary_row("simulated time (us)", std::to_string(static_cast<uint64_t>(sim_us)));
-    log.summary_row("host throughput (DMAs/s)", std::to_string(static_cast<uint64_t>((dmas + traffic.transfers) / wall_s)));
+    log.summary_row("host throughput (DMAs/s)",
+                    std::to_string(static_cast<uint64_t>((dmas + traffic.transfers) / wall_s)));
 }
 
 }  // namespace iommusim::program

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "iommusim/hw/vtd_fault.h"
 #include "platform/platform.h"
 #include "program/scenario.h"
 
@@ -127,6 +128,52 @@ TEST(Waves, TransactionLevelVcdShowsTheScenario) {
     EXPECT_TRUE(contains(changes_of(v, "qi.desc_type"), "nonzero"));
     EXPECT_TRUE(contains(changes_of(v, "iommu.iotlb_hits"), "nonzero"));
     EXPECT_TRUE(contains(changes_of(v, "cpu.busy"), "1"));
+}
+
+TEST(Waves, GtkwViewIsWrittenAndNamesOnlyTracedSignals) {
+    const std::string path = waves_dir() + "/program_waves_view.vcd";
+    const std::string gtkw = waves_dir() + "/program_waves_view.gtkw";
+    std::filesystem::remove(gtkw);
+    run_scenario("cpp", path);
+    ASSERT_TRUE(std::filesystem::exists(gtkw));
+    const vcd v = read_vcd(path);
+    std::ifstream in(gtkw);
+    std::string line;
+    unsigned traces = 0;
+    while (std::getline(in, line)) {
+        if (line.rfind("SystemC.", 0) != 0)
+            continue;
+        std::string name = line.substr(8);
+        if (auto bracket = name.find('['); bracket != std::string::npos)
+            name.resize(bracket);
+        EXPECT_TRUE(v.id_of.count(name)) << "the view names " << name << ", which the VCD does not have";
+        ++traces;
+    }
+    EXPECT_EQ(traces, v.id_of.size()) << "every traced signal is in the view";
+}
+
+// The translate filters shown by name in GTKWave must say what the shared definitions say.
+TEST(Waves, FilterFilesMatchTheSharedDefinitions) {
+    std::map<unsigned, std::string> filter;
+    std::ifstream in(std::string(IOMMUSIM_SOURCE_DIR) + "/waves/fault_reason.txt");
+    ASSERT_TRUE(in);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        filter[std::stoul(line.substr(0, 8), nullptr, 16)] = line.substr(9);
+    }
+    unsigned named = 0;
+    for (unsigned code = 0; code < 256; ++code) {
+        const std::string name(hw::fault_reason_name(static_cast<hw::fault_reason>(code)));
+        if (name == "unknown fault reason") {
+            EXPECT_FALSE(filter.count(code)) << std::hex << code;
+            continue;
+        }
+        ++named;
+        EXPECT_EQ(filter[code], name) << "fault reason 0x" << std::hex << code;
+    }
+    EXPECT_EQ(filter.size(), named);
 }
 
 TEST(Waves, RtlIotlbWritesAnFstNextToTheVcd) {
