@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +304,21 @@ TEST(RtlIotlb, OutOfWidthInputsAreHandled) {
     EXPECT_EQ(t.invalidate_pasid_range(1, 1u << 20, 0, 0), 0u);
     EXPECT_EQ(t.last_op_cycles(), 0u);
     EXPECT_EQ(contents(t).size(), 1u);
+}
+
+// The contract says a fill carries a size-aligned page number; the RTL checks it.
+void fill_misaligned_2m() {
+    std::fflush(stdout);
+    ::dup2(2, 1);  // Verilator prints assertion failures to stdout; the death test reads stderr
+    rtl_iotlb t({16, 4});
+    iotlb_entry e = make_entry(1, 0, tk::nested, pl::size_2m, 0x400, 0x800);
+    e.tag.vpn += 1;
+    t.fill(e);
+}
+
+TEST(RtlIotlbDeathTest, AssertionsRunInTheVerilatedModel) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(fill_misaligned_2m(), "FillVpnAligned_A|Assertion failed");
 }
 
 TEST(RtlIotlb, ClockAdvancesOnePeriodPerCycle) {
