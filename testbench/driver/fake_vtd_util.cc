@@ -80,10 +80,10 @@ void fake_vtd::mmio_write32(uint32_t off, uint32_t value) {
             fsts &= ~(value & static_cast<uint32_t>(hw::fsts::w1c_mask));
             return;
         case hw::reg::ICS_OFFSET:
-            ics &= ~(value & 1u);
+            ics &= ~(value & static_cast<uint32_t>(hw::ics::iwc::mask));
             return;
         case hw::reg::IECTL_OFFSET:
-            iectl = value & 0x80000000u;
+            iectl = value & static_cast<uint32_t>(hw::iectl::im::mask);
             return;
         default:
             return;
@@ -167,9 +167,9 @@ void fake_vtd::process() {
                 const uint32_t data = static_cast<uint32_t>(hw::wait_desc::status_data::get(d));
                 memory.write(hw::wait_desc::status_addr::get(d) << 2, &data, 4);
             }
-            if (hw::wait_desc::if_::get(d) && !(ics & 1u)) {
-                ics |= 1u;
-                if (!(iectl & 0x80000000u))
+            if (hw::wait_desc::if_::get(d) && !hw::ics::iwc::get(ics)) {
+                ics |= static_cast<uint32_t>(hw::ics::iwc::mask);
+                if (!hw::iectl::im::get(iectl))
                     m_irq[static_cast<int>(driver::hw_irq::invalidation_completion)] = true;
             }
         }

@@ -13,6 +13,7 @@
 
 #include "driver/hw_bus.h"
 #include "iommusim/hw/vtd_desc.h"
+#include "iommusim/hw/vtd_regs.h"
 #include "tlm/sparse_memory.h"
 
 namespace iommusim::test {
@@ -56,7 +57,7 @@ class fake_vtd : public driver::hw_bus {
     uint32_t gsts = 0;
     uint32_t fsts = 0;
     uint32_t ics = 0;
-    uint32_t iectl = 0x80000000u;
+    uint32_t iectl = static_cast<uint32_t>(hw::iectl::reset);
     uint64_t rtaddr = 0;
     uint64_t iqa = 0;
     uint64_t iqh = 0;
