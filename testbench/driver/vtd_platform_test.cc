@@ -337,6 +337,26 @@ TEST(VtdPlatform, NestedDmaGoesThroughGuestStageOneOverHostStageTwo) {
     EXPECT_EQ(reason, static_cast<uint8_t>(hw::fault_reason::fs_not_present));
 }
 
+TEST(VtdPlatform, HostUnmapOfTheParentFlushesNestedTranslations) {
+    platform_config cfg;
+    cfg.iommu.stale_check = true;
+    platform& p = make_platform(cfg);
+    guest g(p, 1);  // ATS device
+    fill(g.ram.at(0x20000), page, 4);
+    g.map(0x4000'0000, 0x20000);
+    auto n = g.nested();
+    ASSERT_EQ(attach(p, *n, 1), 0);
+    std::vector<uint8_t> got(page);
+    ASSERT_EQ(dma_read(p, 1, 0x4000'0000, got.data(), page), 0);  // nested translation cached
+    int rc = -1;
+    p.run([&] { rc = static_cast<paging_domain&>(*g.parent).unmap_pa(0x20000, page); });
+    ASSERT_EQ(rc, 0);
+    uint8_t reason = 0;
+    EXPECT_EQ(dma_read(p, 1, 0x4000'0000, got.data(), page, &reason), -EFAULT);
+    EXPECT_NE(reason, 0);
+    EXPECT_EQ(p.stale_hits(), 0u);
+}
+
 TEST(VtdPlatform, StaleEntryIsReportedUntilCacheInvalidateUser) {
     platform_config cfg;
     cfg.iommu.stale_check = true;
