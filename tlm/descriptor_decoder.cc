@@ -162,8 +162,9 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
             o.am = static_cast<uint8_t>(f::am::get(d));
             o.ih = f::ih::get(d) != 0;
             o.addr = f::addr::get(d) << 12;
-            if (g == f::page && o.am > caps.mamv)
-                return fail(iqei::reserved_field);
+            // CAP.MAMV bounds page-selective invalidation of second-stage translations (type 2)
+            // only; a first-stage range may be as large as the field allows. Linux's 6.10+ cache
+            // code sends a whole-space type-6 request with AM = 52 (spec/iommufd.md §4.3).
             o.scope = g == f::page ? qi_scope::iotlb_pasid_range : qi_scope::iotlb_pasid;
             return r;
         }

@@ -88,6 +88,9 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
         target = plru_victim(r.set);
         r.evicted = s[target].entry;
     }
+    if (s[target].valid)
+        --m_level_count[static_cast<unsigned>(s[target].entry.tag.level)];
+    ++m_level_count[static_cast<unsigned>(entry.tag.level)];
     s[target].valid = true;
     s[target].entry = entry;
     s[target].key = match_key(entry.tag.did, entry.tag.pasid, entry.tag.kind, entry.tag.level);
@@ -103,9 +106,35 @@ unsigned iotlb::drop_if(Pred pred) {
         if (s.valid && pred(s.entry.tag)) {
             s.valid = false;
             s.key = 0;
+            --m_level_count[static_cast<unsigned>(s.entry.tag.level)];
             ++n;
         }
     }
+    return n;
+}
+
+template <typename Pred>
+unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred) {
+    const unsigned l = static_cast<unsigned>(level);
+    if (m_level_count[l] == 0)
+        return 0;
+    const unsigned sets = m_geometry.sets;
+    const unsigned ways = m_geometry.ways;
+    const bool every_set = last_page - first_page >= sets - 1;
+    const unsigned count = every_set ? sets : static_cast<unsigned>(last_page - first_page + 1);
+    unsigned n = 0;
+    for (unsigned i = 0; i < count; ++i) {
+        const unsigned set = every_set ? i : static_cast<unsigned>((first_page + i) & (sets - 1));
+        slot* s = set_begin(set);
+        for (unsigned w = 0; w < ways; ++w) {
+            if (s[w].valid && s[w].entry.tag.level == level && pred(s[w].entry.tag)) {
+                s[w].valid = false;
+                s[w].key = 0;
+                ++n;
+            }
+        }
+    }
+    m_level_count[l] -= n;
     return n;
 }
 
@@ -132,9 +161,21 @@ unsigned iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
 unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
     am = am > 63 ? 63 : am;
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (spec/vtd.md §6.3).
-    return drop_if([=](const iotlb_tag& t) {
+    auto pred = [=](const iotlb_tag& t) {
         return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, vpn, am);
-    });
+    };
+    // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
+    // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
+    // guest stage-1 invalidations).
+    if (am >= 52)  // every input address (Linux's "flush all" range uses AM 52)
+        return drop_if(pred);
+    const uint64_t range_pages = uint64_t{1} << am;
+    const uint64_t base = vpn & ~(range_pages - 1);
+    const uint64_t last = base + range_pages - 1;
+    unsigned n = 0;
+    for (unsigned l = 0; l < 3; ++l)
+        n += drop_level_range(static_cast<page_level>(l), base >> (9 * l), last >> (9 * l), pred);
+    return n;
 }
 
 void iotlb::for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const {

@@ -57,10 +57,15 @@ class iotlb : public iotlb_if {
     void touch(unsigned set, unsigned way);
     template <typename Pred>
     unsigned drop_if(Pred pred);
+    // Drops the matching entries of one level that live in the sets a range of that level's pages
+    // maps to; a range covering every set scans them all.
+    template <typename Pred>
+    unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred);
 
     iotlb_geometry m_geometry;
-    std::vector<slot> m_slots;     // sets x ways, set-major
-    std::vector<uint64_t> m_plru;  // ways-1 bits per set (ways <= 64)
+    std::vector<slot> m_slots;              // sets x ways, set-major
+    std::vector<uint64_t> m_plru;           // ways-1 bits per set (ways <= 64)
+    unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
 };
 
 }  // namespace iommusim

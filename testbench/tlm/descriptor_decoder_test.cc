@@ -303,12 +303,13 @@ TEST(DescriptorDecoder, PasidIotlbGranularities) {
               std::vector<std::string>{"iotlb_pasid_range 7 1048575 28672 0 0"});
 }
 
-TEST(DescriptorDecoder, PasidIotlbAddressMaskAboveMamvIsIqei4) {
+// MAMV limits type-2 (second-stage) page-selective requests only; Linux sends type 6 with AM 52.
+TEST(DescriptorDecoder, PasidIotlbAddressMaskIsNotBoundedByMamv) {
     decode_caps caps;
     caps.mamv = 4;
-    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 4), true, caps).ok());
-    EXPECT_EQ(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 5), true, caps).iqei, iqei::reserved_field);
-    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 1, 0, 5), true, caps).ok());
+    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 5), true, caps).ok());
+    EXPECT_TRUE(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 1, 0, 52), true, caps).ok());
+    EXPECT_EQ(dec(hw::make_iotlb_inv(hw::iotlb_desc::page, 1, 0, 5), true, caps).iqei, iqei::reserved_field);
 }
 
 // ---- Type 7 --------------------------------------------------------------------------------------
