@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <systemc>
 
@@ -333,11 +334,12 @@ rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves) : m_geome
             return;
         }
     }
-    std::string list;
+    std::ostringstream msg;  // (not string operator+: GCC 12 -O3 raises a false -Wrestrict on it)
+    msg << "rtl_iotlb: geometry " << geometry.sets << "x" << geometry.ways
+        << " (sets x ways) is not verilated; available:";
     for (const iotlb_geometry& g : supported_geometries())
-        list += " " + std::to_string(g.sets) + "x" + std::to_string(g.ways);
-    throw std::invalid_argument("rtl_iotlb: geometry " + std::to_string(geometry.sets) + "x" +
-                                std::to_string(geometry.ways) + " (sets x ways) is not verilated; available:" + list);
+        msg << " " << g.sets << "x" << g.ways;
+    throw std::invalid_argument(msg.str());
 }
 
 rtl_iotlb::~rtl_iotlb() = default;
