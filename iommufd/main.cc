@@ -189,8 +189,17 @@ context::~context() {
             }
         }
         if (victim == nullptr) {
-            // Only bound devices whose binder is gone can remain; drop them.
-            victim = m_objects.begin()->second.obj.get();
+            // Only devices still held by a binder can block the loop; unbind them first.
+            for (auto& [id, s] : m_objects) {
+                (void)id;
+                if (s.obj->type == obj_type::device) {
+                    victim = s.obj.get();
+                    break;
+                }
+            }
+        }
+        if (victim == nullptr) {
+            break;  // a reference cycle would be a core bug; the map frees what is left
         }
         destroy_object(*victim);
     }

@@ -424,9 +424,12 @@ TEST_F(VtdNested, VfioCdevRules) {
     EXPECT_EQ(0, iommusim_close(fd2));
     EXPECT_EQ(0, iommusim_close(dev1));
 
-    errno = 0;
-    EXPECT_EQ(-1, iommusim_open("/dev/vfio/devices/vfio999", O_RDWR));
-    EXPECT_EQ(ENOENT, errno);
+    for (const char* path : {"/dev/vfio/devices/vfio999", "/dev/vfio/devices/vfio01", "/dev/vfio/devices/vfio",
+                             "/dev/vfio/devices/vfio1x", "/dev/vfio/vfio0"}) {
+        errno = 0;
+        EXPECT_EQ(-1, iommusim_open(path, O_RDWR)) << path;
+        EXPECT_EQ(ENOENT, errno) << path;
+    }
 }
 
 }  // namespace
