@@ -1,5 +1,6 @@
 #include "driver/nested_domain.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 
@@ -8,6 +9,12 @@
 #include "iommusim/hw/vtd_regs.h"
 
 namespace iommusim::driver {
+
+namespace {
+// entry_num is user input with no upper limit (spec/iommufd.md §3.1): sizes derived from it are
+// capped, larger arrays are read entry by entry.
+constexpr std::size_t bulk_limit = 4096;
+}  // namespace
 
 nested_domain::nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1)
     : iommu_domain(domain_type::nested, owner), m_iommu(iommu), m_parent(parent), m_s1(s1) {}
@@ -100,14 +107,15 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
     for (const auto& u : users)
         ats_users += u.ats ? 1 : 0;
     if (!users.empty())
-        batch.reserve(std::size_t{array.entry_num} * (1 + ats_users));
+        batch.reserve(std::min<std::size_t>(array.entry_num, bulk_limit) * (1 + ats_users));
     uint32_t done = 0;
     int rc = 0;
     // Fast path: when the stride is the struct size and the whole array is readable, one copy gives
     // exactly what the per-entry copies would; otherwise each entry is copied on its own so that
     // the failing index and errno are the kernel's.
     std::vector<iommu_hwpt_vtd_s1_invalidate> bulk;
-    if (array.entry_len == sizeof(iommu_hwpt_vtd_s1_invalidate) && array.entry_num > 1) {
+    if (array.entry_len == sizeof(iommu_hwpt_vtd_s1_invalidate) && array.entry_num > 1 &&
+        array.entry_num <= bulk_limit) {
         bulk.resize(array.entry_num);
         if (copy_from_user(bulk.data(), array.uptr, bulk.size() * sizeof bulk[0]) != 0)
             bulk.clear();

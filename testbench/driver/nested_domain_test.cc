@@ -4,6 +4,7 @@
 #include "driver/nested_domain.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
@@ -314,6 +315,29 @@ TEST(CacheInvalidateUser, SixtyFourEntriesCostOneWait) {
     EXPECT_EQ(b.iommu.qi().stats().batches, 1u);
     EXPECT_EQ(b.hw.processed.size(), 65u);
     EXPECT_EQ(count_type(b.hw.processed, hw::inv_type::wait), 1u);
+}
+
+TEST(CacheInvalidateUser, HugeEntryCountStopsAtTheFirstUnreadableEntry) {
+    Bench b;
+    auto n = b.nested();
+    ASSERT_EQ(n->attach_dev(b.dev), 0);
+    // Three readable entries followed by an unmapped page: a count of 2^32-1 must neither allocate
+    // for it nor run past the fault.
+    const long pg = 4096;
+    void* m = mmap(nullptr, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(m, MAP_FAILED);
+    ASSERT_EQ(munmap(static_cast<uint8_t*>(m) + pg, pg), 0);
+    auto* entries = reinterpret_cast<iommu_hwpt_vtd_s1_invalidate*>(static_cast<uint8_t*>(m) + pg - 3 * 24);
+    for (int i = 0; i < 3; ++i)
+        entries[i] = inv(0x1000 * i, 1);
+    iommu_user_data_array a;
+    a.type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
+    a.uptr = uptr(entries);
+    a.entry_len = sizeof(iommu_hwpt_vtd_s1_invalidate);
+    a.entry_num = ~uint32_t{0};
+    EXPECT_EQ(n->cache_invalidate_user(a), -EFAULT);
+    EXPECT_EQ(a.entry_num, 3u);
+    munmap(m, pg);
 }
 
 TEST(CacheInvalidateUser, ValidEntriesBeforeABadOneAreStillFlushed) {
