@@ -69,7 +69,7 @@ class verilated_model final : public rtl_iotlb::model {
             std::filesystem::create_directories(m_waves.dir);
             m_trace = std::make_unique<VerilatedFstC>();
             m_dut->trace(m_trace.get(), 99);
-            m_trace->open(m_waves.path().c_str());
+            m_trace->open(m_waves.fst_path().c_str());
         }
         idle_inputs();
         m_dut->clk_i = 0;
@@ -90,8 +90,11 @@ class verilated_model final : public rtl_iotlb::model {
         // (possibly destroyed) model's: point it at ours while tearing down, then clear it.
         Verilated::threadContextp(m_ctx.get());
         m_dut->final();
-        if (m_trace)
+        if (m_trace) {
             m_trace->close();
+            if (m_waves.format == rtl_waves_options::file_format::vcd)
+                convert_to_vcd();
+        }
         m_trace.reset();
         m_dut.reset();
         m_ctx.reset();
@@ -194,6 +197,23 @@ class verilated_model final : public rtl_iotlb::model {
     std::string wave_path() const override { return m_waves.enabled ? m_waves.path() : std::string(); }
 
   private:
+    // Verilator emits one trace format per model; a VCD is made from the FST with GTKWave's
+    // converter. The FST stays when the conversion fails.
+    void convert_to_vcd() {
+        auto quote = [](const std::string& p) {
+            std::string q = "'";
+            for (char c : p)
+                q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            return q + "'";
+        };
+        const std::string cmd =
+            "fst2vcd -f " + quote(m_waves.fst_path()) + " -o " + quote(m_waves.path()) + " >/dev/null 2>&1";
+        if (std::system(cmd.c_str()) == 0)
+            std::filesystem::remove(m_waves.fst_path());
+        else
+            SC_REPORT_WARNING("iommusim/rtl_iotlb", ("fst2vcd failed, waves stay in " + m_waves.fst_path()).c_str());
+    }
+
     void idle_inputs() {
         m_dut->lkp_req_valid_i = 0;
         m_dut->fill_req_valid_i = 0;
@@ -312,6 +332,8 @@ rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
         o.enabled = std::string(on) == "1";
     if (const char* dir = std::getenv("IOMMUSIM_WAVES_DIR"); dir && *dir)
         o.dir = dir;
+    if (const char* format = std::getenv("IOMMUSIM_WAVES_FORMAT"))
+        o.format = std::string(format) == "vcd" ? file_format::vcd : file_format::fst;
     return o;
 }
 

@@ -8,7 +8,7 @@
 // Does not model: geometries that were not verilated (rtl/CMakeLists.txt lists them;
 // supported_geometries() returns them), tag values wider than the RTL fields (DID 16, PASID 20,
 // page number 45, output page number 40 bits: fill throws std::out_of_range, lookup misses),
-// native VCD output (FST only; convert with fst2vcd).
+// native VCD tracing (the model is verilated for FST; a VCD is converted from it with fst2vcd).
 #pragma once
 
 #include <cstdint>
@@ -22,15 +22,20 @@ namespace iommusim {
 
 // Where and whether the RTL writes waves.
 struct rtl_waves_options {
-    bool enabled = false;             // write an FST file
-    std::string dir = "waves";        // directory, created when missing
-    std::string name = "iotlb";       // file is <dir>/<name>.fst
-    uint64_t clock_period_ps = 1000;  // one RTL clock cycle in simulated time (1 GHz)
+    enum class file_format { fst, vcd };
+
+    bool enabled = false;                   // write a wave file
+    std::string dir = "waves";              // directory, created when missing
+    std::string name = "iotlb";             // file is <dir>/<name>.fst (or .vcd)
+    file_format format = file_format::fst;  // vcd: the FST is converted with fst2vcd at the end
+    uint64_t clock_period_ps = 1000;        // one RTL clock cycle in simulated time (1 GHz)
 
     // Defaults overridden by the environment: IOMMUSIM_WAVES=1 enables, IOMMUSIM_WAVES_DIR sets
-    // the directory (ctest points it at the source tree's waves/).
+    // the directory (ctest points it at the source tree's waves/), IOMMUSIM_WAVES_FORMAT=vcd asks
+    // for a VCD.
     static rtl_waves_options from_env(const std::string& name);
-    std::string path() const { return dir + "/" + name + ".fst"; }
+    std::string fst_path() const { return dir + "/" + name + ".fst"; }
+    std::string path() const { return dir + "/" + name + (format == file_format::vcd ? ".vcd" : ".fst"); }
 };
 
 class rtl_iotlb : public iotlb_if {

@@ -76,6 +76,12 @@ TEST(IotlbFactory, WavesOptionsFromTheEnvironment) {
     w = rtl_waves_options::from_env("run2");
     EXPECT_FALSE(w.enabled);
     EXPECT_EQ(w.path(), "waves/run2.fst");
+    ::setenv("IOMMUSIM_WAVES_FORMAT", "vcd", 1);
+    w = rtl_waves_options::from_env("run3");
+    EXPECT_EQ(w.format, rtl_waves_options::file_format::vcd);
+    EXPECT_EQ(w.path(), "waves/run3.vcd");
+    EXPECT_EQ(w.fst_path(), "waves/run3.fst");
+    ::unsetenv("IOMMUSIM_WAVES_FORMAT");
     ::unsetenv("IOMMUSIM_WAVES");
 }
 

@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "tlm/iotlb.h"
@@ -355,6 +357,24 @@ TEST(RtlIotlb, WavesGoToOneFileNamedAfterTheTest) {
     char block_type = 1;
     f.read(&block_type, 1);
     EXPECT_EQ(block_type, 0);
+}
+
+TEST(RtlIotlb, VcdOnRequest) {
+    auto w = rtl_waves_options::from_env("RtlIotlbVcdOnRequest");
+    w.enabled = true;
+    w.format = rtl_waves_options::file_format::vcd;
+    std::filesystem::remove(w.path());
+    {
+        rtl_iotlb t({16, 4}, w);
+        EXPECT_EQ(t.wave_path(), w.dir + "/RtlIotlbVcdOnRequest.vcd");
+        t.fill(make_entry(1, 2, tk::first_stage, pl::size_4k, 0x400, 0x800));
+    }
+    ASSERT_TRUE(std::filesystem::exists(w.path()));
+    EXPECT_FALSE(std::filesystem::exists(w.fst_path()));
+    std::ifstream f(w.path());
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("$scope module dut"), std::string::npos);
+    EXPECT_NE(text.find("fill_req_valid_i"), std::string::npos);
 }
 
 TEST(RtlIotlb, WavesOffByDefault) {
