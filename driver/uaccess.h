@@ -6,7 +6,8 @@
 // and iommu_copy_struct_from_user_array (exact length rules, -EINVAL on type or size mismatch).
 // A user pointer is a plain address in this process. Reads and writes go through
 // process_vm_readv / process_vm_writev on our own pid, so an unmapped or protected address
-// gives -EFAULT instead of a crash.
+// gives -EFAULT instead of a crash (or, where those calls are forbidden, through a pipe, where
+// the kernel's own user copies give EFAULT the same way).
 // Does not model: access_ok() range limits, partial-page fault granularity of real hardware.
 #pragma once
 
@@ -39,5 +40,9 @@ int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_le
 // exact-length rules (an entry_len above ksize is -EINVAL even when the extra bytes are zero).
 int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,
                                       const iommu_user_data_array& array, uint32_t type, uint32_t index);
+
+// Tests only: force the pipe-based transfer that is used where process_vm_readv/writev are not
+// permitted (it is chosen automatically there).
+void uaccess_use_pipe_fallback(bool on);
 
 }  // namespace iommusim::driver

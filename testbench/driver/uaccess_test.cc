@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <string>
+#include <vector>
 
 namespace iommusim::driver {
 namespace {
@@ -38,7 +40,14 @@ class two_pages {
     unsigned char* m_base = nullptr;
 };
 
-TEST(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
+// Every test runs with process_vm_readv/writev and with the pipe fallback.
+class Uaccess : public ::testing::TestWithParam<bool> {
+  protected:
+    void SetUp() override { uaccess_use_pipe_fallback(GetParam()); }
+    void TearDown() override { uaccess_use_pipe_fallback(false); }
+};
+
+TEST_P(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
     two_pages mem(PROT_NONE);
     unsigned char* src = mem.boundary() - 4;
     std::memcpy(src, "\x01\x02\x03\x04", 4);
@@ -52,7 +61,7 @@ TEST(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
     EXPECT_EQ(0u, copy_from_user(dst, 0, 0));
 }
 
-TEST(Uaccess, CopyToUserStopsAtReadOnlyMemory) {
+TEST_P(Uaccess, CopyToUserStopsAtReadOnlyMemory) {
     two_pages mem(PROT_READ);
     const unsigned char src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     EXPECT_EQ(4u, copy_to_user(mem.addr(mem.boundary() - 4), src, 8));
@@ -62,7 +71,7 @@ TEST(Uaccess, CopyToUserStopsAtReadOnlyMemory) {
     EXPECT_EQ(0u, copy_to_user(mem.addr(mem.boundary() - 8), src, 8));
 }
 
-TEST(Uaccess, CheckZeroedUser) {
+TEST_P(Uaccess, CheckZeroedUser) {
     two_pages mem(PROT_NONE);
     unsigned char* p = mem.boundary() - 600;
     EXPECT_EQ(1, check_zeroed_user(mem.addr(p), 600));
@@ -72,7 +81,7 @@ TEST(Uaccess, CheckZeroedUser) {
     EXPECT_EQ(1, check_zeroed_user(mem.addr(p), 0));
 }
 
-TEST(Uaccess, CopyStructFromUser) {
+TEST_P(Uaccess, CopyStructFromUser) {
     two_pages mem(PROT_NONE);
     uint32_t k[4];
     // usize < ksize: copy and zero-fill.
@@ -97,7 +106,7 @@ TEST(Uaccess, CopyStructFromUser) {
     EXPECT_EQ(-EFAULT, copy_struct_from_user(k, sizeof(k), mem.addr(mem.boundary() - 8), 16));
 }
 
-TEST(Uaccess, IommuCopyStructFromUserIsExact) {
+TEST_P(Uaccess, IommuCopyStructFromUserIsExact) {
     struct entry {
         uint32_t a;
         uint32_t b;
@@ -120,7 +129,7 @@ TEST(Uaccess, IommuCopyStructFromUserIsExact) {
     EXPECT_EQ(-EFAULT, iommu_copy_struct_from_user(&e, sizeof(e), sizeof(e), iommu_user_data{type, 0, 8}, type));
 }
 
-TEST(Uaccess, IommuCopyStructFromUserArray) {
+TEST_P(Uaccess, IommuCopyStructFromUserArray) {
     struct entry {
         uint32_t a;
         uint32_t b;
@@ -139,6 +148,24 @@ TEST(Uaccess, IommuCopyStructFromUserArray) {
     array.entry_num = 0;
     EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 0));
 }
+
+TEST_P(Uaccess, LargeCopiesCrossManyPages) {
+    std::vector<unsigned char> src(5 * 4096 + 123);
+    for (std::size_t i = 0; i < src.size(); ++i) {
+        src[i] = static_cast<unsigned char>(i * 7);
+    }
+    std::vector<unsigned char> dst(src.size());
+    EXPECT_EQ(0u, copy_from_user(dst.data(), reinterpret_cast<uint64_t>(src.data()), src.size()));
+    EXPECT_EQ(src, dst);
+    std::vector<unsigned char> back(src.size());
+    EXPECT_EQ(0u, copy_to_user(reinterpret_cast<uint64_t>(back.data()), src.data(), src.size()));
+    EXPECT_EQ(src, back);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Uaccess, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                             return info.param ? std::string("Pipe") : std::string("ProcessVm");
+                         });
 
 }  // namespace
 }  // namespace iommusim::driver
