@@ -140,4 +140,67 @@ void BM_HwptInvalidateIoctl64(benchmark::State& state) {
 }
 BENCHMARK(BM_HwptInvalidateIoctl64);
 
+// The same ioctl on the selftest mock nested domain: the cost of the C API, the dispatcher, the
+// object lookup and the per-entry user copies, without a driver or hardware behind it.
+void BM_HwptInvalidateIoctlMock64(benchmark::State& state) {
+    const int fd = iommusim_open("/dev/iommu", O_RDWR);
+    iommu_ioas_alloc ioas{};
+    ioas.size = sizeof(ioas);
+    iommu_test_cmd mock{};
+    mock.size = sizeof(mock);
+    mock.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+    if (fd < 0 || setup::ioctl(fd, IOMMU_IOAS_ALLOC, &ioas) != 0) {
+        state.SkipWithError("context set-up failed");
+        return;
+    }
+    mock.id = ioas.out_ioas_id;
+    iommu_hwpt_alloc parent{};
+    parent.size = sizeof(parent);
+    parent.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+    parent.pt_id = ioas.out_ioas_id;
+    iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
+    iommu_hwpt_alloc nested{};
+    nested.size = sizeof(nested);
+    nested.data_type = IOMMU_HWPT_DATA_SELFTEST;
+    nested.data_len = sizeof(data);
+    nested.data_uptr = reinterpret_cast<uint64_t>(&data);
+    if (setup::ioctl(fd, IOMMU_TEST_CMD, &mock) != 0) {
+        state.SkipWithError("mock domain failed");
+        return;
+    }
+    parent.dev_id = mock.mock_domain.out_idev_id;
+    nested.dev_id = mock.mock_domain.out_idev_id;
+    if (setup::ioctl(fd, IOMMU_HWPT_ALLOC, &parent) != 0) {
+        state.SkipWithError("parent allocation failed");
+        return;
+    }
+    nested.pt_id = parent.out_hwpt_id;
+    if (setup::ioctl(fd, IOMMU_HWPT_ALLOC, &nested) != 0) {
+        state.SkipWithError("nested allocation failed");
+        return;
+    }
+    iommu_hwpt_invalidate_selftest inv[entries] = {};
+    for (unsigned i = 0; i < entries; ++i) {
+        inv[i].iotlb_id = i % MOCK_NESTED_DOMAIN_IOTLB_NUM;
+    }
+    iommu_hwpt_invalidate cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.hwpt_id = nested.out_hwpt_id;
+    cmd.data_uptr = reinterpret_cast<uint64_t>(inv);
+    cmd.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST;
+    cmd.entry_len = sizeof(inv[0]);
+    for (auto _ : state) {
+        cmd.entry_num = entries;
+        if (iommusim_ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd) != 0 || cmd.entry_num != entries) {
+            state.SkipWithError("IOMMU_HWPT_INVALIDATE failed");
+            break;
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * entries);
+    state.counters["host_time_per_entry"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * entries, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    iommusim_close(fd);
+}
+BENCHMARK(BM_HwptInvalidateIoctlMock64);
+
 }  // namespace

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace iommusim::driver {
 
@@ -90,10 +91,36 @@ std::size_t transfer(void* local, uint64_t remote, std::size_t len, bool to_user
     return len - done;
 }
 
+// The innermost active snapshot of this thread (see user_snapshot).
+thread_local const user_snapshot* t_snapshot = nullptr;
+
 }  // namespace
 
 void uaccess_use_pipe_fallback(bool on) {
     g_force_pipe.store(on ? 1 : 0);
+}
+
+user_snapshot::user_snapshot(uint64_t uptr, std::size_t len) : m_base(uptr), m_prev(t_snapshot) {
+    if (uptr == 0 || len == 0 || uptr + len < uptr || len > max_len) {
+        return;
+    }
+    m_data.resize(len);
+    m_valid = len - transfer(m_data.data(), uptr, len, false);
+    t_snapshot = this;
+}
+
+user_snapshot::~user_snapshot() {
+    if (t_snapshot == this) {
+        t_snapshot = m_prev;
+    }
+}
+
+bool user_snapshot::read(void* dst, uint64_t src, std::size_t len) const {
+    if (src < m_base || src - m_base > m_valid || len > m_valid - (src - m_base)) {
+        return false;
+    }
+    std::memcpy(dst, m_data.data() + (src - m_base), len);
+    return true;
 }
 
 std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
@@ -103,6 +130,9 @@ std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
     if (src == 0 || src + len < src) {
         std::memset(dst, 0, len);
         return len;
+    }
+    if (t_snapshot != nullptr && t_snapshot->read(dst, src, len)) {
+        return 0;
     }
     std::size_t left = transfer(dst, src, len, false);
     if (left != 0) {

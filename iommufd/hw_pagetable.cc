@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
 
@@ -179,6 +180,8 @@ int hwpt_invalidate_ioctl(ucmd& u) {
         if (!domain.has_cache_invalidate_user()) {
             rc = -EOPNOTSUPP;
         } else {
+            // One read of the whole entry array serves the driver's per-entry copies.
+            driver::user_snapshot snapshot(cmd.data_uptr, std::size_t{cmd.entry_len} * cmd.entry_num);
             rc = domain.cache_invalidate_user(array);
             done = array.entry_num;
         }
