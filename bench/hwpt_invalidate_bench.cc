@@ -13,14 +13,6 @@
 #include "iommusim/iommusim.h"
 #include "platform/platform.h"
 
-// libsystemc needs an sc_main. Whichever main the linker picks (benchmark_main's, or SystemC's
-// which calls sc_main), the benchmarks run once.
-extern "C" int sc_main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
 
 namespace {
 

@@ -213,12 +213,3 @@ BENCHMARK(BM_QiBatch64WithWait);
 
 }  // namespace
 }  // namespace iommusim
-
-// libsystemc needs an sc_main; whichever main the linker picks (benchmark_main's or SystemC's,
-// which calls sc_main), the benchmarks run once.
-extern "C" int sc_main(int argc, char* argv[]) {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

@@ -252,11 +252,3 @@ BENCHMARK(BM_TlmDmaIotlbHitLockstep);
 
 }  // namespace
 }  // namespace iommusim
-
-// libsystemc needs an sc_main; whichever main the linker picks, the benchmarks run once.
-extern "C" int sc_main(int argc, char* argv[]) {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

@@ -220,11 +220,3 @@ BENCHMARK(BM_TlmDmaNoIommuDmi);
 
 }  // namespace
 }  // namespace iommusim
-
-// libsystemc needs an sc_main; whichever main the linker picks, the benchmarks run once.
-extern "C" int sc_main(int argc, char* argv[]) {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

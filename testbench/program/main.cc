@@ -33,11 +33,6 @@ void print_summary(const scenario_log& log, const std::string& name) {
 
 }  // namespace
 
-// libsystemc refers to sc_main; iommusim has its own main (the platform runs the kernel itself).
-extern "C" int sc_main(int, char**) {
-    return 0;
-}
-
 int main(int argc, char** argv) {
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);  // keep the output ours
     std::string error;
