@@ -291,6 +291,8 @@ bool invalidation_queue::process(const decoded_desc& d) {
         case hw::inv_type::pasid_iotlb:
         case hw::inv_type::pasid_cache:
             m_stats.entries_dropped += descriptor_decoder::apply(d, m_host.caches());
+            if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME)
+                wait(t);
             return true;
         case hw::inv_type::dev_tlb:
         case hw::inv_type::pasid_dev_tlb:

@@ -76,9 +76,16 @@ class iommu::queue_host final : public qi_host {
         m_owner.send(m_owner.m_inv_pulse);
     }
     void registers_changed() override { m_owner.mirror_queue_registers(); }
+    sc_core::sc_time take_cache_time() override {
+        const uint64_t now = m_owner.m_tlb.cycles();
+        const uint64_t spent = now - m_cycles_seen;
+        m_cycles_seen = now;
+        return m_owner.cycle_time(spent);
+    }
 
   private:
     iommu& m_owner;
+    uint64_t m_cycles_seen = 0;
 };
 
 namespace {
@@ -120,7 +127,9 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     , m_translator(cfg, *m_walk_mem, tlb)
     , m_sink(m_translator)
     , m_host(std::make_unique<queue_host>(*this))
-    , m_lookup_latency(ns(cfg.iotlb_hit_ns + 2 * cfg.cache_lookup_ns))
+    , m_tlb(tlb)
+    , m_lookup_latency(ns(2 * cfg.cache_lookup_ns))
+    , m_iotlb_latency(ns(cfg.iotlb_hit_ns))
     , m_mmio_latency(ns(cfg.mmio_ns))
     , m_quantum(ns(cfg.quantum_ns)) {
     m_queue = std::make_unique<invalidation_queue>("queue", cfg, *m_host);
@@ -464,7 +473,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     translation_request req = make_request(trans, ext, addr);
     req.ats_translation = true;
     m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
-    const translation_result r = m_translator.translate(req);
+    const translation_result r = timed_translate(req);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
         // Blocked: recorded like a DMA fault, answered with no rights (R=W=0).
@@ -520,7 +529,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         const uint64_t addr = start + done;
         const translation_request req = make_request(trans, ext, addr);
         m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
-        const translation_result r = m_translator.translate(req);
+        const translation_result r = timed_translate(req);
         delay += m_lookup_latency + m_walk_mem->m_delay;
         if (!r.ok()) {
             ++m_stats.dma_faults;
@@ -729,6 +738,20 @@ std::string iommu::stats_json() const {
       << ", \"events\": " << f.events << "}";
     o << ", \"qi\": " << m_queue->stats().to_json() << "}";
     return o.str();
+}
+
+// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
+// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
+translation_result iommu::timed_translate(const translation_request& req) {
+    const uint64_t before = m_tlb.cycles();
+    translation_result r = m_translator.translate(req);
+    const uint64_t spent = m_tlb.cycles() - before;
+    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    return r;
+}
+
+sc_core::sc_time iommu::cycle_time(uint64_t cycles) const {
+    return sc_core::sc_time(static_cast<double>(cycles * m_cfg.iotlb_cycle_ps), sc_core::SC_PS);
 }
 
 }  // namespace iommusim

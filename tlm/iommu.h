@@ -137,6 +137,8 @@ class iommu : public sc_core::sc_module {
                  sc_core::sc_time& delay);
     void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
     void sync(sc_core::sc_time& delay);
+    translation_result timed_translate(const translation_request& req);
+    sc_core::sc_time cycle_time(uint64_t cycles) const;
 
     // Registers.
     void derive_capabilities();
@@ -175,7 +177,9 @@ class iommu : public sc_core::sc_module {
     std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     pulse m_fault_pulse;
     pulse m_inv_pulse;
-    sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups and the IOTLB lookup
+    iotlb_if& m_tlb;
+    sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups
+    sc_core::sc_time m_iotlb_latency;   // IOTLB lookup of an untimed IOTLB (RTL: its cycles)
     sc_core::sc_time m_mmio_latency;
     sc_core::sc_time m_quantum;
     stats m_stats;

@@ -66,7 +66,8 @@ struct iommu_config {
     unsigned stale_report_limit = 1024;   // stale reports kept (older ones are counted, not stored)
 
     // ---- Latencies (nanoseconds; the walk is charged per memory access) ----
-    uint64_t iotlb_hit_ns = 2;            // IOTLB lookup (hit or miss)
+    uint64_t iotlb_hit_ns = 2;            // IOTLB lookup (hit or miss), for an untimed (C++) IOTLB
+    uint64_t iotlb_cycle_ps = 1000;       // clock period of a cycle-timed (RTL) IOTLB: its cycles become delay
     uint64_t cache_lookup_ns = 2;         // context / PASID / paging-structure cache lookup
     uint64_t memory_latency_ns = 60;      // one memory access of the walker or the queue engine
     uint64_t mmio_ns = 10;                // one MMIO register access

@@ -41,18 +41,22 @@ enum class translation_kind : uint8_t { first_stage = 1, second_stage = 2, neste
 // Page size level of a cached translation.
 enum class page_level : uint8_t { size_4k = 0, size_2m = 1, size_1g = 2 };
 
-constexpr unsigned page_level_shift(page_level l) { return 12 + 9 * static_cast<unsigned>(l); }
-constexpr uint64_t page_level_pages(page_level l) { return uint64_t{1} << (9 * static_cast<unsigned>(l)); }
+constexpr unsigned page_level_shift(page_level l) {
+    return 12 + 9 * static_cast<unsigned>(l);
+}
+constexpr uint64_t page_level_pages(page_level l) {
+    return uint64_t{1} << (9 * static_cast<unsigned>(l));
+}
 
 // Effective permissions and A/D state captured by the walk (payload bit vector; RTL width 8).
 namespace iotlb_perm {
-constexpr uint8_t fs_rw = 1 << 0;  // AND of first-stage R/W along the path (1 when no first stage)
-constexpr uint8_t fs_us = 1 << 1;  // AND of first-stage U/S (1 when no first stage)
-constexpr uint8_t fs_xd = 1 << 2;  // OR of first-stage XD (0 when no first stage)
-constexpr uint8_t ss_r = 1 << 3;   // AND of second-stage R for the final page (1 when no second stage)
-constexpr uint8_t ss_w = 1 << 4;   // AND of second-stage W
-constexpr uint8_t ss_x = 1 << 5;   // AND of second-stage X
-constexpr uint8_t dirty = 1 << 6;  // leaf D already set: a write hit needs no A/D update
+constexpr uint8_t fs_rw = 1 << 0;     // AND of first-stage R/W along the path (1 when no first stage)
+constexpr uint8_t fs_us = 1 << 1;     // AND of first-stage U/S (1 when no first stage)
+constexpr uint8_t fs_xd = 1 << 2;     // OR of first-stage XD (0 when no first stage)
+constexpr uint8_t ss_r = 1 << 3;      // AND of second-stage R for the final page (1 when no second stage)
+constexpr uint8_t ss_w = 1 << 4;      // AND of second-stage W
+constexpr uint8_t ss_x = 1 << 5;      // AND of second-stage X
+constexpr uint8_t dirty = 1 << 6;     // leaf D already set: a write hit needs no A/D update
 constexpr uint8_t accessed = 1 << 7;  // leaf A set by the walk that filled the entry
 }  // namespace iotlb_perm
 
@@ -86,13 +90,13 @@ struct iotlb_geometry {
 struct iotlb_fill_result {
     unsigned set = 0;
     unsigned way = 0;
-    bool replaced_same_tag = false;        // an entry with the same tag was updated in place
-    std::optional<iotlb_entry> evicted;    // a valid entry with another tag that was dropped
+    bool replaced_same_tag = false;      // an entry with the same tag was updated in place
+    std::optional<iotlb_entry> evicted;  // a valid entry with another tag that was dropped
     bool operator==(const iotlb_fill_result&) const = default;
 };
 
 class iotlb_if {
-public:
+  public:
     virtual ~iotlb_if() = default;
 
     virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) = 0;
@@ -106,9 +110,14 @@ public:
 
     virtual iotlb_geometry geometry() const = 0;
     // Visits every valid entry (tests, stale checker, lockstep comparison). No state change.
-    virtual void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const = 0;
+    virtual void for_each_valid(
+        const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const = 0;
     // Hardware cycles the last operation took (RTL); 0 for the untimed C++ model.
     virtual uint64_t last_op_cycles() const { return 0; }
+    // Hardware cycles all operations so far took (RTL); 0 for the untimed C++ model. The IOMMU
+    // charges the difference across a translation or an invalidation as annotated delay
+    // (iommu_config::iotlb_cycle_ps per cycle) in place of its fixed IOTLB latency.
+    virtual uint64_t cycles() const { return 0; }
     virtual std::string name() const = 0;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <systemc>
 
 #include "tlm/invalidation_sink.h"
 #include "tlm/phys_mem_if.h"
@@ -31,6 +32,9 @@ class qi_host {
     // The engine changed IQH, ICS, IECTL or IQERCD on its own; owners that keep a copy of the
     // queue registers in their register file refresh it from the engine's read_* accessors.
     virtual void registers_changed() {}
+    // Time the caches took for the last applied scope beyond the engine's fixed processing
+    // latency (the cycles of an RTL IOTLB's set walk); zero for untimed caches.
+    virtual sc_core::sc_time take_cache_time() { return sc_core::SC_ZERO_TIME; }
 };
 
 }  // namespace iommusim
