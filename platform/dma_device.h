@@ -48,6 +48,10 @@ class dma_device : public sc_core::sc_module {
     tlm::tlm_response_status transfer(bool has_pasid, uint32_t pasid, uint64_t iova, void* buf, std::size_t len,
                                       bool is_write, hw::fault_reason* reason);
 
+    // Waits out the time the device ran ahead of the kernel (temporal decoupling). Must run in an
+    // SC_THREAD.
+    void sync() { m_qk.sync(); }
+
     // The device as traffic generator (platform/traffic.h). Must run in an SC_THREAD.
     traffic_result run_traffic(const traffic_spec& spec);
 

@@ -68,6 +68,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         waves.dir = p.has_parent_path() ? p.parent_path().string() : ".";
         waves.name = p.stem().string() + "_iotlb";
     }
+    waves.clock_period_ps = cfg.iommu.iotlb_cycle_ps;  // RTL cycles and annotated delay agree
     m_iotlb =
         make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
@@ -304,10 +305,9 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
         if (t)
             t->dma_begin(n, d.rid, has_pasid, pasid, iova, is_write);
         status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason);
-        if (t) {
-            m_impl->top().core.delay(0);
+        d.hw->sync();  // the call returns when the DMA has completed in simulated time
+        if (t)
             t->dma_end(n, reason);
-        }
         m_impl->sample_timeline();
     });
     d.last_fault = reason;

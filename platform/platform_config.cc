@@ -1,8 +1,14 @@
 #include "platform/platform_config.h"
 
+#include <cstdlib>
 #include <set>
 
 namespace iommusim {
+
+std::string platform_config::default_iotlb() {
+    const char* env = std::getenv("IOMMUSIM_IOTLB");
+    return env && *env ? env : "cpp";
+}
 
 std::string platform_config::validate() const {
     if (std::string err = iommu.validate(); !err.empty())

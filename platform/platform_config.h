@@ -20,7 +20,7 @@ struct dma_device_config {
 
 struct platform_config {
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
-    std::string iotlb = "cpp";                                   // IOTLB implementation: cpp, rtl or lockstep
+    std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
     std::string waves;                                           // wave file path ("" = no waves)
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from
@@ -29,6 +29,8 @@ struct platform_config {
     uint64_t seed = 1;                                           // seed for anything random in the platform
     uint64_t timeline_interval_ns = 100000;                      // statistics timeline sampling period (0 = off)
 
+    // IOMMUSIM_IOTLB from the environment (so a whole test suite can run on the RTL), else "cpp".
+    static std::string default_iotlb();
     static std::vector<dma_device_config> default_devices() {
         return {{0x0100, false, true, 200, 32},
                 {0x0108, true, true, 200, 32},

@@ -129,6 +129,25 @@ TEST(PlatformFlow, TrafficGeneratorChecksItsDataAndReportsFaults) {
     EXPECT_EQ(bad.first_fault, hw::fault_reason::fs_not_present);
 }
 
+// With the RTL IOTLB its cycles are the lookup time: a 1 us clock makes an IOTLB hit cost >= 1 us
+// of simulated time (the C++ IOTLB would charge iotlb_hit_ns, 2 ns).
+TEST(PlatformFlow, RtlIotlbCyclesBecomeAnnotatedDelay) {
+    platform_config cfg;
+    cfg.iotlb = "rtl";
+    cfg.iommu.iotlb_cycle_ps = 1'000'000;
+    cfg.iommu.stale_check = true;  // no DMI: every access goes through the IOMMU
+    std::string err;
+    ASSERT_TRUE(platform::configure(cfg, &err)) << err;
+    scenario_log log(sink, verbosity::quiet);
+    nested_setup s(log);
+    uint8_t b = 0;
+    ASSERT_EQ(s.read(nested_setup::gva, &b, 1), 0);  // miss: walk + fill
+    platform& p = platform::instance();
+    const uint64_t t0 = p.now_ns();
+    ASSERT_EQ(s.read(nested_setup::gva + 1, &b, 1), 0);  // hit: one lookup cycle
+    EXPECT_GE(p.now_ns() - t0, 1000u);
+}
+
 TEST(PlatformFlow, StatisticsAreValidJson) {
     configure(true);
     scenario_log log(sink, verbosity::quiet);
