@@ -47,27 +47,33 @@ class paging_structure_cache {
     unsigned size(stage st) const;  // valid entries of a stage, all levels
 
   private:
-    struct slot {
-        bool valid = false;
-        uint16_t did = 0;
-        uint32_t pasid = 0;
-        uint64_t prefix = 0;  // addr >> (12 + 9 * (level - 1))
-        uint64_t stamp = 0;
-        entry e;
-    };
+    // Structure of arrays per level: invalidations and lookups scan the 8-byte tags only (one
+    // cache line per eight entries) and touch prefixes, stamps and payloads of candidates.
     struct level_array {
-        std::vector<slot> slots;
-        unsigned last = 0;
+        std::vector<uint64_t> keys;      // tag_key(did, pasid) when valid, 0 when invalid
+        std::vector<uint64_t> prefixes;  // addr >> (12 + 9 * (level - 1))
+        std::vector<uint64_t> stamps;    // LRU clock of the last fill or hit
+        std::vector<entry> entries;
+        unsigned last = 0;   // most recent hit or fill, probed first
+        unsigned count = 0;  // valid entries (an empty level is skipped)
     };
     static constexpr unsigned levels = max_level - min_level + 1;
+    static constexpr uint64_t valid_bit = uint64_t{1} << 63;
+    static constexpr uint64_t did_mask = valid_bit | (uint64_t{0xffff} << 32);
+    static constexpr uint64_t tag_key(uint16_t did, uint32_t pasid) {
+        return valid_bit | (uint64_t{did} << 32) | pasid;
+    }
 
     level_array& arr(stage st, unsigned level) {
         return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
     }
+    // Drops the entries of a stage whose key masked by `mask` equals `want` and whose prefix
+    // satisfies pred(prefix, level).
     template <typename Pred>
-    unsigned drop_if(stage st, Pred pred);
+    unsigned drop_if(stage st, uint64_t mask, uint64_t want, Pred pred);
 
     std::array<level_array, 2 * levels> m_arrays;
+    std::array<unsigned, 2> m_stage_count{};  // valid entries per stage
     uint64_t m_clock = 0;
 };
 

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <random>
+#include <vector>
+
 #include "tlm/context_cache.h"
 #include "tlm/paging_structure_cache.h"
 #include "tlm/pasid_cache.h"
@@ -188,6 +191,260 @@ TEST_F(PscScopes, PasidRangeHonoursIh) {
     EXPECT_NE(p.lookup(stage::first, 1, 5, 2, 0x0), nullptr);
     EXPECT_NE(p.lookup(stage::first, 1, 6, 2, 0x0), nullptr);
     EXPECT_EQ(p.size(stage::second), 4u);
+}
+
+// Range invalidation at every level against regions whose first and last pages sit exactly on the
+// range boundaries.
+TEST(PagingStructureCache, RangeBoundariesAtEveryLevel) {
+    for (unsigned level = paging_structure_cache::min_level; level <= paging_structure_cache::max_level; ++level) {
+        SCOPED_TRACE(level);
+        const unsigned region_log2 = 9 * (level - 1);  // region size in 4 KiB pages
+        const uint64_t region_pages = uint64_t{1} << region_log2;
+        const uint64_t base_vpn = 3 * region_pages;  // region [3R, 4R)
+        paging_structure_cache p(4, 4);
+        auto refill = [&] {
+            p.fill(stage::first, 1, 5, level, base_vpn << 12, {0x1000, 0});
+            p.fill(stage::second, 1, 0, level, base_vpn << 12, {0x2000, 0});
+        };
+        refill();
+        // Single pages just outside the region on either side miss it.
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, base_vpn - 1, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, base_vpn + region_pages, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_domain_range(1, base_vpn - 1, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_domain_range(1, base_vpn + region_pages, 0, false), 0u);
+        // An aligned range ending right below the region misses it.
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, 2 * region_pages, region_log2, false), 0u);
+        // The first and the last page of the region hit it.
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, base_vpn, 0, false), 1u);
+        EXPECT_EQ(p.invalidate_domain_range(1, base_vpn + region_pages - 1, 0, false), 1u);
+        EXPECT_EQ(p.size(stage::first) + p.size(stage::second), 0u);
+        refill();
+        // Another DID or PASID, and IH=1, keep both entries.
+        EXPECT_EQ(p.invalidate_pasid_range(1, 6, base_vpn, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_pasid_range(2, 5, base_vpn, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_domain_range(2, base_vpn, 0, false), 0u);
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, base_vpn, 0, true), 0u);
+        EXPECT_EQ(p.invalidate_domain_range(1, base_vpn, 0, true), 0u);
+        // A larger range containing the region hits it; the low bits of vpn are ignored.
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, base_vpn + 1, region_log2 + 2, false), 1u);
+        EXPECT_EQ(p.invalidate_domain_range(1, base_vpn + 1, region_log2 + 2, false), 1u);
+        refill();
+        EXPECT_EQ(p.invalidate_pasid_range(1, 5, 0, 52, false), 1u);  // "everything" range
+        EXPECT_EQ(p.invalidate_domain_range(1, 0, 63, false), 1u);
+    }
+}
+
+// Bookkeeping survives evictions: an evicted entry is not counted again by an invalidation, and
+// a freed slot is reused before the least recently used one.
+TEST(PagingStructureCache, InvalidationCountsAfterEvictions) {
+    paging_structure_cache p(3, 3);
+    for (uint64_t i = 0; i < 5; ++i)  // regions 0..4 of PASID 5: 0 and 1 are evicted
+        p.fill(stage::first, 1, 5, 2, i << 21, {i, 0});
+    EXPECT_EQ(p.size(stage::first), 3u);
+    EXPECT_EQ(p.lookup(stage::first, 1, 5, 2, 0), nullptr);
+    EXPECT_EQ(p.invalidate_pasid_range(1, 5, 0, 10, false), 0u);  // regions 0, 1: already evicted
+    EXPECT_EQ(p.invalidate_pasid_range(1, 5, 3 << 9, 0, false), 1u);
+    EXPECT_EQ(p.size(stage::first), 2u);
+    // Regions 2 and 4 remain; region 5 takes the freed slot, region 2 stays resident.
+    p.fill(stage::first, 1, 5, 2, uint64_t{5} << 21, {5, 0});
+    EXPECT_NE(p.lookup(stage::first, 1, 5, 2, uint64_t{2} << 21), nullptr);
+    EXPECT_EQ(p.invalidate_pasid(1, 5), 3u);
+    EXPECT_EQ(p.invalidate_pasid(1, 5), 0u);
+    EXPECT_EQ(p.size(stage::first), 0u);
+    // Domain scope on an emptied stage finds nothing, then finds a new fill.
+    EXPECT_EQ(p.invalidate_domain(1), 0u);
+    p.fill(stage::second, 1, 0, 5, 0, {9, 0});
+    EXPECT_EQ(p.invalidate_domain(1), 1u);
+    EXPECT_EQ(p.invalidate_all(), 0u);
+}
+
+// A straightforward model of the cache (one array of tagged slots per stage and level, linear
+// scans, the same victim choice) that the indexed implementation must match operation by
+// operation.
+class reference_psc {
+  public:
+    struct slot {
+        bool valid = false;
+        uint16_t did = 0;
+        uint32_t pasid = 0;
+        uint64_t prefix = 0;
+        uint64_t stamp = 0;
+        paging_structure_cache::entry e;
+    };
+
+    reference_psc(unsigned fs, unsigned ss) {
+        for (unsigned l = 0; l < 4; ++l) {
+            m_levels[l].resize(fs);
+            m_levels[4 + l].resize(ss);
+        }
+    }
+    const paging_structure_cache::entry* lookup(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr) {
+        if (level < 2 || level > 5)
+            return nullptr;
+        pasid = st == stage::second ? 0 : pasid;
+        for (slot& s : arr(st, level))
+            if (s.valid && s.did == did && s.pasid == pasid && s.prefix == (addr >> shift(level))) {
+                s.stamp = ++m_clock;
+                return &s.e;
+            }
+        return nullptr;
+    }
+    void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr,
+              const paging_structure_cache::entry& e) {
+        if (level < 2 || level > 5)
+            return;
+        pasid = st == stage::second ? 0 : pasid;
+        auto& a = arr(st, level);
+        const uint64_t prefix = addr >> shift(level);
+        std::size_t victim = a.size();
+        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i)
+            if (a[i].valid && a[i].did == did && a[i].pasid == pasid && a[i].prefix == prefix)
+                victim = i;
+        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i)
+            if (!a[i].valid)
+                victim = i;
+        if (victim == a.size()) {
+            victim = 0;
+            for (std::size_t i = 1; i < a.size(); ++i)
+                if (a[i].stamp < a[victim].stamp)
+                    victim = i;
+        }
+        a[victim] = slot{true, did, pasid, prefix, ++m_clock, e};
+    }
+    // Drops the valid entries of the selected stages for which pred(slot, level) holds.
+    template <typename Pred>
+    unsigned drop(bool first, bool second, Pred pred) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < 8; ++i) {
+            if ((i < 4 && !first) || (i >= 4 && !second))
+                continue;
+            for (slot& s : m_levels[i])
+                if (s.valid && pred(s, 2 + i % 4)) {
+                    s.valid = false;
+                    ++n;
+                }
+        }
+        return n;
+    }
+    static bool overlaps(uint64_t prefix, unsigned level, uint64_t vpn, unsigned am) {
+        am = am > 52 ? 52 : am;
+        const unsigned pshift = shift(level) - 12;
+        const uint64_t lo = vpn & ~((uint64_t{1} << am) - 1);
+        const uint64_t hi = lo + (uint64_t{1} << am) - 1;  // last page of the range
+        return (prefix << pshift) <= hi && lo <= (prefix << pshift) + ((uint64_t{1} << pshift) - 1);
+    }
+    unsigned size(stage st) const {
+        const bool first = st == stage::first;
+        unsigned n = 0;
+        for (unsigned i = first ? 0 : 4; i < (first ? 4u : 8u); ++i)
+            for (const slot& s : m_levels[i])
+                n += s.valid ? 1 : 0;
+        return n;
+    }
+
+  private:
+    static unsigned shift(unsigned level) { return 12 + 9 * (level - 1); }
+    std::vector<slot>& arr(stage st, unsigned level) { return m_levels[(st == stage::first ? 0 : 4) + level - 2]; }
+    std::vector<slot> m_levels[8];
+    uint64_t m_clock = 0;
+};
+
+TEST(PagingStructureCache, MatchesReferenceModelRandomised) {
+    std::mt19937_64 rng(20261124);
+    auto pick = [&](uint64_t n) { return rng() % n; };
+    for (unsigned round = 0; round < 4; ++round) {
+        const unsigned fs = 1 + static_cast<unsigned>(pick(round == 0 ? 3 : 12));
+        const unsigned ss = 1 + static_cast<unsigned>(pick(12));
+        paging_structure_cache dut(fs, ss);
+        reference_psc ref(fs, ss);
+        using rs = reference_psc::slot;
+        // Few tags and addresses so that fills collide, hit, evict and invalidations find entries.
+        auto did = [&] { return static_cast<uint16_t>(pick(3)); };
+        auto pasid = [&] { return static_cast<uint32_t>(pick(3) == 0 ? 0xfffff : pick(3)); };
+        auto level = [&] { return 1 + static_cast<unsigned>(pick(6)); };  // 1 and 6 are never cached
+        auto addr = [&] { return (pick(8) << 21) | (pick(4) << 30) | (pick(2) << 39) | (pick(2) << 48); };
+        auto am = [&] {
+            static constexpr unsigned ams[] = {0, 1, 9, 10, 18, 19, 27, 30, 36, 45, 52, 63};
+            return ams[pick(std::size(ams))];
+        };
+        for (unsigned op = 0; op < 50000; ++op) {
+            SCOPED_TRACE(op);
+            const stage st = pick(2) ? stage::first : stage::second;
+            switch (pick(10)) {
+                case 0:
+                case 1:
+                case 2: {
+                    const uint16_t d = did();
+                    const uint32_t p = pasid();
+                    const unsigned l = level();
+                    const uint64_t a = addr();
+                    const auto* x = dut.lookup(st, d, p, l, a);
+                    const auto* y = ref.lookup(st, d, p, l, a);
+                    ASSERT_EQ(x == nullptr, y == nullptr);
+                    if (x != nullptr) {
+                        ASSERT_EQ(x->next_table, y->next_table);
+                        ASSERT_EQ(x->perm, y->perm);
+                    }
+                    break;
+                }
+                case 3:
+                case 4:
+                case 5: {
+                    const uint16_t d = did();
+                    const uint32_t p = pasid();
+                    const unsigned l = level();
+                    const uint64_t a = addr();
+                    const paging_structure_cache::entry e{rng() & 0xffff'f000, static_cast<uint8_t>(rng())};
+                    dut.fill(st, d, p, l, a, e);
+                    ref.fill(st, d, p, l, a, e);
+                    break;
+                }
+                case 6: {
+                    const uint16_t d = did();
+                    const uint64_t v = addr() >> 12;
+                    const unsigned m = am();
+                    const bool ih = pick(4) == 0;
+                    ASSERT_EQ(dut.invalidate_domain_range(d, v, m, ih),
+                              ih ? 0u : ref.drop(false, true, [&](const rs& s, unsigned l) {
+                                  return s.did == d && reference_psc::overlaps(s.prefix, l, v, m);
+                              }));
+                    break;
+                }
+                case 7: {
+                    const uint16_t d = did();
+                    const uint32_t p = pasid();
+                    const uint64_t v = addr() >> 12;
+                    const unsigned m = am();
+                    const bool ih = pick(4) == 0;
+                    ASSERT_EQ(dut.invalidate_pasid_range(d, p, v, m, ih),
+                              ih ? 0u : ref.drop(true, false, [&](const rs& s, unsigned l) {
+                                  return s.did == d && s.pasid == p && reference_psc::overlaps(s.prefix, l, v, m);
+                              }));
+                    break;
+                }
+                case 8: {
+                    const uint16_t d = did();
+                    const uint32_t p = pasid();
+                    if (pick(2)) {
+                        ASSERT_EQ(dut.invalidate_pasid(d, p), ref.drop(true, false, [&](const rs& s, unsigned) {
+                            return s.did == d && s.pasid == p;
+                        }));
+                    } else {
+                        ASSERT_EQ(dut.invalidate_domain(d),
+                                  ref.drop(true, true, [&](const rs& s, unsigned) { return s.did == d; }));
+                    }
+                    break;
+                }
+                default:
+                    if (pick(50) == 0) {
+                        ASSERT_EQ(dut.invalidate_all(), ref.drop(true, true, [](const rs&, unsigned) { return true; }));
+                    }
+                    break;
+            }
+            ASSERT_EQ(dut.size(stage::first), ref.size(stage::first));
+            ASSERT_EQ(dut.size(stage::second), ref.size(stage::second));
+        }
+    }
 }
 
 }  // namespace
