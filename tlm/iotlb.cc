@@ -1,5 +1,6 @@
 #include "tlm/iotlb.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace iommusim {
@@ -12,13 +13,36 @@ bool is_pow2(unsigned v) {
 bool is_stage2_kind(translation_kind k) {
     return k == translation_kind::second_stage || k == translation_kind::pass_through;
 }
+
+// Calls f(i) for every i < n with (keys[i] & mask) == want. Eight keys are tested per step
+// without branches, so a scan that finds nothing costs one compare per key.
+template <typename F>
+void for_each_match(const uint64_t* keys, std::size_t n, uint64_t mask, uint64_t want, F f) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        unsigned any = 0;
+        for (unsigned j = 0; j < 8; ++j)
+            any |= (keys[i + j] & mask) == want ? 1u : 0u;
+        if (any == 0)
+            continue;
+        for (unsigned j = 0; j < 8; ++j)
+            if ((keys[i + j] & mask) == want)
+                f(i + j);
+    }
+    for (; i < n; ++i)
+        if ((keys[i] & mask) == want)
+            f(i);
+}
 }  // namespace
 
 iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     if (!is_pow2(geometry.sets) || !is_pow2(geometry.ways) || geometry.ways > 64)
         throw std::invalid_argument("iotlb: sets and ways must be powers of two, ways <= 64");
-    m_slots.resize(static_cast<std::size_t>(geometry.sets) * geometry.ways);
+    m_keys.assign(static_cast<std::size_t>(geometry.sets) * geometry.ways, 0);
+    m_entries.resize(m_keys.size());
     m_plru.assign(geometry.sets, 0);
+    m_did_filter.assign(filter_buckets, 0);
+    m_pasid_filter.assign(filter_buckets, 0);
 }
 
 void iotlb::touch(unsigned set, unsigned way) {
@@ -45,18 +69,33 @@ unsigned iotlb::plru_victim(unsigned set) const {
     return node - (m_geometry.ways - 1);
 }
 
+void iotlb::count_in(const iotlb_tag& t, int delta) {
+    const auto d = static_cast<unsigned>(delta);  // modular: -1 decrements
+    m_level_count[static_cast<unsigned>(t.level)] += d;
+    m_valid += d;
+    m_did_filter[did_bucket(t.did)] += d;
+    m_pasid_filter[pasid_bucket(t.did, t.pasid)] += d;
+}
+
+void iotlb::drop(std::size_t i) {
+    m_keys[i] = 0;
+    count_in(m_entries[i].tag, -1);
+}
+
 std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
     for (unsigned l = 0; l < 3; ++l) {
+        if (m_level_count[l] == 0)
+            continue;
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
         const uint64_t key = match_key(did, pasid, kind, level);
         const unsigned set = iotlb_set_index(vpn, level, m_geometry.sets);
-        slot* s = set_begin(set);
+        const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
-            if (s[w].key == key && s[w].entry.tag.vpn == aligned) {
+            if (m_keys[base + w] == key && m_entries[base + w].tag.vpn == aligned) {
                 touch(set, w);
-                return s[w].entry;
+                return m_entries[base + w];
             }
         }
     }
@@ -67,10 +106,11 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
     iotlb_fill_result r;
     const unsigned ways = m_geometry.ways;
     r.set = iotlb_set_index(entry.tag.vpn, entry.tag.level, m_geometry.sets);
-    slot* s = set_begin(r.set);
+    const std::size_t base = index(r.set, 0);
+    const uint64_t key = match_key(entry.tag.did, entry.tag.pasid, entry.tag.kind, entry.tag.level);
     unsigned target = ways;
     for (unsigned w = 0; w < ways; ++w) {
-        if (s[w].valid && s[w].entry.tag == entry.tag) {
+        if (m_keys[base + w] == key && m_entries[base + w].tag.vpn == entry.tag.vpn) {
             target = w;
             r.replaced_same_tag = true;
             break;
@@ -78,7 +118,7 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
     }
     if (target == ways) {
         for (unsigned w = 0; w < ways; ++w) {
-            if (!s[w].valid) {
+            if (m_keys[base + w] == 0) {
                 target = w;
                 break;
             }
@@ -86,30 +126,27 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
     }
     if (target == ways) {
         target = plru_victim(r.set);
-        r.evicted = s[target].entry;
+        r.evicted = m_entries[base + target];
     }
-    if (s[target].valid)
-        --m_level_count[static_cast<unsigned>(s[target].entry.tag.level)];
-    ++m_level_count[static_cast<unsigned>(entry.tag.level)];
-    s[target].valid = true;
-    s[target].entry = entry;
-    s[target].key = match_key(entry.tag.did, entry.tag.pasid, entry.tag.kind, entry.tag.level);
+    if (m_keys[base + target] != 0)
+        count_in(m_entries[base + target].tag, -1);
+    count_in(entry.tag, +1);
+    m_keys[base + target] = key;
+    m_entries[base + target] = entry;
     r.way = target;
     touch(r.set, target);
     return r;
 }
 
 template <typename Pred>
-unsigned iotlb::drop_if(Pred pred) {
+unsigned iotlb::drop_matching(uint64_t mask, uint64_t want, Pred pred) {
     unsigned n = 0;
-    for (slot& s : m_slots) {
-        if (s.valid && pred(s.entry.tag)) {
-            s.valid = false;
-            s.key = 0;
-            --m_level_count[static_cast<unsigned>(s.entry.tag.level)];
+    for_each_match(m_keys.data(), m_keys.size(), mask, want, [&](std::size_t i) {
+        if (pred(m_entries[i].tag)) {
+            drop(i);
             ++n;
         }
-    }
+    });
     return n;
 }
 
@@ -125,41 +162,57 @@ unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t
     unsigned n = 0;
     for (unsigned i = 0; i < count; ++i) {
         const unsigned set = every_set ? i : static_cast<unsigned>((first_page + i) & (sets - 1));
-        slot* s = set_begin(set);
+        const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
-            if (s[w].valid && s[w].entry.tag.level == level && pred(s[w].entry.tag)) {
-                s[w].valid = false;
-                s[w].key = 0;
+            const uint64_t k = m_keys[base + w];
+            if (k != 0 && key_level(k) == l && pred(m_entries[base + w].tag)) {
+                drop(base + w);
                 ++n;
             }
         }
     }
-    m_level_count[l] -= n;
     return n;
 }
 
 unsigned iotlb::invalidate_all() {
-    return drop_if([](const iotlb_tag&) { return true; });
+    const unsigned n = m_valid;
+    if (n == 0)
+        return 0;
+    std::fill(m_keys.begin(), m_keys.end(), 0);
+    std::fill(m_did_filter.begin(), m_did_filter.end(), 0);
+    std::fill(m_pasid_filter.begin(), m_pasid_filter.end(), 0);
+    m_level_count[0] = m_level_count[1] = m_level_count[2] = 0;
+    m_valid = 0;
+    return n;
 }
 
 unsigned iotlb::invalidate_domain(uint16_t did) {
-    return drop_if([did](const iotlb_tag& t) { return t.did == did; });
+    if (m_did_filter[did_bucket(did)] == 0)
+        return 0;
+    return drop_matching(did_mask, valid_bit | did, [](const iotlb_tag&) { return true; });
 }
 
 unsigned iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
     am = am > 63 ? 63 : am;  // a 6-bit AM field; keeps the shift in iotlb_overlaps defined
+    if (m_did_filter[did_bucket(did)] == 0)
+        return 0;
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (spec/vtd.md §6.2).
-    return drop_if(
-        [=](const iotlb_tag& t) { return t.did == did && (!is_stage2_kind(t.kind) || iotlb_overlaps(t, vpn, am)); });
+    return drop_matching(did_mask, valid_bit | did,
+                         [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, vpn, am); });
 }
 
 unsigned iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
-    return drop_if([=](const iotlb_tag& t) { return t.did == did && t.pasid == pasid; });
+    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
+        return 0;
+    return drop_matching(did_pasid_mask, match_key(did, pasid, translation_kind{0}, page_level{0}),
+                         [](const iotlb_tag&) { return true; });
 }
 
 unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
     am = am > 63 ? 63 : am;
+    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
+        return 0;
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (spec/vtd.md §6.3).
     auto pred = [=](const iotlb_tag& t) {
         return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, vpn, am);
@@ -168,7 +221,7 @@ unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vp
     // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
     // guest stage-1 invalidations).
     if (am >= 52)  // every input address (Linux's "flush all" range uses AM 52)
-        return drop_if(pred);
+        return drop_matching(did_pasid_mask, match_key(did, pasid, translation_kind{0}, page_level{0}), pred);
     const uint64_t range_pages = uint64_t{1} << am;
     const uint64_t base = vpn & ~(range_pages - 1);
     const uint64_t last = base + range_pages - 1;
@@ -181,17 +234,14 @@ unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vp
 void iotlb::for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const {
     for (unsigned set = 0; set < m_geometry.sets; ++set)
         for (unsigned w = 0; w < m_geometry.ways; ++w) {
-            const slot& s = m_slots[static_cast<std::size_t>(set) * m_geometry.ways + w];
-            if (s.valid)
-                fn(set, w, s.entry);
+            const std::size_t i = index(set, w);
+            if (m_keys[i] != 0)
+                fn(set, w, m_entries[i]);
         }
 }
 
 unsigned iotlb::valid_count() const {
-    unsigned n = 0;
-    for (const slot& s : m_slots)
-        n += s.valid ? 1 : 0;
-    return n;
+    return m_valid;
 }
 
 }  // namespace iommusim

@@ -8,6 +8,7 @@
 // the IH hint (it only concerns paging-structure caches, spec/vtd.md §6.4).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -42,30 +43,48 @@ class iotlb : public iotlb_if {
     unsigned valid_count() const;
 
   private:
-    // The match key packs valid, did, pasid, kind and level so a probe compares two words.
+    // The match key packs valid, did, pasid, kind and level so a probe compares two words and an
+    // invalidation scan reads 8 bytes per slot.
+    static constexpr uint64_t valid_bit = uint64_t{1} << 63;
+    static constexpr uint64_t did_mask = valid_bit | 0xffff;
+    static constexpr uint64_t did_pasid_mask = valid_bit | 0xffff'ffff'ffff;
+    static constexpr unsigned level_shift = 56;
     static uint64_t match_key(uint16_t did, uint32_t pasid, translation_kind kind, page_level level) {
-        return (uint64_t{1} << 63) | did | (uint64_t{pasid} << 16) | (uint64_t{static_cast<uint8_t>(kind)} << 40) |
-               (uint64_t{static_cast<uint8_t>(level)} << 48);
+        return valid_bit | did | (uint64_t{pasid} << 16) | (uint64_t{static_cast<uint8_t>(kind)} << 48) |
+               (uint64_t{static_cast<uint8_t>(level)} << level_shift);
     }
-    struct slot {
-        uint64_t key = 0;  // match_key() when valid, 0 when invalid
-        bool valid = false;
-        iotlb_entry entry;
-    };
+    static unsigned key_level(uint64_t key) { return static_cast<unsigned>(key >> level_shift) & 0x7f; }
+    // Counting filters: valid entries per hash bucket of the DID and of DID+PASID. A zero bucket
+    // proves that an invalidation of that DID (or DID+PASID) has nothing to drop.
+    static constexpr unsigned filter_buckets = 1024;
+    static unsigned did_bucket(uint16_t did) { return did & (filter_buckets - 1); }
+    static unsigned pasid_bucket(uint16_t did, uint32_t pasid) {
+        const uint64_t h = ((uint64_t{did} << 32) | pasid) * 0x9e37'79b9'7f4a'7c15ull;
+        return static_cast<unsigned>(h >> 54);  // top 10 bits
+    }
 
-    slot* set_begin(unsigned set) { return &m_slots[static_cast<std::size_t>(set) * m_geometry.ways]; }
+    std::size_t index(unsigned set, unsigned way) const {
+        return static_cast<std::size_t>(set) * m_geometry.ways + way;
+    }
     void touch(unsigned set, unsigned way);
+    void count_in(const iotlb_tag& t, int delta);
+    void drop(std::size_t i);
+    // Drops every slot whose key masked by `mask` equals `want` and whose tag satisfies pred.
     template <typename Pred>
-    unsigned drop_if(Pred pred);
+    unsigned drop_matching(uint64_t mask, uint64_t want, Pred pred);
     // Drops the matching entries of one level that live in the sets a range of that level's pages
     // maps to; a range covering every set scans them all.
     template <typename Pred>
     unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred);
 
     iotlb_geometry m_geometry;
-    std::vector<slot> m_slots;              // sets x ways, set-major
+    std::vector<uint64_t> m_keys;           // sets x ways, set-major: match_key() when valid, 0 when invalid
+    std::vector<iotlb_entry> m_entries;     // sets x ways, set-major
     std::vector<uint64_t> m_plru;           // ways-1 bits per set (ways <= 64)
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
+    unsigned m_valid = 0;
+    std::vector<unsigned> m_did_filter;    // filter_buckets counters
+    std::vector<unsigned> m_pasid_filter;  // filter_buckets counters
 };
 
 }  // namespace iommusim
