@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 
 #include "driver/vtd_ops.h"
 #include "platform/platform_impl.h"
+#include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
 
 namespace iommusim {
@@ -72,6 +74,8 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     m_iotlb =
         make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
+    // SystemC announces the trace timescale; the wave files say it themselves.
+    sc_core::sc_report_handler::set_actions("tracing timescale unit set", sc_core::SC_DO_NOTHING);
     if (!cfg.waves.empty())
         m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, static_cast<unsigned>(cfg.devices.size()),
                                                 m_top->mmu, m_top->irq_fault, m_top->irq_inv);
@@ -160,6 +164,30 @@ void platform_impl::finish() {
                 .string();
     }
     m_tracer->close(fst);
+    m_iotlb->close_waves();
+    if (!fst.empty())
+        merge_rtl_waves(fst);
+}
+
+// Puts the RTL IOTLB's signals into the transaction-level VCD so one GTKWave view shows both (the
+// FST stays beside it). Needs fst2vcd (Debian package gtkwave); without it the files stay apart.
+void platform_impl::merge_rtl_waves(const std::string& fst) {
+    const std::string vcd = m_tracer->path();
+    const std::string rtl_vcd = vcd + ".rtl.tmp";
+    const std::string merged = vcd + ".merged.tmp";
+    const std::string cmd = "fst2vcd -f '" + fst + "' -o '" + rtl_vcd + "' >/dev/null 2>&1";
+    std::string error;
+    if (std::system(cmd.c_str()) != 0)
+        error = "fst2vcd failed or is not installed (Debian package gtkwave)";
+    else
+        error = merge_vcd(vcd, rtl_vcd, merged);
+    std::error_code ec;
+    if (error.empty())
+        std::filesystem::rename(merged, vcd, ec);
+    std::filesystem::remove(rtl_vcd, ec);
+    std::filesystem::remove(merged, ec);
+    if (!error.empty())
+        SC_REPORT_WARNING("iommusim/platform", ("RTL waves stay in " + fst + ": " + error).c_str());
 }
 
 std::string platform_impl::stats_json() const {

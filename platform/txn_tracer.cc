@@ -88,7 +88,8 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, unsigned devices, 
     };
     g << "[*] iommusim transaction-level view (written with the wave file)\n";
     if (!rtl_fst.empty())
-        g << "[*] RTL IOTLB signals: gtkwave " << rtl_fst << " waves/iotlb.gtkw\n";
+        g << "[*] RTL IOTLB signals are merged in (scope dut); all of them: gtkwave " << rtl_fst
+          << " waves/iotlb.gtkw\n";
     g << "[dumpfile] \"" << vcd_path << "\"\n[timestart] 0\n[size] 1600 900\n[signals_width] 260\n";
     g << "[sst_expanded] 1\n[sst_vpaned_height] 220\n";
     for (unsigned n = 0; n < devices; ++n) {
@@ -109,6 +110,13 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, unsigned devices, 
         g << dec << "SystemC.qi.waits[63:0]\n";
     });
     group("interrupts and CPU", [&] { g << bin << "SystemC.irq.fault\nSystemC.irq.inv\nSystemC.cpu.busy\n"; });
+    if (!rtl_fst.empty())  // merged into the VCD at the end of the run (platform_impl::merge_rtl_waves)
+        group("RTL IOTLB (dut)", [&] {
+            g << bin << "dut.clk_i\ndut.busy_o\ndut.lkp_req_valid_i\ndut.lkp_resp_valid_o\ndut.lkp_resp_hit_o\n"
+              << "dut.fill_req_valid_i\ndut.fill_resp_evict_valid_o\ndut.inv_req_valid_i\ndut.inv_resp_valid_o\n";
+            g << "@2022\n^3 waves/iotlb_inv_scope.txt\ndut.inv_req_scope_i[2:0]\n";
+            g << hex << "dut.lkp_req_did_i[15:0]\ndut.lkp_req_vpn_i[44:0]\ndut.lkp_resp_pfn_o[39:0]\n";
+        });
     return g.str();
 }
 

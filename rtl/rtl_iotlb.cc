@@ -52,6 +52,7 @@ class rtl_iotlb::model {
     virtual uint64_t cycle() const = 0;
     virtual uint64_t time_ps() const = 0;
     virtual std::string wave_path() const = 0;
+    virtual void close_waves() = 0;
 };
 
 namespace {
@@ -90,15 +91,20 @@ class verilated_model final : public rtl_iotlb::model {
         // (possibly destroyed) model's: point it at ours while tearing down, then clear it.
         Verilated::threadContextp(m_ctx.get());
         m_dut->final();
-        if (m_trace) {
-            m_trace->close();
-            if (m_waves.format == rtl_waves_options::file_format::vcd)
-                convert_to_vcd();
-        }
-        m_trace.reset();
+        close_waves();
         m_dut.reset();
         m_ctx.reset();
         Verilated::threadContextp(nullptr);
+    }
+
+    // Completes the wave file; later operations are not traced.
+    void close_waves() override {
+        if (!m_trace)
+            return;
+        m_trace->close();
+        if (m_waves.format == rtl_waves_options::file_format::vcd)
+            convert_to_vcd();
+        m_trace.reset();
     }
 
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
@@ -424,6 +430,10 @@ unsigned rtl_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_
         return 0;
     }
     return invalidate(static_cast<unsigned>(rtl_inv_scope::pasid_range), did, pasid, vpn, am);
+}
+
+void rtl_iotlb::close_waves() {
+    m_model->close_waves();
 }
 
 void rtl_iotlb::for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const {

@@ -60,6 +60,7 @@ class rtl_iotlb : public iotlb_if {
     void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override;
     uint64_t last_op_cycles() const override { return m_last_op_cycles; }
     uint64_t cycles() const override { return cycle(); }
+    void close_waves() override;
     std::string name() const override { return "rtl_iotlb"; }
 
     // Tree-PLRU bits of a set (bit n = node n), read through the debug port.

@@ -7,7 +7,7 @@ packages=(
     cmake g++ make pkg-config ccache python3
     libsystemc-dev verilator
     libgtest-dev libgmock-dev libbenchmark-dev
-    nlohmann-json3-dev gnuplot-nox clang-format
+    nlohmann-json3-dev gnuplot-nox clang-format gtkwave
 )
 
 missing=()

@@ -118,6 +118,9 @@ class iotlb_if {
     // charges the difference across a translation or an invalidation as annotated delay
     // (iommu_config::iotlb_cycle_ps per cycle) in place of its fixed IOTLB latency.
     virtual uint64_t cycles() const { return 0; }
+    // Completes any wave file the implementation writes (end of simulation); later operations are
+    // not traced. Nothing to do for the C++ model.
+    virtual void close_waves() {}
     virtual std::string name() const = 0;
 };
 
