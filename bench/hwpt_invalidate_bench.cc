@@ -13,7 +13,6 @@
 #include "iommusim/iommusim.h"
 #include "platform/platform.h"
 
-
 namespace {
 
 constexpr uint64_t page = 4096;

@@ -1,216 +1,48 @@
-// DMA throughput through the TLM shell: 64-byte reads from a device initiator with a
-// tlm_quantumkeeper, over a 64 KiB window of 4 KiB second-stage pages that stays in the IOTLB.
+// DMA throughput through the TLM shell (bench/dma_bench_system.h: 64-byte reads over a window
+// of 4 KiB second-stage pages that stays in the IOTLB).
 //   BM_TlmDmaIotlbHit      device -> iommu (TE=1, IOTLB hits) -> memory, b_transport
 //   BM_TlmDmaNoIommu       the same traffic straight to a memory, b_transport
 //   BM_TlmDmaDmi           DMI pointers granted by the iommu (one per translated page)
 //   BM_TlmDmaNoIommuDmi    DMI pointers granted by a memory directly
-// SystemC elaborates once per process: one system is built on first use and every benchmark runs
-// its loop inside the device's SC_THREAD (sc_start() returns when the loop is done).
 #include <benchmark/benchmark.h>
 
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/tlm_quantumkeeper.h>
-#include <cstring>
-#include <functional>
-#include <systemc>
-#include <tlm>
-#include <vector>
-
-#include "iommusim/hw/vtd_regs.h"
-#include "tlm/iommu.h"
+#include "dma_bench_system.h"
 #include "tlm/iotlb.h"
-#include "tlm/memory.h"
-// The bench links no test helpers: the table builder is compiled into this program.
-#include "tlm/table_builder_util.cc"
 
-namespace iommusim {
+namespace iommusim::bench {
 namespace {
 
-constexpr uint16_t k_rid = 0x0100;
-constexpr uint64_t k_iova = 0x40'0000;
-constexpr uint64_t k_hpa = 0x8000'0000;
-constexpr unsigned k_pages = 16;
-constexpr unsigned k_len = 64;
-
-// Address of access i: strided over the window so that every page is used.
-uint64_t offset_of(uint64_t i) {
-    return (i * 7 * k_len) % (uint64_t{k_pages} * 4096);
-}
-
-class device : public sc_core::sc_module {
-  public:
-    tlm_utils::simple_initiator_socket<device> socket;
-    std::function<void(device&)> job;
-    sc_core::sc_event start;
-    tlm_utils::tlm_quantumkeeper qk;
-    dma_extension ext;
-
-    SC_HAS_PROCESS(device);
-    explicit device(const sc_core::sc_module_name& n) : sc_core::sc_module(n), socket("socket") {
-        socket.register_invalidate_direct_mem_ptr(this, &device::invalidate);
-        ext.requester_id = k_rid;
-        SC_THREAD(run);
-    }
-
-    // One timed read through b_transport.
-    bool read(uint64_t addr, uint8_t* data) {
-        tlm::tlm_generic_payload p;
-        p.set_command(tlm::TLM_READ_COMMAND);
-        p.set_address(addr);
-        p.set_data_ptr(data);
-        p.set_data_length(k_len);
-        p.set_streaming_width(k_len);
-        p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        p.set_extension(&ext);
-        sc_core::sc_time d = qk.get_local_time();
-        socket->b_transport(p, d);
-        qk.set(d);
-        if (qk.need_sync())
-            qk.sync();
-        p.clear_extension(&ext);
-        return p.is_response_ok();
-    }
-
-    // One read through a cached DMI pointer (requested on a miss); b_transport when denied.
-    bool read_dmi(uint64_t addr, uint8_t* data) {
-        for (const tlm::tlm_dmi& d : m_dmi) {
-            if (addr >= d.get_start_address() && addr + k_len - 1 <= d.get_end_address()) {
-                std::memcpy(data, d.get_dmi_ptr() + (addr - d.get_start_address()), k_len);
-                qk.inc(d.get_read_latency());
-                if (qk.need_sync())
-                    qk.sync();
-                return true;
-            }
-        }
-        tlm::tlm_generic_payload p;
-        p.set_command(tlm::TLM_READ_COMMAND);
-        p.set_address(addr);
-        p.set_extension(&ext);
-        tlm::tlm_dmi d;
-        const bool ok = socket->get_direct_mem_ptr(p, d);
-        p.clear_extension(&ext);
-        if (ok && d.is_read_allowed()) {
-            m_dmi.push_back(d);
-            return read_dmi(addr, data);
-        }
-        return read(addr, data);
-    }
-
-  private:
-    void run() {
-        for (;;) {
-            sc_core::wait(start);
-            if (job)
-                job(*this);
-            job = nullptr;
-        }
-    }
-    void invalidate(sc_dt::uint64 s, sc_dt::uint64 e) {
-        std::erase_if(m_dmi,
-                      [&](const tlm::tlm_dmi& d) { return d.get_start_address() <= e && s <= d.get_end_address(); });
-    }
-    std::vector<tlm::tlm_dmi> m_dmi;
-};
-
-memory_config memory_for(const iommu_config& c) {
-    memory_config m;
-    m.read_ns = m.write_ns = c.memory_latency_ns;
-    return m;
-}
-
-struct dma_system {
-    iommu_config cfg;
-    iotlb tlb{iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways}};
-    memory mem{"mem", memory_for(cfg)};
-    memory direct_mem{"direct_mem", memory_for(cfg)};
-    iommu mmu{"mmu", cfg, tlb};
-    device dev{"dev"};
+struct systems {
+    dma_system iommu{"cpp", std::make_unique<iotlb>(iotlb_geometry{64, 4})};
+    memory direct_mem{"direct_mem", memory_for(iommu.cfg)};
     device raw{"raw"};
-    device cpu{"cpu"};  // on the register socket (unused: setup goes through the register file)
-    sc_core::sc_signal<bool> irq_fault{"irq_fault_line"};
-    sc_core::sc_signal<bool> irq_inv{"irq_inv_line"};
-    test::table_builder tb{mem.store()};
-
-    dma_system() {
-        dev.socket.bind(mmu.target_socket);
-        mmu.initiator_socket.bind(mem.target_socket);
-        raw.socket.bind(direct_mem.target_socket);
-        cpu.socket.bind(mmu.mmio_socket);
-        mmu.irq_fault.bind(irq_fault);
-        mmu.irq_inv.bind(irq_inv);
-        tlm_utils::tlm_quantumkeeper::set_global_quantum(
-            sc_core::sc_time(static_cast<double>(cfg.quantum_ns), sc_core::SC_NS));
-        // Second-stage domain for k_rid over the window.
-        tb.set_context(k_rid);
-        const uint64_t ss = tb.new_ss();
-        for (unsigned i = 0; i < k_pages; ++i)
-            tb.map_ss(ss, 4, k_iova + i * 4096ull, k_hpa + i * 4096ull);
-        test::pasid_opts o;
-        o.did = 1;
-        o.ssptptr = ss;
-        tb.set_pasid(k_rid, 0, o);
-        // Software register writes (GCMD protocol: SRTP, then TE).
-        register_file& r = mmu.registers();
-        r.write(hw::reg::RTADDR_OFFSET, 8, tb.rtaddr_value());
-        r.write(hw::reg::GCMD_OFFSET, 4, hw::gcmd::srtp::mask);
-        r.write(hw::reg::GCMD_OFFSET, 4, hw::gcmd::te::mask);
-    }
-
-    // Runs job in d's thread until it returns.
-    void run(device& d, std::function<void(device&)> job) {
-        d.job = std::move(job);
-        d.start.notify(sc_core::SC_ZERO_TIME);
-        sc_core::sc_start();
-    }
+    systems() { raw.socket.bind(direct_mem.target_socket); }
 };
 
-dma_system& sys() {
-    static dma_system s;
+systems& sys() {
+    static systems s;
     return s;
 }
 
-void traffic(benchmark::State& state, device& d, uint64_t base, bool dmi) {
-    std::vector<uint8_t> buf(k_len);
-    uint64_t i = 0;
-    bool ok = true;
-    for (auto _ : state) {
-        ok &= dmi ? d.read_dmi(base + offset_of(i), buf.data()) : d.read(base + offset_of(i), buf.data());
-        benchmark::DoNotOptimize(buf.data());
-        ++i;
-    }
-    if (!ok)
-        state.SkipWithError("a DMA failed");
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * k_len);
-}
-
 void BM_TlmDmaIotlbHit(benchmark::State& state) {
-    dma_system& s = sys();
-    // Warm the IOTLB with every page of the window.
-    s.run(s.dev, [](device& d) {
-        std::vector<uint8_t> buf(k_len);
-        for (unsigned p = 0; p < k_pages; ++p)
-            d.read(k_iova + p * 4096ull, buf.data());
-    });
-    s.run(s.dev, [&](device& d) { traffic(state, d, k_iova, false); });
-    const translation_stats ts = s.mmu.core().stats();
-    state.counters["iotlb_hit_rate"] = static_cast<double>(ts.iotlb_hits) /
-                                       static_cast<double>(std::max<uint64_t>(1, ts.iotlb_hits + ts.iotlb_misses));
+    dma_system& s = sys().iommu;
+    s.warm();
+    traffic(state, s.dev, k_iova, false);
+    state.counters["iotlb_hit_rate"] = s.iotlb_hit_rate();
 }
 
 void BM_TlmDmaNoIommu(benchmark::State& state) {
-    dma_system& s = sys();
-    s.run(s.raw, [&](device& d) { traffic(state, d, k_hpa, false); });
+    traffic(state, sys().raw, k_hpa, false);
 }
 
 void BM_TlmDmaDmi(benchmark::State& state) {
-    dma_system& s = sys();
-    s.run(s.dev, [&](device& d) { traffic(state, d, k_iova, true); });
+    dma_system& s = sys().iommu;
+    traffic(state, s.dev, k_iova, true);
     state.counters["dmi_grants"] = static_cast<double>(s.mmu.statistics().dmi_grants);
 }
 
 void BM_TlmDmaNoIommuDmi(benchmark::State& state) {
-    dma_system& s = sys();
-    s.run(s.raw, [&](device& d) { traffic(state, d, k_hpa, true); });
+    traffic(state, sys().raw, k_hpa, true);
 }
 
 BENCHMARK(BM_TlmDmaIotlbHit);
@@ -219,4 +51,4 @@ BENCHMARK(BM_TlmDmaDmi);
 BENCHMARK(BM_TlmDmaNoIommuDmi);
 
 }  // namespace
-}  // namespace iommusim
+}  // namespace iommusim::bench

@@ -8,9 +8,8 @@
 
 #include "tlm/iotlb.h"
 #include "tlm/sparse_memory.h"
+#include "tlm/table_builder_util.h"
 #include "tlm/translator.h"
-// The bench links no test helpers: the table builder is compiled into this program.
-#include "tlm/table_builder_util.cc"
 
 namespace iommusim {
 namespace {
