@@ -7,8 +7,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
+#include "tlm/lru_cache.h"
 #include "tlm/translation_types.h"
 
 namespace iommusim {
@@ -24,19 +24,11 @@ class context_cache {
     // FM (2 bits): 0 = exact SID, n = ignore the n most significant function bits of SID[2:0].
     unsigned invalidate_device(uint16_t sid, unsigned fm);
 
-    unsigned size() const;  // valid entries
-    unsigned capacity() const { return static_cast<unsigned>(m_entries.size()); }
+    unsigned size() const { return m_cache.size(); }  // valid entries
+    unsigned capacity() const { return m_cache.capacity(); }
 
   private:
-    struct slot {
-        bool valid = false;
-        uint16_t sid = 0;
-        uint64_t stamp = 0;
-        context_info info;
-    };
-    std::vector<slot> m_entries;
-    uint64_t m_clock = 0;
-    unsigned m_last = 0;  // slot of the last hit: repeated requests of one device skip the scan
+    lru_cache<uint16_t, context_info> m_cache;
 };
 
 }  // namespace iommusim

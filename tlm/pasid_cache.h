@@ -8,8 +8,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
+#include "tlm/lru_cache.h"
 #include "tlm/translation_types.h"
 
 namespace iommusim {
@@ -25,22 +25,16 @@ class pasid_cache {
     unsigned invalidate_domain(uint16_t did);
     unsigned invalidate_pasid(uint16_t did, uint32_t pasid);
 
-    unsigned size() const;
-    unsigned capacity() const { return static_cast<unsigned>(m_entries.size()); }
+    unsigned size() const { return m_cache.size(); }
+    unsigned capacity() const { return m_cache.capacity(); }
 
   private:
-    struct slot {
-        bool valid = false;
+    struct key {
         uint16_t sid = 0;
-        uint64_t stamp = 0;
-        pasid_info info;
+        uint32_t pasid = 0;
+        bool operator==(const key&) const = default;
     };
-    template <typename Pred>
-    unsigned drop_if(Pred pred);
-
-    std::vector<slot> m_entries;
-    uint64_t m_clock = 0;
-    unsigned m_last = 0;
+    lru_cache<key, pasid_info> m_cache;
 };
 
 }  // namespace iommusim
