@@ -1,13 +1,17 @@
 // Probe, bring-up, GCMD protocol, DID allocation, device tables and the PSI address/mask algorithm,
-// against the register-level stand-in (spec/vtd.md §1-§4, §6.7).
+// on the TLM model (spec/vtd.md §1-§4, §6.7). Capability sets the model cannot be configured with
+// (no QI, no scalable mode, VER 0, reserved SAGAW) are probed on a capability-register double.
 #include "driver/vtd_iommu.h"
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
-#include "driver/fake_vtd_util.h"
+#include "driver/capability_regs_util.h"
+#include "driver/vtd_model_util.h"
 #include "iommusim/hw/vtd_regs.h"
 
 namespace iommusim::test {
@@ -16,196 +20,245 @@ namespace {
 using driver::page_allocator;
 using driver::vtd_iommu;
 
-int probe_with(fake_caps caps, std::string& error) {
-    fake_vtd hw(caps);
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    return iommu.probe(&error);
-}
-
 TEST(VtdIommu, ProbeBringsUpQueueRootTableAndTranslation) {
-    fake_vtd hw;
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    std::string error;
-    ASSERT_EQ(iommu.probe(&error), 0) << error;
-    EXPECT_TRUE(hw::gsts::qies::get(hw.gsts));
-    EXPECT_TRUE(hw::gsts::tes::get(hw.gsts));
-    EXPECT_TRUE(hw::gsts::rtps::get(hw.gsts));
-    EXPECT_EQ(hw::iqa::dw::get(hw.iqa), 1u);
-    EXPECT_EQ(hw::iqa::qs::get(hw.iqa), 1u);
-    EXPECT_EQ(hw::rtaddr::ttm::get(hw.active_root), 1u) << "scalable mode";
-    EXPECT_EQ(hw::rtaddr::rta::get(hw.active_root) << 12, iommu.root_table());
-    EXPECT_EQ(iommu.ss_levels(), 4u);
-    EXPECT_EQ(iommu.ss_width(), 48u);
-    // Without ESRTPS the new root is followed by global context, PASID-cache and IOTLB flushes.
-    ASSERT_EQ(hw.processed.size(), 4u);
-    EXPECT_EQ(hw.processed[0], hw::make_cc_inv(hw::cc_desc::global));
-    EXPECT_EQ(hw.processed[1], hw::make_pc_inv(hw::pc_desc::global));
-    EXPECT_EQ(hw.processed[2], hw::make_iotlb_inv(hw::iotlb_desc::global));
-    // Ring and root table are zeroed, 4 KiB aligned driver pages.
-    EXPECT_EQ(iommu.root_table() & 0xfff, 0u);
-    EXPECT_EQ((hw::iqa::iqa::get(hw.iqa) << 12) & 0xfff, 0u);
+    model_unit u(unit_config(), {}, false);
+    u.run([&] {
+        EXPECT_FALSE(hw::gsts::tes::get(u.read32(hw::reg::GSTS_OFFSET))) << "starts disabled";
+        u.mark();
+        std::string error;
+        ASSERT_EQ(u.vtd().probe(&error), 0) << error;
+        const uint32_t gsts = u.read32(hw::reg::GSTS_OFFSET);
+        EXPECT_TRUE(hw::gsts::qies::get(gsts));
+        EXPECT_TRUE(hw::gsts::tes::get(gsts));
+        EXPECT_TRUE(hw::gsts::rtps::get(gsts));
+        const uint64_t iqa = u.read64(hw::reg::IQA_OFFSET);
+        EXPECT_EQ(hw::iqa::dw::get(iqa), 1u);
+        EXPECT_EQ(hw::iqa::qs::get(iqa), 1u);
+        const uint64_t rtaddr = u.read64(hw::reg::RTADDR_OFFSET);
+        EXPECT_EQ(hw::rtaddr::ttm::get(rtaddr), 1u) << "scalable mode";
+        EXPECT_EQ(hw::rtaddr::rta::get(rtaddr) << 12, u.vtd().root_table());
+        EXPECT_EQ(u.vtd().ss_levels(), 4u);
+        EXPECT_EQ(u.vtd().ss_width(), 48u);
+        // Without ESRTPS the new root is followed by global context, PASID-cache and IOTLB flushes.
+        const auto sent = u.sent();
+        ASSERT_EQ(sent.size(), 4u);
+        EXPECT_EQ(sent[0], hw::make_cc_inv(hw::cc_desc::global));
+        EXPECT_EQ(sent[1], hw::make_pc_inv(hw::pc_desc::global));
+        EXPECT_EQ(sent[2], hw::make_iotlb_inv(hw::iotlb_desc::global));
+        EXPECT_EQ(hw::desc::type_of(sent[3]), static_cast<unsigned>(hw::inv_type::wait));
+        EXPECT_EQ(u.executed(hw::inv_type::context_cache), 1u);
+        EXPECT_EQ(u.executed(hw::inv_type::pasid_cache), 1u);
+        EXPECT_EQ(u.executed(hw::inv_type::iotlb), 1u);
+        EXPECT_EQ(u.executed(hw::inv_type::wait), 1u);
+        // Ring and root table are 4 KiB aligned driver pages.
+        EXPECT_EQ(u.vtd().root_table() & 0xfff, 0u);
+        EXPECT_GE(u.vtd().root_table(), model_unit::driver_memory_base);
+        EXPECT_EQ((hw::iqa::iqa::get(iqa) << 12) & 0xfff, 0u);
+        EXPECT_GE(hw::iqa::iqa::get(iqa) << 12, model_unit::driver_memory_base);
+    });
 }
 
 TEST(VtdIommu, EsrtpsSkipsTheGlobalFlush) {
-    fake_caps caps = default_caps();
-    caps.cap |= hw::cap::esrtps::make(1);
-    fake_vtd hw(caps);
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    EXPECT_TRUE(hw.processed.empty());
+    platform_config cfg = unit_config();
+    cfg.iommu.esrtps = true;
+    model_unit u(cfg, {}, false);
+    u.run([&] {
+        u.mark();
+        ASSERT_EQ(u.vtd().probe(), 0);
+        EXPECT_TRUE(u.sent().empty());
+        EXPECT_EQ(u.executed_total(), 0u);
+        EXPECT_TRUE(hw::gsts::rtps::get(u.read32(hw::reg::GSTS_OFFSET)));
+    });
 }
 
 TEST(VtdIommu, ProbeRefusesNamingTheMissingCapability) {
+    // The capability registers of the real model, each edited to what the model cannot be.
+    model_unit u;
+    uint32_t ver = 0;
+    uint64_t cap = 0, ecap = 0;
+    u.run([&] {
+        ver = u.read32(hw::reg::VER_OFFSET);
+        cap = u.read64(hw::reg::CAP_OFFSET);
+        ecap = u.read64(hw::reg::ECAP_OFFSET);
+    });
+    auto probe_with = [](uint32_t v, uint64_t c, uint64_t e, std::string& error) {
+        capability_regs hw(v, c, e);
+        page_allocator pages(hw, 0x1000'0000, 0x10'0000);
+        vtd_iommu iommu(hw, pages);
+        const int rc = iommu.probe(&error);
+        EXPECT_FALSE(iommu.probed());
+        return rc;
+    };
     std::string error;
-    fake_caps caps = default_caps();
-    caps.ecap = hw::ecap::qi::set(caps.ecap, 0);
-    EXPECT_EQ(probe_with(caps, error), -ENODEV);
-    EXPECT_NE(error.find("ECAP.QI"), std::string::npos) << error;
-
-    caps = default_caps();
-    caps.ecap = hw::ecap::smts::set(caps.ecap, 0);
-    EXPECT_EQ(probe_with(caps, error), -ENODEV);
-    EXPECT_NE(error.find("ECAP.SMTS"), std::string::npos) << error;
-
-    caps = default_caps();
-    caps.ecap = hw::ecap::ssts::set(caps.ecap, 0);
-    EXPECT_EQ(probe_with(caps, error), -ENODEV);
-    EXPECT_NE(error.find("ECAP.SSTS"), std::string::npos) << error;
-
-    caps = default_caps();
-    caps.cap = hw::cap::sagaw::set(caps.cap, 1);  // only the reserved 2-level encoding
-    EXPECT_EQ(probe_with(caps, error), -ENODEV);
+    EXPECT_EQ(probe_with(ver, hw::cap::sagaw::set(cap, 1), ecap, error), -ENODEV)
+        << "only the reserved 2-level encoding";
     EXPECT_NE(error.find("CAP.SAGAW"), std::string::npos) << error;
-
-    caps = default_caps();
-    caps.ver = 0;
-    EXPECT_EQ(probe_with(caps, error), -ENODEV);
+    EXPECT_EQ(probe_with(ver, cap, hw::ecap::qi::set(ecap, 0), error), -ENODEV);
+    EXPECT_NE(error.find("ECAP.QI"), std::string::npos) << error;
+    EXPECT_EQ(probe_with(ver, cap, hw::ecap::smts::set(ecap, 0), error), -ENODEV);
+    EXPECT_NE(error.find("ECAP.SMTS"), std::string::npos) << error;
+    EXPECT_EQ(probe_with(0, cap, ecap, error), -ENODEV);
     EXPECT_NE(error.find("VER_REG"), std::string::npos) << error;
 }
 
+TEST(VtdIommu, ProbeRefusesAUnitWithoutSecondStage) {
+    // A model without ECAP.SSTS: the platform's own driver probe is refused, so the platform
+    // cannot come up, and says why.
+    platform_config cfg = unit_config();
+    cfg.iommu.ssts = false;
+    std::string error;
+    ASSERT_TRUE(platform::configure(cfg, &error)) << error;
+    try {
+        platform::instance();
+        ADD_FAILURE() << "a unit without second-stage translation was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("ECAP.SSTS"), std::string::npos) << e.what();
+    }
+}
+
 TEST(VtdIommu, ProbePicksFiveLevelWhenFourIsMissing) {
-    fake_caps caps = default_caps();
-    caps.cap = hw::cap::sagaw::set(caps.cap, 1u << 3);
-    caps.cap = hw::cap::mgaw::set(caps.cap, 56);
-    fake_vtd hw(caps);
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    EXPECT_EQ(iommu.ss_levels(), 5u);
-    EXPECT_EQ(iommu.ss_aw(), 3u);
-    EXPECT_EQ(iommu.ss_width(), 57u);
+    platform_config cfg = unit_config();
+    cfg.iommu.sagaw_39 = false;
+    cfg.iommu.sagaw_48 = false;
+    cfg.iommu.sagaw_57 = true;
+    cfg.iommu.mgaw = 57;
+    model_unit u(cfg);
+    u.run([&] {
+        EXPECT_EQ(u.vtd().ss_levels(), 5u);
+        EXPECT_EQ(u.vtd().ss_aw(), 3u);
+        EXPECT_EQ(u.vtd().ss_width(), 57u);
+    });
 }
 
 TEST(VtdIommu, GcmdTimesOutWhenStatusDoesNotFollow) {
-    fake_vtd hw;
-    hw.gsts_stuck = true;
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    std::string error;
-    EXPECT_EQ(iommu.probe(&error), -ETIMEDOUT);
-    EXPECT_NE(error.find("GSTS"), std::string::npos);
-    EXPECT_FALSE(iommu.probed());
+    // The model refuses QIE=0 while the queue is busy (GSTS.QIES stays 1): a batch on a very slow
+    // engine is abandoned by the driver and still in the hardware when the queue is disabled.
+    platform_config cfg = unit_config();
+    cfg.iommu.esrtps = true;  // bring-up sends no descriptors
+    cfg.iommu.qi_desc_process_ns = 5'000'000;
+    driver::vtd_iommu_config dcfg;
+    dcfg.qi.timeout_ns = 20'000;
+    dcfg.gcmd_timeout_ns = 100'000;
+    model_unit u(cfg, dcfg);
+    u.run([&] {
+        const hw::inv_desc flush = hw::make_iotlb_inv(hw::iotlb_desc::global);
+        EXPECT_EQ(u.vtd().qi().submit(flush), -ETIMEDOUT) << "the batch is still in the engine";
+        const uint64_t refused = u.model_stats().disable_refused;
+        const uint64_t t0 = u.bus().now_ns();
+        EXPECT_EQ(u.vtd().gcmd(static_cast<uint32_t>(hw::gcmd::qie::mask), false), -ETIMEDOUT);
+        EXPECT_GE(u.bus().now_ns() - t0, dcfg.gcmd_timeout_ns);
+        EXPECT_TRUE(hw::gsts::qies::get(u.read32(hw::reg::GSTS_OFFSET))) << "QIE=0 refused while busy";
+        EXPECT_GT(u.model_stats().disable_refused, refused);
+    });
 }
 
 TEST(VtdIommu, GcmdWritesOneCommandKeepingPersistentBits) {
-    fake_vtd hw;
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    ASSERT_EQ(iommu.gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), false), 0);
-    EXPECT_FALSE(hw::gsts::tes::get(hw.gsts));
-    EXPECT_TRUE(hw::gsts::qies::get(hw.gsts)) << "QIE kept while TE is cleared";
+    model_unit u;
+    u.run([&] {
+        ASSERT_EQ(u.vtd().gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), false), 0);
+        const uint32_t gsts = u.read32(hw::reg::GSTS_OFFSET);
+        EXPECT_FALSE(hw::gsts::tes::get(gsts));
+        EXPECT_TRUE(hw::gsts::qies::get(gsts)) << "QIE kept while TE is cleared";
+        EXPECT_TRUE(hw::gsts::rtps::get(gsts));
+    });
 }
 
 TEST(VtdIommu, DidAllocatorIsSizedByNd) {
-    fake_caps caps = default_caps();
-    caps.cap = hw::cap::nd::set(caps.cap, 0);  // 16 domains
-    fake_vtd hw(caps);
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    EXPECT_EQ(iommu.did_count(), 16u);
-    std::vector<uint16_t> dids;
-    uint16_t did = 0;
-    while (iommu.alloc_did(did) == 0) {
-        EXPECT_NE(did, 0) << "DID 0 is reserved";
-        EXPECT_LT(did, 16);
-        dids.push_back(did);
-    }
-    EXPECT_EQ(dids.size(), 15u);
-    EXPECT_EQ(iommu.alloc_did(did), -ENOSPC);
-    iommu.free_did(dids[4]);
-    ASSERT_EQ(iommu.alloc_did(did), 0);
-    EXPECT_EQ(did, dids[4]);
+    platform_config cfg = unit_config();
+    cfg.iommu.nd = 0;  // 16 domains
+    model_unit u(cfg);
+    u.run([&] {
+        vtd_iommu& iommu = u.vtd();
+        EXPECT_EQ(hw::cap::nd::get(iommu.cap()), 0u);
+        EXPECT_EQ(iommu.did_count(), 16u);
+        std::vector<uint16_t> dids;
+        uint16_t did = 0;
+        while (iommu.alloc_did(did) == 0) {
+            EXPECT_NE(did, 0) << "DID 0 is reserved";
+            EXPECT_LT(did, 16);
+            dids.push_back(did);
+        }
+        EXPECT_EQ(dids.size(), 15u);
+        EXPECT_EQ(iommu.alloc_did(did), -ENOSPC);
+        iommu.free_did(dids[4]);
+        ASSERT_EQ(iommu.alloc_did(did), 0);
+        EXPECT_EQ(did, dids[4]);
+    });
 }
 
 TEST(VtdIommu, DeviceEntryCreatesContextAndPasidTables) {
-    fake_vtd hw;
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    hw::pasid_entry::words e{};
-    hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
-    hw::pasid_entry::did::set(e, 7);
-    hw::pasid_entry::p::set(e, 1);
-    const uint16_t rid = 0x0288;  // bus 2, devfn 0x88: upper context table
-    ASSERT_EQ(iommu.set_device_entry(rid, true, e, &hw), 0);
+    model_unit u;
+    u.run([&] {
+        vtd_iommu& iommu = u.vtd();
+        hw::pasid_entry::words e{};
+        hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
+        hw::pasid_entry::did::set(e, 7);
+        hw::pasid_entry::p::set(e, 1);
+        const uint16_t rid = 0x0288;  // bus 2, devfn 0x88: upper context table
+        ASSERT_EQ(iommu.set_device_entry(rid, true, e, &u), 0);
 
-    hw::root_entry::words re{};
-    ASSERT_TRUE(hw.mem_read(iommu.root_table() + 2 * hw::root_entry::bytes, re.data(), sizeof re));
-    EXPECT_EQ(hw::root_entry::lp::get(re), 0u);
-    ASSERT_EQ(hw::root_entry::up::get(re), 1u);
-    const uint64_t ctx = hw::root_entry::uctp::get(re) << 12;
-    hw::context_entry::words ce{};
-    ASSERT_TRUE(hw.mem_read(ctx + (0x88 % 128) * hw::context_entry::bytes, ce.data(), sizeof ce));
-    EXPECT_EQ(hw::context_entry::p::get(ce), 1u);
-    EXPECT_EQ(hw::context_entry::dte::get(ce), 1u);
-    EXPECT_EQ(hw::context_entry::rid_pasid::get(ce), 0u);
-    uint64_t dir = 0;
-    ASSERT_TRUE(hw.read64(hw::context_entry::pasiddirptr::get(ce) << 12, dir));
-    EXPECT_EQ(hw::pasid_dir_entry::p::get(dir), 1u);
-    hw::pasid_entry::words got{};
-    ASSERT_TRUE(hw.mem_read(hw::pasid_dir_entry::smptblptr::get(dir) << 12, got.data(), sizeof got));
-    EXPECT_EQ(got, e);
-    ASSERT_NE(iommu.attachment_of(rid), nullptr);
-    EXPECT_EQ(iommu.attachment_of(rid)->did, 7);
+        driver::hw_bus& hw = u.bus();
+        hw::root_entry::words re{};
+        ASSERT_TRUE(hw.mem_read(iommu.root_table() + 2 * hw::root_entry::bytes, re.data(), sizeof re));
+        EXPECT_EQ(hw::root_entry::lp::get(re), 0u);
+        ASSERT_EQ(hw::root_entry::up::get(re), 1u);
+        const uint64_t ctx = hw::root_entry::uctp::get(re) << 12;
+        hw::context_entry::words ce{};
+        ASSERT_TRUE(hw.mem_read(ctx + (0x88 % 128) * hw::context_entry::bytes, ce.data(), sizeof ce));
+        EXPECT_EQ(hw::context_entry::p::get(ce), 1u);
+        EXPECT_EQ(hw::context_entry::dte::get(ce), 1u);
+        EXPECT_EQ(hw::context_entry::rid_pasid::get(ce), 0u);
+        uint64_t dir = 0;
+        ASSERT_TRUE(hw.read64(hw::context_entry::pasiddirptr::get(ce) << 12, dir));
+        EXPECT_EQ(hw::pasid_dir_entry::p::get(dir), 1u);
+        hw::pasid_entry::words got{};
+        ASSERT_TRUE(hw.mem_read(hw::pasid_dir_entry::smptblptr::get(dir) << 12, got.data(), sizeof got));
+        EXPECT_EQ(got, e);
+        ASSERT_NE(iommu.attachment_of(rid), nullptr);
+        EXPECT_EQ(iommu.attachment_of(rid)->did, 7);
+    });
 }
 
 TEST(VtdIommu, ReplacingAPresentEntryRunsTheSection67Sequence) {
-    fake_vtd hw;
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    hw::pasid_entry::words e{};
-    hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::nested));
-    hw::pasid_entry::did::set(e, 9);
-    hw::pasid_entry::p::set(e, 1);
-    ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &hw), 0);
-    hw.processed.clear();
-    hw::pasid_entry::did::set(e, 10);
-    hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
-    ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &e), 0);
-    ASSERT_EQ(hw.processed.size(), 4u);
-    EXPECT_EQ(hw.processed[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, 9, 0));
-    EXPECT_EQ(hw.processed[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, 9));
-    EXPECT_EQ(hw.processed[2], iommu.dev_tlb_inv(0x0108, 0, 52));
-    EXPECT_EQ(hw::desc::type_of(hw.processed[3]), static_cast<unsigned>(hw::inv_type::wait));
+    model_unit u;
+    u.run([&] {
+        vtd_iommu& iommu = u.vtd();
+        hw::pasid_entry::words e{};
+        hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::nested));
+        hw::pasid_entry::did::set(e, 9);
+        hw::pasid_entry::p::set(e, 1);
+        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &u), 0);
+        u.mark();
+        hw::pasid_entry::did::set(e, 10);
+        hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
+        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &e), 0);
+        auto sent = u.sent();
+        ASSERT_EQ(sent.size(), 4u);
+        EXPECT_EQ(sent[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, 9, 0));
+        EXPECT_EQ(sent[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, 9));
+        EXPECT_EQ(sent[2], iommu.dev_tlb_inv(0x0108, 0, 52));
+        EXPECT_EQ(hw::desc::type_of(sent[3]), static_cast<unsigned>(hw::inv_type::wait));
+        EXPECT_EQ(u.executed(hw::inv_type::pasid_cache), 1u);
+        EXPECT_EQ(u.executed(hw::inv_type::iotlb), 1u);
+        EXPECT_EQ(u.executed(hw::inv_type::dev_tlb), 1u);
+        EXPECT_EQ(u.atc(0x0108).requests().size(), 1u) << "the device received the invalidation";
 
-    hw.processed.clear();
-    ASSERT_EQ(iommu.clear_device_entry(0x0108), 0);
-    ASSERT_EQ(hw.processed.size(), 4u);
-    EXPECT_EQ(hw.processed[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, 10, 0));
-    EXPECT_EQ(hw.processed[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, 10));
-    hw::pasid_entry::words got{};
-    ASSERT_TRUE(iommu.read_device_entry(0x0108, got));
-    EXPECT_EQ(hw::pasid_entry::p::get(got), 0u);
-    EXPECT_EQ(iommu.attachment_of(0x0108), nullptr);
+        u.mark();
+        ASSERT_EQ(iommu.clear_device_entry(0x0108), 0);
+        sent = u.sent();
+        ASSERT_EQ(sent.size(), 4u);
+        EXPECT_EQ(sent[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, 10, 0));
+        EXPECT_EQ(sent[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, 10));
+        EXPECT_EQ(u.executed_total(), 4u);
+        hw::pasid_entry::words got{};
+        ASSERT_TRUE(iommu.read_device_entry(0x0108, got));
+        EXPECT_EQ(hw::pasid_entry::p::get(got), 0u);
+        EXPECT_EQ(iommu.attachment_of(0x0108), nullptr);
+    });
 }
 
 TEST(VtdIommu, PsiAlignedAddressFollowsTheCacheTagAlgorithm) {
+    // A pure function of the driver: no hardware involved.
     unsigned mask = 0;
     // One page.
     EXPECT_EQ(vtd_iommu::psi_aligned(0x5000, 0x5fff, mask), 0x5000u);
@@ -225,35 +278,45 @@ TEST(VtdIommu, PsiAlignedAddressFollowsTheCacheTagAlgorithm) {
 }
 
 TEST(VtdIommu, IotlbInvalidationFallsBackToDomainSelective) {
-    fake_caps caps = default_caps();
-    fake_vtd hw(caps);
-    page_allocator pages(hw, 0x1000'0000, 0x10'0000);
-    vtd_iommu iommu(hw, pages);
-    ASSERT_EQ(iommu.probe(), 0);
-    EXPECT_EQ(iommu.iotlb_inv(5, 0x40000, 18, true), hw::make_iotlb_inv(hw::iotlb_desc::page, 5, 0x40000, 18, true));
-    EXPECT_EQ(iommu.iotlb_inv(5, 0, 19, true), hw::make_iotlb_inv(hw::iotlb_desc::domain, 5));
+    model_unit u;
+    u.run([&] {
+        vtd_iommu& iommu = u.vtd();
+        EXPECT_EQ(hw::cap::mamv::get(iommu.cap()), 18u);
+        EXPECT_EQ(iommu.iotlb_inv(5, 0x40000, 18, true),
+                  hw::make_iotlb_inv(hw::iotlb_desc::page, 5, 0x40000, 18, true));
+        EXPECT_EQ(iommu.iotlb_inv(5, 0, 19, true), hw::make_iotlb_inv(hw::iotlb_desc::domain, 5));
+        // The model accepts both (a mask above MAMV would be IQE).
+        u.mark();
+        const hw::inv_desc both[] = {iommu.iotlb_inv(5, 0x40000, 18, true), iommu.iotlb_inv(5, 0, 19, true)};
+        EXPECT_EQ(iommu.qi().submit(both), 0);
+        EXPECT_EQ(u.executed(hw::inv_type::iotlb), 2u);
+    });
 }
 
 TEST(PageAllocator, AllocatesZeroedAlignedBlocksAndReusesFreedPages) {
-    fake_vtd hw;
-    page_allocator pages(hw, 0x1000'1000, 0x10'000);  // 16 pages, base not 8-page aligned
-    uint64_t a = 0;
-    ASSERT_TRUE(hw.write64(0x1000'1000, 0xdead));
-    ASSERT_EQ(pages.alloc(a), 0);
-    EXPECT_EQ(a, 0x1000'1000u);
-    uint64_t v = 1;
-    ASSERT_TRUE(hw.read64(a, v));
-    EXPECT_EQ(v, 0u) << "zeroed";
-    uint64_t big = 0;
-    ASSERT_EQ(pages.alloc(big, 3), 0);
-    EXPECT_EQ(big & 0x7fff, 0u) << "8-page block naturally aligned";
-    EXPECT_EQ(pages.free_pages(), 16u - 9u);
-    pages.free(a);
-    uint64_t again = 0;
-    ASSERT_EQ(pages.alloc(again), 0);
-    EXPECT_EQ(again, a);
-    uint64_t huge = 0;
-    EXPECT_EQ(pages.alloc(huge, 4), -ENOMEM);
+    model_unit u;
+    u.run([&] {
+        driver::hw_bus& hw = u.bus();
+        const uint64_t base = model_unit::driver_memory_base + model_unit::driver_memory_size + 0x1000;
+        page_allocator pages(hw, base, 0x10'000);  // 16 pages, base not 8-page aligned
+        uint64_t a = 0;
+        ASSERT_TRUE(hw.write64(base, 0xdead));
+        ASSERT_EQ(pages.alloc(a), 0);
+        EXPECT_EQ(a, base);
+        uint64_t v = 1;
+        ASSERT_TRUE(hw.read64(a, v));
+        EXPECT_EQ(v, 0u) << "zeroed";
+        uint64_t big = 0;
+        ASSERT_EQ(pages.alloc(big, 3), 0);
+        EXPECT_EQ(big & 0x7fff, 0u) << "8-page block naturally aligned";
+        EXPECT_EQ(pages.free_pages(), 16u - 9u);
+        pages.free(a);
+        uint64_t again = 0;
+        ASSERT_EQ(pages.alloc(again), 0);
+        EXPECT_EQ(again, a);
+        uint64_t huge = 0;
+        EXPECT_EQ(pages.alloc(huge, 4), -ENOMEM);
+    });
 }
 
 }  // namespace
