@@ -284,7 +284,10 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
     if (gcmd::srtp::get(cmd)) {
         ++commands;
         m_active_rtaddr = m_regs.get(reg::RTADDR_OFFSET);
-        m_translator.set_root(m_active_rtaddr);  // with CAP.ESRTPS also flushes every cache
+        // Without ECAP.SMTS, TTM=01 is reserved and legacy mode is not modelled: the walker sees a
+        // reserved TTM and blocks every request (RTA.1).
+        const uint64_t root = m_cfg.smts ? m_active_rtaddr : rtaddr::ttm::set(m_active_rtaddr, 2);
+        m_translator.set_root(root);  // with CAP.ESRTPS also flushes every cache
         revoke_all();
         m_regs.set_field<gsts::rtps>(reg::GSTS_OFFSET, 1);
     }
@@ -295,7 +298,7 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
         m_regs.set_field<gsts::tes>(reg::GSTS_OFFSET, te);
         m_te = te;
     }
-    if (qie != qies) {
+    if (qie != qies && m_cfg.qi) {  // without ECAP.QI the bit is reserved: ignored, QIES stays 0
         ++commands;
         const bool now = m_queue->set_enabled(qie);
         if (now == qies)

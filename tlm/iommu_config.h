@@ -33,12 +33,12 @@ struct iommu_config {
     unsigned haw = 52;      // host address width: output/table address bits >= haw are reserved
 
     // ---- ECAP_REG (spec/vtd.md §1.4) ----
-    bool qi = true;       // ECAP.QI: queued invalidation (required by SMTS)
+    bool qi = true;       // ECAP.QI: queued invalidation (required by SMTS; false: GCMD.QIE is ignored)
     bool dt = true;       // ECAP.DT: device-TLB / ATS translation requests
     bool pt = true;       // ECAP.PT: pass-through (PGTT=100)
     bool pasid = true;    // ECAP.PASID: requests-with-PASID
     unsigned pss = 19;    // ECAP.PSS: supported PASID width minus 1 (0..19)
-    bool smts = true;     // ECAP.SMTS: scalable-mode translation (the only mode modelled)
+    bool smts = true;     // ECAP.SMTS: scalable-mode translation (the only mode modelled; false: no translation)
     bool fsts = true;     // ECAP.FSTS: PGTT=001 first-stage only
     bool ssts = true;     // ECAP.SSTS: PGTT=010 second-stage only
     bool nest = true;     // ECAP.NEST: PGTT=011 nested
@@ -106,8 +106,8 @@ inline std::string iommu_config::validate() const {
         return "nd=" + std::to_string(nd) + " (must be 0..6)";
     if (pss > 19)
         return "pss=" + std::to_string(pss) + " (must be 0..19)";
-    if (!smts)
-        return "smts=false (only scalable mode is modelled)";
+    // smts=false builds a unit that reports no scalable mode (a driver refuses it); it translates
+    // nothing (legacy mode is not modelled, TTM=01 is reserved without SMTS).
     if (smts && !qi)
         return "qi=false with smts=true (scalable mode requires queued invalidation)";
     if (!pow2(iotlb_sets) || iotlb_sets > 4096)

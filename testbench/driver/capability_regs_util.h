@@ -1,6 +1,6 @@
 // A register-level double for the one thing the TLM model cannot be: a unit whose VER/CAP/ECAP
-// describe hardware the driver must refuse (no queued invalidation, no scalable mode, VER 0, only
-// the reserved SAGAW encoding); iommu_config::validate rejects such units. It answers reads of
+// describe hardware the driver must refuse and no iommu_config can express (VER_REG major version
+// 0, a SAGAW with only the reserved 2-level encoding). It answers reads of
 // VER_REG, CAP_REG and ECAP_REG only, with values the test takes from the real model and edits,
 // and fails the test on any other access: a refusing probe must not touch anything else.
 // Everything else in the driver tests runs on the model (driver/vtd_model_util.h).
