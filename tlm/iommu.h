@@ -14,8 +14,9 @@
 // lookup; on a walk the latency of each memory access through initiator_socket; MMIO accesses)
 // with quantum-keeper synchronisation; translated DMA pieces use the memory's DMI pointers when it
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
-// Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only), interrupt remapping,
-// advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
+// Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only; a unit configured without
+// SMTS blocks every translated request with RTA.1, one without ECAP.QI ignores GCMD.QIE),
+// interrupt remapping, advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
 // irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant
 // behaves like a cached translation that is never evicted: only an invalidation covering it, SRTP,
 // a TE change or the memory's own revocation ends it (table edits without invalidation stay unseen,
