@@ -1,5 +1,7 @@
 #include "tlm/paging_structure_cache.h"
 
+#include <bit>
+
 namespace iommusim {
 
 namespace {
@@ -7,34 +9,45 @@ constexpr unsigned prefix_shift(unsigned level) {
     return 12 + 9 * (level - 1);
 }
 
-// Does the region mapped by a level-`level` entry with `prefix` overlap 2^am pages at vpn?
-bool overlaps(uint64_t prefix, unsigned level, uint64_t vpn, unsigned am) {
+// The prefixes (at every level) of the regions overlapping a range of 2^am pages at vpn are the
+// interval [range_base >> pshift, range_last >> pshift] of that level; `all` covers every prefix.
+struct prefix_interval {
+    uint64_t lo = 0;
+    uint64_t span = ~uint64_t{0};  // hi - lo: prefix p is inside when p - lo <= span (unsigned)
+    bool empty = false;
+};
+
+prefix_interval range_interval(unsigned level, uint64_t vpn, unsigned am) {
     am = am > 52 ? 52 : am;
     const unsigned pshift = prefix_shift(level) - 12;  // region size in pages, log2
-    const uint64_t region_base = prefix << pshift;
-    const uint64_t region_pages = uint64_t{1} << pshift;
     const uint64_t range_pages = uint64_t{1} << am;
     const uint64_t range_base = vpn & ~(range_pages - 1);
-    return region_base < range_base + range_pages && range_base < region_base + region_pages;
+    // A range ending at the top of the 64-bit page space wraps to 0 and (as a half-open interval
+    // compared with region bases) overlaps nothing.
+    if (range_base + range_pages == 0)
+        return prefix_interval{0, 0, true};
+    const uint64_t lo = range_base >> pshift;
+    return prefix_interval{lo, ((range_base + range_pages - 1) >> pshift) - lo, false};
 }
 
-// Calls f(i) for every i < n with (keys[i] & mask) == want. Eight keys are tested per step
-// without branches, so a scan that finds nothing costs one compare per key.
+// Calls f(i) for every i < n with (keys[i] & mask) == want and prefixes[i] inside `in`. Eight
+// slots are tested per step without branches into a bit mask; only the hits are visited.
 template <typename F>
-void for_each_match(const uint64_t* keys, unsigned n, uint64_t mask, uint64_t want, F f) {
+void for_each_match(const uint64_t* keys, const uint64_t* prefixes, unsigned n, uint64_t mask, uint64_t want,
+                    const prefix_interval& in, F f) {
+    auto hit = [&](unsigned i) {
+        return static_cast<unsigned>((keys[i] & mask) == want) & static_cast<unsigned>(prefixes[i] - in.lo <= in.span);
+    };
     unsigned i = 0;
     for (; i + 8 <= n; i += 8) {
-        unsigned any = 0;
+        unsigned bits = 0;
         for (unsigned j = 0; j < 8; ++j)
-            any |= (keys[i + j] & mask) == want ? 1u : 0u;
-        if (any == 0)
-            continue;
-        for (unsigned j = 0; j < 8; ++j)
-            if ((keys[i + j] & mask) == want)
-                f(i + j);
+            bits |= hit(i + j) << j;
+        for (; bits != 0; bits &= bits - 1)
+            f(i + static_cast<unsigned>(std::countr_zero(bits)));
     }
     for (; i < n; ++i)
-        if ((keys[i] & mask) == want)
+        if (hit(i))
             f(i);
 }
 }  // namespace
@@ -110,7 +123,10 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
     if (a.keys[victim] == 0) {
         ++a.count;
         ++m_stage_count[static_cast<unsigned>(st)];
+    } else {
+        count_out(st, a.keys[victim]);
     }
+    count_in(st, key);
     a.keys[victim] = key;
     a.prefixes[victim] = prefix;
     a.stamps[victim] = ++m_clock;
@@ -118,58 +134,76 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
     a.last = victim;
 }
 
-template <typename Pred>
-unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, Pred pred) {
-    if (m_stage_count[static_cast<unsigned>(st)] == 0)
+unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, const range* r) {
+    const unsigned si = static_cast<unsigned>(st);
+    if (m_stage_count[si] == 0)
+        return 0;
+    // Nothing cached for the DID (or DID+PASID) in any level: nothing to scan.
+    if (mask == did_mask && m_did_filter[si][did_bucket(want)] == 0)
+        return 0;
+    if (mask == ~uint64_t{0} && m_key_filter[si][key_bucket(want)] == 0)
         return 0;
     unsigned n = 0;
     for (unsigned l = min_level; l <= max_level; ++l) {
         level_array& a = arr(st, l);
         if (a.count == 0)
             continue;
+        const prefix_interval in = r ? range_interval(l, r->vpn, r->am) : prefix_interval{};
+        if (in.empty)
+            continue;
         unsigned dropped = 0;
-        for_each_match(a.keys.data(), static_cast<unsigned>(a.keys.size()), mask, want, [&](unsigned i) {
-            if (pred(a.prefixes[i], l)) {
-                a.keys[i] = 0;
-                ++dropped;
-            }
-        });
+        for_each_match(a.keys.data(), a.prefixes.data(), static_cast<unsigned>(a.keys.size()), mask, want, in,
+                       [&](unsigned i) {
+                           count_out(st, a.keys[i]);
+                           a.keys[i] = 0;
+                           ++dropped;
+                       });
         a.count -= dropped;
         n += dropped;
     }
-    m_stage_count[static_cast<unsigned>(st)] -= n;
+    m_stage_count[si] -= n;
     return n;
 }
 
 unsigned paging_structure_cache::invalidate_all() {
-    auto all = [](uint64_t, unsigned) { return true; };
-    return drop_if(stage::first, valid_bit, valid_bit, all) + drop_if(stage::second, valid_bit, valid_bit, all);
+    return drop_if(stage::first, valid_bit, valid_bit, nullptr) + drop_if(stage::second, valid_bit, valid_bit, nullptr);
 }
 
 unsigned paging_structure_cache::invalidate_domain(uint16_t did) {
-    auto all = [](uint64_t, unsigned) { return true; };
     const uint64_t want = tag_key(did, 0);
-    return drop_if(stage::first, did_mask, want, all) + drop_if(stage::second, did_mask, want, all);
+    return drop_if(stage::first, did_mask, want, nullptr) + drop_if(stage::second, did_mask, want, nullptr);
 }
 
 unsigned paging_structure_cache::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am, bool ih) {
     if (ih)
         return 0;  // only leaves changed: non-leaf caching may be kept (spec/vtd.md §6.4)
     // Second-stage entries are tagged with PASID 0, so the full key selects the domain.
-    return drop_if(stage::second, ~uint64_t{0}, tag_key(did, 0),
-                   [=](uint64_t prefix, unsigned l) { return overlaps(prefix, l, vpn, am); });
+    const range r{vpn, am};
+    return drop_if(stage::second, ~uint64_t{0}, tag_key(did, 0), &r);
 }
 
 unsigned paging_structure_cache::invalidate_pasid(uint16_t did, uint32_t pasid) {
-    return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid), [](uint64_t, unsigned) { return true; });
+    return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid), nullptr);
 }
 
 unsigned paging_structure_cache::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
                                                         bool ih) {
     if (ih)
         return 0;
-    return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid),
-                   [=](uint64_t prefix, unsigned l) { return overlaps(prefix, l, vpn, am); });
+    const range r{vpn, am};
+    return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid), &r);
+}
+
+void paging_structure_cache::count_in(stage st, uint64_t key) {
+    const unsigned si = static_cast<unsigned>(st);
+    ++m_did_filter[si][did_bucket(key)];
+    ++m_key_filter[si][key_bucket(key)];
+}
+
+void paging_structure_cache::count_out(stage st, uint64_t key) {
+    const unsigned si = static_cast<unsigned>(st);
+    --m_did_filter[si][did_bucket(key)];
+    --m_key_filter[si][key_bucket(key)];
 }
 
 unsigned paging_structure_cache::size(stage st) const {

@@ -64,16 +64,31 @@ class paging_structure_cache {
         return valid_bit | (uint64_t{did} << 32) | pasid;
     }
 
+    // Counting filters per stage: valid entries per hash bucket of the DID and of the whole key
+    // (DID+PASID). A zero bucket proves that a scope of that DID (or DID+PASID) has nothing to drop.
+    static constexpr unsigned filter_buckets = 256;
+    static unsigned did_bucket(uint64_t key) { return static_cast<unsigned>(key >> 32) & (filter_buckets - 1); }
+    static unsigned key_bucket(uint64_t key) {
+        return static_cast<unsigned>(((key & ~valid_bit) * 0x9e37'79b9'7f4a'7c15ull) >> 56);  // top 8 bits
+    }
+    void count_in(stage st, uint64_t key);
+    void count_out(stage st, uint64_t key);
+
     level_array& arr(stage st, unsigned level) {
         return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
     }
-    // Drops the entries of a stage whose key masked by `mask` equals `want` and whose prefix
-    // satisfies pred(prefix, level).
-    template <typename Pred>
-    unsigned drop_if(stage st, uint64_t mask, uint64_t want, Pred pred);
+    struct range {
+        uint64_t vpn;
+        unsigned am;
+    };
+    // Drops the entries of a stage whose key masked by `mask` equals `want` and, when r is given,
+    // whose region overlaps the range.
+    unsigned drop_if(stage st, uint64_t mask, uint64_t want, const range* r);
 
     std::array<level_array, 2 * levels> m_arrays;
     std::array<unsigned, 2> m_stage_count{};  // valid entries per stage
+    std::array<std::array<unsigned, filter_buckets>, 2> m_did_filter{};
+    std::array<std::array<unsigned, filter_buckets>, 2> m_key_filter{};
     uint64_t m_clock = 0;
 };
 

@@ -359,8 +359,13 @@ TEST(PagingStructureCache, MatchesReferenceModelRandomised) {
         reference_psc ref(fs, ss);
         using rs = reference_psc::slot;
         // Few tags and addresses so that fills collide, hit, evict and invalidations find entries.
-        auto did = [&] { return static_cast<uint16_t>(pick(3)); };
-        auto pasid = [&] { return static_cast<uint32_t>(pick(3) == 0 ? 0xfffff : pick(3)); };
+        // DIDs 0, 256 and 512 share a low byte; occasional PASIDs from a wider set share hash
+        // buckets with the frequent ones.
+        auto did = [&] { return static_cast<uint16_t>(pick(4) == 0 ? 256 * pick(3) : pick(3)); };
+        auto pasid = [&] {
+            const uint64_t r = pick(8);
+            return static_cast<uint32_t>(r == 0 ? 0xfffff : r == 1 ? pick(600) : pick(3));
+        };
         auto level = [&] { return 1 + static_cast<unsigned>(pick(6)); };  // 1 and 6 are never cached
         auto addr = [&] { return (pick(8) << 21) | (pick(4) << 30) | (pick(2) << 39) | (pick(2) << 48); };
         auto am = [&] {
@@ -401,7 +406,7 @@ TEST(PagingStructureCache, MatchesReferenceModelRandomised) {
                 }
                 case 6: {
                     const uint16_t d = did();
-                    const uint64_t v = addr() >> 12;
+                    const uint64_t v = pick(8) == 0 ? rng() : addr() >> 12;  // sometimes far beyond any region
                     const unsigned m = am();
                     const bool ih = pick(4) == 0;
                     ASSERT_EQ(dut.invalidate_domain_range(d, v, m, ih),
@@ -413,7 +418,7 @@ TEST(PagingStructureCache, MatchesReferenceModelRandomised) {
                 case 7: {
                     const uint16_t d = did();
                     const uint32_t p = pasid();
-                    const uint64_t v = addr() >> 12;
+                    const uint64_t v = pick(8) == 0 ? rng() : addr() >> 12;  // sometimes far beyond any region
                     const unsigned m = am();
                     const bool ih = pick(4) == 0;
                     ASSERT_EQ(dut.invalidate_pasid_range(d, p, v, m, ih),
