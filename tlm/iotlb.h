@@ -43,16 +43,18 @@ class iotlb : public iotlb_if {
     unsigned valid_count() const;
 
   private:
-    // The match key packs valid, did, pasid, kind and level so a probe compares two words and an
-    // invalidation scan reads 8 bytes per slot.
+    // The match key packs valid, did, pasid (32 bits), kind and level so a probe compares two
+    // words; 0 marks an invalid slot.
     static constexpr uint64_t valid_bit = uint64_t{1} << 63;
-    static constexpr uint64_t did_mask = valid_bit | 0xffff;
     static constexpr uint64_t did_pasid_mask = valid_bit | 0xffff'ffff'ffff;
     static constexpr unsigned level_shift = 56;
     static uint64_t match_key(uint16_t did, uint32_t pasid, translation_kind kind, page_level level) {
         return valid_bit | did | (uint64_t{pasid} << 16) | (uint64_t{static_cast<uint8_t>(kind)} << 48) |
                (uint64_t{static_cast<uint8_t>(level)} << level_shift);
     }
+    // Equal for equal did+pasid; collisions (only beyond 20-bit PASIDs or 12-bit DIDs) are
+    // filtered by the key compare.
+    static uint32_t fingerprint(uint16_t did, uint32_t pasid) { return pasid ^ (uint32_t{did} << 20); }
     static unsigned key_level(uint64_t key) { return static_cast<unsigned>(key >> level_shift) & 0x7f; }
     // Counting filters: valid entries per hash bucket of the DID and of DID+PASID. A zero bucket
     // proves that an invalidation of that DID (or DID+PASID) has nothing to drop.
@@ -69,17 +71,24 @@ class iotlb : public iotlb_if {
     void touch(unsigned set, unsigned way);
     void count_in(const iotlb_tag& t, int delta);
     void drop(std::size_t i);
-    // Drops every slot whose key masked by `mask` equals `want` and whose tag satisfies pred.
+    // Drops every valid entry of did whose tag satisfies pred (scans the DID array).
     template <typename Pred>
-    unsigned drop_matching(uint64_t mask, uint64_t want, Pred pred);
+    unsigned drop_domain(uint16_t did, Pred pred);
+    // Drops every valid entry of did+pasid whose tag satisfies pred (scans the fingerprints).
+    template <typename Pred>
+    unsigned drop_pasid(uint16_t did, uint32_t pasid, Pred pred);
     // Drops the matching entries of one level that live in the sets a range of that level's pages
     // maps to; a range covering every set scans them all.
     template <typename Pred>
     unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred);
 
     iotlb_geometry m_geometry;
-    std::vector<uint64_t> m_keys;           // sets x ways, set-major: match_key() when valid, 0 when invalid
-    std::vector<iotlb_entry> m_entries;     // sets x ways, set-major
+    std::vector<uint64_t> m_keys;        // sets x ways, set-major: match_key() when valid, 0 when invalid
+    std::vector<iotlb_entry> m_entries;  // sets x ways, set-major
+    // Narrow copies of tag fields for the DID and DID+PASID scans; stale in invalid slots, so a
+    // candidate is confirmed against m_keys.
+    std::vector<uint16_t> m_dids;
+    std::vector<uint32_t> m_fingerprints;   // fingerprint(did, pasid)
     std::vector<uint64_t> m_plru;           // ways-1 bits per set (ways <= 64)
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
     unsigned m_valid = 0;

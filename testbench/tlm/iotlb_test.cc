@@ -396,8 +396,9 @@ void run_against_reference(iotlb_geometry g, uint64_t seed, unsigned ops) {
     auto pick = [&](uint64_t n) { return rng() % n; };
     iotlb dut(g);
     reference_iotlb ref(g);
-    // DIDs 1, 1025 and 2049 share a counting-filter bucket; many DID+PASID pairs share buckets too.
-    static constexpr uint16_t dids[] = {0, 1, 2, 3, 1025, 2049, 0xffff};
+    // DIDs 1, 1025 and 2049 share a counting-filter bucket, as do 0xfff and 0xffff (whose DID+PASID
+    // fingerprints also collide); many DID+PASID pairs share buckets too.
+    static constexpr uint16_t dids[] = {0, 1, 2, 3, 1025, 2049, 0xfff, 0xffff};
     static constexpr uint32_t pasids[] = {0, 1, 2, 5, 0x400, 0xfffff};
     auto did = [&] { return dids[pick(std::size(dids))]; };
     auto pasid = [&] { return pasids[pick(std::size(pasids))]; };
