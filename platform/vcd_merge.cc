@@ -89,12 +89,12 @@ std::string read_vcd(const std::string& path, vcd_file& f) {
         if (defs) {
             if (!pending.empty()) {
                 if (first == "$end" || line.find("$end") != std::string::npos) {
-                    pending += " " + line.substr(0, line.find("$end"));
+                    pending.append(1, ' ').append(line, 0, line.find("$end"));
                     if (pending.rfind("$timescale", 0) == 0)
                         f.timescale_fs = parse_timescale(pending.substr(10));
                     pending.clear();
                 } else {
-                    pending += " " + line;
+                    pending.append(1, ' ').append(line);
                 }
                 continue;
             }
