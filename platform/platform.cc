@@ -82,7 +82,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     m_top->core.set_user_memory_pinner(this);
 
     m_pages = std::make_unique<driver::page_allocator>(m_top->core, cfg.driver_memory_base, cfg.driver_memory_size);
-    m_vtd = std::make_unique<driver::vtd_iommu>(m_top->core, *m_pages);
+    driver::vtd_iommu_config vtd_cfg;
+    vtd_cfg.qi.use_interrupt = cfg.driver_completion_interrupt;
+    m_vtd = std::make_unique<driver::vtd_iommu>(m_top->core, *m_pages, vtd_cfg);
     std::string error;
     int rc = 0;
     run([&] { rc = m_vtd->probe(&error); });

@@ -26,6 +26,8 @@ struct platform_config {
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from
     uint64_t driver_memory_size = 0x1000'0000;                   // 256 MiB
     uint64_t user_memory_base = 0x100'0000'0000;                 // where adopted host buffers are placed
+    bool driver_completion_interrupt = true;                     // driver waits for invalidations on the completion
+                                                                 // interrupt (wait IF=1); false: polls the status word
     uint64_t seed = 1;                                           // seed for anything random in the platform
     uint64_t timeline_interval_ns = 100000;                      // statistics timeline sampling period (0 = off)
 
