@@ -32,8 +32,9 @@ options:
   -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
   -l, --list              list the scenarios and exit
       --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep
-      --waves[=PATH]      write a wave file (FST for RTL signals, VCD for transaction-level
-                          signals; default waves/<scenario>.vcd)
+      --waves[=PATH]      write a wave file and its GTKWave view (default waves/<scenario>.vcd;
+                          with --iotlb rtl|lockstep the RTL IOTLB's signals are merged in and
+                          also kept in <stem>_iotlb.fst)
       --stats-json PATH   write every counter and histogram as JSON
       --seed N            seed for the random scenarios (default 1)
       --config FILE       JSON configuration file (see README "Configuration")
