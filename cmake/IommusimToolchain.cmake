@@ -15,5 +15,6 @@ target_compile_options(iommusim_warnings INTERFACE -Wall -Wextra -Werror)
 if(IOMMUSIM_SANITIZE)
     add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
                         -fno-sanitize-address-use-after-scope)
+    add_compile_definitions(IOMMUSIM_SANITIZE=1)
     add_link_options(-fsanitize=address,undefined)
 endif()

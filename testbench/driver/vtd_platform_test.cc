@@ -178,6 +178,12 @@ TEST(VtdPlatform, ProbeEnablesQueueRootTableAndTranslation) {
 }
 
 TEST(VtdPlatform, ProbeRefusesWithoutSecondStageTranslation) {
+#ifdef IOMMUSIM_SANITIZE
+    // The refusal is an exception thrown after the simulation ran; ASan's stack bookkeeping does not
+    // follow SystemC's coroutine stack switches and misreports it. The bare-unit probe tests
+    // (ProbeRefusesAUnitWithout*) cover the refusal under the sanitizers.
+    GTEST_SKIP() << "not under AddressSanitizer (SystemC coroutine stacks)";
+#endif
     platform_config cfg;
     cfg.iommu.ssts = false;
     ASSERT_TRUE(platform::configure(cfg));
