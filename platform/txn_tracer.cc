@@ -1,7 +1,9 @@
 #include "platform/txn_tracer.h"
 
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <sstream>
 
 #include <fstream>
@@ -36,6 +38,7 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
     m_file->set_time_unit(1, sc_core::SC_NS);
     for (unsigned n = 0; n < devices; ++n) {
         m_devices.push_back(std::make_unique<device_signals>(n));
+        m_active.push_back(false);
         device_signals& d = *m_devices.back();
         const std::string p = "dev" + std::to_string(n) + ".dma_";
         sc_core::sc_trace(m_file, d.valid, p + "valid");
@@ -71,35 +74,53 @@ void txn_tracer::close(const std::string& rtl_fst) {
     sc_core::sc_close_vcd_trace_file(m_file);
     m_file = nullptr;
     const std::string gtkw = m_path.substr(0, m_path.size() - 4) + ".gtkw";
-    std::ofstream(gtkw) << gtkw_for(m_path, static_cast<unsigned>(m_devices.size()), rtl_fst);
+    std::ofstream(gtkw) << gtkw_for(m_path, m_active, rtl_fst, sc_core::sc_time_stamp().to_seconds() * 1e9);
 }
 
 // GTKWave save-file flags (analyzer.h): hex 0x2, decimal 0x4, binary 0x8, right-justify 0x20,
 // blank 0x200, file-translated 0x2000, group begin 0x800000 / end 0x1000000.
-std::string txn_tracer::gtkw_for(const std::string& vcd_path, unsigned devices, const std::string& rtl_fst) {
+std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<bool>& active,
+                                 const std::string& rtl_fst, double end_ns) {
     std::ostringstream g;
     const char* bin = "@28\n";
     const char* hex = "@22\n";
     const char* dec = "@24\n";
-    auto group = [&](const std::string& name, const std::function<void()>& body) {
-        g << "@800200\n-" << name << "\n";
+    auto group = [&](const std::string& name, const std::function<void()>& body, bool open = true) {
+        g << (open ? "@800200\n-" : "@c00200\n-") << name << "\n";  // 0x400000: closed
         body();
-        g << "@1000200\n-" << name << "\n";
+        g << (open ? "@1000200\n-" : "@1400200\n-") << name << "\n";
     };
     g << "[*] iommusim transaction-level view (written with the wave file)\n";
     if (!rtl_fst.empty())
         g << "[*] RTL IOTLB signals are merged in (scope dut); all of them: gtkwave " << rtl_fst
           << " waves/iotlb.gtkw\n";
     g << "[dumpfile] \"" << vcd_path << "\"\n[timestart] 0\n[size] 1600 900\n[signals_width] 260\n";
-    g << "[sst_expanded] 1\n[sst_vpaned_height] 220\n";
-    for (unsigned n = 0; n < devices; ++n) {
-        const std::string d = "SystemC.dev" + std::to_string(n) + ".dma_";
-        group("dev" + std::to_string(n) + " DMA", [&] {
-            g << bin << d << "valid\n" << d << "write\n" << d << "hit\n";
-            g << hex << d << "rid[31:0]\n" << d << "pasid[31:0]\n" << d << "iova[63:0]\n";
-            g << "@2022\n^1 waves/fault_reason.txt\n" << d << "fault[31:0]\n";
-        });
+    // Zoom to the whole run. GTKWave's window spans about 5 * 2^-z time units at zoom z (measured
+    // on its default 1600-pixel window); the merged file counts picoseconds, the platform's own
+    // nanoseconds.
+    const double units = end_ns * (rtl_fst.empty() ? 1.0 : 1000.0);
+    if (units > 5) {
+        g << "*" << std::fixed << std::setprecision(6) << -std::ceil(std::log2(units / 5.0)) << " 0";
+        for (int i = 0; i < 26; ++i)
+            g << " -1";
+        g << "\n";
     }
+    g << "[sst_expanded] 1\n[sst_vpaned_height] 220\n";
+    // Devices that did DMA come first, open; idle ones last, closed.
+    auto device_group = [&](unsigned n, bool open) {
+        const std::string d = "SystemC.dev" + std::to_string(n) + ".dma_";
+        group(
+            "dev" + std::to_string(n) + " DMA",
+            [&] {
+                g << bin << d << "valid\n" << d << "write\n" << d << "hit\n";
+                g << hex << d << "rid[31:0]\n" << d << "pasid[31:0]\n" << d << "iova[63:0]\n";
+                g << "@2022\n^1 waves/fault_reason.txt\n" << d << "fault[31:0]\n";
+            },
+            open);
+    };
+    for (unsigned n = 0; n < active.size(); ++n)
+        if (active[n])
+            device_group(n, true);
     group("IOMMU", [&] {
         g << dec << "SystemC.iommu.iotlb_hits[63:0]\nSystemC.iommu.iotlb_misses[63:0]\nSystemC.iommu.walks[63:0]\n"
           << "SystemC.iommu.walk_accesses[63:0]\nSystemC.iommu.faults_recorded[63:0]\n";
@@ -117,6 +138,9 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, unsigned devices, 
             g << "@2022\n^3 waves/iotlb_inv_scope.txt\ndut.inv_req_scope_i[2:0]\n";
             g << hex << "dut.lkp_req_did_i[15:0]\ndut.lkp_req_vpn_i[44:0]\ndut.lkp_resp_pfn_o[39:0]\n";
         });
+    for (unsigned n = 0; n < active.size(); ++n)
+        if (!active[n])
+            device_group(n, false);
     return g.str();
 }
 
@@ -131,6 +155,7 @@ void txn_tracer::sample_iommu() {
 
 void txn_tracer::dma_begin(unsigned dev, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool write) {
     device_signals& d = *m_devices.at(dev);
+    m_active.at(dev) = true;
     d.valid.write(true);
     d.write.write(write);
     d.rid.write(rid);

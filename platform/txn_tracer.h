@@ -45,7 +45,10 @@ class txn_tracer : public sc_core::sc_module {
     // name through waves/fault_reason.txt and waves/desc_type.txt (open GTKWave from the
     // repository root). `rtl_fst` (may be empty) is noted for the RTL IOTLB view.
     void close(const std::string& rtl_fst = "");
-    static std::string gtkw_for(const std::string& vcd_path, unsigned devices, const std::string& rtl_fst);
+    // The view of a run that ended at end_ns of simulated time (zoomed to show all of it).
+    // `active[n]`: device n did DMA (its group comes first and open).
+    static std::string gtkw_for(const std::string& vcd_path, const std::vector<bool>& active,
+                                const std::string& rtl_fst, double end_ns);
 
   private:
     struct device_signals {
@@ -64,6 +67,7 @@ class txn_tracer : public sc_core::sc_module {
     sc_core::sc_trace_file* m_file = nullptr;
     iommu& m_mmu;
     std::vector<std::unique_ptr<device_signals>> m_devices;
+    std::vector<bool> m_active;  // per device: did DMA
     uint64_t m_hits_before = 0;
     sc_core::sc_signal<uint64_t> m_iotlb_hits;
     sc_core::sc_signal<uint64_t> m_iotlb_misses;
