@@ -8,9 +8,9 @@
 // Choices where spec/vtd.md §9 leaves it open: a bad granularity, a type-2 AM > CAP.MAMV (MAMV
 // does not bound type 6) and DID bits beyond CAP.ND are reserved-field violations (IQEI 4); type-6
 // G=00/01 are reserved (IQEI 4); a wait with SW=0 and IF=0 is a valid fence-only wait; SW+IF
-// together are valid (status write first); PFSID is accepted and ignored unless ECAP.DIT; DR/DW are ignored without CAP.DRD/DWD; a type-2
-// page-selective request without CAP.PSI is performed domain-selective; 128-bit descriptors of types
-// 1-5 are accepted in scalable mode.
+// together are valid (status write first); PFSID is accepted and ignored unless ECAP.DIT; DR/DW are ignored without
+// CAP.DRD/DWD; a type-2 page-selective request without CAP.PSI is performed domain-selective; 128-bit descriptors of
+// types 1-5 are accepted in scalable mode.
 #pragma once
 
 #include <cstdint>

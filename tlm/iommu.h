@@ -16,13 +16,12 @@
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only; a unit configured without
 // SMTS blocks every translated request with RTA.1, one without ECAP.QI ignores GCMD.QIE),
-// interrupt remapping, advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses on
-// irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant
-// behaves like a cached translation that is never evicted: only an invalidation covering it, SRTP,
-// a TE change or the memory's own revocation ends it (table edits without invalidation stay unseen,
-// as they would for an IOTLB entry).
-// Requirement: the memory side of initiator_socket must not wait inside b_transport (the
-// translation core is not re-entrant; the shell synchronises only after a request is complete).
+// interrupt remapping, advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses
+// on irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant behaves like a
+// cached translation that is never evicted: only an invalidation covering it, SRTP, a TE change or the memory's own
+// revocation ends it (table edits without invalidation stay unseen, as they would for an IOTLB entry). Requirement: the
+// memory side of initiator_socket must not wait inside b_transport (the translation core is not re-entrant; the shell
+// synchronises only after a request is complete).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
