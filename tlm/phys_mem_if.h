@@ -9,7 +9,7 @@
 namespace iommusim {
 
 class phys_mem_if {
-public:
+  public:
     virtual ~phys_mem_if() = default;
     // Each returns false on an access error (address outside memory, bus error); nothing is
     // transferred then.

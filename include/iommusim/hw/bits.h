@@ -13,7 +13,9 @@
 namespace iommusim::hw {
 
 // Mask of `width` low bits (width may be 64).
-constexpr uint64_t low_mask(unsigned width) { return width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1; }
+constexpr uint64_t low_mask(unsigned width) {
+    return width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+}
 
 // Bits [hi:lo] of an N-word structure. `Hi` and `Lo` are absolute bit numbers.
 template <unsigned Hi, unsigned Lo>
@@ -66,7 +68,8 @@ constexpr std::array<uint64_t, N> fields_mask() {
 template <std::size_t N>
 constexpr bool any_outside(const std::array<uint64_t, N>& w, const std::array<uint64_t, N>& allowed) {
     for (std::size_t i = 0; i < N; ++i)
-        if (w[i] & ~allowed[i]) return true;
+        if (w[i] & ~allowed[i])
+            return true;
     return false;
 }
 

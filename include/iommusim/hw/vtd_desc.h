@@ -68,8 +68,7 @@ using sid = bit_field<47, 32>;
 using pfsid_hi = bit_field<63, 52>;
 using s = bit_flag<64>;
 using addr = bit_field<127, 76>;
-constexpr inv_desc allowed =
-    fields_mask<4, desc::type_lo, desc::type_hi, pfsid_lo, mip, sid, pfsid_hi, s, addr>();
+constexpr inv_desc allowed = fields_mask<4, desc::type_lo, desc::type_hi, pfsid_lo, mip, sid, pfsid_hi, s, addr>();
 }  // namespace dev_tlb_desc
 
 // Type 4: interrupt-entry-cache invalidate (§3.4).
@@ -88,8 +87,7 @@ using fn = bit_flag<6>;
 using pd = bit_flag<7>;
 using status_data = bit_field<63, 32>;
 using status_addr = bit_field<127, 66>;  // address >> 2
-constexpr inv_desc allowed =
-    fields_mask<4, desc::type_lo, desc::type_hi, if_, sw, fn, pd, status_data, status_addr>();
+constexpr inv_desc allowed = fields_mask<4, desc::type_lo, desc::type_hi, if_, sw, fn, pd, status_data, status_addr>();
 }  // namespace wait_desc
 
 // Type 6: PASID-based IOTLB invalidate (§3.6, 256-bit only).
@@ -238,7 +236,8 @@ constexpr uint64_t ats_inv_range(uint64_t addr, bool size_bit, uint64_t& base) {
         return 0;  // 0 means "all"
     }
     unsigned k = 0;
-    while (((pfn >> k) & 1) != 0) ++k;  // k trailing ones -> 2^(k+1) pages
+    while (((pfn >> k) & 1) != 0)
+        ++k;  // k trailing ones -> 2^(k+1) pages
     const uint64_t pages = uint64_t{1} << (k + 1);
     base = (pfn & ~(pages - 1)) << 12;
     return pages << 12;

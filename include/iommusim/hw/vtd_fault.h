@@ -8,52 +8,52 @@ namespace iommusim::hw {
 
 enum class fault_reason : uint8_t {
     none = 0x00,
-    rta_invalid = 0x30,             // RTA.1 invalid root table address
-    rta_legacy_with_pasid = 0x31,   // RTA.2 TTM=00 for a request-with-PASID
-    root_access = 0x38,             // SRT.1
-    root_not_present = 0x39,        // SRT.2
-    root_reserved = 0x3a,           // SRT.3
-    ctx_access = 0x40,              // SCT.1
-    ctx_not_present = 0x41,         // SCT.2
-    ctx_reserved = 0x42,            // SCT.3
-    ctx_invalid = 0x43,             // SCT.4
-    ctx_dte_clear = 0x44,           // SCT.5 translation request with DTE=0
-    ctx_paside_clear = 0x45,        // SCT.6 request-with-PASID with PASIDE=0
-    ctx_pasid_too_large = 0x46,     // SCT.7 PASID beyond PDTS
-    ctx_pre_clear = 0x47,           // SCT.8
-    ctx_rid_pasid = 0x48,           // SCT.9
-    pdir_access = 0x50,             // SPD.1
-    pdir_not_present = 0x51,        // SPD.2
-    pdir_reserved = 0x52,           // SPD.3
-    pte_access = 0x58,              // SPT.1 PASID table entry access error
-    pte_not_present = 0x59,         // SPT.2
-    pte_reserved = 0x5a,            // SPT.3
-    pte_invalid = 0x5b,             // SPT.4 bad PGTT/AW/FSPM or unsupported type
-    pte_ere_clear = 0x5c,           // SPT.5 execute request with ERE=0
-    pte_sre_clear = 0x5d,           // SPT.6 supervisor request with SRE=0
-    fs_access = 0x70,               // SFL.1 error accessing a first-stage entry
-    fs_not_present = 0x71,          // SFL.2
-    fs_reserved = 0x72,             // SFL.3
-    fs_root_access = 0x73,          // SFL.4 error accessing FS root (FSPTPTR)
-    fs_addr_beyond_mgaw = 0x74,     // SFL.5 FS entry address beyond MGAW (nested)
-    fs_root_ss_read = 0x75,         // SFL.6 SS read permission error on FS root entry (nested)
-    fs_entry_ss_read = 0x76,        // SFL.7 SS read permission error on an FS entry (nested)
-    fs_ad_ss_write = 0x77,          // SFL.8 SS write permission error updating FS A/D (nested)
-    ss_access = 0x78,               // SSL.1 error accessing a second-stage entry
-    ss_perm = 0x79,                 // SSL.2 SS read/write permission error during the walk
-    ss_reserved = 0x7a,             // SSL.3
-    ss_invalid_ptr = 0x7b,          // SSL.4 invalid SS table pointer
-    ss_ad_no_snoop = 0x7c,          // SSL.5
-    gn_not_canonical = 0x80,        // SGN.1
-    gn_user_denied = 0x81,          // SGN.2 U/S=0 for a user request
-    gn_exec_denied = 0x82,          // SGN.3
-    gn_addr_beyond_max = 0x83,      // SGN.4 address beyond MGAW / AGAW
-    gn_ss_addr_beyond_max = 0x84,   // SGN.5
-    gn_write_denied = 0x85,         // SGN.6
-    gn_read_denied = 0x86,          // SGN.7
-    gn_interrupt_range = 0x87,      // SGN.8 output in 0xFEEx_xxxx
-    fs_ad_no_snoop = 0x90,          // SFL.9
-    fs_ad_update_failed = 0x91,     // SFL.10
+    rta_invalid = 0x30,            // RTA.1 invalid root table address
+    rta_legacy_with_pasid = 0x31,  // RTA.2 TTM=00 for a request-with-PASID
+    root_access = 0x38,            // SRT.1
+    root_not_present = 0x39,       // SRT.2
+    root_reserved = 0x3a,          // SRT.3
+    ctx_access = 0x40,             // SCT.1
+    ctx_not_present = 0x41,        // SCT.2
+    ctx_reserved = 0x42,           // SCT.3
+    ctx_invalid = 0x43,            // SCT.4
+    ctx_dte_clear = 0x44,          // SCT.5 translation request with DTE=0
+    ctx_paside_clear = 0x45,       // SCT.6 request-with-PASID with PASIDE=0
+    ctx_pasid_too_large = 0x46,    // SCT.7 PASID beyond PDTS
+    ctx_pre_clear = 0x47,          // SCT.8
+    ctx_rid_pasid = 0x48,          // SCT.9
+    pdir_access = 0x50,            // SPD.1
+    pdir_not_present = 0x51,       // SPD.2
+    pdir_reserved = 0x52,          // SPD.3
+    pte_access = 0x58,             // SPT.1 PASID table entry access error
+    pte_not_present = 0x59,        // SPT.2
+    pte_reserved = 0x5a,           // SPT.3
+    pte_invalid = 0x5b,            // SPT.4 bad PGTT/AW/FSPM or unsupported type
+    pte_ere_clear = 0x5c,          // SPT.5 execute request with ERE=0
+    pte_sre_clear = 0x5d,          // SPT.6 supervisor request with SRE=0
+    fs_access = 0x70,              // SFL.1 error accessing a first-stage entry
+    fs_not_present = 0x71,         // SFL.2
+    fs_reserved = 0x72,            // SFL.3
+    fs_root_access = 0x73,         // SFL.4 error accessing FS root (FSPTPTR)
+    fs_addr_beyond_mgaw = 0x74,    // SFL.5 FS entry address beyond MGAW (nested)
+    fs_root_ss_read = 0x75,        // SFL.6 SS read permission error on FS root entry (nested)
+    fs_entry_ss_read = 0x76,       // SFL.7 SS read permission error on an FS entry (nested)
+    fs_ad_ss_write = 0x77,         // SFL.8 SS write permission error updating FS A/D (nested)
+    ss_access = 0x78,              // SSL.1 error accessing a second-stage entry
+    ss_perm = 0x79,                // SSL.2 SS read/write permission error during the walk
+    ss_reserved = 0x7a,            // SSL.3
+    ss_invalid_ptr = 0x7b,         // SSL.4 invalid SS table pointer
+    ss_ad_no_snoop = 0x7c,         // SSL.5
+    gn_not_canonical = 0x80,       // SGN.1
+    gn_user_denied = 0x81,         // SGN.2 U/S=0 for a user request
+    gn_exec_denied = 0x82,         // SGN.3
+    gn_addr_beyond_max = 0x83,     // SGN.4 address beyond MGAW / AGAW
+    gn_ss_addr_beyond_max = 0x84,  // SGN.5
+    gn_write_denied = 0x85,        // SGN.6
+    gn_read_denied = 0x86,         // SGN.7
+    gn_interrupt_range = 0x87,     // SGN.8 output in 0xFEEx_xxxx
+    fs_ad_no_snoop = 0x90,         // SFL.9
+    fs_ad_update_failed = 0x91,    // SFL.10
 };
 
 // Spec identifier and meaning, for logs and reports.

@@ -15,7 +15,9 @@ constexpr unsigned pt_index(uint64_t addr, unsigned level) {
     return static_cast<unsigned>((addr >> (12 + pt_index_bits * (level - 1))) & (pt_entries - 1));
 }
 // Bytes mapped by one entry at `level` (4 KiB, 2 MiB, 1 GiB, ...).
-constexpr uint64_t level_page_bytes(unsigned level) { return uint64_t{1} << (12 + pt_index_bits * (level - 1)); }
+constexpr uint64_t level_page_bytes(unsigned level) {
+    return uint64_t{1} << (12 + pt_index_bits * (level - 1));
+}
 
 // x86-64 IA-32e layout, used for first-stage tables.
 namespace fs_pte {

@@ -17,10 +17,10 @@ namespace root_entry {
 using words = std::array<uint64_t, 2>;
 constexpr unsigned count = 256;
 constexpr unsigned bytes = 16;
-using lp = bit_flag<0>;             // lower context table present (devfn 0-127)
-using lctp = bit_field<63, 12>;     // lower context-table pointer >> 12
-using up = bit_flag<64>;            // upper context table present (devfn 128-255)
-using uctp = bit_field<127, 76>;    // upper context-table pointer >> 12 (bits 127:76 hold address bits 63:12)
+using lp = bit_flag<0>;           // lower context table present (devfn 0-127)
+using lctp = bit_field<63, 12>;   // lower context-table pointer >> 12
+using up = bit_flag<64>;          // upper context table present (devfn 128-255)
+using uctp = bit_field<127, 76>;  // upper context-table pointer >> 12 (bits 127:76 hold address bits 63:12)
 // Every bit that is not one of the fields above is reserved (SRT.3).
 constexpr words reserved_mask = {~(lp::mask | lctp::mask), ~(up::mask | uctp::mask)};
 }  // namespace root_entry
@@ -39,8 +39,7 @@ using pdts = bit_field<11, 9>;          // PASID directory holds 2^(PDTS+7) entr
 using pasiddirptr = bit_field<63, 12>;  // PASID directory base >> 12
 using rid_pasid = bit_field<83, 64>;
 using rid_priv = bit_flag<84>;
-constexpr words reserved_mask = {
-    bit_field<8, 5>::mask, bit_field<127, 85>::mask, ~uint64_t{0}, ~uint64_t{0}};
+constexpr words reserved_mask = {bit_field<8, 5>::mask, bit_field<127, 85>::mask, ~uint64_t{0}, ~uint64_t{0}};
 }  // namespace context_entry
 
 // PASID directory entry: 64-bit, 512 per 4 KiB page, indexed by PASID[19:6] (§4.3).
@@ -89,21 +88,34 @@ using nxe = bit_flag<133>;
 using smep = bit_flag<134>;
 using eafe = bit_flag<135>;
 using fsptptr = bit_field<191, 140>;  // first-stage root >> 12 (GPA when nested)
-constexpr words reserved_mask = {
-    bit_field<11, 10>::mask, bit_field<86, 80>::mask, bit_field<139, 136>::mask, ~uint64_t{0},
-    ~uint64_t{0},            ~uint64_t{0},            ~uint64_t{0},              ~uint64_t{0}};
+constexpr words reserved_mask = {bit_field<11, 10>::mask,
+                                 bit_field<86, 80>::mask,
+                                 bit_field<139, 136>::mask,
+                                 ~uint64_t{0},
+                                 ~uint64_t{0},
+                                 ~uint64_t{0},
+                                 ~uint64_t{0},
+                                 ~uint64_t{0}};
 }  // namespace pasid_entry
 
 // Second-stage address width encodings (PASID entry AW, CAP.SAGAW bit index).
-constexpr unsigned ss_levels_from_aw(unsigned aw) { return aw + 2; }
-constexpr unsigned ss_width_from_aw(unsigned aw) { return 30 + 9 * aw; }
+constexpr unsigned ss_levels_from_aw(unsigned aw) {
+    return aw + 2;
+}
+constexpr unsigned ss_width_from_aw(unsigned aw) {
+    return 30 + 9 * aw;
+}
 
 // Requests without PASID use RID_PASID; PASIDs are 20 bits.
 constexpr uint32_t pasid_bits = 20;
 constexpr uint32_t pasid_max = (uint32_t{1} << pasid_bits) - 1;
 
 // Requester id helpers (bus:dev.fn).
-constexpr uint8_t rid_bus(uint16_t rid) { return static_cast<uint8_t>(rid >> 8); }
-constexpr uint8_t rid_devfn(uint16_t rid) { return static_cast<uint8_t>(rid & 0xff); }
+constexpr uint8_t rid_bus(uint16_t rid) {
+    return static_cast<uint8_t>(rid >> 8);
+}
+constexpr uint8_t rid_devfn(uint16_t rid) {
+    return static_cast<uint8_t>(rid & 0xff);
+}
 
 }  // namespace iommusim::hw
