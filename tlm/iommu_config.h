@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "iommusim/hw/vtd_regs.h"
+
 namespace iommusim {
 
 struct iommu_config {
@@ -24,7 +26,7 @@ struct iommu_config {
     bool sslps_1g = true;   // CAP.SSLPS bit 1: second-stage 1 GiB pages
     bool psi = true;        // CAP.PSI: page-selective IOTLB invalidation
     unsigned mamv = 18;     // CAP.MAMV: largest address mask of a page-selective invalidation
-    unsigned nfr = 7;       // CAP.NFR: number of fault recording registers minus 1 (0..255)
+    unsigned nfr = 7;       // CAP.NFR: number of fault recording registers minus 1 (0..15: 16 FRCDs)
     unsigned nd = 6;        // CAP.ND: 2^(4+2*ND) domains; 6 => 16-bit DIDs (0..6)
     bool cm = false;        // CAP.CM: caching mode (software invalidates not-present->present)
     bool esrtps = true;     // CAP.ESRTPS: SRTP also invalidates every translation cache
@@ -100,8 +102,9 @@ inline std::string iommu_config::validate() const {
         return "sagaw: at least one of sagaw_39/48/57 must be set";
     if (mamv > 63)
         return "mamv=" + std::to_string(mamv) + " (must be 0..63)";
-    if (nfr > 255)
-        return "nfr=" + std::to_string(nfr) + " (must be 0..255)";
+    if (nfr + 1 > hw::reg::FRCD_MAX)
+        return "nfr=" + std::to_string(nfr) + " (must be 0.." + std::to_string(hw::reg::FRCD_MAX - 1) +
+               ": the register block holds " + std::to_string(hw::reg::FRCD_MAX) + " fault recording registers)";
     if (nd > 6)
         return "nd=" + std::to_string(nd) + " (must be 0..6)";
     if (pss > 19)

@@ -648,7 +648,7 @@ std::string construction_error(const iommu_config& c) {
 
 TEST(IommuConfigTest, TooManyFaultRecordsIsFatal) {
     iommu_config c;
-    c.nfr = reg::FRCD_MAX;  // valid for CAP.NFR, but beyond the register table
+    c.nfr = reg::FRCD_MAX;  // a valid CAP.NFR encoding, but beyond the register table
     EXPECT_NE(construction_error(c).find("nfr=16"), std::string::npos);
 }
 
