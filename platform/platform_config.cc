@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "rtl/rtl_iotlb.h"
+
 namespace iommusim {
 
 std::string platform_config::default_iotlb() {
@@ -15,6 +17,13 @@ std::string platform_config::validate() const {
         return "iommu: " + err;
     if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep")
         return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
+    if (iotlb != "cpp" && !rtl_iotlb::supported(iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways})) {
+        std::string available;
+        for (const iotlb_geometry& g : rtl_iotlb::supported_geometries())
+            available += " " + std::to_string(g.sets) + "x" + std::to_string(g.ways);
+        return "iotlb=" + iotlb + " needs a verilated IOTLB geometry; " + std::to_string(iommu.iotlb_sets) + "x" +
+               std::to_string(iommu.iotlb_ways) + " (sets x ways) is not one of" + available;
+    }
     if (devices.empty())
         return "devices: at least one DMA device is needed";
     std::set<uint16_t> rids;

@@ -85,6 +85,7 @@ TEST(ConfigFile, RejectsAndLeavesConfigUnchanged) {
     EXPECT_NE(apply_config_json(R"({"iommu":{"bogus":1}})", c).find("bogus"), std::string::npos);
     EXPECT_NE(apply_config_json(R"({"iommu":{"psi":1}})", c).find("psi"), std::string::npos);
     EXPECT_NE(apply_config_json(R"({"iommu":{"nfr":100}})", c).find("nfr=100"), std::string::npos);
+    EXPECT_NE(apply_config_json(R"({"iotlb":"rtl","iommu":{"iotlb_sets":128}})", c).find("128x4"), std::string::npos);
     EXPECT_NE(apply_config_json("{not json", c).find("JSON"), std::string::npos);
     EXPECT_NE(apply_config_json(R"({"iotlb":"fpga"})", c).find("fpga"), std::string::npos);
     EXPECT_EQ(c.iommu.iotlb_sets, before.iommu.iotlb_sets);

@@ -81,6 +81,15 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // Bring the platform up first: a driver probe that refuses the configured hardware is reported,
+    // not thrown through the scenario.
+    try {
+        platform::instance();
+    } catch (const std::exception& e) {
+        std::cerr << "iommusim: the platform did not come up: " << e.what() << '\n';
+        return 1;
+    }
+
     const bool quiet = opts->level == verbosity::quiet;
     if (!quiet)
         std::cout << "iommusim: scenario " << sc->name << " (IOTLB: " << config.iotlb << ")\n";
