@@ -11,10 +11,12 @@
 #include "iommusim/iommusim.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "driver/iommu_ops.h"
@@ -264,7 +266,7 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     return 0;
 }
 
-extern "C" int iommusim_open(const char* path, int flags) {
+static int iommusim_open_unguarded(const char* path, int flags) {
     using namespace iommusim;
     (void)flags;
     if (path == nullptr) {
@@ -288,7 +290,7 @@ extern "C" int iommusim_open(const char* path, int flags) {
     return alloc_fd(std::move(f));
 }
 
-extern "C" int iommusim_ioctl(int fd, unsigned long request, void* arg) {
+static int iommusim_ioctl_unguarded(int fd, unsigned long request, void* arg) {
     using namespace iommusim;
     std::lock_guard<std::mutex> guard(g_lock);
     std::shared_ptr<file> f = lookup(fd);
@@ -305,7 +307,7 @@ extern "C" int iommusim_ioctl(int fd, unsigned long request, void* arg) {
     return set_errno(rc);
 }
 
-extern "C" int iommusim_close(int fd) {
+static int iommusim_close_unguarded(int fd) {
     using namespace iommusim;
     std::lock_guard<std::mutex> guard(g_lock);
     auto it = g_files.find(fd);
@@ -322,7 +324,7 @@ extern "C" int iommusim_close(int fd) {
     return 0;
 }
 
-extern "C" int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write) {
+static int iommusim_dma_unguarded(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write) {
     using namespace iommusim;
     std::lock_guard<std::mutex> guard(g_lock);
     std::shared_ptr<file> f = lookup(device_fd);
@@ -351,4 +353,41 @@ extern "C" int iommusim_last_fault(int device_fd) {
 
 extern "C" int iommusim_dma_fault_reason(int device_fd) {
     return iommusim_last_fault(device_fd);
+}
+
+// ---- C entry points: no C++ exception crosses into a C caller ----------------------------------
+
+namespace {
+
+// A platform that cannot come up (a driver probe refusing the configured hardware, an IOTLB that
+// cannot be built) is ENODEV; exhausted memory ENOMEM; anything else EIO. Nothing escapes.
+template <typename Fn>
+int guarded(Fn&& fn) {
+    try {
+        return fn();
+    } catch (const std::bad_alloc&) {
+        errno = ENOMEM;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "iommusim: %s\n", e.what());
+        errno = iommusim::platform::exists() ? EIO : ENODEV;
+    }
+    return -1;
+}
+
+}  // namespace
+
+extern "C" int iommusim_open(const char* path, int flags) {
+    return guarded([&] { return iommusim_open_unguarded(path, flags); });
+}
+
+extern "C" int iommusim_ioctl(int fd, unsigned long request, void* arg) {
+    return guarded([&] { return iommusim_ioctl_unguarded(fd, request, arg); });
+}
+
+extern "C" int iommusim_close(int fd) {
+    return guarded([&] { return iommusim_close_unguarded(fd); });
+}
+
+extern "C" int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write) {
+    return guarded([&] { return iommusim_dma_unguarded(device_fd, pasid, iova, buf, len, is_write); });
 }
