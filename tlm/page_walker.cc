@@ -39,9 +39,48 @@ bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v) {
     return m_mem.read(pa, &v, sizeof v);
 }
 
-bool page_walker::cas64(walk_ctx& w, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {
+page_walker::flag_update page_walker::set_flags(walk_ctx& w, uint64_t pa, uint64_t& e, uint64_t want,
+                                                unsigned attempt) {
     ++w.accesses;
-    return m_mem.cmpxchg64(pa, expected, desired, observed);
+    uint64_t observed = 0;
+    if (!m_mem.cmpxchg64(pa, e, want, observed))
+        return flag_update::failed;
+    if (observed != e) {
+        if (attempt >= k_max_ad_retries)
+            return flag_update::failed;
+        e = observed;
+        return flag_update::changed;
+    }
+    e = want;
+    return flag_update::done;
+}
+
+hw::fault_reason page_walker::set_fs_flags(walk_ctx& w, const pasid_info& p, bool nested, uint8_t entry_ss_perm,
+                                           uint64_t entry_gpa, uint64_t entry_pa, uint64_t& e, uint64_t want,
+                                           unsigned attempt, bool& retry) {
+    using hw::fault_reason;
+    retry = false;
+    if (nested) {
+        // Setting a flag through the second stage is a write: it needs SS R and W (§5.5).
+        if (!((entry_ss_perm & perm::ss_r) && (entry_ss_perm & perm::ss_w)))
+            return fault_reason::fs_ad_ss_write;
+        if (p.ssade) {
+            ss_out ssw;  // sets the SS A/D flags of the table page
+            const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
+            if (f != fault_reason::none)
+                return f;
+        }
+    }
+    switch (set_flags(w, entry_pa, e, want, attempt)) {
+        case flag_update::failed:
+            return fault_reason::fs_ad_update_failed;
+        case flag_update::changed:
+            retry = true;
+            return fault_reason::none;
+        case flag_update::done:
+            break;
+    }
+    return fault_reason::none;
 }
 
 uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
@@ -294,16 +333,11 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
                 if (leaf && write && (npm & perm::ss_w))
                     want |= sp::d::mask;
                 if (want != e) {
-                    uint64_t observed = 0;
-                    if (!cas64(w, pa, e, want, observed))
+                    const flag_update u = set_flags(w, pa, e, want, attempt);
+                    if (u == flag_update::failed)
                         return fault_reason::ss_access;
-                    if (observed != e) {
-                        if (attempt >= k_max_ad_retries)
-                            return fault_reason::ss_access;
-                        e = observed;
+                    if (u == flag_update::changed)
                         continue;
-                    }
-                    e = want;
                 }
             }
             if (leaf) {
@@ -396,25 +430,13 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 npm |= perm::fs_xd;
             if (!leaf) {
                 if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
-                    // Setting A through the second stage is a write: it needs SS R and W (§5.5).
-                    if (nested && !((ss.perm & perm::ss_r) && (ss.perm & perm::ss_w)))
-                        return fault_reason::fs_ad_ss_write;
-                    uint64_t observed = 0;
-                    if (nested && p.ssade) {
-                        ss_out ssw;  // sets the SS D flag of the table page
-                        const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
-                        if (f != fault_reason::none)
-                            return f;
-                    }
-                    if (!cas64(w, entry_pa, e, e | ad_bits_a, observed))
-                        return fault_reason::fs_ad_update_failed;
-                    if (observed != e) {
-                        if (attempt >= k_max_ad_retries)
-                            return fault_reason::fs_ad_update_failed;
-                        e = observed;
+                    bool retry = false;
+                    const fault_reason f =
+                        set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, e | ad_bits_a, attempt, retry);
+                    if (f != fault_reason::none)
+                        return f;
+                    if (retry)
                         continue;
-                    }
-                    e |= ad_bits_a;
                 }
                 pm = npm;
                 table = addr;
@@ -455,24 +477,13 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
             if (access.write)
                 want |= fp::d::mask;
             if (w.side_effects && want != e) {
-                if (nested && !((ss.perm & perm::ss_r) && (ss.perm & perm::ss_w)))
-                    return fault_reason::fs_ad_ss_write;
-                if (nested && p.ssade) {
-                    ss_out ssw;
-                    const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
-                    if (f != fault_reason::none)
-                        return f;
-                }
-                uint64_t observed = 0;
-                if (!cas64(w, entry_pa, e, want, observed))
-                    return fault_reason::fs_ad_update_failed;
-                if (observed != e) {
-                    if (attempt >= k_max_ad_retries)
-                        return fault_reason::fs_ad_update_failed;
-                    e = observed;
+                bool retry = false;
+                const fault_reason f =
+                    set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, want, attempt, retry);
+                if (f != fault_reason::none)
+                    return f;
+                if (retry)
                     continue;
-                }
-                e = want;
             }
             r.out_addr = out_hpa;
             r.level = to_page_level(out_level);

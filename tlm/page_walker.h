@@ -96,7 +96,17 @@ class page_walker {
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
     bool read64(walk_ctx& w, uint64_t pa, uint64_t& v);
-    bool cas64(walk_ctx& w, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed);
+    // Atomically moves the entry at pa from e to want (A/D/EA updates, spec/vtd.md §5.3). done: e is
+    // want; changed: another writer changed the entry first, e holds what it wrote and the caller
+    // re-checks it; failed: a memory error, or the entry kept changing (the walk must terminate).
+    enum class flag_update { done, changed, failed };
+    flag_update set_flags(walk_ctx& w, uint64_t pa, uint64_t& e, uint64_t want, unsigned attempt);
+    // Sets first-stage A/D/EA flags: the nested preconditions of §5.5 (SS R and W on the entry's
+    // page, SS A/D of that page) and then set_flags. none with retry false: done; none with retry
+    // true: the entry changed, re-check it; else the fault.
+    hw::fault_reason set_fs_flags(walk_ctx& w, const pasid_info& p, bool nested, uint8_t entry_ss_perm,
+                                  uint64_t entry_gpa, uint64_t entry_pa, uint64_t& e, uint64_t want, unsigned attempt,
+                                  bool& retry);
     uint64_t ss_input_limit(const pasid_info& p) const;  // first GPA beyond min(MGAW, AGAW)
 
     const iommu_config& m_config;
