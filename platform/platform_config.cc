@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 #include "rtl/rtl_iotlb.h"
 
@@ -18,11 +19,13 @@ std::string platform_config::validate() const {
     if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep")
         return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
     if (iotlb != "cpp" && !rtl_iotlb::supported(iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways})) {
-        std::string available;
+        // An ostringstream: GCC 12 at -O3 misreads string operator+ chains (-Wrestrict).
+        std::ostringstream msg;
+        msg << "iotlb=" << iotlb << " needs a verilated IOTLB geometry; " << iommu.iotlb_sets << "x" << iommu.iotlb_ways
+            << " (sets x ways) is not one of";
         for (const iotlb_geometry& g : rtl_iotlb::supported_geometries())
-            available += " " + std::to_string(g.sets) + "x" + std::to_string(g.ways);
-        return "iotlb=" + iotlb + " needs a verilated IOTLB geometry; " + std::to_string(iommu.iotlb_sets) + "x" +
-               std::to_string(iommu.iotlb_ways) + " (sets x ways) is not one of" + available;
+            msg << " " << g.sets << "x" << g.ways;
+        return msg.str();
     }
     if (devices.empty())
         return "devices: at least one DMA device is needed";
