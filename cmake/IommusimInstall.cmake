@@ -30,3 +30,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/iommusim-config-version.c
     COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/iommusim-config.cmake ${PROJECT_BINARY_DIR}/iommusim-config-version.cmake
         DESTINATION ${IOMMUSIM_CMAKE_DIR})
+
+# The documents the headers cite (register map, fact digests, iommufd model) go with them.
+install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md
+              ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

@@ -3,7 +3,7 @@
 // interrupts. The platform implements it over TLM (a CPU thread doing b_transport to the IOMMU's
 // register socket and to memory); unit tests implement it over plain memory.
 //
-// Models (spec/vtd.md §1, §2, §1.8, §1.11): little-endian 32/64-bit register accesses at the
+// Models (docs/vtd-facts.md §1, §2, §1.8, §1.11): little-endian 32/64-bit register accesses at the
 // offsets of include/iommusim/hw/vtd_regs.h, physical memory accesses as a CPU makes them (the
 // driver's tables, the invalidation queue and the wait status word live there), the passage of
 // simulated time while software polls, and the two VT-d interrupt lines (invalidation completion

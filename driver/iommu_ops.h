@@ -1,6 +1,6 @@
 // The driver contract between the iommufd core and an IOMMU driver (VT-d, the selftest mock).
 //
-// Models (spec/iommufd.md §3.2, §6.1): the kernel's `struct iommu_ops` and `struct iommu_domain_ops`
+// Models (docs/iommufd-facts.md §3.2, §6.1): the kernel's `struct iommu_ops` and `struct iommu_domain_ops`
 // reduced to what IOMMU_HWPT_ALLOC, IOMMU_HWPT_INVALIDATE, IOMMU_GET_HW_INFO, IOAS_MAP/UNMAP and the
 // VFIO attach/detach calls need: hw_info, domain_alloc_paging_flags, domain_alloc_nested, domain free
 // (the destructor), attach with replace semantics, detach (back to blocking), map/unmap of paging

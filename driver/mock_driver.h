@@ -1,4 +1,4 @@
-// The iommufd selftest mock driver (kernel drivers/iommu/iommufd/selftest.c), spec/iommufd.md §5.
+// The iommufd selftest mock driver (kernel drivers/iommu/iommufd/selftest.c), docs/iommufd-facts.md §5.
 //
 // Models: mock paging domains (map/unmap recorded per IOVA, aperture MOCK_APERTURE_START..LAST,
 // nest-parent flag), the mock nested domain with its u32 iotlb[4] and

@@ -11,7 +11,7 @@
 namespace iommusim::driver {
 
 namespace {
-// entry_num is user input with no upper limit (spec/iommufd.md §3.1): sizes derived from it are
+// entry_num is user input with no upper limit (docs/iommufd-facts.md §3.1): sizes derived from it are
 // capped, larger arrays are read entry by entry.
 constexpr std::size_t bulk_limit = 4096;
 }  // namespace

@@ -1,7 +1,7 @@
 // A nested domain: a guest-owned first-stage table (struct iommu_hwpt_vtd_s1) on top of a nest-parent
 // paging domain, and its user-driven cache invalidation.
 //
-// Models (spec/iommufd.md §4.1-§4.4, spec/vtd.md §4.4, §3.3, §3.6, §6.3, §6.4): attach-time checks
+// Models (docs/iommufd-facts.md §4.1-§4.4, docs/vtd-facts.md §4.4, §3.3, §3.6, §6.3, §6.4): attach-time checks
 // (addr_width 48, or 57 with CAP.FS5LP; SRE needs ECAP.SRS; EAFE needs ECAP.EAFS -> -EINVAL), then a
 // PASID entry with PGTT=011: FSPTPTR = the guest table, FSPM for 5-level, SRE/EAFE, WPE only with
 // SRE, SSPTPTR/AW of the parent, PWSNP from ECAP.SMPWCS, and the nested domain's own DID.

@@ -243,7 +243,7 @@ int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
         const uint64_t n = hw::ss_pte::w::set(hw::ss_pte::r::set(e, r), w);
         return n == e || m_iommu.bus().write64(pa, n) ? 0 : -EFAULT;
     });
-    // Cached translations may keep a right the tables no longer give (spec/vtd.md §6.1); added
+    // Cached translations may keep a right the tables no longer give (docs/vtd-facts.md §6.1); added
     // rights need no flush unless caching mode.
     if (reduced || hw::cap::cm::get(m_iommu.cap()))
         flush_range(iova, len);

@@ -1,7 +1,7 @@
 // A paging (kernel-managed, second-stage) domain: page tables in simulated memory, map/unmap, and
 // the invalidations that keep the hardware caches coherent with them.
 //
-// Models (spec/vtd.md §4.4, §5.4, §6.2, §6.6, §6.7): second-stage tables of ss_levels() levels built
+// Models (docs/vtd-facts.md §4.4, §5.4, §6.2, §6.6, §6.7): second-stage tables of ss_levels() levels built
 // in driver memory through the shared layouts (non-leaf entries R=W=1, leaves carry the mapping's
 // R/W); 2 MiB and 1 GiB leaves where iova, physical address and length allow and CAP.SSLPS offers
 // them; unmap clears leaves (splitting a large page that is only partly unmapped) and then flushes:

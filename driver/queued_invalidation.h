@@ -1,6 +1,6 @@
 // Queued-invalidation submission: the driver side of the VT-d invalidation queue.
 //
-// Models (spec/vtd.md §1.10, §1.11, §2.2-§2.5, §2.7, §6.8): a ring of 256-bit descriptors in driver
+// Models (docs/vtd-facts.md §1.10, §1.11, §2.2-§2.5, §2.7, §6.8): a ring of 256-bit descriptors in driver
 // memory; descriptors are appended at the software tail with wrap-around, keeping one slot free so
 // that a full ring (tail one behind head) differs from an empty one; every batch ends with an
 // invalidation wait descriptor (SW=1, status write of a per-batch sequence number to a driver-owned

@@ -1,6 +1,6 @@
 // User-memory access with the kernel's semantics, for the iommufd core and the drivers.
 //
-// Models (spec/iommufd.md §1.3, §3.3): copy_from_user / copy_to_user (return the number of bytes
+// Models (docs/iommufd-facts.md §1.3, §3.3): copy_from_user / copy_to_user (return the number of bytes
 // NOT copied; copy_from_user zero-fills what it could not read), copy_struct_from_user
 // (0, -E2BIG, -EFAULT), check_zeroed_user, and the driver-data helpers iommu_copy_struct_from_user
 // and iommu_copy_struct_from_user_array (exact length rules, -EINVAL on type or size mismatch).

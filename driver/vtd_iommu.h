@@ -1,7 +1,7 @@
 // One VT-d remapping unit as the driver sees it: probe, bring-up, the GCMD protocol, domain ids and
 // the scalable-mode device tables (root, context, PASID directory, PASID table).
 //
-// Models (spec/vtd.md §1.2-§1.6, §1.10, §2.1, §4.1-§4.4, §6.5, §6.7): probe reads VER/CAP/ECAP and
+// Models (docs/vtd-facts.md §1.2-§1.6, §1.10, §2.1, §4.1-§4.4, §6.5, §6.7): probe reads VER/CAP/ECAP and
 // refuses, naming the capability, what this driver cannot drive (no QI, no scalable mode, no
 // second-stage translation, no supported SAGAW); bring-up enables queued invalidation (zeroed 4 KiB
 // aligned ring of 256-bit descriptors, IQT=0, IQA, QIE, poll QIES), installs a zeroed root table in

@@ -1,6 +1,6 @@
 // The VT-d driver behind the iommufd core: driver/iommu_ops.h implemented over one vtd_iommu.
 //
-// Models (spec/iommufd.md §2.2, §4.1, §6.1; spec/vtd.md §6.7): hw_info answers struct
+// Models (docs/iommufd-facts.md §2.2, §4.1, §6.1; docs/vtd-facts.md §6.7): hw_info answers struct
 // iommu_hw_info_vtd with the live CAP/ECAP (and the errata flag Linux always sets); paging domains
 // (second stage, optionally nest parent; dirty tracking and driver data refused with EOPNOTSUPP);
 // nested domains from IOMMU_HWPT_DATA_VTD_S1 with the allocation checks in Linux's order (nesting

@@ -1,6 +1,6 @@
 // One /dev/iommu open: the iommufd object table and the ioctl dispatcher.
 //
-// Models (spec/iommufd.md): the dispatcher rules of §1.2-§1.4 (ENOTTY, EFAULT, EINVAL below the
+// Models (docs/iommufd-facts.md): the dispatcher rules of §1.2-§1.4 (ENOTTY, EFAULT, EINVAL below the
 // minimum size, copy_struct_from_user, respond with min(user size, ours)); the object table of §1.5
 // (ids from 1, lowest free reused, two-phase creation with abort on a failed copy-out, typed lookup
 // that treats unpublished objects as absent, users counts); IOMMU_DESTROY with EBUSY (§1.6); the

@@ -4,7 +4,7 @@
 // Models: untranslated DMA through the IOMMU (split at 4 KiB boundaries, as the IOMMU translates
 // per page), DMI use with revocation, temporal decoupling with a quantum keeper, ATS translation
 // requests filling a device TLB (tlm/ats_device_tlb.h), which answers device-TLB invalidations
-// (types 3 and 8, spec/vtd.md §3.3, §3.8, §6.6) after a configurable latency.
+// (types 3 and 8, docs/vtd-facts.md §3.3, §3.8, §6.6) after a configurable latency.
 // Does not model: PCIe ordering rules, translated (AT=10) requests, page requests.
 #pragma once
 

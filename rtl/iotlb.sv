@@ -1,11 +1,11 @@
 // Set-associative IOTLB: the RTL twin of the C++ reference model (tlm/iotlb.h), bit for bit the
 // contract of tlm/iotlb_if.h.
 //
-// Models: NumSets x NumWays entries tagged by DID, PASID, translation kind (PGTT, spec/vtd.md §4.4),
+// Models: NumSets x NumWays entries tagged by DID, PASID, translation kind (PGTT, docs/vtd-facts.md §4.4),
 // page size (4 KiB / 2 MiB / 1 GiB) and size-aligned page number, with output page number and the
 // permission / A-D payload; lookup probing the 4 KiB, 2 MiB then 1 GiB set; fill with in-place
 // refill of a same-tag entry, else the lowest invalid way, else the tree-PLRU victim
-// (rtl/iotlb_plru.sv); invalidation by every IOTLB scope of spec/vtd.md §6.2-§6.3, walking one set
+// (rtl/iotlb_plru.sv); invalidation by every IOTLB scope of docs/vtd-facts.md §6.2-§6.3, walking one set
 // per cycle with busy_o high. Each channel is a valid/ready request and a valid/ready response;
 // one operation is in flight at a time (priority invalidate > fill > lookup).
 // Does not model: paging-structure caches, the IH hint (§6.4), SRAM macros (entries are flops).
@@ -107,9 +107,9 @@ module iotlb #(
   // Encodings  //
   ////////////////
 
-  // Values match tlm/iotlb_if.h: translation_kind is the PGTT encoding (spec/vtd.md §4.4),
+  // Values match tlm/iotlb_if.h: translation_kind is the PGTT encoding (docs/vtd-facts.md §4.4),
   // page_level the page size, and one invalidation scope per iotlb_if::invalidate_* method
-  // (spec/vtd.md §6.2 type 2, §6.3 type 6). Ports carry the raw codes; the enums name them.
+  // (docs/vtd-facts.md §6.2 type 2, §6.3 type 6). Ports carry the raw codes; the enums name them.
   localparam int unsigned LEVEL_WIDTH  = 2;
   localparam int unsigned LEVEL_STRIDE = 9;  // page-number bits one page-size level adds
 

@@ -1,6 +1,6 @@
 // The device TLB (ATC) of an ATS-capable DMA device, as the invalidation queue engine reaches it.
 //
-// Models: spec/vtd.md §6.6 and §2.5 from the device's side: cached translation ranges tagged with
+// Models: docs/vtd-facts.md §6.6 and §2.5 from the device's side: cached translation ranges tagged with
 // or without a PASID; an invalidation request (type 3: translations without PASID; type 8: one
 // PASID or all PASIDs) drops every overlapping range when it arrives and is answered with an
 // invalidation completion after a configurable latency. Fault injection for ITE/ICE tests: never

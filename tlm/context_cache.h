@@ -1,4 +1,4 @@
-// Context cache: decoded scalable-mode context entries tagged by source id (spec/vtd.md §6.1, §6.5).
+// Context cache: decoded scalable-mode context entries tagged by source id (docs/vtd-facts.md §6.1, §6.5).
 //
 // Models: a bounded, fully associative cache with LRU replacement; only entries that decoded
 // without fault are cached; global and device-selective (SID + function mask) invalidation.

@@ -8,7 +8,7 @@ using hw::inv_desc;
 using hw::inv_type;
 
 // Bits of words 0/1 outside the named fields, or any bit of words 2/3 in a 256-bit queue
-// (spec/vtd.md §2.3, §3.9).
+// (docs/vtd-facts.md §2.3, §3.9).
 bool reserved_set(const inv_desc& d, const inv_desc& allowed, bool wide) {
     if ((d[0] & ~allowed[0]) != 0 || (d[1] & ~allowed[1]) != 0)
         return true;
@@ -164,7 +164,7 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
             o.addr = f::addr::get(d) << 12;
             // CAP.MAMV bounds page-selective invalidation of second-stage translations (type 2)
             // only; a first-stage range may be as large as the field allows. Linux's 6.10+ cache
-            // code sends a whole-space type-6 request with AM = 52 (spec/iommufd.md §4.3).
+            // code sends a whole-space type-6 request with AM = 52 (docs/iommufd-facts.md §4.3).
             o.scope = g == f::page ? qi_scope::iotlb_pasid_range : qi_scope::iotlb_pasid;
             return r;
         }

@@ -1,11 +1,11 @@
 // Invalidation-descriptor decoder and validator: the SystemC-free functional core of the queue
 // engine. Descriptor words + queue width + capabilities -> a decoded command or an IQEI code.
 //
-// Models: spec/vtd.md §2.3 (width rules), §2.4 (IQEI 3 and 4), §3.1-3.8 (every field, granularity
+// Models: docs/vtd-facts.md §2.3 (width rules), §2.4 (IQEI 3 and 4), §3.1-3.8 (every field, granularity
 // and reserved bit of types 1-8), §6.2-6.5 (which cache scope each command applies).
 // Does not model: page group/stream responses (types 9/10: no page requests, IQEI 3), interrupt
 // remapping (type 4 is validated and counted, nothing is cached), legacy-mode descriptors.
-// Choices where spec/vtd.md §9 leaves it open: a bad granularity, a type-2 AM > CAP.MAMV (MAMV
+// Choices where docs/vtd-facts.md §9 leaves it open: a bad granularity, a type-2 AM > CAP.MAMV (MAMV
 // does not bound type 6) and DID bits beyond CAP.ND are reserved-field violations (IQEI 4); type-6
 // G=00/01 are reserved (IQEI 4); a wait with SW=0 and IF=0 is a valid fence-only wait; SW+IF
 // together are valid (status write first); PFSID is accepted and ignored unless ECAP.DIT; DR/DW are ignored without
@@ -42,7 +42,7 @@ enum class qi_scope : uint8_t {
 constexpr unsigned qi_scope_count = static_cast<unsigned>(qi_scope::wait) + 1;
 const char* qi_scope_name(qi_scope s);
 
-// IQERCD.IQEI codes (spec/vtd.md §1.12).
+// IQERCD.IQEI codes (docs/vtd-facts.md §1.12).
 namespace iqei {
 constexpr uint8_t none = 0;
 constexpr uint8_t invalid_tail = 1;

@@ -1,5 +1,5 @@
 // Device-TLB (ATS) invalidation as the invalidation queue engine sees an ATS-capable device
-// (spec/vtd.md §2.5, §3.3, §3.8, §6.6).
+// (docs/vtd-facts.md §2.5, §3.3, §3.8, §6.6).
 //
 // The engine registers one port per requester id (invalidation_queue::register_device_tlb). For a
 // type-3 or type-8 descriptor it calls invalidate() once with a fresh ITag; the device answers by

@@ -1,6 +1,6 @@
 // DMA request sideband carried on the TLM generic payload (libsystemctlm-soc atsattr style).
 //
-// Models: the PCIe request attributes the IOMMU needs (spec/vtd.md §4-§5): requester id, PASID
+// Models: the PCIe request attributes the IOMMU needs (docs/vtd-facts.md §4-§5): requester id, PASID
 // prefix with privileged/execute flags, ATS translation requests (the response carries the
 // translation instead of data), and on the way back the fault reason of a blocked request.
 // Does not model: PASID prefix on completions, ATS translated requests (AT=10), page requests.

@@ -101,7 +101,7 @@ bool fault_recorder::conditions_clear() const {
     return (m_regs.get(fsts_off) & pending_conditions) == 0;
 }
 
-// New condition: IP only when nothing was pending before (spec/vtd.md §1.8).
+// New condition: IP only when nothing was pending before (docs/vtd-facts.md §1.8).
 void fault_recorder::generate_event(uint32_t pre_fsts) {
     if (pre_fsts & pending_conditions)
         return;

@@ -1,6 +1,6 @@
 // Primary fault recording and the fault event (functional core, no SystemC state).
 //
-// Models: spec/vtd.md §1.9 FRCD recording (QEMU vtd_report_frcd_fault order: drop while PFO=1;
+// Models: docs/vtd-facts.md §1.9 FRCD recording (QEMU vtd_report_frcd_fault order: drop while PFO=1;
 // compression of a fault whose source id already sits in a pending record; PFO when the next record
 // is still pending; FRI set when PPF goes 0->1; records used round-robin over CAP.NFR+1), PPF derived
 // from the F bits, FRCD.F write-1-to-clear; §1.8 fault event: a new condition raises FECTL.IP only
@@ -18,7 +18,7 @@
 
 namespace iommusim {
 
-// Request type as FRCD T2/T1 encode it (VirtualBox encoding, spec/vtd.md §1.9).
+// Request type as FRCD T2/T1 encode it (VirtualBox encoding, docs/vtd-facts.md §1.9).
 enum class fault_request : uint8_t { write = 0, translation = 1, read = 2, atomic = 3 };
 
 struct fault_info {

@@ -51,7 +51,7 @@ void invalidation_queue::write_ics(uint32_t value) {
     if (hw::ics::iwc::get(value) == 0 || hw::ics::iwc::get(m_ics) == 0)
         return;
     m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 0));
-    // Clearing IWC while the interrupt is pending withdraws it (spec/vtd.md §1.11).
+    // Clearing IWC while the interrupt is pending withdraws it (docs/vtd-facts.md §1.11).
     m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
     m_host.registers_changed();
 }
@@ -61,7 +61,7 @@ void invalidation_queue::write_iectl(uint32_t value) {
     const bool masked = hw::iectl::im::get(value) != 0;
     m_iectl = static_cast<uint32_t>(hw::iectl::im::set(m_iectl, masked));
     if (was_masked && !masked && hw::iectl::ip::get(m_iectl) != 0) {
-        // Unmasking a pending completion event sends it now (spec/vtd.md §1.11).
+        // Unmasking a pending completion event sends it now (docs/vtd-facts.md §1.11).
         m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
         send_completion_msi();
     }
@@ -74,7 +74,7 @@ void invalidation_queue::write_ieaddr(uint32_t value) {
 
 bool invalidation_queue::set_enabled(bool qie) {
     if (qie && !m_qies) {
-        // Enable latches base, width and size (spec/vtd.md §2.1); bits at or above HAW are ignored.
+        // Enable latches base, width and size (docs/vtd-facts.md §2.1); bits at or above HAW are ignored.
         m_base = (hw::iqa::iqa::get(m_iqa) << 12) & hw::low_mask(m_cfg.haw);
         m_dw = hw::iqa::dw::get(m_iqa) != 0;
         m_qs = static_cast<unsigned>(hw::iqa::qs::get(m_iqa));
@@ -87,7 +87,7 @@ bool invalidation_queue::set_enabled(bool qie) {
     }
     if (!qie && m_qies) {
         if (busy()) {
-            // Software must wait for IQH == IQT first (spec/vtd.md §2.6); refusing keeps the queue whole.
+            // Software must wait for IQH == IQT first (docs/vtd-facts.md §2.6); refusing keeps the queue whole.
             ++m_stats.disable_refused;
             SC_REPORT_WARNING(msg_type, "QIE cleared while the invalidation queue is busy: refused");
             return true;
@@ -147,7 +147,7 @@ void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
         ++m_stats.devtlb_completed;
     }
     if (unexpected) {
-        // Bad ITag or requester id (spec/vtd.md §2.5); ICESID is captured only if ICE was clear.
+        // Bad ITag or requester id (docs/vtd-facts.md §2.5); ICESID is captured only if ICE was clear.
         ++m_stats.ice;
         if (!m_ice) {
             m_ice = true;
@@ -234,7 +234,7 @@ void invalidation_queue::queue_error(uint8_t code) {
 bool invalidation_queue::step() {
     const uint64_t qt = hw::iqt::qt::get(m_iqt);
     publish();
-    // Queue-level checks first, with IQH on the descriptor that would be fetched (spec/vtd.md §2.4).
+    // Queue-level checks first, with IQH on the descriptor that would be fetched (docs/vtd-facts.md §2.4).
     if (m_dw && !(m_cfg.smts || m_cfg.adms)) {
         queue_error(iqei::invalid_width);
         return false;
@@ -354,7 +354,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
     }
     m_in_wait = false;
     if (m_ite) {
-        // A time-out aborts the pending wait: no status write, no interrupt (spec/vtd.md §2.5).
+        // A time-out aborts the pending wait: no status write, no interrupt (docs/vtd-facts.md §2.5).
         ++m_stats.waits_aborted;
         return true;
     }
@@ -404,7 +404,7 @@ void invalidation_queue::time_out(const outstanding_devtlb& o) {
 }
 
 void invalidation_queue::set_ics_iwc() {
-    // A completion while IWC is still set is not signalled again (spec/vtd.md §1.11).
+    // A completion while IWC is still set is not signalled again (docs/vtd-facts.md §1.11).
     if (hw::ics::iwc::get(m_ics) != 0)
         return;
     m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 1));

@@ -1,7 +1,7 @@
 // Queued-invalidation engine of the IOMMU: queue registers, descriptor fetch/validate/apply thread,
 // invalidation-wait completion, device-TLB invalidation tracking, errors and statistics.
 //
-// Models: spec/vtd.md §1.10-1.12 (IQH/IQT/IQA, ICS, IECTL/IEDATA/IEADDR/IEUADDR, IQERCD), §2.1-2.7
+// Models: docs/vtd-facts.md §1.10-1.12 (IQH/IQT/IQA, ICS, IECTL/IEDATA/IEADDR/IEUADDR, IQERCD), §2.1-2.7
 // (enable latch, in-order fetch with wrap-around, 128/256-bit widths, IQE with IQEI 1-7 leaving IQH
 // on the offending descriptor and resuming at IQH when FSTS.IQE is cleared, ITE/ICE, idle-only
 // disable resetting IQH, wait descriptors with SW/IF/FN), §3 (via descriptor_decoder), §6 scopes
@@ -54,7 +54,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     invalidation_queue(const invalidation_queue&) = delete;
     invalidation_queue& operator=(const invalidation_queue&) = delete;
 
-    // ---- Register block side (values as the registers hold them, spec/vtd.md §1.10-1.12) ----
+    // ---- Register block side (values as the registers hold them, docs/vtd-facts.md §1.10-1.12) ----
     uint64_t read_iqh() const;
     uint64_t read_iqt() const { return m_iqt; }
     uint64_t read_iqa() const { return m_iqa; }

@@ -1,4 +1,4 @@
-// The cache-invalidation scopes the invalidation queue engine applies (spec/vtd.md §6.2-6.5): one
+// The cache-invalidation scopes the invalidation queue engine applies (docs/vtd-facts.md §6.2-6.5): one
 // method per scope, each returning the number of cached entries it dropped. The translator
 // implements them (context cache, PASID cache, IOTLB and paging-structure caches, DMI revocation
 // through its observer); forwarding_invalidation_sink adapts any class with these method names, so
@@ -13,7 +13,7 @@ class invalidation_sink {
   public:
     virtual ~invalidation_sink() = default;
 
-    // Context cache (type 1). fm masks the low function-number bits of sid (spec/vtd.md §3.1).
+    // Context cache (type 1). fm masks the low function-number bits of sid (docs/vtd-facts.md §3.1).
     virtual unsigned invalidate_context_all() = 0;
     virtual unsigned invalidate_context_device(uint16_t sid, unsigned fm) = 0;
     // PASID cache (type 7).

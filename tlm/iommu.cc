@@ -271,7 +271,7 @@ void iommu::mirror_queue_registers() {
 }
 
 // GCMD: hardware acts on changes of persistent bits against GSTS and on set one-shot bits
-// (spec/vtd.md §1.5); software changes one command per write.
+// (docs/vtd-facts.md §1.5); software changes one command per write.
 void iommu::on_gcmd(const register_file::write_event& ev) {
     using namespace hw;
     const uint64_t cmd = ev.written & gcmd::wo_mask;

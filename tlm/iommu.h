@@ -1,7 +1,7 @@
 // The IOMMU as a SystemC/TLM-2.0 module: the thin shell around the functional core
 // (register_file, fault_recorder, translator, invalidation_queue).
 //
-// Models: the register block of spec/vtd.md §1 with CAP/ECAP derived from iommu_config; the
+// Models: the register block of docs/vtd-facts.md §1 with CAP/ECAP derived from iommu_config; the
 // GCMD/GSTS one-command-per-write protocol of §1.5 (TE; SRTP latching RTADDR, §1.6, with CAP.ESRTPS
 // a global cache flush; QIE enable/disable through the queue engine, §2.1/§2.6; WBF completes at
 // once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,

@@ -1,5 +1,5 @@
 // Every knob of the IOMMU model in one documented struct: capabilities (what CAP_REG/ECAP_REG
-// report and what the walker honours, spec/vtd.md §1.3-1.4), cache geometry, model switches and
+// report and what the walker honours, docs/vtd-facts.md §1.3-1.4), cache geometry, model switches and
 // latencies. Passed to the constructors of the functional core and the TLM shell; validate() is
 // called at construction and a non-empty answer is a misconfiguration (fatal).
 //
@@ -15,7 +15,7 @@
 namespace iommusim {
 
 struct iommu_config {
-    // ---- CAP_REG (spec/vtd.md §1.3) ----
+    // ---- CAP_REG (docs/vtd-facts.md §1.3) ----
     unsigned mgaw = 48;     // maximum guest address width in bits (CAP.MGAW + 1); 39..57
     bool sagaw_39 = true;   // CAP.SAGAW bit 1: 3-level second stage (AW=1)
     bool sagaw_48 = true;   // CAP.SAGAW bit 2: 4-level second stage (AW=2)
@@ -34,7 +34,7 @@ struct iommu_config {
     bool drd = false;       // CAP.DRD: read draining
     unsigned haw = 52;      // host address width: output/table address bits >= haw are reserved
 
-    // ---- ECAP_REG (spec/vtd.md §1.4) ----
+    // ---- ECAP_REG (docs/vtd-facts.md §1.4) ----
     bool qi = true;       // ECAP.QI: queued invalidation (required by SMTS; false: GCMD.QIE is ignored)
     bool dt = true;       // ECAP.DT: device-TLB / ATS translation requests
     bool pt = true;       // ECAP.PT: pass-through (PGTT=100)

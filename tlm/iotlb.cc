@@ -234,7 +234,7 @@ unsigned iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am)
     if (m_did_filter[did_bucket(did)] == 0)
         return 0;
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
-    // and go regardless (spec/vtd.md §6.2).
+    // and go regardless (docs/vtd-facts.md §6.2).
     return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, vpn, am); });
 }
 
@@ -248,7 +248,7 @@ unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vp
     am = am > 63 ? 63 : am;
     if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
         return 0;
-    // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (spec/vtd.md §6.3).
+    // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (docs/vtd-facts.md §6.3).
     auto pred = [=](const iotlb_tag& t) {
         return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, vpn, am);
     };

@@ -3,9 +3,9 @@
 //
 // Models: final-translation caching tagged by DID, PASID, translation kind and page size
 // (4 KiB / 2 MiB / 1 GiB) with 3-size probing, tree-PLRU replacement per set, in-place refill of a
-// same-tag entry, and the type-2 / type-6 invalidation scopes of spec/vtd.md §6.2-6.3.
+// same-tag entry, and the type-2 / type-6 invalidation scopes of docs/vtd-facts.md §6.2-6.3.
 // Does not model: timing (last_op_cycles() is 0), paging-structure caches (separate classes),
-// the IH hint (it only concerns paging-structure caches, spec/vtd.md §6.4).
+// the IH hint (it only concerns paging-structure caches, docs/vtd-facts.md §6.4).
 #pragma once
 
 #include <cstddef>

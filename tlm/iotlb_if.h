@@ -15,7 +15,7 @@
 //  * Tree-PLRU (ways-1 bits per set, heap order, node n has children 2n+1 / 2n+2): a bit value
 //    of 0 means "the victim is in the left subtree". Touching way w sets every node on w's path
 //    to point away from w. The victim is found by following the bits from the root.
-//  * Invalidations (spec/vtd.md §6.2, §6.3) clear valid bits and leave PLRU state alone:
+//  * Invalidations (docs/vtd-facts.md §6.2, §6.3) clear valid bits and leave PLRU state alone:
 //      invalidate_all                      everything
 //      invalidate_domain(did)              every entry of did
 //      invalidate_domain_range(did, ...)   type-2 page-selective: second-stage and pass-through

@@ -1,5 +1,5 @@
 // Scalable-mode page walker: root/context/PASID structures and first-stage, second-stage,
-// nested and pass-through translation (spec/vtd.md §4, §5).
+// nested and pass-through translation (docs/vtd-facts.md §4, §5).
 //
 // Models: RTADDR TTM check (RTA.1/RTA.2); root and scalable context entries; PASID directory and
 // table (RID_PASID for requests without PASID); PGTT first-stage (4/5-level, FSPM), second-stage
@@ -41,7 +41,7 @@ class page_walker {
     page_walker(const page_walker&) = delete;
     page_walker& operator=(const page_walker&) = delete;
 
-    // RTA.1 / RTA.2: the latched RTADDR value must select scalable mode (spec/vtd.md §1.6).
+    // RTA.1 / RTA.2: the latched RTADDR value must select scalable mode (docs/vtd-facts.md §1.6).
     hw::fault_reason check_root(uint64_t rtaddr, bool latched, bool has_pasid) const;
 
     // Root entry and scalable context entry of `rid` (faults 0x38-0x42). `fpd` reports the
@@ -66,7 +66,7 @@ class page_walker {
     // is written and no paging-structure cache is filled (nor used: the answer is the tables').
     walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects);
 
-    // Access rights of `perm` for `access` (spec/vtd.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
+    // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
 
     // The IOTLB key of an input address: bits above the widest input address (57) dropped.
@@ -96,7 +96,7 @@ class page_walker {
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
     bool read64(walk_ctx& w, uint64_t pa, uint64_t& v);
-    // Atomically moves the entry at pa from e to want (A/D/EA updates, spec/vtd.md §5.3). done: e is
+    // Atomically moves the entry at pa from e to want (A/D/EA updates, docs/vtd-facts.md §5.3). done: e is
     // want; changed: another writer changed the entry first, e holds what it wrote and the caller
     // re-checks it; failed: a memory error, or the entry kept changing (the walk must terminate).
     enum class flag_update { done, changed, failed };

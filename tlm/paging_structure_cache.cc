@@ -176,7 +176,7 @@ unsigned paging_structure_cache::invalidate_domain(uint16_t did) {
 
 unsigned paging_structure_cache::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am, bool ih) {
     if (ih)
-        return 0;  // only leaves changed: non-leaf caching may be kept (spec/vtd.md §6.4)
+        return 0;  // only leaves changed: non-leaf caching may be kept (docs/vtd-facts.md §6.4)
     // Second-stage entries are tagged with PASID 0, so the full key selects the domain.
     const range r{vpn, am};
     return drop_if(stage::second, ~uint64_t{0}, tag_key(did, 0), &r);

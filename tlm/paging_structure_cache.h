@@ -1,5 +1,5 @@
 // Paging-structure caches: non-leaf first-stage entries (tag DID + PASID + input-address prefix
-// per level) and non-leaf second-stage entries (tag DID + GPA prefix per level), spec/vtd.md
+// per level) and non-leaf second-stage entries (tag DID + GPA prefix per level), docs/vtd-facts.md
 // §6.1-6.4.
 //
 // Models: one bounded LRU array per stage and level (levels 2..5, i.e. PDE..PML5E); an entry

@@ -1,5 +1,5 @@
 // PASID cache: decoded PASID-table entries (with their PASID-directory FPD) tagged by DID + PASID
-// and remembering the source id that loaded them (spec/vtd.md §6.1, §6.5).
+// and remembering the source id that loaded them (docs/vtd-facts.md §6.1, §6.5).
 //
 // Models: a bounded, fully associative cache with LRU replacement, looked up by (SID, PASID)
 // because the DID is only known from the entry; only entries that decoded without fault are

@@ -20,13 +20,13 @@ class qi_host {
     virtual phys_mem_if& memory() = 0;
     // The translation caches (normally a forwarding_invalidation_sink over the translator).
     virtual invalidation_sink& caches() = 0;
-    // RTADDR.TTM of the root table made active by the last SRTP (spec/vtd.md §1.6): 0 legacy,
+    // RTADDR.TTM of the root table made active by the last SRTP (docs/vtd-facts.md §1.6): 0 legacy,
     // 1 scalable, 2 reserved, 3 abort-DMA. Descriptors are processed only with 1 (else IQEI 7).
     virtual unsigned active_ttm() = 0;
-    // Set FSTS bits (hw::fsts::iqe / ice / ite masks) and raise the fault event of spec/vtd.md §1.8
+    // Set FSTS bits (hw::fsts::iqe / ice / ite masks) and raise the fault event of docs/vtd-facts.md §1.8
     // (the owner's fault_recorder::raise_status does both).
     virtual void set_fsts(uint32_t bits) = 0;
-    // Send the invalidation-completion MSI (spec/vtd.md §1.11) on irq_inv. The engine has already
+    // Send the invalidation-completion MSI (docs/vtd-facts.md §1.11) on irq_inv. The engine has already
     // applied the ICS/IECTL rules and calls this only when the message is really sent.
     virtual void raise_completion_event(uint64_t msi_addr, uint32_t msi_data) = 0;
     // The engine changed IQH, ICS, IECTL or IQERCD on its own; owners that keep a copy of the

@@ -1,6 +1,6 @@
 // Table-driven MMIO register block (the functional core of the IOMMU's register interface).
 //
-// Models: spec/vtd.md §1 access rules for any table of hw::reg_desc (include/iommusim/hw/vtd_regs.h):
+// Models: docs/vtd-facts.md §1 access rules for any table of hw::reg_desc (include/iommusim/hw/vtd_regs.h):
 // 4-byte accesses to any aligned 32-bit part of a register, 8-byte accesses to 64-bit registers and
 // to either half of a 128-bit one; per-bit rw / w1c / write-only / read-only semantics; reset values;
 // post-write callbacks that carry the side effects (GCMD commands, W1C status, IQT, ...).

@@ -3,7 +3,7 @@
 // Models: byte-addressable little-endian physical memory whose 4 KiB pages are allocated
 // zero-filled on first touch; host buffers adopted as physical regions without copying; access
 // errors above a configurable address limit and in injected error ranges (for the access-error
-// faults of spec/vtd.md §4.5 / §5.7: SRT.1, SCT.1, SPD.1, SPT.1, SFL.1, SSL.1).
+// faults of docs/vtd-facts.md §4.5 / §5.7: SRT.1, SCT.1, SPD.1, SPT.1, SFL.1, SSL.1).
 // Does not model: memory types, snooping, caches, timing (the TLM shell annotates latency).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Values exchanged by the translation core: a DMA translation request, its result, and the
-// decoded context / PASID-table entries the context and PASID caches hold (spec/vtd.md §4.2-4.4).
+// decoded context / PASID-table entries the context and PASID caches hold (docs/vtd-facts.md §4.2-4.4).
 #pragma once
 
 #include <cstdint>

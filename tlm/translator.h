@@ -1,6 +1,6 @@
 // The translation core: context cache -> PASID cache -> IOTLB -> page walk, with the
 // invalidation scopes the invalidation-queue engine applies, a stale-translation checker and
-// statistics (spec/vtd.md §4-§6).
+// statistics (docs/vtd-facts.md §4-§6).
 //
 // Models: SRTP latching of RTADDR (with CAP.ESRTPS a global cache flush); request checks of the
 // context and PASID entries; IOTLB lookup by DID / PASID / translation kind with the rights
@@ -89,7 +89,7 @@ class translator {
 
     translation_result translate(const translation_request& req);
 
-    // Invalidation scopes (spec/vtd.md §6.2-6.5); each returns the entries it dropped (all caches).
+    // Invalidation scopes (docs/vtd-facts.md §6.2-6.5); each returns the entries it dropped (all caches).
     unsigned invalidate_context_all();
     unsigned invalidate_context_device(uint16_t sid, unsigned fm);
     unsigned invalidate_pasid_cache_all();

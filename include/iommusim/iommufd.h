@@ -1,6 +1,6 @@
 /* The iommufd user ABI subset the platform implements, with the kernel's names and byte-identical
  * layouts (Linux include/uapi/linux/iommufd.h, the selftest header iommufd_test.h and the VFIO cdev
- * part of include/uapi/linux/vfio.h), written from the published ABI facts (spec/iommufd.md §1, §2,
+ * part of include/uapi/linux/vfio.h), written from the published ABI facts (docs/iommufd-facts.md §1, §2,
  * §5). A program written against the kernel headers compiles against this one by calling
  * iommusim_ioctl() (iommusim/iommusim.h) instead of ioctl(2).
  *

@@ -1,4 +1,4 @@
-// vtd_ops and nested domains on the TLM model: hw_info, the allocation checks of spec/iommufd.md
+// vtd_ops and nested domains on the TLM model: hw_info, the allocation checks of docs/iommufd-facts.md
 // §4.1 and §6.1, the attach-time checks, the nested PASID entry, and cache_invalidate_user's
 // errno/entry_num contract and descriptors (§4.2-§4.4), read back from the ring, the queue
 // engine's statistics and the ATS device's received requests.

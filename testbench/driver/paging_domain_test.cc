@@ -1,6 +1,6 @@
 // Second-stage paging domains on the TLM model: table construction with large pages, map/unmap
 // rules, the flushes after unmap (PSI/DSI, device TLBs, nested children) and attach/replace/detach
-// (spec/vtd.md §4.4, §5.4, §6.2, §6.7). Flushes are read back from the ring and the queue engine's
+// (docs/vtd-facts.md §4.4, §5.4, §6.2, §6.7). Flushes are read back from the ring and the queue engine's
 // statistics; unmap is also checked end to end with device DMA.
 #include "driver/paging_domain.h"
 

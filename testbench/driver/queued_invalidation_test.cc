@@ -1,5 +1,5 @@
 // Queue submission against the TLM model's invalidation queue engine: batching, wrap-around,
-// full-ring waits, IQE/ITE/ICE handling, interrupt mode and statistics (spec/vtd.md §2). What was
+// full-ring waits, IQE/ITE/ICE handling, interrupt mode and statistics (docs/vtd-facts.md §2). What was
 // sent is read back from the ring in memory; what ran, from the engine's statistics.
 #include "driver/queued_invalidation.h"
 
@@ -161,7 +161,7 @@ TEST(QueuedInvalidation, DeviceTlbTimeoutAbortsWithEtimedout) {
 TEST(QueuedInvalidation, CompletionErrorIsClearedAndBatchContinues) {
     model_unit u;
     // The device answers every invalidation twice: the second completion matches no outstanding
-    // request, which the hardware reports as ICE (spec/vtd.md §2.5) while the batch completes.
+    // request, which the hardware reports as ICE (docs/vtd-facts.md §2.5) while the batch completes.
     u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::duplicate);
     u.run([&] {
         begin(u);

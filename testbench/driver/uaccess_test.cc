@@ -1,5 +1,5 @@
 // driver/uaccess: kernel copy_from_user / copy_to_user / copy_struct_from_user semantics and the
-// iommu_copy_struct_from_user(_array) length rules (spec/iommufd.md §1.3, §3.3), including EFAULT on
+// iommu_copy_struct_from_user(_array) length rules (docs/iommufd-facts.md §1.3, §3.3), including EFAULT on
 // unmapped and read-only memory without crashing.
 #include "driver/uaccess.h"
 

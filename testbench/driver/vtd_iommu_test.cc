@@ -1,5 +1,5 @@
 // Probe, bring-up, GCMD protocol, DID allocation, device tables and the PSI address/mask algorithm,
-// on the TLM model (spec/vtd.md §1-§4, §6.7). Units the driver refuses are built without the
+// on the TLM model (docs/vtd-facts.md §1-§4, §6.7). Units the driver refuses are built without the
 // platform (bare_unit); VER 0 and a reserved-only SAGAW, which the model cannot be configured with,
 // are probed on a capability-register double.
 #include "driver/vtd_iommu.h"

@@ -46,7 +46,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     int reason = 0;
     const uint64_t gva = nested_setup::gva;
 
-    // 1. Reserved bit: PS is reserved in a PML4 entry (spec/vtd.md §5.1).
+    // 1. Reserved bit: PS is reserved in a PML4 entry (docs/vtd-facts.md §5.1).
     log.step("[1] guest sets PS (reserved there) in the PML4 entry above its buffer and invalidates (non-leaf)");
     uint64_t* pml4e = reinterpret_cast<uint64_t*>(s.guest.at(s.guest.s1_root())) + hw::pt_index(gva, 4);
     const uint64_t good = *pml4e;

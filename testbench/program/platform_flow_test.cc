@@ -90,7 +90,7 @@ TEST(PlatformFlow, DmaWritesReachTheCallersBuffer) {
     uint32_t seen = 0;
     std::memcpy(&seen, s.guest.at(nested_setup::page_a + 0x10), 4);
     EXPECT_EQ(seen, value) << "IOAS_MAP adopted the host buffer: the DMA wrote guest RAM in place";
-    // The first-stage leaf got A and D set by the walk (spec/vtd.md §5.3).
+    // The first-stage leaf got A and D set by the walk (docs/vtd-facts.md §5.3).
     const uint64_t pte = *s.guest.leaf(nested_setup::gva);
     EXPECT_TRUE(pte & (1u << 5));
     EXPECT_TRUE(pte & (1u << 6));

@@ -1,5 +1,5 @@
 // descriptor_decoder: every descriptor type, granularity, reserved-bit and IQEI case of
-// spec/vtd.md §2.3, §2.4 and §3, and the one-scope-per-descriptor apply rule of §6.
+// docs/vtd-facts.md §2.3, §2.4 and §3, and the one-scope-per-descriptor apply rule of §6.
 #include "tlm/descriptor_decoder.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// fault_recorder: FRCD recording and the fault event (spec/vtd.md §1.8, §1.9).
+// fault_recorder: FRCD recording and the fault event (docs/vtd-facts.md §1.8, §1.9).
 #include "tlm/fault_recorder.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// iommu: the TLM shell end to end, through its sockets (spec/vtd.md §1, §1.5, §1.8-1.9, §2, §6).
+// iommu: the TLM shell end to end, through its sockets (docs/vtd-facts.md §1, §1.5, §1.8-1.9, §2, §6).
 // Each test elaborates one bench and runs in its own process (gtest_discover_tests).
 #include "tlm/iommu.h"
 

@@ -1,4 +1,4 @@
-// register_file: access semantics driven by the generated VT-d register table (spec/vtd.md §1).
+// register_file: access semantics driven by the generated VT-d register table (docs/vtd-facts.md §1).
 #include "tlm/register_file.h"
 
 #include <gtest/gtest.h>

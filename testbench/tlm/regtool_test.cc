@@ -1,4 +1,4 @@
-// The generated register header (util/regtool.py, data/vtd_regs.json) against spec/vtd.md §1.
+// The generated register header (util/regtool.py, data/vtd_regs.json) against docs/vtd-facts.md §1.
 #include <gtest/gtest.h>
 
 #include <set>

@@ -367,7 +367,7 @@ TEST_F(TranslatorTest, FirstStageRootPointerBeyondHaw) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_root_access);
 }
 
-// Access-rights matrix of spec/vtd.md §5.2.
+// Access-rights matrix of docs/vtd-facts.md §5.2.
 struct rights_case {
     const char* name;
     uint64_t leaf;  // leaf flags (non-leaf entries are P|RW|US)
@@ -1245,7 +1245,7 @@ TEST_F(TranslatorTest, StaleCheckerOffByDefault) {
     EXPECT_EQ(tr->stats().stale_checks, 0u);
 }
 
-// Random remaps with the invalidation software owes (spec/vtd.md §6.7): every translation must
+// Random remaps with the invalidation software owes (docs/vtd-facts.md §6.7): every translation must
 // match a reference map and the stale checker must stay silent; dropping the invalidation makes
 // it fire.
 class RandomRemaps : public TranslatorTest,

@@ -1,4 +1,4 @@
-// Invalidation-queue descriptors (spec/vtd.md §3). One definition used by the queue engine,
+// Invalidation-queue descriptors (docs/vtd-facts.md §3). One definition used by the queue engine,
 // the driver and the tests; descriptors are always built through the make_* functions here.
 #pragma once
 

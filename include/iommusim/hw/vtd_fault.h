@@ -1,4 +1,4 @@
-// Scalable-mode DMA-remapping fault reasons (spec/vtd.md §4.5, §5.7).
+// Scalable-mode DMA-remapping fault reasons (docs/vtd-facts.md §4.5, §5.7).
 #pragma once
 
 #include <cstdint>
@@ -159,7 +159,7 @@ constexpr std::string_view fault_reason_name(fault_reason r) {
 
 // A fault is "qualified" when FPD in the context, PASID-directory or PASID entry suppresses its
 // recording. Root-table faults and PASID-directory/table access errors are never suppressed
-// (QEMU's list, spec/vtd.md §5.7).
+// (QEMU's list, docs/vtd-facts.md §5.7).
 constexpr bool fault_is_qualified(fault_reason r) {
     switch (r) {
         case fault_reason::rta_invalid:

@@ -1,4 +1,4 @@
-// First- and second-stage paging entries (spec/vtd.md §5.1, §5.4).
+// First- and second-stage paging entries (docs/vtd-facts.md §5.1, §5.4).
 #pragma once
 
 #include <cstdint>
@@ -47,7 +47,7 @@ using ipat = bit_flag<6>;
 using ps = bit_flag<7>;  // SS-PDPE: 1 GiB, SS-PDE: 2 MiB; reserved in SS-PML4E/PML5E
 using a = bit_flag<8>;
 using d = bit_flag<9>;
-using snp = bit_flag<11>;  // treated as ignored in scalable mode (spec/vtd.md §5.4 note)
+using snp = bit_flag<11>;  // treated as ignored in scalable mode (docs/vtd-facts.md §5.4 note)
 using addr = bit_field<51, 12>;
 using tm = bit_flag<62>;  // reserved in scalable mode
 // QEMU's masks minus bit 11 (SNP), which scalable mode does not reserve.

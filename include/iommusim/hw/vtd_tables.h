@@ -1,4 +1,4 @@
-// Scalable-mode translation structures (VT-d spec rev 3.x+, chapter 9; spec/vtd.md §4).
+// Scalable-mode translation structures (VT-d spec rev 3.x+, chapter 9; docs/vtd-facts.md §4).
 // Fields are absolute bit numbers within the structure; see bits.h.
 #pragma once
 
