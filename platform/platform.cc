@@ -200,6 +200,8 @@ std::string platform_impl::stats_json() const {
     o << "{\"platform\": {";
     o << "\"simulated_ns\": " << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
     o << ", \"iotlb\": \"" << m_iotlb->name() << "\"";
+    if (const auto* ls = dynamic_cast<const lockstep_iotlb*>(m_iotlb.get()))
+        o << ", \"lockstep\": " << ls->to_json();
     o << ", \"iotlb_hit_rate\": " << (lookups ? static_cast<double>(t.iotlb_hits) / static_cast<double>(lookups) : 0.0);
     o << ", \"walks\": " << t.walks << ", \"walk_memory_accesses\": " << t.walk_accesses;
     o << ", \"stale_hits\": " << t.stale_hits;
@@ -306,6 +308,9 @@ driver::hw_bus& platform::bus() {
 }
 std::string platform::stats_json() const {
     return m_impl->stats_json();
+}
+lockstep_iotlb* platform::lockstep() {
+    return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());
 }
 void platform::finish() {
     m_impl->finish();
