@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -80,14 +81,13 @@ std::string plot_title(const json& doc, const std::string& stats_json_path) {
 }
 
 // Vertical dashed line and label at a latency percentile (the histogram's x axis is log2).
-std::string percentile_marker(const char* name, double ns, double label_height) {
-    const double x = std::max(ns, 1.0);  // 0 ns sits in the first bucket, drawn from 1 ns
+std::string percentile_marker(const std::string& name, uint64_t ns, const char* color, double label_height) {
+    const uint64_t x = std::max<uint64_t>(ns, 1);  // 0 ns sits in the first bucket, drawn from 1 ns
     std::ostringstream s;
-    s << "set arrow from " << x << ", graph 0 to " << x << ", graph 1 nohead front dashtype 2 linewidth 2 linecolor "
-      << (name[1] == '5' ? "'#1a7f37'" : "'#cf222e'") << "\n"
-      << "set label "
-      << gnuplot_quote(std::string(" ") + name + " " + std::to_string(static_cast<uint64_t>(ns)) + " ns") << " at " << x
-      << ", graph " << label_height << " left front\n";
+    s << "set arrow from " << x << ", graph 0 to " << x << ", graph 1 nohead front dashtype 2 linewidth 2 linecolor '"
+      << color << "'\n"
+      << "set label " << gnuplot_quote(" " + name + " " + std::to_string(ns) + " ns") << " at " << x << ", graph "
+      << label_height << " left front\n";
     return s.str();
 }
 
@@ -187,10 +187,10 @@ std::string plot_stats(const std::string& stats_json_path, const std::string& ou
         for (const auto& row : histogram)
             tallest = std::max(tallest, row[2]);
         script << "set yrange [0:" << tallest * 1.3 << "]\n";  // room for the percentile labels
-        if (const json& p50 = member(latency, "p50"); p50.is_number())
-            script << percentile_marker("p50", p50.get<double>(), 0.93);
-        if (const json& p99 = member(latency, "p99"); p99.is_number())
-            script << percentile_marker("p99", p99.get<double>(), 0.83);
+        if (const json& p50 = member(latency, "p50"); p50.is_number_unsigned())
+            script << percentile_marker("p50", p50.get<uint64_t>(), "#1a7f37", 0.93);
+        if (const json& p99 = member(latency, "p99"); p99.is_number_unsigned())
+            script << percentile_marker("p99", p99.get<uint64_t>(), "#cf222e", 0.83);
         script << "plot " << gnuplot_quote(hist_path)
                << " using (sqrt($1*$2)):3:1:2:(0):3 with boxxyerror linecolor '#0969da' notitle\n";
     }
