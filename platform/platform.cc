@@ -200,31 +200,23 @@ std::string platform_impl::stats_json() const {
     o << "{\"platform\": {";
     o << "\"simulated_ns\": " << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
     o << ", \"iotlb\": \"" << m_iotlb->name() << "\"";
+    if (const auto* ls = dynamic_cast<const lockstep_iotlb*>(m_iotlb.get()))
+        o << ", \"lockstep\": " << ls->to_json();
     o << ", \"iotlb_hit_rate\": " << (lookups ? static_cast<double>(t.iotlb_hits) / static_cast<double>(lookups) : 0.0);
     o << ", \"walks\": " << t.walks << ", \"walk_memory_accesses\": " << t.walk_accesses;
     o << ", \"stale_hits\": " << t.stale_hits;
-    // Invalidation latency: IQT write to wait completion, as buckets with upper bounds and percentiles.
+    // Invalidation latency: IQT write to wait completion, exact nearest-rank percentiles of every
+    // sample and the log2 buckets (upper bounds) for the picture.
     const qi_stats::histogram& h = q.iqt_to_wait_ns;
-    auto percentile = [&](double p) -> uint64_t {
-        if (h.samples == 0)
-            return 0;
-        const uint64_t want = static_cast<uint64_t>(p * static_cast<double>(h.samples - 1)) + 1;
-        uint64_t seen = 0;
-        for (unsigned i = 0; i < qi_stats::histogram::buckets; ++i) {
-            seen += h.counts[i];
-            if (seen >= want)
-                return std::min<uint64_t>((uint64_t{2} << i) - 1, h.max_ns);
-        }
-        return h.max_ns;
-    };
     o << ", \"invalidation_latency_ns\": {\"samples\": " << h.samples << ", \"min\": " << h.min_ns
       << ", \"max\": " << h.max_ns << ", \"mean\": " << (h.samples ? h.sum_ns / h.samples : 0)
-      << ", \"p50\": " << percentile(0.5) << ", \"p99\": " << percentile(0.99) << ", \"buckets\": [";
+      << ", \"p50\": " << h.percentile_ns(50) << ", \"p99\": " << h.percentile_ns(99) << ", \"buckets\": [";
     bool first = true;
     for (unsigned i = 0; i < qi_stats::histogram::buckets; ++i) {
         if (!h.counts[i])
             continue;
-        o << (first ? "" : ", ") << "{\"le_ns\": " << ((uint64_t{2} << i) - 1) << ", \"count\": " << h.counts[i] << "}";
+        o << (first ? "" : ", ") << "{\"le_ns\": " << qi_stats::histogram::bucket_upper_bound_ns(i)
+          << ", \"count\": " << h.counts[i] << "}";
         first = false;
     }
     o << "]}, \"timeline\": [";
@@ -316,6 +308,9 @@ driver::hw_bus& platform::bus() {
 }
 std::string platform::stats_json() const {
     return m_impl->stats_json();
+}
+lockstep_iotlb* platform::lockstep() {
+    return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());
 }
 void platform::finish() {
     m_impl->finish();

@@ -29,6 +29,7 @@ class hw_bus;
 }  // namespace driver
 
 class platform_impl;
+class lockstep_iotlb;
 
 class platform {
   public:
@@ -72,6 +73,8 @@ class platform {
 
     // Statistics of the whole platform as JSON.
     std::string stats_json() const;
+    // The comparator of the C++ and RTL IOTLBs when the IOTLB is "lockstep", else nullptr.
+    lockstep_iotlb* lockstep();
     // Stale-translation checker: hits counted so far, and one line per recorded report.
     uint64_t stale_hits() const;
     std::vector<std::string> stale_reports() const;

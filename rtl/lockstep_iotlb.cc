@@ -102,8 +102,28 @@ void lockstep_iotlb::diverged(const std::string& operation, const std::string& r
         SC_REPORT_FATAL(msg_type, ("divergence: " + d.to_string()).c_str());
     if (m_options.report && logged)
         SC_REPORT_WARNING(msg_type, ("divergence: " + d.to_string()).c_str());
+    if (!m_first)
+        m_first = d;
     if (logged)
         m_log.push_back(std::move(d));
+}
+
+std::string lockstep_iotlb::to_json() const {
+    std::ostringstream os;
+    os << "{\"compared_operations\": " << m_ops << ", \"divergences\": " << m_divergences << ", \"first_divergence\": ";
+    if (!m_first) {
+        os << "null}";
+        return os.str();
+    }
+    os << '"';
+    for (const char c : m_first->to_string()) {
+        if (c == '"' || c == '\\')
+            os << '\\' << c;
+        else if (static_cast<unsigned char>(c) >= 0x20)
+            os << c;  // (descriptions are one line: control characters are dropped)
+    }
+    os << "\"}";
+    return os.str();
 }
 
 void lockstep_iotlb::after_op() {

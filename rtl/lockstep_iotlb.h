@@ -4,8 +4,9 @@
 // Models: every lookup, fill and invalidation runs on both; any difference in hit/miss, returned
 // entry, fill placement (set, way, in-place refill, evicted entry) or dropped count is a
 // divergence, reported (SC_REPORT_WARNING, message type "iommusim/lockstep_iotlb") with the
-// operation, its tags, the RTL cycle and the simulated time, counted, kept in a bounded log, and
-// optionally fatal (SC_REPORT_FATAL). The reference's result is what the caller gets.
+// operation, its tags, the RTL cycle and the simulated time, counted, kept in a bounded log (the
+// first one always), and optionally fatal (SC_REPORT_FATAL). The reference's result is what the
+// caller gets; whoever runs the comparison decides what a divergence means for the run.
 // compare_state() additionally compares the whole contents and the tree-PLRU bits.
 // Does not model: timing of its own (last_op_cycles() is the second IOTLB's).
 #pragma once
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,10 @@ class lockstep_iotlb : public iotlb_if {
     uint64_t operations() const { return m_ops; }
     uint64_t divergences() const { return m_divergences; }
     const std::vector<lockstep_divergence>& divergence_log() const { return m_log; }
+    // The first divergence (kept whatever log_limit says), nullptr while there is none.
+    const lockstep_divergence* first_divergence() const { return m_first ? &*m_first : nullptr; }
+    // {"compared_operations": N, "divergences": M, "first_divergence": "op #..." or null}
+    std::string to_json() const;
     iotlb_if& reference() { return *m_reference; }
     iotlb_if& dut() { return *m_dut; }
 
@@ -84,6 +90,7 @@ class lockstep_iotlb : public iotlb_if {
     uint64_t m_ops = 0;
     uint64_t m_divergences = 0;
     std::vector<lockstep_divergence> m_log;
+    std::optional<lockstep_divergence> m_first;
 };
 
 }  // namespace iommusim

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 
 namespace iommusim {
 
@@ -27,11 +28,28 @@ void qi_stats::histogram::add(uint64_t ns) {
     max_ns = samples == 0 ? ns : std::max(max_ns, ns);
     ++samples;
     sum_ns += ns;
+    values_ns.push_back(ns);
+}
+
+uint64_t qi_stats::histogram::bucket_upper_bound_ns(unsigned i) {
+    return (uint64_t{2} << i) - 1;
+}
+
+uint64_t qi_stats::histogram::percentile_ns(unsigned percent) const {
+    if (values_ns.empty())
+        return 0;
+    const uint64_t n = values_ns.size();
+    const uint64_t rank = std::max<uint64_t>(1, (std::min(percent, 100u) * n + 99) / 100);  // 1-based
+    std::vector<uint64_t> sorted = values_ns;
+    const auto nth = sorted.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+    std::nth_element(sorted.begin(), nth, sorted.end());
+    return *nth;
 }
 
 std::string qi_stats::histogram::to_json() const {
     return "{\"samples\":" + std::to_string(samples) + ",\"sum_ns\":" + std::to_string(sum_ns) +
            ",\"min_ns\":" + std::to_string(min_ns) + ",\"max_ns\":" + std::to_string(max_ns) +
+           ",\"p50_ns\":" + std::to_string(percentile_ns(50)) + ",\"p99_ns\":" + std::to_string(percentile_ns(99)) +
            ",\"log2_buckets\":" + json_array(counts) + "}";
 }
 

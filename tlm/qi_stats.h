@@ -4,13 +4,15 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tlm/descriptor_decoder.h"
 
 namespace iommusim {
 
 struct qi_stats {
-    // Power-of-two buckets: bucket i counts values in [2^i, 2^(i+1)) ns, bucket 0 also holds 0.
+    // Power-of-two buckets for the picture: bucket i counts values in [2^i, 2^(i+1)) ns, bucket 0
+    // also holds 0. Every sample is kept as well, so percentiles are exact, not bucket bounds.
     struct histogram {
         static constexpr unsigned buckets = 32;
         std::array<uint64_t, buckets> counts{};
@@ -18,7 +20,14 @@ struct qi_stats {
         uint64_t sum_ns = 0;
         uint64_t min_ns = 0;
         uint64_t max_ns = 0;
+        std::vector<uint64_t> values_ns;  // every sample, in arrival order
         void add(uint64_t ns);
+        // 2^(i+1) - 1: the largest value bucket i counts (the last one also holds all larger values).
+        static uint64_t bucket_upper_bound_ns(unsigned i);
+        // Nearest-rank percentile: the smallest sample such that at least `percent` % of all
+        // samples are <= it, i.e. the ceil(percent * samples / 100)-th smallest (the smallest for
+        // percent 0). 0 without samples; percent above 100 counts as 100.
+        uint64_t percentile_ns(unsigned percent) const;
         std::string to_json() const;
     };
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "program/plot.h"
+
 namespace iommusim::program {
 
 namespace {
@@ -23,7 +25,7 @@ bool parse_u64(const std::string& s, uint64_t& out) {
 std::string cli_usage() {
     return R"(usage: iommusim [options] [SCENARIO]
        iommusim --list
-       iommusim plot STATS.json OUT.png
+       iommusim plot STATS.json OUT.png|OUT.svg|OUT.pdf
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
@@ -117,7 +119,12 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
             o.command = "plot";
             o.plot_args.assign(args.begin() + 1, args.end());
             if (o.plot_args.size() != 2) {
-                error = "plot needs exactly two arguments: STATS.json OUT.png";
+                error = "plot needs exactly two arguments: STATS.json OUT.png|OUT.svg|OUT.pdf";
+                return std::nullopt;
+            }
+            if (!plot_terminal_for(o.plot_args[1])) {
+                error = "plot writes PNG, SVG or PDF as the output's extension says: '" + o.plot_args[1] +
+                        "' ends in none of .png, .svg, .pdf";
                 return std::nullopt;
             }
             return o;

@@ -61,6 +61,16 @@ TEST(CliOptions, PlotTakesTwoPaths) {
     ASSERT_TRUE(o);
     EXPECT_EQ(o->command, "plot");
     EXPECT_EQ(o->plot_args, (std::vector<std::string>{"stats.json", "out.png"}));
+    EXPECT_TRUE(parse({"plot", "stats.json", "out.svg"}));
+    EXPECT_TRUE(parse({"plot", "stats.json", "OUT.PDF"}));
+}
+
+TEST(CliOptions, PlotRefusesAnOutputWhoseExtensionNamesNoFormat) {
+    std::string err;
+    for (const char* out : {"out.jpg", "out", "out.svg.bak"}) {
+        EXPECT_FALSE(parse({"plot", "stats.json", out}, &err)) << out;
+        EXPECT_NE(err.find(std::string("'") + out + "' ends in none of .png, .svg, .pdf"), std::string::npos) << err;
+    }
 }
 
 TEST(ConfigFile, AppliesKnownKeys) {

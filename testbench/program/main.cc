@@ -11,6 +11,7 @@
 #include "platform/platform.h"
 #include "program/cli_options.h"
 #include "program/config_file.h"
+#include "program/lockstep_check.h"
 #include "program/plot.h"
 #include "program/scenario.h"
 
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
     }
 
     platform& p = platform::instance();
+    check_lockstep(p, log);
     p.finish();
     if (!quiet)
         print_summary(log, sc->name);
@@ -116,10 +118,5 @@ int main(int argc, char** argv) {
     }
     if (!config.waves.empty() && !quiet)
         std::cout << "waves written to " << config.waves << '\n';
-    if (log.failed()) {
-        std::cout << "RESULT: FAILED (" << log.failures().size() << " check(s) failed)\n";
-        return 1;
-    }
-    std::cout << "RESULT: PASSED\n";
-    return 0;
+    return print_result(log);
 }

@@ -24,6 +24,15 @@ bool scenario_log::expect(bool condition, const std::string& what) {
     return condition;
 }
 
+int print_result(const scenario_log& log) {
+    if (log.failed()) {
+        log.out() << "RESULT: FAILED (" << log.failures().size() << " check(s) failed)\n";
+        return 1;
+    }
+    log.out() << "RESULT: PASSED\n";
+    return 0;
+}
+
 const std::vector<scenario>& all_scenarios() {
     static const std::vector<scenario> list = {
         {"nested-invalidate",

@@ -26,7 +26,7 @@ class scenario_log {
     const std::vector<std::string>& failures() const { return m_failures; }
     void summary_row(const std::string& key, const std::string& value) { m_summary.emplace_back(key, value); }
     const std::vector<std::pair<std::string, std::string>>& summary() const { return m_summary; }
-    std::ostream& out() { return m_out; }
+    std::ostream& out() const { return m_out; }
     verbosity level() const { return m_level; }
 
   private:
@@ -35,6 +35,9 @@ class scenario_log {
     std::vector<std::string> m_failures;
     std::vector<std::pair<std::string, std::string>> m_summary;
 };
+
+// Prints the run's RESULT line on the log's stream; returns the exit status (0 passed, 1 failed).
+int print_result(const scenario_log& log);
 
 struct scenario {
     std::string name;

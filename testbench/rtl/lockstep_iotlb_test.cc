@@ -229,6 +229,29 @@ TEST(LockstepIotlb, ReportsADivergenceWithOperationTagsCycleAndTime) {
     EXPECT_NE(ls.divergence_log().at(3).dut.find("[2,1]={did=8"), std::string::npos);
 }
 
+// The first divergence is kept even when the log keeps none; the JSON carries the counts.
+TEST(LockstepIotlb, KeepsTheFirstDivergenceBeyondTheLogLimitAndReportsItAsJson) {
+    iotlb_geometry g{16, 4};
+    auto rtl = std::make_unique<rtl_iotlb>(g);
+    rtl->fill(make_entry(7, 0, tk::second_stage, pl::size_4k, 0x42, 0x99, 0));
+    lockstep_options o;
+    o.report = false;
+    o.log_limit = 0;
+    lockstep_iotlb ls(std::make_unique<iotlb>(g), std::move(rtl), o);
+    EXPECT_EQ(ls.first_divergence(), nullptr);
+    EXPECT_EQ(ls.to_json(), R"({"compared_operations": 0, "divergences": 0, "first_divergence": null})");
+    ls.lookup(1, 0, tk::second_stage, 0x42);  // agrees: both miss
+    ls.lookup(7, 0, tk::second_stage, 0x42);  // the RTL's stray entry
+    ls.lookup(7, 0, tk::second_stage, 0x42);
+    EXPECT_TRUE(ls.divergence_log().empty());
+    ASSERT_NE(ls.first_divergence(), nullptr);
+    EXPECT_EQ(ls.first_divergence()->op_index, 1u);
+    const std::string json = ls.to_json();
+    EXPECT_EQ(json.rfind(R"({"compared_operations": 3, "divergences": 2, "first_divergence": "op #1 lookup did=7 )", 0),
+              0u)
+        << json;
+}
+
 TEST(LockstepIotlb, CompareStateFindsDifferentContents) {
     iotlb_geometry g{16, 4};
     auto cpp = std::make_unique<iotlb>(g);
