@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 set(IOMMUSIM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/iommusim)
 
-install(TARGETS iommusim_tlm iommusim_rtl iommusim_driver iommusim_iommufd iommusim_platform
+install(TARGETS iommusim_tlm iommusim_rtl iommusim_driver iommusim_iommufd iommusim_platform iommusim_util
                 iommusim_systemc iommusim_warnings
         EXPORT iommusim-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -18,7 +18,7 @@ endif()
 # Public headers: the C API and shared layouts under include/iommusim, each layer's headers under
 # include/iommusim/<layer>/ so that "tlm/iotlb_if.h" style includes work unchanged.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iommusim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(layer tlm rtl driver iommufd platform)
+foreach(layer util tlm rtl driver iommufd platform)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/${layer}
             FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE)
 endforeach()

@@ -24,6 +24,7 @@
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
+#include "util/klog.h"
 
 namespace iommusim {
 
@@ -254,6 +255,9 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     if (config->stale_check != 0) {
         pc.iommu.stale_check = true;
     }
+    if (config->log_file != nullptr) {
+        pc.log_file = config->log_file;
+    }
     std::lock_guard<std::mutex> guard(g_lock);
     if (platform::exists()) {
         errno = EBUSY;
@@ -353,6 +357,16 @@ extern "C" int iommusim_last_fault(int device_fd) {
 
 extern "C" int iommusim_dma_fault_reason(int device_fd) {
     return iommusim_last_fault(device_fd);
+}
+
+extern "C" size_t iommusim_log_read(char* buf, size_t len) {
+    if (buf == nullptr || len == 0) {
+        return iommusim::klog::size();
+    }
+    const std::string text = iommusim::klog::read_all(len - 1);
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    return text.size();
 }
 
 // ---- C entry points: no C++ exception crosses into a C caller ----------------------------------
