@@ -1,7 +1,9 @@
-# ctest check that the installed package works for a user's own program:
+# ctest check that the installed package works for a user's own C program:
 #   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P IommusimInstallCheck.cmake
-# installs the build into WORK_DIR/prefix, builds examples/nested_vmm against it with
-# find_package(iommusim), and runs it.
+# installs the build into WORK_DIR/prefix; builds examples/nested_vmm against it twice, as a
+# C-only CMake project with find_package(iommusim) and with its plain Makefile through
+# `pkg-config --cflags --libs iommusim`, and runs both; checks that the pkg-config file is valid
+# (what Meson's dependency() reads).
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "${var} is required")
@@ -15,8 +17,25 @@ function(run)
     endif()
     message(STATUS "${out}")
 endfunction()
-run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/nested_vmm -B ${WORK_DIR}/build
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=RelWithDebInfo)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-run(${WORK_DIR}/build/nested_vmm)
+set(prefix ${WORK_DIR}/prefix)
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/nested_vmm -B ${WORK_DIR}/cmake-build
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-build)
+run(${WORK_DIR}/cmake-build/nested_vmm)
+
+file(GLOB_RECURSE pc_files ${prefix}/*/iommusim.pc)
+list(LENGTH pc_files pc_count)
+if(NOT pc_count EQUAL 1)
+    message(FATAL_ERROR "expected one installed iommusim.pc, found: ${pc_files}")
+endif()
+get_filename_component(pc_dir ${pc_files} DIRECTORY)
+find_program(PKG_CONFIG NAMES pkg-config pkgconf REQUIRED)
+find_program(MAKE NAMES make gmake REQUIRED)
+set(pc_env ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir})
+run(${pc_env} ${PKG_CONFIG} --validate iommusim)
+run(${pc_env} ${PKG_CONFIG} --static --cflags --libs iommusim)
+file(MAKE_DIRECTORY ${WORK_DIR}/make-build)
+run(${pc_env} PKG_CONFIG=${PKG_CONFIG} ${MAKE} -C ${SOURCE_DIR}/examples/nested_vmm BUILD_DIR=${WORK_DIR}/make-build)
+run(${WORK_DIR}/make-build/nested_vmm)
