@@ -1,10 +1,11 @@
 # ctest check that the installed package works for a user's own C program:
-#   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P IommusimInstallCheck.cmake
+#   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -DDOC_DIR=<docdir> -DPYTHON=... \
+#         -P IommusimInstallCheck.cmake
 # installs the build into WORK_DIR/prefix; builds examples/nested_vmm against it twice, as a
 # C-only CMake project with find_package(iommusim) and with its plain Makefile through
 # `pkg-config --cflags --libs iommusim`, and runs both; checks that the pkg-config file is valid
-# (what Meson's dependency() reads).
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
+# (what Meson's dependency() reads) and that every document the installed headers cite is installed.
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR DOC_DIR PYTHON)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "${var} is required")
     endif()
@@ -39,3 +40,7 @@ run(${pc_env} ${PKG_CONFIG} --static --cflags --libs iommusim)
 file(MAKE_DIRECTORY ${WORK_DIR}/make-build)
 run(${pc_env} PKG_CONFIG=${PKG_CONFIG} ${MAKE} -C ${SOURCE_DIR}/examples/nested_vmm BUILD_DIR=${WORK_DIR}/make-build)
 run(${WORK_DIR}/make-build/nested_vmm)
+
+file(GLOB_RECURSE installed_headers ${prefix}/include/*.h)
+run(${PYTHON} ${SOURCE_DIR}/util/check_doc_citations.py --root ${SOURCE_DIR}
+    --installed-docs ${prefix}/${DOC_DIR}/docs ${installed_headers})
