@@ -68,11 +68,12 @@ int iommusim_last_fault(int device_fd);
 int iommusim_dma_fault_reason(int device_fd);
 
 /* The model's kernel log, what dmesg shows on Linux: why the VT-d driver ("DMAR: "), iommufd
- * ("iommufd: ") or the selftest mock driver ("iommufd_mock: ") refused a request, or which hardware
- * error it recovered from. Copies the newest whole records that fit in len - 1 bytes into buf,
- * oldest first, one line each as "<N>PREFIX: text\n" (N the kernel level: 3 err, 4 warning,
- * 6 info), and a terminating NUL. Reading does not consume the log (syslog(2) READ_ALL).
- * Returns the bytes copied without the NUL; with buf NULL or len 0, the bytes the whole log needs. */
+ * ("iommufd: "), the selftest mock driver ("iommufd_mock: ") or a VFIO device call ("vfio: ")
+ * refused a request, or which hardware error was recovered from. Copies the newest whole records
+ * that fit in len - 1 bytes into buf, oldest first, one line each as "<N>PREFIX: text\n" (N the
+ * kernel level: 3 err, 4 warning, 6 info), and a terminating NUL. Reading does not consume the log
+ * (syslog(2) READ_ALL). Returns the bytes copied without the NUL; with buf NULL or len 0, the bytes
+ * the whole log needs. */
 size_t iommusim_log_read(char* buf, size_t len);
 
 #ifdef __cplusplus

@@ -118,9 +118,14 @@ TEST(DriverRefusalLog, UnprobedUnitRefusesDomainsAndAttach) {
         EXPECT_EQ(driver::paging_domain::create(u.vtd(), &u.ops(), false, d), -ENODEV);
         hw::pasid_entry::words entry{};
         EXPECT_EQ(u.vtd().set_device_entry(0x0100, false, entry, nullptr), -ENODEV);
+        std::vector<uint8_t> info;
+        uint32_t type = 0;
+        uint64_t caps = 0;
+        EXPECT_EQ(u.ops().hw_info(u.ats_dev, info, type, caps), -ENODEV);
         EXPECT_EQ(log.fresh(),
                   "<3>DMAR: paging domain refused: the remapping unit is not probed (ENODEV)\n"
-                  "<3>DMAR: 0000:01:00.0: attach refused: the remapping unit is not probed (ENODEV)\n");
+                  "<3>DMAR: 0000:01:00.0: attach refused: the remapping unit is not probed (ENODEV)\n"
+                  "<3>DMAR: 0000:01:01.0: hw_info refused: the remapping unit is not probed (ENODEV)\n");
     });
 }
 

@@ -1,7 +1,8 @@
 // Every refusal of the iommufd core leaves its reason in the kernel log with Linux's "iommufd: "
 // prefix, and every refusal of the selftest mock driver with "iommufd_mock: ", read back through the
-// C API: IOAS_MAP, HWPT_ALLOC (paging and nested), HWPT_INVALIDATE, GET_HW_INFO, attach/replace
-// (ENOENT, EINVAL, another driver's HWPT) and bind (EBUSY).
+// C API: IOAS_MAP, HWPT_ALLOC (paging and nested), HWPT_INVALIDATE, GET_HW_INFO, DESTROY,
+// attach/replace (ENOENT, EINVAL, another driver's HWPT), bind (EBUSY), and the VFIO device calls
+// ("vfio: ").
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -234,6 +235,58 @@ TEST_F(RefusalLog, ReplaceRefusalsNameTheTarget) {
     expect_refusal(
         EINVAL, [&] { return MockDomainReplace(m_fd, m_stdev, m_stdev); },
         format("<6>iommufd: attach of device %u refused: object %u is not an IOAS or a HWPT (EINVAL)", m_dev, m_stdev));
+}
+
+TEST_F(RefusalLog, DestroyRefusalsNameTheObject) {
+    expect_refusal(
+        ENOENT, [&] { return Destroy(m_fd, 999); },
+        "<6>iommufd: IOMMU_DESTROY refused: no object with id 999 (ENOENT)");
+    // The nest parent is held by the nested HWPT.
+    expect_refusal(
+        EBUSY, [&] { return Destroy(m_fd, m_parent); },
+        format("<6>iommufd: IOMMU_DESTROY of object %u refused: 1 other users still hold it (EBUSY)", m_parent));
+}
+
+TEST(IommufdRefusalLog, VfioDeviceRefusalsNameTheReason) {
+    const int fd = iommusim_open("/dev/iommu", O_RDWR);
+    ASSERT_GE(fd, 0);
+    const int vfio = iommusim_open("/dev/vfio/devices/vfio1", O_RDWR);
+    ASSERT_GE(vfio, 0);
+    auto refused = [&](int err, unsigned long request, void* arg, const std::string& record) {
+        SCOPED_TRACE(record);
+        log_watch log;
+        EXPECT_EQ(err, Ioctl(vfio, request, arg));
+        EXPECT_EQ(log.fresh(), "<6>vfio: vfio1: " + record + "\n");
+    };
+    vfio_device_attach_iommufd_pt attach{};
+    attach.argsz = sizeof attach;
+    refused(EINVAL, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+            "ioctl refused: the device is not bound to an iommufd yet (EINVAL)");
+    vfio_device_bind_iommufd bind{};
+    bind.argsz = sizeof bind;
+    bind.iommufd = fd;
+    bind.flags = 1;
+    refused(EINVAL, VFIO_DEVICE_BIND_IOMMUFD, &bind,
+            "VFIO_DEVICE_BIND_IOMMUFD refused: argsz below the minimum, non-zero flags or a negative iommufd (EINVAL)");
+    bind.flags = 0;
+    bind.iommufd = 4000;
+    refused(EBADF, VFIO_DEVICE_BIND_IOMMUFD, &bind,
+            "VFIO_DEVICE_BIND_IOMMUFD refused: iommufd is not an open descriptor (EBADF)");
+    bind.iommufd = vfio;
+    refused(EBADFD, VFIO_DEVICE_BIND_IOMMUFD, &bind,
+            "VFIO_DEVICE_BIND_IOMMUFD refused: iommufd is a VFIO device, not /dev/iommu (EBADFD)");
+    bind.iommufd = fd;
+    ASSERT_EQ(0, Ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+    refused(EINVAL, VFIO_DEVICE_BIND_IOMMUFD, &bind,
+            "VFIO_DEVICE_BIND_IOMMUFD refused: the device is already bound (EINVAL)");
+    attach.flags = 1u << 5;
+    refused(EINVAL, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+            "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: argsz below the minimum or unknown flags (EINVAL)");
+    attach.flags = VFIO_DEVICE_ATTACH_PASID;
+    refused(EOPNOTSUPP, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+            "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: PASID attach is not modelled (EOPNOTSUPP)");
+    EXPECT_EQ(0, iommusim_close(vfio));
+    EXPECT_EQ(0, iommusim_close(fd));
 }
 
 TEST(IommufdRefusalLog, BindOfAnOwnedDeviceIsEbusy) {
