@@ -3,8 +3,9 @@
 #         -P IommusimInstallCheck.cmake
 # installs the build into WORK_DIR/prefix; builds examples/nested_vmm against it twice, as a
 # C-only CMake project with find_package(iommusim) and with its plain Makefile through
-# `pkg-config --cflags --libs iommusim`, and runs both; checks that the pkg-config file is valid
-# (what Meson's dependency() reads) and that every document the installed headers cite is installed.
+# `pkg-config --cflags --libs iommusim` (and with Meson where it is installed), and runs them;
+# checks that the pkg-config file is valid and that every document the installed headers cite is
+# installed.
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR DOC_DIR PYTHON)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "${var} is required")
@@ -40,6 +41,15 @@ run(${pc_env} ${PKG_CONFIG} --static --cflags --libs iommusim)
 file(MAKE_DIRECTORY ${WORK_DIR}/make-build)
 run(${pc_env} PKG_CONFIG=${PKG_CONFIG} ${MAKE} -C ${SOURCE_DIR}/examples/nested_vmm BUILD_DIR=${WORK_DIR}/make-build)
 run(${WORK_DIR}/make-build/nested_vmm)
+# Meson reads the same .pc through dependency('iommusim'); built where Meson is installed.
+find_program(MESON meson)
+if(MESON)
+    run(${pc_env} ${MESON} setup ${WORK_DIR}/meson-build ${SOURCE_DIR}/examples/nested_vmm)
+    run(${MESON} compile -C ${WORK_DIR}/meson-build)
+    run(${WORK_DIR}/meson-build/nested_vmm)
+else()
+    message(STATUS "meson is not installed: the example's Meson build is not tried")
+endif()
 
 file(GLOB_RECURSE installed_headers ${prefix}/include/*.h)
 run(${PYTHON} ${SOURCE_DIR}/util/check_doc_citations.py --root ${SOURCE_DIR}
