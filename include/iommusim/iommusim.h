@@ -43,8 +43,9 @@ int iommusim_configure(const struct iommusim_config* config);
 
 /* open(2): "/dev/iommu" or "/dev/vfio/devices/vfioN". ENOENT for any other path or a device
  * number the platform does not have; ENODEV when the platform cannot come up (the driver refuses
- * the configured hardware; the reason is printed on stderr). No call of this API throws: ENOMEM
- * and EIO report what a C++ caller would have seen as an exception. */
+ * the configured hardware; the reason is printed on stderr and logged, see iommusim_log_read()).
+ * No call of this API throws: ENOMEM and EIO report what a C++ caller would have seen as an
+ * exception. */
 int iommusim_open(const char* path, int flags);
 
 /* ioctl(2) on a descriptor returned by iommusim_open(). EBADF for an unknown descriptor. */
