@@ -173,9 +173,16 @@ int ioas_iova_ranges_ioctl(ucmd& u) {
 
 namespace {
 
-// Logs why IOMMU_IOAS_MAP refused and returns the errno.
+// Logs why IOMMU_IOAS_MAP or IOMMU_IOAS_UNMAP refused and returns the errno.
 int map_refused(const iommu_ioas_map& cmd, int rc, const char* reason) {
     klog::printk(klog::level::info, iommufd_log, "IOMMU_IOAS_MAP of 0x%llx+0x%llx into IOAS %u refused: %s (%s)",
+                 static_cast<unsigned long long>(cmd.iova), static_cast<unsigned long long>(cmd.length), cmd.ioas_id,
+                 reason, strerrorname_np(-rc));
+    return rc;
+}
+
+int unmap_refused(const iommu_ioas_unmap& cmd, int rc, const char* reason) {
+    klog::printk(klog::level::info, iommufd_log, "IOMMU_IOAS_UNMAP of 0x%llx+0x%llx from IOAS %u refused: %s (%s)",
                  static_cast<unsigned long long>(cmd.iova), static_cast<unsigned long long>(cmd.length), cmd.ioas_id,
                  reason, strerrorname_np(-rc));
     return rc;
@@ -243,7 +250,7 @@ int ioas_unmap_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_ioas_unmap>();
     auto* as = u.ctx.get<ioas>(cmd.ioas_id, obj_type::ioas);
     if (as == nullptr) {
-        return -ENOENT;
+        return unmap_refused(cmd, -ENOENT, "no IOAS with that id");
     }
     uint64_t start = 0;
     uint64_t last = 0;
@@ -252,15 +259,15 @@ int ioas_unmap_ioctl(ucmd& u) {
         last = ulong_max;
     } else {
         if (cmd.iova >= ulong_max || cmd.length >= ulong_max) {
-            return -EOVERFLOW;
+            return unmap_refused(cmd, -EOVERFLOW, "iova or length is ULONG_MAX");
         }
         if (cmd.length == 0) {
-            return -EINVAL;
+            return unmap_refused(cmd, -EINVAL, "the length is zero");
         }
         start = cmd.iova;
         last = cmd.iova + cmd.length - 1;
         if (last < start) {
-            return -EOVERFLOW;
+            return unmap_refused(cmd, -EOVERFLOW, "the IOVA range wraps around");
         }
     }
     uint64_t unmapped = 0;
@@ -289,7 +296,7 @@ int ioas_unmap_ioctl(ucmd& u) {
         rc = 0;  // unmapping everything of an empty IOAS succeeds
     }
     if (rc != 0) {
-        return rc;
+        return unmap_refused(cmd, rc, "the range maps nothing or cuts a mapped area");
     }
     cmd.length = unmapped;
     return u.respond(sizeof(cmd));

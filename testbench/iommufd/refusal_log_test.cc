@@ -1,6 +1,6 @@
 // Every refusal of the iommufd core leaves its reason in the kernel log with Linux's "iommufd: "
 // prefix, and every refusal of the selftest mock driver with "iommufd_mock: ", read back through the
-// C API: IOAS_MAP, HWPT_ALLOC (paging and nested), HWPT_INVALIDATE, GET_HW_INFO, DESTROY,
+// C API: IOAS_MAP, IOAS_UNMAP, HWPT_ALLOC (paging and nested), HWPT_INVALIDATE, GET_HW_INFO, DESTROY,
 // attach/replace (ENOENT, EINVAL, another driver's HWPT), bind (EBUSY), and the VFIO device calls
 // ("vfio: ").
 #include <gmock/gmock.h>
@@ -111,6 +111,28 @@ TEST_F(RefusalLog, IoasMapRefusalsNameTheReason) {
         EFAULT, map(m_ioas, fixed, reinterpret_cast<uint64_t>(hole), 4096, MOCK_APERTURE_START + 0x10000),
         record(MOCK_APERTURE_START + 0x10000, 4096, m_ioas, "the user range is not readable memory", "EFAULT"));
     munmap(hole, 4096);
+}
+
+TEST_F(RefusalLog, IoasUnmapRefusalsNameTheReason) {
+    alignas(4096) static char buffer[2 * 4096];
+    uint64_t iova = MOCK_APERTURE_START;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas, buffer, sizeof buffer, &iova,
+                         IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    auto record = [&](uint64_t start, uint64_t length, uint32_t ioas, const char* reason) {
+        return format("<6>iommufd: IOMMU_IOAS_UNMAP of 0x%llx+0x%llx from IOAS %u refused: %s",
+                      static_cast<unsigned long long>(start), static_cast<unsigned long long>(length), ioas, reason);
+    };
+    auto unmap = [&](uint32_t ioas, uint64_t start, uint64_t length) {
+        return [=, this] { return IoasUnmap(m_fd, ioas, start, length); };
+    };
+    expect_refusal(ENOENT, unmap(999, iova, 4096), record(iova, 4096, 999, "no IOAS with that id (ENOENT)"));
+    expect_refusal(EOVERFLOW, unmap(m_ioas, ~0ull, 4096),
+                   record(~0ull, 4096, m_ioas, "iova or length is ULONG_MAX (EOVERFLOW)"));
+    expect_refusal(EINVAL, unmap(m_ioas, iova, 0), record(iova, 0, m_ioas, "the length is zero (EINVAL)"));
+    expect_refusal(EOVERFLOW, unmap(m_ioas, 0xffff'ffff'ffff'f000ull, 0x2000),
+                   record(0xffff'ffff'ffff'f000ull, 0x2000, m_ioas, "the IOVA range wraps around (EOVERFLOW)"));
+    expect_refusal(ENOENT, unmap(m_ioas, iova, 4096),
+                   record(iova, 4096, m_ioas, "the range maps nothing or cuts a mapped area (ENOENT)"));
 }
 
 TEST_F(RefusalLog, HwptAllocRefusalsNameTheReason) {
