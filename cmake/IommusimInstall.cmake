@@ -6,19 +6,31 @@ include(CMakePackageConfigHelpers)
 
 set(IOMMUSIM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/iommusim)
 
-install(TARGETS iommusim_tlm iommusim_rtl iommusim_driver iommusim_iommufd iommusim_platform
-                iommusim_systemc iommusim_warnings
+# Static libraries in link order (a library before those it uses), as the pkg-config file lists them.
+set(IOMMUSIM_LIBRARIES iommusim_platform iommusim_iommufd iommusim_driver iommusim_rtl iommusim_rtl_verilated
+                       iommusim_tlm iommusim_util)
+
+# A C program is linked by the C compiler driver, which does not add the C++ runtime these
+# libraries need: each carries, for C links only, what the C++ driver links implicitly and the C
+# driver does not (libstdc++ and libm with GCC), so a project(x C) user links without knowing.
+set(IOMMUSIM_CXX_RUNTIME ${CMAKE_CXX_IMPLICIT_LINK_LIBRARIES})
+list(REMOVE_ITEM IOMMUSIM_CXX_RUNTIME ${CMAKE_C_IMPLICIT_LINK_LIBRARIES})
+list(REMOVE_DUPLICATES IOMMUSIM_CXX_RUNTIME)
+foreach(lib ${IOMMUSIM_LIBRARIES})
+    foreach(runtime ${IOMMUSIM_CXX_RUNTIME})
+        target_link_libraries(${lib} INTERFACE $<$<LINK_LANGUAGE:C>:${runtime}>)
+    endforeach()
+endforeach()
+
+install(TARGETS ${IOMMUSIM_LIBRARIES} iommusim_systemc iommusim_warnings
         EXPORT iommusim-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-if(TARGET iommusim_rtl_verilated)
-    install(TARGETS iommusim_rtl_verilated EXPORT iommusim-targets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-endif()
 
 # Public headers: the C API and shared layouts under include/iommusim, each layer's headers under
 # include/iommusim/<layer>/ so that "tlm/iotlb_if.h" style includes work unchanged.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iommusim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(layer tlm rtl driver iommufd platform)
+foreach(layer util tlm rtl driver iommufd platform)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/${layer}
             FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE)
 endforeach()
@@ -30,6 +42,37 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/iommusim-config-version.c
     COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/iommusim-config.cmake ${PROJECT_BINARY_DIR}/iommusim-config-version.cmake
         DESTINATION ${IOMMUSIM_CMAKE_DIR})
+
+# pkg-config file for Makefile and Meson users: `pkg-config --cflags --libs iommusim`. Relocatable
+# (prefix from ${pcfiledir}), since the install prefix is often chosen at install time.
+foreach(lib ${IOMMUSIM_LIBRARIES})
+    get_target_property(name ${lib} OUTPUT_NAME)
+    if(NOT name)
+        set(name ${lib})
+    endif()
+    string(APPEND IOMMUSIM_PC_LIBS " -l${name}")
+endforeach()
+# What the libraries need below SystemC (the verilated runtime's zlib, atomics, threads) and the
+# C++ runtime, so a C link with the plain C compiler works.
+get_target_property(verilated_link iommusim_rtl_verilated INTERFACE_LINK_LIBRARIES)
+list(FILTER verilated_link INCLUDE REGEX "^-")
+list(APPEND verilated_link ${CMAKE_THREAD_LIBS_INIT})
+list(REMOVE_DUPLICATES verilated_link)
+foreach(flag ${verilated_link})
+    string(APPEND IOMMUSIM_PC_LIBS " ${flag}")
+endforeach()
+foreach(runtime ${IOMMUSIM_CXX_RUNTIME})
+    string(APPEND IOMMUSIM_PC_LIBS " -l${runtime}")
+endforeach()
+# C++ users of the layer headers compile with the definitions the libraries were built with.
+set(IOMMUSIM_PC_CFLAGS "-I\${includedir} -I\${includedir}/iommusim")
+get_target_property(systemc_definitions iommusim_systemc INTERFACE_COMPILE_DEFINITIONS)
+foreach(definition ${systemc_definitions})
+    string(APPEND IOMMUSIM_PC_CFLAGS " -D${definition}")
+endforeach()
+file(RELATIVE_PATH IOMMUSIM_PC_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/iommusim.pc.in ${PROJECT_BINARY_DIR}/iommusim.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/iommusim.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # The documents the headers cite (register map, fact digests, iommufd model) go with them.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "driver/log.h"
 #include "driver/uaccess.h"
 #include "iommusim/iommufd.h"
 
@@ -37,6 +38,8 @@ int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, co
                                            std::unique_ptr<iommu_domain>& out) {
     (void)dev;
     if ((flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) != 0 || user_data != nullptr) {
+        klog::printk(klog::level::info, mock_log,
+                     "paging domain refused: unknown flags 0x%x or driver data given (EOPNOTSUPP)", flags);
         return -EOPNOTSUPP;
     }
     out = std::make_unique<mock_paging_domain>(this, (flags & alloc_flag_nest_parent) != 0);
@@ -47,18 +50,27 @@ int mock_driver::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, ui
                                      const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
     (void)dev;
     if (flags != 0) {
+        klog::printk(klog::level::info, mock_log, "nested domain refused: flags 0x%x are not supported (EOPNOTSUPP)",
+                     flags);
         return -EOPNOTSUPP;
     }
     auto* mock_parent = dynamic_cast<mock_paging_domain*>(&parent);
     if (mock_parent == nullptr) {
+        klog::printk(klog::level::info, mock_log,
+                     "nested domain refused: the parent is not a mock paging domain (EINVAL)");
         return -EINVAL;
     }
     if (user_data.type != IOMMU_HWPT_DATA_SELFTEST) {
+        klog::printk(klog::level::info, mock_log,
+                     "nested domain refused: data type %u is not IOMMU_HWPT_DATA_SELFTEST (EOPNOTSUPP)",
+                     user_data.type);
         return -EOPNOTSUPP;
     }
     iommu_hwpt_selftest data{};
     int rc = iommu_copy_struct_from_user(&data, sizeof(data), sizeof(data.iotlb), user_data, IOMMU_HWPT_DATA_SELFTEST);
     if (rc != 0) {
+        klog::printk(klog::level::info, mock_log,
+                     "nested domain refused: its data cannot be copied from user space (%s)", strerrorname_np(-rc));
         return rc;
     }
     out = std::make_unique<mock_nested_domain>(this, *mock_parent, data.iotlb);
@@ -135,6 +147,9 @@ int mock_nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
     uint32_t processed = 0;
     int rc = 0;
     if (array.type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+        klog::printk(klog::level::info, mock_log,
+                     "invalidation refused: data type %u is not IOMMU_HWPT_INVALIDATE_DATA_SELFTEST (EINVAL)",
+                     array.type);
         rc = -EINVAL;
     } else {
         for (uint32_t i = 0; i < array.entry_num; ++i) {
@@ -142,13 +157,22 @@ int mock_nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
             rc = iommu_copy_struct_from_user_array(&inv, sizeof(inv), sizeof(inv), array,
                                                    IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i);
             if (rc != 0) {
+                klog::printk(klog::level::info, mock_log,
+                             "invalidation entry %u refused: it cannot be copied from user space (%s)", i,
+                             strerrorname_np(-rc));
                 break;
             }
             if ((inv.flags & ~uint32_t{IOMMU_TEST_INVALIDATE_FLAG_ALL}) != 0) {
+                klog::printk(klog::level::info, mock_log,
+                             "invalidation entry %u refused: unknown flags 0x%x (EOPNOTSUPP)", i, inv.flags);
                 rc = -EOPNOTSUPP;
                 break;
             }
             if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+                klog::printk(
+                    klog::level::info, mock_log,
+                    "invalidation entry %u refused: iotlb_id %u is beyond MOCK_NESTED_DOMAIN_IOTLB_ID_MAX (EINVAL)", i,
+                    inv.iotlb_id);
                 rc = -EINVAL;
                 break;
             }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 
+#include "driver/log.h"
 #include "driver/paging_domain.h"
 #include "driver/uaccess.h"
 #include "iommusim/hw/vtd_regs.h"
@@ -40,14 +42,19 @@ nested_domain::~nested_domain() {
 int nested_domain::build_entry(hw::pasid_entry::words& e) const {
     const uint64_t cap = m_iommu.cap();
     const uint64_t ecap = m_iommu.ecap();
+    const char* refusal = nullptr;
     if (m_s1.addr_width != 48 && m_s1.addr_width != 57)
+        refusal = "stage-1 addr_width must be 48 or 57";
+    else if (m_s1.addr_width == 57 && !hw::cap::fs5lp::get(cap))
+        refusal = "a 57-bit stage 1 needs 5-level first-stage paging (CAP.FS5LP)";
+    else if ((m_s1.flags & IOMMU_VTD_S1_SRE) && !hw::ecap::srs::get(ecap))
+        refusal = "IOMMU_VTD_S1_SRE needs supervisor requests (ECAP.SRS)";
+    else if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap))
+        refusal = "IOMMU_VTD_S1_EAFE needs the extended accessed flag (ECAP.EAFS)";
+    if (refusal) {
+        klog::printk(klog::level::info, dmar_log, "nested domain %u: attach refused: %s (EINVAL)", m_did, refusal);
         return -EINVAL;
-    if (m_s1.addr_width == 57 && !hw::cap::fs5lp::get(cap))
-        return -EINVAL;
-    if ((m_s1.flags & IOMMU_VTD_S1_SRE) && !hw::ecap::srs::get(ecap))
-        return -EINVAL;
-    if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap))
-        return -EINVAL;
+    }
     e = {};
     hw::pasid_entry::fsptptr::set(e, m_s1.pgtbl_addr >> 12);
     hw::pasid_entry::fspm::set(e, m_s1.addr_width == 57 ? 1 : 0);
@@ -68,8 +75,12 @@ int nested_domain::build_entry(hw::pasid_entry::words& e) const {
 }
 
 int nested_domain::attach_dev(iommu_device& dev) {
-    if (dev.ops != owner())
+    if (dev.ops != owner()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach refused: nested domain %u belongs to another IOMMU driver (EINVAL)",
+                     pci_name_of(dev.rid).text, m_did);
         return -EINVAL;
+    }
     hw::pasid_entry::words e{};
     if (int rc = build_entry(e))
         return rc;
@@ -98,6 +109,10 @@ void nested_domain::append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, 
 
 int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
     if (array.type != IOMMU_HWPT_INVALIDATE_DATA_VTD_S1) {
+        klog::printk(
+            klog::level::info, dmar_log,
+            "nested domain %u: invalidation refused: data type %u is not IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 (EINVAL)",
+            m_did, array.type);
         array.entry_num = 0;
         return -EINVAL;
     }
@@ -127,14 +142,28 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
         } else {
             rc = iommu_copy_struct_from_user_array(&inv, sizeof inv, sizeof inv, array,
                                                    IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, index);
-            if (rc)
+            if (rc) {
+                klog::printk(
+                    klog::level::info, dmar_log,
+                    "nested domain %u: invalidation entry %u refused: it cannot be copied from user space (%s)", m_did,
+                    index, strerrorname_np(-rc));
                 break;
+            }
         }
         if ((inv.flags & ~static_cast<uint32_t>(IOMMU_VTD_INV_FLAGS_LEAF)) || inv.__reserved) {
+            klog::printk(
+                klog::level::info, dmar_log,
+                "nested domain %u: invalidation entry %u refused: unknown flags 0x%x or non-zero reserved field "
+                "(EOPNOTSUPP)",
+                m_did, index, inv.flags);
             rc = -EOPNOTSUPP;
             break;
         }
         if ((inv.addr & (hw::page_size_4k - 1)) || (inv.npages == ~uint64_t{0} && inv.addr != 0)) {
+            klog::printk(klog::level::info, dmar_log,
+                         "nested domain %u: invalidation entry %u refused: addr 0x%llx is not 4 KiB aligned, or npages "
+                         "names everything with a non-zero addr (EINVAL)",
+                         m_did, index, static_cast<unsigned long long>(inv.addr));
             rc = -EINVAL;
             break;
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "driver/log.h"
 #include "driver/nested_domain.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_regs.h"
@@ -27,13 +28,18 @@ paging_domain::paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_paren
     , m_levels(iommu.ss_levels()) {}
 
 int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out) {
-    if (!iommu.probed())
+    if (!iommu.probed()) {
+        klog::printk(klog::level::err, dmar_log, "paging domain refused: the remapping unit is not probed (ENODEV)");
         return -ENODEV;
+    }
     std::unique_ptr<paging_domain> d(new paging_domain(iommu, owner, nest_parent));
     if (int rc = iommu.alloc_did(d->m_did))
         return rc;
-    if (iommu.pages().alloc(d->m_root))
+    if (iommu.pages().alloc(d->m_root)) {
+        klog::printk(klog::level::err, dmar_log,
+                     "paging domain failed: out of driver memory for its root table (ENOMEM)");
         return -ENOMEM;  // the destructor returns the DID
+    }
     d->m_tables.push_back(d->m_root);
     out = std::move(d);
     return 0;
@@ -57,8 +63,12 @@ void paging_domain::remove_child(nested_domain* child) {
 }
 
 int paging_domain::attach_dev(iommu_device& dev) {
-    if (dev.ops != owner())
+    if (dev.ops != owner()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach refused: domain %u belongs to another IOMMU driver (EINVAL)",
+                     pci_name_of(dev.rid).text, m_did);
         return -EINVAL;
+    }
     hw::pasid_entry::words e{};
     hw::pasid_entry::aw::set(e, aw());
     hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
@@ -98,13 +108,19 @@ int paging_domain::walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa)
 }
 
 int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
-    if (len == 0 || ((iova | pa | len) & (hw::page_size_4k - 1)))
-        return -EINVAL;
-    if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
-        return -EINVAL;
     const unsigned width = m_iommu.ss_width();
-    if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
+    const char* refusal = nullptr;
+    if (len == 0 || ((iova | pa | len) & (hw::page_size_4k - 1)))
+        refusal = "IOVA, address and length must be 4 KiB aligned and the length non-zero";
+    else if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+        refusal = "the permissions must be read, write or both";
+    else if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
+        refusal = "the range ends beyond the domain's input address width";
+    if (refusal) {
+        klog::printk(klog::level::info, dmar_log, "domain %u: map of 0x%llx+0x%llx refused: %s (EINVAL)", m_did,
+                     static_cast<unsigned long long>(iova), static_cast<unsigned long long>(len), refusal);
         return -EINVAL;
+    }
     const uint64_t sslps = hw::cap::sslps::get(m_iommu.cap());
     hw_bus& bus = m_iommu.bus();
     uint64_t done = 0;
@@ -131,6 +147,8 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
             break;
         }
         if (present(old)) {
+            klog::printk(klog::level::info, dmar_log, "domain %u: map refused: IOVA 0x%llx is already mapped (EEXIST)",
+                         m_did, static_cast<unsigned long long>(va));
             rc = -EEXIST;
             break;
         }
@@ -251,11 +269,20 @@ int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
 }
 
 int paging_domain::map(uint64_t iova, void* host, uint64_t len, int prot) {
-    if (len == 0 || ((iova | len | reinterpret_cast<uintptr_t>(host)) & (hw::page_size_4k - 1)))
+    if (len == 0 || ((iova | len | reinterpret_cast<uintptr_t>(host)) & (hw::page_size_4k - 1))) {
+        klog::printk(klog::level::info, dmar_log,
+                     "domain %u: map of 0x%llx+0x%llx refused: IOVA, user address and length must be 4 KiB aligned and "
+                     "the length non-zero (EINVAL)",
+                     m_did, static_cast<unsigned long long>(iova), static_cast<unsigned long long>(len));
         return -EINVAL;
+    }
     uint64_t pa = 0;
-    if (!m_iommu.bus().pin_user_memory(host, len, pa))
+    if (!m_iommu.bus().pin_user_memory(host, len, pa)) {
+        klog::printk(klog::level::info, dmar_log,
+                     "domain %u: map of IOVA 0x%llx refused: the user memory cannot be pinned (EFAULT)", m_did,
+                     static_cast<unsigned long long>(iova));
         return -EFAULT;
+    }
     const int rc = map_pa(iova, pa, len, prot);
     if (rc) {
         m_iommu.bus().unpin_user_memory(pa);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "driver/log.h"
 #include "iommusim/hw/vtd_regs.h"
 
 namespace iommusim::driver {
@@ -57,7 +58,12 @@ int queued_invalidation::check_fault(unsigned ours, const hw::inv_desc& wait) {
         const unsigned pending = (m_tail + m_entries - head) % m_entries;
         write_slot(head, wait);
         m_bus.mmio_write32(hw::reg::FSTS_OFFSET, static_cast<uint32_t>(hw::fsts::iqe::make(1)));
-        if (pending != 0 && pending <= ours)
+        const bool this_batch = pending != 0 && pending <= ours;
+        klog::printk(
+            klog::level::err, dmar_log,
+            "Invalidation Queue Error (IQE) cleared: invalid descriptor at queue index %u replaced by a wait%s", head,
+            this_batch ? "; the batch fails (EINVAL)" : " (left over from an earlier batch)");
+        if (this_batch)
             return -EINVAL;
         // A leftover of an earlier, already failed batch: keep waiting for ours.
     }
@@ -65,18 +71,26 @@ int queued_invalidation::check_fault(unsigned ours, const hw::inv_desc& wait) {
         ++m_stats.ite;
         // The hardware aborted every pending wait descriptor, ours included.
         m_bus.mmio_write32(hw::reg::FSTS_OFFSET, static_cast<uint32_t>(hw::fsts::ite::make(1)));
+        klog::printk(klog::level::err, dmar_log,
+                     "Invalidation Time-out Error (ITE) cleared: a device-TLB invalidation was not answered; the "
+                     "pending waits were aborted and the batch fails (ETIMEDOUT)");
         return -ETIMEDOUT;
     }
     if (hw::fsts::ice::get(fsts)) {
         ++m_stats.ice;
         m_bus.mmio_write32(hw::reg::FSTS_OFFSET, static_cast<uint32_t>(hw::fsts::ice::make(1)));
+        klog::printk(klog::level::warning, dmar_log,
+                     "Invalidation Completion Error (ICE) cleared: a device-TLB invalidation completion carried an "
+                     "unexpected ITag");
     }
     return 0;
 }
 
 int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
-    if (m_entries == 0)
+    if (m_entries == 0) {
+        klog::printk(klog::level::err, dmar_log, "invalidation refused: queued invalidation is not enabled (ENODEV)");
         return -ENODEV;
+    }
     ++m_stats.batches;
     const std::size_t total = descs.size() + 1;
     m_stats.descriptors += total;
@@ -84,8 +98,10 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     if (++m_seq == 0)
         m_seq = 1;  // 0 is what the word holds while a batch is in flight
     const uint32_t seq = m_seq;
-    if (!m_bus.write32(m_status, 0))
+    if (!m_bus.write32(m_status, 0)) {
+        klog::printk(klog::level::err, dmar_log, "invalidation failed: the wait status word is not writable (EFAULT)");
         return -EFAULT;
+    }
     const hw::inv_desc wait = hw::make_wait(true, m_status, seq, m_config.use_interrupt);
 
     const uint64_t start = m_bus.now_ns();
@@ -97,6 +113,10 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
         if (m_bus.now_ns() - start <= m_config.timeout_ns)
             return false;
         ++m_stats.timeouts;
+        klog::printk(
+            klog::level::err, dmar_log,
+            "queued invalidation timed out: the hardware did not complete the batch within %llu ns (ETIMEDOUT)",
+            static_cast<unsigned long long>(m_config.timeout_ns));
         return true;
     };
     while (written < total) {
@@ -121,10 +141,8 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
             // Contiguous run: up to the end of the ring, the free space and the batch's descriptors.
             const unsigned run = static_cast<unsigned>(std::min<std::size_t>(
                 {space, m_entries - m_tail, descs.size() > written ? descs.size() - written : 0}));
-            if (run > 0) {
-                if (!write_slots(m_tail, descs.data() + written, run))
-                    return -EFAULT;
-            } else if (!write_slot(m_tail, wait)) {
+            if (run > 0 ? !write_slots(m_tail, descs.data() + written, run) : !write_slot(m_tail, wait)) {
+                klog::printk(klog::level::err, dmar_log, "invalidation failed: the queue is not writable (EFAULT)");
                 return -EFAULT;
             }
             const unsigned n = run > 0 ? run : 1;
@@ -140,6 +158,8 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     while (rc == 0) {
         uint32_t status = 0;
         if (!m_bus.read32(m_status, status)) {
+            klog::printk(klog::level::err, dmar_log,
+                         "invalidation failed: the wait status word is not readable (EFAULT)");
             rc = -EFAULT;
             break;
         }

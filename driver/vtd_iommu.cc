@@ -3,6 +3,7 @@
 #include <bit>
 #include <cerrno>
 
+#include "driver/log.h"
 #include "iommusim/hw/vtd_regs.h"
 
 namespace iommusim::driver {
@@ -13,9 +14,11 @@ namespace {
 constexpr uint32_t persistent_status = static_cast<uint32_t>(
     hw::gsts::tes::mask | hw::gsts::afls::mask | hw::gsts::qies::mask | hw::gsts::ires::mask | hw::gsts::cfis::mask);
 
-void fail(std::string* error, const std::string& text) {
+// A probe refusal: logged, and returned to the caller as "VT-d: <reason>".
+void fail(std::string* error, const char* reason) {
+    klog::printk(klog::level::err, dmar_log, "%s", reason);
     if (error)
-        *error = text;
+        *error = std::string("VT-d: ") + reason;
 }
 
 }  // namespace
@@ -42,19 +45,19 @@ int vtd_iommu::check_capabilities(std::string* error) {
     m_cap = m_bus.mmio_read64(hw::reg::CAP_OFFSET);
     m_ecap = m_bus.mmio_read64(hw::reg::ECAP_OFFSET);
     if (hw::ver::max::get(m_ver) == 0) {
-        fail(error, "VT-d: VER_REG reads major version 0: no remapping hardware");
+        fail(error, "VER_REG reads major version 0: no remapping hardware");
         return -ENODEV;
     }
     if (!hw::ecap::qi::get(m_ecap)) {
-        fail(error, "VT-d: queued invalidation (ECAP.QI) not supported");
+        fail(error, "queued invalidation (ECAP.QI) not supported");
         return -ENODEV;
     }
     if (!hw::ecap::smts::get(m_ecap)) {
-        fail(error, "VT-d: scalable-mode translation (ECAP.SMTS) not supported");
+        fail(error, "scalable-mode translation (ECAP.SMTS) not supported");
         return -ENODEV;
     }
     if (!hw::ecap::ssts::get(m_ecap)) {
-        fail(error, "VT-d: second-stage translation (ECAP.SSTS) not supported");
+        fail(error, "second-stage translation (ECAP.SSTS) not supported");
         return -ENODEV;
     }
     const uint64_t sagaw = hw::cap::sagaw::get(m_cap);
@@ -66,12 +69,12 @@ int vtd_iommu::check_capabilities(std::string* error) {
     } else if (sagaw & (1u << 1)) {
         m_ss_levels = 3;
     } else {
-        fail(error, "VT-d: no supported second-stage address width (CAP.SAGAW)");
+        fail(error, "no supported second-stage address width (CAP.SAGAW)");
         return -ENODEV;
     }
     const unsigned nd = static_cast<unsigned>(hw::cap::nd::get(m_cap));
     if (nd > 6) {
-        fail(error, "VT-d: reserved number-of-domains encoding (CAP.ND)");
+        fail(error, "reserved number-of-domains encoding (CAP.ND)");
         return -ENODEV;
     }
     m_dids.assign(std::size_t{1} << (4 + 2 * nd), false);
@@ -88,8 +91,8 @@ int vtd_iommu::probe(std::string* error) {
         return rc;
     rc = bring_up();
     if (rc) {
-        fail(error, rc == -ENOMEM ? "VT-d: out of driver memory during bring-up"
-                                  : "VT-d: hardware did not acknowledge a global command (GSTS)");
+        fail(error, rc == -ENOMEM ? "out of driver memory during bring-up"
+                                  : "hardware did not acknowledge a global command (GSTS)");
         return rc;
     }
     m_probed = true;
@@ -159,6 +162,8 @@ int vtd_iommu::alloc_did(uint16_t& did) {
         did = static_cast<uint16_t>(i);
         return 0;
     }
+    klog::printk(klog::level::warning, dmar_log, "no free domain id: all %zu that CAP.ND allows are in use (ENOSPC)",
+                 n - 1);
     return -ENOSPC;
 }
 
@@ -290,15 +295,25 @@ void vtd_iommu::append_teardown_flush(std::vector<hw::inv_desc>& out, const atta
 }
 
 int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, const void* domain) {
-    if (!m_probed)
+    if (!m_probed) {
+        klog::printk(klog::level::err, dmar_log, "%s: attach refused: the remapping unit is not probed (ENODEV)",
+                     pci_name_of(rid).text);
         return -ENODEV;
+    }
     device_tables* t = nullptr;
-    if (int rc = ensure_context(rid, ats, t))
+    if (int rc = ensure_context(rid, ats, t)) {
+        klog::printk(klog::level::err, dmar_log, "%s: attach failed: %s while setting up its context and PASID tables",
+                     pci_name_of(rid).text,
+                     rc == -ENOMEM ? "out of driver memory (ENOMEM)" : "memory write failed (EFAULT)");
         return rc;
+    }
     const attachment old = t->att;
     const bool was_present = t->attached;
-    if (!write_entry(pasid_entry_pa(*t), entry))
+    if (!write_entry(pasid_entry_pa(*t), entry)) {
+        klog::printk(klog::level::err, dmar_log, "%s: attach failed: writing its PASID entry failed (EFAULT)",
+                     pci_name_of(rid).text);
         return -EFAULT;
+    }
     t->att.domain = domain;
     t->att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
     t->att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "driver/log.h"
 #include "driver/nested_domain.h"
 #include "driver/paging_domain.h"
 #include "driver/uaccess.h"
@@ -11,9 +12,11 @@
 namespace iommusim::driver {
 
 int vtd_ops::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) {
-    (void)dev;
-    if (!m_iommu.probed())
+    if (!m_iommu.probed()) {
+        klog::printk(klog::level::err, dmar_log, "%s: hw_info refused: the remapping unit is not probed (ENODEV)",
+                     pci_name_of(dev.rid).text);
         return -ENODEV;
+    }
     iommu_hw_info_vtd info{};
     info.flags = IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17;
     info.cap_reg = m_iommu.cap();
@@ -27,16 +30,21 @@ int vtd_ops::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& ty
 
 int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
                                        std::unique_ptr<iommu_domain>& out) {
-    (void)dev;
+    const char* refusal = nullptr;
     if (flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking))
+        refusal = "unknown allocation flags";
+    else if (user_data)
+        refusal = "paging domains take no driver data";
+    else if (flags & alloc_flag_dirty_tracking)
+        refusal = "dirty tracking is not supported";  // SS A/D tracking not driven
+    else if ((flags & alloc_flag_nest_parent) && !m_iommu.nesting_supported())
+        refusal = "nest parent needs nested translation (ECAP.NEST and ECAP.SMTS)";
+    if (refusal) {
+        klog::printk(klog::level::info, dmar_log, "%s: paging domain refused (flags 0x%x): %s (EOPNOTSUPP)",
+                     pci_name_of(dev.rid).text, flags, refusal);
         return -EOPNOTSUPP;
-    if (user_data)
-        return -EOPNOTSUPP;  // no driver data for paging domains
-    if (flags & alloc_flag_dirty_tracking)
-        return -EOPNOTSUPP;  // SS A/D tracking not driven
+    }
     const bool nest_parent = (flags & alloc_flag_nest_parent) != 0;
-    if (nest_parent && !m_iommu.nesting_supported())
-        return -EOPNOTSUPP;
     std::unique_ptr<paging_domain> d;
     if (int rc = paging_domain::create(m_iommu, this, nest_parent, d))
         return rc;
@@ -46,14 +54,26 @@ int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const 
 
 int vtd_ops::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
                                  const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
-    (void)dev;
-    if (!m_iommu.nesting_supported() || flags != 0)
+    const char* refusal = nullptr;
+    if (!m_iommu.nesting_supported())
+        refusal = "nested translation (ECAP.NEST and ECAP.SMTS) is not supported";
+    else if (flags != 0)
+        refusal = "unsupported allocation flags";
+    else if (user_data.type != IOMMU_HWPT_DATA_VTD_S1)
+        refusal = "the data type is not IOMMU_HWPT_DATA_VTD_S1";
+    if (refusal) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: nested domain refused (flags 0x%x, data type %u): %s (EOPNOTSUPP)", pci_name_of(dev.rid).text,
+                     flags, user_data.type, refusal);
         return -EOPNOTSUPP;
-    if (user_data.type != IOMMU_HWPT_DATA_VTD_S1)
-        return -EOPNOTSUPP;
+    }
     auto* s2 = dynamic_cast<paging_domain*>(&parent);
-    if (!s2 || parent.owner() != this || !s2->is_nest_parent())
+    if (!s2 || parent.owner() != this || !s2->is_nest_parent()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: nested domain refused: the parent is not a VT-d nest-parent paging domain (EINVAL)",
+                     pci_name_of(dev.rid).text);
         return -EINVAL;
+    }
     iommu_hwpt_vtd_s1 s1{};
     if (int rc = iommu_copy_struct_from_user(&s1, sizeof s1, sizeof s1, user_data, IOMMU_HWPT_DATA_VTD_S1))
         return rc;

@@ -24,6 +24,9 @@
 
 namespace iommusim::iommufd {
 
+// Kernel-log prefix of the core (drivers/iommu/iommufd pr_fmt).
+inline constexpr const char* iommufd_log = "iommufd: ";
+
 enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest };
 
 // Base of every object (kernel struct iommufd_object). `users` starts at 1: the table's reference.

@@ -6,6 +6,7 @@
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
+#include "util/klog.h"
 
 namespace iommusim::iommufd {
 
@@ -28,11 +29,14 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
         return 0;  // replacing with the same HWPT is a no-op
     }
     if (hwpt.domain->owner() != idev.dev->ops) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "attach of device %u to HWPT %u refused: the HWPT belongs to another IOMMU driver (EINVAL)",
+                     idev.id, hwpt.id);
         return -EINVAL;
     }
     int rc = hwpt.domain->attach_dev(*idev.dev);
     if (rc != 0) {
-        return rc;
+        return rc;  // the driver logs why
     }
     ++hwpt.users;
     hw_pagetable* old = idev.hwpt;
@@ -45,6 +49,7 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
 
 int context::bind(driver::iommu_device& dev, uint32_t& out_id) {
     if (dev.owner != nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "bind refused: the device is already bound to an iommufd (EBUSY)");
         return -EBUSY;
     }
     auto obj = std::make_unique<device>();
@@ -73,6 +78,8 @@ void context::unbind(uint32_t dev_id) {
 int context::attach(device& idev, uint32_t& pt_id) {
     object* pt = get_object(pt_id, obj_type::any);
     if (pt == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "attach of device %u refused: no object with id %u (ENOENT)",
+                     idev.id, pt_id);
         return -ENOENT;
     }
     switch (pt->type) {
@@ -111,6 +118,8 @@ int context::attach(device& idev, uint32_t& pt_id) {
             return 0;
         }
         default:
+            klog::printk(klog::level::info, iommufd_log,
+                         "attach of device %u refused: object %u is not an IOAS or a HWPT (EINVAL)", idev.id, pt_id);
             return -EINVAL;
     }
 }
@@ -134,10 +143,14 @@ void device_destroy(context& ctx, object& obj) {
 int get_hw_info_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_hw_info>();
     if (cmd.flags != 0 || cmd.__reserved != 0) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "IOMMU_GET_HW_INFO refused: flags 0x%x and __reserved must be 0 (EOPNOTSUPP)", cmd.flags);
         return -EOPNOTSUPP;
     }
     auto* idev = u.ctx.get<device>(cmd.dev_id, obj_type::device);
     if (idev == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_GET_HW_INFO refused: %u is not a device id (ENOENT)",
+                     cmd.dev_id);
         return -ENOENT;
     }
     std::vector<uint8_t> data;

@@ -3,10 +3,12 @@
 // nested (or any other object) is EINVAL, an unknown id ENOENT.
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
+#include "util/klog.h"
 
 namespace iommusim::iommufd {
 
@@ -18,10 +20,15 @@ int context::hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const dr
         return rc;
     }
     if (!domain || domain->type() != driver::domain_type::paging) {
+        klog::printk(klog::level::err, iommufd_log,
+                     "paging HWPT refused: the driver returned no paging domain (EINVAL)");
         return -EINVAL;
     }
     rc = ioas_fill_domain(as, *domain);
     if (rc != 0) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "paging HWPT refused: mapping IOAS %u into the new domain failed (%s)", as.id,
+                     strerrorname_np(-rc));
         return rc;
     }
     auto obj = std::make_unique<hwpt_paging>();
@@ -69,9 +76,16 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
     driver::iommu_ops* ops = idev.dev->ops;
     if ((flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID}) != 0 || data.len == 0 ||
         !ops->has_domain_alloc_nested()) {
+        klog::printk(
+            klog::level::info, iommufd_log,
+            "nested HWPT refused: flags 0x%x, no driver data, or the driver has no nested domains (EOPNOTSUPP)", flags);
         return -EOPNOTSUPP;
     }
     if (parent.auto_domain || !parent.nest_parent || parent.domain->owner() != ops) {
+        klog::printk(klog::level::info, iommufd_log, "nested HWPT refused: parent HWPT %u is %s (EINVAL)", parent.id,
+                     parent.auto_domain    ? "an automatic domain"
+                     : !parent.nest_parent ? "not allocated with IOMMU_HWPT_ALLOC_NEST_PARENT"
+                                           : "of another IOMMU driver");
         return -EINVAL;
     }
     std::unique_ptr<driver::iommu_domain> domain;
@@ -81,6 +95,8 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
         return rc;
     }
     if (!domain || domain->type() != driver::domain_type::nested) {
+        klog::printk(klog::level::err, iommufd_log,
+                     "nested HWPT refused: the driver returned no nested domain (EINVAL)");
         return -EINVAL;
     }
     auto obj = std::make_unique<hwpt_nested>();
@@ -101,18 +117,26 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
 int hwpt_alloc_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_hwpt_alloc>();
     if (cmd.__reserved != 0) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_HWPT_ALLOC refused: __reserved must be 0 (EOPNOTSUPP)");
         return -EOPNOTSUPP;
     }
     if ((cmd.data_type == IOMMU_HWPT_DATA_NONE && cmd.data_len != 0) ||
         (cmd.data_type != IOMMU_HWPT_DATA_NONE && cmd.data_len == 0)) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "IOMMU_HWPT_ALLOC refused: data_type %u with data_len %u (data only with a type) (EINVAL)",
+                     cmd.data_type, cmd.data_len);
         return -EINVAL;
     }
     auto* idev = u.ctx.get<device>(cmd.dev_id, obj_type::device);
     if (idev == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_HWPT_ALLOC refused: %u is not a device id (ENOENT)",
+                     cmd.dev_id);
         return -ENOENT;
     }
     object* pt = u.ctx.get_object(cmd.pt_id, obj_type::any);
     if (pt == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_HWPT_ALLOC refused: no object with pt_id %u (EINVAL)",
+                     cmd.pt_id);
         return -EINVAL;
     }
     const driver::iommu_user_data data{cmd.data_type, cmd.data_uptr, cmd.data_len};
@@ -123,9 +147,13 @@ int hwpt_alloc_ioctl(ucmd& u) {
             const uint32_t valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
                                    IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
             if ((cmd.flags & ~valid) != 0) {
+                klog::printk(klog::level::info, iommufd_log,
+                             "IOMMU_HWPT_ALLOC refused: unknown flags 0x%x (EOPNOTSUPP)", cmd.flags & ~valid);
                 return -EOPNOTSUPP;
             }
             if ((cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) != 0 && (cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0) {
+                klog::printk(klog::level::info, iommufd_log,
+                             "IOMMU_HWPT_ALLOC refused: a nest parent cannot take a fault_id (EOPNOTSUPP)");
                 return -EOPNOTSUPP;
             }
             hwpt_paging* paging = nullptr;
@@ -142,6 +170,8 @@ int hwpt_alloc_ioctl(ucmd& u) {
             break;
         }
         default:
+            klog::printk(klog::level::info, iommufd_log,
+                         "IOMMU_HWPT_ALLOC refused: pt_id %u is not an IOAS or a paging HWPT (EINVAL)", cmd.pt_id);
             return -EINVAL;
     }
     if (rc != 0) {
@@ -149,6 +179,8 @@ int hwpt_alloc_ioctl(ucmd& u) {
     }
     if ((cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) != 0) {
         // No fault objects are modelled, so every fault_id lookup fails.
+        klog::printk(klog::level::info, iommufd_log,
+                     "IOMMU_HWPT_ALLOC refused: fault_id %u is not a fault object (ENOENT)", cmd.fault_id);
         u.ctx.abort(hwpt->id);
         return -ENOENT;
     }
@@ -167,24 +199,34 @@ int hwpt_invalidate_ioctl(ucmd& u) {
     driver::iommu_user_data_array array{cmd.data_type, cmd.data_uptr, cmd.entry_len, cmd.entry_num};
     uint32_t done = 0;
     int rc = 0;
+    const char* refusal = nullptr;
     if (cmd.__reserved != 0) {
         rc = -EOPNOTSUPP;
+        refusal = "__reserved must be 0";
     } else if (cmd.entry_num != 0 && (cmd.data_uptr == 0 || cmd.entry_len == 0)) {
         rc = -EINVAL;
+        refusal = "entries given without data_uptr or entry_len";
     } else if (object* obj = u.ctx.get_object(cmd.hwpt_id, obj_type::any); obj == nullptr) {
         rc = -ENOENT;
+        refusal = "no object with that hwpt_id";
     } else if (obj->type != obj_type::hwpt_nested) {
         rc = -EINVAL;
+        refusal = "the object is not a nested HWPT";
     } else {
         auto& domain = *static_cast<hwpt_nested*>(obj)->domain;
         if (!domain.has_cache_invalidate_user()) {
             rc = -EOPNOTSUPP;
+            refusal = "the driver has no cache_invalidate_user";
         } else {
             // One read of the whole entry array serves the driver's per-entry copies.
             driver::user_snapshot snapshot(cmd.data_uptr, std::size_t{cmd.entry_len} * cmd.entry_num);
             rc = domain.cache_invalidate_user(array);
             done = array.entry_num;
         }
+    }
+    if (refusal != nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_HWPT_INVALIDATE of hwpt_id %u refused: %s (%s)",
+                     cmd.hwpt_id, refusal, strerrorname_np(-rc));
     }
     cmd.entry_num = done;
     int wb = u.respond(sizeof(cmd));

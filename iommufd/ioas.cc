@@ -7,12 +7,14 @@
 // user_va with a matching IOVA page offset).
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
+#include "util/klog.h"
 
 namespace iommusim::iommufd {
 
@@ -169,44 +171,63 @@ int ioas_iova_ranges_ioctl(ucmd& u) {
     return total > max_iovas ? -EMSGSIZE : 0;
 }
 
+namespace {
+
+// Logs why IOMMU_IOAS_MAP or IOMMU_IOAS_UNMAP refused and returns the errno.
+int map_refused(const iommu_ioas_map& cmd, int rc, const char* reason) {
+    klog::printk(klog::level::info, iommufd_log, "IOMMU_IOAS_MAP of 0x%llx+0x%llx into IOAS %u refused: %s (%s)",
+                 static_cast<unsigned long long>(cmd.iova), static_cast<unsigned long long>(cmd.length), cmd.ioas_id,
+                 reason, strerrorname_np(-rc));
+    return rc;
+}
+
+int unmap_refused(const iommu_ioas_unmap& cmd, int rc, const char* reason) {
+    klog::printk(klog::level::info, iommufd_log, "IOMMU_IOAS_UNMAP of 0x%llx+0x%llx from IOAS %u refused: %s (%s)",
+                 static_cast<unsigned long long>(cmd.iova), static_cast<unsigned long long>(cmd.length), cmd.ioas_id,
+                 reason, strerrorname_np(-rc));
+    return rc;
+}
+
+}  // namespace
+
 int ioas_map_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_ioas_map>();
     const uint32_t valid = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
     if ((cmd.flags & ~valid) != 0 || cmd.__reserved != 0) {
-        return -EOPNOTSUPP;
+        return map_refused(cmd, -EOPNOTSUPP, "unknown flags or non-zero __reserved");
     }
     if (cmd.iova >= ulong_max || cmd.length >= ulong_max) {
-        return -EOVERFLOW;
+        return map_refused(cmd, -EOVERFLOW, "iova or length is ULONG_MAX");
     }
     if ((cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) == 0) {
-        return -EINVAL;
+        return map_refused(cmd, -EINVAL, "neither IOMMU_IOAS_MAP_READABLE nor IOMMU_IOAS_MAP_WRITEABLE");
     }
     auto* as = u.ctx.get<ioas>(cmd.ioas_id, obj_type::ioas);
     if (as == nullptr) {
-        return -ENOENT;
+        return map_refused(cmd, -ENOENT, "no IOAS with that id");
     }
     if (cmd.length == 0 || (cmd.length & (page_size - 1)) != 0 || (cmd.user_va & (page_size - 1)) != 0) {
-        return -EINVAL;
+        return map_refused(cmd, -EINVAL, "length and user_va must be page aligned and the length non-zero");
     }
     if (cmd.user_va + cmd.length - 1 < cmd.user_va) {
-        return -EOVERFLOW;
+        return map_refused(cmd, -EOVERFLOW, "the user range wraps around");
     }
     uint64_t iova = cmd.iova;
     if ((cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0) {
         if ((iova & (page_size - 1)) != 0) {
-            return -EINVAL;
+            return map_refused(cmd, -EINVAL, "a fixed iova must be page aligned");
         }
         if (iova + cmd.length - 1 < iova) {
-            return -EOVERFLOW;
+            return map_refused(cmd, -EOVERFLOW, "the IOVA range wraps around");
         }
         if (overlaps(*as, iova, iova + cmd.length - 1)) {
-            return -EEXIST;
+            return map_refused(cmd, -EEXIST, "the IOVA range overlaps a mapped area");
         }
     } else if (!alloc_iova(*as, cmd.length, iova)) {
-        return -ENOSPC;
+        return map_refused(cmd, -ENOSPC, "no free IOVA window of that length in the allowed ranges");
     }
     if (!user_range_present(cmd.user_va, cmd.length)) {
-        return -EFAULT;
+        return map_refused(cmd, -EFAULT, "the user range is not readable memory");
     }
     const int prot = conv_prot(cmd.flags);
     std::vector<hwpt_paging*> mapped;
@@ -216,7 +237,7 @@ int ioas_map_ioctl(ucmd& u) {
             for (hwpt_paging* undo : mapped) {
                 undo->domain->unmap(iova, cmd.length);
             }
-            return rc;
+            return map_refused(cmd, rc, "a paging domain of the IOAS refused the mapping");
         }
         mapped.push_back(hwpt);
     }
@@ -229,7 +250,7 @@ int ioas_unmap_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_ioas_unmap>();
     auto* as = u.ctx.get<ioas>(cmd.ioas_id, obj_type::ioas);
     if (as == nullptr) {
-        return -ENOENT;
+        return unmap_refused(cmd, -ENOENT, "no IOAS with that id");
     }
     uint64_t start = 0;
     uint64_t last = 0;
@@ -238,15 +259,15 @@ int ioas_unmap_ioctl(ucmd& u) {
         last = ulong_max;
     } else {
         if (cmd.iova >= ulong_max || cmd.length >= ulong_max) {
-            return -EOVERFLOW;
+            return unmap_refused(cmd, -EOVERFLOW, "iova or length is ULONG_MAX");
         }
         if (cmd.length == 0) {
-            return -EINVAL;
+            return unmap_refused(cmd, -EINVAL, "the length is zero");
         }
         start = cmd.iova;
         last = cmd.iova + cmd.length - 1;
         if (last < start) {
-            return -EOVERFLOW;
+            return unmap_refused(cmd, -EOVERFLOW, "the IOVA range wraps around");
         }
     }
     uint64_t unmapped = 0;
@@ -275,7 +296,7 @@ int ioas_unmap_ioctl(ucmd& u) {
         rc = 0;  // unmapping everything of an empty IOAS succeeds
     }
     if (rc != 0) {
-        return rc;
+        return unmap_refused(cmd, rc, "the range maps nothing or cuts a mapped area");
     }
     cmd.length = unmapped;
     return u.respond(sizeof(cmd));

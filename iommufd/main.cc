@@ -8,6 +8,7 @@
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
+#include "util/klog.h"
 
 namespace iommusim::iommufd {
 
@@ -145,9 +146,12 @@ object* context::get_object(uint32_t id, obj_type type) {
 int context::destroy(uint32_t id) {
     object* obj = get_object(id, obj_type::any);
     if (obj == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_DESTROY refused: no object with id %u (ENOENT)", id);
         return -ENOENT;
     }
     if (obj->users != 1) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "IOMMU_DESTROY of object %u refused: %u other users still hold it (EBUSY)", id, obj->users - 1);
         return -EBUSY;
     }
     destroy_object(*obj);

@@ -24,6 +24,7 @@
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
+#include "util/klog.h"
 
 namespace iommusim {
 
@@ -107,24 +108,35 @@ bool parse_device_path(const char* path, unsigned& n) {
     return true;
 }
 
+// Kernel-log prefix of the VFIO device layer.
+constexpr const char* vfio_log = "vfio: ";
+
+// Logs why a VFIO device ioctl was refused and returns the errno.
+int vfio_refused(const file& f, const char* call, int rc, const char* reason) {
+    klog::printk(klog::level::info, vfio_log, "vfio%u: %s refused: %s (%s)", f.device_index, call, reason,
+                 strerrorname_np(-rc));
+    return rc;
+}
+
 int vfio_bind(file& f, uint64_t arg) {
+    const char* call = "VFIO_DEVICE_BIND_IOMMUFD";
     vfio_device_bind_iommufd bind{};
     const std::size_t minsz = offsetof(vfio_device_bind_iommufd, out_devid) + sizeof(bind.out_devid);
     if (driver::copy_from_user(&bind, arg, minsz) != 0) {
-        return -EFAULT;
+        return vfio_refused(f, call, -EFAULT, "the argument is not readable");
     }
     if (bind.argsz < minsz || bind.flags != 0 || bind.iommufd < 0) {
-        return -EINVAL;
+        return vfio_refused(f, call, -EINVAL, "argsz below the minimum, non-zero flags or a negative iommufd");
     }
     if (f.ictx) {
-        return -EINVAL;  // already bound
+        return vfio_refused(f, call, -EINVAL, "the device is already bound");
     }
     auto it = g_files.find(bind.iommufd);
     if (it == g_files.end()) {
-        return -EBADF;
+        return vfio_refused(f, call, -EBADF, "iommufd is not an open descriptor");
     }
     if (it->second->is_device) {
-        return -EBADFD;  // not an iommufd file
+        return vfio_refused(f, call, -EBADFD, "iommufd is a VFIO device, not /dev/iommu");
     }
     std::shared_ptr<iommufd_file> ictx = it->second->ictx;
     platform& p = platform::instance();
@@ -148,22 +160,23 @@ int vfio_bind(file& f, uint64_t arg) {
 }
 
 int vfio_attach(file& f, uint64_t arg) {
+    const char* call = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
     vfio_device_attach_iommufd_pt attach{};
     const std::size_t minsz = offsetof(vfio_device_attach_iommufd_pt, pt_id) + sizeof(attach.pt_id);
     if (driver::copy_from_user(&attach, arg, minsz) != 0) {
-        return -EFAULT;
+        return vfio_refused(f, call, -EFAULT, "the argument is not readable");
     }
     if (attach.argsz < minsz || (attach.flags & ~uint32_t{VFIO_DEVICE_ATTACH_PASID}) != 0) {
-        return -EINVAL;
+        return vfio_refused(f, call, -EINVAL, "argsz below the minimum or unknown flags");
     }
     if ((attach.flags & VFIO_DEVICE_ATTACH_PASID) != 0) {
-        return -EOPNOTSUPP;
+        return vfio_refused(f, call, -EOPNOTSUPP, "PASID attach is not modelled");
     }
     int rc = 0;
     in_context(*f.ictx, [&] {
         auto* idev = f.ictx->ctx->get<iommufd::device>(f.dev_id, iommufd::obj_type::device);
         if (idev == nullptr) {
-            rc = -ENODEV;
+            rc = vfio_refused(f, call, -ENODEV, "the device object of its iommufd is gone");
             return;
         }
         uint32_t pt_id = attach.pt_id;
@@ -181,13 +194,13 @@ int vfio_detach(file& f, uint64_t arg) {
     vfio_device_detach_iommufd_pt detach{};
     const std::size_t minsz = offsetof(vfio_device_detach_iommufd_pt, flags) + sizeof(detach.flags);
     if (driver::copy_from_user(&detach, arg, minsz) != 0) {
-        return -EFAULT;
+        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EFAULT, "the argument is not readable");
     }
     if (detach.argsz < minsz || (detach.flags & ~uint32_t{VFIO_DEVICE_DETACH_PASID}) != 0) {
-        return -EINVAL;
+        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EINVAL, "argsz below the minimum or unknown flags");
     }
     if ((detach.flags & VFIO_DEVICE_DETACH_PASID) != 0) {
-        return -EOPNOTSUPP;
+        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EOPNOTSUPP, "PASID detach is not modelled");
     }
     in_context(*f.ictx, [&] {
         if (auto* idev = f.ictx->ctx->get<iommufd::device>(f.dev_id, iommufd::obj_type::device)) {
@@ -202,7 +215,7 @@ int device_ioctl(file& f, unsigned long request, uint64_t arg) {
         return vfio_bind(f, arg);
     }
     if (!f.ictx) {
-        return -EINVAL;  // no access before the device is bound
+        return vfio_refused(f, "ioctl", -EINVAL, "the device is not bound to an iommufd yet");
     }
     switch (request) {
         case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
@@ -253,6 +266,9 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     }
     if (config->stale_check != 0) {
         pc.iommu.stale_check = true;
+    }
+    if (config->log_file != nullptr) {
+        pc.log_file = config->log_file;
     }
     std::lock_guard<std::mutex> guard(g_lock);
     if (platform::exists()) {
@@ -353,6 +369,16 @@ extern "C" int iommusim_last_fault(int device_fd) {
 
 extern "C" int iommusim_dma_fault_reason(int device_fd) {
     return iommusim_last_fault(device_fd);
+}
+
+extern "C" size_t iommusim_log_read(char* buf, size_t len) {
+    if (buf == nullptr || len == 0) {
+        return iommusim::klog::size();
+    }
+    const std::string text = iommusim::klog::read_all(len - 1);
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    return text.size();
 }
 
 // ---- C entry points: no C++ exception crosses into a C caller ----------------------------------

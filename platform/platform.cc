@@ -13,6 +13,7 @@
 #include "platform/platform_impl.h"
 #include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
+#include "util/klog.h"
 
 namespace iommusim {
 
@@ -60,6 +61,11 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
 // ---- platform_impl --------------------------------------------------------------------------
 
 platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_user_pa(cfg.user_memory_base) {
+    // The log output first, so that the driver's probe is logged there too.
+    klog::level log_level = klog::level::debug;
+    klog::parse_level(cfg.log_level, log_level);  // validate() refused unknown names
+    if (std::string err = klog::set_output(cfg.log_file, log_level); !err.empty())
+        throw std::runtime_error(err);
     tlm::tlm_global_quantum::instance().set(
         sc_core::sc_time(static_cast<double>(cfg.iommu.quantum_ns), sc_core::SC_NS));
     // RTL waves go next to the transaction-level file: <dir>/<stem>_iotlb.fst.

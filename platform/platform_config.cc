@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "rtl/rtl_iotlb.h"
+#include "util/klog.h"
 
 namespace iommusim {
 
@@ -42,6 +43,8 @@ std::string platform_config::validate() const {
         return "driver memory must be page aligned and at least 1 MiB";
     if (user_memory_base % 4096 || user_memory_base <= driver_memory_base + driver_memory_size - 1)
         return "user_memory_base must be page aligned and above the driver memory";
+    if (klog::level level{}; !klog::parse_level(log_level, level))
+        return "log_level=\"" + log_level + "\" (must be emerg, alert, crit, err, warning, notice, info or debug)";
     return "";
 }
 

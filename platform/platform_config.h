@@ -30,6 +30,10 @@ struct platform_config {
                                                                  // interrupt (wait IF=1); false: polls the status word
     uint64_t seed = 1;                                           // seed for anything random in the platform
     uint64_t timeline_interval_ns = 100000;                      // statistics timeline sampling period (0 = off)
+    std::string log_file;                                        // kernel log output besides its ring: "" none,
+                                                                 // "stderr", or a file path (truncated)
+    std::string log_level = "debug";                             // records written there: this level or more
+                                      // severe (emerg alert crit err warning notice info debug)
 
     // IOMMUSIM_IOTLB from the environment (so a whole test suite can run on the RTL), else "cpp".
     static std::string default_iotlb();

@@ -34,6 +34,7 @@ struct iommusim_config {
     const char* waves;    /* waveform output path, NULL = no waves */
     uint64_t seed;        /* seed for anything random in the platform (default 1) */
     int stale_check;      /* non-zero: the IOTLB re-walks on every hit and reports stale translations */
+    const char* log_file; /* kernel log output besides its ring: NULL none, "stderr", or a file path */
 };
 
 /* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the
@@ -42,8 +43,9 @@ int iommusim_configure(const struct iommusim_config* config);
 
 /* open(2): "/dev/iommu" or "/dev/vfio/devices/vfioN". ENOENT for any other path or a device
  * number the platform does not have; ENODEV when the platform cannot come up (the driver refuses
- * the configured hardware; the reason is printed on stderr). No call of this API throws: ENOMEM
- * and EIO report what a C++ caller would have seen as an exception. */
+ * the configured hardware; the reason is printed on stderr and logged, see iommusim_log_read()).
+ * No call of this API throws: ENOMEM and EIO report what a C++ caller would have seen as an
+ * exception. */
 int iommusim_open(const char* path, int flags);
 
 /* ioctl(2) on a descriptor returned by iommusim_open(). EBADF for an unknown descriptor. */
@@ -65,6 +67,15 @@ int iommusim_last_fault(int device_fd);
 
 /* Same as iommusim_last_fault(). */
 int iommusim_dma_fault_reason(int device_fd);
+
+/* The model's kernel log, what dmesg shows on Linux: why the VT-d driver ("DMAR: "), iommufd
+ * ("iommufd: "), the selftest mock driver ("iommufd_mock: ") or a VFIO device call ("vfio: ")
+ * refused a request, or which hardware error was recovered from. Copies the newest whole records
+ * that fit in len - 1 bytes into buf, oldest first, one line each as "<N>PREFIX: text\n" (N the
+ * kernel level: 3 err, 4 warning, 6 info), and a terminating NUL. Reading does not consume the log
+ * (syslog(2) READ_ALL). Returns the bytes copied without the NUL; with buf NULL or len 0, the bytes
+ * the whole log needs. */
+size_t iommusim_log_read(char* buf, size_t len);
 
 #ifdef __cplusplus
 }
