@@ -23,7 +23,8 @@ std::string stats_with_run_metadata(const std::string& stats_json, const run_met
         {"command_line", run.command_line},
         {"config", json::parse(config_json(run.config))},
     };
-    for (const auto& [key, value] : json::parse(stats_json).items())
+    const json stats = json::parse(stats_json);
+    for (const auto& [key, value] : stats.items())
         doc[key] = value;
     return doc.dump();
 }
