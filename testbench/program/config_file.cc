@@ -187,9 +187,6 @@ json object_json(const S& s, const std::vector<field<S>>& fields) {
 std::string apply_devices(const json& arr, std::vector<dma_device_config>& devices) {
     if (!arr.is_array() || arr.empty())
         return "\"devices\" must be a non-empty array";
-    if (arr.size() > platform_config::max_devices)
-        return "devices: " + std::to_string(arr.size()) + " given, at most " +
-               std::to_string(platform_config::max_devices);
     std::vector<dma_device_config> out;
     for (std::size_t i = 0; i < arr.size(); ++i) {
         const std::string prefix = "devices[" + std::to_string(i) + "].";
