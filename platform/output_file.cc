@@ -26,10 +26,23 @@ fs::path first_missing(const fs::path& dir) {
     return missing;
 }
 
+// A regular file (not a link to one) is replaced by renaming a temporary over it; anything else
+// that exists (/dev/stdout, a pipe, a link) is written in place, so the link or device stays.
+bool replaced_by_rename(const std::string& path) {
+    std::error_code ec;
+    return fs::symlink_status(path, ec).type() == fs::file_type::regular;
+}
+
 // Can `path` be created (then removed again) or, when it exists, opened for writing unchanged?
+// A regular file also needs its directory writable: write_output_file renames a temporary into it.
 std::string probe_writable(const std::string& path) {
     std::error_code ec;
     const bool existed = fs::exists(path, ec);
+    if (existed && !replaced_by_rename(path))  // a device, a pipe, a symbolic link: written in place
+        return ::access(path.c_str(), W_OK) == 0 ? "" : "cannot write " + path + ": " + std::strerror(errno);
+    const fs::path dir = fs::path(path).parent_path();
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
+        return "cannot write " + path + ": its directory is not writable (" + std::strerror(errno) + ")";
     const int fd =
         existed ? ::open(path.c_str(), O_WRONLY | O_APPEND) : ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
@@ -66,6 +79,13 @@ std::string prepare_output_file(const std::string& path) {
 }
 
 std::string write_output_file(const std::string& path, const std::string& text) {
+    std::error_code ec;
+    if (fs::exists(path, ec) && !replaced_by_rename(path)) {
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+        out.close();
+        return out ? "" : "cannot write " + path;
+    }
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -77,7 +97,6 @@ std::string write_output_file(const std::string& path, const std::string& text) 
             return "cannot write " + path;
         }
     }
-    std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) {
         fs::remove(tmp, ec);

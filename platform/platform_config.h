@@ -22,7 +22,7 @@ struct dma_device_config {
 struct platform_config {
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
     std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
-    std::string waves;                                           // wave file path ("" = no waves)
+    std::string waves;                                           // wave file path ("" = no waves; see configure())
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from
     uint64_t driver_memory_size = 0x1000'0000;                   // 256 MiB

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "iommusim/iommusim.h"
+#include "platform/output_file.h"
 #include "program/config_file.h"
 #include "program/resolve_config.h"
 
@@ -23,6 +24,7 @@ namespace iommusim::program {
 namespace {
 
 using json = nlohmann::json;
+using fs_path = std::filesystem::path;
 
 std::string read_source(const std::string& relative) {
     std::ifstream in(std::string(IOMMUSIM_SOURCE_DIR) + "/" + relative);
@@ -412,6 +414,34 @@ TEST_F(ResolveConfig, StatsPathIsCheckedBeforeTheRun) {
     o.stats_json = "-";  // standard output
     EXPECT_EQ(resolve_config(o, "nested-invalidate", c, source), "");
     EXPECT_FALSE(std::filesystem::exists("-"));
+}
+
+// ---- Output files ----
+
+TEST_F(ResolveConfig, OutputThroughASymbolicLinkKeepsTheLink) {
+    const fs_path target = m_dir / "target.json";
+    const fs_path link = m_dir / "link.json";
+    std::ofstream(target) << "old";
+    std::filesystem::create_symlink(target, link);
+    ASSERT_EQ(prepare_output_file(link.string()), "");
+    ASSERT_EQ(write_output_file(link.string(), "new"), "");
+    EXPECT_TRUE(std::filesystem::is_symlink(link));
+    std::ifstream in(target);
+    std::string text;
+    std::getline(in, text);
+    EXPECT_EQ(text, "new");
+}
+
+TEST_F(ResolveConfig, OutputReplacesAFileWholeAndLeavesNoTemporary) {
+    const fs_path file = m_dir / "s.json";
+    std::ofstream(file) << "a much longer old content";
+    ASSERT_EQ(prepare_output_file(file.string()), "");
+    ASSERT_EQ(write_output_file(file.string(), "new"), "");
+    std::ifstream in(file);
+    std::string text;
+    std::getline(in, text);
+    EXPECT_EQ(text, "new");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(m_dir), std::filesystem::directory_iterator()), 1);
 }
 
 // ---- The C API's configuration ----

@@ -104,7 +104,13 @@ int main(int argc, char** argv) {
         print_summary(out, log, sc->name);
     if (!opts->stats_json.empty()) {
         run_metadata run{sc->name, iotlb_source, std::vector<std::string>(argv, argv + argc), p.config()};
-        const std::string text = stats_with_run_metadata(p.stats_json(), run) + '\n';
+        std::string text;
+        try {
+            text = stats_with_run_metadata(p.stats_json(), run) + '\n';
+        } catch (const std::exception& e) {
+            std::cerr << "iommusim: the statistics are not valid JSON: " << e.what() << '\n';
+            return 1;
+        }
         if (stats_to_stdout) {
             std::cout << text << std::flush;
         } else if (error = write_output_file(opts->stats_json, text); !error.empty()) {

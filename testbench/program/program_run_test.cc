@@ -136,6 +136,13 @@ TEST_F(ProgramRun, StatsDashGoToStandardOutputAndTheRestToStandardError) {
     EXPECT_TRUE(has(r.err, "RESULT: PASSED")) << r.err;
 }
 
+TEST_F(ProgramRun, StatsToDevStdoutAreWrittenThroughTheLink) {
+    const result r = run({"--quiet", "--stats-json", "/dev/stdout", "nested-invalidate"});
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_TRUE(fs::is_symlink("/dev/stdout"));
+    EXPECT_TRUE(has(r.out, "{\"run\": {\"scenario\": \"nested-invalidate\"")) << r.out;
+}
+
 TEST_F(ProgramRun, StatsCarryWhatTheRunIsReproducedFrom) {
     const std::string config = write("c.json", R"({"iommu": {"mamv": 9}, "seed": 4})");
     const std::vector<std::string> args = {"--stats-json",      "s.json", "--seed", "7", "--config", config,
