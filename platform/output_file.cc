@@ -1,12 +1,14 @@
 #include "platform/output_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 namespace iommusim {
 
@@ -26,30 +28,58 @@ fs::path first_missing(const fs::path& dir) {
     return missing;
 }
 
-// A regular file (not a link to one) is replaced by renaming a temporary over it; anything else
-// that exists (/dev/stdout, a pipe, a link) is written in place, so the link or device stays.
-bool replaced_by_rename(const std::string& path) {
+// Where the bytes for `path` go. A regular file (also one reached through a symbolic link, which
+// stays a link) is replaced whole: a temporary beside it is renamed over it. Anything else that
+// exists, a device, a pipe or a /dev or /proc alias such as /dev/stdout, is appended to in place:
+// it is never replaced or truncated under a stream that is already writing to it.
+struct write_target {
+    std::string file;  // the file written or replaced
+    bool in_place;
+};
+
+// Under /dev or /proc: a name for a stream (/dev/stdout, /proc/self/fd/1), not a file of its own.
+bool names_a_stream(const std::string& path) {
     std::error_code ec;
-    return fs::symlink_status(path, ec).type() == fs::file_type::regular;
+    const fs::path abs = fs::absolute(path, ec);
+    auto part = abs.begin();
+    if (part == abs.end() || ++part == abs.end())
+        return false;
+    return *part == "dev" || *part == "proc";
 }
 
-// Can `path` be created (then removed again) or, when it exists, opened for writing unchanged?
-// A regular file also needs its directory writable: write_output_file renames a temporary into it.
-std::string probe_writable(const std::string& path) {
+write_target target_of(const std::string& path) {
     std::error_code ec;
-    const bool existed = fs::exists(path, ec);
-    if (existed && !replaced_by_rename(path))  // a device, a pipe, a symbolic link: written in place
+    if (!fs::exists(path, ec) || fs::symlink_status(path, ec).type() == fs::file_type::regular)
+        return {path, false};
+    const fs::path real = fs::canonical(path, ec);
+    if (!ec && fs::is_regular_file(real, ec) && !names_a_stream(path))
+        return {real.string(), false};
+    return {path, true};
+}
+
+bool same_file(const std::string& path, int fd) {
+    struct stat a {};
+    struct stat b {};
+    return ::stat(path.c_str(), &a) == 0 && ::fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Can `path` be written as write_output_file will write it? Leaves nothing behind.
+std::string probe_writable(const std::string& path) {
+    const write_target t = target_of(path);
+    if (t.in_place)
         return ::access(path.c_str(), W_OK) == 0 ? "" : "cannot write " + path + ": " + std::strerror(errno);
-    const fs::path dir = fs::path(path).parent_path();
+    const fs::path dir = fs::path(t.file).parent_path();
     if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
         return "cannot write " + path + ": its directory is not writable (" + std::strerror(errno) + ")";
-    const int fd =
-        existed ? ::open(path.c_str(), O_WRONLY | O_APPEND) : ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    std::error_code ec;
+    const bool existed = fs::exists(t.file, ec);
+    const int fd = existed ? ::open(t.file.c_str(), O_WRONLY | O_APPEND)
+                           : ::open(t.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return "cannot write " + path + ": " + std::strerror(errno);
     ::close(fd);
     if (!existed)
-        ::unlink(path.c_str());
+        ::unlink(t.file.c_str());
     return "";
 }
 
@@ -79,25 +109,33 @@ std::string prepare_output_file(const std::string& path) {
 }
 
 std::string write_output_file(const std::string& path, const std::string& text) {
-    std::error_code ec;
-    if (fs::exists(path, ec) && !replaced_by_rename(path)) {
-        std::ofstream out(path, std::ios::binary);
+    const write_target t = target_of(path);
+    // Our own standard output or error under another name (/dev/stdout): written through the
+    // stream, which keeps its place in the file; a second opening of it would not.
+    for (std::ostream* stream : {&std::cout, &std::cerr}) {
+        if (same_file(path, stream == &std::cout ? STDOUT_FILENO : STDERR_FILENO)) {
+            *stream << text << std::flush;
+            return *stream ? "" : "cannot write " + path;
+        }
+    }
+    if (t.in_place) {
+        std::ofstream out(path, std::ios::binary | std::ios::app);
         out << text;
         out.close();
         return out ? "" : "cannot write " + path;
     }
-    const std::string tmp = path + ".tmp";
+    const std::string tmp = t.file + ".tmp";
+    std::error_code ec;
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << text;
         out.close();
         if (!out) {
-            std::error_code ec;
             fs::remove(tmp, ec);
             return "cannot write " + path;
         }
     }
-    fs::rename(tmp, path, ec);
+    fs::rename(tmp, t.file, ec);
     if (ec) {
         fs::remove(tmp, ec);
         return "cannot write " + path + ": " + ec.message();

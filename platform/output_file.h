@@ -11,7 +11,9 @@ namespace iommusim {
 // left behind (directories it created are removed again). Never leaves a file of its own.
 std::string prepare_output_file(const std::string& path);
 
-// Writes `text` to `path` whole or not at all (a temporary file beside it, renamed into place).
+// Writes `text` to `path` whole or not at all: a regular file (also behind a symbolic link, which
+// stays) is replaced by a temporary renamed into place; the process's own standard output or error
+// under another name (/dev/stdout) goes through its stream; a device or pipe is appended to.
 // Returns "" or a message naming the path.
 std::string write_output_file(const std::string& path, const std::string& text);
 

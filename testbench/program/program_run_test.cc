@@ -140,7 +140,9 @@ TEST_F(ProgramRun, StatsToDevStdoutAreWrittenThroughTheLink) {
     const result r = run({"--quiet", "--stats-json", "/dev/stdout", "nested-invalidate"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_TRUE(fs::is_symlink("/dev/stdout"));
-    EXPECT_TRUE(has(r.out, "{\"run\": {\"scenario\": \"nested-invalidate\"")) << r.out;
+    // The statistics follow what the program printed before them; nothing was truncated.
+    EXPECT_TRUE(has(r.out, "{\"run\":{\"scenario\":\"nested-invalidate\"")) << r.out;
+    EXPECT_EQ(r.out.rfind("RESULT: PASSED\n"), r.out.size() - 15) << r.out;
 }
 
 TEST_F(ProgramRun, StatsCarryWhatTheRunIsReproducedFrom) {
