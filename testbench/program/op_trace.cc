@@ -22,11 +22,13 @@ void trace_operations(vmm& v, scenario_log& log) {
     v.set_trace([&log, counters, last = counters()](const std::string& line) mutable {
         const seen now = counters();
         std::string text = line;
+        // Since the previous call: a scenario may also reach the driver directly (a raw descriptor).
         if (now.descriptors != last.descriptors)
-            text += "; driver queued " + std::to_string(now.descriptors - last.descriptors) +
-                    " descriptor(s), waits included, in " + std::to_string(now.batches - last.batches) + " batch(es)";
+            text += "; since the previous call the driver queued " +
+                    std::to_string(now.descriptors - last.descriptors) + " descriptor(s) (waits included) in " +
+                    std::to_string(now.batches - last.batches) + " batch(es)";
         if (now.faults != last.faults)
-            text += "; IOMMU recorded " + std::to_string(now.faults - last.faults) + " fault(s)";
+            text += "; the IOMMU recorded " + std::to_string(now.faults - last.faults) + " fault(s)";
         last = now;
         log.detail(text);
     });

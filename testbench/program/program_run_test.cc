@@ -224,8 +224,10 @@ TEST_F(ProgramRun, VerboseShowsIoctlsDescriptorsAndFaults) {
     const result verbose = run({"--verbose", "fault-injection"});
     ASSERT_EQ(verbose.status, 0) << verbose.out << verbose.err;
     for (const std::string detail :
-         {"IOMMU_IOAS_MAP", "IOMMU_HWPT_ALLOC VTD_S1", "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "descriptor(s), waits included",
-          "fault reason 0x72", "fault reason 0x71", "IOMMU recorded 1 fault(s)"}) {
+         {"/dev/vfio/devices/vfio0 iommufd 1024 -> dev_id 1", "-> ok, entry_num 1", "IOMMU_IOAS_MAP",
+          "IOMMU_HWPT_ALLOC VTD_S1", "VFIO_DEVICE_ATTACH_IOMMUFD_PT",
+          "the driver queued 2 descriptor(s) (waits included) in 1 batch(es)", "raw descriptor", "fault reason 0x72",
+          "fault reason 0x71", "the IOMMU recorded 1 fault(s)"}) {
         EXPECT_TRUE(has(verbose.out, detail)) << detail << " missing from:\n" << verbose.out;
         EXPECT_FALSE(has(normal.out, detail)) << detail << " shown without --verbose";
     }

@@ -63,8 +63,9 @@ unsigned vmm::open_device(unsigned n) {
     vfio_device_bind_iommufd bind{};
     bind.argsz = sizeof(bind);
     bind.iommufd = m_iommufd;
-    const int err = note("VFIO_DEVICE_BIND_IOMMUFD " + path + " iommufd " + std::to_string(m_iommufd),
-                         ioctl_errno(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind), "dev_id " + std::to_string(bind.out_devid));
+    int err = ioctl_errno(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    err = note("VFIO_DEVICE_BIND_IOMMUFD " + path + " iommufd " + std::to_string(m_iommufd), err,
+               "dev_id " + std::to_string(bind.out_devid));
     if (err != 0) {
         iommusim_close(fd);
         throw vmm_error("VFIO_DEVICE_BIND_IOMMUFD", err);
@@ -171,11 +172,13 @@ int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, ui
     cmd.data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
     cmd.entry_len = sizeof(iommu_hwpt_vtd_s1_invalidate);
     cmd.entry_num = static_cast<uint32_t>(entries.size());
-    std::string call = "IOMMU_HWPT_INVALIDATE hwpt " + std::to_string(hwpt) + ":";
-    for (const inv_range& r : ranges)
-        call += " {" + hex(r.addr) + " x" + std::to_string(r.npages) + (r.leaf ? " leaf}" : "}");
-    const int err = note(call, ioctl_errno(m_iommufd, IOMMU_HWPT_INVALIDATE, &cmd),
-                         "ok, entry_num " + std::to_string(cmd.entry_num));
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_INVALIDATE, &cmd);
+    if (m_trace) {
+        std::string call = "IOMMU_HWPT_INVALIDATE hwpt " + std::to_string(hwpt) + ":";
+        for (const inv_range& r : ranges)
+            call += " {" + hex(r.addr) + " x" + std::to_string(r.npages) + (r.leaf ? " leaf}" : "}");
+        note(call, err, "ok, entry_num " + std::to_string(cmd.entry_num));
+    }
     if (entry_num_out)
         *entry_num_out = cmd.entry_num;
     return err;
@@ -184,18 +187,20 @@ int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, ui
 int vmm::dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_write, uint32_t pasid, int* reason) {
     errno = 0;
     const int fd = m_devices.at(dev).fd;
-    const std::string call = std::string("DMA dev_id ") + std::to_string(dev_id(dev)) +
-                             (is_write ? " write " : " read ") + std::to_string(len) + " bytes at " + hex(iova) +
-                             (pasid ? " pasid " + std::to_string(pasid) : std::string());
-    if (iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0)
-        return note(call, 0);
-    const int err = errno;
-    const int fault = iommusim_dma_fault_reason(fd);
-    if (reason)
+    const bool ok = iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0;
+    const int err = ok ? 0 : errno;
+    const int fault = ok ? 0 : iommusim_dma_fault_reason(fd);
+    if (reason && !ok)
         *reason = fault;
-    if (m_trace)
-        m_trace(call + " -> " + std::strerror(err) + ", fault reason " + hex(static_cast<unsigned>(fault)) + " (" +
-                std::string(hw::fault_reason_name(static_cast<hw::fault_reason>(fault))) + ")");
+    if (m_trace) {
+        const std::string call = std::string("DMA dev_id ") + std::to_string(dev_id(dev)) +
+                                 (is_write ? " write " : " read ") + std::to_string(len) + " bytes at " + hex(iova) +
+                                 (pasid ? " pasid " + std::to_string(pasid) : std::string());
+        m_trace(call + " -> " +
+                (ok ? std::string("ok")
+                    : std::string(std::strerror(err)) + ", fault reason " + hex(static_cast<unsigned>(fault)) + " (" +
+                          std::string(hw::fault_reason_name(static_cast<hw::fault_reason>(fault))) + ")"));
+    }
     return err;
 }
 
