@@ -176,8 +176,18 @@ TEST_F(ProgramRun, StatsCarryWhatTheRunIsReproducedFrom) {
 
 // ---- Where the IOTLB kind comes from ----
 
+// The first ```json block of README.md: the documented --config example.
+std::string readme_config_example() {
+    const std::string readme = slurp(fs::path(IOMMUSIM_SOURCE_DIR) / "README.md");
+    const auto start = readme.find("```json\n");
+    const auto end = readme.find("```", start + 8);
+    return start == std::string::npos || end == std::string::npos ? "" : readme.substr(start + 8, end - start - 8);
+}
+
 TEST_F(ProgramRun, ConfigFileIotlbIsUsedAndPrinted) {
-    const std::string config = write("c.json", R"({"iotlb": "lockstep"})");
+    const std::string example = readme_config_example();
+    ASSERT_TRUE(has(example, "\"iotlb\": \"lockstep\"")) << example;
+    const std::string config = write("c.json", example);
     const result r = run({"--config", config, "--stats-json", "s.json", "nested-invalidate"});
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "IOTLB lockstep (from " + config + ")")) << r.out;
