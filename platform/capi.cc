@@ -246,6 +246,12 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
         return -1;
     }
     platform_config pc;
+    if (config->num_devices > platform_config::max_devices) {
+        std::fprintf(stderr, "iommusim_configure: num_devices=%u (at most %zu)\n", config->num_devices,
+                     platform_config::max_devices);
+        errno = EINVAL;
+        return -1;
+    }
     if (config->num_devices != 0) {
         pc.devices.clear();
         for (unsigned i = 0; i < config->num_devices; ++i) {
@@ -275,7 +281,9 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
         errno = EBUSY;
         return -1;
     }
-    if (!pc.validate().empty() || !platform::configure(pc)) {
+    std::string error;
+    if (!platform::configure(pc, &error)) {
+        std::fprintf(stderr, "iommusim_configure: %s\n", error.c_str());  // errno alone cannot name the field
         errno = EINVAL;
         return -1;
     }

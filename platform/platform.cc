@@ -10,6 +10,7 @@
 #include <tlm>
 
 #include "driver/vtd_ops.h"
+#include "platform/output_file.h"
 #include "platform/platform_impl.h"
 #include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
@@ -71,6 +72,10 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     // RTL waves go next to the transaction-level file: <dir>/<stem>_iotlb.fst.
     rtl_waves_options waves;
     if (!cfg.waves.empty()) {
+        // configure() checked the path; it may have gone since. SystemC opens the file only at the
+        // first sc_start and cannot unwind from a file that never opened, so check it again first.
+        if (std::string err = prepare_output_file(cfg.waves); !err.empty())
+            throw std::runtime_error("waves: " + err);
         const std::filesystem::path p(cfg.waves);
         waves.enabled = true;
         waves.dir = p.has_parent_path() ? p.parent_path().string() : ".";
@@ -287,7 +292,15 @@ bool platform::configure(const platform_config& config, std::string* error) {
             *error = err;
         return false;
     }
-    pending_config() = config;
+    platform_config accepted = config;
+    if (!config.waves.empty()) {
+        if (std::string err = resolve_waves_file(config.waves, "iommusim", accepted.waves); !err.empty()) {
+            if (error)
+                *error = "waves: " + err;
+            return false;
+        }
+    }
+    pending_config() = accepted;
     return true;
 }
 

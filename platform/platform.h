@@ -37,6 +37,8 @@ class platform {
     static platform& instance();
     // Sets the configuration used when the platform is created. Returns false (and changes
     // nothing) if it already exists or the configuration is invalid; `error` then says why.
+    // A wave file is resolved and prepared here (platform/output_file.h: a directory gets
+    // iommusim.vcd, missing directories are created); one that cannot be written is invalid.
     static bool configure(const platform_config& config, std::string* error = nullptr);
     static bool exists();
 

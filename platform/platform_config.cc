@@ -30,19 +30,36 @@ std::string platform_config::validate() const {
     }
     if (devices.empty())
         return "devices: at least one DMA device is needed";
+    if (devices.size() > max_devices)
+        return "devices: " + std::to_string(devices.size()) + " given, at most " + std::to_string(max_devices);
     std::set<uint16_t> rids;
-    for (const dma_device_config& d : devices) {
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        const dma_device_config& d = devices[i];
+        const std::string name = "devices[" + std::to_string(i) + "].";
         if (!rids.insert(d.rid).second)
-            return "devices: requester id " + std::to_string(d.rid) + " used twice";
-        if (d.devtlb_entries == 0)
-            return "devices: devtlb_entries must be >= 1";
+            return name + "rid: requester id " + std::to_string(d.rid) + " used twice";
+        if (d.devtlb_entries == 0 || d.devtlb_entries > max_devtlb_entries)
+            return name + "devtlb_entries=" + std::to_string(d.devtlb_entries) + " (must be 1.." +
+                   std::to_string(max_devtlb_entries) + ")";
+        if (d.devtlb_latency_ns > iommu_config::max_time)
+            return name + "devtlb_latency_ns=" + std::to_string(d.devtlb_latency_ns) + " (must be 0.." +
+                   std::to_string(iommu_config::max_time) + ")";
         if (d.ats && !iommu.dt)
-            return "devices: an ATS device needs iommu.dt=true";
+            return name + "ats: an ATS device needs iommu.dt=true";
     }
-    if (driver_memory_size < (1u << 20) || driver_memory_base % 4096 || driver_memory_size % 4096)
-        return "driver memory must be page aligned and at least 1 MiB";
-    if (user_memory_base % 4096 || user_memory_base <= driver_memory_base + driver_memory_size - 1)
-        return "user_memory_base must be page aligned and above the driver memory";
+    if (driver_memory_size < (1u << 20) || driver_memory_size > max_driver_memory_size)
+        return "driver_memory_size=" + std::to_string(driver_memory_size) + " (must be 1 MiB..4 GiB)";
+    if (driver_memory_base % 4096 || driver_memory_size % 4096)
+        return "driver_memory_base and driver_memory_size must be page aligned (4 KiB)";
+    const uint64_t memory_limit = uint64_t{1} << iommu.phys_addr_bits;
+    if (driver_memory_base >= memory_limit || driver_memory_size > memory_limit - driver_memory_base)
+        return "driver memory must lie below 2^iommu.phys_addr_bits";
+    if (user_memory_base % 4096 || user_memory_base <= driver_memory_base + driver_memory_size - 1 ||
+        user_memory_base >= memory_limit)
+        return "user_memory_base must be page aligned, above the driver memory and below 2^iommu.phys_addr_bits";
+    if (timeline_interval_ns > iommu_config::max_time)
+        return "timeline_interval_ns=" + std::to_string(timeline_interval_ns) + " (must be 0.." +
+               std::to_string(iommu_config::max_time) + ")";
     if (klog::level level{}; !klog::parse_level(log_level, level))
         return "log_level=\"" + log_level + "\" (must be emerg, alert, crit, err, warning, notice, info or debug)";
     return "";

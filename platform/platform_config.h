@@ -2,6 +2,7 @@
 // and the memory the driver owns. Every field has a default and one line of help.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,7 +22,7 @@ struct dma_device_config {
 struct platform_config {
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
     std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
-    std::string waves;                                           // wave file path ("" = no waves)
+    std::string waves;                                           // wave file path ("" = no waves; see configure())
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from
     uint64_t driver_memory_size = 0x1000'0000;                   // 256 MiB
@@ -43,6 +44,11 @@ struct platform_config {
                 {0x0200, false, true, 200, 32},
                 {0x0208, true, true, 200, 32}};
     }
+    // Upper bounds (README "Configuration" lists every range).
+    static constexpr std::size_t max_devices = 64;
+    static constexpr unsigned max_devtlb_entries = 65536;
+    static constexpr uint64_t max_driver_memory_size = uint64_t{4} << 30;  // its page map is host memory
+
     // "" when valid, else a message naming the bad value.
     std::string validate() const;
 };

@@ -82,6 +82,11 @@ struct iommu_config {
     // ---- Memory ----
     unsigned phys_addr_bits = 52;  // sparse memory limit: accesses at or above 2^bits are errors
 
+    // Upper bounds of the sizes and times above (README "Configuration" lists every range).
+    static constexpr unsigned max_cache_entries = 4096;       // each context/PASID/paging-structure cache
+    static constexpr unsigned max_stale_reports = 1'000'000;  // stale_report_limit
+    static constexpr uint64_t max_time = 1'000'000'000;       // every latency: 1 s (ns), 1 ms (ps)
+
     // Returns "" when the configuration is consistent, else a message naming the bad value.
     std::string validate() const;
 
@@ -117,18 +122,34 @@ inline std::string iommu_config::validate() const {
         return "iotlb_sets=" + std::to_string(iotlb_sets) + " (power of two, 1..4096)";
     if (!pow2(iotlb_ways) || iotlb_ways > 64)
         return "iotlb_ways=" + std::to_string(iotlb_ways) + " (power of two, 1..64)";
-    if (context_cache_entries == 0)
-        return "context_cache_entries=0 (must be >= 1)";
-    if (pasid_cache_entries == 0)
-        return "pasid_cache_entries=0 (must be >= 1)";
-    if (fs_psc_entries == 0)
-        return "fs_psc_entries=0 (must be >= 1)";
-    if (ss_psc_entries == 0)
-        return "ss_psc_entries=0 (must be >= 1)";
-    if (phys_addr_bits < 32 || phys_addr_bits > 52)
-        return "phys_addr_bits=" + std::to_string(phys_addr_bits) + " (must be 32..52)";
-    if (quantum_ns == 0)
-        return "quantum_ns=0 (must be > 0)";
+    // Sizes and times are bounded so an absurd value is refused by name instead of exhausting
+    // memory or overflowing simulated time.
+    auto in_range = [](const char* name, uint64_t v, uint64_t lo, uint64_t hi) -> std::string {
+        if (v >= lo && v <= hi)
+            return "";
+        return std::string(name) + "=" + std::to_string(v) + " (must be " + std::to_string(lo) + ".." +
+               std::to_string(hi) + ")";
+    };
+    for (const std::string& err : {
+             in_range("context_cache_entries", context_cache_entries, 1, max_cache_entries),
+             in_range("pasid_cache_entries", pasid_cache_entries, 1, max_cache_entries),
+             in_range("fs_psc_entries", fs_psc_entries, 1, max_cache_entries),
+             in_range("ss_psc_entries", ss_psc_entries, 1, max_cache_entries),
+             in_range("stale_report_limit", stale_report_limit, 0, max_stale_reports),
+             in_range("phys_addr_bits", phys_addr_bits, 32, 52),
+             in_range("iotlb_hit_ns", iotlb_hit_ns, 0, max_time),
+             in_range("iotlb_cycle_ps", iotlb_cycle_ps, 1, max_time),
+             in_range("cache_lookup_ns", cache_lookup_ns, 0, max_time),
+             in_range("memory_latency_ns", memory_latency_ns, 0, max_time),
+             in_range("mmio_ns", mmio_ns, 0, max_time),
+             in_range("qi_fetch_ns", qi_fetch_ns, 0, max_time),
+             in_range("qi_desc_process_ns", qi_desc_process_ns, 0, max_time),
+             in_range("devtlb_ns", devtlb_ns, 0, max_time),
+             in_range("devtlb_timeout_ns", devtlb_timeout_ns, 0, max_time),
+             in_range("quantum_ns", quantum_ns, 1, max_time),
+         })
+        if (!err.empty())
+            return err;
     if (devtlb_timeout_ns < devtlb_ns)
         return "devtlb_timeout_ns below devtlb_ns";
     return "";

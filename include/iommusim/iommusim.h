@@ -29,16 +29,18 @@ extern "C" {
 
 /* Explicit platform configuration. A zero or NULL field keeps the default. */
 struct iommusim_config {
-    unsigned num_devices; /* DMA devices vfio0..vfioN-1 (default 4; odd-numbered ones are ATS-capable) */
+    unsigned num_devices; /* DMA devices vfio0..vfioN-1 (default 4, at most 64; odd-numbered ones are ATS-capable) */
     const char* iotlb;    /* IOTLB implementation: "cpp" (default), "rtl" or "lockstep" */
-    const char* waves;    /* waveform output path, NULL = no waves */
+    const char* waves;    /* wave file path (".vcd" added when missing; missing directories are
+                             created; a directory gets iommusim.vcd inside), NULL = no waves */
     uint64_t seed;        /* seed for anything random in the platform (default 1) */
     int stale_check;      /* non-zero: the IOTLB re-walks on every hit and reports stale translations */
     const char* log_file; /* kernel log output besides its ring: NULL none, "stderr", or a file path */
 };
 
 /* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the
- * platform already exists, EINVAL when the configuration is invalid. */
+ * platform already exists, EINVAL when the configuration is invalid or the wave file cannot be
+ * written (the reason, naming the field or path, is printed on stderr). */
 int iommusim_configure(const struct iommusim_config* config);
 
 /* open(2): "/dev/iommu" or "/dev/vfio/devices/vfioN". ENOENT for any other path or a device

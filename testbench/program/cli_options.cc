@@ -33,18 +33,22 @@ API, the VT-d driver programs the simulated IOMMU, DMA devices translate through
 options:
   -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
   -l, --list              list the scenarios and exit
-      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep
+      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep; overrides the
+                          configuration file, which overrides IOMMUSIM_IOTLB
       --waves[=PATH]      write a wave file and its GTKWave view (default waves/<scenario>.vcd;
-                          with --iotlb rtl|lockstep the RTL IOTLB's signals are merged in and
-                          also kept in <stem>_iotlb.fst)
-      --stats-json PATH   write every counter and histogram as JSON
-      --seed N            seed for the random scenarios (default 1)
+                          PATH may be a directory; missing directories are created; with
+                          --iotlb rtl|lockstep the RTL IOTLB's signals are merged in and also
+                          kept in <stem>_iotlb.fst)
+      --stats-json PATH   write every counter and histogram, with the run's scenario, seed and
+                          configuration, as JSON ("-": standard output, the rest goes to stderr)
+      --seed N            seed for the random scenarios (default 1; overrides the file's "seed")
       --config FILE       JSON configuration file (see README "Configuration")
-  -q, --quiet             print only errors and the verdict
-  -v, --verbose           print every step
+  -q, --quiet             print only the result line and failure reports
+  -v, --verbose           also print every operation: ioctls, DMAs, descriptors, faults
   -h, --help              this text
 
-exit status: 0 when the scenario's checks passed, 1 when a check failed, 2 on bad usage.
+exit status: 0 when the scenario's checks passed, 1 when a check failed, 2 on bad usage (an unknown
+flag, a bad value or configuration, an output path that cannot be written: checked before the run).
 )";
 }
 
@@ -111,10 +115,12 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
         } else if (is_flag(a, "--seed")) {
             if (!value_of(i, "--seed", v))
                 return std::nullopt;
-            if (!parse_u64(v, o.seed)) {
+            uint64_t seed = 0;
+            if (!parse_u64(v, seed)) {
                 error = "--seed needs a non-negative integer, not '" + v + "'";
                 return std::nullopt;
             }
+            o.seed = seed;
         } else if (a == "plot" && i == 0) {
             o.command = "plot";
             o.plot_args.assign(args.begin() + 1, args.end());

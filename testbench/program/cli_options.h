@@ -13,11 +13,13 @@ enum class verbosity { quiet, normal, verbose };
 struct cli_options {
     std::string command = "run";                 // run, list, plot, help
     std::string scenario = "nested-invalidate";  // scenario to run
-    std::string iotlb = "cpp";                   // cpp, rtl, lockstep
-    std::optional<std::string> waves;            // wave file path; "" = default name under waves/
-    std::string stats_json;                      // write statistics here ("" = do not)
-    std::string config_file;                     // JSON configuration file
-    uint64_t seed = 1;                           // seed for random scenarios
+    // Settings left unset here come from the configuration file, then the environment, then the
+    // default (main.cc resolves them).
+    std::optional<std::string> iotlb;  // cpp, rtl, lockstep
+    std::optional<std::string> waves;  // wave file path or directory; "" = default name under waves/
+    std::string stats_json;            // write statistics here ("" = do not, "-" = standard output)
+    std::string config_file;           // JSON configuration file
+    std::optional<uint64_t> seed;      // seed for random scenarios
     verbosity level = verbosity::normal;
     std::vector<std::string> plot_args;  // plot: STATS.json OUT.png
 };

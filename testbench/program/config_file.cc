@@ -1,20 +1,31 @@
 #include "program/config_file.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <variant>
+#include <vector>
 
 namespace iommusim::program {
 
 namespace {
 
-using json = nlohmann::json;
-using field_ptr = std::variant<bool iommu_config::*, unsigned iommu_config::*, uint64_t iommu_config::*>;
+using json = nlohmann::ordered_json;
 
-// Every iommu_config knob reachable from a configuration file.
-const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
-    static const std::vector<std::pair<const char*, field_ptr>> fields = {
+// Where a field lives in its struct; one list per struct names every field a file may set.
+template <typename S>
+using member = std::variant<bool S::*, uint16_t S::*, unsigned S::*, uint64_t S::*, std::string S::*>;
+
+template <typename S>
+struct field {
+    const char* name;
+    member<S> ptr;
+};
+
+const std::vector<field<iommu_config>>& iommu_fields() {
+    static const std::vector<field<iommu_config>> fields = {
         {"mgaw", &iommu_config::mgaw},
         {"sagaw_39", &iommu_config::sagaw_39},
         {"sagaw_48", &iommu_config::sagaw_48},
@@ -29,6 +40,8 @@ const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
         {"nd", &iommu_config::nd},
         {"cm", &iommu_config::cm},
         {"esrtps", &iommu_config::esrtps},
+        {"dwd", &iommu_config::dwd},
+        {"drd", &iommu_config::drd},
         {"haw", &iommu_config::haw},
         {"qi", &iommu_config::qi},
         {"dt", &iommu_config::dt},
@@ -42,8 +55,14 @@ const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
         {"srs", &iommu_config::srs},
         {"ers", &iommu_config::ers},
         {"eafs", &iommu_config::eafs},
+        {"ssads", &iommu_config::ssads},
         {"rps", &iommu_config::rps},
+        {"rprivs", &iommu_config::rprivs},
         {"pds", &iommu_config::pds},
+        {"prs", &iommu_config::prs},
+        {"smpwcs", &iommu_config::smpwcs},
+        {"dit", &iommu_config::dit},
+        {"adms", &iommu_config::adms},
         {"iotlb_sets", &iommu_config::iotlb_sets},
         {"iotlb_ways", &iommu_config::iotlb_ways},
         {"context_cache_entries", &iommu_config::context_cache_entries},
@@ -52,7 +71,9 @@ const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
         {"ss_psc_entries", &iommu_config::ss_psc_entries},
         {"psc_enable", &iommu_config::psc_enable},
         {"stale_check", &iommu_config::stale_check},
+        {"stale_report_limit", &iommu_config::stale_report_limit},
         {"iotlb_hit_ns", &iommu_config::iotlb_hit_ns},
+        {"iotlb_cycle_ps", &iommu_config::iotlb_cycle_ps},
         {"cache_lookup_ns", &iommu_config::cache_lookup_ns},
         {"memory_latency_ns", &iommu_config::memory_latency_ns},
         {"mmio_ns", &iommu_config::mmio_ns},
@@ -61,6 +82,33 @@ const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
         {"devtlb_ns", &iommu_config::devtlb_ns},
         {"devtlb_timeout_ns", &iommu_config::devtlb_timeout_ns},
         {"quantum_ns", &iommu_config::quantum_ns},
+        {"phys_addr_bits", &iommu_config::phys_addr_bits},
+    };
+    return fields;
+}
+
+const std::vector<field<dma_device_config>>& device_fields() {
+    static const std::vector<field<dma_device_config>> fields = {
+        {"rid", &dma_device_config::rid},
+        {"ats", &dma_device_config::ats},
+        {"pasid", &dma_device_config::pasid},
+        {"devtlb_latency_ns", &dma_device_config::devtlb_latency_ns},
+        {"devtlb_entries", &dma_device_config::devtlb_entries},
+    };
+    return fields;
+}
+
+// The platform's own scalar fields ("iommu" and "devices" are the nested ones).
+const std::vector<field<platform_config>>& platform_fields() {
+    static const std::vector<field<platform_config>> fields = {
+        {"iotlb", &platform_config::iotlb},
+        {"waves", &platform_config::waves},
+        {"driver_memory_base", &platform_config::driver_memory_base},
+        {"driver_memory_size", &platform_config::driver_memory_size},
+        {"user_memory_base", &platform_config::user_memory_base},
+        {"driver_completion_interrupt", &platform_config::driver_completion_interrupt},
+        {"seed", &platform_config::seed},
+        {"timeline_interval_ns", &platform_config::timeline_interval_ns},
     };
     return fields;
 }
@@ -84,108 +132,170 @@ bool as_u64(const json& v, uint64_t& out) {
     return false;
 }
 
-std::string apply_iommu(const json& obj, iommu_config& cfg) {
-    if (!obj.is_object())
-        return "\"iommu\" must be an object";
+// Sets one field from its JSON value; "" or a message naming `path`.
+template <typename S>
+std::string set_field(S& s, const member<S>& ptr, const json& value, const std::string& path) {
+    std::string err;
+    std::visit(
+        [&](auto m) {
+            using type = std::remove_reference_t<decltype(s.*m)>;
+            if constexpr (std::is_same_v<type, bool>) {
+                if (!value.is_boolean())
+                    err = path + " must be true or false";
+                else
+                    s.*m = value.get<bool>();
+            } else if constexpr (std::is_same_v<type, std::string>) {
+                if (!value.is_string())
+                    err = path + " must be a string";
+                else
+                    s.*m = value.get<std::string>();
+            } else {
+                uint64_t n = 0;
+                if (!as_u64(value, n) || n > std::numeric_limits<type>::max())
+                    err = path + " must be an integer 0.." + std::to_string(std::numeric_limits<type>::max());
+                else
+                    s.*m = static_cast<type>(n);
+            }
+        },
+        ptr);
+    return err;
+}
+
+template <typename S>
+std::string apply_object(const json& obj, S& s, const std::vector<field<S>>& fields, const std::string& prefix) {
     for (const auto& [key, value] : obj.items()) {
-        const field_ptr* field = nullptr;
-        for (const auto& [name, ptr] : iommu_fields())
-            if (key == name)
-                field = &ptr;
-        if (!field)
-            return "unknown iommu setting \"" + key + "\"";
-        std::string err;
-        std::visit(
-            [&](auto member) {
-                using type = std::remove_reference_t<decltype(cfg.*member)>;
-                if constexpr (std::is_same_v<type, bool>) {
-                    if (!value.is_boolean())
-                        err = "iommu." + key + " must be true or false";
-                    else
-                        cfg.*member = value.get<bool>();
-                } else {
-                    uint64_t n = 0;
-                    if (!as_u64(value, n) || n > std::numeric_limits<type>::max())
-                        err = "iommu." + key + " must be a non-negative integer in range";
-                    else
-                        cfg.*member = static_cast<type>(n);
-                }
-            },
-            *field);
-        if (!err.empty())
+        const field<S>* f = nullptr;
+        for (const field<S>& candidate : fields)
+            if (key == candidate.name)
+                f = &candidate;
+        if (!f)
+            return "unknown setting \"" + prefix + key + "\"";
+        if (std::string err = set_field(s, f->ptr, value, prefix + key); !err.empty())
             return err;
     }
     return "";
+}
+
+template <typename S>
+json object_json(const S& s, const std::vector<field<S>>& fields) {
+    json out = json::object();
+    for (const field<S>& f : fields)
+        std::visit([&](auto m) { out[f.name] = s.*m; }, f.ptr);
+    return out;
 }
 
 std::string apply_devices(const json& arr, std::vector<dma_device_config>& devices) {
     if (!arr.is_array() || arr.empty())
         return "\"devices\" must be a non-empty array";
     std::vector<dma_device_config> out;
-    for (const json& d : arr) {
-        if (!d.is_object())
-            return "each device must be an object";
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        const std::string prefix = "devices[" + std::to_string(i) + "].";
+        if (!arr[i].is_object())
+            return prefix.substr(0, prefix.size() - 1) + " must be an object";
         dma_device_config dev;
-        for (const auto& [key, value] : d.items()) {
-            uint64_t n = 0;
-            if (key == "rid") {
-                if (!as_u64(value, n) || n > 0xffff)
-                    return "device rid must be 0..0xffff";
-                dev.rid = static_cast<uint16_t>(n);
-            } else if (key == "ats" || key == "pasid") {
-                if (!value.is_boolean())
-                    return "device " + key + " must be true or false";
-                (key == "ats" ? dev.ats : dev.pasid) = value.get<bool>();
-            } else if (key == "devtlb_latency_ns") {
-                if (!as_u64(value, n))
-                    return "device devtlb_latency_ns must be a non-negative integer";
-                dev.devtlb_latency_ns = n;
-            } else if (key == "devtlb_entries") {
-                if (!as_u64(value, n) || n == 0 || n > 65536)
-                    return "device devtlb_entries must be 1..65536";
-                dev.devtlb_entries = static_cast<unsigned>(n);
-            } else {
-                return "unknown device setting \"" + key + "\"";
-            }
-        }
+        if (std::string err = apply_object(arr[i], dev, device_fields(), prefix); !err.empty())
+            return err;
         out.push_back(dev);
     }
     devices = std::move(out);
     return "";
 }
 
+// nlohmann::json keeps the last of two equal keys; a file that says a setting twice is refused
+// instead. Tracks the keys seen per object while parsing and names the first repeated one.
+class duplicate_key_finder {
+  public:
+    bool operator()(int, json::parse_event_t event, json& parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start:
+            case json::parse_event_t::array_start:
+                m_stack.push_back({child_path(), {}, event == json::parse_event_t::array_start, 0});
+                break;
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                m_stack.pop_back();
+                break;
+            case json::parse_event_t::key: {
+                frame& top = m_stack.back();
+                m_key = parsed.get<std::string>();
+                if (!top.keys.insert(m_key).second && m_duplicate.empty())
+                    m_duplicate = (top.path.empty() ? "" : top.path + ".") + m_key;
+                break;
+            }
+            case json::parse_event_t::value:
+                if (!m_stack.empty() && m_stack.back().is_array)
+                    ++m_stack.back().index;
+                break;
+        }
+        return true;
+    }
+    const std::string& duplicate() const { return m_duplicate; }
+
+  private:
+    struct frame {
+        std::string path;
+        std::set<std::string> keys;
+        bool is_array;
+        std::size_t index;
+    };
+    // Path of the object or array that starts now: under the last key, or the next array element.
+    std::string child_path() {
+        if (m_stack.empty())
+            return "";
+        frame& top = m_stack.back();
+        if (top.is_array)
+            return top.path + "[" + std::to_string(top.index++) + "]";
+        return top.path.empty() ? m_key : top.path + "." + m_key;
+    }
+    std::vector<frame> m_stack;
+    std::string m_key;
+    std::string m_duplicate;
+};
+
 }  // namespace
 
 std::string apply_config_json(const std::string& text, platform_config& config) {
     json doc;
+    duplicate_key_finder duplicates;
     try {
-        doc = json::parse(text);
+        doc = json::parse(text, std::ref(duplicates));
     } catch (const json::parse_error& e) {
         return std::string("not valid JSON: ") + e.what();
     }
+    if (!duplicates.duplicate().empty())
+        return "setting \"" + duplicates.duplicate() + "\" is given more than once";
     if (!doc.is_object())
         return "the configuration must be a JSON object";
     platform_config next = config;
+    json scalars = json::object();
     for (const auto& [key, value] : doc.items()) {
         std::string err;
-        if (key == "iommu") {
-            err = apply_iommu(value, next.iommu);
-        } else if (key == "devices") {
+        if (key == "iommu")
+            err = value.is_object() ? apply_object(value, next.iommu, iommu_fields(), "iommu.")
+                                    : "\"iommu\" must be an object";
+        else if (key == "devices")
             err = apply_devices(value, next.devices);
-        } else if (key == "iotlb") {
-            if (!value.is_string())
-                return "\"iotlb\" must be a string";
-            next.iotlb = value.get<std::string>();
-        } else {
-            err = "unknown setting \"" + key + "\"";
-        }
+        else
+            scalars[key] = value;
         if (!err.empty())
             return err;
     }
+    if (std::string err = apply_object(scalars, next, platform_fields(), ""); !err.empty())
+        return err;
     if (std::string err = next.validate(); !err.empty())
         return err;
     config = next;
     return "";
+}
+
+std::string config_json(const platform_config& config) {
+    json out = object_json(config, platform_fields());
+    out["iommu"] = object_json(config.iommu, iommu_fields());
+    json devices = json::array();
+    for (const dma_device_config& d : config.devices)
+        devices.push_back(object_json(d, device_fields()));
+    out["devices"] = devices;
+    return out.dump();
 }
 
 std::string load_config_file(const std::string& path, platform_config& config) {

@@ -29,6 +29,14 @@ std::string reason_text(int reason) {
     return s.str();
 }
 
+std::string descriptor_text(const hw::inv_desc& d) {
+    std::ostringstream s;
+    s << std::hex;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        s << (i ? " " : "") << "0x" << d[i];
+    return s.str();
+}
+
 // The first ATS-capable device, or -1.
 int first_ats_device(platform& p) {
     for (unsigned n = 0; n < p.device_count(); ++n)
@@ -77,6 +85,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     hw::inv_desc bad = hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, gva, 0);
     bad[0] |= uint64_t{1} << 63;  // qw0 bits 63:52 are reserved in a type-6 descriptor
     const int rc = p.submit_raw_descriptor(bad);
+    log.detail("raw descriptor " + descriptor_text(bad) + " submitted by the driver -> " + std::to_string(rc));
     log.expect(rc == -EINVAL, "the driver sees IQE, replaces the descriptor and fails the batch with -EINVAL (got " +
                                   std::to_string(rc) + ")");
     uint32_t done = 0;

@@ -9,6 +9,7 @@
 
 #include "platform/platform.h"
 #include "program/guest_memory.h"
+#include "program/op_trace.h"
 #include "program/scenario.h"
 #include "program/vmm.h"
 
@@ -48,10 +49,12 @@ std::string number(const nlohmann::json& doc, const char* pointer) {
 
 }  // namespace
 
-void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
+void run_invalidation_storm(scenario_log& log, const cli_options&) {
     platform& p = platform::instance();
+    const uint64_t seed = p.config().seed;  // --seed, else the configuration's
     const unsigned ndev = p.device_count();
     vmm v;
+    trace_operations(v, log);
     guest_memory guest(0, 64ull << 20);
     for (unsigned i = 0; i < data_pages; ++i)
         fill_page(guest, i);
@@ -66,7 +69,7 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
     // Devices share the guest's stage-1 table but use disjoint GVA windows, one per device.
     std::vector<std::vector<unsigned>> mapping(ndev, std::vector<unsigned>(pages_per_device));
     std::vector<uint32_t> nested(ndev);
-    std::mt19937_64 rng(opts.seed);
+    std::mt19937_64 rng(seed);
     for (unsigned d = 0; d < ndev; ++d)
         for (unsigned i = 0; i < pages_per_device; ++i) {
             mapping[d][i] = static_cast<unsigned>(rng() % data_pages);
@@ -83,7 +86,7 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
         v.attach(devs[d], nested[d]);
     }
     log.step(std::to_string(ndev) + " devices attached to nested HWPTs over one guest stage-1 table, " +
-             std::to_string(pages_per_device) + " pages each, seed " + std::to_string(opts.seed));
+             std::to_string(pages_per_device) + " pages each, seed " + std::to_string(seed));
 
     const auto wall_start = std::chrono::steady_clock::now();
     const uint64_t sim_start = p.now_ns();
@@ -107,7 +110,7 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
             spec.base = scratch_gva + (uint64_t{d} * scratch_pages + rng() % (scratch_pages - 1)) * 4096;
             spec.size = 2 * 4096;
             spec.count = 32;
-            spec.seed = opts.seed * 1000 + r;
+            spec.seed = seed * 1000 + r;
             const traffic_result t = p.run_traffic(d, spec);
             traffic.transfers += t.transfers;
             traffic.faults += t.faults;
@@ -130,8 +133,8 @@ void run_invalidation_storm(scenario_log& log, const cli_options& opts) {
         }
         uint32_t done = 0;
         const int err = v.hwpt_invalidate(nested[d], ranges, &done);
-        if (!log.expect(err == 0 && done == batch,
-                        "round " + std::to_string(r) + ": HWPT_INVALIDATE of " + std::to_string(batch) + " entries") &&
+        if (!log.expect_each(err == 0 && done == batch, "round " + std::to_string(r) + ": HWPT_INVALIDATE of " +
+                                                            std::to_string(batch) + " entries") &&
             log.level() != verbosity::verbose)
             break;
         ++invalidations;

@@ -2,17 +2,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "platform/output_file.h"
 #include "platform/platform.h"
 #include "program/cli_options.h"
-#include "program/config_file.h"
 #include "program/lockstep_check.h"
 #include "program/plot.h"
+#include "program/resolve_config.h"
+#include "program/run_metadata.h"
 #include "program/scenario.h"
 
 using namespace iommusim;
@@ -26,10 +27,10 @@ int list_scenarios() {
     return 0;
 }
 
-void print_summary(const scenario_log& log, const std::string& name) {
-    std::cout << "\nsummary of " << name << '\n';
+void print_summary(std::ostream& out, const scenario_log& log, const std::string& name) {
+    out << "\nsummary of " << name << '\n';
     for (const auto& [key, value] : log.summary())
-        std::cout << "  " << std::left << std::setw(40) << key << value << '\n';
+        out << "  " << std::left << std::setw(40) << key << value << '\n';
 }
 
 }  // namespace
@@ -65,22 +66,18 @@ int main(int argc, char** argv) {
     }
 
     platform_config config;
-    config.iommu.stale_check = true;  // the scenarios are about catching stale translations
-    if (!opts->config_file.empty()) {
-        error = load_config_file(opts->config_file, config);
-        if (!error.empty()) {
-            std::cerr << "iommusim: " << error << '\n';
-            return 2;
-        }
-    }
-    config.iotlb = opts->iotlb;
-    if (opts->waves)
-        config.waves = opts->waves->empty() ? "waves/" + sc->name + ".vcd" : *opts->waves;
-    config.seed = opts->seed;
-    if (!platform::configure(config, &error)) {
-        std::cerr << "iommusim: bad configuration: " << error << '\n';
+    std::string iotlb_source;
+    error = resolve_config(*opts, sc->name, config, iotlb_source);
+    if (error.empty() && !platform::configure(config, &error))
+        error = "bad configuration: " + error;
+    if (!error.empty()) {
+        std::cerr << "iommusim: " << error << '\n';
         return 2;
     }
+
+    // With the statistics on standard output, everything else goes to standard error.
+    const bool stats_to_stdout = opts->stats_json == "-";
+    std::ostream& out = stats_to_stdout ? std::cerr : std::cout;
 
     // Bring the platform up first: a driver probe that refuses the configured hardware is reported,
     // not thrown through the scenario.
@@ -93,8 +90,9 @@ int main(int argc, char** argv) {
 
     const bool quiet = opts->level == verbosity::quiet;
     if (!quiet)
-        std::cout << "iommusim: scenario " << sc->name << " (IOTLB: " << config.iotlb << ")\n";
-    scenario_log log(std::cout, opts->level);
+        out << "iommusim: scenario " << sc->name << ", IOTLB " << config.iotlb << " (from " << iotlb_source
+            << "), seed " << config.seed << '\n';
+    scenario_log log(out, opts->level);
     try {
         sc->run(log, *opts);
     } catch (const std::exception& e) {
@@ -105,18 +103,26 @@ int main(int argc, char** argv) {
     check_lockstep(p, log);
     p.finish();
     if (!quiet)
-        print_summary(log, sc->name);
+        print_summary(out, log, sc->name);
     if (!opts->stats_json.empty()) {
-        std::ofstream out(opts->stats_json);
-        out << p.stats_json() << '\n';
-        if (!out) {
-            std::cerr << "iommusim: cannot write " << opts->stats_json << '\n';
+        run_metadata run{sc->name, iotlb_source, std::vector<std::string>(argv, argv + argc), p.config()};
+        std::string text;
+        try {
+            text = stats_with_run_metadata(p.stats_json(), run) + '\n';
+        } catch (const std::exception& e) {
+            std::cerr << "iommusim: the statistics are not valid JSON: " << e.what() << '\n';
             return 1;
         }
-        if (!quiet)
-            std::cout << "statistics written to " << opts->stats_json << '\n';
+        if (stats_to_stdout) {
+            std::cout << text << std::flush;
+        } else if (error = write_output_file(opts->stats_json, text); !error.empty()) {
+            std::cerr << "iommusim: --stats-json: " << error << '\n';
+            return 2;
+        } else if (!quiet) {
+            out << "statistics written to " << opts->stats_json << '\n';
+        }
     }
-    if (!config.waves.empty() && !quiet)
-        std::cout << "waves written to " << config.waves << '\n';
+    if (!p.config().waves.empty() && !quiet)
+        out << "waves written to " << p.config().waves << '\n';
     return print_result(log);
 }

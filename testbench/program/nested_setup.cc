@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "platform/platform.h"
+#include "program/op_trace.h"
 
 namespace iommusim::program {
 
@@ -16,6 +17,7 @@ std::string hex(uint64_t v) {
 }  // namespace
 
 nested_setup::nested_setup(scenario_log& log, unsigned device_index) {
+    trace_operations(v, log);
     dev = v.open_device(device_index);
     log.step("VMM: opened /dev/vfio/devices/vfio" + std::to_string(device_index) + ", bound to iommufd as dev_id " +
              std::to_string(v.dev_id(dev)));

@@ -65,10 +65,12 @@ std::string gnuplot_quote(const std::string& s) {
     return q + "'";
 }
 
-// "iommusim: SCENARIO, seed N" from the statistics' own metadata, else the file's name.
+// "iommusim: SCENARIO, seed N" from the statistics' run metadata (the "run" block the program
+// writes), else the file's name.
 std::string plot_title(const json& doc, const std::string& stats_json_path) {
-    const json& scenario = member(doc, "scenario");
-    const json& seed = member(doc, "seed");
+    const json& run_block = member(doc, "run");
+    const json& scenario = member(run_block, "scenario");
+    const json& seed = member(run_block, "seed");
     std::string run;
     if (scenario.is_string())
         run = scenario.get<std::string>();

@@ -57,7 +57,8 @@ class Plot : public ::testing::Test {
 };
 
 TEST_F(Plot, WritesSvgPdfOrPngAsTheExtensionSays) {
-    const std::string stats = write_stats("stats.json", stats_text(R"("scenario": "invalidation-storm", "seed": 7, )"));
+    const std::string stats =
+        write_stats("stats.json", stats_text(R"("run": {"scenario": "invalidation-storm", "seed": 7}, )"));
     for (const char* name : {"out.svg", "out.pdf", "out.png", "upper.SVG"})
         ASSERT_EQ(plot_stats(stats, (dir / name).string()), "") << name;
     const std::string svg = read(dir / "out.svg");
@@ -71,7 +72,7 @@ TEST_F(Plot, WritesSvgPdfOrPngAsTheExtensionSays) {
 
 TEST_F(Plot, TitleNamesTheScenarioAndSeedNotThePath) {
     const std::string stats =
-        write_stats("storm-stats.json", stats_text(R"("scenario": "invalidation-storm", "seed": 7, )"));
+        write_stats("storm-stats.json", stats_text(R"("run": {"scenario": "invalidation-storm", "seed": 7}, )"));
     ASSERT_EQ(plot_stats(stats, (dir / "out.svg").string()), "");
     const std::string svg = read(dir / "out.svg");
     EXPECT_NE(svg.find("iommusim: invalidation-storm, seed 7"), std::string::npos);

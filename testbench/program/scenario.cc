@@ -14,11 +14,15 @@ void scenario_log::detail(const std::string& text) {
         m_out << "    " << text << '\n';
 }
 
-bool scenario_log::expect(bool condition, const std::string& what) {
+void scenario_log::report(const std::string& text) {
+    m_out << "  " << text << '\n';
+}
+
+bool scenario_log::check(bool condition, const std::string& what, verbosity ok_from) {
     if (!condition) {
         m_failures.push_back(what);
         m_out << "  FAILED: " << what << '\n';
-    } else if (m_level != verbosity::quiet) {
+    } else if (m_level >= ok_from) {
         m_out << "  ok: " << what << '\n';
     }
     return condition;
@@ -31,6 +35,14 @@ int print_result(const scenario_log& log) {
     }
     log.out() << "RESULT: PASSED\n";
     return 0;
+}
+
+bool scenario_log::expect(bool condition, const std::string& what) {
+    return check(condition, what, verbosity::normal);
+}
+
+bool scenario_log::expect_each(bool condition, const std::string& what) {
+    return check(condition, what, verbosity::verbose);
 }
 
 const std::vector<scenario>& all_scenarios() {

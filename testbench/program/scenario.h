@@ -20,8 +20,12 @@ class scenario_log {
     void step(const std::string& text);
     // Detail shown only with --verbose.
     void detail(const std::string& text);
-    // A check: prints ok/FAILED and remembers failures.
+    // A check of the narrative: prints ok (normal and verbose) or FAILED (always), remembers failures.
     bool expect(bool condition, const std::string& what);
+    // A check repeated per operation (a round of a stream): ok only with --verbose, FAILED always.
+    bool expect_each(bool condition, const std::string& what);
+    // A line of a failure report (the stale-translation checker's findings): printed even with --quiet.
+    void report(const std::string& text);
     bool failed() const { return !m_failures.empty(); }
     const std::vector<std::string>& failures() const { return m_failures; }
     void summary_row(const std::string& key, const std::string& value) { m_summary.emplace_back(key, value); }
@@ -30,6 +34,7 @@ class scenario_log {
     verbosity level() const { return m_level; }
 
   private:
+    bool check(bool condition, const std::string& what, verbosity ok_from);
     std::ostream& m_out;
     verbosity m_level;
     std::vector<std::string> m_failures;

@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
+#include "iommusim/hw/vtd_fault.h"
 #include "iommusim/iommufd.h"
 #include "iommusim/iommusim.h"
 
@@ -27,7 +29,19 @@ void check(const char* call, int err) {
         throw vmm_error(call, err);
 }
 
+std::string hex(uint64_t v) {
+    std::ostringstream s;
+    s << "0x" << std::hex << v;
+    return s.str();
+}
+
 }  // namespace
+
+int vmm::note(const std::string& call, int err, const std::string& result) {
+    if (m_trace)
+        m_trace(call + " -> " + (err == 0 ? result : std::string(std::strerror(err))));
+    return err;
+}
 
 vmm::vmm() {
     m_iommufd = iommusim_open("/dev/iommu", O_RDWR);
@@ -49,7 +63,9 @@ unsigned vmm::open_device(unsigned n) {
     vfio_device_bind_iommufd bind{};
     bind.argsz = sizeof(bind);
     bind.iommufd = m_iommufd;
-    const int err = ioctl_errno(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    int err = ioctl_errno(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    err = note("VFIO_DEVICE_BIND_IOMMUFD " + path + " iommufd " + std::to_string(m_iommufd), err,
+               "dev_id " + std::to_string(bind.out_devid));
     if (err != 0) {
         iommusim_close(fd);
         throw vmm_error("VFIO_DEVICE_BIND_IOMMUFD", err);
@@ -61,7 +77,8 @@ unsigned vmm::open_device(unsigned n) {
 uint32_t vmm::ioas_alloc() {
     iommu_ioas_alloc cmd{};
     cmd.size = sizeof(cmd);
-    check("IOMMU_IOAS_ALLOC", ioctl_errno(m_iommufd, IOMMU_IOAS_ALLOC, &cmd));
+    const int err = ioctl_errno(m_iommufd, IOMMU_IOAS_ALLOC, &cmd);
+    check("IOMMU_IOAS_ALLOC", note("IOMMU_IOAS_ALLOC", err, "ioas_id " + std::to_string(cmd.out_ioas_id)));
     return cmd.out_ioas_id;
 }
 
@@ -73,7 +90,9 @@ void vmm::ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bo
     cmd.user_va = reinterpret_cast<uintptr_t>(host);
     cmd.length = len;
     cmd.iova = iova;
-    check("IOMMU_IOAS_MAP", ioctl_errno(m_iommufd, IOMMU_IOAS_MAP, &cmd));
+    check("IOMMU_IOAS_MAP", note("IOMMU_IOAS_MAP ioas " + std::to_string(ioas) + " iova " + hex(iova) + " length " +
+                                     hex(len) + (writeable ? " rw" : " ro"),
+                                 ioctl_errno(m_iommufd, IOMMU_IOAS_MAP, &cmd)));
 }
 
 void vmm::ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len) {
@@ -82,7 +101,9 @@ void vmm::ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len) {
     cmd.ioas_id = ioas;
     cmd.iova = iova;
     cmd.length = len;
-    check("IOMMU_IOAS_UNMAP", ioctl_errno(m_iommufd, IOMMU_IOAS_UNMAP, &cmd));
+    check("IOMMU_IOAS_UNMAP",
+          note("IOMMU_IOAS_UNMAP ioas " + std::to_string(ioas) + " iova " + hex(iova) + " length " + hex(len),
+               ioctl_errno(m_iommufd, IOMMU_IOAS_UNMAP, &cmd)));
 }
 
 uint32_t vmm::hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas) {
@@ -91,7 +112,10 @@ uint32_t vmm::hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas) {
     cmd.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
     cmd.dev_id = dev_id(dev);
     cmd.pt_id = ioas;
-    check("IOMMU_HWPT_ALLOC(nest parent)", ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd));
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd);
+    check("IOMMU_HWPT_ALLOC(nest parent)",
+          note("IOMMU_HWPT_ALLOC NEST_PARENT dev_id " + std::to_string(cmd.dev_id) + " pt_id " + std::to_string(ioas),
+               err, "hwpt_id " + std::to_string(cmd.out_hwpt_id)));
     return cmd.out_hwpt_id;
 }
 
@@ -108,7 +132,11 @@ uint32_t vmm::hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_r
     cmd.data_type = IOMMU_HWPT_DATA_VTD_S1;
     cmd.data_len = sizeof(data);
     cmd.data_uptr = reinterpret_cast<uintptr_t>(&data);
-    check("IOMMU_HWPT_ALLOC(nested VT-d)", ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd));
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd);
+    check("IOMMU_HWPT_ALLOC(nested VT-d)",
+          note("IOMMU_HWPT_ALLOC VTD_S1 dev_id " + std::to_string(cmd.dev_id) + " parent " + std::to_string(parent) +
+                   " pgtbl " + hex(s1_root_gpa) + " addr_width " + std::to_string(addr_width),
+               err, "hwpt_id " + std::to_string(cmd.out_hwpt_id)));
     return cmd.out_hwpt_id;
 }
 
@@ -116,14 +144,17 @@ void vmm::attach(unsigned dev, uint32_t pt_id) {
     vfio_device_attach_iommufd_pt cmd{};
     cmd.argsz = sizeof(cmd);
     cmd.pt_id = pt_id;
-    check("VFIO_DEVICE_ATTACH_IOMMUFD_PT", ioctl_errno(m_devices.at(dev).fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd));
+    check(
+        "VFIO_DEVICE_ATTACH_IOMMUFD_PT",
+        note("VFIO_DEVICE_ATTACH_IOMMUFD_PT dev_id " + std::to_string(dev_id(dev)) + " pt_id " + std::to_string(pt_id),
+             ioctl_errno(m_devices.at(dev).fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd)));
 }
 
 void vmm::destroy(uint32_t id) {
     iommu_destroy cmd{};
     cmd.size = sizeof(cmd);
     cmd.id = id;
-    check("IOMMU_DESTROY", ioctl_errno(m_iommufd, IOMMU_DESTROY, &cmd));
+    check("IOMMU_DESTROY", note("IOMMU_DESTROY " + std::to_string(id), ioctl_errno(m_iommufd, IOMMU_DESTROY, &cmd)));
 }
 
 int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, uint32_t* entry_num_out) {
@@ -142,6 +173,12 @@ int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, ui
     cmd.entry_len = sizeof(iommu_hwpt_vtd_s1_invalidate);
     cmd.entry_num = static_cast<uint32_t>(entries.size());
     const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_INVALIDATE, &cmd);
+    if (m_trace) {
+        std::string call = "IOMMU_HWPT_INVALIDATE hwpt " + std::to_string(hwpt) + ":";
+        for (const inv_range& r : ranges)
+            call += " {" + hex(r.addr) + " x" + std::to_string(r.npages) + (r.leaf ? " leaf}" : "}");
+        note(call, err, "ok, entry_num " + std::to_string(cmd.entry_num));
+    }
     if (entry_num_out)
         *entry_num_out = cmd.entry_num;
     return err;
@@ -150,11 +187,20 @@ int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, ui
 int vmm::dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_write, uint32_t pasid, int* reason) {
     errno = 0;
     const int fd = m_devices.at(dev).fd;
-    if (iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0)
-        return 0;
-    const int err = errno;
-    if (reason)
-        *reason = iommusim_dma_fault_reason(fd);
+    const bool ok = iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0;
+    const int err = ok ? 0 : errno;
+    const int fault = ok ? 0 : iommusim_dma_fault_reason(fd);
+    if (reason && !ok)
+        *reason = fault;
+    if (m_trace) {
+        const std::string call = std::string("DMA dev_id ") + std::to_string(dev_id(dev)) +
+                                 (is_write ? " write " : " read ") + std::to_string(len) + " bytes at " + hex(iova) +
+                                 (pasid ? " pasid " + std::to_string(pasid) : std::string());
+        m_trace(call + " -> " +
+                (ok ? std::string("ok")
+                    : std::string(std::strerror(err)) + ", fault reason " + hex(static_cast<unsigned>(fault)) + " (" +
+                          std::string(hw::fault_reason_name(static_cast<hw::fault_reason>(fault))) + ")"));
+    }
     return err;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ class vmm {
     vmm& operator=(const vmm&) = delete;
 
     int iommufd() const { return m_iommufd; }
+
+    // Receives one line per call made through this VMM (the call, its arguments and its result);
+    // the program prints them with --verbose.
+    void set_trace(std::function<void(const std::string&)> trace) { m_trace = std::move(trace); }
 
     // Opens /dev/vfio/devices/vfio<n> and binds it to this iommufd; returns the device index used
     // by the other calls.
@@ -58,10 +63,13 @@ class vmm {
             int* reason = nullptr);
 
   private:
+    // Traces `call` with `result`, or with the errno when err != 0; returns err.
+    int note(const std::string& call, int err, const std::string& result = "ok");
     struct device {
         int fd;
         uint32_t dev_id;
     };
+    std::function<void(const std::string&)> m_trace;
     int m_iommufd = -1;
     std::vector<device> m_devices;
 };
