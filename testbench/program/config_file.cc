@@ -109,6 +109,8 @@ const std::vector<field<platform_config>>& platform_fields() {
         {"driver_completion_interrupt", &platform_config::driver_completion_interrupt},
         {"seed", &platform_config::seed},
         {"timeline_interval_ns", &platform_config::timeline_interval_ns},
+        {"log_file", &platform_config::log_file},
+        {"log_level", &platform_config::log_level},
     };
     return fields;
 }
