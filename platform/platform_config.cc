@@ -29,6 +29,9 @@ std::string platform_config::validate() const {
     }
     if (devices.empty())
         return "devices: at least one DMA device is needed";
+    if (devices.size() > max_devices)
+        return "devices: " + std::to_string(devices.size()) + " DMA devices configured, at most " +
+               std::to_string(max_devices) + " are supported";
     std::set<uint16_t> rids;
     for (const dma_device_config& d : devices) {
         if (!rids.insert(d.rid).second)
