@@ -21,7 +21,7 @@ struct dma_device_config {
 struct platform_config {
     // The most DMA devices a platform may have: the largest count the suite runs the
     // invalidation-storm scenario on end to end (testbench/program/max_devices_test.cc).
-    static constexpr unsigned max_devices = 4096;
+    static constexpr unsigned max_devices = 8192;
 
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
     std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep

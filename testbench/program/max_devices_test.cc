@@ -34,7 +34,7 @@ TEST(MaxDevices, InvalidationStormRunsAtTheLargestAcceptedDeviceCount) {
 TEST(MaxDevices, OneDeviceMoreIsRefusedByName) {
     std::string err;
     EXPECT_FALSE(platform::configure(with_devices(platform_config::max_devices + 1), &err));
-    EXPECT_EQ(err, "devices: 4097 DMA devices configured, at most 4096 are supported");
+    EXPECT_EQ(err, "devices: 8193 DMA devices configured, at most 8192 are supported");
     EXPECT_FALSE(platform::exists());
 }
 
