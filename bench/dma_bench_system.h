@@ -102,11 +102,13 @@ class device : public sc_core::sc_module {
     }
 
   private:
+    // A job handed over before the first sc_start is already there when the thread first runs:
+    // SystemC triggers notifications made during elaboration before any process waits for them.
     void run() {
         for (;;) {
-            sc_core::wait(start);
-            if (job)
-                job(*this);
+            while (!job)
+                sc_core::wait(start);
+            job(*this);
             job = nullptr;
         }
     }

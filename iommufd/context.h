@@ -154,6 +154,7 @@ class context {
         bool published = false;
     };
     std::map<uint32_t, slot> m_objects;
+    uint32_t m_lowest_maybe_free = 1;  // every id below it is in use
     unsigned m_fail_nth = 0;
 };
 

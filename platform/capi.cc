@@ -10,6 +10,7 @@
 // bind tokens, the VFIO group/container path.
 #include "iommusim/iommusim.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,7 +48,8 @@ std::mutex g_lock;  // the descriptor table; calls are serialised like one proce
 // Never destroyed: descriptors still open at exit must not tear down contexts (and call into
 // drivers) after the platform itself may already be gone.
 std::map<int, std::shared_ptr<file>>& g_files = *new std::map<int, std::shared_ptr<file>>;
-constexpr int first_fd = 1024;  // far from real descriptors, so a mix-up fails loudly
+constexpr int first_fd = 1024;          // far from real descriptors, so a mix-up fails loudly
+int g_lowest_maybe_free_fd = first_fd;  // every descriptor below it is open
 
 int set_errno(int rc) {
     if (rc < 0) {
@@ -58,15 +60,14 @@ int set_errno(int rc) {
 }
 
 int alloc_fd(std::shared_ptr<file> f) {
-    int fd = first_fd;
-    for (const auto& [used, unused] : g_files) {
-        (void)unused;
-        if (used != fd) {
-            break;
-        }
+    // The lowest free descriptor, as open(2); searched from where every lower one is open, so
+    // opening many devices stays linear.
+    int fd = g_lowest_maybe_free_fd;
+    for (auto it = g_files.lower_bound(fd); it != g_files.end() && it->first == fd; ++it) {
         ++fd;
     }
     g_files.emplace(fd, std::move(f));
+    g_lowest_maybe_free_fd = fd + 1;
     return fd;
 }
 
@@ -340,6 +341,7 @@ static int iommusim_close_unguarded(int fd) {
         return -1;
     }
     std::shared_ptr<file> f = it->second;
+    g_lowest_maybe_free_fd = std::min(g_lowest_maybe_free_fd, it->first);
     g_files.erase(it);
     if (f->is_device && f->ictx) {
         in_context(*f->ictx, [&] { f->ictx->ctx->unbind(f->dev_id); });

@@ -62,6 +62,9 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
                 m_qk.inc(is_write ? d->get_write_latency() : d->get_read_latency());
                 ++m_stats.dmi_accesses;
                 done += chunk;
+                // DMI accesses bypass the IOMMU, which relies on them staying within one quantum.
+                if (m_qk.need_sync())
+                    m_qk.sync();
                 continue;
             }
         }

@@ -366,6 +366,7 @@ traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
         return r;
     m_impl->run([&] {
         r = m_impl->top().devices[n]->run_traffic(spec);
+        m_impl->top().devices[n]->sync();  // as dma(): returns when the stream has completed in simulated time
         m_impl->sample_timeline();
     });
     return r;

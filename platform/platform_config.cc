@@ -31,7 +31,8 @@ std::string platform_config::validate() const {
     if (devices.empty())
         return "devices: at least one DMA device is needed";
     if (devices.size() > max_devices)
-        return "devices: " + std::to_string(devices.size()) + " given, at most " + std::to_string(max_devices);
+        return "devices: " + std::to_string(devices.size()) + " DMA devices configured, at most " +
+               std::to_string(max_devices) + " are supported";
     std::set<uint16_t> rids;
     for (std::size_t i = 0; i < devices.size(); ++i) {
         const dma_device_config& d = devices[i];

@@ -20,6 +20,10 @@ struct dma_device_config {
 };
 
 struct platform_config {
+    // The most DMA devices a platform may have: the largest count the suite runs the
+    // invalidation-storm scenario on end to end (testbench/program/max_devices_test.cc).
+    static constexpr std::size_t max_devices = 8192;
+
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
     std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
     std::string waves;                                           // wave file path ("" = no waves; see configure())
@@ -45,7 +49,6 @@ struct platform_config {
                 {0x0208, true, true, 200, 32}};
     }
     // Upper bounds (README "Configuration" lists every range).
-    static constexpr std::size_t max_devices = 64;
     static constexpr unsigned max_devtlb_entries = 65536;
     static constexpr uint64_t max_driver_memory_size = uint64_t{4} << 30;  // its page map is host memory
 

@@ -358,6 +358,14 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         ++m_stats.waits_aborted;
         return true;
     }
+    // The completion is a synchronisation point for every initiator: a request served before the
+    // descriptors above took effect, but stamped later (an initiator ahead of the kernel by up to
+    // its quantum), must not end after the completion software sees.
+    const sc_core::sc_time completes_at = sc_core::sc_time_stamp() + (d.sw ? m_memory_delay : sc_core::SC_ZERO_TIME);
+    if (const sc_core::sc_time served = m_host.latest_served_request_end(); served > completes_at) {
+        ++m_stats.waits_held;
+        wait(served - completes_at);
+    }
     if (d.sw) {
         wait(m_memory_delay);
         const uint32_t data = d.status_data;

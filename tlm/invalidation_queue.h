@@ -22,7 +22,10 @@
 //
 // Timing (iommu_config): a descriptor takes qi_fetch_ns + memory_latency_ns, plus qi_desc_process_ns
 // when valid (its effect lands at the end); a status write memory_latency_ns; a device-TLB request
-// completes when its device answers and times out after devtlb_timeout_ns.
+// completes when its device answers and times out after devtlb_timeout_ns. A wait completes no earlier
+// than the end of every upstream request served so far (qi_host::latest_served_request_end): under
+// temporal decoupling an initiator may run up to its quantum ahead of the kernel, and a request it
+// issued before the invalidation took effect must not be stamped after the completion.
 //
 // Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host; forward
 //   GCMD.QIE changes           -> set_enabled(qie), mirror the result into GSTS.QIES

@@ -76,6 +76,7 @@ class iommu::queue_host final : public qi_host {
         m_owner.send(m_owner.m_inv_pulse);
     }
     void registers_changed() override { m_owner.mirror_queue_registers(); }
+    sc_core::sc_time latest_served_request_end() override { return m_owner.m_latest_request_end; }
     sc_core::sc_time take_cache_time() override {
         const uint64_t now = m_owner.m_tlb.cycles();
         const uint64_t spent = now - m_cycles_seen;
@@ -145,11 +146,17 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     hook_registers();
     mirror_queue_registers();
 
-    // Every invalidation revokes the DMI grants whose translation it covers.
+    // Every invalidation revokes the DMI grants whose translation it covers. Accesses through a DMI
+    // pointer never reach the shell: its holder may have used it up to one quantum (plus the access
+    // in flight) ahead of the kernel, so the next wait completes no earlier than that.
     m_translator.on_invalidate([this](const invalidation_scope& s) {
+        const uint64_t before = m_stats.dmi_revocations;
         revoke_if([&](const dmi_grant& g) {
             return !g.untranslated && s.covers(g.rid, g.did, g.pasid, g.kind, g.in_start, g.in_end - g.in_start + 1);
         });
+        if (m_stats.dmi_revocations != before)
+            m_latest_request_end =
+                std::max(m_latest_request_end, sc_core::sc_time_stamp() + m_quantum + ns(m_cfg.memory_latency_ns));
     });
 
     SC_METHOD(fault_irq_process);
@@ -401,6 +408,8 @@ void iommu::record_fault(const translation_request& req, const translation_resul
 }
 
 void iommu::sync(sc_core::sc_time& delay) {
+    // Noted before yielding: the queue engine may reach a wait descriptor while this initiator waits.
+    m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
     // Quantum-keeper semantics: run ahead of simulated time up to one quantum, then yield.
     if (delay >= m_quantum && in_thread()) {
         sc_core::wait(delay);

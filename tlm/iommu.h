@@ -12,7 +12,9 @@
 // invalidation scope covers them, on TE changes, SRTP, and when memory revokes the backing DMI;
 // loosely-timed annotation (per translation two cache lookups, context and PASID, and one IOTLB
 // lookup; on a walk the latency of each memory access through initiator_socket; MMIO accesses)
-// with quantum-keeper synchronisation; translated DMA pieces use the memory's DMI pointers when it
+// with quantum-keeper synchronisation, and every wait descriptor completing after the ends of the
+// requests already served (an initiator ahead of the kernel cannot see a completion before its own
+// earlier request took effect, tlm/invalidation_queue.h); translated DMA pieces use the memory's DMI pointers when it
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only; a unit configured without
 // SMTS blocks every translated request with RTA.1, one without ECAP.QI ignores GCMD.QIE),
@@ -182,6 +184,7 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_iotlb_latency;   // IOTLB lookup of an untimed IOTLB (RTL: its cycles)
     sc_core::sc_time m_mmio_latency;
     sc_core::sc_time m_quantum;
+    sc_core::sc_time m_latest_request_end;  // stamp of the latest end of a served upstream request
     stats m_stats;
 };
 

@@ -35,6 +35,10 @@ class qi_host {
     // Time the caches took for the last applied scope beyond the engine's fixed processing
     // latency (the cycles of an RTL IOTLB's set walk); zero for untimed caches.
     virtual sc_core::sc_time take_cache_time() { return sc_core::SC_ZERO_TIME; }
+    // The latest simulated time at which an upstream request already served ends. Initiators
+    // running ahead of the kernel (temporal decoupling) are served with the caches as they are
+    // now, so a wait descriptor completes no earlier than this. Zero for owners without DMA.
+    virtual sc_core::sc_time latest_served_request_end() { return sc_core::SC_ZERO_TIME; }
 };
 
 }  // namespace iommusim

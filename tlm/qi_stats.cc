@@ -81,6 +81,7 @@ std::string qi_stats::to_json() const {
     s += ",\"status_writes\":" + std::to_string(status_writes) +
          ",\"completion_interrupts\":" + std::to_string(completion_interrupts);
     s += ",\"fences\":" + std::to_string(fences) + ",\"disable_refused\":" + std::to_string(disable_refused);
+    s += ",\"waits_held\":" + std::to_string(waits_held);
     s += ",\"iqt_to_wait_ns\":" + iqt_to_wait_ns.to_json() + "}";
     return s;
 }

@@ -47,6 +47,7 @@ struct qi_stats {
     uint64_t completion_interrupts = 0;  // MSIs sent (IWC newly set and IM=0, or IM cleared)
     uint64_t fences = 0;                 // wait descriptors with FN=1
     uint64_t disable_refused = 0;        // QIE cleared while the queue was not idle
+    uint64_t waits_held = 0;             // completions postponed to after requests served ahead of time
     histogram iqt_to_wait_ns;            // IQT write that published a wait -> its completion
 
     std::string to_json() const;

@@ -21,6 +21,7 @@ guest_memory::guest_memory(uint64_t gpa_base, std::size_t bytes, unsigned levels
         throw std::bad_alloc();
     std::memset(m_ram, 0, bytes);
     m_next_table = gpa_base + bytes;
+    m_table_floor = gpa_base;
     m_root = alloc_page();
 }
 
@@ -35,8 +36,8 @@ uint8_t* guest_memory::at(uint64_t gpa) {
 }
 
 uint64_t guest_memory::alloc_page() {
-    if (m_next_table - m_gpa_base < page_size_4k)
-        throw std::runtime_error("guest RAM exhausted");
+    if (m_next_table < m_table_floor + page_size_4k)
+        throw std::runtime_error("guest RAM exhausted: no page left for page tables above the guest's data");
     m_next_table -= page_size_4k;
     std::memset(at(m_next_table), 0, page_size_4k);
     return m_next_table;

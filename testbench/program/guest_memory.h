@@ -23,7 +23,10 @@ class guest_memory {
     uint8_t* at(uint64_t gpa);  // host pointer of a guest-physical address
 
     // Allocates a zeroed guest page (bump allocator from the top of RAM down); returns its GPA.
+    // Throws std::runtime_error when no page above the table floor is left.
     uint64_t alloc_page();
+    // Tables are never allocated below `gpa`: the guest's own data lives there.
+    void keep_tables_above(uint64_t gpa) { m_table_floor = gpa; }
 
     // The stage-1 root (PML4 or PML5) GPA to hand to IOMMU_HWPT_ALLOC.
     uint64_t s1_root() const { return m_root; }
@@ -44,7 +47,8 @@ class guest_memory {
     std::size_t m_size;
     uint64_t m_gpa_base;
     unsigned m_levels;
-    uint64_t m_next_table;  // next free page for tables, growing down
+    uint64_t m_next_table;   // next free page for tables, growing down
+    uint64_t m_table_floor;  // lowest GPA a table may use
     uint64_t m_root;
 };
 

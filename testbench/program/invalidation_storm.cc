@@ -26,6 +26,18 @@ constexpr unsigned scratch_pages = 16;       // per device: pages its traffic ge
 constexpr uint64_t scratch_gva = 0x7e00'0000'0000ull;
 constexpr uint64_t scratch_gpa = 0x0200'0000;
 
+// Upper bound of the stage-1 table pages (below the root) a 4-level mapping of `pages` contiguous
+// 4 KiB pages needs: at each level one more than the entries of the level below fill, for an
+// unaligned start.
+uint64_t table_pages_for(uint64_t pages) {
+    uint64_t total = 0;
+    for (unsigned level = 1; level < 4; ++level) {
+        pages = (pages + 511) / 512 + 1;
+        total += pages;
+    }
+    return total;
+}
+
 // Data page i holds the 32-bit value i + 1 at every word.
 void fill_page(guest_memory& g, unsigned i) {
     uint32_t* p = reinterpret_cast<uint32_t*>(g.at(data_base + uint64_t{i} * 4096));
@@ -55,7 +67,14 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
     const unsigned ndev = p.device_count();
     vmm v;
     trace_operations(v, log);
-    guest_memory guest(0, 64ull << 20);
+    // Guest RAM grows with the device count: data pages, every device's scratch window from
+    // scratch_gpa on, then the stage-1 tables from the top down, never into the scratch windows.
+    const uint64_t scratch_end = scratch_gpa + uint64_t{ndev} * scratch_pages * 4096;
+    const uint64_t table_bytes =
+        (table_pages_for(uint64_t{ndev} * pages_per_device) + table_pages_for(uint64_t{ndev} * scratch_pages)) * 4096;
+    constexpr uint64_t ram_align = 2ull << 20;  // whole 2 MiB pages for the stage-2 mapping
+    guest_memory guest(0, (scratch_end + table_bytes + 4096 + ram_align - 1) & ~(ram_align - 1));
+    guest.keep_tables_above(scratch_end);
     for (unsigned i = 0; i < data_pages; ++i)
         fill_page(guest, i);
 

@@ -21,6 +21,7 @@ class initiator_tester : public sc_core::sc_module {
     tlm_utils::simple_initiator_socket<initiator_tester> socket;
     std::function<void()> body;                                // run once in a thread at simulation start
     sc_core::sc_time delay;                                    // accumulated annotated delay of the last access
+    sc_core::sc_time run_ahead;                                // local time each access starts with (decoupling)
     std::vector<std::pair<uint64_t, uint64_t>> invalidations;  // DMI ranges revoked by the target
     dma_extension* extension = nullptr;                        // attached to every payload (not owned)
 
@@ -40,7 +41,7 @@ class initiator_tester : public sc_core::sc_module {
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         if (extension)
             p.set_extension(extension);
-        delay = sc_core::SC_ZERO_TIME;
+        delay = run_ahead;
         socket->b_transport(p, delay);
         last_dmi_allowed = p.is_dmi_allowed();
         if (extension)

@@ -619,6 +619,86 @@ TEST(IommuTest, WaitWithInterruptRaisesTheCompletionEvent) {
     });
 }
 
+// Temporal decoupling: the device runs 500 ns ahead of the kernel (within its 10 us quantum) and is
+// served while the invalidation is still in flight. Its DMA is stamped after the time the wait
+// would complete on its own, so the wait must complete no earlier than that DMA ends.
+TEST(IommuTest, WaitCompletesAfterADmaServedAheadOfTheKernel) {
+    iommu_config c;
+    c.quantum_ns = 10000;
+    bench b(c);
+    b.build_tables();
+    constexpr uint64_t new_hpa = k_hpa + 0x9000;
+    b.mem.store().write(k_hpa, "\x11\x11\x11\x11", 4);
+    b.mem.store().write(new_hpa, "\x22\x22\x22\x22", 4);
+    sc_core::sc_event device_go;
+    uint32_t seen = 0;
+    sc_core::sc_time dma_end;
+    b.dev.body = [&] {
+        sc_core::wait(device_go);
+        b.dev.run_ahead = sc_core::sc_time(500, sc_core::SC_NS);
+        ASSERT_EQ(b.dev.read32(k_iova, seen), tlm::TLM_OK_RESPONSE);
+        dma_end = sc_core::sc_time_stamp() + b.dev.delay;
+    };
+    b.run([&] {
+        b.enable_translation();
+        uint32_t v = 0;
+        ASSERT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);  // cached: old page
+        ASSERT_EQ(v, 0x11111111u);
+        sc_core::wait(b.dev.delay);  // the warm-up DMA is over
+        const uint64_t queue = b.tb.alloc_page();
+        const uint64_t status = b.tb.alloc_page();
+        enable_queue(b, queue);
+        b.tb.map_ss(b.ss_root, 4, k_iova, new_hpa);  // the remap the invalidation publishes
+        const inv_desc d0 = make_iotlb_inv(iotlb_desc::domain, k_did);
+        const inv_desc d1 = wait_descriptor(status, 1, true, false);
+        b.mem.store().write(queue, d0.data(), 32);
+        b.mem.store().write(queue + 32, d1.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, iqt::qt::make(4)), tlm::TLM_OK_RESPONSE);
+        const sc_core::sc_time published = sc_core::sc_time_stamp();
+        device_go.notify(10, sc_core::SC_NS);  // before the invalidation takes effect
+        sc_core::wait(b.mmu.queue().wait_completed_event());
+        const sc_core::sc_time completed = sc_core::sc_time_stamp();
+        ASSERT_TRUE(b.dev.done);
+        // The race this test is about: served at published + 10 ns, before the descriptor's effect
+        // (fetch + memory + processing = 100 ns), stamped at published + 510 ns.
+        EXPECT_EQ(seen, 0x11111111u) << "the DMA was served before the invalidation took effect";
+        EXPECT_GT(dma_end, published + sc_core::sc_time(500, sc_core::SC_NS));
+        EXPECT_GE(completed, dma_end) << "a DMA that used the old page ended after the wait completed";
+        uint32_t st = 0;
+        b.mem.store().read(status, &st, 4);
+        EXPECT_EQ(st, 1u);
+        EXPECT_EQ(b.mmu.queue().stats().waits_held, 1u);
+        // A DMA after the completion sees the new page.
+        ASSERT_EQ(b.dev.read32(k_iova, v), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(v, 0x22222222u);
+    });
+}
+
+// Accesses through a DMI pointer never reach the IOMMU, and its holder may be up to one quantum
+// ahead of the kernel when the pointer is revoked: the wait completes no earlier than that.
+TEST(IommuTest, WaitCompletesAQuantumAfterRevokingADmiGrant) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        tlm::tlm_dmi dmi;
+        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
+        const uint64_t queue = b.tb.alloc_page();
+        const uint64_t status = b.tb.alloc_page();
+        enable_queue(b, queue);
+        const inv_desc d0 = make_iotlb_inv(iotlb_desc::domain, k_did);
+        const inv_desc d1 = wait_descriptor(status, 1, true, false);
+        b.mem.store().write(queue, d0.data(), 32);
+        b.mem.store().write(queue + 32, d1.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, iqt::qt::make(4)), tlm::TLM_OK_RESPONSE);
+        const sc_core::sc_time published = sc_core::sc_time_stamp();
+        sc_core::wait(b.mmu.queue().wait_completed_event());
+        ASSERT_EQ(b.dev.invalidations.size(), 1u) << "the grant was revoked";
+        EXPECT_GE(sc_core::sc_time_stamp(),
+                  published + sc_core::sc_time(static_cast<double>(b.cfg.quantum_ns), sc_core::SC_NS));
+    });
+}
+
 TEST(IommuTest, StatisticsJson) {
     bench b;
     b.build_tables();
