@@ -32,6 +32,8 @@ const std::vector<std::pair<const char*, field_ptr>>& iommu_fields() {
         {"haw", &iommu_config::haw},
         {"qi", &iommu_config::qi},
         {"dt", &iommu_config::dt},
+        {"ir", &iommu_config::ir},
+        {"dit", &iommu_config::dit},
         {"pt", &iommu_config::pt},
         {"pasid", &iommu_config::pasid},
         {"pss", &iommu_config::pss},
