@@ -153,6 +153,20 @@ TEST(IommuTest, CapabilitiesDerivedFromConfig) {
     });
 }
 
+// ECAP.PDS is off without page requests and ECAP.IR follows iommu_config::ir (off by default).
+TEST(IommuTest, EcapReportsIrAndNoPageRequestDrainByDefault) {
+    iommu_config c;
+    c.ir = true;
+    bench b(c);
+    b.run([&] {
+        const uint64_t ecap = b.reg64(reg::ECAP_OFFSET);
+        EXPECT_EQ(ecap::ir::get(ecap), 1u);
+        EXPECT_EQ(ecap::pds::get(ecap), 0u);
+        EXPECT_EQ(ecap::prs::get(ecap), 0u);
+        EXPECT_EQ(ecap::dit::get(ecap), 0u);
+    });
+}
+
 TEST(IommuTest, MmioErrorsChangeNothing) {
     bench b;
     b.run([&] {

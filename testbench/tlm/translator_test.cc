@@ -1388,5 +1388,25 @@ TEST(TranslatorConfig, RejectsInvalidConfiguration) {
     EXPECT_NE(d.validate().find("mgaw"), std::string::npos);
 }
 
+// Page-request drain exists only with page requests, the device-TLB invalidation throttle only with
+// device TLBs: the default unit reports neither PDS nor PRS, and a configuration asking for one
+// without the other is refused with a message naming it.
+TEST(TranslatorConfig, PdsNeedsPrsAndDitNeedsDt) {
+    const iommu_config defaults;
+    EXPECT_FALSE(defaults.pds);
+    EXPECT_FALSE(defaults.prs);
+    iommu_config c;
+    c.pds = true;
+    EXPECT_NE(c.validate().find("pds=true with prs=false"), std::string::npos) << c.validate();
+    c.prs = true;
+    EXPECT_EQ(c.validate(), "");
+    iommu_config d;
+    d.dit = true;
+    d.dt = false;
+    EXPECT_NE(d.validate().find("dit=true with dt=false"), std::string::npos) << d.validate();
+    d.dt = true;
+    EXPECT_EQ(d.validate(), "");
+}
+
 }  // namespace
 }  // namespace iommusim
