@@ -12,6 +12,7 @@ constexpr unsigned max_itags = 32;            // ATS ITags are 5 bits
 constexpr std::size_t max_iqt_writes = 4096;  // latency bookkeeping bound (software writing garbage)
 constexpr unsigned legacy_ttm = 0;
 constexpr unsigned scalable_ttm = 1;
+constexpr unsigned always_reserved_ttm = 2;
 constexpr unsigned abort_dma_ttm = 3;
 }  // namespace
 
@@ -182,7 +183,7 @@ decode_caps invalidation_queue::caps(unsigned ttm) const {
 
 bool invalidation_queue::ttm_reserved(unsigned ttm) const {
     // 10b is always reserved; 01b needs ECAP.SMTS and 11b ECAP.ADMS (docs/vtd-facts.md §1.6).
-    return ttm > abort_dma_ttm || ttm == 2 || (ttm == scalable_ttm && !m_cfg.smts) ||
+    return ttm > abort_dma_ttm || ttm == always_reserved_ttm || (ttm == scalable_ttm && !m_cfg.smts) ||
            (ttm == abort_dma_ttm && !m_cfg.adms);
 }
 
