@@ -101,7 +101,12 @@ void nested_domain::append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, 
     }
     unsigned mask = 0;
     const uint64_t base = vtd_iommu::psi_aligned(addr, last, mask);
-    out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, m_did, 0, base, static_cast<uint8_t>(mask), leaf));
+    // A block as wide as the address space is the whole PASID: Linux's cache_tag_flush_iotlb sends
+    // a PASID-selective P_IOTLB (granularity 10, no address) for mask >= MAX_AGAW_PFN_WIDTH.
+    if (mask >= vtd_iommu::max_mask)
+        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, m_did, 0));
+    else
+        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, m_did, 0, base, static_cast<uint8_t>(mask), leaf));
     for (const auto& a : users)
         if (a.ats)
             out.push_back(m_iommu.dev_tlb_inv(a.rid, base, mask));

@@ -9,9 +9,10 @@
 // with no entries), per-entry exact-size copy (EINVAL/EFAULT), flags/reserved (EOPNOTSUPP), 4 KiB
 // alignment and the U64_MAX rule (EINVAL), stop at the first bad entry, entry_num = entries
 // handled. Each valid entry becomes a page-selective PASID-based IOTLB invalidation (type 6, DID,
-// PASID 0, the 6.10+ naturally aligned base/mask, 52 for everything, IH from
-// IOMMU_VTD_INV_FLAGS_LEAF) plus a device-TLB invalidation per attached ATS device; all of them go to
-// the queue as one batch with one wait descriptor.
+// PASID 0, the 6.10+ naturally aligned base/mask, IH from IOMMU_VTD_INV_FLAGS_LEAF), or a
+// PASID-selective one (granularity 10) when that block is the whole address space (mask 52, e.g.
+// addr 0 / npages U64_MAX), as current Linux cache.c does; plus a device-TLB invalidation per attached
+// ATS device; all of them go to the queue as one batch with one wait descriptor.
 // Does not model: PASID attachment (set_dev_pasid), vIOMMU objects, dirty tracking of the parent.
 #pragma once
 

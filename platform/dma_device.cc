@@ -180,7 +180,9 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
     m_ext.ats_translation = false;
     if (reason)
         *reason = m_ext.fault;
-    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE || m_ext.translated_size == 0)
+    // An error completion (UR/CA) or a translation granting nothing (R=W=0) is not cached.
+    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE || m_ext.translated_size == 0 ||
+        !(m_ext.ats_read || m_ext.ats_write))
         return false;
     const uint64_t size = m_ext.translated_size;
     m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size});

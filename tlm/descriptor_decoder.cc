@@ -15,6 +15,12 @@ bool reserved_set(const inv_desc& d, const inv_desc& allowed, bool wide) {
     return wide && (d[2] != 0 || d[3] != 0);
 }
 
+// PFSID (types 3 and 8) is reserved unless ECAP.DIT (docs/vtd-facts.md §3.3, §3.9).
+template <typename pfsid_lo, typename pfsid_hi>
+bool pfsid_reserved(const inv_desc& d, const decode_caps& caps) {
+    return !caps.dit && (pfsid_lo::get(d) != 0 || pfsid_hi::get(d) != 0);
+}
+
 bool did_supported(uint64_t did, const decode_caps& caps) {
     const unsigned bits = 4 + 2 * caps.nd;
     return bits >= 16 || (did >> bits) == 0;
@@ -111,18 +117,22 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
         }
         case static_cast<unsigned>(inv_type::dev_tlb): {
             namespace f = hw::dev_tlb_desc;
-            if (reserved_set(d, f::allowed, wide))
+            if (!caps.dt)
+                return fail(iqei::invalid_type);  // no device-TLB support (ECAP.DT=0)
+            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps))
                 return fail(iqei::reserved_field);
             o.type = inv_type::dev_tlb;
             o.scope = qi_scope::devtlb;
             o.sid = static_cast<uint16_t>(f::sid::get(d));
             o.mip = static_cast<uint8_t>(f::mip::get(d));
-            o.pfsid = caps.dit ? static_cast<uint16_t>(f::pfsid_lo::get(d) | (f::pfsid_hi::get(d) << 4)) : 0;
+            o.pfsid = static_cast<uint16_t>(f::pfsid_lo::get(d) | (f::pfsid_hi::get(d) << 4));
             o.dev_length = hw::ats_inv_range(f::addr::get(d) << 12, f::s::get(d) != 0, o.dev_base);
             return r;
         }
         case static_cast<unsigned>(inv_type::iec): {
             namespace f = hw::iec_desc;
+            if (!caps.ir)
+                return fail(iqei::invalid_type);  // no interrupt remapping (ECAP.IR=0)
             if (reserved_set(d, f::allowed, wide))
                 return fail(iqei::reserved_field);
             o.type = inv_type::iec;
@@ -149,8 +159,9 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
         }
         case static_cast<unsigned>(inv_type::pasid_iotlb): {
             namespace f = hw::p_iotlb_desc;
-            if (!wide)
-                return fail(iqei::invalid_type);  // 256-bit-only type in a 128-bit queue (§2.3)
+            // Scalable-mode-only type: unknown in legacy mode or in a 128-bit queue (§2.3).
+            if (!wide || !caps.scalable_mode)
+                return fail(iqei::invalid_type);
             if (reserved_set(d, f::allowed, wide))
                 return fail(iqei::reserved_field);
             const uint64_t g = f::g::get(d);
@@ -163,14 +174,14 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
             o.ih = f::ih::get(d) != 0;
             o.addr = f::addr::get(d) << 12;
             // CAP.MAMV bounds page-selective invalidation of second-stage translations (type 2)
-            // only; a first-stage range may be as large as the field allows. Linux's 6.10+ cache
-            // code sends a whole-space type-6 request with AM = 52 (docs/iommufd-facts.md §4.3).
+            // only; a first-stage range may be as large as the field allows. Linux 6.10-6.16 sent a
+            // whole-space type-6 request with AM = 52 (docs/iommufd-facts.md §4.3).
             o.scope = g == f::page ? qi_scope::iotlb_pasid_range : qi_scope::iotlb_pasid;
             return r;
         }
         case static_cast<unsigned>(inv_type::pasid_cache): {
             namespace f = hw::pc_desc;
-            if (!wide)
+            if (!wide || !caps.scalable_mode)
                 return fail(iqei::invalid_type);
             if (reserved_set(d, f::allowed, wide))
                 return fail(iqei::reserved_field);
@@ -187,9 +198,9 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
         }
         case static_cast<unsigned>(inv_type::pasid_dev_tlb): {
             namespace f = hw::p_dev_tlb_desc;
-            if (!wide)
+            if (!wide || !caps.scalable_mode || !caps.dt)
                 return fail(iqei::invalid_type);
-            if (reserved_set(d, f::allowed, wide))
+            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps))
                 return fail(iqei::reserved_field);
             o.type = inv_type::pasid_dev_tlb;
             o.scope = qi_scope::devtlb_pasid;
@@ -197,7 +208,7 @@ decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const dec
             o.pasid = static_cast<uint32_t>(f::pasid::get(d));
             o.all_pasids = f::g::get(d) != 0;
             o.mip = static_cast<uint8_t>(f::mip::get(d));
-            o.pfsid = caps.dit ? static_cast<uint16_t>(f::pfsid_lo::get(d) | (f::pfsid_hi::get(d) << 4)) : 0;
+            o.pfsid = static_cast<uint16_t>(f::pfsid_lo::get(d) | (f::pfsid_hi::get(d) << 4));
             o.dev_length = hw::ats_inv_range(f::addr::get(d) << 12, f::s::get(d) != 0, o.dev_base);
             return r;
         }

@@ -2,13 +2,16 @@
 // engine. Descriptor words + queue width + capabilities -> a decoded command or an IQEI code.
 //
 // Models: docs/vtd-facts.md §2.3 (width rules), §2.4 (IQEI 3 and 4), §3.1-3.8 (every field, granularity
-// and reserved bit of types 1-8), §6.2-6.5 (which cache scope each command applies).
+// and reserved bit of types 1-8), §6.2-6.5 (which cache scope each command applies); the types the
+// unit supports (3/8 need ECAP.DT, 4 needs ECAP.IR, else IQEI 3) and the translation mode (legacy
+// mode, TTM=00, has types 1-5 only: 6-8 are IQEI 3).
 // Does not model: page group/stream responses (types 9/10: no page requests, IQEI 3), interrupt
-// remapping (type 4 is validated and counted, nothing is cached), legacy-mode descriptors.
+// remapping (type 4 is validated and counted, nothing is cached).
 // Choices where docs/vtd-facts.md §9 leaves it open: a bad granularity, a type-2 AM > CAP.MAMV (MAMV
 // does not bound type 6) and DID bits beyond CAP.ND are reserved-field violations (IQEI 4); type-6
 // G=00/01 are reserved (IQEI 4); a wait with SW=0 and IF=0 is a valid fence-only wait; SW+IF
-// together are valid (status write first); PFSID is accepted and ignored unless ECAP.DIT; DR/DW are ignored without
+// together are valid (status write first); a non-zero PFSID without ECAP.DIT is a reserved-field violation (IQEI 4,
+// as QEMU treats it); DR/DW are ignored without
 // CAP.DRD/DWD; a type-2 page-selective request without CAP.PSI is performed domain-selective; 128-bit descriptors of
 // types 1-5 are accepted in scalable mode.
 #pragma once
@@ -54,13 +57,16 @@ constexpr uint8_t misaligned_tail = 6;
 constexpr uint8_t invalid_ttm = 7;
 }  // namespace iqei
 
-// Capabilities the validation depends on (from iommu_config).
+// Capabilities (from iommu_config) and the translation mode the validation depends on.
 struct decode_caps {
-    unsigned mamv = 18;  // CAP.MAMV
-    unsigned nd = 6;     // CAP.ND: DIDs below 2^(4+2*ND)
-    bool psi = true;     // CAP.PSI
-    bool pds = true;     // ECAP.PDS: wait PD allowed
-    bool dit = false;    // ECAP.DIT: PFSID meaningful
+    unsigned mamv = 18;         // CAP.MAMV
+    unsigned nd = 6;            // CAP.ND: DIDs below 2^(4+2*ND)
+    bool psi = true;            // CAP.PSI
+    bool dt = true;             // ECAP.DT: device-TLB invalidations (types 3, 8) exist
+    bool ir = false;            // ECAP.IR: interrupt-entry-cache invalidation (type 4) exists
+    bool pds = false;           // ECAP.PDS: wait PD allowed
+    bool dit = false;           // ECAP.DIT: PFSID meaningful (else reserved)
+    bool scalable_mode = true;  // the active RTADDR.TTM is 01 (false: legacy mode, types 6-8 do not exist)
 };
 
 struct decoded_desc {

@@ -2,7 +2,8 @@
 //
 // Models: the PCIe request attributes the IOMMU needs (docs/vtd-facts.md §4-§5): requester id, PASID
 // prefix with privileged/execute flags, ATS translation requests (the response carries the
-// translation instead of data), and on the way back the fault reason of a blocked request.
+// translation instead of data, or an Unsupported Request / Completer Abort completion status),
+// and on the way back the fault reason of a blocked request.
 // Does not model: PASID prefix on completions, ATS translated requests (AT=10), page requests.
 // A payload without this extension is treated as requester id 0, no PASID, user, not execute.
 #pragma once
@@ -13,6 +14,11 @@
 #include "iommusim/hw/vtd_fault.h"
 
 namespace iommusim {
+
+// Completion status of an ATS translation request (PCIe): a successful completion carries the
+// translation (possibly R=W=0); UR and CA carry none. The TLM response status is OK, COMMAND_ERROR
+// (UR) or GENERIC_ERROR (CA) to match.
+enum class ats_completion : uint8_t { success, unsupported_request, completer_abort };
 
 class dma_extension : public tlm::tlm_extension<dma_extension> {
   public:
@@ -34,6 +40,7 @@ class dma_extension : public tlm::tlm_extension<dma_extension> {
     bool ats_write = false;
     bool ats_exec = false;
     bool ats_priv = false;
+    ats_completion ats_status = ats_completion::success;
 
     // Resets the response part before a new request reuses the extension.
     void clear_response() {
@@ -41,6 +48,7 @@ class dma_extension : public tlm::tlm_extension<dma_extension> {
         fault_recorded = false;
         translated_addr = translated_size = 0;
         ats_read = ats_write = ats_exec = ats_priv = false;
+        ats_status = ats_completion::success;
     }
 
     tlm::tlm_extension_base* clone() const override { return new dma_extension(*this); }

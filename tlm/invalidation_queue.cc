@@ -10,7 +10,10 @@ namespace {
 constexpr const char* msg_type = "iommusim/invalidation_queue";
 constexpr unsigned max_itags = 32;            // ATS ITags are 5 bits
 constexpr std::size_t max_iqt_writes = 4096;  // latency bookkeeping bound (software writing garbage)
+constexpr unsigned legacy_ttm = 0;
 constexpr unsigned scalable_ttm = 1;
+constexpr unsigned always_reserved_ttm = 2;
+constexpr unsigned abort_dma_ttm = 3;
 }  // namespace
 
 invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu_config& cfg, qi_host& host)
@@ -165,14 +168,23 @@ uint32_t invalidation_queue::entries() const {
     return 1u << (m_qs + (m_dw ? 7 : 8));
 }
 
-decode_caps invalidation_queue::caps() const {
+decode_caps invalidation_queue::caps(unsigned ttm) const {
     decode_caps c;
     c.mamv = m_cfg.mamv;
     c.nd = m_cfg.nd;
     c.psi = m_cfg.psi;
+    c.dt = m_cfg.dt;
+    c.ir = m_cfg.ir;
     c.pds = m_cfg.pds;
     c.dit = m_cfg.dit;
+    c.scalable_mode = ttm != legacy_ttm;
     return c;
+}
+
+bool invalidation_queue::ttm_reserved(unsigned ttm) const {
+    // 10b is always reserved; 01b needs ECAP.SMTS and 11b ECAP.ADMS (docs/vtd-facts.md §1.6).
+    return ttm > abort_dma_ttm || ttm == always_reserved_ttm || (ttm == scalable_ttm && !m_cfg.smts) ||
+           (ttm == abort_dma_ttm && !m_cfg.adms);
 }
 
 bool invalidation_queue::can_fetch() const {
@@ -239,7 +251,8 @@ bool invalidation_queue::step() {
         queue_error(iqei::invalid_width);
         return false;
     }
-    if (m_host.active_ttm() != scalable_ttm) {
+    const unsigned ttm = m_host.active_ttm();
+    if (ttm_reserved(ttm)) {
         queue_error(iqei::invalid_ttm);
         return false;
     }
@@ -259,7 +272,7 @@ bool invalidation_queue::step() {
     const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
     decode_result r;
     if (fetched)
-        r = descriptor_decoder::decode(d, m_dw, caps());
+        r = descriptor_decoder::decode(d, m_dw, caps(ttm));
     else
         r.iqei = iqei::fetch_error;
     if (!r.ok()) {

@@ -10,8 +10,10 @@
 // Does not model: page requests (PD drains nothing), interrupt-entry caches (type 4 counted only),
 // DMA draining (DR/DW complete at once), legacy register-based invalidation.
 // Choices: IQA is latched when QIE goes 0->1 (later IQA writes take effect at the next enable);
-// IQEI 5 (DW=1 without SMTS/ADMS) and 7 (active TTM not scalable) are detected when the engine is
-// about to fetch, with IQH on that descriptor; a wait descriptor always holds back later
+// IQEI 5 (DW=1 without SMTS/ADMS) and 7 (active TTM reserved: 10b, 01b without SMTS, 11b without
+// ADMS) are detected when the engine is about to fetch, with IQH on that descriptor; the queue works
+// in legacy mode (TTM=00, e.g. before the first SRTP) with descriptor types 1-5, where types 6-8 are
+// IQEI 3, and in abort-DMA mode with the scalable-mode rules; a wait descriptor always holds back later
 // descriptors until it completes (what FN=1 requires, allowed for FN=0); a failing status write is
 // reported as IQE with IQEI 2 (the wait's memory access failed) with IQH on the wait and no
 // interrupt; on ITE the wait being held is consumed without status write or interrupt (IQH moves past
@@ -125,7 +127,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     sc_core::sc_time earliest_deadline() const;
     uint32_t entries() const;
     unsigned shift() const { return m_dw ? 5 : 4; }  // log2 descriptor bytes
-    decode_caps caps() const;
+    decode_caps caps(unsigned ttm) const;            // for the active RTADDR.TTM
+    bool ttm_reserved(unsigned ttm) const;           // IQEI 7
 
     const iommu_config m_cfg;
     qi_host& m_host;

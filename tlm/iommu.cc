@@ -203,6 +203,7 @@ void iommu::derive_capabilities() {
     uint64_t e = 0;
     e = ecap::qi::set(e, m_cfg.qi);
     e = ecap::dt::set(e, m_cfg.dt);
+    e = ecap::ir::set(e, m_cfg.ir);
     e = ecap::pt::set(e, m_cfg.pt);
     e = ecap::iro::set(e, reg::IRO_OFFSET / 16);
     e = ecap::nest::set(e, m_cfg.nest);
@@ -488,19 +489,23 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     const translation_result r = timed_translate(req);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
-        // Blocked: recorded like a DMA fault, answered with no rights (R=W=0).
-        ++m_stats.dma_faults;
+        // Non-recoverable: recorded like a DMA fault and answered with an error completion, no
+        // translation (not-present entries and missing rights came back as R=W=0 translations).
+        ++m_stats.ats_errors;
         record_fault(req, r, ext);
-    } else {
-        const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
-        ext->translated_addr = r.out_addr & ~(bytes - 1);
-        ext->translated_size = bytes;
-        ext->ats_read = r.can_read;
-        // Writes through a translated request need D already set; report the right when granted.
-        ext->ats_write = r.can_write;
-        ext->ats_exec = r.can_read && ext->exec;
-        ext->ats_priv = ext->priv;
+        const bool abort = hw::fault_is_access_error(r.fault);
+        ext->ats_status = abort ? ats_completion::completer_abort : ats_completion::unsupported_request;
+        trans.set_response_status(abort ? tlm::TLM_GENERIC_ERROR_RESPONSE : tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
     }
+    const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
+    ext->translated_addr = r.out_addr & ~(bytes - 1);
+    ext->translated_size = bytes;
+    ext->ats_read = r.can_read;
+    // Writes through a translated request need D already set; report the right when granted.
+    ext->ats_write = r.can_write;
+    ext->ats_exec = r.can_read && ext->exec;
+    ext->ats_priv = ext->priv;
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
@@ -517,6 +522,12 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     }
     if (ext && ext->ats_translation) {
         ats_translate(trans, ext, delay);
+        sync(delay);
+        return;
+    }
+    // The interrupt window is decoded before (and regardless of) DMA remapping.
+    if (interrupt_window_request(trans, ext)) {
+        interrupt_window(trans, ext);
         sync(delay);
         return;
     }
@@ -573,10 +584,48 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     sync(delay);
 }
 
+bool iommu::interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext) {
+    const uint64_t len = std::max<uint64_t>(trans.get_data_length(), 1);
+    return !(ext && ext->has_pasid) && hw::overlaps_interrupt_window(trans.get_address(), len);
+}
+
+void iommu::interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext) {
+    const uint64_t addr = trans.get_address();
+    const unsigned len = trans.get_data_length();
+    const bool inside = addr >= hw::interrupt_window_base && addr + len <= hw::interrupt_window_end;
+    if (trans.is_write() && len > 0 && inside) {
+        // An interrupt request (docs/vtd-facts.md §5.6): not remapped here, recorded.
+        ++m_stats.interrupt_requests;
+        if (m_interrupts.size() < interrupt_record_limit) {
+            interrupt_request ir;
+            ir.rid = ext ? ext->requester_id : 0;
+            ir.addr = addr;
+            ir.len = len;
+            std::memcpy(&ir.data, trans.get_data_ptr(), std::min<std::size_t>(len, sizeof ir.data));
+            m_interrupts.push_back(ir);
+        }
+        trans.set_dmi_allowed(false);
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
+    // A read (or a write reaching past the window) there is no interrupt and no DMA: aborted and
+    // reported as an interrupt-range access (SGN.8), as for a translation ending in the window.
+    ++m_stats.interrupt_window_errors;
+    translation_request req = make_request(trans, ext, addr);
+    translation_result r;
+    r.fault = hw::fault_reason::gn_interrupt_range;
+    record_fault(req, r, ext);
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
 unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
     // Debug access through the current translation, without recording faults or timing; stops at
     // the first untranslatable page. The translation itself behaves as for a DMA (cache fills, A/D).
     const dma_extension* ext = trans.get_extension<dma_extension>();
+    if (interrupt_window_request(trans, ext)) {
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);  // no memory behind the window
+        return 0;
+    }
     const bool te = m_te;
     const unsigned len = trans.get_data_length();
     unsigned done = 0;
@@ -622,6 +671,8 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
         return deny();
     const dma_extension* ext = trans.get_extension<dma_extension>();
     if (ext && ext->ats_translation)
+        return deny();
+    if (interrupt_window_request(trans, ext))
         return deny();
 
     dmi_grant g;
@@ -669,6 +720,9 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
     g.out_end = hi;
     g.in_start = in_page + (lo - out_page);
     g.in_end = in_page + (hi - out_page);
+    // A grant must not let requests without PASID reach memory through the interrupt window.
+    if (!(ext && ext->has_pasid) && hw::overlaps_interrupt_window(g.in_start, g.in_end - g.in_start + 1))
+        return deny();
     dmi.set_dmi_ptr(mdmi.get_dmi_ptr() + (lo - mdmi.get_start_address()));
     dmi.set_start_address(g.in_start);
     dmi.set_end_address(g.in_end);
@@ -738,17 +792,27 @@ std::string iommu::stats_json() const {
     o << "{\"iommu\": {\"dma_requests\": " << s.dma_requests << ", \"dma_bytes\": " << s.dma_bytes
       << ", \"dma_chunks\": " << s.dma_chunks << ", \"dma_faults\": " << s.dma_faults
       << ", \"dma_errors\": " << s.dma_errors << ", \"pass_through\": " << s.pass_through
-      << ", \"ats_requests\": " << s.ats_requests << ", \"mmio_reads\": " << s.mmio_reads
-      << ", \"mmio_writes\": " << s.mmio_writes << ", \"mmio_errors\": " << s.mmio_errors
-      << ", \"dmi_grants\": " << s.dmi_grants << ", \"dmi_denied\": " << s.dmi_denied
-      << ", \"dmi_revocations\": " << s.dmi_revocations << ", \"dmi_live\": " << m_grants.size()
-      << ", \"memory_dmi_accesses\": " << s.memory_dmi_accesses << ", \"quantum_syncs\": " << s.quantum_syncs
-      << ", \"fault_events\": " << s.fault_events << ", \"completion_events\": " << s.completion_events << "}";
+      << ", \"ats_requests\": " << s.ats_requests << ", \"ats_errors\": " << s.ats_errors
+      << ", \"mmio_reads\": " << s.mmio_reads << ", \"mmio_writes\": " << s.mmio_writes
+      << ", \"mmio_errors\": " << s.mmio_errors << ", \"dmi_grants\": " << s.dmi_grants
+      << ", \"dmi_denied\": " << s.dmi_denied << ", \"dmi_revocations\": " << s.dmi_revocations
+      << ", \"dmi_live\": " << m_grants.size() << ", \"memory_dmi_accesses\": " << s.memory_dmi_accesses
+      << ", \"quantum_syncs\": " << s.quantum_syncs << ", \"fault_events\": " << s.fault_events
+      << ", \"completion_events\": " << s.completion_events << "}";
     o << ", \"translation\": " << m_translator.stats().to_json();
     o << ", \"faults\": {\"recorded\": " << f.recorded << ", \"compressed\": " << f.compressed
       << ", \"overflow\": " << f.overflow << ", \"dropped\": " << f.dropped << ", \"suppressed\": " << f.suppressed
       << ", \"events\": " << f.events << "}";
-    o << ", \"qi\": " << m_queue->stats().to_json() << "}";
+    o << ", \"qi\": " << m_queue->stats().to_json();
+    // The last interrupt request recorded, so that a stats reader sees what it was.
+    o << ", \"interrupts\": {\"requests\": " << s.interrupt_requests
+      << ", \"window_errors\": " << s.interrupt_window_errors;
+    if (!m_interrupts.empty()) {
+        const interrupt_request& ir = m_interrupts.back();
+        o << ", \"last\": {\"rid\": " << ir.rid << ", \"addr\": " << ir.addr << ", \"data\": " << ir.data
+          << ", \"len\": " << ir.len << "}";
+    }
+    o << "}}";
     return o.str();
 }
 

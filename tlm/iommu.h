@@ -7,7 +7,9 @@
 // once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,
 // §6) with its registers forwarded; upstream DMA: pass-through while TE=0, else translation, split
 // at translated page boundaries, blocked requests answered with TLM_ADDRESS_ERROR_RESPONSE and the
-// fault reason in the dma_extension; ATS translation requests answered with the translation;
+// fault reason in the dma_extension; ATS translation requests answered with the translation (R=W=0
+// without a fault for a not-present entry or a missing right; Unsupported Request, or Completer
+// Abort for a structure access error, with the fault recorded for every other condition);
 // DMI grants of one translated page with only the rights the mapping gives, revoked whenever an
 // invalidation scope covers them, on TE changes, SRTP, and when memory revokes the backing DMI;
 // loosely-timed annotation (per translation two cache lookups, context and PASID, and one IOTLB
@@ -18,7 +20,9 @@
 // grants them (same annotated latency; byte-enabled pieces always use b_transport); statistics as JSON.
 // Does not model: legacy mode (CCMD/IVA/IOTLB_REG are stored only; a unit configured without
 // SMTS blocks every translated request with RTA.1, one without ECAP.QI ignores GCMD.QIE),
-// interrupt remapping, advanced fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses
+// interrupt remapping (a write without PASID to 0xFEEx_xxxx is recorded as an interrupt request, any
+// other request without PASID touching that window is aborted with fault 0x87 recorded), advanced
+// fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses
 // on irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant behaves like a
 // cached translation that is never evicted: only an invalidation covering it, SRTP, a TE change or the memory's own
 // revocation ends it (table edits without invalidation stay unseen, as they would for an IOTLB entry). Requirement: the
@@ -59,14 +63,17 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_out<bool> irq_inv;                               // invalidation completion event
 
     struct stats {
-        uint64_t dma_requests = 0;         // upstream b_transport calls
-        uint64_t dma_bytes = 0;            // bytes moved to or from memory for them
-        uint64_t dma_chunks = 0;           // page-bounded pieces forwarded to memory
-        uint64_t memory_dmi_accesses = 0;  // pieces moved through a DMI pointer of the memory
-        uint64_t dma_faults = 0;           // requests blocked by a translation fault
-        uint64_t dma_errors = 0;           // requests failed by memory or unsupported (burst, byte enables)
-        uint64_t pass_through = 0;         // requests while TE=0
-        uint64_t ats_requests = 0;         // ATS translation requests
+        uint64_t dma_requests = 0;             // upstream b_transport calls
+        uint64_t dma_bytes = 0;                // bytes moved to or from memory for them
+        uint64_t dma_chunks = 0;               // page-bounded pieces forwarded to memory
+        uint64_t memory_dmi_accesses = 0;      // pieces moved through a DMI pointer of the memory
+        uint64_t dma_faults = 0;               // requests blocked by a translation fault
+        uint64_t dma_errors = 0;               // requests failed by memory or unsupported (burst, byte enables)
+        uint64_t pass_through = 0;             // requests while TE=0
+        uint64_t ats_requests = 0;             // ATS translation requests
+        uint64_t ats_errors = 0;               // ... answered Unsupported Request or Completer Abort (fault recorded)
+        uint64_t interrupt_requests = 0;       // writes without PASID to the interrupt window (not DMA)
+        uint64_t interrupt_window_errors = 0;  // other requests without PASID touching the window (aborted)
         uint64_t mmio_reads = 0;
         uint64_t mmio_writes = 0;
         uint64_t mmio_errors = 0;  // unknown offset or bad size
@@ -98,7 +105,18 @@ class iommu : public sc_core::sc_module {
     phys_mem_if& walk_memory();
 
     const stats& statistics() const { return m_stats; }
-    // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...}}
+    // A write without PASID into 0xFEEx_xxxx: an interrupt request (MSI), not DMA. Interrupt
+    // remapping is not modelled: the request is recorded and goes nowhere.
+    struct interrupt_request {
+        uint16_t rid = 0;
+        uint64_t addr = 0;
+        uint32_t data = 0;  // the first (up to) four bytes, little-endian
+        unsigned len = 0;
+    };
+    static constexpr std::size_t interrupt_record_limit = 1024;  // later ones are only counted
+    const std::vector<interrupt_request>& interrupt_requests() const { return m_interrupts; }
+    // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...},
+    //  "interrupts": {"requests", "window_errors", "last": {"rid", "addr", "data", "len"}}}
     std::string stats_json() const;
     // Live DMI grants (tests).
     std::size_t dmi_grant_count() const { return m_grants.size(); }
@@ -138,6 +156,9 @@ class iommu : public sc_core::sc_module {
     void forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                  sc_core::sc_time& delay);
     void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
+    // True when a request without PASID touches the interrupt window.
+    static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
+    void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
     void sync(sc_core::sc_time& delay);
     translation_result timed_translate(const translation_request& req);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
@@ -186,6 +207,7 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_quantum;
     sc_core::sc_time m_latest_request_end;  // stamp of the latest end of a served upstream request
     stats m_stats;
+    std::vector<interrupt_request> m_interrupts;
 };
 
 }  // namespace iommusim

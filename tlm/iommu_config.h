@@ -36,7 +36,8 @@ struct iommu_config {
 
     // ---- ECAP_REG (docs/vtd-facts.md §1.4) ----
     bool qi = true;       // ECAP.QI: queued invalidation (required by SMTS; false: GCMD.QIE is ignored)
-    bool dt = true;       // ECAP.DT: device-TLB / ATS translation requests
+    bool dt = true;       // ECAP.DT: device-TLB / ATS translation requests (false: types 3/8 are IQEI 3)
+    bool ir = false;      // ECAP.IR: type-4 descriptors valid (validated, counted); remapping itself is not modelled
     bool pt = true;       // ECAP.PT: pass-through (PGTT=100)
     bool pasid = true;    // ECAP.PASID: requests-with-PASID
     unsigned pss = 19;    // ECAP.PSS: supported PASID width minus 1 (0..19)
@@ -50,10 +51,10 @@ struct iommu_config {
     bool ssads = false;   // ECAP.SSADS: second-stage A/D (SSADE); not modelled when false
     bool rps = true;      // ECAP.RPS: context-entry RID_PASID honoured (else RID_PASID = 0)
     bool rprivs = false;  // ECAP.RPRIVS: context-entry RID_PRIV honoured
-    bool pds = true;      // ECAP.PDS: page-request drain in wait descriptors
+    bool pds = false;     // ECAP.PDS: page-request drain in wait descriptors (needs prs; false: PD is reserved)
     bool prs = false;     // ECAP.PRS: page requests
     bool smpwcs = true;   // ECAP.SMPWCS: scalable-mode page-walk coherency
-    bool dit = false;     // ECAP.DIT: device-TLB invalidation throttle
+    bool dit = false;     // ECAP.DIT: device-TLB invalidation throttle (needs dt; false: PFSID is reserved)
     bool adms = false;    // ECAP.ADMS: abort-DMA mode (TTM=11)
 
     // ---- Caches ----
@@ -118,6 +119,11 @@ inline std::string iommu_config::validate() const {
     // nothing (legacy mode is not modelled, TTM=01 is reserved without SMTS).
     if (smts && !qi)
         return "qi=false with smts=true (scalable mode requires queued invalidation)";
+    // Implementations without page requests report no page-request drain; DIT qualifies device TLBs.
+    if (pds && !prs)
+        return "pds=true with prs=false (page-request drain needs page requests)";
+    if (dit && !dt)
+        return "dit=true with dt=false (the device-TLB invalidation throttle needs device TLBs)";
     if (!pow2(iotlb_sets) || iotlb_sets > 4096)
         return "iotlb_sets=" + std::to_string(iotlb_sets) + " (power of two, 1..4096)";
     if (!pow2(iotlb_ways) || iotlb_ways > 64)

@@ -12,13 +12,7 @@ namespace perm = iotlb_perm;
 
 namespace {
 
-constexpr uint64_t k_intr_base = 0xFEE0'0000;
-constexpr uint64_t k_intr_end = 0xFEF0'0000;
 constexpr unsigned k_max_ad_retries = 4;  // a racing table writer cannot make the walk loop
-
-bool overlaps_interrupt_range(uint64_t base, uint64_t bytes) {
-    return base < k_intr_end && k_intr_base < base + bytes;
-}
 
 page_level to_page_level(unsigned leaf_level) {
     return static_cast<page_level>(leaf_level - 1);
@@ -537,7 +531,7 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
     }
     // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
     // a cached translation can never cover it.
-    if (r.out_addr >= k_intr_base && r.out_addr < k_intr_end) {
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) {
         r.fault = fault_reason::gn_interrupt_range;
         return r;
     }
@@ -546,7 +540,7 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
         const uint64_t out_base = r.out_addr & ~(bytes - 1);
         const uint64_t in_base = addr & ~(bytes - 1);
         const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
-        if (!overlaps_interrupt_range(out_base, bytes) && in_range)
+        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range)
             break;
         r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
     }

@@ -21,7 +21,8 @@ class qi_host {
     // The translation caches (normally a forwarding_invalidation_sink over the translator).
     virtual invalidation_sink& caches() = 0;
     // RTADDR.TTM of the root table made active by the last SRTP (docs/vtd-facts.md §1.6): 0 legacy,
-    // 1 scalable, 2 reserved, 3 abort-DMA. Descriptors are processed only with 1 (else IQEI 7).
+    // 1 scalable, 2 reserved, 3 abort-DMA. The engine decides which are reserved for the unit (IQEI 7)
+    // and which descriptor types exist in the mode (legacy: types 1-5).
     virtual unsigned active_ttm() = 0;
     // Set FSTS bits (hw::fsts::iqe / ice / ite masks) and raise the fault event of docs/vtd-facts.md §1.8
     // (the owner's fault_recorder::raise_status does both).

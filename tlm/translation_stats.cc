@@ -25,6 +25,7 @@ std::string translation_stats::to_json() const {
     field("iotlb_fills", iotlb_fills);
     field("iotlb_evictions", iotlb_evictions);
     field("dirty_rewalks", dirty_rewalks);
+    field("ats_no_rights", ats_no_rights);
     field("fs_psc_hits", fs_psc_hits);
     field("fs_psc_misses", fs_psc_misses);
     field("ss_psc_hits", ss_psc_hits);

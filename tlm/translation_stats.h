@@ -22,6 +22,7 @@ struct translation_stats {
     uint64_t iotlb_fills = 0;
     uint64_t iotlb_evictions = 0;
     uint64_t dirty_rewalks = 0;  // write hits on entries without D, or rights the entry lacks
+    uint64_t ats_no_rights = 0;  // ATS translation requests answered R=W=0 (not present or no right; no fault)
     uint64_t fs_psc_hits = 0;
     uint64_t fs_psc_misses = 0;
     uint64_t ss_psc_hits = 0;

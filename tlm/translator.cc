@@ -15,9 +15,26 @@ const iommu_config& validated(const iommu_config& c) {
     return c;
 }
 
-bool is_rights_fault(fault_reason f) {
-    return f == fault_reason::gn_user_denied || f == fault_reason::gn_exec_denied ||
-           f == fault_reason::gn_write_denied || f == fault_reason::gn_read_denied;
+// A not-present entry or a missing right at any paging level of either stage: the conditions a
+// page request could resolve. An ATS translation request gets a successful completion granting
+// what the tables give (R=W=0 when not present) and no fault is recorded; every other condition
+// (context/PASID entries, reserved bits, address width, memory errors) stays a fault (README,
+// "Choices": ATS translation requests).
+bool is_recoverable(fault_reason f) {
+    switch (f) {
+        case fault_reason::fs_not_present:
+        case fault_reason::ss_perm:
+        case fault_reason::fs_root_ss_read:
+        case fault_reason::fs_entry_ss_read:
+        case fault_reason::fs_ad_ss_write:
+        case fault_reason::gn_user_denied:
+        case fault_reason::gn_exec_denied:
+        case fault_reason::gn_write_denied:
+        case fault_reason::gn_read_denied:
+            return true;
+        default:
+            return false;
+    }
 }
 
 bool stage2_kind(translation_kind k) {
@@ -185,7 +202,7 @@ translation_result translator::translate(const translation_request& req) {
     const pasid_info& pw = p;
     ++m_stats.walks;
     walk_result w = m_walker.walk(pw, req.addr, access, true);
-    if (req.ats_translation && is_rights_fault(w.fault) && access.write) {
+    if (req.ats_translation && is_recoverable(w.fault) && access.write) {
         // An ATS translation reports what is granted: retry as a read.
         access_type ro = access;
         ro.write = false;
@@ -196,8 +213,9 @@ translation_result translator::translate(const translation_request& req) {
     r.walk_accesses += w.accesses;
     m_stats.walk_accesses += w.accesses;
     if (w.fault != fault_reason::none) {
-        if (req.ats_translation && is_rights_fault(w.fault)) {
-            r.page_bytes = hw::page_size_4k;  // granted nothing, not a fault (§6.6 ATS)
+        if (req.ats_translation && is_recoverable(w.fault)) {
+            r.page_bytes = hw::page_size_4k;  // granted nothing (R=W=0), not a fault
+            ++m_stats.ats_no_rights;
             return r;
         }
         set_fault(r, w.fault, fpd);

@@ -7,8 +7,9 @@
 // check of the cached permissions (a write hit on an entry without D, or a hit that lacks the
 // right, re-walks: the tables are authoritative); fills of every cache; the invalidation scopes
 // of §6.2-6.5, each applied to the IOTLB and the matching paging-structure caches (IH=1 keeps
-// them) and reported to observers (DMI revocation); ATS translation requests (rights reported
-// in can_read / can_write instead of faulting); the stale-translation checker (re-walk of every
+// them) and reported to observers (DMI revocation); ATS translation requests (a not-present
+// entry or a missing right is answered with the rights granted in can_read / can_write, R=W=0,
+// instead of a fault; other conditions fault as for DMA); the stale-translation checker (re-walk of every
 // IOTLB hit without side effects, DESIGN.md principle 5).
 // Does not model: fault recording (the caller records result.fault unless suppressed), timing,
 // device-TLBs, legacy mode.

@@ -327,7 +327,8 @@ TEST(CacheInvalidateUser, EntriesBecomePasidIotlbDescriptorsInOneBatch) {
         // pfn 3..4 straddle: grown to 8 pages at 0.
         EXPECT_EQ(sent[2], hw::make_p_iotlb_inv(page, nd.did(), 0, 0, 3, true));
         EXPECT_EQ(sent[3], b.vtd().dev_tlb_inv(0x0108, 0, 3));
-        EXPECT_EQ(sent[4], hw::make_p_iotlb_inv(page, nd.did(), 0, 0, 52, false));
+        // Everything: PASID-selective (granularity 10), no address (Linux cache.c).
+        EXPECT_EQ(sent[4], hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, nd.did(), 0));
         EXPECT_EQ(sent[5], b.vtd().dev_tlb_inv(0x0108, 0, 52));
         EXPECT_EQ(hw::desc::type_of(sent[6]), static_cast<unsigned>(hw::inv_type::wait));
         EXPECT_EQ(b.executed(hw::inv_type::pasid_iotlb), 3u);
@@ -343,6 +344,44 @@ TEST(CacheInvalidateUser, EntriesBecomePasidIotlbDescriptorsInOneBatch) {
         ASSERT_EQ(reqs.size(), devtlb_before + 3);
         EXPECT_EQ(reqs[devtlb_before + 1].base, 0u);
         EXPECT_EQ(reqs[devtlb_before + 1].length, 0x8000u);
+    });
+}
+
+// Linux's cache_tag_flush_iotlb (drivers/iommu/intel/cache.c) sends a PASID-selective P_IOTLB
+// when the aligned block reaches MAX_AGAW_PFN_WIDTH (52): for addr 0 / npages U64_MAX and for any
+// range whose block grows to the whole space; a 2^51-page block stays page-selective.
+TEST(CacheInvalidateUser, WholeAddressSpaceIsPasidSelective) {
+    Bench b;
+    b.run([&] {
+        auto n = b.nested();
+        auto& nd = static_cast<driver::nested_domain&>(*n);
+        ASSERT_EQ(n->attach_dev(b.dev), 0);
+        ASSERT_EQ(n->attach_dev(b.ats_dev), 0);
+        b.mark();
+        std::vector<iommu_hwpt_vtd_s1_invalidate> v = {inv(0, ~uint64_t{0}, IOMMU_VTD_INV_FLAGS_LEAF),
+                                                       inv(0x1000, (uint64_t{1} << 52) - 1), inv(0, uint64_t{1} << 51)};
+        auto a = array_of(v);
+        ASSERT_EQ(n->cache_invalidate_user(a), 0);
+        EXPECT_EQ(a.entry_num, 3u);
+        const auto sent = b.sent();
+        ASSERT_EQ(sent.size(), 7u);
+        // Type 6 in qw0 bits 3:0, G=10 in bits 5:4, DID in 31:16, PASID 0; qw1 (ADDR, IH, AM) zero.
+        const uint64_t pasid_selective = 0x6u | (0x2u << 4) | (uint64_t{nd.did()} << 16);
+        for (unsigned i : {0u, 2u}) {
+            EXPECT_EQ(sent[i][0], pasid_selective) << "entry " << i / 2;
+            EXPECT_EQ(sent[i][1], 0u) << "entry " << i / 2;
+            EXPECT_EQ(sent[i][2] | sent[i][3], 0u);
+        }
+        // The 2^51-page block at 0: page-selective (G=11), AM 51, ADDR 0.
+        EXPECT_EQ(sent[4][0], 0x6u | (0x3u << 4) | (uint64_t{nd.did()} << 16));
+        EXPECT_EQ(sent[4][1], 51u);
+        // Device TLB: the whole-space ATS encoding (S=1, ADDR[62:12] all ones, bit 63 clear).
+        for (unsigned i : {1u, 3u}) {
+            EXPECT_EQ(hw::desc::type_of(sent[i]), static_cast<unsigned>(hw::inv_type::dev_tlb));
+            EXPECT_EQ(sent[i][1], 0x7fff'ffff'ffff'f001ull) << "entry " << i / 2;
+        }
+        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_pasid), 2u);
+        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_pasid_range), 1u);
     });
 }
 

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -271,6 +272,24 @@ TEST_F(VtdNested, ReplaceBetweenNestedParentAndIoas) {
     // Unmapping the IOAS flushes the automatic domain: the device faults.
     ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, guest_base_gpa, guest_pages * page));
     EXPECT_EQ(-1, DmaByte(gpa(data_a)));
+}
+
+// Requests without PASID to 0xFEEx_xxxx are interrupt requests (docs/vtd-facts.md §5.8): through the
+// C API a write there succeeds without being remapped, a read fails with fault 0x87 (SGN.8), and
+// the platform statistics show the interrupt request.
+TEST_F(VtdNested, InterruptWindowWithoutPasidThroughTheCApi) {
+    uint32_t msi = 0x4025;
+    ASSERT_EQ(0, iommusim_dma(m_vfio, IOMMU_NO_PASID, 0xFEE0'0000, &msi, sizeof msi, 1));
+    uint32_t v = 0;
+    errno = 0;
+    EXPECT_EQ(-1, iommusim_dma(m_vfio, IOMMU_NO_PASID, 0xFEE0'0000, &v, sizeof v, 0));
+    EXPECT_EQ(EFAULT, errno);
+    EXPECT_EQ(static_cast<int>(hw::fault_reason::gn_interrupt_range), iommusim_last_fault(m_vfio));
+    const std::string stats = platform::instance().stats_json();
+    EXPECT_NE(stats.find("\"interrupts\": {\"requests\": 1, \"window_errors\": 1, \"last\": {\"rid\": 256, "
+                         "\"addr\": 4276092928, \"data\": 16421, \"len\": 4}}"),
+              std::string::npos)
+        << stats;
 }
 
 TEST_F(VtdNested, HwptAllocErrnos) {

@@ -45,6 +45,7 @@ const std::vector<field<iommu_config>>& iommu_fields() {
         {"haw", &iommu_config::haw},
         {"qi", &iommu_config::qi},
         {"dt", &iommu_config::dt},
+        {"ir", &iommu_config::ir},
         {"pt", &iommu_config::pt},
         {"pasid", &iommu_config::pasid},
         {"pss", &iommu_config::pss},

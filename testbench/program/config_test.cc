@@ -144,6 +144,8 @@ json companions(const std::string& name) {
         {"iommu.phys_addr_bits", {{"user_memory_base", "0x80000000"}}},  // memory below 2^bits
         {"iommu.iotlb_sets", {{"iotlb", "cpp"}}},                        // geometries beyond the verilated ones
         {"iommu.iotlb_ways", {{"iotlb", "cpp"}}},
+        {"iommu.pds", {{"iommu", {{"prs", true}}}}},  // page-request drain needs page requests
+        {"iommu.dit", {{"iommu", {{"dt", true}}}}},
     };
     const auto it = needs.find(name);
     json base = it == needs.end() ? json::object() : it->second;

@@ -18,14 +18,22 @@ decode_caps default_caps() {
     return decode_caps{};
 }
 
+// A unit that also reports ECAP.IR (type 4 exists).
+decode_caps ir_caps() {
+    decode_caps c;
+    c.ir = true;
+    return c;
+}
+
 decode_result dec(const inv_desc& d, bool wide = true, decode_caps caps = default_caps()) {
     return descriptor_decoder::decode(d, wide, caps);
 }
 
 // Calls every valid-descriptor check with each bit outside `allowed` set in turn (words 0-1 in a
 // 128-bit queue, 0-3 in a 256-bit queue) and expects IQEI 4 for each.
-void expect_every_reserved_bit_rejected(const inv_desc& valid, const inv_desc& allowed, bool wide) {
-    ASSERT_TRUE(dec(valid, wide).ok());
+void expect_every_reserved_bit_rejected(const inv_desc& valid, const inv_desc& allowed, bool wide,
+                                        const decode_caps& caps = default_caps()) {
+    ASSERT_TRUE(dec(valid, wide, caps).ok());
     const unsigned words = wide ? 4 : 2;
     for (unsigned w = 0; w < words; ++w)
         for (unsigned b = 0; b < 64; ++b) {
@@ -34,7 +42,7 @@ void expect_every_reserved_bit_rejected(const inv_desc& valid, const inv_desc& a
                 continue;
             inv_desc d = valid;
             d[w] |= bit;
-            EXPECT_EQ(dec(d, wide).iqei, iqei::reserved_field) << "word " << w << " bit " << b;
+            EXPECT_EQ(dec(d, wide, caps).iqei, iqei::reserved_field) << "word " << w << " bit " << b;
         }
 }
 
@@ -77,8 +85,9 @@ struct recording_sink final : invalidation_sink {
     }
 };
 
-std::vector<std::string> apply_desc(const inv_desc& d, unsigned* dropped = nullptr) {
-    const decode_result r = dec(d);
+std::vector<std::string> apply_desc(const inv_desc& d, unsigned* dropped = nullptr,
+                                    const decode_caps& caps = default_caps()) {
+    const decode_result r = dec(d, true, caps);
     EXPECT_TRUE(r.ok());
     recording_sink s;
     const unsigned n = descriptor_decoder::apply(r.desc, s);
@@ -105,6 +114,37 @@ TEST(DescriptorDecoder, ScalableOnlyTypesInNarrowQueueAreIqei3) {
     EXPECT_TRUE(dec(hw::make_p_dev_tlb_inv(3, 4, false, 0, false), true).ok());
 }
 
+// Legacy mode (RTADDR.TTM=00, e.g. before the first SRTP) has descriptor types 1-5 only: the
+// PASID-based types 6-8 are unknown there (IQEI 3), in either queue width.
+TEST(DescriptorDecoder, LegacyModeHasTypesOneToFiveOnly) {
+    decode_caps legacy = ir_caps();
+    legacy.scalable_mode = false;
+    for (bool wide : {false, true}) {
+        EXPECT_TRUE(dec(hw::make_cc_inv(hw::cc_desc::global), wide, legacy).ok());
+        EXPECT_TRUE(dec(hw::make_iotlb_inv(hw::iotlb_desc::page, 3, 0x5000, 1), wide, legacy).ok());
+        EXPECT_TRUE(dec(hw::make_dev_tlb_inv(0x0108, 0x5000, false), wide, legacy).ok());
+        EXPECT_TRUE(dec(hw::make_iec_inv(true, 4, 1), wide, legacy).ok());
+        EXPECT_TRUE(dec(hw::make_wait(true, 0x1000, 1), wide, legacy).ok());
+        EXPECT_EQ(dec(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 1, 2), wide, legacy).iqei, iqei::invalid_type);
+        EXPECT_EQ(dec(hw::make_pc_inv(hw::pc_desc::global), wide, legacy).iqei, iqei::invalid_type);
+        EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(3, 4, false, 0, false), wide, legacy).iqei, iqei::invalid_type);
+    }
+}
+
+// A descriptor type for a feature the unit does not report is an invalid type (IQEI 3), not a no-op:
+// device-TLB invalidations (3, 8) need ECAP.DT, interrupt-entry-cache invalidation (4) ECAP.IR.
+TEST(DescriptorDecoder, TypesOfUnreportedFeaturesAreIqei3) {
+    decode_caps no_dt;
+    no_dt.dt = false;
+    for (bool wide : {false, true})
+        EXPECT_EQ(dec(hw::make_dev_tlb_inv(0x0108, 0, false), wide, no_dt).iqei, iqei::invalid_type);
+    EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(0x0108, 1, false, 0, false), true, no_dt).iqei, iqei::invalid_type);
+    for (bool wide : {false, true}) {
+        EXPECT_EQ(dec(hw::make_iec_inv(false), wide).iqei, iqei::invalid_type) << "ECAP.IR=0";
+        EXPECT_TRUE(dec(hw::make_iec_inv(false), wide, ir_caps()).ok());
+    }
+}
+
 TEST(DescriptorDecoder, NarrowQueueIgnoresUpperWordsWideQueueReservesThem) {
     inv_desc d = hw::make_iotlb_inv(hw::iotlb_desc::global);
     d[2] = ~uint64_t{0};
@@ -122,7 +162,7 @@ TEST(DescriptorDecoder, EveryReservedBitOfEveryTypeIsIqei4) {
         expect_every_reserved_bit_rejected(hw::make_cc_inv(hw::cc_desc::global), hw::cc_desc::allowed, wide);
         expect_every_reserved_bit_rejected(hw::make_iotlb_inv(hw::iotlb_desc::global), hw::iotlb_desc::allowed, wide);
         expect_every_reserved_bit_rejected(hw::make_dev_tlb_inv(1, 0, false), hw::dev_tlb_desc::allowed, wide);
-        expect_every_reserved_bit_rejected(hw::make_iec_inv(false), hw::iec_desc::allowed, wide);
+        expect_every_reserved_bit_rejected(hw::make_iec_inv(false), hw::iec_desc::allowed, wide, ir_caps());
         inv_desc w = hw::make_wait(true, 0x1000, 1);
         expect_every_reserved_bit_rejected(w, hw::wait_desc::allowed, wide);
     }
@@ -220,8 +260,20 @@ TEST(DescriptorDecoder, DeviceTlbSizeEncoding) {
     EXPECT_EQ(r.desc.dev_length, 0u);
 }
 
-TEST(DescriptorDecoder, DeviceTlbPfsidOnlyWithDit) {
-    EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, 0x0abc)).desc.pfsid, 0);
+// Without ECAP.DIT the PFSID bits (type 3 qw0 15:12 and 63:52, same in type 8) are reserved.
+TEST(DescriptorDecoder, DeviceTlbPfsidIsReservedWithoutDit) {
+    for (uint16_t pfsid : {uint16_t{0x0001}, uint16_t{0x0010}, uint16_t{0x8000}, uint16_t{0x0abc}}) {
+        for (bool wide : {false, true})
+            EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, pfsid), wide).iqei, iqei::reserved_field) << pfsid;
+        EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(1, 2, false, 0, false, 0, pfsid)).iqei, iqei::reserved_field) << pfsid;
+    }
+    inv_desc raw = hw::make_dev_tlb_inv(1, 0, false);
+    raw[0] |= uint64_t{1} << 12;
+    EXPECT_EQ(dec(raw).iqei, iqei::reserved_field);
+    raw = hw::make_dev_tlb_inv(1, 0, false);
+    raw[0] |= uint64_t{1} << 63;
+    EXPECT_EQ(dec(raw).iqei, iqei::reserved_field);
+    EXPECT_TRUE(dec(hw::make_dev_tlb_inv(1, 0, false, 0, 0)).ok());
     decode_caps caps;
     caps.dit = true;
     EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, 0x0abc), true, caps).desc.pfsid, 0x0abc);
@@ -248,14 +300,14 @@ TEST(DescriptorDecoder, PasidDeviceTlbFields) {
 // ---- Type 4 --------------------------------------------------------------------------------------
 
 TEST(DescriptorDecoder, InterruptEntryCacheIsValidatedAndAppliesNothing) {
-    decode_result r = dec(hw::make_iec_inv(true, 0x40, 3));
+    decode_result r = dec(hw::make_iec_inv(true, 0x40, 3), true, ir_caps());
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.desc.scope, qi_scope::iec_index);
     EXPECT_EQ(r.desc.iidx, 0x40);
     EXPECT_EQ(r.desc.im, 3);
-    EXPECT_EQ(dec(hw::make_iec_inv(false)).desc.scope, qi_scope::iec_all);
+    EXPECT_EQ(dec(hw::make_iec_inv(false), true, ir_caps()).desc.scope, qi_scope::iec_all);
     unsigned dropped = 1;
-    EXPECT_TRUE(apply_desc(hw::make_iec_inv(false), &dropped).empty());
+    EXPECT_TRUE(apply_desc(hw::make_iec_inv(false), &dropped, ir_caps()).empty());
     EXPECT_EQ(dropped, 0u);
 }
 
@@ -279,12 +331,13 @@ TEST(DescriptorDecoder, WaitFields) {
 TEST(DescriptorDecoder, WaitPageDrainNeedsPds) {
     inv_desc d = hw::make_wait(true, 0x1000, 1);
     hw::wait_desc::pd::set(d, 1);
-    EXPECT_TRUE(dec(d).ok());
-    EXPECT_TRUE(dec(d).desc.pd);
-    decode_caps caps;
-    caps.pds = false;
-    EXPECT_EQ(dec(d, true, caps).iqei, iqei::reserved_field);
-    EXPECT_EQ(dec(d, false, caps).iqei, iqei::reserved_field);
+    decode_caps pds;
+    pds.pds = true;
+    EXPECT_TRUE(dec(d, true, pds).ok());
+    EXPECT_TRUE(dec(d, true, pds).desc.pd);
+    // ECAP.PDS=0 (the default: no page requests): PD is reserved.
+    EXPECT_EQ(dec(d, true).iqei, iqei::reserved_field);
+    EXPECT_EQ(dec(d, false).iqei, iqei::reserved_field);
 }
 
 // ---- Type 6 --------------------------------------------------------------------------------------
@@ -303,7 +356,7 @@ TEST(DescriptorDecoder, PasidIotlbGranularities) {
               std::vector<std::string>{"iotlb_pasid_range 7 1048575 28672 0 0"});
 }
 
-// MAMV limits type-2 (second-stage) page-selective requests only; Linux sends type 6 with AM 52.
+// MAMV limits type-2 (second-stage) page-selective requests only; Linux 6.10-6.16 sent type 6 with AM 52.
 TEST(DescriptorDecoder, PasidIotlbAddressMaskIsNotBoundedByMamv) {
     decode_caps caps;
     caps.mamv = 4;

@@ -29,6 +29,7 @@ iommu_config test_config() {
     iommu_config c;
     c.iotlb_sets = 16;
     c.iotlb_ways = 16;  // room for every test's entries in one set: no evictions
+    c.ir = true;        // ECAP.IR: type-4 descriptors exist
     return c;
 }
 
@@ -457,6 +458,7 @@ TEST(InvalidationQueue, Iqei5WideQueueWithoutScalableMode) {
     iommu_config cfg = test_config();
     cfg.smts = false;  // not a valid platform configuration; the engine still answers architecturally
     harness h(test_config(), cfg);
+    h.ttm = 0;  // without SMTS only legacy mode exists (TTM=01 would be reserved: IQEI 7)
     h.enable(true, 0);
     h.submit({hw::make_wait(true, status_base, 1)});
     run_ns(1000);
@@ -489,20 +491,93 @@ TEST(InvalidationQueue, Iqei6MisalignedTailInWideQueue) {
     EXPECT_EQ(h.status(status_base), 1u);
 }
 
-TEST(InvalidationQueue, Iqei7TtmNotScalableThenResume) {
+// IQEI 7 is for a reserved TTM (10b): the queue stops with IQH on the descriptor and resumes once
+// a valid mode is active and IQE is cleared.
+TEST(InvalidationQueue, Iqei7ReservedTtmThenResume) {
     harness h;
-    h.ttm = 0;
+    h.ttm = 2;
     h.enable();
     h.submit({hw::make_wait(true, status_base, 4)});
     run_ns(1000);
     EXPECT_TRUE(h.iqe());
     EXPECT_EQ(h.iqei(), iqei::invalid_ttm);
+    EXPECT_EQ(h.head_index(), 0u);
     EXPECT_EQ(h.status(status_base), 0u);
     h.ttm = 1;
     h.clear_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
     run_ns(1000);
     EXPECT_EQ(h.status(status_base), 4u);
     EXPECT_EQ(h.qi.stats().iqe_by_iqei[iqei::invalid_ttm], 1u);
+}
+
+// Scalable mode without ECAP.SMTS and abort-DMA mode without ECAP.ADMS are reserved TTMs too.
+TEST(InvalidationQueue, Iqei7TtmTheUnitDoesNotSupport) {
+    iommu_config qi_cfg = test_config();
+    qi_cfg.smts = false;
+    harness h(test_config(), qi_cfg);
+    h.ttm = 1;
+    h.enable(false);
+    h.submit({hw::make_wait(true, status_base, 4)});
+    run_ns(1000);
+    EXPECT_EQ(h.iqei(), iqei::invalid_ttm) << "TTM=01 without SMTS";
+    h.ttm = 3;
+    h.clear_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
+    run_ns(1000);
+    EXPECT_EQ(h.iqei(), iqei::invalid_ttm) << "TTM=11 without ADMS";
+    EXPECT_EQ(h.qi.stats().iqe_by_iqei[iqei::invalid_ttm], 2u);
+    EXPECT_EQ(h.status(status_base), 0u);
+}
+
+// Legacy mode (TTM=00: before the first SRTP, or a legacy root table) runs the queue with the
+// descriptor types legacy mode has (context-cache, IOTLB, device-TLB, interrupt-entry-cache, wait);
+// the PASID-based types 6-8 do not exist there: IQE with IQEI 3, IQH on that descriptor.
+void expect_legacy_types_one_to_five_processed(harness& h, bool wide) {
+    h.ttm = 0;
+    h.enable(wide);
+    h.fill_tlb(3, 0, ss, 0x40);
+    h.fill_tlb(4, 0, ss, 0x40);
+    h.submit({hw::make_cc_inv(hw::cc_desc::global), hw::make_iotlb_inv(hw::iotlb_desc::domain, 3),
+              hw::make_dev_tlb_inv(0x0108, 0x5000, false), hw::make_iec_inv(false),
+              hw::make_wait(true, status_base, 7)});
+    run_ns(2000);
+    EXPECT_FALSE(h.iqe());
+    EXPECT_EQ(h.head_index(), 5u);
+    EXPECT_EQ(h.status(status_base), 7u);
+    EXPECT_FALSE(h.in_tlb(3, 0, ss, 0x40)) << "the IOTLB invalidation was applied";
+    EXPECT_TRUE(h.in_tlb(4, 0, ss, 0x40));
+    for (unsigned t = 1; t <= 5; ++t)
+        EXPECT_EQ(h.qi.stats().per_type[t], 1u) << "type " << t;
+}
+
+TEST(InvalidationQueue, LegacyModeProcessesTypesOneToFive) {
+    harness h;
+    expect_legacy_types_one_to_five_processed(h, false);
+}
+
+TEST(InvalidationQueue, LegacyModePasidTypesAreIqei3) {
+    harness h;
+    expect_legacy_types_one_to_five_processed(h, true);  // a 256-bit queue (ECAP.SMTS) in legacy mode
+    for (const inv_desc& d :
+         {hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, 4, 0), hw::make_pc_inv(hw::pc_desc::global),
+          hw::make_p_dev_tlb_inv(0x0108, 1, true, 0, false)}) {
+        const uint32_t at = h.head_index();
+        h.submit({d, hw::make_wait(true, status_base, 8)});
+        run_ns(1000);
+        EXPECT_TRUE(h.iqe()) << "type " << hw::desc::type_of(d);
+        EXPECT_EQ(h.iqei(), iqei::invalid_type);
+        EXPECT_EQ(h.head_index(), at) << "IQH stays on the descriptor";
+        EXPECT_TRUE(h.in_tlb(4, 0, ss, 0x40));
+        EXPECT_EQ(h.status(status_base), 7u) << "the wait behind it does not run";
+        // Software replaces the bad slot with a wait (as Linux does) and clears IQE.
+        h.put(at, hw::make_wait(false, 0, 0));
+        h.clear_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
+        run_ns(1000);
+        EXPECT_FALSE(h.iqe());
+        EXPECT_EQ(h.status(status_base), 8u);
+        const uint32_t reset = 7;  // the next descriptor's expectations start from the first wait's value
+        ASSERT_TRUE(h.mem.write(status_base, &reset, sizeof reset));
+    }
+    EXPECT_EQ(h.qi.stats().iqe_by_iqei[iqei::invalid_type], 3u);
 }
 
 TEST(InvalidationQueue, StatusWriteToFaultingAddressIsIqe2OnTheWait) {
@@ -552,7 +627,9 @@ TEST(InvalidationQueue, GarbageRingNeverStallsOnceSoftwareRecovers) {
         ++errors;
         // The head is on a descriptor the decoder rejects, with the code the engine reported.
         const uint32_t at = h.head_index();
-        const decode_result r = descriptor_decoder::decode(ring[at], true, decode_caps{});
+        decode_caps caps;  // the capabilities of test_config()
+        caps.ir = h.cfg.ir;
+        const decode_result r = descriptor_decoder::decode(ring[at], true, caps);
         EXPECT_FALSE(r.ok());
         EXPECT_EQ(r.iqei, h.iqei());
         h.put(at, hw::make_iec_inv(false));

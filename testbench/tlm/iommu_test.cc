@@ -153,6 +153,20 @@ TEST(IommuTest, CapabilitiesDerivedFromConfig) {
     });
 }
 
+// ECAP.PDS is off without page requests and ECAP.IR follows iommu_config::ir (off by default).
+TEST(IommuTest, EcapReportsIrAndNoPageRequestDrainByDefault) {
+    iommu_config c;
+    c.ir = true;
+    bench b(c);
+    b.run([&] {
+        const uint64_t ecap = b.reg64(reg::ECAP_OFFSET);
+        EXPECT_EQ(ecap::ir::get(ecap), 1u);
+        EXPECT_EQ(ecap::pds::get(ecap), 0u);
+        EXPECT_EQ(ecap::prs::get(ecap), 0u);
+        EXPECT_EQ(ecap::dit::get(ecap), 0u);
+    });
+}
+
 TEST(IommuTest, MmioErrorsChangeNothing) {
     bench b;
     b.run([&] {
@@ -506,6 +520,132 @@ TEST(IommuTest, AtsTranslationRequestReturnsTheTranslation) {
         EXPECT_TRUE(b.ext.ats_read);
         EXPECT_FALSE(b.ext.ats_write);
         EXPECT_EQ(b.mmu.statistics().ats_requests, 1u);
+    });
+}
+
+// ATS translation requests (README, "Choices"): a not-present entry is a successful completion
+// granting nothing (R=W=0), with no fault recorded and no fault event.
+TEST(IommuTest, AtsTranslationOfNotPresentPageIsEmptyCompletionWithoutFault) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        EXPECT_EQ(b.cpu.write32(reg::FECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);  // unmask
+        b.ext.ats_translation = true;
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova + 0x8000, v), tlm::TLM_OK_RESPONSE);  // nothing mapped there
+        EXPECT_EQ(b.ext.ats_status, ats_completion::success);
+        EXPECT_EQ(b.ext.translated_size, 0x1000u);
+        EXPECT_FALSE(b.ext.ats_read);
+        EXPECT_FALSE(b.ext.ats_write);
+        EXPECT_EQ(b.ext.fault, fault_reason::none);
+        EXPECT_FALSE(b.ext.fault_recorded);
+        sc_core::wait(5, sc_core::SC_NS);
+        EXPECT_EQ(fsts::ppf::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+        EXPECT_EQ(frcd::f::get(frcd::words{0, b.reg64(reg::frcd_offset(0) + 8)}), 0u);
+        EXPECT_EQ(b.fault_irqs.rises, 0u);
+        EXPECT_EQ(b.mmu.statistics().ats_errors, 0u);
+    });
+}
+
+// Any other condition is recorded as a translation-request fault and answered Unsupported Request, or Completer Abort
+// when a structure could not be read.
+TEST(IommuTest, AtsTranslationOfBadStructureIsRecordedAndUnsupportedRequest) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        b.ext.ats_translation = true;
+        b.ext.requester_id = k_rid + 1;  // no context entry: SCT.2
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        EXPECT_EQ(b.ext.ats_status, ats_completion::unsupported_request);
+        EXPECT_EQ(b.ext.translated_size, 0u);
+        EXPECT_EQ(b.ext.fault, fault_reason::ctx_not_present);
+        EXPECT_TRUE(b.ext.fault_recorded);
+        const frcd::words w{b.reg64(reg::frcd_offset(0)), b.reg64(reg::frcd_offset(0) + 8)};
+        EXPECT_EQ(frcd::f::get(w), 1u);
+        EXPECT_EQ(frcd::sid::get(w), k_rid + 1u);
+        EXPECT_EQ(frcd::fr::get(w), static_cast<uint64_t>(fault_reason::ctx_not_present));
+        EXPECT_EQ(frcd::t1::get(w), 0u);  // type "page translation request" (T1=0, T2=1)
+        EXPECT_EQ(frcd::t2::get(w), 1u);
+        // A context table the hardware cannot read: Completer Abort (SCT.1), recorded too.
+        b.tb.set_context(k_rid + 2);
+        b.mem.inject_error_range(b.tb.context_entry_addr(k_rid + 2), 32);
+        b.ext.requester_id = k_rid + 2;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(b.ext.ats_status, ats_completion::completer_abort);
+        EXPECT_EQ(b.ext.fault, fault_reason::ctx_access);
+        EXPECT_TRUE(b.ext.fault_recorded);
+        EXPECT_EQ(b.mmu.statistics().ats_errors, 2u);
+        EXPECT_EQ(b.mmu.faults().statistics().recorded, 2u);
+    });
+}
+
+// Requests without PASID to 0xFEEx_xxxx are interrupt requests, never DMA-remapped: a write is
+// recorded as an interrupt request (interrupt remapping is not modelled) and reaches no memory,
+// even where the tables map that IOVA; a read there is aborted and reported (SGN.8).
+TEST(IommuTest, RequestsWithoutPasidToTheInterruptWindowAreInterrupts) {
+    bench b;
+    b.build_tables();
+    b.tb.map_ss(b.ss_root, 4, 0xFEE0'0000, k_hpa + 0x9000);  // a DMA mapping of that IOVA is ignored
+    b.run([&] {
+        b.enable_translation();
+        EXPECT_EQ(b.dev.write32(0xFEE0'1004, 0x4041), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.ext.fault, fault_reason::none);
+        ASSERT_EQ(b.mmu.interrupt_requests().size(), 1u);
+        const auto& ir = b.mmu.interrupt_requests()[0];
+        EXPECT_EQ(ir.rid, k_rid);
+        EXPECT_EQ(ir.addr, 0xFEE0'1004u);
+        EXPECT_EQ(ir.data, 0x4041u);
+        EXPECT_EQ(ir.len, 4u);
+        uint32_t m = 0;
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0x9004, &m, 4));
+        EXPECT_EQ(m, 0u) << "the write was DMA-remapped";
+        EXPECT_EQ(b.mmu.core().stats().translations, 0u);
+        // A read in the window: target abort, fault 0x87 recorded.
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(0xFEE0'0000, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.ext.fault, fault_reason::gn_interrupt_range);
+        EXPECT_TRUE(b.ext.fault_recorded);
+        const frcd::words w{b.reg64(reg::frcd_offset(0)), b.reg64(reg::frcd_offset(0) + 8)};
+        EXPECT_EQ(frcd::fr::get(w), static_cast<uint64_t>(fault_reason::gn_interrupt_range));
+        EXPECT_EQ(frcd::fi::get(w) << 12, 0xFEE0'0000u);
+        EXPECT_EQ(frcd::t1::get(w), 1u);  // a read
+        // A write reaching past the window is no interrupt either.
+        const uint64_t two[2] = {1, 2};
+        EXPECT_EQ(b.dev.write(0xFEEF'FFFC, two, sizeof two), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.mmu.interrupt_requests().size(), 1u);
+        // No DMI into the window, nor a debug access.
+        tlm::tlm_dmi dmi;
+        EXPECT_FALSE(b.dev.get_dmi(0xFEE0'0000, dmi));
+        EXPECT_EQ(b.mmu.statistics().interrupt_window_errors, 2u);
+    });
+    const std::string j = b.mmu.stats_json();
+    EXPECT_NE(j.find("\"interrupts\": {\"requests\": 1, \"window_errors\": 2, \"last\": {\"rid\": 256, "
+                     "\"addr\": 4276097028, \"data\": 16449, \"len\": 4}}"),
+              std::string::npos)
+        << j;
+}
+
+// Requests with PASID to the same addresses are translated as usual (docs/vtd-facts.md §5.6).
+TEST(IommuTest, RequestsWithPasidToTheInterruptWindowAreTranslated) {
+    bench b;
+    b.build_tables();
+    test::pasid_opts o;
+    o.did = k_did;
+    o.ssptptr = b.ss_root;
+    b.tb.set_pasid(k_rid, 7, o);
+    b.tb.map_ss(b.ss_root, 4, 0xFEE0'0000, k_hpa + 0x9000);
+    b.run([&] {
+        b.enable_translation();
+        b.ext.has_pasid = true;
+        b.ext.pasid = 7;
+        EXPECT_EQ(b.dev.write32(0xFEE0'0004, 0x77), tlm::TLM_OK_RESPONSE);
+        uint32_t m = 0;
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0x9004, &m, 4));
+        EXPECT_EQ(m, 0x77u);
+        EXPECT_TRUE(b.mmu.interrupt_requests().empty());
     });
 }
 

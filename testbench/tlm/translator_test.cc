@@ -995,6 +995,57 @@ TEST_F(TranslatorTest, AtsTranslationReportsRights) {
     EXPECT_EQ(tr->stats().faults, 0u);
 }
 
+// A translation request that meets a not-present entry (first stage P=0, second stage R=W=0) is
+// answered with a translation granting nothing, as a missing right is: no fault, nothing cached.
+TEST_F(TranslatorTest, AtsTranslationOfNotPresentEntryGrantsNothingWithoutFault) {
+    setup_ss();
+    tb.map_ss(ss_root, 4, 0x1000, 0x11000);
+    build();
+    for (bool write : {false, true}) {
+        auto r = xl(0x7000, {.write = write, .ats = true});  // SS leaf not present
+        EXPECT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
+        EXPECT_FALSE(r.can_read);
+        EXPECT_FALSE(r.can_write);
+        EXPECT_FALSE(r.suppressed);
+        EXPECT_EQ(r.page_bytes, 4096u);
+        auto far = xl(0x40'0000'0000, {.write = write, .ats = true});  // upper SS level not present
+        EXPECT_TRUE(far.ok()) << std::hex << unsigned(far.fault);
+        EXPECT_FALSE(far.can_read);
+    }
+    EXPECT_EQ(tr->stats().faults, 0u);
+    EXPECT_EQ(tr->stats().ats_no_rights, 4u);
+    EXPECT_EQ(tr->stats().iotlb_fills, 0u);
+    // The same address as a DMA read is a fault.
+    EXPECT_EQ(xl(0x7000).fault, fault_reason::ss_perm);
+}
+
+TEST_F(TranslatorTest, AtsTranslationOfNotPresentFirstStageEntryGrantsNothing) {
+    setup_fs();
+    tb.map_fs(fs, 0x2000, 0x12000);
+    build();
+    auto r = xl(0x5000, {.pasid = 5, .ats = true});
+    EXPECT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
+    EXPECT_FALSE(r.can_read);
+    EXPECT_FALSE(r.can_write);
+    EXPECT_EQ(tr->stats().faults, 0u);
+    EXPECT_EQ(xl(0x5000, {.pasid = 5}).fault, fault_reason::fs_not_present);
+}
+
+// Conditions that are not a missing translation stay faults for translation requests: an entry
+// with reserved bits, a PASID entry that is not present, an unreadable table.
+TEST_F(TranslatorTest, AtsTranslationOfBadStructuresStillFaults) {
+    setup_ss();
+    tb.map_ss(ss_root, 4, 0x1000, 0x11000);
+    tb.map_ss(ss_root, 4, 0x80000000, 0x13000);
+    tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x1000, 1), sp::tm::mask);
+    build();
+    EXPECT_EQ(xl(0x1000, {.ats = true}).fault, fault_reason::ss_reserved);
+    mem.inject_error_range(tb.ss_entry_addr(ss_root, 4, 0x80000000, 2), 8);
+    EXPECT_EQ(xl(0x80000000, {.ats = true}).fault, fault_reason::ss_access);
+    EXPECT_EQ(xl(0x1000, {.pasid = 3, .ats = true}).fault, fault_reason::pte_not_present);
+    EXPECT_EQ(tr->stats().ats_no_rights, 0u);
+}
+
 // ---------------------------------------------------------------- invalidation scopes
 
 TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
@@ -1335,6 +1386,26 @@ TEST(TranslatorConfig, RejectsInvalidConfiguration) {
     EXPECT_EQ(d.validate(), "");
     d.mgaw = 30;
     EXPECT_NE(d.validate().find("mgaw"), std::string::npos);
+}
+
+// Page-request drain exists only with page requests, the device-TLB invalidation throttle only with
+// device TLBs: the default unit reports neither PDS nor PRS, and a configuration asking for one
+// without the other is refused with a message naming it.
+TEST(TranslatorConfig, PdsNeedsPrsAndDitNeedsDt) {
+    const iommu_config defaults;
+    EXPECT_FALSE(defaults.pds);
+    EXPECT_FALSE(defaults.prs);
+    iommu_config c;
+    c.pds = true;
+    EXPECT_NE(c.validate().find("pds=true with prs=false"), std::string::npos) << c.validate();
+    c.prs = true;
+    EXPECT_EQ(c.validate(), "");
+    iommu_config d;
+    d.dit = true;
+    d.dt = false;
+    EXPECT_NE(d.validate().find("dit=true with dt=false"), std::string::npos) << d.validate();
+    d.dt = true;
+    EXPECT_EQ(d.validate(), "");
 }
 
 }  // namespace

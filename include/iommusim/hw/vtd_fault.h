@@ -157,6 +157,25 @@ constexpr std::string_view fault_reason_name(fault_reason r) {
     return "unknown fault reason";
 }
 
+// The hardware could not read (or atomically update) a translation structure: an access error
+// rather than a programming error. An ATS translation request that meets one is answered with
+// Completer Abort, every other non-recoverable condition with Unsupported Request (README, "Choices").
+constexpr bool fault_is_access_error(fault_reason r) {
+    switch (r) {
+        case fault_reason::root_access:
+        case fault_reason::ctx_access:
+        case fault_reason::pdir_access:
+        case fault_reason::pte_access:
+        case fault_reason::fs_access:
+        case fault_reason::fs_root_access:
+        case fault_reason::ss_access:
+        case fault_reason::fs_ad_update_failed:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // A fault is "qualified" when FPD in the context, PASID-directory or PASID entry suppresses its
 // recording. Root-table faults and PASID-directory/table access errors are never suppressed
 // (QEMU's list, docs/vtd-facts.md §5.7).

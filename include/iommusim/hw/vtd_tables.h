@@ -12,6 +12,14 @@ namespace iommusim::hw {
 constexpr uint64_t page_shift = 12;
 constexpr uint64_t page_size_4k = uint64_t{1} << page_shift;
 
+// The interrupt address range 0xFEE0_0000-0xFEEF_FFFF (docs/vtd-facts.md §5.6): requests without
+// PASID there are interrupt requests, and no translation may output into it.
+constexpr uint64_t interrupt_window_base = 0xFEE0'0000;
+constexpr uint64_t interrupt_window_end = 0xFEF0'0000;  // exclusive
+constexpr bool overlaps_interrupt_window(uint64_t base, uint64_t bytes) {
+    return base < interrupt_window_end && interrupt_window_base < base + bytes;
+}
+
 // Root table: 4 KiB, 256 x 128-bit entries indexed by bus (§4.1).
 namespace root_entry {
 using words = std::array<uint64_t, 2>;
