@@ -11,6 +11,7 @@
 
 #include "driver/vtd_ops.h"
 #include "platform/platform_impl.h"
+#include "platform/stop_signal.h"
 #include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
 
@@ -120,6 +121,7 @@ void platform_impl::run(const std::function<void()>& fn) {
         m_tracer->cpu_busy(false);
         m_top->core.execute([this] { m_top->core.delay(1); });  // let the busy edge reach the trace
     }
+    note_cpu_job_done();
 }
 
 bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "platform/platform.h"
+#include "platform/stop_signal.h"
 #include "program/cli_options.h"
 #include "program/config_file.h"
 #include "program/plot.h"
@@ -81,6 +82,10 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // From here on SIGINT/SIGTERM stop the run at the next safe point and the outputs are finished.
+    if (const std::string hook_error = install_stop_signal_handlers(); !hook_error.empty())
+        std::cerr << "iommusim: " << hook_error << '\n';
+
     // Bring the platform up first: a driver probe that refuses the configured hardware is reported,
     // not thrown through the scenario.
     try {
@@ -96,6 +101,8 @@ int main(int argc, char** argv) {
     scenario_log log(std::cout, opts->level);
     try {
         sc->run(log, *opts);
+    } catch (const run_interrupted&) {
+        // Stopped between steps; the outputs below are finished for the part that ran.
     } catch (const std::exception& e) {
         log.expect(false, std::string("scenario aborted: ") + e.what());
     }
@@ -116,6 +123,13 @@ int main(int argc, char** argv) {
     }
     if (!config.waves.empty() && !quiet)
         std::cout << "waves written to " << config.waves << '\n';
+    if (const int signal = stop_signal()) {
+        std::cout << "RESULT: INTERRUPTED by " << stop_signal_name(signal) << " at simulated time " << p.now_ns()
+                  << " ns, after " << cpu_jobs_done() << " CPU jobs (ioctls and DMAs), " << log.checks_passed()
+                  << " passed and " << log.failures().size()
+                  << " failed check(s); the outputs are complete up to there\n";
+        return 128 + signal;
+    }
     if (log.failed()) {
         std::cout << "RESULT: FAILED (" << log.failures().size() << " check(s) failed)\n";
         return 1;
