@@ -72,14 +72,21 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         waves.name = p.stem().string() + "_iotlb";
     }
     waves.clock_period_ps = cfg.iommu.iotlb_cycle_ps;  // RTL cycles and annotated delay agree
+    // The RTL clock follows the IOMMU's own time, so a lookup appears at its DMA's time.
+    waves.now_ps = [this] {
+        const sc_core::sc_time t = m_top ? m_top->mmu.operation_time() : sc_core::sc_time_stamp();
+        return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
+    };
     m_iotlb =
         make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
-    // SystemC announces the trace timescale; the wave files say it themselves.
-    sc_core::sc_report_handler::set_actions("tracing timescale unit set", sc_core::SC_DO_NOTHING);
-    if (!cfg.waves.empty())
-        m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, static_cast<unsigned>(cfg.devices.size()),
-                                                m_top->mmu, m_top->irq_fault, m_top->irq_inv);
+    if (!cfg.waves.empty()) {
+        std::vector<uint16_t> rids;
+        for (const dma_device_config& d : cfg.devices)
+            rids.push_back(d.rid);
+        m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, rids, m_top->mmu, m_top->devices, m_top->irq_fault,
+                                                m_top->irq_inv);
+    }
     m_top->core.set_user_memory_pinner(this);
 
     m_pages = std::make_unique<driver::page_allocator>(m_top->core, cfg.driver_memory_base, cfg.driver_memory_size);
@@ -114,13 +121,20 @@ driver::iommu_ops& platform_impl::ops() {
 }
 
 void platform_impl::run(const std::function<void()>& fn) {
-    if (m_tracer)
-        m_tracer->cpu_busy(true);
-    m_top->core.execute(fn);
-    if (m_tracer) {
-        m_tracer->cpu_busy(false);
-        m_top->core.execute([this] { m_top->core.delay(1); });  // let the busy edge reach the trace
+    const bool named = m_tracer && m_job_name;
+    if (named)
+        m_tracer->job_started(m_job_name);
+    try {
+        m_top->core.execute(fn);
+    } catch (...) {
+        if (named)
+            m_tracer->job_finished();
+        throw;
     }
+    if (named)
+        m_tracer->job_finished();
+    else if (m_tracer)
+        m_tracer->flush();
     note_cpu_job_done();
 }
 
@@ -167,7 +181,8 @@ void platform_impl::finish() {
             ((p.has_parent_path() ? p.parent_path() : std::filesystem::path(".")) / (p.stem().string() + "_iotlb.fst"))
                 .string();
     }
-    m_tracer->close(fst);
+    if (const std::string error = m_tracer->close(fst); !error.empty())
+        SC_REPORT_WARNING("iommusim/platform", ("waves: " + error).c_str());
     m_iotlb->close_waves();
     if (!fst.empty())
         merge_rtl_waves(fst);
@@ -319,6 +334,13 @@ driver::hw_bus& platform::bus() {
 std::string platform::stats_json() const {
     return m_impl->stats_json();
 }
+void platform::set_job_name(const char* name) {
+    m_impl->set_job_name(name);
+}
+void platform::note_guest_pte_edit(const std::string& what) {
+    if (txn_tracer* t = m_impl->tracer())
+        t->guest_pte_edit(what);
+}
 void platform::finish() {
     m_impl->finish();
 }
@@ -333,13 +355,8 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
     // pasid 0 is IOMMU_NO_PASID: an untagged request (the driver attached it through RID_PASID).
     const bool has_pasid = pasid != 0;
     m_impl->run([&] {
-        txn_tracer* t = m_impl->tracer();
-        if (t)
-            t->dma_begin(n, d.rid, has_pasid, pasid, iova, is_write);
         status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason);
         d.hw->sync();  // the call returns when the DMA has completed in simulated time
-        if (t)
-            t->dma_end(n, reason);
         m_impl->sample_timeline();
     });
     d.last_fault = reason;

@@ -61,6 +61,7 @@ class platform_impl : public cpu::user_memory_pinner {
     txn_tracer* tracer() { return m_tracer.get(); }
 
     void run(const std::function<void()>& fn);
+    void set_job_name(const char* name) { m_job_name = name; }
 
     // cpu::user_memory_pinner
     bool pin(void* host, std::size_t len, uint64_t& pa) override;
@@ -89,6 +90,7 @@ class platform_impl : public cpu::user_memory_pinner {
     };
     std::vector<timeline_sample> m_timeline;
     bool m_finished = false;
+    const char* m_job_name = nullptr;
 };
 
 }  // namespace iommusim

@@ -61,11 +61,11 @@ std::string format_timescale(uint64_t fs) {
     return std::to_string(fs) + "fs";
 }
 
-// The identifier of a value-change line ("0!", "b1010 id", "r1.5 id").
+// The identifier of a value-change line ("0!", "b1010 id", "r1.5 id", "stext id").
 std::string id_of(const std::string& line) {
     if (line.empty())
         return "";
-    if (line[0] == 'b' || line[0] == 'B' || line[0] == 'r' || line[0] == 'R') {
+    if (line[0] == 'b' || line[0] == 'B' || line[0] == 'r' || line[0] == 'R' || line[0] == 's' || line[0] == 'S') {
         const std::size_t sp = line.find(' ');
         return sp == std::string::npos ? "" : line.substr(sp + 1);
     }

@@ -91,7 +91,11 @@ vcd read_vcd(const std::string& path) {
             continue;
         }
         std::string value, id;
-        if (tok[0] == 'b' || tok[0] == 'B' || tok[0] == 'r' || tok[0] == 'R') {
+        if (tok[0] == 's' || tok[0] == 'S') {
+            if (!(tokens >> id))
+                fail("bad string change");
+            value = tok.substr(1);
+        } else if (tok[0] == 'b' || tok[0] == 'B' || tok[0] == 'r' || tok[0] == 'R') {
             if (!(tokens >> id) || (tok[0] != 'r' && tok[0] != 'R' && !all_of(tok, 1, "01xzXZ")))
                 fail("bad vector change");
             value = tok.substr(1);

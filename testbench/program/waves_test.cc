@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -54,13 +55,13 @@ TEST(Waves, TransactionLevelVcdShowsTheScenario) {
     const vcd v = read_vcd(path);
     ASSERT_TRUE(v.header_ok);
     EXPECT_EQ(v.error, "");
-    for (const char* name : {"dev0.dma_valid", "dev0.dma_iova", "dev0.dma_hit", "dev0.dma_fault", "qi.iqt", "qi.iqh",
-                             "qi.desc_type", "iommu.iotlb_hits", "irq.fault", "irq.inv", "cpu.busy"})
+    for (const char* name : {"vfio0.dma_valid", "vfio0.dma_iova", "vfio0.dma_hit", "vfio0.dma_fault", "qi.iqt",
+                             "qi.iqh", "qi.desc_type", "iommu.iotlb_hits", "irq.fault", "irq.inv", "cpu.busy"})
         EXPECT_TRUE(v.id_of.count(name)) << "missing signal " << name;
-    EXPECT_TRUE(contains(values_of(v, "dev0.dma_valid"), "1"));
-    EXPECT_TRUE(contains(values_of(v, "dev0.dma_valid"), "0"));
-    EXPECT_TRUE(contains(values_of(v, "dev0.dma_hit"), "1")) << "the stale access hit the IOTLB";
-    EXPECT_TRUE(contains(values_of(v, "dev0.dma_iova"), "nonzero"));
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "1"));
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "0"));
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_hit"), "1")) << "the stale access hit the IOTLB";
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_iova"), "nonzero"));
     EXPECT_GE(values_of(v, "qi.iqt").size(), 2u) << "the queue tail moved (bring-up, attach, invalidation)";
     EXPECT_TRUE(contains(values_of(v, "qi.desc_type"), "nonzero"));
     EXPECT_TRUE(contains(values_of(v, "iommu.iotlb_hits"), "nonzero"));
@@ -126,10 +127,174 @@ TEST(Waves, RtlIotlbIsMergedIntoTheVcdAndKeptAsFst) {
     const vcd v = read_vcd(path);
     ASSERT_TRUE(v.header_ok);
     EXPECT_EQ(v.error, "");
-    EXPECT_TRUE(contains(values_of(v, "dev0.dma_valid"), "1"));
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "1"));
     EXPECT_TRUE(contains(values_of(v, "dut.lkp_req_valid_i"), "1"));
     EXPECT_TRUE(contains(values_of(v, "dut.lkp_resp_hit_o"), "1"));
     EXPECT_TRUE(contains(values_of(v, "dut.inv_req_valid_i"), "1")) << "the invalidation reached the RTL";
+}
+
+// Intervals [rise, fall) where a 1-bit signal is high.
+std::vector<std::pair<uint64_t, uint64_t>> high_intervals(const vcd& v, const std::string& name) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    bool high = false;
+    uint64_t since = 0;
+    for (const auto& [t, value] : changes_of(v, name)) {
+        if (value == "1" && !high) {
+            high = true;
+            since = t;
+        } else if (value == "0" && high) {
+            high = false;
+            out.emplace_back(since, t);
+        }
+    }
+    if (high)
+        out.emplace_back(since, UINT64_MAX);
+    return out;
+}
+
+bool inside(const std::vector<std::pair<uint64_t, uint64_t>>& intervals, uint64_t t) {
+    for (const auto& [from, to] : intervals)
+        if (t >= from && t < to)
+            return true;
+    return false;
+}
+
+// The value a signal has at time t (the last change at or before t).
+std::string value_at(const vcd& v, const std::string& name, uint64_t t) {
+    std::string value;
+    for (const auto& [when, what] : changes_of(v, name))
+        if (when <= t)
+            value = what;
+    return value;
+}
+
+uint64_t number(const std::string& binary) {
+    return std::stoull(binary, nullptr, 2);
+}
+
+// The nested-invalidate scenario on the RTL IOTLB: the IOMMU's counters step when the RTL
+// IOTLB is asked (its lookup request in the merged file), inside the DMA, not at its end.
+TEST(Waves, CountersStepAtTheIotlbLookupOfTheirDma) {
+    const std::string path = waves_dir() + "/program_waves_timing.vcd";
+    run_scenario("rtl", path);
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    const auto dma = high_intervals(v, "vfio0.dma_valid");
+    const auto lookups = high_intervals(v, "dut.lkp_req_valid_i");
+    ASSERT_FALSE(lookups.empty());
+    unsigned steps = 0;
+    for (const char* counter : {"iommu.iotlb_misses", "iommu.iotlb_hits"}) {
+        for (const auto& [t, value] : changes_of(v, counter)) {
+            if (number(value) == 0)
+                continue;
+            ++steps;
+            EXPECT_TRUE(inside(dma, t)) << counter << " steps at " << t << " ps, outside every DMA";
+            // The RTL presents the lookup within one clock cycle (1000 ps) of the IOMMU's time.
+            bool asked = false;
+            for (const auto& [from, to] : lookups)
+                asked = asked || (from >= t && from <= t + 1000);
+            EXPECT_TRUE(asked) << counter << " steps at " << t << " ps without an RTL lookup there";
+        }
+    }
+    EXPECT_EQ(steps, 3u) << "three DMAs: miss, stale hit, miss after the invalidation";
+}
+
+// Every memory access of a walk is shown with its address, table and level; the access counter
+// ends where the model's statistics do.
+TEST(Waves, WalkMemoryAccessesAreShownWithAddressStageAndLevel) {
+    const std::string path = waves_dir() + "/program_waves_walk.vcd";
+    run_scenario("cpp", path);
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    std::map<uint64_t, unsigned> stages;  // walk_stage value -> changes to it
+    for (const auto& [t, value] : changes_of(v, "iommu.walk_stage"))
+        ++stages[number(value)];
+    EXPECT_GT(stages[5], 0u) << "first-stage entries";
+    EXPECT_GT(stages[6], 0u) << "second-stage entries (nested)";
+    EXPECT_GT(stages[2], 0u) << "the context entry";
+    std::map<uint64_t, unsigned> levels;
+    for (const auto& [t, value] : changes_of(v, "iommu.walk_level"))
+        ++levels[number(value)];
+    for (uint64_t level : {1, 2, 3, 4})
+        EXPECT_GT(levels[level], 0u) << "level " << level;
+    EXPECT_FALSE(changes_of(v, "iommu.walk_addr").empty());
+    const auto stats = nlohmann::json::parse(platform::instance().stats_json());
+    const auto& accesses = changes_of(v, "iommu.walk_accesses");
+    ASSERT_FALSE(accesses.empty());
+    EXPECT_EQ(number(accesses.back().second), stats["platform"]["walk_memory_accesses"].get<uint64_t>());
+    EXPECT_EQ(number(changes_of(v, "iommu.walks").back().second), stats["platform"]["walks"].get<uint64_t>());
+    // Each access is a change of the counter at its own time: the 4-level nested walks of a
+    // DMA's miss spread over its duration, 60 ns (memory latency) apart.
+    EXPECT_EQ(accesses.size() - 1, stats["platform"]["walk_memory_accesses"].get<uint64_t>());
+}
+
+// dma_hit and dma_fault say something only while dma_valid is high; the miss after the
+// invalidation shows no hit.
+TEST(Waves, DmaResultIsValidOnlyWhileTheDmaIsInFlight) {
+    const std::string path = waves_dir() + "/program_waves_hit.vcd";
+    run_scenario("cpp", path);
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    const auto dma = high_intervals(v, "vfio0.dma_valid");
+    for (const auto& [from, to] : high_intervals(v, "vfio0.dma_hit"))
+        EXPECT_TRUE(inside(dma, from) && (to == UINT64_MAX ? false : inside(dma, to - 1)))
+            << "dma_hit high over [" << from << ", " << to << ") outside a DMA";
+    const auto& starts = changes_of(v, "vfio0.dma_seq");
+    ASSERT_EQ(starts.size(), 4u) << "initial value and three DMAs";
+    const uint64_t stale_start = starts[2].first, last_start = starts[3].first;
+    EXPECT_EQ(value_at(v, "vfio0.dma_hit", stale_start), "1") << "the stale access hit";
+    for (const auto& [t, value] : changes_of(v, "vfio0.dma_hit"))
+        if (t >= last_start) {
+            EXPECT_EQ(value, "0") << "the DMA after the invalidation missed, yet dma_hit is 1 at " << t;
+        }
+}
+
+// cpu.busy is high only while an ioctl runs (never during the scenario's DMAs), with the ioctl's
+// name beside it; the guest's edit of its present entry is marked.
+TEST(Waves, CpuBusyOnlyDuringIoctlsWithTheirNames) {
+    const std::string path = waves_dir() + "/program_waves_cpu.vcd";
+    run_scenario("cpp", path);
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    const auto busy = high_intervals(v, "cpu.busy");
+    ASSERT_FALSE(busy.empty());
+    for (const auto& [from, to] : high_intervals(v, "vfio0.dma_valid")) {
+        EXPECT_FALSE(inside(busy, from)) << "cpu.busy high when the DMA at " << from << " starts";
+        EXPECT_FALSE(inside(busy, to - 1)) << "cpu.busy high when the DMA ending at " << to << " ends";
+    }
+    bool invalidate_named = false;
+    for (const auto& [from, to] : busy) {
+        const std::string name = value_at(v, "cpu.ioctl", from);
+        EXPECT_NE(name, "-") << "busy at " << from << " without an ioctl name";
+        invalidate_named = invalidate_named || name == "IOMMU_HWPT_INVALIDATE";
+        EXPECT_EQ(value_at(v, "cpu.ioctl", to), "-");
+    }
+    EXPECT_TRUE(invalidate_named);
+    bool marked = false;
+    for (const auto& [t, value] : changes_of(v, "guest.pte_edit"))
+        marked = marked || value == "remap_GVA_0x40000000_to_GPA_0x200000";
+    EXPECT_TRUE(marked) << "the guest's edit of its present entry is marked";
+}
+
+// The view names its translate filters by paths that resolve wherever the view is.
+TEST(Waves, ViewFiltersResolveOutsideTheRepository) {
+    const std::string dir = (std::filesystem::temp_directory_path() / "iommusim_view_test").string();
+    std::filesystem::create_directories(dir);
+    const std::string path = dir + "/elsewhere.vcd";
+    run_scenario("cpp", path);
+    std::ifstream in(dir + "/elsewhere.gtkw");
+    ASSERT_TRUE(in);
+    std::string line;
+    unsigned filters = 0;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] != '^')
+            continue;
+        const std::string file = line.substr(line.find(' ') + 1);
+        EXPECT_TRUE(std::filesystem::path(file).is_absolute()) << file;
+        EXPECT_TRUE(std::filesystem::exists(file)) << file;
+        ++filters;
+    }
+    EXPECT_GE(filters, 3u);
 }
 
 }  // namespace
