@@ -181,11 +181,34 @@ void platform_impl::finish() {
             ((p.has_parent_path() ? p.parent_path() : std::filesystem::path(".")) / (p.stem().string() + "_iotlb.fst"))
                 .string();
     }
-    if (const std::string error = m_tracer->close(fst); !error.empty())
+    // A wave path ending in .fst: the VCD is written beside it and converted at the end.
+    const bool want_fst = m_cfg.waves.size() > 4 && m_cfg.waves.compare(m_cfg.waves.size() - 4, 4, ".fst") == 0;
+    if (const std::string error = m_tracer->close(fst, want_fst ? m_cfg.waves : ""); !error.empty())
         SC_REPORT_WARNING("iommusim/platform", ("waves: " + error).c_str());
     m_iotlb->close_waves();
     if (!fst.empty())
         merge_rtl_waves(fst);
+    if (want_fst)
+        convert_waves_to_fst(m_tracer->path(), m_cfg.waves);
+}
+
+// GTKWave's vcd2fst (Debian package gtkwave) writes the FST; the VCD is removed once it did. The
+// FST is written under a temporary name, so a failed conversion leaves no partial file.
+void platform_impl::convert_waves_to_fst(const std::string& vcd, const std::string& fst) {
+    const std::string part = fst + ".part.fst";
+    const std::string cmd = "vcd2fst -v '" + vcd + "' -f '" + part + "' >/dev/null 2>&1";
+    std::error_code ec;
+    if (std::system(cmd.c_str()) == 0) {
+        std::filesystem::rename(part, fst, ec);
+        if (!ec) {
+            std::filesystem::remove(vcd, ec);
+            return;
+        }
+    }
+    std::filesystem::remove(part, ec);
+    SC_REPORT_WARNING(
+        "iommusim/platform",
+        ("vcd2fst failed or is not installed (Debian package gtkwave); the waves stay in " + vcd).c_str());
 }
 
 // Puts the RTL IOTLB's signals into the transaction-level VCD so one GTKWave view shows both (the

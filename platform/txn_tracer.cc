@@ -176,7 +176,7 @@ void txn_tracer::dma_finished(unsigned device, hw::fault_reason, sc_core::sc_tim
     m_vcd.set(t, m_faults_recorded, m_mmu.faults().statistics().recorded);
 }
 
-std::string txn_tracer::close(const std::string& rtl_fst) {
+std::string txn_tracer::close(const std::string& rtl_fst, const std::string& view_dump) {
     if (!m_vcd.is_open())
         return "";
     m_mmu.set_observer(nullptr);
@@ -184,9 +184,11 @@ std::string txn_tracer::close(const std::string& rtl_fst) {
         d->set_observer(nullptr, 0);
     const uint64_t end = ps(sc_core::sc_time_stamp());
     std::string error = m_vcd.close(end);
-    const std::string gtkw = m_path.substr(0, m_path.size() - 4) + ".gtkw";
+    const std::string dump = view_dump.empty() ? m_path : view_dump;
+    const std::string gtkw =
+        (std::filesystem::path(dump).parent_path() / std::filesystem::path(dump).stem()).string() + ".gtkw";
     const uint64_t begin = m_first_dma_ps == UINT64_MAX ? 0 : m_first_dma_ps;
-    const std::string view = gtkw_for(m_path, m_active, rtl_fst, begin, end, filter_dir());
+    const std::string view = gtkw_for(dump, m_active, rtl_fst, begin, end, filter_dir());
     // Written beside the wave file through a temporary name, so no half-written view is left.
     {
         std::ofstream out(gtkw + ".part");

@@ -58,8 +58,9 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     // Closes the file (end of simulation) and writes the GTKWave view <stem>.gtkw beside it:
     // groups per device, IOMMU, queue and interrupts; fault reasons, walk stages and descriptor
     // types shown by name through the filter files in `filter_dir`. `rtl_fst` (may be empty) is
-    // noted for the RTL IOTLB view. Returns "" or what could not be written.
-    std::string close(const std::string& rtl_fst = "");
+    // noted for the RTL IOTLB view. `view_dump` (default: path()) is the file the view opens, when
+    // the VCD is converted afterwards. Returns "" or what could not be written.
+    std::string close(const std::string& rtl_fst = "", const std::string& view_dump = "");
 
     // The view of a wave file whose activity spans [begin_ps, end_ps]: opens zoomed to it.
     // `active[n]`: device n did DMA (its group comes first and open). `filter_dir`: where the

@@ -297,5 +297,39 @@ TEST(Waves, ViewFiltersResolveOutsideTheRepository) {
     EXPECT_GE(filters, 3u);
 }
 
+// A wave path ending in .fst gets the merged transaction-level + RTL waves as FST (vcd2fst), with
+// its view beside it; the intermediate VCD is gone.
+TEST(Waves, MergedWavesAsFstOnRequest) {
+    const std::string dir = waves_dir();
+    const std::string fst = dir + "/program_waves_merged.fst";
+    std::filesystem::remove(fst);
+    run_scenario("rtl", fst);
+    ASSERT_TRUE(std::filesystem::exists(fst));
+    EXPECT_FALSE(std::filesystem::exists(fst + ".vcd"));
+    const std::string back = dir + "/program_waves_merged_back.vcd";
+    ASSERT_EQ(std::system(("fst2vcd -f '" + fst + "' -o '" + back + "' >/dev/null 2>&1").c_str()), 0);
+    const vcd v = read_vcd(back);
+    EXPECT_EQ(v.error, "");
+    EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "1"));
+    EXPECT_TRUE(contains(values_of(v, "dut.lkp_req_valid_i"), "1"));
+    std::ifstream view(dir + "/program_waves_merged.gtkw");
+    std::stringstream text;
+    text << view.rdbuf();
+    EXPECT_NE(text.str().find("[dumpfile] \"" + fst + "\""), std::string::npos) << text.str();
+}
+
+// Views are written beside the wave file; none of them is a file the repository tracks, so a run
+// with the default wave paths (waves/<scenario>.vcd) overwrites nothing that is checked in.
+TEST(Waves, NoScenarioViewIsTrackedInTheRepository) {
+    const std::string src = IOMMUSIM_SOURCE_DIR;
+    if (std::system(("git -C '" + src + "' rev-parse >/dev/null 2>&1").c_str()) != 0)
+        GTEST_SKIP() << "not a git checkout";
+    for (const scenario& sc : all_scenarios()) {
+        const std::string cmd =
+            "git -C '" + src + "' ls-files --error-unmatch waves/" + sc.name + ".gtkw >/dev/null 2>&1";
+        EXPECT_NE(std::system(cmd.c_str()), 0) << "waves/" << sc.name << ".gtkw is tracked; --waves would overwrite it";
+    }
+}
+
 }  // namespace
 }  // namespace iommusim::program
