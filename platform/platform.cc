@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <systemc>
@@ -11,6 +12,7 @@
 
 #include "driver/vtd_ops.h"
 #include "platform/platform_impl.h"
+#include "platform/rtl_iotlb_view.h"
 #include "platform/stop_signal.h"
 #include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
@@ -186,10 +188,27 @@ void platform_impl::finish() {
     if (const std::string error = m_tracer->close(fst, want_fst ? m_cfg.waves : ""); !error.empty())
         SC_REPORT_WARNING("iommusim/platform", ("waves: " + error).c_str());
     m_iotlb->close_waves();
-    if (!fst.empty())
+    if (!fst.empty()) {
+        write_rtl_view(fst);
         merge_rtl_waves(fst);
+    }
     if (want_fst)
         convert_waves_to_fst(m_tracer->path(), m_cfg.waves);
+}
+
+// The RTL IOTLB's own view beside its FST (<stem>_iotlb.gtkw), for this run's geometry.
+void platform_impl::write_rtl_view(const std::string& fst) {
+    const std::string view = fst.substr(0, fst.size() - 4) + ".gtkw";
+    const uint64_t end = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+    {
+        std::ofstream out(view + ".part");
+        out << rtl_iotlb_view(fst, iotlb_geometry{m_cfg.iommu.iotlb_sets, m_cfg.iommu.iotlb_ways},
+                              m_tracer->first_dma_ps(), end, txn_tracer::filter_dir());
+    }
+    std::error_code ec;
+    std::filesystem::rename(view + ".part", view, ec);
+    if (ec)
+        SC_REPORT_WARNING("iommusim/platform", ("cannot write " + view + ": " + ec.message()).c_str());
 }
 
 // GTKWave's vcd2fst (Debian package gtkwave) writes the FST; the VCD is removed once it did. The

@@ -73,6 +73,7 @@ class platform_impl : public cpu::user_memory_pinner {
 
   private:
     void merge_rtl_waves(const std::string& fst);
+    void write_rtl_view(const std::string& fst);
     void convert_waves_to_fst(const std::string& vcd, const std::string& fst);
     platform_config m_cfg;
     std::unique_ptr<iotlb_if> m_iotlb;

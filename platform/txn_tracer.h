@@ -47,6 +47,8 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     txn_tracer& operator=(const txn_tracer&) = delete;
 
     const std::string& path() const { return m_path; }
+    // Simulated time (ps) of the first DMA's start, 0 when there was none.
+    uint64_t first_dma_ps() const { return m_first_dma_ps == UINT64_MAX ? 0 : m_first_dma_ps; }
 
     // Around each named CPU job (an ioctl): cpu.busy and cpu.ioctl.
     void job_started(const std::string& name);

@@ -13,6 +13,7 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "platform/platform.h"
+#include "platform/rtl_iotlb_view.h"
 #include "program/scenario.h"
 #include "program/vcd_reader.h"
 
@@ -329,6 +330,51 @@ TEST(Waves, NoScenarioViewIsTrackedInTheRepository) {
             "git -C '" + src + "' ls-files --error-unmatch waves/" + sc.name + ".gtkw >/dev/null 2>&1";
         EXPECT_NE(std::system(cmd.c_str()), 0) << "waves/" << sc.name << ".gtkw is tracked; --waves would overwrite it";
     }
+}
+
+// The RTL view written beside a run's FST names every signal with the width this geometry gives
+// it (the Controller group included); the checked-in waves/iotlb.gtkw is that view for the
+// program's default 64 x 4 geometry.
+TEST(Waves, RtlViewFitsTheGeometryAndTheCheckedInViewIsThe64x4One) {
+    std::ifstream in(std::string(IOMMUSIM_SOURCE_DIR) + "/waves/iotlb.gtkw");
+    std::stringstream checked_in;
+    checked_in << in.rdbuf();
+    const std::string expected = rtl_iotlb_view("", iotlb_geometry{64, 4}, 0, 0, "waves");
+    if (checked_in.str() != expected)
+        std::ofstream(waves_dir() + "/iotlb.gtkw.expected") << expected;
+    EXPECT_EQ(checked_in.str(), expected)
+        << "regenerate waves/iotlb.gtkw from " << waves_dir() << "/iotlb.gtkw.expected";
+
+    const std::string path = waves_dir() + "/program_waves_rtl_view.vcd";
+    run_scenario("rtl", path);  // the program's default geometry, 64 x 4
+    const std::string fst = waves_dir() + "/program_waves_rtl_view_iotlb.fst";
+    const std::string back = waves_dir() + "/program_waves_rtl_view_back.vcd";
+    ASSERT_EQ(std::system(("fst2vcd -f '" + fst + "' -o '" + back + "' >/dev/null 2>&1").c_str()), 0);
+    const vcd v = read_vcd(back);
+    std::ifstream view(waves_dir() + "/program_waves_rtl_view_iotlb.gtkw");
+    ASSERT_TRUE(view);
+    std::string line;
+    unsigned named = 0, controller = 0;
+    bool in_controller = false;
+    while (std::getline(view, line)) {
+        if (line == "-Controller")
+            in_controller = !in_controller;
+        if (line.rfind("dut.", 0) != 0)
+            continue;
+        std::string name = line;
+        unsigned width = 1;
+        if (const auto bracket = name.find('['); bracket != std::string::npos) {
+            width = static_cast<unsigned>(std::stoul(name.substr(bracket + 1))) + 1;
+            name.resize(bracket);
+        }
+        const auto id = v.id_of.find(name);
+        ASSERT_NE(id, v.id_of.end()) << "the view names " << name << ", which the RTL waves do not have";
+        EXPECT_EQ(v.width_of.at(id->second), width) << name;
+        ++named;
+        controller += in_controller;
+    }
+    EXPECT_GT(named, 40u);
+    EXPECT_EQ(controller, 3u) << "state, walked set and drop count";
 }
 
 }  // namespace
