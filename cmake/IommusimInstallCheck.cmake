@@ -16,6 +16,13 @@ function(run)
     message(STATUS "${out}")
 endfunction()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+# The GTKWave views' translate filters are installed (views written by an installed program name them).
+foreach(file fault_reason.txt desc_type.txt walk_stage.txt iotlb_kind.txt iotlb_level.txt iotlb_inv_scope.txt
+        iotlb_state.txt iotlb.gtkw)
+    if(NOT EXISTS ${WORK_DIR}/prefix/share/iommusim/waves/${file})
+        message(FATAL_ERROR "not installed: share/iommusim/waves/${file}")
+    endif()
+endforeach()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/nested_vmm -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
