@@ -53,7 +53,7 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
     const bool use_dmi = !cfg.iommu.stale_check;
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
-        devices.push_back(std::make_unique<dma_device>(("dev" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
+        devices.push_back(std::make_unique<dma_device>(("vfio" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
         devices.back()->socket.bind(pcie.target_socket);
         if (ats_device_tlb* atc = devices.back()->atc())
             mmu.queue().register_device_tlb(cfg.devices[n].rid, *atc);

@@ -57,7 +57,7 @@ void expect_finished_outputs(const fs::path& dir, const program_run& r) {
     EXPECT_EQ(v.error, "") << "the VCD is well-formed to its last line";
     EXPECT_TRUE(v.header_ok);
     EXPECT_GT(v.last_time, 0u);
-    EXPECT_FALSE(values_of(v, "dev0.dma_valid").empty());
+    EXPECT_FALSE(values_of(v, "vfio0.dma_valid").empty());
 
     const std::string view = slurp(dir / "storm.gtkw");
     EXPECT_NE(view.find("[dumpfile] \"" + (dir / "storm.vcd").string() + "\""), std::string::npos) << view;
