@@ -221,7 +221,7 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
     const char* bin = "@28\n";
     const char* hex = "@22\n";
     const char* dec = "@24\n";
-    const char* text = "@8022\n";  // strings: hex flag plus "string" (0x8000) as GTKWave saves them
+    const char* text = "@22\n";  // string variables: GTKWave shows their text whatever the base
     auto filter = [&](unsigned n, const char* file) {
         g << "@2022\n^" << n << " " << filter_dir << "/" << file << "\n";
     };
