@@ -52,6 +52,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     uint64_t* pml4e = reinterpret_cast<uint64_t*>(s.guest.at(s.guest.s1_root())) + hw::pt_index(gva, 4);
     const uint64_t good = *pml4e;
     *pml4e = hw::fs_pte::ps::set(good, 1);
+    p.note_guest_pte_edit("set_reserved_PS_in_PML4E_above_GVA_0x40000000");
     s.v.hwpt_invalidate(s.nested, {{gva, 1, false}});
     const uint64_t faults_before = p.recorded_faults();
     int err = s.read(gva, &word, 4, &reason);
@@ -59,6 +60,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
                "DMA faults with " + reason_text(reason));
     log.expect(p.recorded_faults() > faults_before, "the fault is recorded in a fault recording register");
     *pml4e = good;
+    p.note_guest_pte_edit("repair_PML4E_above_GVA_0x40000000");
     s.v.hwpt_invalidate(s.nested, {{gva, 1, false}});
     err = s.read(gva, &word, 4);
     log.expect(err == 0 && (word & 0xff) == 0xaa, "after the repair and an invalidation DMA works again");

@@ -377,5 +377,41 @@ TEST(Waves, RtlViewFitsTheGeometryAndTheCheckedInViewIsThe64x4One) {
     EXPECT_EQ(controller, 3u) << "state, walked set and drop count";
 }
 
+// The fault-injection scenario: dma_fault carries the reason (0x72 reserved bit, 0x71 not present)
+// from the faulting translation to the end of that DMA only; the guest's table edits are marked.
+TEST(Waves, DmaFaultShowsTheReasonOnlyWhileTheDmaIsInFlight) {
+    const std::string path = waves_dir() + "/program_waves_fault.vcd";
+    platform_config cfg;
+    cfg.iommu.stale_check = true;
+    cfg.iotlb = "cpp";
+    cfg.waves = path;
+    std::string err;
+    ASSERT_TRUE(platform::configure(cfg, &err)) << err;
+    std::ostringstream out;
+    scenario_log log(out, verbosity::quiet);
+    run_fault_injection(log, cli_options{});
+    EXPECT_FALSE(log.failed()) << out.str();
+    platform::instance().finish();
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    const auto dma = high_intervals(v, "vfio0.dma_valid");
+    std::vector<uint64_t> reasons;
+    for (const auto& [t, value] : changes_of(v, "vfio0.dma_fault")) {
+        if (number(value) == 0)
+            continue;
+        reasons.push_back(number(value));
+        EXPECT_TRUE(inside(dma, t)) << "dma_fault set at " << t << " outside a DMA";
+    }
+    for (const auto& [from, to] : dma)
+        EXPECT_EQ(value_at(v, "vfio0.dma_fault", to), "0") << "dma_fault still set after the DMA ending at " << to;
+    ASSERT_GE(reasons.size(), 2u);
+    EXPECT_EQ(reasons[0], 0x72u);
+    EXPECT_EQ(reasons[1], 0x71u);
+    bool marked = false;
+    for (const auto& [t, value] : changes_of(v, "guest.pte_edit"))
+        marked = marked || value.rfind("set_reserved_PS", 0) == 0;
+    EXPECT_TRUE(marked);
+}
+
 }  // namespace
 }  // namespace iommusim::program
