@@ -24,6 +24,7 @@ std::string temp(const std::string& name) {
 // order; the last change of a signal at one time wins; an unchanged value is not repeated.
 TEST(VcdWriter, WritesChangesInTimeOrderWhateverTheRecordingOrder) {
     const std::string path = temp("vcd_writer_order.vcd");
+    std::filesystem::remove(path);  // an earlier run's
     vcd_writer w(path, "top");
     const unsigned a = w.add_wire("s", "a", 1);
     const unsigned b = w.add_wire("s", "b", 8);
