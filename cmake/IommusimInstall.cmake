@@ -78,3 +78,8 @@ install(FILES ${PROJECT_BINARY_DIR}/iommusim.pc DESTINATION ${CMAKE_INSTALL_LIBD
 install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md
               ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+
+# The GTKWave views and the translate filters they name (views written by an installed program
+# point at this copy; platform/CMakeLists.txt).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/waves/ DESTINATION ${CMAKE_INSTALL_DATADIR}/iommusim/waves
+        FILES_MATCHING PATTERN "*.txt" PATTERN "*.gtkw" PATTERN "README.md")

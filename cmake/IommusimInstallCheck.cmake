@@ -54,3 +54,10 @@ endif()
 file(GLOB_RECURSE installed_headers ${prefix}/include/*.h)
 run(${PYTHON} ${SOURCE_DIR}/util/check_doc_citations.py --root ${SOURCE_DIR}
     --installed-docs ${prefix}/${DOC_DIR}/docs ${installed_headers})
+# The GTKWave views' translate filters are installed (views written by an installed program name them).
+foreach(file fault_reason.txt desc_type.txt walk_stage.txt iotlb_kind.txt iotlb_level.txt iotlb_inv_scope.txt
+        iotlb_state.txt iotlb.gtkw)
+    if(NOT EXISTS ${prefix}/share/iommusim/waves/${file})
+        message(FATAL_ERROR "not installed: share/iommusim/waves/${file}")
+    endif()
+endforeach()

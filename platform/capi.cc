@@ -315,9 +315,60 @@ static int iommusim_open_unguarded(const char* path, int flags) {
     return alloc_fd(std::move(f));
 }
 
+namespace {
+
+const char* ioctl_name(unsigned long request) {
+    switch (request) {
+        case IOMMU_DESTROY:
+            return "IOMMU_DESTROY";
+        case IOMMU_IOAS_ALLOC:
+            return "IOMMU_IOAS_ALLOC";
+        case IOMMU_IOAS_IOVA_RANGES:
+            return "IOMMU_IOAS_IOVA_RANGES";
+        case IOMMU_IOAS_MAP:
+            return "IOMMU_IOAS_MAP";
+        case IOMMU_IOAS_UNMAP:
+            return "IOMMU_IOAS_UNMAP";
+        case IOMMU_HWPT_ALLOC:
+            return "IOMMU_HWPT_ALLOC";
+        case IOMMU_GET_HW_INFO:
+            return "IOMMU_GET_HW_INFO";
+        case IOMMU_HWPT_INVALIDATE:
+            return "IOMMU_HWPT_INVALIDATE";
+        case IOMMU_TEST_CMD:
+            return "IOMMU_TEST_CMD";
+        case VFIO_DEVICE_BIND_IOMMUFD:
+            return "VFIO_DEVICE_BIND_IOMMUFD";
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            return "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
+        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+            return "VFIO_DEVICE_DETACH_IOMMUFD_PT";
+        default:
+            return "ioctl";
+    }
+}
+
+// Names the platform's CPU jobs after the ioctl while it runs (the waves' cpu.ioctl).
+class named_ioctl {
+  public:
+    explicit named_ioctl(unsigned long request) {
+        if (iommusim::platform::exists())
+            iommusim::platform::instance().set_job_name(ioctl_name(request));
+    }
+    ~named_ioctl() {
+        if (iommusim::platform::exists())
+            iommusim::platform::instance().set_job_name(nullptr);
+    }
+    named_ioctl(const named_ioctl&) = delete;
+    named_ioctl& operator=(const named_ioctl&) = delete;
+};
+
+}  // namespace
+
 static int iommusim_ioctl_unguarded(int fd, unsigned long request, void* arg) {
     using namespace iommusim;
     std::lock_guard<std::mutex> guard(g_lock);
+    const named_ioctl job(request);
     std::shared_ptr<file> f = lookup(fd);
     if (!f) {
         errno = EBADF;

@@ -46,6 +46,8 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
     ++m_stats.transfers;
     if (reason)
         *reason = hw::fault_reason::none;
+    if (m_observer)
+        m_observer->dma_started(m_index, m_cfg.rid, has_pasid, pasid, iova, is_write, m_qk.get_current_time());
     auto* bytes = static_cast<unsigned char*>(buf);
     tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
     std::size_t done = 0;
@@ -108,6 +110,9 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
         done += chunk;
     }
     m_stats.bytes += done;
+    if (m_observer)
+        m_observer->dma_finished(m_index, status == tlm::TLM_OK_RESPONSE ? hw::fault_reason::none : m_ext.fault,
+                                 m_qk.get_current_time());
     if (m_qk.need_sync())
         m_qk.sync();
     return status;

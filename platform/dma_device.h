@@ -24,6 +24,15 @@
 
 namespace iommusim {
 
+// Told of every transfer of a device (the platform's waves), at its simulated time: the device's
+// own time, sc_time_stamp() plus its quantum keeper's local offset.
+struct dma_observer {
+    virtual ~dma_observer() = default;
+    virtual void dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova,
+                             bool is_write, sc_core::sc_time at) = 0;
+    virtual void dma_finished(unsigned device, hw::fault_reason fault, sc_core::sc_time at) = 0;
+};
+
 class dma_device : public sc_core::sc_module {
   public:
     tlm_utils::simple_initiator_socket<dma_device> socket;
@@ -51,6 +60,11 @@ class dma_device : public sc_core::sc_module {
     // Waits out the time the device ran ahead of the kernel (temporal decoupling). Must run in an
     // SC_THREAD.
     void sync() { m_qk.sync(); }
+    // At most one observer; `index` is the device's number in its reports.
+    void set_observer(dma_observer* observer, unsigned index) {
+        m_observer = observer;
+        m_index = index;
+    }
 
     // The device as traffic generator (platform/traffic.h). Must run in an SC_THREAD.
     traffic_result run_traffic(const traffic_spec& spec);
@@ -77,6 +91,8 @@ class dma_device : public sc_core::sc_module {
     bool m_use_dmi;
     tlm_utils::tlm_quantumkeeper m_qk;
     dma_extension m_ext;
+    dma_observer* m_observer = nullptr;
+    unsigned m_index = 0;
     std::vector<dmi_region> m_dmi;  // granted pointers (per-page, few)
     std::unique_ptr<ats_device_tlb> m_atc;
     stats m_stats;

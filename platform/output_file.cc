@@ -150,7 +150,7 @@ std::string resolve_waves_file(const std::string& requested, const std::string& 
     std::string file = requested;
     if (requested.back() == '/' || fs::is_directory(requested, ec))
         file = (fs::path(requested) / (stem + ".vcd")).string();
-    else if (file.size() < 4 || file.compare(file.size() - 4, 4, ".vcd") != 0)
+    else if (!file.ends_with(".vcd") && !file.ends_with(".fst"))  // .fst: the merged waves as FST
         file += ".vcd";
     if (std::string err = prepare_output_file(file); !err.empty())
         return err;

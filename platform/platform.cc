@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <systemc>
@@ -12,6 +13,8 @@
 #include "driver/vtd_ops.h"
 #include "platform/output_file.h"
 #include "platform/platform_impl.h"
+#include "platform/rtl_iotlb_view.h"
+#include "platform/stop_signal.h"
 #include "platform/vcd_merge.h"
 #include "rtl/iotlb_factory.h"
 #include "util/klog.h"
@@ -52,7 +55,7 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
     const bool use_dmi = !cfg.iommu.stale_check;
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
-        devices.push_back(std::make_unique<dma_device>(("dev" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
+        devices.push_back(std::make_unique<dma_device>(("vfio" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
         devices.back()->socket.bind(pcie.target_socket);
         if (ats_device_tlb* atc = devices.back()->atc())
             mmu.queue().register_device_tlb(cfg.devices[n].rid, *atc);
@@ -82,14 +85,21 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         waves.name = p.stem().string() + "_iotlb";
     }
     waves.clock_period_ps = cfg.iommu.iotlb_cycle_ps;  // RTL cycles and annotated delay agree
+    // The RTL clock follows the IOMMU's own time, so a lookup appears at its DMA's time.
+    waves.now_ps = [this] {
+        const sc_core::sc_time t = m_top ? m_top->mmu.operation_time() : sc_core::sc_time_stamp();
+        return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
+    };
     m_iotlb =
         make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
-    // SystemC announces the trace timescale; the wave files say it themselves.
-    sc_core::sc_report_handler::set_actions("tracing timescale unit set", sc_core::SC_DO_NOTHING);
-    if (!cfg.waves.empty())
-        m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, static_cast<unsigned>(cfg.devices.size()),
-                                                m_top->mmu, m_top->irq_fault, m_top->irq_inv);
+    if (!cfg.waves.empty()) {
+        std::vector<uint16_t> rids;
+        for (const dma_device_config& d : cfg.devices)
+            rids.push_back(d.rid);
+        m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, rids, m_top->mmu, m_top->devices, m_top->irq_fault,
+                                                m_top->irq_inv);
+    }
     m_top->core.set_user_memory_pinner(this);
 
     m_pages = std::make_unique<driver::page_allocator>(m_top->core, cfg.driver_memory_base, cfg.driver_memory_size);
@@ -124,13 +134,21 @@ driver::iommu_ops& platform_impl::ops() {
 }
 
 void platform_impl::run(const std::function<void()>& fn) {
-    if (m_tracer)
-        m_tracer->cpu_busy(true);
-    m_top->core.execute(fn);
-    if (m_tracer) {
-        m_tracer->cpu_busy(false);
-        m_top->core.execute([this] { m_top->core.delay(1); });  // let the busy edge reach the trace
+    const bool named = m_tracer && m_job_name;
+    if (named)
+        m_tracer->job_started(m_job_name);
+    try {
+        m_top->core.execute(fn);
+    } catch (...) {
+        if (named)
+            m_tracer->job_finished();
+        throw;
     }
+    if (named)
+        m_tracer->job_finished();
+    else if (m_tracer)
+        m_tracer->flush();
+    note_cpu_job_done();
 }
 
 bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {
@@ -176,10 +194,51 @@ void platform_impl::finish() {
             ((p.has_parent_path() ? p.parent_path() : std::filesystem::path(".")) / (p.stem().string() + "_iotlb.fst"))
                 .string();
     }
-    m_tracer->close(fst);
+    // A wave path ending in .fst: the VCD is written beside it and converted at the end.
+    const bool want_fst = m_cfg.waves.size() > 4 && m_cfg.waves.compare(m_cfg.waves.size() - 4, 4, ".fst") == 0;
+    if (const std::string error = m_tracer->close(fst, want_fst ? m_cfg.waves : ""); !error.empty())
+        SC_REPORT_WARNING("iommusim/platform", ("waves: " + error).c_str());
     m_iotlb->close_waves();
-    if (!fst.empty())
+    if (!fst.empty()) {
+        write_rtl_view(fst);
         merge_rtl_waves(fst);
+    }
+    if (want_fst)
+        convert_waves_to_fst(m_tracer->path(), m_cfg.waves);
+}
+
+// The RTL IOTLB's own view beside its FST (<stem>_iotlb.gtkw), for this run's geometry.
+void platform_impl::write_rtl_view(const std::string& fst) {
+    const std::string view = fst.substr(0, fst.size() - 4) + ".gtkw";
+    const uint64_t end = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+    {
+        std::ofstream out(view + ".part");
+        out << rtl_iotlb_view(fst, iotlb_geometry{m_cfg.iommu.iotlb_sets, m_cfg.iommu.iotlb_ways},
+                              m_tracer->first_dma_ps(), end, txn_tracer::filter_dir());
+    }
+    std::error_code ec;
+    std::filesystem::rename(view + ".part", view, ec);
+    if (ec)
+        SC_REPORT_WARNING("iommusim/platform", ("cannot write " + view + ": " + ec.message()).c_str());
+}
+
+// GTKWave's vcd2fst (Debian package gtkwave) writes the FST; the VCD is removed once it did. The
+// FST is written under a temporary name, so a failed conversion leaves no partial file.
+void platform_impl::convert_waves_to_fst(const std::string& vcd, const std::string& fst) {
+    const std::string part = fst + ".part.fst";
+    const std::string cmd = "vcd2fst -v '" + vcd + "' -f '" + part + "' >/dev/null 2>&1";
+    std::error_code ec;
+    if (std::system(cmd.c_str()) == 0) {
+        std::filesystem::rename(part, fst, ec);
+        if (!ec) {
+            std::filesystem::remove(vcd, ec);
+            return;
+        }
+    }
+    std::filesystem::remove(part, ec);
+    SC_REPORT_WARNING(
+        "iommusim/platform",
+        ("vcd2fst failed or is not installed (Debian package gtkwave); the waves stay in " + vcd).c_str());
 }
 
 // Puts the RTL IOTLB's signals into the transaction-level VCD so one GTKWave view shows both (the
@@ -331,6 +390,13 @@ std::string platform::stats_json() const {
 lockstep_iotlb* platform::lockstep() {
     return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());
 }
+void platform::set_job_name(const char* name) {
+    m_impl->set_job_name(name);
+}
+void platform::note_guest_pte_edit(const std::string& what) {
+    if (txn_tracer* t = m_impl->tracer())
+        t->guest_pte_edit(what);
+}
 void platform::finish() {
     m_impl->finish();
 }
@@ -345,13 +411,8 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
     // pasid 0 is IOMMU_NO_PASID: an untagged request (the driver attached it through RID_PASID).
     const bool has_pasid = pasid != 0;
     m_impl->run([&] {
-        txn_tracer* t = m_impl->tracer();
-        if (t)
-            t->dma_begin(n, d.rid, has_pasid, pasid, iova, is_write);
         status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason);
         d.hw->sync();  // the call returns when the DMA has completed in simulated time
-        if (t)
-            t->dma_end(n, reason);
         m_impl->sample_timeline();
     });
     d.last_fault = reason;

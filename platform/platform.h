@@ -50,6 +50,11 @@ class platform {
 
     // Runs fn on the simulated CPU thread and returns when it has finished.
     void run(const std::function<void()>& fn);
+    // Names the CPU jobs run() starts while set: the C API sets the ioctl's name around each ioctl.
+    // The waves show cpu.busy and cpu.ioctl for named jobs only (not for DMAs). nullptr: unnamed.
+    void set_job_name(const char* name);
+    // The guest edited a present page-table entry (`what`: which); the waves mark it.
+    void note_guest_pte_edit(const std::string& what);
     // Simulated time in nanoseconds.
     uint64_t now_ns() const;
 

@@ -61,6 +61,7 @@ class platform_impl : public cpu::user_memory_pinner {
     txn_tracer* tracer() { return m_tracer.get(); }
 
     void run(const std::function<void()>& fn);
+    void set_job_name(const char* name) { m_job_name = name; }
 
     // cpu::user_memory_pinner
     bool pin(void* host, std::size_t len, uint64_t& pa) override;
@@ -72,6 +73,8 @@ class platform_impl : public cpu::user_memory_pinner {
 
   private:
     void merge_rtl_waves(const std::string& fst);
+    void write_rtl_view(const std::string& fst);
+    void convert_waves_to_fst(const std::string& vcd, const std::string& fst);
     platform_config m_cfg;
     std::unique_ptr<iotlb_if> m_iotlb;
     std::unique_ptr<platform_top> m_top;
@@ -89,6 +92,7 @@ class platform_impl : public cpu::user_memory_pinner {
     };
     std::vector<timeline_sample> m_timeline;
     bool m_finished = false;
+    const char* m_job_name = nullptr;
 };
 
 }  // namespace iommusim

@@ -1,16 +1,25 @@
 // Transaction-level waves: the platform's activity as signals on the simulated time axis, written
-// to a VCD file through SystemC tracing, for GTKWave next to the RTL IOTLB signals.
+// to a VCD file (platform/vcd_writer.h) with every event at the simulated time it happens, for
+// GTKWave next to the RTL IOTLB signals.
 //
-// Signals (one group per device, then the IOMMU):
-//   dev<N>.dma_valid  high while device N's DMA is in flight        dev<N>.dma_write   direction
-//   dev<N>.dma_rid    requester id        dev<N>.dma_pasid (0xFFFFFFFF = no PASID)
-//   dev<N>.dma_iova   input address       dev<N>.dma_fault  VT-d fault reason (0 = none)
-//   dev<N>.dma_hit    the DMA hit the IOTLB (no walk)
-//   iommu.iotlb_hits / iotlb_misses / walks / walk_accesses   running counters
-//   iommu.faults_recorded                                      running counter
-//   qi.iqh / qi.iqt / qi.desc_type / qi.waits                  queue engine state
-//   irq.fault / irq.inv                                        interrupt lines
-//   cpu.busy          high while the CPU runs a job (an ioctl through the driver)
+// Signals (one group per device, named like its device file, then the IOMMU):
+//   vfio<N>.dma_valid  high while device N's DMA is in flight        vfio<N>.dma_write   direction
+//   vfio<N>.dma_rid    requester id        vfio<N>.dma_pasid (0xFFFFFFFF = no PASID)
+//   vfio<N>.dma_iova   input address        vfio<N>.dma_seq  DMAs started so far (back-to-back
+//                      DMAs keep dma_valid high; dma_seq steps at each one's start)
+//   vfio<N>.dma_hit    from the IOTLB lookup to the end of the DMA: every piece hit (valid only
+//                      while dma_valid; 0 otherwise)
+//   vfio<N>.dma_fault  VT-d fault reason from the faulting translation to the end of the DMA
+//   iommu.iotlb_hits / iotlb_misses / walks   running counters, stepping at each IOTLB lookup
+//   iommu.walk_accesses                       running counter, stepping at each page-table access
+//   iommu.walk_addr / walk_stage / walk_level the walk's last memory access: address, table
+//                      (tlm/page_walker.h walk_stage: 1 root .. 6 second stage, 7 A/D update) and
+//                      level (5..1 for paging entries, 0 for root/context/PASID structures)
+//   iommu.faults_recorded                     running counter, sampled at the end of each DMA
+//   qi.iqh / qi.iqt / qi.desc_type / qi.waits queue engine state
+//   irq.fault / irq.inv                       interrupt lines
+//   cpu.busy           high while the CPU runs an ioctl through the driver; cpu.ioctl its name
+//   guest.pte_edit     the guest's edit of a present page-table entry, for 1 ns (text)
 #pragma once
 
 #include <memory>
@@ -19,62 +28,86 @@
 #include <vector>
 
 #include "iommusim/hw/vtd_fault.h"
+#include "platform/dma_device.h"
+#include "platform/vcd_writer.h"
+#include "tlm/iommu.h"
 
 namespace iommusim {
 
-class iommu;
-
-class txn_tracer : public sc_core::sc_module {
+class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_observer {
   public:
-    // Opens `path` (".vcd" appended when missing) and registers every signal. Call during
-    // elaboration, before the first sc_start.
-    txn_tracer(const sc_core::sc_module_name& name, const std::string& path, unsigned devices, iommu& mmu,
-               sc_core::sc_signal<bool>& irq_fault, sc_core::sc_signal<bool>& irq_inv);
+    // Opens `path` (".vcd" appended when missing) for the devices with requester ids `rids`,
+    // registers every signal and observes `mmu` and `devices`. Call during elaboration.
+    SC_HAS_PROCESS(txn_tracer);
+    txn_tracer(const sc_core::sc_module_name& name, const std::string& path, const std::vector<uint16_t>& rids,
+               iommu& mmu, std::vector<std::unique_ptr<dma_device>>& devices, sc_core::sc_signal<bool>& irq_fault,
+               sc_core::sc_signal<bool>& irq_inv);
     ~txn_tracer() override;
     txn_tracer(const txn_tracer&) = delete;
     txn_tracer& operator=(const txn_tracer&) = delete;
 
     const std::string& path() const { return m_path; }
+    // Simulated time (ps) of the first DMA's start, 0 when there was none.
+    uint64_t first_dma_ps() const { return m_first_dma_ps == UINT64_MAX ? 0 : m_first_dma_ps; }
 
-    // Called from the CPU thread around each DMA and each job.
-    void dma_begin(unsigned dev, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool write);
-    void dma_end(unsigned dev, hw::fault_reason fault);
-    void cpu_busy(bool busy) { m_cpu_busy.write(busy); }
+    // Around each named CPU job (an ioctl): cpu.busy and cpu.ioctl.
+    void job_started(const std::string& name);
+    void job_finished();
+    // The guest edited a present page-table entry (`what` says which).
+    void guest_pte_edit(const std::string& what);
+    // Writes what no later event can precede (called between CPU jobs).
+    void flush();
     // Closes the file (end of simulation) and writes the GTKWave view <stem>.gtkw beside it:
-    // groups per device, IOMMU, queue and interrupts; fault reasons and descriptor types shown by
-    // name through waves/fault_reason.txt and waves/desc_type.txt (open GTKWave from the
-    // repository root). `rtl_fst` (may be empty) is noted for the RTL IOTLB view.
-    void close(const std::string& rtl_fst = "");
-    // The view of a run that ended at end_ns of simulated time (zoomed to show all of it).
-    // `active[n]`: device n did DMA (its group comes first and open).
+    // groups per device, IOMMU, queue and interrupts; fault reasons, walk stages and descriptor
+    // types shown by name through the filter files in `filter_dir`. `rtl_fst` (may be empty) is
+    // noted for the RTL IOTLB view. `view_dump` (default: path()) is the file the view opens, when
+    // the VCD is converted afterwards. Returns "" or what could not be written.
+    std::string close(const std::string& rtl_fst = "", const std::string& view_dump = "");
+
+    // The view of a wave file whose activity spans [begin_ps, end_ps]: opens zoomed to it.
+    // `active[n]`: device n did DMA (its group comes first and open). `filter_dir`: where the
+    // translate filters are (an absolute path, or relative to the view's directory).
     static std::string gtkw_for(const std::string& vcd_path, const std::vector<bool>& active,
-                                const std::string& rtl_fst, double end_ns);
+                                const std::string& rtl_fst, uint64_t begin_ps, uint64_t end_ps,
+                                const std::string& filter_dir);
+    // Where the view's translate filters are: IOMMUSIM_WAVES_FILTERS, else the installed share
+    // directory when it has them, else the source tree's waves/ (absolute paths).
+    static std::string filter_dir();
+
+    // iommu_observer
+    void translated(bool looked_up, sc_core::sc_time at, sc_core::sc_time done, uint16_t rid, bool hit, bool walked,
+                    hw::fault_reason fault) override;
+    void walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage, unsigned level) override;
+    // dma_observer
+    void dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                     sc_core::sc_time at) override;
+    void dma_finished(unsigned device, hw::fault_reason fault, sc_core::sc_time at) override;
 
   private:
     struct device_signals {
-        explicit device_signals(unsigned n);
-        sc_core::sc_signal<bool> valid;
-        sc_core::sc_signal<bool> write;
-        sc_core::sc_signal<uint32_t> rid;
-        sc_core::sc_signal<uint32_t> pasid;
-        sc_core::sc_signal<uint64_t> iova;
-        sc_core::sc_signal<uint32_t> fault;
-        sc_core::sc_signal<bool> hit;
+        unsigned valid, write, rid, pasid, iova, hit, fault, seq;
+        uint64_t count = 0;
+        bool in_flight = false;
+        bool all_hit = true;
+        bool looked_up = false;
     };
-    void sample_iommu();
+    void sample_queue_and_irqs();
+    static uint64_t ps(sc_core::sc_time t);
 
     std::string m_path;
-    sc_core::sc_trace_file* m_file = nullptr;
     iommu& m_mmu;
-    std::vector<std::unique_ptr<device_signals>> m_devices;
+    std::vector<std::unique_ptr<dma_device>>& m_dma_devices;
+    sc_core::sc_signal<bool>& m_irq_fault_line;
+    sc_core::sc_signal<bool>& m_irq_inv_line;
+    vcd_writer m_vcd;
+    std::vector<uint16_t> m_rids;
+    std::vector<device_signals> m_devices;
     std::vector<bool> m_active;  // per device: did DMA
-    uint64_t m_hits_before = 0;
-    sc_core::sc_signal<uint64_t> m_iotlb_hits;
-    sc_core::sc_signal<uint64_t> m_iotlb_misses;
-    sc_core::sc_signal<uint64_t> m_walks;
-    sc_core::sc_signal<uint64_t> m_walk_accesses;
-    sc_core::sc_signal<uint64_t> m_faults_recorded;
-    sc_core::sc_signal<bool> m_cpu_busy;
+    unsigned m_iotlb_hits, m_iotlb_misses, m_walks, m_walk_accesses, m_faults_recorded;
+    unsigned m_walk_addr, m_walk_stage, m_walk_level;
+    unsigned m_iqh, m_iqt, m_desc_type, m_waits, m_irq_fault, m_irq_inv, m_cpu_busy, m_cpu_ioctl, m_pte_edit;
+    uint64_t m_hits = 0, m_misses = 0, m_walk_count = 0, m_accesses = 0;
+    uint64_t m_first_dma_ps = UINT64_MAX;
 };
 
 }  // namespace iommusim

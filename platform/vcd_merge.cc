@@ -61,11 +61,11 @@ std::string format_timescale(uint64_t fs) {
     return std::to_string(fs) + "fs";
 }
 
-// The identifier of a value-change line ("0!", "b1010 id", "r1.5 id").
+// The identifier of a value-change line ("0!", "b1010 id", "r1.5 id", "stext id").
 std::string id_of(const std::string& line) {
     if (line.empty())
         return "";
-    if (line[0] == 'b' || line[0] == 'B' || line[0] == 'r' || line[0] == 'R') {
+    if (line[0] == 'b' || line[0] == 'B' || line[0] == 'r' || line[0] == 'R' || line[0] == 's' || line[0] == 'S') {
         const std::size_t sp = line.find(' ');
         return sp == std::string::npos ? "" : line.substr(sp + 1);
     }
@@ -171,14 +171,14 @@ std::string merge_vcd(const std::string& first, const std::string& second, const
     if (std::string err = read_vcd(second, b); !err.empty())
         return err;
 
-    // The second file's codes move out of the first's way.
+    // The second file's codes move out of the first's way, to codes neither file uses (a fresh
+    // code equal to one the second file keeps would merge two signals).
     std::map<std::string, std::string> rename;
-    id_generator gen(a.ids);
+    std::set<std::string> taken = a.ids;
+    taken.insert(b.ids.begin(), b.ids.end());
+    id_generator gen(taken);
     for (const std::string& id : b.ids)
         rename[id] = a.ids.count(id) ? gen.next() : id;
-    for (auto& [id, to] : rename)
-        if (to != id)
-            a.ids.insert(to);  // keep later fresh codes unique too
 
     const uint64_t unit = std::min(a.timescale_fs, b.timescale_fs);
     const uint64_t scale_a = a.timescale_fs / unit, scale_b = b.timescale_fs / unit;

@@ -240,7 +240,9 @@ class verilated_model final : public rtl_iotlb::model {
     void advance() {
         m_time_ps += m_half_ps;
         // Keep the RTL clock at or after the SystemC time so both sets of waves share one axis.
-        if (m_trace && sc_core::sc_is_running()) {
+        if (m_trace && m_waves.now_ps) {
+            m_time_ps = std::max(m_time_ps, m_waves.now_ps());
+        } else if (m_trace && sc_core::sc_is_running()) {
             const auto now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
             m_time_ps = std::max(m_time_ps, now_ps);
         }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ struct rtl_waves_options {
     std::string name = "iotlb";             // file is <dir>/<name>.fst (or .vcd)
     file_format format = file_format::fst;  // vcd: the FST is converted with fst2vcd at the end
     uint64_t clock_period_ps = 1000;        // one RTL clock cycle in simulated time (1 GHz)
+    // Simulated time (ps) of the operation the RTL serves now; the clock never lags it. Empty:
+    // sc_time_stamp() while a SystemC simulation runs. The platform passes the IOMMU's
+    // operation_time(), so a lookup appears at its DMA's own time, not at the initiator's last sync.
+    std::function<uint64_t()> now_ps;
 
     // Defaults overridden by the environment: IOMMUSIM_WAVES=1 enables, IOMMUSIM_WAVES_DIR sets
     // the directory (ctest points it at the source tree's waves/), IOMMUSIM_WAVES_FORMAT=vcd asks

@@ -486,7 +486,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     translation_request req = make_request(trans, ext, addr);
     req.ats_translation = true;
     m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
-    const translation_result r = timed_translate(req);
+    const translation_result r = timed_translate(req, delay);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
         // Non-recoverable: recorded like a DMA fault and answered with an error completion, no
@@ -552,7 +552,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         const uint64_t addr = start + done;
         const translation_request req = make_request(trans, ext, addr);
         m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
-        const translation_result r = timed_translate(req);
+        const translation_result r = timed_translate(req, delay);
         delay += m_lookup_latency + m_walk_mem->m_delay;
         if (!r.ok()) {
             ++m_stats.dma_faults;
@@ -818,12 +818,44 @@ std::string iommu::stats_json() const {
 
 // Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
 // configured fixed lookup latency. The walk's memory time is charged by the walk memory.
-translation_result iommu::timed_translate(const translation_request& req) {
+translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
     const uint64_t before = m_tlb.cycles();
+    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
+    m_translating = true;
+    m_translation_start = delay;
+    m_translation_cycles = before;
+    m_looked_up = false;
     translation_result r = m_translator.translate(req);
+    m_translating = false;
     const uint64_t spent = m_tlb.cycles() - before;
     m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    if (m_observer)
+        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
+                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
     return r;
+}
+
+void iommu::set_observer(iommu_observer* observer) {
+    m_observer = observer;
+    if (!observer) {
+        m_translator.walker().set_read_observer(nullptr);
+        m_translator.set_lookup_observer(nullptr);
+        return;
+    }
+    m_translator.set_lookup_observer([this] {
+        m_looked_up = true;
+        m_lookup_at = operation_time();
+    });
+    m_translator.walker().set_read_observer([this](uint64_t pa, walk_stage stage, unsigned level) {
+        m_observer->walk_access(operation_time(), pa, stage, level);
+    });
+}
+
+sc_core::sc_time iommu::operation_time() const {
+    if (!m_translating)
+        return sc_core::sc_time_stamp();
+    return sc_core::sc_time_stamp() + m_translation_start + m_walk_mem->m_delay +
+           cycle_time(m_tlb.cycles() - m_translation_cycles);
 }
 
 sc_core::sc_time iommu::cycle_time(uint64_t cycles) const {

@@ -54,6 +54,20 @@
 
 namespace iommusim {
 
+// What the IOMMU reports to an observer (the platform's waves), each at the simulated time it
+// happens: the DMA's own time (sc_time_stamp() plus its annotated delay so far), not the time the
+// initiator next synchronises.
+struct iommu_observer {
+    virtual ~iommu_observer() = default;
+    // One translation of a DMA piece (or an ATS translation request): when `looked_up`, the IOTLB
+    // was looked up at `at` (after the context and PASID entries) and hit or missed; `walked` when
+    // the tables were walked; `fault` (none when it translated) known at `done`.
+    virtual void translated(bool looked_up, sc_core::sc_time at, sc_core::sc_time done, uint16_t rid, bool hit,
+                            bool walked, hw::fault_reason fault) = 0;
+    // A memory access of a walk (page_walker::read_observer) at `at`.
+    virtual void walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage, unsigned level) = 0;
+};
+
 class iommu : public sc_core::sc_module {
   public:
     tlm_utils::simple_target_socket<iommu> target_socket;        // device DMA (upstream)
@@ -118,6 +132,12 @@ class iommu : public sc_core::sc_module {
     // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...},
     //  "interrupts": {"requests", "window_errors", "last": {"rid", "addr", "data", "len"}}}
     std::string stats_json() const;
+    // At most one observer; nullptr removes it.
+    void set_observer(iommu_observer* observer);
+    // Simulated time of what the IOMMU is doing now: inside a translation, sc_time_stamp() plus the
+    // DMA's annotated delay, the walk's memory time and the IOTLB cycles spent so far; else
+    // sc_time_stamp(). The RTL IOTLB clocks its waves by it.
+    sc_core::sc_time operation_time() const;
     // Live DMI grants (tests).
     std::size_t dmi_grant_count() const { return m_grants.size(); }
 
@@ -160,7 +180,8 @@ class iommu : public sc_core::sc_module {
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
     void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
     void sync(sc_core::sc_time& delay);
-    translation_result timed_translate(const translation_request& req);
+    // `delay`: the request's annotated delay before the translation (sets operation_time()).
+    translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
 
     // Registers.
@@ -185,7 +206,13 @@ class iommu : public sc_core::sc_module {
     std::vector<hw::reg_desc> m_table;
     register_file m_regs;
     fault_recorder m_faults;
-    std::unique_ptr<socket_memory> m_walk_mem;   // timed, per-request delay (translator)
+    std::unique_ptr<socket_memory> m_walk_mem;  // timed, per-request delay (translator)
+    iommu_observer* m_observer = nullptr;
+    bool m_translating = false;                  // inside timed_translate: operation_time() adds the offsets
+    sc_core::sc_time m_translation_start;        // the request's annotated delay at the translation's start
+    uint64_t m_translation_cycles = 0;           // IOTLB cycles counter at the translation's start
+    bool m_looked_up = false;                    // the translation in progress reached the IOTLB lookup
+    sc_core::sc_time m_lookup_at;                // and when
     std::unique_ptr<socket_memory> m_queue_mem;  // untimed for the queue engine (it charges latency)
     translator m_translator;
     forwarding_invalidation_sink<translator> m_sink;

@@ -28,14 +28,17 @@ uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
 page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc)
     : m_config(config), m_mem(mem), m_psc(psc), m_haw_mask(~hw::low_mask(config.haw)) {}
 
-bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v) {
+bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
     ++w.accesses;
+    if (w.side_effects)  // a side-effect-free walk is the stale checker's look, not hardware
+        observe(pa, stage, level);
     return m_mem.read(pa, &v, sizeof v);
 }
 
 page_walker::flag_update page_walker::set_flags(walk_ctx& w, uint64_t pa, uint64_t& e, uint64_t want,
                                                 unsigned attempt) {
     ++w.accesses;
+    observe(pa, walk_stage::ad_update, 0);
     uint64_t observed = 0;
     if (!m_mem.cmpxchg64(pa, e, want, observed))
         return flag_update::failed;
@@ -103,6 +106,7 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
     const uint64_t rta = hw::rtaddr::rta::get(rtaddr) << 12;
     re::words root{};
     ++accesses;
+    observe(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, walk_stage::root, 0);
     if (!m_mem.read(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, root.data(), re::bytes))
         return fault_reason::root_access;
     const unsigned devfn = hw::rid_devfn(rid);
@@ -115,6 +119,7 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
 
     ce::words ctx{};
     ++accesses;
+    observe(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, walk_stage::context, 0);
     if (!m_mem.read(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, ctx.data(), ce::bytes))
         return fault_reason::ctx_access;
     if (!ce::p::get(ctx))
@@ -167,6 +172,7 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     namespace pe = hw::pasid_entry;
     uint64_t pde = 0;
     ++accesses;
+    observe(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, walk_stage::pasid_dir, 0);
     if (!m_mem.read(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, &pde, sizeof pde))
         return fault_reason::pdir_access;
     if (!pd::p::get(pde))
@@ -178,6 +184,7 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
 
     pe::words e{};
     ++accesses;
+    observe(table + uint64_t{pasid % pe::per_table} * pe::bytes, walk_stage::pasid_table, 0);
     if (!m_mem.read(table + uint64_t{pasid % pe::per_table} * pe::bytes, e.data(), pe::bytes))
         return fault_reason::pte_access;
     if (!pe::p::get(e))
@@ -297,7 +304,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     for (;; --level) {
         const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
         uint64_t e = 0;
-        if (!read64(w, pa, e))
+        if (!read64(w, pa, e, walk_stage::second_stage, level))
             return fault_reason::ss_access;
         for (unsigned attempt = 0;; ++attempt) {
             if (!sp::r::get(e) && !sp::w::get(e))
@@ -398,7 +405,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
             entry_pa = ss.hpa;
         }
         uint64_t e = 0;
-        if (!read64(w, entry_pa, e))
+        if (!read64(w, entry_pa, e, walk_stage::first_stage, level))
             return root ? fault_reason::fs_root_access : fault_reason::fs_access;
         for (unsigned attempt = 0;; ++attempt) {
             if (!fp::p::get(e))

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "iommusim/hw/vtd_fault.h"
 #include "tlm/iommu_config.h"
@@ -33,6 +34,17 @@ struct walk_result {
     page_level level = page_level::size_4k;  // size of the linear region cached for the request
     uint8_t perm = 0;                        // iotlb_perm bits
     unsigned accesses = 0;                   // memory reads and cmpxchg operations
+};
+
+// Which table a walk memory access reads (walk-read observers, waves).
+enum class walk_stage : uint8_t {
+    root = 1,          // root table entry
+    context = 2,       // context entry
+    pasid_dir = 3,     // PASID directory entry
+    pasid_table = 4,   // PASID table entry
+    first_stage = 5,   // first-stage paging entry (level 5..1)
+    second_stage = 6,  // second-stage paging entry (level 5..1)
+    ad_update = 7,     // atomic A/D/EA update of a first-stage entry (read and compare-exchange)
 };
 
 class page_walker {
@@ -72,6 +84,14 @@ class page_walker {
     // The IOTLB key of an input address: bits above the widest input address (57) dropped.
     static uint64_t input_vpn(uint64_t addr) { return (addr & hw::low_mask(57)) >> 12; }
 
+    // Called before every memory access of a walk with its address, table and level (0 for the
+    // root, context and PASID structures). Empty: nothing is called.
+    using read_observer = std::function<void(uint64_t pa, walk_stage stage, unsigned level)>;
+    void set_read_observer(read_observer fn) { m_read_observer = std::move(fn); }
+    // While paused the observer is not called (the stale checker's look at the tables is no
+    // hardware access).
+    void pause_read_observer(bool paused) { m_observer_paused = paused; }
+
     // Counters of the paging-structure caches (read by the translator's statistics).
     uint64_t fs_psc_hits = 0;
     uint64_t fs_psc_misses = 0;
@@ -95,7 +115,11 @@ class page_walker {
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
-    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v);
+    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level);
+    void observe(uint64_t pa, walk_stage stage, unsigned level) const {
+        if (m_read_observer && !m_observer_paused)
+            m_read_observer(pa, stage, level);
+    }
     // Atomically moves the entry at pa from e to want (A/D/EA updates, docs/vtd-facts.md §5.3). done: e is
     // want; changed: another writer changed the entry first, e holds what it wrote and the caller
     // re-checks it; failed: a memory error, or the entry kept changing (the walk must terminate).
@@ -113,6 +137,8 @@ class page_walker {
     phys_mem_if& m_mem;
     paging_structure_cache* m_psc;
     uint64_t m_haw_mask;  // address bits at or above HAW
+    read_observer m_read_observer;
+    bool m_observer_paused = false;
 };
 
 // Inline: the IOTLB hit path calls it for every translation.

@@ -177,6 +177,8 @@ translation_result translator::translate(const translation_request& req) {
 
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
+    if (m_lookup_observer)
+        m_lookup_observer();
     if (auto hit = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
         const uint8_t pm = hit->payload.perm;
         const bool rights_ok = page_walker::check_rights(p, pm, access) == fault_reason::none;
@@ -240,6 +242,11 @@ translation_result translator::translate(const translation_request& req) {
 void translator::stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
                              const iotlb_entry& cached, translation_result& r) {
     ++m_stats.stale_checks;
+    struct unobserved {  // the checker's reads are no hardware accesses (waves)
+        page_walker& w;
+        explicit unobserved(page_walker& walker) : w(walker) { w.pause_read_observer(true); }
+        ~unobserved() { w.pause_read_observer(false); }
+    } quiet(m_walker);
     // Re-resolve everything from memory, without side effects: a stale context or PASID entry is
     // as much a missing invalidation as a stale leaf.
     stale_report rep;

@@ -104,6 +104,8 @@ class translator {
 
     // Called after every invalidation, with its scope.
     void on_invalidate(std::function<void(const invalidation_scope&)> observer);
+    // Called just before each IOTLB lookup of a translation (the waves take its time then).
+    void set_lookup_observer(std::function<void()> observer) { m_lookup_observer = std::move(observer); }
 
     void set_stale_check(bool on) { m_config.stale_check = on; }
     const std::vector<stale_report>& stale_reports() const { return m_stale; }
@@ -140,6 +142,7 @@ class translator {
     translation_stats m_stats;
     std::vector<stale_report> m_stale;
     std::vector<std::function<void(const invalidation_scope&)>> m_observers;
+    std::function<void()> m_lookup_observer;
 };
 
 }  // namespace iommusim

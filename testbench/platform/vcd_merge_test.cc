@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace iommusim {
@@ -94,6 +95,34 @@ TEST(VcdMerge, RefusesWhatIsNotAVcd) {
     EXPECT_NE(err.find("merge_bad_a.vcd"), std::string::npos) << err;
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_NE(merge_vcd("/nonexistent.vcd", b, out).find("cannot read"), std::string::npos);
+}
+
+// A renamed code must not land on a code the second file keeps: here '!' collides and the next
+// free code of the first file, '#', is the second file's own.
+TEST(VcdMerge, RenamedCodesNeverTakeACodeOfTheSecondFile) {
+    const std::string a = write("merge_c_a.vcd",
+                                "$timescale 1ps $end\n$scope module a $end\n$var wire 1 ! x $end\n"
+                                "$var wire 1 \" y $end\n$upscope $end\n$enddefinitions $end\n#0\n0!\n0\"\n");
+    const std::string b = write("merge_c_b.vcd",
+                                "$timescale 1ps $end\n$scope module b $end\n$var wire 1 ! p $end\n"
+                                "$var wire 1 # q $end\n$upscope $end\n$enddefinitions $end\n#0\n1!\n0#\n"
+                                "#5\n1#\n");
+    const std::string out = (std::filesystem::temp_directory_path() / "merge_c_out.vcd").string();
+    ASSERT_EQ(merge_vcd(a, b, out), "");
+    std::istringstream m(read(out));
+    std::string line;
+    std::set<std::string> codes;
+    unsigned vars = 0;
+    while (std::getline(m, line)) {
+        std::istringstream t(line);
+        std::string kw, type, width, id;
+        if (t >> kw && kw == "$var" && t >> type >> width >> id) {
+            codes.insert(id);
+            ++vars;
+        }
+    }
+    EXPECT_EQ(vars, 4u);
+    EXPECT_EQ(codes.size(), 4u) << "every signal keeps a code of its own:\n" << read(out);
 }
 
 }  // namespace

@@ -55,10 +55,12 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     const uint64_t gva = nested_setup::gva;
 
     // 1. Reserved bit: PS is reserved in a PML4 entry (docs/vtd-facts.md §5.1).
+    log.checkpoint();
     log.step("[1] guest sets PS (reserved there) in the PML4 entry above its buffer and invalidates (non-leaf)");
     uint64_t* pml4e = reinterpret_cast<uint64_t*>(s.guest.at(s.guest.s1_root())) + hw::pt_index(gva, 4);
     const uint64_t good = *pml4e;
     *pml4e = hw::fs_pte::ps::set(good, 1);
+    p.note_guest_pte_edit("set_reserved_PS_in_PML4E_above_GVA_0x40000000");
     s.v.hwpt_invalidate(s.nested, {{gva, 1, false}});
     const uint64_t faults_before = p.recorded_faults();
     int err = s.read(gva, &word, 4, &reason);
@@ -66,11 +68,13 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
                "DMA faults with " + reason_text(reason));
     log.expect(p.recorded_faults() > faults_before, "the fault is recorded in a fault recording register");
     *pml4e = good;
+    p.note_guest_pte_edit("repair_PML4E_above_GVA_0x40000000");
     s.v.hwpt_invalidate(s.nested, {{gva, 1, false}});
     err = s.read(gva, &word, 4);
     log.expect(err == 0 && (word & 0xff) == 0xaa, "after the repair and an invalidation DMA works again");
 
     // 2. Not-present leaf.
+    log.checkpoint();
     log.step("[2] guest unmaps the page and invalidates");
     s.guest.unmap(gva);
     s.v.hwpt_invalidate(s.nested, {{gva, 1, true}});
@@ -81,6 +85,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
     s.v.hwpt_invalidate(s.nested, {{gva, 1, true}});
 
     // 3. A corrupt descriptor: a PASID-based IOTLB invalidation with a reserved bit set.
+    log.checkpoint();
     log.step("[3] a corrupt descriptor (reserved bit set) is put on the invalidation queue");
     hw::inv_desc bad = hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, gva, 0);
     bad[0] |= uint64_t{1} << 63;  // qw0 bits 63:52 are reserved in a type-6 descriptor
@@ -100,6 +105,7 @@ void run_fault_injection(scenario_log& log, const cli_options&) {
         log.step("[4] skipped: the configuration has no ATS-capable device");
         return;
     }
+    log.checkpoint();
     log.step("[4] ATS device vfio" + std::to_string(ats) + " stops answering device-TLB invalidations");
     nested_setup t(log, static_cast<unsigned>(ats));
     p.set_device_tlb_unresponsive(static_cast<unsigned>(ats), true);

@@ -3,14 +3,31 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_tables.h"
+#include "platform/platform.h"
 
 namespace iommusim::program {
 
 using namespace iommusim::hw;
+
+namespace {
+
+// The waves mark every edit of a present entry: the IOTLB may hold it until an invalidation.
+void mark_present_edit(const char* what, uint64_t gva, const char* to = nullptr, uint64_t gpa = 0) {
+    if (!platform::exists())
+        return;
+    std::ostringstream s;
+    s << what << "_GVA_0x" << std::hex << gva;
+    if (to)
+        s << to << "0x" << gpa;
+    platform::instance().note_guest_pte_edit(s.str());
+}
+
+}  // namespace
 
 guest_memory::guest_memory(uint64_t gpa_base, std::size_t bytes, unsigned levels)
     : m_size(bytes), m_gpa_base(gpa_base), m_levels(levels) {
@@ -87,12 +104,16 @@ void guest_memory::remap(uint64_t gva, uint64_t new_gpa) {
     // A guest writes the whole entry at once; A/D from earlier use are dropped with the old page.
     uint64_t v = fs_pte::a::set(fs_pte::d::set(*e, 0), 0);
     *e = fs_pte::addr::set(v, new_gpa >> page_shift);
+    mark_present_edit("remap", gva, "_to_GPA_", new_gpa);
 }
 
 void guest_memory::unmap(uint64_t gva) {
     uint64_t* e = leaf(gva);
-    if (e)
-        *e = fs_pte::p::set(*e, 0);
+    if (!e)
+        return;
+    if (fs_pte::p::get(*e))
+        mark_present_edit("unmap", gva);
+    *e = fs_pte::p::set(*e, 0);
 }
 
 }  // namespace iommusim::program

@@ -113,6 +113,7 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
     traffic_result traffic;  // summed over every stream
     uint32_t word = 0;
     for (unsigned r = 0; r < rounds; ++r) {
+        log.checkpoint();
         // Warm some translations.
         for (unsigned k = 0; k < 8; ++k) {
             const unsigned d = static_cast<unsigned>(rng() % ndev), i = static_cast<unsigned>(rng() % pages_per_device);

@@ -9,6 +9,7 @@
 
 #include "platform/output_file.h"
 #include "platform/platform.h"
+#include "platform/stop_signal.h"
 #include "program/cli_options.h"
 #include "program/lockstep_check.h"
 #include "program/plot.h"
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
     // With the statistics on standard output, everything else goes to standard error.
     const bool stats_to_stdout = opts->stats_json == "-";
     std::ostream& out = stats_to_stdout ? std::cerr : std::cout;
+    // From here on SIGINT/SIGTERM stop the run at the next safe point and the outputs are finished.
+    if (const std::string hook_error = install_stop_signal_handlers(); !hook_error.empty())
+        std::cerr << "iommusim: " << hook_error << '\n';
 
     // Bring the platform up first: a driver probe that refuses the configured hardware is reported,
     // not thrown through the scenario.
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
     scenario_log log(out, opts->level);
     try {
         sc->run(log, *opts);
+    } catch (const run_interrupted&) {
+        // Stopped between steps; the outputs below are finished for the part that ran.
     } catch (const std::exception& e) {
         log.expect(false, std::string("scenario aborted: ") + e.what());
     }
@@ -124,5 +130,11 @@ int main(int argc, char** argv) {
     }
     if (!p.config().waves.empty() && !quiet)
         out << "waves written to " << p.config().waves << '\n';
+    if (const int signal = stop_signal()) {
+        out << "RESULT: INTERRUPTED by " << stop_signal_name(signal) << " at simulated time " << p.now_ns()
+            << " ns, after " << cpu_jobs_done() << " CPU jobs (ioctls and DMAs), " << log.checks_passed()
+            << " passed and " << log.failures().size() << " failed check(s); the outputs are complete up to there\n";
+        return 128 + signal;
+    }
     return print_result(log);
 }

@@ -26,6 +26,7 @@ void remap_sequence(scenario_log& log, bool invalidate) {
     log.expect(err == 0 && buf[0] == 0xaa, "DMA read of GVA 0x40000000 returns page A (" + byte_hex(buf[0]) + ")");
     const uint64_t stale_before = platform_stale_hits();
 
+    log.checkpoint();
     s.guest.remap(nested_setup::gva, nested_setup::page_b);
     log.step("guest: edits the present stage-1 entry: GVA 0x40000000 -> GPA 0x200000 (page B, 0xbb)");
 
@@ -36,6 +37,7 @@ void remap_sequence(scenario_log& log, bool invalidate) {
     log.expect(stale_after_edit == 1, "stale-translation checker reports exactly one stale hit (got " +
                                           std::to_string(stale_after_edit) + ")");
 
+    log.checkpoint();
     if (invalidate) {
         uint32_t entry_num = 0;
         err = s.v.hwpt_invalidate(s.nested, {{nested_setup::gva, 1, true}}, &entry_num);
@@ -45,6 +47,7 @@ void remap_sequence(scenario_log& log, bool invalidate) {
         log.step("guest: (forgets IOMMU_HWPT_INVALIDATE)");
     }
 
+    log.checkpoint();
     const uint64_t stale_mark = platform_stale_hits();
     err = s.read(nested_setup::gva, buf.data(), buf.size());
     const uint64_t stale_now = platform_stale_hits() - stale_mark;

@@ -2,7 +2,17 @@
 
 #include <ostream>
 
+#include "platform/stop_signal.h"
+
 namespace iommusim::program {
+
+run_interrupted::run_interrupted(int signal)
+    : std::runtime_error("interrupted by " + stop_signal_name(signal)), m_signal(signal) {}
+
+void scenario_log::checkpoint() const {
+    if (const int signal = stop_signal())
+        throw run_interrupted(signal);
+}
 
 void scenario_log::step(const std::string& text) {
     if (m_level != verbosity::quiet)
@@ -19,6 +29,8 @@ void scenario_log::report(const std::string& text) {
 }
 
 bool scenario_log::check(bool condition, const std::string& what, verbosity ok_from) {
+    if (condition)
+        ++m_passed;
     if (!condition) {
         m_failures.push_back(what);
         m_out << "  FAILED: " << what << '\n';

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,16 @@
 #include "program/cli_options.h"
 
 namespace iommusim::program {
+
+// A stop signal came in (platform/stop_signal.h); thrown at the next safe point of a scenario.
+class run_interrupted : public std::runtime_error {
+  public:
+    explicit run_interrupted(int signal);
+    int signal() const { return m_signal; }
+
+  private:
+    int m_signal;
+};
 
 class scenario_log {
   public:
@@ -26,6 +37,10 @@ class scenario_log {
     bool expect_each(bool condition, const std::string& what);
     // A line of a failure report (the stale-translation checker's findings): printed even with --quiet.
     void report(const std::string& text);
+    // A safe point between steps (no CPU job running): throws run_interrupted once SIGINT or
+    // SIGTERM has come in, so the program can finish its output files.
+    void checkpoint() const;
+    unsigned checks_passed() const { return m_passed; }
     bool failed() const { return !m_failures.empty(); }
     const std::vector<std::string>& failures() const { return m_failures; }
     void summary_row(const std::string& key, const std::string& value) { m_summary.emplace_back(key, value); }
@@ -38,6 +53,7 @@ class scenario_log {
     std::ostream& m_out;
     verbosity m_level;
     std::vector<std::string> m_failures;
+    unsigned m_passed = 0;
     std::vector<std::pair<std::string, std::string>> m_summary;
 };
 
