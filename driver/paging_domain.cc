@@ -102,6 +102,8 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
         return -EINVAL;
     if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
         return -EINVAL;
+    if (refuses_read_only(prot))
+        return -EINVAL;
     const unsigned width = m_iommu.ss_width();
     if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
         return -EINVAL;
@@ -233,6 +235,8 @@ int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
     if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
         return -EINVAL;
     if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+        return -EINVAL;
+    if (refuses_read_only(prot))
         return -EINVAL;
     bool reduced = false;
     const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t e, uint64_t) {
