@@ -483,8 +483,7 @@ TEST(IommuTest, MemoryRevocationReachesDevices) {
         ASSERT_TRUE(b.mem.adopt(k_hpa, host.data(), host.size()));
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0].first, k_iova);
-        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
-        EXPECT_EQ(dmi.get_dmi_ptr(), host.data());
+        EXPECT_FALSE(b.dev.get_dmi(k_iova, dmi)) << "memory grants no DMI into adopted host memory";
         // The iommu's own DMI pointers into memory were dropped too: DMA reaches the new buffer.
         EXPECT_EQ(b.dev.write32(k_iova + 8, 0xc0ffee), tlm::TLM_OK_RESPONSE);
         uint32_t seen = 0;
