@@ -1,6 +1,7 @@
 #include "tlm/fault_safe_copy.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,13 +16,29 @@ namespace {
 
 std::atomic<int> g_force_pipe{0};
 
+// Our pid, read once: a system call saved per copy (getpid is not cached by glibc). A forked
+// child must not copy to and from its parent, so the child re-reads it.
+std::atomic<pid_t> g_pid{0};
+
+pid_t self_pid() {
+    static const bool fork_handler = [] {
+        return pthread_atfork(nullptr, nullptr, [] { g_pid.store(0, std::memory_order_relaxed); }) == 0;
+    }();
+    pid_t pid = g_pid.load(std::memory_order_relaxed);
+    if (pid == 0 || !fork_handler) {
+        pid = getpid();
+        g_pid.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
+}
+
 bool vm_calls_work() {
     static const bool ok = [] {
         char a = 1;
         char b = 0;
         iovec l{&b, 1};
         iovec r{&a, 1};
-        return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == 1 && b == 1;
+        return process_vm_readv(self_pid(), &l, 1, &r, 1, 0) == 1 && b == 1;
     }();
     return ok;
 }
@@ -73,12 +90,12 @@ std::size_t transfer(char* local, char* host, std::size_t len, bool to_host) {
     if (g_force_pipe.load(std::memory_order_relaxed) != 0 || !vm_calls_work()) {
         return transfer_pipe(local, host, len, to_host);
     }
+    const pid_t pid = self_pid();
     std::size_t done = 0;
     while (done < len) {
         iovec l{local + done, len - done};
         iovec r{host + done, len - done};
-        const ssize_t n =
-            to_host ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+        const ssize_t n = to_host ? process_vm_writev(pid, &l, 1, &r, 1, 0) : process_vm_readv(pid, &l, 1, &r, 1, 0);
         if (n <= 0) {
             if (n < 0 && errno == EINTR) {
                 continue;

@@ -38,9 +38,10 @@ class sparse_memory : public phys_mem_if {
 
     // Maps [pa, pa+len) onto host memory, without copying, until release(pa). The host may unmap
     // or write-protect it meanwhile: an access that finds it so fails (counted in host_faults())
-    // instead of raising a signal. pa and len must be 4 KiB aligned, inside the limit and not
-    // overlap another adopted region; previously touched pages in the range are discarded.
-    // Returns false (nothing changed) otherwise.
+    // instead of raising a signal. A multi-page write stops at such a page, keeping the bytes it
+    // stored before it (DMA never crosses a 4 KiB page, so a DMA write is all or nothing).
+    // pa and len must be 4 KiB aligned, inside the limit and not overlap another adopted region;
+    // previously touched pages in the range are discarded. Returns false (nothing changed) otherwise.
     bool adopt(uint64_t pa, void* host, std::size_t len);
     // Unmaps the adopted region starting at pa (its pages read as zero again). False if none.
     bool release(uint64_t pa);
