@@ -4,7 +4,11 @@
 //   BM_TlmDmaNoIommu       the same traffic straight to a memory, b_transport
 //   BM_TlmDmaDmi           DMI pointers granted by the iommu (one per translated page)
 //   BM_TlmDmaNoIommuDmi    DMI pointers granted by a memory directly
+//   BM_TlmDmaUserMemory    BM_TlmDmaNoIommu into an adopted host buffer (user memory: every
+//                          access is a fault-safe kernel copy, and memory grants no DMI)
 #include <benchmark/benchmark.h>
+
+#include <cstdlib>
 
 #include "dma_bench_system.h"
 #include "tlm/iotlb.h"
@@ -12,11 +16,17 @@
 namespace iommusim::bench {
 namespace {
 
+constexpr uint64_t k_user_pa = 0x1'0000'0000;  // where the adopted buffer sits in direct_mem
+
 struct systems {
     dma_system iommu{"cpp", std::make_unique<iotlb>(iotlb_geometry{64, 4})};
     memory direct_mem{"direct_mem", memory_for(iommu.cfg)};
     device raw{"raw"};
-    systems() { raw.socket.bind(direct_mem.target_socket); }
+    void* user = std::aligned_alloc(4096, k_pages * 4096ull);
+    systems() {
+        raw.socket.bind(direct_mem.target_socket);
+        direct_mem.adopt(k_user_pa, user, k_pages * 4096ull);
+    }
 };
 
 systems& sys() {
@@ -45,10 +55,15 @@ void BM_TlmDmaNoIommuDmi(benchmark::State& state) {
     traffic(state, sys().raw, k_hpa, true);
 }
 
+void BM_TlmDmaUserMemory(benchmark::State& state) {
+    traffic(state, sys().raw, k_user_pa, false);
+}
+
 BENCHMARK(BM_TlmDmaIotlbHit);
 BENCHMARK(BM_TlmDmaNoIommu);
 BENCHMARK(BM_TlmDmaDmi);
 BENCHMARK(BM_TlmDmaNoIommuDmi);
+BENCHMARK(BM_TlmDmaUserMemory);
 
 }  // namespace
 }  // namespace iommusim::bench

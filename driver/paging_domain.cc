@@ -114,6 +114,8 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
         refusal = "IOVA, address and length must be 4 KiB aligned and the length non-zero";
     else if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
         refusal = "the permissions must be read, write or both";
+    else if (refuses_read_only(prot))
+        refusal = "a nest parent cannot hold read-only mappings (ERRATA_772415_SPR17)";
     else if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
         refusal = "the range ends beyond the domain's input address width";
     if (refusal) {
@@ -251,6 +253,8 @@ int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
     if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
         return -EINVAL;
     if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+        return -EINVAL;
+    if (refuses_read_only(prot))
         return -EINVAL;
     bool reduced = false;
     const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t e, uint64_t) {

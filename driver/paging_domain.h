@@ -10,7 +10,9 @@
 // ATS devices attached to it, and for every nested child (when the domain is a nest parent) a
 // type-2 invalidation with the child's DID plus a whole-range device-TLB invalidation of its ATS
 // devices. With CAP.CM, new mappings are flushed as well. Attaching programs a PASID entry with
-// PGTT=010 (second stage only).
+// PGTT=010 (second stage only). A nest parent refuses read-only mappings with -EINVAL, as Linux
+// does for the erratum GET_HW_INFO reports (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17,
+// docs/iommufd-facts.md; drivers/iommu/intel/iommu.c __domain_mapping).
 // Does not model: dirty tracking, SS A/D bits, snoop control, freeing of empty intermediate tables
 // before the domain is destroyed, first-stage paging domains.
 #pragma once
@@ -39,13 +41,14 @@ class paging_domain : public iommu_domain {
     int map(uint64_t iova, void* host, uint64_t len, int prot) override;
     int unmap(uint64_t iova, uint64_t len) override;
 
-    // Physical-level map/unmap. map: 0, -EINVAL (alignment, range, prot), -EEXIST (already mapped;
-    // nothing of this call stays mapped), -ENOMEM. unmap: 0 (with the bytes unmapped in *unmapped),
-    // -EINVAL; the caches are flushed before it returns.
+    // Physical-level map/unmap. map: 0, -EINVAL (alignment, range, prot, read-only on a nest
+    // parent), -EEXIST (already mapped; nothing of this call stays mapped), -ENOMEM. unmap: 0 (with
+    // the bytes unmapped in *unmapped), -EINVAL; the caches are flushed before it returns.
     int map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot);
     int unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped = nullptr);
     // Changes the rights of every mapped page in [iova, iova + len) (prot_read | prot_write, at least
-    // one); a reduction is flushed like an unmap before it returns. 0, -EINVAL, -ENOMEM.
+    // one; a nest parent only takes writable rights); a reduction is flushed like an unmap before it
+    // returns. 0, -EINVAL, -ENOMEM.
     int set_prot(uint64_t iova, uint64_t len, int prot);
     // Software walk of the tables: physical address, prot and leaf size of iova.
     bool lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& page_bytes);
@@ -65,6 +68,8 @@ class paging_domain : public iommu_domain {
 
   private:
     paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent);
+    // ERRATA_772415_SPR17: a nest parent must not hold read-only second-stage leaves.
+    bool refuses_read_only(int prot) const { return m_nest_parent && !(prot & prot_write); }
     // Address of the entry at `level` for iova, allocating missing tables above it.
     int walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa);
     int split_large(uint64_t entry_pa, uint64_t entry, unsigned level);

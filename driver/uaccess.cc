@@ -1,103 +1,50 @@
 #include "driver/uaccess.h"
 
-#include <fcntl.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
+
+#include "tlm/fault_safe_copy.h"
 
 namespace iommusim::driver {
 
 namespace {
-
-// Some sandboxes forbid process_vm_readv/writev (seccomp). Then user memory goes through a pipe:
-// the kernel copies from/to the user address inside write()/read() and answers EFAULT just the same.
-std::atomic<int> g_force_pipe{0};
-
-bool vm_calls_work() {
-    static const bool ok = [] {
-        char a = 1;
-        char b = 0;
-        iovec l{&b, 1};
-        iovec r{&a, 1};
-        return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == 1 && b == 1;
-    }();
-    return ok;
-}
-
-std::size_t transfer_pipe(void* local, uint64_t remote, std::size_t len, bool to_user) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        return len;
-    }
-    std::size_t done = 0;
-    const uint64_t page = 4096;
-    while (done < len) {
-        // One user page at a time: a pipe transfer is all-or-nothing per call, and faults are
-        // page-granular, so this reports exactly how far the copy got.
-        const uint64_t to_boundary = page - ((remote + done) & (page - 1));
-        const std::size_t chunk = static_cast<std::size_t>(std::min<uint64_t>(len - done, to_boundary));
-        char* l = static_cast<char*>(local) + done;
-        void* r = reinterpret_cast<void*>(remote + done);
-        ssize_t n = 0;
-        if (to_user) {
-            if (write(fds[1], l, chunk) != static_cast<ssize_t>(chunk)) {
-                break;
-            }
-            n = read(fds[0], r, chunk);
-        } else {
-            n = write(fds[1], r, chunk);
-            if (n > 0 && read(fds[0], l, static_cast<std::size_t>(n)) != n) {
-                n = -1;
-            }
-        }
-        if (n <= 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-        if (static_cast<std::size_t>(n) < chunk) {
-            break;
-        }
-    }
-    close(fds[0]);
-    close(fds[1]);
-    return len - done;
-}
-
-// process_vm_* stop at the first inaccessible page and report how much was transferred; an
-// inaccessible first byte gives -1/EFAULT. Either way we count what actually moved.
-std::size_t transfer(void* local, uint64_t remote, std::size_t len, bool to_user) {
-    if (g_force_pipe.load() != 0 || !vm_calls_work()) {
-        return transfer_pipe(local, remote, len, to_user);
-    }
-    std::size_t done = 0;
-    while (done < len) {
-        iovec l{static_cast<char*>(local) + done, len - done};
-        iovec r{reinterpret_cast<void*>(remote + done), len - done};
-        ssize_t n =
-            to_user ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return len - done;
-}
 
 // The innermost active snapshot of this thread (see user_snapshot).
 thread_local const user_snapshot* t_snapshot = nullptr;
 
 }  // namespace
 
-void uaccess_use_pipe_fallback(bool on) {
-    g_force_pipe.store(on ? 1 : 0);
+bool user_range_writable(uint64_t uptr, std::size_t len) {
+    if (uptr + len < uptr) {
+        return false;
+    }
+    std::ifstream maps("/proc/self/maps");
+    if (!maps) {
+        return true;
+    }
+    // Lines are "start-end perms ...", sorted by address and non-overlapping: walk them while
+    // they cover the range contiguously with write permission.
+    const uint64_t end = uptr + len;
+    uint64_t next = uptr;
+    std::string line;
+    while (next < end && std::getline(maps, line)) {
+        uint64_t lo = 0;
+        uint64_t hi = 0;
+        char perms[5] = {};
+        if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s", &lo, &hi, perms) != 3 || hi <= next) {
+            continue;
+        }
+        if (lo > next || perms[1] != 'w') {
+            return false;
+        }
+        next = hi;
+    }
+    return next >= end;
 }
 
 user_snapshot::user_snapshot(uint64_t uptr, std::size_t len) : m_base(uptr), m_prev(t_snapshot) {
@@ -105,7 +52,7 @@ user_snapshot::user_snapshot(uint64_t uptr, std::size_t len) : m_base(uptr), m_p
         return;
     }
     m_data.resize(len);
-    m_valid = len - transfer(m_data.data(), uptr, len, false);
+    m_valid = len - fault_safe_read(m_data.data(), reinterpret_cast<const void*>(uptr), len);
     t_snapshot = this;
 }
 
@@ -134,7 +81,7 @@ std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
     if (t_snapshot != nullptr && t_snapshot->read(dst, src, len)) {
         return 0;
     }
-    std::size_t left = transfer(dst, src, len, false);
+    std::size_t left = fault_safe_read(dst, reinterpret_cast<const void*>(src), len);
     if (left != 0) {
         std::memset(static_cast<char*>(dst) + (len - left), 0, left);
     }
@@ -148,7 +95,7 @@ std::size_t copy_to_user(uint64_t dst, const void* src, std::size_t len) {
     if (dst == 0 || dst + len < dst) {
         return len;
     }
-    return transfer(const_cast<void*>(src), dst, len, true);
+    return fault_safe_write(reinterpret_cast<void*>(dst), src, len);
 }
 
 int check_zeroed_user(uint64_t src, std::size_t len) {

@@ -5,9 +5,8 @@
 // (0, -E2BIG, -EFAULT), check_zeroed_user, and the driver-data helpers iommu_copy_struct_from_user
 // and iommu_copy_struct_from_user_array (exact length rules, -EINVAL on type or size mismatch).
 // A user pointer is a plain address in this process. Reads and writes go through
-// process_vm_readv / process_vm_writev on our own pid, so an unmapped or protected address
-// gives -EFAULT instead of a crash (or, where those calls are forbidden, through a pipe, where
-// the kernel's own user copies give EFAULT the same way).
+// tlm/fault_safe_copy.h (the kernel copies), so an unmapped or protected address gives -EFAULT
+// instead of a crash.
 // Does not model: access_ok() range limits, partial-page fault granularity of real hardware.
 #pragma once
 
@@ -67,8 +66,10 @@ class user_snapshot {
     const user_snapshot* m_prev = nullptr;
 };
 
-// Tests only: force the pipe-based transfer that is used where process_vm_readv/writev are not
-// permitted (it is chosen automatically there).
-void uaccess_use_pipe_fallback(bool on);
+// Pinning for writing (kernel pin_user_pages with FOLL_WRITE, docs/iommufd-facts.md): true when
+// every byte of [uptr, uptr + len) lies in a writable mapping of this process. Reads the mapping
+// table (/proc/self/maps) and writes nothing; where that table cannot be read it answers true
+// (device writes into adopted memory are fault-safe anyway).
+bool user_range_writable(uint64_t uptr, std::size_t len);
 
 }  // namespace iommusim::driver

@@ -229,6 +229,11 @@ int ioas_map_ioctl(ucmd& u) {
     if (!user_range_present(cmd.user_va, cmd.length)) {
         return map_refused(cmd, -EFAULT, "the user range is not readable memory");
     }
+    // A writeable area is pinned for writing (FOLL_WRITE, drivers/iommu/iommufd/pages.c
+    // pfn_reader_user_init): read-only memory is EFAULT here, not a failing device write later.
+    if ((cmd.flags & IOMMU_IOAS_MAP_WRITEABLE) != 0 && !driver::user_range_writable(cmd.user_va, cmd.length)) {
+        return -EFAULT;
+    }
     const int prot = conv_prot(cmd.flags);
     std::vector<hwpt_paging*> mapped;
     for (hwpt_paging* hwpt : as->hwpts) {

@@ -93,6 +93,8 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
         if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) {
             status = trans.get_response_status();
             ++m_stats.faults;
+            if (m_ext.fault == hw::fault_reason::none)
+                ++m_stats.target_aborts;
             if (reason)
                 *reason = m_ext.fault;
             break;

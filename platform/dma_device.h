@@ -40,7 +40,8 @@ class dma_device : public sc_core::sc_module {
     struct stats {
         uint64_t transfers = 0;
         uint64_t bytes = 0;
-        uint64_t faults = 0;
+        uint64_t faults = 0;             // transfers that ended with an error response
+        uint64_t target_aborts = 0;      // of those, the ones the IOMMU translated but memory refused
         uint64_t dmi_accesses = 0;       // chunks served through a DMI pointer
         uint64_t dmi_invalidations = 0;  // invalidate_direct_mem_ptr calls received
         uint64_t ats_translations = 0;   // ATS translation requests answered with a translation

@@ -297,13 +297,15 @@ std::string platform_impl::stats_json() const {
     for (std::size_t i = 0; i < m_top->devices.size(); ++i) {
         const dma_device::stats& d = m_top->devices[i]->statistics();
         o << (i ? ", " : "") << "{\"rid\": " << m_cfg.devices[i].rid << ", \"transfers\": " << d.transfers
-          << ", \"bytes\": " << d.bytes << ", \"faults\": " << d.faults << ", \"dmi_accesses\": " << d.dmi_accesses
-          << ", \"ats_translations\": " << d.ats_translations
+          << ", \"bytes\": " << d.bytes << ", \"faults\": " << d.faults << ", \"target_aborts\": " << d.target_aborts
+          << ", \"dmi_accesses\": " << d.dmi_accesses << ", \"ats_translations\": " << d.ats_translations
           << ", \"atc_invalidations\": " << (m_top->devices[i]->atc() ? m_top->devices[i]->atc()->requests().size() : 0)
           << "}";
     }
     o << "], \"cpu\": {\"mmio_accesses\": " << m_top->core.mmio_accesses()
       << ", \"memory_accesses\": " << m_top->core.mem_accesses() << "}";
+    o << ", \"memory\": {\"errors\": " << m_top->mem.statistics().errors
+      << ", \"host_faults\": " << m_top->mem.store().host_faults() << "}";
     const driver::qi_stats& dq = m_vtd->qi().stats();
     o << "}, \"driver\": {\"qi\": {\"batches\": " << dq.batches << ", \"descriptors\": " << dq.descriptors
       << ", \"wait_ns_total\": " << dq.wait_ns_total << ", \"wait_ns_max\": " << dq.wait_ns_max

@@ -80,7 +80,7 @@ void memory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& dela
         ++m_stats.writes;
         delay += m_write_latency;
     }
-    if (m_cfg.dmi)
+    if (m_cfg.dmi && !m_store.is_adopted(trans.get_address()))
         trans.set_dmi_allowed(true);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

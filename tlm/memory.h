@@ -1,9 +1,11 @@
 // Physical memory as a TLM-2.0 target, over a sparse_memory.
 //
 // Models: loosely-timed b_transport with a fixed annotated read/write latency, byte enables,
-// transport_dbg (untimed), DMI for one 4 KiB page or the rest of an adopted host region (with the
-// same latencies), host buffers adopted as physical regions, injected access-error ranges (answered
-// with TLM_ADDRESS_ERROR_RESPONSE). Adopting, releasing or poisoning a range revokes DMI over it.
+// transport_dbg (untimed), DMI for one 4 KiB page of owned memory (with the same latencies), host
+// buffers adopted as physical regions (never through DMI: the host can unmap them at any time),
+// injected access-error ranges and adopted memory the host no longer maps or lets us write (both
+// answered with TLM_ADDRESS_ERROR_RESPONSE, a target abort). Adopting, releasing or poisoning a
+// range revokes DMI over it.
 // Does not model: bandwidth, banks, contention, cache coherence.
 #pragma once
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tlm/fault_safe_copy.h"
+
 namespace iommusim {
 
 namespace {
@@ -39,16 +41,16 @@ const sparse_memory::region* sparse_memory::find_region(uint64_t pa, uint64_t& b
     return pa - it->first < it->second.len ? &it->second : nullptr;
 }
 
+bool sparse_memory::owned_page_cached(uint64_t pfn) const {
+    return m_lookup[pfn % k_lookup_slots].pfn == pfn;
+}
+
 uint8_t* sparse_memory::page_ptr(uint64_t pfn, bool allocate) {
     tlb_slot& cached = m_lookup[pfn % k_lookup_slots];
     if (cached.pfn == pfn)
         return cached.page;
     uint8_t* p = nullptr;
-    const uint64_t pa = pfn << k_page_shift;
-    uint64_t base = 0;
-    if (const region* r = find_region(pa, base)) {
-        p = r->host + (pa - base);
-    } else if (!allocate) {
+    if (!allocate) {
         // Reads of untouched memory allocate nothing: a stray walk cannot grow the host footprint.
         auto it = m_pages.find(pfn);
         if (it == m_pages.end())
@@ -65,24 +67,29 @@ uint8_t* sparse_memory::page_ptr(uint64_t pfn, bool allocate) {
     return p;
 }
 
+const sparse_memory::region* sparse_memory::adopted_at(uint64_t pa, uint64_t& base) const {
+    // Owned pages in the lookup cache are never inside an adopted region (adopt discards them).
+    return owned_page_cached(pa >> k_page_shift) ? nullptr : find_region(pa, base);
+}
+
 bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
     if (!accessible(pa, len))
         return false;
-    auto copy_out = [this](uint64_t a, void* d, std::size_t n) {
-        if (const uint8_t* page = page_ptr(a >> k_page_shift, false))
-            std::memcpy(d, page + (a & k_page_mask), n);
-        else
-            std::memset(d, 0, n);
-    };
-    if ((pa & k_page_mask) + len <= k_page_bytes) {  // common case: within one page
-        copy_out(pa, dst, len);
-        return true;
-    }
     auto* out = static_cast<uint8_t*>(dst);
     while (len) {
-        const std::size_t off = pa & k_page_mask;
-        const std::size_t n = std::min<std::size_t>(len, k_page_bytes - off);
-        copy_out(pa, out, n);
+        std::size_t n = std::min<std::size_t>(len, k_page_bytes - (pa & k_page_mask));
+        uint64_t base = 0;
+        if (const region* r = adopted_at(pa, base)) {
+            n = static_cast<std::size_t>(std::min<uint64_t>(len, base + r->len - pa));
+            if (fault_safe_read(out, r->host + (pa - base), n) != 0) {
+                ++m_host_faults;
+                return false;
+            }
+        } else if (const uint8_t* page = page_ptr(pa >> k_page_shift, false)) {
+            std::memcpy(out, page + (pa & k_page_mask), n);
+        } else {
+            std::memset(out, 0, n);
+        }
         out += n;
         pa += n;
         len -= n;
@@ -95,9 +102,17 @@ bool sparse_memory::write(uint64_t pa, const void* src, std::size_t len) {
         return false;
     const auto* in = static_cast<const uint8_t*>(src);
     while (len) {
-        const std::size_t off = pa & k_page_mask;
-        const std::size_t n = std::min<std::size_t>(len, k_page_bytes - off);
-        std::memcpy(page_ptr(pa >> k_page_shift, true) + off, in, n);
+        std::size_t n = std::min<std::size_t>(len, k_page_bytes - (pa & k_page_mask));
+        uint64_t base = 0;
+        if (const region* r = adopted_at(pa, base)) {
+            n = static_cast<std::size_t>(std::min<uint64_t>(len, base + r->len - pa));
+            if (fault_safe_write(r->host + (pa - base), in, n) != 0) {
+                ++m_host_faults;
+                return false;
+            }
+        } else {
+            std::memcpy(page_ptr(pa >> k_page_shift, true) + (pa & k_page_mask), in, n);
+        }
         in += n;
         pa += n;
         len -= n;
@@ -152,17 +167,11 @@ uint8_t* sparse_memory::host_ptr(uint64_t pa, std::size_t& len_out) {
     len_out = 0;
     if (!accessible(pa, 1))
         return nullptr;
-    uint64_t span = 0;
-    uint8_t* p = nullptr;
     uint64_t base = 0;
-    if (const region* r = find_region(pa, base)) {
-        p = r->host + (pa - base);
-        span = base + r->len - pa;
-    } else {
-        p = page_ptr(pa >> k_page_shift, true) + (pa & k_page_mask);
-        span = k_page_bytes - (pa & k_page_mask);
-    }
-    span = std::min(span, m_limit - pa);
+    if (adopted_at(pa, base))
+        return nullptr;  // host memory that may vanish: no raw pointer
+    uint8_t* p = page_ptr(pa >> k_page_shift, true) + (pa & k_page_mask);
+    uint64_t span = std::min<uint64_t>(k_page_bytes - (pa & k_page_mask), m_limit - pa);
     for (const error_range& e : m_errors)
         if (e.base > pa)
             span = std::min(span, e.base - pa);

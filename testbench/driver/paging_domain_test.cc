@@ -229,6 +229,27 @@ TEST(PagingDomain, PermissionReductionIsFlushedAndAdditionIsNot) {
     });
 }
 
+TEST(PagingDomain, NestParentRefusesReadOnlyMappings) {
+    // ERRATA_772415_SPR17 (docs/iommufd-facts.md): Linux refuses read-only leaves in a nest parent.
+    model_unit b;
+    b.run([&] {
+        auto parent = new_domain(b, true);
+        EXPECT_EQ(parent->map_pa(0, 0x4000'0000, 0x1000, prot_read), -EINVAL);
+        uint64_t pa = 0, size = 0;
+        int prot = 0;
+        EXPECT_FALSE(parent->lookup(0, pa, prot, size)) << "a refused map leaves nothing behind";
+        EXPECT_EQ(parent->table_pages(), 1u) << "only the root table";
+        ASSERT_EQ(parent->map_pa(0, 0x4000'0000, 0x1000, prot_write), 0);
+        ASSERT_EQ(parent->map_pa(0x1000, 0x4000'1000, 0x1000, prot_read | prot_write), 0);
+        EXPECT_EQ(parent->set_prot(0x1000, 0x1000, prot_read), -EINVAL);
+        ASSERT_TRUE(parent->lookup(0x1000, pa, prot, size));
+        EXPECT_EQ(prot, prot_read | prot_write) << "the refused reduction changed nothing";
+        // A domain that is no nest parent keeps accepting them.
+        auto plain = new_domain(b);
+        EXPECT_EQ(plain->map_pa(0, 0x4000'0000, 0x1000, prot_read), 0);
+    });
+}
+
 TEST(PagingDomain, UnmapOfANestParentFlushesNestedChildren) {
     model_unit b;
     b.run([&] {
@@ -239,7 +260,7 @@ TEST(PagingDomain, UnmapOfANestParentFlushesNestedChildren) {
         std::unique_ptr<nested_domain> child;
         ASSERT_EQ(nested_domain::create(b.vtd(), &b.ops(), *parent, s1, child), 0);
         ASSERT_EQ(child->attach_dev(b.ats_dev), 0);
-        ASSERT_EQ(parent->map_pa(0x200000, 0x6000'0000, 0x2000, prot_read), 0);
+        ASSERT_EQ(parent->map_pa(0x200000, 0x6000'0000, 0x2000, prot_read | prot_write), 0);
         b.mark();
         ASSERT_EQ(parent->unmap_pa(0x200000, 0x1000), 0);
         // No device on the parent itself: only the child's DID and a whole device-TLB flush.

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "tlm/fault_safe_copy.h"
+
 namespace iommusim::driver {
 namespace {
 
@@ -43,8 +45,8 @@ class two_pages {
 // Every test runs with process_vm_readv/writev and with the pipe fallback.
 class Uaccess : public ::testing::TestWithParam<bool> {
   protected:
-    void SetUp() override { uaccess_use_pipe_fallback(GetParam()); }
-    void TearDown() override { uaccess_use_pipe_fallback(false); }
+    void SetUp() override { fault_safe_copy_use_pipe(GetParam()); }
+    void TearDown() override { fault_safe_copy_use_pipe(false); }
 };
 
 TEST_P(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
@@ -190,6 +192,25 @@ TEST_P(Uaccess, SnapshotServesReadsInsideItsReadablePart) {
     EXPECT_EQ(8u, copy_from_user(out, mem.addr(mem.boundary()), 8));
     user_snapshot null(0, 8);
     EXPECT_EQ(0u, copy_from_user(out, mem.addr(p), 1));
+}
+
+TEST(UserRangeWritable, NeedsAWritableMappingForEveryByteAndWritesNothing) {
+    two_pages ro(PROT_READ);
+    unsigned char* first = ro.boundary() - 4096;
+    std::memset(first, 0x3c, 4096);
+    EXPECT_TRUE(user_range_writable(ro.addr(first), 4096));
+    EXPECT_FALSE(user_range_writable(ro.addr(ro.boundary()), 4096)) << "read-only page";
+    EXPECT_FALSE(user_range_writable(ro.addr(first), 2 * 4096)) << "ends in the read-only page";
+    EXPECT_EQ(0x3c, first[4095]) << "the probe wrote nothing";
+    void* m = mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(MAP_FAILED, m);
+    const uint64_t base = reinterpret_cast<uint64_t>(m);
+    EXPECT_TRUE(user_range_writable(base, 2 * 4096));
+    ASSERT_EQ(0, munmap(static_cast<char*>(m) + 4096, 4096));
+    EXPECT_FALSE(user_range_writable(base + 4096, 4096)) << "unmapped page";
+    EXPECT_FALSE(user_range_writable(base, 2 * 4096)) << "hole after the first page";
+    munmap(m, 4096);
+    EXPECT_FALSE(user_range_writable(~uint64_t{0} - 10, 4096)) << "wraps";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Uaccess, ::testing::Values(false, true),

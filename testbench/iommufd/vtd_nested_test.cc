@@ -292,6 +292,41 @@ TEST_F(VtdNested, InterruptWindowWithoutPasidThroughTheCApi) {
         << stats;
 }
 
+TEST_F(VtdNested, NestParentRefusesReadOnlyMappings) {
+    // GET_HW_INFO reports ERRATA_772415_SPR17: read-only mappings are refused on a nest parent
+    // (docs/iommufd-facts.md), with EINVAL from IOAS_MAP, which then maps nothing.
+    iommu_hw_info_vtd info{};
+    ASSERT_EQ(0, GetHwInfo(m_fd, m_dev_id, &info, sizeof(info)));
+    ASSERT_NE(0u, info.flags & IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17);
+    uint8_t* extra = static_cast<uint8_t*>(std::aligned_alloc(page, page));
+    ASSERT_NE(nullptr, extra);
+    std::memset(extra, 0x5c, page);
+    const uint64_t extra_gpa = guest_base_gpa + guest_pages * page;
+    uint64_t iova = extra_gpa;
+    EXPECT_EQ(EINVAL,
+              IoasMap(m_fd, m_ioas_id, extra, page, &iova, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
+    uint64_t unmapped = 0;
+    EXPECT_EQ(ENOENT, IoasUnmap(m_fd, m_ioas_id, extra_gpa, page, &unmapped)) << "the IOAS kept no area";
+    // Writable mappings still work, and the device sees them through the parent.
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, extra, page, &iova,
+                         IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    ASSERT_EQ(0, Attach(m_parent_id));
+    EXPECT_EQ(0x5c, DmaByte(extra_gpa));
+    ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, extra_gpa, page));
+    // A read-only area already in the IOAS keeps a new nest parent from being allocated on it.
+    uint32_t second_ioas = 0;
+    TestCmdIoasAlloc(m_fd, &second_ioas);
+    ASSERT_EQ(0, IoasMap(m_fd, second_ioas, extra, page, &iova, IOMMU_IOAS_MAP_READABLE));
+    uint32_t out = 0;
+    TestErrHwptAlloc(EINVAL, m_fd, m_dev_id, second_ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, &out);
+    uint32_t plain = 0;
+    TestCmdHwptAlloc(m_fd, m_dev_id, second_ioas, 0, &plain);  // no nest parent: accepted
+    TestCmdDestroy(m_fd, plain);
+    ASSERT_EQ(0, IoasUnmap(m_fd, second_ioas, iova, page));
+    TestCmdDestroy(m_fd, second_ioas);
+    std::free(extra);
+}
+
 TEST_F(VtdNested, HwptAllocErrnos) {
     uint32_t out = 0;
     iommu_hwpt_vtd_s1 s1{};

@@ -1,5 +1,5 @@
 // End-to-end flows through the whole platform (C API -> iommufd -> VT-d driver -> queue ->
-// TLM IOMMU -> devices), written like a VMM: DMI use and revocation, IOAS unmap, second-stage-only
+// TLM IOMMU -> devices), written like a VMM: no DMI into user memory, IOAS unmap, second-stage-only
 // attach, ATS devices and the device TLB, the stale checker's report.
 #include <gtest/gtest.h>
 
@@ -30,8 +30,11 @@ void configure(bool stale_check) {
 
 std::ostringstream sink;
 
-TEST(PlatformFlow, DmiIsUsedThenRevokedByTheInvalidation) {
-    configure(false);  // DMI is refused while the stale checker runs
+TEST(PlatformFlow, NoDmiIntoUserMemory) {
+    // Guest RAM is the VMM's memory (IOAS_MAP), which the program may unmap at any time: a raw
+    // DMI pointer into it could crash the process, so every access goes through b_transport
+    // (DMI grants and their revocation over owned memory: tlm/iommu_test).
+    configure(false);  // the stale checker would refuse DMI anyway
     scenario_log log(sink, verbosity::quiet);
     nested_setup s(log);
     platform& p = platform::instance();
@@ -40,14 +43,14 @@ TEST(PlatformFlow, DmiIsUsedThenRevokedByTheInvalidation) {
     ASSERT_EQ(s.read(nested_setup::gva, &b, 1), 0);
     ASSERT_EQ(b, 0xaa);
     ASSERT_EQ(s.read(nested_setup::gva + 8, &b, 1), 0);
-    EXPECT_GT(dev.statistics().dmi_accesses, 0u) << "the second access used the DMI pointer";
-    const uint64_t revoked = dev.statistics().dmi_invalidations;
+    EXPECT_EQ(dev.statistics().dmi_accesses, 0u);
+    EXPECT_EQ(p.impl().top().mmu.statistics().dmi_grants, 0u);
+    EXPECT_EQ(p.impl().top().mmu.statistics().memory_dmi_accesses, 0u);
 
     s.guest.remap(nested_setup::gva, nested_setup::page_b);
     ASSERT_EQ(s.v.hwpt_invalidate(s.nested, {{nested_setup::gva, 1, true}}), 0);
-    EXPECT_GT(dev.statistics().dmi_invalidations, revoked) << "the invalidation revoked the DMI grant";
     ASSERT_EQ(s.read(nested_setup::gva, &b, 1), 0);
-    EXPECT_EQ(b, 0xbb) << "no DMI access may use a removed translation";
+    EXPECT_EQ(b, 0xbb);
 }
 
 TEST(PlatformFlow, IoasUnmapFlushesTheNestParent) {

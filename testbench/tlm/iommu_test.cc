@@ -3,6 +3,7 @@
 #include "tlm/iommu.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <functional>
@@ -497,14 +498,34 @@ TEST(IommuTest, MemoryRevocationReachesDevices) {
         ASSERT_TRUE(b.mem.adopt(k_hpa, host.data(), host.size()));
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0].first, k_iova);
-        ASSERT_TRUE(b.dev.get_dmi(k_iova, dmi));
-        EXPECT_EQ(dmi.get_dmi_ptr(), host.data());
+        EXPECT_FALSE(b.dev.get_dmi(k_iova, dmi)) << "memory grants no DMI into adopted host memory";
         // The iommu's own DMI pointers into memory were dropped too: DMA reaches the new buffer.
         EXPECT_EQ(b.dev.write32(k_iova + 8, 0xc0ffee), tlm::TLM_OK_RESPONSE);
         uint32_t seen = 0;
         std::memcpy(&seen, host.data() + 8, 4);
         EXPECT_EQ(seen, 0xc0ffeeu);
     });
+}
+
+TEST(IommuTest, WalkThroughAdoptedTableTheHostUnmappedIsAnAccessFault) {
+    // The second-stage root table lives in adopted host memory (as guest tables live in user
+    // memory) that the host unmaps: the walk gets an access error (SSL.1), no signal.
+    bench b;
+    b.build_tables();
+    void* host = mmap(nullptr, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(host, MAP_FAILED);
+    ASSERT_TRUE(b.mem.store().read(b.ss_root, host, 0x1000));
+    ASSERT_TRUE(b.mem.adopt(b.ss_root, host, 0x1000));
+    b.run([&] {
+        b.enable_translation();
+        // Unmapped only now: starting the simulation maps thread stacks, which could reuse the range.
+        ASSERT_EQ(munmap(host, 0x1000), 0);
+        uint32_t v = 0;
+        EXPECT_EQ(b.dev.read32(k_iova, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.ext.fault, fault_reason::ss_access);
+        EXPECT_TRUE(b.ext.fault_recorded);
+    });
+    EXPECT_GT(b.mem.store().host_faults(), 0u);
 }
 
 TEST(IommuTest, AtsTranslationRequestReturnsTheTranslation) {

@@ -3,6 +3,7 @@
 #include "tlm/memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <array>
 #include <cstring>
@@ -116,7 +117,7 @@ TEST(MemoryTest, DmiCoversThePageWithLatencies) {
     });
 }
 
-TEST(MemoryTest, AdoptedBufferIsVisibleAndRevokesDmi) {
+TEST(MemoryTest, AdoptedBufferIsVisibleWithoutDmiAndRevokesDmi) {
     bench b;
     alignas(4096) static std::array<uint8_t, 0x4000> host{};
     host[0x1234] = 0x5a;
@@ -131,15 +132,39 @@ TEST(MemoryTest, AdoptedBufferIsVisibleAndRevokesDmi) {
         EXPECT_EQ(v, 0x5a);
         b.cpu.write(0x12000, "x", 1);
         EXPECT_EQ(host[0x2000], 'x');
-        // DMI over an adopted region reaches to its end.
-        ASSERT_TRUE(b.cpu.get_dmi(0x11000, dmi));
-        EXPECT_EQ(dmi.get_dmi_ptr(), host.data() + 0x1000);
-        EXPECT_EQ(dmi.get_end_address(), 0x13fffu);
+        // No DMI over host memory that can vanish, and b_transport does not offer it.
+        EXPECT_FALSE(b.cpu.last_dmi_allowed);
+        EXPECT_FALSE(b.cpu.get_dmi(0x11000, dmi));
         ASSERT_TRUE(b.mem.release(0x10000, host.size()));
         EXPECT_EQ(b.cpu.invalidations.size(), 2u);
         b.cpu.read(0x11234, &v, 1);
         EXPECT_EQ(v, 0);
     });
+}
+
+TEST(MemoryTest, AdoptedMemoryTheHostUnmappedIsATargetAbort) {
+    bench b;
+    void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(m, MAP_FAILED);
+    ASSERT_TRUE(b.mem.adopt(0x20000, m, 4096));
+    b.run([&] {
+        // Unmapped only now: starting the simulation maps thread stacks, which could reuse the range.
+        ASSERT_EQ(munmap(m, 4096), 0);
+        uint64_t v = 0;
+        EXPECT_EQ(b.cpu.write64(0x20008, 1), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.cpu.read64(0x20008, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        uint8_t byte = 0;
+        tlm::tlm_generic_payload p;
+        p.set_command(tlm::TLM_READ_COMMAND);
+        p.set_address(0x20000);
+        p.set_data_ptr(&byte);
+        p.set_data_length(1);
+        EXPECT_EQ(b.cpu.socket->transport_dbg(p), 0u);
+        EXPECT_EQ(b.cpu.write64(0x21000, 1), tlm::TLM_OK_RESPONSE) << "owned memory beside it is unaffected";
+    });
+    EXPECT_EQ(b.mem.statistics().errors, 2u);
+    EXPECT_EQ(b.mem.store().host_faults(), 3u);
+    b.mem.release(0x20000, 4096);
 }
 
 TEST(MemoryTest, DmiCanBeDisabled) {

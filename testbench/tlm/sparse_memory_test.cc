@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
 #include <array>
 #include <cstring>
 #include <vector>
+
+#include "tlm/fault_safe_copy.h"
 
 namespace iommusim {
 namespace {
@@ -101,10 +105,11 @@ TEST(SparseMemory, AdoptMapsHostBufferWithoutCopy) {
     EXPECT_EQ(b, 0x42);
     ASSERT_TRUE(mem.write64(0x10'0000'2ff0, 0x0102030405060708ull));
     EXPECT_EQ(host[0x2ff0], 0x08);
-    size_t len = 0;
-    uint8_t* p = mem.host_ptr(0x10'0000'0010, len);
-    EXPECT_EQ(p, host.data() + 0x10);
-    EXPECT_EQ(len, host.size() - 0x10);
+    size_t len = 1;
+    EXPECT_EQ(mem.host_ptr(0x10'0000'0010, len), nullptr) << "no raw pointer into adopted memory";
+    EXPECT_EQ(len, 0u);
+    EXPECT_TRUE(mem.is_adopted(0x10'0000'2fff));
+    EXPECT_FALSE(mem.is_adopted(0x10'0000'3000));
     // Overlap and misalignment are refused.
     static std::array<uint8_t, 8192> other{};
     EXPECT_FALSE(mem.adopt(0x10'0000'2000, other.data(), other.size()));
@@ -116,6 +121,38 @@ TEST(SparseMemory, AdoptMapsHostBufferWithoutCopy) {
     uint64_t v = 1;
     ASSERT_TRUE(mem.read64(0x10'0000'1000, v));
     EXPECT_EQ(v, 0u);  // the previously written page was discarded by adopt
+}
+
+// Adopted memory the host unmaps or write-protects behind the model's back: accesses fail and
+// are counted, the process gets no signal. Through process_vm_readv/writev and through the pipe.
+TEST(SparseMemory, AdoptedMemoryThatTheHostTakesAwayFailsInsteadOfCrashing) {
+    for (const bool pipe : {false, true}) {
+        SCOPED_TRACE(pipe ? "pipe" : "process_vm");
+        fault_safe_copy_use_pipe(pipe);
+        sparse_memory mem;
+        void* m = mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ASSERT_NE(m, MAP_FAILED);
+        auto* host = static_cast<uint8_t*>(m);
+        const uint64_t pa = 0x20'0000'0000;
+        ASSERT_TRUE(mem.adopt(pa, host, 2 * 4096));
+        ASSERT_TRUE(mem.write64(pa + 0x10, 0x1111'2222'3333'4444ull));
+        EXPECT_EQ(host[0x10], 0x44);
+        ASSERT_EQ(mprotect(host + 4096, 4096, PROT_READ), 0);
+        uint64_t v = 0;
+        EXPECT_FALSE(mem.write64(pa + 4096, 1)) << "write-protected page";
+        EXPECT_TRUE(mem.read64(pa + 4096, v));
+        EXPECT_EQ(v, 0u);
+        ASSERT_EQ(munmap(host + 4096, 4096), 0);
+        EXPECT_FALSE(mem.read64(pa + 4096, v)) << "unmapped page";
+        uint64_t obs = 0;
+        EXPECT_FALSE(mem.cmpxchg64(pa + 4096, 0, 1, obs));
+        EXPECT_EQ(mem.host_faults(), 3u);
+        EXPECT_TRUE(mem.read64(pa + 0x10, v)) << "the page still mapped keeps working";
+        EXPECT_EQ(v, 0x1111'2222'3333'4444ull);
+        ASSERT_TRUE(mem.release(pa));
+        munmap(host, 4096);
+    }
+    fault_safe_copy_use_pipe(false);
 }
 
 TEST(SparseMemory, HostPtrIsPageBoundedAndStopsBeforeErrors) {
