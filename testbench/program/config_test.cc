@@ -199,7 +199,7 @@ std::vector<json> values_to_try(const documented_field& f, const json& current) 
 json devices_file(std::size_t n) {
     json devices = json::array();
     for (std::size_t i = 0; i < n; ++i)
-        devices.push_back({{"rid", 0x100 + 8 * i}});
+        devices.push_back({{"rid", 0x100 + i}});  // distinct for up to max_devices
     return {{"devices", devices}};
 }
 
