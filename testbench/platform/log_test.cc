@@ -18,23 +18,13 @@
 #include "iommusim/iommusim.h"
 #include "log_watch.h"
 #include "platform/platform.h"
+#include "test_files.h"
 
 namespace iommusim::test {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string file_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::string temp_path(const char* name) {
-    return testing::TempDir() + name + std::to_string(getpid());
-}
 
 // Brings the platform up (first VFIO open) and has iommufd refuse an IOAS_MAP without
 // permissions (EINVAL, logged at info).

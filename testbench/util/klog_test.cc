@@ -11,19 +11,10 @@
 #include <sstream>
 #include <string>
 
+#include "test_files.h"
+
 namespace iommusim::test {
 namespace {
-
-std::string file_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::string temp_path(const char* name) {
-    return testing::TempDir() + name + std::to_string(getpid());
-}
 
 TEST(Klog, RecordsCarryTheLevelAndThePrefix) {
     klog::clear();
