@@ -36,9 +36,9 @@ options:
       --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep; overrides the
                           configuration file, which overrides IOMMUSIM_IOTLB
       --waves[=PATH]      write a wave file and its GTKWave view (default waves/<scenario>.vcd;
-                          PATH may be a directory; missing directories are created; with
-                          --iotlb rtl|lockstep the RTL IOTLB's signals are merged in and also
-                          kept in <stem>_iotlb.fst)
+                          PATH may be a directory; missing directories are created; a PATH
+                          ending in .fst gets FST; with --iotlb rtl|lockstep the RTL IOTLB's
+                          signals are merged in and also kept in <stem>_iotlb.fst)
       --stats-json PATH   write every counter and histogram, with the run's scenario, seed and
                           configuration, as JSON ("-": standard output, the rest goes to stderr)
       --seed N            seed for the random scenarios (default 1; overrides the file's "seed")
