@@ -59,8 +59,8 @@ class vtd_rig {
 
 // A nested HWPT on vfio0 over a guest stage-1 table that maps `pages` GVA pages (spread over
 // several leaf tables, page directories and PDPTs), each leaf pointing at one of `targets` data
-// pages (each filled with its own byte) or not present. Built once; reset() puts every leaf back
-// on its home page and invalidates everything.
+// pages (each filled with its own byte) or not present. Built once (and every page read once, so
+// that it is cached); reset() puts every leaf back on its home page and invalidates everything.
 class mapped_guest {
   public:
     static constexpr unsigned pages = 16;
