@@ -23,3 +23,13 @@ if(IOMMUSIM_SANITIZE)
     add_compile_definitions(IOMMUSIM_SANITIZE=1)
     add_link_options(-fsanitize=address,undefined)
 endif()
+
+# The fuzz preset (clang): every library carries libFuzzer's coverage instrumentation; only the fuzz
+# targets link libFuzzer's main (fuzz/CMakeLists.txt).
+option(IOMMUSIM_FUZZ "Build the libFuzzer targets of fuzz/ (clang, with IOMMUSIM_SANITIZE)" OFF)
+if(IOMMUSIM_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang" OR NOT IOMMUSIM_SANITIZE)
+        message(FATAL_ERROR "IOMMUSIM_FUZZ needs clang++ and IOMMUSIM_SANITIZE=ON (use the fuzz preset)")
+    endif()
+    add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -1,4 +1,6 @@
 // Device objects: bind, attach/replace/detach, IOMMU_GET_HW_INFO (kernel iommufd/device.c), spec §2.2.
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -167,12 +169,15 @@ int get_hw_info_ioctl(ucmd& u) {
     if (driver::copy_to_user(cmd.data_uptr, data.data(), copy_len) != 0) {
         return -EFAULT;
     }
-    if (copy_len < cmd.data_len) {
-        // Zero the rest of a larger user buffer, so new fields read as 0 to newer user space.
-        std::vector<uint8_t> zeros(cmd.data_len - copy_len, 0);
-        if (driver::copy_to_user(cmd.data_uptr + copy_len, zeros.data(), zeros.size()) != 0) {
+    // Zero the rest of a larger user buffer, so new fields read as 0 to newer user space. In
+    // pieces, like the kernel's clear_user: data_len is the caller's and may be up to 4 GiB.
+    static constexpr std::array<uint8_t, 4096> zeros{};
+    for (uint64_t at = copy_len; at < cmd.data_len;) {
+        const std::size_t n = std::min<std::size_t>(zeros.size(), cmd.data_len - at);
+        if (driver::copy_to_user(cmd.data_uptr + at, zeros.data(), n) != 0) {
             return -EFAULT;
         }
+        at += n;
     }
     cmd.data_len = static_cast<uint32_t>(data.size());
     cmd.out_data_type = type;

@@ -8,6 +8,7 @@ packages=(
     libsystemc-dev verilator
     libgtest-dev libgmock-dev libbenchmark-dev
     nlohmann-json3-dev gnuplot-nox clang-format gtkwave
+    clang libclang-rt-14-dev  # the fuzz preset: clang++ with libFuzzer and the sanitizer runtimes
 )
 
 missing=()

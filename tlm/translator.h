@@ -130,7 +130,7 @@ class translator {
     unsigned count(unsigned dropped);
 
     iommu_config m_config;
-    phys_mem_if& m_mem;
+    [[maybe_unused]] phys_mem_if& m_mem;
     iotlb_if& m_tlb;
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;

@@ -6,9 +6,11 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -498,6 +500,34 @@ TEST_F(IommufdNested, GetHwInfoErrnos) {
     EXPECT_EQ(EFAULT, GetHwInfo(m_fd, m_device_id, pages.second() - 4, 8));
     // Room for the data but a zero tail on an unmapped page.
     EXPECT_EQ(EFAULT, GetHwInfo(m_fd, m_device_id, pages.second() - 8, 16));
+}
+
+// data_len is the caller's (up to 4 GiB): zeroing the rest of a larger buffer must not allocate
+// that much. With the address space limited to 1 GiB more than in use, it zeroes the accessible
+// page and stops with EFAULT at the inaccessible one (an allocation would fail with ENOMEM).
+TEST_F(IommufdNested, GetHwInfoHugeDataLenZeroesWithoutAllocating) {
+#ifdef IOMMUSIM_SANITIZE
+    GTEST_SKIP() << "the sanitizers reserve more address space than any limit this test could set";
+#endif
+    guard_pages pages(PROT_NONE);
+    auto* buf = reinterpret_cast<uint8_t*>(pages.first());
+    std::memset(buf, 0xaa, 4096);
+    rlimit old{};
+    ASSERT_EQ(0, getrlimit(RLIMIT_AS, &old));
+    std::size_t vm_pages = 0;
+    FILE* statm = std::fopen("/proc/self/statm", "r");
+    ASSERT_NE(nullptr, statm);
+    ASSERT_EQ(1, std::fscanf(statm, "%zu", &vm_pages));
+    std::fclose(statm);
+    rlimit tight = old;
+    tight.rlim_cur = vm_pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) + (std::size_t{1} << 30);
+    ASSERT_EQ(0, setrlimit(RLIMIT_AS, &tight));
+    const int err = GetHwInfo(m_fd, m_device_id, buf, 0xffffffffu);
+    ASSERT_EQ(0, setrlimit(RLIMIT_AS, &old));
+    EXPECT_EQ(EFAULT, err);
+    for (std::size_t i = sizeof(iommu_test_hw_info); i < 4096; ++i) {
+        ASSERT_EQ(0, buf[i]) << i;
+    }
 }
 
 TEST_F(IommufdNested, TestCmdErrnos) {

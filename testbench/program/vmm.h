@@ -38,6 +38,7 @@ class vmm {
     // by the other calls.
     unsigned open_device(unsigned n);
     uint32_t dev_id(unsigned dev) const { return m_devices.at(dev).dev_id; }
+    int device_fd(unsigned dev) const { return m_devices.at(dev).fd; }
 
     uint32_t ioas_alloc();
     void ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bool writeable = true);

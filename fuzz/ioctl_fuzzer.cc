@@ -1,0 +1,782 @@
+// Fuzz target: the iommufd ioctl surface of the C API ("/dev/iommu" with the selftest mock driver,
+// no SystemC, so a fresh context per input costs one open and one close).
+//
+// Each input is a program of ioctls on a fresh context. The structs are built from the input, with
+// sizes below, at and above the kernel's, placed normally, at NULL or across an inaccessible page.
+// The oracle is a model of its own, written from docs/iommufd-facts.md, not from iommufd/:
+// - dispatcher (§1.2, §1.3): ENOTTY outside the table or for an unknown command, EFAULT for an
+//   unreadable size, EINVAL below the minimum size, E2BIG for a non-zero tail, EFAULT for an
+//   unreadable struct, and in all these cases nothing written back;
+// - objects (§1.5, §1.6): an id this context never handed out (or has destroyed) is absent:
+//   IOMMU_DESTROY gives ENOENT and no command succeeds on it; a new id is never one that is live;
+// - IOMMU_HWPT_INVALIDATE (§3.1, §5): the errno of every step and the entry_num written back, for
+//   the mock nested domain entry by entry, and the mock IOTLB the invalidations leave
+//   (checked through IOMMU_TEST_OP_MD_CHECK_IOTLB);
+// - isolation: a second context, built once, keeps its objects and its mock IOTLB values whatever
+//   the fuzzed context does with the same id numbers.
+// Only the commands the model implements are expected to be known (docs/iommufd.md); the others
+// are ENOTTY here, and IOMMU_TEST_CMD ops other than the four modelled ones EOPNOTSUPP.
+#include <fcntl.h>
+#include <fuzzer/FuzzedDataProvider.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <vector>
+
+#include "iommusim/iommufd.h"
+#include "iommusim/iommusim.h"
+#include "oracle.h"
+
+namespace {
+
+constexpr std::size_t page = 4096;
+
+#define END_OF(type, field) (offsetof(type, field) + sizeof(type::field))
+
+// The commands the model implements, with the kernel's struct size and minimum size (§1.2).
+struct command {
+    unsigned long number;
+    std::size_t size;
+    std::size_t min_size;
+};
+constexpr std::array<command, 9> commands{{
+    {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
+    {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
+    {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
+    {IOMMU_IOAS_MAP, sizeof(iommu_ioas_map), END_OF(iommu_ioas_map, iova)},
+    {IOMMU_IOAS_UNMAP, sizeof(iommu_ioas_unmap), END_OF(iommu_ioas_unmap, length)},
+    {IOMMU_HWPT_ALLOC, sizeof(iommu_hwpt_alloc), END_OF(iommu_hwpt_alloc, __reserved)},
+    {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
+    {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},
+    {IOMMU_TEST_CMD, sizeof(iommu_test_cmd), END_OF(iommu_test_cmd, last)},
+}};
+constexpr unsigned table_first_nr = IOMMUFD_CMD_BASE;
+constexpr unsigned table_end_nr = IOMMUFD_CMD_BASE + 33;  // through IOMMU_TEST_CMD
+
+// User memory the ioctls read and write: `pages` accessible pages, then one inaccessible page.
+struct user_arena {
+    static constexpr std::size_t pages = 4;
+    uint8_t* base = nullptr;
+    uint8_t* guard = nullptr;
+
+    user_arena() {
+        void* p = mmap(nullptr, (pages + 1) * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        FUZZ_CHECK(p != MAP_FAILED, "mmap of the user arena failed");
+        base = static_cast<uint8_t*>(p);
+        guard = base + pages * page;
+        FUZZ_CHECK(mprotect(guard, page, PROT_NONE) == 0, "mprotect of the guard page failed");
+    }
+    // Bytes readable from address a (0 when outside the arena or on the guard page).
+    std::size_t readable(uint64_t a) const {
+        const auto b = reinterpret_cast<uint64_t>(base);
+        const auto g = reinterpret_cast<uint64_t>(guard);
+        return a >= b && a < g ? static_cast<std::size_t>(g - a) : 0;
+    }
+    uint64_t data() const { return reinterpret_cast<uint64_t>(base + page); }  // pages 1.. hold payloads
+
+    // The arena as the ioctl found it: payloads may overlap the struct the ioctl writes back into.
+    void take_snapshot() { std::memcpy(before.data(), base, before.size()); }
+    // Copies len bytes at user address a from the snapshot; false if not all of them are readable.
+    bool read_before(uint64_t a, void* dst, std::size_t len) const {
+        if (readable(a) < len) {
+            return false;
+        }
+        std::memcpy(dst, before.data() + (a - reinterpret_cast<uint64_t>(base)), len);
+        return true;
+    }
+    std::array<uint8_t, pages * page> before{};
+};
+
+enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest };
+
+struct object {
+    kind k;
+    std::array<uint32_t, MOCK_NESTED_DOMAIN_IOTLB_NUM> iotlb{};  // hwpt_nested
+    uint32_t idev = 0;                                           // selftest: its device object
+};
+
+// What the oracle knows about one context's objects. hwpt_auto entries (automatic domains of an
+// IOAS attach) may have gone with their last device; every other kind lives until its DESTROY.
+using shadow = std::map<uint32_t, object>;
+
+const object* find(const shadow& s, uint32_t id) {
+    auto it = s.find(id);
+    return it == s.end() ? nullptr : &it->second;
+}
+bool is(const shadow& s, uint32_t id, kind k) {
+    const object* o = find(s, id);
+    return o != nullptr && o->k == k;
+}
+
+// Never mapped in user space (the kernel half): every access faults. Pointers in the structs are
+// only ever NULL, this, or into the arena: a pointer into other memory of this process could make
+// an ioctl write into it, or walk gigabytes of readable memory (the sanitizer shadow) entry by entry.
+constexpr uint64_t unmapped_address = 0xffff'8000'0000'0000;
+
+// Pointer and length fields that the raw byte edits leave alone (see unmapped_address).
+bool guarded_field(unsigned long cmd, std::size_t off) {
+    auto in = [off](std::size_t at, std::size_t len) { return off >= at && off < at + len; };
+    switch (cmd) {
+        case IOMMU_IOAS_IOVA_RANGES:
+            return in(offsetof(iommu_ioas_iova_ranges, allowed_iovas), 8);
+        case IOMMU_IOAS_MAP:
+            return in(offsetof(iommu_ioas_map, user_va), 16);
+        case IOMMU_HWPT_ALLOC:
+            return in(offsetof(iommu_hwpt_alloc, data_uptr), 8);
+        case IOMMU_GET_HW_INFO:
+            return in(offsetof(iommu_hw_info, data_uptr), 8);
+        case IOMMU_HWPT_INVALIDATE:
+            return in(offsetof(iommu_hwpt_invalidate, data_uptr), 8);
+        default:
+            return false;
+    }
+}
+
+// A struct as it lies in user memory, which need not be aligned for it.
+template <typename T>
+T load(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+int do_ioctl(int fd, unsigned long cmd, void* arg) {
+    errno = 0;
+    return iommusim_ioctl(fd, cmd, arg) == 0 ? 0 : errno;
+}
+
+void record_new(shadow& s, uint32_t id, object o) {
+    FUZZ_CHECK(id != 0, "a new object got id 0");
+    const object* old = find(s, id);
+    FUZZ_CHECK(old == nullptr || old->k == kind::hwpt_auto, "new id %u is already a live object", id);
+    s[id] = o;
+}
+
+// The isolation witness: a second context with an IOAS, a mock device, a nest parent and a mock
+// nested HWPT, built once and checked after every input.
+struct witness {
+    static constexpr uint32_t iotlb_value = 0x5eed;
+    int fd = -1;
+    uint32_t ioas = 0, stdev = 0, idev = 0, parent = 0, nested = 0;
+
+    witness() {
+        fd = iommusim_open("/dev/iommu", O_RDWR);
+        FUZZ_CHECK(fd >= 0, "open(/dev/iommu) failed: errno %d", errno);
+        iommu_ioas_alloc a{};
+        a.size = sizeof(a);
+        FUZZ_CHECK(do_ioctl(fd, IOMMU_IOAS_ALLOC, &a) == 0, "witness IOAS_ALLOC");
+        ioas = a.out_ioas_id;
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+        t.id = ioas;
+        FUZZ_CHECK(do_ioctl(fd, IOMMU_TEST_CMD, &t) == 0, "witness MOCK_DOMAIN");
+        stdev = t.mock_domain.out_stdev_id;
+        idev = t.mock_domain.out_idev_id;
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+        h.dev_id = idev;
+        h.pt_id = ioas;
+        FUZZ_CHECK(do_ioctl(fd, IOMMU_HWPT_ALLOC, &h) == 0, "witness nest parent");
+        parent = h.out_hwpt_id;
+        iommu_hwpt_selftest data{iotlb_value};
+        h = {};
+        h.size = sizeof(h);
+        h.dev_id = idev;
+        h.pt_id = parent;
+        h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+        h.data_len = sizeof(data);
+        h.data_uptr = reinterpret_cast<uint64_t>(&data);
+        FUZZ_CHECK(do_ioctl(fd, IOMMU_HWPT_ALLOC, &h) == 0, "witness nested HWPT");
+        nested = h.out_hwpt_id;
+    }
+
+    void check() const {
+        std::array<iommu_iova_range, 4> ranges{};
+        iommu_ioas_iova_ranges r{};
+        r.size = sizeof(r);
+        r.ioas_id = ioas;
+        r.num_iovas = ranges.size();
+        r.allowed_iovas = reinterpret_cast<uint64_t>(ranges.data());
+        const int err = do_ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &r);
+        FUZZ_CHECK(err == 0, "the other context's IOAS %u is gone (errno %d)", ioas, err);
+        for (uint32_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; ++i) {
+            iommu_test_cmd t{};
+            t.size = sizeof(t);
+            t.op = IOMMU_TEST_OP_MD_CHECK_IOTLB;
+            t.id = nested;
+            t.check_iotlb.id = i;
+            t.check_iotlb.iotlb = iotlb_value;
+            const int err = do_ioctl(fd, IOMMU_TEST_CMD, &t);
+            FUZZ_CHECK(err == 0, "the other context's nested HWPT %u iotlb[%u] changed (errno %d)", nested, i, err);
+        }
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+        t.id = stdev;
+        t.mock_domain_replace.pt_id = nested;
+        FUZZ_CHECK(do_ioctl(fd, IOMMU_TEST_CMD, &t) == 0, "the other context's mock device %u is gone", stdev);
+    }
+};
+
+// The expected result of the mock nested domain's cache_invalidate_user (§5) and its effect.
+struct invalidate_outcome {
+    int err = 0;
+    uint32_t done = 0;
+};
+invalidate_outcome mock_invalidate(const user_arena& arena, const iommu_hwpt_invalidate& c, object& nested) {
+    if (c.data_type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+        return {EINVAL, 0};
+    }
+    for (uint32_t i = 0; i < c.entry_num; ++i) {
+        if (c.entry_len != sizeof(iommu_hwpt_invalidate_selftest)) {
+            return {EINVAL, i};
+        }
+        const uint64_t at = c.data_uptr + uint64_t{c.entry_len} * i;
+        iommu_hwpt_invalidate_selftest e{};
+        if (!arena.read_before(at, &e, sizeof(e))) {
+            return {EFAULT, i};
+        }
+        if ((e.flags & ~uint32_t{IOMMU_TEST_INVALIDATE_FLAG_ALL}) != 0) {
+            return {EOPNOTSUPP, i};
+        }
+        if (e.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+            return {EINVAL, i};
+        }
+        if ((e.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) != 0) {
+            nested.iotlb.fill(0);
+        } else {
+            nested.iotlb[e.iotlb_id] = 0;
+        }
+    }
+    return {0, c.entry_num};
+}
+
+class program {
+  public:
+    program(FuzzedDataProvider& in, user_arena& arena, const witness& w) : m_in(in), m_arena(arena), m_w(w) {
+        m_fd = iommusim_open("/dev/iommu", O_RDWR);
+        FUZZ_CHECK(m_fd >= 0, "open(/dev/iommu) failed: errno %d", errno);
+    }
+    ~program() { FUZZ_CHECK(iommusim_close(m_fd) == 0, "close(/dev/iommu) failed: errno %d", errno); }
+
+    void run() {
+        for (unsigned n = 0; n < 64 && m_in.remaining_bytes() > 0; ++n) {
+            step();
+        }
+    }
+
+  private:
+    uint32_t pick_id() {
+        switch (m_in.ConsumeIntegralInRange<unsigned>(0, 7)) {
+            case 0:
+                return 0;
+            case 1:
+                return m_in.ConsumeIntegral<uint32_t>();
+            case 2: {
+                const uint32_t ids[] = {m_w.ioas, m_w.stdev, m_w.idev, m_w.parent, m_w.nested};
+                return ids[m_in.ConsumeIntegralInRange<unsigned>(0, 4)];
+            }
+            case 3:
+                return m_in.ConsumeIntegralInRange<uint32_t>(1, 16);
+            default: {
+                if (m_objects.empty()) {
+                    return m_in.ConsumeIntegralInRange<uint32_t>(1, 8);
+                }
+                auto it = m_objects.begin();
+                std::advance(it, m_in.ConsumeIntegralInRange<std::size_t>(0, m_objects.size() - 1));
+                return it->first;
+            }
+        }
+    }
+    uint32_t pick_id_of(kind k) {
+        for (const auto& [id, o] : m_objects) {
+            if (o.k == k && m_in.ConsumeBool()) {
+                return id;
+            }
+        }
+        return pick_id();
+    }
+    // A user pointer for a payload: the data pages, NULL, across the guard page, or anything.
+    uint64_t pick_pointer(std::size_t len) {
+        switch (m_in.ConsumeIntegralInRange<unsigned>(0, 9)) {
+            case 0:
+                return 0;
+            case 1:
+                return reinterpret_cast<uint64_t>(m_arena.guard) - m_in.ConsumeIntegralInRange<std::size_t>(0, len);
+            case 2:
+                return unmapped_address;
+            default:
+                return m_arena.data() + 8 * m_in.ConsumeIntegralInRange<std::size_t>(0, 16);
+        }
+    }
+    // Fills the data pages from the input (payloads for the pointers above). The rest is 0xff, so
+    // an array that runs past its payload meets an invalid entry instead of thousands of zero
+    // (valid) ones on its way to the guard page, each costing a system call.
+    void fill_payload() {
+        const std::size_t n = m_in.ConsumeIntegralInRange<std::size_t>(0, 64);
+        std::vector<uint8_t> bytes = m_in.ConsumeBytes<uint8_t>(n);
+        std::memset(m_arena.base + page, 0xff, (user_arena::pages - 1) * page);
+        std::copy(bytes.begin(), bytes.end(), m_arena.base + page);
+    }
+
+    // Builds the struct of a known command with plausible fields, then lets the input bend them.
+    void build(unsigned long cmd, uint8_t* s) {
+        switch (cmd) {
+            case IOMMU_DESTROY:
+                reinterpret_cast<iommu_destroy*>(s)->id = pick_id();
+                break;
+            case IOMMU_IOAS_ALLOC:
+                reinterpret_cast<iommu_ioas_alloc*>(s)->flags = m_in.ConsumeProbability<float>() < 0.9f ? 0 : 1;
+                break;
+            case IOMMU_IOAS_IOVA_RANGES: {
+                auto* c = reinterpret_cast<iommu_ioas_iova_ranges*>(s);
+                c->ioas_id = pick_id_of(kind::ioas);
+                c->num_iovas = m_in.ConsumeIntegralInRange<uint32_t>(0, 2);
+                c->allowed_iovas = pick_pointer(32);
+                break;
+            }
+            case IOMMU_IOAS_MAP: {
+                auto* c = reinterpret_cast<iommu_ioas_map*>(s);
+                c->flags = m_in.ConsumeIntegralInRange<uint32_t>(0, 8);
+                c->ioas_id = pick_id_of(kind::ioas);
+                c->user_va = m_in.ConsumeBool() ? reinterpret_cast<uint64_t>(m_arena.base + page) : pick_pointer(page);
+                c->length = page * m_in.ConsumeIntegralInRange<uint64_t>(0, 4);
+                c->iova = MOCK_APERTURE_START + page * m_in.ConsumeIntegralInRange<uint64_t>(0, 16);
+                break;
+            }
+            case IOMMU_IOAS_UNMAP: {
+                auto* c = reinterpret_cast<iommu_ioas_unmap*>(s);
+                c->ioas_id = pick_id_of(kind::ioas);
+                c->iova =
+                    m_in.ConsumeBool() ? 0 : MOCK_APERTURE_START + page * m_in.ConsumeIntegralInRange<uint64_t>(0, 16);
+                c->length = m_in.ConsumeBool() ? ~uint64_t{0} : page * m_in.ConsumeIntegralInRange<uint64_t>(0, 4);
+                break;
+            }
+            case IOMMU_HWPT_ALLOC: {
+                auto* c = reinterpret_cast<iommu_hwpt_alloc*>(s);
+                c->flags =
+                    m_in.ConsumeBool() ? IOMMU_HWPT_ALLOC_NEST_PARENT : m_in.ConsumeIntegralInRange<uint32_t>(0, 16);
+                c->dev_id = pick_id_of(kind::device);
+                c->pt_id = pick_id();
+                if (m_in.ConsumeBool()) {
+                    c->data_type = m_in.ConsumeBool() ? IOMMU_HWPT_DATA_SELFTEST : m_in.ConsumeIntegral<uint32_t>();
+                    c->data_len =
+                        m_in.ConsumeBool() ? sizeof(iommu_hwpt_selftest) : m_in.ConsumeIntegralInRange<uint32_t>(0, 9);
+                    c->data_uptr = pick_pointer(c->data_len);
+                }
+                break;
+            }
+            case IOMMU_GET_HW_INFO: {
+                auto* c = reinterpret_cast<iommu_hw_info*>(s);
+                c->dev_id = pick_id_of(kind::device);
+                c->data_len = m_in.ConsumeIntegralInRange<uint32_t>(0, 16);
+                c->data_uptr = pick_pointer(c->data_len);
+                break;
+            }
+            case IOMMU_HWPT_INVALIDATE: {
+                auto* c = reinterpret_cast<iommu_hwpt_invalidate*>(s);
+                c->hwpt_id = pick_id_of(kind::hwpt_nested);
+                c->data_type =
+                    m_in.ConsumeBool() ? IOMMU_HWPT_INVALIDATE_DATA_SELFTEST : m_in.ConsumeIntegral<uint32_t>();
+                c->entry_len = m_in.ConsumeBool() ? sizeof(iommu_hwpt_invalidate_selftest)
+                                                  : m_in.ConsumeIntegralInRange<uint32_t>(0, 12);
+                c->entry_num = m_in.ConsumeProbability<float>() < 0.9f ? m_in.ConsumeIntegralInRange<uint32_t>(0, 8)
+                                                                       : m_in.ConsumeIntegral<uint32_t>();
+                c->data_uptr = pick_pointer(std::size_t{c->entry_len} * 4);
+                break;
+            }
+            case IOMMU_TEST_CMD: {
+                auto* c = reinterpret_cast<iommu_test_cmd*>(s);
+                const uint32_t ops[] = {IOMMU_TEST_OP_MOCK_DOMAIN, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+                                        IOMMU_TEST_OP_MD_CHECK_IOTLB, IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT};
+                c->op = m_in.ConsumeProbability<float>() < 0.9f ? ops[m_in.ConsumeIntegralInRange<unsigned>(0, 3)]
+                                                                : m_in.ConsumeIntegral<uint32_t>();
+                if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE) {
+                    c->id = pick_id_of(kind::selftest);
+                    c->mock_domain_replace.pt_id = pick_id();
+                } else if (c->op == IOMMU_TEST_OP_MD_CHECK_IOTLB) {
+                    c->id = pick_id_of(kind::hwpt_nested);
+                    c->check_iotlb.id = m_in.ConsumeIntegralInRange<uint32_t>(0, 4);
+                    c->check_iotlb.iotlb = m_in.ConsumeBool() ? 0 : m_in.ConsumeIntegral<uint32_t>();
+                } else {
+                    c->id = m_in.ConsumeBool() ? pick_id_of(kind::ioas) : pick_id();
+                }
+                break;
+            }
+        }
+        // Raw overwrites of a few bytes of the struct past the size field.
+        const unsigned edits = m_in.ConsumeIntegralInRange<unsigned>(0, 3);
+        for (unsigned i = 0; i < edits; ++i) {
+            const std::size_t off = m_in.ConsumeIntegralInRange<std::size_t>(4, 63);
+            const uint8_t value = m_in.ConsumeIntegral<uint8_t>();
+            if (!guarded_field(cmd, off)) {
+                s[off] = value;
+            }
+        }
+    }
+
+    // A shortcut to deep state: IOAS, mock device on it, nest parent and a mock nested HWPT with
+    // the input's iotlb value, all with valid arguments, so every call must succeed.
+    void nested_chain() {
+        iommu_ioas_alloc a{};
+        a.size = sizeof(a);
+        FUZZ_CHECK(do_ioctl(m_fd, IOMMU_IOAS_ALLOC, &a) == 0, "IOAS_ALLOC failed");
+        record_new(m_objects, a.out_ioas_id, {kind::ioas});
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+        t.id = a.out_ioas_id;
+        FUZZ_CHECK(do_ioctl(m_fd, IOMMU_TEST_CMD, &t) == 0, "MOCK_DOMAIN on a new IOAS failed");
+        record_new(m_objects, t.mock_domain.out_stdev_id, {kind::selftest, {}, t.mock_domain.out_idev_id});
+        record_new(m_objects, t.mock_domain.out_idev_id, {kind::device});
+        record_new(m_objects, t.mock_domain.out_hwpt_id, {kind::hwpt_auto});
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+        h.dev_id = t.mock_domain.out_idev_id;
+        h.pt_id = a.out_ioas_id;
+        FUZZ_CHECK(do_ioctl(m_fd, IOMMU_HWPT_ALLOC, &h) == 0, "nest parent HWPT_ALLOC failed");
+        record_new(m_objects, h.out_hwpt_id, {kind::hwpt_paging});
+        iommu_hwpt_selftest data{m_in.ConsumeIntegral<uint32_t>()};
+        h.flags = 0;
+        h.pt_id = h.out_hwpt_id;
+        h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+        h.data_len = sizeof(data);
+        h.data_uptr = reinterpret_cast<uint64_t>(&data);
+        FUZZ_CHECK(do_ioctl(m_fd, IOMMU_HWPT_ALLOC, &h) == 0, "mock nested HWPT_ALLOC failed");
+        object nested{kind::hwpt_nested};
+        nested.iotlb.fill(data.iotlb);
+        record_new(m_objects, h.out_hwpt_id, nested);
+    }
+
+    void step() {
+        fill_payload();
+        const command* known = nullptr;
+        unsigned long cmd = 0;
+        switch (m_in.ConsumeIntegralInRange<unsigned>(0, 15)) {
+            case 15:
+                nested_chain();
+                return;
+            case 0:
+                cmd = m_in.ConsumeIntegral<uint32_t>();
+                break;
+            case 1:
+                cmd = IOMMUSIM_IO(IOMMUFD_TYPE, m_in.ConsumeIntegral<uint8_t>());
+                break;
+            default:
+                known = &commands[m_in.ConsumeIntegralInRange<std::size_t>(0, commands.size() - 1)];
+                cmd = known->number;
+        }
+        for (const command& c : commands) {
+            if (c.number == cmd) {
+                known = &c;
+            }
+        }
+        // The struct as the caller lays it out: 64 bytes, then up to 64 bytes of tail.
+        alignas(8) std::array<uint8_t, 128> s{};
+        std::size_t ksize = known != nullptr ? known->size : 16;
+        if (known != nullptr) {
+            build(cmd, s.data());
+        } else {
+            std::vector<uint8_t> raw = m_in.ConsumeBytes<uint8_t>(32);
+            std::copy(raw.begin(), raw.end(), s.begin());
+        }
+        uint32_t usize = static_cast<uint32_t>(ksize);
+        switch (m_in.ConsumeIntegralInRange<unsigned>(0, 9)) {
+            case 0:
+                usize = known != nullptr ? static_cast<uint32_t>(known->min_size - 1) : 0;
+                break;
+            case 1:
+                usize = m_in.ConsumeIntegralInRange<uint32_t>(0, static_cast<uint32_t>(ksize));
+                break;
+            case 2:  // larger, with a zero tail
+                usize = static_cast<uint32_t>(ksize + m_in.ConsumeIntegralInRange<std::size_t>(1, 48));
+                break;
+            case 3:  // larger, with a non-zero byte in the tail
+                usize = static_cast<uint32_t>(ksize + m_in.ConsumeIntegralInRange<std::size_t>(1, 48));
+                s[m_in.ConsumeIntegralInRange<std::size_t>(ksize, usize - 1)] =
+                    m_in.ConsumeIntegralInRange<uint8_t>(1, 255);
+                break;
+            case 4:
+                usize = m_in.ConsumeIntegral<uint32_t>();
+                break;
+            default:
+                break;
+        }
+        std::memcpy(s.data(), &usize, sizeof(usize));
+        // Where the struct lies: on the command page, at NULL, or across the guard page.
+        uint8_t* at = m_arena.base;
+        switch (m_in.ConsumeIntegralInRange<unsigned>(0, 15)) {
+            case 0:
+                at = nullptr;
+                break;
+            case 1:
+                at = m_arena.guard - m_in.ConsumeIntegralInRange<std::size_t>(1, s.size());
+                break;
+            default:
+                break;
+        }
+        const std::size_t readable = at != nullptr ? m_arena.readable(reinterpret_cast<uint64_t>(at)) : 0;
+        const std::size_t placed = std::min(readable, s.size());
+        if (at != nullptr) {
+            std::memcpy(at, s.data(), placed);
+        }
+        // Bytes the handler may read beyond our 128 (a huge usize) are zero on the command page.
+        if (at == m_arena.base) {
+            std::memset(m_arena.base + s.size(), 0, page - s.size());
+        }
+
+        const unsigned nr = cmd & 0xff;
+        int expected = -1;  // -1: the dispatcher passes the call to the handler
+        bool tail_either = false;
+        if (nr < table_first_nr || nr >= table_end_nr) {
+            expected = ENOTTY;
+        } else if (readable < sizeof(uint32_t)) {
+            expected = EFAULT;
+        } else if (known == nullptr) {
+            expected = ENOTTY;
+        } else if (usize < known->min_size) {
+            expected = EINVAL;
+        } else if (usize > ksize) {
+            // The tail is scanned up to its first non-zero byte (E2BIG) or the first unreadable one.
+            const std::size_t scan_end = std::min<std::size_t>(usize, readable);
+            const uint8_t* tail = at + ksize;
+            const uint8_t* tail_end = at + std::max(scan_end, ksize);
+            const bool nonzero = std::any_of(tail, tail_end, [](uint8_t b) { return b != 0; });
+            expected = nonzero ? E2BIG : (readable < usize ? EFAULT : -1);
+            // A non-zero byte before an unreadable part: Linux scans word by word and answers
+            // E2BIG (lib/usercopy.c); the model reads 256-byte chunks and may fault first.
+            tail_either = nonzero && readable < usize;
+        } else if (readable < usize) {
+            expected = EFAULT;
+        }
+
+        m_arena.take_snapshot();
+        const int err = do_ioctl(m_fd, cmd, at);
+
+        if (expected != -1) {
+            FUZZ_CHECK(err == expected || (tail_either && err == EFAULT),
+                       "cmd 0x%lx size %u (struct %zu readable): errno %d, expected %d", cmd, usize, ksize, err,
+                       expected);
+            if (at != nullptr) {
+                FUZZ_CHECK(std::memcmp(at, s.data(), placed) == 0, "cmd 0x%lx failed with %d but wrote back", cmd, err);
+            }
+            return;
+        }
+        // The handler's view: min(usize, ksize) bytes, zero-filled to ksize.
+        alignas(8) std::array<uint8_t, 128> k{};
+        std::memcpy(k.data(), s.data(), std::min<std::size_t>(usize, ksize));
+        handler_checks(cmd, k.data(), at, usize, err);
+    }
+
+    void handler_checks(unsigned long cmd, const uint8_t* k, uint8_t* at, uint32_t usize, int err) {
+        switch (cmd) {
+            case IOMMU_DESTROY: {
+                const uint32_t id = reinterpret_cast<const iommu_destroy*>(k)->id;
+                const object* o = find(m_objects, id);
+                if (o == nullptr) {
+                    FUZZ_CHECK(err == ENOENT, "DESTROY of absent id %u: errno %d", id, err);
+                } else if (o->k != kind::hwpt_auto) {
+                    FUZZ_CHECK(err == 0 || err == EBUSY, "DESTROY of live id %u: errno %d", id, err);
+                }
+                if (err == 0) {
+                    if (o != nullptr && o->k == kind::selftest) {
+                        m_objects.erase(o->idev);
+                    }
+                    m_objects.erase(id);
+                }
+                break;
+            }
+            case IOMMU_IOAS_ALLOC: {
+                const auto* c = reinterpret_cast<const iommu_ioas_alloc*>(k);
+                FUZZ_CHECK(err == (c->flags != 0 ? EOPNOTSUPP : 0), "IOAS_ALLOC flags 0x%x: errno %d", c->flags, err);
+                if (err == 0 && usize >= END_OF(iommu_ioas_alloc, out_ioas_id)) {
+                    record_new(m_objects, load<iommu_ioas_alloc>(at).out_ioas_id, {kind::ioas});
+                }
+                break;
+            }
+            case IOMMU_IOAS_IOVA_RANGES: {
+                const auto* c = reinterpret_cast<const iommu_ioas_iova_ranges*>(k);
+                if (c->__reserved != 0) {
+                    FUZZ_CHECK(err == EOPNOTSUPP, "IOVA_RANGES __reserved: errno %d", err);
+                } else if (!is(m_objects, c->ioas_id, kind::ioas)) {
+                    FUZZ_CHECK(err == ENOENT, "IOVA_RANGES on id %u that is no IOAS: errno %d", c->ioas_id, err);
+                }
+                break;
+            }
+            case IOMMU_IOAS_MAP:
+            case IOMMU_IOAS_UNMAP: {
+                const uint32_t id = cmd == IOMMU_IOAS_MAP ? reinterpret_cast<const iommu_ioas_map*>(k)->ioas_id
+                                                          : reinterpret_cast<const iommu_ioas_unmap*>(k)->ioas_id;
+                if (!is(m_objects, id, kind::ioas)) {
+                    FUZZ_CHECK(err != 0, "IOAS map/unmap succeeded on id %u that is no IOAS", id);
+                }
+                break;
+            }
+            case IOMMU_HWPT_ALLOC:
+                hwpt_alloc_checks(reinterpret_cast<const iommu_hwpt_alloc*>(k), at, usize, err);
+                break;
+            case IOMMU_GET_HW_INFO: {
+                const uint32_t id = reinterpret_cast<const iommu_hw_info*>(k)->dev_id;
+                if (!is(m_objects, id, kind::device)) {
+                    FUZZ_CHECK(err != 0, "GET_HW_INFO succeeded on id %u that is no device", id);
+                }
+                break;
+            }
+            case IOMMU_HWPT_INVALIDATE:
+                invalidate_checks(reinterpret_cast<const iommu_hwpt_invalidate*>(k), at, usize, err);
+                break;
+            case IOMMU_TEST_CMD:
+                test_cmd_checks(reinterpret_cast<const iommu_test_cmd*>(k), at, err);
+                break;
+        }
+    }
+
+    void hwpt_alloc_checks(const iommu_hwpt_alloc* c, uint8_t* at, uint32_t usize, int err) {
+        const object* pt = find(m_objects, c->pt_id);
+        if (c->__reserved != 0) {
+            FUZZ_CHECK(err == EOPNOTSUPP, "HWPT_ALLOC __reserved: errno %d", err);
+        } else if ((c->data_type == IOMMU_HWPT_DATA_NONE) != (c->data_len == 0)) {
+            FUZZ_CHECK(err == EINVAL, "HWPT_ALLOC data_type %u data_len %u: errno %d", c->data_type, c->data_len, err);
+        } else if (!is(m_objects, c->dev_id, kind::device)) {
+            FUZZ_CHECK(err == ENOENT, "HWPT_ALLOC dev_id %u is no device: errno %d", c->dev_id, err);
+        } else if (pt == nullptr) {
+            FUZZ_CHECK(err == EINVAL, "HWPT_ALLOC pt_id %u is absent: errno %d", c->pt_id, err);
+        }
+        if (err != 0) {
+            return;
+        }
+        FUZZ_CHECK(pt != nullptr && (pt->k == kind::ioas || pt->k == kind::hwpt_paging),
+                   "HWPT_ALLOC succeeded on pt_id %u that is no IOAS or user paging HWPT", c->pt_id);
+        FUZZ_CHECK((c->flags & IOMMU_HWPT_FAULT_ID_VALID) == 0, "HWPT_ALLOC succeeded with a fault id");
+        FUZZ_CHECK(usize >= END_OF(iommu_hwpt_alloc, out_hwpt_id), "HWPT_ALLOC succeeded without room for its id");
+        const uint32_t id = load<iommu_hwpt_alloc>(at).out_hwpt_id;
+        if (pt->k == kind::ioas) {
+            FUZZ_CHECK(c->data_type == IOMMU_HWPT_DATA_NONE, "mock paging HWPT_ALLOC succeeded with driver data");
+            record_new(m_objects, id, {kind::hwpt_paging});
+            return;
+        }
+        // A mock nested domain takes exactly one iommu_hwpt_selftest (§5); its iotlb fills all slots.
+        FUZZ_CHECK(c->data_type == IOMMU_HWPT_DATA_SELFTEST && c->data_len == sizeof(iommu_hwpt_selftest),
+                   "nested HWPT_ALLOC succeeded with data type 0x%x len %u", c->data_type, c->data_len);
+        object nested{kind::hwpt_nested};
+        uint32_t value = 0;
+        FUZZ_CHECK(m_arena.read_before(c->data_uptr, &value, sizeof(value)), "nested data was unreadable");
+        nested.iotlb.fill(value);
+        record_new(m_objects, id, nested);
+    }
+
+    void invalidate_checks(const iommu_hwpt_invalidate* c, uint8_t* at, uint32_t usize, int err) {
+        invalidate_outcome want{-1, 0};
+        const object* o = find(m_objects, c->hwpt_id);
+        if (c->__reserved != 0) {
+            want = {EOPNOTSUPP, 0};
+        } else if (c->entry_num != 0 && (c->data_uptr == 0 || c->entry_len == 0)) {
+            want = {EINVAL, 0};
+        } else if (o == nullptr) {
+            want = {ENOENT, 0};
+        } else if (o->k == kind::hwpt_nested) {
+            // Entries are read in order: the guard page stops a walk that starts in the arena, and
+            // the other pointers (NULL, unmapped_address) fault at once.
+            want = mock_invalidate(m_arena, *c, m_objects[c->hwpt_id]);
+        } else if (o->k != kind::hwpt_auto) {
+            want = {EINVAL, 0};
+        }
+        if (want.err == -1) {
+            return;
+        }
+        uint32_t written = c->entry_num;
+        if (usize >= END_OF(iommu_hwpt_invalidate, entry_num)) {
+            std::memcpy(&written, at + offsetof(iommu_hwpt_invalidate, entry_num), sizeof(written));
+        }
+        FUZZ_CHECK(err == want.err, "HWPT_INVALIDATE id %u type 0x%x len %u num %u: errno %d, expected %d", c->hwpt_id,
+                   c->data_type, c->entry_len, c->entry_num, err, want.err);
+        if (usize >= END_OF(iommu_hwpt_invalidate, entry_num)) {
+            FUZZ_CHECK(written == want.done, "HWPT_INVALIDATE wrote back entry_num %u, expected %u", written,
+                       want.done);
+        }
+    }
+
+    void test_cmd_checks(const iommu_test_cmd* c, uint8_t* at, int err) {
+        const auto reply = load<iommu_test_cmd>(at);
+        const iommu_test_cmd* out = &reply;
+        switch (c->op) {
+            case IOMMU_TEST_OP_MOCK_DOMAIN: {
+                const object* pt = find(m_objects, c->id);
+                if (pt == nullptr) {
+                    FUZZ_CHECK(err != 0, "MOCK_DOMAIN succeeded on absent pt_id %u", c->id);
+                }
+                if (err == 0) {
+                    const kind attached = pt->k;
+                    record_new(m_objects, out->mock_domain.out_stdev_id,
+                               {kind::selftest, {}, out->mock_domain.out_idev_id});
+                    record_new(m_objects, out->mock_domain.out_idev_id, {kind::device});
+                    if (attached == kind::ioas) {
+                        record_new(m_objects, out->mock_domain.out_hwpt_id, {kind::hwpt_auto});
+                    } else {
+                        FUZZ_CHECK(out->mock_domain.out_hwpt_id == c->id, "MOCK_DOMAIN attached to %u, asked %u",
+                                   out->mock_domain.out_hwpt_id, c->id);
+                    }
+                }
+                break;
+            }
+            case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+                if (!is(m_objects, c->id, kind::selftest)) {
+                    FUZZ_CHECK(err == ENOENT, "MOCK_DOMAIN_REPLACE of id %u that is no mock device: errno %d", c->id,
+                               err);
+                }
+                if (err == 0 && is(m_objects, c->mock_domain_replace.pt_id, kind::ioas)) {
+                    record_new(m_objects, out->mock_domain_replace.pt_id, {kind::hwpt_auto});
+                }
+                break;
+            case IOMMU_TEST_OP_MD_CHECK_IOTLB: {
+                const object* o = find(m_objects, c->id);
+                if (o == nullptr) {
+                    FUZZ_CHECK(err == ENOENT, "MD_CHECK_IOTLB of absent id %u: errno %d", c->id, err);
+                } else if (o->k == kind::hwpt_nested) {
+                    const bool match = c->check_iotlb.id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX &&
+                                       o->iotlb[c->check_iotlb.id] == c->check_iotlb.iotlb;
+                    FUZZ_CHECK(err == (match ? 0 : EINVAL), "MD_CHECK_IOTLB hwpt %u iotlb[%u] == 0x%x: errno %d", c->id,
+                               c->check_iotlb.id, c->check_iotlb.iotlb, err);
+                } else if (o->k != kind::hwpt_auto) {
+                    FUZZ_CHECK(err == ENOENT, "MD_CHECK_IOTLB of id %u that is no nested HWPT: errno %d", c->id, err);
+                }
+                break;
+            }
+            case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+                FUZZ_CHECK(err == 0, "SET_TEMP_MEMORY_LIMIT: errno %d", err);
+                break;
+            default:
+                FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
+        }
+    }
+
+    FuzzedDataProvider& m_in;
+    user_arena& m_arena;
+    const witness& m_w;
+    int m_fd = -1;
+    shadow m_objects;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    static user_arena arena;
+    static const witness w;
+    FuzzedDataProvider in(data, size);
+    {
+        program p(in, arena, w);
+        p.run();
+    }
+    w.check();
+    return 0;
+}
