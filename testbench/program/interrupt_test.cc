@@ -74,6 +74,10 @@ void expect_finished_outputs(const fs::path& dir, const program_run& r) {
 }
 
 TEST(Interrupt, SigintFinishesWavesViewAndStatisticsAndExits130) {
+#ifdef IOMMUSIM_SANITIZE
+    GTEST_SKIP() << "not under AddressSanitizer (the stop unwinds by an exception after a simulation run; SystemC "
+                    "coroutine stacks)";
+#endif
     const fs::path dir = fresh_dir("interrupt_sigint");
     const program_run r = run_program(dir, "IOMMUSIM_TEST_STOP_AFTER=INT:300",
                                       "--iotlb rtl --waves='" + (dir / "storm.vcd").string() + "' --stats-json '" +
@@ -99,6 +103,10 @@ TEST(Interrupt, SigintFinishesWavesViewAndStatisticsAndExits130) {
 }
 
 TEST(Interrupt, SigtermExitsWith143) {
+#ifdef IOMMUSIM_SANITIZE
+    GTEST_SKIP() << "not under AddressSanitizer (the stop unwinds by an exception after a simulation run; SystemC "
+                    "coroutine stacks)";
+#endif
     const fs::path dir = fresh_dir("interrupt_sigterm");
     const program_run r = run_program(dir, "IOMMUSIM_TEST_STOP_AFTER=TERM:200",
                                       "--waves='" + (dir / "storm.vcd").string() + "' --stats-json '" +
