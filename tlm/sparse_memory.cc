@@ -72,9 +72,20 @@ const sparse_memory::region* sparse_memory::adopted_at(uint64_t pa, uint64_t& ba
     return owned_page_cached(pa >> k_page_shift) ? nullptr : find_region(pa, base);
 }
 
+uint8_t* sparse_memory::cached_owned_bytes(uint64_t pa, std::size_t len) const {
+    if ((pa & k_page_mask) + len > k_page_bytes)
+        return nullptr;
+    const tlb_slot& cached = m_lookup[(pa >> k_page_shift) % k_lookup_slots];
+    return cached.pfn == pa >> k_page_shift ? cached.page + (pa & k_page_mask) : nullptr;
+}
+
 bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
     if (!accessible(pa, len))
         return false;
+    if (const uint8_t* bytes = cached_owned_bytes(pa, len)) {  // the walker's common case
+        std::memcpy(dst, bytes, len);
+        return true;
+    }
     auto* out = static_cast<uint8_t*>(dst);
     while (len) {
         std::size_t n = std::min<std::size_t>(len, k_page_bytes - (pa & k_page_mask));
@@ -100,6 +111,10 @@ bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
 bool sparse_memory::write(uint64_t pa, const void* src, std::size_t len) {
     if (!accessible(pa, len))
         return false;
+    if (uint8_t* bytes = cached_owned_bytes(pa, len)) {
+        std::memcpy(bytes, src, len);
+        return true;
+    }
     const auto* in = static_cast<const uint8_t*>(src);
     while (len) {
         std::size_t n = std::min<std::size_t>(len, k_page_bytes - (pa & k_page_mask));

@@ -83,6 +83,9 @@ class sparse_memory : public phys_mem_if {
     // `allocate`, else nullptr if untouched.
     uint8_t* page_ptr(uint64_t pfn, bool allocate);
     bool owned_page_cached(uint64_t pfn) const;
+    // [pa, pa+len) inside one owned page already in the lookup cache (so never adopted memory),
+    // else nullptr: the fast path of read() and write().
+    uint8_t* cached_owned_bytes(uint64_t pa, std::size_t len) const;
     const region* find_region(uint64_t pa, uint64_t& base) const;
     // The adopted region holding pa (base set), or nullptr; cheap for cached owned pages.
     const region* adopted_at(uint64_t pa, uint64_t& base) const;
