@@ -30,8 +30,7 @@ page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_st
 
 bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
     ++w.accesses;
-    if (w.side_effects)  // a side-effect-free walk is the stale checker's look, not hardware
-        observe(pa, stage, level);
+    observe(pa, stage, level);  // the stale checker pauses the observer around its own look
     return m_mem.read(pa, &v, sizeof v);
 }
 

@@ -15,28 +15,6 @@ const iommu_config& validated(const iommu_config& c) {
     return c;
 }
 
-// A not-present entry or a missing right at any paging level of either stage: the conditions a
-// page request could resolve. An ATS translation request gets a successful completion granting
-// what the tables give (R=W=0 when not present) and no fault is recorded; every other condition
-// (context/PASID entries, reserved bits, address width, memory errors) stays a fault (README,
-// "Choices": ATS translation requests).
-bool is_recoverable(fault_reason f) {
-    switch (f) {
-        case fault_reason::fs_not_present:
-        case fault_reason::ss_perm:
-        case fault_reason::fs_root_ss_read:
-        case fault_reason::fs_entry_ss_read:
-        case fault_reason::fs_ad_ss_write:
-        case fault_reason::gn_user_denied:
-        case fault_reason::gn_exec_denied:
-        case fault_reason::gn_write_denied:
-        case fault_reason::gn_read_denied:
-            return true;
-        default:
-            return false;
-    }
-}
-
 bool stage2_kind(translation_kind k) {
     return k == translation_kind::second_stage || k == translation_kind::pass_through;
 }
@@ -204,7 +182,7 @@ translation_result translator::translate(const translation_request& req) {
     const pasid_info& pw = p;
     ++m_stats.walks;
     walk_result w = m_walker.walk(pw, req.addr, access, true);
-    if (req.ats_translation && is_recoverable(w.fault) && access.write) {
+    if (req.ats_translation && hw::fault_is_recoverable(w.fault) && access.write) {
         // An ATS translation reports what is granted: retry as a read.
         access_type ro = access;
         ro.write = false;
@@ -215,7 +193,7 @@ translation_result translator::translate(const translation_request& req) {
     r.walk_accesses += w.accesses;
     m_stats.walk_accesses += w.accesses;
     if (w.fault != fault_reason::none) {
-        if (req.ats_translation && is_recoverable(w.fault)) {
+        if (req.ats_translation && hw::fault_is_recoverable(w.fault)) {
             r.page_bytes = hw::page_size_4k;  // granted nothing (R=W=0), not a fault
             ++m_stats.ats_no_rights;
             return r;

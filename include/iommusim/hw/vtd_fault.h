@@ -176,6 +176,27 @@ constexpr bool fault_is_access_error(fault_reason r) {
     }
 }
 
+// A not-present entry or a missing right at any paging level of either stage: the conditions a
+// page request could resolve. An ATS translation request meeting one gets a successful completion
+// granting what the tables give (R=W=0 when not present) and no fault is recorded; every other
+// condition stays a fault (README, "Choices": ATS translation requests).
+constexpr bool fault_is_recoverable(fault_reason r) {
+    switch (r) {
+        case fault_reason::fs_not_present:
+        case fault_reason::ss_perm:
+        case fault_reason::fs_root_ss_read:
+        case fault_reason::fs_entry_ss_read:
+        case fault_reason::fs_ad_ss_write:
+        case fault_reason::gn_user_denied:
+        case fault_reason::gn_exec_denied:
+        case fault_reason::gn_write_denied:
+        case fault_reason::gn_read_denied:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // A fault is "qualified" when FPD in the context, PASID-directory or PASID entry suppresses its
 // recording. Root-table faults and PASID-directory/table access errors are never suppressed
 // (QEMU's list, docs/vtd-facts.md §5.7).
