@@ -6,18 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <vector>
 
 #include "tlm/fault_safe_copy.h"
 
 namespace iommusim::driver {
-
-namespace {
-
-// The innermost active snapshot of this thread (see user_snapshot).
-thread_local const user_snapshot* t_snapshot = nullptr;
-
-}  // namespace
 
 bool user_range_writable(uint64_t uptr, std::size_t len) {
     if (uptr + len < uptr) {
@@ -47,29 +39,6 @@ bool user_range_writable(uint64_t uptr, std::size_t len) {
     return next >= end;
 }
 
-user_snapshot::user_snapshot(uint64_t uptr, std::size_t len) : m_base(uptr), m_prev(t_snapshot) {
-    if (uptr == 0 || len == 0 || uptr + len < uptr || len > max_len) {
-        return;
-    }
-    m_data.resize(len);
-    m_valid = len - fault_safe_read(m_data.data(), reinterpret_cast<const void*>(uptr), len);
-    t_snapshot = this;
-}
-
-user_snapshot::~user_snapshot() {
-    if (t_snapshot == this) {
-        t_snapshot = m_prev;
-    }
-}
-
-bool user_snapshot::read(void* dst, uint64_t src, std::size_t len) const {
-    if (src < m_base || src - m_base > m_valid || len > m_valid - (src - m_base)) {
-        return false;
-    }
-    std::memcpy(dst, m_data.data() + (src - m_base), len);
-    return true;
-}
-
 std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
     if (len == 0) {
         return 0;
@@ -77,9 +46,6 @@ std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
     if (src == 0 || src + len < src) {
         std::memset(dst, 0, len);
         return len;
-    }
-    if (t_snapshot != nullptr && t_snapshot->read(dst, src, len)) {
-        return 0;
     }
     std::size_t left = fault_safe_read(dst, reinterpret_cast<const void*>(src), len);
     if (left != 0) {

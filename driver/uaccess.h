@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "driver/iommu_ops.h"
 
@@ -40,31 +39,6 @@ int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_le
 // exact-length rules (an entry_len above ksize is -EINVAL even when the extra bytes are zero).
 int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,
                                       const iommu_user_data_array& array, uint32_t type, uint32_t index);
-
-// Reads [uptr, uptr + len) once (as far as it is readable) and serves copy_from_user calls of this
-// thread that fall entirely inside the readable part from that copy, until destroyed. The core
-// takes one around the driver's per-entry copies of an invalidation array: one system call instead
-// of one per entry, with the same result for a caller whose memory does not change during the
-// ioctl (like the kernel's full-array copy helper). Reads outside it take the normal path, so a
-// fault still surfaces at the same entry.
-class user_snapshot {
-  public:
-    static constexpr std::size_t max_len = std::size_t{1} << 20;  // larger arrays are read per entry
-
-    user_snapshot(uint64_t uptr, std::size_t len);
-    ~user_snapshot();
-    user_snapshot(const user_snapshot&) = delete;
-    user_snapshot& operator=(const user_snapshot&) = delete;
-
-    // Copies [src, src + len) from the snapshot; false if it is not entirely covered.
-    bool read(void* dst, uint64_t src, std::size_t len) const;
-
-  private:
-    uint64_t m_base = 0;
-    std::size_t m_valid = 0;
-    std::vector<unsigned char> m_data;
-    const user_snapshot* m_prev = nullptr;
-};
 
 // Pinning for writing (kernel pin_user_pages with FOLL_WRITE, docs/iommufd-facts.md): true when
 // every byte of [uptr, uptr + len) lies in a writable mapping of this process. Reads the mapping

@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
@@ -218,8 +217,6 @@ int hwpt_invalidate_ioctl(ucmd& u) {
             rc = -EOPNOTSUPP;
             refusal = "the driver has no cache_invalidate_user";
         } else {
-            // One read of the whole entry array serves the driver's per-entry copies.
-            driver::user_snapshot snapshot(cmd.data_uptr, std::size_t{cmd.entry_len} * cmd.entry_num);
             rc = domain.cache_invalidate_user(array);
             done = array.entry_num;
         }

@@ -164,36 +164,6 @@ TEST_P(Uaccess, LargeCopiesCrossManyPages) {
     EXPECT_EQ(src, back);
 }
 
-TEST_P(Uaccess, SnapshotServesReadsInsideItsReadablePart) {
-    two_pages mem(PROT_NONE);
-    unsigned char* p = mem.boundary() - 16;
-    for (int i = 0; i < 16; ++i) {
-        p[i] = static_cast<unsigned char>(i);
-    }
-    unsigned char out[8] = {};
-    {
-        // 16 readable bytes, then the unmapped page.
-        user_snapshot snap(mem.addr(p), 32);
-        p[0] = 0xee;  // later changes are not seen while the snapshot is active
-        EXPECT_EQ(0u, copy_from_user(out, mem.addr(p), 8));
-        EXPECT_EQ(0, out[0]);
-        EXPECT_EQ(7, out[7]);
-        EXPECT_EQ(0u, copy_from_user(out, mem.addr(p + 8), 8));
-        EXPECT_EQ(15, out[7]);
-        // Crossing into the unreadable part takes the normal path and faults as before.
-        EXPECT_EQ(4u, copy_from_user(out, mem.addr(p + 12), 8));
-        EXPECT_EQ(8u, copy_from_user(out, mem.addr(mem.boundary()), 8));
-    }
-    // Gone: live memory again.
-    EXPECT_EQ(0u, copy_from_user(out, mem.addr(p), 1));
-    EXPECT_EQ(0xee, out[0]);
-    // A snapshot of nothing readable, or of a null pointer, changes nothing.
-    user_snapshot none(mem.addr(mem.boundary()), 8);
-    EXPECT_EQ(8u, copy_from_user(out, mem.addr(mem.boundary()), 8));
-    user_snapshot null(0, 8);
-    EXPECT_EQ(0u, copy_from_user(out, mem.addr(p), 1));
-}
-
 TEST(UserRangeWritable, NeedsAWritableMappingForEveryByteAndWritesNothing) {
     two_pages ro(PROT_READ);
     unsigned char* first = ro.boundary() - 4096;
