@@ -19,7 +19,11 @@ constexpr std::size_t bulk_limit = 4096;
 }  // namespace
 
 nested_domain::nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1)
-    : iommu_domain(domain_type::nested, owner), m_iommu(iommu), m_parent(parent), m_s1(s1) {}
+    : iommu_domain(domain_type::nested, owner)
+    , m_iommu(iommu)
+    , m_parent(parent)
+    , m_s1(s1)
+    , m_cache(domain_stage::first, &parent.cache()) {}
 
 int nested_domain::create(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1,
                           std::unique_ptr<nested_domain>& out) {
@@ -28,13 +32,12 @@ int nested_domain::create(vtd_iommu& iommu, iommu_ops* owner, paging_domain& par
         d->m_did = 0;
         return rc;
     }
-    parent.add_child(d.get());
     out = std::move(d);
     return 0;
 }
 
 nested_domain::~nested_domain() {
-    m_parent.remove_child(this);
+    m_iommu.forget_tags(m_cache);
     if (m_did)
         m_iommu.free_did(m_did);
 }
@@ -84,32 +87,10 @@ int nested_domain::attach_dev(iommu_device& dev) {
     hw::pasid_entry::words e{};
     if (int rc = build_entry(e))
         return rc;
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, this))
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache))
         return rc;
     dev.domain = this;
     return 0;
-}
-
-void nested_domain::append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, uint64_t npages, bool leaf,
-                                 const std::vector<vtd_iommu::attachment>& users) const {
-    // Range end as Linux computes it: addr + npages * 4 KiB - 1, saturated at the top.
-    uint64_t last = ~uint64_t{0};
-    if (npages < (uint64_t{1} << 52)) {
-        const uint64_t bytes = npages << 12;
-        if (addr + bytes - 1 >= addr)
-            last = addr + bytes - 1;
-    }
-    unsigned mask = 0;
-    const uint64_t base = vtd_iommu::psi_aligned(addr, last, mask);
-    // A block as wide as the address space is the whole PASID: Linux's cache_tag_flush_iotlb sends
-    // a PASID-selective P_IOTLB (granularity 10, no address) for mask >= MAX_AGAW_PFN_WIDTH.
-    if (mask >= vtd_iommu::max_mask)
-        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, m_did, 0));
-    else
-        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, m_did, 0, base, static_cast<uint8_t>(mask), leaf));
-    for (const auto& a : users)
-        if (a.ats)
-            out.push_back(m_iommu.dev_tlb_inv(a.rid, base, mask));
 }
 
 int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
@@ -121,13 +102,8 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
         array.entry_num = 0;
         return -EINVAL;
     }
-    const auto users = m_iommu.attachments_of(this);
     std::vector<hw::inv_desc> batch;
-    std::size_t ats_users = 0;
-    for (const auto& u : users)
-        ats_users += u.ats ? 1 : 0;
-    if (!users.empty())
-        batch.reserve(std::min<std::size_t>(array.entry_num, bulk_limit) * (1 + ats_users));
+    batch.reserve(std::min<std::size_t>(array.entry_num, bulk_limit) * m_cache.tags().size());
     uint32_t done = 0;
     int rc = 0;
     // Fast path: when the stride is the struct size and the whole array is readable, one copy gives
@@ -173,9 +149,10 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
             break;
         }
         // npages == 0 names no page: handled, nothing to invalidate. Without an attached device
-        // nothing can be cached under this DID either.
-        if (inv.npages != 0 && !users.empty())
-            append_flush(batch, inv.addr, inv.npages, (inv.flags & IOMMU_VTD_INV_FLAGS_LEAF) != 0, users);
+        // there are no tags: nothing can be cached under this DID either.
+        if (inv.npages != 0)
+            m_cache.flush_range(batch, m_iommu.flush_capabilities(), inv.addr,
+                                range_last_of_pages(inv.addr, inv.npages), (inv.flags & IOMMU_VTD_INV_FLAGS_LEAF) != 0);
         ++done;
     }
     // The entries handled before a bad one are flushed too, with one wait for all of them. Flush

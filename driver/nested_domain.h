@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "driver/cache.h"
 #include "driver/iommu_ops.h"
 #include "driver/vtd_iommu.h"
 #include "iommusim/iommufd.h"
@@ -48,13 +49,12 @@ class nested_domain : public iommu_domain {
 
   private:
     nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1);
-    void append_flush(std::vector<hw::inv_desc>& out, uint64_t addr, uint64_t npages, bool leaf,
-                      const std::vector<vtd_iommu::attachment>& users) const;
 
     vtd_iommu& m_iommu;
     paging_domain& m_parent;
     iommu_hwpt_vtd_s1 m_s1;
     uint16_t m_did = 0;
+    cache_tags m_cache;  // first stage; nesting tags go to the parent's
 };
 
 }  // namespace iommusim::driver

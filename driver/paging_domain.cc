@@ -4,7 +4,6 @@
 #include <cerrno>
 
 #include "driver/log.h"
-#include "driver/nested_domain.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_regs.h"
 
@@ -46,20 +45,13 @@ int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, 
 }
 
 paging_domain::~paging_domain() {
+    m_iommu.forget_tags(m_cache);
     for (auto& [iova, pin] : m_pins)
         m_iommu.bus().unpin_user_memory(pin.first);
     for (uint64_t t : m_tables)
         m_iommu.pages().free(t);
     if (m_did)
         m_iommu.free_did(m_did);
-}
-
-void paging_domain::add_child(nested_domain* child) {
-    m_children.push_back(child);
-}
-
-void paging_domain::remove_child(nested_domain* child) {
-    m_children.erase(std::remove(m_children.begin(), m_children.end(), child), m_children.end());
 }
 
 int paging_domain::attach_dev(iommu_device& dev) {
@@ -76,7 +68,7 @@ int paging_domain::attach_dev(iommu_device& dev) {
     hw::pasid_entry::did::set(e, m_did);
     hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(m_iommu.ecap()));
     hw::pasid_entry::p::set(e, 1);
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, this))
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache))
         return rc;
     dev.domain = this;
     return 0;
@@ -168,8 +160,7 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
             unmap_pa(iova, done);
         return rc;
     }
-    if (hw::cap::cm::get(m_iommu.cap()))
-        flush_range(iova, len);
+    flush_range_np(iova, len);
     return 0;
 }
 
@@ -327,31 +318,15 @@ bool paging_domain::lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& pag
 int paging_domain::flush_range(uint64_t iova, uint64_t len) {
     if (len == 0)
         return 0;
-    const uint64_t last = iova + len - 1 < iova ? ~uint64_t{0} : iova + len - 1;
-    unsigned mask = 0;
-    const uint64_t base = vtd_iommu::psi_aligned(iova, last, mask);
-    std::vector<hw::inv_desc> descs;
-    const auto direct = m_iommu.attachments_of(this);
-    if (!direct.empty()) {
-        descs.push_back(m_iommu.iotlb_inv(m_did, base, mask, false));
-        for (const auto& a : direct)
-            if (a.ats)
-                descs.push_back(m_iommu.dev_tlb_inv(a.rid, base, mask));
-    }
-    for (nested_domain* child : m_children) {
-        const auto users = m_iommu.attachments_of(child);
-        if (users.empty())
-            continue;
-        // The address is a GPA: hardware drops every nested mapping of the child's DID (§6.2).
-        descs.push_back(m_iommu.iotlb_inv(child->did(), base, mask, false));
-        // A stage-2 change cannot be narrowed to stage-1 addresses: whole device TLB.
-        for (const auto& a : users)
-            if (a.ats)
-                descs.push_back(m_iommu.dev_tlb_inv(a.rid, 0, vtd_iommu::max_mask));
-    }
-    if (descs.empty())
-        return 0;
-    return m_iommu.qi().submit(descs);
+    std::vector<hw::inv_desc> batch;
+    m_cache.flush_range(batch, m_iommu.flush_capabilities(), iova, range_last(iova, len), false);
+    return batch.empty() ? 0 : m_iommu.qi().submit(batch);
+}
+
+int paging_domain::flush_range_np(uint64_t iova, uint64_t len) {
+    std::vector<hw::inv_desc> batch;
+    m_cache.flush_range_np(batch, m_iommu.flush_capabilities(), iova, range_last(iova, len));
+    return batch.empty() ? 0 : m_iommu.qi().submit(batch);
 }
 
 }  // namespace iommusim::driver

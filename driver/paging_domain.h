@@ -4,12 +4,10 @@
 // Models (docs/vtd-facts.md §4.4, §5.4, §6.2, §6.6, §6.7): second-stage tables of ss_levels() levels built
 // in driver memory through the shared layouts (non-leaf entries R=W=1, leaves carry the mapping's
 // R/W); 2 MiB and 1 GiB leaves where iova, physical address and length allow and CAP.SSLPS offers
-// them; unmap clears leaves (splitting a large page that is only partly unmapped) and then flushes:
-// a type-2 page-selective IOTLB invalidation of the naturally aligned block covering the range
-// (domain-selective when PSI is absent or the mask exceeds CAP.MAMV), device-TLB invalidations for
-// ATS devices attached to it, and for every nested child (when the domain is a nest parent) a
-// type-2 invalidation with the child's DID plus a whole-range device-TLB invalidation of its ATS
-// devices. With CAP.CM, new mappings are flushed as well. Attaching programs a PASID entry with
+// them; unmap clears leaves (splitting a large page that is only partly unmapped) and then flushes
+// through the domain's cache tags (driver/cache.h): its IOTLB and ATS device TLBs, and those of
+// every nested child when the domain is a nest parent. With CAP.CM, new mappings get the IOTLB
+// flush of flush_range_np (device TLBs hold no not-present entries). Attaching programs a PASID entry with
 // PGTT=010 (second stage only). A nest parent refuses read-only mappings with -EINVAL, as Linux
 // does for the erratum GET_HW_INFO reports (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17,
 // docs/iommufd-facts.md; drivers/iommu/intel/iommu.c __domain_mapping).
@@ -22,12 +20,11 @@
 #include <memory>
 #include <vector>
 
+#include "driver/cache.h"
 #include "driver/iommu_ops.h"
 #include "driver/vtd_iommu.h"
 
 namespace iommusim::driver {
-
-class nested_domain;
 
 class paging_domain : public iommu_domain {
   public:
@@ -54,6 +51,8 @@ class paging_domain : public iommu_domain {
     bool lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& page_bytes);
     // Invalidates every cache that may hold translations of [iova, iova + len) of this domain.
     int flush_range(uint64_t iova, uint64_t len);
+    // After [iova, iova + len) went from not present to present (driver/cache.h flush_range_np).
+    int flush_range_np(uint64_t iova, uint64_t len);
 
     uint16_t did() const { return m_did; }
     uint64_t root() const { return m_root; }
@@ -62,9 +61,8 @@ class paging_domain : public iommu_domain {
     vtd_iommu& iommu() { return m_iommu; }
     std::size_t table_pages() const { return m_tables.size(); }
 
-    void add_child(nested_domain* child);
-    void remove_child(nested_domain* child);
-    const std::vector<nested_domain*>& children() const { return m_children; }
+    // What the caches may hold for this domain (and, as nesting tags, for its nested children).
+    cache_tags& cache() { return m_cache; }
 
   private:
     paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent);
@@ -84,7 +82,7 @@ class paging_domain : public iommu_domain {
     uint64_t m_root = 0;
     unsigned m_levels = 4;
     std::vector<uint64_t> m_tables;  // every table page, freed with the domain
-    std::vector<nested_domain*> m_children;
+    cache_tags m_cache{domain_stage::second};
     std::map<uint64_t, std::pair<uint64_t, uint64_t>> m_pins;  // iova -> (pa, len) of pinned user buffers
 };
 

@@ -1,6 +1,5 @@
 #include "driver/vtd_iommu.h"
 
-#include <bit>
 #include <cerrno>
 
 #include "driver/log.h"
@@ -77,6 +76,7 @@ int vtd_iommu::check_capabilities(std::string* error) {
         fail(error, "reserved number-of-domains encoding (CAP.ND)");
         return -ENODEV;
     }
+    m_flush_caps = flush_caps::from_registers(m_cap, m_ecap);
     m_dids.assign(std::size_t{1} << (4 + 2 * nd), false);
     m_dids[0] = true;  // DID 0 is reserved
     m_dids_used = 0;
@@ -174,46 +174,6 @@ void vtd_iommu::free_did(uint16_t did) {
     --m_dids_used;
 }
 
-uint64_t vtd_iommu::psi_aligned(uint64_t start, uint64_t end, unsigned& mask) {
-    const uint64_t pfn = start >> 12;
-    const uint64_t end_pfn = end >> 12;
-    const uint64_t pages = end_pfn - pfn + 1;
-    uint64_t aligned = std::bit_ceil(pages);
-    if (aligned == 0 || aligned > (uint64_t{1} << max_mask))
-        aligned = uint64_t{1} << max_mask;
-    uint64_t bitmask = aligned - 1;
-    mask = static_cast<unsigned>(std::countr_zero(aligned));
-    if (bitmask & pfn) {
-        // Grow the block until start and end fall into the same naturally aligned block.
-        const uint64_t shared = ~(pfn ^ end_pfn) & ~bitmask & hw::low_mask(max_mask);
-        mask = shared ? static_cast<unsigned>(std::countr_zero(shared)) : max_mask;
-    }
-    if (mask > max_mask)
-        mask = max_mask;
-    if (mask >= max_mask)
-        return 0;
-    return start & ~((uint64_t{1} << (12 + mask)) - 1);
-}
-
-hw::inv_desc vtd_iommu::dev_tlb_inv(uint16_t rid, uint64_t base, unsigned mask) const {
-    uint64_t addr = base;
-    bool size = false;
-    if (mask) {
-        // ATS size encoding: the lowest zero bit above bit 11 marks the size (§3.3).
-        addr |= (uint64_t{1} << (12 + mask - 1)) - 1;
-        size = true;
-    }
-    const uint16_t pfsid = hw::ecap::dit::get(m_ecap) ? rid : 0;
-    return hw::make_dev_tlb_inv(rid, addr, size, 0, pfsid);
-}
-
-hw::inv_desc vtd_iommu::iotlb_inv(uint16_t did, uint64_t base, unsigned mask, bool ih) const {
-    const bool drain = hw::cap::drd::get(m_cap) && hw::cap::dwd::get(m_cap);
-    if (!hw::cap::psi::get(m_cap) || mask > hw::cap::mamv::get(m_cap))
-        return hw::make_iotlb_inv(hw::iotlb_desc::domain, did, 0, 0, false, drain);
-    return hw::make_iotlb_inv(hw::iotlb_desc::page, did, base, static_cast<uint8_t>(mask), ih, drain);
-}
-
 bool vtd_iommu::write_entry(uint64_t pa, const hw::pasid_entry::words& e) {
     // Everything but the present bit first, then word 0: hardware never sees a half-written entry
     // marked present.
@@ -284,17 +244,10 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
 }
 
 void vtd_iommu::append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const {
-    out.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, old.did, 0));
-    if (old.type == hw::pgtt::second_stage || old.type == hw::pgtt::nested)
-        out.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, old.did));
-    else
-        out.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, old.did, 0));
-    // RID_PASID: a global device-TLB invalidation (type 3, whole range).
-    if (old.ats)
-        out.push_back(dev_tlb_inv(old.rid, 0, max_mask));
+    append_pasid_teardown_flush(out, m_flush_caps, old.did, old.type, old.rid, old.ats);
 }
 
-int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, const void* domain) {
+int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, cache_tags& tags) {
     if (!m_probed) {
         klog::printk(klog::level::err, dmar_log, "%s: attach refused: the remapping unit is not probed (ENODEV)",
                      pci_name_of(rid).text);
@@ -314,18 +267,19 @@ int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::w
                      pci_name_of(rid).text);
         return -EFAULT;
     }
-    t->att.domain = domain;
+    t->att.tags = &tags;
     t->att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
     t->att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));
     t->attached = true;
+    if (was_present && old.tags)
+        old.tags->unassign_device(old.did, rid, old.ats);
+    tags.assign_device(t->att.did, rid, t->att.ats);
 
     std::vector<hw::inv_desc> flush;
-    if (was_present) {
+    if (was_present)
         append_teardown_flush(flush, old);
-    } else if (hw::cap::cm::get(m_cap)) {
-        flush.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, t->att.did, 0));
-        flush.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, t->att.did));
-    }
+    else
+        append_pasid_setup_flush(flush, m_flush_caps, t->att.did);
     // Flush problems are not reported to the caller, as in Linux: the entry is in place.
     if (!flush.empty())
         m_qi.submit(flush);
@@ -349,8 +303,10 @@ int vtd_iommu::clear_device_entry(uint16_t rid) {
     m_qi.submit(flush);
     const hw::pasid_entry::words zero{};
     write_entry(pa, zero);
+    if (t.att.tags)
+        t.att.tags->unassign_device(t.att.did, rid, t.att.ats);
     t.attached = false;
-    t.att.domain = nullptr;
+    t.att.tags = nullptr;
     t.att.did = 0;
     return 0;
 }
@@ -362,19 +318,19 @@ bool vtd_iommu::read_device_entry(uint16_t rid, hw::pasid_entry::words& entry) {
     return m_bus.mem_read(pasid_entry_pa(it->second), entry.data(), sizeof entry);
 }
 
-std::vector<vtd_iommu::attachment> vtd_iommu::attachments_of(const void* domain) const {
-    std::vector<attachment> out;
-    for (const auto& [rid, t] : m_devices)
-        if (t.attached && t.att.domain == domain)
-            out.push_back(t.att);
-    return out;
-}
-
 const vtd_iommu::attachment* vtd_iommu::attachment_of(uint16_t rid) const {
     auto it = m_devices.find(rid);
     if (it == m_devices.end() || !it->second.attached)
         return nullptr;
     return &it->second.att;
+}
+
+void vtd_iommu::forget_tags(cache_tags& tags) {
+    for (auto& [rid, t] : m_devices)
+        if (t.att.tags == &tags) {
+            tags.unassign_device(t.att.did, rid, t.att.ats);
+            t.att.tags = nullptr;
+        }
 }
 
 }  // namespace iommusim::driver

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/cache.h"
 #include "driver/hw_bus.h"
 #include "driver/page_allocator.h"
 #include "driver/queued_invalidation.h"
@@ -43,8 +44,8 @@ class vtd_iommu {
     // A device attached through this unit (requests without PASID).
     struct attachment {
         uint16_t rid = 0;
-        bool ats = false;              // device TLB enabled (context DTE set)
-        const void* domain = nullptr;  // owner of the PASID entry (a paging or nested domain)
+        bool ats = false;            // device TLB enabled (context DTE set)
+        cache_tags* tags = nullptr;  // the cache tags of the domain owning the PASID entry
         uint16_t did = 0;
         hw::pgtt type = hw::pgtt::second_stage;
     };
@@ -61,6 +62,8 @@ class vtd_iommu {
     uint32_t ver() const { return m_ver; }
     uint64_t cap() const { return m_cap; }
     uint64_t ecap() const { return m_ecap; }
+    // What the flush policy (driver/cache.h) needs of CAP and ECAP.
+    const flush_caps& flush_capabilities() const { return m_flush_caps; }
     // Second-stage paging: levels used for new domains (4 preferred) and the matching PASID-entry AW.
     unsigned ss_levels() const { return m_ss_levels; }
     unsigned ss_aw() const { return m_ss_levels - 2; }
@@ -88,25 +91,18 @@ class vtd_iommu {
     unsigned dids_in_use() const { return m_dids_used; }
 
     // Installs `entry` (P set by the caller) as the PASID entry of `rid` for requests without PASID,
-    // owned by `domain`. Creates the context entry on first use; if an entry was present runs the
-    // §6.7 invalidation sequence for it. 0, -ENOMEM, -EFAULT.
-    int set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, const void* domain);
+    // owned by the domain whose cache tags are `tags` (the device is assigned to them, and unassigned
+    // from the previous owner's). Creates the context entry on first use; if an entry was present
+    // runs the §6.7 invalidation sequence for it. 0, -ENOMEM, -EFAULT.
+    int set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, cache_tags& tags);
     // Tears the entry down (blocking: DMA from rid faults) with the §6.7 sequence. 0 if none.
     int clear_device_entry(uint16_t rid);
     // Current PASID entry of rid as in memory (false if the device has no tables).
     bool read_device_entry(uint16_t rid, hw::pasid_entry::words& entry);
-    std::vector<attachment> attachments_of(const void* domain) const;
     const attachment* attachment_of(uint16_t rid) const;
-
-    // Device-TLB invalidation of 2^mask pages at `base` for rid (mask 52 = everything) (§3.3).
-    hw::inv_desc dev_tlb_inv(uint16_t rid, uint64_t base, unsigned mask) const;
-    // IOTLB invalidation (type 2) of DID for 2^mask pages at base: page-selective when PSI is
-    // supported and mask <= MAMV, domain-selective otherwise (§6.2, §6.7).
-    hw::inv_desc iotlb_inv(uint16_t did, uint64_t base, unsigned mask, bool ih) const;
-    // The naturally aligned block covering [start, end] (Linux calculate_psi_aligned_address): its
-    // base, with the mask (log2 pages) in `mask`; 52 when no smaller block covers the range.
-    static uint64_t psi_aligned(uint64_t start, uint64_t end, unsigned& mask);
-    static constexpr unsigned max_mask = 52;
+    // A domain going away while devices still use its entries: they are unassigned from its tags
+    // (and its parent's) and stop naming them; the entries stay until replaced or cleared.
+    void forget_tags(cache_tags& tags);
 
   private:
     struct device_tables {
@@ -130,6 +126,7 @@ class vtd_iommu {
     uint32_t m_ver = 0;
     uint64_t m_cap = 0;
     uint64_t m_ecap = 0;
+    flush_caps m_flush_caps;
     unsigned m_ss_levels = 4;
     uint64_t m_root = 0;
     uint64_t m_ring = 0;

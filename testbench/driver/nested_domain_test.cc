@@ -323,13 +323,13 @@ TEST(CacheInvalidateUser, EntriesBecomePasidIotlbDescriptorsInOneBatch) {
         ASSERT_EQ(sent.size(), 7u);
         using hw::p_iotlb_desc::page;
         EXPECT_EQ(sent[0], hw::make_p_iotlb_inv(page, nd.did(), 0, 0x5000, 0, false));
-        EXPECT_EQ(sent[1], b.vtd().dev_tlb_inv(0x0108, 0x5000, 0));
+        EXPECT_EQ(sent[1], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0x5000, 0}));
         // pfn 3..4 straddle: grown to 8 pages at 0.
         EXPECT_EQ(sent[2], hw::make_p_iotlb_inv(page, nd.did(), 0, 0, 3, true));
-        EXPECT_EQ(sent[3], b.vtd().dev_tlb_inv(0x0108, 0, 3));
+        EXPECT_EQ(sent[3], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0, 3}));
         // Everything: PASID-selective (granularity 10), no address (Linux cache.c).
         EXPECT_EQ(sent[4], hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, nd.did(), 0));
-        EXPECT_EQ(sent[5], b.vtd().dev_tlb_inv(0x0108, 0, 52));
+        EXPECT_EQ(sent[5], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0, 52}));
         EXPECT_EQ(hw::desc::type_of(sent[6]), static_cast<unsigned>(hw::inv_type::wait));
         EXPECT_EQ(b.executed(hw::inv_type::pasid_iotlb), 3u);
         EXPECT_EQ(b.executed(hw::inv_type::dev_tlb), 3u);

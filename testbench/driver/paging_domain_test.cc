@@ -134,7 +134,7 @@ TEST(PagingDomain, UnmapFlushesPageSelectiveAndDeviceTlbs) {
         const auto sent = b.sent();
         ASSERT_EQ(sent.size(), 3u);
         EXPECT_EQ(sent[0], hw::make_iotlb_inv(hw::iotlb_desc::page, d->did(), 0x104000, 2, false));
-        EXPECT_EQ(sent[1], b.vtd().dev_tlb_inv(0x0108, 0x104000, 2));
+        EXPECT_EQ(sent[1], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0x104000, 2}));
         EXPECT_EQ(hw::desc::type_of(sent[2]), static_cast<unsigned>(hw::inv_type::wait));
         EXPECT_EQ(b.executed_scope(qi_scope::iotlb_domain_range), 1u);
         EXPECT_EQ(b.executed_scope(qi_scope::devtlb), 1u);
@@ -267,7 +267,7 @@ TEST(PagingDomain, UnmapOfANestParentFlushesNestedChildren) {
         const auto sent = b.sent();
         ASSERT_EQ(sent.size(), 3u);
         EXPECT_EQ(sent[0], hw::make_iotlb_inv(hw::iotlb_desc::page, child->did(), 0x200000, 0, false));
-        EXPECT_EQ(sent[1], b.vtd().dev_tlb_inv(0x0108, 0, 52));
+        EXPECT_EQ(sent[1], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0, 52}));
         EXPECT_EQ(b.executed(hw::inv_type::iotlb), 1u);
         EXPECT_EQ(b.executed(hw::inv_type::dev_tlb), 1u);
     });

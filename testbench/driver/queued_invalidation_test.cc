@@ -145,7 +145,8 @@ TEST(QueuedInvalidation, DeviceTlbTimeoutAbortsWithEtimedout) {
     u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::never_answer);
     u.run([&] {
         begin(u);
-        const std::vector<hw::inv_desc> descs = {iotlb_page(1, 0x1000), u.vtd().dev_tlb_inv(0x0108, 0, 52)};
+        const std::vector<hw::inv_desc> descs = {iotlb_page(1, 0x1000),
+                                                 driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})};
         EXPECT_EQ(u.vtd().qi().submit(descs), -ETIMEDOUT);
         EXPECT_EQ(u.vtd().qi().stats().ite, 1u);
         EXPECT_EQ(u.model_stats().ite, 1u);
@@ -153,7 +154,8 @@ TEST(QueuedInvalidation, DeviceTlbTimeoutAbortsWithEtimedout) {
         EXPECT_EQ(hw::fsts::ite::get(u.read32(hw::reg::FSTS_OFFSET)), 0u) << "ITE cleared";
         u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::none);
         EXPECT_EQ(u.vtd().qi().submit(iotlb_page(1, 0x2000)), 0);
-        EXPECT_EQ(u.vtd().qi().submit(u.vtd().dev_tlb_inv(0x0108, 0, 52)), 0) << "the device answers again";
+        EXPECT_EQ(u.vtd().qi().submit(driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})), 0)
+            << "the device answers again";
     });
     EXPECT_EQ(u.atc(0x0108).requests().size(), 2u);
 }
@@ -165,7 +167,7 @@ TEST(QueuedInvalidation, CompletionErrorIsClearedAndBatchContinues) {
     u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::duplicate);
     u.run([&] {
         begin(u);
-        EXPECT_EQ(u.vtd().qi().submit(u.vtd().dev_tlb_inv(0x0108, 0, 52)), 0);
+        EXPECT_EQ(u.vtd().qi().submit(driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})), 0);
         EXPECT_EQ(u.model_stats().ice, 1u);
         // Whether the batch's own polls saw ICE depends on timing; the next batch's first poll
         // (before its wait can complete) sees it at the latest.
@@ -183,7 +185,7 @@ TEST(QueuedInvalidation, CompletionErrorDoesNotEndTheBatchEarly) {
     u.run([&] {
         begin(u);
         const uint64_t t0 = u.bus().now_ns();
-        EXPECT_EQ(u.vtd().qi().submit(u.vtd().dev_tlb_inv(0x0108, 0, 52)), -ETIMEDOUT);
+        EXPECT_EQ(u.vtd().qi().submit(driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})), -ETIMEDOUT);
         EXPECT_EQ(u.vtd().qi().stats().ice, 1u) << "ICE seen and cleared while waiting";
         EXPECT_EQ(u.vtd().qi().stats().ite, 1u);
         EXPECT_GE(u.bus().now_ns() - t0, u.mmu().config().devtlb_timeout_ns) << "kept waiting after ICE";

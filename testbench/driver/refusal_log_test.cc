@@ -64,7 +64,7 @@ TEST(DriverRefusalLog, DeviceTlbTimeoutIsLoggedAsIte) {
     u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::never_answer);
     u.run([&] {
         log_watch log;
-        EXPECT_EQ(u.vtd().qi().submit(u.vtd().dev_tlb_inv(0x0108, 0, 52)), -ETIMEDOUT);
+        EXPECT_EQ(u.vtd().qi().submit(driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})), -ETIMEDOUT);
         EXPECT_EQ(log.fresh(),
                   "<3>DMAR: Invalidation Time-out Error (ITE) cleared: a device-TLB invalidation was not answered; the "
                   "pending waits were aborted and the batch fails (ETIMEDOUT)\n");
@@ -76,7 +76,7 @@ TEST(DriverRefusalLog, UnexpectedCompletionIsLoggedAsIceWarning) {
     u.atc(0x0108).set_fault(ats_device_tlb::fault_mode::duplicate);
     u.run([&] {
         log_watch log;
-        EXPECT_EQ(u.vtd().qi().submit(u.vtd().dev_tlb_inv(0x0108, 0, 52)), 0);
+        EXPECT_EQ(u.vtd().qi().submit(driver::dev_tlb_inv(u.vtd().flush_capabilities(), 0x0108, {0, 52})), 0);
         EXPECT_EQ(u.vtd().qi().submit(iotlb_page(1, 0x1000)), 0);  // sees ICE at the latest
         EXPECT_EQ(log.fresh(),
                   "<4>DMAR: Invalidation Completion Error (ICE) cleared: a device-TLB invalidation completion carried "
@@ -117,7 +117,8 @@ TEST(DriverRefusalLog, UnprobedUnitRefusesDomainsAndAttach) {
         std::unique_ptr<driver::paging_domain> d;
         EXPECT_EQ(driver::paging_domain::create(u.vtd(), &u.ops(), false, d), -ENODEV);
         hw::pasid_entry::words entry{};
-        EXPECT_EQ(u.vtd().set_device_entry(0x0100, false, entry, nullptr), -ENODEV);
+        driver::cache_tags tags(driver::domain_stage::second);
+        EXPECT_EQ(u.vtd().set_device_entry(0x0100, false, entry, tags), -ENODEV);
         std::vector<uint8_t> info;
         uint32_t type = 0;
         uint64_t caps = 0;

@@ -1,4 +1,4 @@
-// Probe, bring-up, GCMD protocol, DID allocation, device tables and the PSI address/mask algorithm,
+// Probe, bring-up, GCMD protocol, DID allocation, device tables and the IOTLB invalidation encoder,
 // on the TLM model (docs/vtd-facts.md §1-§4, §6.7). Units the driver refuses are built without the
 // platform (bare_unit); VER 0 and a reserved-only SAGAW, which the model cannot be configured with,
 // are probed on a capability-register double.
@@ -242,7 +242,8 @@ TEST(VtdIommu, DeviceEntryCreatesContextAndPasidTables) {
         hw::pasid_entry::did::set(e, 7);
         hw::pasid_entry::p::set(e, 1);
         const uint16_t rid = 0x0288;  // bus 2, devfn 0x88: upper context table
-        ASSERT_EQ(iommu.set_device_entry(rid, true, e, &u), 0);
+        driver::cache_tags tags(driver::domain_stage::second);
+        ASSERT_EQ(iommu.set_device_entry(rid, true, e, tags), 0);
 
         driver::hw_bus& hw = u.bus();
         hw::root_entry::words re{};
@@ -274,16 +275,21 @@ TEST(VtdIommu, ReplacingAPresentEntryRunsTheSection67Sequence) {
         hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::nested));
         hw::pasid_entry::did::set(e, 9);
         hw::pasid_entry::p::set(e, 1);
-        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &u), 0);
+        driver::cache_tags first(driver::domain_stage::second);
+        driver::cache_tags second(driver::domain_stage::second);
+        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, first), 0);
+        EXPECT_EQ(first.tags().size(), 2u) << "IOTLB and device-TLB tags";
         u.mark();
         hw::pasid_entry::did::set(e, 10);
         hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
-        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, &e), 0);
+        ASSERT_EQ(iommu.set_device_entry(0x0108, true, e, second), 0);
+        EXPECT_TRUE(first.empty()) << "the replaced owner loses the device's tags";
+        EXPECT_EQ(second.tags().size(), 2u);
         auto sent = u.sent();
         ASSERT_EQ(sent.size(), 4u);
         EXPECT_EQ(sent[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, 9, 0));
         EXPECT_EQ(sent[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, 9));
-        EXPECT_EQ(sent[2], iommu.dev_tlb_inv(0x0108, 0, 52));
+        EXPECT_EQ(sent[2], driver::dev_tlb_inv(iommu.flush_capabilities(), 0x0108, {0, 52}));
         EXPECT_EQ(hw::desc::type_of(sent[3]), static_cast<unsigned>(hw::inv_type::wait));
         EXPECT_EQ(u.executed(hw::inv_type::pasid_cache), 1u);
         EXPECT_EQ(u.executed(hw::inv_type::iotlb), 1u);
@@ -301,27 +307,8 @@ TEST(VtdIommu, ReplacingAPresentEntryRunsTheSection67Sequence) {
         ASSERT_TRUE(iommu.read_device_entry(0x0108, got));
         EXPECT_EQ(hw::pasid_entry::p::get(got), 0u);
         EXPECT_EQ(iommu.attachment_of(0x0108), nullptr);
+        EXPECT_TRUE(second.empty());
     });
-}
-
-TEST(VtdIommu, PsiAlignedAddressFollowsTheCacheTagAlgorithm) {
-    // A pure function of the driver: no hardware involved.
-    unsigned mask = 0;
-    // One page.
-    EXPECT_EQ(vtd_iommu::psi_aligned(0x5000, 0x5fff, mask), 0x5000u);
-    EXPECT_EQ(mask, 0u);
-    // Three pages, aligned start: rounded up to four.
-    EXPECT_EQ(vtd_iommu::psi_aligned(0x8000, 0xafff, mask), 0x8000u);
-    EXPECT_EQ(mask, 2u);
-    // Two pages straddling a 16 KiB boundary (pfn 3..4): grow until start and end agree -> 8 pages.
-    EXPECT_EQ(vtd_iommu::psi_aligned(0x3000, 0x4fff, mask), 0x0u);
-    EXPECT_EQ(mask, 3u);
-    // Unaligned start inside one 2 MiB block.
-    EXPECT_EQ(vtd_iommu::psi_aligned(0x201000, 0x202fff, mask), 0x200000u + 0x0);
-    EXPECT_EQ(mask, 2u);
-    // Everything.
-    EXPECT_EQ(vtd_iommu::psi_aligned(0, 0xffff'ffff'ffff'efffull, mask), 0u);
-    EXPECT_EQ(mask, 52u);
 }
 
 TEST(VtdIommu, IotlbInvalidationFallsBackToDomainSelective) {
@@ -329,12 +316,14 @@ TEST(VtdIommu, IotlbInvalidationFallsBackToDomainSelective) {
     u.run([&] {
         vtd_iommu& iommu = u.vtd();
         EXPECT_EQ(hw::cap::mamv::get(iommu.cap()), 18u);
-        EXPECT_EQ(iommu.iotlb_inv(5, 0x40000, 18, true),
+        EXPECT_EQ(driver::iotlb_inv(iommu.flush_capabilities(), 5, {0x40000, 18}, true),
                   hw::make_iotlb_inv(hw::iotlb_desc::page, 5, 0x40000, 18, true));
-        EXPECT_EQ(iommu.iotlb_inv(5, 0, 19, true), hw::make_iotlb_inv(hw::iotlb_desc::domain, 5));
+        EXPECT_EQ(driver::iotlb_inv(iommu.flush_capabilities(), 5, {0, 19}, true),
+                  hw::make_iotlb_inv(hw::iotlb_desc::domain, 5));
         // The model accepts both (a mask above MAMV would be IQE).
         u.mark();
-        const hw::inv_desc both[] = {iommu.iotlb_inv(5, 0x40000, 18, true), iommu.iotlb_inv(5, 0, 19, true)};
+        const hw::inv_desc both[] = {driver::iotlb_inv(iommu.flush_capabilities(), 5, {0x40000, 18}, true),
+                                     driver::iotlb_inv(iommu.flush_capabilities(), 5, {0, 19}, true)};
         EXPECT_EQ(iommu.qi().submit(both), 0);
         EXPECT_EQ(u.executed(hw::inv_type::iotlb), 2u);
     });

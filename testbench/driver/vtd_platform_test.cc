@@ -527,12 +527,12 @@ TEST(VtdPlatform, DeviceTlbTimeoutIsReportedAndTheQueueRecovers) {
     p.set_device_tlb_unresponsive(1, true);
     int rc = 0;
     const uint16_t rid = p.device(1).rid;
-    p.run([&] { rc = vtd(p).qi().submit(vtd(p).dev_tlb_inv(rid, 0, 52)); });
+    p.run([&] { rc = vtd(p).qi().submit(driver::dev_tlb_inv(vtd(p).flush_capabilities(), rid, {0, 52})); });
     EXPECT_EQ(rc, -ETIMEDOUT);
     EXPECT_EQ(vtd(p).qi().stats().ite, 1u);
     EXPECT_EQ(hw::fsts::ite::get(p.fault_status()), 0u);
     p.set_device_tlb_unresponsive(1, false);
-    p.run([&] { rc = vtd(p).qi().submit(vtd(p).dev_tlb_inv(rid, 0, 52)); });
+    p.run([&] { rc = vtd(p).qi().submit(driver::dev_tlb_inv(vtd(p).flush_capabilities(), rid, {0, 52})); });
     EXPECT_EQ(rc, 0);
 }
 

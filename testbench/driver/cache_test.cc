@@ -1,0 +1,230 @@
+// The driver's cache-tag module on its own, without hardware: the aligned block a range is
+// invalidated as, tag refcounting, and the descriptors flush_range / flush_all / flush_range_np and
+// the PASID-entry sequences emit (Linux drivers/iommu/intel/cache.c; docs/vtd-facts.md §3.3, §6.2,
+// §6.7). Expectations are spelled out with the descriptor encoders of include/iommusim/hw.
+#include "driver/cache.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace iommusim::test {
+namespace {
+
+using driver::cache_tag_type;
+using driver::cache_tags;
+using driver::domain_stage;
+using driver::flush_caps;
+using driver::psi_block;
+
+constexpr uint16_t did = 5;
+constexpr uint16_t child_did = 9;
+constexpr uint16_t rid_a = 0x0108;
+constexpr uint16_t rid_b = 0x0110;
+constexpr uint64_t all_ones = ~uint64_t{0};
+
+flush_caps psi_caps() {
+    flush_caps caps;
+    caps.psi = true;
+    caps.mamv = 18;
+    return caps;
+}
+
+// Type-3 invalidation of the whole range: S=1 with every address bit from 12 to 62 set.
+hw::inv_desc whole_dev_tlb(uint16_t rid) {
+    return hw::make_dev_tlb_inv(rid, (uint64_t{1} << 63) - 1, true);
+}
+
+TEST(DriverCache, RangeEndSaturatesAtTheTopOfTheAddressSpace) {
+    EXPECT_EQ(driver::range_last(0x5000, 0x1000), 0x5fffu);
+    EXPECT_EQ(driver::range_last(0xffff'ffff'ffff'f000ull, 0x1000), all_ones);
+    EXPECT_EQ(driver::range_last(0xffff'ffff'ffff'f000ull, 0x2000), all_ones);
+    EXPECT_EQ(driver::range_last_of_pages(0x5000, 3), 0x7fffu);
+    EXPECT_EQ(driver::range_last_of_pages(0, all_ones), all_ones);
+    EXPECT_EQ(driver::range_last_of_pages(0x1000, uint64_t{1} << 52), all_ones);
+    EXPECT_EQ(driver::range_last_of_pages(0x2000, (uint64_t{1} << 52) - 1), all_ones);
+}
+
+TEST(DriverCache, PsiBlockIsTheNaturallyAlignedPowerOfTwoCover) {
+    // One page.
+    EXPECT_EQ(psi_block::covering(0x5000, 0x5fff), (psi_block{0x5000, 0}));
+    // Three pages, aligned start: rounded up to four.
+    EXPECT_EQ(psi_block::covering(0x8000, 0xafff), (psi_block{0x8000, 2}));
+    // Two pages straddling a 16 KiB boundary (pfn 3..4): grow until start and end agree -> 8 pages.
+    EXPECT_EQ(psi_block::covering(0x3000, 0x4fff), (psi_block{0, 3}));
+    // Unaligned start inside one 2 MiB block.
+    EXPECT_EQ(psi_block::covering(0x201000, 0x202fff), (psi_block{0x200000, 2}));
+    // Everything.
+    EXPECT_EQ(psi_block::covering(0, 0xffff'ffff'ffff'efffull), (psi_block{0, 52}));
+    EXPECT_EQ(psi_block::covering(0x1000, all_ones), (psi_block{0, 52}));
+}
+
+TEST(DriverCache, TagsAreRefcountedPerDidAndDevice) {
+    cache_tags tags(domain_stage::second);
+    tags.assign_device(did, rid_b, true);
+    tags.assign_device(did, rid_a, true);
+    tags.assign_device(did, rid_a, true);  // the same device again: one more user of its tags
+    ASSERT_EQ(tags.tags().size(), 3u);
+    // One IOTLB tag for the unit, then the device-TLB tags by device.
+    EXPECT_EQ(tags.tags()[0].type, cache_tag_type::iotlb);
+    EXPECT_EQ(tags.tags()[0].users, 3u);
+    EXPECT_EQ(tags.tags()[1].type, cache_tag_type::dev_tlb);
+    EXPECT_EQ(tags.tags()[1].rid, rid_a);
+    EXPECT_EQ(tags.tags()[1].users, 2u);
+    EXPECT_EQ(tags.tags()[2].rid, rid_b);
+    tags.unassign_device(did, rid_a, true);
+    tags.unassign_device(did, rid_b, true);
+    ASSERT_EQ(tags.tags().size(), 2u);
+    EXPECT_EQ(tags.tags()[0].users, 1u);
+    EXPECT_EQ(tags.tags()[1].rid, rid_a);
+    tags.unassign_device(did, rid_a, true);
+    EXPECT_TRUE(tags.empty());
+    // Removing what is not there changes nothing.
+    tags.unassign(cache_tag_type::dev_tlb, did, rid_a);
+    EXPECT_TRUE(tags.empty());
+    // Without ATS only the IOTLB tag.
+    tags.assign_device(did, rid_a, false);
+    ASSERT_EQ(tags.tags().size(), 1u);
+    EXPECT_EQ(tags.tags()[0].type, cache_tag_type::iotlb);
+}
+
+TEST(DriverCache, NestedAttachmentsTagTheParentWithNestingTags) {
+    cache_tags parent(domain_stage::second);
+    cache_tags child(domain_stage::first, &parent);
+    parent.assign_device(did, rid_b, false);
+    child.assign_device(child_did, rid_a, true);
+    ASSERT_EQ(child.tags().size(), 2u);
+    ASSERT_EQ(parent.tags().size(), 3u);
+    // The parent's own tags first, then the nesting tags of the child's DID.
+    EXPECT_EQ(parent.tags()[0].type, cache_tag_type::iotlb);
+    EXPECT_EQ(parent.tags()[1].type, cache_tag_type::nesting_iotlb);
+    EXPECT_EQ(parent.tags()[1].did, child_did);
+    EXPECT_EQ(parent.tags()[2].type, cache_tag_type::nesting_dev_tlb);
+    EXPECT_EQ(parent.tags()[2].rid, rid_a);
+    child.unassign_device(child_did, rid_a, true);
+    EXPECT_TRUE(child.empty());
+    ASSERT_EQ(parent.tags().size(), 1u);
+    EXPECT_EQ(parent.tags()[0].type, cache_tag_type::iotlb);
+}
+
+TEST(DriverCache, FlushRangeOfASecondStageDomain) {
+    cache_tags tags(domain_stage::second);
+    std::vector<hw::inv_desc> batch;
+    tags.flush_range(batch, psi_caps(), 0x104000, 0x107fff, false);
+    EXPECT_TRUE(batch.empty()) << "no tags, nothing cached";
+
+    tags.assign_device(did, rid_a, false);
+    tags.flush_range(batch, psi_caps(), 0x104000, 0x107fff, true);
+    ASSERT_EQ(batch.size(), 1u) << "no ATS: no device-TLB invalidation";
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::page, did, 0x104000, 2, true));
+
+    batch.clear();
+    tags.assign_device(did, rid_b, true);
+    tags.flush_range(batch, psi_caps(), 0x104000, 0x107fff, false);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::page, did, 0x104000, 2, false));
+    // 4 pages at 0x104000 in the ATS size encoding: address bits 12 (size 8 KiB) set, bit 13 clear.
+    EXPECT_EQ(batch[1], hw::make_dev_tlb_inv(rid_b, 0x105000, true));
+
+    // Above MAMV, or without PSI: domain-selective, with the drain bits the unit offers.
+    batch.clear();
+    flush_caps caps = psi_caps();
+    caps.drain = true;
+    caps.pfsid_from_rid = true;
+    tags.flush_range(batch, caps, 0, (uint64_t{1} << 31) - 1, false);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, did, 0, 0, false, true));
+    EXPECT_EQ(batch[1], hw::make_dev_tlb_inv(rid_b, (uint64_t{1} << 30) - 1, true, 0, rid_b));
+    batch.clear();
+    caps.psi = false;
+    tags.flush_range(batch, caps, 0x5000, 0x5fff, false);
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, did, 0, 0, false, true));
+    EXPECT_EQ(batch[1], hw::make_dev_tlb_inv(rid_b, 0x5000, false, 0, rid_b));
+}
+
+TEST(DriverCache, FlushRangeOfANestedDomainAndOfItsParent) {
+    cache_tags parent(domain_stage::second);
+    cache_tags child(domain_stage::first, &parent);
+    child.assign_device(child_did, rid_a, true);
+    std::vector<hw::inv_desc> batch;
+    // First stage: PASID-based IOTLB invalidation with IH, then the device TLB of the same block.
+    child.flush_range(batch, psi_caps(), 0x8000, 0xafff, true);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, child_did, 0, 0x8000, 2, true));
+    EXPECT_EQ(batch[1], hw::make_dev_tlb_inv(rid_a, 0x9000, true));
+    // The whole address space: PASID-selective.
+    batch.clear();
+    child.flush_range(batch, psi_caps(), 0, all_ones, false);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, child_did, 0));
+    EXPECT_EQ(batch[1], whole_dev_tlb(rid_a));
+    // A stage-2 change: type 2 with the child's DID, and the child's device TLB entirely.
+    batch.clear();
+    parent.flush_range(batch, psi_caps(), 0x200000, 0x200fff, false);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::page, child_did, 0x200000, 0, false));
+    EXPECT_EQ(batch[1], whole_dev_tlb(rid_a));
+}
+
+TEST(DriverCache, FlushAllInvalidatesEveryTaggedCacheEntirely) {
+    cache_tags parent(domain_stage::second);
+    cache_tags child(domain_stage::first, &parent);
+    parent.assign_device(did, rid_b, true);
+    child.assign_device(child_did, rid_a, true);
+    std::vector<hw::inv_desc> batch;
+    parent.flush_all(batch, psi_caps());
+    ASSERT_EQ(batch.size(), 4u);
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
+    EXPECT_EQ(batch[1], whole_dev_tlb(rid_b));
+    EXPECT_EQ(batch[2], hw::make_iotlb_inv(hw::iotlb_desc::domain, child_did));
+    EXPECT_EQ(batch[3], whole_dev_tlb(rid_a));
+    batch.clear();
+    child.flush_all(batch, psi_caps());
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, child_did, 0));
+    EXPECT_EQ(batch[1], whole_dev_tlb(rid_a));
+}
+
+TEST(DriverCache, FlushRangeNpOnlyInCachingModeAndOnlyTheIotlb) {
+    cache_tags parent(domain_stage::second);
+    cache_tags child(domain_stage::first, &parent);
+    parent.assign_device(did, rid_b, true);
+    child.assign_device(child_did, rid_a, true);
+    std::vector<hw::inv_desc> batch;
+    parent.flush_range_np(batch, psi_caps(), 0x5000, 0x5fff);
+    EXPECT_TRUE(batch.empty()) << "without CAP.CM nothing not-present is cached";
+    flush_caps caps = psi_caps();
+    caps.caching_mode = true;
+    parent.flush_range_np(batch, caps, 0x5000, 0x5fff);
+    ASSERT_EQ(batch.size(), 2u) << "device TLBs never hold not-present entries";
+    EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::page, did, 0x5000, 0, false));
+    EXPECT_EQ(batch[1], hw::make_iotlb_inv(hw::iotlb_desc::page, child_did, 0x5000, 0, false));
+    batch.clear();
+    child.flush_range_np(batch, caps, 0x5000, 0x5fff);
+    EXPECT_TRUE(batch.empty()) << "first-stage tables are the guest's";
+}
+
+TEST(DriverCache, PasidEntrySequences) {
+    std::vector<hw::inv_desc> batch;
+    driver::append_pasid_teardown_flush(batch, psi_caps(), did, hw::pgtt::nested, rid_a, true);
+    ASSERT_EQ(batch.size(), 3u);
+    EXPECT_EQ(batch[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
+    EXPECT_EQ(batch[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
+    EXPECT_EQ(batch[2], whole_dev_tlb(rid_a));
+    batch.clear();
+    driver::append_pasid_teardown_flush(batch, psi_caps(), did, hw::pgtt::first_stage, rid_a, false);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[1], hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, did, 0));
+    batch.clear();
+    driver::append_pasid_setup_flush(batch, psi_caps(), did);
+    EXPECT_TRUE(batch.empty());
+    flush_caps caps = psi_caps();
+    caps.caching_mode = true;
+    driver::append_pasid_setup_flush(batch, caps, did);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
+    EXPECT_EQ(batch[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
+}
+
+}  // namespace
+}  // namespace iommusim::test
