@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "driver/iommu_ops.h"
+#include "util/id_allocator.h"
 
 namespace iommusim::iommufd {
 
@@ -154,7 +155,7 @@ class context {
         bool published = false;
     };
     std::map<uint32_t, slot> m_objects;
-    uint32_t m_lowest_maybe_free = 1;  // every id below it is in use
+    id_allocator m_ids{1, 0x7fffffff};  // ids are 31-bit; negative values belong to VFIO
     unsigned m_fail_nth = 0;
 };
 

@@ -14,8 +14,6 @@ namespace iommusim::iommufd {
 
 namespace {
 
-constexpr uint32_t max_object_id = 0x7fffffff;  // ids are 31-bit; negative values belong to VFIO
-
 int destroy_ioctl(ucmd& u) {
     return u.ctx.destroy(u.as<iommu_destroy>().id);
 }
@@ -99,19 +97,13 @@ uint32_t context::add(std::unique_ptr<object> obj, int& rc) {
         rc = -ENOMEM;
         return 0;
     }
-    // The lowest free id, as the kernel's xa_alloc; the search starts where every lower id is in use,
-    // so allocating many objects stays linear.
-    uint32_t id = m_lowest_maybe_free;
-    for (auto it = m_objects.lower_bound(id); it != m_objects.end() && it->first == id; ++it) {
-        ++id;
-    }
-    if (id > max_object_id) {
+    uint32_t id = 0;
+    if (!m_ids.alloc(id)) {
         rc = -ENOSPC;
         return 0;
     }
     obj->id = id;
     m_objects.emplace(id, slot{std::move(obj), false});
-    m_lowest_maybe_free = id + 1;
     rc = 0;
     return id;
 }
@@ -165,7 +157,7 @@ void context::destroy_object(object& obj) {
     }
     std::unique_ptr<object> owned = std::move(it->second.obj);
     m_objects.erase(it);
-    m_lowest_maybe_free = std::min(m_lowest_maybe_free, obj.id);
+    m_ids.free(obj.id);
     using destroy_fn = void (*)(context&, object&);
     static constexpr std::array<std::pair<obj_type, destroy_fn>, 5> destroy_table{{
         {obj_type::ioas, ioas_destroy},

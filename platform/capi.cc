@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -25,6 +26,7 @@
 #include "iommufd/context.h"
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
+#include "util/id_allocator.h"
 #include "util/klog.h"
 
 namespace iommusim {
@@ -48,8 +50,8 @@ std::mutex g_lock;  // the descriptor table; calls are serialised like one proce
 // Never destroyed: descriptors still open at exit must not tear down contexts (and call into
 // drivers) after the platform itself may already be gone.
 std::map<int, std::shared_ptr<file>>& g_files = *new std::map<int, std::shared_ptr<file>>;
-constexpr int first_fd = 1024;          // far from real descriptors, so a mix-up fails loudly
-int g_lowest_maybe_free_fd = first_fd;  // every descriptor below it is open
+// Descriptors from 1024, far from real ones, so a mix-up fails loudly; the lowest free one, as open(2).
+id_allocator& g_fds = *new id_allocator(1024, INT32_MAX);
 
 int set_errno(int rc) {
     if (rc < 0) {
@@ -60,15 +62,13 @@ int set_errno(int rc) {
 }
 
 int alloc_fd(std::shared_ptr<file> f) {
-    // The lowest free descriptor, as open(2); searched from where every lower one is open, so
-    // opening many devices stays linear.
-    int fd = g_lowest_maybe_free_fd;
-    for (auto it = g_files.lower_bound(fd); it != g_files.end() && it->first == fd; ++it) {
-        ++fd;
+    uint32_t fd = 0;
+    if (!g_fds.alloc(fd)) {
+        errno = EMFILE;
+        return -1;
     }
-    g_files.emplace(fd, std::move(f));
-    g_lowest_maybe_free_fd = fd + 1;
-    return fd;
+    g_files.emplace(static_cast<int>(fd), std::move(f));
+    return static_cast<int>(fd);
 }
 
 // Runs fn where the context's drivers expect it.
@@ -392,7 +392,7 @@ static int iommusim_close_unguarded(int fd) {
         return -1;
     }
     std::shared_ptr<file> f = it->second;
-    g_lowest_maybe_free_fd = std::min(g_lowest_maybe_free_fd, it->first);
+    g_fds.free(static_cast<uint32_t>(it->first));
     g_files.erase(it);
     if (f->is_device && f->ictx) {
         in_context(*f->ictx, [&] { f->ictx->ctx->unbind(f->dev_id); });
