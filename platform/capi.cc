@@ -428,10 +428,6 @@ extern "C" int iommusim_last_fault(int device_fd) {
     return f->last_fault;
 }
 
-extern "C" int iommusim_dma_fault_reason(int device_fd) {
-    return iommusim_last_fault(device_fd);
-}
-
 extern "C" size_t iommusim_log_read(char* buf, size_t len) {
     if (buf == nullptr || len == 0) {
         return iommusim::klog::size();

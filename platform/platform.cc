@@ -417,7 +417,6 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
         d.hw->sync();  // the call returns when the DMA has completed in simulated time
         m_impl->sample_timeline();
     });
-    d.last_fault = reason;
     if (fault_reason)
         *fault_reason = static_cast<uint8_t>(reason);
     return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;

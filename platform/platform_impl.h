@@ -30,7 +30,6 @@ class vtd_ops;
 struct platform_device : driver::iommu_device {
     unsigned index = 0;
     dma_device* hw = nullptr;
-    hw::fault_reason last_fault = hw::fault_reason::none;
 };
 
 // The SystemC part, elaborated once per process.

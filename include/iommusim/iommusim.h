@@ -67,9 +67,6 @@ int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t
  * the fd was opened). -1 with errno EBADF when device_fd is not a VFIO device fd. */
 int iommusim_last_fault(int device_fd);
 
-/* Same as iommusim_last_fault(). */
-int iommusim_dma_fault_reason(int device_fd);
-
 /* The model's kernel log, what dmesg shows on Linux: why the VT-d driver ("DMAR: "), iommufd
  * ("iommufd: "), the selftest mock driver ("iommufd_mock: ") or a VFIO device call ("vfio: ")
  * refused a request, or which hardware error was recovered from. Copies the newest whole records

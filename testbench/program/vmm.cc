@@ -189,7 +189,7 @@ int vmm::dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_wr
     const int fd = m_devices.at(dev).fd;
     const bool ok = iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0;
     const int err = ok ? 0 : errno;
-    const int fault = ok ? 0 : iommusim_dma_fault_reason(fd);
+    const int fault = ok ? 0 : iommusim_last_fault(fd);
     if (reason && !ok)
         *reason = fault;
     if (m_trace) {
