@@ -12,11 +12,11 @@
 
 #include "driver/nested_domain.h"
 #include "driver/paging_domain.h"
+#include "driver/vtd_iommu.h"
 #include "driver/vtd_ops.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
-#include "platform/platform_impl.h"
 
 namespace {
 
@@ -28,7 +28,7 @@ struct setup {
     setup() : ram(static_cast<uint8_t*>(std::aligned_alloc(4096, ram_bytes))) {
         std::memset(ram, 0, ram_bytes);
         platform& p = platform::instance();
-        driver::iommu_ops& ops = p.impl().ops();
+        driver::iommu_ops& ops = *p.device(0).ops;
         p.run([&] {
             ops.domain_alloc_paging_flags(p.device(0), driver::alloc_flag_nest_parent, nullptr, parent);
             parent->map(0, ram, ram_bytes, driver::prot_read | driver::prot_write);
@@ -65,8 +65,8 @@ void run_calls(benchmark::State& state, unsigned entries, bool interrupt) {
         v[i].flags = IOMMU_VTD_INV_FLAGS_LEAF;
     }
     platform& p = platform::instance();
-    p.run([&] { p.impl().vtd().set_completion_interrupt(interrupt); });
-    driver::qi_stats before = p.impl().vtd().qi().stats();
+    p.run([&] { p.vtd_driver().set_completion_interrupt(interrupt); });
+    driver::qi_stats before = p.vtd_driver().qi().stats();
     for (auto _ : state) {
         driver::iommu_user_data_array a;
         a.type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
@@ -80,7 +80,7 @@ void run_calls(benchmark::State& state, unsigned entries, bool interrupt) {
             break;
         }
     }
-    const driver::qi_stats& after = p.impl().vtd().qi().stats();
+    const driver::qi_stats& after = p.vtd_driver().qi().stats();
     const double calls = static_cast<double>(state.iterations());
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * entries);
     state.counters["entries"] = entries;

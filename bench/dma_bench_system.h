@@ -178,7 +178,7 @@ struct dma_system {
     }
 
     double iotlb_hit_rate() {
-        const translation_stats ts = mmu.core().stats();
+        const translation_stats ts = mmu.translation().stats();
         return static_cast<double>(ts.iotlb_hits) /
                static_cast<double>(std::max<uint64_t>(1, ts.iotlb_hits + ts.iotlb_misses));
     }

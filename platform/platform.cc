@@ -40,18 +40,18 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     , mem_bus("mem_bus")
     , mmu("iommu", cfg.iommu, tlb)
     , pcie("pcie")
-    , core("cpu")
+    , cpu("cpu")
     , irq_fault("irq_fault")
     , irq_inv("irq_inv") {
-    core.mmio_socket.bind(mmu.mmio_socket);
-    core.mem_socket.bind(mem_bus.target_socket);
+    cpu.mmio_socket.bind(mmu.mmio_socket);
+    cpu.mem_socket.bind(mem_bus.target_socket);
     mmu.initiator_socket.bind(mem_bus.target_socket);
     mem_bus.initiator_socket.bind(mem.target_socket);
     pcie.initiator_socket.bind(mmu.target_socket);
     mmu.irq_fault(irq_fault);
     mmu.irq_inv(irq_inv);
-    core.irq_fault(irq_fault);
-    core.irq_inv(irq_inv);
+    cpu.irq_fault(irq_fault);
+    cpu.irq_inv(irq_inv);
     // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
     const bool use_dmi = !cfg.iommu.stale_check;
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
@@ -100,12 +100,12 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, rids, m_top->mmu, m_top->devices, m_top->irq_fault,
                                                 m_top->irq_inv);
     }
-    m_top->core.set_user_memory_pinner(this);
+    m_top->cpu.set_user_memory_pinner(this);
 
-    m_pages = std::make_unique<driver::page_allocator>(m_top->core, cfg.driver_memory_base, cfg.driver_memory_size);
+    m_pages = std::make_unique<driver::page_allocator>(m_top->cpu, cfg.driver_memory_base, cfg.driver_memory_size);
     driver::vtd_iommu_config vtd_cfg;
     vtd_cfg.qi.use_interrupt = cfg.driver_completion_interrupt;
-    m_vtd = std::make_unique<driver::vtd_iommu>(m_top->core, *m_pages, vtd_cfg);
+    m_vtd = std::make_unique<driver::vtd_iommu>(m_top->cpu, *m_pages, vtd_cfg);
     std::string error;
     int rc = 0;
     run([&] { rc = m_vtd->probe(&error); });
@@ -138,7 +138,7 @@ void platform_impl::run(const std::function<void()>& fn) {
     if (named)
         m_tracer->job_started(m_job_name);
     try {
-        m_top->core.execute(fn);
+        m_top->cpu.execute(fn);
     } catch (...) {
         if (named)
             m_tracer->job_finished();
@@ -177,7 +177,7 @@ void platform_impl::sample_timeline() {
         return;
     if (!m_timeline.empty() && now < m_timeline.back().t_ns + m_cfg.timeline_interval_ns)
         return;
-    const translation_stats s = m_top->mmu.core().stats();
+    const translation_stats s = m_top->mmu.translation().stats();
     m_timeline.push_back({now, s.iotlb_hits, s.iotlb_misses});
 }
 
@@ -263,7 +263,7 @@ void platform_impl::merge_rtl_waves(const std::string& fst) {
 }
 
 std::string platform_impl::stats_json() const {
-    const translation_stats t = m_top->mmu.core().stats();
+    const translation_stats t = m_top->mmu.translation().stats();
     const qi_stats& q = m_top->mmu.queue().stats();
     const uint64_t lookups = t.iotlb_hits + t.iotlb_misses;
     std::ostringstream o;
@@ -302,8 +302,8 @@ std::string platform_impl::stats_json() const {
           << ", \"atc_invalidations\": " << (m_top->devices[i]->atc() ? m_top->devices[i]->atc()->requests().size() : 0)
           << "}";
     }
-    o << "], \"cpu\": {\"mmio_accesses\": " << m_top->core.mmio_accesses()
-      << ", \"memory_accesses\": " << m_top->core.mem_accesses() << "}";
+    o << "], \"cpu\": {\"mmio_accesses\": " << m_top->cpu.mmio_accesses()
+      << ", \"memory_accesses\": " << m_top->cpu.mem_accesses() << "}";
     o << ", \"memory\": {\"errors\": " << m_top->mem.statistics().errors
       << ", \"host_faults\": " << m_top->mem.store().host_faults() << "}";
     const driver::qi_stats& dq = m_vtd->qi().stats();
@@ -384,7 +384,16 @@ driver::iommu_device& platform::device(unsigned n) {
     return *m_impl->devices().at(n);
 }
 driver::hw_bus& platform::bus() {
-    return m_impl->top().core;
+    return m_impl->top().cpu;
+}
+driver::vtd_iommu& platform::vtd_driver() {
+    return m_impl->vtd();
+}
+iommu& platform::iommu_model() {
+    return m_impl->top().mmu;
+}
+dma_device& platform::dma_engine(unsigned n) {
+    return *m_impl->top().devices.at(n);
 }
 std::string platform::stats_json() const {
     return m_impl->stats_json();
@@ -444,12 +453,12 @@ void platform::unmap_user_memory(uint64_t pa) {
 }
 
 uint64_t platform::stale_hits() const {
-    return m_impl->top().mmu.core().stats().stale_hits;
+    return m_impl->top().mmu.translation().stats().stale_hits;
 }
 
 std::vector<std::string> platform::stale_reports() const {
     std::vector<std::string> out;
-    for (const stale_report& r : m_impl->top().mmu.core().stale_reports()) {
+    for (const stale_report& r : m_impl->top().mmu.translation().stale_reports()) {
         std::ostringstream s;
         s << std::hex << "stale IOTLB hit: rid 0x" << r.rid << (r.has_pasid ? " pasid 0x" : " no PASID")
           << (r.has_pasid ? std::to_string(r.pasid) : "") << " addr 0x" << r.addr << " DID 0x" << r.did
@@ -477,8 +486,8 @@ int platform::submit_raw_descriptor(const std::array<uint64_t, 4>& desc) {
 
 uint32_t platform::fault_status() const {
     uint32_t v = 0;
-    auto& core = m_impl->top().core;
-    m_impl->run([&] { v = core.mmio_read32(hw::reg::FSTS_OFFSET); });
+    auto& cpu = m_impl->top().cpu;
+    m_impl->run([&] { v = cpu.mmio_read32(hw::reg::FSTS_OFFSET); });
     return v;
 }
 

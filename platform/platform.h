@@ -26,10 +26,13 @@ namespace iommusim {
 namespace driver {
 struct iommu_device;
 class hw_bus;
+class vtd_iommu;
 }  // namespace driver
 
 class platform_impl;
 class lockstep_iotlb;
+class iommu;
+class dma_device;
 
 class platform {
   public:
@@ -77,6 +80,11 @@ class platform {
 
     // The driver's view of the hardware (MMIO, memory, time). Only valid inside run().
     driver::hw_bus& bus();
+    // The VT-d driver the platform probed (its queue, statistics and GCMD), for tests and benchmarks.
+    driver::vtd_iommu& vtd_driver();
+    // The IOMMU model and device n's DMA engine (bad n: std::out_of_range), for observation.
+    iommu& iommu_model();
+    dma_device& dma_engine(unsigned n);
 
     // Statistics of the whole platform as JSON.
     std::string stats_json() const;
@@ -99,8 +107,6 @@ class platform {
 
     // Ends the simulation cleanly (flushes wave files). The platform stays usable for queries.
     void finish();
-
-    platform_impl& impl() { return *m_impl; }
 
   private:
     explicit platform(const platform_config& config);

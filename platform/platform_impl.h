@@ -1,5 +1,5 @@
 // Inside of the platform: the SystemC modules, the driver stack and the bookkeeping behind
-// platform.h. Tests and tools reach the model through platform::impl() for observation.
+// platform.h, which gives tests and tools the few parts they observe (driver, IOMMU, DMA engines).
 #pragma once
 
 #include <map>
@@ -40,7 +40,7 @@ struct platform_top : sc_core::sc_module {
     fan_in_bus mem_bus;
     iommu mmu;
     fan_in_bus pcie;
-    iommusim::cpu core;
+    iommusim::cpu cpu;
     std::vector<std::unique_ptr<dma_device>> devices;
     sc_core::sc_signal<bool> irq_fault;
     sc_core::sc_signal<bool> irq_inv;

@@ -110,7 +110,7 @@ class iommu : public sc_core::sc_module {
     const iommu_config& config() const { return m_cfg; }
     register_file& registers() { return m_regs; }
     fault_recorder& faults() { return m_faults; }
-    translator& core() { return m_translator; }
+    translator& translation() { return m_translator; }
     invalidation_queue& queue() { return *m_queue; }
     // Turns the stale-translation checker on or off at run time; turning it on revokes every DMI
     // grant, since accesses through DMI bypass the IOTLB the checker watches.

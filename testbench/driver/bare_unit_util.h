@@ -19,8 +19,8 @@ class bare_unit {
     bare_unit& operator=(const bare_unit&) = delete;
 
     // Runs fn on the simulated CPU thread (driver code, MMIO) and returns when it has finished.
-    void run(const std::function<void()>& fn) { m_top->core.execute(fn); }
-    driver::hw_bus& bus() { return m_top->core; }
+    void run(const std::function<void()>& fn) { m_top->cpu.execute(fn); }
+    driver::hw_bus& bus() { return m_top->cpu; }
     platform_top& top() { return *m_top; }
 
   private:

@@ -33,7 +33,7 @@ model_unit::model_unit(const platform_config& cfg, const driver::vtd_iommu_confi
     ats_dev.ats = true;
     run([&] {
         // The platform's driver brought the unit up; take it down again (TE first, then the idle queue).
-        driver::vtd_iommu& own = m_platform.impl().vtd();
+        driver::vtd_iommu& own = m_platform.vtd_driver();
         EXPECT_EQ(own.gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), false), 0);
         EXPECT_EQ(own.gcmd(static_cast<uint32_t>(hw::gcmd::qie::mask), false), 0);
         m_pages = std::make_unique<driver::page_allocator>(bus(), driver_memory_base, driver_memory_size);
@@ -49,19 +49,19 @@ model_unit::model_unit(const platform_config& cfg, const driver::vtd_iommu_confi
 }
 
 driver::hw_bus& model_unit::bus() {
-    return m_platform.impl().top().core;
+    return m_platform.bus();
 }
 
 iommu& model_unit::mmu() {
-    return m_platform.impl().top().mmu;
+    return m_platform.iommu_model();
 }
 
 ats_device_tlb& model_unit::atc(uint16_t rid) {
-    for (auto& d : m_platform.impl().top().devices)
-        if (d->config().rid == rid && d->atc())
-            return *d->atc();
+    for (unsigned n = 0; n < m_platform.device_count(); ++n)
+        if (dma_device& d = m_platform.dma_engine(n); d.config().rid == rid && d.atc())
+            return *d.atc();
     ADD_FAILURE() << "no ATS device with requester id " << rid;
-    return *m_platform.impl().top().devices.at(1)->atc();
+    return *m_platform.dma_engine(1).atc();
 }
 
 void model_unit::mark() {

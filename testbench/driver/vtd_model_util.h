@@ -19,8 +19,9 @@
 #include "driver/vtd_iommu.h"
 #include "driver/vtd_ops.h"
 #include "iommusim/hw/vtd_desc.h"
+#include "platform/dma_device.h"
 #include "platform/platform.h"
-#include "platform/platform_impl.h"
+#include "tlm/iommu.h"
 #include "tlm/qi_stats.h"
 
 namespace iommusim::test {

@@ -19,7 +19,6 @@
 #include "iommusim/hw/vtd_regs.h"
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
-#include "platform/platform_impl.h"
 
 namespace iommusim::test {
 namespace {
@@ -52,10 +51,10 @@ platform& make_platform(const platform_config& cfg = {}) {
 }
 
 driver::iommu_ops& ops(platform& p) {
-    return p.impl().ops();
+    return *p.device(0).ops;
 }
 driver::vtd_iommu& vtd(platform& p) {
-    return p.impl().vtd();
+    return p.vtd_driver();
 }
 
 std::unique_ptr<iommu_domain> alloc_paging(platform& p, unsigned dev, uint32_t flags = 0) {

@@ -1,7 +1,7 @@
 #include "program/op_trace.h"
 
+#include "driver/vtd_iommu.h"
 #include "platform/platform.h"
-#include "platform/platform_impl.h"
 
 namespace iommusim::program {
 
@@ -16,7 +16,7 @@ void trace_operations(vmm& v, scenario_log& log) {
         uint64_t faults = 0;
     };
     auto counters = [&p] {
-        const driver::qi_stats& q = p.impl().vtd().qi().stats();
+        const driver::qi_stats& q = p.vtd_driver().qi().stats();
         return seen{q.descriptors, q.batches, p.recorded_faults()};
     };
     v.set_trace([&log, counters, last = counters()](const std::string& line) mutable {

@@ -12,11 +12,12 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/iommusim.h"
+#include "platform/dma_device.h"
 #include "platform/platform.h"
-#include "platform/platform_impl.h"
 #include "program/guest_memory.h"
 #include "program/nested_setup.h"
 #include "program/vmm.h"
+#include "tlm/iommu.h"
 
 namespace iommusim::program {
 namespace {
@@ -38,14 +39,14 @@ TEST(PlatformFlow, NoDmiIntoUserMemory) {
     scenario_log log(sink, verbosity::quiet);
     nested_setup s(log);
     platform& p = platform::instance();
-    dma_device& dev = *p.impl().top().devices[0];
+    dma_device& dev = p.dma_engine(0);
     uint8_t b = 0;
     ASSERT_EQ(s.read(nested_setup::gva, &b, 1), 0);
     ASSERT_EQ(b, 0xaa);
     ASSERT_EQ(s.read(nested_setup::gva + 8, &b, 1), 0);
     EXPECT_EQ(dev.statistics().dmi_accesses, 0u);
-    EXPECT_EQ(p.impl().top().mmu.statistics().dmi_grants, 0u);
-    EXPECT_EQ(p.impl().top().mmu.statistics().memory_dmi_accesses, 0u);
+    EXPECT_EQ(p.iommu_model().statistics().dmi_grants, 0u);
+    EXPECT_EQ(p.iommu_model().statistics().memory_dmi_accesses, 0u);
 
     s.guest.remap(nested_setup::gva, nested_setup::page_b);
     ASSERT_EQ(s.v.hwpt_invalidate(s.nested, {{nested_setup::gva, 1, true}}), 0);
@@ -103,7 +104,7 @@ TEST(PlatformFlow, AtsDeviceGetsDeviceTlbInvalidations) {
     configure(true);
     scenario_log log(sink, verbosity::quiet);
     nested_setup s(log, 1);  // vfio1 is ATS-capable
-    dma_device& dev = *platform::instance().impl().top().devices[1];
+    dma_device& dev = platform::instance().dma_engine(1);
     ASSERT_TRUE(dev.config().ats);
     platform::instance().run([&] { EXPECT_TRUE(dev.ats_translate(false, 0, nested_setup::gva, false, nullptr)); });
     ASSERT_NE(dev.atc(), nullptr);

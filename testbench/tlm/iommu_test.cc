@@ -191,9 +191,9 @@ TEST(IommuTest, GcmdProtocol) {
         // RTADDR is only a register until SRTP latches it.
         EXPECT_EQ(b.cpu.write64(reg::RTADDR_OFFSET, b.tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
         EXPECT_EQ(b.reg64(reg::RTADDR_OFFSET), b.tb.rtaddr_value());
-        EXPECT_FALSE(b.mmu.core().root_latched());
+        EXPECT_FALSE(b.mmu.translation().root_latched());
         b.gcmd_set(gcmd::srtp::mask, gsts::rtps::mask);
-        EXPECT_TRUE(b.mmu.core().root_latched());
+        EXPECT_TRUE(b.mmu.translation().root_latched());
         EXPECT_EQ(b.reg32(reg::GCMD_OFFSET), 0u);  // write-only
         b.gcmd_set(gcmd::te::mask, gsts::tes::mask);
         // WBF completes at once: WBFS reads 0, TE stays.
@@ -316,7 +316,7 @@ TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
         EXPECT_EQ(hit, sc_core::sc_time(static_cast<double>(hit_ns), sc_core::SC_NS));
         // A miss adds one memory access per walk read (root, context, PASID dir/table, 4 SS levels).
         EXPECT_GE(miss, hit + sc_core::sc_time(static_cast<double>(4 * b.cfg.memory_latency_ns), sc_core::SC_NS));
-        const translation_stats s = b.mmu.core().stats();
+        const translation_stats s = b.mmu.translation().stats();
         EXPECT_EQ(s.iotlb_hits, 1u);
         EXPECT_EQ(s.iotlb_misses, 1u);
     });
@@ -412,9 +412,9 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
         EXPECT_EQ(v, 0x5555u);
         EXPECT_EQ(b.mmu.dmi_grant_count(), 1u);
         // An invalidation of another domain leaves it; one covering the page revokes it.
-        b.mmu.core().invalidate_iotlb_domain(k_did + 1);
+        b.mmu.translation().invalidate_iotlb_domain(k_did + 1);
         EXPECT_TRUE(b.dev.invalidations.empty());
-        b.mmu.core().invalidate_iotlb_domain_range(k_did, k_iova, 0, false);
+        b.mmu.translation().invalidate_iotlb_domain_range(k_did, k_iova, 0, false);
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
         EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
@@ -623,7 +623,7 @@ TEST(IommuTest, RequestsWithoutPasidToTheInterruptWindowAreInterrupts) {
         uint32_t m = 0;
         ASSERT_TRUE(b.mem.store().read(k_hpa + 0x9004, &m, 4));
         EXPECT_EQ(m, 0u) << "the write was DMA-remapped";
-        EXPECT_EQ(b.mmu.core().stats().translations, 0u);
+        EXPECT_EQ(b.mmu.translation().stats().translations, 0u);
         // A read in the window: target abort, fault 0x87 recorded.
         uint32_t v = 0;
         EXPECT_EQ(b.dev.read32(0xFEE0'0000, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
