@@ -84,26 +84,24 @@ void cache_tags::unassign(cache_tag_type type, uint16_t did, uint16_t rid) {
         m_tags.erase(it);
 }
 
-void cache_tags::assign_device(uint16_t did, uint16_t rid, bool ats) {
-    assign(cache_tag_type::iotlb, did, rid);
+template <typename Fn>
+void cache_tags::for_each_device_tag(bool ats, Fn&& fn) {
+    fn(*this, cache_tag_type::iotlb);
     if (ats)
-        assign(cache_tag_type::dev_tlb, did, rid);
+        fn(*this, cache_tag_type::dev_tlb);
     if (m_parent) {
-        m_parent->assign(cache_tag_type::nesting_iotlb, did, rid);
+        fn(*m_parent, cache_tag_type::nesting_iotlb);
         if (ats)
-            m_parent->assign(cache_tag_type::nesting_dev_tlb, did, rid);
+            fn(*m_parent, cache_tag_type::nesting_dev_tlb);
     }
 }
 
+void cache_tags::assign_device(uint16_t did, uint16_t rid, bool ats) {
+    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.assign(type, did, rid); });
+}
+
 void cache_tags::unassign_device(uint16_t did, uint16_t rid, bool ats) {
-    unassign(cache_tag_type::iotlb, did, rid);
-    if (ats)
-        unassign(cache_tag_type::dev_tlb, did, rid);
-    if (m_parent) {
-        m_parent->unassign(cache_tag_type::nesting_iotlb, did, rid);
-        if (ats)
-            m_parent->unassign(cache_tag_type::nesting_dev_tlb, did, rid);
-    }
+    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.unassign(type, did, rid); });
 }
 
 void cache_tags::append_iotlb(std::vector<hw::inv_desc>& batch, const flush_caps& caps, const cache_tag& tag,

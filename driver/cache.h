@@ -111,6 +111,9 @@ class cache_tags {
     void flush_range_np(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start, uint64_t last) const;
 
   private:
+    // Calls fn(list, type) for every tag a device attached with or without ATS holds.
+    template <typename Fn>
+    void for_each_device_tag(bool ats, Fn&& fn);
     void append_iotlb(std::vector<hw::inv_desc>& batch, const flush_caps& caps, const cache_tag& tag,
                       const psi_block& block, bool ih) const;
 

@@ -35,6 +35,18 @@ hw::inv_desc whole_dev_tlb(uint16_t rid) {
     return hw::make_dev_tlb_inv(rid, (uint64_t{1} << 63) - 1, true);
 }
 
+// A nest parent with ATS device rid_b attached directly and a nested child with ATS device rid_a.
+class DriverCacheNest : public ::testing::Test {
+  protected:
+    DriverCacheNest() {
+        parent.assign_device(did, rid_b, true);
+        child.assign_device(child_did, rid_a, true);
+    }
+    cache_tags parent{domain_stage::second};
+    cache_tags child{domain_stage::first, &parent};
+    std::vector<hw::inv_desc> batch;
+};
+
 TEST(DriverCache, RangeEndSaturatesAtTheTopOfTheAddressSpace) {
     EXPECT_EQ(driver::range_last(0x5000, 0x1000), 0x5fffu);
     EXPECT_EQ(driver::range_last(0xffff'ffff'ffff'f000ull, 0x1000), all_ones);
@@ -166,12 +178,7 @@ TEST(DriverCache, FlushRangeOfANestedDomainAndOfItsParent) {
     EXPECT_EQ(batch[1], whole_dev_tlb(rid_a));
 }
 
-TEST(DriverCache, FlushAllInvalidatesEveryTaggedCacheEntirely) {
-    cache_tags parent(domain_stage::second);
-    cache_tags child(domain_stage::first, &parent);
-    parent.assign_device(did, rid_b, true);
-    child.assign_device(child_did, rid_a, true);
-    std::vector<hw::inv_desc> batch;
+TEST_F(DriverCacheNest, FlushAllInvalidatesEveryTaggedCacheEntirely) {
     parent.flush_all(batch, psi_caps());
     ASSERT_EQ(batch.size(), 4u);
     EXPECT_EQ(batch[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
@@ -185,12 +192,7 @@ TEST(DriverCache, FlushAllInvalidatesEveryTaggedCacheEntirely) {
     EXPECT_EQ(batch[1], whole_dev_tlb(rid_a));
 }
 
-TEST(DriverCache, FlushRangeNpOnlyInCachingModeAndOnlyTheIotlb) {
-    cache_tags parent(domain_stage::second);
-    cache_tags child(domain_stage::first, &parent);
-    parent.assign_device(did, rid_b, true);
-    child.assign_device(child_did, rid_a, true);
-    std::vector<hw::inv_desc> batch;
+TEST_F(DriverCacheNest, FlushRangeNpOnlyInCachingModeAndOnlyTheIotlb) {
     parent.flush_range_np(batch, psi_caps(), 0x5000, 0x5fff);
     EXPECT_TRUE(batch.empty()) << "without CAP.CM nothing not-present is cached";
     flush_caps caps = psi_caps();
