@@ -139,14 +139,8 @@ void cache_tags::flush_range(std::vector<hw::inv_desc>& batch, const flush_caps&
 }
 
 void cache_tags::flush_all(std::vector<hw::inv_desc>& batch, const flush_caps& caps) const {
-    for (const cache_tag& tag : m_tags) {
-        if (is_dev_tlb(tag.type))
-            batch.push_back(dev_tlb_inv(caps, tag.rid, whole_range));
-        else if (m_stage == domain_stage::second)
-            batch.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, tag.did, 0, 0, false, caps.drain));
-        else
-            batch.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, tag.did, tag.pasid));
-    }
+    // The whole address space is one block of mask 52: domain- or PASID-selective, as mainline.
+    flush_range(batch, caps, 0, ~uint64_t{0}, false);
 }
 
 void cache_tags::flush_range_np(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start,

@@ -1,7 +1,7 @@
 // The driver's one flush policy: cache tags per domain, and the invalidation descriptors built from
 // them.
 //
-// Models (Linux drivers/iommu/intel/cache.c; docs/vtd-facts.md §3.3, §6.2, §6.5, §6.7): every domain
+// Models (Linux drivers/iommu/intel/cache.c; docs/vtd-facts.md §3.3, §6.1-§6.7): every domain
 // keeps a list of typed cache tags naming what the hardware may cache on its behalf: IOTLB entries
 // under a DID (one tag for every device of the unit, refcounted), device-TLB entries of an ATS device
 // under a DID, and on a nest parent, nesting IOTLB / nesting device-TLB tags for each nested child's
@@ -104,10 +104,12 @@ class cache_tags {
     // leaf-only changes (IOTLB tags).
     void flush_range(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start, uint64_t last,
                      bool ih) const;
-    // Appends the invalidation of everything tagged.
+    // Appends the invalidation of everything tagged (Linux: flush_range over the whole address
+    // space, docs/iommufd-facts.md §8).
     void flush_all(std::vector<hw::inv_desc>& batch, const flush_caps& caps) const;
-    // After not-present-to-present changes of [start, last]: only caching mode lets the IOTLB hold
-    // not-present entries, device TLBs never do; first-stage domains need nothing.
+    // After not-present-to-present changes of [start, last] (Linux cache_tag_flush_range_np): only
+    // caching mode lets the IOTLB hold not-present second-stage entries (CAP.CM, docs/vtd-facts.md §1.3);
+    // device TLBs are not flushed; first-stage domains need nothing.
     void flush_range_np(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start, uint64_t last) const;
 
   private:
