@@ -152,10 +152,11 @@ int mock_nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
                      array.type);
         rc = -EINVAL;
     } else {
+        const user_array_reader entries(array, sizeof(iommu_hwpt_invalidate_selftest),
+                                        sizeof(iommu_hwpt_invalidate_selftest), IOMMU_HWPT_INVALIDATE_DATA_SELFTEST);
         for (uint32_t i = 0; i < array.entry_num; ++i) {
             iommu_hwpt_invalidate_selftest inv{};
-            rc = iommu_copy_struct_from_user_array(&inv, sizeof(inv), sizeof(inv), array,
-                                                   IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i);
+            rc = entries.read(&inv, i);
             if (rc != 0) {
                 klog::printk(klog::level::info, mock_log,
                              "invalidation entry %u refused: it cannot be copied from user space (%s)", i,

@@ -12,12 +12,6 @@
 
 namespace iommusim::driver {
 
-namespace {
-// entry_num is user input with no upper limit (docs/iommufd-facts.md §3.1): sizes derived from it are
-// capped, larger arrays are read entry by entry.
-constexpr std::size_t bulk_limit = 4096;
-}  // namespace
-
 nested_domain::nested_domain(vtd_iommu& iommu, iommu_ops* owner, paging_domain& parent, const iommu_hwpt_vtd_s1& s1)
     : iommu_domain(domain_type::nested, owner)
     , m_iommu(iommu)
@@ -103,33 +97,20 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
         return -EINVAL;
     }
     std::vector<hw::inv_desc> batch;
-    batch.reserve(std::min<std::size_t>(array.entry_num, bulk_limit) * m_cache.tags().size());
+    // entry_num is user input: the reservation is capped as the bulk copy is.
+    batch.reserve(std::min(array.entry_num, user_array_reader::bulk_limit) * m_cache.tags().size());
     uint32_t done = 0;
     int rc = 0;
-    // Fast path: when the stride is the struct size and the whole array is readable, one copy gives
-    // exactly what the per-entry copies would; otherwise each entry is copied on its own so that
-    // the failing index and errno are the kernel's.
-    std::vector<iommu_hwpt_vtd_s1_invalidate> bulk;
-    if (array.entry_len == sizeof(iommu_hwpt_vtd_s1_invalidate) && array.entry_num > 1 &&
-        array.entry_num <= bulk_limit) {
-        bulk.resize(array.entry_num);
-        if (copy_from_user(bulk.data(), array.uptr, bulk.size() * sizeof bulk[0]) != 0)
-            bulk.clear();
-    }
+    const user_array_reader entries(array, sizeof(iommu_hwpt_vtd_s1_invalidate), sizeof(iommu_hwpt_vtd_s1_invalidate),
+                                    IOMMU_HWPT_INVALIDATE_DATA_VTD_S1);
     for (uint32_t index = 0; index < array.entry_num; ++index) {
         iommu_hwpt_vtd_s1_invalidate inv{};
-        if (!bulk.empty()) {
-            inv = bulk[index];
-        } else {
-            rc = iommu_copy_struct_from_user_array(&inv, sizeof inv, sizeof inv, array,
-                                                   IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, index);
-            if (rc) {
-                klog::printk(
-                    klog::level::info, dmar_log,
-                    "nested domain %u: invalidation entry %u refused: it cannot be copied from user space (%s)", m_did,
-                    index, strerrorname_np(-rc));
-                break;
-            }
+        rc = entries.read(&inv, index);
+        if (rc) {
+            klog::printk(klog::level::info, dmar_log,
+                         "nested domain %u: invalidation entry %u refused: it cannot be copied from user space (%s)",
+                         m_did, index, strerrorname_np(-rc));
+            break;
         }
         if ((inv.flags & ~static_cast<uint32_t>(IOMMU_VTD_INV_FLAGS_LEAF)) || inv.__reserved) {
             klog::printk(

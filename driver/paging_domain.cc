@@ -1,6 +1,5 @@
 #include "driver/paging_domain.h"
 
-#include <algorithm>
 #include <cerrno>
 
 #include "driver/log.h"

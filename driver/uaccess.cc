@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tlm/fault_safe_copy.h"
 
@@ -107,6 +108,27 @@ int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_le
         return -EINVAL;
     }
     return copy_struct_from_user(dst, ksize, data.uptr, data.len);
+}
+
+user_array_reader::user_array_reader(const iommu_user_data_array& array, std::size_t ksize, std::size_t min_len,
+                                     uint32_t type)
+    : m_array(array), m_ksize(ksize), m_min_len(min_len), m_type(type) {
+    if (array.type != type || array.entry_len != ksize || ksize < min_len || array.entry_num < 2 ||
+        array.entry_num > bulk_limit) {
+        return;
+    }
+    m_bulk.resize(ksize * array.entry_num);
+    if (copy_from_user(m_bulk.data(), array.uptr, m_bulk.size()) != 0) {
+        m_bulk.clear();
+    }
+}
+
+int user_array_reader::read(void* dst, uint32_t index) const {
+    if (m_bulk.empty() || index >= m_array.entry_num) {
+        return iommu_copy_struct_from_user_array(dst, m_ksize, m_min_len, m_array, m_type, index);
+    }
+    std::memcpy(dst, m_bulk.data() + std::size_t{index} * m_ksize, m_ksize);
+    return 0;
 }
 
 int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,

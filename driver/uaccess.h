@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "driver/iommu_ops.h"
 
@@ -39,6 +40,29 @@ int iommu_copy_struct_from_user(void* dst, std::size_t ksize, std::size_t min_le
 // exact-length rules (an entry_len above ksize is -EINVAL even when the extra bytes are zero).
 int iommu_copy_struct_from_user_array(void* dst, std::size_t ksize, std::size_t min_len,
                                       const iommu_user_data_array& array, uint32_t type, uint32_t index);
+
+// The entries of a driver-data array, each as iommu_copy_struct_from_user_array gives it. When the
+// stride is the struct size (and the type and sizes are right), an array of 2 to bulk_limit entries
+// that is readable as a whole is copied once up front: the same result for a caller whose memory
+// does not change during the call, as the kernel's full-array copy helper. Otherwise every entry is
+// copied on its own, so the failing index and errno are the kernel's.
+class user_array_reader {
+  public:
+    // entry_num is user input with no upper limit (docs/iommufd-facts.md §3.1): larger arrays are
+    // read entry by entry.
+    static constexpr uint32_t bulk_limit = 4096;
+
+    user_array_reader(const iommu_user_data_array& array, std::size_t ksize, std::size_t min_len, uint32_t type);
+    // Entry `index` into dst (ksize bytes): 0, or the errno of iommu_copy_struct_from_user_array.
+    int read(void* dst, uint32_t index) const;
+
+  private:
+    const iommu_user_data_array& m_array;
+    std::size_t m_ksize;
+    std::size_t m_min_len;
+    uint32_t m_type;
+    std::vector<unsigned char> m_bulk;  // the whole array, or empty
+};
 
 // Pinning for writing (kernel pin_user_pages with FOLL_WRITE, docs/iommufd-facts.md): true when
 // every byte of [uptr, uptr + len) lies in a writable mapping of this process. Reads the mapping

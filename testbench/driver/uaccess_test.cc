@@ -1,6 +1,6 @@
-// driver/uaccess: kernel copy_from_user / copy_to_user / copy_struct_from_user semantics and the
-// iommu_copy_struct_from_user(_array) length rules (docs/iommufd-facts.md §1.3, §3.3), including EFAULT on
-// unmapped and read-only memory without crashing.
+// driver/uaccess: kernel copy_from_user / copy_to_user / copy_struct_from_user semantics, the
+// iommu_copy_struct_from_user(_array) length rules and the array reader built on them
+// (docs/iommufd-facts.md §1.3, §3.3), including EFAULT on unmapped and read-only memory without crashing.
 #include "driver/uaccess.h"
 
 #include <gtest/gtest.h>
@@ -149,6 +149,43 @@ TEST_P(Uaccess, IommuCopyStructFromUserArray) {
     array.entry_len = 8;
     array.entry_num = 0;
     EXPECT_EQ(-EINVAL, iommu_copy_struct_from_user_array(&e, sizeof(e), sizeof(e), array, type, 0));
+}
+
+TEST_P(Uaccess, UserArrayReaderGivesWhatPerEntryCopiesGive) {
+    struct entry {
+        uint32_t a;
+        uint32_t b;
+    } e{};
+    const uint32_t type = 7;
+    // Three entries, the last one straddling into the unmapped page.
+    two_pages mem(PROT_NONE);
+    auto* user = reinterpret_cast<uint32_t*>(mem.boundary() - 20);
+    for (uint32_t i = 0; i < 5; ++i) {
+        user[i] = 10 + i;
+    }
+    iommu_user_data_array array{type, mem.addr(user), 8, 2};
+    {
+        // Readable as a whole: read once, later changes are not seen.
+        const user_array_reader reader(array, sizeof(e), sizeof(e), type);
+        user[2] = 99;
+        EXPECT_EQ(0, reader.read(&e, 1));
+        EXPECT_EQ(12u, e.a);
+        EXPECT_EQ(13u, e.b);
+        EXPECT_EQ(-EINVAL, reader.read(&e, 2)) << "beyond entry_num, as the per-entry copy";
+    }
+    user[2] = 12;
+    array.entry_num = 3;
+    const user_array_reader partly(array, sizeof(e), sizeof(e), type);
+    EXPECT_EQ(0, partly.read(&e, 0));
+    EXPECT_EQ(10u, e.a);
+    EXPECT_EQ(0, partly.read(&e, 1));
+    EXPECT_EQ(-EFAULT, partly.read(&e, 2)) << "the fault surfaces at the entry that crosses the boundary";
+    // A stride other than the struct size or another type: every entry refused, as per entry.
+    array.entry_len = 12;
+    EXPECT_EQ(-EINVAL, user_array_reader(array, sizeof(e), sizeof(e), type).read(&e, 0));
+    array.entry_len = 8;
+    array.entry_num = 2;
+    EXPECT_EQ(-EINVAL, user_array_reader(array, sizeof(e), sizeof(e), type + 1).read(&e, 0));
 }
 
 TEST_P(Uaccess, LargeCopiesCrossManyPages) {
