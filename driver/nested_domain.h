@@ -12,7 +12,8 @@
 // PASID 0, the 6.10+ naturally aligned base/mask, IH from IOMMU_VTD_INV_FLAGS_LEAF), or a
 // PASID-selective one (granularity 10) when that block is the whole address space (mask 52, e.g.
 // addr 0 / npages U64_MAX), as current Linux cache.c does; plus a device-TLB invalidation per attached
-// ATS device; all of them go to the queue as one batch with one wait descriptor.
+// ATS device, built from the domain's cache tags (driver/cache.h); all of them go to the queue as
+// one batch with one wait descriptor. Attaching also gives the parent nesting tags of this DID.
 // Does not model: PASID attachment (set_dev_pasid), vIOMMU objects, dirty tracking of the parent.
 #pragma once
 
