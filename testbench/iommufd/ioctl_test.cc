@@ -464,12 +464,30 @@ TEST_F(IommufdNested, GetHwInfoErrnos) {
     iommu_hw_info cmd{};
     cmd.size = sizeof(cmd);
     cmd.dev_id = m_device_id;
-    cmd.flags = 1;
+    cmd.flags = 2;  // only bit 0 (IOMMU_HW_INFO_FLAG_INPUT_TYPE) is defined
     EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
     cmd.flags = 0;
-    cmd.__reserved = 1;
+    for (int i = 0; i < 3; ++i) {
+        cmd.__reserved[i] = 1;
+        EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd)) << i;
+        cmd.__reserved[i] = 0;
+    }
+    // An input type: the driver's own (0xfeedbeef for the mock) or the default is answered,
+    // any other is refused; without the flag the field's input value is ignored.
+    cmd.flags = 1;
+    cmd.in_data_type = 0xfeedbeef;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    EXPECT_EQ(0xfeedbeefu, cmd.out_data_type);
+    EXPECT_EQ(0u, cmd.out_max_pasid_log2);
+    cmd.in_data_type = 0;
+    cmd.data_len = 0;  // the call above reported the driver's length
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    cmd.in_data_type = 1;  // VT-d info from the mock driver
+    cmd.data_len = 0;
     EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
-    cmd.__reserved = 0;
+    cmd.flags = 0;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    EXPECT_EQ(0xfeedbeefu, cmd.out_data_type);
     for (uint32_t id : {0u, 999u, m_ioas_id, m_stdev_id, m_nested_id}) {
         EXPECT_EQ(ENOENT, GetHwInfo(m_fd, id, nullptr, 0)) << id;
     }
