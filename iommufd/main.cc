@@ -10,6 +10,7 @@
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/fail_nth.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -98,7 +99,7 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
 }
 
 uint32_t context::add(std::unique_ptr<object> obj, int& rc) {
-    if (m_fail_nth != 0 && --m_fail_nth == 0) {
+    if ((m_fail_nth != 0 && --m_fail_nth == 0) || task_should_fail()) {
         rc = -ENOMEM;
         return 0;
     }

@@ -25,6 +25,7 @@
 #include "driver/iommu_ops.h"
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/fail_nth.h"
 #include "iommusim/iommufd.h"
 #include "platform/dma_engine.h"
 #include "platform/platform.h"
@@ -457,6 +458,16 @@ extern "C" int iommusim_last_fault(int device_fd) {
 
 extern "C" int iommusim_dma_fault_reason(int device_fd) {
     return iommusim_last_fault(device_fd);
+}
+
+extern "C" void iommusim_fail_nth_set(unsigned nth) {
+    std::lock_guard<std::mutex> guard(iommusim::g_lock);
+    iommusim::iommufd::set_task_fail_nth(nth);
+}
+
+extern "C" unsigned iommusim_fail_nth_get(void) {
+    std::lock_guard<std::mutex> guard(iommusim::g_lock);
+    return iommusim::iommufd::task_fail_nth();
 }
 
 extern "C" size_t iommusim_log_read(char* buf, size_t len) {

@@ -90,6 +90,12 @@ int iommusim_dma_fault_reason(int device_fd);
  * the whole log needs. */
 size_t iommusim_log_read(char* buf, size_t len);
 
+/* Fault injection, as the kernel's /proc/<pid>/fail-nth: the nth iommufd object allocation from
+ * now, in any context, fails with ENOMEM; 0 turns it off. */
+void iommusim_fail_nth_set(unsigned nth);
+/* What is left of that count: 0 once the failure was injected (or when off). */
+unsigned iommusim_fail_nth_get(void);
+
 #ifdef __cplusplus
 }
 #endif
