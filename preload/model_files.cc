@@ -264,6 +264,19 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
     return true;
 }
 
+// A VFIO device's regions (iommusim_pread/iommusim_pwrite). read/write (offset -1) use and advance
+// the file position of the reserved descriptor, which its dups share, as VFIO uses the file's.
+ssize_t device_region_io(int fd, int model_fd, void* buf, std::size_t len, off_t offset, bool is_write) {
+    const bool positioned = offset >= 0;
+    if (!positioned && (offset = lseek(fd, 0, SEEK_CUR)) < 0)
+        return -1;
+    const ssize_t n =
+        is_write ? iommusim_pwrite(model_fd, buf, len, offset) : iommusim_pread(model_fd, buf, len, offset);
+    if (!positioned && n > 0)
+        lseek(fd, offset + n, SEEK_SET);
+    return n;
+}
+
 bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result) {
     if (!maybe_model_file(fd))
         return false;
@@ -277,13 +290,16 @@ bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result
         result = fail_nth_read(fd, buf, len, offset);
         return true;
     }
-    // iommufd has no read; a VFIO device reads its regions, and the model's devices have none yet.
-    errno = EINVAL;
+    if (obj->kind == file_kind::vfio_device) {
+        result = device_region_io(fd, obj->model_fd, buf, len, offset, false);
+        return true;
+    }
+    errno = EINVAL;  // iommufd has no read
     result = -1;
     return true;
 }
 
-bool write_file(int fd, const void* buf, std::size_t len, off_t /*the fail-nth file ignores it*/, ssize_t& result) {
+bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t& result) {
     if (!maybe_model_file(fd))
         return false;
     state& s = st();
@@ -293,7 +309,11 @@ bool write_file(int fd, const void* buf, std::size_t len, off_t /*the fail-nth f
     if (obj == nullptr)
         return false;
     if (obj->kind == file_kind::fail_nth) {
-        result = fail_nth_write(buf, len);
+        result = fail_nth_write(buf, len);  // ignores the offset
+        return true;
+    }
+    if (obj->kind == file_kind::vfio_device) {
+        result = device_region_io(fd, obj->model_fd, const_cast<void*>(buf), len, offset, true);
         return true;
     }
     errno = EINVAL;
