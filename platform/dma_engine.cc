@@ -96,7 +96,9 @@ long dma_engine::read(void* buf, std::size_t len, uint64_t offset) {
         return -EINVAL;
     }
     const std::size_t n = std::min<std::size_t>(len, m_region.size() - pos);
-    std::memcpy(buf, m_region.data() + pos, n);
+    if (driver::copy_to_user(reinterpret_cast<uint64_t>(buf), m_region.data() + pos, n) != 0) {
+        return -EFAULT;  // the caller's buffer, like the kernel's copy_to_user
+    }
     return static_cast<long>(n);
 }
 
@@ -107,7 +109,11 @@ long dma_engine::write(const void* buf, std::size_t len, uint64_t offset) {
         return -EINVAL;
     }
     const std::size_t n = std::min<std::size_t>(len, m_region.size() - pos);
-    const auto* src = static_cast<const uint8_t*>(buf);
+    std::array<uint8_t, IOMMUSIM_DMA_ENGINE_REGION_SIZE> staged{};
+    if (driver::copy_from_user(staged.data(), reinterpret_cast<uint64_t>(buf), n) != 0) {
+        return -EFAULT;  // nothing is written from an unreadable buffer
+    }
+    const uint8_t* src = staged.data();
     std::array<uint8_t, 4> doorbell{};
     bool rang = false;
     for (std::size_t i = 0; i < n; ++i) {

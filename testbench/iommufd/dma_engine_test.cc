@@ -136,6 +136,19 @@ TEST_F(DmaEngine, RegistersReadBackAndReadOnlyOnesIgnoreWrites) {
     errno = 0;
     EXPECT_EQ(-1, iommusim_pread(99999, bytes, 1, 0));
     EXPECT_EQ(EBADF, errno);
+    // An unmapped buffer is EFAULT, and a write from one changes no register.
+    auto* pages =
+        static_cast<uint8_t*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(MAP_FAILED, static_cast<void*>(pages));
+    ASSERT_EQ(0, mprotect(pages + page, page, PROT_NONE));
+    errno = 0;
+    EXPECT_EQ(-1, iommusim_pread(m_vfio, pages + page, 4, IOMMUSIM_DMA_ENGINE_LENGTH));
+    EXPECT_EQ(EFAULT, errno);
+    errno = 0;
+    EXPECT_EQ(-1, iommusim_pwrite(m_vfio, pages + page - 2, 4, IOMMUSIM_DMA_ENGINE_LENGTH));
+    EXPECT_EQ(EFAULT, errno);
+    EXPECT_EQ(123u, reg(IOMMUSIM_DMA_ENGINE_LENGTH));
+    munmap(pages, 2 * page);
 }
 
 TEST_F(DmaEngine, TransfersMoveTheBufferToAndFromMemory) {
