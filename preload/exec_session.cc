@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "iommusim/iommusim.h"
 #include "platform/output_file.h"
 #include "platform/platform.h"
 #include "platform/stop_signal.h"
@@ -70,6 +72,26 @@ void write_statistics(platform& p, const std::string& path) {
         std::fprintf(stderr, "iommusim exec: --stats-json: %s\n", error.c_str());
 }
 
+// Records of the model's log the summary shows when an ioctl was refused.
+constexpr std::size_t summary_log_records = 8;
+
+// The newest `records` lines of the model's log (iommusim_log_read), the program's dmesg.
+void print_log_tail(std::size_t records) {
+    std::string log(iommusim_log_read(nullptr, 0) + 1, '\0');
+    log.resize(iommusim_log_read(log.data(), log.size()));
+    std::vector<std::string> lines;
+    for (std::size_t at = 0; at < log.size();) {
+        const std::size_t end = std::min(log.find('\n', at), log.size());
+        lines.push_back(log.substr(at, end - at));
+        at = end + 1;
+    }
+    if (lines.empty())
+        return;
+    std::fprintf(stderr, "  the model's log (newest records):\n");
+    for (std::size_t i = lines.size() > records ? lines.size() - records : 0; i < lines.size(); ++i)
+        std::fprintf(stderr, "    %s\n", lines[i].c_str());
+}
+
 // At the program's exit (registered after the platform's own static, so it runs before the
 // platform is destroyed): the end of the waves, the statistics and the summary.
 void finish_run() {
@@ -91,8 +113,10 @@ void finish_run() {
                          "  simulated time                    %llu ns\n",
                          static_cast<unsigned long long>(s.ioctls_served),
                          static_cast<unsigned long long>(s.ioctls_refused),
-                         s.ioctls_refused ? " (why: the model's log, README \"Running your own program\")" : "",
+                         s.ioctls_refused ? " (why: the model's log below)" : "",
                          static_cast<unsigned long long>(cpu_jobs_done()), static_cast<unsigned long long>(p.now_ns()));
+            if (s.ioctls_refused != 0)
+                print_log_tail(summary_log_records);
             if (!stats.empty())
                 std::fprintf(stderr, "statistics written to %s\n", stats.c_str());
             if (!p.config().waves.empty())
@@ -151,6 +175,8 @@ void configure_platform_once() {
         opts.waves = waves;
     if (s.owns_outputs)
         opts.stats_json = env(env_stats_json);
+    if (const std::string seed = env(env_seed); !seed.empty())
+        opts.seed = std::strtoull(seed.c_str(), nullptr, 0);
     platform_config config;
     std::string error = program::resolve_config(opts, "exec", config, s.iotlb_source);
     if (error.empty() && !platform::configure(config, &error))

@@ -12,6 +12,7 @@ inline constexpr const char* env_config = "IOMMUSIM_EXEC_CONFIG";          // --
 inline constexpr const char* env_iotlb = "IOMMUSIM_EXEC_IOTLB";            // --iotlb KIND
 inline constexpr const char* env_waves = "IOMMUSIM_EXEC_WAVES";            // --waves PATH (resolved)
 inline constexpr const char* env_stats_json = "IOMMUSIM_EXEC_STATS_JSON";  // --stats-json PATH
+inline constexpr const char* env_seed = "IOMMUSIM_EXEC_SEED";              // --seed N
 inline constexpr const char* env_summary = "IOMMUSIM_EXEC_SUMMARY";        // "1": print the summary
 
 // Configures the platform from the environment before the model's first file is opened.

@@ -1,11 +1,15 @@
 #include "preload/fail_nth.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <string>
 
 #include "iommusim/iommusim.h"
@@ -35,6 +39,8 @@ bool task_file(const char* p) {
 }  // namespace
 
 bool is_fail_nth_path(const char* path) {
+    if (std::strncmp(path, "/proc/", 6) != 0)
+        return false;  // every other open of the program passes here: no cost beyond this
     if (std::strcmp(path, "/proc/thread-self/fail-nth") == 0)
         return true;
     if (std::strncmp(path, "/proc/self/task/", 16) == 0)
@@ -73,6 +79,54 @@ ssize_t fail_nth_write(const void* buf, std::size_t len) {
     }
     iommusim_fail_nth_set(static_cast<unsigned>(std::strtoul(text.c_str(), nullptr, 10)));
     return static_cast<ssize_t>(len);
+}
+
+namespace {
+
+struct debugfs_copy {
+    std::string path;
+    pid_t owner = 0;
+};
+
+debugfs_copy& the_copy() {
+    static debugfs_copy* c = new debugfs_copy;  // never destroyed: the exit handler reads it
+    return *c;
+}
+
+void remove_debugfs_copy() {
+    if (getpid() != the_copy().owner)
+        return;  // a forked child leaves it to the process that made it
+    std::error_code ec;
+    std::filesystem::remove_all(the_copy().path, ec);
+}
+
+}  // namespace
+
+bool is_debugfs_path(const char* path) {
+    return path != nullptr &&
+           (std::strcmp(path, "/sys/kernel/debug") == 0 || std::strcmp(path, "/sys/kernel/debug/") == 0);
+}
+
+const char* fault_injection_debugfs() {
+    static std::mutex lock;
+    std::lock_guard<std::mutex> guard(lock);
+    debugfs_copy& c = the_copy();
+    if (!c.path.empty())
+        return c.path.c_str();
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/iommusim-debugfs-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr)
+        return nullptr;
+    for (const char* attr : {"failslab", "fail_page_alloc"}) {
+        const std::string dir = templ + "/" + attr;
+        mkdir(dir.c_str(), 0700);
+        for (const char* file : {"ignore-gfp-wait", "ignore-gfp-highmem", "verbose"})
+            std::ofstream(dir + "/" + file) << "N\n";
+    }
+    c.path = templ;
+    c.owner = getpid();
+    std::atexit(remove_debugfs_copy);
+    return c.path.c_str();
 }
 
 }  // namespace iommusim::preload

@@ -18,4 +18,12 @@ bool is_fail_nth_path(const char* path);
 ssize_t fail_nth_read(int fd, void* buf, std::size_t len, off_t offset);
 ssize_t fail_nth_write(const void* buf, std::size_t len);
 
+// The directory a program opening debugfs ("/sys/kernel/debug") gets instead (opendir): the
+// fault-injection attributes iommufd_fail_nth.c sets before it uses fail-nth (failslab/,
+// fail_page_alloc/: ignore-gfp-wait, ignore-gfp-highmem, verbose), as ordinary files in a temporary
+// directory removed at exit, so the host's own settings are never written. nullptr if it cannot
+// be made.
+const char* fault_injection_debugfs();
+bool is_debugfs_path(const char* path);
+
 }  // namespace iommusim::preload

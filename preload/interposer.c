@@ -9,6 +9,7 @@
  * directory (only the absolute paths are the model's), fopen(3) of a model path (the C library
  * opens internally), a model file kept across execve(2) (the new image does not know it). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +123,12 @@ EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
     if (iommusim_preload_open(path, flags, &fd))
         return fd;
     return REAL(__openat64_2)(dirfd, path, flags);
+}
+
+/* debugfs: the fault-injection attributes iommufd_fail_nth.c sets (fail_nth.h). */
+EXPORT DIR* opendir(const char* path) {
+    const char* instead = iommusim_preload_opendir_path(path);
+    return REAL(opendir)(instead != NULL ? instead : path);
 }
 
 /* ---- ioctl ----------------------------------------------------------------------------------- */

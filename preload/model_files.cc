@@ -529,6 +529,14 @@ extern "C" void iommusim_preload_range_closed(unsigned first, unsigned last) {
     });
 }
 
+extern "C" const char* iommusim_preload_opendir_path(const char* path) {
+    try {
+        return is_debugfs_path(path) ? fault_injection_debugfs() : nullptr;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
 extern "C" void iommusim_preload_prepare_fork(void) {
     prepare_fork();
 }

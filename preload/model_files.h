@@ -46,6 +46,9 @@ void iommusim_preload_replaced(int newfd, ino_t previous);
 /* close_range/closefrom closed every descriptor in [first, last]. */
 void iommusim_preload_range_closed(unsigned first, unsigned last);
 
+/* The directory opendir(path) opens instead when path is debugfs (fail_nth.h), else NULL. */
+const char* iommusim_preload_opendir_path(const char* path);
+
 /* fork(2) handlers (pthread_atfork): the child continues with its own copy of the model. */
 void iommusim_preload_prepare_fork(void);
 void iommusim_preload_parent_after_fork(void);

@@ -6,6 +6,7 @@
  * Prints one line per failed check and exits 1 if any failed, 0 otherwise. Each expectation is
  * what Linux gives for the same calls on the kernel's iommufd and VFIO cdev files. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -355,6 +356,26 @@ static void case_fail_nth(void) {
     close(fd);
 }
 
+/* iommufd_fail_nth.c's set-up: debugfs's fault-injection attributes, found and written through
+ * opendir/openat, are the interposer's (the host's own are never written). */
+static void case_debugfs(void) {
+    DIR* debugfs = opendir("/sys/kernel/debug/");
+    CHECK(debugfs != NULL);
+    if (debugfs == NULL)
+        return;
+    int attributes = 0;
+    for (const struct dirent* e; (e = readdir(debugfs)) != NULL;)
+        attributes += strncmp(e->d_name, "fail", 4) == 0;
+    CHECK(attributes == 2); /* failslab, fail_page_alloc */
+    const int fd = openat(dirfd(debugfs), "failslab/ignore-gfp-wait", O_WRONLY);
+    CHECK(fd >= 0 && write(fd, "N", 1) == 1);
+    close(fd);
+    char self[64], target[256] = {0};
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd(debugfs));
+    CHECK(readlink(self, target, sizeof(target) - 1) > 0 && strncmp(target, "/sys/", 5) != 0);
+    closedir(debugfs);
+}
+
 /* MAP_HUGETLB on a host without huge pages: an ordinary mapping aligned to 2 MiB. */
 static void case_hugetlb(void) {
     const size_t len = 2UL << 20;
@@ -390,12 +411,19 @@ struct test_case {
 };
 
 static const struct test_case cases[] = {
-    {"descriptors", case_descriptors},   {"nested_flow", case_nested_flow},
-    {"bind_errors", case_bind_errors},   {"fork", case_fork},
-    {"close_range", case_close_range},   {"raw_dup", case_raw_dup},
-    {"threads", case_threads},           {"vfork", case_vfork},
-    {"fail_nth", case_fail_nth},         {"hugetlb", case_hugetlb},
-    {"hugetlb_host", case_hugetlb_host}, {"exec", case_exec},
+    {"descriptors", case_descriptors},
+    {"nested_flow", case_nested_flow},
+    {"bind_errors", case_bind_errors},
+    {"fork", case_fork},
+    {"close_range", case_close_range},
+    {"raw_dup", case_raw_dup},
+    {"threads", case_threads},
+    {"vfork", case_vfork},
+    {"fail_nth", case_fail_nth},
+    {"debugfs", case_debugfs},
+    {"hugetlb", case_hugetlb},
+    {"hugetlb_host", case_hugetlb_host},
+    {"exec", case_exec},
 };
 
 int main(int argc, char** argv) {
