@@ -74,8 +74,9 @@ int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t
 ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset);
 ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset);
 
-/* VT-d fault reason code of the last DMA of device_fd that faulted (0 if none has faulted since
- * the fd was opened). -1 with errno EBADF when device_fd is not a VFIO device fd. */
+/* VT-d fault reason code of the last iommusim_dma() of device_fd that faulted (0 if none has
+ * faulted since the fd was opened; the register region's transfers report theirs in its
+ * FAULT_REASON register). -1 with errno EBADF when device_fd is not a VFIO device fd. */
 int iommusim_last_fault(int device_fd);
 
 /* Same as iommusim_last_fault(). */
