@@ -112,6 +112,33 @@ static void case_descriptors(void) {
     CHECK(open("/dev/vfio/devices/vfio01", O_RDWR) == -1 && errno == ENOENT);
 }
 
+/* Every other file is the C library's, untouched: a temporary file read, written, mapped, dup'd
+ * and closed; an iommufd command number on it is the kernel's ENOTTY; pipes and FIONREAD. */
+static void case_other_files(void) {
+    char path[] = "/tmp/iommusim-preload-XXXXXX";
+    const int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    CHECK(write(fd, "iommusim", 8) == 8 && pwrite(fd, "I", 1, 0) == 1);
+    char buf[8] = {0};
+    CHECK(pread(fd, buf, 8, 0) == 8 && memcmp(buf, "Iommusim", 8) == 0);
+    const char* map = mmap(NULL, 8, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(map != MAP_FAILED && memcmp(map, "Iommusim", 8) == 0);
+    munmap((void*)map, 8);
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
+    CHECK(call(fd, IOMMU_IOAS_ALLOC, &a) == ENOTTY);
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 50);
+    CHECK(copy >= 50 && lseek(copy, 0, SEEK_SET) == 0 && read(copy, buf, 8) == 8);
+    CHECK(close(copy) == 0 && close(fd) == 0);
+    int p[2];
+    CHECK(pipe(p) == 0 && write(p[1], "xy", 2) == 2);
+    int pending = 0;
+    CHECK(ioctl(p[0], FIONREAD, &pending) == 0 && pending == 2);
+    close(p[0]);
+    close(p[1]);
+    CHECK(open("/nonexistent/iommu", O_RDONLY) == -1 && errno == ENOENT);
+}
+
 /* The nested-translation flow of a VMM: bind, IOAS_MAP of guest memory, a nesting parent, a
  * VT-d stage-1 HWPT, attach, HWPT_INVALIDATE, GET_HW_INFO, detach; the dup'd iommufd is the one
  * the device is bound with. */
@@ -288,9 +315,14 @@ static void* allocate_and_destroy(void* arg) {
     return (void*)bad;
 }
 
-/* Threads calling concurrently on one iommufd (and dup/close around it): every call served. */
+/* Threads calling concurrently on one iommufd (and dup/close around it): every call served. The
+ * iommufd has a platform device bound, so every call runs on the simulated CPU (the model is
+ * entered from each thread in turn). */
 static void case_threads(void) {
     g_shared_fd = open("/dev/iommu", O_RDWR);
+    const int device = open("/dev/vfio/devices/vfio0", O_RDWR);
+    uint32_t dev_id = 0;
+    CHECK(bind(device, g_shared_fd, &dev_id) == 0);
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; ++i)
         CHECK(pthread_create(&t[i], NULL, allocate_and_destroy, NULL) == 0);
@@ -300,7 +332,8 @@ static void case_threads(void) {
         CHECK(bad == NULL);
     }
     uint32_t id = 0;
-    CHECK(ioas_alloc(g_shared_fd, &id) == 0 && id == 1); /* every thread's objects destroyed */
+    CHECK(ioas_alloc(g_shared_fd, &id) == 0 && id == 2); /* every thread's objects destroyed (1: the device) */
+    close(device);
     close(g_shared_fd);
 }
 
@@ -412,6 +445,7 @@ struct test_case {
 
 static const struct test_case cases[] = {
     {"descriptors", case_descriptors},
+    {"other_files", case_other_files},
     {"nested_flow", case_nested_flow},
     {"bind_errors", case_bind_errors},
     {"fork", case_fork},
