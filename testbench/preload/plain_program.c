@@ -361,6 +361,30 @@ static void case_vfork(void) {
     close(fd);
 }
 
+/* execve: an O_CLOEXEC model file is closed by it, as any; one kept open is a descriptor the new
+ * image's model does not know (ENOTTY: a memfd), never a crash. */
+static void case_exec_keep(void) {
+    const int kept = open("/dev/iommu", O_RDWR);
+    const int closed = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+    char kept_text[16], closed_text[16];
+    snprintf(kept_text, sizeof(kept_text), "%d", kept);
+    snprintf(closed_text, sizeof(closed_text), "%d", closed);
+    fflush(stdout);
+    execl("/proc/self/exe", "plain_program", "after_exec", kept_text, closed_text, (char*)NULL);
+    CHECK(!"execl failed");
+}
+
+static void case_after_exec(int kept, int closed) {
+    uint32_t id = 0;
+    CHECK(fcntl(kept, F_GETFD) == 0);
+    CHECK(ioas_alloc(kept, &id) == ENOTTY);
+    CHECK(close(kept) == 0);
+    CHECK(fcntl(closed, F_GETFD) == -1 && errno == EBADF);
+    const int fresh = open("/dev/iommu", O_RDWR);
+    CHECK(ioas_alloc(fresh, &id) == 0 && id == 1); /* a model of its own */
+    close(fresh);
+}
+
 /* The kernel's fail-nth file, as iommufd_fail_nth.c drives it. */
 static void case_fail_nth(void) {
     char path[64];
@@ -464,6 +488,7 @@ static const struct test_case cases[] = {
     {"raw_dup", case_raw_dup},
     {"threads", case_threads},
     {"vfork", case_vfork},
+    {"exec_keep", case_exec_keep},
     {"fail_nth", case_fail_nth},
     {"debugfs", case_debugfs},
     {"hugetlb", case_hugetlb},
@@ -472,6 +497,11 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char** argv) {
+    if (argc == 4 && strcmp(argv[1], "after_exec") == 0) { /* the image case_exec_keep starts */
+        case_after_exec(atoi(argv[2]), atoi(argv[3]));
+        printf("exec_keep: %s\n", failures ? "FAILED" : "passed");
+        return failures ? 1 : 0;
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: %s CASE\n", argv[0]);
         return 2;
