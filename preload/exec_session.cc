@@ -2,14 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iterator>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,12 @@ namespace iommusim::preload {
 
 namespace {
 
+// ioctls of the program and every child it forked: counted in memory fork shares.
+struct shared_counts {
+    std::atomic<uint64_t> served{0};
+    std::atomic<uint64_t> refused{0};
+};
+
 struct session {
     bool configured = false;
     bool owns_outputs = true;  // false in a forked child
@@ -33,6 +42,7 @@ struct session {
     std::string iotlb_source = "default";
     uint64_t ioctls_served = 0;
     uint64_t ioctls_refused = 0;
+    shared_counts* all = nullptr;
 };
 
 session& the_session() {
@@ -99,21 +109,30 @@ void finish_run() {
     if (!s.owns_outputs || getpid() != s.program)
         return;
     const std::string stats = env(env_stats_json);
-    if (!platform::exists() && stats.empty() && env(env_summary) != "1")
-        return;
+    const bool summary = env(env_summary) == "1";
     try {
+        if (summary) {
+            std::fprintf(stderr,
+                         "\niommusim exec: summary\n  ioctls served by the model        %llu\n"
+                         "  ioctls refused                    %llu%s\n",
+                         static_cast<unsigned long long>(s.ioctls_served),
+                         static_cast<unsigned long long>(s.ioctls_refused),
+                         s.ioctls_refused ? " (why: the model's log below)" : "");
+            const uint64_t all_served = s.all->served.load(), all_refused = s.all->refused.load();
+            if (all_served != s.ioctls_served || all_refused != s.ioctls_refused)
+                std::fprintf(stderr,
+                             "  with the forked children's        %llu served, %llu refused (their models diverged)\n",
+                             static_cast<unsigned long long>(all_served), static_cast<unsigned long long>(all_refused));
+        }
+        if (!platform::exists() && stats.empty())
+            return;  // this process never brought the platform up
         platform& p = platform::instance();
         p.finish();
         if (!stats.empty())
             write_statistics(p, stats);
-        if (env(env_summary) == "1") {
+        if (summary) {
             std::fprintf(stderr,
-                         "\niommusim exec: summary\n  ioctls served by the model        %llu\n"
-                         "  ioctls refused                    %llu%s\n  CPU jobs (ioctls and DMAs)        %llu\n"
-                         "  simulated time                    %llu ns\n",
-                         static_cast<unsigned long long>(s.ioctls_served),
-                         static_cast<unsigned long long>(s.ioctls_refused),
-                         s.ioctls_refused ? " (why: the model's log below)" : "",
+                         "  CPU jobs (ioctls and DMAs)        %llu\n  simulated time                    %llu ns\n",
                          static_cast<unsigned long long>(cpu_jobs_done()), static_cast<unsigned long long>(p.now_ns()));
             if (s.ioctls_refused != 0)
                 print_log_tail(summary_log_records);
@@ -160,6 +179,21 @@ void silence_wave_descriptors(const std::string& waves) {
     close(null_fd);
 }
 
+// At load, before the program runs: the counts fork shares, and under `iommusim exec` the exit
+// handler, registered after the platform's static so that it runs before the platform's destructor.
+bool start_session() {
+    session& s = the_session();
+    void* shared = mmap(nullptr, sizeof(shared_counts), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    s.all = shared == MAP_FAILED ? new shared_counts : new (shared) shared_counts;
+    if (env(env_summary) == "1" || !env(env_stats_json).empty()) {
+        platform::exists();
+        std::atexit(finish_run);
+    }
+    return true;
+}
+
+[[maybe_unused]] const bool session_started = start_session();
+
 }  // namespace
 
 void configure_platform_once() {
@@ -185,12 +219,12 @@ void configure_platform_once() {
         std::fprintf(stderr, "iommusim: %s (the model runs with its defaults)\n", error.c_str());
     else
         s.config = config;
-    platform::exists();  // the platform's static first, so finish_run runs before its destructor
-    std::atexit(finish_run);
 }
 
 void note_ioctl(bool ok) {
-    ++(ok ? the_session().ioctls_served : the_session().ioctls_refused);
+    session& s = the_session();
+    ++(ok ? s.ioctls_served : s.ioctls_refused);
+    ++(ok ? s.all->served : s.all->refused);
 }
 
 void forked_child_outputs_off() {

@@ -112,6 +112,33 @@ static void case_descriptors(void) {
     CHECK(open("/dev/vfio/devices/vfio01", O_RDWR) == -1 && errno == ENOENT);
 }
 
+/* Every other file is the C library's, untouched: a temporary file read, written, mapped, dup'd
+ * and closed; an iommufd command number on it is the kernel's ENOTTY; pipes and FIONREAD. */
+static void case_other_files(void) {
+    char path[] = "/tmp/iommusim-preload-XXXXXX";
+    const int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    CHECK(write(fd, "iommusim", 8) == 8 && pwrite(fd, "I", 1, 0) == 1);
+    char buf[8] = {0};
+    CHECK(pread(fd, buf, 8, 0) == 8 && memcmp(buf, "Iommusim", 8) == 0);
+    const char* map = mmap(NULL, 8, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(map != MAP_FAILED && memcmp(map, "Iommusim", 8) == 0);
+    munmap((void*)map, 8);
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
+    CHECK(call(fd, IOMMU_IOAS_ALLOC, &a) == ENOTTY);
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 50);
+    CHECK(copy >= 50 && lseek(copy, 0, SEEK_SET) == 0 && read(copy, buf, 8) == 8);
+    CHECK(close(copy) == 0 && close(fd) == 0);
+    int p[2];
+    CHECK(pipe(p) == 0 && write(p[1], "xy", 2) == 2);
+    int pending = 0;
+    CHECK(ioctl(p[0], FIONREAD, &pending) == 0 && pending == 2);
+    close(p[0]);
+    close(p[1]);
+    CHECK(open("/nonexistent/iommu", O_RDONLY) == -1 && errno == ENOENT);
+}
+
 /* The nested-translation flow of a VMM: bind, IOAS_MAP of guest memory, a nesting parent, a
  * VT-d stage-1 HWPT, attach, HWPT_INVALIDATE, GET_HW_INFO, detach; the dup'd iommufd is the one
  * the device is bound with. */
@@ -288,9 +315,14 @@ static void* allocate_and_destroy(void* arg) {
     return (void*)bad;
 }
 
-/* Threads calling concurrently on one iommufd (and dup/close around it): every call served. */
+/* Threads calling concurrently on one iommufd (and dup/close around it): every call served. The
+ * iommufd has a platform device bound, so every call runs on the simulated CPU (the model is
+ * entered from each thread in turn). */
 static void case_threads(void) {
     g_shared_fd = open("/dev/iommu", O_RDWR);
+    const int device = open("/dev/vfio/devices/vfio0", O_RDWR);
+    uint32_t dev_id = 0;
+    CHECK(bind(device, g_shared_fd, &dev_id) == 0);
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; ++i)
         CHECK(pthread_create(&t[i], NULL, allocate_and_destroy, NULL) == 0);
@@ -300,7 +332,8 @@ static void case_threads(void) {
         CHECK(bad == NULL);
     }
     uint32_t id = 0;
-    CHECK(ioas_alloc(g_shared_fd, &id) == 0 && id == 1); /* every thread's objects destroyed */
+    CHECK(ioas_alloc(g_shared_fd, &id) == 0 && id == 2); /* every thread's objects destroyed (1: the device) */
+    close(device);
     close(g_shared_fd);
 }
 
@@ -326,6 +359,30 @@ static void case_vfork(void) {
     CHECK(bind(device, fd, &dev_id) == EINVAL); /* still bound: the child's close was its own */
     close(device);
     close(fd);
+}
+
+/* execve: an O_CLOEXEC model file is closed by it, as any; one kept open is a descriptor the new
+ * image's model does not know (ENOTTY: a memfd), never a crash. */
+static void case_exec_keep(void) {
+    const int kept = open("/dev/iommu", O_RDWR);
+    const int closed = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+    char kept_text[16], closed_text[16];
+    snprintf(kept_text, sizeof(kept_text), "%d", kept);
+    snprintf(closed_text, sizeof(closed_text), "%d", closed);
+    fflush(stdout);
+    execl("/proc/self/exe", "plain_program", "after_exec", kept_text, closed_text, (char*)NULL);
+    CHECK(!"execl failed");
+}
+
+static void case_after_exec(int kept, int closed) {
+    uint32_t id = 0;
+    CHECK(fcntl(kept, F_GETFD) == 0);
+    CHECK(ioas_alloc(kept, &id) == ENOTTY);
+    CHECK(close(kept) == 0);
+    CHECK(fcntl(closed, F_GETFD) == -1 && errno == EBADF);
+    const int fresh = open("/dev/iommu", O_RDWR);
+    CHECK(ioas_alloc(fresh, &id) == 0 && id == 1); /* a model of its own */
+    close(fresh);
 }
 
 /* The kernel's fail-nth file, as iommufd_fail_nth.c drives it. */
@@ -390,6 +447,17 @@ static void case_hugetlb(void) {
 
 /* IOMMUSIM_HUGETLB=host: the host's answer (ENOMEM with no huge pages). */
 static void case_hugetlb_host(void) {
+    FILE* meminfo = fopen("/proc/meminfo", "r");
+    char line[128];
+    long free_pages = 0;
+    while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL)
+        sscanf(line, "HugePages_Free: %ld", &free_pages);
+    if (meminfo != NULL)
+        fclose(meminfo);
+    if (free_pages > 0) {
+        printf("hugetlb_host: skipped, the host has huge pages\n");
+        exit(77); /* ctest's SKIP_RETURN_CODE */
+    }
     const void* p = mmap(NULL, 2UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     CHECK(p == MAP_FAILED && errno == ENOMEM);
 }
@@ -412,6 +480,7 @@ struct test_case {
 
 static const struct test_case cases[] = {
     {"descriptors", case_descriptors},
+    {"other_files", case_other_files},
     {"nested_flow", case_nested_flow},
     {"bind_errors", case_bind_errors},
     {"fork", case_fork},
@@ -419,6 +488,7 @@ static const struct test_case cases[] = {
     {"raw_dup", case_raw_dup},
     {"threads", case_threads},
     {"vfork", case_vfork},
+    {"exec_keep", case_exec_keep},
     {"fail_nth", case_fail_nth},
     {"debugfs", case_debugfs},
     {"hugetlb", case_hugetlb},
@@ -427,6 +497,11 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char** argv) {
+    if (argc == 4 && strcmp(argv[1], "after_exec") == 0) { /* the image case_exec_keep starts */
+        case_after_exec(atoi(argv[2]), atoi(argv[3]));
+        printf("exec_keep: %s\n", failures ? "FAILED" : "passed");
+        return failures ? 1 : 0;
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: %s CASE\n", argv[0]);
         return 2;
