@@ -77,6 +77,7 @@ install(FILES ${PROJECT_BINARY_DIR}/iommusim.pc DESTINATION ${CMAKE_INSTALL_LIBD
 # The documents the headers cite (register map, fact digests, iommufd model) go with them.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md
               ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
+              ${PROJECT_SOURCE_DIR}/docs/dma-engine.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # The GTKWave views and the translate filters they name (views written by an installed program

@@ -5,7 +5,8 @@
 # C-only CMake project with find_package(iommusim) and with its plain Makefile through
 # `pkg-config --cflags --libs iommusim` (and with Meson where it is installed), and runs them;
 # checks that the pkg-config file is valid and that every document the installed headers cite is
-# installed.
+# installed; checks that the installed `iommusim exec` finds the installed interposer and runs a
+# program on it.
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR DOC_DIR PYTHON)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "${var} is required")
@@ -61,3 +62,10 @@ foreach(file fault_reason.txt desc_type.txt walk_stage.txt iotlb_kind.txt iotlb_
         message(FATAL_ERROR "not installed: share/iommusim/waves/${file}")
     endif()
 endforeach()
+
+# The interposer is installed, and the installed program finds it for `iommusim exec`.
+file(GLOB_RECURSE preload_files ${prefix}/*/libiommusim-preload.so)
+if(NOT preload_files)
+    message(FATAL_ERROR "not installed: libiommusim-preload.so")
+endif()
+run(${prefix}/bin/iommusim exec -- sh -c "exec 3<>/dev/iommu")

@@ -9,7 +9,8 @@
 // with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
 // Does not model: IOAS_ALLOW_IOVAS/COPY, IOMMU_OPTION, VFIO type-1 compatibility, reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
-// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted).
+// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
+// taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
 //
 // The core is driver-agnostic: it reaches drivers only through driver/iommu_ops.h.
 #pragma once
@@ -105,7 +106,7 @@ struct ucmd {
 
 class context {
   public:
-    context() = default;
+    context();
     ~context();
     context(const context&) = delete;
     context& operator=(const context&) = delete;
@@ -146,6 +147,12 @@ class context {
     int hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const driver::iommu_user_data* data,
                            bool auto_domain, hwpt_paging*& out);
     void destroy_object(object& obj);
+
+    // Pins this context holds on the user page at uptr (page-aligned): one per IOAS area covering
+    // it in an IOAS with at least one domain, as the kernel pins an area's pages for its domains.
+    unsigned user_page_pins(uint64_t uptr) const;
+    // Every context alive in the process: the kernel's page pin counts are process-wide.
+    static std::vector<const context*> live_contexts();
 
     uint32_t memory_limit = 0;
 

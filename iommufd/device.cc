@@ -144,11 +144,17 @@ void device_destroy(context& ctx, object& obj) {
 
 int get_hw_info_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_hw_info>();
-    if (cmd.flags != 0 || cmd.__reserved != 0) {
+    // Current kernels (iommufd_get_hw_info): only IOMMU_HW_INFO_FLAG_INPUT_TYPE is a known flag,
+    // the three reserved bytes after out_max_pasid_log2 must be 0.
+    if ((cmd.flags & ~uint32_t{IOMMU_HW_INFO_FLAG_INPUT_TYPE}) != 0 || cmd.__reserved[0] != 0 ||
+        cmd.__reserved[1] != 0 || cmd.__reserved[2] != 0) {
         klog::printk(klog::level::info, iommufd_log,
-                     "IOMMU_GET_HW_INFO refused: flags 0x%x and __reserved must be 0 (EOPNOTSUPP)", cmd.flags);
+                     "IOMMU_GET_HW_INFO refused: flags 0x%x has unknown bits or __reserved is not 0 (EOPNOTSUPP)",
+                     cmd.flags);
         return -EOPNOTSUPP;
     }
+    const uint32_t wanted_type =
+        (cmd.flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) != 0 ? cmd.in_data_type : uint32_t{IOMMU_HW_INFO_TYPE_DEFAULT};
     auto* idev = u.ctx.get<device>(cmd.dev_id, obj_type::device);
     if (idev == nullptr) {
         klog::printk(klog::level::info, iommufd_log, "IOMMU_GET_HW_INFO refused: %u is not a device id (ENOENT)",
@@ -164,6 +170,12 @@ int get_hw_info_ioctl(ucmd& u) {
     }
     if (type == IOMMU_HW_INFO_TYPE_NONE) {
         return -ENODEV;  // a driver with a hw_info op must name its type
+    }
+    if (wanted_type != IOMMU_HW_INFO_TYPE_DEFAULT && wanted_type != type) {
+        // The kernel's drivers answer only the default type or their own.
+        klog::printk(klog::level::info, iommufd_log,
+                     "IOMMU_GET_HW_INFO refused: the driver has no info of type 0x%x (EOPNOTSUPP)", wanted_type);
+        return -EOPNOTSUPP;
     }
     std::size_t copy_len = std::min<std::size_t>(cmd.data_len, data.size());
     if (driver::copy_to_user(cmd.data_uptr, data.data(), copy_len) != 0) {
@@ -182,6 +194,7 @@ int get_hw_info_ioctl(ucmd& u) {
     cmd.data_len = static_cast<uint32_t>(data.size());
     cmd.out_data_type = type;
     cmd.out_capabilities = caps;
+    cmd.out_max_pasid_log2 = 0;  // PASID widths are not reported yet: every device reads as PASID-less
     return u.respond(sizeof(cmd));
 }
 

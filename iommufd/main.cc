@@ -3,10 +3,14 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <utility>
+#include <vector>
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/fail_nth.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -93,7 +97,7 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
 }
 
 uint32_t context::add(std::unique_ptr<object> obj, int& rc) {
-    if (m_fail_nth != 0 && --m_fail_nth == 0) {
+    if ((m_fail_nth != 0 && --m_fail_nth == 0) || task_should_fail()) {
         rc = -ENOMEM;
         return 0;
     }
@@ -173,7 +177,52 @@ void context::destroy_object(object& obj) {
     }
 }
 
+namespace {
+
+std::mutex g_live_lock;
+std::set<const context*>& live_set() {
+    static std::set<const context*> contexts;
+    return contexts;
+}
+
+}  // namespace
+
+context::context() {
+    std::lock_guard<std::mutex> guard(g_live_lock);
+    live_set().insert(this);
+}
+
+std::vector<const context*> context::live_contexts() {
+    std::lock_guard<std::mutex> guard(g_live_lock);
+    return {live_set().begin(), live_set().end()};
+}
+
+unsigned context::user_page_pins(uint64_t uptr) const {
+    unsigned pins = 0;
+    for (const auto& [id, s] : m_objects) {
+        (void)id;
+        if (s.obj->type != obj_type::ioas) {
+            continue;
+        }
+        const auto& as = static_cast<const ioas&>(*s.obj);
+        if (as.hwpts.empty()) {
+            continue;
+        }
+        for (const auto& [iova, area] : as.areas) {
+            (void)iova;
+            if (uptr + 4096 > area.user_va && uptr < area.user_va + area.length) {
+                ++pins;
+            }
+        }
+    }
+    return pins;
+}
+
 context::~context() {
+    {
+        std::lock_guard<std::mutex> guard(g_live_lock);
+        live_set().erase(this);
+    }
     // Like closing /dev/iommu: destroy whatever nothing else depends on until the table is empty.
     while (!m_objects.empty()) {
         object* victim = nullptr;

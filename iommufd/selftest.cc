@@ -1,7 +1,9 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_REPLACE,
-// MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT. Mock devices are created by the context and owned by their
+// MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT. Mock devices are created by the context and owned by their
 // selftest object; they run entirely on the calling thread.
 #include <cerrno>
+
+#include "driver/uaccess.h"
 
 #include "driver/mock_driver.h"
 #include "iommufd/context.h"
@@ -57,6 +59,31 @@ int mock_domain_replace(ucmd& u, iommu_test_cmd& cmd) {
     return u.respond(sizeof(cmd));
 }
 
+// Kernel iommufd_test_md_check_refs: every page of a page-aligned user range must be mapped and
+// pinned exactly `refs` times, process-wide (-EIO otherwise).
+int md_check_refs(iommu_test_cmd& cmd) {
+    constexpr uint64_t page = 4096;
+    const uint64_t uptr = cmd.check_refs.uptr;
+    const uint64_t length = cmd.check_refs.length;
+    if (length % page != 0 || uptr % page != 0 || uptr + length < uptr) {
+        return -EINVAL;
+    }
+    if (!driver::user_range_writable(uptr, length)) {
+        return -EFAULT;  // get_user_pages_fast of an unmapped page
+    }
+    const auto contexts = context::live_contexts();
+    for (uint64_t at = uptr; at < uptr + length; at += page) {
+        unsigned pins = 0;
+        for (const context* ctx : contexts) {
+            pins += ctx->user_page_pins(at);
+        }
+        if (pins != cmd.check_refs.refs) {
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
 int md_check_iotlb(ucmd& u, iommu_test_cmd& cmd) {
     auto* hwpt = u.ctx.get<hwpt_nested>(cmd.id, obj_type::hwpt_nested);
     if (hwpt == nullptr) {
@@ -91,6 +118,8 @@ int test_cmd_ioctl(ucmd& u) {
             return mock_domain(u, cmd);
         case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
             return mock_domain_replace(u, cmd);
+        case IOMMU_TEST_OP_MD_CHECK_REFS:
+            return md_check_refs(cmd);
         case IOMMU_TEST_OP_MD_CHECK_IOTLB:
             return md_check_iotlb(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:

@@ -6,8 +6,10 @@
 // written back, undo on a failed write-back); a device fd keeps its iommufd context alive.
 // Every call that may reach a platform device's driver runs on the simulated CPU thread
 // (platform::run); contexts that never bound a platform device run on the caller's thread.
-// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), VFIO region/irq ioctls (ENOTTY),
-// bind tokens, the VFIO group/container path.
+// The region and interrupt calls of a device fd (GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS,
+// RESET) and pread/pwrite go to the device's DMA engine (platform/dma_engine.h).
+// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, the VFIO
+// group/container path.
 #include "iommusim/iommusim.h"
 
 #include <algorithm>
@@ -24,7 +26,9 @@
 #include "driver/iommu_ops.h"
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/fail_nth.h"
 #include "iommusim/iommufd.h"
+#include "platform/dma_engine.h"
 #include "platform/platform.h"
 #include "util/id_allocator.h"
 #include "util/klog.h"
@@ -224,7 +228,7 @@ int device_ioctl(file& f, unsigned long request, uint64_t arg) {
         case VFIO_DEVICE_DETACH_IOMMUFD_PT:
             return vfio_detach(f, arg);
         default:
-            return -ENOTTY;
+            return dma_engine_of(f.device_index).ioctl(request, arg);
     }
 }
 
@@ -417,6 +421,30 @@ static int iommusim_dma_unguarded(int device_fd, uint32_t pasid, uint64_t iova, 
     return set_errno(rc);
 }
 
+// pread/pwrite: only device fds have a read/write op (the iommufd file has none: EINVAL); before
+// bind, VFIO refuses every access (EINVAL).
+static ssize_t iommusim_rw_unguarded(int fd, void* buf, size_t count, off_t offset, bool is_write) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    std::shared_ptr<file> f = lookup(fd);
+    if (!f) {
+        errno = EBADF;
+        return -1;
+    }
+    if (!f->is_device || !f->ictx || offset < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    dma_engine& engine = dma_engine_of(f->device_index);
+    const long rc = is_write ? engine.write(buf, count, static_cast<uint64_t>(offset))
+                             : engine.read(buf, count, static_cast<uint64_t>(offset));
+    if (rc < 0) {
+        errno = static_cast<int>(-rc);
+        return -1;
+    }
+    return rc;
+}
+
 extern "C" int iommusim_last_fault(int device_fd) {
     using namespace iommusim;
     std::lock_guard<std::mutex> guard(g_lock);
@@ -426,6 +454,16 @@ extern "C" int iommusim_last_fault(int device_fd) {
         return -1;
     }
     return f->last_fault;
+}
+
+extern "C" void iommusim_fail_nth_set(unsigned nth) {
+    std::lock_guard<std::mutex> guard(iommusim::g_lock);
+    iommusim::iommufd::set_task_fail_nth(nth);
+}
+
+extern "C" unsigned iommusim_fail_nth_get(void) {
+    std::lock_guard<std::mutex> guard(iommusim::g_lock);
+    return iommusim::iommufd::task_fail_nth();
 }
 
 extern "C" size_t iommusim_log_read(char* buf, size_t len) {
@@ -473,4 +511,22 @@ extern "C" int iommusim_close(int fd) {
 
 extern "C" int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write) {
     return guarded([&] { return iommusim_dma_unguarded(device_fd, pasid, iova, buf, len, is_write); });
+}
+
+extern "C" ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset) {
+    ssize_t n = -1;
+    guarded([&] {
+        n = iommusim_rw_unguarded(fd, buf, count, offset, false);
+        return 0;
+    });
+    return n;
+}
+
+extern "C" ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset) {
+    ssize_t n = -1;
+    guarded([&] {
+        n = iommusim_rw_unguarded(fd, const_cast<void*>(buf), count, offset, true);
+        return 0;
+    });
+    return n;
 }

@@ -9,6 +9,7 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev
     nlohmann-json3-dev gnuplot-nox clang-format gtkwave
     clang libclang-rt-14-dev  # the fuzz preset: clang++ with libFuzzer and the sanitizer runtimes
+    linux-source-6.12  # the kernel's own iommufd selftest and uapi headers (testbench/kselftest)
 )
 
 missing=()

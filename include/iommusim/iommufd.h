@@ -6,8 +6,10 @@
  *
  * Supported commands: IOMMU_DESTROY, IOMMU_IOAS_ALLOC, IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
  * IOMMU_IOAS_UNMAP, IOMMU_HWPT_ALLOC, IOMMU_GET_HW_INFO, IOMMU_HWPT_INVALIDATE, IOMMU_TEST_CMD
- * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
- * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT.
+ * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
+ * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+ * VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS
+ * and VFIO_DEVICE_RESET (the DMA engine's register region, iommusim/hw/dma_engine.h).
  * Every other command number answers ENOTTY. Usable from C and C++. */
 #ifndef IOMMUSIM_IOMMUFD_H
 #define IOMMUSIM_IOMMUFD_H
@@ -170,22 +172,35 @@ struct iommu_hw_info_vtd {
 
 enum iommu_hw_info_type {
     IOMMU_HW_INFO_TYPE_NONE = 0,
+    IOMMU_HW_INFO_TYPE_DEFAULT = 0, /* as in_data_type: the driver's own type */
     IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
     IOMMU_HW_INFO_TYPE_ARM_SMMUV3 = 2,
 };
 
 enum iommufd_hw_capabilities {
     IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+    IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+    IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2,
 };
 
+enum iommufd_hw_info_flags {
+    IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1 << 0, /* in_data_type names the type asked for */
+};
+
+/* Current kernels: in_data_type and out_data_type share one field; out_max_pasid_log2 is the
+ * device's PASID width (0: no PASID), followed by three reserved bytes that must be 0. */
 struct iommu_hw_info {
     uint32_t size;
     uint32_t flags;
     uint32_t dev_id;
     uint32_t data_len;
     iommusim_aligned_u64 data_uptr;
-    uint32_t out_data_type;
-    uint32_t __reserved;
+    union {
+        uint32_t in_data_type;
+        uint32_t out_data_type;
+    };
+    uint8_t out_max_pasid_log2;
+    uint8_t __reserved[3];
     iommusim_aligned_u64 out_capabilities;
 };
 #define IOMMU_GET_HW_INFO IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
@@ -272,6 +287,11 @@ struct iommu_test_cmd {
             uint32_t pt_id;
         } mock_domain_replace;
         struct {
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+            uint32_t refs;
+        } check_refs;
+        struct {
             uint32_t limit;
         } memory_limit;
         struct {
@@ -345,142 +365,98 @@ struct vfio_device_detach_iommufd_pt {
 };
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 20)
 
-/* ---- layout checks: every size and offset ---- */
+/* Device information, regions and interrupts (vfio-pci device fds). */
+struct vfio_device_info {
+    uint32_t argsz;
+    uint32_t flags;
+    uint32_t num_regions;
+    uint32_t num_irqs;
+    uint32_t cap_offset;
+    uint32_t pad;
+};
+#define VFIO_DEVICE_FLAGS_RESET (1 << 0)
+#define VFIO_DEVICE_FLAGS_PCI (1 << 1)
+#define VFIO_DEVICE_GET_INFO IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 7)
+
+struct vfio_region_info {
+    uint32_t argsz;
+    uint32_t flags;
+    uint32_t index;
+    uint32_t cap_offset;
+    iommusim_aligned_u64 size;
+    iommusim_aligned_u64 offset;
+};
+#define VFIO_REGION_INFO_FLAG_READ (1 << 0)
+#define VFIO_REGION_INFO_FLAG_WRITE (1 << 1)
+#define VFIO_REGION_INFO_FLAG_MMAP (1 << 2)
+#define VFIO_DEVICE_GET_REGION_INFO IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 8)
+
+struct vfio_irq_info {
+    uint32_t argsz;
+    uint32_t flags;
+    uint32_t index;
+    uint32_t count;
+};
+#define VFIO_IRQ_INFO_EVENTFD (1 << 0)
+#define VFIO_IRQ_INFO_MASKABLE (1 << 1)
+#define VFIO_IRQ_INFO_AUTOMASKED (1 << 2)
+#define VFIO_IRQ_INFO_NORESIZE (1 << 3)
+#define VFIO_DEVICE_GET_IRQ_INFO IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 9)
+
+struct vfio_irq_set {
+    uint32_t argsz;
+    uint32_t flags;
+    uint32_t index;
+    uint32_t start;
+    uint32_t count;
+    uint8_t data[];
+};
+#define VFIO_IRQ_SET_DATA_NONE (1 << 0)
+#define VFIO_IRQ_SET_DATA_BOOL (1 << 1)
+#define VFIO_IRQ_SET_DATA_EVENTFD (1 << 2)
+#define VFIO_IRQ_SET_ACTION_MASK (1 << 3)
+#define VFIO_IRQ_SET_ACTION_UNMASK (1 << 4)
+#define VFIO_IRQ_SET_ACTION_TRIGGER (1 << 5)
+#define VFIO_IRQ_SET_DATA_TYPE_MASK (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD)
+#define VFIO_IRQ_SET_ACTION_TYPE_MASK \
+    (VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_ACTION_TRIGGER)
+#define VFIO_DEVICE_SET_IRQS IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 10)
+#define VFIO_DEVICE_RESET IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 11)
+
+/* vfio-pci region and interrupt indexes. */
+enum {
+    VFIO_PCI_BAR0_REGION_INDEX,
+    VFIO_PCI_BAR1_REGION_INDEX,
+    VFIO_PCI_BAR2_REGION_INDEX,
+    VFIO_PCI_BAR3_REGION_INDEX,
+    VFIO_PCI_BAR4_REGION_INDEX,
+    VFIO_PCI_BAR5_REGION_INDEX,
+    VFIO_PCI_ROM_REGION_INDEX,
+    VFIO_PCI_CONFIG_REGION_INDEX,
+    VFIO_PCI_VGA_REGION_INDEX,
+    VFIO_PCI_NUM_REGIONS = 9
+};
+enum {
+    VFIO_PCI_INTX_IRQ_INDEX,
+    VFIO_PCI_MSI_IRQ_INDEX,
+    VFIO_PCI_MSIX_IRQ_INDEX,
+    VFIO_PCI_ERR_IRQ_INDEX,
+    VFIO_PCI_REQ_IRQ_INDEX,
+    VFIO_PCI_NUM_IRQS
+};
+
+/* ---- layout checks: every size, offset and constant (the list is shared with the ABI test) ---- */
 
 #define IOMMUSIM_ABI_SIZE(s, n) IOMMUSIM_ABI_ASSERT(sizeof(struct s) == (n), #s " size")
 #define IOMMUSIM_ABI_OFF(s, f, n) IOMMUSIM_ABI_ASSERT(offsetof(struct s, f) == (n), #s "." #f " offset")
-
-IOMMUSIM_ABI_SIZE(iommu_destroy, 8);
-IOMMUSIM_ABI_OFF(iommu_destroy, size, 0);
-IOMMUSIM_ABI_OFF(iommu_destroy, id, 4);
-
-IOMMUSIM_ABI_SIZE(iommu_ioas_alloc, 12);
-IOMMUSIM_ABI_OFF(iommu_ioas_alloc, size, 0);
-IOMMUSIM_ABI_OFF(iommu_ioas_alloc, flags, 4);
-IOMMUSIM_ABI_OFF(iommu_ioas_alloc, out_ioas_id, 8);
-
-IOMMUSIM_ABI_SIZE(iommu_iova_range, 16);
-IOMMUSIM_ABI_OFF(iommu_iova_range, start, 0);
-IOMMUSIM_ABI_OFF(iommu_iova_range, last, 8);
-
-IOMMUSIM_ABI_SIZE(iommu_ioas_iova_ranges, 32);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, size, 0);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, ioas_id, 4);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, num_iovas, 8);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, __reserved, 12);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, allowed_iovas, 16);
-IOMMUSIM_ABI_OFF(iommu_ioas_iova_ranges, out_iova_alignment, 24);
-
-IOMMUSIM_ABI_SIZE(iommu_ioas_map, 40);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, size, 0);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, flags, 4);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, ioas_id, 8);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, __reserved, 12);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, user_va, 16);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, length, 24);
-IOMMUSIM_ABI_OFF(iommu_ioas_map, iova, 32);
-
-IOMMUSIM_ABI_SIZE(iommu_ioas_unmap, 24);
-IOMMUSIM_ABI_OFF(iommu_ioas_unmap, size, 0);
-IOMMUSIM_ABI_OFF(iommu_ioas_unmap, ioas_id, 4);
-IOMMUSIM_ABI_OFF(iommu_ioas_unmap, iova, 8);
-IOMMUSIM_ABI_OFF(iommu_ioas_unmap, length, 16);
-
-IOMMUSIM_ABI_SIZE(iommu_hwpt_vtd_s1, 24);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, flags, 0);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, pgtbl_addr, 8);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, addr_width, 16);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, __reserved, 20);
-
-IOMMUSIM_ABI_SIZE(iommu_hwpt_alloc, 48);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, size, 0);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, flags, 4);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, dev_id, 8);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, pt_id, 12);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, out_hwpt_id, 16);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, __reserved, 20);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, data_type, 24);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, data_len, 28);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, data_uptr, 32);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, fault_id, 40);
-IOMMUSIM_ABI_OFF(iommu_hwpt_alloc, __reserved2, 44);
-
-IOMMUSIM_ABI_SIZE(iommu_hw_info_vtd, 24);
-IOMMUSIM_ABI_OFF(iommu_hw_info_vtd, flags, 0);
-IOMMUSIM_ABI_OFF(iommu_hw_info_vtd, __reserved, 4);
-IOMMUSIM_ABI_OFF(iommu_hw_info_vtd, cap_reg, 8);
-IOMMUSIM_ABI_OFF(iommu_hw_info_vtd, ecap_reg, 16);
-
-IOMMUSIM_ABI_SIZE(iommu_hw_info, 40);
-IOMMUSIM_ABI_OFF(iommu_hw_info, size, 0);
-IOMMUSIM_ABI_OFF(iommu_hw_info, flags, 4);
-IOMMUSIM_ABI_OFF(iommu_hw_info, dev_id, 8);
-IOMMUSIM_ABI_OFF(iommu_hw_info, data_len, 12);
-IOMMUSIM_ABI_OFF(iommu_hw_info, data_uptr, 16);
-IOMMUSIM_ABI_OFF(iommu_hw_info, out_data_type, 24);
-IOMMUSIM_ABI_OFF(iommu_hw_info, __reserved, 28);
-IOMMUSIM_ABI_OFF(iommu_hw_info, out_capabilities, 32);
-
-IOMMUSIM_ABI_SIZE(iommu_hwpt_vtd_s1_invalidate, 24);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, addr, 0);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, npages, 8);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, flags, 16);
-IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, __reserved, 20);
-
-IOMMUSIM_ABI_SIZE(iommu_hwpt_invalidate, 32);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, size, 0);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, hwpt_id, 4);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, data_uptr, 8);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, data_type, 16);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, entry_len, 20);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, entry_num, 24);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate, __reserved, 28);
-
-IOMMUSIM_ABI_SIZE(iommu_test_cmd, 72);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, size, 0);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, op, 4);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, id, 8);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, __reserved, 12);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, mock_domain.out_stdev_id, 16);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, mock_domain.out_hwpt_id, 20);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, mock_domain.out_idev_id, 24);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, mock_domain_flags.dev_flags, 28);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, mock_domain_replace.pt_id, 16);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, memory_limit.limit, 16);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, dirty.out_nr_dirty, 56);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, check_iotlb.id, 16);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, check_iotlb.iotlb, 20);
-IOMMUSIM_ABI_OFF(iommu_test_cmd, last, 64);
-
-IOMMUSIM_ABI_SIZE(iommu_test_hw_info, 8);
-IOMMUSIM_ABI_OFF(iommu_test_hw_info, flags, 0);
-IOMMUSIM_ABI_OFF(iommu_test_hw_info, test_reg, 4);
-IOMMUSIM_ABI_SIZE(iommu_hwpt_selftest, 4);
-IOMMUSIM_ABI_OFF(iommu_hwpt_selftest, iotlb, 0);
-IOMMUSIM_ABI_SIZE(iommu_hwpt_invalidate_selftest, 8);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate_selftest, flags, 0);
-IOMMUSIM_ABI_OFF(iommu_hwpt_invalidate_selftest, iotlb_id, 4);
-
-IOMMUSIM_ABI_SIZE(vfio_device_bind_iommufd, 16);
-IOMMUSIM_ABI_OFF(vfio_device_bind_iommufd, argsz, 0);
-IOMMUSIM_ABI_OFF(vfio_device_bind_iommufd, flags, 4);
-IOMMUSIM_ABI_OFF(vfio_device_bind_iommufd, iommufd, 8);
-IOMMUSIM_ABI_OFF(vfio_device_bind_iommufd, out_devid, 12);
-IOMMUSIM_ABI_SIZE(vfio_device_attach_iommufd_pt, 16);
-IOMMUSIM_ABI_OFF(vfio_device_attach_iommufd_pt, argsz, 0);
-IOMMUSIM_ABI_OFF(vfio_device_attach_iommufd_pt, flags, 4);
-IOMMUSIM_ABI_OFF(vfio_device_attach_iommufd_pt, pt_id, 8);
-IOMMUSIM_ABI_OFF(vfio_device_attach_iommufd_pt, pasid, 12);
-IOMMUSIM_ABI_SIZE(vfio_device_detach_iommufd_pt, 12);
-IOMMUSIM_ABI_OFF(vfio_device_detach_iommufd_pt, argsz, 0);
-IOMMUSIM_ABI_OFF(vfio_device_detach_iommufd_pt, flags, 4);
-IOMMUSIM_ABI_OFF(vfio_device_detach_iommufd_pt, pasid, 8);
-
-IOMMUSIM_ABI_ASSERT(IOMMU_DESTROY == 0x3B80, "IOMMU_DESTROY value");
-IOMMUSIM_ABI_ASSERT(IOMMU_HWPT_ALLOC == 0x3B89, "IOMMU_HWPT_ALLOC value");
-IOMMUSIM_ABI_ASSERT(IOMMU_GET_HW_INFO == 0x3B8A, "IOMMU_GET_HW_INFO value");
-IOMMUSIM_ABI_ASSERT(IOMMU_HWPT_INVALIDATE == 0x3B8D, "IOMMU_HWPT_INVALIDATE value");
-IOMMUSIM_ABI_ASSERT(IOMMU_TEST_CMD == 0x3BA0, "IOMMU_TEST_CMD value");
-IOMMUSIM_ABI_ASSERT(VFIO_DEVICE_BIND_IOMMUFD == 0x3B76, "VFIO_DEVICE_BIND_IOMMUFD value");
+#define IOMMUSIM_ABI_FIELD_SIZE(s, f, n) IOMMUSIM_ABI_ASSERT(sizeof(((struct s*)0)->f) == (n), #s "." #f " size")
+#define IOMMUSIM_ABI_VALUE(name, v) IOMMUSIM_ABI_ASSERT((name) == (v), #name " value")
+#define IOMMUSIM_ABI_NEWER(entry) entry
+#include "iommusim/iommufd_abi.h"
+#undef IOMMUSIM_ABI_SIZE
+#undef IOMMUSIM_ABI_OFF
+#undef IOMMUSIM_ABI_FIELD_SIZE
+#undef IOMMUSIM_ABI_VALUE
+#undef IOMMUSIM_ABI_NEWER
 
 #endif /* IOMMUSIM_IOMMUFD_H */

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,8 +64,19 @@ int iommusim_close(int fd);
  * EBADF when device_fd is not a VFIO device fd. */
 int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t len, int is_write);
 
-/* VT-d fault reason code of the last DMA of device_fd that faulted (0 if none has faulted since
- * the fd was opened). -1 with errno EBADF when device_fd is not a VFIO device fd. */
+/* pread(2)/pwrite(2) on a VFIO device fd: the device's register region (BAR0, file offset 0,
+ * iommusim/hw/dma_engine.h); a write of the doorbell runs the DMA before returning. Returns the
+ * bytes transferred (clamped to the region's end), or -1 with errno EBADF for an unknown
+ * descriptor, EINVAL for "/dev/iommu", a device not yet bound, or an offset outside the region.
+ * The device fd also answers VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO,
+ * VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS (completion eventfd on MSI vector 0) and
+ * VFIO_DEVICE_RESET through iommusim_ioctl(). */
+ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset);
+ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset);
+
+/* VT-d fault reason code of the last iommusim_dma() of device_fd that faulted (0 if none has
+ * faulted since the fd was opened; the register region's transfers report theirs in its
+ * FAULT_REASON register). -1 with errno EBADF when device_fd is not a VFIO device fd. */
 int iommusim_last_fault(int device_fd);
 
 /* The model's kernel log, what dmesg shows on Linux: why the VT-d driver ("DMAR: "), iommufd
@@ -75,6 +87,12 @@ int iommusim_last_fault(int device_fd);
  * (syslog(2) READ_ALL). Returns the bytes copied without the NUL; with buf NULL or len 0, the bytes
  * the whole log needs. */
 size_t iommusim_log_read(char* buf, size_t len);
+
+/* Fault injection, as the kernel's /proc/<pid>/fail-nth: the nth iommufd object allocation from
+ * now, in any context, fails with ENOMEM; 0 turns it off. */
+void iommusim_fail_nth_set(unsigned nth);
+/* What is left of that count: 0 once the failure was injected (or when off). */
+unsigned iommusim_fail_nth_get(void);
 
 #ifdef __cplusplus
 }

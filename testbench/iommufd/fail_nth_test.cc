@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "iommufd/context.h"
+#include "iommufd/fail_nth.h"
 #include "iommusim/iommufd.h"
 
 namespace iommusim::test {
@@ -144,6 +145,27 @@ TEST(FailNth, InjectionIsOneShot) {
     EXPECT_EQ(0u, ctx.object_count());
     EXPECT_EQ(0, ctx.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));
     EXPECT_EQ(1u, c.out_ioas_id);
+}
+
+// The process-wide count (the kernel's per-task fail_nth, /proc/<pid>/fail-nth): allocations in
+// every context count down one number; reading it back gives what is left, 0 once it fired.
+TEST(FailNth, TaskCountSpansContexts) {
+    iommufd::context first;
+    iommufd::context second;
+    iommu_ioas_alloc c{};
+    c.size = sizeof(c);
+    iommufd::set_task_fail_nth(3);
+    EXPECT_EQ(0, first.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));
+    EXPECT_EQ(0, second.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));
+    EXPECT_EQ(1u, iommufd::task_fail_nth());
+    EXPECT_EQ(-ENOMEM, first.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));
+    EXPECT_EQ(0u, iommufd::task_fail_nth());
+    EXPECT_EQ(1u, first.object_count());
+    EXPECT_EQ(0, second.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));  // one-shot
+    iommufd::set_task_fail_nth(5);
+    iommufd::set_task_fail_nth(0);  // disarmed
+    EXPECT_EQ(0, first.ioctl(IOMMU_IOAS_ALLOC, reinterpret_cast<uint64_t>(&c)));
+    EXPECT_EQ(0u, iommufd::task_fail_nth());
 }
 
 }  // namespace

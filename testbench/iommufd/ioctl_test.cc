@@ -464,12 +464,30 @@ TEST_F(IommufdNested, GetHwInfoErrnos) {
     iommu_hw_info cmd{};
     cmd.size = sizeof(cmd);
     cmd.dev_id = m_device_id;
-    cmd.flags = 1;
+    cmd.flags = 2;  // only bit 0 (IOMMU_HW_INFO_FLAG_INPUT_TYPE) is defined
     EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
     cmd.flags = 0;
-    cmd.__reserved = 1;
+    for (int i = 0; i < 3; ++i) {
+        cmd.__reserved[i] = 1;
+        EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd)) << i;
+        cmd.__reserved[i] = 0;
+    }
+    // An input type: the driver's own (0xfeedbeef for the mock) or the default is answered,
+    // any other is refused; without the flag the field's input value is ignored.
+    cmd.flags = 1;
+    cmd.in_data_type = 0xfeedbeef;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    EXPECT_EQ(0xfeedbeefu, cmd.out_data_type);
+    EXPECT_EQ(0u, cmd.out_max_pasid_log2);
+    cmd.in_data_type = 0;
+    cmd.data_len = 0;  // the call above reported the driver's length
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    cmd.in_data_type = 1;  // VT-d info from the mock driver
+    cmd.data_len = 0;
     EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
-    cmd.__reserved = 0;
+    cmd.flags = 0;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd));
+    EXPECT_EQ(0xfeedbeefu, cmd.out_data_type);
     for (uint32_t id : {0u, 999u, m_ioas_id, m_stdev_id, m_nested_id}) {
         EXPECT_EQ(ENOENT, GetHwInfo(m_fd, id, nullptr, 0)) << id;
     }
@@ -551,6 +569,60 @@ TEST_F(IommufdNested, TestCmdErrnos) {
     uint32_t id = 0;
     TestCmdIoasAlloc(m_fd, &id);
     EXPECT_EQ(m_nested_id + 1, id);
+}
+
+// MD_CHECK_REFS (kernel iommufd_test_md_check_refs): a page mapped into an IOAS with a domain is
+// pinned once per area covering it, in any context of the process; an IOAS without a domain pins
+// nothing; unaligned ranges are EINVAL, unmapped pages EFAULT, a different count EIO.
+TEST_F(IommufdNested, MdCheckRefsCountsPinsProcessWide) {
+    const std::size_t len = 4 * 4096;
+    auto* buf = static_cast<uint8_t*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(MAP_FAILED, static_cast<void*>(buf));
+    auto check = [&](uint8_t* at, uint64_t length, uint32_t refs) {
+        iommu_test_cmd cmd{};
+        cmd.size = sizeof(cmd);
+        cmd.op = IOMMU_TEST_OP_MD_CHECK_REFS;
+        cmd.check_refs.uptr = reinterpret_cast<uint64_t>(at);
+        cmd.check_refs.length = length;
+        cmd.check_refs.refs = refs;
+        return Ioctl(m_fd, IOMMU_TEST_CMD, &cmd);
+    };
+    const uint32_t rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA;
+    EXPECT_EQ(0, check(buf, len, 0));
+    uint64_t iova = MOCK_APERTURE_START;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, buf + 4096, 2 * 4096, &iova, rw));
+    EXPECT_EQ(0, check(buf + 4096, 2 * 4096, 1));
+    EXPECT_EQ(EIO, check(buf, len, 1)) << "the first and last pages are not pinned";
+    EXPECT_EQ(0, check(buf, 4096, 0));
+    // A second area over the same pages pins them again; another context sees both pins.
+    uint64_t iova2 = MOCK_APERTURE_START + 0x100000;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, buf, len, &iova2, rw));
+    EXPECT_EQ(0, check(buf + 4096, 4096, 2));
+    const int other = iommusim_open("/dev/iommu", O_RDWR);
+    ASSERT_GE(other, 0);
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_MD_CHECK_REFS;
+    cmd.check_refs.uptr = reinterpret_cast<uint64_t>(buf);
+    cmd.check_refs.length = 4096;
+    cmd.check_refs.refs = 1;
+    EXPECT_EQ(0, Ioctl(other, IOMMU_TEST_CMD, &cmd));
+    // An IOAS of its own without a domain pins nothing.
+    uint32_t bare = 0;
+    TestCmdIoasAlloc(other, &bare);
+    uint64_t iova3 = 0x400000;
+    ASSERT_EQ(0, IoasMap(other, bare, buf, 4096, &iova3, rw));
+    EXPECT_EQ(0, Ioctl(other, IOMMU_TEST_CMD, &cmd));
+    EXPECT_EQ(0, iommusim_close(other));
+    ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, iova2, len));
+    ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, iova, 2 * 4096));
+    EXPECT_EQ(0, check(buf, len, 0));
+    // Bad ranges.
+    EXPECT_EQ(EINVAL, check(buf + 1, 4096, 0));
+    EXPECT_EQ(EINVAL, check(buf, 4095, 0));
+    ASSERT_EQ(0, munmap(buf + 3 * 4096, 4096));
+    EXPECT_EQ(EFAULT, check(buf, len, 0));
+    munmap(buf, 3 * 4096);
 }
 
 TEST_F(IommufdNested, IoasMapUnmapRanges) {

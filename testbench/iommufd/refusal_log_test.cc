@@ -245,8 +245,9 @@ TEST_F(RefusalLog, GetHwInfoRefusalsNameTheReason) {
             return Ioctl(m_fd, IOMMU_GET_HW_INFO, &cmd);
         };
     };
-    expect_refusal(EOPNOTSUPP, info(m_dev, 1),
-                   "<6>iommufd: IOMMU_GET_HW_INFO refused: flags 0x1 and __reserved must be 0 (EOPNOTSUPP)");
+    expect_refusal(
+        EOPNOTSUPP, info(m_dev, 2),
+        "<6>iommufd: IOMMU_GET_HW_INFO refused: flags 0x2 has unknown bits or __reserved is not 0 (EOPNOTSUPP)");
     expect_refusal(ENOENT, info(999, 0), "<6>iommufd: IOMMU_GET_HW_INFO refused: 999 is not a device id (ENOENT)");
 }
 

@@ -1,6 +1,7 @@
 #include "program/cli_options.h"
 
 #include <charconv>
+#include <cstddef>
 
 #include "program/plot.h"
 
@@ -26,6 +27,8 @@ std::string cli_usage() {
     return R"(usage: iommusim [options] [SCENARIO]
        iommusim --list
        iommusim plot STATS.json OUT.png|OUT.svg|OUT.pdf
+       iommusim exec [--config FILE] [--iotlb KIND] [--waves[=PATH]] [--stats-json PATH] [--seed N]
+                     [-q] -- PROGRAM [ARGS...]
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
@@ -46,6 +49,11 @@ options:
   -q, --quiet             print only the result line and failure reports
   -v, --verbose           also print every operation: ioctls, DMAs, descriptors, faults
   -h, --help              this text
+
+exec runs PROGRAM, unmodified, on the model: its open/ioctl/close/... of /dev/iommu and
+/dev/vfio/devices/vfioN reach the platform (libiommusim-preload.so, LD_PRELOAD), with the
+configuration, waves and statistics of a scenario run; a summary follows the program's exit
+(-q: none). Its exit status is the program's (128+N when signal N ended it, 127 when it cannot run).
 
 exit status: 0 when the scenario's checks passed, 1 when a check failed, 2 on bad usage (an unknown
 flag, a bad value or configuration, an output path that cannot be written: checked before the run).
@@ -134,8 +142,24 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
             return o;
+        } else if (a == "exec" && i == 0) {
+            o.command = "exec";
+        } else if (a == "--" && o.command == "exec") {
+            o.exec_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            if (o.exec_args.empty()) {
+                error = "exec needs a program after --";
+                return std::nullopt;
+            }
+            if (o.stats_json == "-") {
+                error = "exec cannot write the statistics to standard output (the program's): give a file";
+                return std::nullopt;
+            }
+            return o;
         } else if (!a.empty() && a[0] == '-') {
             error = "unknown option '" + a + "'";
+            return std::nullopt;
+        } else if (o.command == "exec") {
+            error = "exec runs the program given after -- (exec [options] -- PROGRAM [ARGS...]), not '" + a + "'";
             return std::nullopt;
         } else {
             if (scenario_given) {
@@ -145,6 +169,10 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
             o.scenario = a;
             scenario_given = true;
         }
+    }
+    if (o.command == "exec") {
+        error = "exec needs -- and a program (exec [options] -- PROGRAM [ARGS...])";
+        return std::nullopt;
     }
     return o;
 }

@@ -11,7 +11,7 @@ namespace iommusim::program {
 enum class verbosity { quiet, normal, verbose };
 
 struct cli_options {
-    std::string command = "run";                 // run, list, plot, help
+    std::string command = "run";                 // run, list, plot, exec, help
     std::string scenario = "nested-invalidate";  // scenario to run
     // Settings left unset here come from the configuration file, then the environment, then the
     // default (main.cc resolves them).
@@ -22,6 +22,7 @@ struct cli_options {
     std::optional<uint64_t> seed;      // seed for random scenarios
     verbosity level = verbosity::normal;
     std::vector<std::string> plot_args;  // plot: STATS.json OUT.png
+    std::vector<std::string> exec_args;  // exec: PROGRAM [ARGS...] (after "--")
 };
 
 // Parses argv. On a bad flag returns nullopt and sets `error` to a message naming it.

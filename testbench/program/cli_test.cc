@@ -74,6 +74,28 @@ TEST(CliOptions, PlotRefusesAnOutputWhoseExtensionNamesNoFormat) {
     }
 }
 
+TEST(CliOptions, ExecTakesTheProgramAfterTheDoubleDash) {
+    auto o = parse({"exec", "--iotlb", "rtl", "--stats-json=s.json", "--", "./vmm", "--iotlb", "--", "x"});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->command, "exec");
+    EXPECT_EQ(o->iotlb, std::optional<std::string>("rtl"));
+    EXPECT_EQ(o->stats_json, "s.json");
+    // Everything after the first "--" is the program's, flags included.
+    EXPECT_EQ(o->exec_args, (std::vector<std::string>{"./vmm", "--iotlb", "--", "x"}));
+}
+
+TEST(CliOptions, ExecRefusesAMissingProgramAndStandardOutputStatistics) {
+    std::string err;
+    EXPECT_FALSE(parse({"exec"}, &err));
+    EXPECT_NE(err.find("exec needs -- and a program"), std::string::npos) << err;
+    EXPECT_FALSE(parse({"exec", "--"}, &err));
+    EXPECT_NE(err.find("exec needs a program after --"), std::string::npos) << err;
+    EXPECT_FALSE(parse({"exec", "./vmm"}, &err));
+    EXPECT_NE(err.find("not './vmm'"), std::string::npos) << err;
+    EXPECT_FALSE(parse({"exec", "--stats-json", "-", "--", "./vmm"}, &err));
+    EXPECT_NE(err.find("standard output"), std::string::npos) << err;
+}
+
 TEST(ConfigFile, AppliesKnownKeys) {
     platform_config c;
     EXPECT_EQ(apply_config_json(R"({"iotlb":"rtl","iommu":{"iotlb_sets":16,"stale_check":true,

@@ -11,6 +11,7 @@
 #include "platform/platform.h"
 #include "platform/stop_signal.h"
 #include "program/cli_options.h"
+#include "program/exec_command.h"
 #include "program/lockstep_check.h"
 #include "program/plot.h"
 #include "program/resolve_config.h"
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
     }
     if (opts->command == "list")
         return list_scenarios();
+    if (opts->command == "exec")
+        return exec_program(*opts);
     if (opts->command == "plot") {
         error = plot_stats(opts->plot_args[0], opts->plot_args[1]);
         if (!error.empty()) {

@@ -1,0 +1,553 @@
+#include "preload/model_files.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "driver/uaccess.h"
+#include "iommusim/iommufd.h"
+#include "iommusim/iommusim.h"
+#include "preload/exec_session.h"
+#include "preload/fail_nth.h"
+
+namespace iommusim::preload {
+
+namespace {
+
+enum class file_kind { iommufd, vfio_device, fail_nth };
+
+struct model_object {
+    int model_fd = -1;  // the C API's descriptor (none for the fail-nth file)
+    file_kind kind = file_kind::iommufd;
+};
+
+// Descriptors below this are flagged in an array, so that read/write/mmap of every other file cost
+// one load; model files above it are found in the table.
+constexpr int flagged_fds = 1 << 16;
+
+struct state {
+    std::recursive_mutex mutex;
+    std::unordered_map<ino_t, model_object> objects;  // live model files by memfd inode
+    std::unordered_set<ino_t> closed;                 // model objects closed while a memfd may live on
+    std::unordered_map<int, ino_t> fds;               // descriptors the interposer saw of each
+    dev_t memfd_dev = 0;                              // the device every memfd lives on
+    bool have_memfd_dev = false;
+    pid_t owner = getpid();             // a vfork child shares this memory, not the fds
+    std::atomic<bool> high_fds{false};  // a model file above flagged_fds exists
+    std::atomic<uint8_t> flagged[flagged_fds] = {};
+};
+
+// Never destroyed: a program's exit handlers and other libraries' destructors may still close.
+state& st() {
+    static state* s = new state;
+    return *s;
+}
+
+void flag(int fd, bool on) {
+    if (fd >= 0 && fd < flagged_fds)
+        st().flagged[fd].store(on ? 1 : 0, std::memory_order_relaxed);
+    else if (on)
+        st().high_fds.store(true, std::memory_order_relaxed);
+}
+
+bool parse_device_number(const char* digits) {
+    if (*digits == '\0' || (digits[0] == '0' && digits[1] != '\0'))
+        return false;
+    for (const char* p = digits; *p != '\0'; ++p)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+// The files the model owns: absolute paths only (a relative open reaches the host's file).
+bool owned_kind(const char* path, file_kind& kind) {
+    static const char device_prefix[] = "/dev/vfio/devices/vfio";
+    if (std::strcmp(path, "/dev/iommu") == 0) {
+        kind = file_kind::iommufd;
+        return true;
+    }
+    if (std::strncmp(path, device_prefix, sizeof(device_prefix) - 1) == 0 &&
+        parse_device_number(path + sizeof(device_prefix) - 1)) {
+        kind = file_kind::vfio_device;
+        return true;
+    }
+    if (is_fail_nth_path(path)) {
+        kind = file_kind::fail_nth;
+        return true;
+    }
+    return false;
+}
+
+bool in_vfork_child() {
+    return getpid() != st().owner;
+}
+
+// The memfd inode of fd when it is one of the model's, else false. Caller holds the mutex.
+bool inode_of(int fd, ino_t& ino) {
+    struct stat sb;
+    if (!st().have_memfd_dev || fstat(fd, &sb) != 0 || sb.st_dev != st().memfd_dev)
+        return false;
+    ino = sb.st_ino;
+    return true;
+}
+
+model_object* object_of(int fd, ino_t& ino) {
+    if (!inode_of(fd, ino))
+        return nullptr;
+    auto it = st().objects.find(ino);
+    return it == st().objects.end() ? nullptr : &it->second;
+}
+
+// Closes the model object of `ino` when no descriptor the interposer saw still refers to it.
+void release_if_unreferenced(ino_t ino) {
+    state& s = st();
+    for (auto it = s.fds.begin(); it != s.fds.end();) {
+        ino_t now = 0;
+        if (it->second != ino) {
+            ++it;
+        } else if (inode_of(it->first, now) && now == ino) {
+            return;  // still referenced
+        } else {
+            flag(it->first, false);  // closed behind the interposer's back
+            it = s.fds.erase(it);
+        }
+    }
+    auto obj = s.objects.find(ino);
+    if (obj == s.objects.end())
+        return;
+    if (obj->second.model_fd >= 0)
+        iommusim_close(obj->second.model_fd);
+    s.objects.erase(obj);
+    s.closed.insert(ino);
+}
+
+const char* memfd_name(file_kind kind) {
+    switch (kind) {
+        case file_kind::iommufd:
+            return "iommusim:/dev/iommu";
+        case file_kind::vfio_device:
+            return "iommusim:/dev/vfio/devices/vfio";
+        case file_kind::fail_nth:
+            return "iommusim:fail-nth";
+    }
+    return "iommusim";
+}
+
+// Whether the program's argument can be read and written back, as the kernel's copies would.
+bool readable_writable(void* addr, std::size_t len) {
+    unsigned char copy[64];
+    const auto uaddr = reinterpret_cast<uint64_t>(addr);
+    return len <= sizeof(copy) && driver::copy_from_user(copy, uaddr, len) == 0 &&
+           driver::copy_to_user(uaddr, copy, len) == 0;
+}
+
+// VFIO_DEVICE_BIND_IOMMUFD names the iommufd by the program's descriptor: the model gets its own.
+int bind_iommufd(const model_object& device, void* arg) {
+    vfio_device_bind_iommufd bind{};
+    constexpr std::size_t minsz = offsetof(vfio_device_bind_iommufd, out_devid) + sizeof(bind.out_devid);
+    auto* user = static_cast<vfio_device_bind_iommufd*>(arg);
+    // An unreadable argument: the model reports EFAULT from the program's own pointer.
+    if (!readable_writable(arg, minsz))
+        return iommusim_ioctl(device.model_fd, VFIO_DEVICE_BIND_IOMMUFD, arg);
+    std::memcpy(&bind, user, minsz);
+    if (bind.iommufd >= 0) {
+        ino_t ino = 0;
+        model_object* ctx = object_of(bind.iommufd, ino);
+        if (ctx == nullptr || ctx->kind == file_kind::fail_nth) {
+            // As the kernel: not an open descriptor EBADF, another kind of file EBADFD.
+            errno = fcntl(bind.iommufd, F_GETFD) == -1 ? EBADF : EBADFD;
+            return -1;
+        }
+        bind.iommufd = ctx->model_fd;
+    }
+    const int rc = iommusim_ioctl(device.model_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    if (rc == 0)
+        user->out_devid = bind.out_devid;
+    return rc;
+}
+
+bool maybe_model_file(int fd) {
+    if (fd >= 0 && fd < flagged_fds)
+        return st().flagged[fd].load(std::memory_order_relaxed) != 0;
+    return fd >= flagged_fds && st().high_fds.load(std::memory_order_relaxed);
+}
+
+bool open_file(const char* path, int flags, int& result) {
+    file_kind kind;
+    if (path == nullptr || !owned_kind(path, kind))
+        return false;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    // As open(2) of a character device or a proc file that exists.
+    if ((flags & O_CREAT) && (flags & O_EXCL)) {
+        errno = EEXIST;
+        result = -1;
+        return true;
+    }
+    if (flags & O_DIRECTORY) {
+        errno = ENOTDIR;
+        result = -1;
+        return true;
+    }
+    model_object obj;
+    obj.kind = kind;
+    if (kind != file_kind::fail_nth) {
+        configure_platform_once();
+        obj.model_fd = iommusim_open(path, flags);
+        if (obj.model_fd < 0) {
+            result = -1;
+            return true;
+        }
+    }
+    const int fd = memfd_create(memfd_name(kind), (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        const int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        if (obj.model_fd >= 0)
+            iommusim_close(obj.model_fd);
+        errno = saved;
+        result = -1;
+        return true;
+    }
+    if (flags & O_NONBLOCK)
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+    s.memfd_dev = sb.st_dev;
+    s.have_memfd_dev = true;
+    s.closed.erase(sb.st_ino);
+    s.objects[sb.st_ino] = obj;
+    s.fds[fd] = sb.st_ino;
+    flag(fd, true);
+    result = fd;
+    return true;
+}
+
+bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
+    if (_IOC_TYPE(request) != IOMMUFD_TYPE)
+        return false;  // generic ioctls (FIONBIO, FIOCLEX, ...) act on the reserved kernel file
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    model_object* obj = object_of(fd, ino);
+    if (obj == nullptr) {
+        if (!s.have_memfd_dev || !s.closed.count(ino) || !inode_of(fd, ino))
+            return false;
+        // A descriptor of a model file the interposer never saw (a raw dup) after the model closed
+        // the object with the last descriptor it knew of.
+        errno = EBADF;
+        result = -1;
+        return true;
+    }
+    if (obj->kind == file_kind::fail_nth) {
+        errno = ENOTTY;
+        result = -1;
+    } else if (obj->kind == file_kind::vfio_device && request == VFIO_DEVICE_BIND_IOMMUFD) {
+        result = bind_iommufd(*obj, arg);
+    } else {
+        result = iommusim_ioctl(obj->model_fd, request, arg);
+    }
+    note_ioctl(result == 0);
+    return true;
+}
+
+// A VFIO device's regions (iommusim_pread/iommusim_pwrite). read/write (offset -1) use and advance
+// the file position of the reserved descriptor, which its dups share, as VFIO uses the file's.
+ssize_t device_region_io(int fd, int model_fd, void* buf, std::size_t len, off_t offset, bool is_write) {
+    const bool positioned = offset >= 0;
+    if (!positioned && (offset = lseek(fd, 0, SEEK_CUR)) < 0)
+        return -1;
+    const ssize_t n =
+        is_write ? iommusim_pwrite(model_fd, buf, len, offset) : iommusim_pread(model_fd, buf, len, offset);
+    if (!positioned && n > 0)
+        lseek(fd, offset + n, SEEK_SET);
+    return n;
+}
+
+bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result) {
+    if (!maybe_model_file(fd))
+        return false;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    model_object* obj = object_of(fd, ino);
+    if (obj == nullptr)
+        return false;
+    if (obj->kind == file_kind::fail_nth) {
+        result = fail_nth_read(fd, buf, len, offset);
+        return true;
+    }
+    if (obj->kind == file_kind::vfio_device) {
+        result = device_region_io(fd, obj->model_fd, buf, len, offset, false);
+        return true;
+    }
+    errno = EINVAL;  // iommufd has no read
+    result = -1;
+    return true;
+}
+
+bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t& result) {
+    if (!maybe_model_file(fd))
+        return false;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    model_object* obj = object_of(fd, ino);
+    if (obj == nullptr)
+        return false;
+    if (obj->kind == file_kind::fail_nth) {
+        result = fail_nth_write(buf, len);  // ignores the offset
+        return true;
+    }
+    if (obj->kind == file_kind::vfio_device) {
+        result = device_region_io(fd, obj->model_fd, const_cast<void*>(buf), len, offset, true);
+        return true;
+    }
+    errno = EINVAL;
+    result = -1;
+    return true;
+}
+
+bool vector_io(int fd, ssize_t& result) {
+    if (!maybe_model_file(fd))
+        return false;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    if (object_of(fd, ino) == nullptr)
+        return false;
+    errno = EINVAL;
+    result = -1;
+    return true;
+}
+
+bool mmap_file(int fd, void*& result) {
+    if (!maybe_model_file(fd))
+        return false;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    model_object* obj = object_of(fd, ino);
+    if (obj == nullptr)
+        return false;
+    // iommufd has no mmap (ENODEV); a VFIO device maps mmap-capable regions only (none yet).
+    errno = obj->kind == file_kind::vfio_device ? EINVAL : ENODEV;
+    result = MAP_FAILED;
+    return true;
+}
+
+int close_file(int fd, int (*real_close)(int)) {
+    if (!maybe_model_file(fd))
+        return real_close(fd);
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    if (in_vfork_child())
+        return real_close(fd);  // the child's descriptor table is its own; the model is the parent's
+    auto it = s.fds.find(fd);
+    const bool known = it != s.fds.end();
+    const ino_t ino = known ? it->second : 0;
+    const int rc = real_close(fd);
+    const int saved = errno;
+    if (known) {
+        s.fds.erase(it);
+        flag(fd, false);
+        release_if_unreferenced(ino);
+    }
+    errno = saved;
+    return rc;
+}
+
+void note_dup(int oldfd, int newfd) {
+    if (newfd < 0 || !st().have_memfd_dev)
+        return;
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    if (in_vfork_child())
+        return;
+    ino_t ino = 0;
+    if (object_of(oldfd, ino) == nullptr)
+        return;
+    s.fds[newfd] = ino;
+    flag(newfd, true);
+}
+
+bool model_inode_of(int fd, ino_t& ino) {
+    if (!maybe_model_file(fd))
+        return false;
+    std::lock_guard<std::recursive_mutex> guard(st().mutex);
+    auto it = st().fds.find(fd);
+    if (it == st().fds.end())
+        return false;
+    ino = it->second;
+    return true;
+}
+
+void note_replaced(int newfd, ino_t previous) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    if (in_vfork_child())
+        return;
+    s.fds.erase(newfd);
+    flag(newfd, false);
+    release_if_unreferenced(previous);
+}
+
+void note_range_closed(unsigned first, unsigned last) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    if (in_vfork_child())
+        return;
+    std::vector<ino_t> lost;
+    for (auto it = s.fds.begin(); it != s.fds.end();) {
+        const unsigned fd = static_cast<unsigned>(it->first);
+        if (fd >= first && fd <= last) {
+            lost.push_back(it->second);
+            flag(it->first, false);
+            it = s.fds.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (ino_t ino : lost)
+        release_if_unreferenced(ino);
+}
+
+void prepare_fork() {
+    st().mutex.lock();  // no thread is inside the model while its memory is copied
+}
+
+void after_fork_parent() {
+    st().mutex.unlock();
+}
+
+void after_fork_child() {
+    st().owner = getpid();
+    // The lock was taken by the parent's thread, whose id the child's thread does not have: a
+    // fresh mutex (no other thread exists in the child).
+    new (&st().mutex) std::recursive_mutex;
+    forked_child_outputs_off();
+}
+
+}  // namespace
+
+}  // namespace iommusim::preload
+
+// ---- C interface: no exception crosses into the C entry points ---------------------------------
+
+namespace {
+
+// Out of memory in the interposer's own tables: the call fails as the kernel would, ENOMEM.
+template <typename Fn>
+bool guarded(Fn&& fn) {
+    try {
+        return fn();
+    } catch (...) {
+        errno = ENOMEM;
+        return true;
+    }
+}
+
+}  // namespace
+
+using namespace iommusim::preload;
+
+extern "C" bool iommusim_preload_open(const char* path, int flags, int* result) {
+    *result = -1;
+    return guarded([&] { return open_file(path, flags, *result); });
+}
+
+extern "C" bool iommusim_preload_ioctl(int fd, unsigned long request, void* arg, int* result) {
+    *result = -1;
+    return guarded([&] { return ioctl_file(fd, request, arg, *result); });
+}
+
+extern "C" bool iommusim_preload_read(int fd, void* buf, size_t len, off_t offset, ssize_t* result) {
+    *result = -1;
+    return maybe_model_file(fd) && guarded([&] { return read_file(fd, buf, len, offset, *result); });
+}
+
+extern "C" bool iommusim_preload_write(int fd, const void* buf, size_t len, off_t offset, ssize_t* result) {
+    *result = -1;
+    return maybe_model_file(fd) && guarded([&] { return write_file(fd, buf, len, offset, *result); });
+}
+
+extern "C" bool iommusim_preload_vector_io(int fd, ssize_t* result) {
+    *result = -1;
+    return maybe_model_file(fd) && guarded([&] { return vector_io(fd, *result); });
+}
+
+extern "C" bool iommusim_preload_mmap(int fd, void** result) {
+    *result = MAP_FAILED;
+    return maybe_model_file(fd) && guarded([&] { return mmap_file(fd, *result); });
+}
+
+extern "C" int iommusim_preload_close(int fd, int (*real_close)(int)) {
+    if (!maybe_model_file(fd))
+        return real_close(fd);
+    try {
+        return close_file(fd, real_close);
+    } catch (...) {
+        return real_close(fd);
+    }
+}
+
+extern "C" void iommusim_preload_dup(int oldfd, int newfd) {
+    guarded([&] {
+        note_dup(oldfd, newfd);
+        return true;
+    });
+}
+
+extern "C" bool iommusim_preload_replacing(int newfd, ino_t* previous) {
+    return model_inode_of(newfd, *previous);
+}
+
+extern "C" void iommusim_preload_replaced(int newfd, ino_t previous) {
+    guarded([&] {
+        note_replaced(newfd, previous);
+        return true;
+    });
+}
+
+extern "C" void iommusim_preload_range_closed(unsigned first, unsigned last) {
+    guarded([&] {
+        note_range_closed(first, last);
+        return true;
+    });
+}
+
+extern "C" const char* iommusim_preload_opendir_path(const char* path) {
+    try {
+        return is_debugfs_path(path) ? fault_injection_debugfs() : nullptr;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+extern "C" void iommusim_preload_prepare_fork(void) {
+    prepare_fork();
+}
+
+extern "C" void iommusim_preload_parent_after_fork(void) {
+    after_fork_parent();
+}
+
+extern "C" void iommusim_preload_child_after_fork(void) {
+    guarded([] {
+        after_fork_child();
+        return true;
+    });
+}
