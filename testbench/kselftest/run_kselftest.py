@@ -2,12 +2,14 @@
 """Runs a kselftest harness program under the interposer and compares its results with the list
 of tests expected to fail.
 
-usage: run_kselftest.py --preload LIB --expected FILE [--timeout S] PROGRAM [HARNESS ARGS...]
+usage: run_kselftest.py --preload LIB --expected FILE [--timeout S] [--summary FILE] PROGRAM [HARNESS ARGS...]
 
 Prints the program's TAP output, its "# Totals:" line, then every difference from the expected
 failures: a failing test that is not listed, a listed test that passed or was skipped, a harness
 that stopped before reporting every planned test (a crash or the timeout). Exit status 0 when
-there is none, 1 otherwise.
+there is none, 1 otherwise. With --summary, also writes one line (the program, its harness
+arguments, the totals and the verdict) to FILE, which scripts/test.sh prints after ctest's own
+totals, since ctest shows no output of a test that passes.
 
 The expected-failures file has one test per line, "FIXTURE[.VARIANT].TEST  reason"; the name may
 be an fnmatch pattern (it then stands for every test it matches); '#' starts a comment line.
@@ -58,6 +60,7 @@ def main():
     parser.add_argument("--preload", required=True)
     parser.add_argument("--expected", required=True)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--summary")
     parser.add_argument("program")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     opts = parser.parse_args()
@@ -102,7 +105,21 @@ def main():
           f" of {listed} listed tests that ran")
     for problem in problems:
         print(f"# MISMATCH: {problem}")
+    if opts.summary:
+        write_summary(opts.summary, opts, totals, problems)
     return 1 if problems else 0
+
+
+def write_summary(path, opts, totals, problems):
+    """One line per run, replaced atomically so a reader never sees half of it."""
+    name = " ".join([os.path.basename(opts.program)] + opts.args)
+    counts = totals[len("# Totals:"):].strip() if totals else "no totals"
+    verdict = "as expected" if not problems else f"{len(problems)} mismatch(es)"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(f"{name}: {counts} ({verdict})\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
