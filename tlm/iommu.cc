@@ -75,7 +75,6 @@ class iommu::queue_host final : public qi_host {
         ++m_owner.m_stats.completion_events;
         m_owner.send(m_owner.m_inv_pulse);
     }
-    void registers_changed() override { m_owner.mirror_queue_registers(); }
     sc_core::sc_time latest_served_request_end() override { return m_owner.m_latest_request_end; }
     sc_core::sc_time take_cache_time() override {
         const uint64_t now = m_owner.m_tlb.cycles();
@@ -144,7 +143,6 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
 
     derive_capabilities();
     hook_registers();
-    mirror_queue_registers();
 
     // Every invalidation revokes the DMI grants whose translation it covers. Accesses through a DMI
     // pointer never reach the shell: its holder may have used it up to one quantum (plus the access
@@ -230,52 +228,8 @@ void iommu::hook_registers() {
     using namespace hw;
     using ev_t = register_file::write_event;
     m_regs.on_write(reg::GCMD_OFFSET, [this](const ev_t& ev) { on_gcmd(ev); });
-    m_regs.on_write(reg::IQT_OFFSET, [this](const ev_t& ev) {
-        m_queue->write_iqt(ev.new_value);
-        mirror_queue_registers();
-    });
-    m_regs.on_write(reg::IQA_OFFSET, [this](const ev_t& ev) {
-        m_queue->write_iqa(ev.new_value);
-        mirror_queue_registers();
-    });
-    m_regs.on_write(reg::ICS_OFFSET, [this](const ev_t& ev) {
-        m_queue->write_ics(static_cast<uint32_t>(ev.written & ev.written_mask));
-        mirror_queue_registers();
-    });
-    m_regs.on_write(reg::IECTL_OFFSET, [this](const ev_t& ev) {
-        m_queue->write_iectl(static_cast<uint32_t>(ev.new_value));
-        mirror_queue_registers();
-    });
-    m_regs.on_write(reg::IEDATA_OFFSET,
-                    [this](const ev_t& ev) { m_queue->write_iedata(static_cast<uint32_t>(ev.new_value)); });
-    m_regs.on_write(reg::IEADDR_OFFSET,
-                    [this](const ev_t& ev) { m_queue->write_ieaddr(static_cast<uint32_t>(ev.new_value)); });
-    m_regs.on_write(reg::IEUADDR_OFFSET,
-                    [this](const ev_t& ev) { m_queue->write_ieuaddr(static_cast<uint32_t>(ev.new_value)); });
-    // The fault recorder hooked FSTS first; the queue engine resumes on IQE/ICE/ITE clears.
-    m_regs.on_write(reg::FSTS_OFFSET, [this](const ev_t& ev) {
-        const uint32_t cleared = static_cast<uint32_t>(ev.old_value & ~ev.new_value) &
-                                 static_cast<uint32_t>(fsts::iqe::mask | fsts::ice::mask | fsts::ite::mask);
-        if (cleared) {
-            m_queue->on_fsts_w1c(cleared);
-            mirror_queue_registers();
-        }
-    });
-}
-
-// The register file holds copies of the queue engine's registers so that MMIO reads see them.
-void iommu::mirror_queue_registers() {
-    using namespace hw;
-    m_regs.set(reg::IQH_OFFSET, m_queue->read_iqh());
-    m_regs.set(reg::IQT_OFFSET, m_queue->read_iqt());
-    m_regs.set(reg::IQA_OFFSET, m_queue->read_iqa());
-    m_regs.set(reg::ICS_OFFSET, m_queue->read_ics());
-    m_regs.set(reg::IECTL_OFFSET, m_queue->read_iectl());
-    m_regs.set(reg::IEDATA_OFFSET, m_queue->read_iedata());
-    m_regs.set(reg::IEADDR_OFFSET, m_queue->read_ieaddr());
-    m_regs.set(reg::IEUADDR_OFFSET, m_queue->read_ieuaddr());
-    m_regs.set(reg::IQERCD_OFFSET, m_queue->read_iqercd());
-    m_regs.set_field<gsts::qies>(reg::GSTS_OFFSET, m_queue->enabled());
+    // The fault recorder hooked FSTS first; the queue owns its registers and resumes on IQE/ICE/ITE clears.
+    m_queue->attach_registers(m_regs);
 }
 
 // GCMD: hardware acts on changes of persistent bits against GSTS and on set one-shot bits
@@ -311,7 +265,7 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
         const bool now = m_queue->set_enabled(qie);
         if (now == qies)
             SC_REPORT_WARNING(msg_type, "GCMD.QIE=0 refused: the invalidation queue is not idle");
-        mirror_queue_registers();
+        m_regs.set_field<gsts::qies>(reg::GSTS_OFFSET, now);
     }
     if (gcmd::wbf::get(cmd)) {
         // Nothing is buffered: the flush completes at once (WBFS reads 0 again).

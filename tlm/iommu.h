@@ -5,7 +5,7 @@
 // GCMD/GSTS one-command-per-write protocol of §1.5 (TE; SRTP latching RTADDR, §1.6, with CAP.ESRTPS
 // a global cache flush; QIE enable/disable through the queue engine, §2.1/§2.6; WBF completes at
 // once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,
-// §6) with its registers forwarded; upstream DMA: pass-through while TE=0, else translation, split
+// §6) owning its registers; upstream DMA: pass-through while TE=0, else translation, split
 // at translated page boundaries, blocked requests answered with TLM_ADDRESS_ERROR_RESPONSE and the
 // fault reason in the dma_extension; ATS translation requests answered with the translation (R=W=0
 // without a fault for a not-present entry or a missing right; Unsupported Request, or Completer
@@ -188,7 +188,6 @@ class iommu : public sc_core::sc_module {
     void derive_capabilities();
     void hook_registers();
     void on_gcmd(const register_file::write_event& ev);
-    void mirror_queue_registers();
 
     // DMI bookkeeping.
     void revoke_if(const std::function<bool(const dmi_grant&)>& pred);
