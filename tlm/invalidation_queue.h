@@ -47,7 +47,7 @@
 #include "tlm/device_tlb_port.h"
 #include "tlm/iommu_config.h"
 #include "tlm/qi_host.h"
-#include "tlm/qi_stats.h"
+#include "tlm/invalidation_queue_stats.h"
 #include "tlm/register_file.h"
 
 namespace iommusim {
@@ -96,8 +96,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void devtlb_complete(uint16_t sid, uint32_t itag_mask) override;
 
     // ---- Observation ----
-    const qi_stats& stats() const { return m_stats; }
-    void reset_stats() { m_stats = qi_stats{}; }
+    const invalidation_queue_stats& stats() const { return m_stats; }
+    void reset_stats() { m_stats = invalidation_queue_stats{}; }
     // Waveform-ready state (written by the engine thread only).
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqh_signal;        // descriptor index at the head
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqt_signal;        // descriptor index at the tail
@@ -169,7 +169,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
 
     sc_core::sc_event m_wake;
     sc_core::sc_event m_wait_completed;
-    qi_stats m_stats;
+    invalidation_queue_stats m_stats;
 };
 
 }  // namespace iommusim

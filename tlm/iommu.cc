@@ -88,6 +88,7 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
 
     derive_capabilities();
     hook_registers();
+    register_statistics();
 
     // Every invalidation revokes the DMI grants whose translation it covers. Accesses through a DMI
     // pointer never reach the shell: its holder may have used it up to one quantum (plus the access

@@ -50,6 +50,7 @@
 #include "tlm/phys_mem_if.h"
 #include "tlm/qi_host.h"
 #include "tlm/register_file.h"
+#include "tlm/stats_group.h"
 #include "tlm/translator.h"
 
 namespace iommusim {
@@ -132,6 +133,8 @@ class iommu : public sc_core::sc_module {
     // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...},
     //  "interrupts": {"requests", "window_errors", "last": {"rid", "addr", "data", "len"}}}
     std::string stats_json() const;
+    // The group stats_json() writes (a platform adds it to its own).
+    const stats_group& statistics_group() const { return m_stats_group; }
     // At most one observer; nullptr removes it.
     void set_observer(iommu_observer* observer);
     // Simulated time of what the IOMMU is doing now: inside a translation, sc_time_stamp() plus the
@@ -184,6 +187,9 @@ class iommu : public sc_core::sc_module {
     translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
 
+    // Statistics: the IOMMU's own counters and every component's, in m_stats_group.
+    void register_statistics();
+
     // Registers.
     void derive_capabilities();
     void hook_registers();
@@ -234,6 +240,8 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_latest_request_end;  // stamp of the latest end of a served upstream request
     stats m_stats;
     std::vector<interrupt_request> m_interrupts;
+    translation_stats m_translation_snapshot;  // the translator computes its statistics: taken when written
+    stats_group m_stats_group;
 };
 
 }  // namespace iommusim

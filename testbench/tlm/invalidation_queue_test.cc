@@ -884,10 +884,10 @@ TEST(InvalidationQueue, StatisticsAsJson) {
     h.submit({hw::make_iotlb_inv(hw::iotlb_desc::global), hw::make_wait(true, status_base, 1)});
     run_ns(1000);
     const std::string j = h.qi.stats().to_json();
-    EXPECT_NE(j.find("\"descriptors\":2"), std::string::npos) << j;
-    EXPECT_NE(j.find("\"iotlb_all\":1"), std::string::npos) << j;
-    EXPECT_NE(j.find("\"waits_completed\":1"), std::string::npos) << j;
-    EXPECT_NE(j.find("\"samples\":1"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"descriptors\": 2"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"iotlb_all\": 1"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"waits_completed\": 1"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"samples\": 1"), std::string::npos) << j;
 }
 
 // The register block reads the queue's registers from the engine: MMIO sees IQH move as the engine
