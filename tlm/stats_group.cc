@@ -130,10 +130,10 @@ stats_group& stats_group::subgroup(std::string name, std::string description) {
     return *m_owned.back();
 }
 
-stats_group& stats_group::add(const stats_group& group) {
+stats_group& stats_group::add(const stats_group& group, std::string name) {
     entry e;
     e.what = entry::kind::group;
-    e.name = group.name();
+    e.name = name.empty() ? group.name() : std::move(name);
     e.description = group.description();
     e.group = &group;
     m_entries.push_back(std::move(e));

@@ -49,8 +49,8 @@ class stats_group {
                          std::function<bool(std::size_t, stats_group&)> fill);
     // A subgroup this group owns.
     stats_group& subgroup(std::string name, std::string description = {});
-    // Another component's group, written here under its own name.
-    stats_group& add(const stats_group& group);
+    // Another component's group, written here under its own name or `name`.
+    stats_group& add(const stats_group& group, std::string name = {});
     // The entry registered last is written only while present() holds.
     stats_group& only_if(std::function<bool()> present);
     // Runs before the group's entries are written or read.
