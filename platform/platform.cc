@@ -331,6 +331,10 @@ driver::hw_bus& platform::bus() {
 std::string platform::stats_json() const {
     return m_impl->stats_json();
 }
+
+std::string platform::statistic(std::string_view path) const {
+    return m_impl->statistics().summary_text(path);
+}
 lockstep_iotlb* platform::lockstep() {
     return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());
 }
