@@ -7,7 +7,7 @@
 namespace iommusim {
 
 struct stats_group::entry {
-    enum class kind { counter, value, real, text, counters, named_counters, json, records, group };
+    using kind = entry_kind;
     kind what = kind::counter;
     std::string name;
     std::string description;
@@ -33,6 +33,13 @@ std::string real_text(double v, int precision) {
     return o.str();
 }
 
+// Writes ", " before every item but the first of a list.
+void separate(std::string& out, bool& first) {
+    if (!first)
+        out += ", ";
+    first = false;
+}
+
 }  // namespace
 
 stats_group::stats_group(std::string name, std::string description)
@@ -40,87 +47,58 @@ stats_group::stats_group(std::string name, std::string description)
 
 stats_group::~stats_group() = default;
 
-stats_group& stats_group::counter(std::string name, std::string description, const uint64_t& source) {
+stats_group::entry& stats_group::add_entry(entry_kind what, std::string name, std::string description) {
     entry e;
-    e.what = entry::kind::counter;
+    e.what = what;
     e.name = std::move(name);
     e.description = std::move(description);
-    e.count = &source;
     m_entries.push_back(std::move(e));
+    return m_entries.back();
+}
+
+stats_group& stats_group::counter(std::string name, std::string description, const uint64_t& source) {
+    add_entry(entry_kind::counter, std::move(name), std::move(description)).count = &source;
     return *this;
 }
 
 stats_group& stats_group::value(std::string name, std::string description, std::function<uint64_t()> source) {
-    entry e;
-    e.what = entry::kind::value;
-    e.name = std::move(name);
-    e.description = std::move(description);
-    e.value = std::move(source);
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::value, std::move(name), std::move(description)).value = std::move(source);
     return *this;
 }
 
 stats_group& stats_group::real(std::string name, std::string description, std::function<double()> source) {
-    entry e;
-    e.what = entry::kind::real;
-    e.name = std::move(name);
-    e.description = std::move(description);
-    e.real = std::move(source);
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::real, std::move(name), std::move(description)).real = std::move(source);
     return *this;
 }
 
 stats_group& stats_group::text(std::string name, std::string description, std::function<std::string()> source) {
-    entry e;
-    e.what = entry::kind::text;
-    e.name = std::move(name);
-    e.description = std::move(description);
-    e.text = std::move(source);
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::text, std::move(name), std::move(description)).text = std::move(source);
     return *this;
 }
 
 stats_group& stats_group::counters(std::string name, std::string description, std::span<const uint64_t> source) {
-    entry e;
-    e.what = entry::kind::counters;
-    e.name = std::move(name);
-    e.description = std::move(description);
-    e.counts = source;
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::counters, std::move(name), std::move(description)).counts = source;
     return *this;
 }
 
 stats_group& stats_group::named_counters(std::string name, std::string description, std::span<const uint64_t> source,
                                          std::function<std::string(std::size_t, uint64_t)> key) {
-    entry e;
-    e.what = entry::kind::named_counters;
-    e.name = std::move(name);
-    e.description = std::move(description);
+    entry& e = add_entry(entry_kind::named_counters, std::move(name), std::move(description));
     e.counts = source;
     e.key = std::move(key);
-    m_entries.push_back(std::move(e));
     return *this;
 }
 
 stats_group& stats_group::json(std::string name, std::string description, std::function<std::string()> source) {
-    entry e;
-    e.what = entry::kind::json;
-    e.name = std::move(name);
-    e.description = std::move(description);
-    e.text = std::move(source);
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::json, std::move(name), std::move(description)).text = std::move(source);
     return *this;
 }
 
 stats_group& stats_group::records(std::string name, std::string description, std::function<std::size_t()> count,
                                   std::function<bool(std::size_t, stats_group&)> fill) {
-    entry e;
-    e.what = entry::kind::records;
-    e.name = std::move(name);
-    e.description = std::move(description);
+    entry& e = add_entry(entry_kind::records, std::move(name), std::move(description));
     e.record_count = std::move(count);
     e.fill = std::move(fill);
-    m_entries.push_back(std::move(e));
     return *this;
 }
 
@@ -131,12 +109,7 @@ stats_group& stats_group::subgroup(std::string name, std::string description) {
 }
 
 stats_group& stats_group::add(const stats_group& group, std::string name) {
-    entry e;
-    e.what = entry::kind::group;
-    e.name = name.empty() ? group.name() : std::move(name);
-    e.description = group.description();
-    e.group = &group;
-    m_entries.push_back(std::move(e));
+    add_entry(entry_kind::group, name.empty() ? group.name() : std::move(name), group.description()).group = &group;
     return *this;
 }
 
@@ -200,9 +173,7 @@ void stats_group::write_json(std::string& out) const {
     for (const entry& e : m_entries) {
         if (e.present && !e.present())
             continue;
-        if (!first)
-            out += ", ";
-        first = false;
+        separate(out, first);
         out += quoted(e.name);
         out += ": ";
         switch (e.what) {
@@ -221,15 +192,16 @@ void stats_group::write_json(std::string& out) const {
             case entry::kind::json:
                 out += e.text();
                 break;
-            case entry::kind::counters:
+            case entry::kind::counters: {
                 out += '[';
-                for (std::size_t i = 0; i < e.counts.size(); ++i) {
-                    if (i != 0)
-                        out += ", ";
-                    out += std::to_string(e.counts[i]);
+                bool first_count = true;
+                for (const uint64_t n : e.counts) {
+                    separate(out, first_count);
+                    out += std::to_string(n);
                 }
                 out += ']';
                 break;
+            }
             case entry::kind::named_counters: {
                 out += '{';
                 bool first_count = true;
@@ -237,9 +209,7 @@ void stats_group::write_json(std::string& out) const {
                     const std::string key = e.key(i, e.counts[i]);
                     if (key.empty())
                         continue;
-                    if (!first_count)
-                        out += ", ";
-                    first_count = false;
+                    separate(out, first_count);
                     out += quoted(key);
                     out += ": ";
                     out += std::to_string(e.counts[i]);
@@ -255,9 +225,7 @@ void stats_group::write_json(std::string& out) const {
                     stats_group record;
                     if (!e.fill(i, record))
                         continue;
-                    if (!first_record)
-                        out += ", ";
-                    first_record = false;
+                    separate(out, first_record);
                     record.write_json(out);
                 }
                 out += ']';

@@ -70,7 +70,9 @@ class stats_group {
     static std::string quoted(std::string_view s);
 
   private:
+    enum class entry_kind { counter, value, real, text, counters, named_counters, json, records, group };
     struct entry;
+    entry& add_entry(entry_kind what, std::string name, std::string description);
     const entry* find(std::string_view path, const stats_group*& owner) const;
     void prepare() const;
 
