@@ -45,9 +45,9 @@
 
 #include "tlm/descriptor_decoder.h"
 #include "tlm/device_tlb_port.h"
+#include "tlm/invalidation_queue_stats.h"
 #include "tlm/iommu_config.h"
 #include "tlm/qi_host.h"
-#include "tlm/invalidation_queue_stats.h"
 #include "tlm/register_file.h"
 
 namespace iommusim {
