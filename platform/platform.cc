@@ -123,6 +123,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         d->hw = m_top->devices[n].get();
         m_devices.push_back(std::move(d));
     }
+    register_statistics();
 }
 
 platform_impl::~platform_impl() {
@@ -172,13 +173,7 @@ void platform_impl::unpin(uint64_t pa) {
 }
 
 void platform_impl::sample_timeline() {
-    const uint64_t now = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
-    if (m_cfg.timeline_interval_ns == 0)
-        return;
-    if (!m_timeline.empty() && now < m_timeline.back().t_ns + m_cfg.timeline_interval_ns)
-        return;
-    const translation_stats s = m_top->mmu.translation().stats();
-    m_timeline.push_back({now, s.iotlb_hits, s.iotlb_misses});
+    m_timeline->sample(static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9));
 }
 
 void platform_impl::finish() {
@@ -260,59 +255,6 @@ void platform_impl::merge_rtl_waves(const std::string& fst) {
     std::filesystem::remove(merged, ec);
     if (!error.empty())
         SC_REPORT_WARNING("iommusim/platform", ("RTL waves stay in " + fst + ": " + error).c_str());
-}
-
-std::string platform_impl::stats_json() const {
-    const translation_stats t = m_top->mmu.translation().stats();
-    const qi_stats& q = m_top->mmu.queue().stats();
-    const uint64_t lookups = t.iotlb_hits + t.iotlb_misses;
-    std::ostringstream o;
-    o << "{\"platform\": {";
-    o << "\"simulated_ns\": " << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9);
-    o << ", \"iotlb\": \"" << m_iotlb->name() << "\"";
-    if (const auto* ls = dynamic_cast<const lockstep_iotlb*>(m_iotlb.get()))
-        o << ", \"lockstep\": " << ls->to_json();
-    o << ", \"iotlb_hit_rate\": " << (lookups ? static_cast<double>(t.iotlb_hits) / static_cast<double>(lookups) : 0.0);
-    o << ", \"walks\": " << t.walks << ", \"walk_memory_accesses\": " << t.walk_accesses;
-    o << ", \"stale_hits\": " << t.stale_hits;
-    // Invalidation latency: IQT write to wait completion, exact nearest-rank percentiles of every
-    // sample and the log2 buckets (upper bounds) for the picture.
-    const qi_stats::histogram& h = q.iqt_to_wait_ns;
-    o << ", \"invalidation_latency_ns\": {\"samples\": " << h.samples << ", \"min\": " << h.min_ns
-      << ", \"max\": " << h.max_ns << ", \"mean\": " << (h.samples ? h.sum_ns / h.samples : 0)
-      << ", \"p50\": " << h.percentile_ns(50) << ", \"p99\": " << h.percentile_ns(99) << ", \"buckets\": [";
-    bool first = true;
-    for (unsigned i = 0; i < qi_stats::histogram::buckets; ++i) {
-        if (!h.counts[i])
-            continue;
-        o << (first ? "" : ", ") << "{\"le_ns\": " << qi_stats::histogram::bucket_upper_bound_ns(i)
-          << ", \"count\": " << h.counts[i] << "}";
-        first = false;
-    }
-    o << "]}, \"timeline\": [";
-    for (std::size_t i = 0; i < m_timeline.size(); ++i)
-        o << (i ? ", " : "") << "{\"t_ns\": " << m_timeline[i].t_ns << ", \"iotlb_hits\": " << m_timeline[i].hits
-          << ", \"iotlb_misses\": " << m_timeline[i].misses << "}";
-    o << "], \"devices\": [";
-    for (std::size_t i = 0; i < m_top->devices.size(); ++i) {
-        const dma_device::stats& d = m_top->devices[i]->statistics();
-        o << (i ? ", " : "") << "{\"rid\": " << m_cfg.devices[i].rid << ", \"transfers\": " << d.transfers
-          << ", \"bytes\": " << d.bytes << ", \"faults\": " << d.faults << ", \"target_aborts\": " << d.target_aborts
-          << ", \"dmi_accesses\": " << d.dmi_accesses << ", \"ats_translations\": " << d.ats_translations
-          << ", \"atc_invalidations\": " << (m_top->devices[i]->atc() ? m_top->devices[i]->atc()->requests().size() : 0)
-          << "}";
-    }
-    o << "], \"cpu\": {\"mmio_accesses\": " << m_top->cpu.mmio_accesses()
-      << ", \"memory_accesses\": " << m_top->cpu.mem_accesses() << "}";
-    o << ", \"memory\": {\"errors\": " << m_top->mem.statistics().errors
-      << ", \"host_faults\": " << m_top->mem.store().host_faults() << "}";
-    const driver::qi_stats& dq = m_vtd->qi().stats();
-    o << "}, \"driver\": {\"qi\": {\"batches\": " << dq.batches << ", \"descriptors\": " << dq.descriptors
-      << ", \"wait_ns_total\": " << dq.wait_ns_total << ", \"wait_ns_max\": " << dq.wait_ns_max
-      << ", \"full_waits\": " << dq.full_waits << ", \"iqe\": " << dq.iqe << ", \"ite\": " << dq.ite
-      << ", \"ice\": " << dq.ice << ", \"timeouts\": " << dq.timeouts << "}}";
-    o << ", \"model\": " << m_top->mmu.stats_json() << "}";
-    return o.str();
 }
 
 // ---- platform -------------------------------------------------------------------------------
@@ -397,6 +339,10 @@ dma_device& platform::dma_engine(unsigned n) {
 }
 std::string platform::stats_json() const {
     return m_impl->stats_json();
+}
+
+std::string platform::statistic(std::string_view path) const {
+    return m_impl->statistics().summary_text(path);
 }
 lockstep_iotlb* platform::lockstep() {
     return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "platform/platform_config.h"
@@ -88,6 +89,8 @@ class platform {
 
     // Statistics of the whole platform as JSON.
     std::string stats_json() const;
+    // One statistic by dotted path ("platform.walks") as end-of-run summary text; "n/a" if none.
+    std::string statistic(std::string_view path) const;
     // The comparator of the C++ and RTL IOTLBs when the IOTLB is "lockstep", else nullptr.
     lockstep_iotlb* lockstep();
     // Stale-translation checker: hits counted so far, and one line per recorded report.

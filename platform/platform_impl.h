@@ -19,6 +19,8 @@
 #include "tlm/iommu.h"
 #include "tlm/iotlb_if.h"
 #include "tlm/memory.h"
+#include "tlm/stats_group.h"
+#include "tlm/stats_timeline.h"
 
 namespace iommusim {
 
@@ -66,11 +68,14 @@ class platform_impl : public cpu::user_memory_pinner {
     bool pin(void* host, std::size_t len, uint64_t& pa) override;
     void unpin(uint64_t pa) override;
 
-    std::string stats_json() const;
+    // {"platform": {...}, "driver": {"qi": {...}}, "model": <the IOMMU's group>}
+    const stats_group& statistics() const { return m_stats; }
+    std::string stats_json() const { return m_stats.to_json(); }
     void sample_timeline();
     void finish();
 
   private:
+    void register_statistics();
     void merge_rtl_waves(const std::string& fst);
     void write_rtl_view(const std::string& fst);
     void convert_waves_to_fst(const std::string& vcd, const std::string& fst);
@@ -84,12 +89,8 @@ class platform_impl : public cpu::user_memory_pinner {
     std::vector<std::unique_ptr<platform_device>> m_devices;
     std::map<uint64_t, std::size_t> m_pinned;  // pa -> length
     uint64_t m_next_user_pa;
-    struct timeline_sample {
-        uint64_t t_ns;
-        uint64_t hits;
-        uint64_t misses;
-    };
-    std::vector<timeline_sample> m_timeline;
+    stats_group m_stats;
+    std::unique_ptr<stats_timeline> m_timeline;  // the IOTLB's hits and misses over simulated time
     bool m_finished = false;
     const char* m_job_name = nullptr;
 };

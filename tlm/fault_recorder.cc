@@ -15,6 +15,15 @@ uint32_t frcd_hi(unsigned i) {
 }
 }  // namespace
 
+void fault_recorder::stats::register_stats(stats_group& g) const {
+    g.counter("recorded", "faults recorded in a fault recording register", recorded);
+    g.counter("compressed", "faults not recorded: the same source id is already pending", compressed);
+    g.counter("overflow", "faults that set PFO", overflow);
+    g.counter("dropped", "faults lost while PFO was set", dropped);
+    g.counter("suppressed", "faults suppressed by FPD", suppressed);
+    g.counter("events", "fault events delivered", events);
+}
+
 fault_recorder::fault_recorder(register_file& regs, unsigned num_records, std::function<void()> deliver)
     : m_regs(regs), m_num_records(num_records), m_deliver(std::move(deliver)) {
     if (num_records == 0 || num_records > hw::reg::FRCD_MAX || !regs.contains(frcd_hi(num_records - 1)))

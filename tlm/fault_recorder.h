@@ -15,6 +15,7 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "tlm/register_file.h"
+#include "tlm/stats_group.h"
 
 namespace iommusim {
 
@@ -43,6 +44,7 @@ class fault_recorder {
         uint64_t dropped = 0;     // PFO already set
         uint64_t suppressed = 0;  // FPD=1
         uint64_t events = 0;      // fault events delivered (MSIs)
+        void register_stats(stats_group& group) const;
     };
 
     // `regs` holds FSTS, FECTL and `num_records` FRCD instances. `deliver` is called whenever the

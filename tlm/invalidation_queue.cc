@@ -36,6 +36,36 @@ invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu
 
 // ---- Registers ---------------------------------------------------------------------------------
 
+void invalidation_queue::attach_registers(register_file& regs) {
+    using namespace hw;
+    using ev_t = register_file::write_event;
+    regs.on_read(reg::IQH_OFFSET, [this] { return read_iqh(); });
+    regs.on_read(reg::IQT_OFFSET, [this] { return read_iqt(); });
+    regs.on_read(reg::IQA_OFFSET, [this] { return read_iqa(); });
+    regs.on_read(reg::ICS_OFFSET, [this] { return read_ics(); });
+    regs.on_read(reg::IECTL_OFFSET, [this] { return read_iectl(); });
+    regs.on_read(reg::IEDATA_OFFSET, [this] { return read_iedata(); });
+    regs.on_read(reg::IEADDR_OFFSET, [this] { return read_ieaddr(); });
+    regs.on_read(reg::IEUADDR_OFFSET, [this] { return read_ieuaddr(); });
+    regs.on_read(reg::IQERCD_OFFSET, [this] { return read_iqercd(); });
+    regs.on_write(reg::IQT_OFFSET, [this](const ev_t& ev) { write_iqt(ev.new_value); });
+    regs.on_write(reg::IQA_OFFSET, [this](const ev_t& ev) { write_iqa(ev.new_value); });
+    // ICS is W1C: what software wrote, not what would remain.
+    regs.on_write(reg::ICS_OFFSET,
+                  [this](const ev_t& ev) { write_ics(static_cast<uint32_t>(ev.written & ev.written_mask)); });
+    regs.on_write(reg::IECTL_OFFSET, [this](const ev_t& ev) { write_iectl(static_cast<uint32_t>(ev.new_value)); });
+    regs.on_write(reg::IEDATA_OFFSET, [this](const ev_t& ev) { write_iedata(static_cast<uint32_t>(ev.new_value)); });
+    regs.on_write(reg::IEADDR_OFFSET, [this](const ev_t& ev) { write_ieaddr(static_cast<uint32_t>(ev.new_value)); });
+    regs.on_write(reg::IEUADDR_OFFSET, [this](const ev_t& ev) { write_ieuaddr(static_cast<uint32_t>(ev.new_value)); });
+    // Processing resumes when software clears IQE/ICE/ITE.
+    regs.on_write(reg::FSTS_OFFSET, [this](const ev_t& ev) {
+        const uint32_t cleared = static_cast<uint32_t>(ev.old_value & ~ev.new_value) &
+                                 static_cast<uint32_t>(fsts::iqe::mask | fsts::ice::mask | fsts::ite::mask);
+        if (cleared)
+            on_fsts_w1c(cleared);
+    });
+}
+
 uint64_t invalidation_queue::read_iqh() const {
     return hw::iqh::qh::make(uint64_t{m_head} << (shift() - 4));
 }
@@ -56,7 +86,6 @@ void invalidation_queue::write_ics(uint32_t value) {
     m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 0));
     // Clearing IWC while the interrupt is pending withdraws it (docs/vtd-facts.md §1.11).
     m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
-    m_host.registers_changed();
 }
 
 void invalidation_queue::write_iectl(uint32_t value) {
@@ -68,7 +97,6 @@ void invalidation_queue::write_iectl(uint32_t value) {
         m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
         send_completion_msi();
     }
-    m_host.registers_changed();
 }
 
 void invalidation_queue::write_ieaddr(uint32_t value) {
@@ -85,7 +113,6 @@ bool invalidation_queue::set_enabled(bool qie) {
         m_iqt_writes.clear();
         note_iqt_write();
         m_wake.notify(sc_core::SC_ZERO_TIME);
-        m_host.registers_changed();
         return true;
     }
     if (!qie && m_qies) {
@@ -99,7 +126,6 @@ bool invalidation_queue::set_enabled(bool qie) {
         m_head = 0;
         m_iqt_writes.clear();
         m_wake.notify(sc_core::SC_ZERO_TIME);
-        m_host.registers_changed();
         return false;
     }
     return m_qies;
@@ -156,7 +182,6 @@ void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
             m_ice = true;
             m_iqercd = hw::iqercd::icesid::set(m_iqercd, sid);
             m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ice::mask));
-            m_host.registers_changed();
         }
     }
     m_wake.notify(sc_core::SC_ZERO_TIME);
@@ -240,7 +265,6 @@ void invalidation_queue::queue_error(uint8_t code) {
     desc_type_signal.write(0);
     publish();
     m_host.set_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
-    m_host.registers_changed();
 }
 
 bool invalidation_queue::step() {
@@ -293,7 +317,6 @@ bool invalidation_queue::step() {
     while (!m_iqt_writes.empty() && m_iqt_writes.front().first == m_head)
         m_iqt_writes.pop_front();
     publish();
-    m_host.registers_changed();
     return true;
 }
 
@@ -420,7 +443,6 @@ void invalidation_queue::time_out(const outstanding_devtlb& o) {
     if (first) {
         m_iqercd = hw::iqercd::itesid::set(m_iqercd, sid);
         m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ite::mask));
-        m_host.registers_changed();
     }
 }
 
@@ -433,7 +455,6 @@ void invalidation_queue::set_ics_iwc() {
         m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 1));
     else
         send_completion_msi();
-    m_host.registers_changed();
 }
 
 void invalidation_queue::send_completion_msi() {

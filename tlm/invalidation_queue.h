@@ -29,12 +29,10 @@
 // temporal decoupling an initiator may run up to its quantum ahead of the kernel, and a request it
 // issued before the invalidation took effect must not be stamped after the completion.
 //
-// Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host; forward
-//   GCMD.QIE changes           -> set_enabled(qie), mirror the result into GSTS.QIES
-//   IQT / IQA writes           -> write_iqt / write_iqa
-//   ICS / IECTL / IEDATA / IEADDR / IEUADDR writes -> write_ics (the written value: W1C) / write_iectl / ...
-//   FSTS W1C of IQE/ICE/ITE    -> on_fsts_w1c(bits cleared)
-//   reads of those registers   -> read_* (or mirror them in qi_host::registers_changed()).
+// Wiring (the owning sc_module, tlm/iommu): construct it as a child with a qi_host, let it own its
+// registers in the register block with attach_registers() (reads come from the engine, writes and
+// FSTS W1C of IQE/ICE/ITE go to it), and forward GCMD.QIE changes to set_enabled(qie), mirroring
+// the result into GSTS.QIES. A harness without a register block calls read_* / write_* directly.
 // The SC_THREAD is the module's own; nothing needs spawning.
 #pragma once
 
@@ -47,9 +45,10 @@
 
 #include "tlm/descriptor_decoder.h"
 #include "tlm/device_tlb_port.h"
+#include "tlm/invalidation_queue_stats.h"
 #include "tlm/iommu_config.h"
 #include "tlm/qi_host.h"
-#include "tlm/qi_stats.h"
+#include "tlm/register_file.h"
 
 namespace iommusim {
 
@@ -60,6 +59,10 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     invalidation_queue& operator=(const invalidation_queue&) = delete;
 
     // ---- Register block side (values as the registers hold them, docs/vtd-facts.md §1.10-1.12) ----
+    // The queue holds IQH, IQT, IQA, ICS, IECTL, IEDATA, IEADDR, IEUADDR and IQERCD: `regs` reads
+    // them from it and passes software writes (and FSTS clears of IQE/ICE/ITE) to it. Call after
+    // the fault recorder hooked FSTS.
+    void attach_registers(register_file& regs);
     uint64_t read_iqh() const;
     uint64_t read_iqt() const { return m_iqt; }
     uint64_t read_iqa() const { return m_iqa; }
@@ -93,8 +96,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void devtlb_complete(uint16_t sid, uint32_t itag_mask) override;
 
     // ---- Observation ----
-    const qi_stats& stats() const { return m_stats; }
-    void reset_stats() { m_stats = qi_stats{}; }
+    const invalidation_queue_stats& stats() const { return m_stats; }
+    void reset_stats() { m_stats = invalidation_queue_stats{}; }
     // Waveform-ready state (written by the engine thread only).
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqh_signal;        // descriptor index at the head
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqt_signal;        // descriptor index at the tail
@@ -166,7 +169,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
 
     sc_core::sc_event m_wake;
     sc_core::sc_event m_wait_completed;
-    qi_stats m_stats;
+    invalidation_queue_stats m_stats;
 };
 
 }  // namespace iommusim

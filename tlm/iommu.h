@@ -5,7 +5,7 @@
 // GCMD/GSTS one-command-per-write protocol of §1.5 (TE; SRTP latching RTADDR, §1.6, with CAP.ESRTPS
 // a global cache flush; QIE enable/disable through the queue engine, §2.1/§2.6; WBF completes at
 // once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,
-// §6) with its registers forwarded; upstream DMA: pass-through while TE=0, else translation, split
+// §6) owning its registers; upstream DMA: pass-through while TE=0, else translation, split
 // at translated page boundaries, blocked requests answered with TLM_ADDRESS_ERROR_RESPONSE and the
 // fault reason in the dma_extension; ATS translation requests answered with the translation (R=W=0
 // without a fault for a not-present entry or a missing right; Unsupported Request, or Completer
@@ -50,6 +50,7 @@
 #include "tlm/phys_mem_if.h"
 #include "tlm/qi_host.h"
 #include "tlm/register_file.h"
+#include "tlm/stats_group.h"
 #include "tlm/translator.h"
 
 namespace iommusim {
@@ -132,6 +133,8 @@ class iommu : public sc_core::sc_module {
     // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...},
     //  "interrupts": {"requests", "window_errors", "last": {"rid", "addr", "data", "len"}}}
     std::string stats_json() const;
+    // The group stats_json() writes (a platform adds it to its own).
+    const stats_group& statistics_group() const { return m_stats_group; }
     // At most one observer; nullptr removes it.
     void set_observer(iommu_observer* observer);
     // Simulated time of what the IOMMU is doing now: inside a translation, sc_time_stamp() plus the
@@ -184,11 +187,13 @@ class iommu : public sc_core::sc_module {
     translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
 
+    // Statistics: the IOMMU's own counters and every component's, in m_stats_group.
+    void register_statistics();
+
     // Registers.
     void derive_capabilities();
     void hook_registers();
     void on_gcmd(const register_file::write_event& ev);
-    void mirror_queue_registers();
 
     // DMI bookkeeping.
     void revoke_if(const std::function<bool(const dmi_grant&)>& pred);
@@ -235,6 +240,8 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_latest_request_end;  // stamp of the latest end of a served upstream request
     stats m_stats;
     std::vector<interrupt_request> m_interrupts;
+    translation_stats m_translation_snapshot;  // the translator computes its statistics: taken when written
+    stats_group m_stats_group;
 };
 
 }  // namespace iommusim

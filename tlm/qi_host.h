@@ -30,9 +30,6 @@ class qi_host {
     // Send the invalidation-completion MSI (docs/vtd-facts.md §1.11) on irq_inv. The engine has already
     // applied the ICS/IECTL rules and calls this only when the message is really sent.
     virtual void raise_completion_event(uint64_t msi_addr, uint32_t msi_data) = 0;
-    // The engine changed IQH, ICS, IECTL or IQERCD on its own; owners that keep a copy of the
-    // queue registers in their register file refresh it from the engine's read_* accessors.
-    virtual void registers_changed() {}
     // Time the caches took for the last applied scope beyond the engine's fixed processing
     // latency (the cycles of an RTL IOTLB's set walk); zero for untimed caches.
     virtual sc_core::sc_time take_cache_time() { return sc_core::SC_ZERO_TIME; }

@@ -76,7 +76,7 @@ bool register_file::read(uint32_t offset, unsigned size, uint64_t& value) const 
         return false;
     const unsigned shift = (offset - r.offset) * 8;
     // Write-only command bits and reserved bits read as 0.
-    const uint64_t visible = r.value & ~r.desc.wo_mask & (r.desc.rw_mask | r.desc.w1c_mask | r.desc.ro_mask);
+    const uint64_t visible = current(r) & ~r.desc.wo_mask & (r.desc.rw_mask | r.desc.w1c_mask | r.desc.ro_mask);
     value = size == 8 ? visible : (visible >> shift) & 0xffffffffu;
     return true;
 }
@@ -95,13 +95,14 @@ bool register_file::write(uint32_t offset, unsigned size, uint64_t value) {
     write_event ev;
     ev.offset = r.offset;
     ev.index = r.index;
-    ev.old_value = r.value;
+    ev.old_value = current(r);
     ev.written = data;
     ev.written_mask = touched & (r.desc.size == 4 ? 0xffffffffu : ~uint64_t{0});
     const uint64_t rw = r.desc.rw_mask & touched;
     const uint64_t w1c = r.desc.w1c_mask & touched & data;
-    r.value = ((r.value & ~rw) | (data & rw)) & ~w1c;
-    ev.new_value = r.value;
+    ev.new_value = ((ev.old_value & ~rw) | (data & rw)) & ~w1c;
+    if (!r.owner_value)
+        r.value = ev.new_value;
     // Callbacks may write other registers (or this one) through the hardware side.
     for (const write_callback& cb : *r.callbacks)
         cb(ev);
@@ -115,12 +116,28 @@ void register_file::on_write(uint32_t offset, write_callback cb) {
     m_regs[n].callbacks->push_back(std::move(cb));
 }
 
+void register_file::on_read(uint32_t offset, read_callback cb) {
+    const int n = lookup(offset);
+    if (n < 0 || m_regs[n].offset != offset || m_regs[n].desc.count != 1)
+        SC_REPORT_FATAL(msg_type, "on_read: no single register starts at this offset");
+    m_regs[n].owner_value = std::move(cb);
+}
+
+uint64_t register_file::current(const reg& r) {
+    if (!r.owner_value)
+        return r.value;
+    const uint64_t v = r.owner_value();
+    return r.desc.size == 4 ? v & 0xffffffffu : v;
+}
+
 uint64_t register_file::get(uint32_t offset) const {
-    return at(offset).value;
+    return current(at(offset));
 }
 
 void register_file::set(uint32_t offset, uint64_t value) {
     reg& r = at(offset);
+    if (r.owner_value)
+        SC_REPORT_FATAL(msg_type, ("set: " + std::string(r.desc.name) + " is held by its owner").c_str());
     r.value = r.desc.size == 4 ? value & 0xffffffffu : value;
 }
 

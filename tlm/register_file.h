@@ -3,7 +3,9 @@
 // Models: docs/vtd-facts.md §1 access rules for any table of hw::reg_desc (include/iommusim/hw/vtd_regs.h):
 // 4-byte accesses to any aligned 32-bit part of a register, 8-byte accesses to 64-bit registers and
 // to either half of a 128-bit one; per-bit rw / w1c / write-only / read-only semantics; reset values;
-// post-write callbacks that carry the side effects (GCMD commands, W1C status, IQT, ...).
+// post-write callbacks that carry the side effects (GCMD commands, W1C status, IQT, ...); registers
+// whose value another component owns (the invalidation queue's IQH, IQT, ...), read through a read
+// callback so that no copy exists to go stale.
 // Does not model: clear-on-read bits (VT-d has none we need), byte-enable masks, timing.
 // An unknown offset or a bad size is an error answer; nothing changes then.
 #pragma once
@@ -30,6 +32,8 @@ class register_file {
         uint64_t written_mask = 0;  // register bits covered by the access
     };
     using write_callback = std::function<void(const write_event&)>;
+    // The owner's current value of a register it holds.
+    using read_callback = std::function<uint64_t()>;
 
     // `table` lists the registers; `count` of array registers may be lowered by the caller before.
     explicit register_file(std::span<const hw::reg_desc> table);
@@ -45,6 +49,10 @@ class register_file {
     // Called after every accepted software write to the register at `offset` (for arrays: the
     // offset of instance 0, and the callback sees every instance). Callbacks run in registration order.
     void on_write(uint32_t offset, write_callback cb);
+    // The register at `offset` (not an array) is held by its owner: software reads, get() and a
+    // write's old_value come from `cb`, the write's new_value goes only to the write callbacks (the
+    // owner stores what it accepts), and reset() leaves it to the owner. set() on it is an error.
+    void on_read(uint32_t offset, read_callback cb);
 
     // ---- Hardware side: full register, every bit writable, no callbacks ----
     uint64_t get(uint32_t offset) const;
@@ -74,7 +82,9 @@ class register_file {
         unsigned index = 0;
         uint64_t value = 0;
         std::vector<write_callback>* callbacks = nullptr;
+        read_callback owner_value;  // set: the owner holds the value, `value` is unused
     };
+    static uint64_t current(const reg& r);
     // One slot per 32-bit word of the address space: register number + 1, 0 when unmapped.
     int lookup(uint32_t offset) const;
     reg& at(uint32_t offset);

@@ -4,55 +4,43 @@
 
 namespace iommusim {
 
-std::string translation_stats::to_json() const {
-    std::string s = "{";
-    auto field = [&s](const char* name, uint64_t v) {
-        s += '"';
-        s += name;
-        s += "\": ";
-        s += std::to_string(v);
-        s += ", ";
-    };
-    field("translations", translations);
-    field("faults", faults);
-    field("faults_suppressed", faults_suppressed);
-    field("context_hits", context_hits);
-    field("context_misses", context_misses);
-    field("pasid_hits", pasid_hits);
-    field("pasid_misses", pasid_misses);
-    field("iotlb_hits", iotlb_hits);
-    field("iotlb_misses", iotlb_misses);
-    field("iotlb_fills", iotlb_fills);
-    field("iotlb_evictions", iotlb_evictions);
-    field("dirty_rewalks", dirty_rewalks);
-    field("ats_no_rights", ats_no_rights);
-    field("fs_psc_hits", fs_psc_hits);
-    field("fs_psc_misses", fs_psc_misses);
-    field("ss_psc_hits", ss_psc_hits);
-    field("ss_psc_misses", ss_psc_misses);
-    field("walks", walks);
-    field("walk_accesses", walk_accesses);
-    field("stale_checks", stale_checks);
-    field("stale_hits", stale_hits);
-    field("invalidations", invalidations);
-    field("invalidated_entries", invalidated_entries);
-    s += "\"faults_by_reason\": {";
-    bool first = true;
-    for (unsigned r = 0; r < faults_by_reason.size(); ++r) {
-        if (!faults_by_reason[r])
-            continue;
+void translation_stats::register_stats(stats_group& g) const {
+    g.counter("translations", "translation requests", translations);
+    g.counter("faults", "faults, recorded or suppressed", faults);
+    g.counter("faults_suppressed", "qualified faults with FPD set", faults_suppressed);
+    g.counter("context_hits", "context-cache hits", context_hits);
+    g.counter("context_misses", "context-cache misses", context_misses);
+    g.counter("pasid_hits", "PASID-cache hits", pasid_hits);
+    g.counter("pasid_misses", "PASID-cache misses", pasid_misses);
+    g.counter("iotlb_hits", "IOTLB hits", iotlb_hits);
+    g.counter("iotlb_misses", "IOTLB misses", iotlb_misses);
+    g.counter("iotlb_fills", "IOTLB fills", iotlb_fills);
+    g.counter("iotlb_evictions", "IOTLB evictions", iotlb_evictions);
+    g.counter("dirty_rewalks", "hits walked again for D or a missing right", dirty_rewalks);
+    g.counter("ats_no_rights", "ATS translations answered R=W=0", ats_no_rights);
+    g.counter("fs_psc_hits", "first-stage paging-structure cache hits", fs_psc_hits);
+    g.counter("fs_psc_misses", "first-stage paging-structure cache misses", fs_psc_misses);
+    g.counter("ss_psc_hits", "second-stage paging-structure cache hits", ss_psc_hits);
+    g.counter("ss_psc_misses", "second-stage paging-structure cache misses", ss_psc_misses);
+    g.counter("walks", "page walks", walks);
+    g.counter("walk_accesses", "memory reads and cmpxchg operations of walks", walk_accesses);
+    g.counter("stale_checks", "translations compared against the tables", stale_checks);
+    g.counter("stale_hits", "stale translations used", stale_hits);
+    g.counter("invalidations", "invalidation method calls", invalidations);
+    g.counter("invalidated_entries", "entries invalidations dropped", invalidated_entries);
+    g.named_counters("faults_by_reason", "faults by reason code", faults_by_reason, [](std::size_t r, uint64_t n) {
+        if (n == 0)
+            return std::string();
         char key[8];
-        std::snprintf(key, sizeof key, "0x%02x", r);
-        if (!first)
-            s += ", ";
-        first = false;
-        s += '"';
-        s += key;
-        s += "\": ";
-        s += std::to_string(faults_by_reason[r]);
-    }
-    s += "}}";
-    return s;
+        std::snprintf(key, sizeof key, "0x%02x", static_cast<unsigned>(r));
+        return std::string(key);
+    });
+}
+
+std::string translation_stats::to_json() const {
+    stats_group g;
+    register_stats(g);
+    return g.to_json();
 }
 
 }  // namespace iommusim

@@ -1,10 +1,12 @@
 // Counters of the translation core: translations, per-cache hits and misses, walks, walk memory
-// accesses, faults by reason, stale hits, invalidations. Plain data, printable as JSON.
+// accesses, faults by reason, stale hits, invalidations. Plain data, registered into a stats_group.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string>
+
+#include "tlm/stats_group.h"
 
 namespace iommusim {
 
@@ -34,7 +36,8 @@ struct translation_stats {
     uint64_t invalidations = 0;        // invalidation method calls
     uint64_t invalidated_entries = 0;  // entries dropped by them (every cache)
 
-    // One JSON object; faults_by_reason lists non-zero reasons as {"0x71": n, ...}.
+    // Every field by its name; faults_by_reason lists non-zero reasons as {"0x71": n, ...}.
+    void register_stats(stats_group& group) const;
     std::string to_json() const;
 };
 

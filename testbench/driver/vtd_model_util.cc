@@ -100,7 +100,7 @@ uint64_t model_unit::executed_scope(qi_scope s) {
     return mmu().queue().stats().per_scope[i] - m_mark_stats.per_scope[i];
 }
 
-const qi_stats& model_unit::model_stats() {
+const invalidation_queue_stats& model_unit::model_stats() {
     return mmu().queue().stats();
 }
 

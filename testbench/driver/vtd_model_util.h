@@ -21,8 +21,8 @@
 #include "iommusim/hw/vtd_desc.h"
 #include "platform/dma_device.h"
 #include "platform/platform.h"
+#include "tlm/invalidation_queue_stats.h"
 #include "tlm/iommu.h"
-#include "tlm/qi_stats.h"
 
 namespace iommusim::test {
 
@@ -71,7 +71,7 @@ class model_unit {
     uint64_t executed_total();
     // Descriptors of scope s (tlm/descriptor_decoder.h) the queue engine executed since mark().
     uint64_t executed_scope(qi_scope s);
-    const qi_stats& model_stats();
+    const invalidation_queue_stats& model_stats();
     uint32_t read32(uint32_t reg) { return bus().mmio_read32(reg); }
     uint64_t read64(uint32_t reg) { return bus().mmio_read64(reg); }
 
@@ -81,7 +81,7 @@ class model_unit {
     std::unique_ptr<driver::vtd_iommu> m_vtd;
     std::unique_ptr<driver::vtd_ops> m_ops;
     unsigned m_mark_tail = 0;
-    qi_stats m_mark_stats;
+    invalidation_queue_stats m_mark_stats;
 };
 
 // Count of descriptors of one type in a list.

@@ -3,9 +3,7 @@
 // DMA checks runs. Every DMA after an invalidation must see the page the guest mapped last.
 #include <chrono>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "platform/platform.h"
 #include "program/guest_memory.h"
@@ -43,20 +41,6 @@ void fill_page(guest_memory& g, unsigned i) {
     uint32_t* p = reinterpret_cast<uint32_t*>(g.at(data_base + uint64_t{i} * 4096));
     for (unsigned w = 0; w < 1024; ++w)
         p[w] = i + 1;
-}
-
-std::string number(const nlohmann::json& doc, const char* pointer) {
-    const auto ptr = nlohmann::json::json_pointer(pointer);
-    if (!doc.contains(ptr))
-        return "n/a";
-    const auto& v = doc[ptr];
-    if (v.is_number_float()) {
-        std::ostringstream s;
-        s.precision(4);
-        s << v.get<double>();
-        return s.str();
-    }
-    return v.dump();
 }
 
 }  // namespace
@@ -180,16 +164,14 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
                    std::to_string(traffic.checked_bytes) + " bytes read back and checked, " +
                    std::to_string(traffic.mismatches) + " mismatches, " + std::to_string(traffic.faults) + " faults");
 
-    const auto stats = nlohmann::json::parse(p.stats_json());
     log.summary_row("DMAs (VMM checks + device streams)",
                     std::to_string(dmas) + " + " + std::to_string(traffic.transfers));
     log.summary_row("HWPT_INVALIDATE calls / entries", std::to_string(invalidations) + " / " + std::to_string(entries));
-    log.summary_row("IOTLB hit rate", number(stats, "/platform/iotlb_hit_rate"));
-    log.summary_row("page walks", number(stats, "/platform/walks"));
-    log.summary_row("walk memory accesses", number(stats, "/platform/walk_memory_accesses"));
-    log.summary_row("invalidation latency p50 / p99 (ns)", number(stats, "/platform/invalidation_latency_ns/p50") +
-                                                               " / " +
-                                                               number(stats, "/platform/invalidation_latency_ns/p99"));
+    log.summary_row("IOTLB hit rate", p.statistic("platform.iotlb_hit_rate"));
+    log.summary_row("page walks", p.statistic("platform.walks"));
+    log.summary_row("walk memory accesses", p.statistic("platform.walk_memory_accesses"));
+    log.summary_row("invalidation latency p50 / p99 (ns)", p.statistic("platform.invalidation_latency_ns.p50") + " / " +
+                                                               p.statistic("platform.invalidation_latency_ns.p99"));
     log.summary_row("simulated time (us)", std::to_string(static_cast<uint64_t>(sim_us)));
     log.summary_row("host throughput (DMAs/s)",
                     std::to_string(static_cast<uint64_t>((dmas + traffic.transfers) / wall_s)));

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <systemc>
 #include <vector>
 
 namespace iommusim {
@@ -133,6 +135,65 @@ TEST(RegisterFileCountTest, ArrayCountFromCaller) {
     register_file regs(table);
     EXPECT_TRUE(regs.contains(reg::frcd_offset(1) + 8));
     EXPECT_FALSE(regs.contains(reg::frcd_offset(2)));
+}
+
+// A register held by its owner: reads and get() ask the owner, a write's masks apply to the owner's
+// value and the result reaches only the write callbacks; reset() and the stored copy play no part.
+TEST(RegisterFileReadCallbackTest, OwnerHoldsTheValue) {
+    register_file regs{reg_table};
+    uint64_t held = 0x1234'5670;  // IQT.QT occupies bits 18:4
+    std::vector<register_file::write_event> writes;
+    regs.on_read(reg::IQT_OFFSET, [&] { return held; });
+    regs.on_write(reg::IQT_OFFSET, [&](const register_file::write_event& ev) { writes.push_back(ev); });
+    uint64_t v = 0;
+    EXPECT_TRUE(regs.read(reg::IQT_OFFSET, 8, v));
+    EXPECT_EQ(v, held & iqt::rw_mask);
+    EXPECT_EQ(regs.get(reg::IQT_OFFSET), held);
+    held = 0x70;
+    EXPECT_TRUE(regs.read(reg::IQT_OFFSET, 4, v));
+    EXPECT_EQ(v, 0x70u);
+
+    EXPECT_TRUE(regs.write(reg::IQT_OFFSET, 8, 0x7ffff));
+    ASSERT_EQ(writes.size(), 1u);
+    EXPECT_EQ(writes[0].old_value, 0x70u);
+    EXPECT_EQ(writes[0].new_value, 0x7ffffu & iqt::rw_mask);
+    // The owner did not take the value: the register still reads what the owner holds.
+    EXPECT_TRUE(regs.read(reg::IQT_OFFSET, 8, v));
+    EXPECT_EQ(v, 0x70u);
+    regs.reset();
+    EXPECT_EQ(regs.get(reg::IQT_OFFSET), 0x70u);
+}
+
+// A 32-bit register provided with wider data reads only its 32 bits; W1C bits apply to the owner's value.
+TEST(RegisterFileReadCallbackTest, WidthAndW1cOfAnOwnedRegister) {
+    register_file regs{reg_table};
+    uint64_t held = 0xffff'ffff'0000'0000u | ics::iwc::mask;
+    uint64_t seen = ~uint64_t{0};
+    regs.on_read(reg::ICS_OFFSET, [&] { return held; });
+    regs.on_write(reg::ICS_OFFSET, [&](const register_file::write_event& ev) { seen = ev.new_value; });
+    EXPECT_EQ(regs.get(reg::ICS_OFFSET), ics::iwc::mask);
+    EXPECT_TRUE(regs.write(reg::ICS_OFFSET, 4, ics::iwc::mask));
+    EXPECT_EQ(seen, 0u);
+}
+
+// SC_REPORT_FATAL is made to throw so the message can be checked.
+template <typename F>
+std::string fatal_message(F f) {
+    sc_core::sc_report_handler::set_actions(sc_core::SC_FATAL, sc_core::SC_THROW);
+    try {
+        f();
+    } catch (const sc_core::sc_report& r) {
+        return r.get_msg();
+    }
+    return "";
+}
+
+TEST(RegisterFileReadCallbackTest, OnlySingleRegistersCanBeOwnedAndOwnedOnesAreNotSet) {
+    register_file regs{reg_table};
+    EXPECT_NE(fatal_message([&] { regs.on_read(reg::frcd_offset(0), [] { return uint64_t{0}; }); }).find("on_read"),
+              std::string::npos);
+    regs.on_read(reg::IQH_OFFSET, [] { return uint64_t{0}; });
+    EXPECT_NE(fatal_message([&] { regs.set(reg::IQH_OFFSET, 1); }).find("IQH is held by its owner"), std::string::npos);
 }
 
 }  // namespace

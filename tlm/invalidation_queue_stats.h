@@ -1,4 +1,4 @@
-// Statistics of the invalidation queue engine (tlm/invalidation_queue.h), printable as JSON.
+// Statistics of the invalidation queue engine (tlm/invalidation_queue.h), registered into a stats_group.
 #pragma once
 
 #include <array>
@@ -7,10 +7,11 @@
 #include <vector>
 
 #include "tlm/descriptor_decoder.h"
+#include "tlm/stats_group.h"
 
 namespace iommusim {
 
-struct qi_stats {
+struct invalidation_queue_stats {
     // Power-of-two buckets for the picture: bucket i counts values in [2^i, 2^(i+1)) ns, bucket 0
     // also holds 0. Every sample is kept as well, so percentiles are exact, not bucket bounds.
     struct histogram {
@@ -28,6 +29,8 @@ struct qi_stats {
         // samples are <= it, i.e. the ceil(percent * samples / 100)-th smallest (the smallest for
         // percent 0). 0 without samples; percent above 100 counts as 100.
         uint64_t percentile_ns(unsigned percent) const;
+        // samples, sum_ns, min_ns, max_ns, p50_ns, p99_ns, log2_buckets.
+        void register_stats(stats_group& group) const;
         std::string to_json() const;
     };
 
@@ -50,6 +53,8 @@ struct qi_stats {
     uint64_t waits_held = 0;             // completions postponed to after requests served ahead of time
     histogram iqt_to_wait_ns;            // IQT write that published a wait -> its completion
 
+    // Every field by its name; per_type lists the types seen, per_scope every scope by name.
+    void register_stats(stats_group& group) const;
     std::string to_json() const;
 };
 

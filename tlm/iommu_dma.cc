@@ -1,0 +1,313 @@
+// Upstream requests: DMA split at translated pages, ATS translation requests, the interrupt window,
+// debug accesses, quantum synchronisation.
+#include "tlm/iommu.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "tlm/iommu_internal.h"
+
+namespace iommusim {
+
+using namespace iommu_detail;
+
+translation_request iommu::make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
+                                        uint64_t addr) const {
+    translation_request r;
+    r.addr = addr;
+    r.write = trans.is_write();
+    if (ext) {
+        r.rid = ext->requester_id;
+        r.has_pasid = ext->has_pasid;
+        r.pasid = ext->pasid & 0xfffff;
+        r.priv = ext->has_pasid && ext->priv;
+        r.exec = ext->has_pasid && ext->exec;
+        r.ats_translation = ext->ats_translation;
+    }
+    return r;
+}
+
+void iommu::record_fault(const translation_request& req, const translation_result& r, dma_extension* ext) {
+    fault_info f;
+    f.sid = req.rid;
+    f.addr = req.addr;
+    f.reason = r.fault;
+    f.type = req.ats_translation ? fault_request::translation : req.write ? fault_request::write : fault_request::read;
+    f.has_pasid = req.has_pasid;
+    f.pasid = req.pasid;
+    f.priv = req.priv;
+    f.exec = req.exec;
+    const fault_recorder::outcome o = m_faults.record(f, r.suppressed);
+    if (ext) {
+        ext->fault = r.fault;
+        ext->fault_recorded = o == fault_recorder::outcome::recorded;
+    }
+}
+
+void iommu::sync(sc_core::sc_time& delay) {
+    // Noted before yielding: the queue engine may reach a wait descriptor while this initiator waits.
+    m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
+    // Quantum-keeper semantics: run ahead of simulated time up to one quantum, then yield.
+    if (delay >= m_quantum && in_thread()) {
+        sc_core::wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+        ++m_stats.quantum_syncs;
+    }
+}
+
+void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                    sc_core::sc_time& delay) {
+    // One payload reused for every piece: constructing a generic payload allocates.
+    tlm::tlm_generic_payload& p = m_fwd;
+    p.set_command(trans.get_command());
+    p.set_address(out_addr);
+    p.set_data_ptr(trans.get_data_ptr() + offset);
+    p.set_data_length(len);
+    p.set_streaming_width(len);
+    p.set_byte_enable_ptr(nullptr);
+    p.set_byte_enable_length(0);
+    p.set_dmi_allowed(false);
+    if (unsigned char* be = trans.get_byte_enable_ptr()) {
+        const unsigned be_len = trans.get_byte_enable_length();
+        if (be_len >= trans.get_data_length()) {
+            p.set_byte_enable_ptr(be + offset);
+            p.set_byte_enable_length(len);
+        } else {
+            // A repeating pattern; the caller only splits when the pattern stays aligned.
+            p.set_byte_enable_ptr(be);
+            p.set_byte_enable_length(be_len);
+        }
+    }
+    // Without byte enables the piece may go through a DMI pointer of the memory (same latency).
+    const bool rd = trans.is_read();
+    if (!p.get_byte_enable_ptr() && (rd || trans.is_write())) {
+        tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
+        if (d.get_dmi_ptr() && out_addr >= d.get_start_address() && out_addr + len - 1 <= d.get_end_address() &&
+            (rd ? d.is_read_allowed() : d.is_write_allowed())) {
+            unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
+            if (rd) {
+                std::memcpy(p.get_data_ptr(), host, len);
+                delay += d.get_read_latency();
+            } else {
+                std::memcpy(host, p.get_data_ptr(), len);
+                delay += d.get_write_latency();
+            }
+            ++m_stats.memory_dmi_accesses;
+            trans.set_response_status(tlm::TLM_OK_RESPONSE);
+            return;
+        }
+    }
+    p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    initiator_socket->b_transport(p, delay);
+    trans.set_response_status(p.get_response_status());
+    if (p.is_response_ok() && p.is_dmi_allowed()) {
+        tlm::tlm_dmi d;
+        if (initiator_socket->get_direct_mem_ptr(p, d))
+            m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
+    }
+}
+
+void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay) {
+    ++m_stats.ats_requests;
+    const uint64_t addr = trans.get_address();
+    if (!m_te) {
+        // Untranslated mode: the identity mapping with every right.
+        ext->translated_addr = addr & ~(page_4k - 1);
+        ext->translated_size = page_4k;
+        ext->ats_read = ext->ats_write = ext->ats_exec = true;
+        ext->ats_priv = ext->priv;
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
+    translation_request req = make_request(trans, ext, addr);
+    req.ats_translation = true;
+    m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
+    const translation_result r = timed_translate(req, delay);
+    delay += m_lookup_latency + m_walk_mem->m_delay;
+    if (!r.ok()) {
+        // Non-recoverable: recorded like a DMA fault and answered with an error completion, no
+        // translation (not-present entries and missing rights came back as R=W=0 translations).
+        ++m_stats.ats_errors;
+        record_fault(req, r, ext);
+        const bool abort = hw::fault_is_access_error(r.fault);
+        ext->ats_status = abort ? ats_completion::completer_abort : ats_completion::unsupported_request;
+        trans.set_response_status(abort ? tlm::TLM_GENERIC_ERROR_RESPONSE : tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
+    ext->translated_addr = r.out_addr & ~(bytes - 1);
+    ext->translated_size = bytes;
+    ext->ats_read = r.can_read;
+    // Writes through a translated request need D already set; report the right when granted.
+    ext->ats_write = r.can_write;
+    ext->ats_exec = r.can_read && ext->exec;
+    ext->ats_priv = ext->priv;
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+    ++m_stats.dma_requests;
+    dma_extension* ext = trans.get_extension<dma_extension>();
+    if (ext)
+        ext->clear_response();
+    const unsigned len = trans.get_data_length();
+    if (trans.get_streaming_width() < len) {
+        ++m_stats.dma_errors;
+        trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+        return;
+    }
+    if (ext && ext->ats_translation) {
+        ats_translate(trans, ext, delay);
+        sync(delay);
+        return;
+    }
+    // The interrupt window is decoded before (and regardless of) DMA remapping.
+    if (interrupt_window_request(trans, ext)) {
+        interrupt_window(trans, ext);
+        sync(delay);
+        return;
+    }
+    if (!m_te) {
+        ++m_stats.pass_through;
+        initiator_socket->b_transport(trans, delay);
+        if (trans.is_response_ok())
+            m_stats.dma_bytes += len;
+        else
+            ++m_stats.dma_errors;
+        trans.set_dmi_allowed(!m_translator.config().stale_check && trans.is_dmi_allowed());
+        sync(delay);
+        return;
+    }
+    // A short repeating byte-enable pattern only survives splitting at multiples of its length.
+    const unsigned be_len = trans.get_byte_enable_ptr() ? trans.get_byte_enable_length() : 0;
+    const uint64_t start = trans.get_address();
+    unsigned done = 0;
+    bool dmi_ok = !m_translator.config().stale_check;
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    while (done < len || (len == 0 && done == 0)) {
+        const uint64_t addr = start + done;
+        const translation_request req = make_request(trans, ext, addr);
+        m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
+        const translation_result r = timed_translate(req, delay);
+        delay += m_lookup_latency + m_walk_mem->m_delay;
+        if (!r.ok()) {
+            ++m_stats.dma_faults;
+            record_fault(req, r, ext);
+            trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+            break;
+        }
+        if (len == 0)
+            break;
+        const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
+        const uint64_t page_end = (addr & ~(bytes - 1)) + bytes;
+        const unsigned n = static_cast<unsigned>(std::min<uint64_t>(len - done, page_end - addr));
+        if (be_len && be_len < len && (done % be_len) != 0) {
+            ++m_stats.dma_errors;
+            trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+            break;
+        }
+        forward(trans, r.out_addr, done, n, delay);
+        ++m_stats.dma_chunks;
+        if (!trans.is_response_ok()) {
+            ++m_stats.dma_errors;
+            break;
+        }
+        dmi_ok = dmi_ok && (trans.is_write() ? r.can_write : r.can_read);
+        m_stats.dma_bytes += n;
+        done += n;
+    }
+    trans.set_dmi_allowed(dmi_ok && trans.is_response_ok());
+    sync(delay);
+}
+
+bool iommu::interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext) {
+    const uint64_t len = std::max<uint64_t>(trans.get_data_length(), 1);
+    return !(ext && ext->has_pasid) && hw::overlaps_interrupt_window(trans.get_address(), len);
+}
+
+void iommu::interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext) {
+    const uint64_t addr = trans.get_address();
+    const unsigned len = trans.get_data_length();
+    const bool inside = addr >= hw::interrupt_window_base && addr + len <= hw::interrupt_window_end;
+    if (trans.is_write() && len > 0 && inside) {
+        // An interrupt request (docs/vtd-facts.md §5.6): not remapped here, recorded.
+        ++m_stats.interrupt_requests;
+        if (m_interrupts.size() < interrupt_record_limit) {
+            interrupt_request ir;
+            ir.rid = ext ? ext->requester_id : 0;
+            ir.addr = addr;
+            ir.len = len;
+            std::memcpy(&ir.data, trans.get_data_ptr(), std::min<std::size_t>(len, sizeof ir.data));
+            m_interrupts.push_back(ir);
+        }
+        trans.set_dmi_allowed(false);
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
+    // A read (or a write reaching past the window) there is no interrupt and no DMA: aborted and
+    // reported as an interrupt-range access (SGN.8), as for a translation ending in the window.
+    ++m_stats.interrupt_window_errors;
+    translation_request req = make_request(trans, ext, addr);
+    translation_result r;
+    r.fault = hw::fault_reason::gn_interrupt_range;
+    record_fault(req, r, ext);
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
+    // Debug access through the current translation, without recording faults or timing; stops at
+    // the first untranslatable page. The translation itself behaves as for a DMA (cache fills, A/D).
+    const dma_extension* ext = trans.get_extension<dma_extension>();
+    if (interrupt_window_request(trans, ext)) {
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);  // no memory behind the window
+        return 0;
+    }
+    const bool te = m_te;
+    const unsigned len = trans.get_data_length();
+    unsigned done = 0;
+    while (done < len) {
+        const uint64_t addr = trans.get_address() + done;
+        uint64_t out = addr;
+        uint64_t bytes = page_4k;
+        if (te) {
+            const translation_result r = m_translator.translate(make_request(trans, ext, addr));
+            if (!r.ok())
+                break;
+            out = r.out_addr;
+            bytes = r.page_bytes ? r.page_bytes : page_4k;
+        }
+        const unsigned n = static_cast<unsigned>(std::min<uint64_t>(len - done, (addr & ~(bytes - 1)) + bytes - addr));
+        tlm::tlm_generic_payload p;
+        p.set_command(trans.get_command());
+        p.set_address(out);
+        p.set_data_ptr(trans.get_data_ptr() + done);
+        p.set_data_length(n);
+        const unsigned got = initiator_socket->transport_dbg(p);
+        done += got;
+        if (got < n)
+            break;
+    }
+    trans.set_response_status(done == len ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return done;
+}
+
+// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
+// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
+translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
+    const uint64_t before = m_tlb.cycles();
+    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
+    m_translating = true;
+    m_translation_start = delay;
+    m_translation_cycles = before;
+    m_looked_up = false;
+    translation_result r = m_translator.translate(req);
+    m_translating = false;
+    const uint64_t spent = m_tlb.cycles() - before;
+    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    if (m_observer)
+        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
+                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+    return r;
+}
+
+}  // namespace iommusim

@@ -1,0 +1,50 @@
+// The MMIO socket: 4- and 8-byte accesses to the register block.
+#include "tlm/iommu.h"
+
+#include <cstring>
+
+namespace iommusim {
+
+void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+    delay += m_mmio_latency;
+    const unsigned len = trans.get_data_length();
+    if (trans.get_byte_enable_ptr()) {
+        trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        ++m_stats.mmio_errors;
+        return;
+    }
+    if (trans.get_address() > UINT32_MAX || (len != 4 && len != 8) || trans.get_streaming_width() < len) {
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ++m_stats.mmio_errors;
+        return;
+    }
+    const uint32_t off = static_cast<uint32_t>(trans.get_address());
+    uint64_t v = 0;
+    bool ok = true;
+    if (trans.is_read()) {
+        ++m_stats.mmio_reads;
+        ok = m_regs.read(off, len, v);
+        if (ok)
+            std::memcpy(trans.get_data_ptr(), &v, len);
+    } else if (trans.is_write()) {
+        ++m_stats.mmio_writes;
+        std::memcpy(&v, trans.get_data_ptr(), len);
+        ok = m_regs.write(off, len, v);
+    }
+    if (!ok)
+        ++m_stats.mmio_errors;
+    trans.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+unsigned int iommu::mmio_transport_dbg(tlm::tlm_generic_payload& trans) {
+    // Debug reads only (no side effects); 4 or 8 bytes at a register.
+    const unsigned len = trans.get_data_length();
+    uint64_t v = 0;
+    if (!trans.is_read() || trans.get_address() > UINT32_MAX ||
+        !m_regs.read(static_cast<uint32_t>(trans.get_address()), len, v))
+        return 0;
+    std::memcpy(trans.get_data_ptr(), &v, len);
+    return len;
+}
+
+}  // namespace iommusim
