@@ -755,6 +755,22 @@ class program {
             case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
                 FUZZ_CHECK(err == 0, "SET_TEMP_MEMORY_LIMIT: errno %d", err);
                 break;
+            case IOMMU_TEST_OP_MD_CHECK_REFS: {
+                // The kernel refuses a range that is not page-aligned before it looks at a page; an
+                // empty range checks nothing. Otherwise the answer is a match (0), a page that is
+                // not mapped (EFAULT) or a pin count that differs (EIO).
+                const uint64_t page = 4096;
+                if (c->check_refs.uptr % page != 0 || c->check_refs.length % page != 0) {
+                    FUZZ_CHECK(err == EINVAL, "MD_CHECK_REFS of unaligned 0x%llx+0x%llx: errno %d",
+                               static_cast<unsigned long long>(c->check_refs.uptr),
+                               static_cast<unsigned long long>(c->check_refs.length), err);
+                } else if (c->check_refs.length == 0) {
+                    FUZZ_CHECK(err == 0, "MD_CHECK_REFS of an empty range: errno %d", err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EFAULT || err == EIO, "MD_CHECK_REFS: errno %d", err);
+                }
+                break;
+            }
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
         }
