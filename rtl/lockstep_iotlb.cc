@@ -6,9 +6,6 @@
 #include <systemc>
 #include <tuple>
 
-#include "rtl/rtl_iotlb.h"
-#include "tlm/iotlb.h"
-
 namespace iommusim {
 
 namespace {
@@ -54,15 +51,6 @@ std::string describe(const iotlb_fill_result& r) {
     return os.str();
 }
 
-// PLRU bits of a set when the implementation exposes them.
-std::optional<uint64_t> plru_of(iotlb_if& t, unsigned set) {
-    if (auto* c = dynamic_cast<iotlb*>(&t))
-        return c->plru_bits(set);
-    if (auto* r = dynamic_cast<rtl_iotlb*>(&t))
-        return r->plru_bits(set);
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::string lockstep_divergence::to_string() const {
@@ -82,12 +70,6 @@ lockstep_iotlb::lockstep_iotlb(std::unique_ptr<iotlb_if> reference, std::unique_
         throw std::invalid_argument("lockstep_iotlb: the two IOTLBs have different geometries");
 }
 
-uint64_t lockstep_iotlb::dut_cycle() const {
-    if (const auto* r = dynamic_cast<const rtl_iotlb*>(m_dut.get()))
-        return r->cycle();
-    return 0;
-}
-
 void lockstep_iotlb::diverged(const std::string& operation, const std::string& reference, const std::string& dut) {
     ++m_divergences;
     lockstep_divergence d;
@@ -95,7 +77,7 @@ void lockstep_iotlb::diverged(const std::string& operation, const std::string& r
     d.operation = operation;
     d.reference = reference;
     d.dut = dut;
-    d.cycle = dut_cycle();
+    d.cycle = m_dut->cycles();
     d.sim_time = sc_core::sc_is_running() ? sc_core::sc_time_stamp().to_string() : std::string("-");
     const bool logged = m_log.size() < m_options.log_limit;
     if (m_options.fatal)
@@ -218,7 +200,7 @@ bool lockstep_iotlb::compare_state() {
             note(k);
     const unsigned sets = geometry().sets;
     for (unsigned s = 0; s < sets; ++s) {
-        const auto a = plru_of(*m_reference, s), b = plru_of(*m_dut, s);
+        const auto a = m_reference->plru_bits(s), b = m_dut->plru_bits(s);
         if (a && b && *a != *b && shown++ < 8) {
             ref_diff += "plru[" + std::to_string(s) + "]=" + hex(*a) + " ";
             dut_diff += "plru[" + std::to_string(s) + "]=" + hex(*b) + " ";

@@ -82,7 +82,6 @@ class lockstep_iotlb : public iotlb_if {
     void diverged(const std::string& operation, const std::string& reference, const std::string& dut);
     void after_op();
     unsigned invalidate_both(const std::string& operation, const std::function<unsigned(iotlb_if&)>& op);
-    uint64_t dut_cycle() const;
 
     std::unique_ptr<iotlb_if> m_reference;
     std::unique_ptr<iotlb_if> m_dut;

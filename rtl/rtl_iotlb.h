@@ -68,8 +68,8 @@ class rtl_iotlb : public iotlb_if {
     void close_waves() override;
     std::string name() const override { return "rtl_iotlb"; }
 
-    // Tree-PLRU bits of a set (bit n = node n), read through the debug port.
-    uint64_t plru_bits(unsigned set) const;
+    // Read through the debug port.
+    std::optional<uint64_t> plru_bits(unsigned set) const override;
     // Clock cycles since reset and the simulated time of the RTL clock, in picoseconds.
     uint64_t cycle() const;
     uint64_t time_ps() const;
@@ -83,7 +83,7 @@ class rtl_iotlb : public iotlb_if {
     class model;
 
   private:
-    unsigned invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am);
+    unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range);
 
     iotlb_geometry m_geometry;
     std::unique_ptr<model> m_model;

@@ -37,7 +37,7 @@ class iotlb : public iotlb_if {
     std::string name() const override { return "iotlb"; }
 
     // Tree-PLRU bits of a set, bit n = node n (tests and lockstep comparison).
-    uint64_t plru_bits(unsigned set) const { return m_plru[set]; }
+    std::optional<uint64_t> plru_bits(unsigned set) const override { return m_plru[set]; }
     // Way the next fill of a full set would replace (no state change).
     unsigned plru_victim(unsigned set) const;
     unsigned valid_count() const;

@@ -65,8 +65,8 @@ std::string qi_stats::to_json() const {
     }
     s += "},\"per_scope\":{";
     first = true;
-    for (unsigned i = 1; i < qi_scope_count; ++i) {
-        s += (first ? "\"" : ",\"") + std::string(qi_scope_name(static_cast<qi_scope>(i))) +
+    for (unsigned i = 1; i < scope_kind_count; ++i) {
+        s += (first ? "\"" : ",\"") + std::string(scope_kind_name(static_cast<scope_kind>(i))) +
              "\":" + std::to_string(per_scope[i]);
         first = false;
     }

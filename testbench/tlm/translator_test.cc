@@ -251,7 +251,7 @@ TEST_F(TranslatorTest, SecondStageReservedAndAccessFaults) {
     mem.inject_error_range(tb.ss_entry_addr(ss_root, 4, 0x80000000, 2), 8);
     EXPECT_EQ(xl(0x80000000).fault, fault_reason::ss_access);
     tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x1000, 4), sp::ps::mask);
-    tr->invalidate_iotlb_all();
+    tr->invalidate({.kind = scope_kind::iotlb_all});
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ss_reserved);
 }
 
@@ -352,7 +352,7 @@ TEST_F(TranslatorTest, FirstStageNotPresentAndAccessErrors) {
     mem.inject_error_range(tb.fs_entry_addr(fs, 0x40'0000'0000, 2), 8);
     EXPECT_EQ(xl(0x40'0000'0000, {.pasid = 5}).fault, fault_reason::fs_access);
     mem.inject_error_range(tb.fs_entry_addr(fs, 0x1000, 4), 8);
-    tr->invalidate_iotlb_all();  // the PSC holds the root entry from the walks above
+    tr->invalidate({.kind = scope_kind::iotlb_all});  // the PSC holds the root entry from the walks above
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_root_access);
 }
 
@@ -392,7 +392,7 @@ TEST_P(FirstStageRights, Matrix) {
     auto r = xl(0x7000, {.pasid = 5, .write = c.write, .exec = c.exec, .priv = c.priv});
     EXPECT_EQ(r.fault, c.expect) << std::hex << unsigned(r.fault);
     // The same answer from a cached entry (warm the IOTLB with an always-allowed read first).
-    tr->invalidate_iotlb_all();
+    tr->invalidate({.kind = scope_kind::iotlb_all});
     if (xl(0x7000, {.pasid = 5, .priv = true}).ok()) {
         auto h = xl(0x7000, {.pasid = 5, .write = c.write, .exec = c.exec, .priv = c.priv});
         EXPECT_EQ(h.fault, c.expect);
@@ -665,7 +665,7 @@ TEST_F(TranslatorTest, NestedFsTableBeyondMgawAndRootAccess) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_addr_beyond_mgaw);
     // The FS root page's HPA fails to read: 0x73.
     mem.inject_error_range(tb.fs_entry_addr(fs, 0x1000, 4), 8);
-    tr->invalidate_iotlb_all();
+    tr->invalidate({.kind = scope_kind::iotlb_all});
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_root_access);
 }
 
@@ -817,7 +817,7 @@ TEST_F(TranslatorTest, RootFaults) {
     EXPECT_EQ(xl(0x1000, {.rid = 0x0400}).fault, fault_reason::root_not_present);
     EXPECT_EQ(xl(0x1000, {.rid = 0x0390}).fault, fault_reason::root_not_present);  // upper half absent
     tb.set_bits(tb.root_entry_addr(k_rid), lowest_bit(hw::root_entry::reserved_mask[0]));
-    tr->invalidate_context_all();
+    tr->invalidate({.kind = scope_kind::context_all});
     EXPECT_EQ(xl(0x1000).fault, fault_reason::root_reserved);
     mem.inject_error_range(tb.root_entry_addr(0x0500), 16);
     EXPECT_EQ(xl(0x1000, {.rid = 0x0500}).fault, fault_reason::root_access);
@@ -833,7 +833,7 @@ TEST_F(TranslatorTest, ContextFaults) {
     tb.set_bits(ce_addr + 8, lowest_bit(ce::reserved_mask[1]));
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ctx_reserved);
     tb.clear_bits(ce_addr + 8, lowest_bit(ce::reserved_mask[1]));
-    tr->invalidate_context_all();
+    tr->invalidate({.kind = scope_kind::context_all});
     EXPECT_TRUE(xl(0x1000).ok());
     mem.inject_error_range(tb.context_entry_addr(k_rid + 2), 32);
     tb.set_context(k_rid + 2);
@@ -857,12 +857,12 @@ TEST_F(TranslatorTest, ContextRequestChecks) {
     EXPECT_EQ(xl(0x1000, {.pasid = 1}).fault, fault_reason::ctx_paside_clear);
     c.paside = true;
     tb.set_context(k_rid, c);
-    tr->invalidate_context_all();
+    tr->invalidate({.kind = scope_kind::context_all});
     EXPECT_EQ(xl(0x1000, {.pasid = 8192}).fault, fault_reason::ctx_pasid_too_large);
     EXPECT_EQ(xl(0x1000, {.pasid = 1u << 20}).fault, fault_reason::ctx_pasid_too_large);
     c.rid_pasid = 9000;  // beyond the directory
     tb.set_context(k_rid, c);
-    tr->invalidate_context_all();
+    tr->invalidate({.kind = scope_kind::context_all});
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ctx_rid_pasid);
 }
 
@@ -892,7 +892,7 @@ TEST_F(TranslatorTest, PasidDirectoryAndEntryFaults) {
     EXPECT_EQ(xl(0x1000, {.pasid = 2}).fault, fault_reason::pdir_reserved);
     tb.clear_bits(tb.pasid_dir_entry_addr(k_rid, 0), lowest_bit(hw::pasid_dir_entry::reserved_mask));
     tb.set_bits(pasid_entry + 8, lowest_bit(pe::reserved_mask[1]));
-    tr->invalidate_pasid_cache_all();
+    tr->invalidate({.kind = scope_kind::pasid_cache_all});
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_reserved);
     mem.inject_error_range(tb.pasid_dir_entry_addr(k_rid, 128), 8);
     EXPECT_EQ(xl(0x1000, {.pasid = 128}).fault, fault_reason::pdir_access);
@@ -1057,12 +1057,18 @@ TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     ASSERT_TRUE(xl(0x9000).ok());
     tb.map_ss(ss_root, 4, 0x1000, 0x21000);    // remap, then invalidate 0x0000..0x3fff
     EXPECT_EQ(xl(0x1000).out_addr, 0x11000u);  // still cached: no invalidation yet
-    EXPECT_GE(tr->invalidate_iotlb_domain_range(1, 0x0, 2, true), 1u);
+    EXPECT_GE(
+        tr->invalidate(
+            {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x0, 2), .ih = true}),
+        1u);
     auto r = xl(0x1000);
     EXPECT_FALSE(r.iotlb_hit);
     EXPECT_EQ(r.out_addr, 0x21000u);
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
-    EXPECT_EQ(tr->invalidate_iotlb_domain_range(2, 0x0, 20, false), 0u);  // other domain
+    EXPECT_EQ(
+        tr->invalidate(
+            {.kind = scope_kind::iotlb_domain_range, .did = 2, .range = page_range::of_address(0x0, 20), .ih = false}),
+        0u);  // other domain
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
 }
 
@@ -1072,11 +1078,13 @@ TEST_F(TranslatorTest, PscKeptWithInvalidationHint) {
     build();
     ASSERT_TRUE(xl(0x1000).ok());
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 3u);  // PML4E, PDPE, PDE
-    tr->invalidate_iotlb_domain_range(1, 0x1000, 0, true);
+    tr->invalidate(
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = true});
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 3u);
     auto r = xl(0x1000);
     EXPECT_EQ(r.walk_accesses, 1u);  // PSC gives the page table: one leaf read
-    tr->invalidate_iotlb_domain_range(1, 0x1000, 0, false);
+    tr->invalidate(
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = false});
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 0u);
     EXPECT_EQ(xl(0x1000).walk_accesses, 4u);
 }
@@ -1091,17 +1099,37 @@ TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
     const unsigned fs_psc = tr->psc().size(paging_structure_cache::stage::first);
     EXPECT_EQ(fs_psc, 5u);  // shared PML4E + 2 x (PDPE, PDE)
     // IH=1: the leaf goes, the PSC stays.
-    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(1, 5, 0x1000, 0, true), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                              .did = 1,
+                              .pasid = 5,
+                              .range = page_range::of_address(0x1000, 0),
+                              .ih = true}),
+              1u);
     EXPECT_FALSE(xl(0x1000, {.pasid = 5}).iotlb_hit);
     EXPECT_TRUE(xl(0x40'0000'0000, {.pasid = 5}).iotlb_hit);
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 5u);
     // IH=0: the PSC entries covering the range go too (PML4E shared, PDPE, PDE of 0x1000).
-    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(1, 5, 0x1000, 0, false), 1u + 3u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                              .did = 1,
+                              .pasid = 5,
+                              .range = page_range::of_address(0x1000, 0),
+                              .ih = false}),
+              1u + 3u);
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 2u);
     // Type-6 PSI on another PASID or domain drops nothing.
-    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(1, 6, 0x40'0000'0000, 0, false), 0u);
-    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(2, 5, 0x40'0000'0000, 0, false), 0u);
-    EXPECT_EQ(tr->invalidate_iotlb_pasid(1, 5), 1u + 2u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                              .did = 1,
+                              .pasid = 6,
+                              .range = page_range::of_address(0x40'0000'0000, 0),
+                              .ih = false}),
+              0u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                              .did = 2,
+                              .pasid = 5,
+                              .range = page_range::of_address(0x40'0000'0000, 0),
+                              .ih = false}),
+              0u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid, .did = 1, .pasid = 5}), 1u + 2u);
 }
 
 TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
@@ -1111,7 +1139,12 @@ TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
     build();
     ASSERT_TRUE(xl(va, {.pasid = 5}).ok());
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 3u);
-    EXPECT_EQ(tr->invalidate_iotlb_pasid_range(1, 5, va, 0, false), 1u + 3u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                              .did = 1,
+                              .pasid = 5,
+                              .range = page_range::of_address(va, 0),
+                              .ih = false}),
+              1u + 3u);
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 0u);
 }
 
@@ -1120,10 +1153,10 @@ TEST_F(TranslatorTest, DomainAndGlobalScopes) {
     tb.map_fs(fs, 0x1000, 0x11000);
     build();
     ASSERT_TRUE(xl(0x1000, {.pasid = 5}).ok());
-    EXPECT_EQ(tr->invalidate_iotlb_domain(2), 0u);
-    EXPECT_EQ(tr->invalidate_iotlb_domain(1), 1u + 3u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_domain, .did = 2}), 0u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_domain, .did = 1}), 1u + 3u);
     ASSERT_TRUE(xl(0x1000, {.pasid = 5}).ok());
-    EXPECT_EQ(tr->invalidate_iotlb_all(), 1u + 3u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_all}), 1u + 3u);
     EXPECT_FALSE(xl(0x1000, {.pasid = 5}).iotlb_hit);
 }
 
@@ -1139,16 +1172,17 @@ TEST_F(TranslatorTest, ContextAndPasidCacheScopes) {
     ASSERT_TRUE(xl(0x1000).ok());
     ASSERT_TRUE(xl(0x1000, {.rid = k_rid + 1}).ok());
     EXPECT_EQ(tr->ctx_cache().size(), 2u);
-    EXPECT_EQ(tr->invalidate_context_device(k_rid + 4, 0), 0u);
-    EXPECT_EQ(tr->invalidate_context_device(k_rid + 4, 1), 1u);  // FM=1 ignores SID bit 2: hits k_rid
-    EXPECT_EQ(tr->invalidate_context_device(k_rid + 1, 3), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::context_device, .sid = k_rid + 4, .fm = 0}), 0u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::context_device, .sid = k_rid + 4, .fm = 1}),
+              1u);  // FM=1 ignores SID bit 2: hits k_rid
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::context_device, .sid = k_rid + 1, .fm = 3}), 1u);
     EXPECT_EQ(tr->pasid_entry_cache().size(), 2u);
-    EXPECT_EQ(tr->invalidate_pasid_cache_pasid(1, 1), 0u);
-    EXPECT_EQ(tr->invalidate_pasid_cache_pasid(1, 0), 1u);
-    EXPECT_EQ(tr->invalidate_pasid_cache_domain(2), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::pasid_cache_pasid, .did = 1, .pasid = 1}), 0u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::pasid_cache_pasid, .did = 1, .pasid = 0}), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::pasid_cache_domain, .did = 2}), 1u);
     ASSERT_TRUE(xl(0x1000).ok());
-    EXPECT_EQ(tr->invalidate_pasid_cache_all(), 1u);
-    EXPECT_EQ(tr->invalidate_context_all(), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::pasid_cache_all}), 1u);
+    EXPECT_EQ(tr->invalidate({.kind = scope_kind::context_all}), 1u);
 }
 
 TEST_F(TranslatorTest, CachedPasidEntryIsUsedUntilInvalidated) {
@@ -1157,9 +1191,9 @@ TEST_F(TranslatorTest, CachedPasidEntryIsUsedUntilInvalidated) {
     build();
     ASSERT_TRUE(xl(0x1000).ok());
     tb.clear_bits(pasid_entry, pe::p::mask);
-    tr->invalidate_iotlb_all();
+    tr->invalidate({.kind = scope_kind::iotlb_all});
     EXPECT_TRUE(xl(0x1000).ok());  // the PASID cache still holds the entry
-    tr->invalidate_pasid_cache_pasid(1, 0);
+    tr->invalidate({.kind = scope_kind::pasid_cache_pasid, .did = 1, .pasid = 0});
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_not_present);
 }
 
@@ -1168,23 +1202,27 @@ TEST_F(TranslatorTest, ObserversSeeEveryScope) {
     build();
     std::vector<invalidation_scope> seen;
     tr->on_invalidate([&](const invalidation_scope& s) { seen.push_back(s); });
-    tr->invalidate_context_all();
-    tr->invalidate_context_device(0x10, 2);
-    tr->invalidate_pasid_cache_all();
-    tr->invalidate_pasid_cache_domain(3);
-    tr->invalidate_pasid_cache_pasid(3, 4);
-    tr->invalidate_iotlb_all();
-    tr->invalidate_iotlb_domain(3);
-    tr->invalidate_iotlb_domain_range(3, 0x10000, 4, true);
-    tr->invalidate_iotlb_pasid(3, 4);
-    tr->invalidate_iotlb_pasid_range(3, 4, 0x20000, 1, false);
+    tr->invalidate({.kind = scope_kind::context_all});
+    tr->invalidate({.kind = scope_kind::context_device, .sid = 0x10, .fm = 2});
+    tr->invalidate({.kind = scope_kind::pasid_cache_all});
+    tr->invalidate({.kind = scope_kind::pasid_cache_domain, .did = 3});
+    tr->invalidate({.kind = scope_kind::pasid_cache_pasid, .did = 3, .pasid = 4});
+    tr->invalidate({.kind = scope_kind::iotlb_all});
+    tr->invalidate({.kind = scope_kind::iotlb_domain, .did = 3});
+    tr->invalidate(
+        {.kind = scope_kind::iotlb_domain_range, .did = 3, .range = page_range::of_address(0x10000, 4), .ih = true});
+    tr->invalidate({.kind = scope_kind::iotlb_pasid, .did = 3, .pasid = 4});
+    tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                    .did = 3,
+                    .pasid = 4,
+                    .range = page_range::of_address(0x20000, 1),
+                    .ih = false});
     ASSERT_EQ(seen.size(), 10u);
-    using T = invalidation_scope::type;
-    EXPECT_EQ(seen[1].kind, T::context_device);
+    EXPECT_EQ(seen[1].kind, scope_kind::context_device);
     EXPECT_EQ(seen[1].fm, 2u);
-    EXPECT_EQ(seen[7].kind, T::iotlb_domain_range);
+    EXPECT_EQ(seen[7].kind, scope_kind::iotlb_domain_range);
     EXPECT_TRUE(seen[7].ih);
-    EXPECT_EQ(seen[7].am, 4u);
+    EXPECT_EQ(seen[7].range.am(), 4u);
     // covers(): second-stage range vs first-stage any address.
     EXPECT_TRUE(seen[7].covers(0, 3, 0, translation_kind::second_stage, 0x1f000, 0x1000));
     EXPECT_FALSE(seen[7].covers(0, 3, 0, translation_kind::second_stage, 0x20000, 0x1000));
@@ -1194,8 +1232,7 @@ TEST_F(TranslatorTest, ObserversSeeEveryScope) {
     EXPECT_FALSE(seen[9].covers(0, 3, 4, translation_kind::first_stage, 0x22000, 0x1000));
     EXPECT_FALSE(seen[9].covers(0, 3, 4, translation_kind::second_stage, 0x21000, 0x1000));
     invalidation_scope hi = seen[9];
-    hi.addr = 0xffff'8000'0000'0000;
-    hi.am = 0;
+    hi.range = page_range::of_address(0xffff'8000'0000'0000, 0);
     EXPECT_TRUE(hi.covers(0, 3, 4, translation_kind::first_stage, 0xffff'8000'0000'0000, 0x1000));
     EXPECT_FALSE(hi.covers(0, 3, 4, translation_kind::first_stage, 0xffff'8000'0000'1000, 0x1000));
     EXPECT_TRUE(seen[1].covers(0x16, 0, 0, translation_kind::second_stage, 0, 1));  // FM=2 ignores bits 2:1
@@ -1244,7 +1281,8 @@ TEST_F(TranslatorTest, StaleCheckerReportsMissingInvalidation) {
     EXPECT_EQ(tr->stale_reports()[2].current_fault, fault_reason::ss_perm);
     EXPECT_EQ(tr->stats().stale_hits, 3u);
     // After the invalidation the translation is fresh.
-    tr->invalidate_iotlb_domain_range(1, 0x1000, 0, true);
+    tr->invalidate(
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = true});
     auto f = xl(0x1000);
     EXPECT_FALSE(f.stale);
     EXPECT_EQ(f.out_addr, 0x21000u);
@@ -1267,7 +1305,10 @@ TEST_F(TranslatorTest, StaleCheckerSeesSecondStageChangesUnderNesting) {
     EXPECT_EQ(tr->stale_reports()[0].current_out, 0x6'0000'0000u);
     EXPECT_EQ(tr->stale_reports()[0].kind, translation_kind::nested);
     // A type-2 page-selective invalidation of the GPA drops every nested entry of the domain.
-    tr->invalidate_iotlb_domain_range(1, 0x9000'0000, 0, false);
+    tr->invalidate({.kind = scope_kind::iotlb_domain_range,
+                    .did = 1,
+                    .range = page_range::of_address(0x9000'0000, 0),
+                    .ih = false});
     auto f = xl(0x1000, {.pasid = 5});
     EXPECT_FALSE(f.iotlb_hit);
     EXPECT_EQ(f.out_addr, 0x6'0000'0000u);
@@ -1331,9 +1372,16 @@ TEST_P(RandomRemaps, CachesFollowTheTables) {
             map(in, 0x20'0000'0000 + (rng() % 4096) * 4096);
             if (invalidate) {
                 if (first_stage)
-                    tr->invalidate_iotlb_pasid_range(1, 5, in, 0, true);
+                    tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
+                                    .did = 1,
+                                    .pasid = 5,
+                                    .range = page_range::of_address(in, 0),
+                                    .ih = true});
                 else
-                    tr->invalidate_iotlb_domain_range(1, in, 0, true);
+                    tr->invalidate({.kind = scope_kind::iotlb_domain_range,
+                                    .did = 1,
+                                    .range = page_range::of_address(in, 0),
+                                    .ih = true});
             }
             continue;
         }
