@@ -144,30 +144,16 @@ unsigned lockstep_iotlb::invalidate_both(const std::string& operation, const std
     return ref;
 }
 
-unsigned lockstep_iotlb::invalidate_all() {
-    return invalidate_both("invalidate_all", [](iotlb_if& t) { return t.invalidate_all(); });
-}
-
-unsigned lockstep_iotlb::invalidate_domain(uint16_t did) {
-    return invalidate_both("invalidate_domain did=" + std::to_string(did),
-                           [=](iotlb_if& t) { return t.invalidate_domain(did); });
-}
-
-unsigned lockstep_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
-    return invalidate_both(
-        "invalidate_domain_range did=" + std::to_string(did) + " vpn=" + hex(vpn) + " am=" + std::to_string(am),
-        [=](iotlb_if& t) { return t.invalidate_domain_range(did, vpn, am); });
-}
-
-unsigned lockstep_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
-    return invalidate_both("invalidate_pasid did=" + std::to_string(did) + " pasid=" + hex(pasid),
-                           [=](iotlb_if& t) { return t.invalidate_pasid(did, pasid); });
-}
-
-unsigned lockstep_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    return invalidate_both("invalidate_pasid_range did=" + std::to_string(did) + " pasid=" + hex(pasid) +
-                               " vpn=" + hex(vpn) + " am=" + std::to_string(am),
-                           [=](iotlb_if& t) { return t.invalidate_pasid_range(did, pasid, vpn, am); });
+unsigned lockstep_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
+    const unsigned fields = iotlb_scope_fields(scope);
+    std::string operation = std::string("invalidate_") + iotlb_scope_name(scope);
+    if (fields & iotlb_scope_field::did)
+        operation += " did=" + std::to_string(did);
+    if (fields & iotlb_scope_field::pasid)
+        operation += " pasid=" + hex(pasid);
+    if (fields & iotlb_scope_field::range)
+        operation += " vpn=" + hex(range.vpn()) + " am=" + std::to_string(range.am());
+    return invalidate_both(operation, [&](iotlb_if& t) { return t.invalidate(scope, did, pasid, range); });
 }
 
 bool lockstep_iotlb::compare_state() {

@@ -380,6 +380,10 @@ iotlb_fill_result rtl_iotlb::fill(const iotlb_entry& entry) {
 }
 
 unsigned rtl_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
+    if (!fits(pasid, rtl_pasid_bits)) {
+        m_last_op_cycles = 0;
+        return 0;  // no entry carries such a PASID
+    }
     // Present the RTL an equivalent range inside its 52-bit address field: a base beyond it
     // overlaps no entry (a one-page range at the top of the field does not either), and a base of
     // 0 is the whole space.
@@ -390,34 +394,6 @@ unsigned rtl_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, 
         am = 0;
     }
     return m_model->invalidate(static_cast<uint8_t>(scope), did, pasid, vpn, am, m_last_op_cycles);
-}
-
-unsigned rtl_iotlb::invalidate_all() {
-    return invalidate(iotlb_scope::all, 0, 0, {});
-}
-
-unsigned rtl_iotlb::invalidate_domain(uint16_t did) {
-    return invalidate(iotlb_scope::domain, did, 0, {});
-}
-
-unsigned rtl_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
-    return invalidate(iotlb_scope::domain_range, did, 0, page_range(vpn, am));
-}
-
-unsigned rtl_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
-    if (!fits(pasid, rtl_pasid_bits)) {
-        m_last_op_cycles = 0;
-        return 0;  // no entry carries such a PASID
-    }
-    return invalidate(iotlb_scope::pasid, did, pasid, {});
-}
-
-unsigned rtl_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    if (!fits(pasid, rtl_pasid_bits)) {
-        m_last_op_cycles = 0;
-        return 0;
-    }
-    return invalidate(iotlb_scope::pasid_range, did, pasid, page_range(vpn, am));
 }
 
 void rtl_iotlb::close_waves() {

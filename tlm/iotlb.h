@@ -26,11 +26,7 @@ class iotlb : public iotlb_if {
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
-    unsigned invalidate_all() override;
-    unsigned invalidate_domain(uint16_t did) override;
-    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
-    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
-    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+    unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
 
     iotlb_geometry geometry() const override { return m_geometry; }
     void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override;
@@ -43,6 +39,13 @@ class iotlb : public iotlb_if {
     unsigned valid_count() const;
 
   private:
+    // The scopes of invalidate().
+    unsigned clear_all();
+    unsigned clear_domain(uint16_t did);
+    unsigned clear_domain_range(uint16_t did, const page_range& range);
+    unsigned clear_pasid(uint16_t did, uint32_t pasid);
+    unsigned clear_pasid_range(uint16_t did, uint32_t pasid, const page_range& range);
+
     // The match key packs valid, did, pasid (32 bits), kind and level so a probe compares two
     // words; 0 marks an invalid slot.
     static constexpr uint64_t valid_bit = uint64_t{1} << 63;

@@ -16,6 +16,20 @@ enum class translation_kind : uint8_t {
 };
 constexpr unsigned translation_kind_bits = 3;  // RTL port width
 
+constexpr const char* translation_kind_name(translation_kind v) {
+    switch (v) {
+        case translation_kind::first_stage:
+            return "first_stage";
+        case translation_kind::second_stage:
+            return "second_stage";
+        case translation_kind::nested:
+            return "nested";
+        case translation_kind::pass_through:
+            return "pass_through";
+    }
+    return "?";
+}
+
 // Page size level of a cached translation: 4 KiB << (9 * level).
 enum class page_level : uint8_t {
     size_4k = 0,
@@ -23,6 +37,18 @@ enum class page_level : uint8_t {
     size_1g = 2,
 };
 constexpr unsigned page_level_bits = 2;  // RTL port width
+
+constexpr const char* page_level_name(page_level v) {
+    switch (v) {
+        case page_level::size_4k:
+            return "size_4k";
+        case page_level::size_2m:
+            return "size_2m";
+        case page_level::size_1g:
+            return "size_1g";
+    }
+    return "?";
+}
 
 // IOTLB invalidation scope: one per iotlb_if::invalidate_* method (docs/vtd-facts.md §6.2 type 2, §6.3 type 6).
 enum class iotlb_scope : uint8_t {
@@ -33,5 +59,43 @@ enum class iotlb_scope : uint8_t {
     pasid_range = 4,   // type-6 page-selective: first-stage and nested kinds only
 };
 constexpr unsigned iotlb_scope_bits = 3;  // RTL port width
+
+constexpr const char* iotlb_scope_name(iotlb_scope v) {
+    switch (v) {
+        case iotlb_scope::all:
+            return "all";
+        case iotlb_scope::domain:
+            return "domain";
+        case iotlb_scope::domain_range:
+            return "domain_range";
+        case iotlb_scope::pasid:
+            return "pasid";
+        case iotlb_scope::pasid_range:
+            return "pasid_range";
+    }
+    return "?";
+}
+
+// The request fields an IOTLB scope uses; the others are zero.
+namespace iotlb_scope_field {
+constexpr unsigned did = 1u << 0;
+constexpr unsigned pasid = 1u << 1;
+constexpr unsigned range = 1u << 2;
+}  // namespace iotlb_scope_field
+constexpr unsigned iotlb_scope_fields(iotlb_scope v) {
+    switch (v) {
+        case iotlb_scope::all:
+            return 0;
+        case iotlb_scope::domain:
+            return iotlb_scope_field::did;
+        case iotlb_scope::domain_range:
+            return iotlb_scope_field::did | iotlb_scope_field::range;
+        case iotlb_scope::pasid:
+            return iotlb_scope_field::did | iotlb_scope_field::pasid;
+        case iotlb_scope::pasid_range:
+            return iotlb_scope_field::did | iotlb_scope_field::pasid | iotlb_scope_field::range;
+    }
+    return 0;
+}
 
 }  // namespace iommusim

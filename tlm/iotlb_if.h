@@ -100,11 +100,20 @@ class iotlb_if {
     virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) = 0;
     virtual iotlb_fill_result fill(const iotlb_entry& entry) = 0;
 
-    virtual unsigned invalidate_all() = 0;
-    virtual unsigned invalidate_domain(uint16_t did) = 0;
-    virtual unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) = 0;
-    virtual unsigned invalidate_pasid(uint16_t did, uint32_t pasid) = 0;
-    virtual unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) = 0;
+    // One method per invalidation scope (the contract above), each the scope's iotlb_scope code
+    // on invalidate(), as the RTL's one invalidation port takes it.
+    unsigned invalidate_all() { return invalidate(iotlb_scope::all, 0, 0, {}); }
+    unsigned invalidate_domain(uint16_t did) { return invalidate(iotlb_scope::domain, did, 0, {}); }
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
+        return invalidate(iotlb_scope::domain_range, did, 0, page_range(vpn, am));
+    }
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) { return invalidate(iotlb_scope::pasid, did, pasid, {}); }
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
+        return invalidate(iotlb_scope::pasid_range, did, pasid, page_range(vpn, am));
+    }
+    // Drops what the scope covers; the fields it does not use (iotlb_scope_fields) are zero.
+    // Returns the entries dropped.
+    virtual unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) = 0;
 
     virtual iotlb_geometry geometry() const = 0;
     // Visits every valid entry (tests, stale checker, lockstep comparison). No state change.

@@ -65,6 +65,26 @@ def gen_header(table):
         out.append("};")
         out.append(f"constexpr unsigned {e['name']}_bits = {e['width']};  // RTL port width")
         out.append("")
+        if e.get("named"):
+            out.append(f"constexpr const char* {e['name']}_name({e['name']} v) {{")
+            out.append("    switch (v) {")
+            for v in e["values"]:
+                out.append(f"        case {e['name']}::{v['name']}:")
+                out.append(f"            return \"{v['name']}\";")
+            out += ["    }", "    return \"?\";", "}", ""]
+        if "fields" in e:
+            out += comment(e["fields_doc"], 0)
+            out.append(f"namespace {e['name']}_field {{")
+            for i, f in enumerate(e["fields"]):
+                out.append(f"constexpr unsigned {f} = 1u << {i};")
+            out.append(f"}}  // namespace {e['name']}_field")
+            out.append(f"constexpr unsigned {e['name']}_fields({e['name']} v) {{")
+            out.append("    switch (v) {")
+            for v in e["values"]:
+                used = " | ".join(f"{e['name']}_field::{f}" for f in v["uses"]) or "0"
+                out.append(f"        case {e['name']}::{v['name']}:")
+                out.append(f"            return {used};")
+            out += ["    }", "    return 0;", "}", ""]
     out += ["}  // namespace iommusim", ""]
     return "\n".join(out)
 
