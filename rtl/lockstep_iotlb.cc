@@ -12,20 +12,6 @@ namespace {
 
 constexpr const char* msg_type = "iommusim/lockstep_iotlb";
 
-const char* kind_name(translation_kind k) {
-    switch (k) {
-        case translation_kind::first_stage:
-            return "first_stage";
-        case translation_kind::second_stage:
-            return "second_stage";
-        case translation_kind::nested:
-            return "nested";
-        case translation_kind::pass_through:
-            return "pass_through";
-    }
-    return "?";
-}
-
 std::string hex(uint64_t v) {
     std::ostringstream os;
     os << "0x" << std::hex << v;
@@ -34,7 +20,7 @@ std::string hex(uint64_t v) {
 
 std::string describe(const iotlb_entry& e) {
     std::ostringstream os;
-    os << "{did=" << e.tag.did << " pasid=" << hex(e.tag.pasid) << " kind=" << kind_name(e.tag.kind)
+    os << "{did=" << e.tag.did << " pasid=" << hex(e.tag.pasid) << " kind=" << translation_kind_name(e.tag.kind)
        << " level=" << static_cast<unsigned>(e.tag.level) << " vpn=" << hex(e.tag.vpn)
        << " pfn=" << hex(e.payload.out_pfn) << " perm=" << hex(e.payload.perm) << "}";
     return os.str();
@@ -119,7 +105,8 @@ std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, 
     auto dut = m_dut->lookup(did, pasid, kind, vpn);
     if (ref != dut) {
         std::ostringstream op;
-        op << "lookup did=" << did << " pasid=" << hex(pasid) << " kind=" << kind_name(kind) << " vpn=" << hex(vpn);
+        op << "lookup did=" << did << " pasid=" << hex(pasid) << " kind=" << translation_kind_name(kind)
+           << " vpn=" << hex(vpn);
         diverged(op.str(), describe(ref), describe(dut));
     }
     after_op();
