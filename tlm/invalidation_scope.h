@@ -43,8 +43,8 @@ struct invalidation_scope {
     uint32_t pasid = 0;
     uint16_t sid = 0;
     uint8_t fm = 0;      // context_device: function mask, the low function-number bits of sid ignored (§3.1)
-    page_range range{};  // *_range kinds
     bool ih = false;     // *_range kinds: only leaves changed, paging-structure caches may stay (§6.4)
+    page_range range{};  // *_range kinds (last: 32 bytes without padding inside)
 
     // True when a translation of requester sid for did/pasid/kind over [in_addr, in_addr+bytes)
     // could depend on what this scope dropped.

@@ -16,7 +16,7 @@
 
 namespace iommusim {
 
-class iotlb : public iotlb_if {
+class iotlb final : public iotlb_if {
   public:
     // sets and ways must be powers of two (std::invalid_argument otherwise: misconfiguration).
     explicit iotlb(iotlb_geometry geometry);

@@ -416,8 +416,8 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
         EXPECT_TRUE(b.dev.invalidations.empty());
         b.mmu.core().invalidate({.kind = scope_kind::iotlb_domain_range,
                                  .did = k_did,
-                                 .range = page_range::of_address(k_iova, 0),
-                                 .ih = false});
+                                 .ih = false,
+                                 .range = page_range::of_address(k_iova, 0)});
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
         EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);

@@ -19,7 +19,7 @@ TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     EXPECT_EQ(xl(0x1000).out_addr, 0x11000u);  // still cached: no invalidation yet
     EXPECT_GE(
         tr->invalidate(
-            {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x0, 2), .ih = true}),
+            {.kind = scope_kind::iotlb_domain_range, .did = 1, .ih = true, .range = page_range::of_address(0x0, 2)}),
         1u);
     auto r = xl(0x1000);
     EXPECT_FALSE(r.iotlb_hit);
@@ -27,7 +27,7 @@ TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
     EXPECT_EQ(
         tr->invalidate(
-            {.kind = scope_kind::iotlb_domain_range, .did = 2, .range = page_range::of_address(0x0, 20), .ih = false}),
+            {.kind = scope_kind::iotlb_domain_range, .did = 2, .ih = false, .range = page_range::of_address(0x0, 20)}),
         0u);  // other domain
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
 }
@@ -39,12 +39,12 @@ TEST_F(TranslatorTest, PscKeptWithInvalidationHint) {
     ASSERT_TRUE(xl(0x1000).ok());
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 3u);  // PML4E, PDPE, PDE
     tr->invalidate(
-        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = true});
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .ih = true, .range = page_range::of_address(0x1000, 0)});
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 3u);
     auto r = xl(0x1000);
     EXPECT_EQ(r.walk_accesses, 1u);  // PSC gives the page table: one leaf read
     tr->invalidate(
-        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = false});
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .ih = false, .range = page_range::of_address(0x1000, 0)});
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::second), 0u);
     EXPECT_EQ(xl(0x1000).walk_accesses, 4u);
 }
@@ -62,8 +62,8 @@ TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                               .did = 1,
                               .pasid = 5,
-                              .range = page_range::of_address(0x1000, 0),
-                              .ih = true}),
+                              .ih = true,
+                              .range = page_range::of_address(0x1000, 0)}),
               1u);
     EXPECT_FALSE(xl(0x1000, {.pasid = 5}).iotlb_hit);
     EXPECT_TRUE(xl(0x40'0000'0000, {.pasid = 5}).iotlb_hit);
@@ -72,22 +72,22 @@ TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                               .did = 1,
                               .pasid = 5,
-                              .range = page_range::of_address(0x1000, 0),
-                              .ih = false}),
+                              .ih = false,
+                              .range = page_range::of_address(0x1000, 0)}),
               1u + 3u);
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 2u);
     // Type-6 PSI on another PASID or domain drops nothing.
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                               .did = 1,
                               .pasid = 6,
-                              .range = page_range::of_address(0x40'0000'0000, 0),
-                              .ih = false}),
+                              .ih = false,
+                              .range = page_range::of_address(0x40'0000'0000, 0)}),
               0u);
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                               .did = 2,
                               .pasid = 5,
-                              .range = page_range::of_address(0x40'0000'0000, 0),
-                              .ih = false}),
+                              .ih = false,
+                              .range = page_range::of_address(0x40'0000'0000, 0)}),
               0u);
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid, .did = 1, .pasid = 5}), 1u + 2u);
 }
@@ -102,8 +102,8 @@ TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                               .did = 1,
                               .pasid = 5,
-                              .range = page_range::of_address(va, 0),
-                              .ih = false}),
+                              .ih = false,
+                              .range = page_range::of_address(va, 0)}),
               1u + 3u);
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 0u);
 }
@@ -170,13 +170,13 @@ TEST_F(TranslatorTest, ObserversSeeEveryScope) {
     tr->invalidate({.kind = scope_kind::iotlb_all});
     tr->invalidate({.kind = scope_kind::iotlb_domain, .did = 3});
     tr->invalidate(
-        {.kind = scope_kind::iotlb_domain_range, .did = 3, .range = page_range::of_address(0x10000, 4), .ih = true});
+        {.kind = scope_kind::iotlb_domain_range, .did = 3, .ih = true, .range = page_range::of_address(0x10000, 4)});
     tr->invalidate({.kind = scope_kind::iotlb_pasid, .did = 3, .pasid = 4});
     tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                     .did = 3,
                     .pasid = 4,
-                    .range = page_range::of_address(0x20000, 1),
-                    .ih = false});
+                    .ih = false,
+                    .range = page_range::of_address(0x20000, 1)});
     ASSERT_EQ(seen.size(), 10u);
     EXPECT_EQ(seen[1].kind, scope_kind::context_device);
     EXPECT_EQ(seen[1].fm, 2u);
@@ -242,7 +242,7 @@ TEST_F(TranslatorTest, StaleCheckerReportsMissingInvalidation) {
     EXPECT_EQ(tr->stats().stale_hits, 3u);
     // After the invalidation the translation is fresh.
     tr->invalidate(
-        {.kind = scope_kind::iotlb_domain_range, .did = 1, .range = page_range::of_address(0x1000, 0), .ih = true});
+        {.kind = scope_kind::iotlb_domain_range, .did = 1, .ih = true, .range = page_range::of_address(0x1000, 0)});
     auto f = xl(0x1000);
     EXPECT_FALSE(f.stale);
     EXPECT_EQ(f.out_addr, 0x21000u);
@@ -267,8 +267,8 @@ TEST_F(TranslatorTest, StaleCheckerSeesSecondStageChangesUnderNesting) {
     // A type-2 page-selective invalidation of the GPA drops every nested entry of the domain.
     tr->invalidate({.kind = scope_kind::iotlb_domain_range,
                     .did = 1,
-                    .range = page_range::of_address(0x9000'0000, 0),
-                    .ih = false});
+                    .ih = false,
+                    .range = page_range::of_address(0x9000'0000, 0)});
     auto f = xl(0x1000, {.pasid = 5});
     EXPECT_FALSE(f.iotlb_hit);
     EXPECT_EQ(f.out_addr, 0x6'0000'0000u);
@@ -335,13 +335,13 @@ TEST_P(RandomRemaps, CachesFollowTheTables) {
                     tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                                     .did = 1,
                                     .pasid = 5,
-                                    .range = page_range::of_address(in, 0),
-                                    .ih = true});
+                                    .ih = true,
+                                    .range = page_range::of_address(in, 0)});
                 else
                     tr->invalidate({.kind = scope_kind::iotlb_domain_range,
                                     .did = 1,
-                                    .range = page_range::of_address(in, 0),
-                                    .ih = true});
+                                    .ih = true,
+                                    .range = page_range::of_address(in, 0)});
             }
             continue;
         }
