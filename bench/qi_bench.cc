@@ -34,7 +34,6 @@ struct core_setup {
     sparse_memory mem{cfg.phys_addr_bits};
     iotlb tlb{iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways}};
     translator tr{cfg, mem, tlb};
-    forwarding_invalidation_sink<translator> sink{tr};
     decode_caps caps;
 
     core_setup() {
@@ -67,7 +66,7 @@ void run_core(benchmark::State& state, core_setup& s, const std::vector<hw::inv_
     uint64_t dropped = 0;
     for (auto _ : state) {
         const decode_result r = descriptor_decoder::decode(ring[i], true, s.caps);
-        dropped += descriptor_decoder::apply(r.desc, s.sink);
+        dropped += s.tr.invalidate(r.desc.scope);
         i = (i + 1) % ring.size();
     }
     benchmark::DoNotOptimize(dropped);
@@ -97,24 +96,25 @@ BENCHMARK(BM_QiIotlbDomainSelective);
 
 // Breakdown: the same page-selective descriptors applied to the bare IOTLB (no paging-structure
 // caches, no translator bookkeeping).
-class iotlb_only_sink final : public invalidation_sink {
+// The IOTLB's share of each cache scope, without the paging-structure caches.
+class iotlb_only_target final : public invalidation_target {
   public:
-    explicit iotlb_only_sink(iotlb& t) : m_tlb(t) {}
-    unsigned invalidate_context_all() override { return 0; }
-    unsigned invalidate_context_device(uint16_t, unsigned) override { return 0; }
-    unsigned invalidate_pasid_cache_all() override { return 0; }
-    unsigned invalidate_pasid_cache_domain(uint16_t) override { return 0; }
-    unsigned invalidate_pasid_cache_pasid(uint16_t, uint32_t) override { return 0; }
-    unsigned invalidate_iotlb_all() override { return m_tlb.invalidate_all(); }
-    unsigned invalidate_iotlb_domain(uint16_t did) override { return m_tlb.invalidate_domain(did); }
-    unsigned invalidate_iotlb_domain_range(uint16_t did, uint64_t addr, unsigned am, bool) override {
-        return m_tlb.invalidate_domain_range(did, addr >> 12, am);
-    }
-    unsigned invalidate_iotlb_pasid(uint16_t did, uint32_t pasid) override {
-        return m_tlb.invalidate_pasid(did, pasid);
-    }
-    unsigned invalidate_iotlb_pasid_range(uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool) override {
-        return m_tlb.invalidate_pasid_range(did, pasid, addr >> 12, am);
+    explicit iotlb_only_target(iotlb& t) : m_tlb(t) {}
+    unsigned invalidate(const invalidation_scope& s) override {
+        switch (s.kind) {
+            case scope_kind::iotlb_all:
+                return m_tlb.invalidate_all();
+            case scope_kind::iotlb_domain:
+                return m_tlb.invalidate_domain(s.did);
+            case scope_kind::iotlb_domain_range:
+                return m_tlb.invalidate_domain_range(s.did, s.range.vpn(), s.range.am());
+            case scope_kind::iotlb_pasid:
+                return m_tlb.invalidate_pasid(s.did, s.pasid);
+            case scope_kind::iotlb_pasid_range:
+                return m_tlb.invalidate_pasid_range(s.did, s.pasid, s.range.vpn(), s.range.am());
+            default:
+                return 0;
+        }
     }
 
   private:
@@ -123,13 +123,13 @@ class iotlb_only_sink final : public invalidation_sink {
 
 void BM_QiPasidIotlbPageSelectiveIotlbOnly(benchmark::State& state) {
     core_setup s;
-    iotlb_only_sink sink(s.tlb);
+    iotlb_only_target target(s.tlb);
     const std::vector<hw::inv_desc> ring = page_selective_ring();
     std::size_t i = 0;
     uint64_t dropped = 0;
     for (auto _ : state) {
         const decode_result r = descriptor_decoder::decode(ring[i], true, s.caps);
-        dropped += descriptor_decoder::apply(r.desc, sink);
+        dropped += target.invalidate(r.desc.scope);
         i = (i + 1) % ring.size();
     }
     benchmark::DoNotOptimize(dropped);
@@ -168,7 +168,7 @@ class engine_setup : public qi_host {
         qi.set_enabled(true);
     }
     phys_mem_if& memory() override { return core.mem; }
-    invalidation_sink& caches() override { return core.sink; }
+    invalidation_target& caches() override { return core.tr; }
     unsigned active_ttm() override { return 1; }
     void set_fsts(uint32_t bits) override { fsts |= bits; }
     void raise_completion_event(uint64_t, uint32_t) override {}

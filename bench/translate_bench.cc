@@ -19,11 +19,7 @@ class null_iotlb : public iotlb_if {
   public:
     std::optional<iotlb_entry> lookup(uint16_t, uint32_t, translation_kind, uint64_t) override { return std::nullopt; }
     iotlb_fill_result fill(const iotlb_entry&) override { return {}; }
-    unsigned invalidate_all() override { return 0; }
-    unsigned invalidate_domain(uint16_t) override { return 0; }
-    unsigned invalidate_domain_range(uint16_t, uint64_t, unsigned) override { return 0; }
-    unsigned invalidate_pasid(uint16_t, uint32_t) override { return 0; }
-    unsigned invalidate_pasid_range(uint16_t, uint32_t, uint64_t, unsigned) override { return 0; }
+    unsigned invalidate(iotlb_scope, uint16_t, uint32_t, const page_range&) override { return 0; }
     iotlb_geometry geometry() const override { return {1, 1}; }
     void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>&) const override {}
     std::string name() const override { return "null_iotlb"; }

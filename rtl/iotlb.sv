@@ -12,7 +12,9 @@
 //
 // Latency: lookup and fill respond one cycle after acceptance; an invalidation responds
 // 1 + NumSets cycles after acceptance.
-module iotlb #(
+module iotlb
+  import iotlb_pkg::*;
+#(
   parameter int unsigned NumSets     = 16,
   parameter int unsigned NumWays     = 4,
   parameter int unsigned DidWidth    = 16,
@@ -34,7 +36,7 @@ module iotlb #(
   output logic                   lkp_req_ready_o,
   input  logic [DidWidth-1:0]    lkp_req_did_i,
   input  logic [PasidWidth-1:0]  lkp_req_pasid_i,
-  input  logic [2:0]            lkp_req_kind_i,
+  input  logic [KindWidth-1:0]   lkp_req_kind_i,
   input  logic [VpnWidth-1:0]    lkp_req_vpn_i,
   output logic                   lkp_resp_valid_o,
   input  logic                   lkp_resp_ready_i,
@@ -43,8 +45,8 @@ module iotlb #(
   output logic [WayIdxWidth-1:0] lkp_resp_way_o,
   output logic [DidWidth-1:0]    lkp_resp_did_o,
   output logic [PasidWidth-1:0]  lkp_resp_pasid_o,
-  output logic [2:0]            lkp_resp_kind_o,
-  output logic [1:0]           lkp_resp_level_o,
+  output logic [KindWidth-1:0]   lkp_resp_kind_o,
+  output logic [LevelWidth-1:0]  lkp_resp_level_o,
   output logic [VpnWidth-1:0]    lkp_resp_vpn_o,
   output logic [PfnWidth-1:0]    lkp_resp_pfn_o,
   output logic [PermWidth-1:0]   lkp_resp_perm_o,
@@ -54,8 +56,8 @@ module iotlb #(
   output logic                   fill_req_ready_o,
   input  logic [DidWidth-1:0]    fill_req_did_i,
   input  logic [PasidWidth-1:0]  fill_req_pasid_i,
-  input  logic [2:0]            fill_req_kind_i,
-  input  logic [1:0]           fill_req_level_i,
+  input  logic [KindWidth-1:0]   fill_req_kind_i,
+  input  logic [LevelWidth-1:0]  fill_req_level_i,
   input  logic [VpnWidth-1:0]    fill_req_vpn_i,
   input  logic [PfnWidth-1:0]    fill_req_pfn_i,
   input  logic [PermWidth-1:0]   fill_req_perm_i,
@@ -67,8 +69,8 @@ module iotlb #(
   output logic                   fill_resp_evict_valid_o,  // a valid entry of another tag dropped
   output logic [DidWidth-1:0]    fill_resp_evict_did_o,
   output logic [PasidWidth-1:0]  fill_resp_evict_pasid_o,
-  output logic [2:0]            fill_resp_evict_kind_o,
-  output logic [1:0]           fill_resp_evict_level_o,
+  output logic [KindWidth-1:0]   fill_resp_evict_kind_o,
+  output logic [LevelWidth-1:0]  fill_resp_evict_level_o,
   output logic [VpnWidth-1:0]    fill_resp_evict_vpn_o,
   output logic [PfnWidth-1:0]    fill_resp_evict_pfn_o,
   output logic [PermWidth-1:0]   fill_resp_evict_perm_o,
@@ -76,7 +78,7 @@ module iotlb #(
   // Invalidate request / response
   input  logic                   inv_req_valid_i,
   output logic                   inv_req_ready_o,
-  input  logic [2:0]       inv_req_scope_i,
+  input  logic [InvWidth-1:0]    inv_req_scope_i,
   input  logic [DidWidth-1:0]    inv_req_did_i,
   input  logic [PasidWidth-1:0]  inv_req_pasid_i,
   input  logic [InvVpnWidth-1:0] inv_req_vpn_i,
@@ -95,8 +97,8 @@ module iotlb #(
   output logic                   dbg_valid_o,
   output logic [DidWidth-1:0]    dbg_did_o,
   output logic [PasidWidth-1:0]  dbg_pasid_o,
-  output logic [2:0]            dbg_kind_o,
-  output logic [1:0]           dbg_level_o,
+  output logic [KindWidth-1:0]   dbg_kind_o,
+  output logic [LevelWidth-1:0]  dbg_level_o,
   output logic [VpnWidth-1:0]    dbg_vpn_o,
   output logic [PfnWidth-1:0]    dbg_pfn_o,
   output logic [PermWidth-1:0]   dbg_perm_o,
@@ -107,32 +109,9 @@ module iotlb #(
   // Encodings  //
   ////////////////
 
-  // Values match tlm/iotlb_if.h: translation_kind is the PGTT encoding (docs/vtd-facts.md §4.4),
-  // page_level the page size, and one invalidation scope per iotlb_if::invalidate_* method
-  // (docs/vtd-facts.md §6.2 type 2, §6.3 type 6). Ports carry the raw codes; the enums name them.
-  localparam int unsigned LEVEL_WIDTH  = 2;
+  // kind_e, level_e and inv_scope_e come from rtl/iotlb_pkg.sv, generated with tlm/iotlb_codes.h
+  // from one table (data/iotlb_codes.json). Ports carry the raw codes; the enums name them.
   localparam int unsigned LEVEL_STRIDE = 9;  // page-number bits one page-size level adds
-
-  typedef enum logic [2:0] {
-    KindFirstStage  = 3'd1,
-    KindSecondStage = 3'd2,
-    KindNested      = 3'd3,
-    KindPassThrough = 3'd4
-  } kind_e;
-
-  typedef enum logic [1:0] {
-    Level4K = 2'd0,
-    Level2M = 2'd1,
-    Level1G = 2'd2
-  } level_e;
-
-  typedef enum logic [2:0] {
-    InvAll         = 3'd0,  // global
-    InvDomain      = 3'd1,  // type-2 domain-selective
-    InvDomainRange = 3'd2,  // type-2 page-selective: first-stage and nested entries go regardless
-    InvPasid       = 3'd3,  // type-6 PASID-selective
-    InvPasidRange  = 3'd4   // type-6 page-selective: first-stage and nested kinds only
-  } inv_scope_e;
 
   typedef enum logic [0:0] {
     StIdle    = 1'b0,
@@ -144,12 +123,12 @@ module iotlb #(
 
   // Set an entry of page size `level` (or a probe of that size) maps to.
   function automatic logic [SetIdxWidth-1:0] set_index(logic [VpnWidth-1:0] vpn,
-                                                       logic [LEVEL_WIDTH-1:0] level);
+                                                       logic [LevelWidth-1:0] level);
     return (NumSets > 1) ? SetIdxWidth'(vpn >> (LEVEL_STRIDE * 32'(level))) : '0;
   endfunction
 
   // Page-number bits below the page size (ignored by the tag compare).
-  function automatic logic [VpnWidth-1:0] page_offset_mask(logic [LEVEL_WIDTH-1:0] level);
+  function automatic logic [VpnWidth-1:0] page_offset_mask(logic [LevelWidth-1:0] level);
     return (VpnWidth'(1) << (LEVEL_STRIDE * 32'(level))) - VpnWidth'(1);
   endfunction
 
@@ -170,8 +149,8 @@ module iotlb #(
   logic [PlruWidth-1:0]  plru_q  [NumSets];
   logic [DidWidth-1:0]   did_q   [NumSets][NumWays];
   logic [PasidWidth-1:0] pasid_q [NumSets][NumWays];
-  logic [2:0]            kind_q  [NumSets][NumWays];
-  logic [1:0]            level_q [NumSets][NumWays];
+  logic [KindWidth-1:0]  kind_q  [NumSets][NumWays];
+  logic [LevelWidth-1:0] level_q [NumSets][NumWays];
   logic [VpnWidth-1:0]   vpn_q   [NumSets][NumWays];
   logic [PfnWidth-1:0]   pfn_q   [NumSets][NumWays];
   logic [PermWidth-1:0]  perm_q  [NumSets][NumWays];
@@ -210,8 +189,8 @@ module iotlb #(
   always_comb begin
     for (int unsigned l = 0; l < NumLevels; l++) begin
       logic [VpnWidth-1:0] aligned;
-      aligned = lkp_req_vpn_i & ~page_offset_mask(LEVEL_WIDTH'(l));
-      lkp_set[l] = set_index(lkp_req_vpn_i, LEVEL_WIDTH'(l));
+      aligned = lkp_req_vpn_i & ~page_offset_mask(LevelWidth'(l));
+      lkp_set[l] = set_index(lkp_req_vpn_i, LevelWidth'(l));
       for (int unsigned w = 0; w < NumWays; w++) begin
         lkp_match[l][w] = valid_q[lkp_set[l]][w] &&
                           (level_q[lkp_set[l]][w] == 2'(l)) &&
@@ -225,7 +204,7 @@ module iotlb #(
 
   // First hit in probe order: smallest page size, then lowest way.
   logic                   lkp_hit;
-  logic [1:0]             lkp_hit_level;
+  logic [LevelWidth-1:0]  lkp_hit_level;
   logic [WayIdxWidth-1:0] lkp_hit_way;
   logic [SetIdxWidth-1:0] lkp_hit_set;
 
@@ -434,8 +413,8 @@ module iotlb #(
   logic                   lkp_resp_hit_q, fill_resp_replaced_q, fill_resp_evict_valid_q;
   logic [DidWidth-1:0]    lkp_resp_did_q, evict_did_q;
   logic [PasidWidth-1:0]  lkp_resp_pasid_q, evict_pasid_q;
-  logic [2:0]             lkp_resp_kind_q, evict_kind_q;
-  logic [1:0]             lkp_resp_level_q, evict_level_q;
+  logic [KindWidth-1:0]   lkp_resp_kind_q, evict_kind_q;
+  logic [LevelWidth-1:0]  lkp_resp_level_q, evict_level_q;
   logic [VpnWidth-1:0]    lkp_resp_vpn_q, evict_vpn_q;
   logic [PfnWidth-1:0]    lkp_resp_pfn_q, evict_pfn_q;
   logic [PermWidth-1:0]   lkp_resp_perm_q, evict_perm_q;

@@ -6,28 +6,11 @@
 #include <systemc>
 #include <tuple>
 
-#include "rtl/rtl_iotlb.h"
-#include "tlm/iotlb.h"
-
 namespace iommusim {
 
 namespace {
 
 constexpr const char* msg_type = "iommusim/lockstep_iotlb";
-
-const char* kind_name(translation_kind k) {
-    switch (k) {
-        case translation_kind::first_stage:
-            return "first_stage";
-        case translation_kind::second_stage:
-            return "second_stage";
-        case translation_kind::nested:
-            return "nested";
-        case translation_kind::pass_through:
-            return "pass_through";
-    }
-    return "?";
-}
 
 std::string hex(uint64_t v) {
     std::ostringstream os;
@@ -37,7 +20,7 @@ std::string hex(uint64_t v) {
 
 std::string describe(const iotlb_entry& e) {
     std::ostringstream os;
-    os << "{did=" << e.tag.did << " pasid=" << hex(e.tag.pasid) << " kind=" << kind_name(e.tag.kind)
+    os << "{did=" << e.tag.did << " pasid=" << hex(e.tag.pasid) << " kind=" << translation_kind_name(e.tag.kind)
        << " level=" << static_cast<unsigned>(e.tag.level) << " vpn=" << hex(e.tag.vpn)
        << " pfn=" << hex(e.payload.out_pfn) << " perm=" << hex(e.payload.perm) << "}";
     return os.str();
@@ -52,15 +35,6 @@ std::string describe(const iotlb_fill_result& r) {
     os << "set=" << r.set << " way=" << r.way << " replaced_same_tag=" << r.replaced_same_tag
        << " evicted=" << (r.evicted ? describe(*r.evicted) : std::string("none"));
     return os.str();
-}
-
-// PLRU bits of a set when the implementation exposes them.
-std::optional<uint64_t> plru_of(iotlb_if& t, unsigned set) {
-    if (auto* c = dynamic_cast<iotlb*>(&t))
-        return c->plru_bits(set);
-    if (auto* r = dynamic_cast<rtl_iotlb*>(&t))
-        return r->plru_bits(set);
-    return std::nullopt;
 }
 
 }  // namespace
@@ -82,12 +56,6 @@ lockstep_iotlb::lockstep_iotlb(std::unique_ptr<iotlb_if> reference, std::unique_
         throw std::invalid_argument("lockstep_iotlb: the two IOTLBs have different geometries");
 }
 
-uint64_t lockstep_iotlb::dut_cycle() const {
-    if (const auto* r = dynamic_cast<const rtl_iotlb*>(m_dut.get()))
-        return r->cycle();
-    return 0;
-}
-
 void lockstep_iotlb::diverged(const std::string& operation, const std::string& reference, const std::string& dut) {
     ++m_divergences;
     lockstep_divergence d;
@@ -95,7 +63,7 @@ void lockstep_iotlb::diverged(const std::string& operation, const std::string& r
     d.operation = operation;
     d.reference = reference;
     d.dut = dut;
-    d.cycle = dut_cycle();
+    d.cycle = m_dut->cycles();
     d.sim_time = sc_core::sc_is_running() ? sc_core::sc_time_stamp().to_string() : std::string("-");
     const bool logged = m_log.size() < m_options.log_limit;
     if (m_options.fatal)
@@ -137,7 +105,8 @@ std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, 
     auto dut = m_dut->lookup(did, pasid, kind, vpn);
     if (ref != dut) {
         std::ostringstream op;
-        op << "lookup did=" << did << " pasid=" << hex(pasid) << " kind=" << kind_name(kind) << " vpn=" << hex(vpn);
+        op << "lookup did=" << did << " pasid=" << hex(pasid) << " kind=" << translation_kind_name(kind)
+           << " vpn=" << hex(vpn);
         diverged(op.str(), describe(ref), describe(dut));
     }
     after_op();
@@ -162,30 +131,16 @@ unsigned lockstep_iotlb::invalidate_both(const std::string& operation, const std
     return ref;
 }
 
-unsigned lockstep_iotlb::invalidate_all() {
-    return invalidate_both("invalidate_all", [](iotlb_if& t) { return t.invalidate_all(); });
-}
-
-unsigned lockstep_iotlb::invalidate_domain(uint16_t did) {
-    return invalidate_both("invalidate_domain did=" + std::to_string(did),
-                           [=](iotlb_if& t) { return t.invalidate_domain(did); });
-}
-
-unsigned lockstep_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
-    return invalidate_both(
-        "invalidate_domain_range did=" + std::to_string(did) + " vpn=" + hex(vpn) + " am=" + std::to_string(am),
-        [=](iotlb_if& t) { return t.invalidate_domain_range(did, vpn, am); });
-}
-
-unsigned lockstep_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
-    return invalidate_both("invalidate_pasid did=" + std::to_string(did) + " pasid=" + hex(pasid),
-                           [=](iotlb_if& t) { return t.invalidate_pasid(did, pasid); });
-}
-
-unsigned lockstep_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    return invalidate_both("invalidate_pasid_range did=" + std::to_string(did) + " pasid=" + hex(pasid) +
-                               " vpn=" + hex(vpn) + " am=" + std::to_string(am),
-                           [=](iotlb_if& t) { return t.invalidate_pasid_range(did, pasid, vpn, am); });
+unsigned lockstep_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
+    const unsigned fields = iotlb_scope_fields(scope);
+    std::string operation = std::string("invalidate_") + iotlb_scope_name(scope);
+    if (fields & iotlb_scope_field::did)
+        operation += " did=" + std::to_string(did);
+    if (fields & iotlb_scope_field::pasid)
+        operation += " pasid=" + hex(pasid);
+    if (fields & iotlb_scope_field::range)
+        operation += " vpn=" + hex(range.vpn()) + " am=" + std::to_string(range.am());
+    return invalidate_both(operation, [&](iotlb_if& t) { return t.invalidate(scope, did, pasid, range); });
 }
 
 bool lockstep_iotlb::compare_state() {
@@ -218,7 +173,7 @@ bool lockstep_iotlb::compare_state() {
             note(k);
     const unsigned sets = geometry().sets;
     for (unsigned s = 0; s < sets; ++s) {
-        const auto a = plru_of(*m_reference, s), b = plru_of(*m_dut, s);
+        const auto a = m_reference->plru_bits(s), b = m_dut->plru_bits(s);
         if (a && b && *a != *b && shown++ < 8) {
             ref_diff += "plru[" + std::to_string(s) + "]=" + hex(*a) + " ";
             dut_diff += "plru[" + std::to_string(s) + "]=" + hex(*b) + " ";

@@ -49,11 +49,7 @@ class lockstep_iotlb : public iotlb_if {
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
-    unsigned invalidate_all() override;
-    unsigned invalidate_domain(uint16_t did) override;
-    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
-    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
-    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+    unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
 
     iotlb_geometry geometry() const override { return m_reference->geometry(); }
     void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override {
@@ -82,7 +78,6 @@ class lockstep_iotlb : public iotlb_if {
     void diverged(const std::string& operation, const std::string& reference, const std::string& dut);
     void after_op();
     unsigned invalidate_both(const std::string& operation, const std::function<unsigned(iotlb_if&)>& op);
-    uint64_t dut_cycle() const;
 
     std::unique_ptr<iotlb_if> m_reference;
     std::unique_ptr<iotlb_if> m_dut;

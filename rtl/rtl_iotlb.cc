@@ -1,8 +1,6 @@
 // Verilated headers first: they switch to SystemC time when SystemC is already included, and
 // this model runs in plain C++ mode.
-#include "Viotlb_16x4.h"
-#include "Viotlb_64x16.h"
-#include "Viotlb_64x4.h"
+#include "rtl_geometries.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
 
@@ -24,10 +22,6 @@ constexpr unsigned rtl_vpn_bits = 45;
 constexpr unsigned rtl_pfn_bits = 40;
 constexpr unsigned rtl_pasid_bits = 20;
 constexpr unsigned rtl_inv_vpn_bits = 52;
-constexpr unsigned rtl_max_am = 63;
-
-// inv_scope_e of rtl/iotlb.sv.
-enum class rtl_inv_scope : uint8_t { all = 0, domain = 1, domain_range = 2, pasid = 3, pasid_range = 4 };
 
 constexpr bool fits(uint64_t v, unsigned bits) {
     return (v >> bits) == 0;
@@ -119,15 +113,8 @@ class verilated_model final : public rtl_iotlb::model {
         cycles = handshake(m_dut->lkp_req_ready_o, m_dut->lkp_req_valid_i, m_dut->lkp_resp_valid_o);
         if (!m_dut->lkp_resp_hit_o)
             return std::nullopt;
-        iotlb_entry e;
-        e.tag.did = m_dut->lkp_resp_did_o;
-        e.tag.pasid = m_dut->lkp_resp_pasid_o;
-        e.tag.kind = static_cast<translation_kind>(m_dut->lkp_resp_kind_o);
-        e.tag.level = static_cast<page_level>(m_dut->lkp_resp_level_o);
-        e.tag.vpn = m_dut->lkp_resp_vpn_o;
-        e.payload.out_pfn = m_dut->lkp_resp_pfn_o;
-        e.payload.perm = m_dut->lkp_resp_perm_o;
-        return e;
+        return unpack(m_dut->lkp_resp_did_o, m_dut->lkp_resp_pasid_o, m_dut->lkp_resp_kind_o, m_dut->lkp_resp_level_o,
+                      m_dut->lkp_resp_vpn_o, m_dut->lkp_resp_pfn_o, m_dut->lkp_resp_perm_o);
     }
 
     iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) override {
@@ -146,17 +133,11 @@ class verilated_model final : public rtl_iotlb::model {
         r.set = m_dut->fill_resp_set_o;
         r.way = m_dut->fill_resp_way_o;
         r.replaced_same_tag = m_dut->fill_resp_replaced_o;
-        if (m_dut->fill_resp_evict_valid_o) {
-            iotlb_entry e;
-            e.tag.did = m_dut->fill_resp_evict_did_o;
-            e.tag.pasid = m_dut->fill_resp_evict_pasid_o;
-            e.tag.kind = static_cast<translation_kind>(m_dut->fill_resp_evict_kind_o);
-            e.tag.level = static_cast<page_level>(m_dut->fill_resp_evict_level_o);
-            e.tag.vpn = m_dut->fill_resp_evict_vpn_o;
-            e.payload.out_pfn = m_dut->fill_resp_evict_pfn_o;
-            e.payload.perm = m_dut->fill_resp_evict_perm_o;
-            r.evicted = e;
-        }
+        if (m_dut->fill_resp_evict_valid_o)
+            r.evicted =
+                unpack(m_dut->fill_resp_evict_did_o, m_dut->fill_resp_evict_pasid_o, m_dut->fill_resp_evict_kind_o,
+                       m_dut->fill_resp_evict_level_o, m_dut->fill_resp_evict_vpn_o, m_dut->fill_resp_evict_pfn_o,
+                       m_dut->fill_resp_evict_perm_o);
         return r;
     }
 
@@ -180,15 +161,9 @@ class verilated_model final : public rtl_iotlb::model {
                 peek(set, way);
                 if (!m_dut->dbg_valid_o)
                     continue;
-                iotlb_entry e;
-                e.tag.did = m_dut->dbg_did_o;
-                e.tag.pasid = m_dut->dbg_pasid_o;
-                e.tag.kind = static_cast<translation_kind>(m_dut->dbg_kind_o);
-                e.tag.level = static_cast<page_level>(m_dut->dbg_level_o);
-                e.tag.vpn = m_dut->dbg_vpn_o;
-                e.payload.out_pfn = m_dut->dbg_pfn_o;
-                e.payload.perm = m_dut->dbg_perm_o;
-                fn(set, way, e);
+                fn(set, way,
+                   unpack(m_dut->dbg_did_o, m_dut->dbg_pasid_o, m_dut->dbg_kind_o, m_dut->dbg_level_o, m_dut->dbg_vpn_o,
+                          m_dut->dbg_pfn_o, m_dut->dbg_perm_o));
             }
         }
     }
@@ -203,6 +178,21 @@ class verilated_model final : public rtl_iotlb::model {
     std::string wave_path() const override { return m_waves.enabled ? m_waves.path() : std::string(); }
 
   private:
+    // An entry as the RTL presents it on any of its three entry ports (lookup response, fill
+    // eviction, debug read): the same fields in the same encodings (tlm/iotlb_codes.h).
+    static iotlb_entry unpack(uint64_t did, uint64_t pasid, uint64_t kind, uint64_t level, uint64_t vpn, uint64_t pfn,
+                              uint64_t perm) {
+        iotlb_entry e;
+        e.tag.did = static_cast<uint16_t>(did);
+        e.tag.pasid = static_cast<uint32_t>(pasid);
+        e.tag.kind = static_cast<translation_kind>(kind);
+        e.tag.level = static_cast<page_level>(level);
+        e.tag.vpn = vpn;
+        e.payload.out_pfn = pfn;
+        e.payload.perm = static_cast<uint8_t>(perm);
+        return e;
+    }
+
     // Verilator emits one trace format per model; a VCD is made from the FST with GTKWave's
     // converter. The FST stays when the conversion fails.
     void convert_to_vcd() {
@@ -313,7 +303,7 @@ class verilated_model final : public rtl_iotlb::model {
     uint64_t m_time_ps = 0;
 };
 
-// The verilated geometries (rtl/CMakeLists.txt).
+// The verilated geometries (IOMMUSIM_RTL_GEOMETRIES of rtl/CMakeLists.txt).
 struct verilated_geometry {
     unsigned sets;
     unsigned ways;
@@ -325,11 +315,9 @@ std::unique_ptr<rtl_iotlb::model> make_model(iotlb_geometry g, const rtl_waves_o
     return std::make_unique<verilated_model<V>>(g, w);
 }
 
-constexpr verilated_geometry verilated_geometries[] = {
-    {16, 4, &make_model<Viotlb_16x4>},
-    {64, 4, &make_model<Viotlb_64x4>},
-    {64, 16, &make_model<Viotlb_64x16>},
-};
+#define IOMMUSIM_RTL_GEOMETRY_ENTRY(sets, ways, verilated) {sets, ways, &make_model<verilated>},
+constexpr verilated_geometry verilated_geometries[] = {IOMMUSIM_RTL_GEOMETRIES(IOMMUSIM_RTL_GEOMETRY_ENTRY)};
+#undef IOMMUSIM_RTL_GEOMETRY_ENTRY
 
 }  // namespace
 
@@ -391,47 +379,21 @@ iotlb_fill_result rtl_iotlb::fill(const iotlb_entry& entry) {
     return m_model->fill(entry, m_last_op_cycles);
 }
 
-unsigned rtl_iotlb::invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    am = std::min(am, rtl_max_am);
-    // A range is 2^am pages at vpn with the low am bits ignored. Present the RTL an equivalent
-    // range inside its 52-bit address field: a base beyond it overlaps no entry (a one-page range
-    // at the top of the field does not either), and a base of 0 is the whole space.
-    const uint64_t base = vpn & ~((uint64_t{1} << am) - 1);
-    if (!fits(base, rtl_inv_vpn_bits)) {
-        vpn = (uint64_t{1} << rtl_inv_vpn_bits) - 1;
-        am = 0;
-    } else {
-        vpn = base;
-    }
-    return m_model->invalidate(static_cast<uint8_t>(scope), did, pasid, vpn, am, m_last_op_cycles);
-}
-
-unsigned rtl_iotlb::invalidate_all() {
-    return invalidate(static_cast<unsigned>(rtl_inv_scope::all), 0, 0, 0, 0);
-}
-
-unsigned rtl_iotlb::invalidate_domain(uint16_t did) {
-    return invalidate(static_cast<unsigned>(rtl_inv_scope::domain), did, 0, 0, 0);
-}
-
-unsigned rtl_iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
-    return invalidate(static_cast<unsigned>(rtl_inv_scope::domain_range), did, 0, vpn, am);
-}
-
-unsigned rtl_iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
+unsigned rtl_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
     if (!fits(pasid, rtl_pasid_bits)) {
         m_last_op_cycles = 0;
         return 0;  // no entry carries such a PASID
     }
-    return invalidate(static_cast<unsigned>(rtl_inv_scope::pasid), did, pasid, 0, 0);
-}
-
-unsigned rtl_iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    if (!fits(pasid, rtl_pasid_bits)) {
-        m_last_op_cycles = 0;
-        return 0;
+    // Present the RTL an equivalent range inside its 52-bit address field: a base beyond it
+    // overlaps no entry (a one-page range at the top of the field does not either), and a base of
+    // 0 is the whole space.
+    uint64_t vpn = range.first();
+    unsigned am = range.am();
+    if (!fits(vpn, rtl_inv_vpn_bits)) {
+        vpn = (uint64_t{1} << rtl_inv_vpn_bits) - 1;
+        am = 0;
     }
-    return invalidate(static_cast<unsigned>(rtl_inv_scope::pasid_range), did, pasid, vpn, am);
+    return m_model->invalidate(static_cast<uint8_t>(scope), did, pasid, vpn, am, m_last_op_cycles);
 }
 
 void rtl_iotlb::close_waves() {
@@ -442,7 +404,7 @@ void rtl_iotlb::for_each_valid(const std::function<void(unsigned set, unsigned w
     m_model->for_each_valid(fn);
 }
 
-uint64_t rtl_iotlb::plru_bits(unsigned set) const {
+std::optional<uint64_t> rtl_iotlb::plru_bits(unsigned set) const {
     return m_model->plru_bits(set);
 }
 

@@ -54,11 +54,8 @@ class rtl_iotlb : public iotlb_if {
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
-    unsigned invalidate_all() override;
-    unsigned invalidate_domain(uint16_t did) override;
-    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
-    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
-    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+    // The scope's code, DID, PASID and range on the RTL's invalidation port.
+    unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
 
     iotlb_geometry geometry() const override { return m_geometry; }
     // Reads the array through the RTL debug port (combinational, no state change).
@@ -68,8 +65,8 @@ class rtl_iotlb : public iotlb_if {
     void close_waves() override;
     std::string name() const override { return "rtl_iotlb"; }
 
-    // Tree-PLRU bits of a set (bit n = node n), read through the debug port.
-    uint64_t plru_bits(unsigned set) const;
+    // Read through the debug port.
+    std::optional<uint64_t> plru_bits(unsigned set) const override;
     // Clock cycles since reset and the simulated time of the RTL clock, in picoseconds.
     uint64_t cycle() const;
     uint64_t time_ps() const;
@@ -83,8 +80,6 @@ class rtl_iotlb : public iotlb_if {
     class model;
 
   private:
-    unsigned invalidate(unsigned scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am);
-
     iotlb_geometry m_geometry;
     std::unique_ptr<model> m_model;
     uint64_t m_last_op_cycles = 0;

@@ -19,31 +19,9 @@
 #include <cstdint>
 
 #include "iommusim/hw/vtd_desc.h"
-#include "tlm/invalidation_sink.h"
+#include "tlm/invalidation_scope.h"
 
 namespace iommusim {
-
-// What a decoded descriptor does (one cache scope per descriptor).
-enum class qi_scope : uint8_t {
-    none = 0,
-    context_all,         // type 1 G=01, and G=10 (domain-selective is global in scalable mode)
-    context_device,      // type 1 G=11
-    pasid_cache_all,     // type 7 G=11
-    pasid_cache_domain,  // type 7 G=00
-    pasid_cache_pasid,   // type 7 G=01
-    iotlb_all,           // type 2 G=01
-    iotlb_domain,        // type 2 G=10 (and G=11 without CAP.PSI)
-    iotlb_domain_range,  // type 2 G=11
-    iotlb_pasid,         // type 6 G=10
-    iotlb_pasid_range,   // type 6 G=11
-    devtlb,              // type 3
-    devtlb_pasid,        // type 8
-    iec_all,             // type 4 G=0
-    iec_index,           // type 4 G=1
-    wait,                // type 5
-};
-constexpr unsigned qi_scope_count = static_cast<unsigned>(qi_scope::wait) + 1;
-const char* qi_scope_name(qi_scope s);
 
 // IQERCD.IQEI codes (docs/vtd-facts.md §1.12).
 namespace iqei {
@@ -69,33 +47,29 @@ struct decode_caps {
     bool scalable_mode = true;  // the active RTADDR.TTM is 01 (false: legacy mode, types 6-8 do not exist)
 };
 
+// Wide fields first: the struct packs into 80 bytes, which the hot decode path clears cheaply.
 struct decoded_desc {
+    // What it does, with the fields that scope carries (did, pasid, sid/fm, range, ih). Types 3
+    // and 8 carry sid (and pasid) here too; their ATS range is below.
+    invalidation_scope scope;
+    uint64_t status_addr = 0;  // type 5: 4-byte aligned
+    // Types 3/8 (device-TLB): decoded ATS range (length 0 = everything).
+    uint64_t dev_base = 0;
+    uint64_t dev_length = 0;
+    uint32_t status_data = 0;  // type 5
+    uint16_t pfsid = 0;        // types 3/8
+    uint16_t iidx = 0;         // type 4
     hw::inv_type type = hw::inv_type::wait;
-    qi_scope scope = qi_scope::none;
-    uint16_t did = 0;
-    uint16_t sid = 0;
-    uint8_t fm = 0;  // type 1 function mask
-    uint32_t pasid = 0;
-    uint64_t addr = 0;   // types 2/6: byte address of the range (low bits as written)
-    uint8_t am = 0;      // types 2/6: 2^am pages
-    bool ih = false;     // types 2/6: invalidation hint
     bool drain = false;  // type 2: DR or DW requested (and supported)
     // Type 5.
     bool sw = false;
     bool iflag = false;
     bool fn = false;
     bool pd = false;
-    uint32_t status_data = 0;
-    uint64_t status_addr = 0;  // 4-byte aligned
-    // Types 3/8 (device-TLB): decoded ATS range (length 0 = everything).
+    // Types 3/8.
     bool all_pasids = false;
-    uint64_t dev_base = 0;
-    uint64_t dev_length = 0;
     uint8_t mip = 0;
-    uint16_t pfsid = 0;
-    // Type 4.
-    uint16_t iidx = 0;
-    uint8_t im = 0;
+    uint8_t im = 0;  // type 4
 };
 
 struct decode_result {
@@ -108,9 +82,6 @@ class descriptor_decoder {
   public:
     // wide: the queue holds 256-bit descriptors (IQA.DW=1); words 2/3 are ignored otherwise.
     static decode_result decode(const hw::inv_desc& d, bool wide, const decode_caps& caps);
-    // Applies a cache scope (types 1, 2, 6, 7) through exactly one sink method and returns the
-    // entries dropped; 0 without touching the sink for types 3, 4, 5, 8 (the engine handles them).
-    static unsigned apply(const decoded_desc& d, invalidation_sink& sink);
 };
 
 }  // namespace iommusim

@@ -312,7 +312,7 @@ bool invalidation_queue::step() {
 
     ++m_stats.descriptors;
     ++m_stats.per_type[static_cast<unsigned>(r.desc.type)];
-    ++m_stats.per_scope[static_cast<unsigned>(r.desc.scope)];
+    ++m_stats.per_scope[static_cast<unsigned>(r.desc.scope.kind)];
     m_head = (m_head + 1) & (entries() - 1);
     while (!m_iqt_writes.empty() && m_iqt_writes.front().first == m_head)
         m_iqt_writes.pop_front();
@@ -326,7 +326,7 @@ bool invalidation_queue::process(const decoded_desc& d) {
         case hw::inv_type::iotlb:
         case hw::inv_type::pasid_iotlb:
         case hw::inv_type::pasid_cache:
-            m_stats.entries_dropped += descriptor_decoder::apply(d, m_host.caches());
+            m_stats.entries_dropped += m_host.caches().invalidate(d.scope);
             if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME)
                 wait(t);
             return true;
@@ -341,7 +341,7 @@ bool invalidation_queue::process(const decoded_desc& d) {
 }
 
 bool invalidation_queue::send_devtlb(const decoded_desc& d) {
-    auto port = m_ports.find(d.sid);
+    auto port = m_ports.find(d.scope.sid);
     if (port == m_ports.end()) {
         ++m_stats.devtlb_no_device;
         return true;
@@ -362,16 +362,16 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
     m_next_itag = static_cast<uint8_t>((tag + 1) % max_itags);
 
     devtlb_request req;
-    req.sid = d.sid;
+    req.sid = d.scope.sid;
     req.itag = tag;
     req.with_pasid = d.type == hw::inv_type::pasid_dev_tlb;
-    req.pasid = d.pasid;
+    req.pasid = d.scope.pasid;
     req.all_pasids = d.all_pasids;
     req.base = d.dev_base;
     req.length = d.dev_length;
     req.mip = d.mip;
     req.pfsid = d.pfsid;
-    m_outstanding.push_back({d.sid, tag, sc_core::sc_time_stamp() + m_timeout_delay});
+    m_outstanding.push_back({d.scope.sid, tag, sc_core::sc_time_stamp() + m_timeout_delay});
     ++m_stats.devtlb_sent;
     port->second->invalidate(req, *this);  // may complete synchronously
     return true;

@@ -52,7 +52,7 @@ void invalidation_queue_stats::register_stats(stats_group& g) const {
     g.named_counters("per_type", "descriptors by type (the types seen)", per_type,
                      [](std::size_t t, uint64_t n) { return t != 0 && n != 0 ? std::to_string(t) : std::string(); });
     g.named_counters("per_scope", "cache descriptors by invalidation scope", per_scope, [](std::size_t i, uint64_t) {
-        return i == 0 ? std::string() : std::string(qi_scope_name(static_cast<qi_scope>(i)));
+        return i == 0 ? std::string() : std::string(scope_kind_name(static_cast<scope_kind>(i)));
     });
     g.counter("entries_dropped", "cache entries the scopes removed", entries_dropped);
     g.counters("iqe_by_iqei", "invalidation queue errors by IQEI code", iqe_by_iqei);

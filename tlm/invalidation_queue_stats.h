@@ -34,16 +34,16 @@ struct invalidation_queue_stats {
         std::string to_json() const;
     };
 
-    uint64_t descriptors = 0;                          // descriptors fetched, validated and applied
-    std::array<uint64_t, 16> per_type{};               // index = descriptor type (hw::inv_type)
-    std::array<uint64_t, qi_scope_count> per_scope{};  // index = qi_scope
-    uint64_t entries_dropped = 0;                      // sum of what the cache scopes reported
-    std::array<uint64_t, 8> iqe_by_iqei{};             // index = IQEI code (1..7)
-    uint64_t ite = 0;                                  // device-TLB time-outs
-    uint64_t ice = 0;                                  // unexpected device-TLB completions
-    uint64_t devtlb_sent = 0;                          // requests sent to a registered device
-    uint64_t devtlb_completed = 0;                     // requests completed by their device
-    uint64_t devtlb_no_device = 0;                     // type 3/8 for a requester id with no port: completes at once
+    uint64_t descriptors = 0;                            // descriptors fetched, validated and applied
+    std::array<uint64_t, 16> per_type{};                 // index = descriptor type (hw::inv_type)
+    std::array<uint64_t, scope_kind_count> per_scope{};  // index = scope_kind
+    uint64_t entries_dropped = 0;                        // sum of what the cache scopes reported
+    std::array<uint64_t, 8> iqe_by_iqei{};               // index = IQEI code (1..7)
+    uint64_t ite = 0;                                    // device-TLB time-outs
+    uint64_t ice = 0;                                    // unexpected device-TLB completions
+    uint64_t devtlb_sent = 0;                            // requests sent to a registered device
+    uint64_t devtlb_completed = 0;                       // requests completed by their device
+    uint64_t devtlb_no_device = 0;                       // type 3/8 for a requester id with no port: completes at once
     uint64_t waits_completed = 0;
     uint64_t waits_aborted = 0;  // wait descriptors dropped by a time-out (ITE)
     uint64_t status_writes = 0;

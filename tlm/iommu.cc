@@ -13,7 +13,7 @@ class iommu::queue_host final : public qi_host {
   public:
     explicit queue_host(iommu& owner) : m_owner(owner) {}
     phys_mem_if& memory() override { return *m_owner.m_queue_mem; }
-    invalidation_sink& caches() override { return m_owner.m_sink; }
+    invalidation_target& caches() override { return m_owner.m_translator; }
     unsigned active_ttm() override { return static_cast<unsigned>(hw::rtaddr::ttm::get(m_owner.m_active_rtaddr)); }
     void set_fsts(uint32_t bits) override { m_owner.m_faults.raise_status(bits); }
     void raise_completion_event(uint64_t, uint32_t) override {
@@ -70,7 +70,6 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     , m_walk_mem(std::make_unique<socket_memory>(*this, true))
     , m_queue_mem(std::make_unique<socket_memory>(*this, false))
     , m_translator(cfg, *m_walk_mem, tlb)
-    , m_sink(m_translator)
     , m_host(std::make_unique<queue_host>(*this))
     , m_tlb(tlb)
     , m_lookup_latency(ns(2 * cfg.cache_lookup_ns))

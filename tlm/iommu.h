@@ -44,7 +44,6 @@
 #include "tlm/dma_extension.h"
 #include "tlm/fault_recorder.h"
 #include "tlm/invalidation_queue.h"
-#include "tlm/invalidation_sink.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
 #include "tlm/phys_mem_if.h"
@@ -220,7 +219,6 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_lookup_at;                // and when
     std::unique_ptr<socket_memory> m_queue_mem;  // untimed for the queue engine (it charges latency)
     translator m_translator;
-    forwarding_invalidation_sink<translator> m_sink;
     std::unique_ptr<queue_host> m_host;
     std::unique_ptr<invalidation_queue> m_queue;
     uint64_t m_active_rtaddr = 0;

@@ -211,7 +211,23 @@ unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t
     return n;
 }
 
-unsigned iotlb::invalidate_all() {
+unsigned iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
+    switch (scope) {
+        case iotlb_scope::all:
+            return clear_all();
+        case iotlb_scope::domain:
+            return clear_domain(did);
+        case iotlb_scope::domain_range:
+            return clear_domain_range(did, range);
+        case iotlb_scope::pasid:
+            return clear_pasid(did, pasid);
+        case iotlb_scope::pasid_range:
+            return clear_pasid_range(did, pasid, range);
+    }
+    return 0;
+}
+
+unsigned iotlb::clear_all() {
     const unsigned n = m_valid;
     if (n == 0)
         return 0;
@@ -223,46 +239,41 @@ unsigned iotlb::invalidate_all() {
     return n;
 }
 
-unsigned iotlb::invalidate_domain(uint16_t did) {
+unsigned iotlb::clear_domain(uint16_t did) {
     if (m_did_filter[did_bucket(did)] == 0)
         return 0;
     return drop_domain(did, [](const iotlb_tag&) { return true; });
 }
 
-unsigned iotlb::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
-    am = am > 63 ? 63 : am;  // a 6-bit AM field; keeps the shift in iotlb_overlaps defined
+unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
     if (m_did_filter[did_bucket(did)] == 0)
         return 0;
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (docs/vtd-facts.md §6.2).
-    return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, vpn, am); });
+    return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, range); });
 }
 
-unsigned iotlb::invalidate_pasid(uint16_t did, uint32_t pasid) {
+unsigned iotlb::clear_pasid(uint16_t did, uint32_t pasid) {
     if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
         return 0;
     return drop_pasid(did, pasid, [](const iotlb_tag&) { return true; });
 }
 
-unsigned iotlb::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
-    am = am > 63 ? 63 : am;
+unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range& range) {
     if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
         return 0;
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (docs/vtd-facts.md §6.3).
     auto pred = [=](const iotlb_tag& t) {
-        return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, vpn, am);
+        return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, range);
     };
     // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
     // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
     // guest stage-1 invalidations).
-    if (am >= 52)  // every input address (Linux's "flush all" range uses AM 52)
+    if (range.am() >= 52)  // every input address (Linux's "flush all" range uses AM 52)
         return drop_pasid(did, pasid, pred);
-    const uint64_t range_pages = uint64_t{1} << am;
-    const uint64_t base = vpn & ~(range_pages - 1);
-    const uint64_t last = base + range_pages - 1;
     unsigned n = 0;
     for (unsigned l = 0; l < 3; ++l)
-        n += drop_level_range(static_cast<page_level>(l), base >> (9 * l), last >> (9 * l), pred);
+        n += drop_level_range(static_cast<page_level>(l), range.first() >> (9 * l), range.last() >> (9 * l), pred);
     return n;
 }
 

@@ -16,7 +16,7 @@
 
 namespace iommusim {
 
-class iotlb : public iotlb_if {
+class iotlb final : public iotlb_if {
   public:
     // sets and ways must be powers of two (std::invalid_argument otherwise: misconfiguration).
     explicit iotlb(iotlb_geometry geometry);
@@ -26,23 +26,26 @@ class iotlb : public iotlb_if {
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
-    unsigned invalidate_all() override;
-    unsigned invalidate_domain(uint16_t did) override;
-    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) override;
-    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) override;
-    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) override;
+    unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
 
     iotlb_geometry geometry() const override { return m_geometry; }
     void for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const override;
     std::string name() const override { return "iotlb"; }
 
     // Tree-PLRU bits of a set, bit n = node n (tests and lockstep comparison).
-    uint64_t plru_bits(unsigned set) const { return m_plru[set]; }
+    std::optional<uint64_t> plru_bits(unsigned set) const override { return m_plru[set]; }
     // Way the next fill of a full set would replace (no state change).
     unsigned plru_victim(unsigned set) const;
     unsigned valid_count() const;
 
   private:
+    // The scopes of invalidate().
+    unsigned clear_all();
+    unsigned clear_domain(uint16_t did);
+    unsigned clear_domain_range(uint16_t did, const page_range& range);
+    unsigned clear_pasid(uint16_t did, uint32_t pasid);
+    unsigned clear_pasid_range(uint16_t did, uint32_t pasid, const page_range& range);
+
     // The match key packs valid, did, pasid (32 bits), kind and level so a probe compares two
     // words; 0 marks an invalid slot.
     static constexpr uint64_t valid_bit = uint64_t{1} << 63;

@@ -24,7 +24,8 @@
 //      invalidate_pasid(did, pasid)        type-6 PASID-selective: every entry of did+pasid
 //      invalidate_pasid_range(did, pasid, ...) type-6 page-selective: first-stage and nested
 //                                          entries of did+pasid overlapping the range
-//    A range is 2^am 4 KiB pages starting at vpn with the low am bits of vpn ignored.
+//    A range is 2^am 4 KiB pages starting at vpn with the low am bits of vpn ignored (page_range,
+//    which also clamps am).
 //    Each returns the number of entries it dropped.
 #pragma once
 
@@ -33,13 +34,10 @@
 #include <optional>
 #include <string>
 
+#include "tlm/iotlb_codes.h"  // translation_kind, page_level, iotlb_scope (shared with the RTL)
+#include "tlm/page_range.h"
+
 namespace iommusim {
-
-// Translation kind of a cached entry; values are the PASID-entry PGTT encodings.
-enum class translation_kind : uint8_t { first_stage = 1, second_stage = 2, nested = 3, pass_through = 4 };
-
-// Page size level of a cached translation.
-enum class page_level : uint8_t { size_4k = 0, size_2m = 1, size_1g = 2 };
 
 constexpr unsigned page_level_shift(page_level l) {
     return 12 + 9 * static_cast<unsigned>(l);
@@ -102,16 +100,28 @@ class iotlb_if {
     virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) = 0;
     virtual iotlb_fill_result fill(const iotlb_entry& entry) = 0;
 
-    virtual unsigned invalidate_all() = 0;
-    virtual unsigned invalidate_domain(uint16_t did) = 0;
-    virtual unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) = 0;
-    virtual unsigned invalidate_pasid(uint16_t did, uint32_t pasid) = 0;
-    virtual unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) = 0;
+    // One method per invalidation scope (the contract above), each the scope's iotlb_scope code
+    // on invalidate(), as the RTL's one invalidation port takes it.
+    unsigned invalidate_all() { return invalidate(iotlb_scope::all, 0, 0, {}); }
+    unsigned invalidate_domain(uint16_t did) { return invalidate(iotlb_scope::domain, did, 0, {}); }
+    unsigned invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am) {
+        return invalidate(iotlb_scope::domain_range, did, 0, page_range(vpn, am));
+    }
+    unsigned invalidate_pasid(uint16_t did, uint32_t pasid) { return invalidate(iotlb_scope::pasid, did, pasid, {}); }
+    unsigned invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am) {
+        return invalidate(iotlb_scope::pasid_range, did, pasid, page_range(vpn, am));
+    }
+    // Drops what the scope covers; the fields it does not use (iotlb_scope_fields) are zero.
+    // Returns the entries dropped.
+    virtual unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) = 0;
 
     virtual iotlb_geometry geometry() const = 0;
     // Visits every valid entry (tests, stale checker, lockstep comparison). No state change.
     virtual void for_each_valid(
         const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const = 0;
+    // Tree-PLRU bits of a set (bit n = node n) when the implementation exposes them (the lockstep
+    // comparison checks them); empty otherwise.
+    virtual std::optional<uint64_t> plru_bits(unsigned /*set*/) const { return std::nullopt; }
     // Hardware cycles the last operation took (RTL); 0 for the untimed C++ model.
     virtual uint64_t last_op_cycles() const { return 0; }
     // Hardware cycles all operations so far took (RTL); 0 for the untimed C++ model. The IOMMU
@@ -129,12 +139,9 @@ constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned sets
     return static_cast<unsigned>((vpn >> (9 * static_cast<unsigned>(level))) & (sets - 1));
 }
 
-// True when the entry's page overlaps [vpn & ~(2^am - 1), + 2^am) pages.
-constexpr bool iotlb_overlaps(const iotlb_tag& t, uint64_t vpn, unsigned am) {
-    const uint64_t range_pages = uint64_t{1} << am;
-    const uint64_t range_base = vpn & ~(range_pages - 1);
-    const uint64_t page_pages = page_level_pages(t.level);
-    return t.vpn < range_base + range_pages && range_base < t.vpn + page_pages;
+// True when the entry's page overlaps the range.
+constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_range& r) {
+    return r.covers(t.vpn, page_level_pages(t.level));
 }
 
 }  // namespace iommusim

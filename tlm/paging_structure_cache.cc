@@ -9,25 +9,17 @@ constexpr unsigned prefix_shift(unsigned level) {
     return 12 + 9 * (level - 1);
 }
 
-// The prefixes (at every level) of the regions overlapping a range of 2^am pages at vpn are the
-// interval [range_base >> pshift, range_last >> pshift] of that level; `all` covers every prefix.
+// The prefixes (at every level) of the regions overlapping a range are the interval
+// [first >> pshift, last >> pshift] of that level; the default covers every prefix.
 struct prefix_interval {
     uint64_t lo = 0;
     uint64_t span = ~uint64_t{0};  // hi - lo: prefix p is inside when p - lo <= span (unsigned)
-    bool empty = false;
 };
 
-prefix_interval range_interval(unsigned level, uint64_t vpn, unsigned am) {
-    am = am > 52 ? 52 : am;
+prefix_interval range_interval(unsigned level, const page_range& r) {
     const unsigned pshift = prefix_shift(level) - 12;  // region size in pages, log2
-    const uint64_t range_pages = uint64_t{1} << am;
-    const uint64_t range_base = vpn & ~(range_pages - 1);
-    // A range ending at the top of the 64-bit page space wraps to 0 and (as a half-open interval
-    // compared with region bases) overlaps nothing.
-    if (range_base + range_pages == 0)
-        return prefix_interval{0, 0, true};
-    const uint64_t lo = range_base >> pshift;
-    return prefix_interval{lo, ((range_base + range_pages - 1) >> pshift) - lo, false};
+    const uint64_t lo = r.first() >> pshift;
+    return prefix_interval{lo, (r.last() >> pshift) - lo};
 }
 
 // Calls f(i) for every i < n with (keys[i] & mask) == want and prefixes[i] inside `in`. Eight
@@ -134,7 +126,7 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
     a.last = victim;
 }
 
-unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, const range* r) {
+unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, const page_range* r) {
     const unsigned si = static_cast<unsigned>(st);
     if (m_stage_count[si] == 0)
         return 0;
@@ -148,9 +140,7 @@ unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want,
         level_array& a = arr(st, l);
         if (a.count == 0)
             continue;
-        const prefix_interval in = r ? range_interval(l, r->vpn, r->am) : prefix_interval{};
-        if (in.empty)
-            continue;
+        const prefix_interval in = r ? range_interval(l, *r) : prefix_interval{};
         unsigned dropped = 0;
         for_each_match(a.keys.data(), a.prefixes.data(), static_cast<unsigned>(a.keys.size()), mask, want, in,
                        [&](unsigned i) {
@@ -178,7 +168,7 @@ unsigned paging_structure_cache::invalidate_domain_range(uint16_t did, uint64_t 
     if (ih)
         return 0;  // only leaves changed: non-leaf caching may be kept (docs/vtd-facts.md §6.4)
     // Second-stage entries are tagged with PASID 0, so the full key selects the domain.
-    const range r{vpn, am};
+    const page_range r(vpn, am);
     return drop_if(stage::second, ~uint64_t{0}, tag_key(did, 0), &r);
 }
 
@@ -190,7 +180,7 @@ unsigned paging_structure_cache::invalidate_pasid_range(uint16_t did, uint32_t p
                                                         bool ih) {
     if (ih)
         return 0;
-    const range r{vpn, am};
+    const page_range r(vpn, am);
     return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid), &r);
 }
 

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tlm/page_range.h"
+
 namespace iommusim {
 
 class paging_structure_cache {
@@ -77,13 +79,9 @@ class paging_structure_cache {
     level_array& arr(stage st, unsigned level) {
         return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
     }
-    struct range {
-        uint64_t vpn;
-        unsigned am;
-    };
     // Drops the entries of a stage whose key masked by `mask` equals `want` and, when r is given,
     // whose region overlaps the range.
-    unsigned drop_if(stage st, uint64_t mask, uint64_t want, const range* r);
+    unsigned drop_if(stage st, uint64_t mask, uint64_t want, const page_range* r);
 
     std::array<level_array, 2 * levels> m_arrays;
     std::array<unsigned, 2> m_stage_count{};  // valid entries per stage

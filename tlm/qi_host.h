@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <systemc>
 
-#include "tlm/invalidation_sink.h"
+#include "tlm/invalidation_scope.h"
 #include "tlm/phys_mem_if.h"
 
 namespace iommusim {
@@ -18,8 +18,8 @@ class qi_host {
     // Memory for descriptor fetches and wait-descriptor status writes. Accesses are untimed: the
     // engine charges iommu_config::qi_fetch_ns / memory_latency_ns itself.
     virtual phys_mem_if& memory() = 0;
-    // The translation caches (normally a forwarding_invalidation_sink over the translator).
-    virtual invalidation_sink& caches() = 0;
+    // The translation caches (normally the translator) every cache scope is applied to.
+    virtual invalidation_target& caches() = 0;
     // RTADDR.TTM of the root table made active by the last SRTP (docs/vtd-facts.md §1.6): 0 legacy,
     // 1 scalable, 2 reserved, 3 abort-DMA. The engine decides which are reserved for the unit (IQEI 7)
     // and which descriptor types exist in the mode (legacy: types 1-5).

@@ -15,47 +15,7 @@ const iommu_config& validated(const iommu_config& c) {
     return c;
 }
 
-bool stage2_kind(translation_kind k) {
-    return k == translation_kind::second_stage || k == translation_kind::pass_through;
-}
-
-// Compares on the 57-bit input key the IOTLB uses (upper-half canonical addresses included).
-bool range_overlaps(uint64_t in_addr, uint64_t bytes, uint64_t addr, unsigned am) {
-    am = am > 45 ? 45 : am;
-    in_addr &= hw::low_mask(57);
-    addr &= hw::low_mask(57);
-    const uint64_t range_bytes = uint64_t{1} << (12 + am);
-    const uint64_t base = addr & ~(range_bytes - 1);
-    return in_addr < base + range_bytes && base < in_addr + bytes;
-}
-
 }  // namespace
-
-bool invalidation_scope::covers(uint16_t s, uint16_t d, uint32_t p, translation_kind k, uint64_t in_addr,
-                                uint64_t bytes) const {
-    switch (kind) {
-        case type::context_all:
-        case type::pasid_all:
-        case type::iotlb_all:
-            return true;
-        case type::context_device: {
-            const unsigned f = fm & 3;
-            const uint16_t ignore = static_cast<uint16_t>(((1u << f) - 1) << (3 - f));
-            return ((s ^ sid) & ~ignore) == 0;
-        }
-        case type::pasid_domain:
-        case type::iotlb_domain:
-            return d == did;
-        case type::pasid_pasid:
-        case type::iotlb_pasid:
-            return d == did && p == pasid;
-        case type::iotlb_domain_range:
-            return d == did && (!stage2_kind(k) || range_overlaps(in_addr, bytes, addr, am));
-        case type::iotlb_pasid_range:
-            return d == did && p == pasid && !stage2_kind(k) && range_overlaps(in_addr, bytes, addr, am);
-    }
-    return true;
-}
 
 translator::translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& tlb)
     : m_config(validated(config))
@@ -72,9 +32,9 @@ void translator::set_root(uint64_t rtaddr_value) {
     m_root_fault[0] = m_walker.check_root(rtaddr_value, true, false);
     m_root_fault[1] = m_walker.check_root(rtaddr_value, true, true);
     if (m_config.esrtps) {
-        invalidate_context_all();
-        invalidate_pasid_cache_all();
-        invalidate_iotlb_all();
+        invalidate({.kind = scope_kind::context_all});
+        invalidate({.kind = scope_kind::pasid_cache_all});
+        invalidate({.kind = scope_kind::iotlb_all});
     }
 }
 
@@ -282,106 +242,58 @@ void translator::stale_check(const translation_request& req, const pasid_info& p
         m_stale.push_back(rep);
 }
 
-unsigned translator::count(unsigned dropped) {
-    ++m_stats.invalidations;
-    m_stats.invalidated_entries += dropped;
-    return dropped;
-}
-
-void translator::notify(const invalidation_scope& s) {
-    for (const auto& fn : m_observers)
-        fn(s);
-}
-
 void translator::on_invalidate(std::function<void(const invalidation_scope&)> observer) {
     m_observers.push_back(std::move(observer));
 }
 
-unsigned translator::invalidate_context_all() {
-    const unsigned n = count(m_context_cache.invalidate_all());
-    notify({invalidation_scope::type::context_all});
-    return n;
-}
-
-unsigned translator::invalidate_context_device(uint16_t sid, unsigned fm) {
-    const unsigned n = count(m_context_cache.invalidate_device(sid, fm));
-    invalidation_scope s{invalidation_scope::type::context_device};
-    s.sid = sid;
-    s.fm = fm & 3;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_pasid_cache_all() {
-    const unsigned n = count(m_pasid_cache.invalidate_all());
-    notify({invalidation_scope::type::pasid_all});
-    return n;
-}
-
-unsigned translator::invalidate_pasid_cache_domain(uint16_t did) {
-    const unsigned n = count(m_pasid_cache.invalidate_domain(did));
-    invalidation_scope s{invalidation_scope::type::pasid_domain};
-    s.did = did;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_pasid_cache_pasid(uint16_t did, uint32_t pasid) {
-    const unsigned n = count(m_pasid_cache.invalidate_pasid(did, pasid));
-    invalidation_scope s{invalidation_scope::type::pasid_pasid};
-    s.did = did;
-    s.pasid = pasid;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_iotlb_all() {
-    const unsigned n = count(m_tlb.invalidate_all() + m_psc.invalidate_all());
-    notify({invalidation_scope::type::iotlb_all});
-    return n;
-}
-
-unsigned translator::invalidate_iotlb_domain(uint16_t did) {
-    const unsigned n = count(m_tlb.invalidate_domain(did) + m_psc.invalidate_domain(did));
-    invalidation_scope s{invalidation_scope::type::iotlb_domain};
-    s.did = did;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_iotlb_domain_range(uint16_t did, uint64_t addr, unsigned am, bool ih) {
-    const uint64_t vpn = page_walker::input_vpn(addr);
-    const unsigned n =
-        count(m_tlb.invalidate_domain_range(did, vpn, am) + m_psc.invalidate_domain_range(did, vpn, am, ih));
-    invalidation_scope s{invalidation_scope::type::iotlb_domain_range};
-    s.did = did;
-    s.addr = addr;
-    s.am = am;
-    s.ih = ih;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_iotlb_pasid(uint16_t did, uint32_t pasid) {
-    const unsigned n = count(m_tlb.invalidate_pasid(did, pasid) + m_psc.invalidate_pasid(did, pasid));
-    invalidation_scope s{invalidation_scope::type::iotlb_pasid};
-    s.did = did;
-    s.pasid = pasid;
-    notify(s);
-    return n;
-}
-
-unsigned translator::invalidate_iotlb_pasid_range(uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih) {
-    const uint64_t vpn = page_walker::input_vpn(addr);
-    const unsigned n = count(m_tlb.invalidate_pasid_range(did, pasid, vpn, am) +
-                             m_psc.invalidate_pasid_range(did, pasid, vpn, am, ih));
-    invalidation_scope s{invalidation_scope::type::iotlb_pasid_range};
-    s.did = did;
-    s.pasid = pasid;
-    s.addr = addr;
-    s.am = am;
-    s.ih = ih;
-    notify(s);
+unsigned translator::invalidate(const invalidation_scope& s) {
+    unsigned n = 0;
+    const page_range& r = s.range;
+    switch (s.kind) {
+        case scope_kind::context_all:
+            n = m_context_cache.invalidate_all();
+            break;
+        case scope_kind::context_device:
+            n = m_context_cache.invalidate_device(s.sid, s.fm & 3);
+            break;
+        case scope_kind::pasid_cache_all:
+            n = m_pasid_cache.invalidate_all();
+            break;
+        case scope_kind::pasid_cache_domain:
+            n = m_pasid_cache.invalidate_domain(s.did);
+            break;
+        case scope_kind::pasid_cache_pasid:
+            n = m_pasid_cache.invalidate_pasid(s.did, s.pasid);
+            break;
+        case scope_kind::iotlb_all:
+            n = m_tlb.invalidate_all() + m_psc.invalidate_all();
+            break;
+        case scope_kind::iotlb_domain:
+            n = m_tlb.invalidate_domain(s.did) + m_psc.invalidate_domain(s.did);
+            break;
+        case scope_kind::iotlb_domain_range:
+            n = m_tlb.invalidate_domain_range(s.did, r.vpn(), r.am()) +
+                m_psc.invalidate_domain_range(s.did, r.vpn(), r.am(), s.ih);
+            break;
+        case scope_kind::iotlb_pasid:
+            n = m_tlb.invalidate_pasid(s.did, s.pasid) + m_psc.invalidate_pasid(s.did, s.pasid);
+            break;
+        case scope_kind::iotlb_pasid_range:
+            n = m_tlb.invalidate_pasid_range(s.did, s.pasid, r.vpn(), r.am()) +
+                m_psc.invalidate_pasid_range(s.did, s.pasid, r.vpn(), r.am(), s.ih);
+            break;
+        case scope_kind::none:
+        case scope_kind::devtlb:
+        case scope_kind::devtlb_pasid:
+        case scope_kind::iec_all:
+        case scope_kind::iec_index:
+        case scope_kind::wait:
+            return 0;  // the queue engine handles these; no translation cache holds them
+    }
+    ++m_stats.invalidations;
+    m_stats.invalidated_entries += n;
+    for (const auto& fn : m_observers)
+        fn(s);
     return n;
 }
 

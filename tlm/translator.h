@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tlm/context_cache.h"
+#include "tlm/invalidation_scope.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
 #include "tlm/page_walker.h"
@@ -31,35 +32,6 @@
 #include "tlm/translation_types.h"
 
 namespace iommusim {
-
-// What an invalidation dropped; observers revoke whatever they derived from covered translations.
-struct invalidation_scope {
-    enum class type : uint8_t {
-        context_all,
-        context_device,  // sid, fm
-        pasid_all,
-        pasid_domain,  // did
-        pasid_pasid,   // did, pasid
-        iotlb_all,
-        iotlb_domain,        // did
-        iotlb_domain_range,  // did, addr, am, ih
-        iotlb_pasid,         // did, pasid
-        iotlb_pasid_range,   // did, pasid, addr, am, ih
-    };
-    type kind = type::iotlb_all;
-    uint16_t sid = 0;
-    unsigned fm = 0;
-    uint16_t did = 0;
-    uint32_t pasid = 0;
-    uint64_t addr = 0;  // input address of the range (low am + 12 bits ignored)
-    unsigned am = 0;
-    bool ih = false;
-
-    // True when a translation of requester sid for did/pasid/kind over [in_addr, in_addr+bytes)
-    // could depend on what this scope dropped.
-    bool covers(uint16_t sid, uint16_t did, uint32_t pasid, translation_kind kind, uint64_t in_addr,
-                uint64_t bytes) const;
-};
 
 // One IOTLB hit whose translation the tables no longer give.
 struct stale_report {
@@ -77,7 +49,7 @@ struct stale_report {
     uint8_t current_perm = 0;
 };
 
-class translator {
+class translator final : public invalidation_target {
   public:
     // The configuration is validated (std::invalid_argument on a bad value: misconfiguration).
     translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& tlb);
@@ -90,19 +62,12 @@ class translator {
 
     translation_result translate(const translation_request& req);
 
-    // Invalidation scopes (docs/vtd-facts.md §6.2-6.5); each returns the entries it dropped (all caches).
-    unsigned invalidate_context_all();
-    unsigned invalidate_context_device(uint16_t sid, unsigned fm);
-    unsigned invalidate_pasid_cache_all();
-    unsigned invalidate_pasid_cache_domain(uint16_t did);
-    unsigned invalidate_pasid_cache_pasid(uint16_t did, uint32_t pasid);
-    unsigned invalidate_iotlb_all();
-    unsigned invalidate_iotlb_domain(uint16_t did);
-    unsigned invalidate_iotlb_domain_range(uint16_t did, uint64_t addr, unsigned am, bool ih);
-    unsigned invalidate_iotlb_pasid(uint16_t did, uint32_t pasid);
-    unsigned invalidate_iotlb_pasid_range(uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih);
+    // Applies a scope (docs/vtd-facts.md §6.2-6.5) to every cache it names, then tells the
+    // observers; returns the entries dropped (all caches). Kinds that name no translation cache
+    // (device-TLB, interrupt-entry cache, wait, none) drop nothing and are not observed.
+    unsigned invalidate(const invalidation_scope& scope) override;
 
-    // Called after every invalidation, with its scope.
+    // Called after every cache invalidation, with its scope.
     void on_invalidate(std::function<void(const invalidation_scope&)> observer);
     // Called just before each IOTLB lookup of a translation (the waves take its time then).
     void set_lookup_observer(std::function<void()> observer) { m_lookup_observer = std::move(observer); }
@@ -124,10 +89,8 @@ class translator {
   private:
     // Every return of translate() returns its one local result (no copies on the hit path).
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
-    void notify(const invalidation_scope& s);
     void stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
                      const iotlb_entry& cached, translation_result& r);
-    unsigned count(unsigned dropped);
 
     iommu_config m_config;
     [[maybe_unused]] phys_mem_if& m_mem;

@@ -380,8 +380,8 @@ TEST(CacheInvalidateUser, WholeAddressSpaceIsPasidSelective) {
             EXPECT_EQ(hw::desc::type_of(sent[i]), static_cast<unsigned>(hw::inv_type::dev_tlb));
             EXPECT_EQ(sent[i][1], 0x7fff'ffff'ffff'f001ull) << "entry " << i / 2;
         }
-        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_pasid), 2u);
-        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_pasid_range), 1u);
+        EXPECT_EQ(b.executed_scope(scope_kind::iotlb_pasid), 2u);
+        EXPECT_EQ(b.executed_scope(scope_kind::iotlb_pasid_range), 1u);
     });
 }
 

@@ -136,8 +136,8 @@ TEST(PagingDomain, UnmapFlushesPageSelectiveAndDeviceTlbs) {
         EXPECT_EQ(sent[0], hw::make_iotlb_inv(hw::iotlb_desc::page, d->did(), 0x104000, 2, false));
         EXPECT_EQ(sent[1], driver::dev_tlb_inv(b.vtd().flush_capabilities(), 0x0108, {0x104000, 2}));
         EXPECT_EQ(hw::desc::type_of(sent[2]), static_cast<unsigned>(hw::inv_type::wait));
-        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_domain_range), 1u);
-        EXPECT_EQ(b.executed_scope(qi_scope::devtlb), 1u);
+        EXPECT_EQ(b.executed_scope(scope_kind::iotlb_domain_range), 1u);
+        EXPECT_EQ(b.executed_scope(scope_kind::devtlb), 1u);
         uint64_t pa = 0, size = 0;
         int prot = 0;
         EXPECT_FALSE(d->lookup(0x105000, pa, prot, size));
@@ -163,7 +163,7 @@ TEST(PagingDomain, LargeRangeFlushesDomainSelective) {
         const auto sent = b.sent();
         ASSERT_EQ(sent.size(), 2u);
         EXPECT_EQ(sent[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, d->did()));
-        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_domain), 1u);
+        EXPECT_EQ(b.executed_scope(scope_kind::iotlb_domain), 1u);
     });
 }
 
@@ -180,7 +180,7 @@ TEST(PagingDomain, NoPsiFlushesDomainSelective) {
         const auto sent = b.sent();
         ASSERT_EQ(sent.size(), 2u);
         EXPECT_EQ(sent[0], hw::make_iotlb_inv(hw::iotlb_desc::domain, d->did()));
-        EXPECT_EQ(b.executed_scope(qi_scope::iotlb_domain), 1u) << "accepted by a unit without PSI";
+        EXPECT_EQ(b.executed_scope(scope_kind::iotlb_domain), 1u) << "accepted by a unit without PSI";
     });
 }
 

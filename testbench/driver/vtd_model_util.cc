@@ -95,7 +95,7 @@ uint64_t model_unit::executed_total() {
     return mmu().queue().stats().descriptors - m_mark_stats.descriptors;
 }
 
-uint64_t model_unit::executed_scope(qi_scope s) {
+uint64_t model_unit::executed_scope(scope_kind s) {
     const auto i = static_cast<unsigned>(s);
     return mmu().queue().stats().per_scope[i] - m_mark_stats.per_scope[i];
 }

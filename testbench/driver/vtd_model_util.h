@@ -70,7 +70,7 @@ class model_unit {
     uint64_t executed(hw::inv_type t);
     uint64_t executed_total();
     // Descriptors of scope s (tlm/descriptor_decoder.h) the queue engine executed since mark().
-    uint64_t executed_scope(qi_scope s);
+    uint64_t executed_scope(scope_kind s);
     const invalidation_queue_stats& model_stats();
     uint32_t read32(uint32_t reg) { return bus().mmio_read32(reg); }
     uint64_t read64(uint32_t reg) { return bus().mmio_read64(reg); }

@@ -234,7 +234,7 @@ void check_scope(const char* what, Op op, unsigned expected) {
     p.fill(cpp);
     std::vector<uint64_t> plru_before;
     for (unsigned s = 0; s < 64; ++s)
-        plru_before.push_back(rtl.plru_bits(s));
+        plru_before.push_back(rtl.plru_bits(s).value());
     EXPECT_EQ(op(cpp), expected);
     EXPECT_EQ(op(rtl), expected);
     EXPECT_EQ(rtl.last_op_cycles(), 1u + 64u);

@@ -326,8 +326,10 @@ class reference_psc {
         }
         return n;
     }
+    // The block of 2^am pages holding vpn (docs/vtd-facts.md §3.2); am is a 6-bit field, so a page
+    // number beyond the 52-bit ADDR field with a large am still names the block that holds it.
     static bool overlaps(uint64_t prefix, unsigned level, uint64_t vpn, unsigned am) {
-        am = am > 52 ? 52 : am;
+        am = am > 63 ? 63 : am;
         const unsigned pshift = shift(level) - 12;
         const uint64_t lo = vpn & ~((uint64_t{1} << am) - 1);
         const uint64_t hi = lo + (uint64_t{1} << am) - 1;  // last page of the range

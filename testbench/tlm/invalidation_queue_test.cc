@@ -43,12 +43,11 @@ class harness : public qi_host {
         , mem(cfg.phys_addr_bits)
         , tlb(iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways})
         , tr(cfg, mem, tlb)
-        , sink(tr)
         , qi("qi", qi_cfg, *this) {}
 
     // ---- qi_host ----
     phys_mem_if& memory() override { return mem; }
-    invalidation_sink& caches() override { return sink; }
+    invalidation_target& caches() override { return tr; }
     unsigned active_ttm() override { return ttm; }
     void set_fsts(uint32_t bits) override {
         fsts |= bits;
@@ -116,7 +115,6 @@ class harness : public qi_host {
     sparse_memory mem;
     iotlb tlb;
     translator tr;
-    forwarding_invalidation_sink<translator> sink;
     invalidation_queue qi;
 
     unsigned ttm = 1;
@@ -167,9 +165,9 @@ TEST(InvalidationQueue, IotlbPageSelectiveDropsRangeOfDomainAndAllFirstStageOfDo
     EXPECT_TRUE(h.in_tlb(2, 5, fs, 0x900));
     EXPECT_EQ(h.qi.stats().entries_dropped, 6u);
     ASSERT_EQ(seen.size(), 1u);
-    EXPECT_EQ(seen[0].kind, invalidation_scope::type::iotlb_domain_range);
+    EXPECT_EQ(seen[0].kind, scope_kind::iotlb_domain_range);
     EXPECT_EQ(seen[0].did, 1);
-    EXPECT_EQ(seen[0].am, 1u);
+    EXPECT_EQ(seen[0].range.am(), 1u);
     EXPECT_EQ(h.head_index(), 1u);
     EXPECT_FALSE(h.iqe());
 }
@@ -190,8 +188,8 @@ TEST(InvalidationQueue, IotlbDomainAndGlobal) {
     h.submit({hw::make_iotlb_inv(hw::iotlb_desc::global)});
     run_ns(1000);
     EXPECT_EQ(h.tlb_size(), 0u);
-    EXPECT_EQ(h.qi.stats().per_scope[static_cast<unsigned>(qi_scope::iotlb_domain)], 1u);
-    EXPECT_EQ(h.qi.stats().per_scope[static_cast<unsigned>(qi_scope::iotlb_all)], 1u);
+    EXPECT_EQ(h.qi.stats().per_scope[static_cast<unsigned>(scope_kind::iotlb_domain)], 1u);
+    EXPECT_EQ(h.qi.stats().per_scope[static_cast<unsigned>(scope_kind::iotlb_all)], 1u);
     EXPECT_EQ(h.qi.stats().per_type[static_cast<unsigned>(hw::inv_type::iotlb)], 2u);
 }
 

@@ -412,9 +412,12 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
         EXPECT_EQ(v, 0x5555u);
         EXPECT_EQ(b.mmu.dmi_grant_count(), 1u);
         // An invalidation of another domain leaves it; one covering the page revokes it.
-        b.mmu.translation().invalidate_iotlb_domain(k_did + 1);
+        b.mmu.translation().invalidate({.kind = scope_kind::iotlb_domain, .did = k_did + 1});
         EXPECT_TRUE(b.dev.invalidations.empty());
-        b.mmu.translation().invalidate_iotlb_domain_range(k_did, k_iova, 0, false);
+        b.mmu.translation().invalidate({.kind = scope_kind::iotlb_domain_range,
+                                 .did = k_did,
+                                 .ih = false,
+                                 .range = page_range::of_address(k_iova, 0)});
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
         EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
