@@ -70,8 +70,9 @@ class device : public sc_core::sc_module {
         sc_core::sc_time d = qk.get_local_time();
         socket->b_transport(p, d);
         qk.set(d);
-        if (qk.need_sync())
+        if (qk.need_sync()) {
             qk.sync();
+        }
         p.clear_extension(&ext);
         return p.is_response_ok();
     }
@@ -82,8 +83,9 @@ class device : public sc_core::sc_module {
             if (addr >= d.get_start_address() && addr + k_len - 1 <= d.get_end_address()) {
                 std::memcpy(data, d.get_dmi_ptr() + (addr - d.get_start_address()), k_len);
                 qk.inc(d.get_read_latency());
-                if (qk.need_sync())
+                if (qk.need_sync()) {
                     qk.sync();
+                }
                 return true;
             }
         }
@@ -106,8 +108,9 @@ class device : public sc_core::sc_module {
     // SystemC triggers notifications made during elaboration before any process waits for them.
     void run() {
         for (;;) {
-            while (!job)
+            while (!job) {
                 sc_core::wait(start);
+            }
             job(*this);
             job = nullptr;
         }
@@ -156,8 +159,9 @@ struct dma_system {
             sc_core::sc_time(static_cast<double>(cfg.quantum_ns), sc_core::SC_NS));
         tb.set_context(k_rid);
         const uint64_t ss = tb.new_ss();
-        for (unsigned i = 0; i < k_pages; ++i)
+        for (unsigned i = 0; i < k_pages; ++i) {
             tb.map_ss(ss, 4, k_iova + i * 4096ull, k_hpa + i * 4096ull);
+        }
         test::pasid_opts o;
         o.did = 1;
         o.ssptptr = ss;
@@ -172,8 +176,9 @@ struct dma_system {
     void warm() {
         run_on(dev, [](device& d) {
             std::vector<uint8_t> buf(k_len);
-            for (unsigned p = 0; p < k_pages; ++p)
+            for (unsigned p = 0; p < k_pages; ++p) {
                 d.read(k_iova + p * 4096ull, buf.data());
+            }
         });
     }
 
@@ -195,8 +200,9 @@ inline void traffic(benchmark::State& state, device& d, uint64_t base, bool dmi)
             benchmark::DoNotOptimize(buf.data());
             ++i;
         }
-        if (!ok)
+        if (!ok) {
             state.SkipWithError("a DMA failed");
+        }
     });
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * k_len);
 }

@@ -25,8 +25,9 @@ constexpr unsigned entries = 64;
 // IOMMUSIM_BENCH_ITERATIONS=N runs exactly N iterations once (no calibration runs), so that two
 // instruction counts (valgrind --tool=cachegrind) differ by exactly the iterations between them.
 inline void iterations_from_environment(benchmark::internal::Benchmark* b) {
-    if (const char* n = std::getenv("IOMMUSIM_BENCH_ITERATIONS"))
+    if (const char* n = std::getenv("IOMMUSIM_BENCH_ITERATIONS")) {
         b->Iterations(std::strtoll(n, nullptr, 10));
+    }
 }
 
 // Sys: static int open(const char*, int) and static int ioctl(int, unsigned long, void*), each as

@@ -55,9 +55,10 @@ struct core_setup {
 // set p), drops nothing, and leaves the IOTLB full.
 std::vector<hw::inv_desc> page_selective_ring() {
     std::vector<hw::inv_desc> ring;
-    for (uint64_t p = 0; p < 64; ++p)
+    for (uint64_t p = 0; p < 64; ++p) {
         ring.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, static_cast<uint32_t>(p % k_pasids),
                                             (1024 + p) << 12, 0, true));
+    }
     return ring;
 }
 
@@ -70,8 +71,9 @@ void run_core(benchmark::State& state, core_setup& s, const std::vector<hw::inv_
         i = (i + 1) % ring.size();
     }
     benchmark::DoNotOptimize(dropped);
-    if (s.valid() != s.cfg.iotlb_sets * s.cfg.iotlb_ways)
+    if (s.valid() != s.cfg.iotlb_sets * s.cfg.iotlb_ways) {
         state.SkipWithError("IOTLB lost entries: the benchmark no longer measures a full IOTLB");
+    }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
     state.counters["per_desc"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
@@ -88,8 +90,9 @@ BENCHMARK(BM_QiPasidIotlbPageSelective);
 void BM_QiIotlbDomainSelective(benchmark::State& state) {
     core_setup s;
     std::vector<hw::inv_desc> ring;
-    for (uint16_t did = 2; did < 66; ++did)
+    for (uint16_t did = 2; did < 66; ++did) {
         ring.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
+    }
     run_core(state, s, ring);
 }
 BENCHMARK(BM_QiIotlbDomainSelective);
@@ -141,8 +144,9 @@ BENCHMARK(BM_QiPasidIotlbPageSelectiveIotlbOnly);
 void BM_QiDecodeOnly(benchmark::State& state) {
     decode_caps caps;
     std::vector<hw::inv_desc> ring;
-    for (uint64_t p = 0; p < 64; ++p)
+    for (uint64_t p = 0; p < 64; ++p) {
         ring.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 3, p << 12, 0, true));
+    }
     std::size_t i = 0;
     for (auto _ : state) {
         decode_result r = descriptor_decoder::decode(ring[i], true, caps);

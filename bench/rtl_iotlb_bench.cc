@@ -43,11 +43,12 @@ void BM_RtlIotlbLookupHit(benchmark::State& state) {
     rtl_iotlb t(g);
     // Fill every entry: ways DIDs per set, consecutive pages so every set is used.
     std::vector<iotlb_entry> filled;
-    for (unsigned w = 0; w < g.ways; ++w)
+    for (unsigned w = 0; w < g.ways; ++w) {
         for (unsigned s = 0; s < g.sets; ++s) {
             filled.push_back(entry(static_cast<uint16_t>(w + 1), 0x1000 + s));
             t.fill(filled.back());
         }
+    }
     size_t i = 0;
     uint64_t hits = 0, cycles = 0;
     for (auto _ : state) {
@@ -56,8 +57,9 @@ void BM_RtlIotlbLookupHit(benchmark::State& state) {
         hits += t.lookup(e.tag.did, e.tag.pasid, e.tag.kind, e.tag.vpn).has_value();
         cycles += t.last_op_cycles();
     }
-    if (hits != static_cast<uint64_t>(state.iterations()))
+    if (hits != static_cast<uint64_t>(state.iterations())) {
         state.SkipWithError("a lookup missed");
+    }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
     state.counters["rtl_cycles_per_op"] =
         static_cast<double>(cycles) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
@@ -66,9 +68,11 @@ void BM_RtlIotlbLookupHit(benchmark::State& state) {
 void BM_RtlIotlbInvalidateDomain(benchmark::State& state) {
     const iotlb_geometry g = geometry_for(state.range(0));
     rtl_iotlb t(g);
-    for (unsigned w = 0; w < g.ways; ++w)
-        for (unsigned s = 0; s < g.sets; ++s)
+    for (unsigned w = 0; w < g.ways; ++w) {
+        for (unsigned s = 0; s < g.sets; ++s) {
             t.fill(entry(static_cast<uint16_t>(w + 1), 0x1000 + s));
+        }
+    }
     // Every invalidation walks all sets; the first of each domain drops its entries.
     uint16_t did = 1;
     uint64_t cycles = 0;
@@ -105,8 +109,9 @@ void dma_iotlb_hit(benchmark::State& state, bench::dma_system& s) {
     state.counters["iotlb_hit_rate"] = s.iotlb_hit_rate();
     if (auto* ls = dynamic_cast<lockstep_iotlb*>(s.tlb.get())) {
         state.counters["divergences"] = static_cast<double>(ls->divergences());
-        if (ls->divergences() != 0)
+        if (ls->divergences() != 0) {
             state.SkipWithError("lockstep divergence");
+        }
     }
 }
 

@@ -37,10 +37,11 @@ struct setup {
     translation_request req;
 
     void finish(bool real_iotlb) {
-        if (real_iotlb)
+        if (real_iotlb) {
             tlb = std::make_unique<iotlb>(iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways});
-        else
+        } else {
             tlb = std::make_unique<null_iotlb>();
+        }
         tr = std::make_unique<translator>(cfg, mem, *tlb);
         tr->set_root(tb.rtaddr_value());
     }

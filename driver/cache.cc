@@ -39,30 +39,34 @@ psi_block psi_block::covering(uint64_t start, uint64_t last) {
     const uint64_t pfn = start >> 12;
     const uint64_t last_pfn = last >> 12;
     uint64_t aligned = std::bit_ceil(last_pfn - pfn + 1);
-    if (aligned == 0 || aligned > (uint64_t{1} << whole_range_mask))
+    if (aligned == 0 || aligned > (uint64_t{1} << whole_range_mask)) {
         aligned = uint64_t{1} << whole_range_mask;
+    }
     unsigned mask = static_cast<unsigned>(std::countr_zero(aligned));
     if ((aligned - 1) & pfn) {
         // Grow the block until start and end fall into the same naturally aligned block.
         const uint64_t shared = ~(pfn ^ last_pfn) & ~(aligned - 1) & hw::low_mask(whole_range_mask);
         mask = shared ? static_cast<unsigned>(std::countr_zero(shared)) : whole_range_mask;
     }
-    if (mask >= whole_range_mask)
+    if (mask >= whole_range_mask) {
         return whole_range;
+    }
     return {start & ~((uint64_t{1} << (12 + mask)) - 1), mask};
 }
 
 hw::inv_desc iotlb_inv(const flush_caps& caps, uint16_t did, const psi_block& block, bool ih) {
-    if (!caps.psi || block.mask > caps.mamv)
+    if (!caps.psi || block.mask > caps.mamv) {
         return hw::make_iotlb_inv(hw::iotlb_desc::domain, did, 0, 0, false, caps.drain);
+    }
     return hw::make_iotlb_inv(hw::iotlb_desc::page, did, block.base, static_cast<uint8_t>(block.mask), ih, caps.drain);
 }
 
 hw::inv_desc dev_tlb_inv(const flush_caps& caps, uint16_t rid, const psi_block& block) {
     uint64_t addr = block.base;
     const bool size = block.mask != 0;
-    if (size)
+    if (size) {
         addr |= (uint64_t{1} << (12 + block.mask - 1)) - 1;  // the lowest zero bit above bit 11 marks the size
+    }
     return hw::make_dev_tlb_inv(rid, addr, size, 0, caps.pfsid_from_rid ? rid : 0);
 }
 
@@ -70,29 +74,33 @@ void cache_tags::assign(cache_tag_type type, uint16_t did, uint16_t rid) {
     cache_tag tag{type, did, 0, is_dev_tlb(type) ? rid : uint16_t{0}, 1};
     auto at = std::lower_bound(m_tags.begin(), m_tags.end(), tag,
                                [](const cache_tag& a, const cache_tag& b) { return flush_order(a) < flush_order(b); });
-    if (at != m_tags.end() && at->type == type && flush_order(*at) == flush_order(tag))
+    if (at != m_tags.end() && at->type == type && flush_order(*at) == flush_order(tag)) {
         ++at->users;
-    else
+    } else {
         m_tags.insert(at, tag);
+    }
 }
 
 void cache_tags::unassign(cache_tag_type type, uint16_t did, uint16_t rid) {
     const uint16_t key_rid = is_dev_tlb(type) ? rid : uint16_t{0};
     auto it = std::find_if(m_tags.begin(), m_tags.end(),
                            [&](const cache_tag& t) { return t.type == type && t.did == did && t.rid == key_rid; });
-    if (it != m_tags.end() && --it->users == 0)
+    if (it != m_tags.end() && --it->users == 0) {
         m_tags.erase(it);
+    }
 }
 
 template <typename Fn>
 void cache_tags::for_each_device_tag(bool ats, Fn&& fn) {
     fn(*this, cache_tag_type::iotlb);
-    if (ats)
+    if (ats) {
         fn(*this, cache_tag_type::dev_tlb);
+    }
     if (m_parent) {
         fn(*m_parent, cache_tag_type::nesting_iotlb);
-        if (ats)
+        if (ats) {
             fn(*m_parent, cache_tag_type::nesting_dev_tlb);
+        }
     }
 }
 
@@ -145,29 +153,35 @@ void cache_tags::flush_all(std::vector<hw::inv_desc>& batch, const flush_caps& c
 
 void cache_tags::flush_range_np(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start,
                                 uint64_t last) const {
-    if (!caps.caching_mode || m_stage == domain_stage::first)
+    if (!caps.caching_mode || m_stage == domain_stage::first) {
         return;
+    }
     const psi_block block = psi_block::covering(start, last);
-    for (const cache_tag& tag : m_tags)
-        if (!is_dev_tlb(tag.type))
+    for (const cache_tag& tag : m_tags) {
+        if (!is_dev_tlb(tag.type)) {
             append_iotlb(batch, caps, tag, block, false);
+        }
+    }
 }
 
 void append_pasid_teardown_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did, hw::pgtt type,
                                  uint16_t rid, bool ats) {
     batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
-    if (type == hw::pgtt::second_stage || type == hw::pgtt::nested)
+    if (type == hw::pgtt::second_stage || type == hw::pgtt::nested) {
         batch.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
-    else
+    } else {
         batch.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, did, 0));
+    }
     // RID_PASID: a global device-TLB invalidation (type 3, whole range).
-    if (ats)
+    if (ats) {
         batch.push_back(dev_tlb_inv(caps, rid, whole_range));
+    }
 }
 
 void append_pasid_setup_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did) {
-    if (!caps.caching_mode)
+    if (!caps.caching_mode) {
         return;
+    }
     batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
     batch.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
 }

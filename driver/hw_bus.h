@@ -56,8 +56,9 @@ class hw_bus {
     virtual bool wait_for_irq(hw_irq irq, uint64_t timeout_ns) {
         const uint64_t end = now_ns() + timeout_ns;
         while (!irq_pending(irq)) {
-            if (now_ns() >= end)
+            if (now_ns() >= end) {
                 return false;
+            }
             delay(poll_interval_ns);
         }
         return true;

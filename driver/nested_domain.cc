@@ -32,22 +32,24 @@ int nested_domain::create(vtd_iommu& iommu, iommu_ops* owner, paging_domain& par
 
 nested_domain::~nested_domain() {
     m_iommu.forget_tags(m_cache);
-    if (m_did)
+    if (m_did) {
         m_iommu.free_did(m_did);
+    }
 }
 
 int nested_domain::build_entry(hw::pasid_entry::words& e) const {
     const uint64_t cap = m_iommu.cap();
     const uint64_t ecap = m_iommu.ecap();
     const char* refusal = nullptr;
-    if (m_s1.addr_width != 48 && m_s1.addr_width != 57)
+    if (m_s1.addr_width != 48 && m_s1.addr_width != 57) {
         refusal = "stage-1 addr_width must be 48 or 57";
-    else if (m_s1.addr_width == 57 && !hw::cap::fs5lp::get(cap))
+    } else if (m_s1.addr_width == 57 && !hw::cap::fs5lp::get(cap)) {
         refusal = "a 57-bit stage 1 needs 5-level first-stage paging (CAP.FS5LP)";
-    else if ((m_s1.flags & IOMMU_VTD_S1_SRE) && !hw::ecap::srs::get(ecap))
+    } else if ((m_s1.flags & IOMMU_VTD_S1_SRE) && !hw::ecap::srs::get(ecap)) {
         refusal = "IOMMU_VTD_S1_SRE needs supervisor requests (ECAP.SRS)";
-    else if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap))
+    } else if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap)) {
         refusal = "IOMMU_VTD_S1_EAFE needs the extended accessed flag (ECAP.EAFS)";
+    }
     if (refusal) {
         klog::printk(klog::level::info, dmar_log, "nested domain %u: attach refused: %s (EINVAL)", m_did, refusal);
         return -EINVAL;
@@ -57,11 +59,13 @@ int nested_domain::build_entry(hw::pasid_entry::words& e) const {
     hw::pasid_entry::fspm::set(e, m_s1.addr_width == 57 ? 1 : 0);
     if (m_s1.flags & IOMMU_VTD_S1_SRE) {
         hw::pasid_entry::sre::set(e, 1);
-        if (m_s1.flags & IOMMU_VTD_S1_WPE)
+        if (m_s1.flags & IOMMU_VTD_S1_WPE) {
             hw::pasid_entry::wpe::set(e, 1);  // WPE only with SRE
+        }
     }
-    if (m_s1.flags & IOMMU_VTD_S1_EAFE)
+    if (m_s1.flags & IOMMU_VTD_S1_EAFE) {
         hw::pasid_entry::eafe::set(e, 1);
+    }
     hw::pasid_entry::ssptptr::set(e, m_parent.root() >> 12);
     hw::pasid_entry::aw::set(e, m_parent.aw());
     hw::pasid_entry::did::set(e, m_did);
@@ -79,10 +83,12 @@ int nested_domain::attach_dev(iommu_device& dev) {
         return -EINVAL;
     }
     hw::pasid_entry::words e{};
-    if (int rc = build_entry(e))
+    if (int rc = build_entry(e)) {
         return rc;
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache))
+    }
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache)) {
         return rc;
+    }
     dev.domain = this;
     return 0;
 }
@@ -131,15 +137,17 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
         }
         // npages == 0 names no page: handled, nothing to invalidate. Without an attached device
         // there are no tags: nothing can be cached under this DID either.
-        if (inv.npages != 0)
+        if (inv.npages != 0) {
             m_cache.flush_range(batch, m_iommu.flush_capabilities(), inv.addr,
                                 range_last_of_pages(inv.addr, inv.npages), (inv.flags & IOMMU_VTD_INV_FLAGS_LEAF) != 0);
+        }
         ++done;
     }
     // The entries handled before a bad one are flushed too, with one wait for all of them. Flush
     // problems are not reported, as in Linux.
-    if (!batch.empty())
+    if (!batch.empty()) {
         m_iommu.qi().submit(batch);
+    }
     array.entry_num = done;
     return rc;
 }

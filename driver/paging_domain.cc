@@ -31,8 +31,9 @@ int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, 
         return -ENODEV;
     }
     std::unique_ptr<paging_domain> d(new paging_domain(iommu, owner, nest_parent));
-    if (int rc = iommu.alloc_did(d->m_did))
+    if (int rc = iommu.alloc_did(d->m_did)) {
         return rc;
+    }
     if (iommu.pages().alloc(d->m_root)) {
         klog::printk(klog::level::err, dmar_log,
                      "paging domain failed: out of driver memory for its root table (ENOMEM)");
@@ -45,12 +46,15 @@ int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, 
 
 paging_domain::~paging_domain() {
     m_iommu.forget_tags(m_cache);
-    for (auto& [iova, pin] : m_pins)
+    for (auto& [iova, pin] : m_pins) {
         m_iommu.bus().unpin_user_memory(pin.first);
-    for (uint64_t t : m_tables)
+    }
+    for (uint64_t t : m_tables) {
         m_iommu.pages().free(t);
-    if (m_did)
+    }
+    if (m_did) {
         m_iommu.free_did(m_did);
+    }
 }
 
 int paging_domain::attach_dev(iommu_device& dev) {
@@ -67,8 +71,9 @@ int paging_domain::attach_dev(iommu_device& dev) {
     hw::pasid_entry::did::set(e, m_did);
     hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(m_iommu.ecap()));
     hw::pasid_entry::p::set(e, 1);
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache))
+    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache)) {
         return rc;
+    }
     dev.domain = this;
     return 0;
 }
@@ -79,16 +84,19 @@ int paging_domain::walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa)
     for (unsigned l = m_levels; l > level; --l) {
         const uint64_t pa = table + hw::pt_index(iova, l) * 8;
         uint64_t e = 0;
-        if (!bus.read64(pa, e))
+        if (!bus.read64(pa, e)) {
             return -EFAULT;
+        }
         if (!present(e)) {
             uint64_t page = 0;
-            if (m_iommu.pages().alloc(page))
+            if (m_iommu.pages().alloc(page)) {
                 return -ENOMEM;
+            }
             m_tables.push_back(page);
             e = hw::ss_pte::r::make(1) | hw::ss_pte::w::make(1) | hw::ss_pte::addr::make(page >> 12);
-            if (!bus.write64(pa, e))
+            if (!bus.write64(pa, e)) {
                 return -EFAULT;
+            }
         } else if (hw::ss_pte::ps::get(e)) {
             return -EEXIST;  // a large page already covers iova
         }
@@ -101,14 +109,15 @@ int paging_domain::walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa)
 int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
     const unsigned width = m_iommu.ss_width();
     const char* refusal = nullptr;
-    if (len == 0 || ((iova | pa | len) & (hw::page_size_4k - 1)))
+    if (len == 0 || ((iova | pa | len) & (hw::page_size_4k - 1))) {
         refusal = "IOVA, address and length must be 4 KiB aligned and the length non-zero";
-    else if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+    } else if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write))) {
         refusal = "the permissions must be read, write or both";
-    else if (refuses_read_only(prot))
+    } else if (refuses_read_only(prot)) {
         refusal = "a nest parent cannot hold read-only mappings (ERRATA_772415_SPR17)";
-    else if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width)))
+    } else if (iova + len < iova || (width < 64 && iova + len > (uint64_t{1} << width))) {
         refusal = "the range ends beyond the domain's input address width";
+    }
     if (refusal) {
         klog::printk(klog::level::info, dmar_log, "domain %u: map of 0x%llx+0x%llx refused: %s (EINVAL)", m_did,
                      static_cast<unsigned long long>(iova), static_cast<unsigned long long>(len), refusal);
@@ -123,8 +132,9 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
         const uint64_t phys = pa + done;
         unsigned level = 1;
         for (unsigned l : {3u, 2u}) {
-            if (!(sslps & (1u << (l - 2))))
+            if (!(sslps & (1u << (l - 2)))) {
                 continue;
+            }
             const uint64_t size = hw::level_page_bytes(l);
             if (((va | phys) & (size - 1)) == 0 && len - done >= size) {
                 level = l;
@@ -132,8 +142,9 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
             }
         }
         uint64_t entry_pa = 0;
-        if ((rc = walk_alloc(va, level, entry_pa)) != 0)
+        if ((rc = walk_alloc(va, level, entry_pa)) != 0) {
             break;
+        }
         uint64_t old = 0;
         if (!bus.read64(entry_pa, old)) {
             rc = -EFAULT;
@@ -155,8 +166,9 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
         done += hw::level_page_bytes(level);
     }
     if (rc) {
-        if (done)
+        if (done) {
             unmap_pa(iova, done);
+        }
         return rc;
     }
     flush_range_np(iova, len);
@@ -165,18 +177,21 @@ int paging_domain::map_pa(uint64_t iova, uint64_t pa, uint64_t len, int prot) {
 
 int paging_domain::split_large(uint64_t entry_pa, uint64_t entry, unsigned level) {
     uint64_t page = 0;
-    if (m_iommu.pages().alloc(page))
+    if (m_iommu.pages().alloc(page)) {
         return -ENOMEM;
+    }
     m_tables.push_back(page);
     const uint64_t base = next_table(entry);
     const uint64_t step = hw::level_page_bytes(level - 1);
     const uint64_t keep = entry & (hw::ss_pte::r::mask | hw::ss_pte::w::mask | hw::ss_pte::x::mask);
     std::vector<uint64_t> sub(hw::pt_entries);
-    for (unsigned i = 0; i < hw::pt_entries; ++i)
+    for (unsigned i = 0; i < hw::pt_entries; ++i) {
         sub[i] = keep | hw::ss_pte::ps::make(level - 1 > 1) | hw::ss_pte::addr::make((base + i * step) >> 12);
+    }
     hw_bus& bus = m_iommu.bus();
-    if (!bus.mem_write(page, sub.data(), sub.size() * 8))
+    if (!bus.mem_write(page, sub.data(), sub.size() * 8)) {
         return -EFAULT;
+    }
     const uint64_t table = hw::ss_pte::r::make(1) | hw::ss_pte::w::make(1) | hw::ss_pte::addr::make(page >> 12);
     return bus.write64(entry_pa, table) ? 0 : -EFAULT;
 }
@@ -209,56 +224,68 @@ int paging_domain::for_each_leaf(uint64_t iova, uint64_t len, Leaf&& leaf) {
                     break;
                 }
                 // Leaf only partly inside the range: turn it into a table of smaller pages, descend.
-                if ((rc = split_large(pa, e, l)) != 0)
+                if ((rc = split_large(pa, e, l)) != 0) {
                     break;
-                if (!bus.read64(pa, e))
+                }
+                if (!bus.read64(pa, e)) {
                     rc = -EFAULT;
+                }
             }
             table = next_table(e);
         }
-        if (cur == 0)
+        if (cur == 0) {
             break;  // wrapped at the top of the address space
+        }
     }
     return rc;
 }
 
 int paging_domain::unmap_pa(uint64_t iova, uint64_t len, uint64_t* unmapped) {
-    if (unmapped)
+    if (unmapped) {
         *unmapped = 0;
-    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
+    }
+    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova) {
         return -EINVAL;
+    }
     uint64_t cleared = 0;
     const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t, uint64_t size) {
         cleared += size;
         return m_iommu.bus().write64(pa, 0) ? 0 : -EFAULT;
     });
-    if (cleared)
+    if (cleared) {
         flush_range(iova, len);
-    if (unmapped)
+    }
+    if (unmapped) {
         *unmapped = cleared;
+    }
     return rc;
 }
 
 int paging_domain::set_prot(uint64_t iova, uint64_t len, int prot) {
-    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova)
+    if (len == 0 || ((iova | len) & (hw::page_size_4k - 1)) || iova + len < iova) {
         return -EINVAL;
-    if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write)))
+    }
+    if (!(prot & (prot_read | prot_write)) || (prot & ~(prot_read | prot_write))) {
         return -EINVAL;
-    if (refuses_read_only(prot))
+    }
+    if (refuses_read_only(prot)) {
         return -EINVAL;
+    }
     bool reduced = false;
     const int rc = for_each_leaf(iova, len, [&](uint64_t pa, uint64_t e, uint64_t) {
         const uint64_t r = (prot & prot_read) ? 1 : 0;
         const uint64_t w = (prot & prot_write) ? 1 : 0;
-        if ((hw::ss_pte::r::get(e) && !r) || (hw::ss_pte::w::get(e) && !w))
+        if ((hw::ss_pte::r::get(e) && !r) || (hw::ss_pte::w::get(e) && !w)) {
             reduced = true;
+        }
         const uint64_t n = hw::ss_pte::w::set(hw::ss_pte::r::set(e, r), w);
         return n == e || m_iommu.bus().write64(pa, n) ? 0 : -EFAULT;
     });
     // Cached translations may keep a right the tables no longer give (docs/vtd-facts.md §6.1); added
     // rights need no flush unless caching mode.
-    if (reduced || hw::cap::cm::get(m_iommu.cap()))
+    if (reduced || hw::cap::cm::get(m_iommu.cap())) {
         flush_range(iova, len);
+    }
     return rc;
 }
 
@@ -301,8 +328,9 @@ bool paging_domain::lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& pag
     uint64_t table = m_root;
     for (unsigned l = m_levels; l >= 1; --l) {
         uint64_t e = 0;
-        if (!bus.read64(table + hw::pt_index(iova, l) * 8, e) || !present(e))
+        if (!bus.read64(table + hw::pt_index(iova, l) * 8, e) || !present(e)) {
             return false;
+        }
         if (l == 1 || hw::ss_pte::ps::get(e)) {
             page_bytes = hw::level_page_bytes(l);
             pa = next_table(e) + (iova & (page_bytes - 1));
@@ -315,8 +343,9 @@ bool paging_domain::lookup(uint64_t iova, uint64_t& pa, int& prot, uint64_t& pag
 }
 
 int paging_domain::flush_range(uint64_t iova, uint64_t len) {
-    if (len == 0)
+    if (len == 0) {
         return 0;
+    }
     std::vector<hw::inv_desc> batch;
     m_cache.flush_range(batch, m_iommu.flush_capabilities(), iova, range_last(iova, len), false);
     return batch.empty() ? 0 : m_iommu.qi().submit(batch);

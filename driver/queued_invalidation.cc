@@ -13,8 +13,9 @@ constexpr unsigned desc_bytes = 32;  // 256-bit descriptors
 }  // namespace
 
 queued_invalidation::queued_invalidation(hw_bus& bus, const qi_config& config) : m_bus(bus), m_config(config) {
-    if (m_config.poll_ns == 0)
+    if (m_config.poll_ns == 0) {
         m_config.poll_ns = 1;
+    }
 }
 
 void queued_invalidation::attach(uint64_t ring_pa, unsigned qs, uint64_t status_pa) {
@@ -63,8 +64,9 @@ int queued_invalidation::check_fault(unsigned ours, const hw::inv_desc& wait) {
             klog::level::err, dmar_log,
             "Invalidation Queue Error (IQE) cleared: invalid descriptor at queue index %u replaced by a wait%s", head,
             this_batch ? "; the batch fails (EINVAL)" : " (left over from an earlier batch)");
-        if (this_batch)
+        if (this_batch) {
             return -EINVAL;
+        }
         // A leftover of an earlier, already failed batch: keep waiting for ours.
     }
     if (hw::fsts::ite::get(fsts)) {
@@ -95,8 +97,9 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     const std::size_t total = descs.size() + 1;
     m_stats.descriptors += total;
 
-    if (++m_seq == 0)
+    if (++m_seq == 0) {
         m_seq = 1;  // 0 is what the word holds while a batch is in flight
+    }
     const uint32_t seq = m_seq;
     if (!m_bus.write32(m_status, 0)) {
         klog::printk(klog::level::err, dmar_log, "invalidation failed: the wait status word is not writable (EFAULT)");
@@ -110,8 +113,9 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     unsigned ours = 0;  // descriptors of this batch possibly not yet fetched
     uint64_t interval = m_config.poll_ns;
     auto give_up = [&] {
-        if (m_bus.now_ns() - start <= m_config.timeout_ns)
+        if (m_bus.now_ns() - start <= m_config.timeout_ns) {
             return false;
+        }
         ++m_stats.timeouts;
         klog::printk(
             klog::level::err, dmar_log,
@@ -126,8 +130,9 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
         if (space == 0) {
             // A full ring waits for the hardware to consume descriptors.
             ++m_stats.full_waits;
-            if ((rc = check_fault(ours, wait)) != 0)
+            if ((rc = check_fault(ours, wait)) != 0) {
                 break;
+            }
             if (give_up()) {
                 rc = -ETIMEDOUT;
                 break;
@@ -163,10 +168,12 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
             rc = -EFAULT;
             break;
         }
-        if (status == seq)
+        if (status == seq) {
             break;
-        if ((rc = check_fault(ours, wait)) != 0)
+        }
+        if ((rc = check_fault(ours, wait)) != 0) {
             break;
+        }
         if (give_up()) {
             rc = -ETIMEDOUT;
             break;
@@ -186,8 +193,9 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
     const uint64_t waited = m_bus.now_ns() - start;
     m_stats.wait_ns_last = waited;
     m_stats.wait_ns_total += waited;
-    if (waited > m_stats.wait_ns_max)
+    if (waited > m_stats.wait_ns_max) {
         m_stats.wait_ns_max = waited;
+    }
     return rc;
 }
 

@@ -16,8 +16,9 @@ constexpr uint32_t persistent_status = static_cast<uint32_t>(
 // A probe refusal: logged, and returned to the caller as "VT-d: <reason>".
 void fail(std::string* error, const char* reason) {
     klog::printk(klog::level::err, dmar_log, "%s", reason);
-    if (error)
+    if (error) {
         *error = std::string("VT-d: ") + reason;
+    }
 }
 
 }  // namespace
@@ -84,11 +85,13 @@ int vtd_iommu::check_capabilities(std::string* error) {
 }
 
 int vtd_iommu::probe(std::string* error) {
-    if (m_probed)
+    if (m_probed) {
         return 0;
+    }
     int rc = check_capabilities(error);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     rc = bring_up();
     if (rc) {
         fail(error, rc == -ENOMEM ? "out of driver memory during bring-up"
@@ -109,10 +112,12 @@ int vtd_iommu::gcmd(uint32_t command_bit, bool set) {
     for (;;) {
         const uint32_t now = m_bus.mmio_read32(hw::reg::GSTS_OFFSET);
         const bool on = (now & command_bit) != 0;
-        if (one_shot ? on : on == set)
+        if (one_shot ? on : on == set) {
             return 0;
-        if (m_bus.now_ns() - start > m_config.gcmd_timeout_ns)
+        }
+        if (m_bus.now_ns() - start > m_config.gcmd_timeout_ns) {
             return -ETIMEDOUT;
+        }
         m_bus.delay(m_config.qi.poll_ns);
     }
 }
@@ -120,27 +125,33 @@ int vtd_iommu::gcmd(uint32_t command_bit, bool set) {
 int vtd_iommu::bring_up() {
     // Queued invalidation first (Linux init_dmars), it carries the global flush after SRTP.
     const unsigned qs = m_config.qi_order > 7 ? 7 : m_config.qi_order;
-    if (m_pages.alloc(m_ring, qs) || m_pages.alloc(m_status_page))
+    if (m_pages.alloc(m_ring, qs) || m_pages.alloc(m_status_page)) {
         return -ENOMEM;
+    }
     m_bus.mmio_write64(hw::reg::IQT_OFFSET, 0);
     m_bus.mmio_write64(hw::reg::IQA_OFFSET,
                        hw::iqa::iqa::make(m_ring >> 12) | hw::iqa::dw::make(1) | hw::iqa::qs::make(qs));
-    if (m_config.qi.use_interrupt)
+    if (m_config.qi.use_interrupt) {
         m_bus.mmio_write32(hw::reg::IECTL_OFFSET, 0);  // unmask
-    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::qie::mask), true))
+    }
+    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::qie::mask), true)) {
         return rc;
+    }
     m_qi.attach(m_ring, qs, m_status_page);
 
-    if (m_pages.alloc(m_root))
+    if (m_pages.alloc(m_root)) {
         return -ENOMEM;
+    }
     m_bus.mmio_write64(hw::reg::RTADDR_OFFSET, hw::rtaddr::rta::make(m_root >> 12) | hw::rtaddr::ttm::make(1));
-    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::srtp::mask), true))
+    if (int rc = gcmd(static_cast<uint32_t>(hw::gcmd::srtp::mask), true)) {
         return rc;
+    }
     if (!hw::cap::esrtps::get(m_cap)) {
         const hw::inv_desc flush[] = {hw::make_cc_inv(hw::cc_desc::global), hw::make_pc_inv(hw::pc_desc::global),
                                       hw::make_iotlb_inv(hw::iotlb_desc::global)};
-        if (int rc = m_qi.submit(flush))
+        if (int rc = m_qi.submit(flush)) {
             return rc;
+        }
     }
     return gcmd(static_cast<uint32_t>(hw::gcmd::te::mask), true);
 }
@@ -154,8 +165,9 @@ int vtd_iommu::alloc_did(uint16_t& did) {
     const std::size_t n = m_dids.size();
     for (std::size_t k = 0; k < n; ++k) {
         const std::size_t i = (m_did_hint + k) % n;
-        if (m_dids[i])
+        if (m_dids[i]) {
             continue;
+        }
         m_dids[i] = true;
         ++m_dids_used;
         m_did_hint = static_cast<unsigned>((i + 1) % n);
@@ -168,8 +180,9 @@ int vtd_iommu::alloc_did(uint16_t& did) {
 }
 
 void vtd_iommu::free_did(uint16_t did) {
-    if (did == 0 || did >= m_dids.size() || !m_dids[did])
+    if (did == 0 || did >= m_dids.size() || !m_dids[did]) {
         return;
+    }
     m_dids[did] = false;
     --m_dids_used;
 }
@@ -177,8 +190,9 @@ void vtd_iommu::free_did(uint16_t did) {
 bool vtd_iommu::write_entry(uint64_t pa, const hw::pasid_entry::words& e) {
     // Everything but the present bit first, then word 0: hardware never sees a half-written entry
     // marked present.
-    if (!m_bus.mem_write(pa + 8, &e[1], sizeof(uint64_t) * 7))
+    if (!m_bus.mem_write(pa + 8, &e[1], sizeof(uint64_t) * 7)) {
         return false;
+    }
     return m_bus.write64(pa, e[0]);
 }
 
@@ -194,11 +208,13 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
     uint64_t& ctx_table = m_context_tables[bus * 2 + (upper ? 1 : 0)];
     if (ctx_table == 0) {
         uint64_t page = 0;
-        if (m_pages.alloc(page))
+        if (m_pages.alloc(page)) {
             return -ENOMEM;
+        }
         hw::root_entry::words re{};
-        if (!m_bus.mem_read(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re))
+        if (!m_bus.mem_read(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re)) {
             return -EFAULT;
+        }
         if (upper) {
             hw::root_entry::uctp::set(re, page >> 12);
             hw::root_entry::up::set(re, 1);
@@ -206,13 +222,15 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
             hw::root_entry::lctp::set(re, page >> 12);
             hw::root_entry::lp::set(re, 1);
         }
-        if (!m_bus.mem_write(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re))
+        if (!m_bus.mem_write(m_root + bus * hw::root_entry::bytes, re.data(), sizeof re)) {
             return -EFAULT;
+        }
         ctx_table = page;
     }
     device_tables t;
-    if (m_pages.alloc(t.pasid_dir))
+    if (m_pages.alloc(t.pasid_dir)) {
         return -ENOMEM;
+    }
     if (m_pages.alloc(t.pasid_table)) {
         m_pages.free(t.pasid_dir);
         return -ENOMEM;
@@ -220,8 +238,9 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
     // PASID 0 lives in directory entry 0.
     const uint64_t dir_entry =
         hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(t.pasid_table >> 12);
-    if (!m_bus.write64(t.pasid_dir, dir_entry))
+    if (!m_bus.write64(t.pasid_dir, dir_entry)) {
         return -EFAULT;
+    }
 
     hw::context_entry::words ce{};
     hw::context_entry::p::set(ce, 1);
@@ -230,8 +249,9 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
     hw::context_entry::pasiddirptr::set(ce, t.pasid_dir >> 12);
     hw::context_entry::rid_pasid::set(ce, 0);
     const uint64_t ce_pa = ctx_table + (devfn % hw::context_entry::per_table) * hw::context_entry::bytes;
-    if (!m_bus.mem_write(ce_pa + 8, &ce[1], sizeof(uint64_t) * 3) || !m_bus.write64(ce_pa, ce[0]))
+    if (!m_bus.mem_write(ce_pa + 8, &ce[1], sizeof(uint64_t) * 3) || !m_bus.write64(ce_pa, ce[0])) {
         return -EFAULT;
+    }
     if (hw::cap::cm::get(m_cap)) {
         // Caching mode: even not-present -> present changes are invalidated (§6.7).
         const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, rid, 0);
@@ -271,40 +291,47 @@ int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::w
     t->att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
     t->att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));
     t->attached = true;
-    if (was_present && old.tags)
+    if (was_present && old.tags) {
         old.tags->unassign_device(old.did, rid, old.ats);
+    }
     tags.assign_device(t->att.did, rid, t->att.ats);
 
     std::vector<hw::inv_desc> flush;
-    if (was_present)
+    if (was_present) {
         append_teardown_flush(flush, old);
-    else
+    } else {
         append_pasid_setup_flush(flush, m_flush_caps, t->att.did);
+    }
     // Flush problems are not reported to the caller, as in Linux: the entry is in place.
-    if (!flush.empty())
+    if (!flush.empty()) {
         m_qi.submit(flush);
+    }
     return 0;
 }
 
 int vtd_iommu::clear_device_entry(uint16_t rid) {
     auto it = m_devices.find(rid);
-    if (it == m_devices.end() || !it->second.attached)
+    if (it == m_devices.end() || !it->second.attached) {
         return 0;
+    }
     device_tables& t = it->second;
     const uint64_t pa = pasid_entry_pa(t);
     uint64_t w0 = 0;
-    if (!m_bus.read64(pa, w0))
+    if (!m_bus.read64(pa, w0)) {
         return -EFAULT;
+    }
     // Clear P first, flush, then wipe the entry (Linux intel_pasid_tear_down_entry).
-    if (!m_bus.write64(pa, hw::pasid_entry::p::set(w0, 0)))
+    if (!m_bus.write64(pa, hw::pasid_entry::p::set(w0, 0))) {
         return -EFAULT;
+    }
     std::vector<hw::inv_desc> flush;
     append_teardown_flush(flush, t.att);
     m_qi.submit(flush);
     const hw::pasid_entry::words zero{};
     write_entry(pa, zero);
-    if (t.att.tags)
+    if (t.att.tags) {
         t.att.tags->unassign_device(t.att.did, rid, t.att.ats);
+    }
     t.attached = false;
     t.att.tags = nullptr;
     t.att.did = 0;
@@ -313,24 +340,27 @@ int vtd_iommu::clear_device_entry(uint16_t rid) {
 
 bool vtd_iommu::read_device_entry(uint16_t rid, hw::pasid_entry::words& entry) {
     auto it = m_devices.find(rid);
-    if (it == m_devices.end())
+    if (it == m_devices.end()) {
         return false;
+    }
     return m_bus.mem_read(pasid_entry_pa(it->second), entry.data(), sizeof entry);
 }
 
 const vtd_iommu::attachment* vtd_iommu::attachment_of(uint16_t rid) const {
     auto it = m_devices.find(rid);
-    if (it == m_devices.end() || !it->second.attached)
+    if (it == m_devices.end() || !it->second.attached) {
         return nullptr;
+    }
     return &it->second.att;
 }
 
 void vtd_iommu::forget_tags(cache_tags& tags) {
-    for (auto& [rid, t] : m_devices)
+    for (auto& [rid, t] : m_devices) {
         if (t.att.tags == &tags) {
             tags.unassign_device(t.att.did, rid, t.att.ats);
             t.att.tags = nullptr;
         }
+    }
 }
 
 }  // namespace iommusim::driver

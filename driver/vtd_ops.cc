@@ -31,14 +31,15 @@ int vtd_ops::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& ty
 int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
                                        std::unique_ptr<iommu_domain>& out) {
     const char* refusal = nullptr;
-    if (flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking))
+    if (flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) {
         refusal = "unknown allocation flags";
-    else if (user_data)
+    } else if (user_data) {
         refusal = "paging domains take no driver data";
-    else if (flags & alloc_flag_dirty_tracking)
+    } else if (flags & alloc_flag_dirty_tracking) {
         refusal = "dirty tracking is not supported";  // SS A/D tracking not driven
-    else if ((flags & alloc_flag_nest_parent) && !m_iommu.nesting_supported())
+    } else if ((flags & alloc_flag_nest_parent) && !m_iommu.nesting_supported()) {
         refusal = "nest parent needs nested translation (ECAP.NEST and ECAP.SMTS)";
+    }
     if (refusal) {
         klog::printk(klog::level::info, dmar_log, "%s: paging domain refused (flags 0x%x): %s (EOPNOTSUPP)",
                      pci_name_of(dev.rid).text, flags, refusal);
@@ -46,8 +47,9 @@ int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const 
     }
     const bool nest_parent = (flags & alloc_flag_nest_parent) != 0;
     std::unique_ptr<paging_domain> d;
-    if (int rc = paging_domain::create(m_iommu, this, nest_parent, d))
+    if (int rc = paging_domain::create(m_iommu, this, nest_parent, d)) {
         return rc;
+    }
     out = std::move(d);
     return 0;
 }
@@ -55,12 +57,13 @@ int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const 
 int vtd_ops::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
                                  const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
     const char* refusal = nullptr;
-    if (!m_iommu.nesting_supported())
+    if (!m_iommu.nesting_supported()) {
         refusal = "nested translation (ECAP.NEST and ECAP.SMTS) is not supported";
-    else if (flags != 0)
+    } else if (flags != 0) {
         refusal = "unsupported allocation flags";
-    else if (user_data.type != IOMMU_HWPT_DATA_VTD_S1)
+    } else if (user_data.type != IOMMU_HWPT_DATA_VTD_S1) {
         refusal = "the data type is not IOMMU_HWPT_DATA_VTD_S1";
+    }
     if (refusal) {
         klog::printk(klog::level::info, dmar_log,
                      "%s: nested domain refused (flags 0x%x, data type %u): %s (EOPNOTSUPP)", pci_name_of(dev.rid).text,
@@ -75,11 +78,13 @@ int vtd_ops::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32
         return -EINVAL;
     }
     iommu_hwpt_vtd_s1 s1{};
-    if (int rc = iommu_copy_struct_from_user(&s1, sizeof s1, sizeof s1, user_data, IOMMU_HWPT_DATA_VTD_S1))
+    if (int rc = iommu_copy_struct_from_user(&s1, sizeof s1, sizeof s1, user_data, IOMMU_HWPT_DATA_VTD_S1)) {
         return rc;
+    }
     std::unique_ptr<nested_domain> d;
-    if (int rc = nested_domain::create(m_iommu, this, *s2, s1, d))
+    if (int rc = nested_domain::create(m_iommu, this, *s2, s1, d)) {
         return rc == -ENOSPC ? -ENOMEM : rc;
+    }
     out = std::move(d);
     return 0;
 }

@@ -356,12 +356,14 @@ const char* ioctl_name(unsigned long request) {
 class named_ioctl {
   public:
     explicit named_ioctl(unsigned long request) {
-        if (iommusim::platform::exists())
+        if (iommusim::platform::exists()) {
             iommusim::platform::instance().set_job_name(ioctl_name(request));
+        }
     }
     ~named_ioctl() {
-        if (iommusim::platform::exists())
+        if (iommusim::platform::exists()) {
             iommusim::platform::instance().set_job_name(nullptr);
+        }
     }
     named_ioctl(const named_ioctl&) = delete;
     named_ioctl& operator=(const named_ioctl&) = delete;

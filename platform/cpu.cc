@@ -52,20 +52,23 @@ void cpu::job_thread() {
 
 void cpu::execute(const std::function<void()>& job) {
     // The first call ends elaboration: run the initialisation so the job thread waits for work.
-    if (sc_core::sc_get_status() == sc_core::SC_ELABORATION)
+    if (sc_core::sc_get_status() == sc_core::SC_ELABORATION) {
         sc_core::sc_start(sc_core::SC_ZERO_TIME);
+    }
     m_job = &job;
     m_job_done = false;
     m_job_error = nullptr;
     m_job_event.notify(sc_core::SC_ZERO_TIME);
     sc_core::sc_start();
     m_job = nullptr;
-    if (!m_job_done)
+    if (!m_job_done) {
         throw std::runtime_error(
             "simulation stopped before the CPU job finished (the driver waits for an event "
             "that never comes)");
-    if (m_job_error)
+    }
+    if (m_job_error) {
         std::rethrow_exception(m_job_error);
+    }
 }
 
 bool cpu::mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len) {
@@ -112,8 +115,9 @@ bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
     sc_core::sc_time delay = m_qk.get_local_time();
     mem_socket->b_transport(trans, delay);
     m_qk.set(delay);
-    if (m_qk.need_sync())
+    if (m_qk.need_sync()) {
         m_qk.sync();
+    }
     ++m_mem_accesses;
     return trans.is_response_ok();
 }
@@ -141,8 +145,9 @@ bool cpu::pin_user_memory(void* host, std::size_t len, uint64_t& pa) {
 }
 
 void cpu::unpin_user_memory(uint64_t pa) {
-    if (m_pinner)
+    if (m_pinner) {
         m_pinner->unpin(pa);
+    }
 }
 
 bool cpu::irq_pending(driver::hw_irq irq) {
@@ -156,8 +161,9 @@ void cpu::irq_ack(driver::hw_irq irq) {
 bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
     m_qk.sync();
     const unsigned i = irq_index(irq);
-    if (!m_irq_pending[i])
+    if (!m_irq_pending[i]) {
         sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), m_irq_event[i]);
+    }
     return m_irq_pending[i];
 }
 

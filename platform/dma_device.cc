@@ -15,20 +15,24 @@ dma_device::dma_device(const sc_core::sc_module_name& name, const dma_device_con
     : sc_core::sc_module(name), socket("socket"), m_cfg(cfg), m_use_dmi(use_dmi) {
     socket.register_invalidate_direct_mem_ptr(this, &dma_device::invalidate_direct_mem_ptr);
     m_ext.requester_id = cfg.rid;
-    if (cfg.ats)
+    if (cfg.ats) {
         m_atc = std::make_unique<ats_device_tlb>("atc", cfg.rid, cfg.devtlb_latency_ns);
+    }
 }
 
 const tlm::tlm_dmi* dma_device::find_dmi(bool has_pasid, uint32_t pasid, uint64_t addr, std::size_t len,
                                          bool is_write) const {
     for (const dmi_region& r : m_dmi) {
-        if (r.has_pasid != has_pasid || (has_pasid && r.pasid != pasid))
+        if (r.has_pasid != has_pasid || (has_pasid && r.pasid != pasid)) {
             continue;
+        }
         const tlm::tlm_dmi& d = r.dmi;
-        if (addr < d.get_start_address() || addr + len - 1 > d.get_end_address())
+        if (addr < d.get_start_address() || addr + len - 1 > d.get_end_address()) {
             continue;
-        if (is_write ? !d.is_write_allowed() : !d.is_read_allowed())
+        }
+        if (is_write ? !d.is_write_allowed() : !d.is_read_allowed()) {
             continue;
+        }
         return &d;
     }
     return nullptr;
@@ -44,10 +48,12 @@ void dma_device::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 en
 tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, uint64_t iova, void* buf, std::size_t len,
                                               bool is_write, hw::fault_reason* reason) {
     ++m_stats.transfers;
-    if (reason)
+    if (reason) {
         *reason = hw::fault_reason::none;
-    if (m_observer)
+    }
+    if (m_observer) {
         m_observer->dma_started(m_index, m_cfg.rid, has_pasid, pasid, iova, is_write, m_qk.get_current_time());
+    }
     auto* bytes = static_cast<unsigned char*>(buf);
     tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
     std::size_t done = 0;
@@ -57,16 +63,18 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
         if (m_use_dmi) {
             if (const tlm::tlm_dmi* d = find_dmi(has_pasid, pasid, addr, chunk, is_write)) {
                 unsigned char* p = d->get_dmi_ptr() + (addr - d->get_start_address());
-                if (is_write)
+                if (is_write) {
                     std::memcpy(p, bytes + done, chunk);
-                else
+                } else {
                     std::memcpy(bytes + done, p, chunk);
+                }
                 m_qk.inc(is_write ? d->get_write_latency() : d->get_read_latency());
                 ++m_stats.dmi_accesses;
                 done += chunk;
                 // DMI accesses bypass the IOMMU, which relies on them staying within one quantum.
-                if (m_qk.need_sync())
+                if (m_qk.need_sync()) {
                     m_qk.sync();
+                }
                 continue;
             }
         }
@@ -93,10 +101,12 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
         if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) {
             status = trans.get_response_status();
             ++m_stats.faults;
-            if (m_ext.fault == hw::fault_reason::none)
+            if (m_ext.fault == hw::fault_reason::none) {
                 ++m_stats.target_aborts;
-            if (reason)
+            }
+            if (reason) {
                 *reason = m_ext.fault;
+            }
             break;
         }
         if (m_use_dmi && trans.is_dmi_allowed()) {
@@ -105,25 +115,29 @@ tlm::tlm_response_status dma_device::transfer(bool has_pasid, uint32_t pasid, ui
             probe.set_address(addr);
             probe.set_extension(&m_ext);
             dmi_region r{has_pasid, pasid, {}};
-            if (socket->get_direct_mem_ptr(probe, r.dmi))
+            if (socket->get_direct_mem_ptr(probe, r.dmi)) {
                 m_dmi.push_back(r);
+            }
             probe.clear_extension(&m_ext);
         }
         done += chunk;
     }
     m_stats.bytes += done;
-    if (m_observer)
+    if (m_observer) {
         m_observer->dma_finished(m_index, status == tlm::TLM_OK_RESPONSE ? hw::fault_reason::none : m_ext.fault,
                                  m_qk.get_current_time());
-    if (m_qk.need_sync())
+    }
+    if (m_qk.need_sync()) {
         m_qk.sync();
+    }
     return status;
 }
 
 traffic_result dma_device::run_traffic(const traffic_spec& spec) {
     traffic_result r;
-    if (spec.size == 0 || spec.min_bytes == 0 || spec.max_bytes < spec.min_bytes)
+    if (spec.size == 0 || spec.min_bytes == 0 || spec.max_bytes < spec.min_bytes) {
         return r;
+    }
     std::mt19937_64 rng(spec.seed);
     std::unordered_map<uint64_t, uint8_t> written;  // iova -> byte this stream last wrote there
     std::vector<uint8_t> buf(spec.max_bytes);
@@ -137,9 +151,11 @@ traffic_result dma_device::run_traffic(const traffic_spec& spec) {
             std::min<uint64_t>(spec.size, spec.min_bytes + rng() % (spec.max_bytes - spec.min_bytes + 1));
         const uint64_t iova = spec.base + rng() % (spec.size - len + 1);
         const bool is_write = rng() % 100 < spec.write_percent;
-        if (is_write)
-            for (uint64_t k = 0; k < len; ++k)
+        if (is_write) {
+            for (uint64_t k = 0; k < len; ++k) {
                 buf[k] = pattern(iova + k, i);
+            }
+        }
         hw::fault_reason reason = hw::fault_reason::none;
         const bool ok =
             transfer(spec.has_pasid, spec.pasid, iova, buf.data(), len, is_write, &reason) == tlm::TLM_OK_RESPONSE;
@@ -157,8 +173,9 @@ traffic_result dma_device::run_traffic(const traffic_spec& spec) {
                 written[iova + k] = buf[k];
             } else if (auto it = written.find(iova + k); it != written.end()) {
                 ++r.checked_bytes;
-                if (it->second != buf[k] && r.mismatches++ == 0)
+                if (it->second != buf[k] && r.mismatches++ == 0) {
                     r.first_mismatch_iova = iova + k;
+                }
             }
         }
     }
@@ -166,8 +183,9 @@ traffic_result dma_device::run_traffic(const traffic_spec& spec) {
 }
 
 bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason) {
-    if (!m_atc)
+    if (!m_atc) {
         return false;
+    }
     tlm::tlm_generic_payload trans;
     m_ext.has_pasid = has_pasid;
     m_ext.pasid = pasid;
@@ -185,12 +203,14 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
     m_qk.set(delay);
     trans.clear_extension(&m_ext);
     m_ext.ats_translation = false;
-    if (reason)
+    if (reason) {
         *reason = m_ext.fault;
+    }
     // An error completion (UR/CA) or a translation granting nothing (R=W=0) is not cached.
     if (trans.get_response_status() != tlm::TLM_OK_RESPONSE || m_ext.translated_size == 0 ||
-        !(m_ext.ats_read || m_ext.ats_write))
+        !(m_ext.ats_read || m_ext.ats_write)) {
         return false;
+    }
     const uint64_t size = m_ext.translated_size;
     m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size});
     ++m_stats.ats_translations;

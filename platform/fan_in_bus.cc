@@ -23,8 +23,9 @@ bool fan_in_bus::get_direct_mem_ptr(int, tlm::tlm_generic_payload& trans, tlm::t
 }
 
 void fan_in_bus::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
-    for (unsigned i = 0; i < target_socket.size(); ++i)
+    for (unsigned i = 0; i < target_socket.size(); ++i) {
         target_socket[i]->invalidate_direct_mem_ptr(start, end);
+    }
 }
 
 }  // namespace iommusim

@@ -22,8 +22,9 @@ fs::path first_missing(const fs::path& dir) {
     std::error_code ec;
     for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
         missing = p;
-        if (p == p.parent_path())
+        if (p == p.parent_path()) {
             break;
+        }
     }
     return missing;
 }
@@ -42,18 +43,21 @@ bool names_a_stream(const std::string& path) {
     std::error_code ec;
     const fs::path abs = fs::absolute(path, ec);
     auto part = abs.begin();
-    if (part == abs.end() || ++part == abs.end())
+    if (part == abs.end() || ++part == abs.end()) {
         return false;
+    }
     return *part == "dev" || *part == "proc";
 }
 
 write_target target_of(const std::string& path) {
     std::error_code ec;
-    if (!fs::exists(path, ec) || fs::symlink_status(path, ec).type() == fs::file_type::regular)
+    if (!fs::exists(path, ec) || fs::symlink_status(path, ec).type() == fs::file_type::regular) {
         return {path, false};
+    }
     const fs::path real = fs::canonical(path, ec);
-    if (!ec && fs::is_regular_file(real, ec) && !names_a_stream(path))
+    if (!ec && fs::is_regular_file(real, ec) && !names_a_stream(path)) {
         return {real.string(), false};
+    }
     return {path, true};
 }
 
@@ -66,43 +70,52 @@ bool same_file(const std::string& path, int fd) {
 // Can `path` be written as write_output_file will write it? Leaves nothing behind.
 std::string probe_writable(const std::string& path) {
     const write_target t = target_of(path);
-    if (t.in_place)
+    if (t.in_place) {
         return ::access(path.c_str(), W_OK) == 0 ? "" : "cannot write " + path + ": " + std::strerror(errno);
+    }
     const fs::path dir = fs::path(t.file).parent_path();
-    if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0) {
         return "cannot write " + path + ": its directory is not writable (" + std::strerror(errno) + ")";
+    }
     std::error_code ec;
     const bool existed = fs::exists(t.file, ec);
     const int fd = existed ? ::open(t.file.c_str(), O_WRONLY | O_APPEND)
                            : ::open(t.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0)
+    if (fd < 0) {
         return "cannot write " + path + ": " + std::strerror(errno);
+    }
     ::close(fd);
-    if (!existed)
+    if (!existed) {
         ::unlink(t.file.c_str());
+    }
     return "";
 }
 
 }  // namespace
 
 std::string prepare_output_file(const std::string& path) {
-    if (path.empty())
+    if (path.empty()) {
         return "an output path is empty";
+    }
     std::error_code ec;
     const fs::path p(path);
-    if (fs::is_directory(p, ec))
+    if (fs::is_directory(p, ec)) {
         return path + " is a directory, not a file";
+    }
     const fs::path dir = p.parent_path();
     const fs::path created = dir.empty() ? fs::path() : first_missing(dir);
     if (!dir.empty()) {
-        if (!created.empty() && !fs::create_directories(dir, ec) && ec)
+        if (!created.empty() && !fs::create_directories(dir, ec) && ec) {
             return "cannot create directory " + dir.string() + " for " + path + ": " + ec.message();
-        if (!fs::is_directory(dir, ec))
+        }
+        if (!fs::is_directory(dir, ec)) {
             return "cannot write " + path + ": " + dir.string() + " is not a directory";
+        }
     }
     if (std::string err = probe_writable(path); !err.empty()) {
-        if (!created.empty())
+        if (!created.empty()) {
             fs::remove_all(created, ec);
+        }
         return err;
     }
     return "";
@@ -144,16 +157,19 @@ std::string write_output_file(const std::string& path, const std::string& text) 
 }
 
 std::string resolve_waves_file(const std::string& requested, const std::string& stem, std::string& resolved) {
-    if (requested.empty())
+    if (requested.empty()) {
         return "the wave file path is empty";
+    }
     std::error_code ec;
     std::string file = requested;
-    if (requested.back() == '/' || fs::is_directory(requested, ec))
+    if (requested.back() == '/' || fs::is_directory(requested, ec)) {
         file = (fs::path(requested) / (stem + ".vcd")).string();
-    else if (!file.ends_with(".vcd") && !file.ends_with(".fst"))  // .fst: the merged waves as FST
+    } else if (!file.ends_with(".vcd") && !file.ends_with(".fst")) {  // .fst: the merged waves as FST
         file += ".vcd";
-    if (std::string err = prepare_output_file(file); !err.empty())
+    }
+    if (std::string err = prepare_output_file(file); !err.empty()) {
         return err;
+    }
     resolved = file;
     return "";
 }

@@ -57,8 +57,9 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
         devices.push_back(std::make_unique<dma_device>(("vfio" + std::to_string(n)).c_str(), cfg.devices[n], use_dmi));
         devices.back()->socket.bind(pcie.target_socket);
-        if (ats_device_tlb* atc = devices.back()->atc())
+        if (ats_device_tlb* atc = devices.back()->atc()) {
             mmu.queue().register_device_tlb(cfg.devices[n].rid, *atc);
+        }
     }
 }
 
@@ -68,8 +69,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     // The log output first, so that the driver's probe is logged there too.
     klog::level log_level = klog::level::debug;
     klog::parse_level(cfg.log_level, log_level);  // validate() refused unknown names
-    if (std::string err = klog::set_output(cfg.log_file, log_level); !err.empty())
+    if (std::string err = klog::set_output(cfg.log_file, log_level); !err.empty()) {
         throw std::runtime_error(err);
+    }
     tlm::tlm_global_quantum::instance().set(
         sc_core::sc_time(static_cast<double>(cfg.iommu.quantum_ns), sc_core::SC_NS));
     // RTL waves go next to the transaction-level file: <dir>/<stem>_iotlb.fst.
@@ -77,8 +79,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     if (!cfg.waves.empty()) {
         // configure() checked the path; it may have gone since. SystemC opens the file only at the
         // first sc_start and cannot unwind from a file that never opened, so check it again first.
-        if (std::string err = prepare_output_file(cfg.waves); !err.empty())
+        if (std::string err = prepare_output_file(cfg.waves); !err.empty()) {
             throw std::runtime_error("waves: " + err);
+        }
         const std::filesystem::path p(cfg.waves);
         waves.enabled = true;
         waves.dir = p.has_parent_path() ? p.parent_path().string() : ".";
@@ -95,8 +98,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
     if (!cfg.waves.empty()) {
         std::vector<uint16_t> rids;
-        for (const dma_device_config& d : cfg.devices)
+        for (const dma_device_config& d : cfg.devices) {
             rids.push_back(d.rid);
+        }
         m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, rids, m_top->mmu, m_top->devices, m_top->irq_fault,
                                                 m_top->irq_inv);
     }
@@ -109,8 +113,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     std::string error;
     int rc = 0;
     run([&] { rc = m_vtd->probe(&error); });
-    if (rc != 0)
+    if (rc != 0) {
         throw std::runtime_error("VT-d driver probe failed: " + error);
+    }
     m_ops = std::make_unique<driver::vtd_ops>(*m_vtd);
 
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
@@ -136,28 +141,33 @@ driver::iommu_ops& platform_impl::ops() {
 
 void platform_impl::run(const std::function<void()>& fn) {
     const bool named = m_tracer && m_job_name;
-    if (named)
+    if (named) {
         m_tracer->job_started(m_job_name);
+    }
     try {
         m_top->cpu.execute(fn);
     } catch (...) {
-        if (named)
+        if (named) {
             m_tracer->job_finished();
+        }
         throw;
     }
-    if (named)
+    if (named) {
         m_tracer->job_finished();
-    else if (m_tracer)
+    } else if (m_tracer) {
         m_tracer->flush();
+    }
     note_cpu_job_done();
 }
 
 bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {
-    if (!host || len == 0 || reinterpret_cast<uintptr_t>(host) % 4096 || len % 4096)
+    if (!host || len == 0 || reinterpret_cast<uintptr_t>(host) % 4096 || len % 4096) {
         return false;
+    }
     const uint64_t at = m_next_user_pa;
-    if (!m_top->mem.adopt(at, host, len))
+    if (!m_top->mem.adopt(at, host, len)) {
         return false;
+    }
     m_pinned[at] = len;
     m_next_user_pa = at + ((len + 0x1f'ffffULL) & ~0x1f'ffffULL);  // keep 2 MiB alignment between buffers
     pa = at;
@@ -166,8 +176,9 @@ bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {
 
 void platform_impl::unpin(uint64_t pa) {
     auto it = m_pinned.find(pa);
-    if (it == m_pinned.end())
+    if (it == m_pinned.end()) {
         return;
+    }
     m_top->mem.release(pa, it->second);
     m_pinned.erase(it);
 }
@@ -177,11 +188,13 @@ void platform_impl::sample_timeline() {
 }
 
 void platform_impl::finish() {
-    if (m_finished)
+    if (m_finished) {
         return;
+    }
     m_finished = true;
-    if (!m_tracer)
+    if (!m_tracer) {
         return;
+    }
     std::string fst;  // where the RTL IOTLB's waves went (see the constructor)
     if (m_cfg.iotlb != "cpp") {
         const std::filesystem::path p(m_cfg.waves);
@@ -191,15 +204,17 @@ void platform_impl::finish() {
     }
     // A wave path ending in .fst: the VCD is written beside it and converted at the end.
     const bool want_fst = m_cfg.waves.size() > 4 && m_cfg.waves.compare(m_cfg.waves.size() - 4, 4, ".fst") == 0;
-    if (const std::string error = m_tracer->close(fst, want_fst ? m_cfg.waves : ""); !error.empty())
+    if (const std::string error = m_tracer->close(fst, want_fst ? m_cfg.waves : ""); !error.empty()) {
         SC_REPORT_WARNING("iommusim/platform", ("waves: " + error).c_str());
+    }
     m_iotlb->close_waves();
     if (!fst.empty()) {
         write_rtl_view(fst);
         merge_rtl_waves(fst);
     }
-    if (want_fst)
+    if (want_fst) {
         convert_waves_to_fst(m_tracer->path(), m_cfg.waves);
+    }
 }
 
 // The RTL IOTLB's own view beside its FST (<stem>_iotlb.gtkw), for this run's geometry.
@@ -213,8 +228,9 @@ void platform_impl::write_rtl_view(const std::string& fst) {
     }
     std::error_code ec;
     std::filesystem::rename(view + ".part", view, ec);
-    if (ec)
+    if (ec) {
         SC_REPORT_WARNING("iommusim/platform", ("cannot write " + view + ": " + ec.message()).c_str());
+    }
 }
 
 // GTKWave's vcd2fst (Debian package gtkwave) writes the FST; the VCD is removed once it did. The
@@ -244,17 +260,20 @@ void platform_impl::merge_rtl_waves(const std::string& fst) {
     const std::string merged = vcd + ".merged.tmp";
     const std::string cmd = "fst2vcd -f '" + fst + "' -o '" + rtl_vcd + "' >/dev/null 2>&1";
     std::string error;
-    if (std::system(cmd.c_str()) != 0)
+    if (std::system(cmd.c_str()) != 0) {
         error = "fst2vcd failed or is not installed (Debian package gtkwave)";
-    else
+    } else {
         error = merge_vcd(vcd, rtl_vcd, merged);
+    }
     std::error_code ec;
-    if (error.empty())
+    if (error.empty()) {
         std::filesystem::rename(merged, vcd, ec);
+    }
     std::filesystem::remove(rtl_vcd, ec);
     std::filesystem::remove(merged, ec);
-    if (!error.empty())
+    if (!error.empty()) {
         SC_REPORT_WARNING("iommusim/platform", ("RTL waves stay in " + fst + ": " + error).c_str());
+    }
 }
 
 // ---- platform -------------------------------------------------------------------------------
@@ -275,8 +294,9 @@ platform_config& pending_config() {
 
 platform& platform::instance() {
     auto& p = the_platform();
-    if (!p)
+    if (!p) {
         p.reset(new platform(pending_config()));
+    }
     return *p;
 }
 
@@ -286,20 +306,23 @@ bool platform::exists() {
 
 bool platform::configure(const platform_config& config, std::string* error) {
     if (the_platform()) {
-        if (error)
+        if (error) {
             *error = "the platform already exists (configure before the first use)";
+        }
         return false;
     }
     if (std::string err = config.validate(); !err.empty()) {
-        if (error)
+        if (error) {
             *error = err;
+        }
         return false;
     }
     platform_config accepted = config;
     if (!config.waves.empty()) {
         if (std::string err = resolve_waves_file(config.waves, "iommusim", accepted.waves); !err.empty()) {
-            if (error)
+            if (error) {
                 *error = "waves: " + err;
+            }
             return false;
         }
     }
@@ -351,8 +374,9 @@ void platform::set_job_name(const char* name) {
     m_impl->set_job_name(name);
 }
 void platform::note_guest_pte_edit(const std::string& what) {
-    if (txn_tracer* t = m_impl->tracer())
+    if (txn_tracer* t = m_impl->tracer()) {
         t->guest_pte_edit(what);
+    }
 }
 void platform::finish() {
     m_impl->finish();
@@ -360,8 +384,9 @@ void platform::finish() {
 
 int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
                   uint8_t* fault_reason) {
-    if (n >= device_count())
+    if (n >= device_count()) {
         return -EINVAL;
+    }
     platform_device& d = *m_impl->devices()[n];
     tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
     hw::fault_reason reason = hw::fault_reason::none;
@@ -372,15 +397,17 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
         d.hw->sync();  // the call returns when the DMA has completed in simulated time
         m_impl->sample_timeline();
     });
-    if (fault_reason)
+    if (fault_reason) {
         *fault_reason = static_cast<uint8_t>(reason);
+    }
     return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
 }
 
 traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
     traffic_result r;
-    if (n >= device_count())
+    if (n >= device_count()) {
         return r;
+    }
     m_impl->run([&] {
         r = m_impl->top().devices[n]->run_traffic(spec);
         m_impl->top().devices[n]->sync();  // as dma(): returns when the stream has completed in simulated time
@@ -409,19 +436,21 @@ std::vector<std::string> platform::stale_reports() const {
         s << std::hex << "stale IOTLB hit: rid 0x" << r.rid << (r.has_pasid ? " pasid 0x" : " no PASID")
           << (r.has_pasid ? std::to_string(r.pasid) : "") << " addr 0x" << r.addr << " DID 0x" << r.did
           << ": cached -> HPA 0x" << r.cached_out << ", tables now give ";
-        if (r.current_fault != hw::fault_reason::none)
+        if (r.current_fault != hw::fault_reason::none) {
             s << "fault 0x" << static_cast<unsigned>(r.current_fault) << " (" << hw::fault_reason_name(r.current_fault)
               << ")";
-        else
+        } else {
             s << "HPA 0x" << r.current_out;
+        }
         out.push_back(s.str());
     }
     return out;
 }
 
 void platform::set_device_tlb_unresponsive(unsigned n, bool unresponsive) {
-    if (ats_device_tlb* atc = m_impl->top().devices.at(n)->atc())
+    if (ats_device_tlb* atc = m_impl->top().devices.at(n)->atc()) {
         atc->set_fault(unresponsive ? ats_device_tlb::fault_mode::never_answer : ats_device_tlb::fault_mode::none);
+    }
 }
 
 int platform::submit_raw_descriptor(const std::array<uint64_t, 4>& desc) {

@@ -15,54 +15,69 @@ std::string platform_config::default_iotlb() {
 }
 
 std::string platform_config::validate() const {
-    if (std::string err = iommu.validate(); !err.empty())
+    if (std::string err = iommu.validate(); !err.empty()) {
         return "iommu: " + err;
-    if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep")
+    }
+    if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep") {
         return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
+    }
     if (iotlb != "cpp" && !rtl_iotlb::supported(iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways})) {
         // An ostringstream: GCC 12 at -O3 misreads string operator+ chains (-Wrestrict).
         std::ostringstream msg;
         msg << "iotlb=" << iotlb << " needs a verilated IOTLB geometry; " << iommu.iotlb_sets << "x" << iommu.iotlb_ways
             << " (sets x ways) is not one of";
-        for (const iotlb_geometry& g : rtl_iotlb::supported_geometries())
+        for (const iotlb_geometry& g : rtl_iotlb::supported_geometries()) {
             msg << " " << g.sets << "x" << g.ways;
+        }
         return msg.str();
     }
-    if (devices.empty())
+    if (devices.empty()) {
         return "devices: at least one DMA device is needed";
-    if (devices.size() > max_devices)
+    }
+    if (devices.size() > max_devices) {
         return "devices: " + std::to_string(devices.size()) + " DMA devices configured, at most " +
                std::to_string(max_devices) + " are supported";
+    }
     std::set<uint16_t> rids;
     for (std::size_t i = 0; i < devices.size(); ++i) {
         const dma_device_config& d = devices[i];
         const std::string name = "devices[" + std::to_string(i) + "].";
-        if (!rids.insert(d.rid).second)
+        if (!rids.insert(d.rid).second) {
             return name + "rid: requester id " + std::to_string(d.rid) + " used twice";
-        if (d.devtlb_entries == 0 || d.devtlb_entries > max_devtlb_entries)
+        }
+        if (d.devtlb_entries == 0 || d.devtlb_entries > max_devtlb_entries) {
             return name + "devtlb_entries=" + std::to_string(d.devtlb_entries) + " (must be 1.." +
                    std::to_string(max_devtlb_entries) + ")";
-        if (d.devtlb_latency_ns > iommu_config::max_time)
+        }
+        if (d.devtlb_latency_ns > iommu_config::max_time) {
             return name + "devtlb_latency_ns=" + std::to_string(d.devtlb_latency_ns) + " (must be 0.." +
                    std::to_string(iommu_config::max_time) + ")";
-        if (d.ats && !iommu.dt)
+        }
+        if (d.ats && !iommu.dt) {
             return name + "ats: an ATS device needs iommu.dt=true";
+        }
     }
-    if (driver_memory_size < (1u << 20) || driver_memory_size > max_driver_memory_size)
+    if (driver_memory_size < (1u << 20) || driver_memory_size > max_driver_memory_size) {
         return "driver_memory_size=" + std::to_string(driver_memory_size) + " (must be 1 MiB..4 GiB)";
-    if (driver_memory_base % 4096 || driver_memory_size % 4096)
+    }
+    if (driver_memory_base % 4096 || driver_memory_size % 4096) {
         return "driver_memory_base and driver_memory_size must be page aligned (4 KiB)";
+    }
     const uint64_t memory_limit = uint64_t{1} << iommu.phys_addr_bits;
-    if (driver_memory_base >= memory_limit || driver_memory_size > memory_limit - driver_memory_base)
+    if (driver_memory_base >= memory_limit || driver_memory_size > memory_limit - driver_memory_base) {
         return "driver memory must lie below 2^iommu.phys_addr_bits";
+    }
     if (user_memory_base % 4096 || user_memory_base <= driver_memory_base + driver_memory_size - 1 ||
-        user_memory_base >= memory_limit)
+        user_memory_base >= memory_limit) {
         return "user_memory_base must be page aligned, above the driver memory and below 2^iommu.phys_addr_bits";
-    if (timeline_interval_ns > iommu_config::max_time)
+    }
+    if (timeline_interval_ns > iommu_config::max_time) {
         return "timeline_interval_ns=" + std::to_string(timeline_interval_ns) + " (must be 0.." +
                std::to_string(iommu_config::max_time) + ")";
-    if (klog::level level{}; !klog::parse_level(log_level, level))
+    }
+    if (klog::level level{}; !klog::parse_level(log_level, level)) {
         return "log_level=\"" + log_level + "\" (must be emerg, alert, crit, err, warning, notice, info or debug)";
+    }
     return "";
 }
 

@@ -11,8 +11,9 @@ namespace {
 // $clog2 of rtl/iotlb.sv, at least 1 bit.
 unsigned index_bits(unsigned n) {
     unsigned bits = 0;
-    while ((1u << bits) < n)
+    while ((1u << bits) < n) {
         ++bits;
+    }
     return bits ? bits : 1;
 }
 
@@ -32,19 +33,21 @@ std::string rtl_iotlb_view(const std::string& fst, iotlb_geometry geometry, uint
     std::ostringstream g;
     g << "[*] GTKWave save file for the RTL IOTLB (rtl/iotlb.sv), " << geometry.sets << " sets x " << geometry.ways
       << " ways: interface signals grouped by channel.\n";
-    if (fst.empty())
+    if (fst.empty()) {
         g << "[*] Open from the repository root so the translate filters under waves/ are found:\n"
           << "[*]   gtkwave waves/<run>.fst waves/iotlb.gtkw\n";
-    else
+    } else {
         g << "[dumpfile] \"" << fst << "\"\n";
+    }
     const uint64_t span = end_ps > begin_ps ? end_ps - begin_ps : 0;
     const uint64_t start = begin_ps > span / 20 ? begin_ps - span / 20 : 0;
     g << "[timestart] " << start << "\n[size] 1600 1000\n[pos] -1 -1\n";
     // GTKWave's window spans about 5 * 2^-z time units at zoom z; -12 shows the first 20 ns.
     const double zoom = span > 5 ? -std::ceil(std::log2(static_cast<double>(end_ps - start) / 5.0)) : -12.0;
     g << "*" << std::fixed << std::setprecision(6) << zoom << " " << start;
-    for (int i = 0; i < 32; ++i)
+    for (int i = 0; i < 32; ++i) {
         g << " -1";
+    }
     g << "\n[treeopen] dut.\n[sst_width] 240\n[signals_width] 320\n[sst_expanded] 1\n[sst_vpaned_height] 300\n";
     auto sig = [&](const char* fmt, const std::string& name) { g << fmt << "\n" << name << "\n"; };
     auto bin = [&](const std::string& name) { sig("@28", "dut." + name); };

@@ -22,10 +22,11 @@ std::string parse_test_hook(const char* text) {
     const std::string spec(text);
     const std::size_t colon = spec.find(':');
     const std::string sig = spec.substr(0, colon);
-    if (sig == "INT" || sig == "SIGINT")
+    if (sig == "INT" || sig == "SIGINT") {
         g_test_signal = SIGINT;
-    else if (sig == "TERM" || sig == "SIGTERM")
+    } else if (sig == "TERM" || sig == "SIGTERM") {
         g_test_signal = SIGTERM;
+    }
     const std::string count = colon == std::string::npos ? "" : spec.substr(colon + 1);
     const bool digits =
         !count.empty() && count.size() < 19 && count.find_first_not_of("0123456789") == std::string::npos;
@@ -40,8 +41,9 @@ std::string parse_test_hook(const char* text) {
 }  // namespace
 
 std::string install_stop_signal_handlers() {
-    if (g_installed)
+    if (g_installed) {
         return "";
+    }
     g_installed = true;
     struct sigaction action {};
     action.sa_handler = record_stop_signal;
@@ -49,8 +51,9 @@ std::string install_stop_signal_handlers() {
     action.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
-    if (const char* hook = std::getenv("IOMMUSIM_TEST_STOP_AFTER"); hook && *hook)
+    if (const char* hook = std::getenv("IOMMUSIM_TEST_STOP_AFTER"); hook && *hook) {
         return parse_test_hook(hook);
+    }
     return "";
 }
 
@@ -59,16 +62,19 @@ int stop_signal() {
 }
 
 std::string stop_signal_name(int signal) {
-    if (signal == SIGINT)
+    if (signal == SIGINT) {
         return "SIGINT";
-    if (signal == SIGTERM)
+    }
+    if (signal == SIGTERM) {
         return "SIGTERM";
+    }
     return "signal " + std::to_string(signal);
 }
 
 void note_cpu_job_done() {
-    if (++g_jobs_done == g_test_after && g_test_signal)
+    if (++g_jobs_done == g_test_after && g_test_signal) {
         std::raise(g_test_signal);
+    }
 }
 
 uint64_t cpu_jobs_done() {

@@ -70,8 +70,9 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
     dont_initialize();
 
     mmu.set_observer(this);
-    for (unsigned n = 0; n < devices.size(); ++n)
+    for (unsigned n = 0; n < devices.size(); ++n) {
         devices[n]->set_observer(this, n);
+    }
 }
 
 txn_tracer::~txn_tracer() {
@@ -116,19 +117,23 @@ void txn_tracer::flush() {
 void txn_tracer::translated(bool looked_up, sc_core::sc_time at, sc_core::sc_time done, uint16_t rid, bool hit,
                             bool walked, hw::fault_reason fault) {
     const uint64_t t = ps(looked_up ? at : done);
-    if (looked_up)
+    if (looked_up) {
         m_vcd.set(t, hit ? m_iotlb_hits : m_iotlb_misses, hit ? ++m_hits : ++m_misses);
-    if (walked)
+    }
+    if (walked) {
         m_vcd.set(t, m_walks, ++m_walk_count);
+    }
     for (unsigned n = 0; n < m_rids.size(); ++n) {
         device_signals& d = m_devices[n];
-        if (m_rids[n] != rid || !d.in_flight)
+        if (m_rids[n] != rid || !d.in_flight) {
             continue;  // an ATS translation request, or a request no traced device made
+        }
         d.all_hit = d.all_hit && hit && looked_up;
         d.looked_up = true;
         m_vcd.set(t, d.hit, d.all_hit ? 1 : 0);
-        if (fault != hw::fault_reason::none)
+        if (fault != hw::fault_reason::none) {
             m_vcd.set(ps(done), d.fault, static_cast<uint64_t>(fault));
+        }
     }
 }
 
@@ -138,14 +143,16 @@ void txn_tracer::walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage,
     m_vcd.set(t, m_walk_stage, static_cast<uint64_t>(stage));
     m_vcd.set(t, m_walk_level, level);
     // The counter counts what translation_stats::walk_accesses counts: paging entries and A/D updates.
-    if (stage == walk_stage::first_stage || stage == walk_stage::second_stage || stage == walk_stage::ad_update)
+    if (stage == walk_stage::first_stage || stage == walk_stage::second_stage || stage == walk_stage::ad_update) {
         m_vcd.set(t, m_walk_accesses, ++m_accesses);
+    }
 }
 
 void txn_tracer::dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova,
                              bool is_write, sc_core::sc_time at) {
-    if (device >= m_devices.size())
+    if (device >= m_devices.size()) {
         return;
+    }
     device_signals& d = m_devices[device];
     const uint64_t t = ps(at);
     m_active[device] = true;
@@ -164,8 +171,9 @@ void txn_tracer::dma_started(unsigned device, uint16_t rid, bool has_pasid, uint
 }
 
 void txn_tracer::dma_finished(unsigned device, hw::fault_reason, sc_core::sc_time at) {
-    if (device >= m_devices.size())
+    if (device >= m_devices.size()) {
         return;
+    }
     device_signals& d = m_devices[device];
     const uint64_t t = ps(at);
     d.in_flight = false;
@@ -177,11 +185,13 @@ void txn_tracer::dma_finished(unsigned device, hw::fault_reason, sc_core::sc_tim
 }
 
 std::string txn_tracer::close(const std::string& rtl_fst, const std::string& view_dump) {
-    if (!m_vcd.is_open())
+    if (!m_vcd.is_open()) {
         return "";
+    }
     m_mmu.set_observer(nullptr);
-    for (auto& d : m_dma_devices)
+    for (auto& d : m_dma_devices) {
         d->set_observer(nullptr, 0);
+    }
     const uint64_t end = ps(sc_core::sc_time_stamp());
     std::string error = m_vcd.close(end);
     const std::string dump = view_dump.empty() ? m_path : view_dump;
@@ -193,22 +203,27 @@ std::string txn_tracer::close(const std::string& rtl_fst, const std::string& vie
     {
         std::ofstream out(gtkw + ".part");
         out << view;
-        if (!out && error.empty())
+        if (!out && error.empty()) {
             error = "cannot write " + gtkw;
+        }
     }
     std::error_code ec;
     std::filesystem::rename(gtkw + ".part", gtkw, ec);
-    if (ec && error.empty())
+    if (ec && error.empty()) {
         error = "cannot write " + gtkw + ": " + ec.message();
+    }
     return error;
 }
 
 std::string txn_tracer::filter_dir() {
-    if (const char* dir = std::getenv("IOMMUSIM_WAVES_FILTERS"); dir && *dir)
+    if (const char* dir = std::getenv("IOMMUSIM_WAVES_FILTERS"); dir && *dir) {
         return std::filesystem::absolute(dir).string();
-    for (const char* dir : {IOMMUSIM_SOURCE_WAVES_DIR, IOMMUSIM_INSTALLED_WAVES_DIR})
-        if (std::filesystem::exists(std::filesystem::path(dir) / "fault_reason.txt"))
+    }
+    for (const char* dir : {IOMMUSIM_SOURCE_WAVES_DIR, IOMMUSIM_INSTALLED_WAVES_DIR}) {
+        if (std::filesystem::exists(std::filesystem::path(dir) / "fault_reason.txt")) {
             return dir;
+        }
+    }
     return IOMMUSIM_INSTALLED_WAVES_DIR;
 }
 
@@ -231,9 +246,10 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
         g << (open ? "@1000200\n-" : "@1400200\n-") << name << "\n";
     };
     g << "[*] iommusim transaction-level view (written with the wave file)\n";
-    if (!rtl_fst.empty())
+    if (!rtl_fst.empty()) {
         g << "[*] RTL IOTLB signals are merged in (scope dut); all of them: gtkwave " << rtl_fst << " " << filter_dir
           << "/iotlb.gtkw\n";
+    }
     g << "[dumpfile] \"" << vcd_path << "\"\n[size] 1600 900\n[signals_width] 260\n";
     // Open on the activity: from a little before the first DMA to the end. GTKWave's window spans
     // about 5 * 2^-z time units at zoom z (its default 1600-pixel window); the file counts ps.
@@ -243,8 +259,9 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
     const double units = static_cast<double>(end_ps - start);
     if (units > 5) {
         g << "*" << std::fixed << std::setprecision(6) << -std::ceil(std::log2(units / 5.0)) << " " << start;
-        for (int i = 0; i < 26; ++i)
+        for (int i = 0; i < 26; ++i) {
             g << " -1";
+        }
         g << "\n";
     }
     g << "[sst_expanded] 1\n[sst_vpaned_height] 220\n";
@@ -263,9 +280,11 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
             },
             open);
     };
-    for (unsigned n = 0; n < active.size(); ++n)
-        if (active[n])
+    for (unsigned n = 0; n < active.size(); ++n) {
+        if (active[n]) {
             device_group(n, true);
+        }
+    }
     group("IOMMU", [&] {
         g << dec << "SystemC.iommu.iotlb_hits[63:0]\nSystemC.iommu.iotlb_misses[63:0]\nSystemC.iommu.walks[63:0]\n"
           << "SystemC.iommu.walk_accesses[63:0]\n";
@@ -284,7 +303,7 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
         g << bin << "SystemC.irq.fault\nSystemC.irq.inv\nSystemC.cpu.busy\n";
         g << text << "SystemC.cpu.ioctl\nSystemC.guest.pte_edit\n";
     });
-    if (!rtl_fst.empty())  // merged into the VCD at the end of the run (platform_impl::merge_rtl_waves)
+    if (!rtl_fst.empty()) {  // merged into the VCD at the end of the run (platform_impl::merge_rtl_waves)
         group("RTL IOTLB (dut)", [&] {
             g << bin << "dut.clk_i\ndut.busy_o\ndut.lkp_req_valid_i\ndut.lkp_resp_valid_o\ndut.lkp_resp_hit_o\n"
               << "dut.fill_req_valid_i\ndut.fill_resp_evict_valid_o\ndut.inv_req_valid_i\ndut.inv_resp_valid_o\n";
@@ -292,9 +311,12 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
             g << "dut.inv_req_scope_i[2:0]\n";
             g << hex << "dut.lkp_req_did_i[15:0]\ndut.lkp_req_vpn_i[44:0]\ndut.lkp_resp_pfn_o[39:0]\n";
         });
-    for (unsigned n = 0; n < active.size(); ++n)
-        if (!active[n])
+    }
+    for (unsigned n = 0; n < active.size(); ++n) {
+        if (!active[n]) {
             device_group(n, false);
+        }
+    }
     return g.str();
 }
 

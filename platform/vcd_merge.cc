@@ -32,18 +32,23 @@ uint64_t unit_fs(const std::string& unit) {
 // Parses "1 ns", "1ns", "100 ps" into femtoseconds (0 when malformed).
 uint64_t parse_timescale(const std::string& text) {
     std::size_t i = 0;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
         ++i;
+    }
     std::size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j])))
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) {
         ++j;
-    if (j == i)
+    }
+    if (j == i) {
         return 0;
+    }
     const uint64_t n = std::stoull(text.substr(i, j - i));
     std::string unit;
-    for (; j < text.size(); ++j)
-        if (!std::isspace(static_cast<unsigned char>(text[j])))
+    for (; j < text.size(); ++j) {
+        if (!std::isspace(static_cast<unsigned char>(text[j]))) {
             unit += text[j];
+        }
+    }
     return n * unit_fs(unit);
 }
 
@@ -55,16 +60,19 @@ std::string format_timescale(uint64_t fs) {
                                                              {"ns", 1'000'000ull},
                                                              {"ps", 1'000ull},
                                                              {"fs", 1ull}};
-    for (const auto& [name, size] : units)
-        if (fs % size == 0 && (fs / size == 1 || fs / size == 10 || fs / size == 100))
+    for (const auto& [name, size] : units) {
+        if (fs % size == 0 && (fs / size == 1 || fs / size == 10 || fs / size == 100)) {
             return std::to_string(fs / size) + name;
+        }
+    }
     return std::to_string(fs) + "fs";
 }
 
 // The identifier of a value-change line ("0!", "b1010 id", "r1.5 id", "stext id").
 std::string id_of(const std::string& line) {
-    if (line.empty())
+    if (line.empty()) {
         return "";
+    }
     if (line[0] == 'b' || line[0] == 'B' || line[0] == 'r' || line[0] == 'R' || line[0] == 's' || line[0] == 'S') {
         const std::size_t sp = line.find(' ');
         return sp == std::string::npos ? "" : line.substr(sp + 1);
@@ -74,8 +82,9 @@ std::string id_of(const std::string& line) {
 
 std::string read_vcd(const std::string& path, vcd_file& f) {
     std::ifstream in(path);
-    if (!in)
+    if (!in) {
         return "cannot read " + path;
+    }
     std::string line;
     bool defs = true;
     uint64_t now = 0;
@@ -84,14 +93,16 @@ std::string read_vcd(const std::string& path, vcd_file& f) {
         // Tokens of one line; VCD keywords are whitespace-separated.
         std::istringstream tokens(line);
         std::string first;
-        if (!(tokens >> first))
+        if (!(tokens >> first)) {
             continue;
+        }
         if (defs) {
             if (!pending.empty()) {
                 if (first == "$end" || line.find("$end") != std::string::npos) {
                     pending.append(1, ' ').append(line, 0, line.find("$end"));
-                    if (pending.rfind("$timescale", 0) == 0)
+                    if (pending.rfind("$timescale", 0) == 0) {
                         f.timescale_fs = parse_timescale(pending.substr(10));
+                    }
                     pending.clear();
                 } else {
                     pending.append(1, ' ').append(line);
@@ -124,8 +135,9 @@ std::string read_vcd(const std::string& path, vcd_file& f) {
             }
             continue;
         }
-        if (first[0] == '$')
+        if (first[0] == '$') {
             continue;  // $dumpvars, $end, $dumpall ...: the values inside are changes
+        }
         if (first[0] == '#') {
             now = std::stoull(first.substr(1));
             continue;
@@ -133,10 +145,12 @@ std::string read_vcd(const std::string& path, vcd_file& f) {
         const std::string trimmed = line.substr(line.find(first));
         f.changes.emplace_back(now, trimmed);
     }
-    if (defs)
+    if (defs) {
         return path + ": no $enddefinitions (not a VCD file)";
-    if (f.timescale_fs == 0)
+    }
+    if (f.timescale_fs == 0) {
         return path + ": no valid $timescale";
+    }
     return "";
 }
 
@@ -152,8 +166,9 @@ class id_generator {
                 id += static_cast<char>('!' + n % 94);
                 n /= 94;
             } while (n);
-            if (!m_taken.count(id))
+            if (!m_taken.count(id)) {
                 return id;
+            }
         }
     }
 
@@ -166,10 +181,12 @@ class id_generator {
 
 std::string merge_vcd(const std::string& first, const std::string& second, const std::string& out) {
     vcd_file a, b;
-    if (std::string err = read_vcd(first, a); !err.empty())
+    if (std::string err = read_vcd(first, a); !err.empty()) {
         return err;
-    if (std::string err = read_vcd(second, b); !err.empty())
+    }
+    if (std::string err = read_vcd(second, b); !err.empty()) {
         return err;
+    }
 
     // The second file's codes move out of the first's way, to codes neither file uses (a fresh
     // code equal to one the second file keeps would merge two signals).
@@ -177,8 +194,9 @@ std::string merge_vcd(const std::string& first, const std::string& second, const
     std::set<std::string> taken = a.ids;
     taken.insert(b.ids.begin(), b.ids.end());
     id_generator gen(taken);
-    for (const std::string& id : b.ids)
+    for (const std::string& id : b.ids) {
         rename[id] = a.ids.count(id) ? gen.next() : id;
+    }
 
     const uint64_t unit = std::min(a.timescale_fs, b.timescale_fs);
     const uint64_t scale_a = a.timescale_fs / unit, scale_b = b.timescale_fs / unit;
@@ -186,8 +204,9 @@ std::string merge_vcd(const std::string& first, const std::string& second, const
     std::ostringstream o;
     o << "$date\n\tmerged by iommusim\n$end\n$version\n\tiommusim vcd_merge\n$end\n";
     o << "$timescale\n\t" << format_timescale(unit) << "\n$end\n";
-    for (const std::string& s : a.scopes)
+    for (const std::string& s : a.scopes) {
         o << s << "\n";
+    }
     for (const std::string& s : b.scopes) {
         std::istringstream t(s);
         std::string kw, type, width, id;
@@ -231,8 +250,9 @@ std::string merge_vcd(const std::string& first, const std::string& second, const
     }
     std::ofstream file(out);
     file << o.str();
-    if (!file)
+    if (!file) {
         return "cannot write " + out;
+    }
     return "";
 }
 

@@ -33,8 +33,9 @@ vcd_writer::vcd_writer(std::string path, std::string top)
     : m_path(std::move(path)), m_top(std::move(top)), m_out(m_path + ".part", std::ios::trunc) {}
 
 vcd_writer::~vcd_writer() {
-    if (m_open)
+    if (m_open) {
         close(0);
+    }
 }
 
 unsigned vcd_writer::add_wire(const std::string& scope, const std::string& name, unsigned width, uint64_t initial) {
@@ -48,23 +49,26 @@ unsigned vcd_writer::add_string(const std::string& scope, const std::string& nam
 }
 
 void vcd_writer::set(uint64_t t_ps, unsigned signal, uint64_t value) {
-    if (m_open)
+    if (m_open) {
         m_pending.push_back({t_ps, m_seq++, signal, value, {}});
+    }
 }
 
 void vcd_writer::set(uint64_t t_ps, unsigned signal, const std::string& text) {
-    if (m_open)
+    if (m_open) {
         m_pending.push_back({t_ps, m_seq++, signal, 0, vcd_text(text)});
+    }
 }
 
 std::pair<uint64_t, uint64_t> vcd_writer::activity(unsigned signal) const {
     uint64_t first = m_signals[signal].changed ? m_signals[signal].first : UINT64_MAX;
     uint64_t last = m_signals[signal].changed ? m_signals[signal].last : 0;
-    for (const change& c : m_pending)
+    for (const change& c : m_pending) {
         if (c.signal == signal) {
             first = std::min(first, c.t);
             last = std::max(last, c.t);
         }
+    }
     return first == UINT64_MAX ? std::pair<uint64_t, uint64_t>{0, 0} : std::pair{first, last};
 }
 
@@ -75,24 +79,27 @@ void vcd_writer::write_header() {
     std::map<std::string, std::vector<const signal_decl*>> scopes;  // grouped, in first-seen order
     std::vector<std::string> order;
     for (const signal_decl& s : m_signals) {
-        if (!scopes.count(s.scope))
+        if (!scopes.count(s.scope)) {
             order.push_back(s.scope);
+        }
         scopes[s.scope].push_back(&s);
     }
     for (const std::string& scope : order) {
         m_out << "$scope module " << scope << " $end\n";
         for (const signal_decl* s : scopes[scope]) {
-            if (s->is_string)
+            if (s->is_string) {
                 m_out << "$var string 1 " << s->code << " " << s->name << " $end\n";
-            else
+            } else {
                 m_out << "$var wire " << s->width << " " << s->code << " " << s->name
                       << (s->width > 1 ? " [" + std::to_string(s->width - 1) + ":0]" : std::string()) << " $end\n";
+            }
         }
         m_out << "$upscope $end\n";
     }
     m_out << "$upscope $end\n$enddefinitions $end\n#0\n$dumpvars\n";
-    for (const signal_decl& s : m_signals)
+    for (const signal_decl& s : m_signals) {
         write_value(s);
+    }
     m_out << "$end\n";
     m_any_time = true;
     m_written_time = 0;
@@ -118,10 +125,12 @@ void vcd_writer::write_value(const signal_decl& s) {
 }
 
 void vcd_writer::flush_before(uint64_t t_ps) {
-    if (!m_open)
+    if (!m_open) {
         return;
-    if (!m_header_written)
+    }
+    if (!m_header_written) {
         write_header();
+    }
     // Stable by (time, recording order): the last change at one time wins.
     std::sort(m_pending.begin(), m_pending.end(),
               [](const change& a, const change& b) { return a.t != b.t ? a.t < b.t : a.seq < b.seq; });
@@ -129,13 +138,15 @@ void vcd_writer::flush_before(uint64_t t_ps) {
     while (i < m_pending.size() && m_pending[i].t < t_ps) {
         const uint64_t t = m_pending[i].t;
         std::map<unsigned, const change*> last;  // per signal, the last change at t
-        for (; i < m_pending.size() && m_pending[i].t == t; ++i)
+        for (; i < m_pending.size() && m_pending[i].t == t; ++i) {
             last[m_pending[i].signal] = &m_pending[i];
+        }
         bool stamped = false;
         for (const auto& [index, c] : last) {
             signal_decl& s = m_signals[index];
-            if (s.is_string ? s.text == c->text : s.value == c->value)
+            if (s.is_string ? s.text == c->text : s.value == c->value) {
                 continue;
+            }
             if (!stamped && (!m_any_time || t != m_written_time)) {
                 m_out << '#' << t << '\n';
                 m_written_time = t;
@@ -144,8 +155,9 @@ void vcd_writer::flush_before(uint64_t t_ps) {
             stamped = true;
             s.value = c->value;
             s.text = c->text;
-            if (!s.changed)
+            if (!s.changed) {
                 s.first = t;
+            }
             s.changed = true;
             s.last = t;
             write_value(s);
@@ -155,13 +167,15 @@ void vcd_writer::flush_before(uint64_t t_ps) {
 }
 
 std::string vcd_writer::close(uint64_t end_ps) {
-    if (!m_open)
+    if (!m_open) {
         return "";
+    }
     flush_before(UINT64_MAX);
     m_open = false;
     const uint64_t end = std::max(end_ps, m_written_time);
-    if (end != m_written_time)
+    if (end != m_written_time) {
         m_out << '#' << end << '\n';
+    }
     m_out.close();
     std::error_code ec;
     if (!m_out) {
@@ -169,8 +183,9 @@ std::string vcd_writer::close(uint64_t end_ps) {
         return "cannot write " + m_path;
     }
     std::filesystem::rename(m_path + ".part", m_path, ec);
-    if (ec)
+    if (ec) {
         return "cannot write " + m_path + ": " + ec.message();
+    }
     return "";
 }
 

@@ -78,8 +78,9 @@ void write_statistics(platform& p, const std::string& path) {
         std::fprintf(stderr, "iommusim exec: the statistics are not valid JSON: %s\n", e.what());
         return;
     }
-    if (const std::string error = write_output_file(path, text); !error.empty())
+    if (const std::string error = write_output_file(path, text); !error.empty()) {
         std::fprintf(stderr, "iommusim exec: --stats-json: %s\n", error.c_str());
+    }
 }
 
 // Records of the model's log the summary shows when an ioctl was refused.
@@ -95,19 +96,22 @@ void print_log_tail(std::size_t records) {
         lines.push_back(log.substr(at, end - at));
         at = end + 1;
     }
-    if (lines.empty())
+    if (lines.empty()) {
         return;
+    }
     std::fprintf(stderr, "  the model's log (newest records):\n");
-    for (std::size_t i = lines.size() > records ? lines.size() - records : 0; i < lines.size(); ++i)
+    for (std::size_t i = lines.size() > records ? lines.size() - records : 0; i < lines.size(); ++i) {
         std::fprintf(stderr, "    %s\n", lines[i].c_str());
+    }
 }
 
 // At the program's exit (registered after the platform's own static, so it runs before the
 // platform is destroyed): the end of the waves, the statistics and the summary.
 void finish_run() {
     session& s = the_session();
-    if (!s.owns_outputs || getpid() != s.program)
+    if (!s.owns_outputs || getpid() != s.program) {
         return;
+    }
     const std::string stats = env(env_stats_json);
     const bool summary = env(env_summary) == "1";
     try {
@@ -119,27 +123,33 @@ void finish_run() {
                          static_cast<unsigned long long>(s.ioctls_refused),
                          s.ioctls_refused ? " (why: the model's log below)" : "");
             const uint64_t all_served = s.all->served.load(), all_refused = s.all->refused.load();
-            if (all_served != s.ioctls_served || all_refused != s.ioctls_refused)
+            if (all_served != s.ioctls_served || all_refused != s.ioctls_refused) {
                 std::fprintf(stderr,
                              "  with the forked children's        %llu served, %llu refused (their models diverged)\n",
                              static_cast<unsigned long long>(all_served), static_cast<unsigned long long>(all_refused));
+            }
         }
-        if (!platform::exists() && stats.empty())
+        if (!platform::exists() && stats.empty()) {
             return;  // this process never brought the platform up
+        }
         platform& p = platform::instance();
         p.finish();
-        if (!stats.empty())
+        if (!stats.empty()) {
             write_statistics(p, stats);
+        }
         if (summary) {
             std::fprintf(stderr,
                          "  CPU jobs (ioctls and DMAs)        %llu\n  simulated time                    %llu ns\n",
                          static_cast<unsigned long long>(cpu_jobs_done()), static_cast<unsigned long long>(p.now_ns()));
-            if (s.ioctls_refused != 0)
+            if (s.ioctls_refused != 0) {
                 print_log_tail(summary_log_records);
-            if (!stats.empty())
+            }
+            if (!stats.empty()) {
                 std::fprintf(stderr, "statistics written to %s\n", stats.c_str());
-            if (!p.config().waves.empty())
+            }
+            if (!p.config().waves.empty()) {
                 std::fprintf(stderr, "waves written to %s\n", p.config().waves.c_str());
+            }
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "iommusim exec: the end of the run failed: %s\n", e.what());
@@ -158,10 +168,12 @@ void silence_wave_descriptors(const std::string& waves) {
     const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     DIR* dir = opendir("/proc/self/fd");
     if (null_fd < 0 || dir == nullptr) {
-        if (dir)
+        if (dir) {
             closedir(dir);
-        if (null_fd >= 0)
+        }
+        if (null_fd >= 0) {
             close(null_fd);
+        }
         return;
     }
     while (const dirent* e = readdir(dir)) {
@@ -169,11 +181,13 @@ void silence_wave_descriptors(const std::string& waves) {
         char target[4096];
         const std::string link = std::string("/proc/self/fd/") + e->d_name;
         const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
-        if (n <= 0 || fd == null_fd || fd == dirfd(dir))
+        if (n <= 0 || fd == null_fd || fd == dirfd(dir)) {
             continue;
+        }
         target[n] = '\0';
-        if (std::string(target).rfind(stem, 0) == 0)
+        if (std::string(target).rfind(stem, 0) == 0) {
             dup3(null_fd, fd, O_CLOEXEC);
+        }
     }
     closedir(dir);
     close(null_fd);
@@ -198,27 +212,34 @@ bool start_session() {
 
 void configure_platform_once() {
     session& s = the_session();
-    if (s.configured)
+    if (s.configured) {
         return;
+    }
     s.configured = true;
     program::cli_options opts;
     opts.config_file = env(env_config);
-    if (const std::string iotlb = env(env_iotlb); !iotlb.empty())
+    if (const std::string iotlb = env(env_iotlb); !iotlb.empty()) {
         opts.iotlb = iotlb;
-    if (const std::string waves = env(env_waves); !waves.empty() && s.owns_outputs)
+    }
+    if (const std::string waves = env(env_waves); !waves.empty() && s.owns_outputs) {
         opts.waves = waves;
-    if (s.owns_outputs)
+    }
+    if (s.owns_outputs) {
         opts.stats_json = env(env_stats_json);
-    if (const std::string seed = env(env_seed); !seed.empty())
+    }
+    if (const std::string seed = env(env_seed); !seed.empty()) {
         opts.seed = std::strtoull(seed.c_str(), nullptr, 0);
+    }
     platform_config config;
     std::string error = program::resolve_config(opts, "exec", config, s.iotlb_source);
-    if (error.empty() && !platform::configure(config, &error))
+    if (error.empty() && !platform::configure(config, &error)) {
         error = "bad configuration: " + error;
-    if (!error.empty())
+    }
+    if (!error.empty()) {
         std::fprintf(stderr, "iommusim: %s (the model runs with its defaults)\n", error.c_str());
-    else
+    } else {
         s.config = config;
+    }
 }
 
 void note_ioctl(bool ok) {
@@ -230,16 +251,18 @@ void note_ioctl(bool ok) {
 void forked_child_outputs_off() {
     session& s = the_session();
     s.owns_outputs = false;
-    if (!s.configured)
+    if (!s.configured) {
         return;  // configure_platform_once leaves the waves out
+    }
     if (!platform::exists()) {
         platform_config quiet = s.config;
         quiet.waves.clear();
         platform::configure(quiet);
         return;
     }
-    if (platform::instance().config().waves.empty())
+    if (platform::instance().config().waves.empty()) {
         return;
+    }
     silence_wave_descriptors(platform::instance().config().waves);
     on_exit(end_child_without_outputs, nullptr);
 }

@@ -10,8 +10,9 @@ namespace iommusim::preload {
 // The next definition of `name` after this library (the C library's), cached in `slot`.
 template <typename Fn>
 Fn libc_next(Fn& slot, const char* name) {
-    if (slot == nullptr)
+    if (slot == nullptr) {
         slot = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+    }
     return slot;
 }
 

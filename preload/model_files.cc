@@ -57,18 +57,22 @@ state& st() {
 }
 
 void flag(int fd, bool on) {
-    if (fd >= 0 && fd < flagged_fds)
+    if (fd >= 0 && fd < flagged_fds) {
         st().flagged[fd].store(on ? 1 : 0, std::memory_order_relaxed);
-    else if (on)
+    } else if (on) {
         st().high_fds.store(true, std::memory_order_relaxed);
+    }
 }
 
 bool parse_device_number(const char* digits) {
-    if (*digits == '\0' || (digits[0] == '0' && digits[1] != '\0'))
+    if (*digits == '\0' || (digits[0] == '0' && digits[1] != '\0')) {
         return false;
-    for (const char* p = digits; *p != '\0'; ++p)
-        if (*p < '0' || *p > '9')
+    }
+    for (const char* p = digits; *p != '\0'; ++p) {
+        if (*p < '0' || *p > '9') {
             return false;
+        }
+    }
     return true;
 }
 
@@ -98,15 +102,17 @@ bool in_vfork_child() {
 // The memfd inode of fd when it is one of the model's, else false. Caller holds the mutex.
 bool inode_of(int fd, ino_t& ino) {
     struct stat sb;
-    if (!st().have_memfd_dev || fstat(fd, &sb) != 0 || sb.st_dev != st().memfd_dev)
+    if (!st().have_memfd_dev || fstat(fd, &sb) != 0 || sb.st_dev != st().memfd_dev) {
         return false;
+    }
     ino = sb.st_ino;
     return true;
 }
 
 model_object* object_of(int fd, ino_t& ino) {
-    if (!inode_of(fd, ino))
+    if (!inode_of(fd, ino)) {
         return nullptr;
+    }
     auto it = st().objects.find(ino);
     return it == st().objects.end() ? nullptr : &it->second;
 }
@@ -126,10 +132,12 @@ void release_if_unreferenced(ino_t ino) {
         }
     }
     auto obj = s.objects.find(ino);
-    if (obj == s.objects.end())
+    if (obj == s.objects.end()) {
         return;
-    if (obj->second.model_fd >= 0)
+    }
+    if (obj->second.model_fd >= 0) {
         iommusim_close(obj->second.model_fd);
+    }
     s.objects.erase(obj);
     s.closed.insert(ino);
 }
@@ -160,8 +168,9 @@ int bind_iommufd(const model_object& device, void* arg) {
     constexpr std::size_t minsz = offsetof(vfio_device_bind_iommufd, out_devid) + sizeof(bind.out_devid);
     auto* user = static_cast<vfio_device_bind_iommufd*>(arg);
     // An unreadable argument: the model reports EFAULT from the program's own pointer.
-    if (!readable_writable(arg, minsz))
+    if (!readable_writable(arg, minsz)) {
         return iommusim_ioctl(device.model_fd, VFIO_DEVICE_BIND_IOMMUFD, arg);
+    }
     std::memcpy(&bind, user, minsz);
     if (bind.iommufd >= 0) {
         ino_t ino = 0;
@@ -174,21 +183,24 @@ int bind_iommufd(const model_object& device, void* arg) {
         bind.iommufd = ctx->model_fd;
     }
     const int rc = iommusim_ioctl(device.model_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-    if (rc == 0)
+    if (rc == 0) {
         user->out_devid = bind.out_devid;
+    }
     return rc;
 }
 
 bool maybe_model_file(int fd) {
-    if (fd >= 0 && fd < flagged_fds)
+    if (fd >= 0 && fd < flagged_fds) {
         return st().flagged[fd].load(std::memory_order_relaxed) != 0;
+    }
     return fd >= flagged_fds && st().high_fds.load(std::memory_order_relaxed);
 }
 
 bool open_file(const char* path, int flags, int& result) {
     file_kind kind;
-    if (path == nullptr || !owned_kind(path, kind))
+    if (path == nullptr || !owned_kind(path, kind)) {
         return false;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     // As open(2) of a character device or a proc file that exists.
@@ -216,16 +228,19 @@ bool open_file(const char* path, int flags, int& result) {
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         const int saved = errno;
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
-        if (obj.model_fd >= 0)
+        }
+        if (obj.model_fd >= 0) {
             iommusim_close(obj.model_fd);
+        }
         errno = saved;
         result = -1;
         return true;
     }
-    if (flags & O_NONBLOCK)
+    if (flags & O_NONBLOCK) {
         fcntl(fd, F_SETFL, O_NONBLOCK);
+    }
     s.memfd_dev = sb.st_dev;
     s.have_memfd_dev = true;
     s.closed.erase(sb.st_ino);
@@ -237,15 +252,17 @@ bool open_file(const char* path, int flags, int& result) {
 }
 
 bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
-    if (_IOC_TYPE(request) != IOMMUFD_TYPE)
+    if (_IOC_TYPE(request) != IOMMUFD_TYPE) {
         return false;  // generic ioctls (FIONBIO, FIOCLEX, ...) act on the reserved kernel file
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
     model_object* obj = object_of(fd, ino);
     if (obj == nullptr) {
-        if (!s.have_memfd_dev || !s.closed.count(ino) || !inode_of(fd, ino))
+        if (!s.have_memfd_dev || !s.closed.count(ino) || !inode_of(fd, ino)) {
             return false;
+        }
         // A descriptor of a model file the interposer never saw (a raw dup) after the model closed
         // the object with the last descriptor it knew of.
         errno = EBADF;
@@ -268,24 +285,28 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
 // the file position of the reserved descriptor, which its dups share, as VFIO uses the file's.
 ssize_t device_region_io(int fd, int model_fd, void* buf, std::size_t len, off_t offset, bool is_write) {
     const bool positioned = offset >= 0;
-    if (!positioned && (offset = lseek(fd, 0, SEEK_CUR)) < 0)
+    if (!positioned && (offset = lseek(fd, 0, SEEK_CUR)) < 0) {
         return -1;
+    }
     const ssize_t n =
         is_write ? iommusim_pwrite(model_fd, buf, len, offset) : iommusim_pread(model_fd, buf, len, offset);
-    if (!positioned && n > 0)
+    if (!positioned && n > 0) {
         lseek(fd, offset + n, SEEK_SET);
+    }
     return n;
 }
 
 bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return false;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
     model_object* obj = object_of(fd, ino);
-    if (obj == nullptr)
+    if (obj == nullptr) {
         return false;
+    }
     if (obj->kind == file_kind::fail_nth) {
         result = fail_nth_read(fd, buf, len, offset);
         return true;
@@ -300,14 +321,16 @@ bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result
 }
 
 bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t& result) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return false;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
     model_object* obj = object_of(fd, ino);
-    if (obj == nullptr)
+    if (obj == nullptr) {
         return false;
+    }
     if (obj->kind == file_kind::fail_nth) {
         result = fail_nth_write(buf, len);  // ignores the offset
         return true;
@@ -322,27 +345,31 @@ bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t&
 }
 
 bool vector_io(int fd, ssize_t& result) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return false;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
-    if (object_of(fd, ino) == nullptr)
+    if (object_of(fd, ino) == nullptr) {
         return false;
+    }
     errno = EINVAL;
     result = -1;
     return true;
 }
 
 bool mmap_file(int fd, void*& result) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return false;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
     model_object* obj = object_of(fd, ino);
-    if (obj == nullptr)
+    if (obj == nullptr) {
         return false;
+    }
     // iommufd has no mmap (ENODEV); a VFIO device maps mmap-capable regions only (none yet).
     errno = obj->kind == file_kind::vfio_device ? EINVAL : ENODEV;
     result = MAP_FAILED;
@@ -350,12 +377,14 @@ bool mmap_file(int fd, void*& result) {
 }
 
 int close_file(int fd, int (*real_close)(int)) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return real_close(fd);
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    if (in_vfork_child())
+    if (in_vfork_child()) {
         return real_close(fd);  // the child's descriptor table is its own; the model is the parent's
+    }
     auto it = s.fds.find(fd);
     const bool known = it != s.fds.end();
     const ino_t ino = known ? it->second : 0;
@@ -371,26 +400,31 @@ int close_file(int fd, int (*real_close)(int)) {
 }
 
 void note_dup(int oldfd, int newfd) {
-    if (newfd < 0 || !st().have_memfd_dev)
+    if (newfd < 0 || !st().have_memfd_dev) {
         return;
+    }
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    if (in_vfork_child())
+    if (in_vfork_child()) {
         return;
+    }
     ino_t ino = 0;
-    if (object_of(oldfd, ino) == nullptr)
+    if (object_of(oldfd, ino) == nullptr) {
         return;
+    }
     s.fds[newfd] = ino;
     flag(newfd, true);
 }
 
 bool model_inode_of(int fd, ino_t& ino) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return false;
+    }
     std::lock_guard<std::recursive_mutex> guard(st().mutex);
     auto it = st().fds.find(fd);
-    if (it == st().fds.end())
+    if (it == st().fds.end()) {
         return false;
+    }
     ino = it->second;
     return true;
 }
@@ -398,8 +432,9 @@ bool model_inode_of(int fd, ino_t& ino) {
 void note_replaced(int newfd, ino_t previous) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    if (in_vfork_child())
+    if (in_vfork_child()) {
         return;
+    }
     s.fds.erase(newfd);
     flag(newfd, false);
     release_if_unreferenced(previous);
@@ -408,8 +443,9 @@ void note_replaced(int newfd, ino_t previous) {
 void note_range_closed(unsigned first, unsigned last) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    if (in_vfork_child())
+    if (in_vfork_child()) {
         return;
+    }
     std::vector<ino_t> lost;
     for (auto it = s.fds.begin(); it != s.fds.end();) {
         const unsigned fd = static_cast<unsigned>(it->first);
@@ -421,8 +457,9 @@ void note_range_closed(unsigned first, unsigned last) {
             ++it;
         }
     }
-    for (ino_t ino : lost)
+    for (ino_t ino : lost) {
         release_if_unreferenced(ino);
+    }
 }
 
 void prepare_fork() {
@@ -495,8 +532,9 @@ extern "C" bool iommusim_preload_mmap(int fd, void** result) {
 }
 
 extern "C" int iommusim_preload_close(int fd, int (*real_close)(int)) {
-    if (!maybe_model_file(fd))
+    if (!maybe_model_file(fd)) {
         return real_close(fd);
+    }
     try {
         return close_file(fd, real_close);
     } catch (...) {

@@ -8,12 +8,15 @@
 namespace iommusim {
 
 std::optional<iotlb_impl> parse_iotlb_impl(std::string_view text) {
-    if (text == "cpp")
+    if (text == "cpp") {
         return iotlb_impl::cpp;
-    if (text == "rtl")
+    }
+    if (text == "rtl") {
         return iotlb_impl::rtl;
-    if (text == "lockstep")
+    }
+    if (text == "lockstep") {
         return iotlb_impl::lockstep;
+    }
     return std::nullopt;
 }
 
@@ -31,10 +34,12 @@ std::string_view to_string(iotlb_impl impl) {
 
 iotlb_impl iotlb_impl_from_env() {
     const char* value = std::getenv("IOMMUSIM_IOTLB");
-    if (value == nullptr || *value == '\0')
+    if (value == nullptr || *value == '\0') {
         return iotlb_impl::cpp;
-    if (auto impl = parse_iotlb_impl(value))
+    }
+    if (auto impl = parse_iotlb_impl(value)) {
         return *impl;
+    }
     throw std::invalid_argument(std::string("IOMMUSIM_IOTLB=") + value + " (expected cpp, rtl or lockstep)");
 }
 

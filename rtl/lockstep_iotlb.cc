@@ -49,11 +49,13 @@ std::string lockstep_divergence::to_string() const {
 lockstep_iotlb::lockstep_iotlb(std::unique_ptr<iotlb_if> reference, std::unique_ptr<iotlb_if> dut,
                                lockstep_options options)
     : m_reference(std::move(reference)), m_dut(std::move(dut)), m_options(options) {
-    if (!m_reference || !m_dut)
+    if (!m_reference || !m_dut) {
         throw std::invalid_argument("lockstep_iotlb: both IOTLBs are required");
+    }
     const iotlb_geometry a = m_reference->geometry(), b = m_dut->geometry();
-    if (a.sets != b.sets || a.ways != b.ways)
+    if (a.sets != b.sets || a.ways != b.ways) {
         throw std::invalid_argument("lockstep_iotlb: the two IOTLBs have different geometries");
+    }
 }
 
 void lockstep_iotlb::diverged(const std::string& operation, const std::string& reference, const std::string& dut) {
@@ -66,14 +68,18 @@ void lockstep_iotlb::diverged(const std::string& operation, const std::string& r
     d.cycle = m_dut->cycles();
     d.sim_time = sc_core::sc_is_running() ? sc_core::sc_time_stamp().to_string() : std::string("-");
     const bool logged = m_log.size() < m_options.log_limit;
-    if (m_options.fatal)
+    if (m_options.fatal) {
         SC_REPORT_FATAL(msg_type, ("divergence: " + d.to_string()).c_str());
-    if (m_options.report && logged)
+    }
+    if (m_options.report && logged) {
         SC_REPORT_WARNING(msg_type, ("divergence: " + d.to_string()).c_str());
-    if (!m_first)
+    }
+    if (!m_first) {
         m_first = d;
-    if (logged)
+    }
+    if (logged) {
         m_log.push_back(std::move(d));
+    }
 }
 
 std::string lockstep_iotlb::to_json() const {
@@ -85,10 +91,11 @@ std::string lockstep_iotlb::to_json() const {
     }
     os << '"';
     for (const char c : m_first->to_string()) {
-        if (c == '"' || c == '\\')
+        if (c == '"' || c == '\\') {
             os << '\\' << c;
-        else if (static_cast<unsigned char>(c) >= 0x20)
+        } else if (static_cast<unsigned char>(c) >= 0x20) {
             os << c;  // (descriptions are one line: control characters are dropped)
+        }
     }
     os << "\"}";
     return os.str();
@@ -96,8 +103,9 @@ std::string lockstep_iotlb::to_json() const {
 
 void lockstep_iotlb::after_op() {
     ++m_ops;
-    if (m_options.state_check_interval != 0 && m_ops % m_options.state_check_interval == 0)
+    if (m_options.state_check_interval != 0 && m_ops % m_options.state_check_interval == 0) {
         compare_state();
+    }
 }
 
 std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
@@ -116,8 +124,9 @@ std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, 
 iotlb_fill_result lockstep_iotlb::fill(const iotlb_entry& entry) {
     auto ref = m_reference->fill(entry);
     auto dut = m_dut->fill(entry);
-    if (ref != dut)
+    if (ref != dut) {
         diverged("fill " + describe(entry), describe(ref), describe(dut));
+    }
     after_op();
     return ref;
 }
@@ -125,8 +134,9 @@ iotlb_fill_result lockstep_iotlb::fill(const iotlb_entry& entry) {
 unsigned lockstep_iotlb::invalidate_both(const std::string& operation, const std::function<unsigned(iotlb_if&)>& op) {
     const unsigned ref = op(*m_reference);
     const unsigned dut = op(*m_dut);
-    if (ref != dut)
+    if (ref != dut) {
         diverged(operation, "dropped " + std::to_string(ref), "dropped " + std::to_string(dut));
+    }
     after_op();
     return ref;
 }
@@ -134,12 +144,15 @@ unsigned lockstep_iotlb::invalidate_both(const std::string& operation, const std
 unsigned lockstep_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
     const unsigned fields = iotlb_scope_fields(scope);
     std::string operation = std::string("invalidate_") + iotlb_scope_name(scope);
-    if (fields & iotlb_scope_field::did)
+    if (fields & iotlb_scope_field::did) {
         operation += " did=" + std::to_string(did);
-    if (fields & iotlb_scope_field::pasid)
+    }
+    if (fields & iotlb_scope_field::pasid) {
         operation += " pasid=" + hex(pasid);
-    if (fields & iotlb_scope_field::range)
+    }
+    if (fields & iotlb_scope_field::range) {
         operation += " vpn=" + hex(range.vpn()) + " am=" + std::to_string(range.am());
+    }
     return invalidate_both(operation, [&](iotlb_if& t) { return t.invalidate(scope, did, pasid, range); });
 }
 
@@ -165,12 +178,15 @@ bool lockstep_iotlb::compare_state() {
     };
     for (const auto& [k, e] : ref) {
         auto it = dut.find(k);
-        if (it == dut.end() || !(it->second == e))
+        if (it == dut.end() || !(it->second == e)) {
             note(k);
+        }
     }
-    for (const auto& [k, e] : dut)
-        if (!ref.count(k))
+    for (const auto& [k, e] : dut) {
+        if (!ref.count(k)) {
             note(k);
+        }
+    }
     const unsigned sets = geometry().sets;
     for (unsigned s = 0; s < sets; ++s) {
         const auto a = m_reference->plru_bits(s), b = m_dut->plru_bits(s);
@@ -179,8 +195,9 @@ bool lockstep_iotlb::compare_state() {
             dut_diff += "plru[" + std::to_string(s) + "]=" + hex(*b) + " ";
         }
     }
-    if (shown == 0)
+    if (shown == 0) {
         return true;
+    }
     diverged("compare_state (" + std::to_string(shown) + " differences)", ref_diff, dut_diff);
     return false;
 }

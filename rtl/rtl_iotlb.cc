@@ -57,8 +57,9 @@ class verilated_model final : public rtl_iotlb::model {
     verilated_model(iotlb_geometry geometry, const rtl_waves_options& waves)
         : m_geometry(geometry), m_waves(waves), m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2)) {
         m_ctx = std::make_unique<VerilatedContext>();
-        if (m_waves.enabled)
+        if (m_waves.enabled) {
             m_ctx->traceEverOn(true);  // must precede the model's construction
+        }
         m_dut = std::make_unique<V>(m_ctx.get(), "dut");
         if (m_waves.enabled) {
             std::filesystem::create_directories(m_waves.dir);
@@ -93,11 +94,13 @@ class verilated_model final : public rtl_iotlb::model {
 
     // Completes the wave file; later operations are not traced.
     void close_waves() override {
-        if (!m_trace)
+        if (!m_trace) {
             return;
+        }
         m_trace->close();
-        if (m_waves.format == rtl_waves_options::file_format::vcd)
+        if (m_waves.format == rtl_waves_options::file_format::vcd) {
             convert_to_vcd();
+        }
         m_trace.reset();
     }
 
@@ -111,8 +114,9 @@ class verilated_model final : public rtl_iotlb::model {
             m_dut->lkp_req_vpn_i = vpn;
         });
         cycles = handshake(m_dut->lkp_req_ready_o, m_dut->lkp_req_valid_i, m_dut->lkp_resp_valid_o);
-        if (!m_dut->lkp_resp_hit_o)
+        if (!m_dut->lkp_resp_hit_o) {
             return std::nullopt;
+        }
         return unpack(m_dut->lkp_resp_did_o, m_dut->lkp_resp_pasid_o, m_dut->lkp_resp_kind_o, m_dut->lkp_resp_level_o,
                       m_dut->lkp_resp_vpn_o, m_dut->lkp_resp_pfn_o, m_dut->lkp_resp_perm_o);
     }
@@ -133,11 +137,12 @@ class verilated_model final : public rtl_iotlb::model {
         r.set = m_dut->fill_resp_set_o;
         r.way = m_dut->fill_resp_way_o;
         r.replaced_same_tag = m_dut->fill_resp_replaced_o;
-        if (m_dut->fill_resp_evict_valid_o)
+        if (m_dut->fill_resp_evict_valid_o) {
             r.evicted =
                 unpack(m_dut->fill_resp_evict_did_o, m_dut->fill_resp_evict_pasid_o, m_dut->fill_resp_evict_kind_o,
                        m_dut->fill_resp_evict_level_o, m_dut->fill_resp_evict_vpn_o, m_dut->fill_resp_evict_pfn_o,
                        m_dut->fill_resp_evict_perm_o);
+        }
         return r;
     }
 
@@ -159,8 +164,9 @@ class verilated_model final : public rtl_iotlb::model {
         for (unsigned set = 0; set < m_geometry.sets; ++set) {
             for (unsigned way = 0; way < m_geometry.ways; ++way) {
                 peek(set, way);
-                if (!m_dut->dbg_valid_o)
+                if (!m_dut->dbg_valid_o) {
                     continue;
+                }
                 fn(set, way,
                    unpack(m_dut->dbg_did_o, m_dut->dbg_pasid_o, m_dut->dbg_kind_o, m_dut->dbg_level_o, m_dut->dbg_vpn_o,
                           m_dut->dbg_pfn_o, m_dut->dbg_perm_o));
@@ -198,16 +204,18 @@ class verilated_model final : public rtl_iotlb::model {
     void convert_to_vcd() {
         auto quote = [](const std::string& p) {
             std::string q = "'";
-            for (char c : p)
+            for (char c : p) {
                 q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            }
             return q + "'";
         };
         const std::string cmd =
             "fst2vcd -f " + quote(m_waves.fst_path()) + " -o " + quote(m_waves.path()) + " >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) == 0)
+        if (std::system(cmd.c_str()) == 0) {
             std::filesystem::remove(m_waves.fst_path());
-        else
+        } else {
             SC_REPORT_WARNING("iommusim/rtl_iotlb", ("fst2vcd failed, waves stay in " + m_waves.fst_path()).c_str());
+        }
     }
 
     void idle_inputs() {
@@ -240,8 +248,9 @@ class verilated_model final : public rtl_iotlb::model {
     }
 
     void dump() {
-        if (m_trace)
+        if (m_trace) {
             m_trace->dump(m_time_ps);
+        }
     }
 
     // Falling edge; inputs change here, half a cycle before the edge that samples them.
@@ -288,9 +297,10 @@ class verilated_model final : public rtl_iotlb::model {
     }
 
     static void check_hang(uint64_t edges) {
-        if (edges > hang_limit_cycles)
+        if (edges > hang_limit_cycles) {
             throw std::logic_error("rtl_iotlb: the RTL did not answer within " + std::to_string(hang_limit_cycles) +
                                    " cycles");
+        }
     }
 
     iotlb_geometry m_geometry;
@@ -324,12 +334,15 @@ constexpr verilated_geometry verilated_geometries[] = {IOMMUSIM_RTL_GEOMETRIES(I
 rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
     rtl_waves_options o;
     o.name = name;
-    if (const char* on = std::getenv("IOMMUSIM_WAVES"))
+    if (const char* on = std::getenv("IOMMUSIM_WAVES")) {
         o.enabled = std::string(on) == "1";
-    if (const char* dir = std::getenv("IOMMUSIM_WAVES_DIR"); dir && *dir)
+    }
+    if (const char* dir = std::getenv("IOMMUSIM_WAVES_DIR"); dir && *dir) {
         o.dir = dir;
-    if (const char* format = std::getenv("IOMMUSIM_WAVES_FORMAT"))
+    }
+    if (const char* format = std::getenv("IOMMUSIM_WAVES_FORMAT")) {
         o.format = std::string(format) == "vcd" ? file_format::vcd : file_format::fst;
+    }
     return o;
 }
 
@@ -340,8 +353,9 @@ bool rtl_iotlb::supported(iotlb_geometry geometry) {
 
 std::vector<iotlb_geometry> rtl_iotlb::supported_geometries() {
     std::vector<iotlb_geometry> out;
-    for (const verilated_geometry& v : verilated_geometries)
+    for (const verilated_geometry& v : verilated_geometries) {
         out.push_back({v.sets, v.ways});
+    }
     return out;
 }
 
@@ -355,8 +369,9 @@ rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves) : m_geome
     std::ostringstream msg;  // (not string operator+: GCC 12 -O3 raises a false -Wrestrict on it)
     msg << "rtl_iotlb: geometry " << geometry.sets << "x" << geometry.ways
         << " (sets x ways) is not verilated; available:";
-    for (const iotlb_geometry& g : supported_geometries())
+    for (const iotlb_geometry& g : supported_geometries()) {
         msg << " " << g.sets << "x" << g.ways;
+    }
     throw std::invalid_argument(msg.str());
 }
 
@@ -374,8 +389,9 @@ std::optional<iotlb_entry> rtl_iotlb::lookup(uint16_t did, uint32_t pasid, trans
 iotlb_fill_result rtl_iotlb::fill(const iotlb_entry& entry) {
     // The walker never produces these (input and output address widths are checked first).
     if (!fits(entry.tag.vpn, rtl_vpn_bits) || !fits(entry.payload.out_pfn, rtl_pfn_bits) ||
-        !fits(entry.tag.pasid, rtl_pasid_bits))
+        !fits(entry.tag.pasid, rtl_pasid_bits)) {
         throw std::out_of_range("rtl_iotlb: fill with a field wider than the RTL entry");
+    }
     return m_model->fill(entry, m_last_op_cycles);
 }
 

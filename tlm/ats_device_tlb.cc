@@ -8,8 +8,9 @@ namespace {
 constexpr unsigned itag_count = 32;
 
 bool overlaps(uint64_t base, uint64_t length, uint64_t rbase, uint64_t rlength) {
-    if (rlength == 0)
+    if (rlength == 0) {
         return true;  // whole address space
+    }
     return base < rbase + rlength && rbase < base + length;
 }
 }  // namespace
@@ -33,24 +34,30 @@ void ats_device_tlb::invalidate(const devtlb_request& req, devtlb_completion_sin
     m_requests.push_back(req);
     // The device drops what the request covers as it arrives; the completion follows its latency.
     std::erase_if(m_atc, [&](const atc_entry& e) {
-        if (e.with_pasid != req.with_pasid)
+        if (e.with_pasid != req.with_pasid) {
             return false;
-        if (req.with_pasid && !req.all_pasids && e.pasid != req.pasid)
+        }
+        if (req.with_pasid && !req.all_pasids && e.pasid != req.pasid) {
             return false;
+        }
         return overlaps(e.base, e.length, req.base, req.length);
     });
-    if (m_fault == fault_mode::never_answer)
+    if (m_fault == fault_mode::never_answer) {
         return;
+    }
     answer a{&sink, m_sid, 1u << req.itag};
-    if (m_fault == fault_mode::wrong_itag)
+    if (m_fault == fault_mode::wrong_itag) {
         a.itag_mask = 1u << ((req.itag + 1) % itag_count);
-    if (m_fault == fault_mode::wrong_sid)
+    }
+    if (m_fault == fault_mode::wrong_sid) {
         a.sid = static_cast<uint16_t>(m_sid + 1);
+    }
     const sc_core::sc_time delay(static_cast<double>(m_latency_ns), sc_core::SC_NS);
     const sc_core::sc_time due = sc_core::sc_time_stamp() + delay;
     m_answers.emplace(due, a);
-    if (m_fault == fault_mode::duplicate)
+    if (m_fault == fault_mode::duplicate) {
         m_answers.emplace(due, a);
+    }
     m_due.notify(delay);  // an earlier pending notification wins; respond() re-arms for the rest
 }
 
@@ -62,8 +69,9 @@ void ats_device_tlb::respond() {
         ++m_completions_sent;
         a.sink->devtlb_complete(a.sid, a.itag_mask);
     }
-    if (!m_answers.empty())
+    if (!m_answers.empty()) {
         m_due.notify(m_answers.begin()->first - now);
+    }
 }
 
 }  // namespace iommusim

@@ -10,8 +10,9 @@ using hw::inv_type;
 // Bits of words 0/1 outside the named fields, or any bit of words 2/3 in a 256-bit queue
 // (docs/vtd-facts.md §2.3, §3.9).
 bool reserved_set(const inv_desc& d, const inv_desc& allowed, bool wide) {
-    if ((d[0] & ~allowed[0]) != 0 || (d[1] & ~allowed[1]) != 0)
+    if ((d[0] & ~allowed[0]) != 0 || (d[1] & ~allowed[1]) != 0) {
         return true;
+    }
     return wide && (d[2] != 0 || d[3] != 0);
 }
 
@@ -32,11 +33,13 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
     switch (type) {
         case static_cast<unsigned>(inv_type::context_cache): {
             namespace f = hw::cc_desc;
-            if (reserved_set(d, f::allowed, wide))
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
+            }
             const uint64_t g = f::g::get(d);
-            if (g == 0 || !did_supported(f::did::get(d), caps))
+            if (g == 0 || !did_supported(f::did::get(d), caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::context_cache;
             o.scope.did = static_cast<uint16_t>(f::did::get(d));
             o.scope.sid = static_cast<uint16_t>(f::sid::get(d));
@@ -47,33 +50,39 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         }
         case static_cast<unsigned>(inv_type::iotlb): {
             namespace f = hw::iotlb_desc;
-            if (reserved_set(d, f::allowed, wide))
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
+            }
             const uint64_t g = f::g::get(d);
-            if (g == 0 || !did_supported(f::did::get(d), caps))
+            if (g == 0 || !did_supported(f::did::get(d), caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::iotlb;
             o.scope.did = static_cast<uint16_t>(f::did::get(d));
             const auto am = static_cast<unsigned>(f::am::get(d));
             o.scope.ih = f::ih::get(d) != 0;
             o.scope.range = page_range::of_address(f::addr::get(d) << 12, am);
             o.drain = f::dr::get(d) != 0 || f::dw::get(d) != 0;
-            if (g == f::page && am > caps.mamv)
+            if (g == f::page && am > caps.mamv) {
                 return iqei::reserved_field;
-            if (g == f::global)
+            }
+            if (g == f::global) {
                 o.scope.kind = scope_kind::iotlb_all;
-            else if (g == f::domain || !caps.psi)
+            } else if (g == f::domain || !caps.psi) {
                 o.scope.kind = scope_kind::iotlb_domain;
-            else
+            } else {
                 o.scope.kind = scope_kind::iotlb_domain_range;
+            }
             return iqei::none;
         }
         case static_cast<unsigned>(inv_type::dev_tlb): {
             namespace f = hw::dev_tlb_desc;
-            if (!caps.dt)
+            if (!caps.dt) {
                 return iqei::invalid_type;  // no device-TLB support (ECAP.DT=0)
-            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps))
+            }
+            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::dev_tlb;
             o.scope.kind = scope_kind::devtlb;
             o.scope.sid = static_cast<uint16_t>(f::sid::get(d));
@@ -84,10 +93,12 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         }
         case static_cast<unsigned>(inv_type::iec): {
             namespace f = hw::iec_desc;
-            if (!caps.ir)
+            if (!caps.ir) {
                 return iqei::invalid_type;  // no interrupt remapping (ECAP.IR=0)
-            if (reserved_set(d, f::allowed, wide))
+            }
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::iec;
             o.scope.kind = f::g::get(d) != 0 ? scope_kind::iec_index : scope_kind::iec_all;
             o.iidx = static_cast<uint16_t>(f::iidx::get(d));
@@ -96,10 +107,12 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         }
         case static_cast<unsigned>(inv_type::wait): {
             namespace f = hw::wait_desc;
-            if (reserved_set(d, f::allowed, wide))
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
-            if (f::pd::get(d) != 0 && !caps.pds)
+            }
+            if (f::pd::get(d) != 0 && !caps.pds) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::wait;
             o.scope.kind = scope_kind::wait;
             o.iflag = f::if_::get(d) != 0;
@@ -113,13 +126,16 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         case static_cast<unsigned>(inv_type::pasid_iotlb): {
             namespace f = hw::p_iotlb_desc;
             // Scalable-mode-only type: unknown in legacy mode or in a 128-bit queue (§2.3).
-            if (!wide || !caps.scalable_mode)
+            if (!wide || !caps.scalable_mode) {
                 return iqei::invalid_type;
-            if (reserved_set(d, f::allowed, wide))
+            }
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
+            }
             const uint64_t g = f::g::get(d);
-            if (g < f::pasid_all || !did_supported(f::did::get(d), caps))
+            if (g < f::pasid_all || !did_supported(f::did::get(d), caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::pasid_iotlb;
             o.scope.did = static_cast<uint16_t>(f::did::get(d));
             o.scope.pasid = static_cast<uint32_t>(f::pasid::get(d));
@@ -134,13 +150,16 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         }
         case static_cast<unsigned>(inv_type::pasid_cache): {
             namespace f = hw::pc_desc;
-            if (!wide || !caps.scalable_mode)
+            if (!wide || !caps.scalable_mode) {
                 return iqei::invalid_type;
-            if (reserved_set(d, f::allowed, wide))
+            }
+            if (reserved_set(d, f::allowed, wide)) {
                 return iqei::reserved_field;
+            }
             const uint64_t g = f::g::get(d);
-            if (g == 2 || !did_supported(f::did::get(d), caps))
+            if (g == 2 || !did_supported(f::did::get(d), caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::pasid_cache;
             o.scope.did = static_cast<uint16_t>(f::did::get(d));
             o.scope.pasid = static_cast<uint32_t>(f::pasid::get(d));
@@ -151,10 +170,12 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
         }
         case static_cast<unsigned>(inv_type::pasid_dev_tlb): {
             namespace f = hw::p_dev_tlb_desc;
-            if (!wide || !caps.scalable_mode || !caps.dt)
+            if (!wide || !caps.scalable_mode || !caps.dt) {
                 return iqei::invalid_type;
-            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps))
+            }
+            if (reserved_set(d, f::allowed, wide) || pfsid_reserved<f::pfsid_lo, f::pfsid_hi>(d, caps)) {
                 return iqei::reserved_field;
+            }
             o.type = inv_type::pasid_dev_tlb;
             o.scope.kind = scope_kind::devtlb_pasid;
             o.scope.sid = static_cast<uint16_t>(f::sid::get(d));
@@ -177,8 +198,9 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
 decode_result descriptor_decoder::decode(const inv_desc& d, bool wide, const decode_caps& caps) {
     decode_result r;
     r.iqei = decode_fields(d, wide, caps, r.desc);
-    if (r.iqei != iqei::none)
+    if (r.iqei != iqei::none) {
         r.desc = decoded_desc{};  // a refused descriptor carries no fields
+    }
     return r;
 }
 

@@ -19,13 +19,16 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
         return false;
     };
     // The stale checker must see every access, so no access may bypass the IOTLB.
-    if (m_translator.config().stale_check)
+    if (m_translator.config().stale_check) {
         return deny();
+    }
     const dma_extension* ext = trans.get_extension<dma_extension>();
-    if (ext && ext->ats_translation)
+    if (ext && ext->ats_translation) {
         return deny();
-    if (interrupt_window_request(trans, ext))
+    }
+    if (interrupt_window_request(trans, ext)) {
         return deny();
+    }
 
     dmi_grant g;
     uint64_t in_page = addr & ~(page_4k - 1);
@@ -42,8 +45,9 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
             req.write = false;
             r = m_translator.translate(req);
         }
-        if (!r.ok() || !r.can_read)
+        if (!r.ok() || !r.can_read) {
             return deny();
+        }
         bytes = r.page_bytes ? r.page_bytes : page_4k;
         in_page = addr & ~(bytes - 1);
         out_page = r.out_addr & ~(bytes - 1);
@@ -62,29 +66,35 @@ bool iommu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dm
     p.set_command(trans.get_command());
     p.set_address(out_page + (addr - in_page));
     tlm::tlm_dmi mdmi;
-    if (!initiator_socket->get_direct_mem_ptr(p, mdmi))
+    if (!initiator_socket->get_direct_mem_ptr(p, mdmi)) {
         return deny();
+    }
     const uint64_t lo = std::max<uint64_t>(mdmi.get_start_address(), out_page);
     const uint64_t hi = std::min<uint64_t>(mdmi.get_end_address(), out_page + bytes - 1);
-    if (lo > hi)
+    if (lo > hi) {
         return deny();
+    }
     g.out_start = lo;
     g.out_end = hi;
     g.in_start = in_page + (lo - out_page);
     g.in_end = in_page + (hi - out_page);
     // A grant must not let requests without PASID reach memory through the interrupt window.
-    if (!(ext && ext->has_pasid) && hw::overlaps_interrupt_window(g.in_start, g.in_end - g.in_start + 1))
+    if (!(ext && ext->has_pasid) && hw::overlaps_interrupt_window(g.in_start, g.in_end - g.in_start + 1)) {
         return deny();
+    }
     dmi.set_dmi_ptr(mdmi.get_dmi_ptr() + (lo - mdmi.get_start_address()));
     dmi.set_start_address(g.in_start);
     dmi.set_end_address(g.in_end);
     dmi.allow_none();
-    if (can_read && mdmi.is_read_allowed())
+    if (can_read && mdmi.is_read_allowed()) {
         dmi.allow_read();
-    if (can_write && mdmi.is_write_allowed())
+    }
+    if (can_write && mdmi.is_write_allowed()) {
         dmi.allow_write();
-    if (can_read && can_write && mdmi.is_read_write_allowed())
+    }
+    if (can_read && can_write && mdmi.is_read_write_allowed()) {
         dmi.allow_read_write();
+    }
     dmi.set_read_latency(mdmi.get_read_latency());
     dmi.set_write_latency(mdmi.get_write_latency());
     m_grants.push_back(g);
@@ -105,8 +115,9 @@ void iommu::revoke_if(const std::function<bool(const dmi_grant&)>& pred) {
 
 void iommu::memory_invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
     for (tlm::tlm_dmi& d : m_mem_dmi) {
-        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address())
+        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
             d.init();
+        }
     }
     revoke_if([&](const dmi_grant& g) { return g.out_start <= end && start <= g.out_end; });
 }

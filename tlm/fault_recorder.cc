@@ -26,8 +26,9 @@ void fault_recorder::stats::register_stats(stats_group& g) const {
 
 fault_recorder::fault_recorder(register_file& regs, unsigned num_records, std::function<void()> deliver)
     : m_regs(regs), m_num_records(num_records), m_deliver(std::move(deliver)) {
-    if (num_records == 0 || num_records > hw::reg::FRCD_MAX || !regs.contains(frcd_hi(num_records - 1)))
+    if (num_records == 0 || num_records > hw::reg::FRCD_MAX || !regs.contains(frcd_hi(num_records - 1))) {
         SC_REPORT_FATAL("iommusim/fault_recorder", "fault record count does not match the register file");
+    }
     m_regs.on_write(fsts_off, [this](const register_file::write_event& ev) { on_fsts_write(ev); });
     m_regs.on_write(fectl_off, [this](const register_file::write_event& ev) { on_fectl_write(ev); });
     m_regs.on_write(frcd_hi(0), [this](const register_file::write_event& ev) { on_frcd_hi_write(ev); });
@@ -88,8 +89,9 @@ fault_recorder::outcome fault_recorder::record(const fault_info& f, bool suppres
     hw::frcd::f::set(w, 1);
     m_regs.set(frcd_lo(m_next), w[0]);
     m_regs.set(frcd_hi(m_next), w[1]);
-    if (!hw::fsts::ppf::get(pre))
+    if (!hw::fsts::ppf::get(pre)) {
         m_regs.set_field<hw::fsts::fri>(fsts_off, m_next);
+    }
     update_ppf();
     m_next = (m_next + 1) % m_num_records;
     ++m_stats.recorded;
@@ -100,8 +102,9 @@ fault_recorder::outcome fault_recorder::record(const fault_info& f, bool suppres
 void fault_recorder::raise_status(uint32_t fsts_bits) {
     const uint32_t pre = static_cast<uint32_t>(m_regs.get(fsts_off));
     const uint32_t fresh = fsts_bits & ~pre & static_cast<uint32_t>(hw::fsts::w1c_mask);
-    if (!fresh)
+    if (!fresh) {
         return;
+    }
     m_regs.set_bits(fsts_off, fresh);
     generate_event(pre);
 }
@@ -112,31 +115,36 @@ bool fault_recorder::conditions_clear() const {
 
 // New condition: IP only when nothing was pending before (docs/vtd-facts.md §1.8).
 void fault_recorder::generate_event(uint32_t pre_fsts) {
-    if (pre_fsts & pending_conditions)
+    if (pre_fsts & pending_conditions) {
         return;
+    }
     if (hw::fectl::im::get(m_regs.get(fectl_off))) {
         m_regs.set_bits(fectl_off, hw::fectl::ip::mask);
         return;
     }
     m_regs.clear_bits(fectl_off, hw::fectl::ip::mask);
     ++m_stats.events;
-    if (m_deliver)
+    if (m_deliver) {
         m_deliver();
+    }
 }
 
 void fault_recorder::update_ppf() {
     bool any = false;
-    for (unsigned i = 0; i < m_num_records && !any; ++i)
+    for (unsigned i = 0; i < m_num_records && !any; ++i) {
         any = record_pending(i);
+    }
     m_regs.set_field<hw::fsts::ppf>(fsts_off, any);
 }
 
 void fault_recorder::maybe_clear_ip() {
-    if (!conditions_clear())
+    if (!conditions_clear()) {
         return;
+    }
     m_regs.clear_bits(fectl_off, hw::fectl::ip::mask);
-    if (m_cleared)
+    if (m_cleared) {
         m_cleared();
+    }
 }
 
 void fault_recorder::on_fsts_write(const register_file::write_event&) {
@@ -148,14 +156,16 @@ void fault_recorder::on_fectl_write(const register_file::write_event& ev) {
     if (!hw::fectl::im::get(ev.new_value) && hw::fectl::ip::get(ev.new_value)) {
         m_regs.clear_bits(fectl_off, hw::fectl::ip::mask);
         ++m_stats.events;
-        if (m_deliver)
+        if (m_deliver) {
             m_deliver();
+        }
     }
 }
 
 void fault_recorder::on_frcd_hi_write(const register_file::write_event& ev) {
-    if (ev.index >= m_num_records)
+    if (ev.index >= m_num_records) {
         return;
+    }
     update_ppf();
     const uint64_t fsts = m_regs.get(fsts_off);
     if (hw::fsts::ppf::get(fsts)) {

@@ -61,8 +61,9 @@ void invalidation_queue::attach_registers(register_file& regs) {
     regs.on_write(reg::FSTS_OFFSET, [this](const ev_t& ev) {
         const uint32_t cleared = static_cast<uint32_t>(ev.old_value & ~ev.new_value) &
                                  static_cast<uint32_t>(fsts::iqe::mask | fsts::ice::mask | fsts::ite::mask);
-        if (cleared)
+        if (cleared) {
             on_fsts_w1c(cleared);
+        }
     });
 }
 
@@ -81,8 +82,9 @@ void invalidation_queue::write_iqa(uint64_t value) {
 }
 
 void invalidation_queue::write_ics(uint32_t value) {
-    if (hw::ics::iwc::get(value) == 0 || hw::ics::iwc::get(m_ics) == 0)
+    if (hw::ics::iwc::get(value) == 0 || hw::ics::iwc::get(m_ics) == 0) {
         return;
+    }
     m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 0));
     // Clearing IWC while the interrupt is pending withdraws it (docs/vtd-facts.md §1.11).
     m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 0));
@@ -132,20 +134,25 @@ bool invalidation_queue::set_enabled(bool qie) {
 }
 
 void invalidation_queue::on_fsts_w1c(uint32_t cleared_bits) {
-    if (hw::fsts::iqe::get(cleared_bits) != 0)
+    if (hw::fsts::iqe::get(cleared_bits) != 0) {
         m_iqe = false;
-    if (hw::fsts::ite::get(cleared_bits) != 0)
+    }
+    if (hw::fsts::ite::get(cleared_bits) != 0) {
         m_ite = false;
-    if (hw::fsts::ice::get(cleared_bits) != 0)
+    }
+    if (hw::fsts::ice::get(cleared_bits) != 0) {
         m_ice = false;
+    }
     m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
 bool invalidation_queue::busy() const {
-    if (!m_qies)
+    if (!m_qies) {
         return false;
-    if (!m_outstanding.empty() || m_in_wait)
+    }
+    if (!m_outstanding.empty() || m_in_wait) {
         return true;
+    }
     // Stopped on IQE/ITE counts as idle, so that software can disable and reprogram the queue
     // (e.g. after IQEI 5, which only a new IQA.DW fixes).
     return !m_iqe && !m_ite && hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4));
@@ -164,8 +171,9 @@ void invalidation_queue::unregister_device_tlb(uint16_t sid) {
 void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
     bool unexpected = itag_mask == 0;
     for (unsigned tag = 0; tag < max_itags; ++tag) {
-        if (((itag_mask >> tag) & 1u) == 0)
+        if (((itag_mask >> tag) & 1u) == 0) {
             continue;
+        }
         auto it = std::find_if(m_outstanding.begin(), m_outstanding.end(),
                                [&](const outstanding_devtlb& o) { return o.sid == sid && o.itag == tag; });
         if (it == m_outstanding.end()) {
@@ -223,22 +231,26 @@ void invalidation_queue::publish() {
 }
 
 void invalidation_queue::note_iqt_write() {
-    if (!m_qies)
+    if (!m_qies) {
         return;
+    }
     const uint64_t qt = hw::iqt::qt::get(m_iqt);
     const auto tail = static_cast<uint32_t>(m_dw ? qt >> 1 : qt);
     const uint32_t last = m_iqt_writes.empty() ? m_head : m_iqt_writes.back().first;
-    if (tail == last)
+    if (tail == last) {
         return;
-    if (m_iqt_writes.size() >= max_iqt_writes)
+    }
+    if (m_iqt_writes.size() >= max_iqt_writes) {
         m_iqt_writes.pop_front();
+    }
     m_iqt_writes.emplace_back(tail, sc_core::sc_time_stamp());
 }
 
 sc_core::sc_time invalidation_queue::earliest_deadline() const {
     sc_core::sc_time t = m_outstanding.front().deadline;
-    for (const outstanding_devtlb& o : m_outstanding)
+    for (const outstanding_devtlb& o : m_outstanding) {
         t = std::min(t, o.deadline);
+    }
     return t;
 }
 
@@ -251,10 +263,11 @@ void invalidation_queue::engine() {
         }
         publish();
         desc_type_signal.write(0);
-        if (m_outstanding.empty())
+        if (m_outstanding.empty()) {
             wait(m_wake);
-        else
+        } else {
             wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+        }
     }
 }
 
@@ -295,10 +308,11 @@ bool invalidation_queue::step() {
     const std::size_t bytes = std::size_t{1} << shift();
     const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
     decode_result r;
-    if (fetched)
+    if (fetched) {
         r = descriptor_decoder::decode(d, m_dw, caps(ttm));
-    else
+    } else {
         r.iqei = iqei::fetch_error;
+    }
     if (!r.ok()) {
         wait(m_fetch_delay);
         queue_error(r.iqei);
@@ -307,15 +321,17 @@ bool invalidation_queue::step() {
     desc_type_signal.write(static_cast<uint32_t>(r.desc.type));
     wait(m_fetch_process_delay);
     m_publish_time = m_iqt_writes.empty() ? sc_core::sc_time_stamp() : m_iqt_writes.front().second;
-    if (!process(r.desc))
+    if (!process(r.desc)) {
         return false;
+    }
 
     ++m_stats.descriptors;
     ++m_stats.per_type[static_cast<unsigned>(r.desc.type)];
     ++m_stats.per_scope[static_cast<unsigned>(r.desc.scope.kind)];
     m_head = (m_head + 1) & (entries() - 1);
-    while (!m_iqt_writes.empty() && m_iqt_writes.front().first == m_head)
+    while (!m_iqt_writes.empty() && m_iqt_writes.front().first == m_head) {
         m_iqt_writes.pop_front();
+    }
     publish();
     return true;
 }
@@ -327,8 +343,9 @@ bool invalidation_queue::process(const decoded_desc& d) {
         case hw::inv_type::pasid_iotlb:
         case hw::inv_type::pasid_cache:
             m_stats.entries_dropped += m_host.caches().invalidate(d.scope);
-            if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME)
+            if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME) {
                 wait(t);
+            }
             return true;
         case hw::inv_type::dev_tlb:
         case hw::inv_type::pasid_dev_tlb:
@@ -349,16 +366,19 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
     // Out of ITags: hold the descriptor until a completion frees one (or a time-out stops us).
     for (;;) {
         check_timeouts();
-        if (m_ite)
+        if (m_ite) {
             return false;
-        if (m_outstanding.size() < max_itags)
+        }
+        if (m_outstanding.size() < max_itags) {
             break;
+        }
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     uint8_t tag = m_next_itag;
     while (std::any_of(m_outstanding.begin(), m_outstanding.end(),
-                       [&](const outstanding_devtlb& o) { return o.itag == tag; }))
+                       [&](const outstanding_devtlb& o) { return o.itag == tag; })) {
         tag = static_cast<uint8_t>((tag + 1) % max_itags);
+    }
     m_next_itag = static_cast<uint8_t>((tag + 1) % max_itags);
 
     devtlb_request req;
@@ -378,14 +398,16 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
 }
 
 bool invalidation_queue::run_wait(const decoded_desc& d) {
-    if (d.fn)
+    if (d.fn) {
         ++m_stats.fences;
+    }
     m_in_wait = true;
     // Completion strictly after every earlier descriptor, device-TLB invalidations included (§2.7).
     for (;;) {
         check_timeouts();
-        if (m_ite || m_outstanding.empty())
+        if (m_ite || m_outstanding.empty()) {
             break;
+        }
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     m_in_wait = false;
@@ -411,8 +433,9 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         }
         ++m_stats.status_writes;
     }
-    if (d.iflag)
+    if (d.iflag) {
         set_ics_iwc();
+    }
     ++m_stats.waits_completed;
     m_stats.iqt_to_wait_ns.add(
         static_cast<uint64_t>((sc_core::sc_time_stamp() - m_publish_time).to_seconds() * 1e9 + 0.5));
@@ -422,8 +445,9 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
 }
 
 void invalidation_queue::check_timeouts() {
-    if (m_outstanding.empty())
+    if (m_outstanding.empty()) {
         return;
+    }
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     for (const outstanding_devtlb& o : m_outstanding) {
         if (o.deadline <= now) {
@@ -448,13 +472,15 @@ void invalidation_queue::time_out(const outstanding_devtlb& o) {
 
 void invalidation_queue::set_ics_iwc() {
     // A completion while IWC is still set is not signalled again (docs/vtd-facts.md §1.11).
-    if (hw::ics::iwc::get(m_ics) != 0)
+    if (hw::ics::iwc::get(m_ics) != 0) {
         return;
+    }
     m_ics = static_cast<uint32_t>(hw::ics::iwc::set(m_ics, 1));
-    if (hw::iectl::im::get(m_iectl) != 0)
+    if (hw::iectl::im::get(m_iectl) != 0) {
         m_iectl = static_cast<uint32_t>(hw::iectl::ip::set(m_iectl, 1));
-    else
+    } else {
         send_completion_msi();
+    }
 }
 
 void invalidation_queue::send_completion_msi() {

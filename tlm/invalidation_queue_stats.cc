@@ -21,8 +21,9 @@ uint64_t invalidation_queue_stats::histogram::bucket_upper_bound_ns(unsigned i) 
 }
 
 uint64_t invalidation_queue_stats::histogram::percentile_ns(unsigned percent) const {
-    if (values_ns.empty())
+    if (values_ns.empty()) {
         return 0;
+    }
     const uint64_t n = values_ns.size();
     const uint64_t rank = std::max<uint64_t>(1, (std::min(percent, 100u) * n + 99) / 100);  // 1-based
     std::vector<uint64_t> sorted = values_ns;

@@ -37,16 +37,19 @@ namespace {
 // The register table with CAP.NFR + 1 fault recording registers.
 std::vector<hw::reg_desc> table_for(const iommu_config& cfg) {
     const std::string err = cfg.validate();
-    if (!err.empty())
+    if (!err.empty()) {
         SC_REPORT_FATAL(msg_type, ("bad iommu_config: " + err).c_str());
-    if (cfg.nfr + 1 > hw::reg::FRCD_MAX)
+    }
+    if (cfg.nfr + 1 > hw::reg::FRCD_MAX) {
         SC_REPORT_FATAL(msg_type, ("bad iommu_config: nfr=" + std::to_string(cfg.nfr) + " (the register table holds " +
                                    std::to_string(hw::reg::FRCD_MAX) + " fault recording registers)")
                                       .c_str());
+    }
     std::vector<hw::reg_desc> t(hw::reg_table.begin(), hw::reg_table.end());
     for (hw::reg_desc& d : t) {
-        if (d.count > 1)
+        if (d.count > 1) {
             d.count = cfg.nfr + 1;
+        }
     }
     return t;
 }
@@ -97,9 +100,10 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
         revoke_if([&](const dmi_grant& g) {
             return !g.untranslated && s.covers(g.rid, g.did, g.pasid, g.kind, g.in_start, g.in_end - g.in_start + 1);
         });
-        if (m_stats.dmi_revocations != before)
+        if (m_stats.dmi_revocations != before) {
             m_latest_request_end =
                 std::max(m_latest_request_end, sc_core::sc_time_stamp() + m_quantum + ns(m_cfg.memory_latency_ns));
+        }
     });
 
     SC_METHOD(fault_irq_process);
@@ -118,8 +122,9 @@ phys_mem_if& iommu::walk_memory() {
 
 void iommu::set_stale_check(bool on) {
     m_translator.set_stale_check(on);
-    if (on)
+    if (on) {
         revoke_all();
+    }
 }
 
 void iommu::set_observer(iommu_observer* observer) {
@@ -139,8 +144,9 @@ void iommu::set_observer(iommu_observer* observer) {
 }
 
 sc_core::sc_time iommu::operation_time() const {
-    if (!m_translating)
+    if (!m_translating) {
         return sc_core::sc_time_stamp();
+    }
     return sc_core::sc_time_stamp() + m_translation_start + m_walk_mem->m_delay +
            cycle_time(m_tlb.cycles() - m_translation_cycles);
 }

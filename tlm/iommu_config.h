@@ -100,39 +100,52 @@ struct iommu_config {
 
 inline std::string iommu_config::validate() const {
     auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
-    if (mgaw < 39 || mgaw > 57)
+    if (mgaw < 39 || mgaw > 57) {
         return "mgaw=" + std::to_string(mgaw) + " (must be 39..57)";
-    if (haw < 32 || haw > 52)
+    }
+    if (haw < 32 || haw > 52) {
         return "haw=" + std::to_string(haw) + " (must be 32..52)";
-    if (sagaw_bits() == 0)
+    }
+    if (sagaw_bits() == 0) {
         return "sagaw: at least one of sagaw_39/48/57 must be set";
-    if (mamv > 63)
+    }
+    if (mamv > 63) {
         return "mamv=" + std::to_string(mamv) + " (must be 0..63)";
-    if (nfr + 1 > hw::reg::FRCD_MAX)
+    }
+    if (nfr + 1 > hw::reg::FRCD_MAX) {
         return "nfr=" + std::to_string(nfr) + " (must be 0.." + std::to_string(hw::reg::FRCD_MAX - 1) +
                ": the register block holds " + std::to_string(hw::reg::FRCD_MAX) + " fault recording registers)";
-    if (nd > 6)
+    }
+    if (nd > 6) {
         return "nd=" + std::to_string(nd) + " (must be 0..6)";
-    if (pss > 19)
+    }
+    if (pss > 19) {
         return "pss=" + std::to_string(pss) + " (must be 0..19)";
+    }
     // smts=false builds a unit that reports no scalable mode (a driver refuses it); it translates
     // nothing (legacy mode is not modelled, TTM=01 is reserved without SMTS).
-    if (smts && !qi)
+    if (smts && !qi) {
         return "qi=false with smts=true (scalable mode requires queued invalidation)";
+    }
     // Implementations without page requests report no page-request drain; DIT qualifies device TLBs.
-    if (pds && !prs)
+    if (pds && !prs) {
         return "pds=true with prs=false (page-request drain needs page requests)";
-    if (dit && !dt)
+    }
+    if (dit && !dt) {
         return "dit=true with dt=false (the device-TLB invalidation throttle needs device TLBs)";
-    if (!pow2(iotlb_sets) || iotlb_sets > 4096)
+    }
+    if (!pow2(iotlb_sets) || iotlb_sets > 4096) {
         return "iotlb_sets=" + std::to_string(iotlb_sets) + " (power of two, 1..4096)";
-    if (!pow2(iotlb_ways) || iotlb_ways > 64)
+    }
+    if (!pow2(iotlb_ways) || iotlb_ways > 64) {
         return "iotlb_ways=" + std::to_string(iotlb_ways) + " (power of two, 1..64)";
+    }
     // Sizes and times are bounded so an absurd value is refused by name instead of exhausting
     // memory or overflowing simulated time.
     auto in_range = [](const char* name, uint64_t v, uint64_t lo, uint64_t hi) -> std::string {
-        if (v >= lo && v <= hi)
+        if (v >= lo && v <= hi) {
             return "";
+        }
         return std::string(name) + "=" + std::to_string(v) + " (must be " + std::to_string(lo) + ".." +
                std::to_string(hi) + ")";
     };
@@ -153,11 +166,14 @@ inline std::string iommu_config::validate() const {
              in_range("devtlb_ns", devtlb_ns, 0, max_time),
              in_range("devtlb_timeout_ns", devtlb_timeout_ns, 0, max_time),
              in_range("quantum_ns", quantum_ns, 1, max_time),
-         })
-        if (!err.empty())
+         }) {
+        if (!err.empty()) {
             return err;
-    if (devtlb_timeout_ns < devtlb_ns)
+        }
+    }
+    if (devtlb_timeout_ns < devtlb_ns) {
         return "devtlb_timeout_ns below devtlb_ns";
+    }
     return "";
 }
 

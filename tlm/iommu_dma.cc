@@ -102,8 +102,9 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
     trans.set_response_status(p.get_response_status());
     if (p.is_response_ok() && p.is_dmi_allowed()) {
         tlm::tlm_dmi d;
-        if (initiator_socket->get_direct_mem_ptr(p, d))
+        if (initiator_socket->get_direct_mem_ptr(p, d)) {
             m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
+        }
     }
 }
 
@@ -148,8 +149,9 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
 void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
     ++m_stats.dma_requests;
     dma_extension* ext = trans.get_extension<dma_extension>();
-    if (ext)
+    if (ext) {
         ext->clear_response();
+    }
     const unsigned len = trans.get_data_length();
     if (trans.get_streaming_width() < len) {
         ++m_stats.dma_errors;
@@ -170,10 +172,11 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     if (!m_te) {
         ++m_stats.pass_through;
         initiator_socket->b_transport(trans, delay);
-        if (trans.is_response_ok())
+        if (trans.is_response_ok()) {
             m_stats.dma_bytes += len;
-        else
+        } else {
             ++m_stats.dma_errors;
+        }
         trans.set_dmi_allowed(!m_translator.config().stale_check && trans.is_dmi_allowed());
         sync(delay);
         return;
@@ -196,8 +199,9 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
             trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
             break;
         }
-        if (len == 0)
+        if (len == 0) {
             break;
+        }
         const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
         const uint64_t page_end = (addr & ~(bytes - 1)) + bytes;
         const unsigned n = static_cast<unsigned>(std::min<uint64_t>(len - done, page_end - addr));
@@ -271,8 +275,9 @@ unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
         uint64_t bytes = page_4k;
         if (te) {
             const translation_result r = m_translator.translate(make_request(trans, ext, addr));
-            if (!r.ok())
+            if (!r.ok()) {
                 break;
+            }
             out = r.out_addr;
             bytes = r.page_bytes ? r.page_bytes : page_4k;
         }
@@ -284,8 +289,9 @@ unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
         p.set_data_length(n);
         const unsigned got = initiator_socket->transport_dbg(p);
         done += got;
-        if (got < n)
+        if (got < n) {
             break;
+        }
     }
     trans.set_response_status(done == len ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return done;
@@ -304,9 +310,10 @@ translation_result iommu::timed_translate(const translation_request& req, const 
     m_translating = false;
     const uint64_t spent = m_tlb.cycles() - before;
     m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
-    if (m_observer)
+    if (m_observer) {
         m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
                                req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+    }
     return r;
 }
 

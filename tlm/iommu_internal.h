@@ -36,10 +36,12 @@ class iommu::socket_memory final : public phys_mem_if {
     // The walker's A/D updates. No other initiator runs between the two accesses (b_transport of
     // the memory does not wait), so the pair is atomic in the simulation.
     bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) override {
-        if (!read(pa, &observed, sizeof observed))
+        if (!read(pa, &observed, sizeof observed)) {
             return false;
-        if (observed != expected)
+        }
+        if (observed != expected) {
             return true;
+        }
         return write(pa, &desired, sizeof desired);
     }
 
@@ -57,8 +59,9 @@ class iommu::socket_memory final : public phys_mem_if {
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         sc_core::sc_time d = sc_core::SC_ZERO_TIME;
         m_owner.initiator_socket->b_transport(p, d);
-        if (m_timed)
+        if (m_timed) {
             m_delay += d;
+        }
         return p.is_response_ok();
     }
 

@@ -24,15 +24,17 @@ void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
     if (trans.is_read()) {
         ++m_stats.mmio_reads;
         ok = m_regs.read(off, len, v);
-        if (ok)
+        if (ok) {
             std::memcpy(trans.get_data_ptr(), &v, len);
+        }
     } else if (trans.is_write()) {
         ++m_stats.mmio_writes;
         std::memcpy(&v, trans.get_data_ptr(), len);
         ok = m_regs.write(off, len, v);
     }
-    if (!ok)
+    if (!ok) {
         ++m_stats.mmio_errors;
+    }
     trans.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
@@ -41,8 +43,9 @@ unsigned int iommu::mmio_transport_dbg(tlm::tlm_generic_payload& trans) {
     const unsigned len = trans.get_data_length();
     uint64_t v = 0;
     if (!trans.is_read() || trans.get_address() > UINT32_MAX ||
-        !m_regs.read(static_cast<uint32_t>(trans.get_address()), len, v))
+        !m_regs.read(static_cast<uint32_t>(trans.get_address()), len, v)) {
         return 0;
+    }
     std::memcpy(trans.get_data_ptr(), &v, len);
     return len;
 }

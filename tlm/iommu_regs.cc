@@ -91,8 +91,9 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
     if (qie != qies && m_cfg.qi) {  // without ECAP.QI the bit is reserved: ignored, QIES stays 0
         ++commands;
         const bool now = m_queue->set_enabled(qie);
-        if (now == qies)
+        if (now == qies) {
             SC_REPORT_WARNING(msg_type, "GCMD.QIE=0 refused: the invalidation queue is not idle");
+        }
         m_regs.set_field<gsts::qies>(reg::GSTS_OFFSET, now);
     }
     if (gcmd::wbf::get(cmd)) {
@@ -107,8 +108,9 @@ void iommu::on_gcmd(const register_file::write_event& ev) {
         ++commands;
         SC_REPORT_WARNING(msg_type, "GCMD: SFL/EAFL/IRE/SIRTP/CFI are not modelled; ignored");
     }
-    if (commands > 1)
+    if (commands > 1) {
         SC_REPORT_WARNING(msg_type, "GCMD: more than one command in one write");
+    }
 }
 
 }  // namespace iommusim

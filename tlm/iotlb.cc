@@ -22,17 +22,23 @@ void for_each_did(const uint16_t* dids, std::size_t n, uint16_t did, F f) {
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         uint16_t any = 0;
-        for (unsigned j = 0; j < 32; ++j)
+        for (unsigned j = 0; j < 32; ++j) {
             any |= static_cast<uint16_t>(dids[i + j] ^ did) == 0 ? 0xffff : 0;
-        if (any == 0)
+        }
+        if (any == 0) {
             continue;
-        for (unsigned j = 0; j < 32; ++j)
-            if (dids[i + j] == did)
+        }
+        for (unsigned j = 0; j < 32; ++j) {
+            if (dids[i + j] == did) {
                 f(i + j);
+            }
+        }
     }
-    for (; i < n; ++i)
-        if (dids[i] == did)
+    for (; i < n; ++i) {
+        if (dids[i] == did) {
             f(i);
+        }
+    }
 }
 
 // Calls f(i) for every i < n with fps[i] == fp, sixteen 32-bit values per branch-free step.
@@ -41,23 +47,30 @@ void for_each_fingerprint(const uint32_t* fps, std::size_t n, uint32_t fp, F f) 
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         uint32_t any = 0;
-        for (unsigned j = 0; j < 16; ++j)
+        for (unsigned j = 0; j < 16; ++j) {
             any |= (fps[i + j] ^ fp) == 0 ? 0xffff'ffffu : 0u;
-        if (any == 0)
+        }
+        if (any == 0) {
             continue;
-        for (unsigned j = 0; j < 16; ++j)
-            if (fps[i + j] == fp)
+        }
+        for (unsigned j = 0; j < 16; ++j) {
+            if (fps[i + j] == fp) {
                 f(i + j);
+            }
+        }
     }
-    for (; i < n; ++i)
-        if (fps[i] == fp)
+    for (; i < n; ++i) {
+        if (fps[i] == fp) {
             f(i);
+        }
+    }
 }
 }  // namespace
 
 iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
-    if (!is_pow2(geometry.sets) || !is_pow2(geometry.ways) || geometry.ways > 64)
+    if (!is_pow2(geometry.sets) || !is_pow2(geometry.ways) || geometry.ways > 64) {
         throw std::invalid_argument("iotlb: sets and ways must be powers of two, ways <= 64");
+    }
     m_keys.assign(static_cast<std::size_t>(geometry.sets) * geometry.ways, 0);
     m_entries.resize(m_keys.size());
     m_dids.assign(m_keys.size(), 0);
@@ -74,10 +87,11 @@ void iotlb::touch(unsigned set, unsigned way) {
     while (node != 0) {
         const unsigned parent = (node - 1) / 2;
         const bool from_left = node == 2 * parent + 1;
-        if (from_left)
+        if (from_left) {
             bits |= uint64_t{1} << parent;  // victim now in the right subtree
-        else
+        } else {
             bits &= ~(uint64_t{1} << parent);
+        }
         node = parent;
     }
     m_plru[set] = bits;
@@ -86,8 +100,9 @@ void iotlb::touch(unsigned set, unsigned way) {
 unsigned iotlb::plru_victim(unsigned set) const {
     const uint64_t bits = m_plru[set];
     unsigned node = 0;
-    while (node < m_geometry.ways - 1)
+    while (node < m_geometry.ways - 1) {
         node = ((bits >> node) & 1) ? 2 * node + 2 : 2 * node + 1;
+    }
     return node - (m_geometry.ways - 1);
 }
 
@@ -107,8 +122,9 @@ void iotlb::drop(std::size_t i) {
 std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
     for (unsigned l = 0; l < 3; ++l) {
-        if (m_level_count[l] == 0)
+        if (m_level_count[l] == 0) {
             continue;
+        }
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
         const uint64_t key = match_key(did, pasid, kind, level);
@@ -150,8 +166,9 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
         target = plru_victim(r.set);
         r.evicted = m_entries[base + target];
     }
-    if (m_keys[base + target] != 0)
+    if (m_keys[base + target] != 0) {
         count_in(m_entries[base + target].tag, -1);
+    }
     count_in(entry.tag, +1);
     m_keys[base + target] = key;
     m_dids[base + target] = entry.tag.did;
@@ -190,8 +207,9 @@ unsigned iotlb::drop_pasid(uint16_t did, uint32_t pasid, Pred pred) {
 template <typename Pred>
 unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred) {
     const unsigned l = static_cast<unsigned>(level);
-    if (m_level_count[l] == 0)
+    if (m_level_count[l] == 0) {
         return 0;
+    }
     const unsigned sets = m_geometry.sets;
     const unsigned ways = m_geometry.ways;
     const bool every_set = last_page - first_page >= sets - 1;
@@ -229,8 +247,9 @@ unsigned iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, cons
 
 unsigned iotlb::clear_all() {
     const unsigned n = m_valid;
-    if (n == 0)
+    if (n == 0) {
         return 0;
+    }
     std::fill(m_keys.begin(), m_keys.end(), 0);
     std::fill(m_did_filter.begin(), m_did_filter.end(), 0);
     std::fill(m_pasid_filter.begin(), m_pasid_filter.end(), 0);
@@ -240,28 +259,32 @@ unsigned iotlb::clear_all() {
 }
 
 unsigned iotlb::clear_domain(uint16_t did) {
-    if (m_did_filter[did_bucket(did)] == 0)
+    if (m_did_filter[did_bucket(did)] == 0) {
         return 0;
+    }
     return drop_domain(did, [](const iotlb_tag&) { return true; });
 }
 
 unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
-    if (m_did_filter[did_bucket(did)] == 0)
+    if (m_did_filter[did_bucket(did)] == 0) {
         return 0;
+    }
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (docs/vtd-facts.md §6.2).
     return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, range); });
 }
 
 unsigned iotlb::clear_pasid(uint16_t did, uint32_t pasid) {
-    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
+    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0) {
         return 0;
+    }
     return drop_pasid(did, pasid, [](const iotlb_tag&) { return true; });
 }
 
 unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range& range) {
-    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0)
+    if (m_pasid_filter[pasid_bucket(did, pasid)] == 0) {
         return 0;
+    }
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (docs/vtd-facts.md §6.3).
     auto pred = [=](const iotlb_tag& t) {
         return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, range);
@@ -269,21 +292,25 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
     // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
     // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
     // guest stage-1 invalidations).
-    if (range.am() >= 52)  // every input address (Linux's "flush all" range uses AM 52)
+    if (range.am() >= 52) {  // every input address (Linux's "flush all" range uses AM 52)
         return drop_pasid(did, pasid, pred);
+    }
     unsigned n = 0;
-    for (unsigned l = 0; l < 3; ++l)
+    for (unsigned l = 0; l < 3; ++l) {
         n += drop_level_range(static_cast<page_level>(l), range.first() >> (9 * l), range.last() >> (9 * l), pred);
+    }
     return n;
 }
 
 void iotlb::for_each_valid(const std::function<void(unsigned set, unsigned way, const iotlb_entry&)>& fn) const {
-    for (unsigned set = 0; set < m_geometry.sets; ++set)
+    for (unsigned set = 0; set < m_geometry.sets; ++set) {
         for (unsigned w = 0; w < m_geometry.ways; ++w) {
             const std::size_t i = index(set, w);
-            if (m_keys[i] != 0)
+            if (m_keys[i] != 0) {
                 fn(set, w, m_entries[i]);
+            }
         }
+    }
 }
 
 unsigned iotlb::valid_count() const {

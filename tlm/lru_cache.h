@@ -41,8 +41,9 @@ class lru_cache {
                 break;
             }
             if (!s.valid) {
-                if (m_slots[victim].valid)
+                if (m_slots[victim].valid) {
                     victim = i;
+                }
             } else if (m_slots[victim].valid && s.stamp < m_slots[victim].stamp) {
                 victim = i;
             }
@@ -66,8 +67,9 @@ class lru_cache {
 
     unsigned size() const {
         unsigned n = 0;
-        for (const slot& s : m_slots)
+        for (const slot& s : m_slots) {
             n += s.valid ? 1 : 0;
+        }
         return n;
     }
     unsigned capacity() const { return static_cast<unsigned>(m_slots.size()); }

@@ -39,11 +39,13 @@ page_walker::flag_update page_walker::set_flags(walk_ctx& w, uint64_t pa, uint64
     ++w.accesses;
     observe(pa, walk_stage::ad_update, 0);
     uint64_t observed = 0;
-    if (!m_mem.cmpxchg64(pa, e, want, observed))
+    if (!m_mem.cmpxchg64(pa, e, want, observed)) {
         return flag_update::failed;
+    }
     if (observed != e) {
-        if (attempt >= k_max_ad_retries)
+        if (attempt >= k_max_ad_retries) {
             return flag_update::failed;
+        }
         e = observed;
         return flag_update::changed;
     }
@@ -58,13 +60,15 @@ hw::fault_reason page_walker::set_fs_flags(walk_ctx& w, const pasid_info& p, boo
     retry = false;
     if (nested) {
         // Setting a flag through the second stage is a write: it needs SS R and W (§5.5).
-        if (!((entry_ss_perm & perm::ss_r) && (entry_ss_perm & perm::ss_w)))
+        if (!((entry_ss_perm & perm::ss_r) && (entry_ss_perm & perm::ss_w))) {
             return fault_reason::fs_ad_ss_write;
+        }
         if (p.ssade) {
             ss_out ssw;  // sets the SS A/D flags of the table page
             const fault_reason f = ss_translate(w, entry_gpa, true, ssw);
-            if (f != fault_reason::none)
+            if (f != fault_reason::none) {
                 return f;
+            }
         }
     }
     switch (set_flags(w, entry_pa, e, want, attempt)) {
@@ -85,15 +89,19 @@ uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
 }
 
 fault_reason page_walker::check_root(uint64_t rtaddr, bool latched, bool has_pasid) const {
-    if (!latched)
+    if (!latched) {
         return fault_reason::rta_invalid;
+    }
     const uint64_t ttm = hw::rtaddr::ttm::get(rtaddr);
-    if (ttm == 0)
+    if (ttm == 0) {
         return has_pasid ? fault_reason::rta_legacy_with_pasid : fault_reason::rta_invalid;
-    if (ttm != 1)
+    }
+    if (ttm != 1) {
         return fault_reason::rta_invalid;  // reserved, or abort-DMA (not modelled)
-    if ((hw::rtaddr::rta::get(rtaddr) << 12) & m_haw_mask)
+    }
+    if ((hw::rtaddr::rta::get(rtaddr) << 12) & m_haw_mask) {
         return fault_reason::rta_invalid;
+    }
     return fault_reason::none;
 }
 
@@ -106,29 +114,36 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
     re::words root{};
     ++accesses;
     observe(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, walk_stage::root, 0);
-    if (!m_mem.read(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, root.data(), re::bytes))
+    if (!m_mem.read(rta + uint64_t{hw::rid_bus(rid)} * re::bytes, root.data(), re::bytes)) {
         return fault_reason::root_access;
+    }
     const unsigned devfn = hw::rid_devfn(rid);
     const bool upper = devfn >= ce::per_table;
-    if (!(upper ? re::up::get(root) : re::lp::get(root)))
+    if (!(upper ? re::up::get(root) : re::lp::get(root))) {
         return fault_reason::root_not_present;
+    }
     const uint64_t ctp = (upper ? re::uctp::get(root) : re::lctp::get(root)) << 12;
-    if (hw::any_outside(root, re::words{~re::reserved_mask[0], ~re::reserved_mask[1]}) || (ctp & m_haw_mask))
+    if (hw::any_outside(root, re::words{~re::reserved_mask[0], ~re::reserved_mask[1]}) || (ctp & m_haw_mask)) {
         return fault_reason::root_reserved;
+    }
 
     ce::words ctx{};
     ++accesses;
     observe(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, walk_stage::context, 0);
-    if (!m_mem.read(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, ctx.data(), ce::bytes))
+    if (!m_mem.read(ctp + uint64_t{devfn % ce::per_table} * ce::bytes, ctx.data(), ce::bytes)) {
         return fault_reason::ctx_access;
-    if (!ce::p::get(ctx))
+    }
+    if (!ce::p::get(ctx)) {
         return fault_reason::ctx_not_present;
+    }
     const uint64_t dir = ce::pasiddirptr::get(ctx) << 12;
     ce::words allowed{};
-    for (unsigned i = 0; i < 4; ++i)
+    for (unsigned i = 0; i < 4; ++i) {
         allowed[i] = ~ce::reserved_mask[i];
-    if (hw::any_outside(ctx, allowed) || (dir & m_haw_mask))
+    }
+    if (hw::any_outside(ctx, allowed) || (dir & m_haw_mask)) {
         return fault_reason::ctx_reserved;
+    }
     fpd = ce::fpd::get(ctx);
     out = context_info{};
     out.fpd = fpd;
@@ -144,20 +159,24 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
 
 fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req, uint32_t& pasid,
                                         access_type& access) const {
-    if (req.ats_translation && !(ctx.dte && m_config.dt))
+    if (req.ats_translation && !(ctx.dte && m_config.dt)) {
         return fault_reason::ctx_dte_clear;
+    }
     const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
     if (req.has_pasid) {
-        if (!ctx.paside || !m_config.pasid)
+        if (!ctx.paside || !m_config.pasid) {
             return fault_reason::ctx_paside_clear;
+        }
         const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
-        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries)
+        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries) {
             return fault_reason::ctx_pasid_too_large;
+        }
         pasid = req.pasid;
         access = access_type{req.write, req.exec, req.priv};
     } else {
-        if ((ctx.rid_pasid >> 6) >= dir_entries)
+        if ((ctx.rid_pasid >> 6) >= dir_entries) {
             return fault_reason::ctx_rid_pasid;
+        }
         pasid = ctx.rid_pasid;
         // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
         access = access_type{req.write, false, ctx.rid_priv};
@@ -172,27 +191,34 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     uint64_t pde = 0;
     ++accesses;
     observe(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, walk_stage::pasid_dir, 0);
-    if (!m_mem.read(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, &pde, sizeof pde))
+    if (!m_mem.read(ctx.pasid_dir + uint64_t{pasid >> 6} * pd::bytes, &pde, sizeof pde)) {
         return fault_reason::pdir_access;
-    if (!pd::p::get(pde))
+    }
+    if (!pd::p::get(pde)) {
         return fault_reason::pdir_not_present;
+    }
     const uint64_t table = pd::smptblptr::get(pde) << 12;
-    if ((pde & pd::reserved_mask) || (table & m_haw_mask))
+    if ((pde & pd::reserved_mask) || (table & m_haw_mask)) {
         return fault_reason::pdir_reserved;
+    }
     fpd = fpd || pd::fpd::get(pde);
 
     pe::words e{};
     ++accesses;
     observe(table + uint64_t{pasid % pe::per_table} * pe::bytes, walk_stage::pasid_table, 0);
-    if (!m_mem.read(table + uint64_t{pasid % pe::per_table} * pe::bytes, e.data(), pe::bytes))
+    if (!m_mem.read(table + uint64_t{pasid % pe::per_table} * pe::bytes, e.data(), pe::bytes)) {
         return fault_reason::pte_access;
-    if (!pe::p::get(e))
+    }
+    if (!pe::p::get(e)) {
         return fault_reason::pte_not_present;
+    }
     pe::words allowed{};
-    for (unsigned i = 0; i < allowed.size(); ++i)
+    for (unsigned i = 0; i < allowed.size(); ++i) {
         allowed[i] = ~pe::reserved_mask[i];
-    if (hw::any_outside(e, allowed))
+    }
+    if (hw::any_outside(e, allowed)) {
         return fault_reason::pte_reserved;
+    }
     fpd = fpd || pe::fpd::get(e);
 
     out = pasid_info{};
@@ -202,20 +228,24 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     const auto pgtt = static_cast<unsigned>(pe::pgtt::get(e));
     switch (pgtt) {
         case static_cast<unsigned>(hw::pgtt::first_stage):
-            if (!m_config.fsts)
+            if (!m_config.fsts) {
                 return fault_reason::pte_invalid;
+            }
             break;
         case static_cast<unsigned>(hw::pgtt::second_stage):
-            if (!m_config.ssts)
+            if (!m_config.ssts) {
                 return fault_reason::pte_invalid;
+            }
             break;
         case static_cast<unsigned>(hw::pgtt::nested):
-            if (!m_config.nest)
+            if (!m_config.nest) {
                 return fault_reason::pte_invalid;
+            }
             break;
         case static_cast<unsigned>(hw::pgtt::pass_through):
-            if (!m_config.pt)
+            if (!m_config.pt) {
                 return fault_reason::pte_invalid;
+            }
             break;
         default:
             return fault_reason::pte_invalid;
@@ -236,27 +266,34 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     const auto fspm = static_cast<unsigned>(pe::fspm::get(e));
     out.fs_levels = fspm == 1 ? 5 : 4;
     if (out.uses_ss()) {
-        if (!m_config.aw_supported(aw))
+        if (!m_config.aw_supported(aw)) {
             return fault_reason::pte_invalid;
-        if (out.ssade && !m_config.ssads)
+        }
+        if (out.ssade && !m_config.ssads) {
             return fault_reason::pte_invalid;
+        }
     }
     if (out.uses_fs()) {
-        if (fspm > 1 || (fspm == 1 && !m_config.fs5lp))
+        if (fspm > 1 || (fspm == 1 && !m_config.fs5lp)) {
             return fault_reason::pte_invalid;
-        if (out.eafe && !m_config.eafs)
+        }
+        if (out.eafe && !m_config.eafs) {
             return fault_reason::pte_invalid;
+        }
     }
-    if (m_config.nd < 6 && out.did >= (1u << (4 + 2 * m_config.nd)))
+    if (m_config.nd < 6 && out.did >= (1u << (4 + 2 * m_config.nd))) {
         return fault_reason::pte_invalid;
+    }
     return fault_reason::none;
 }
 
 fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
-    if (access.exec && !p.ere)
+    if (access.exec && !p.ere) {
         return fault_reason::pte_ere_clear;
-    if (access.priv && !p.sre)
+    }
+    if (access.priv && !p.sre) {
         return fault_reason::pte_sre_clear;
+    }
     return fault_reason::none;
 }
 
@@ -266,8 +303,9 @@ fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const 
         case translation_kind::nested: {
             const unsigned n = p.fs_levels == 5 ? 57 : 48;
             const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
-            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1)))
+            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1))) {
                 return fault_reason::gn_not_canonical;
+            }
             return fault_reason::none;
         }
         case translation_kind::second_stage:
@@ -281,8 +319,9 @@ fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const 
 fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;
-    if (p.ssptptr & m_haw_mask)
+    if (p.ssptptr & m_haw_mask) {
         return fault_reason::ss_invalid_ptr;
+    }
     uint64_t table = p.ssptptr;
     uint8_t pm = perm::ss_r | perm::ss_w | perm::ss_x;
     unsigned level = p.ss_levels;
@@ -295,49 +334,62 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
                 break;
             }
         }
-        if (level == p.ss_levels)
+        if (level == p.ss_levels) {
             ++ss_psc_misses;
-        else
+        } else {
             ++ss_psc_hits;
+        }
     }
     for (;; --level) {
         const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
         uint64_t e = 0;
-        if (!read64(w, pa, e, walk_stage::second_stage, level))
+        if (!read64(w, pa, e, walk_stage::second_stage, level)) {
             return fault_reason::ss_access;
+        }
         for (unsigned attempt = 0;; ++attempt) {
-            if (!sp::r::get(e) && !sp::w::get(e))
+            if (!sp::r::get(e) && !sp::w::get(e)) {
                 return fault_reason::ss_perm;  // not present
+            }
             const bool ps = sp::ps::get(e);
             const uint64_t addr = sp::addr::get(e) << 12;
             bool reserved = (addr & m_haw_mask) || sp::tm::get(e);
-            if (ps && (level >= 4 || (level == 3 && !m_config.sslps_1g) || (level == 2 && !m_config.sslps_2m)))
+            if (ps && (level >= 4 || (level == 3 && !m_config.sslps_1g) || (level == 2 && !m_config.sslps_2m))) {
                 reserved = true;
-            if (ps && level == 3 && (e & sp::large_1g_reserved))
+            }
+            if (ps && level == 3 && (e & sp::large_1g_reserved)) {
                 reserved = true;
-            if (ps && level == 2 && (e & sp::large_2m_reserved))
+            }
+            if (ps && level == 2 && (e & sp::large_2m_reserved)) {
                 reserved = true;
-            if (reserved)
+            }
+            if (reserved) {
                 return fault_reason::ss_reserved;
+            }
             const bool leaf = level == 1 || ps;
             uint8_t npm = pm;
-            if (!sp::r::get(e))
+            if (!sp::r::get(e)) {
                 npm &= static_cast<uint8_t>(~perm::ss_r);
-            if (!sp::w::get(e))
+            }
+            if (!sp::w::get(e)) {
                 npm &= static_cast<uint8_t>(~perm::ss_w);
-            if (!sp::x::get(e))
+            }
+            if (!sp::x::get(e)) {
                 npm &= static_cast<uint8_t>(~perm::ss_x);
+            }
             // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
             if (p.ssade && w.side_effects) {
                 uint64_t want = e | sp::a::mask;
-                if (leaf && write && (npm & perm::ss_w))
+                if (leaf && write && (npm & perm::ss_w)) {
                     want |= sp::d::mask;
+                }
                 if (want != e) {
                     const flag_update u = set_flags(w, pa, e, want, attempt);
-                    if (u == flag_update::failed)
+                    if (u == flag_update::failed) {
                         return fault_reason::ss_access;
-                    if (u == flag_update::changed)
+                    }
+                    if (u == flag_update::changed) {
                         continue;
+                    }
                 }
             }
             if (leaf) {
@@ -349,9 +401,10 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
             }
             pm = npm;
             table = addr;
-            if (w.use_psc && w.side_effects)
+            if (w.use_psc && w.side_effects) {
                 m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
                             paging_structure_cache::entry{table, pm});
+            }
             break;
         }
     }
@@ -366,8 +419,9 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
     // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
     va &= hw::low_mask(57);
     const uint64_t gpa_limit = uint64_t{1} << m_config.mgaw;
-    if (!nested && (p.fsptptr & m_haw_mask))
+    if (!nested && (p.fsptptr & m_haw_mask)) {
         return fault_reason::fs_root_access;
+    }
 
     uint64_t table = p.fsptptr;
     uint8_t pm = perm::fs_rw | perm::fs_us;
@@ -381,10 +435,11 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 break;
             }
         }
-        if (level == levels)
+        if (level == levels) {
             ++fs_psc_misses;
-        else
+        } else {
             ++fs_psc_hits;
+        }
     }
 
     const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
@@ -394,104 +449,128 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
         uint64_t entry_pa = entry_gpa;
         ss_out ss;
         if (nested) {
-            if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p))
+            if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p)) {
                 return fault_reason::fs_addr_beyond_mgaw;
+            }
             const fault_reason f = ss_translate(w, entry_gpa, false, ss);
-            if (f != fault_reason::none)
+            if (f != fault_reason::none) {
                 return f;
-            if (!(ss.perm & perm::ss_r))
+            }
+            if (!(ss.perm & perm::ss_r)) {
                 return root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
+            }
             entry_pa = ss.hpa;
         }
         uint64_t e = 0;
-        if (!read64(w, entry_pa, e, walk_stage::first_stage, level))
+        if (!read64(w, entry_pa, e, walk_stage::first_stage, level)) {
             return root ? fault_reason::fs_root_access : fault_reason::fs_access;
+        }
         for (unsigned attempt = 0;; ++attempt) {
-            if (!fp::p::get(e))
+            if (!fp::p::get(e)) {
                 return fault_reason::fs_not_present;
+            }
             const bool ps = fp::ps::get(e);
             const uint64_t addr = fp::addr::get(e) << 12;
             bool reserved = (addr & m_haw_mask) != 0;
-            if (ps && (level >= 4 || (level == 3 && !m_config.fs1gp)))
+            if (ps && (level >= 4 || (level == 3 && !m_config.fs1gp))) {
                 reserved = true;
-            if (ps && level == 3 && (e & fp::large_1g_reserved))
+            }
+            if (ps && level == 3 && (e & fp::large_1g_reserved)) {
                 reserved = true;
-            if (ps && level == 2 && (e & fp::large_2m_reserved))
+            }
+            if (ps && level == 2 && (e & fp::large_2m_reserved)) {
                 reserved = true;
-            if (reserved)
+            }
+            if (reserved) {
                 return fault_reason::fs_reserved;
+            }
             const bool leaf = level == 1 || (ps && level <= 3);
             uint8_t npm = pm;
-            if (!fp::rw::get(e))
+            if (!fp::rw::get(e)) {
                 npm &= static_cast<uint8_t>(~perm::fs_rw);
-            if (!fp::us::get(e))
+            }
+            if (!fp::us::get(e)) {
                 npm &= static_cast<uint8_t>(~perm::fs_us);
-            if (p.nxe && fp::xd::get(e))
+            }
+            if (p.nxe && fp::xd::get(e)) {
                 npm |= perm::fs_xd;
+            }
             if (!leaf) {
                 if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
                     bool retry = false;
                     const fault_reason f =
                         set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, e | ad_bits_a, attempt, retry);
-                    if (f != fault_reason::none)
+                    if (f != fault_reason::none) {
                         return f;
-                    if (retry)
+                    }
+                    if (retry) {
                         continue;
+                    }
                 }
                 pm = npm;
                 table = addr;
-                if (w.use_psc && w.side_effects)
+                if (w.use_psc && w.side_effects) {
                     m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
                                 paging_structure_cache::entry{table, pm});
+                }
                 break;
             }
             // Leaf: rights first; A (and D for a write) only for an access that is allowed.
             pasid_info fs_view = p;  // the first-stage half of the rights check
             fs_view.kind = translation_kind::first_stage;
             const fault_reason rights = check_rights(fs_view, npm, access);
-            if (rights != fault_reason::none)
+            if (rights != fault_reason::none) {
                 return rights;
+            }
             const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
             uint64_t out_hpa = out_gpa;
             unsigned out_level = level;
             uint8_t ss_pm = perm::ss_r | perm::ss_w | perm::ss_x;
             bool ss_dirty = true;
             if (nested) {
-                if (out_gpa >= gpa_limit || out_gpa >= ss_input_limit(p))
+                if (out_gpa >= gpa_limit || out_gpa >= ss_input_limit(p)) {
                     return fault_reason::gn_ss_addr_beyond_max;
+                }
                 ss_out fin;
                 const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
-                if (f != fault_reason::none)
+                if (f != fault_reason::none) {
                     return f;
+                }
                 pasid_info ss_view = p;
                 ss_view.kind = translation_kind::second_stage;
                 const fault_reason sr = check_rights(ss_view, fin.perm, access);
-                if (sr != fault_reason::none)
+                if (sr != fault_reason::none) {
                     return sr;
+                }
                 out_hpa = fin.hpa;
                 out_level = std::min(level, fin.level);
                 ss_pm = fin.perm;
                 ss_dirty = fin.dirty;
             }
             uint64_t want = e | ad_bits_a;
-            if (access.write)
+            if (access.write) {
                 want |= fp::d::mask;
+            }
             if (w.side_effects && want != e) {
                 bool retry = false;
                 const fault_reason f =
                     set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, want, attempt, retry);
-                if (f != fault_reason::none)
+                if (f != fault_reason::none) {
                     return f;
-                if (retry)
+                }
+                if (retry) {
                     continue;
+                }
             }
             r.out_addr = out_hpa;
             r.level = to_page_level(out_level);
             r.perm = static_cast<uint8_t>(npm | ss_pm);
-            if (fp::d::get(e) && ss_dirty)
+            if (fp::d::get(e) && ss_dirty) {
                 r.perm |= perm::dirty;
-            if (fp::a::get(e))
+            }
+            if (fp::a::get(e)) {
                 r.perm |= perm::accessed;
+            }
             return fault_reason::none;
         }
     }
@@ -512,14 +591,16 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
         case translation_kind::second_stage: {
             ss_out ss;
             f = ss_translate(w, addr, access.write, ss);
-            if (f == fault_reason::none)
+            if (f == fault_reason::none) {
                 f = check_rights(p, ss.perm, access);
+            }
             if (f == fault_reason::none) {
                 r.out_addr = ss.hpa;
                 r.level = to_page_level(ss.level);
                 r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
-                if (ss.dirty)
+                if (ss.dirty) {
                     r.perm |= perm::dirty;
+                }
             }
             break;
         }
@@ -546,8 +627,9 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
         const uint64_t out_base = r.out_addr & ~(bytes - 1);
         const uint64_t in_base = addr & ~(bytes - 1);
         const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
-        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range)
+        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range) {
             break;
+        }
         r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
     }
     return r;

@@ -117,8 +117,9 @@ class page_walker {
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
     bool read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level);
     void observe(uint64_t pa, walk_stage stage, unsigned level) const {
-        if (m_read_observer && !m_observer_paused)
+        if (m_read_observer && !m_observer_paused) {
             m_read_observer(pa, stage, level);
+        }
     }
     // Atomically moves the entry at pa from e to want (A/D/EA updates, docs/vtd-facts.md §5.3). done: e is
     // want; changed: another writer changed the entry first, e holds what it wrote and the caller
@@ -150,28 +151,36 @@ inline hw::fault_reason page_walker::check_rights(const pasid_info& p, uint8_t p
         const bool us = pm & perm::fs_us;
         const bool xd = pm & perm::fs_xd;
         if (!a.priv) {
-            if (!us)
+            if (!us) {
                 return fault_reason::gn_user_denied;
-            if (a.write && !rw)
+            }
+            if (a.write && !rw) {
                 return fault_reason::gn_write_denied;
-            if (a.exec && xd)
+            }
+            if (a.exec && xd) {
                 return fault_reason::gn_exec_denied;
+            }
         } else {
-            if (a.write && p.wpe && !rw)
+            if (a.write && p.wpe && !rw) {
                 return fault_reason::gn_write_denied;
-            if (a.exec && (xd || (p.smep && us)))
+            }
+            if (a.exec && (xd || (p.smep && us))) {
                 return fault_reason::gn_exec_denied;
+            }
         }
     }
     if (p.uses_ss()) {
         if (a.exec) {
-            if (!(pm & perm::ss_r))
+            if (!(pm & perm::ss_r)) {
                 return fault_reason::gn_read_denied;
-            if (p.ssee && !(pm & perm::ss_x))
+            }
+            if (p.ssee && !(pm & perm::ss_x)) {
                 return fault_reason::gn_exec_denied;
+            }
         } else if (a.write) {
-            if (!(pm & perm::ss_w))
+            if (!(pm & perm::ss_w)) {
                 return fault_reason::gn_write_denied;
+            }
         } else if (!(pm & perm::ss_r)) {
             return fault_reason::gn_read_denied;
         }

@@ -33,14 +33,18 @@ void for_each_match(const uint64_t* keys, const uint64_t* prefixes, unsigned n, 
     unsigned i = 0;
     for (; i + 8 <= n; i += 8) {
         unsigned bits = 0;
-        for (unsigned j = 0; j < 8; ++j)
+        for (unsigned j = 0; j < 8; ++j) {
             bits |= hit(i + j) << j;
-        for (; bits != 0; bits &= bits - 1)
+        }
+        for (; bits != 0; bits &= bits - 1) {
             f(i + static_cast<unsigned>(std::countr_zero(bits)));
+        }
     }
-    for (; i < n; ++i)
-        if (hit(i))
+    for (; i < n; ++i) {
+        if (hit(i)) {
             f(i);
+        }
+    }
 }
 }  // namespace
 
@@ -59,13 +63,16 @@ paging_structure_cache::paging_structure_cache(unsigned entries_fs, unsigned ent
 
 const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
                                                                     unsigned level, uint64_t addr) {
-    if (level < min_level || level > max_level)
+    if (level < min_level || level > max_level) {
         return nullptr;
-    if (st == stage::second)
+    }
+    if (st == stage::second) {
         pasid = 0;
+    }
     level_array& a = arr(st, level);
-    if (a.count == 0)
+    if (a.count == 0) {
         return nullptr;
+    }
     const uint64_t key = tag_key(did, pasid);
     const uint64_t prefix = addr >> prefix_shift(level);
     if (a.keys[a.last] == key && a.prefixes[a.last] == prefix) {
@@ -85,10 +92,12 @@ const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, ui
 
 void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr,
                                   const entry& e) {
-    if (level < min_level || level > max_level)
+    if (level < min_level || level > max_level) {
         return;
-    if (st == stage::second)
+    }
+    if (st == stage::second) {
         pasid = 0;
+    }
     level_array& a = arr(st, level);
     const uint64_t key = tag_key(did, pasid);
     const uint64_t prefix = addr >> prefix_shift(level);
@@ -105,8 +114,9 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
             break;
         }
         if (k == 0) {
-            if (first_invalid == n)
+            if (first_invalid == n) {
                 first_invalid = i;
+            }
         } else if (oldest == n || a.stamps[i] < a.stamps[oldest]) {
             oldest = i;
         }
@@ -128,18 +138,22 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
 
 unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, const page_range* r) {
     const unsigned si = static_cast<unsigned>(st);
-    if (m_stage_count[si] == 0)
+    if (m_stage_count[si] == 0) {
         return 0;
+    }
     // Nothing cached for the DID (or DID+PASID) in any level: nothing to scan.
-    if (mask == did_mask && m_did_filter[si][did_bucket(want)] == 0)
+    if (mask == did_mask && m_did_filter[si][did_bucket(want)] == 0) {
         return 0;
-    if (mask == ~uint64_t{0} && m_key_filter[si][key_bucket(want)] == 0)
+    }
+    if (mask == ~uint64_t{0} && m_key_filter[si][key_bucket(want)] == 0) {
         return 0;
+    }
     unsigned n = 0;
     for (unsigned l = min_level; l <= max_level; ++l) {
         level_array& a = arr(st, l);
-        if (a.count == 0)
+        if (a.count == 0) {
             continue;
+        }
         const prefix_interval in = r ? range_interval(l, *r) : prefix_interval{};
         unsigned dropped = 0;
         for_each_match(a.keys.data(), a.prefixes.data(), static_cast<unsigned>(a.keys.size()), mask, want, in,
@@ -165,8 +179,9 @@ unsigned paging_structure_cache::invalidate_domain(uint16_t did) {
 }
 
 unsigned paging_structure_cache::invalidate_domain_range(uint16_t did, uint64_t vpn, unsigned am, bool ih) {
-    if (ih)
+    if (ih) {
         return 0;  // only leaves changed: non-leaf caching may be kept (docs/vtd-facts.md §6.4)
+    }
     // Second-stage entries are tagged with PASID 0, so the full key selects the domain.
     const page_range r(vpn, am);
     return drop_if(stage::second, ~uint64_t{0}, tag_key(did, 0), &r);
@@ -178,8 +193,9 @@ unsigned paging_structure_cache::invalidate_pasid(uint16_t did, uint32_t pasid) 
 
 unsigned paging_structure_cache::invalidate_pasid_range(uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
                                                         bool ih) {
-    if (ih)
+    if (ih) {
         return 0;
+    }
     const page_range r(vpn, am);
     return drop_if(stage::first, ~uint64_t{0}, tag_key(did, pasid), &r);
 }

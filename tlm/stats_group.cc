@@ -35,8 +35,9 @@ std::string real_text(double v, int precision) {
 
 // Writes ", " before every item but the first of a list.
 void separate(std::string& out, bool& first) {
-    if (!first)
+    if (!first) {
         out += ", ";
+    }
     first = false;
 }
 
@@ -114,8 +115,9 @@ stats_group& stats_group::add(const stats_group& group, std::string name) {
 }
 
 stats_group& stats_group::only_if(std::function<bool()> present) {
-    if (!m_entries.empty())
+    if (!m_entries.empty()) {
         m_entries.back().present = std::move(present);
+    }
     return *this;
 }
 
@@ -124,8 +126,9 @@ void stats_group::on_prepare(std::function<void()> prepare) {
 }
 
 void stats_group::prepare() const {
-    for (const std::function<void()>& p : m_prepare)
+    for (const std::function<void()>& p : m_prepare) {
         p();
+    }
 }
 
 std::string stats_group::quoted(std::string_view s) {
@@ -171,8 +174,9 @@ void stats_group::write_json(std::string& out) const {
     out += '{';
     bool first = true;
     for (const entry& e : m_entries) {
-        if (e.present && !e.present())
+        if (e.present && !e.present()) {
             continue;
+        }
         separate(out, first);
         out += quoted(e.name);
         out += ": ";
@@ -207,8 +211,9 @@ void stats_group::write_json(std::string& out) const {
                 bool first_count = true;
                 for (std::size_t i = 0; i < e.counts.size(); ++i) {
                     const std::string key = e.key(i, e.counts[i]);
-                    if (key.empty())
+                    if (key.empty()) {
                         continue;
+                    }
                     separate(out, first_count);
                     out += quoted(key);
                     out += ": ";
@@ -223,8 +228,9 @@ void stats_group::write_json(std::string& out) const {
                 const std::size_t n = e.record_count();
                 for (std::size_t i = 0; i < n; ++i) {
                     stats_group record;
-                    if (!e.fill(i, record))
+                    if (!e.fill(i, record)) {
                         continue;
+                    }
                     separate(out, first_record);
                     record.write_json(out);
                 }
@@ -243,14 +249,16 @@ const stats_group::entry* stats_group::find(std::string_view path, const stats_g
     const std::size_t dot = path.find('.');
     const std::string_view head = path.substr(0, dot);
     for (const entry& e : m_entries) {
-        if (e.name != head)
+        if (e.name != head) {
             continue;
+        }
         if (dot == std::string_view::npos) {
             owner = this;
             return &e;
         }
-        if (e.what == entry::kind::group)
+        if (e.what == entry::kind::group) {
             return e.group->find(path.substr(dot + 1), owner);
+        }
     }
     return nullptr;
 }
@@ -258,8 +266,9 @@ const stats_group::entry* stats_group::find(std::string_view path, const stats_g
 std::optional<uint64_t> stats_group::counter_at(std::string_view path) const {
     const stats_group* owner = nullptr;
     const entry* e = find(path, owner);
-    if (!e || (e->what != entry::kind::counter && e->what != entry::kind::value))
+    if (!e || (e->what != entry::kind::counter && e->what != entry::kind::value)) {
         return std::nullopt;
+    }
     owner->prepare();
     return e->what == entry::kind::counter ? *e->count : e->value();
 }
@@ -267,8 +276,9 @@ std::optional<uint64_t> stats_group::counter_at(std::string_view path) const {
 std::string stats_group::summary_text(std::string_view path) const {
     const stats_group* owner = nullptr;
     const entry* e = find(path, owner);
-    if (!e)
+    if (!e) {
         return "n/a";
+    }
     owner->prepare();
     switch (e->what) {
         case entry::kind::counter:

@@ -29,8 +29,9 @@ void translation_stats::register_stats(stats_group& g) const {
     g.counter("invalidations", "invalidation method calls", invalidations);
     g.counter("invalidated_entries", "entries invalidations dropped", invalidated_entries);
     g.named_counters("faults_by_reason", "faults by reason code", faults_by_reason, [](std::size_t r, uint64_t n) {
-        if (n == 0)
+        if (n == 0) {
             return std::string();
+        }
         char key[8];
         std::snprintf(key, sizeof key, "0x%02x", static_cast<unsigned>(r));
         return std::string(key);

@@ -10,8 +10,9 @@ namespace {
 
 const iommu_config& validated(const iommu_config& c) {
     const std::string err = c.validate();
-    if (!err.empty())
+    if (!err.empty()) {
         throw std::invalid_argument("iommu_config: " + err);
+    }
     return c;
 }
 
@@ -46,8 +47,9 @@ void translator::set_fault(translation_result& r, fault_reason f, bool fpd) {
     r.can_read = r.can_write = false;
     ++m_stats.faults;
     ++m_stats.faults_by_reason[static_cast<uint8_t>(f)];
-    if (r.suppressed)
+    if (r.suppressed) {
         ++m_stats.faults_suppressed;
+    }
 }
 
 translation_result translator::translate(const translation_request& req) {
@@ -115,8 +117,9 @@ translation_result translator::translate(const translation_request& req) {
 
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
-    if (m_lookup_observer)
+    if (m_lookup_observer) {
         m_lookup_observer();
+    }
     if (auto hit = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
         const uint8_t pm = hit->payload.perm;
         const bool rights_ok = page_walker::check_rights(p, pm, access) == fault_reason::none;
@@ -129,8 +132,9 @@ translation_result translator::translate(const translation_request& req) {
             r.can_read = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
             r.can_write = (pm & iotlb_perm::dirty) &&
                           page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
-            if (m_config.stale_check)
+            if (m_config.stale_check) {
                 stale_check(req, p, access, *hit, r);
+            }
             return r;
         }
         ++m_stats.dirty_rewalks;
@@ -167,8 +171,9 @@ translation_result translator::translate(const translation_request& req) {
     e.payload = iotlb_payload{(w.out_addr & ~(bytes - 1)) >> 12, w.perm};
     const iotlb_fill_result fr = m_tlb.fill(e);
     ++m_stats.iotlb_fills;
-    if (fr.evicted)
+    if (fr.evicted) {
         ++m_stats.iotlb_evictions;
+    }
     r.out_addr = w.out_addr;
     r.page_bytes = bytes;
     r.can_read = page_walker::check_rights(pw, w.perm, access_type{false, false, access.priv}) == fault_reason::none;
@@ -204,16 +209,21 @@ void translator::stale_check(const translation_request& req, const pasid_info& p
     uint32_t pasid = 0;
     access_type acc;
     pasid_info cur;
-    if (f == fault_reason::none)
+    if (f == fault_reason::none) {
         f = m_walker.setup_request(ctx, req, pasid, acc);
-    if (f == fault_reason::none)
+    }
+    if (f == fault_reason::none) {
         f = m_walker.read_pasid(ctx, pasid, cur, fpd, accesses);
-    if (f == fault_reason::none && (cur.did != p.did || cur.kind != p.kind))
+    }
+    if (f == fault_reason::none && (cur.did != p.did || cur.kind != p.kind)) {
         f = fault_reason::pte_invalid;
-    if (f == fault_reason::none)
+    }
+    if (f == fault_reason::none) {
         f = m_walker.check_pasid_request(cur, acc);
-    if (f == fault_reason::none)
+    }
+    if (f == fault_reason::none) {
         f = m_walker.check_input(cur, req.addr);
+    }
     walk_result w;
     if (f == fault_reason::none) {
         w = m_walker.walk(cur, req.addr, access, false);
@@ -227,19 +237,22 @@ void translator::stale_check(const translation_request& req, const pasid_info& p
             const access_type a{wr, false, access.priv};
             const bool was = page_walker::check_rights(p, cp, a) == fault_reason::none;
             const bool now = page_walker::check_rights(cur, w.perm, a) == fault_reason::none;
-            if (was && !now)
+            if (was && !now) {
                 stale = true;
+            }
         }
     }
-    if (!stale)
+    if (!stale) {
         return;
+    }
     ++m_stats.stale_hits;
     r.stale = true;
     rep.current_fault = f;
     rep.current_out = w.out_addr;
     rep.current_perm = w.perm;
-    if (m_stale.size() < m_config.stale_report_limit)
+    if (m_stale.size() < m_config.stale_report_limit) {
         m_stale.push_back(rep);
+    }
 }
 
 void translator::on_invalidate(std::function<void(const invalidation_scope&)> observer) {
@@ -292,8 +305,9 @@ unsigned translator::invalidate(const invalidation_scope& s) {
     }
     ++m_stats.invalidations;
     m_stats.invalidated_entries += n;
-    for (const auto& fn : m_observers)
+    for (const auto& fn : m_observers) {
         fn(s);
+    }
     return n;
 }
 

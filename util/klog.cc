@@ -71,14 +71,16 @@ std::string set_output(const std::string& destination, level output_level) {
         next = stderr;
     } else if (!destination.empty()) {
         next = std::fopen(destination.c_str(), "w");
-        if (next == nullptr)
+        if (next == nullptr) {
             return "log_file \"" + destination + "\": " + std::strerror(errno);
+        }
         owned = true;
     }
     log_state& s = state();
     std::lock_guard guard(s.lock);
-    if (s.output_owned)
+    if (s.output_owned) {
         std::fclose(s.output);
+    }
     s.output = next;
     s.output_owned = owned;
     s.output_level = output_level;
@@ -97,8 +99,9 @@ std::string read_all(std::size_t max_bytes) {
     }
     std::string out;
     out.reserve(taken);
-    for (auto it = first; it != s.records.end(); ++it)
+    for (auto it = first; it != s.records.end(); ++it) {
         out += *it;
+    }
     return out;
 }
 

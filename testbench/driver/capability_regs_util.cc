@@ -7,17 +7,20 @@
 namespace iommusim::test {
 
 uint32_t capability_regs::mmio_read32(uint32_t off) {
-    if (off == hw::reg::VER_OFFSET)
+    if (off == hw::reg::VER_OFFSET) {
         return m_ver;
+    }
     ADD_FAILURE() << "probe read 32-bit register 0x" << std::hex << off;
     return 0;
 }
 
 uint64_t capability_regs::mmio_read64(uint32_t off) {
-    if (off == hw::reg::CAP_OFFSET)
+    if (off == hw::reg::CAP_OFFSET) {
         return m_cap;
-    if (off == hw::reg::ECAP_OFFSET)
+    }
+    if (off == hw::reg::ECAP_OFFSET) {
         return m_ecap;
+    }
     ADD_FAILURE() << "probe read 64-bit register 0x" << std::hex << off;
     return 0;
 }

@@ -393,8 +393,9 @@ TEST(CacheInvalidateUser, SixtyFourEntriesCostOneWait) {
         b.mark();
         b.vtd().qi().reset_stats();
         std::vector<iommu_hwpt_vtd_s1_invalidate> v;
-        for (uint64_t i = 0; i < 64; ++i)
+        for (uint64_t i = 0; i < 64; ++i) {
             v.push_back(inv(i * 0x1000, 1));
+        }
         auto a = array_of(v);
         ASSERT_EQ(n->cache_invalidate_user(a), 0);
         EXPECT_EQ(a.entry_num, 64u);
@@ -419,8 +420,9 @@ TEST(CacheInvalidateUser, HugeEntryCountStopsAtTheFirstUnreadableEntry) {
         ASSERT_NE(m, MAP_FAILED);
         ASSERT_EQ(munmap(static_cast<uint8_t*>(m) + pg, pg), 0);
         auto* entries = reinterpret_cast<iommu_hwpt_vtd_s1_invalidate*>(static_cast<uint8_t*>(m) + pg - 3 * 24);
-        for (int i = 0; i < 3; ++i)
+        for (int i = 0; i < 3; ++i) {
             entries[i] = inv(0x1000 * i, 1);
+        }
         iommu_user_data_array a;
         a.type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
         a.uptr = uptr(entries);

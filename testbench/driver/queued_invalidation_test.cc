@@ -34,8 +34,9 @@ TEST(QueuedInvalidation, BatchEndsWithOneWaitAndCompletes) {
         ASSERT_EQ(u.vtd().qi().submit(descs), 0);
         const auto sent = u.sent();
         ASSERT_EQ(sent.size(), 4u);
-        for (int i = 0; i < 3; ++i)
+        for (int i = 0; i < 3; ++i) {
             EXPECT_EQ(sent[i], descs[i]);
+        }
         const hw::inv_desc& wait = sent[3];
         EXPECT_EQ(hw::desc::type_of(wait), static_cast<unsigned>(hw::inv_type::wait));
         EXPECT_EQ(hw::wait_desc::sw::get(wait), 1u);
@@ -63,8 +64,9 @@ TEST(QueuedInvalidation, TailWrapsAroundUnderLoad) {
         uint64_t expected = 0;
         for (unsigned batch = 0; batch < 100; ++batch) {
             std::vector<hw::inv_desc> descs;
-            for (unsigned i = 0; i < 6; ++i)
+            for (unsigned i = 0; i < 6; ++i) {
                 descs.push_back(iotlb_page(static_cast<uint16_t>(batch + 1), i * 0x1000ull));
+            }
             u.mark();
             ASSERT_EQ(u.vtd().qi().submit(descs), 0) << "batch " << batch;
             expected += 7;
@@ -72,8 +74,9 @@ TEST(QueuedInvalidation, TailWrapsAroundUnderLoad) {
             // Order is kept across the wrap: the batch's descriptors then its wait, all executed.
             const auto sent = u.sent();
             ASSERT_EQ(sent.size(), 7u);
-            for (unsigned i = 0; i < 6; ++i)
+            for (unsigned i = 0; i < 6; ++i) {
                 EXPECT_EQ(sent[i], descs[i]) << "batch " << batch;
+            }
             EXPECT_EQ(hw::desc::type_of(sent[6]), static_cast<unsigned>(hw::inv_type::wait));
             EXPECT_EQ(u.executed(hw::inv_type::iotlb), 6u);
             EXPECT_EQ(u.executed(hw::inv_type::wait), 1u);
@@ -90,8 +93,9 @@ TEST(QueuedInvalidation, BatchLargerThanTheRingWaitsForSpace) {
     u.run([&] {
         begin(u);
         std::vector<hw::inv_desc> descs;
-        for (unsigned i = 0; i < 700; ++i)
+        for (unsigned i = 0; i < 700; ++i) {
             descs.push_back(iotlb_page(3, i * 0x1000ull));
+        }
         ASSERT_EQ(u.vtd().qi().submit(descs), 0);
         EXPECT_EQ(u.executed(hw::inv_type::iotlb), 700u);
         EXPECT_EQ(u.executed(hw::inv_type::wait), 1u);
@@ -102,8 +106,9 @@ TEST(QueuedInvalidation, BatchLargerThanTheRingWaitsForSpace) {
         const unsigned tail = u.vtd().qi().tail();
         const hw::inv_desc wait = u.slot((tail + entries - 1) % entries);
         EXPECT_EQ(hw::desc::type_of(wait), static_cast<unsigned>(hw::inv_type::wait));
-        for (unsigned k = 2; k < entries; ++k)
+        for (unsigned k = 2; k < entries; ++k) {
             ASSERT_EQ(u.slot((tail + entries - k) % entries), descs[700 - (k - 1)]) << k;
+        }
     });
 }
 
@@ -119,8 +124,9 @@ TEST(QueuedInvalidation, InvalidDescriptorIsReplacedAndBatchFailsWithEinval) {
         EXPECT_EQ(u.vtd().qi().submit(descs), -EINVAL);
         EXPECT_EQ(u.vtd().qi().stats().iqe, 1u);
         uint64_t iqe = 0;
-        for (uint64_t n : u.model_stats().iqe_by_iqei)
+        for (uint64_t n : u.model_stats().iqe_by_iqei) {
             iqe += n;
+        }
         EXPECT_EQ(iqe, 1u) << "the engine refused the descriptor";
         EXPECT_EQ(hw::fsts::iqe::get(u.read32(hw::reg::FSTS_OFFSET)), 0u) << "IQE cleared";
         // The queue keeps working: the replaced slot and the rest drain, then a new batch completes.
@@ -236,8 +242,9 @@ TEST(QueuedInvalidation, StatisticsCountBatchesDescriptorsAndWaitTime) {
     model_unit u;
     u.run([&] {
         begin(u);
-        for (int i = 0; i < 5; ++i)
+        for (int i = 0; i < 5; ++i) {
             ASSERT_EQ(u.vtd().qi().submit(iotlb_page(1, i * 0x1000ull)), 0);
+        }
         const auto& s = u.vtd().qi().stats();
         EXPECT_EQ(s.batches, 5u);
         EXPECT_EQ(s.descriptors, 10u);

@@ -325,8 +325,9 @@ TEST(DriverRefusalLog, DomainIdExhaustionIsLogged) {
     model_unit u(cfg);
     u.run([&] {
         uint16_t did = 0;
-        for (int i = 0; i < 15; ++i)
+        for (int i = 0; i < 15; ++i) {
             ASSERT_EQ(u.vtd().alloc_did(did), 0);
+        }
         log_watch log;
         EXPECT_EQ(u.vtd().alloc_did(did), -ENOSPC);
         EXPECT_EQ(log.fresh(), "<4>DMAR: no free domain id: all 15 that CAP.ND allows are in use (ENOSPC)\n");

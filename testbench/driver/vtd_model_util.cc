@@ -57,9 +57,11 @@ iommu& model_unit::mmu() {
 }
 
 ats_device_tlb& model_unit::atc(uint16_t rid) {
-    for (unsigned n = 0; n < m_platform.device_count(); ++n)
-        if (dma_device& d = m_platform.dma_engine(n); d.config().rid == rid && d.atc())
+    for (unsigned n = 0; n < m_platform.device_count(); ++n) {
+        if (dma_device& d = m_platform.dma_engine(n); d.config().rid == rid && d.atc()) {
             return *d.atc();
+        }
+    }
     ADD_FAILURE() << "no ATS device with requester id " << rid;
     return *m_platform.dma_engine(1).atc();
 }
@@ -79,10 +81,12 @@ hw::inv_desc model_unit::slot(unsigned index) {
 std::vector<hw::inv_desc> model_unit::sent() {
     std::vector<hw::inv_desc> out;
     const unsigned entries = m_vtd->qi().entries();
-    if (entries == 0)
+    if (entries == 0) {
         return out;
-    for (unsigned i = m_mark_tail; i != m_vtd->qi().tail(); i = (i + 1) % entries)
+    }
+    for (unsigned i = m_mark_tail; i != m_vtd->qi().tail(); i = (i + 1) % entries) {
         out.push_back(slot(i));
+    }
     return out;
 }
 
@@ -106,9 +110,11 @@ const invalidation_queue_stats& model_unit::model_stats() {
 
 unsigned count_type(const std::vector<hw::inv_desc>& v, hw::inv_type t) {
     unsigned n = 0;
-    for (const auto& d : v)
-        if (hw::desc::type_of(d) == static_cast<unsigned>(t))
+    for (const auto& d : v) {
+        if (hw::desc::type_of(d) == static_cast<unsigned>(t)) {
             ++n;
+        }
+    }
     return n;
 }
 

@@ -76,8 +76,9 @@ int dma_read(platform& p, unsigned dev, uint64_t iova, void* buf, std::size_t le
 }
 
 void fill(uint8_t* p, std::size_t n, uint8_t seed) {
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
         p[i] = static_cast<uint8_t>(seed + i * 7);
+    }
 }
 
 // A guest: RAM mapped at GPA 0 in a nest-parent domain, stage-1 tables built inside it.
@@ -102,9 +103,10 @@ struct guest {
         uint64_t table = root;
         for (unsigned l = levels; l > 1; --l) {
             uint64_t& e = entry(table, hw::pt_index(iova, l));
-            if (!hw::fs_pte::p::get(e))
+            if (!hw::fs_pte::p::get(e)) {
                 e = hw::fs_pte::p::make(1) | hw::fs_pte::rw::make(1) | hw::fs_pte::us::make(1) |
                     hw::fs_pte::addr::make(alloc_table() >> 12);
+            }
             table = hw::fs_pte::addr::get(e) << 12;
         }
         entry(table, hw::pt_index(iova, 1)) = hw::fs_pte::p::make(1) | hw::fs_pte::rw::make(1) |
@@ -118,8 +120,9 @@ struct guest {
         std::unique_ptr<iommu_domain> d;
         int rc = -1;
         p.run([&] { rc = ops(p).domain_alloc_nested(p.device(0), *parent, 0, data, d); });
-        if (rc_out)
+        if (rc_out) {
             *rc_out = rc;
+        }
         EXPECT_EQ(rc, 0);
         return d;
     }
@@ -139,8 +142,9 @@ int invalidate(platform& p, iommu_domain& d, std::vector<iommu_hwpt_vtd_s1_inval
     a.entry_num = static_cast<uint32_t>(v.size());
     int rc = -1;
     p.run([&] { rc = d.cache_invalidate_user(a); });
-    if (entry_num)
+    if (entry_num) {
         *entry_num = a.entry_num;
+    }
     return rc;
 }
 
@@ -428,8 +432,9 @@ TEST(VtdPlatform, CompletionInterruptModeWaitsForIrqInv) {
     g.map(0x4000'0000, 0x21000);
     std::vector<iommu_hwpt_vtd_s1_invalidate> v = {inv(0x4000'0000, 1, IOMMU_VTD_INV_FLAGS_LEAF)};
     const uint64_t batches = vtd(p).qi().stats().batches;
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 3; ++i) {
         ASSERT_EQ(invalidate(p, *n, v, nullptr), 0);  // IWC cleared each time
+    }
     EXPECT_EQ(vtd(p).qi().stats().batches, batches + 3);
     EXPECT_EQ(vtd(p).qi().stats().timeouts, 0u);
     // Woken by the interrupt, not by the fallback wake-up after 16 poll_max_ns intervals.

@@ -92,13 +92,15 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
         } else if (a == "-v" || a == "--verbose") {
             o.level = verbosity::verbose;
         } else if (a == "-s" || is_flag(a, "--scenario")) {
-            if (!value_of(i, a == "-s" ? "-s" : "--scenario", v))
+            if (!value_of(i, a == "-s" ? "-s" : "--scenario", v)) {
                 return std::nullopt;
+            }
             o.scenario = v;
             scenario_given = true;
         } else if (is_flag(a, "--iotlb")) {
-            if (!value_of(i, "--iotlb", v))
+            if (!value_of(i, "--iotlb", v)) {
                 return std::nullopt;
+            }
             if (v != "cpp" && v != "rtl" && v != "lockstep") {
                 error = "--iotlb must be cpp, rtl or lockstep, not '" + v + "'";
                 return std::nullopt;
@@ -113,16 +115,19 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
         } else if (is_flag(a, "--stats-json")) {
-            if (!value_of(i, "--stats-json", v))
+            if (!value_of(i, "--stats-json", v)) {
                 return std::nullopt;
+            }
             o.stats_json = v;
         } else if (is_flag(a, "--config")) {
-            if (!value_of(i, "--config", v))
+            if (!value_of(i, "--config", v)) {
                 return std::nullopt;
+            }
             o.config_file = v;
         } else if (is_flag(a, "--seed")) {
-            if (!value_of(i, "--seed", v))
+            if (!value_of(i, "--seed", v)) {
                 return std::nullopt;
+            }
             uint64_t seed = 0;
             if (!parse_u64(v, seed)) {
                 error = "--seed needs a non-negative integer, not '" + v + "'";

@@ -9,8 +9,9 @@ namespace {
 std::optional<cli_options> parse(std::vector<std::string> args, std::string* err_out = nullptr) {
     std::string err;
     auto o = parse_cli(args, err);
-    if (err_out)
+    if (err_out) {
         *err_out = err;
+    }
     return o;
 }
 

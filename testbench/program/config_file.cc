@@ -143,21 +143,24 @@ std::string set_field(S& s, const member<S>& ptr, const json& value, const std::
         [&](auto m) {
             using type = std::remove_reference_t<decltype(s.*m)>;
             if constexpr (std::is_same_v<type, bool>) {
-                if (!value.is_boolean())
+                if (!value.is_boolean()) {
                     err = path + " must be true or false";
-                else
+                } else {
                     s.*m = value.get<bool>();
+                }
             } else if constexpr (std::is_same_v<type, std::string>) {
-                if (!value.is_string())
+                if (!value.is_string()) {
                     err = path + " must be a string";
-                else
+                } else {
                     s.*m = value.get<std::string>();
+                }
             } else {
                 uint64_t n = 0;
-                if (!as_u64(value, n) || n > std::numeric_limits<type>::max())
+                if (!as_u64(value, n) || n > std::numeric_limits<type>::max()) {
                     err = path + " must be an integer 0.." + std::to_string(std::numeric_limits<type>::max());
-                else
+                } else {
                     s.*m = static_cast<type>(n);
+                }
             }
         },
         ptr);
@@ -168,13 +171,17 @@ template <typename S>
 std::string apply_object(const json& obj, S& s, const std::vector<field<S>>& fields, const std::string& prefix) {
     for (const auto& [key, value] : obj.items()) {
         const field<S>* f = nullptr;
-        for (const field<S>& candidate : fields)
-            if (key == candidate.name)
+        for (const field<S>& candidate : fields) {
+            if (key == candidate.name) {
                 f = &candidate;
-        if (!f)
+            }
+        }
+        if (!f) {
             return "unknown setting \"" + prefix + key + "\"";
-        if (std::string err = set_field(s, f->ptr, value, prefix + key); !err.empty())
+        }
+        if (std::string err = set_field(s, f->ptr, value, prefix + key); !err.empty()) {
             return err;
+        }
     }
     return "";
 }
@@ -182,22 +189,26 @@ std::string apply_object(const json& obj, S& s, const std::vector<field<S>>& fie
 template <typename S>
 json object_json(const S& s, const std::vector<field<S>>& fields) {
     json out = json::object();
-    for (const field<S>& f : fields)
+    for (const field<S>& f : fields) {
         std::visit([&](auto m) { out[f.name] = s.*m; }, f.ptr);
+    }
     return out;
 }
 
 std::string apply_devices(const json& arr, std::vector<dma_device_config>& devices) {
-    if (!arr.is_array() || arr.empty())
+    if (!arr.is_array() || arr.empty()) {
         return "\"devices\" must be a non-empty array";
+    }
     std::vector<dma_device_config> out;
     for (std::size_t i = 0; i < arr.size(); ++i) {
         const std::string prefix = "devices[" + std::to_string(i) + "].";
-        if (!arr[i].is_object())
+        if (!arr[i].is_object()) {
             return prefix.substr(0, prefix.size() - 1) + " must be an object";
+        }
         dma_device_config dev;
-        if (std::string err = apply_object(arr[i], dev, device_fields(), prefix); !err.empty())
+        if (std::string err = apply_object(arr[i], dev, device_fields(), prefix); !err.empty()) {
             return err;
+        }
         out.push_back(dev);
     }
     devices = std::move(out);
@@ -221,13 +232,15 @@ class duplicate_key_finder {
             case json::parse_event_t::key: {
                 frame& top = m_stack.back();
                 m_key = parsed.get<std::string>();
-                if (!top.keys.insert(m_key).second && m_duplicate.empty())
+                if (!top.keys.insert(m_key).second && m_duplicate.empty()) {
                     m_duplicate = (top.path.empty() ? "" : top.path + ".") + m_key;
+                }
                 break;
             }
             case json::parse_event_t::value:
-                if (!m_stack.empty() && m_stack.back().is_array)
+                if (!m_stack.empty() && m_stack.back().is_array) {
                     ++m_stack.back().index;
+                }
                 break;
         }
         return true;
@@ -243,11 +256,13 @@ class duplicate_key_finder {
     };
     // Path of the object or array that starts now: under the last key, or the next array element.
     std::string child_path() {
-        if (m_stack.empty())
+        if (m_stack.empty()) {
             return "";
+        }
         frame& top = m_stack.back();
-        if (top.is_array)
+        if (top.is_array) {
             return top.path + "[" + std::to_string(top.index++) + "]";
+        }
         return top.path.empty() ? m_key : top.path + "." + m_key;
     }
     std::vector<frame> m_stack;
@@ -265,28 +280,34 @@ std::string apply_config_json(const std::string& text, platform_config& config) 
     } catch (const json::parse_error& e) {
         return std::string("not valid JSON: ") + e.what();
     }
-    if (!duplicates.duplicate().empty())
+    if (!duplicates.duplicate().empty()) {
         return "setting \"" + duplicates.duplicate() + "\" is given more than once";
-    if (!doc.is_object())
+    }
+    if (!doc.is_object()) {
         return "the configuration must be a JSON object";
+    }
     platform_config next = config;
     json scalars = json::object();
     for (const auto& [key, value] : doc.items()) {
         std::string err;
-        if (key == "iommu")
+        if (key == "iommu") {
             err = value.is_object() ? apply_object(value, next.iommu, iommu_fields(), "iommu.")
                                     : "\"iommu\" must be an object";
-        else if (key == "devices")
+        } else if (key == "devices") {
             err = apply_devices(value, next.devices);
-        else
+        } else {
             scalars[key] = value;
-        if (!err.empty())
+        }
+        if (!err.empty()) {
             return err;
+        }
     }
-    if (std::string err = apply_object(scalars, next, platform_fields(), ""); !err.empty())
+    if (std::string err = apply_object(scalars, next, platform_fields(), ""); !err.empty()) {
         return err;
-    if (std::string err = next.validate(); !err.empty())
+    }
+    if (std::string err = next.validate(); !err.empty()) {
         return err;
+    }
     config = next;
     return "";
 }
@@ -295,16 +316,18 @@ std::string config_json(const platform_config& config) {
     json out = object_json(config, platform_fields());
     out["iommu"] = object_json(config.iommu, iommu_fields());
     json devices = json::array();
-    for (const dma_device_config& d : config.devices)
+    for (const dma_device_config& d : config.devices) {
         devices.push_back(object_json(d, device_fields()));
+    }
     out["devices"] = devices;
     return out.dump();
 }
 
 std::string load_config_file(const std::string& path, platform_config& config) {
     std::ifstream in(path);
-    if (!in)
+    if (!in) {
         return "cannot read " + path;
+    }
     std::stringstream text;
     text << in.rdbuf();
     const std::string err = apply_config_json(text.str(), config);

@@ -55,16 +55,20 @@ std::vector<documented_field> readme_fields() {
             inside = true;
             continue;
         }
-        if (!inside || line.rfind("| ---", 0) == 0)
+        if (!inside || line.rfind("| ---", 0) == 0) {
             continue;
-        if (line.empty() || line[0] != '|')
+        }
+        if (line.empty() || line[0] != '|') {
             break;
+        }
         std::vector<std::string> cells;
         std::stringstream cs(line.substr(1));
-        for (std::string cell; std::getline(cs, cell, '|');)
+        for (std::string cell; std::getline(cs, cell, '|');) {
             cells.push_back(trim(cell));
-        if (cells.size() >= 3)
+        }
+        if (cells.size() >= 3) {
             rows.push_back({cells[0], cells[1], cells[2]});
+        }
     }
     return rows;
 }
@@ -73,16 +77,19 @@ std::vector<documented_field> readme_fields() {
 std::vector<std::string> struct_members(const std::string& header, const std::string& name) {
     const std::string text = read_source(header);
     const auto start = text.find("struct " + name + " {");
-    if (start == std::string::npos)
+    if (start == std::string::npos) {
         return {};
+    }
     const std::string body = text.substr(start, text.find("\n};", start) - start);
     static const std::regex member(R"(^    [\w:<>]+ ([a-z_0-9]+)\s*(=[^;]*)?;)");
     std::vector<std::string> out;
     std::istringstream in(body);
     std::smatch m;
-    for (std::string line; std::getline(in, line);)
-        if (std::regex_search(line, m, member))
+    for (std::string line; std::getline(in, line);) {
+        if (std::regex_search(line, m, member)) {
             out.push_back(m[1]);
+        }
+    }
     return out;
 }
 
@@ -90,25 +97,30 @@ std::set<std::string> header_fields() {
     std::set<std::string> out;
     for (const std::string& f : struct_members("platform/platform_config.h", "platform_config")) {
         out.insert(f);
-        if (f == "iommu")
+        if (f == "iommu") {
             out.erase(f);
+        }
     }
-    for (const std::string& f : struct_members("tlm/iommu_config.h", "iommu_config"))
+    for (const std::string& f : struct_members("tlm/iommu_config.h", "iommu_config")) {
         out.insert("iommu." + f);
-    for (const std::string& f : struct_members("platform/platform_config.h", "dma_device_config"))
+    }
+    for (const std::string& f : struct_members("platform/platform_config.h", "dma_device_config")) {
         out.insert("devices[]." + f);
+    }
     return out;
 }
 
 // Flattens a configuration's JSON into "iommu.mgaw" -> 48, "devices[0].rid" -> 256, ...
 void flatten(const json& j, const std::string& path, std::map<std::string, json>& out) {
     if (j.is_object()) {
-        for (const auto& [k, v] : j.items())
+        for (const auto& [k, v] : j.items()) {
             flatten(v, path.empty() ? k : path + "." + k, out);
+        }
     } else if (j.is_array()) {
         out[path + ".size"] = j.size();
-        for (std::size_t i = 0; i < j.size(); ++i)
+        for (std::size_t i = 0; i < j.size(); ++i) {
             flatten(j[i], path + "[" + std::to_string(i) + "]", out);
+        }
     } else {
         out[path] = j;
     }
@@ -123,8 +135,9 @@ std::map<std::string, json> flat(const platform_config& c) {
 // A file setting `name` (dotted, devices[] meaning the only device) to `value`, merged into `base`.
 json with_field(json base, const std::string& name, const json& value) {
     if (name.rfind("devices[].", 0) == 0) {
-        if (!base.contains("devices"))
+        if (!base.contains("devices")) {
             base["devices"] = json::array({json::object()});
+        }
         base["devices"][0][name.substr(10)] = value;
     } else if (name.rfind("iommu.", 0) == 0) {
         base["iommu"][name.substr(6)] = value;
@@ -149,8 +162,9 @@ json companions(const std::string& name) {
     };
     const auto it = needs.find(name);
     json base = it == needs.end() ? json::object() : it->second;
-    if (name.rfind("devices[].", 0) == 0 && !base.contains("devices"))
+    if (name.rfind("devices[].", 0) == 0 && !base.contains("devices")) {
         base["devices"] = json::array({json::object()});
+    }
     return base;
 }
 
@@ -158,48 +172,59 @@ json companions(const std::string& name) {
 bool documented_range(const std::string& allowed, uint64_t& lo, uint64_t& hi) {
     static const std::regex range(R"(^(\d+)\.\.(\d+))");
     std::smatch m;
-    if (!std::regex_search(allowed, m, range))
+    if (!std::regex_search(allowed, m, range)) {
         return false;
+    }
     lo = std::stoull(m[1]);
     hi = std::stoull(m[2]);
     return true;
 }
 
 json parse_default(const std::string& text) {
-    if (text == "true" || text == "false")
+    if (text == "true" || text == "false") {
         return text == "true";
-    if (text == "\"\"")
+    }
+    if (text == "\"\"") {
         return "";
-    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+    }
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))) {
         return std::stoull(text, nullptr, 0);
+    }
     return text;
 }
 
 // Values to set a field to, from its documented default and allowed values.
 std::vector<json> values_to_try(const documented_field& f, const json& current) {
     uint64_t lo = 0, hi = 0;
-    if (f.allowed == "true, false")
+    if (f.allowed == "true, false") {
         return {!current.get<bool>()};
-    if (documented_range(f.allowed, lo, hi))
+    }
+    if (documented_range(f.allowed, lo, hi)) {
         return {lo, hi};
-    if (f.allowed == "a path")
+    }
+    if (f.allowed == "a path") {
         return {"out/run.vcd"};
-    if (f.allowed == "page aligned")
+    }
+    if (f.allowed == "page aligned") {
         return {current.get<uint64_t>() + 0x100000};
-    if (f.allowed == "any 64-bit integer")
+    }
+    if (f.allowed == "any 64-bit integer") {
         return {current.get<uint64_t>() + 1, std::numeric_limits<uint64_t>::max()};
+    }
     std::vector<json> out;  // an enumeration: "cpp, rtl, lockstep"
     std::stringstream s(f.allowed);
-    for (std::string word; std::getline(s, word, ',');)
+    for (std::string word; std::getline(s, word, ',');) {
         out.push_back(trim(word));
+    }
     return out;
 }
 
 // A file with `n` devices, distinct requester ids.
 json devices_file(std::size_t n) {
     json devices = json::array();
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
         devices.push_back({{"rid", 0x100 + i}});  // distinct for up to max_devices
+    }
     return {{"devices", devices}};
 }
 
@@ -207,12 +232,15 @@ TEST(ConfigDocumentation, ReadmeTableListsExactlyTheFieldsOfTheStructs) {
     const std::set<std::string> in_headers = header_fields();
     ASSERT_GT(in_headers.size(), 60u) << "the header parse found too few fields";
     std::set<std::string> in_readme;
-    for (const documented_field& f : readme_fields())
+    for (const documented_field& f : readme_fields()) {
         EXPECT_TRUE(in_readme.insert(f.name).second) << f.name << " is listed twice";
-    for (const std::string& f : in_headers)
+    }
+    for (const std::string& f : in_headers) {
         EXPECT_TRUE(in_readme.count(f)) << f << " is a configuration field missing from README's table";
-    for (const std::string& f : in_readme)
+    }
+    for (const std::string& f : in_readme) {
         EXPECT_TRUE(in_headers.count(f)) << f << " is in README's table but is no field of the structs";
+    }
 }
 
 TEST(ConfigDocumentation, DocumentedDefaultsAreTheDefaults) {
@@ -221,11 +249,13 @@ TEST(ConfigDocumentation, DocumentedDefaultsAreTheDefaults) {
     const auto actual = flat(defaults);
     const bool iotlb_from_env = std::getenv("IOMMUSIM_IOTLB") != nullptr;
     for (const documented_field& f : readme_fields()) {
-        if (f.name == "devices" || (f.name == "iotlb" && iotlb_from_env))
+        if (f.name == "devices" || (f.name == "iotlb" && iotlb_from_env)) {
             continue;
+        }
         std::string key = f.name;
-        if (key.rfind("devices[].", 0) == 0)
+        if (key.rfind("devices[].", 0) == 0) {
             key = "devices[0]." + key.substr(10);
+        }
         ASSERT_TRUE(actual.count(key)) << key;
         EXPECT_EQ(actual.at(key), parse_default(f.default_value)) << f.name;
     }
@@ -233,19 +263,22 @@ TEST(ConfigDocumentation, DocumentedDefaultsAreTheDefaults) {
 
 TEST(ConfigFile, EveryDocumentedFieldIsSettableAlone) {
     for (const documented_field& f : readme_fields()) {
-        if (f.name == "devices")
+        if (f.name == "devices") {
             continue;  // the list itself: SizesAreRefusedBeyondTheirBoundsByName
+        }
         const json base = companions(f.name);
         platform_config baseline;
         ASSERT_EQ(apply_config_json(base.dump(), baseline), "") << f.name;
         const auto before = flat(baseline);
         std::string key = f.name;
-        if (key.rfind("devices[].", 0) == 0)
+        if (key.rfind("devices[].", 0) == 0) {
             key = "devices[0]." + key.substr(10);
+        }
         ASSERT_TRUE(before.count(key)) << f.name << " is not written back by config_json";
         for (const json& v : values_to_try(f, before.at(key))) {
-            if (v == before.at(key))
+            if (v == before.at(key)) {
                 continue;
+            }
             platform_config c;
             const std::string file = with_field(base, f.name, v).dump();
             ASSERT_EQ(apply_config_json(file, c), "") << file;
@@ -263,8 +296,9 @@ TEST(ConfigFile, EveryDocumentedFieldIsSettableAlone) {
 TEST(ConfigFile, SizesAreRefusedBeyondTheirBoundsByName) {
     for (const documented_field& f : readme_fields()) {
         uint64_t lo = 0, hi = 0;
-        if (!documented_range(f.allowed, lo, hi))
+        if (!documented_range(f.allowed, lo, hi)) {
             continue;
+        }
         const std::string short_name = f.name.substr(f.name.rfind('.') + 1);
         auto attempt = [&](uint64_t v) {
             platform_config c;
@@ -326,10 +360,11 @@ class ResolveConfig : public ::testing::Test {
         ::unsetenv("IOMMUSIM_IOTLB");
     }
     void TearDown() override {
-        if (m_saved_env)
+        if (m_saved_env) {
             ::setenv("IOMMUSIM_IOTLB", m_saved_env->c_str(), 1);
-        else
+        } else {
             ::unsetenv("IOMMUSIM_IOTLB");
+        }
         std::filesystem::remove_all(m_dir);
     }
     std::string write_config(const std::string& text) {

@@ -35,9 +35,11 @@ std::string find_preload_library(std::string& error) {
         self.parent_path() / preload_name,
         self.parent_path() / IOMMUSIM_LIBDIR_FROM_BINDIR / preload_name,
     };
-    for (const auto& c : candidates)
-        if (std::filesystem::exists(c, ec))
+    for (const auto& c : candidates) {
+        if (std::filesystem::exists(c, ec)) {
             return std::filesystem::weakly_canonical(c, ec).string();
+        }
+    }
     error = std::string(preload_name) + " is neither beside " + self.string() + " nor in " +
             (self.parent_path() / IOMMUSIM_LIBDIR_FROM_BINDIR).lexically_normal().string();
     return "";
@@ -50,10 +52,11 @@ std::string absolute(const std::string& path) {
 }
 
 void set_env(const char* name, const std::string& value) {
-    if (!value.empty())
+    if (!value.empty()) {
         setenv(name, value.c_str(), 1);
-    else
+    } else {
         unsetenv(name);
+    }
 }
 
 }  // namespace
@@ -81,8 +84,9 @@ int exec_program(const cli_options& opts) {
     set_env(preload::env_summary, opts.level == verbosity::quiet ? "" : "1");
 
     std::vector<char*> argv;
-    for (const std::string& a : opts.exec_args)
+    for (const std::string& a : opts.exec_args) {
         argv.push_back(const_cast<char*>(a.c_str()));
+    }
     argv.push_back(nullptr);
     std::fflush(nullptr);
     const pid_t child = fork();
@@ -105,8 +109,9 @@ int exec_program(const cli_options& opts) {
             return 2;
         }
     }
-    if (WIFSIGNALED(status))
+    if (WIFSIGNALED(status)) {
         return 128 + WTERMSIG(status);
+    }
     return WEXITSTATUS(status);
 }
 

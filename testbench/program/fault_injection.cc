@@ -32,16 +32,19 @@ std::string reason_text(int reason) {
 std::string descriptor_text(const hw::inv_desc& d) {
     std::ostringstream s;
     s << std::hex;
-    for (std::size_t i = 0; i < d.size(); ++i)
+    for (std::size_t i = 0; i < d.size(); ++i) {
         s << (i ? " " : "") << "0x" << d[i];
+    }
     return s.str();
 }
 
 // The first ATS-capable device, or -1.
 int first_ats_device(platform& p) {
-    for (unsigned n = 0; n < p.device_count(); ++n)
-        if (p.config().devices[n].ats)
+    for (unsigned n = 0; n < p.device_count(); ++n) {
+        if (p.config().devices[n].ats) {
             return static_cast<int>(n);
+        }
+    }
     return -1;
 }
 

@@ -18,12 +18,14 @@ namespace {
 
 // The waves mark every edit of a present entry: the IOTLB may hold it until an invalidation.
 void mark_present_edit(const char* what, uint64_t gva, const char* to = nullptr, uint64_t gpa = 0) {
-    if (!platform::exists())
+    if (!platform::exists()) {
         return;
+    }
     std::ostringstream s;
     s << what << "_GVA_0x" << std::hex << gva;
-    if (to)
+    if (to) {
         s << to << "0x" << gpa;
+    }
     platform::instance().note_guest_pte_edit(s.str());
 }
 
@@ -31,11 +33,13 @@ void mark_present_edit(const char* what, uint64_t gva, const char* to = nullptr,
 
 guest_memory::guest_memory(uint64_t gpa_base, std::size_t bytes, unsigned levels)
     : m_size(bytes), m_gpa_base(gpa_base), m_levels(levels) {
-    if (bytes == 0 || bytes % page_size_4k || levels < 4 || levels > 5)
+    if (bytes == 0 || bytes % page_size_4k || levels < 4 || levels > 5) {
         throw std::invalid_argument("guest_memory: size must be whole pages and levels 4 or 5");
+    }
     m_ram = static_cast<uint8_t*>(std::aligned_alloc(page_size_4k, bytes));
-    if (!m_ram)
+    if (!m_ram) {
         throw std::bad_alloc();
+    }
     std::memset(m_ram, 0, bytes);
     m_next_table = gpa_base + bytes;
     m_table_floor = gpa_base;
@@ -47,14 +51,16 @@ guest_memory::~guest_memory() {
 }
 
 uint8_t* guest_memory::at(uint64_t gpa) {
-    if (gpa < m_gpa_base || gpa - m_gpa_base >= m_size)
+    if (gpa < m_gpa_base || gpa - m_gpa_base >= m_size) {
         throw std::out_of_range("GPA outside guest RAM");
+    }
     return m_ram + (gpa - m_gpa_base);
 }
 
 uint64_t guest_memory::alloc_page() {
-    if (m_next_table < m_table_floor + page_size_4k)
+    if (m_next_table < m_table_floor + page_size_4k) {
         throw std::runtime_error("guest RAM exhausted: no page left for page tables above the guest's data");
+    }
     m_next_table -= page_size_4k;
     std::memset(at(m_next_table), 0, page_size_4k);
     return m_next_table;
@@ -90,8 +96,9 @@ uint64_t* guest_memory::leaf(uint64_t gva) {
     uint64_t table = m_root;
     for (unsigned level = m_levels; level > 1; --level) {
         const uint64_t e = *entry(table, pt_index(gva, level));
-        if (!fs_pte::p::get(e))
+        if (!fs_pte::p::get(e)) {
             return nullptr;
+        }
         table = fs_pte::addr::get(e) << page_shift;
     }
     return entry(table, pt_index(gva, 1));
@@ -99,8 +106,9 @@ uint64_t* guest_memory::leaf(uint64_t gva) {
 
 void guest_memory::remap(uint64_t gva, uint64_t new_gpa) {
     uint64_t* e = leaf(gva);
-    if (!e || !fs_pte::p::get(*e))
+    if (!e || !fs_pte::p::get(*e)) {
         throw std::logic_error("remap of an unmapped GVA");
+    }
     // A guest writes the whole entry at once; A/D from earlier use are dropped with the old page.
     uint64_t v = fs_pte::a::set(fs_pte::d::set(*e, 0), 0);
     *e = fs_pte::addr::set(v, new_gpa >> page_shift);
@@ -109,10 +117,12 @@ void guest_memory::remap(uint64_t gva, uint64_t new_gpa) {
 
 void guest_memory::unmap(uint64_t gva) {
     uint64_t* e = leaf(gva);
-    if (!e)
+    if (!e) {
         return;
-    if (fs_pte::p::get(*e))
+    }
+    if (fs_pte::p::get(*e)) {
         mark_present_edit("unmap", gva);
+    }
     *e = fs_pte::p::set(*e, 0);
 }
 

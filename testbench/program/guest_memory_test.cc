@@ -24,8 +24,9 @@ TEST(GuestMemory, TablesStopAtTheFloorWithAClearError) {
     } catch (const std::runtime_error& e) {
         EXPECT_STREQ(e.what(), "guest RAM exhausted: no page left for page tables above the guest's data");
     }
-    for (uint64_t off = 0; off < page; ++off)
+    for (uint64_t off = 0; off < page; ++off) {
         ASSERT_EQ(g.at(11 * page)[off], 0x5a) << "the data page below the floor was overwritten";
+    }
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ program_run run_program(const fs::path& dir, const std::string& env, const std::
     const std::string cmd = env + " '" IOMMUSIM_PROGRAM "' " + args + " >'" + log.string() + "' 2>&1";
     const int status = std::system(cmd.c_str());
     program_run r;
-    if (status != -1 && WIFEXITED(status))
+    if (status != -1 && WIFEXITED(status)) {
         r.exit_status = WEXITSTATUS(status);
+    }
     r.output = slurp(log);
     return r;
 }
@@ -94,8 +95,9 @@ TEST(Interrupt, SigintFinishesWavesViewAndStatisticsAndExits130) {
     // signals were merged into the VCD.
     const fs::path fst = dir / "storm_iotlb.fst";
     ASSERT_TRUE(fs::exists(fst));
-    for (const auto& e : fs::directory_iterator(dir))
+    for (const auto& e : fs::directory_iterator(dir)) {
         EXPECT_NE(e.path().extension(), ".hier") << "left behind: " << e.path();
+    }
     const std::string cmd = "fst2vcd -f '" + fst.string() + "' -o '" + (dir / "fst.vcd").string() + "' >/dev/null 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
     EXPECT_EQ(read_vcd((dir / "fst.vcd").string()).error, "");

@@ -39,8 +39,9 @@ uint64_t table_pages_for(uint64_t pages) {
 // Data page i holds the 32-bit value i + 1 at every word.
 void fill_page(guest_memory& g, unsigned i) {
     uint32_t* p = reinterpret_cast<uint32_t*>(g.at(data_base + uint64_t{i} * 4096));
-    for (unsigned w = 0; w < 1024; ++w)
+    for (unsigned w = 0; w < 1024; ++w) {
         p[w] = i + 1;
+    }
 }
 
 }  // namespace
@@ -59,31 +60,35 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
     constexpr uint64_t ram_align = 2ull << 20;  // whole 2 MiB pages for the stage-2 mapping
     guest_memory guest(0, (scratch_end + table_bytes + 4096 + ram_align - 1) & ~(ram_align - 1));
     guest.keep_tables_above(scratch_end);
-    for (unsigned i = 0; i < data_pages; ++i)
+    for (unsigned i = 0; i < data_pages; ++i) {
         fill_page(guest, i);
+    }
 
     const uint32_t ioas = v.ioas_alloc();
     v.ioas_map(ioas, guest.host(), guest.size(), 0);
     std::vector<unsigned> devs;
-    for (unsigned d = 0; d < ndev; ++d)
+    for (unsigned d = 0; d < ndev; ++d) {
         devs.push_back(v.open_device(d));
+    }
     const uint32_t parent = v.hwpt_alloc_nest_parent(devs[0], ioas);
 
     // Devices share the guest's stage-1 table but use disjoint GVA windows, one per device.
     std::vector<std::vector<unsigned>> mapping(ndev, std::vector<unsigned>(pages_per_device));
     std::vector<uint32_t> nested(ndev);
     std::mt19937_64 rng(seed);
-    for (unsigned d = 0; d < ndev; ++d)
+    for (unsigned d = 0; d < ndev; ++d) {
         for (unsigned i = 0; i < pages_per_device; ++i) {
             mapping[d][i] = static_cast<unsigned>(rng() % data_pages);
             guest.map(gva_base + (uint64_t{d} * pages_per_device + i) * 4096, data_base + mapping[d][i] * 4096ull);
         }
+    }
     // Scratch windows for the devices' own self-checking traffic; never remapped.
-    for (unsigned d = 0; d < ndev; ++d)
+    for (unsigned d = 0; d < ndev; ++d) {
         for (unsigned i = 0; i < scratch_pages; ++i) {
             const uint64_t off = (uint64_t{d} * scratch_pages + i) * 4096;
             guest.map(scratch_gva + off, scratch_gpa + off);
         }
+    }
     for (unsigned d = 0; d < ndev; ++d) {
         nested[d] = v.hwpt_alloc_nested_vtd(devs[d], parent, guest.s1_root());
         v.attach(devs[d], nested[d]);
@@ -102,8 +107,9 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
         for (unsigned k = 0; k < 8; ++k) {
             const unsigned d = static_cast<unsigned>(rng() % ndev), i = static_cast<unsigned>(rng() % pages_per_device);
             const uint64_t gva = gva_base + (uint64_t{d} * pages_per_device + i) * 4096;
-            if (v.dma(devs[d], gva + (rng() % 1024) * 4, &word, 4, false) != 0 || word != mapping[d][i] + 1)
+            if (v.dma(devs[d], gva + (rng() % 1024) * 4, &word, 4, false) != 0 || word != mapping[d][i] + 1) {
                 ++wrong;
+            }
             ++dmas;
         }
         // One device streams over its scratch window (random sizes and directions, self-checked).
@@ -139,19 +145,22 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
         const int err = v.hwpt_invalidate(nested[d], ranges, &done);
         if (!log.expect_each(err == 0 && done == batch, "round " + std::to_string(r) + ": HWPT_INVALIDATE of " +
                                                             std::to_string(batch) + " entries") &&
-            log.level() != verbosity::verbose)
+            log.level() != verbosity::verbose) {
             break;
+        }
         ++invalidations;
         entries += batch;
         for (unsigned i : touched) {
             const uint64_t gva = gva_base + (uint64_t{d} * pages_per_device + i) * 4096;
-            if (v.dma(devs[d], gva, &word, 4, false) != 0 || word != mapping[d][i] + 1)
+            if (v.dma(devs[d], gva, &word, 4, false) != 0 || word != mapping[d][i] + 1) {
                 ++wrong;
+            }
             ++dmas;
         }
-        if ((r + 1) % 100 == 0)  // progress for long runs
+        if ((r + 1) % 100 == 0) {  // progress for long runs
             log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(rounds) + ", " +
                      std::to_string(dmas) + " DMAs, " + std::to_string(invalidations) + " invalidation calls");
+        }
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     const double sim_us = static_cast<double>(p.now_ns() - sim_start) / 1000.0;

@@ -25,15 +25,18 @@ lockstep_iotlb& lockstep_platform() {
     std::string err;
     EXPECT_TRUE(platform::configure(cfg, &err)) << err;
     lockstep_iotlb* ls = platform::instance().lockstep();
-    if (!ls)
+    if (!ls) {
         throw std::runtime_error("the platform's IOTLB is not a lockstep comparator");
+    }
     return *ls;
 }
 
 std::string summary_value(const scenario_log& log, const std::string& key) {
-    for (const auto& [k, v] : log.summary())
-        if (k == key)
+    for (const auto& [k, v] : log.summary()) {
+        if (k == key) {
             return v;
+        }
+    }
     return "(no summary row " + key + ")";
 }
 

@@ -24,15 +24,17 @@ using namespace iommusim::program;
 namespace {
 
 int list_scenarios() {
-    for (const scenario& s : all_scenarios())
+    for (const scenario& s : all_scenarios()) {
         std::cout << std::left << std::setw(22) << s.name << s.summary << '\n';
+    }
     return 0;
 }
 
 void print_summary(std::ostream& out, const scenario_log& log, const std::string& name) {
     out << "\nsummary of " << name << '\n';
-    for (const auto& [key, value] : log.summary())
+    for (const auto& [key, value] : log.summary()) {
         out << "  " << std::left << std::setw(40) << key << value << '\n';
+    }
 }
 
 }  // namespace
@@ -49,10 +51,12 @@ int main(int argc, char** argv) {
         std::cout << cli_usage();
         return 0;
     }
-    if (opts->command == "list")
+    if (opts->command == "list") {
         return list_scenarios();
-    if (opts->command == "exec")
+    }
+    if (opts->command == "exec") {
         return exec_program(*opts);
+    }
     if (opts->command == "plot") {
         error = plot_stats(opts->plot_args[0], opts->plot_args[1]);
         if (!error.empty()) {
@@ -72,8 +76,9 @@ int main(int argc, char** argv) {
     platform_config config;
     std::string iotlb_source;
     error = resolve_config(*opts, sc->name, config, iotlb_source);
-    if (error.empty() && !platform::configure(config, &error))
+    if (error.empty() && !platform::configure(config, &error)) {
         error = "bad configuration: " + error;
+    }
     if (!error.empty()) {
         std::cerr << "iommusim: " << error << '\n';
         return 2;
@@ -83,8 +88,9 @@ int main(int argc, char** argv) {
     const bool stats_to_stdout = opts->stats_json == "-";
     std::ostream& out = stats_to_stdout ? std::cerr : std::cout;
     // From here on SIGINT/SIGTERM stop the run at the next safe point and the outputs are finished.
-    if (const std::string hook_error = install_stop_signal_handlers(); !hook_error.empty())
+    if (const std::string hook_error = install_stop_signal_handlers(); !hook_error.empty()) {
         std::cerr << "iommusim: " << hook_error << '\n';
+    }
 
     // Bring the platform up first: a driver probe that refuses the configured hardware is reported,
     // not thrown through the scenario.
@@ -96,9 +102,10 @@ int main(int argc, char** argv) {
     }
 
     const bool quiet = opts->level == verbosity::quiet;
-    if (!quiet)
+    if (!quiet) {
         out << "iommusim: scenario " << sc->name << ", IOTLB " << config.iotlb << " (from " << iotlb_source
             << "), seed " << config.seed << '\n';
+    }
     scenario_log log(out, opts->level);
     try {
         sc->run(log, *opts);
@@ -111,8 +118,9 @@ int main(int argc, char** argv) {
     platform& p = platform::instance();
     check_lockstep(p, log);
     p.finish();
-    if (!quiet)
+    if (!quiet) {
         print_summary(out, log, sc->name);
+    }
     if (!opts->stats_json.empty()) {
         run_metadata run{sc->name, iotlb_source, std::vector<std::string>(argv, argv + argc), p.config()};
         std::string text;
@@ -131,8 +139,9 @@ int main(int argc, char** argv) {
             out << "statistics written to " << opts->stats_json << '\n';
         }
     }
-    if (!p.config().waves.empty() && !quiet)
+    if (!p.config().waves.empty() && !quiet) {
         out << "waves written to " << p.config().waves << '\n';
+    }
     if (const int signal = stop_signal()) {
         out << "RESULT: INTERRUPTED by " << stop_signal_name(signal) << " at simulated time " << p.now_ns()
             << " ns, after " << cpu_jobs_done() << " CPU jobs (ioctls and DMAs), " << log.checks_passed()

@@ -15,8 +15,9 @@ platform_config with_devices(unsigned count) {
     platform_config cfg;
     cfg.iommu.stale_check = true;  // as the program runs its scenarios
     cfg.devices.clear();
-    for (unsigned n = 0; n < count; ++n)
+    for (unsigned n = 0; n < count; ++n) {
         cfg.devices.push_back(dma_device_config{static_cast<uint16_t>(n)});
+    }
     return cfg;
 }
 

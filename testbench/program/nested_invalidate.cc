@@ -57,8 +57,9 @@ void remap_sequence(scenario_log& log, bool invalidate) {
         log.expect(err == 0 && buf[0] == 0xbb, "DMA after the invalidation sees page B");
         log.expect(stale_now == 0, "no stale hit after the invalidation");
     } else {
-        for (const std::string& r : platform::instance().stale_reports())
+        for (const std::string& r : platform::instance().stale_reports()) {
             log.report("checker: " + r);
+        }
         log.expect(stale_now == 0,
                    "DMA after the guest's edit uses the current stage-1 translation "
                    "(stale hit: the guest never invalidated)");

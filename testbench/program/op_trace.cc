@@ -6,8 +6,9 @@
 namespace iommusim::program {
 
 void trace_operations(vmm& v, scenario_log& log) {
-    if (log.level() != verbosity::verbose)
+    if (log.level() != verbosity::verbose) {
         return;
+    }
     platform& p = platform::instance();
     // What the driver and the IOMMU did since the previous call, read from their counters.
     struct seen {
@@ -23,12 +24,14 @@ void trace_operations(vmm& v, scenario_log& log) {
         const seen now = counters();
         std::string text = line;
         // Since the previous call: a scenario may also reach the driver directly (a raw descriptor).
-        if (now.descriptors != last.descriptors)
+        if (now.descriptors != last.descriptors) {
             text += "; since the previous call the driver queued " +
                     std::to_string(now.descriptors - last.descriptors) + " descriptor(s) (waits included) in " +
                     std::to_string(now.batches - last.batches) + " batch(es)";
-        if (now.faults != last.faults)
+        }
+        if (now.faults != last.faults) {
             text += "; the IOMMU recorded " + std::to_string(now.faults - last.faults) + " fault(s)";
+        }
         last = now;
         log.detail(text);
     });

@@ -49,8 +49,9 @@ class Plot : public ::testing::Test {
     // Only `expected` is left in the directory: no temporaries, no partial output.
     void expect_only(std::initializer_list<std::string> expected) {
         std::set<std::string> names;
-        for (const auto& e : fs::directory_iterator(dir))
+        for (const auto& e : fs::directory_iterator(dir)) {
             names.insert(e.path().filename().string());
+        }
         EXPECT_EQ(names, std::set<std::string>(expected));
     }
     fs::path dir;
@@ -59,8 +60,9 @@ class Plot : public ::testing::Test {
 TEST_F(Plot, WritesSvgPdfOrPngAsTheExtensionSays) {
     const std::string stats =
         write_stats("stats.json", stats_text(R"("run": {"scenario": "invalidation-storm", "seed": 7}, )"));
-    for (const char* name : {"out.svg", "out.pdf", "out.png", "upper.SVG"})
+    for (const char* name : {"out.svg", "out.pdf", "out.png", "upper.SVG"}) {
         ASSERT_EQ(plot_stats(stats, (dir / name).string()), "") << name;
+    }
     const std::string svg = read(dir / "out.svg");
     EXPECT_EQ(svg.rfind("<?xml", 0), 0u) << svg.substr(0, 80);
     EXPECT_NE(svg.find("<svg"), std::string::npos);

@@ -32,8 +32,9 @@ std::string slurp(const fs::path& p) {
 
 std::string quote(const std::string& s) {
     std::string q = "'";
-    for (char c : s)
+    for (char c : s) {
         q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
     return q + "'";
 }
 
@@ -51,8 +52,9 @@ class ProgramRun : public ::testing::Test {
     result run(const std::vector<std::string>& args, const std::string& env = "") {
         std::string cmd =
             "cd " + quote(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + env + " " + quote(IOMMUSIM_PROGRAM);
-        for (const std::string& a : args)
+        for (const std::string& a : args) {
             cmd += " " + quote(a);
+        }
         cmd += " >stdout.txt 2>stderr.txt";
         const int rc = std::system(cmd.c_str());
         result r;
@@ -70,8 +72,9 @@ class ProgramRun : public ::testing::Test {
     static bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
     static std::size_t count(const std::string& text, const std::string& what) {
         std::size_t n = 0;
-        for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
             ++n;
+        }
         return n;
     }
 

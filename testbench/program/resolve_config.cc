@@ -14,37 +14,45 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
     const char* env = std::getenv("IOMMUSIM_IOTLB");
     iotlb_source = "default";
     if (env && *env) {
-        if (!parse_iotlb_impl(env))
+        if (!parse_iotlb_impl(env)) {
             return std::string("IOMMUSIM_IOTLB=") + env +
                    " in the environment is not an IOTLB kind (cpp, rtl, lockstep)";
+        }
         iotlb_source = "IOMMUSIM_IOTLB";
     }
     next.iommu.stale_check = true;  // the scenarios are about catching stale translations
     if (!opts.config_file.empty()) {
         const std::string before = next.iotlb;
-        if (std::string err = load_config_file(opts.config_file, next); !err.empty())
+        if (std::string err = load_config_file(opts.config_file, next); !err.empty()) {
             return err;
-        if (next.iotlb != before)
+        }
+        if (next.iotlb != before) {
             iotlb_source = opts.config_file;
+        }
     }
     if (opts.iotlb) {
         next.iotlb = *opts.iotlb;
         iotlb_source = "--iotlb";
     }
-    if (opts.seed)
+    if (opts.seed) {
         next.seed = *opts.seed;
-    if (opts.waves)
+    }
+    if (opts.waves) {
         next.waves = opts.waves->empty() ? "waves/" + scenario + ".vcd" : *opts.waves;
-    if (std::string err = next.validate(); !err.empty())
+    }
+    if (std::string err = next.validate(); !err.empty()) {
         return "bad configuration: " + err;
+    }
     // Outputs last: a refused configuration creates no directories.
     if (!next.waves.empty()) {
-        if (std::string err = resolve_waves_file(next.waves, scenario, next.waves); !err.empty())
+        if (std::string err = resolve_waves_file(next.waves, scenario, next.waves); !err.empty()) {
             return (opts.waves ? "--waves: " : "waves: ") + err;
+        }
     }
     if (!opts.stats_json.empty() && opts.stats_json != "-") {
-        if (std::string err = prepare_output_file(opts.stats_json); !err.empty())
+        if (std::string err = prepare_output_file(opts.stats_json); !err.empty()) {
             return "--stats-json: " + err;
+        }
     }
     config = next;
     return "";

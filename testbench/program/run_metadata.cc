@@ -24,8 +24,9 @@ std::string stats_with_run_metadata(const std::string& stats_json, const run_met
         {"config", json::parse(config_json(run.config))},
     };
     const json stats = json::parse(stats_json);
-    for (const auto& [key, value] : stats.items())
+    for (const auto& [key, value] : stats.items()) {
         doc[key] = value;
+    }
     return doc.dump();
 }
 

@@ -10,18 +10,21 @@ run_interrupted::run_interrupted(int signal)
     : std::runtime_error("interrupted by " + stop_signal_name(signal)), m_signal(signal) {}
 
 void scenario_log::checkpoint() const {
-    if (const int signal = stop_signal())
+    if (const int signal = stop_signal()) {
         throw run_interrupted(signal);
+    }
 }
 
 void scenario_log::step(const std::string& text) {
-    if (m_level != verbosity::quiet)
+    if (m_level != verbosity::quiet) {
         m_out << "  " << text << '\n';
+    }
 }
 
 void scenario_log::detail(const std::string& text) {
-    if (m_level == verbosity::verbose)
+    if (m_level == verbosity::verbose) {
         m_out << "    " << text << '\n';
+    }
 }
 
 void scenario_log::report(const std::string& text) {
@@ -29,8 +32,9 @@ void scenario_log::report(const std::string& text) {
 }
 
 bool scenario_log::check(bool condition, const std::string& what, verbosity ok_from) {
-    if (condition)
+    if (condition) {
         ++m_passed;
+    }
     if (!condition) {
         m_failures.push_back(what);
         m_out << "  FAILED: " << what << '\n';
@@ -80,9 +84,11 @@ const std::vector<scenario>& all_scenarios() {
 }
 
 const scenario* find_scenario(const std::string& name) {
-    for (const scenario& s : all_scenarios())
-        if (s.name == name)
+    for (const scenario& s : all_scenarios()) {
+        if (s.name == name) {
             return &s;
+        }
+    }
     return nullptr;
 }
 

@@ -25,8 +25,9 @@ int ioctl_errno(int fd, unsigned long request, void* arg) {
 }
 
 void check(const char* call, int err) {
-    if (err != 0)
+    if (err != 0) {
         throw vmm_error(call, err);
+    }
 }
 
 std::string hex(uint64_t v) {
@@ -38,28 +39,32 @@ std::string hex(uint64_t v) {
 }  // namespace
 
 int vmm::note(const std::string& call, int err, const std::string& result) {
-    if (m_trace)
+    if (m_trace) {
         m_trace(call + " -> " + (err == 0 ? result : std::string(std::strerror(err))));
+    }
     return err;
 }
 
 vmm::vmm() {
     m_iommufd = iommusim_open("/dev/iommu", O_RDWR);
-    if (m_iommufd < 0)
+    if (m_iommufd < 0) {
         throw vmm_error("open(/dev/iommu)", errno);
+    }
 }
 
 vmm::~vmm() {
-    for (const device& d : m_devices)
+    for (const device& d : m_devices) {
         iommusim_close(d.fd);
+    }
     iommusim_close(m_iommufd);
 }
 
 unsigned vmm::open_device(unsigned n) {
     const std::string path = "/dev/vfio/devices/vfio" + std::to_string(n);
     const int fd = iommusim_open(path.c_str(), O_RDWR);
-    if (fd < 0)
+    if (fd < 0) {
         throw vmm_error("open(" + path + ")", errno);
+    }
     vfio_device_bind_iommufd bind{};
     bind.argsz = sizeof(bind);
     bind.iommufd = m_iommufd;
@@ -175,12 +180,14 @@ int vmm::hwpt_invalidate(uint32_t hwpt, const std::vector<inv_range>& ranges, ui
     const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_INVALIDATE, &cmd);
     if (m_trace) {
         std::string call = "IOMMU_HWPT_INVALIDATE hwpt " + std::to_string(hwpt) + ":";
-        for (const inv_range& r : ranges)
+        for (const inv_range& r : ranges) {
             call += " {" + hex(r.addr) + " x" + std::to_string(r.npages) + (r.leaf ? " leaf}" : "}");
+        }
         note(call, err, "ok, entry_num " + std::to_string(cmd.entry_num));
     }
-    if (entry_num_out)
+    if (entry_num_out) {
         *entry_num_out = cmd.entry_num;
+    }
     return err;
 }
 
@@ -190,8 +197,9 @@ int vmm::dma(unsigned dev, uint64_t iova, void* buf, std::size_t len, bool is_wr
     const bool ok = iommusim_dma(fd, pasid, iova, buf, len, is_write ? 1 : 0) == 0;
     const int err = ok ? 0 : errno;
     const int fault = ok ? 0 : iommusim_last_fault(fd);
-    if (reason && !ok)
+    if (reason && !ok) {
         *reason = fault;
+    }
     if (m_trace) {
         const std::string call = std::string("DMA dev_id ") + std::to_string(dev_id(dev)) +
                                  (is_write ? " write " : " read ") + std::to_string(len) + " bytes at " + hex(iova) +

@@ -21,9 +21,11 @@ namespace iommusim::program {
 namespace {
 
 bool contains(const std::vector<std::string>& values, const std::string& want) {
-    for (const std::string& s : values)
-        if (s == want || (s.find_first_not_of('0') != std::string::npos && want == "nonzero"))
+    for (const std::string& s : values) {
+        if (s == want || (s.find_first_not_of('0') != std::string::npos && want == "nonzero")) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -57,8 +59,9 @@ TEST(Waves, TransactionLevelVcdShowsTheScenario) {
     ASSERT_TRUE(v.header_ok);
     EXPECT_EQ(v.error, "");
     for (const char* name : {"vfio0.dma_valid", "vfio0.dma_iova", "vfio0.dma_hit", "vfio0.dma_fault", "qi.iqt",
-                             "qi.iqh", "qi.desc_type", "iommu.iotlb_hits", "irq.fault", "irq.inv", "cpu.busy"})
+                             "qi.iqh", "qi.desc_type", "iommu.iotlb_hits", "irq.fault", "irq.inv", "cpu.busy"}) {
         EXPECT_TRUE(v.id_of.count(name)) << "missing signal " << name;
+    }
     EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "1"));
     EXPECT_TRUE(contains(values_of(v, "vfio0.dma_valid"), "0"));
     EXPECT_TRUE(contains(values_of(v, "vfio0.dma_hit"), "1")) << "the stale access hit the IOTLB";
@@ -80,11 +83,13 @@ TEST(Waves, GtkwViewIsWrittenAndNamesOnlyTracedSignals) {
     std::string line;
     unsigned traces = 0;
     while (std::getline(in, line)) {
-        if (line.rfind("SystemC.", 0) != 0)
+        if (line.rfind("SystemC.", 0) != 0) {
             continue;
+        }
         std::string name = line.substr(8);
-        if (auto bracket = name.find('['); bracket != std::string::npos)
+        if (auto bracket = name.find('['); bracket != std::string::npos) {
             name.resize(bracket);
+        }
         EXPECT_TRUE(v.id_of.count(name)) << "the view names " << name << ", which the VCD does not have";
         ++traces;
     }
@@ -98,8 +103,9 @@ TEST(Waves, FilterFilesMatchTheSharedDefinitions) {
     ASSERT_TRUE(in);
     std::string line;
     while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#')
+        if (line.empty() || line[0] == '#') {
             continue;
+        }
         filter[std::stoul(line.substr(0, 8), nullptr, 16)] = line.substr(9);
     }
     unsigned named = 0;
@@ -148,24 +154,29 @@ std::vector<std::pair<uint64_t, uint64_t>> high_intervals(const vcd& v, const st
             out.emplace_back(since, t);
         }
     }
-    if (high)
+    if (high) {
         out.emplace_back(since, UINT64_MAX);
+    }
     return out;
 }
 
 bool inside(const std::vector<std::pair<uint64_t, uint64_t>>& intervals, uint64_t t) {
-    for (const auto& [from, to] : intervals)
-        if (t >= from && t < to)
+    for (const auto& [from, to] : intervals) {
+        if (t >= from && t < to) {
             return true;
+        }
+    }
     return false;
 }
 
 // The value a signal has at time t (the last change at or before t).
 std::string value_at(const vcd& v, const std::string& name, uint64_t t) {
     std::string value;
-    for (const auto& [when, what] : changes_of(v, name))
-        if (when <= t)
+    for (const auto& [when, what] : changes_of(v, name)) {
+        if (when <= t) {
             value = what;
+        }
+    }
     return value;
 }
 
@@ -186,14 +197,16 @@ TEST(Waves, CountersStepAtTheIotlbLookupOfTheirDma) {
     unsigned steps = 0;
     for (const char* counter : {"iommu.iotlb_misses", "iommu.iotlb_hits"}) {
         for (const auto& [t, value] : changes_of(v, counter)) {
-            if (number(value) == 0)
+            if (number(value) == 0) {
                 continue;
+            }
             ++steps;
             EXPECT_TRUE(inside(dma, t)) << counter << " steps at " << t << " ps, outside every DMA";
             // The RTL presents the lookup within one clock cycle (1000 ps) of the IOMMU's time.
             bool asked = false;
-            for (const auto& [from, to] : lookups)
+            for (const auto& [from, to] : lookups) {
                 asked = asked || (from >= t && from <= t + 1000);
+            }
             EXPECT_TRUE(asked) << counter << " steps at " << t << " ps without an RTL lookup there";
         }
     }
@@ -208,16 +221,19 @@ TEST(Waves, WalkMemoryAccessesAreShownWithAddressStageAndLevel) {
     const vcd v = read_vcd(path);
     ASSERT_EQ(v.error, "");
     std::map<uint64_t, unsigned> stages;  // walk_stage value -> changes to it
-    for (const auto& [t, value] : changes_of(v, "iommu.walk_stage"))
+    for (const auto& [t, value] : changes_of(v, "iommu.walk_stage")) {
         ++stages[number(value)];
+    }
     EXPECT_GT(stages[5], 0u) << "first-stage entries";
     EXPECT_GT(stages[6], 0u) << "second-stage entries (nested)";
     EXPECT_GT(stages[2], 0u) << "the context entry";
     std::map<uint64_t, unsigned> levels;
-    for (const auto& [t, value] : changes_of(v, "iommu.walk_level"))
+    for (const auto& [t, value] : changes_of(v, "iommu.walk_level")) {
         ++levels[number(value)];
-    for (uint64_t level : {1, 2, 3, 4})
+    }
+    for (uint64_t level : {1, 2, 3, 4}) {
         EXPECT_GT(levels[level], 0u) << "level " << level;
+    }
     EXPECT_FALSE(changes_of(v, "iommu.walk_addr").empty());
     const auto stats = nlohmann::json::parse(platform::instance().stats_json());
     const auto& accesses = changes_of(v, "iommu.walk_accesses");
@@ -237,17 +253,19 @@ TEST(Waves, DmaResultIsValidOnlyWhileTheDmaIsInFlight) {
     const vcd v = read_vcd(path);
     ASSERT_EQ(v.error, "");
     const auto dma = high_intervals(v, "vfio0.dma_valid");
-    for (const auto& [from, to] : high_intervals(v, "vfio0.dma_hit"))
+    for (const auto& [from, to] : high_intervals(v, "vfio0.dma_hit")) {
         EXPECT_TRUE(inside(dma, from) && (to == UINT64_MAX ? false : inside(dma, to - 1)))
             << "dma_hit high over [" << from << ", " << to << ") outside a DMA";
+    }
     const auto& starts = changes_of(v, "vfio0.dma_seq");
     ASSERT_EQ(starts.size(), 4u) << "initial value and three DMAs";
     const uint64_t stale_start = starts[2].first, last_start = starts[3].first;
     EXPECT_EQ(value_at(v, "vfio0.dma_hit", stale_start), "1") << "the stale access hit";
-    for (const auto& [t, value] : changes_of(v, "vfio0.dma_hit"))
+    for (const auto& [t, value] : changes_of(v, "vfio0.dma_hit")) {
         if (t >= last_start) {
             EXPECT_EQ(value, "0") << "the DMA after the invalidation missed, yet dma_hit is 1 at " << t;
         }
+    }
 }
 
 // cpu.busy is high only while an ioctl runs (never during the scenario's DMAs), with the ioctl's
@@ -272,8 +290,9 @@ TEST(Waves, CpuBusyOnlyDuringIoctlsWithTheirNames) {
     }
     EXPECT_TRUE(invalidate_named);
     bool marked = false;
-    for (const auto& [t, value] : changes_of(v, "guest.pte_edit"))
+    for (const auto& [t, value] : changes_of(v, "guest.pte_edit")) {
         marked = marked || value == "remap_GVA_0x40000000_to_GPA_0x200000";
+    }
     EXPECT_TRUE(marked) << "the guest's edit of its present entry is marked";
 }
 
@@ -288,8 +307,9 @@ TEST(Waves, ViewFiltersResolveOutsideTheRepository) {
     std::string line;
     unsigned filters = 0;
     while (std::getline(in, line)) {
-        if (line.empty() || line[0] != '^')
+        if (line.empty() || line[0] != '^') {
             continue;
+        }
         const std::string file = line.substr(line.find(' ') + 1);
         EXPECT_TRUE(std::filesystem::path(file).is_absolute()) << file;
         EXPECT_TRUE(std::filesystem::exists(file)) << file;
@@ -323,8 +343,9 @@ TEST(Waves, MergedWavesAsFstOnRequest) {
 // with the default wave paths (waves/<scenario>.vcd) overwrites nothing that is checked in.
 TEST(Waves, NoScenarioViewIsTrackedInTheRepository) {
     const std::string src = IOMMUSIM_SOURCE_DIR;
-    if (std::system(("git -C '" + src + "' rev-parse >/dev/null 2>&1").c_str()) != 0)
+    if (std::system(("git -C '" + src + "' rev-parse >/dev/null 2>&1").c_str()) != 0) {
         GTEST_SKIP() << "not a git checkout";
+    }
     for (const scenario& sc : all_scenarios()) {
         const std::string cmd =
             "git -C '" + src + "' ls-files --error-unmatch waves/" + sc.name + ".gtkw >/dev/null 2>&1";
@@ -340,8 +361,9 @@ TEST(Waves, RtlViewFitsTheGeometryAndTheCheckedInViewIsThe64x4One) {
     std::stringstream checked_in;
     checked_in << in.rdbuf();
     const std::string expected = rtl_iotlb_view("", iotlb_geometry{64, 4}, 0, 0, "waves");
-    if (checked_in.str() != expected)
+    if (checked_in.str() != expected) {
         std::ofstream(waves_dir() + "/iotlb.gtkw.expected") << expected;
+    }
     EXPECT_EQ(checked_in.str(), expected)
         << "regenerate waves/iotlb.gtkw from " << waves_dir() << "/iotlb.gtkw.expected";
 
@@ -357,10 +379,12 @@ TEST(Waves, RtlViewFitsTheGeometryAndTheCheckedInViewIsThe64x4One) {
     unsigned named = 0, controller = 0;
     bool in_controller = false;
     while (std::getline(view, line)) {
-        if (line == "-Controller")
+        if (line == "-Controller") {
             in_controller = !in_controller;
-        if (line.rfind("dut.", 0) != 0)
+        }
+        if (line.rfind("dut.", 0) != 0) {
             continue;
+        }
         std::string name = line;
         unsigned width = 1;
         if (const auto bracket = name.find('['); bracket != std::string::npos) {
@@ -397,19 +421,22 @@ TEST(Waves, DmaFaultShowsTheReasonOnlyWhileTheDmaIsInFlight) {
     const auto dma = high_intervals(v, "vfio0.dma_valid");
     std::vector<uint64_t> reasons;
     for (const auto& [t, value] : changes_of(v, "vfio0.dma_fault")) {
-        if (number(value) == 0)
+        if (number(value) == 0) {
             continue;
+        }
         reasons.push_back(number(value));
         EXPECT_TRUE(inside(dma, t)) << "dma_fault set at " << t << " outside a DMA";
     }
-    for (const auto& [from, to] : dma)
+    for (const auto& [from, to] : dma) {
         EXPECT_EQ(value_at(v, "vfio0.dma_fault", to), "0") << "dma_fault still set after the DMA ending at " << to;
+    }
     ASSERT_GE(reasons.size(), 2u);
     EXPECT_EQ(reasons[0], 0x72u);
     EXPECT_EQ(reasons[1], 0x71u);
     bool marked = false;
-    for (const auto& [t, value] : changes_of(v, "guest.pte_edit"))
+    for (const auto& [t, value] : changes_of(v, "guest.pte_edit")) {
         marked = marked || value.rfind("set_reserved_PS", 0) == 0;
+    }
     EXPECT_TRUE(marked);
 }
 

@@ -18,8 +18,9 @@ TEST(IotlbFactory, ParsesTheThreeNames) {
     EXPECT_FALSE(parse_iotlb_impl(""));
     EXPECT_FALSE(parse_iotlb_impl("RTL"));
     EXPECT_FALSE(parse_iotlb_impl("verilator"));
-    for (iotlb_impl i : {iotlb_impl::cpp, iotlb_impl::rtl, iotlb_impl::lockstep})
+    for (iotlb_impl i : {iotlb_impl::cpp, iotlb_impl::rtl, iotlb_impl::lockstep}) {
         EXPECT_EQ(parse_iotlb_impl(to_string(i)), i);
+    }
 }
 
 TEST(IotlbFactory, MakesEachImplementation) {

@@ -158,8 +158,9 @@ TEST_F(IotlbPorts, InvalidateBeatsFillBeatsLookup) {
     EXPECT_FALSE(dut->lkp_req_ready_o);
     cycle();
     dut->inv_req_valid_i = 0;
-    while (dut->busy_o)
+    while (dut->busy_o) {
         cycle();
+    }
     ASSERT_TRUE(dut->inv_resp_valid_o);
     EXPECT_EQ(dut->inv_resp_count_o, 1u);  // did 1's entry
     EXPECT_TRUE(dut->fill_req_ready_o);

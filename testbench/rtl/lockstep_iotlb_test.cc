@@ -46,12 +46,13 @@ class random_ops {
 
     void run_one(iotlb_if& t) {
         const unsigned op = static_cast<unsigned>(pick(1000));
-        if (op < m_inv_permille)
+        if (op < m_inv_permille) {
             invalidate(t, static_cast<unsigned>(pick(70)));
-        else if (pick(93) < 60)
+        } else if (pick(93) < 60) {
             lookup(t);
-        else
+        } else {
             fill(t);
+        }
     }
 
   private:
@@ -101,22 +102,26 @@ class random_ops {
         m_stats.refills += r.replaced_same_tag;
         m_stats.evictions += r.evicted.has_value();
         m_recent.push_back(e.tag);
-        if (m_recent.size() > 96)
+        if (m_recent.size() > 96) {
             m_recent.pop_front();
+        }
     }
 
     unsigned am() {
         const unsigned r = static_cast<unsigned>(pick(20));
-        if (r < 12)
+        if (r < 12) {
             return static_cast<unsigned>(pick(10));
-        if (r < 18)
+        }
+        if (r < 18) {
             return static_cast<unsigned>(9 + pick(20));
+        }
         return static_cast<unsigned>(40 + pick(40));  // up to 79: clamped to 63 by both
     }
     uint64_t range_vpn() {
         const unsigned r = static_cast<unsigned>(pick(20));
-        if (r == 0)
+        if (r == 0) {
             return m_rng();  // beyond the 52-bit ADDR field
+        }
         if (r < 12 && !m_recent.empty()) {
             const iotlb_tag& t = m_recent[pick(m_recent.size())];
             return t.vpn + pick(page_level_pages(t.level));
@@ -127,16 +132,17 @@ class random_ops {
     void invalidate(iotlb_if& t, unsigned r) {
         // r in [0, 70)
         unsigned n;
-        if (r == 0 && pick(4) == 0)
+        if (r == 0 && pick(4) == 0) {
             n = t.invalidate_all();
-        else if (r < 10)
+        } else if (r < 10) {
             n = t.invalidate_domain(did());
-        else if (r < 35)
+        } else if (r < 35) {
             n = t.invalidate_domain_range(did(), range_vpn(), am());
-        else if (r < 45)
+        } else if (r < 45) {
             n = t.invalidate_pasid(did(), pasid());
-        else
+        } else {
             n = t.invalidate_pasid_range(did(), pasid(), range_vpn(), am());
+        }
         ++m_stats.invalidations;
         m_stats.dropped += n;
     }
@@ -152,12 +158,14 @@ void run_differential(iotlb_geometry g, uint64_t seed, uint64_t ops, unsigned in
     o.state_check_interval = 20000;
     auto ls = make_lockstep(g, o);
     random_ops gen(seed, inv_permille);
-    for (uint64_t i = 0; i < ops && ls->divergences() == 0; ++i)
+    for (uint64_t i = 0; i < ops && ls->divergences() == 0; ++i) {
         gen.run_one(*ls);
+    }
     EXPECT_TRUE(ls->compare_state());
     EXPECT_EQ(ls->divergences(), 0u);
-    for (const auto& d : ls->divergence_log())
+    for (const auto& d : ls->divergence_log()) {
         ADD_FAILURE() << d.to_string();
+    }
     EXPECT_GE(ls->operations(), ops);
     // The mix must exercise every path, or zero divergences would mean little.
     const auto& c = gen.counts();

@@ -49,8 +49,9 @@ std::map<std::pair<unsigned, unsigned>, iotlb_entry> contents(const iotlb_if& t)
 TEST(RtlIotlb, RejectsGeometriesThatWereNotVerilated) {
     EXPECT_THROW(rtl_iotlb(iotlb_geometry{32, 4}), std::invalid_argument);
     EXPECT_FALSE(rtl_iotlb::supported({8, 8}));
-    for (const iotlb_geometry& g : rtl_iotlb::supported_geometries())
+    for (const iotlb_geometry& g : rtl_iotlb::supported_geometries()) {
         EXPECT_TRUE(rtl_iotlb::supported(g));
+    }
     EXPECT_TRUE(rtl_iotlb::supported({16, 4}));  // iotlb_geometry default
 }
 
@@ -79,11 +80,13 @@ TEST(RtlIotlb, ProbesAllThreePageSizes) {
     const auto e1g = make_entry(3, 7, tk::first_stage, pl::size_1g, 0x4000000, 0xc0000);
     EXPECT_EQ(t.fill(e2m).set, iotlb_set_index(0x40000, pl::size_2m, 16));
     EXPECT_EQ(t.fill(e1g).set, iotlb_set_index(0x4000000, pl::size_1g, 16));
-    for (uint64_t off : {0ull, 1ull, 0x1ffull})
+    for (uint64_t off : {0ull, 1ull, 0x1ffull}) {
         EXPECT_TRUE(present(t, e2m, 0x40000 + off));
+    }
     EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x40200));
-    for (uint64_t off : {0ull, 0x200ull, 0x3ffffull})
+    for (uint64_t off : {0ull, 0x200ull, 0x3ffffull}) {
         EXPECT_TRUE(present(t, e1g, 0x4000000 + off));
+    }
     EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x4040000));
 }
 
@@ -209,18 +212,21 @@ struct population {
     std::vector<iotlb_entry> entries;
     population() {
         uint64_t vpn = 0;
-        for (uint16_t did : {1, 2})
-            for (uint32_t pasid : {0u, 5u})
+        for (uint16_t did : {1, 2}) {
+            for (uint32_t pasid : {0u, 5u}) {
                 for (tk kind : {tk::first_stage, tk::second_stage, tk::nested, tk::pass_through}) {
                     entries.push_back(make_entry(did, pasid, kind, pl::size_4k, 0x100 + vpn, 0x9000 + vpn));
                     ++vpn;
                 }
+            }
+        }
         entries.push_back(make_entry(1, 5, tk::nested, pl::size_2m, 0x200, 0x400));
         entries.push_back(make_entry(1, 0, tk::second_stage, pl::size_1g, 0x40000, 0x80000));
     }
     void fill(iotlb_if& t) const {
-        for (const auto& e : entries)
+        for (const auto& e : entries) {
             t.fill(e);
+        }
     }
 };
 
@@ -233,14 +239,16 @@ void check_scope(const char* what, Op op, unsigned expected) {
     p.fill(rtl);
     p.fill(cpp);
     std::vector<uint64_t> plru_before;
-    for (unsigned s = 0; s < 64; ++s)
+    for (unsigned s = 0; s < 64; ++s) {
         plru_before.push_back(rtl.plru_bits(s).value());
+    }
     EXPECT_EQ(op(cpp), expected);
     EXPECT_EQ(op(rtl), expected);
     EXPECT_EQ(rtl.last_op_cycles(), 1u + 64u);
     EXPECT_EQ(contents(rtl), contents(cpp));
-    for (unsigned s = 0; s < 64; ++s)
+    for (unsigned s = 0; s < 64; ++s) {
         EXPECT_EQ(rtl.plru_bits(s), plru_before[s]) << "invalidation changed the PLRU bits of set " << s;
+    }
 }
 
 TEST(RtlIotlb, InvalidateAll) {

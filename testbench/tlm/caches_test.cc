@@ -44,8 +44,9 @@ TEST(ContextCache, LruEviction) {
 
 TEST(ContextCache, DeviceSelectiveFunctionMasks) {
     context_cache c(16);
-    for (uint16_t f = 0; f < 8; ++f)
+    for (uint16_t f = 0; f < 8; ++f) {
         c.fill(static_cast<uint16_t>(0x0308 | f), ctx_with_dir(f));  // 03:01.0-7
+    }
     c.fill(0x0400, ctx_with_dir(9));
     EXPECT_EQ(c.invalidate_device(0x030b, 0), 1u);  // exact
     EXPECT_EQ(c.lookup(0x030b), nullptr);
@@ -238,8 +239,9 @@ TEST(PagingStructureCache, RangeBoundariesAtEveryLevel) {
 // a freed slot is reused before the least recently used one.
 TEST(PagingStructureCache, InvalidationCountsAfterEvictions) {
     paging_structure_cache p(3, 3);
-    for (uint64_t i = 0; i < 5; ++i)  // regions 0..4 of PASID 5: 0 and 1 are evicted
+    for (uint64_t i = 0; i < 5; ++i) {  // regions 0..4 of PASID 5: 0 and 1 are evicted
         p.fill(stage::first, 1, 5, 2, i << 21, {i, 0});
+    }
     EXPECT_EQ(p.size(stage::first), 3u);
     EXPECT_EQ(p.lookup(stage::first, 1, 5, 2, 0), nullptr);
     EXPECT_EQ(p.invalidate_pasid_range(1, 5, 0, 10, false), 0u);  // regions 0, 1: already evicted
@@ -279,35 +281,44 @@ class reference_psc {
         }
     }
     const paging_structure_cache::entry* lookup(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr) {
-        if (level < 2 || level > 5)
+        if (level < 2 || level > 5) {
             return nullptr;
+        }
         pasid = st == stage::second ? 0 : pasid;
-        for (slot& s : arr(st, level))
+        for (slot& s : arr(st, level)) {
             if (s.valid && s.did == did && s.pasid == pasid && s.prefix == (addr >> shift(level))) {
                 s.stamp = ++m_clock;
                 return &s.e;
             }
+        }
         return nullptr;
     }
     void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr,
               const paging_structure_cache::entry& e) {
-        if (level < 2 || level > 5)
+        if (level < 2 || level > 5) {
             return;
+        }
         pasid = st == stage::second ? 0 : pasid;
         auto& a = arr(st, level);
         const uint64_t prefix = addr >> shift(level);
         std::size_t victim = a.size();
-        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i)
-            if (a[i].valid && a[i].did == did && a[i].pasid == pasid && a[i].prefix == prefix)
+        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i) {
+            if (a[i].valid && a[i].did == did && a[i].pasid == pasid && a[i].prefix == prefix) {
                 victim = i;
-        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i)
-            if (!a[i].valid)
+            }
+        }
+        for (std::size_t i = 0; i < a.size() && victim == a.size(); ++i) {
+            if (!a[i].valid) {
                 victim = i;
+            }
+        }
         if (victim == a.size()) {
             victim = 0;
-            for (std::size_t i = 1; i < a.size(); ++i)
-                if (a[i].stamp < a[victim].stamp)
+            for (std::size_t i = 1; i < a.size(); ++i) {
+                if (a[i].stamp < a[victim].stamp) {
                     victim = i;
+                }
+            }
         }
         a[victim] = slot{true, did, pasid, prefix, ++m_clock, e};
     }
@@ -316,13 +327,15 @@ class reference_psc {
     unsigned drop(bool first, bool second, Pred pred) {
         unsigned n = 0;
         for (unsigned i = 0; i < 8; ++i) {
-            if ((i < 4 && !first) || (i >= 4 && !second))
+            if ((i < 4 && !first) || (i >= 4 && !second)) {
                 continue;
-            for (slot& s : m_levels[i])
+            }
+            for (slot& s : m_levels[i]) {
                 if (s.valid && pred(s, 2 + i % 4)) {
                     s.valid = false;
                     ++n;
                 }
+            }
         }
         return n;
     }
@@ -338,9 +351,11 @@ class reference_psc {
     unsigned size(stage st) const {
         const bool first = st == stage::first;
         unsigned n = 0;
-        for (unsigned i = first ? 0 : 4; i < (first ? 4u : 8u); ++i)
-            for (const slot& s : m_levels[i])
+        for (unsigned i = first ? 0 : 4; i < (first ? 4u : 8u); ++i) {
+            for (const slot& s : m_levels[i]) {
                 n += s.valid ? 1 : 0;
+            }
+        }
         return n;
     }
 

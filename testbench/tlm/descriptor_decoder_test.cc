@@ -35,15 +35,17 @@ void expect_every_reserved_bit_rejected(const inv_desc& valid, const inv_desc& a
                                         const decode_caps& caps = default_caps()) {
     ASSERT_TRUE(dec(valid, wide, caps).ok());
     const unsigned words = wide ? 4 : 2;
-    for (unsigned w = 0; w < words; ++w)
+    for (unsigned w = 0; w < words; ++w) {
         for (unsigned b = 0; b < 64; ++b) {
             const uint64_t bit = uint64_t{1} << b;
-            if ((allowed[w] & bit) != 0)
+            if ((allowed[w] & bit) != 0) {
                 continue;
+            }
             inv_desc d = valid;
             d[w] |= bit;
             EXPECT_EQ(dec(d, wide, caps).iqei, iqei::reserved_field) << "word " << w << " bit " << b;
         }
+    }
 }
 
 // Type field values as a descriptor carries them (type_hi != 0 encodes types >= 16).
@@ -100,17 +102,20 @@ std::vector<std::string> apply_desc(const inv_desc& d, unsigned* dropped = nullp
     EXPECT_TRUE(r.ok());
     recording_target t;
     const unsigned n = t.invalidate(r.desc.scope);
-    if (dropped != nullptr)
+    if (dropped != nullptr) {
         *dropped = n;
+    }
     return t.calls;
 }
 
 // ---- Type field and width ----------------------------------------------------------------------
 
 TEST(DescriptorDecoder, UnknownTypesAreIqei3) {
-    for (unsigned t : {0u, 9u, 10u, 11u, 12u, 15u, 16u, 17u, 0x25u, 0x7fu})
-        for (bool wide : {false, true})
+    for (unsigned t : {0u, 9u, 10u, 11u, 12u, 15u, 16u, 17u, 0x25u, 0x7fu}) {
+        for (bool wide : {false, true}) {
             EXPECT_EQ(dec(with_type(t), wide).iqei, iqei::invalid_type) << "type " << t;
+        }
+    }
 }
 
 TEST(DescriptorDecoder, ScalableOnlyTypesInNarrowQueueAreIqei3) {
@@ -145,8 +150,9 @@ TEST(DescriptorDecoder, LegacyModeHasTypesOneToFiveOnly) {
 TEST(DescriptorDecoder, TypesOfUnreportedFeaturesAreIqei3) {
     decode_caps no_dt;
     no_dt.dt = false;
-    for (bool wide : {false, true})
+    for (bool wide : {false, true}) {
         EXPECT_EQ(dec(hw::make_dev_tlb_inv(0x0108, 0, false), wide, no_dt).iqei, iqei::invalid_type);
+    }
     EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(0x0108, 1, false, 0, false), true, no_dt).iqei, iqei::invalid_type);
     for (bool wide : {false, true}) {
         EXPECT_EQ(dec(hw::make_iec_inv(false), wide).iqei, iqei::invalid_type) << "ECAP.IR=0";
@@ -272,8 +278,9 @@ TEST(DescriptorDecoder, DeviceTlbSizeEncoding) {
 // Without ECAP.DIT the PFSID bits (type 3 qw0 15:12 and 63:52, same in type 8) are reserved.
 TEST(DescriptorDecoder, DeviceTlbPfsidIsReservedWithoutDit) {
     for (uint16_t pfsid : {uint16_t{0x0001}, uint16_t{0x0010}, uint16_t{0x8000}, uint16_t{0x0abc}}) {
-        for (bool wide : {false, true})
+        for (bool wide : {false, true}) {
             EXPECT_EQ(dec(hw::make_dev_tlb_inv(1, 0, false, 0, pfsid), wide).iqei, iqei::reserved_field) << pfsid;
+        }
         EXPECT_EQ(dec(hw::make_p_dev_tlb_inv(1, 2, false, 0, false, 0, pfsid)).iqei, iqei::reserved_field) << pfsid;
     }
     inv_desc raw = hw::make_dev_tlb_inv(1, 0, false);
@@ -420,11 +427,14 @@ TEST(DescriptorDecoder, RandomWordsDecodeOrGiveIqei3Or4) {
 
 TEST(DescriptorDecoder, ScopeNamesAreDistinct) {
     std::vector<std::string> names;
-    for (unsigned i = 0; i < scope_kind_count; ++i)
+    for (unsigned i = 0; i < scope_kind_count; ++i) {
         names.emplace_back(scope_kind_name(static_cast<scope_kind>(i)));
-    for (std::size_t i = 0; i < names.size(); ++i)
-        for (std::size_t j = i + 1; j < names.size(); ++j)
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        for (std::size_t j = i + 1; j < names.size(); ++j) {
             EXPECT_NE(names[i], names[j]);
+        }
+    }
 }
 
 }  // namespace

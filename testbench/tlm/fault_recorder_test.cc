@@ -13,8 +13,9 @@ using namespace hw;
 std::vector<reg_desc> table_with_records(unsigned n) {
     std::vector<reg_desc> t(reg_table.begin(), reg_table.end());
     for (reg_desc& d : t) {
-        if (d.count > 1)
+        if (d.count > 1) {
             d.count = n;
+        }
     }
     return t;
 }
@@ -27,7 +28,7 @@ fault_info fault(uint16_t sid, uint64_t addr, fault_reason r = fault_reason::ss_
     return f;
 }
 
-class FaultRecorderTest : public ::testing::Test {
+class FaultRecorder : public ::testing::Test {
   protected:
     static constexpr unsigned records = 4;
     std::vector<reg_desc> m_table = table_with_records(records);
@@ -41,7 +42,7 @@ class FaultRecorderTest : public ::testing::Test {
     void clear_record(unsigned i) { ASSERT_TRUE(m_regs.write(reg::frcd_offset(i) + 12, 4, 0x80000000u)); }
 };
 
-TEST_F(FaultRecorderTest, RecordsEveryField) {
+TEST_F(FaultRecorder, RecordsEveryField) {
     fault_info f = fault(0x0108, 0x12345678, fault_reason::gn_write_denied);
     f.type = fault_request::write;
     f.has_pasid = true;
@@ -74,7 +75,7 @@ TEST_F(FaultRecorderTest, RecordsEveryField) {
     EXPECT_FALSE(m_rec.record_at(1).has_pasid);
 }
 
-TEST_F(FaultRecorderTest, CompressesFaultsOfAPendingSource) {
+TEST_F(FaultRecorder, CompressesFaultsOfAPendingSource) {
     EXPECT_EQ(m_rec.record(fault(7, 0x1000)), fault_recorder::outcome::recorded);
     EXPECT_EQ(m_rec.record(fault(7, 0x2000, fault_reason::ss_perm)), fault_recorder::outcome::compressed);
     EXPECT_FALSE(m_rec.record_pending(1));
@@ -84,9 +85,10 @@ TEST_F(FaultRecorderTest, CompressesFaultsOfAPendingSource) {
     EXPECT_EQ(m_rec.statistics().compressed, 1u);
 }
 
-TEST_F(FaultRecorderTest, OverflowSetsPfoAndDropsUntilCleared) {
-    for (uint16_t s = 0; s < records; ++s)
+TEST_F(FaultRecorder, OverflowSetsPfoAndDropsUntilCleared) {
+    for (uint16_t s = 0; s < records; ++s) {
         EXPECT_EQ(m_rec.record(fault(s, 0)), fault_recorder::outcome::recorded);
+    }
     EXPECT_EQ(fsts::pfo::get(fsts()), 0u);
     EXPECT_EQ(m_rec.record(fault(100, 0)), fault_recorder::outcome::overflow);
     EXPECT_EQ(fsts::pfo::get(fsts()), 1u);
@@ -100,7 +102,7 @@ TEST_F(FaultRecorderTest, OverflowSetsPfoAndDropsUntilCleared) {
     EXPECT_EQ(m_rec.statistics().dropped, 1u);
 }
 
-TEST_F(FaultRecorderTest, FriTracksTheFirstPendingRecord) {
+TEST_F(FaultRecorder, FriTracksTheFirstPendingRecord) {
     m_rec.record(fault(1, 0));
     m_rec.record(fault(2, 0));
     m_rec.record(fault(3, 0));
@@ -116,7 +118,7 @@ TEST_F(FaultRecorderTest, FriTracksTheFirstPendingRecord) {
     EXPECT_EQ(fsts::fri::get(fsts()), 3u);
 }
 
-TEST_F(FaultRecorderTest, MaskedEventStaysPendingUntilUnmasked) {
+TEST_F(FaultRecorder, MaskedEventStaysPendingUntilUnmasked) {
     m_rec.record(fault(1, 0));  // FECTL.IM resets to 1
     EXPECT_EQ(m_msis, 0u);
     EXPECT_EQ(fectl::ip::get(fectl()), 1u);
@@ -125,7 +127,7 @@ TEST_F(FaultRecorderTest, MaskedEventStaysPendingUntilUnmasked) {
     EXPECT_EQ(fectl::ip::get(fectl()), 0u);
 }
 
-TEST_F(FaultRecorderTest, OneEventUntilSoftwareClearsEveryCondition) {
+TEST_F(FaultRecorder, OneEventUntilSoftwareClearsEveryCondition) {
     unmask();
     m_rec.record(fault(1, 0));
     EXPECT_EQ(m_msis, 1u);
@@ -144,7 +146,7 @@ TEST_F(FaultRecorderTest, OneEventUntilSoftwareClearsEveryCondition) {
     EXPECT_EQ(m_msis, 2u);
 }
 
-TEST_F(FaultRecorderTest, ClearingConditionsClearsPendingIp) {
+TEST_F(FaultRecorder, ClearingConditionsClearsPendingIp) {
     m_rec.record(fault(1, 0));
     EXPECT_EQ(fectl::ip::get(fectl()), 1u);
     bool cleared = false;
@@ -156,7 +158,7 @@ TEST_F(FaultRecorderTest, ClearingConditionsClearsPendingIp) {
     EXPECT_EQ(m_msis, 0u);  // nothing left to deliver
 }
 
-TEST_F(FaultRecorderTest, SuppressedFaultsAreCountedNotRecorded) {
+TEST_F(FaultRecorder, SuppressedFaultsAreCountedNotRecorded) {
     unmask();
     EXPECT_EQ(m_rec.record(fault(1, 0), true), fault_recorder::outcome::suppressed);
     EXPECT_FALSE(m_rec.record_pending(0));

@@ -39,13 +39,15 @@ class initiator_tester : public sc_core::sc_module {
         p.set_data_length(len);
         p.set_streaming_width(len);
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        if (extension)
+        if (extension) {
             p.set_extension(extension);
+        }
         delay = run_ahead;
         socket->b_transport(p, delay);
         last_dmi_allowed = p.is_dmi_allowed();
-        if (extension)
+        if (extension) {
             p.clear_extension(extension);
+        }
         return p.get_response_status();
     }
     tlm::tlm_response_status read(uint64_t addr, void* data, unsigned len) {
@@ -63,11 +65,13 @@ class initiator_tester : public sc_core::sc_module {
         tlm::tlm_generic_payload p;
         p.set_command(for_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
         p.set_address(addr);
-        if (extension)
+        if (extension) {
             p.set_extension(extension);
+        }
         const bool ok = socket->get_direct_mem_ptr(p, dmi);
-        if (extension)
+        if (extension) {
             p.clear_extension(extension);
+        }
         return ok;
     }
     unsigned debug(tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len) {
@@ -84,8 +88,9 @@ class initiator_tester : public sc_core::sc_module {
 
   private:
     void run() {
-        if (body)
+        if (body) {
             body();
+        }
         done = true;
     }
     void invalidate(sc_dt::uint64 start, sc_dt::uint64 end) { invalidations.emplace_back(start, end); }

@@ -11,8 +11,9 @@ namespace {
 
 invalidation_queue_stats::histogram record_of(std::initializer_list<uint64_t> values) {
     invalidation_queue_stats::histogram h;
-    for (uint64_t v : values)
+    for (uint64_t v : values) {
         h.add(v);
+    }
     return h;
 }
 
@@ -46,8 +47,9 @@ TEST(InvalidationQueueStats, NearestRankWithRepeatedValues) {
 // [1024, 2048): the percentiles are samples, not that bucket's bound.
 TEST(InvalidationQueueStats, PercentilesAreSamplesNotBucketBounds) {
     invalidation_queue_stats::histogram h;
-    for (uint64_t k = 0; k < 100; ++k)
+    for (uint64_t k = 0; k < 100; ++k) {
         h.add(1000 + 10 * ((k * 37) % 100));  // 37 is coprime to 100: every value once
+    }
     EXPECT_EQ(h.samples, 100u);
     EXPECT_EQ(h.percentile_ns(50), 1490u);  // rank 50: 1000 + 10 * 49
     EXPECT_EQ(h.percentile_ns(99), 1980u);  // rank 99: 1000 + 10 * 98

@@ -251,8 +251,9 @@ TEST(InvalidationQueue, ContextCacheScopes) {
     harness h;
     h.enable();
     auto& cc = h.tr.ctx_cache();
-    for (uint16_t sid : {0x10, 0x14, 0x11, 0x20})
+    for (uint16_t sid : {0x10, 0x14, 0x11, 0x20}) {
         cc.fill(sid, context_info{});
+    }
     // Device-selective, FM=0: that SID only.
     h.submit({hw::make_cc_inv(hw::cc_desc::device, 0, 0x10, 0)});
     run_ns(1000);
@@ -326,14 +327,16 @@ TEST(InvalidationQueue, WrapAroundProcessesInOrder) {
     run_ns(126 * 200.0);
     ASSERT_EQ(h.head_index(), 126u);
     std::vector<inv_desc> batch;
-    for (uint32_t i = 0; i < 5; ++i)
+    for (uint32_t i = 0; i < 5; ++i) {
         batch.push_back(hw::make_wait(true, status_base + 4 * i, 100 + i));
+    }
     h.submit(batch);
     run_ns(5000);
     EXPECT_EQ(h.head_index(), 3u);
     EXPECT_EQ(hw::iqh::qh::get(h.qi.read_iqh()) & 1, 0u);  // bit 4 of IQH stays 0 with DW=1
-    for (uint32_t i = 0; i < 5; ++i)
+    for (uint32_t i = 0; i < 5; ++i) {
         EXPECT_EQ(h.status(status_base + 4 * i), 100 + i);
+    }
     EXPECT_FALSE(h.iqe());
     EXPECT_EQ(h.qi.iqh_signal.read(), 3u);
     EXPECT_EQ(h.qi.iqt_signal.read(), 3u);
@@ -542,8 +545,9 @@ void expect_legacy_types_one_to_five_processed(harness& h, bool wide) {
     EXPECT_EQ(h.status(status_base), 7u);
     EXPECT_FALSE(h.in_tlb(3, 0, ss, 0x40)) << "the IOTLB invalidation was applied";
     EXPECT_TRUE(h.in_tlb(4, 0, ss, 0x40));
-    for (unsigned t = 1; t <= 5; ++t)
+    for (unsigned t = 1; t <= 5; ++t) {
         EXPECT_EQ(h.qi.stats().per_type[t], 1u) << "type " << t;
+    }
 }
 
 TEST(InvalidationQueue, LegacyModeProcessesTypesOneToFive) {
@@ -609,18 +613,21 @@ TEST(InvalidationQueue, GarbageRingNeverStallsOnceSoftwareRecovers) {
             d[0] &= ~hw::desc::type_hi::mask;
             hw::desc::type_lo::set(d, 1 + rng() % 8);
         }
-        if (hw::desc::type_of(d) == static_cast<unsigned>(hw::inv_type::wait))
+        if (hw::desc::type_of(d) == static_cast<unsigned>(hw::inv_type::wait)) {
             hw::wait_desc::sw::set(d, 0);  // keep random status writes out of the ring memory
+        }
         ring.push_back(d);
     }
     h.submit(ring);
     unsigned errors = 0;
     for (unsigned round = 0; round < 200 && h.head_index() != h.tail; ++round) {
         run_ns(50000);
-        if (hw::fsts::ite::get(h.fsts) != 0)
+        if (hw::fsts::ite::get(h.fsts) != 0) {
             h.clear_fsts(static_cast<uint32_t>(hw::fsts::ite::mask));
-        if (!h.iqe())
+        }
+        if (!h.iqe()) {
             continue;
+        }
         ++errors;
         // The head is on a descriptor the decoder rejects, with the code the engine reported.
         const uint32_t at = h.head_index();
@@ -737,8 +744,9 @@ TEST(InvalidationQueue, OutOfItagsHoldsTheNextDeviceTlbInvalidation) {
     h.qi.register_device_tlb(0x0100, dev);
     h.enable();
     std::vector<inv_desc> batch;
-    for (uint64_t i = 0; i < 33; ++i)
+    for (uint64_t i = 0; i < 33; ++i) {
         batch.push_back(hw::make_dev_tlb_inv(0x0100, i << 12, false));
+    }
     batch.push_back(hw::make_wait(true, status_base, 1));
     h.submit(batch);
     run_ns(8000);

@@ -122,7 +122,7 @@ struct bench {
     }
 };
 
-TEST(IommuTest, CapabilitiesDerivedFromConfig) {
+TEST(Iommu, CapabilitiesDerivedFromConfig) {
     iommu_config c;
     c.nfr = 3;
     c.mgaw = 57;
@@ -155,7 +155,7 @@ TEST(IommuTest, CapabilitiesDerivedFromConfig) {
 }
 
 // ECAP.PDS is off without page requests and ECAP.IR follows iommu_config::ir (off by default).
-TEST(IommuTest, EcapReportsIrAndNoPageRequestDrainByDefault) {
+TEST(Iommu, EcapReportsIrAndNoPageRequestDrainByDefault) {
     iommu_config c;
     c.ir = true;
     bench b(c);
@@ -168,7 +168,7 @@ TEST(IommuTest, EcapReportsIrAndNoPageRequestDrainByDefault) {
     });
 }
 
-TEST(IommuTest, MmioErrorsChangeNothing) {
+TEST(Iommu, MmioErrorsChangeNothing) {
     bench b;
     b.run([&] {
         uint32_t v = 0;
@@ -184,7 +184,7 @@ TEST(IommuTest, MmioErrorsChangeNothing) {
     });
 }
 
-TEST(IommuTest, GcmdProtocol) {
+TEST(Iommu, GcmdProtocol) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -225,15 +225,15 @@ void srtp_and_count(bool esrtps, unsigned expected_after) {
     });
 }
 
-TEST(IommuTest, SrtpWithEsrtpsFlushesCaches) {
+TEST(Iommu, SrtpWithEsrtpsFlushesCaches) {
     srtp_and_count(true, 0);
 }
 
-TEST(IommuTest, SrtpWithoutEsrtpsKeepsCaches) {
+TEST(Iommu, SrtpWithoutEsrtpsKeepsCaches) {
     srtp_and_count(false, 1);
 }
 
-TEST(IommuTest, TranslationOffPassesThrough) {
+TEST(Iommu, TranslationOffPassesThrough) {
     bench b;
     b.run([&] {
         const uint64_t v = 0x1122334455667788ull;
@@ -255,14 +255,15 @@ TEST(IommuTest, TranslationOffPassesThrough) {
     });
 }
 
-TEST(IommuTest, TranslatedDmaIsSplitAtPageBoundaries) {
+TEST(Iommu, TranslatedDmaIsSplitAtPageBoundaries) {
     bench b;
     b.build_tables();
     b.run([&] {
         b.enable_translation();
         std::array<uint8_t, 32> out{};
-        for (unsigned i = 0; i < out.size(); ++i)
+        for (unsigned i = 0; i < out.size(); ++i) {
             out[i] = static_cast<uint8_t>(i + 1);
+        }
         // 16 bytes at the end of the first page, 16 at the start of the second.
         EXPECT_EQ(b.dev.write(k_iova + 0xff0, out.data(), 32), tlm::TLM_OK_RESPONSE);
         std::array<uint8_t, 16> m{};
@@ -278,7 +279,7 @@ TEST(IommuTest, TranslatedDmaIsSplitAtPageBoundaries) {
     });
 }
 
-TEST(IommuTest, RequestWithoutExtensionIsRequesterZero) {
+TEST(Iommu, RequestWithoutExtensionIsRequesterZero) {
     bench b;
     b.tb.set_context(0);
     const uint64_t ss = b.tb.new_ss();
@@ -301,7 +302,7 @@ TEST(IommuTest, RequestWithoutExtensionIsRequesterZero) {
     });
 }
 
-TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
+TEST(Iommu, IotlbHitCostsLessThanAWalk) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -322,7 +323,7 @@ TEST(IommuTest, IotlbHitCostsLessThanAWalk) {
     });
 }
 
-TEST(IommuTest, QuantumSynchronisesTheInitiator) {
+TEST(Iommu, QuantumSynchronisesTheInitiator) {
     iommu_config c;
     c.quantum_ns = 100;
     bench b(c);
@@ -341,7 +342,7 @@ TEST(IommuTest, QuantumSynchronisesTheInitiator) {
     });
 }
 
-TEST(IommuTest, FaultIsRecordedAndRaisesTheFaultEvent) {
+TEST(Iommu, FaultIsRecordedAndRaisesTheFaultEvent) {
     bench b;
     b.build_tables(ss_pte::r::mask);  // read-only mapping
     b.run([&] {
@@ -380,7 +381,7 @@ TEST(IommuTest, FaultIsRecordedAndRaisesTheFaultEvent) {
     });
 }
 
-TEST(IommuTest, FpdSuppressedFaultsAreNotRecorded) {
+TEST(Iommu, FpdSuppressedFaultsAreNotRecorded) {
     bench b;
     b.tb.set_context(k_rid, test::context_opts{.fpd = true});
     b.run([&] {
@@ -395,7 +396,7 @@ TEST(IommuTest, FpdSuppressedFaultsAreNotRecorded) {
     });
 }
 
-TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
+TEST(Iommu, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
     bench b;
     b.build_tables(ss_pte::r::mask);
     b.run([&] {
@@ -415,9 +416,9 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
         b.mmu.translation().invalidate({.kind = scope_kind::iotlb_domain, .did = k_did + 1});
         EXPECT_TRUE(b.dev.invalidations.empty());
         b.mmu.translation().invalidate({.kind = scope_kind::iotlb_domain_range,
-                                 .did = k_did,
-                                 .ih = false,
-                                 .range = page_range::of_address(k_iova, 0)});
+                                        .did = k_did,
+                                        .ih = false,
+                                        .range = page_range::of_address(k_iova, 0)});
         ASSERT_EQ(b.dev.invalidations.size(), 1u);
         EXPECT_EQ(b.dev.invalidations[0], std::make_pair(k_iova, k_iova + 0xfff));
         EXPECT_EQ(b.mmu.dmi_grant_count(), 0u);
@@ -425,7 +426,7 @@ TEST(IommuTest, DmiGrantHasTheMappingsRightsAndIsRevokedByInvalidation) {
     });
 }
 
-TEST(IommuTest, DmiForWriteOnAReadOnlyPageGrantsReadOnly) {
+TEST(Iommu, DmiForWriteOnAReadOnlyPageGrantsReadOnly) {
     bench b;
     b.build_tables(ss_pte::r::mask);
     b.run([&] {
@@ -438,7 +439,7 @@ TEST(IommuTest, DmiForWriteOnAReadOnlyPageGrantsReadOnly) {
     });
 }
 
-TEST(IommuTest, DmiRevokedBySrtpAndTranslationDisable) {
+TEST(Iommu, DmiRevokedBySrtpAndTranslationDisable) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -456,7 +457,7 @@ TEST(IommuTest, DmiRevokedBySrtpAndTranslationDisable) {
     });
 }
 
-TEST(IommuTest, DmiDeniedWhileTheStaleCheckerRuns) {
+TEST(Iommu, DmiDeniedWhileTheStaleCheckerRuns) {
     iommu_config c;
     c.stale_check = true;
     bench b(c);
@@ -471,7 +472,7 @@ TEST(IommuTest, DmiDeniedWhileTheStaleCheckerRuns) {
     });
 }
 
-TEST(IommuTest, TurningTheStaleCheckerOnRevokesDmi) {
+TEST(Iommu, TurningTheStaleCheckerOnRevokesDmi) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -486,7 +487,7 @@ TEST(IommuTest, TurningTheStaleCheckerOnRevokesDmi) {
     });
 }
 
-TEST(IommuTest, MemoryRevocationReachesDevices) {
+TEST(Iommu, MemoryRevocationReachesDevices) {
     bench b;
     b.build_tables();
     alignas(4096) static std::array<uint8_t, 0x1000> host{};
@@ -510,7 +511,7 @@ TEST(IommuTest, MemoryRevocationReachesDevices) {
     });
 }
 
-TEST(IommuTest, WalkThroughAdoptedTableTheHostUnmappedIsAnAccessFault) {
+TEST(Iommu, WalkThroughAdoptedTableTheHostUnmappedIsAnAccessFault) {
     // The second-stage root table lives in adopted host memory (as guest tables live in user
     // memory) that the host unmaps: the walk gets an access error (SSL.1), no signal.
     bench b;
@@ -531,7 +532,7 @@ TEST(IommuTest, WalkThroughAdoptedTableTheHostUnmappedIsAnAccessFault) {
     EXPECT_GT(b.mem.store().host_faults(), 0u);
 }
 
-TEST(IommuTest, AtsTranslationRequestReturnsTheTranslation) {
+TEST(Iommu, AtsTranslationRequestReturnsTheTranslation) {
     bench b;
     b.build_tables(ss_pte::r::mask);
     b.run([&] {
@@ -549,7 +550,7 @@ TEST(IommuTest, AtsTranslationRequestReturnsTheTranslation) {
 
 // ATS translation requests (README, "Choices"): a not-present entry is a successful completion
 // granting nothing (R=W=0), with no fault recorded and no fault event.
-TEST(IommuTest, AtsTranslationOfNotPresentPageIsEmptyCompletionWithoutFault) {
+TEST(Iommu, AtsTranslationOfNotPresentPageIsEmptyCompletionWithoutFault) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -574,7 +575,7 @@ TEST(IommuTest, AtsTranslationOfNotPresentPageIsEmptyCompletionWithoutFault) {
 
 // Any other condition is recorded as a translation-request fault and answered Unsupported Request, or Completer Abort
 // when a structure could not be read.
-TEST(IommuTest, AtsTranslationOfBadStructureIsRecordedAndUnsupportedRequest) {
+TEST(Iommu, AtsTranslationOfBadStructureIsRecordedAndUnsupportedRequest) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -609,7 +610,7 @@ TEST(IommuTest, AtsTranslationOfBadStructureIsRecordedAndUnsupportedRequest) {
 // Requests without PASID to 0xFEEx_xxxx are interrupt requests, never DMA-remapped: a write is
 // recorded as an interrupt request (interrupt remapping is not modelled) and reaches no memory,
 // even where the tables map that IOVA; a read there is aborted and reported (SGN.8).
-TEST(IommuTest, RequestsWithoutPasidToTheInterruptWindowAreInterrupts) {
+TEST(Iommu, RequestsWithoutPasidToTheInterruptWindowAreInterrupts) {
     bench b;
     b.build_tables();
     b.tb.map_ss(b.ss_root, 4, 0xFEE0'0000, k_hpa + 0x9000);  // a DMA mapping of that IOVA is ignored
@@ -653,7 +654,7 @@ TEST(IommuTest, RequestsWithoutPasidToTheInterruptWindowAreInterrupts) {
 }
 
 // Requests with PASID to the same addresses are translated as usual (docs/vtd-facts.md §5.6).
-TEST(IommuTest, RequestsWithPasidToTheInterruptWindowAreTranslated) {
+TEST(Iommu, RequestsWithPasidToTheInterruptWindowAreTranslated) {
     bench b;
     b.build_tables();
     test::pasid_opts o;
@@ -673,7 +674,7 @@ TEST(IommuTest, RequestsWithPasidToTheInterruptWindowAreTranslated) {
     });
 }
 
-TEST(IommuTest, QueuedInvalidationRevokesDmiAndCompletes) {
+TEST(Iommu, QueuedInvalidationRevokesDmiAndCompletes) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -728,7 +729,7 @@ inv_desc wait_descriptor(uint64_t status, uint32_t data, bool sw, bool irq) {
     return d;
 }
 
-TEST(IommuTest, QueueErrorRaisesTheFaultEventAndResumesWhenCleared) {
+TEST(Iommu, QueueErrorRaisesTheFaultEventAndResumesWhenCleared) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -759,7 +760,7 @@ TEST(IommuTest, QueueErrorRaisesTheFaultEventAndResumesWhenCleared) {
     });
 }
 
-TEST(IommuTest, WaitWithInterruptRaisesTheCompletionEvent) {
+TEST(Iommu, WaitWithInterruptRaisesTheCompletionEvent) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -786,7 +787,7 @@ TEST(IommuTest, WaitWithInterruptRaisesTheCompletionEvent) {
 // Temporal decoupling: the device runs 500 ns ahead of the kernel (within its 10 us quantum) and is
 // served while the invalidation is still in flight. Its DMA is stamped after the time the wait
 // would complete on its own, so the wait must complete no earlier than that DMA ends.
-TEST(IommuTest, WaitCompletesAfterADmaServedAheadOfTheKernel) {
+TEST(Iommu, WaitCompletesAfterADmaServedAheadOfTheKernel) {
     iommu_config c;
     c.quantum_ns = 10000;
     bench b(c);
@@ -840,7 +841,7 @@ TEST(IommuTest, WaitCompletesAfterADmaServedAheadOfTheKernel) {
 
 // Accesses through a DMI pointer never reach the IOMMU, and its holder may be up to one quantum
 // ahead of the kernel when the pointer is revoked: the wait completes no earlier than that.
-TEST(IommuTest, WaitCompletesAQuantumAfterRevokingADmiGrant) {
+TEST(Iommu, WaitCompletesAQuantumAfterRevokingADmiGrant) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -863,7 +864,7 @@ TEST(IommuTest, WaitCompletesAQuantumAfterRevokingADmiGrant) {
     });
 }
 
-TEST(IommuTest, StatisticsJson) {
+TEST(Iommu, StatisticsJson) {
     bench b;
     b.build_tables();
     b.run([&] {
@@ -890,13 +891,13 @@ std::string construction_error(const iommu_config& c) {
     return "";
 }
 
-TEST(IommuConfigTest, TooManyFaultRecordsIsFatal) {
+TEST(IommuConfig, TooManyFaultRecordsIsFatal) {
     iommu_config c;
     c.nfr = reg::FRCD_MAX;  // a valid CAP.NFR encoding, but beyond the register table
     EXPECT_NE(construction_error(c).find("nfr=16"), std::string::npos);
 }
 
-TEST(IommuConfigTest, InvalidConfigurationIsFatal) {
+TEST(IommuConfig, InvalidConfigurationIsFatal) {
     iommu_config c;
     c.mgaw = 30;
     EXPECT_NE(construction_error(c).find("mgaw=30"), std::string::npos);

@@ -55,11 +55,13 @@ TEST(Iotlb, ProbesAllThreePageSizes) {
     const auto e1g = make_entry(3, 7, tk::first_stage, pl::size_1g, 0x4000000, 0xc0000);
     EXPECT_EQ(t.fill(e2m).set, (0x40000u >> 9) & 15);
     EXPECT_EQ(t.fill(e1g).set, (0x4000000u >> 18) & 15);
-    for (uint64_t off : {0ull, 1ull, 0x1ffull})
+    for (uint64_t off : {0ull, 1ull, 0x1ffull}) {
         EXPECT_TRUE(present(t, e2m, 0x40000 + off));
+    }
     EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x40200));
-    for (uint64_t off : {0ull, 0x200ull, 0x3ffffull})
+    for (uint64_t off : {0ull, 0x200ull, 0x3ffffull}) {
         EXPECT_TRUE(present(t, e1g, 0x4000000 + off));
+    }
     EXPECT_FALSE(t.lookup(3, 7, tk::first_stage, 0x4040000));
 }
 
@@ -117,8 +119,9 @@ TEST(Iotlb, LowestInvalidWayFirstThenTreePlru) {
 
 TEST(Iotlb, PlruBitsFollowHeapOrder) {
     iotlb t({1, 8});
-    for (unsigned i = 0; i < 8; ++i)
+    for (unsigned i = 0; i < 8; ++i) {
         t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, i, i));
+    }
     // Last touch: way 7 (path nodes 0,2,6 from the right) -> those bits 0; way 6 set node 6? no:
     // way 7 is node 6's right child so node 6 = 0; node 2 = 0; node 0 = 0.
     // Ways 0..5 touched before set nodes 1,3,4,5 to: node1 last touched via way 3 (right) -> 0,
@@ -142,8 +145,9 @@ TEST(Iotlb, PlruNeverEvictsTheMostRecentWayRandomised) {
         } else if (t.lookup(1, 0, tk::second_stage, vpn)) {
             unsigned way = 8;
             t.for_each_valid([&](unsigned set, unsigned w, const iotlb_entry& e) {
-                if (set == 0 && e.tag.vpn == vpn)
+                if (set == 0 && e.tag.vpn == vpn) {
                     way = w;
+                }
             });
             EXPECT_NE(t.plru_victim(0), way);
         }
@@ -248,11 +252,13 @@ TEST_F(IotlbScopes, PasidRangeDropsOnlyFirstStageAndNestedInRange) {
 
 TEST_F(IotlbScopes, InvalidationKeepsPlruState) {
     std::vector<uint64_t> before;
-    for (unsigned s = 0; s < 64; ++s)
+    for (unsigned s = 0; s < 64; ++s) {
         before.push_back(t.plru_bits(s).value());
+    }
     t.invalidate_all();
-    for (unsigned s = 0; s < 64; ++s)
+    for (unsigned s = 0; s < 64; ++s) {
         EXPECT_EQ(t.plru_bits(s), before[s]);
+    }
 }
 
 // DIDs whose counting-filter buckets collide (DID mod 1024) keep separate scopes.
@@ -318,14 +324,17 @@ class reference_iotlb {
         iotlb_fill_result r;
         r.set = iotlb_set_index(e.tag.vpn, e.tag.level, m_g.sets);
         r.way = m_g.ways;
-        for (unsigned w = 0; w < m_g.ways && r.way == m_g.ways; ++w)
+        for (unsigned w = 0; w < m_g.ways && r.way == m_g.ways; ++w) {
             if (at(r.set, w).valid && at(r.set, w).e.tag == e.tag) {
                 r.way = w;
                 r.replaced_same_tag = true;
             }
-        for (unsigned w = 0; w < m_g.ways && r.way == m_g.ways; ++w)
-            if (!at(r.set, w).valid)
+        }
+        for (unsigned w = 0; w < m_g.ways && r.way == m_g.ways; ++w) {
+            if (!at(r.set, w).valid) {
                 r.way = w;
+            }
+        }
         if (r.way == m_g.ways) {
             r.way = plru_victim(r.set);
             r.evicted = at(r.set, r.way).e;
@@ -337,26 +346,31 @@ class reference_iotlb {
     template <typename Pred>
     unsigned drop(Pred pred) {
         unsigned n = 0;
-        for (slot& s : m_slots)
+        for (slot& s : m_slots) {
             if (s.valid && pred(s.e.tag)) {
                 s.valid = false;
                 ++n;
             }
+        }
         return n;
     }
     unsigned plru_victim(unsigned set) const {
         unsigned node = 0;
-        while (node < m_g.ways - 1)
+        while (node < m_g.ways - 1) {
             node = ((m_plru[set] >> node) & 1) ? 2 * node + 2 : 2 * node + 1;
+        }
         return node - (m_g.ways - 1);
     }
     uint64_t plru_bits(unsigned set) const { return m_plru[set]; }
     std::vector<std::tuple<unsigned, unsigned, iotlb_entry>> contents() const {
         std::vector<std::tuple<unsigned, unsigned, iotlb_entry>> v;
-        for (unsigned set = 0; set < m_g.sets; ++set)
-            for (unsigned w = 0; w < m_g.ways; ++w)
-                if (m_slots[set * m_g.ways + w].valid)
+        for (unsigned set = 0; set < m_g.sets; ++set) {
+            for (unsigned w = 0; w < m_g.ways; ++w) {
+                if (m_slots[set * m_g.ways + w].valid) {
                     v.emplace_back(set, w, m_slots[set * m_g.ways + w].e);
+                }
+            }
+        }
         return v;
     }
 
@@ -374,10 +388,11 @@ class reference_iotlb {
         while (span > 1) {
             span /= 2;
             const bool left = way < lo + span;
-            if (left)
+            if (left) {
                 m_plru[set] |= uint64_t{1} << node;
-            else
+            } else {
                 m_plru[set] &= ~(uint64_t{1} << node);
+            }
             node = left ? 2 * node + 1 : 2 * node + 2;
             lo = left ? lo : lo + span;
         }

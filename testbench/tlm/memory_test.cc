@@ -26,7 +26,7 @@ struct bench {
     }
 };
 
-TEST(MemoryTest, FirstTouchReadsZeroAndWritesStick) {
+TEST(Memory, FirstTouchReadsZeroAndWritesStick) {
     memory_config cfg;
     cfg.read_ns = 7;
     cfg.write_ns = 11;
@@ -46,7 +46,7 @@ TEST(MemoryTest, FirstTouchReadsZeroAndWritesStick) {
     EXPECT_EQ(b.mem.statistics().writes, 1u);
 }
 
-TEST(MemoryTest, OutOfRangeAndInjectedErrorsAreAddressErrors) {
+TEST(Memory, OutOfRangeAndInjectedErrorsAreAddressErrors) {
     memory_config cfg;
     cfg.addr_bits = 40;
     bench b(cfg);
@@ -62,7 +62,7 @@ TEST(MemoryTest, OutOfRangeAndInjectedErrorsAreAddressErrors) {
     EXPECT_EQ(b.mem.statistics().errors, 2u);
 }
 
-TEST(MemoryTest, ByteEnablesMaskTheWrite) {
+TEST(Memory, ByteEnablesMaskTheWrite) {
     bench b;
     b.run([&] {
         ASSERT_EQ(b.cpu.write32(0x100, 0xaabbccdd), tlm::TLM_OK_RESPONSE);
@@ -85,7 +85,7 @@ TEST(MemoryTest, ByteEnablesMaskTheWrite) {
     });
 }
 
-TEST(MemoryTest, DebugTransportIsUntimedAndDirect) {
+TEST(Memory, DebugTransportIsUntimedAndDirect) {
     bench b;
     b.run([&] {
         uint64_t v = 0x55;
@@ -100,7 +100,7 @@ TEST(MemoryTest, DebugTransportIsUntimedAndDirect) {
     EXPECT_EQ(v, 0x55u);
 }
 
-TEST(MemoryTest, DmiCoversThePageWithLatencies) {
+TEST(Memory, DmiCoversThePageWithLatencies) {
     bench b;
     b.run([&] {
         tlm::tlm_dmi dmi;
@@ -117,7 +117,7 @@ TEST(MemoryTest, DmiCoversThePageWithLatencies) {
     });
 }
 
-TEST(MemoryTest, AdoptedBufferIsVisibleWithoutDmiAndRevokesDmi) {
+TEST(Memory, AdoptedBufferIsVisibleWithoutDmiAndRevokesDmi) {
     bench b;
     alignas(4096) static std::array<uint8_t, 0x4000> host{};
     host[0x1234] = 0x5a;
@@ -142,7 +142,7 @@ TEST(MemoryTest, AdoptedBufferIsVisibleWithoutDmiAndRevokesDmi) {
     });
 }
 
-TEST(MemoryTest, AdoptedMemoryTheHostUnmappedIsATargetAbort) {
+TEST(Memory, AdoptedMemoryTheHostUnmappedIsATargetAbort) {
     bench b;
     void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(m, MAP_FAILED);
@@ -167,7 +167,7 @@ TEST(MemoryTest, AdoptedMemoryTheHostUnmappedIsATargetAbort) {
     b.mem.release(0x20000, 4096);
 }
 
-TEST(MemoryTest, DmiCanBeDisabled) {
+TEST(Memory, DmiCanBeDisabled) {
     memory_config cfg;
     cfg.dmi = false;
     bench b(cfg);

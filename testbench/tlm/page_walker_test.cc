@@ -35,9 +35,9 @@ pasid_info ss_pasid(uint64_t root, unsigned levels = 4) {
     return p;
 }
 
-class PageWalkerTest : public ::testing::Test {
+class PageWalker : public ::testing::Test {
   protected:
-    PageWalkerTest() : tb(mem), psc(16, 16), walker(cfg, mem, &psc) {}
+    PageWalker() : tb(mem), psc(16, 16), walker(cfg, mem, &psc) {}
     iommu_config cfg;
     sparse_memory mem;
     test::table_builder tb;
@@ -45,7 +45,7 @@ class PageWalkerTest : public ::testing::Test {
     page_walker walker;
 };
 
-TEST_F(PageWalkerTest, CheckRoot) {
+TEST_F(PageWalker, CheckRoot) {
     namespace ra = hw::rtaddr;
     const uint64_t base = ra::rta::make(0x1234);
     EXPECT_EQ(walker.check_root(base | ra::ttm::make(1), false, false), fault_reason::rta_invalid);
@@ -56,7 +56,7 @@ TEST_F(PageWalkerTest, CheckRoot) {
     EXPECT_EQ(walker.check_root(base | ra::ttm::make(3), true, false), fault_reason::rta_invalid);
 }
 
-TEST_F(PageWalkerTest, CheckInputWidths) {
+TEST_F(PageWalker, CheckInputWidths) {
     EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0x0000'7fff'ffff'f000), fault_reason::none);
     EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0xffff'8000'0000'0000), fault_reason::none);
     EXPECT_EQ(walker.check_input(fs_pasid(0, 4), 0x0000'8000'0000'0000), fault_reason::gn_not_canonical);
@@ -68,7 +68,7 @@ TEST_F(PageWalkerTest, CheckInputWidths) {
     EXPECT_EQ(walker.check_input(ss_pasid(0, 5), uint64_t{1} << 48), fault_reason::gn_addr_beyond_max);  // MGAW
 }
 
-TEST_F(PageWalkerTest, SecondStageRightsMatrix) {
+TEST_F(PageWalker, SecondStageRightsMatrix) {
     pasid_info p = ss_pasid(0);
     namespace pm = iotlb_perm;
     const uint8_t base = pm::fs_rw | pm::fs_us;
@@ -83,7 +83,7 @@ TEST_F(PageWalkerTest, SecondStageRightsMatrix) {
     EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_x, ex), fault_reason::gn_read_denied);
 }
 
-TEST_F(PageWalkerTest, SideEffectFreeWalkWritesNothing) {
+TEST_F(PageWalker, SideEffectFreeWalkWritesNothing) {
     const test::fs_space fs = tb.new_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     const pasid_info p = fs_pasid(fs.root);
@@ -91,8 +91,9 @@ TEST_F(PageWalkerTest, SideEffectFreeWalkWritesNothing) {
     ASSERT_EQ(r.fault, fault_reason::none);
     EXPECT_EQ(r.out_addr, 0x11000u);
     EXPECT_EQ(r.accesses, 4u);
-    for (unsigned l = 4; l >= 1; --l)
+    for (unsigned l = 4; l >= 1; --l) {
         EXPECT_EQ(tb.read64(tb.fs_entry_addr(fs, 0x1000, l)) & (fp::a::mask | fp::d::mask), 0u);
+    }
     EXPECT_EQ(psc.size(paging_structure_cache::stage::first), 0u);
     EXPECT_FALSE(r.perm & iotlb_perm::dirty);
     // With side effects: A everywhere, D on the leaf, PSC filled.
@@ -104,7 +105,7 @@ TEST_F(PageWalkerTest, SideEffectFreeWalkWritesNothing) {
     EXPECT_EQ(r.accesses, 8u);
 }
 
-TEST_F(PageWalkerTest, PagingStructureCacheShortensWalks) {
+TEST_F(PageWalker, PagingStructureCacheShortensWalks) {
     const uint64_t ss = tb.new_ss();
     tb.map_ss(ss, 4, 0x1000, 0x11000);
     tb.map_ss(ss, 4, 0x2000, 0x12000);
@@ -124,7 +125,7 @@ TEST_F(PageWalkerTest, PagingStructureCacheShortensWalks) {
     EXPECT_EQ(w3.walk(p, 0x2000, {}, true).accesses, 4u);
 }
 
-TEST_F(PageWalkerTest, NestedWithWarmCachesReadsFewEntries) {
+TEST_F(PageWalker, NestedWithWarmCachesReadsFewEntries) {
     const uint64_t ss = tb.new_ss();
     const test::fs_space fs = tb.new_nested_fs(ss);
     tb.map_fs(fs, 0x1000, 0x9000'0000);
@@ -145,7 +146,7 @@ TEST_F(PageWalkerTest, NestedWithWarmCachesReadsFewEntries) {
     EXPECT_EQ(second.accesses, 4u);
 }
 
-TEST_F(PageWalkerTest, SelfReferencingFirstStageTableTerminates) {
+TEST_F(PageWalker, SelfReferencingFirstStageTableTerminates) {
     const test::fs_space fs = tb.new_fs(4);
     tb.write64(fs.root, test::table_builder::k_fs_default | fp::addr::make(fs.root >> 12));
     const pasid_info p = fs_pasid(fs.root);
@@ -156,7 +157,7 @@ TEST_F(PageWalkerTest, SelfReferencingFirstStageTableTerminates) {
 }
 
 // Random table contents never crash, hang or escape the fault codes of the walker.
-TEST_F(PageWalkerTest, RandomTablesAlwaysTerminate) {
+TEST_F(PageWalker, RandomTablesAlwaysTerminate) {
     std::mt19937_64 rng(20261124);
     const uint64_t pool = tb.alloc_pages(64);
     for (unsigned i = 0; i < 64 * 512; ++i) {
@@ -180,8 +181,9 @@ TEST_F(PageWalkerTest, RandomTablesAlwaysTerminate) {
         p.nxe = rng() & 1;
         const uint64_t addr = rng() & hw::low_mask(39);
         const access_type a{static_cast<bool>(rng() & 1), false, static_cast<bool>(rng() & 1)};
-        if (walker.check_input(p, addr) != fault_reason::none)
+        if (walker.check_input(p, addr) != fault_reason::none) {
             continue;
+        }
         const walk_result r = walker.walk(p, addr, a, rng() & 1);
         EXPECT_LE(r.accesses, 64u);
         (r.fault == fault_reason::none ? ok : faults)++;
@@ -215,7 +217,7 @@ class racing_memory : public phys_mem_if {
     unsigned m_raced = 0;
 };
 
-TEST_F(PageWalkerTest, AdUpdateRetriesWithTheRacingValue) {
+TEST_F(PageWalker, AdUpdateRetriesWithTheRacingValue) {
     const test::fs_space fs = tb.new_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     racing_memory rm(mem, fp::rw::mask, 1);  // the first cmpxchg finds R/W flipped off
@@ -228,7 +230,7 @@ TEST_F(PageWalkerTest, AdUpdateRetriesWithTheRacingValue) {
     EXPECT_TRUE(fp::a::get(tb.read64(tb.fs_entry_addr(fs, 0x1000, 4))));
 }
 
-TEST_F(PageWalkerTest, EndlessRacesFaultInsteadOfLooping) {
+TEST_F(PageWalker, EndlessRacesFaultInsteadOfLooping) {
     const test::fs_space fs = tb.new_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     racing_memory rm(mem, fp::pwt::mask, 1000);
@@ -238,7 +240,7 @@ TEST_F(PageWalkerTest, EndlessRacesFaultInsteadOfLooping) {
     EXPECT_LE(rm.raced(), 8u);
 }
 
-TEST_F(PageWalkerTest, ContextAndPasidDecode) {
+TEST_F(PageWalker, ContextAndPasidDecode) {
     test::context_opts c;
     c.pdts = 3;
     c.rid_pasid = 42;
@@ -283,7 +285,7 @@ TEST_F(PageWalkerTest, ContextAndPasidDecode) {
     EXPECT_FALSE(pi.ere);
 }
 
-TEST_F(PageWalkerTest, DomainIdBeyondNd) {
+TEST_F(PageWalker, DomainIdBeyondNd) {
     cfg.nd = 0;  // 16 domains
     tb.set_context(0x10);
     test::pasid_opts o;

@@ -12,7 +12,7 @@ namespace {
 
 using namespace hw;
 
-class RegisterFileTest : public ::testing::Test {
+class RegisterFile : public ::testing::Test {
   protected:
     register_file m_regs{reg_table};
     uint64_t read(uint32_t off, unsigned size = 4) {
@@ -22,7 +22,7 @@ class RegisterFileTest : public ::testing::Test {
     }
 };
 
-TEST_F(RegisterFileTest, ResetValues) {
+TEST_F(RegisterFile, ResetValues) {
     EXPECT_EQ(read(reg::VER_OFFSET), ver::reset);
     EXPECT_EQ(ver::max::get(read(reg::VER_OFFSET)), 6u);
     EXPECT_EQ(read(reg::FECTL_OFFSET), fectl::im::mask);
@@ -32,7 +32,7 @@ TEST_F(RegisterFileTest, ResetValues) {
     EXPECT_EQ(read(reg::frcd_offset(reg::FRCD_MAX - 1) + 8, 8), 0u);
 }
 
-TEST_F(RegisterFileTest, ReadOnlyBitsIgnoreWrites) {
+TEST_F(RegisterFile, ReadOnlyBitsIgnoreWrites) {
     EXPECT_TRUE(m_regs.write(reg::GSTS_OFFSET, 4, 0xffffffff));
     EXPECT_EQ(read(reg::GSTS_OFFSET), 0u);
     EXPECT_TRUE(m_regs.write(reg::CAP_OFFSET, 8, ~uint64_t{0}));
@@ -44,7 +44,7 @@ TEST_F(RegisterFileTest, ReadOnlyBitsIgnoreWrites) {
     EXPECT_EQ(read(reg::FECTL_OFFSET), 0u);
 }
 
-TEST_F(RegisterFileTest, ReservedBitsReadZero) {
+TEST_F(RegisterFile, ReservedBitsReadZero) {
     EXPECT_TRUE(m_regs.write(reg::RTADDR_OFFSET, 8, ~uint64_t{0}));
     EXPECT_EQ(read(reg::RTADDR_OFFSET, 8), rtaddr::rw_mask);
     EXPECT_EQ(rtaddr::rw_mask & low_mask(10), 0u);
@@ -52,7 +52,7 @@ TEST_F(RegisterFileTest, ReservedBitsReadZero) {
     EXPECT_EQ(read(reg::IQT_OFFSET, 8), iqt::qt::mask);
 }
 
-TEST_F(RegisterFileTest, WriteOneToClear) {
+TEST_F(RegisterFile, WriteOneToClear) {
     m_regs.set(reg::FSTS_OFFSET, fsts::pfo::mask | fsts::iqe::mask | fsts::ppf::mask);
     EXPECT_TRUE(m_regs.write(reg::FSTS_OFFSET, 4, 0));  // writing 0 keeps W1C bits
     EXPECT_EQ(read(reg::FSTS_OFFSET), fsts::pfo::mask | fsts::iqe::mask | fsts::ppf::mask);
@@ -67,7 +67,7 @@ TEST_F(RegisterFileTest, WriteOneToClear) {
     EXPECT_EQ(read(hi, 8), uint64_t{0x55} << frcd::fr::shift);
 }
 
-TEST_F(RegisterFileTest, WriteOnlyCommandBitsReadZero) {
+TEST_F(RegisterFile, WriteOnlyCommandBitsReadZero) {
     std::vector<register_file::write_event> seen;
     m_regs.on_write(reg::GCMD_OFFSET, [&](const register_file::write_event& ev) { seen.push_back(ev); });
     EXPECT_TRUE(m_regs.write(reg::GCMD_OFFSET, 4, gcmd::te::mask | gcmd::qie::mask));
@@ -77,7 +77,7 @@ TEST_F(RegisterFileTest, WriteOnlyCommandBitsReadZero) {
     EXPECT_EQ(seen[0].written_mask, 0xffffffffu);
 }
 
-TEST_F(RegisterFileTest, HalfAccessesToSixtyFourBitRegisters) {
+TEST_F(RegisterFile, HalfAccessesToSixtyFourBitRegisters) {
     EXPECT_TRUE(m_regs.write(reg::IQA_OFFSET, 4, 0x12345801u));  // low half: base bits + DW + QS
     EXPECT_TRUE(m_regs.write(reg::IQA_OFFSET + 4, 4, 0x9u));
     EXPECT_EQ(read(reg::IQA_OFFSET, 8), 0x0000000912345801ull);
@@ -86,7 +86,7 @@ TEST_F(RegisterFileTest, HalfAccessesToSixtyFourBitRegisters) {
     EXPECT_EQ(iqa::qs::get(read(reg::IQA_OFFSET, 8)), 1u);
 }
 
-TEST_F(RegisterFileTest, BadOffsetOrSizeIsAnErrorAndChangesNothing) {
+TEST_F(RegisterFile, BadOffsetOrSizeIsAnErrorAndChangesNothing) {
     uint64_t v = 7;
     EXPECT_FALSE(m_regs.read(0x004, 4, v));                // hole between VER and CAP
     EXPECT_FALSE(m_regs.read(0x058, 8, v));                // AFLOG is not implemented
@@ -105,7 +105,7 @@ TEST_F(RegisterFileTest, BadOffsetOrSizeIsAnErrorAndChangesNothing) {
     EXPECT_EQ(read(reg::FECTL_OFFSET), fectl::im::mask);
 }
 
-TEST_F(RegisterFileTest, ArrayCallbacksSeeTheInstance) {
+TEST_F(RegisterFile, ArrayCallbacksSeeTheInstance) {
     std::vector<unsigned> idx;
     m_regs.on_write(reg::frcd_offset(0) + 8, [&](const register_file::write_event& ev) { idx.push_back(ev.index); });
     EXPECT_TRUE(m_regs.write(reg::frcd_offset(5) + 8, 8, 0));
@@ -114,7 +114,7 @@ TEST_F(RegisterFileTest, ArrayCallbacksSeeTheInstance) {
     EXPECT_EQ(idx, (std::vector<unsigned>{5, 0}));
 }
 
-TEST_F(RegisterFileTest, HardwareSideAndReset) {
+TEST_F(RegisterFile, HardwareSideAndReset) {
     m_regs.set_field<gsts::qies>(reg::GSTS_OFFSET, 1);
     EXPECT_EQ(read(reg::GSTS_OFFSET), gsts::qies::mask);
     m_regs.set(reg::GSTS_OFFSET, ~uint64_t{0});  // 32-bit register keeps 32 bits
@@ -126,11 +126,12 @@ TEST_F(RegisterFileTest, HardwareSideAndReset) {
     EXPECT_EQ(m_regs.name_at(reg::IQA_OFFSET + 4), "IQA");
 }
 
-TEST(RegisterFileCountTest, ArrayCountFromCaller) {
+TEST(RegisterFileCount, ArrayCountFromCaller) {
     std::vector<reg_desc> table(reg_table.begin(), reg_table.end());
     for (reg_desc& d : table) {
-        if (d.count > 1)
+        if (d.count > 1) {
             d.count = 2;
+        }
     }
     register_file regs(table);
     EXPECT_TRUE(regs.contains(reg::frcd_offset(1) + 8));
@@ -139,7 +140,7 @@ TEST(RegisterFileCountTest, ArrayCountFromCaller) {
 
 // A register held by its owner: reads and get() ask the owner, a write's masks apply to the owner's
 // value and the result reaches only the write callbacks; reset() and the stored copy play no part.
-TEST(RegisterFileReadCallbackTest, OwnerHoldsTheValue) {
+TEST(RegisterFileReadCallback, OwnerHoldsTheValue) {
     register_file regs{reg_table};
     uint64_t held = 0x1234'5670;  // IQT.QT occupies bits 18:4
     std::vector<register_file::write_event> writes;
@@ -165,7 +166,7 @@ TEST(RegisterFileReadCallbackTest, OwnerHoldsTheValue) {
 }
 
 // A 32-bit register provided with wider data reads only its 32 bits; W1C bits apply to the owner's value.
-TEST(RegisterFileReadCallbackTest, WidthAndW1cOfAnOwnedRegister) {
+TEST(RegisterFileReadCallback, WidthAndW1cOfAnOwnedRegister) {
     register_file regs{reg_table};
     uint64_t held = 0xffff'ffff'0000'0000u | ics::iwc::mask;
     uint64_t seen = ~uint64_t{0};
@@ -188,7 +189,7 @@ std::string fatal_message(F f) {
     return "";
 }
 
-TEST(RegisterFileReadCallbackTest, OnlySingleRegistersCanBeOwnedAndOwnedOnesAreNotSet) {
+TEST(RegisterFileReadCallback, OnlySingleRegistersCanBeOwnedAndOwnedOnesAreNotSet) {
     register_file regs{reg_table};
     EXPECT_NE(fatal_message([&] { regs.on_read(reg::frcd_offset(0), [] { return uint64_t{0}; }); }).find("on_read"),
               std::string::npos);

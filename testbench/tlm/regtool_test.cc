@@ -8,7 +8,7 @@
 namespace iommusim::hw {
 namespace {
 
-TEST(RegtoolTest, OffsetsMatchSpec) {
+TEST(Regtool, OffsetsMatchSpec) {
     EXPECT_EQ(reg::VER_OFFSET, 0x000u);
     EXPECT_EQ(reg::CAP_OFFSET, 0x008u);
     EXPECT_EQ(reg::ECAP_OFFSET, 0x010u);
@@ -29,7 +29,7 @@ TEST(RegtoolTest, OffsetsMatchSpec) {
     EXPECT_EQ(reg::frcd_offset(3), reg::FRO_OFFSET + 48);
 }
 
-TEST(RegtoolTest, FieldPositionsMatchSpec) {
+TEST(Regtool, FieldPositionsMatchSpec) {
     EXPECT_EQ(gcmd::te::mask, uint64_t{1} << 31);
     EXPECT_EQ(gcmd::srtp::mask, uint64_t{1} << 30);
     EXPECT_EQ(gcmd::qie::mask, uint64_t{1} << 26);
@@ -47,7 +47,7 @@ TEST(RegtoolTest, FieldPositionsMatchSpec) {
     EXPECT_EQ(frcd::fr::shift, 32u);
 }
 
-TEST(RegtoolTest, AccessMasksFollowFieldTypes) {
+TEST(Regtool, AccessMasksFollowFieldTypes) {
     // GCMD is write-only, GSTS read-only, FSTS mixes W1C and RO, FECTL.IM resets to 1.
     EXPECT_EQ(gcmd::wo_mask, 0xff800000u);
     EXPECT_EQ(gcmd::rw_mask, 0u);
@@ -61,7 +61,7 @@ TEST(RegtoolTest, AccessMasksFollowFieldTypes) {
     EXPECT_EQ(frcd::w1c_mask_hi, frcd::f::mask);
 }
 
-TEST(RegtoolTest, TableIsConsistent) {
+TEST(Regtool, TableIsConsistent) {
     std::set<uint32_t> offsets;
     for (const reg_desc& d : reg_table) {
         EXPECT_TRUE(d.size == 4 || d.size == 8) << d.name;

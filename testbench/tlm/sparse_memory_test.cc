@@ -28,8 +28,9 @@ TEST(SparseMemory, UntouchedMemoryReadsZeroWithoutAllocating) {
 TEST(SparseMemory, WriteReadRoundTripAcrossPages) {
     sparse_memory mem;
     std::vector<uint8_t> data(3 * 4096 + 17);
-    for (size_t i = 0; i < data.size(); ++i)
+    for (size_t i = 0; i < data.size(); ++i) {
         data[i] = static_cast<uint8_t>(i * 7 + 3);
+    }
     const uint64_t pa = 0x7'0000'0ff9;  // misaligned, crosses four pages
     ASSERT_TRUE(mem.write(pa, data.data(), data.size()));
     std::vector<uint8_t> back(data.size());

@@ -26,8 +26,9 @@ uint64_t table_builder::alloc_pages(unsigned n) {
     const uint64_t pa = m_next_hpa;
     m_next_hpa += uint64_t{n} * hw::page_size_4k;
     static const uint8_t zero[4096] = {};
-    for (unsigned i = 0; i < n; ++i)
+    for (unsigned i = 0; i < n; ++i) {
         m_mem.write(pa + uint64_t{i} * 4096, zero, sizeof zero);
+    }
     return pa;
 }
 
@@ -37,14 +38,16 @@ uint64_t table_builder::rtaddr_value() const {
 
 uint64_t table_builder::read64(uint64_t pa) {
     uint64_t v = 0;
-    if (!m_mem.read64(pa, v))
+    if (!m_mem.read64(pa, v)) {
         throw std::runtime_error("table_builder: read outside memory");
+    }
     return v;
 }
 
 void table_builder::write64(uint64_t pa, uint64_t v) {
-    if (!m_mem.write64(pa, v))
+    if (!m_mem.write64(pa, v)) {
         throw std::runtime_error("table_builder: write outside memory");
+    }
 }
 
 uint64_t table_builder::root_entry_addr(uint16_t rid) const {
@@ -133,8 +136,9 @@ uint64_t table_builder::ss_entry_addr(uint64_t root, unsigned levels, uint64_t g
     uint64_t table = root;
     for (unsigned l = levels;; --l) {
         const uint64_t ea = table + uint64_t{hw::pt_index(gpa, l)} * 8;
-        if (l == level)
+        if (l == level) {
             return ea;
+        }
         uint64_t e = read64(ea);
         if (!sp::r::get(e) && !sp::w::get(e)) {
             e = sp::r::mask | sp::w::mask | sp::x::mask | sp::addr::make(alloc_page() >> 12);
@@ -147,8 +151,9 @@ uint64_t table_builder::ss_entry_addr(uint64_t root, unsigned levels, uint64_t g
 void table_builder::map_ss(uint64_t root, unsigned levels, uint64_t gpa, uint64_t hpa, unsigned leaf_level,
                            uint64_t leaf_flags) {
     uint64_t e = leaf_flags | sp::addr::make(hpa >> 12);
-    if (leaf_level > 1)
+    if (leaf_level > 1) {
         e |= sp::ps::mask;
+    }
     write64(ss_entry_addr(root, levels, gpa, leaf_level), e);
 }
 
@@ -179,8 +184,9 @@ uint64_t table_builder::guest_page(const fs_space& s) {
 }
 
 uint64_t table_builder::fs_to_hpa(const fs_space& s, uint64_t addr) const {
-    if (!s.nested)
+    if (!s.nested) {
         return addr;
+    }
     return m_gpa_to_hpa.at(addr & ~uint64_t{0xfff}) | (addr & 0xfff);
 }
 
@@ -188,8 +194,9 @@ uint64_t table_builder::fs_entry_addr(const fs_space& s, uint64_t va, unsigned l
     uint64_t table = s.root;
     for (unsigned l = s.levels;; --l) {
         const uint64_t ea = fs_to_hpa(s, table + uint64_t{hw::pt_index(va, l)} * 8);
-        if (l == level)
+        if (l == level) {
             return ea;
+        }
         uint64_t e = read64(ea);
         if (!fp::p::get(e)) {
             const uint64_t t = s.nested ? guest_page(s) : alloc_page();
@@ -212,8 +219,9 @@ void table_builder::map_fs(const fs_space& s, uint64_t va, uint64_t out, unsigne
         }
     }
     uint64_t e = leaf_flags | fp::addr::make(out >> 12);
-    if (leaf_level > 1)
+    if (leaf_level > 1) {
         e |= fp::ps::mask;
+    }
     write64(leaf, e);
 }
 

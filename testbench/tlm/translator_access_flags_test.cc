@@ -6,7 +6,7 @@ namespace {
 
 // ---------------------------------------------------------------- A/D flags (§5.3)
 
-TEST_F(TranslatorTest, AccessedOnEveryLevelDirtyOnlyOnWrite) {
+TEST_F(Translator, AccessedOnEveryLevelDirtyOnlyOnWrite) {
     setup_fs(4);
     tb.map_fs(fs, 0x7000, 0x17000);
     build();
@@ -28,7 +28,7 @@ TEST_F(TranslatorTest, AccessedOnEveryLevelDirtyOnlyOnWrite) {
     EXPECT_TRUE(w2.can_write);
 }
 
-TEST_F(TranslatorTest, DeniedWriteSetsNoDirtyFlag) {
+TEST_F(Translator, DeniedWriteSetsNoDirtyFlag) {
     setup_fs(4);
     tb.map_fs(fs, 0x7000, 0x17000, 1, fp::p::mask | fp::us::mask);
     build();
@@ -36,18 +36,19 @@ TEST_F(TranslatorTest, DeniedWriteSetsNoDirtyFlag) {
     EXPECT_FALSE(fp::d::get(tb.read64(tb.fs_entry_addr(fs, 0x7000, 1))));
 }
 
-TEST_F(TranslatorTest, ExtendedAccessedWithEafe) {
+TEST_F(Translator, ExtendedAccessedWithEafe) {
     pasid_opts o;
     o.eafe = true;
     setup_fs(4, o);
     tb.map_fs(fs, 0x7000, 0x17000);
     build();
     ASSERT_TRUE(xl(0x7000, {.pasid = 5}).ok());
-    for (unsigned l = 4; l >= 1; --l)
+    for (unsigned l = 4; l >= 1; --l) {
         EXPECT_TRUE(fp::ea::get(tb.read64(tb.fs_entry_addr(fs, 0x7000, l))));
+    }
 }
 
-TEST_F(TranslatorTest, EafeWithoutEafsIsInvalid) {
+TEST_F(Translator, EafeWithoutEafsIsInvalid) {
     cfg.eafs = false;
     pasid_opts o;
     o.eafe = true;
@@ -56,12 +57,13 @@ TEST_F(TranslatorTest, EafeWithoutEafsIsInvalid) {
     EXPECT_EQ(xl(0x7000, {.pasid = 5}).fault, fault_reason::pte_invalid);
 }
 
-TEST_F(TranslatorTest, FlagsAlreadySetNeedNoUpdate) {
+TEST_F(Translator, FlagsAlreadySetNeedNoUpdate) {
     setup_fs(4);
     tb.map_fs(fs, 0x7000, 0x17000);
     build();
-    for (unsigned l = 4; l >= 1; --l)
+    for (unsigned l = 4; l >= 1; --l) {
         tb.set_bits(tb.fs_entry_addr(fs, 0x7000, l), fp::a::mask | fp::d::mask);
+    }
     auto r = xl(0x7000, {.pasid = 5, .write = true});
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.walk_accesses, 4u + 4u);  // no A/D update accesses
@@ -79,7 +81,7 @@ class no_cas_memory : public phys_mem_if {
     sparse_memory& m_mem;
 };
 
-TEST_F(TranslatorTest, AdUpdateWriteErrorIsSfl10) {
+TEST_F(Translator, AdUpdateWriteErrorIsSfl10) {
     setup_fs(4);
     tb.map_fs(fs, 0x7000, 0x17000);
     no_cas_memory nc(mem);
@@ -94,7 +96,7 @@ TEST_F(TranslatorTest, AdUpdateWriteErrorIsSfl10) {
     EXPECT_EQ(x.translate(rq).fault, fault_reason::fs_ad_update_failed);
 }
 
-TEST_F(TranslatorTest, SecondStageAccessedDirtyWithSsade) {
+TEST_F(Translator, SecondStageAccessedDirtyWithSsade) {
     cfg.ssads = true;
     ss_root = tb.new_ss();
     tb.set_context(k_rid);
@@ -114,7 +116,7 @@ TEST_F(TranslatorTest, SecondStageAccessedDirtyWithSsade) {
     EXPECT_TRUE(sp::d::get(tb.read64(tb.ss_entry_addr(ss_root, 4, 0x1000, 1))));
 }
 
-TEST_F(TranslatorTest, SsadeWithoutSsadsIsInvalid) {
+TEST_F(Translator, SsadeWithoutSsadsIsInvalid) {
     cfg.ssads = false;
     ss_root = tb.new_ss();
     tb.set_context(k_rid);

@@ -6,7 +6,7 @@ namespace {
 
 // ---------------------------------------------------------------- statistics
 
-TEST_F(TranslatorTest, StatisticsJson) {
+TEST_F(Translator, StatisticsJson) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();

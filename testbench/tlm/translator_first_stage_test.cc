@@ -7,7 +7,7 @@ namespace {
 // ---------------------------------------------------------------- first stage
 
 class FirstStageShapes
-    : public TranslatorTest,
+    : public Translator,
       public ::testing::WithParamInterface<std::tuple<unsigned /*levels*/, unsigned /*leaf level*/>> {};
 
 TEST_P(FirstStageShapes, TranslatesAndCachesPageSize) {
@@ -31,7 +31,7 @@ TEST_P(FirstStageShapes, TranslatesAndCachesPageSize) {
 INSTANTIATE_TEST_SUITE_P(LevelsAndPages, FirstStageShapes,
                          ::testing::Combine(::testing::Values(4u, 5u), ::testing::Values(1u, 2u, 3u)));
 
-TEST_F(TranslatorTest, FirstStageCanonicalCheck) {
+TEST_F(Translator, FirstStageCanonicalCheck) {
     setup_fs(4);
     const uint64_t high = 0xffff'8000'0000'1000;  // canonical upper half
     tb.map_fs(fs, high, 0x3000);
@@ -43,7 +43,7 @@ TEST_F(TranslatorTest, FirstStageCanonicalCheck) {
     EXPECT_EQ(xl(0xfff0'0000'0000'0000, {.pasid = 5}).fault, fault_reason::gn_not_canonical);
 }
 
-TEST_F(TranslatorTest, FirstStageOneGigNeedsFs1gp) {
+TEST_F(Translator, FirstStageOneGigNeedsFs1gp) {
     cfg.fs1gp = false;
     setup_fs(4);
     tb.map_fs(fs, 0x4000'0000, 0x8000'0000, 3);
@@ -53,14 +53,14 @@ TEST_F(TranslatorTest, FirstStageOneGigNeedsFs1gp) {
     EXPECT_TRUE(xl(0x20'0000, {.pasid = 5}).ok());
 }
 
-TEST_F(TranslatorTest, FirstStageFiveLevelNeedsFs5lp) {
+TEST_F(Translator, FirstStageFiveLevelNeedsFs5lp) {
     cfg.fs5lp = false;
     setup_fs(5);
     build();
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::pte_invalid);
 }
 
-TEST_F(TranslatorTest, FirstStageReservedBits) {
+TEST_F(Translator, FirstStageReservedBits) {
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     tb.map_fs(fs, 0x20'0000, 0x40'0000, 2);
@@ -75,7 +75,7 @@ TEST_F(TranslatorTest, FirstStageReservedBits) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_reserved);
 }
 
-TEST_F(TranslatorTest, FirstStageNotPresentAndAccessErrors) {
+TEST_F(Translator, FirstStageNotPresentAndAccessErrors) {
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     tb.map_fs(fs, 0x40'0000'0000, 0x12000);
@@ -88,7 +88,7 @@ TEST_F(TranslatorTest, FirstStageNotPresentAndAccessErrors) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_root_access);
 }
 
-TEST_F(TranslatorTest, FirstStageRootPointerBeyondHaw) {
+TEST_F(Translator, FirstStageRootPointerBeyondHaw) {
     cfg.haw = 40;
     setup_fs(4);
     pasid_opts o;
@@ -108,7 +108,7 @@ struct rights_case {
     fault_reason expect;
 };
 
-class FirstStageRights : public TranslatorTest, public ::testing::WithParamInterface<rights_case> {};
+class FirstStageRights : public Translator, public ::testing::WithParamInterface<rights_case> {};
 
 TEST_P(FirstStageRights, Matrix) {
     const rights_case& c = GetParam();
@@ -153,7 +153,7 @@ INSTANTIATE_TEST_SUITE_P(
         rights_case{"SupervisorExecXd", P | XD, true, false, true, false, false, true, fault_reason::gn_exec_denied}),
     [](const ::testing::TestParamInfo<rights_case>& i) { return std::string(i.param.name); });
 
-TEST_F(TranslatorTest, SupervisorAndExecuteNeedSreAndEre) {
+TEST_F(Translator, SupervisorAndExecuteNeedSreAndEre) {
     setup_fs(4);  // SRE = ERE = 0
     tb.map_fs(fs, 0x7000, 0x17000);
     build();
@@ -162,7 +162,7 @@ TEST_F(TranslatorTest, SupervisorAndExecuteNeedSreAndEre) {
     EXPECT_TRUE(xl(0x7000, {.pasid = 5}).ok());
 }
 
-TEST_F(TranslatorTest, UserRightsAreAndedDownTheWalk) {
+TEST_F(Translator, UserRightsAreAndedDownTheWalk) {
     setup_fs(4);
     tb.map_fs(fs, 0x7000, 0x17000, 1, k_fs_urw, fp::p::mask | fp::rw::mask);  // non-leaf U/S = 0
     build();

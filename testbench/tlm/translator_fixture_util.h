@@ -50,9 +50,9 @@ struct req_opts {
     uint16_t rid = k_rid;
 };
 
-class TranslatorTest : public ::testing::Test {
+class Translator : public ::testing::Test {
   protected:
-    TranslatorTest() : tb(mem) {}
+    Translator() : tb(mem) {}
 
     void build() {
         tlb = std::make_unique<iotlb>(iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways});

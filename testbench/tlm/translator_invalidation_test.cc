@@ -8,7 +8,7 @@ namespace {
 
 // ---------------------------------------------------------------- invalidation scopes
 
-TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
+TEST_F(Translator, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.map_ss(ss_root, 4, 0x9000, 0x19000);
@@ -32,7 +32,7 @@ TEST_F(TranslatorTest, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
 }
 
-TEST_F(TranslatorTest, PscKeptWithInvalidationHint) {
+TEST_F(Translator, PscKeptWithInvalidationHint) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -49,7 +49,7 @@ TEST_F(TranslatorTest, PscKeptWithInvalidationHint) {
     EXPECT_EQ(xl(0x1000).walk_accesses, 4u);
 }
 
-TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
+TEST_F(Translator, PasidRangeScopeOnFirstStage) {
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     tb.map_fs(fs, 0x40'0000'0000, 0x12000);
@@ -92,7 +92,7 @@ TEST_F(TranslatorTest, PasidRangeScopeOnFirstStage) {
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::iotlb_pasid, .did = 1, .pasid = 5}), 1u + 2u);
 }
 
-TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
+TEST_F(Translator, PasidRangeScopeOnUpperHalfAddresses) {
     setup_fs(4);
     const uint64_t va = 0xffff'8000'0000'1000;
     tb.map_fs(fs, va, 0x11000);
@@ -108,7 +108,7 @@ TEST_F(TranslatorTest, PasidRangeScopeOnUpperHalfAddresses) {
     EXPECT_EQ(tr->psc().size(paging_structure_cache::stage::first), 0u);
 }
 
-TEST_F(TranslatorTest, DomainAndGlobalScopes) {
+TEST_F(Translator, DomainAndGlobalScopes) {
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
     build();
@@ -120,7 +120,7 @@ TEST_F(TranslatorTest, DomainAndGlobalScopes) {
     EXPECT_FALSE(xl(0x1000, {.pasid = 5}).iotlb_hit);
 }
 
-TEST_F(TranslatorTest, ContextAndPasidCacheScopes) {
+TEST_F(Translator, ContextAndPasidCacheScopes) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.set_context(k_rid + 1);
@@ -145,7 +145,7 @@ TEST_F(TranslatorTest, ContextAndPasidCacheScopes) {
     EXPECT_EQ(tr->invalidate({.kind = scope_kind::context_all}), 1u);
 }
 
-TEST_F(TranslatorTest, CachedPasidEntryIsUsedUntilInvalidated) {
+TEST_F(Translator, CachedPasidEntryIsUsedUntilInvalidated) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -157,7 +157,7 @@ TEST_F(TranslatorTest, CachedPasidEntryIsUsedUntilInvalidated) {
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_not_present);
 }
 
-TEST_F(TranslatorTest, ObserversSeeEveryScope) {
+TEST_F(Translator, ObserversSeeEveryScope) {
     setup_ss();
     build();
     std::vector<invalidation_scope> seen;
@@ -199,7 +199,7 @@ TEST_F(TranslatorTest, ObserversSeeEveryScope) {
     EXPECT_FALSE(seen[1].covers(0x11, 0, 0, translation_kind::second_stage, 0, 1));
 }
 
-TEST_F(TranslatorTest, SrtpWithEsrtpsFlushesCaches) {
+TEST_F(Translator, SrtpWithEsrtpsFlushesCaches) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -210,15 +210,16 @@ TEST_F(TranslatorTest, SrtpWithEsrtpsFlushesCaches) {
 
 // ---------------------------------------------------------------- stale checker
 
-TEST_F(TranslatorTest, StaleCheckerReportsMissingInvalidation) {
+TEST_F(Translator, StaleCheckerReportsMissingInvalidation) {
     cfg.stale_check = true;
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.map_ss(ss_root, 4, 0x2000, 0x12000);
     tb.map_ss(ss_root, 4, 0x3000, 0x13000);
     build();
-    for (uint64_t a : {0x1000, 0x2000, 0x3000})
+    for (uint64_t a : {0x1000, 0x2000, 0x3000}) {
         ASSERT_TRUE(xl(a).ok());
+    }
     EXPECT_FALSE(xl(0x1000).stale);
     // Remap without invalidation: the hit still gives the old page.
     tb.map_ss(ss_root, 4, 0x1000, 0x21000);
@@ -249,7 +250,7 @@ TEST_F(TranslatorTest, StaleCheckerReportsMissingInvalidation) {
     EXPECT_FALSE(xl(0x1000).stale);
 }
 
-TEST_F(TranslatorTest, StaleCheckerSeesSecondStageChangesUnderNesting) {
+TEST_F(Translator, StaleCheckerSeesSecondStageChangesUnderNesting) {
     cfg.stale_check = true;
     setup_nested();
     tb.map_fs(fs, 0x1000, 0x9000'0000);
@@ -274,7 +275,7 @@ TEST_F(TranslatorTest, StaleCheckerSeesSecondStageChangesUnderNesting) {
     EXPECT_EQ(f.out_addr, 0x6'0000'0000u);
 }
 
-TEST_F(TranslatorTest, StaleCheckerHasNoSideEffects) {
+TEST_F(Translator, StaleCheckerHasNoSideEffects) {
     cfg.stale_check = true;
     setup_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
@@ -287,7 +288,7 @@ TEST_F(TranslatorTest, StaleCheckerHasNoSideEffects) {
     EXPECT_FALSE(fp::a::get(tb.read64(tb.fs_entry_addr(fs, 0x1000, 1))));
 }
 
-TEST_F(TranslatorTest, StaleCheckerOffByDefault) {
+TEST_F(Translator, StaleCheckerOffByDefault) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -300,30 +301,32 @@ TEST_F(TranslatorTest, StaleCheckerOffByDefault) {
 // Random remaps with the invalidation software owes (docs/vtd-facts.md §6.7): every translation must
 // match a reference map and the stale checker must stay silent; dropping the invalidation makes
 // it fire.
-class RandomRemaps : public TranslatorTest,
-                     public ::testing::WithParamInterface<std::tuple<bool /*fs*/, bool /*inv*/>> {};
+class RandomRemaps : public Translator, public ::testing::WithParamInterface<std::tuple<bool /*fs*/, bool /*inv*/>> {};
 
 TEST_P(RandomRemaps, CachesFollowTheTables) {
     const auto [first_stage, invalidate] = GetParam();
     cfg.stale_check = true;
     cfg.iotlb_sets = 4;  // small: evictions and refills happen too
     cfg.iotlb_ways = 2;
-    if (first_stage)
+    if (first_stage) {
         setup_fs(4);
-    else
+    } else {
         setup_ss();
+    }
     std::mt19937_64 rng(first_stage ? 11 : 22);
     std::map<uint64_t, uint64_t> ref;                                              // input page -> output page
     auto page_of = [&](unsigned i) { return uint64_t{i} << (12 + 3 * (i % 4)); };  // spread over tables
     auto map = [&](uint64_t in, uint64_t out) {
-        if (first_stage)
+        if (first_stage) {
             tb.map_fs(fs, in, out);
-        else
+        } else {
             tb.map_ss(ss_root, 4, in, out);
+        }
         ref[in] = out;
     };
-    for (unsigned i = 1; i <= 32; ++i)
+    for (unsigned i = 1; i <= 32; ++i) {
         map(page_of(i), 0x10'0000'0000 + uint64_t{i} * 4096);
+    }
     build();
     unsigned checked = 0;
     for (unsigned step = 0; step < 3000; ++step) {
@@ -331,17 +334,18 @@ TEST_P(RandomRemaps, CachesFollowTheTables) {
         if (rng() % 5 == 0) {
             map(in, 0x20'0000'0000 + (rng() % 4096) * 4096);
             if (invalidate) {
-                if (first_stage)
+                if (first_stage) {
                     tr->invalidate({.kind = scope_kind::iotlb_pasid_range,
                                     .did = 1,
                                     .pasid = 5,
                                     .ih = true,
                                     .range = page_range::of_address(in, 0)});
-                else
+                } else {
                     tr->invalidate({.kind = scope_kind::iotlb_domain_range,
                                     .did = 1,
                                     .ih = true,
                                     .range = page_range::of_address(in, 0)});
+                }
             }
             continue;
         }

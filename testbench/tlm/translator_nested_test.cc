@@ -6,14 +6,15 @@ namespace {
 
 // ---------------------------------------------------------------- nested (§5.5)
 
-TEST_F(TranslatorTest, NestedFourByFourWalk) {
+TEST_F(Translator, NestedFourByFourWalk) {
     cfg.psc_enable = false;
     setup_nested();
     tb.map_fs(fs, 0x7f00'0000'1000, 0x9000'0000);       // GVA -> GPA
     tb.map_ss(ss_root, 4, 0x9000'0000, 0x5'0000'0000);  // GPA -> HPA
     // Pre-set A on every FS entry so the count is the pure walk.
-    for (unsigned l = 4; l >= 1; --l)
+    for (unsigned l = 4; l >= 1; --l) {
         tb.set_bits(tb.fs_entry_addr(fs, 0x7f00'0000'1000, l), fp::a::mask);
+    }
     build();
     auto r = xl(0x7f00'0000'1234, {.pasid = 5});
     ASSERT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
@@ -23,7 +24,7 @@ TEST_F(TranslatorTest, NestedFourByFourWalk) {
     EXPECT_TRUE(xl(0x7f00'0000'1000, {.pasid = 5}).iotlb_hit);
 }
 
-TEST_F(TranslatorTest, NestedPageSizeIsTheSmallerStage) {
+TEST_F(Translator, NestedPageSizeIsTheSmallerStage) {
     setup_nested();
     tb.map_fs(fs, 0x4000'0000, 0x8000'0000, 3);            // FS 1 GiB
     tb.map_ss(ss_root, 4, 0x8000'0000, 0x1'0000'0000, 2);  // SS 2 MiB for the first 2 MiB
@@ -40,7 +41,7 @@ TEST_F(TranslatorTest, NestedPageSizeIsTheSmallerStage) {
     EXPECT_EQ(b.page_bytes, 4096u);
 }
 
-TEST_F(TranslatorTest, NestedSecondStageReadOnFsEntries) {
+TEST_F(Translator, NestedSecondStageReadOnFsEntries) {
     setup_nested();
     tb.map_fs(fs, 0x1000, 0x9000'0000);
     tb.map_fs(fs, 0x40'0000'0000, 0x9000'0000);
@@ -58,7 +59,7 @@ TEST_F(TranslatorTest, NestedSecondStageReadOnFsEntries) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_entry_ss_read);
 }
 
-TEST_F(TranslatorTest, NestedAdUpdateNeedsSecondStageWrite) {
+TEST_F(Translator, NestedAdUpdateNeedsSecondStageWrite) {
     setup_nested();
     tb.map_fs(fs, 0x1000, 0x9000'0000);
     tb.map_ss(ss_root, 4, 0x9000'0000, 0x5'0000'0000);
@@ -72,7 +73,7 @@ TEST_F(TranslatorTest, NestedAdUpdateNeedsSecondStageWrite) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5, .write = true}).fault, fault_reason::fs_ad_ss_write);
 }
 
-TEST_F(TranslatorTest, NestedFinalGpaChecks) {
+TEST_F(Translator, NestedFinalGpaChecks) {
     setup_nested();
     tb.map_fs(fs, 0x1000, 0x9000'0000);  // not mapped in SS
     tb.map_fs(fs, 0x2000, 0x9000'1000);
@@ -85,7 +86,7 @@ TEST_F(TranslatorTest, NestedFinalGpaChecks) {
     EXPECT_EQ(xl(0x3000, {.pasid = 5}).fault, fault_reason::gn_ss_addr_beyond_max);
 }
 
-TEST_F(TranslatorTest, NestedExecuteNeedsSecondStageXWithSsee) {
+TEST_F(Translator, NestedExecuteNeedsSecondStageXWithSsee) {
     pasid_opts o;
     o.ere = true;
     o.ssee = true;
@@ -99,7 +100,7 @@ TEST_F(TranslatorTest, NestedExecuteNeedsSecondStageXWithSsee) {
     EXPECT_TRUE(xl(0x2000, {.pasid = 5, .exec = true}).ok());
 }
 
-TEST_F(TranslatorTest, NestedFsTableBeyondMgawAndRootAccess) {
+TEST_F(Translator, NestedFsTableBeyondMgawAndRootAccess) {
     setup_nested();
     tb.map_fs(fs, 0x1000, 0x9000'0000);
     tb.map_ss(ss_root, 4, 0x9000'0000, 0x5'0000'0000);
@@ -114,7 +115,7 @@ TEST_F(TranslatorTest, NestedFsTableBeyondMgawAndRootAccess) {
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::fs_root_access);
 }
 
-TEST_F(TranslatorTest, NestedRequiresNestCapability) {
+TEST_F(Translator, NestedRequiresNestCapability) {
     cfg.nest = false;
     setup_nested();
     build();
@@ -122,7 +123,7 @@ TEST_F(TranslatorTest, NestedRequiresNestCapability) {
 }
 
 class NestedShapes
-    : public TranslatorTest,
+    : public Translator,
       public ::testing::WithParamInterface<
           std::tuple<unsigned /*fs levels*/, unsigned /*ss aw*/, unsigned /*fs leaf*/, unsigned /*ss leaf*/>> {};
 
@@ -164,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NestedShapes,
                          ::testing::Combine(::testing::Values(4u, 5u), ::testing::Values(1u, 2u, 3u),
                                             ::testing::Values(1u, 2u, 3u), ::testing::Values(1u, 2u, 3u)));
 
-TEST_F(TranslatorTest, DevicesSharingADomainShareIotlbEntries) {
+TEST_F(Translator, DevicesSharingADomainShareIotlbEntries) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.set_context(k_rid + 1);
@@ -178,7 +179,7 @@ TEST_F(TranslatorTest, DevicesSharingADomainShareIotlbEntries) {
     EXPECT_TRUE(r.iotlb_hit);
 }
 
-TEST_F(TranslatorTest, PassThroughForRequestsWithPasid) {
+TEST_F(Translator, PassThroughForRequestsWithPasid) {
     tb.set_context(k_rid);
     pasid_opts o;
     o.pgtt = hw::pgtt::pass_through;

@@ -6,7 +6,7 @@ namespace {
 
 // ---------------------------------------------------------------- second stage
 
-TEST_F(TranslatorTest, SecondStageWalkThenIotlbHit) {
+TEST_F(Translator, SecondStageWalkThenIotlbHit) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x12345000, 0xabcd000);
     build();
@@ -34,7 +34,7 @@ TEST_F(TranslatorTest, SecondStageWalkThenIotlbHit) {
     EXPECT_EQ(s.walks, 1u);
 }
 
-class SecondStageLevels : public TranslatorTest, public ::testing::WithParamInterface<unsigned> {};
+class SecondStageLevels : public Translator, public ::testing::WithParamInterface<unsigned> {};
 
 TEST_P(SecondStageLevels, WalksAwPlusTwoLevels) {
     const unsigned aw = GetParam();
@@ -55,14 +55,14 @@ TEST_P(SecondStageLevels, WalksAwPlusTwoLevels) {
 
 INSTANTIATE_TEST_SUITE_P(Aw, SecondStageLevels, ::testing::Values(1u, 2u, 3u));
 
-TEST_F(TranslatorTest, SecondStageAwNotInSagawIsInvalidPasidEntry) {
+TEST_F(Translator, SecondStageAwNotInSagawIsInvalidPasidEntry) {
     cfg.sagaw_57 = false;
     setup_ss(3);
     build();
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_invalid);
 }
 
-TEST_F(TranslatorTest, SecondStageAddressBeyondMgaw) {
+TEST_F(Translator, SecondStageAddressBeyondMgaw) {
     cfg.mgaw = 39;  // 4-level tables but MGAW 39
     setup_ss(2);
     build();
@@ -70,8 +70,7 @@ TEST_F(TranslatorTest, SecondStageAddressBeyondMgaw) {
     EXPECT_EQ(xl((uint64_t{1} << 39) - 4096).fault, fault_reason::ss_perm);  // in range, not mapped
 }
 
-class SecondStageLargePages : public TranslatorTest,
-                              public ::testing::WithParamInterface<std::tuple<unsigned, bool>> {};
+class SecondStageLargePages : public Translator, public ::testing::WithParamInterface<std::tuple<unsigned, bool>> {};
 
 TEST_P(SecondStageLargePages, LeafSizeFollowsSslps) {
     const auto [leaf, supported] = GetParam();
@@ -95,7 +94,7 @@ TEST_P(SecondStageLargePages, LeafSizeFollowsSslps) {
 INSTANTIATE_TEST_SUITE_P(Sizes, SecondStageLargePages,
                          ::testing::Combine(::testing::Values(2u, 3u), ::testing::Bool()));
 
-TEST_F(TranslatorTest, SecondStageLargePageReservedLowBits) {
+TEST_F(Translator, SecondStageLargePageReservedLowBits) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x200000, 0x400000, 2);
     tb.set_bits(tb.ss_entry_addr(ss_root, 4, 0x200000, 2), lowest_bit(sp::large_2m_reserved));
@@ -103,7 +102,7 @@ TEST_F(TranslatorTest, SecondStageLargePageReservedLowBits) {
     EXPECT_EQ(xl(0x200000).fault, fault_reason::ss_reserved);
 }
 
-TEST_F(TranslatorTest, SecondStagePermissions) {
+TEST_F(Translator, SecondStagePermissions) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000, 1, sp::r::mask);
     tb.map_ss(ss_root, 4, 0x2000, 0x12000, 1, sp::w::mask);
@@ -122,7 +121,7 @@ TEST_F(TranslatorTest, SecondStagePermissions) {
     EXPECT_FALSE(r.can_write);
 }
 
-TEST_F(TranslatorTest, SecondStageReservedAndAccessFaults) {
+TEST_F(Translator, SecondStageReservedAndAccessFaults) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.map_ss(ss_root, 4, 0x40000000, 0x12000);
@@ -141,14 +140,14 @@ TEST_F(TranslatorTest, SecondStageReservedAndAccessFaults) {
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ss_reserved);
 }
 
-TEST_F(TranslatorTest, SecondStageSnpBitIsIgnored) {
+TEST_F(Translator, SecondStageSnpBitIsIgnored) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000, 1, k_rw | sp::snp::mask);
     build();
     EXPECT_TRUE(xl(0x1000).ok());
 }
 
-TEST_F(TranslatorTest, InvalidSecondStagePointer) {
+TEST_F(Translator, InvalidSecondStagePointer) {
     setup_ss();
     pasid_opts o;
     cfg.haw = 48;
@@ -160,7 +159,7 @@ TEST_F(TranslatorTest, InvalidSecondStagePointer) {
 
 // ---------------------------------------------------------------- pass-through and interrupt range
 
-TEST_F(TranslatorTest, PassThroughIdentityWithLargePages) {
+TEST_F(Translator, PassThroughIdentityWithLargePages) {
     tb.set_context(k_rid);
     pasid_opts o;
     o.pgtt = hw::pgtt::pass_through;
@@ -182,7 +181,7 @@ TEST_F(TranslatorTest, PassThroughIdentityWithLargePages) {
     EXPECT_EQ(xl(uint64_t{1} << 48).fault, fault_reason::gn_addr_beyond_max);
 }
 
-TEST_F(TranslatorTest, PassThroughRequiresPtCapability) {
+TEST_F(Translator, PassThroughRequiresPtCapability) {
     cfg.pt = false;
     tb.set_context(k_rid);
     pasid_opts o;
@@ -192,7 +191,7 @@ TEST_F(TranslatorTest, PassThroughRequiresPtCapability) {
     EXPECT_EQ(xl(0x1000).fault, fault_reason::pte_invalid);
 }
 
-TEST_F(TranslatorTest, SecondStageOutputInInterruptRange) {
+TEST_F(Translator, SecondStageOutputInInterruptRange) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0xFEE0'1000);
     tb.map_ss(ss_root, 4, 0x20'0000, 0xFEE0'0000, 2);  // 2 MiB page starting with the window

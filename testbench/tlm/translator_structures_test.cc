@@ -7,7 +7,7 @@ namespace {
 
 // ---------------------------------------------------------------- root / context / PASID faults
 
-TEST_F(TranslatorTest, RootFaults) {
+TEST_F(Translator, RootFaults) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tlb = std::make_unique<iotlb>(iotlb_geometry{16, 4});
@@ -31,7 +31,7 @@ TEST_F(TranslatorTest, RootFaults) {
     EXPECT_EQ(xl(0x1000, {.rid = 0x0500}).fault, fault_reason::root_access);
 }
 
-TEST_F(TranslatorTest, ContextFaults) {
+TEST_F(Translator, ContextFaults) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -48,7 +48,7 @@ TEST_F(TranslatorTest, ContextFaults) {
     EXPECT_EQ(xl(0x1000, {.rid = k_rid + 2}).fault, fault_reason::ctx_access);
 }
 
-TEST_F(TranslatorTest, ContextRequestChecks) {
+TEST_F(Translator, ContextRequestChecks) {
     ss_root = tb.new_ss();
     context_opts c;
     c.dte = false;
@@ -74,7 +74,7 @@ TEST_F(TranslatorTest, ContextRequestChecks) {
     EXPECT_EQ(xl(0x1000).fault, fault_reason::ctx_rid_pasid);
 }
 
-TEST_F(TranslatorTest, RidPasidSelectsThePasidEntryOfRequestsWithoutPasid) {
+TEST_F(Translator, RidPasidSelectsThePasidEntryOfRequestsWithoutPasid) {
     ss_root = tb.new_ss();
     context_opts c;
     c.rid_pasid = 77;
@@ -91,7 +91,7 @@ TEST_F(TranslatorTest, RidPasidSelectsThePasidEntryOfRequestsWithoutPasid) {
     EXPECT_EQ(r.did, 9u);
 }
 
-TEST_F(TranslatorTest, PasidDirectoryAndEntryFaults) {
+TEST_F(Translator, PasidDirectoryAndEntryFaults) {
     setup_ss();
     build();
     EXPECT_EQ(xl(0x1000, {.pasid = 64}).fault, fault_reason::pdir_not_present);
@@ -108,7 +108,7 @@ TEST_F(TranslatorTest, PasidDirectoryAndEntryFaults) {
     EXPECT_EQ(xl(0x1000, {.pasid = 3}).fault, fault_reason::pte_access);
 }
 
-class InvalidPasidEntry : public TranslatorTest, public ::testing::WithParamInterface<int> {};
+class InvalidPasidEntry : public Translator, public ::testing::WithParamInterface<int> {};
 
 TEST_P(InvalidPasidEntry, PgttEncodingsAreRejected) {
     setup_ss();
@@ -122,14 +122,14 @@ TEST_P(InvalidPasidEntry, PgttEncodingsAreRejected) {
 
 INSTANTIATE_TEST_SUITE_P(Reserved, InvalidPasidEntry, ::testing::Values(0, 5, 6, 7));
 
-TEST_F(TranslatorTest, UnsupportedPgttPerCapability) {
+TEST_F(Translator, UnsupportedPgttPerCapability) {
     cfg.fsts = false;
     setup_fs(4);
     build();
     EXPECT_EQ(xl(0x1000, {.pasid = 5}).fault, fault_reason::pte_invalid);
 }
 
-TEST_F(TranslatorTest, FspmReservedEncoding) {
+TEST_F(Translator, FspmReservedEncoding) {
     pasid_opts o;
     setup_fs(4, o);
     o.pgtt = hw::pgtt::first_stage;
@@ -142,7 +142,7 @@ TEST_F(TranslatorTest, FspmReservedEncoding) {
 
 // ---------------------------------------------------------------- FPD
 
-TEST_F(TranslatorTest, FpdSuppressesQualifiedFaultsOnly) {
+TEST_F(Translator, FpdSuppressesQualifiedFaultsOnly) {
     ss_root = tb.new_ss();
     context_opts c;
     c.fpd = true;
@@ -163,7 +163,7 @@ TEST_F(TranslatorTest, FpdSuppressesQualifiedFaultsOnly) {
     EXPECT_EQ(s.faults_suppressed, 1u);
 }
 
-TEST_F(TranslatorTest, PasidEntryFpd) {
+TEST_F(Translator, PasidEntryFpd) {
     ss_root = tb.new_ss();
     tb.set_context(k_rid);
     pasid_opts o;
@@ -177,7 +177,7 @@ TEST_F(TranslatorTest, PasidEntryFpd) {
 
 // ---------------------------------------------------------------- termination
 
-TEST_F(TranslatorTest, SelfReferencingTablesTerminate) {
+TEST_F(Translator, SelfReferencingTablesTerminate) {
     setup_ss();
     // The SS root's entry 0 points at the root itself, at every level.
     tb.write64(ss_root, k_rw | sp::addr::make(ss_root >> 12));
@@ -191,7 +191,7 @@ TEST_F(TranslatorTest, SelfReferencingTablesTerminate) {
 
 // ---------------------------------------------------------------- ATS
 
-TEST_F(TranslatorTest, AtsTranslationReportsRights) {
+TEST_F(Translator, AtsTranslationReportsRights) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000, 1, sp::r::mask);
     build();
@@ -205,7 +205,7 @@ TEST_F(TranslatorTest, AtsTranslationReportsRights) {
 
 // A translation request that meets a not-present entry (first stage P=0, second stage R=W=0) is
 // answered with a translation granting nothing, as a missing right is: no fault, nothing cached.
-TEST_F(TranslatorTest, AtsTranslationOfNotPresentEntryGrantsNothingWithoutFault) {
+TEST_F(Translator, AtsTranslationOfNotPresentEntryGrantsNothingWithoutFault) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     build();
@@ -227,7 +227,7 @@ TEST_F(TranslatorTest, AtsTranslationOfNotPresentEntryGrantsNothingWithoutFault)
     EXPECT_EQ(xl(0x7000).fault, fault_reason::ss_perm);
 }
 
-TEST_F(TranslatorTest, AtsTranslationOfNotPresentFirstStageEntryGrantsNothing) {
+TEST_F(Translator, AtsTranslationOfNotPresentFirstStageEntryGrantsNothing) {
     setup_fs();
     tb.map_fs(fs, 0x2000, 0x12000);
     build();
@@ -241,7 +241,7 @@ TEST_F(TranslatorTest, AtsTranslationOfNotPresentFirstStageEntryGrantsNothing) {
 
 // Conditions that are not a missing translation stay faults for translation requests: an entry
 // with reserved bits, a PASID entry that is not present, an unreadable table.
-TEST_F(TranslatorTest, AtsTranslationOfBadStructuresStillFaults) {
+TEST_F(Translator, AtsTranslationOfBadStructuresStillFaults) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
     tb.map_ss(ss_root, 4, 0x80000000, 0x13000);

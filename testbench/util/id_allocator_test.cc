@@ -37,8 +37,9 @@ TEST(IdAllocator, HandsOutTheLowestFreeId) {
 TEST(IdAllocator, RefusesWhenEveryIdIsInUse) {
     id_allocator ids(1, 3);
     uint32_t id = 0;
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 3; ++i) {
         ASSERT_TRUE(ids.alloc(id));
+    }
     id = 99;
     EXPECT_FALSE(ids.alloc(id));
     EXPECT_EQ(id, 99u) << "untouched on failure";

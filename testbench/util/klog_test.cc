@@ -41,8 +41,9 @@ TEST(Klog, FullRingDropsTheOldestRecords) {
     // "<6>p: " + 4 digits + " " + 100 x + "\n" = 112 bytes a record.
     const std::size_t record = 112;
     const int count = static_cast<int>(klog::ring_bytes / record) + 10;
-    for (int i = 0; i < count; ++i)
+    for (int i = 0; i < count; ++i) {
         klog::printk(klog::level::info, "p: ", "%04d %s", i, filler.c_str());
+    }
     const std::string all = klog::read_all();
     EXPECT_LE(all.size(), klog::ring_bytes);
     EXPECT_EQ(all.size(), (klog::ring_bytes / record) * record);

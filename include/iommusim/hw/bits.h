@@ -67,9 +67,11 @@ constexpr std::array<uint64_t, N> fields_mask() {
 // True when any bit outside `allowed` is set in `w`.
 template <std::size_t N>
 constexpr bool any_outside(const std::array<uint64_t, N>& w, const std::array<uint64_t, N>& allowed) {
-    for (std::size_t i = 0; i < N; ++i)
-        if (w[i] & ~allowed[i])
+    for (std::size_t i = 0; i < N; ++i) {
+        if (w[i] & ~allowed[i]) {
             return true;
+        }
+    }
     return false;
 }
 

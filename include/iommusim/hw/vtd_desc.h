@@ -236,8 +236,9 @@ constexpr uint64_t ats_inv_range(uint64_t addr, bool size_bit, uint64_t& base) {
         return 0;  // 0 means "all"
     }
     unsigned k = 0;
-    while (((pfn >> k) & 1) != 0)
+    while (((pfn >> k) & 1) != 0) {
         ++k;  // k trailing ones -> 2^(k+1) pages
+    }
     const uint64_t pages = uint64_t{1} << (k + 1);
     base = (pfn & ~(pages - 1)) << 12;
     return pages << 12;
