@@ -110,11 +110,11 @@ class iotlb_only_target final : public invalidation_target {
             case scope_kind::iotlb_domain:
                 return m_tlb.invalidate_domain(s.did);
             case scope_kind::iotlb_domain_range:
-                return m_tlb.invalidate_domain_range(s.did, s.range.vpn(), s.range.am());
+                return m_tlb.invalidate(iotlb_scope::domain_range, s.did, 0, s.range);
             case scope_kind::iotlb_pasid:
                 return m_tlb.invalidate_pasid(s.did, s.pasid);
             case scope_kind::iotlb_pasid_range:
-                return m_tlb.invalidate_pasid_range(s.did, s.pasid, s.range.vpn(), s.range.am());
+                return m_tlb.invalidate(iotlb_scope::pasid_range, s.did, s.pasid, s.range);
             default:
                 return 0;
         }

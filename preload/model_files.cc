@@ -296,7 +296,10 @@ ssize_t device_region_io(int fd, int model_fd, void* buf, std::size_t len, off_t
     return n;
 }
 
-bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result) {
+// Runs fn on the model object behind fd, under the lock. False, without running fn, when fd is
+// not a model file (the caller then hands the call to the C library).
+template <typename Fn>
+bool on_model_object(int fd, Fn&& fn) {
     if (!maybe_model_file(fd)) {
         return false;
     }
@@ -307,73 +310,49 @@ bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result
     if (obj == nullptr) {
         return false;
     }
-    if (obj->kind == file_kind::fail_nth) {
-        result = fail_nth_read(fd, buf, len, offset);
-        return true;
-    }
-    if (obj->kind == file_kind::vfio_device) {
-        result = device_region_io(fd, obj->model_fd, buf, len, offset, false);
-        return true;
-    }
-    errno = EINVAL;  // iommufd has no read
-    result = -1;
+    fn(*obj);
     return true;
+}
+
+bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result) {
+    return on_model_object(fd, [&](model_object& obj) {
+        if (obj.kind == file_kind::fail_nth) {
+            result = fail_nth_read(fd, buf, len, offset);
+        } else if (obj.kind == file_kind::vfio_device) {
+            result = device_region_io(fd, obj.model_fd, buf, len, offset, false);
+        } else {
+            errno = EINVAL;  // iommufd has no read
+            result = -1;
+        }
+    });
 }
 
 bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t& result) {
-    if (!maybe_model_file(fd)) {
-        return false;
-    }
-    state& s = st();
-    std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    ino_t ino = 0;
-    model_object* obj = object_of(fd, ino);
-    if (obj == nullptr) {
-        return false;
-    }
-    if (obj->kind == file_kind::fail_nth) {
-        result = fail_nth_write(buf, len);  // ignores the offset
-        return true;
-    }
-    if (obj->kind == file_kind::vfio_device) {
-        result = device_region_io(fd, obj->model_fd, const_cast<void*>(buf), len, offset, true);
-        return true;
-    }
-    errno = EINVAL;
-    result = -1;
-    return true;
+    return on_model_object(fd, [&](model_object& obj) {
+        if (obj.kind == file_kind::fail_nth) {
+            result = fail_nth_write(buf, len);  // ignores the offset
+        } else if (obj.kind == file_kind::vfio_device) {
+            result = device_region_io(fd, obj.model_fd, const_cast<void*>(buf), len, offset, true);
+        } else {
+            errno = EINVAL;
+            result = -1;
+        }
+    });
 }
 
 bool vector_io(int fd, ssize_t& result) {
-    if (!maybe_model_file(fd)) {
-        return false;
-    }
-    state& s = st();
-    std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    ino_t ino = 0;
-    if (object_of(fd, ino) == nullptr) {
-        return false;
-    }
-    errno = EINVAL;
-    result = -1;
-    return true;
+    return on_model_object(fd, [&](model_object&) {
+        errno = EINVAL;
+        result = -1;
+    });
 }
 
 bool mmap_file(int fd, void*& result) {
-    if (!maybe_model_file(fd)) {
-        return false;
-    }
-    state& s = st();
-    std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    ino_t ino = 0;
-    model_object* obj = object_of(fd, ino);
-    if (obj == nullptr) {
-        return false;
-    }
-    // iommufd has no mmap (ENODEV); a VFIO device maps mmap-capable regions only (none yet).
-    errno = obj->kind == file_kind::vfio_device ? EINVAL : ENODEV;
-    result = MAP_FAILED;
-    return true;
+    return on_model_object(fd, [&](model_object& obj) {
+        // iommufd has no mmap (ENODEV); a VFIO device maps mmap-capable regions only (none yet).
+        errno = obj.kind == file_kind::vfio_device ? EINVAL : ENODEV;
+        result = MAP_FAILED;
+    });
 }
 
 int close_file(int fd, int (*real_close)(int)) {

@@ -271,7 +271,8 @@ unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
     }
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (docs/vtd-facts.md §6.2).
-    return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, range); });
+    const page_span span = range.span();
+    return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, span); });
 }
 
 unsigned iotlb::clear_pasid(uint16_t did, uint32_t pasid) {
@@ -286,8 +287,9 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
         return 0;
     }
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (docs/vtd-facts.md §6.3).
+    const page_span span = range.span();
     auto pred = [=](const iotlb_tag& t) {
-        return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, range);
+        return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, span);
     };
     // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
     // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
@@ -297,7 +299,7 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
     }
     unsigned n = 0;
     for (unsigned l = 0; l < 3; ++l) {
-        n += drop_level_range(static_cast<page_level>(l), range.first() >> (9 * l), range.last() >> (9 * l), pred);
+        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), pred);
     }
     return n;
 }

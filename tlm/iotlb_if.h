@@ -140,8 +140,8 @@ constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned sets
 }
 
 // True when the entry's page overlaps the range.
-constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_range& r) {
-    return r.covers(t.vpn, page_level_pages(t.level));
+constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_span& s) {
+    return s.covers(t.vpn, page_level_pages(t.level));
 }
 
 }  // namespace iommusim

@@ -13,6 +13,18 @@
 
 namespace iommusim {
 
+// The inclusive page-number bounds of a range: the one overlap test. A scan over many entries
+// takes the span once, so the bounds are not recomputed per entry.
+struct page_span {
+    uint64_t first = 0;
+    uint64_t last = 0;
+
+    // True when the span overlaps the `count` (>= 1) pages from page number `first_vpn`.
+    constexpr bool covers(uint64_t first_vpn, uint64_t count) const {
+        return first_vpn <= last && first <= first_vpn + (count - 1);
+    }
+};
+
 class page_range {
   public:
     static constexpr unsigned max_am = 63;              // the 6-bit AM field
@@ -34,10 +46,10 @@ class page_range {
     constexpr uint64_t first() const { return m_vpn & ~(pages() - 1); }
     constexpr uint64_t last() const { return first() + (pages() - 1); }  // inclusive: never wraps
 
+    constexpr page_span span() const { return {first(), last()}; }
+
     // True when the range overlaps the `count` (>= 1) pages from page number `first_vpn`.
-    constexpr bool covers(uint64_t first_vpn, uint64_t count) const {
-        return first_vpn <= last() && first() <= first_vpn + (count - 1);
-    }
+    constexpr bool covers(uint64_t first_vpn, uint64_t count) const { return span().covers(first_vpn, count); }
 
     constexpr bool operator==(const page_range&) const = default;
 

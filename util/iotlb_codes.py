@@ -18,6 +18,8 @@ import os
 import sys
 import textwrap
 
+from generated_files import write_and_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "data", "iotlb_codes.json")
 HEADER = os.path.join("tlm", "iotlb_codes.h")
@@ -134,23 +136,7 @@ def main():
         print(f"iotlb_codes: {args.table}: {e}", file=sys.stderr)
         return 2
     root = args.check if args.check else ROOT
-    for rel, text in files.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    if not args.check:
-        return 0
-    stale = []
-    for rel, text in files.items():
-        try:
-            with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
-                if f.read() != text:
-                    stale.append(rel)
-        except FileNotFoundError:
-            stale.append(rel)
-    for rel in stale:
-        print(f"iotlb_codes: {rel} is out of date; run util/iotlb_codes.py and commit the result", file=sys.stderr)
+    stale = write_and_check("iotlb_codes", files, root, ROOT, bool(args.check))
     return 1 if stale else 0
 
 

@@ -17,6 +17,8 @@ import os
 import re
 import sys
 
+from generated_files import write_and_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "data", "vtd_regs.json")
 HEADER = os.path.join("include", "iommusim", "hw", "vtd_regs.h")
@@ -302,23 +304,9 @@ def main():
         return 2
     outputs = {HEADER: gen_header(table, symbols, regs), DOC: gen_doc(table, symbols, regs)}
     root = args.check if args.check else args.out
-    for rel, text in outputs.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+    stale = write_and_check("regtool", outputs, root, ROOT, bool(args.check))
     if not args.check:
         return 0
-    stale = []
-    for rel, text in outputs.items():
-        try:
-            with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
-                if f.read() != text:
-                    stale.append(rel)
-        except FileNotFoundError:
-            stale.append(rel)
-    for rel in stale:
-        print(f"regtool: {rel} is out of date; run util/regtool.py and commit the result", file=sys.stderr)
     missing = [n for t in table.get("testplan", []) for n in t["tests"] if n not in defined_tests()]
     for n in missing:
         print(f"regtool: testplan names {n}, which no testbench/tlm test defines", file=sys.stderr)
