@@ -14,6 +14,8 @@
 //   (checked through IOMMU_TEST_OP_MD_CHECK_IOTLB);
 // - isolation: a second context, built once, keeps its objects and its mock IOTLB values whatever
 //   the fuzzed context does with the same id numbers.
+// - VFIO type1 compatibility: IOMMU_VFIO_IOAS against a shadow compat IOAS, and the container calls
+//   below the table (EFAULT, EINVAL, ENODEV without a compat IOAS);
 // Only the commands the model implements are expected to be known (docs/iommufd.md); the others
 // are ENOTTY here, and IOMMU_TEST_CMD ops other than the four modelled ones EOPNOTSUPP.
 #include <fcntl.h>
@@ -46,12 +48,13 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 9> commands{{
+constexpr std::array<command, 10> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
     {IOMMU_IOAS_MAP, sizeof(iommu_ioas_map), END_OF(iommu_ioas_map, iova)},
     {IOMMU_IOAS_UNMAP, sizeof(iommu_ioas_unmap), END_OF(iommu_ioas_unmap, length)},
+    {IOMMU_VFIO_IOAS, sizeof(iommu_vfio_ioas), END_OF(iommu_vfio_ioas, __reserved)},
     {IOMMU_HWPT_ALLOC, sizeof(iommu_hwpt_alloc), END_OF(iommu_hwpt_alloc, __reserved)},
     {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
     {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},
@@ -59,6 +62,21 @@ constexpr std::array<command, 9> commands{{
 }};
 constexpr unsigned table_first_nr = IOMMUFD_CMD_BASE;
 constexpr unsigned table_end_nr = IOMMUFD_CMD_BASE + 33;  // through IOMMU_TEST_CMD
+
+// The VFIO type1 container calls an iommufd answers outside its table (include/uapi/linux/vfio.h),
+// with the bytes each copies in first: every other number there is ENOTTY.
+struct vfio_call {
+    unsigned long number;
+    std::size_t minsz;  // 0: the argument is a value, not a pointer
+};
+constexpr std::array<vfio_call, 6> vfio_calls{{
+    {VFIO_GET_API_VERSION, 0},
+    {VFIO_CHECK_EXTENSION, 0},
+    {VFIO_SET_IOMMU, 0},
+    {VFIO_IOMMU_GET_INFO, END_OF(vfio_iommu_type1_info, iova_pgsizes)},
+    {VFIO_IOMMU_MAP_DMA, END_OF(vfio_iommu_type1_dma_map, size)},
+    {VFIO_IOMMU_UNMAP_DMA, END_OF(vfio_iommu_type1_dma_unmap, size)},
+}};
 
 // User memory the ioctls read and write: `pages` accessible pages, then one inaccessible page.
 struct user_arena {
@@ -394,6 +412,12 @@ class program {
                 c->data_uptr = pick_pointer(std::size_t{c->entry_len} * 4);
                 break;
             }
+            case IOMMU_VFIO_IOAS: {
+                auto* c = reinterpret_cast<iommu_vfio_ioas*>(s);
+                c->op = m_in.ConsumeIntegralInRange<uint16_t>(0, 3);
+                c->ioas_id = pick_id_of(kind::ioas);
+                break;
+            }
             case IOMMU_TEST_CMD: {
                 auto* c = reinterpret_cast<iommu_test_cmd*>(s);
                 const uint32_t ops[] = {IOMMU_TEST_OP_MOCK_DOMAIN, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
@@ -538,6 +562,13 @@ class program {
         const unsigned nr = cmd & 0xff;
         int expected = -1;  // -1: the dispatcher passes the call to the handler
         bool tail_either = false;
+        const auto vfio =
+            std::find_if(vfio_calls.begin(), vfio_calls.end(), [cmd](const vfio_call& v) { return v.number == cmd; });
+        if (vfio != vfio_calls.end()) {
+            m_arena.take_snapshot();
+            vfio_checks(*vfio, reinterpret_cast<uint64_t>(at), readable, do_ioctl(m_fd, cmd, at));
+            return;
+        }
         if (nr < table_first_nr || nr >= table_end_nr) {
             expected = ENOTTY;
         } else if (readable < sizeof(uint32_t)) {
@@ -592,6 +623,9 @@ class program {
                     if (o != nullptr && o->k == kind::selftest) {
                         m_objects.erase(o->idev);
                     }
+                    if (id == m_compat_ioas) {
+                        m_compat_ioas = 0;  // destroying the compat IOAS clears it
+                    }
                     m_objects.erase(id);
                 }
                 break;
@@ -638,6 +672,58 @@ class program {
             case IOMMU_TEST_CMD:
                 test_cmd_checks(reinterpret_cast<const iommu_test_cmd*>(k), at, err);
                 break;
+            case IOMMU_VFIO_IOAS:
+                vfio_ioas_checks(reinterpret_cast<const iommu_vfio_ioas*>(k), at, usize, err);
+                break;
+        }
+    }
+
+    bool has_compat_ioas() const { return m_compat_ioas != 0 && is(m_objects, m_compat_ioas, kind::ioas); }
+
+    // The type1 calls (drivers/iommu/iommufd/vfio_compat.c): value arguments here are pointers,
+    // never a known extension or type; a pointer argument is copied in first (EFAULT), then the
+    // compat IOAS is needed (ENODEV) unless argsz or flags were refused (EINVAL).
+    void vfio_checks(const vfio_call& v, uint64_t arg, std::size_t readable, int err) {
+        if (v.number == VFIO_GET_API_VERSION || v.number == VFIO_CHECK_EXTENSION) {
+            FUZZ_CHECK(err == 0, "VFIO call 0x%lx: errno %d", v.number, err);
+        } else if (v.number == VFIO_SET_IOMMU) {
+            FUZZ_CHECK(err == EINVAL, "VFIO_SET_IOMMU of type 0x%llx: errno %d", static_cast<unsigned long long>(arg),
+                       err);
+        } else if (readable < v.minsz) {
+            FUZZ_CHECK(err == EFAULT, "VFIO call 0x%lx on %zu readable bytes: errno %d", v.number, readable, err);
+        } else if (!has_compat_ioas()) {
+            FUZZ_CHECK(err == EINVAL || err == ENODEV, "VFIO call 0x%lx without a compat IOAS: errno %d", v.number,
+                       err);
+        }
+    }
+
+    void vfio_ioas_checks(const iommu_vfio_ioas* c, uint8_t* at, uint32_t usize, int err) {
+        if (c->__reserved != 0) {
+            FUZZ_CHECK(err == EOPNOTSUPP, "VFIO_IOAS __reserved: errno %d", err);
+            return;
+        }
+        switch (c->op) {
+            case IOMMU_VFIO_IOAS_GET:
+                FUZZ_CHECK(err == (has_compat_ioas() ? 0 : ENODEV), "VFIO_IOAS_GET: errno %d", err);
+                if (err == 0 && usize >= END_OF(iommu_vfio_ioas, ioas_id)) {
+                    const uint32_t id = load<iommu_vfio_ioas>(at).ioas_id;
+                    FUZZ_CHECK(id == m_compat_ioas, "VFIO_IOAS_GET gave %u, set %u", id, m_compat_ioas);
+                }
+                break;
+            case IOMMU_VFIO_IOAS_SET: {
+                const bool ioas = is(m_objects, c->ioas_id, kind::ioas);
+                FUZZ_CHECK(err == (ioas ? 0 : ENOENT), "VFIO_IOAS_SET of id %u: errno %d", c->ioas_id, err);
+                if (err == 0) {
+                    m_compat_ioas = c->ioas_id;
+                }
+                break;
+            }
+            case IOMMU_VFIO_IOAS_CLEAR:
+                FUZZ_CHECK(err == 0, "VFIO_IOAS_CLEAR: errno %d", err);
+                m_compat_ioas = 0;
+                break;
+            default:
+                FUZZ_CHECK(err == EOPNOTSUPP, "VFIO_IOAS op %u: errno %d", c->op, err);
         }
     }
 
@@ -781,6 +867,7 @@ class program {
     const witness& m_w;
     int m_fd = -1;
     shadow m_objects;
+    uint32_t m_compat_ioas = 0;  // IOMMU_VFIO_IOAS SET, 0 = none
 };
 
 }  // namespace

@@ -7,7 +7,8 @@
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
-// Does not model: IOAS_ALLOW_IOVAS/COPY, IOMMU_OPTION, VFIO type-1 compatibility, reserved regions,
+// VFIO type1 container compatibility is in vfio_compat.cc.
+// Does not model: IOAS_ALLOW_IOVAS/COPY, IOMMU_OPTION, reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
 // taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
@@ -55,6 +56,7 @@ struct ioas : object {
     ioas() : object(obj_type::ioas) {}
     std::map<uint64_t, ioas_area> areas;  // by start IOVA
     std::vector<hwpt_paging*> hwpts;      // paging HWPTs whose domain maps this IOAS
+    bool disable_large_pages = false;     // VFIO_TYPE1_IOMMU: areas may be cut by an unmap (vfio_compat.cc)
 };
 
 struct hw_pagetable : object {
@@ -155,6 +157,9 @@ class context {
     static std::vector<const context*> live_contexts();
 
     uint32_t memory_limit = 0;
+    // The compat IOAS of the VFIO type1 calls (kernel ictx->vfio_ioas), 0 = none; cleared when the
+    // IOAS is destroyed.
+    uint32_t vfio_ioas_id = 0;
 
   private:
     struct slot {
@@ -175,6 +180,10 @@ int hwpt_alloc_ioctl(ucmd& u);
 int hwpt_invalidate_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);
 int test_cmd_ioctl(ucmd& u);
+int vfio_ioas_ioctl(ucmd& u);
+// The VFIO type1 container ioctls (command numbers outside the iommufd table): a non-negative result
+// or a negative errno, -ENOTTY for every other command.
+int vfio_compat_ioctl(context& ctx, unsigned long cmd, uint64_t arg);
 
 // Destructors by object kind (the destroy table): release what the object holds.
 void ioas_destroy(context& ctx, object& obj);

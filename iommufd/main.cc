@@ -50,6 +50,7 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
                                        ioas_iova_ranges_ioctl));
         put(op<iommu_ioas_map>(IOMMU_IOAS_MAP, IOMMUSIM_END_OF(iommu_ioas_map, iova), ioas_map_ioctl));
         put(op<iommu_ioas_unmap>(IOMMU_IOAS_UNMAP, IOMMUSIM_END_OF(iommu_ioas_unmap, length), ioas_unmap_ioctl));
+        put(op<iommu_vfio_ioas>(IOMMU_VFIO_IOAS, IOMMUSIM_END_OF(iommu_vfio_ioas, __reserved), vfio_ioas_ioctl));
         put(op<iommu_hwpt_alloc>(IOMMU_HWPT_ALLOC, IOMMUSIM_END_OF(iommu_hwpt_alloc, __reserved), hwpt_alloc_ioctl));
         put(op<iommu_hw_info>(IOMMU_GET_HW_INFO, IOMMUSIM_END_OF(iommu_hw_info, __reserved), get_hw_info_ioctl));
         put(op<iommu_hwpt_invalidate>(IOMMU_HWPT_INVALIDATE, IOMMUSIM_END_OF(iommu_hwpt_invalidate, __reserved),
@@ -71,8 +72,8 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
     const unsigned nr = cmd & 0xff;
     const auto& table = ioctl_table();
     if (nr < IOMMUFD_CMD_BASE || nr >= IOMMUFD_CMD_BASE + table_len) {
-        // The VFIO type-1 compatibility ioctls share this range; none is modelled.
-        return -ENOTTY;
+        // The VFIO type1 container ioctls live outside the iommufd range (kernel main.c).
+        return vfio_compat_ioctl(*this, cmd, arg);
     }
     uint32_t user_size = 0;
     if (driver::copy_from_user(&user_size, arg, sizeof(user_size)) != 0) {
@@ -162,6 +163,9 @@ void context::destroy_object(object& obj) {
     std::unique_ptr<object> owned = std::move(it->second.obj);
     m_objects.erase(it);
     m_ids.free(obj.id);
+    if (obj.id == vfio_ioas_id) {
+        vfio_ioas_id = 0;  // kernel iommufd_object_remove
+    }
     using destroy_fn = void (*)(context&, object&);
     static constexpr std::array<std::pair<obj_type, destroy_fn>, 5> destroy_table{{
         {obj_type::ioas, ioas_destroy},

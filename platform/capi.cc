@@ -8,8 +8,9 @@
 // (platform::run); contexts that never bound a platform device run on the caller's thread.
 // The region and interrupt calls of a device fd (GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS,
 // RESET) and pread/pwrite go to the device's DMA engine (platform/dma_engine.h).
-// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, the VFIO
-// group/container path.
+// /dev/vfio/vfio opens an iommufd context (the VFIO container backed by iommufd,
+// iommufd/vfio_compat.cc).
+// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, VFIO groups.
 #include "iommusim/iommusim.h"
 
 #include <algorithm>
@@ -304,7 +305,8 @@ static int iommusim_open_unguarded(const char* path, int flags) {
     }
     std::lock_guard<std::mutex> guard(g_lock);
     auto f = std::make_shared<file>();
-    if (std::strcmp(path, "/dev/iommu") == 0) {
+    // /dev/vfio/vfio is an iommufd too, as the kernel's CONFIG_IOMMUFD_VFIO_CONTAINER provides it.
+    if (std::strcmp(path, "/dev/iommu") == 0 || std::strcmp(path, "/dev/vfio/vfio") == 0) {
         f->ictx = std::make_shared<iommufd_file>();
         f->ictx->ctx = std::make_unique<iommufd::context>();
         return alloc_fd(std::move(f));

@@ -27,7 +27,7 @@ namespace iommusim::preload {
 
 namespace {
 
-enum class file_kind { iommufd, vfio_device, fail_nth };
+enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth };
 
 struct model_object {
     int model_fd = -1;  // the C API's descriptor (none for the fail-nth file)
@@ -81,6 +81,10 @@ bool owned_kind(const char* path, file_kind& kind) {
     static const char device_prefix[] = "/dev/vfio/devices/vfio";
     if (std::strcmp(path, "/dev/iommu") == 0) {
         kind = file_kind::iommufd;
+        return true;
+    }
+    if (std::strcmp(path, "/dev/vfio/vfio") == 0) {
+        kind = file_kind::vfio_container;  // an iommufd, as CONFIG_IOMMUFD_VFIO_CONTAINER provides it
         return true;
     }
     if (std::strncmp(path, device_prefix, sizeof(device_prefix) - 1) == 0 &&
@@ -146,6 +150,8 @@ const char* memfd_name(file_kind kind) {
     switch (kind) {
         case file_kind::iommufd:
             return "iommusim:/dev/iommu";
+        case file_kind::vfio_container:
+            return "iommusim:/dev/vfio/vfio";
         case file_kind::vfio_device:
             return "iommusim:/dev/vfio/devices/vfio";
         case file_kind::fail_nth:
@@ -277,7 +283,7 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
     } else {
         result = iommusim_ioctl(obj->model_fd, request, arg);
     }
-    note_ioctl(result == 0);
+    note_ioctl(result >= 0);  // VFIO_CHECK_EXTENSION answers 1
     return true;
 }
 

@@ -1,4 +1,4 @@
-/* The interposer's table of model files: each file the model owns (/dev/iommu, a VFIO device
+/* The interposer's table of model files: each file the model owns (/dev/iommu, /dev/vfio/vfio, a VFIO device
  * cdev, the fail-nth file) is a real kernel file descriptor reserved with memfd_create, so close,
  * dup*, fcntl, O_CLOEXEC, poll/select/epoll and fork act on it as on the kernel's file (neither
  * iommufd nor a VFIO device file has a poll method: poll reports the default mask, epoll_ctl

@@ -9,7 +9,9 @@
  * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
  * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT,
  * VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS
- * and VFIO_DEVICE_RESET (the DMA engine's register region, iommusim/hw/dma_engine.h).
+ * and VFIO_DEVICE_RESET (the DMA engine's register region, iommusim/hw/dma_engine.h); the VFIO type1
+ * container calls on an iommufd (IOMMU_VFIO_IOAS, VFIO_GET_API_VERSION, VFIO_CHECK_EXTENSION,
+ * VFIO_SET_IOMMU, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA).
  * Every other command number answers ENOTTY. Usable from C and C++. */
 #ifndef IOMMUSIM_IOMMUFD_H
 #define IOMMUSIM_IOMMUFD_H
@@ -444,6 +446,101 @@ enum {
     VFIO_PCI_REQ_IRQ_INDEX,
     VFIO_PCI_NUM_IRQS
 };
+
+/* ---- VFIO type1 container compatibility (include/uapi/linux/iommufd.h IOMMU_VFIO_IOAS and the
+ * type1 part of include/uapi/linux/vfio.h), on /dev/iommu and /dev/vfio/vfio ---- */
+
+enum iommufd_vfio_ioas_op {
+    IOMMU_VFIO_IOAS_GET = 0,
+    IOMMU_VFIO_IOAS_SET = 1,
+    IOMMU_VFIO_IOAS_CLEAR = 2,
+};
+struct iommu_vfio_ioas {
+    uint32_t size;
+    uint32_t ioas_id;
+    uint16_t op;
+    uint16_t __reserved;
+};
+#define IOMMU_VFIO_IOAS IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
+
+#define VFIO_API_VERSION 0
+/* Extensions (VFIO_CHECK_EXTENSION) and IOMMU types (VFIO_SET_IOMMU). */
+#define VFIO_TYPE1_IOMMU 1
+#define VFIO_SPAPR_TCE_IOMMU 2
+#define VFIO_TYPE1v2_IOMMU 3
+#define VFIO_DMA_CC_IOMMU 4
+#define VFIO_EEH 5
+#define VFIO_TYPE1_NESTING_IOMMU 6 /* __VFIO_RESERVED_TYPE1_NESTING_IOMMU in newer headers */
+#define VFIO_SPAPR_TCE_v2_IOMMU 7
+#define VFIO_NOIOMMU_IOMMU 8
+#define VFIO_UNMAP_ALL 9
+#define VFIO_UPDATE_VADDR 10
+
+#define VFIO_GET_API_VERSION IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 0)
+#define VFIO_CHECK_EXTENSION IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 1)
+#define VFIO_SET_IOMMU IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 2)
+
+struct vfio_info_cap_header {
+    uint16_t id;
+    uint16_t version;
+    uint32_t next; /* offset of the next capability from the start of the info struct, 0 = last */
+};
+
+struct vfio_iommu_type1_info {
+    uint32_t argsz;
+    uint32_t flags;
+    iommusim_aligned_u64 iova_pgsizes;
+    uint32_t cap_offset;
+    uint32_t pad;
+};
+#define VFIO_IOMMU_INFO_PGSIZES (1 << 0)
+#define VFIO_IOMMU_INFO_CAPS (1 << 1)
+#define VFIO_IOMMU_GET_INFO IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 12)
+
+#define VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE 1
+struct vfio_iova_range {
+    iommusim_aligned_u64 start;
+    iommusim_aligned_u64 end;
+};
+/* Followed by nr_iovas struct vfio_iova_range (the kernel's flexible iova_ranges[]). */
+struct vfio_iommu_type1_info_cap_iova_range {
+    struct vfio_info_cap_header header;
+    uint32_t nr_iovas;
+    uint32_t reserved;
+};
+#define VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION 2
+#define VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL 3
+struct vfio_iommu_type1_info_dma_avail {
+    struct vfio_info_cap_header header;
+    uint32_t avail;
+};
+
+struct vfio_iommu_type1_dma_map {
+    uint32_t argsz;
+    uint32_t flags;
+    iommusim_aligned_u64 vaddr;
+    iommusim_aligned_u64 iova;
+    iommusim_aligned_u64 size;
+};
+#define VFIO_DMA_MAP_FLAG_READ (1 << 0)
+#define VFIO_DMA_MAP_FLAG_WRITE (1 << 1)
+#define VFIO_DMA_MAP_FLAG_VADDR (1 << 2)
+#define VFIO_IOMMU_MAP_DMA IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 13)
+
+/* Followed by a struct vfio_bitmap with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (the kernel's data[]). */
+struct vfio_iommu_type1_dma_unmap {
+    uint32_t argsz;
+    uint32_t flags;
+    iommusim_aligned_u64 iova;
+    iommusim_aligned_u64 size;
+};
+#define VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (1 << 0)
+#define VFIO_DMA_UNMAP_FLAG_ALL (1 << 1)
+#define VFIO_DMA_UNMAP_FLAG_VADDR (1 << 2)
+#define VFIO_IOMMU_UNMAP_DMA IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 14)
+#define VFIO_IOMMU_ENABLE IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 15)
+#define VFIO_IOMMU_DISABLE IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 16)
+#define VFIO_IOMMU_DIRTY_PAGES IOMMUSIM_IO(VFIO_TYPE, VFIO_BASE + 17)
 
 /* ---- layout checks: every size, offset and constant (the list is shared with the ABI test) ---- */
 

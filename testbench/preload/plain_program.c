@@ -139,6 +139,38 @@ static void case_other_files(void) {
     CHECK(open("/nonexistent/iommu", O_RDONLY) == -1 && errno == ENOENT);
 }
 
+/* /dev/vfio/vfio is an iommufd (CONFIG_IOMMUFD_VFIO_CONTAINER): the type1 calls of a VMM on the
+ * compat IOAS, and a device cdev bound to the container's descriptor. */
+static void case_vfio_container(void) {
+    const int container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+    CHECK(container >= 0);
+    CHECK(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION);
+    CHECK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1);
+    CHECK(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == -1 && errno == ENODEV); /* no compat IOAS */
+    uint32_t ioas = 0, dev_id = 0;
+    CHECK(ioas_alloc(container, &ioas) == 0);
+    struct iommu_vfio_ioas compat = {.size = sizeof(compat), .ioas_id = ioas, .op = IOMMU_VFIO_IOAS_SET};
+    CHECK(call(container, IOMMU_VFIO_IOAS, &compat) == 0);
+    CHECK(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0);
+    const int device = open("/dev/vfio/devices/vfio0", O_RDWR);
+    CHECK(device >= 0 && bind(device, container, &dev_id) == 0);
+    struct vfio_device_attach_iommufd_pt attach = {.argsz = sizeof(attach), .pt_id = ioas};
+    CHECK(call(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == 0);
+    uint8_t* guest = mmap(NULL, GUEST_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(guest != MAP_FAILED);
+    struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map),
+                                           .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+                                           .vaddr = (uintptr_t)guest,
+                                           .iova = GPA_BASE,
+                                           .size = GUEST_PAGES * PAGE};
+    CHECK(call(container, VFIO_IOMMU_MAP_DMA, &map) == 0);
+    struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap), .flags = VFIO_DMA_UNMAP_FLAG_ALL};
+    CHECK(call(container, VFIO_IOMMU_UNMAP_DMA, &unmap) == 0 && unmap.size == GUEST_PAGES * PAGE);
+    CHECK(call(container, VFIO_IOMMU_DIRTY_PAGES, &unmap) == ENOTTY);
+    munmap(guest, GUEST_PAGES * PAGE);
+    CHECK(close(device) == 0 && close(container) == 0);
+}
+
 /* The nested-translation flow of a VMM: bind, IOAS_MAP of guest memory, a nesting parent, a
  * VT-d stage-1 HWPT, attach, HWPT_INVALIDATE, GET_HW_INFO, detach; the dup'd iommufd is the one
  * the device is bound with. */
@@ -482,6 +514,7 @@ static const struct test_case cases[] = {
     {"descriptors", case_descriptors},
     {"other_files", case_other_files},
     {"nested_flow", case_nested_flow},
+    {"vfio_container", case_vfio_container},
     {"bind_errors", case_bind_errors},
     {"fork", case_fork},
     {"close_range", case_close_range},
