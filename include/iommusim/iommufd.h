@@ -258,6 +258,30 @@ enum {
 };
 
 enum {
+    MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
+    MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
+};
+
+enum {
+    MOCK_ACCESS_RW_WRITE = 1 << 0,
+    MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+
+enum {
+    MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
+};
+
+enum {
+    MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+    MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+    MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+};
+
+enum {
+    MOCK_PASID_WIDTH = 20,
+};
+
+enum {
     MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
     MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
 };
@@ -287,13 +311,41 @@ struct iommu_test_cmd {
             uint32_t pt_id;
         } mock_domain_replace;
         struct {
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+        } check_map;
+        struct {
             iommusim_aligned_u64 length;
             iommusim_aligned_u64 uptr;
             uint32_t refs;
         } check_refs;
         struct {
+            uint32_t out_access_fd;
+            uint32_t flags;
+        } create_access;
+        struct {
+            uint32_t access_pages_id;
+        } destroy_access_pages;
+        struct {
+            uint32_t flags;
+            uint32_t out_access_pages_id;
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+        } access_pages;
+        struct {
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+            uint32_t flags;
+        } access_rw;
+        struct {
             uint32_t limit;
         } memory_limit;
+        struct {
+            uint32_t ioas_id;
+        } access_replace_ioas;
         struct {
             uint32_t flags;
             iommusim_aligned_u64 iova;
