@@ -14,6 +14,10 @@ mock_driver& mock_driver::instance() {
     return driver;
 }
 
+mock_device::mock_device() {
+    cache.fill(IOMMU_TEST_DEV_CACHE_DEFAULT);
+}
+
 int mock_driver::create_device(uint32_t dev_flags, std::unique_ptr<iommu_device>& out) {
     constexpr uint32_t known = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
     if ((dev_flags & ~known) != 0) {

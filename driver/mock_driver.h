@@ -27,9 +27,16 @@ class mock_paging_domain;
 inline constexpr uint64_t mock_io_page_size = 4096 / 2;
 inline constexpr uint64_t mock_huge_page_size = 512 * mock_io_page_size;
 
-// A mock device (kernel struct mock_dev) with its MOCK_FLAGS_DEVICE_* creation flags.
+// A mock device (kernel struct mock_dev) with its MOCK_FLAGS_DEVICE_* creation flags and its
+// per-device cache (u32 cache[MOCK_DEV_CACHE_NUM], IOMMU_TEST_DEV_CACHE_DEFAULT at creation; only a
+// vIOMMU cache invalidation, not modelled, would change it).
 struct mock_device : iommu_device {
+    static constexpr unsigned cache_num = 4;
+
+    mock_device();
+
     uint32_t flags = 0;
+    std::array<uint32_t, cache_num> cache{};
 };
 
 // The mock driver: one process-wide instance serves every mock device (it holds no state).

@@ -1,5 +1,6 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
-// MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT. Mock devices are created by
+// MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
+// SET_TEMP_MEMORY_LIMIT. Mock devices are created by
 // the context and owned by their selftest object; they run entirely on the calling thread.
 #include <cerrno>
 
@@ -138,6 +139,22 @@ int md_check_iotlb(ucmd& u, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// Kernel iommufd_test_dev_check_cache (6.13+): `id` a device (ENOENT), then cache[cache_id] of
+// its mock device must hold the value (EINVAL otherwise, and for a cache_id beyond
+// MOCK_DEV_CACHE_ID_MAX). The kernel assumes a mock device; another device here is EINVAL.
+int dev_check_cache(ucmd& u, iommu_test_cmd& cmd) {
+    auto* idev = u.ctx.get<device>(cmd.id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    const auto* mock = dynamic_cast<const driver::mock_device*>(idev->dev);
+    if (mock == nullptr || cmd.check_dev_cache.id > MOCK_DEV_CACHE_ID_MAX ||
+        mock->cache[cmd.check_dev_cache.id] != cmd.check_dev_cache.cache) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
 }  // namespace
 
 void selftest_destroy(context& ctx, object& obj) {
@@ -163,6 +180,8 @@ int test_cmd_ioctl(ucmd& u) {
             return md_check_refs(cmd);
         case IOMMU_TEST_OP_MD_CHECK_IOTLB:
             return md_check_iotlb(u, cmd);
+        case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+            return dev_check_cache(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
             u.ctx.memory_limit = cmd.memory_limit.limit;
             return 0;

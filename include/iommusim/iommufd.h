@@ -250,6 +250,8 @@ enum {
     IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS = 12,
     IOMMU_TEST_OP_DIRTY = 13,
     IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
+    IOMMU_TEST_OP_TRIGGER_IOPF = 15,
+    IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,
 };
 
 enum {
@@ -284,6 +286,11 @@ enum {
 enum {
     MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
     MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
+};
+
+enum {
+    MOCK_DEV_CACHE_ID_MAX = 3,
+    MOCK_DEV_CACHE_NUM = 4,
 };
 
 struct iommu_test_cmd {
@@ -358,6 +365,10 @@ struct iommu_test_cmd {
             uint32_t id;
             uint32_t iotlb;
         } check_iotlb;
+        struct {
+            uint32_t id;
+            uint32_t cache;
+        } check_dev_cache;
     };
     uint32_t last;
 };
@@ -373,6 +384,7 @@ struct iommu_test_hw_info {
 
 #define IOMMU_HWPT_DATA_SELFTEST 0xdead
 #define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
+#define IOMMU_TEST_DEV_CACHE_DEFAULT 0xbaddad
 
 struct iommu_hwpt_selftest {
     uint32_t iotlb;

@@ -153,6 +153,16 @@ int MockDomainFlags(int fd, uint32_t pt_id, uint32_t dev_flags, uint32_t* stdev_
     return err;
 }
 
+int DevCheckCache(int fd, uint32_t dev_id, uint32_t cache_id, uint32_t value) {
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_DEV_CHECK_CACHE;
+    cmd.id = dev_id;
+    cmd.check_dev_cache.id = cache_id;
+    cmd.check_dev_cache.cache = value;
+    return Ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 int CheckMap(int fd, uint32_t hwpt_id, uint64_t iova, uint64_t length, const void* uptr) {
     iommu_test_cmd cmd{};
     cmd.size = sizeof(cmd);

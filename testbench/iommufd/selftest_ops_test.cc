@@ -1,6 +1,7 @@
 // IOMMU_TEST_CMD ops of the selftest mock (kernel drivers/iommu/iommufd/selftest.c) beyond plain
 // MOCK_DOMAIN: MOCK_DOMAIN_FLAGS (the MOCK_FLAGS_DEVICE_* flags and what they change for the
-// device and its domains) and MD_CHECK_MAP (the IOVA-to-user-address check of a mock domain).
+// device and its domains), MD_CHECK_MAP (the IOVA-to-user-address check of a mock domain) and
+// DEV_CHECK_CACHE (a mock device's four cache slots).
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -146,6 +147,28 @@ TEST_F(SelftestOps, MdCheckMap) {
     ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas_id, iova, 2 * page));
     EXPECT_EQ(EINVAL, CheckMap(m_fd, hwpt, iova, page, buf));
     munmap(buf, 3 * page);
+}
+
+// DEV_CHECK_CACHE (kernel iommufd_test_dev_check_cache): a device id (ENOENT otherwise) whose four
+// slots start at 0xbaddad; another value or a slot beyond 3 is EINVAL.
+TEST_F(SelftestOps, DevCheckCacheStartsAtTheDefault) {
+    uint32_t stdev = 0;
+    uint32_t hwpt = 0;
+    uint32_t idev = 0;
+    TestCmdMockDomain(m_fd, m_ioas_id, &stdev, &hwpt, &idev);
+    for (uint32_t slot = 0; slot < 4; ++slot) {
+        EXPECT_EQ(0, DevCheckCache(m_fd, idev, slot, 0xbaddad)) << slot;
+        EXPECT_EQ(EINVAL, DevCheckCache(m_fd, idev, slot, 0)) << slot;
+    }
+    EXPECT_EQ(EINVAL, DevCheckCache(m_fd, idev, 4, 0xbaddad));
+    EXPECT_EQ(EINVAL, DevCheckCache(m_fd, idev, ~0u, 0xbaddad));
+    EXPECT_EQ(ENOENT, DevCheckCache(m_fd, 999, 0, 0xbaddad));
+    EXPECT_EQ(ENOENT, DevCheckCache(m_fd, stdev, 0, 0xbaddad)) << "the selftest object is no device";
+    EXPECT_EQ(ENOENT, DevCheckCache(m_fd, hwpt, 0, 0xbaddad));
+    EXPECT_EQ(ENOENT, DevCheckCache(m_fd, m_ioas_id, 0, 0xbaddad));
+    uint32_t flagged_idev = 0;
+    ASSERT_EQ(0, MockDomainFlags(m_fd, m_ioas_id, MOCK_FLAGS_DEVICE_NO_DIRTY, nullptr, nullptr, &flagged_idev));
+    EXPECT_EQ(0, DevCheckCache(m_fd, flagged_idev, 3, 0xbaddad));
 }
 
 }  // namespace
