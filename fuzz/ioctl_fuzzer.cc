@@ -790,6 +790,19 @@ class program {
                 }
                 break;
             }
+            case IOMMU_TEST_OP_DEV_CHECK_CACHE: {
+                // Every mock device's four slots hold IOMMU_TEST_DEV_CACHE_DEFAULT (no vIOMMU here).
+                const object* o = find(m_objects, c->id);
+                if (o == nullptr || o->k != kind::device) {
+                    FUZZ_CHECK(err == ENOENT, "DEV_CHECK_CACHE of id %u that is no device: errno %d", c->id, err);
+                } else {
+                    const bool match = c->check_dev_cache.id <= MOCK_DEV_CACHE_ID_MAX &&
+                                       c->check_dev_cache.cache == IOMMU_TEST_DEV_CACHE_DEFAULT;
+                    FUZZ_CHECK(err == (match ? 0 : EINVAL), "DEV_CHECK_CACHE device %u slot %u == 0x%x: errno %d",
+                               c->id, c->check_dev_cache.id, c->check_dev_cache.cache, err);
+                }
+                break;
+            }
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
         }
