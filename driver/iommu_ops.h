@@ -28,6 +28,7 @@ struct iommu_device {
     uint16_t rid = 0;                // requester id, (bus << 8) | devfn
     bool ats = false;                // ATS enabled: the device keeps a device TLB
     bool pasid = false;              // PASID-capable
+    uint8_t max_pasid_log2 = 0;      // PASID width (kernel ilog2(dev->iommu->max_pasids)), 0: none
     iommu_ops* ops = nullptr;        // the driver the device is behind
     void* owner = nullptr;           // the iommufd device object bound to it (nullptr = unowned)
     iommu_domain* domain = nullptr;  // currently attached domain (nullptr = blocking)

@@ -14,15 +14,44 @@ mock_driver& mock_driver::instance() {
     return driver;
 }
 
-std::unique_ptr<iommu_device> mock_driver::create_device() {
-    auto dev = std::make_unique<iommu_device>();
+mock_device::mock_device() {
+    cache.fill(IOMMU_TEST_DEV_CACHE_DEFAULT);
+}
+
+int mock_driver::create_device(uint32_t dev_flags, std::unique_ptr<iommu_device>& out) {
+    constexpr uint32_t known = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
+    if ((dev_flags & ~known) != 0) {
+        klog::printk(klog::level::info, mock_log, "mock device refused: unknown flags 0x%x (EINVAL)", dev_flags);
+        return -EINVAL;
+    }
+    auto dev = std::make_unique<mock_device>();
     dev->rid = m_next_rid++;
     dev->ops = this;
+    dev->flags = dev_flags;
+    if ((dev_flags & MOCK_FLAGS_DEVICE_PASID) != 0) {
+        dev->pasid = true;
+        dev->max_pasid_log2 = MOCK_PASID_WIDTH;
+    }
+    out = std::move(dev);
+    return 0;
+}
+
+std::unique_ptr<iommu_device> mock_driver::create_device() {
+    std::unique_ptr<iommu_device> dev;
+    create_device(0, dev);
     return dev;
 }
 
+namespace {
+
+uint32_t mock_device_flags(const iommu_device& dev) {
+    const auto* mock = dynamic_cast<const mock_device*>(&dev);
+    return mock != nullptr ? mock->flags : 0;
+}
+
+}  // namespace
+
 int mock_driver::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& type, uint64_t& capabilities) {
-    (void)dev;
     iommu_test_hw_info info{};
     info.flags = 0;
     info.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
@@ -30,19 +59,30 @@ int mock_driver::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t
     std::memcpy(data.data(), &info, sizeof(info));
     type = IOMMU_HW_INFO_TYPE_SELFTEST;
     // Mock devices are dirty-tracking capable unless created with MOCK_FLAGS_DEVICE_NO_DIRTY.
-    capabilities = IOMMU_HW_CAP_DIRTY_TRACKING;
+    capabilities = (mock_device_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) != 0 ? 0 : IOMMU_HW_CAP_DIRTY_TRACKING;
     return 0;
 }
 
 int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
                                            std::unique_ptr<iommu_domain>& out) {
-    (void)dev;
     if ((flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) != 0 || user_data != nullptr) {
         klog::printk(klog::level::info, mock_log,
                      "paging domain refused: unknown flags 0x%x or driver data given (EOPNOTSUPP)", flags);
         return -EOPNOTSUPP;
     }
-    out = std::make_unique<mock_paging_domain>(this, (flags & alloc_flag_nest_parent) != 0);
+    const uint32_t dev_flags = mock_device_flags(dev);
+    const bool dirty_tracking = (flags & alloc_flag_dirty_tracking) != 0;
+    if (dirty_tracking && (dev_flags & MOCK_FLAGS_DEVICE_NO_DIRTY) != 0) {
+        klog::printk(klog::level::info, mock_log,
+                     "paging domain refused: dirty tracking asked of a MOCK_FLAGS_DEVICE_NO_DIRTY device (EOPNOTSUPP)");
+        return -EOPNOTSUPP;
+    }
+    uint64_t pgsize_bitmap = mock_io_page_size;
+    if ((dev_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0) {
+        pgsize_bitmap |= mock_huge_page_size;
+    }
+    out = std::make_unique<mock_paging_domain>(this, (flags & alloc_flag_nest_parent) != 0, dirty_tracking,
+                                               pgsize_bitmap);
     return 0;
 }
 
@@ -89,6 +129,11 @@ uint64_t mock_paging_domain::aperture_last() const {
 }
 
 int mock_paging_domain::attach_dev(iommu_device& dev) {
+    if (m_dirty_tracking && (mock_device_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) != 0) {
+        klog::printk(klog::level::info, mock_log,
+                     "attach refused: a MOCK_FLAGS_DEVICE_NO_DIRTY device on a dirty-tracking domain (EINVAL)");
+        return -EINVAL;
+    }
     dev.domain = this;
     return 0;
 }

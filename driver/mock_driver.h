@@ -4,9 +4,10 @@
 // nest-parent flag), the mock nested domain with its u32 iotlb[4] and
 // mock_domain_cache_invalidate_user (type -> per entry: exact size, flags, iotlb_id range, clear,
 // entry_num write-back), the selftest hw_info type (0xfeedbeef, test_reg 0xdeadbeef) and
-// dirty-tracking capability.
-// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches, IOPF,
-// huge-IOVA and no-dirty device flags.
+// dirty-tracking capability, and the MOCK_FLAGS_DEVICE_* creation flags of a mock device (NO_DIRTY:
+// no dirty-tracking capability, no dirty-tracking domains, EINVAL attaching to one; HUGE_IOVA: its
+// paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space).
+// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches, IOPF.
 #pragma once
 
 #include <array>
@@ -21,6 +22,23 @@ namespace iommusim::driver {
 
 class mock_paging_domain;
 
+// Mock I/O page sizes (kernel selftest.c MOCK_IO_PAGE_SIZE, MOCK_HUGE_PAGE_SIZE): half a CPU page,
+// so the core's IOVA alignment differs from PAGE_SIZE.
+inline constexpr uint64_t mock_io_page_size = 4096 / 2;
+inline constexpr uint64_t mock_huge_page_size = 512 * mock_io_page_size;
+
+// A mock device (kernel struct mock_dev) with its MOCK_FLAGS_DEVICE_* creation flags and its
+// per-device cache (u32 cache[MOCK_DEV_CACHE_NUM], IOMMU_TEST_DEV_CACHE_DEFAULT at creation; only a
+// vIOMMU cache invalidation, not modelled, would change it).
+struct mock_device : iommu_device {
+    static constexpr unsigned cache_num = 4;
+
+    mock_device();
+
+    uint32_t flags = 0;
+    std::array<uint32_t, cache_num> cache{};
+};
+
 // The mock driver: one process-wide instance serves every mock device (it holds no state).
 class mock_driver : public iommu_ops {
   public:
@@ -34,7 +52,9 @@ class mock_driver : public iommu_ops {
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
 
-    // A new mock device behind this driver (kernel mock_dev_create).
+    // A new mock device behind this driver (kernel mock_dev_create): -EINVAL for flags outside
+    // MOCK_FLAGS_DEVICE_NO_DIRTY | HUGE_IOVA | PASID.
+    int create_device(uint32_t dev_flags, std::unique_ptr<iommu_device>& out);
     std::unique_ptr<iommu_device> create_device();
 
   private:
@@ -44,10 +64,17 @@ class mock_driver : public iommu_ops {
 // Mock paging domain: records each mapped IOVA range.
 class mock_paging_domain : public iommu_domain {
   public:
-    mock_paging_domain(iommu_ops* owner, bool nest_parent)
-        : iommu_domain(domain_type::paging, owner), m_nest_parent(nest_parent) {}
+    mock_paging_domain(iommu_ops* owner, bool nest_parent, bool dirty_tracking, uint64_t pgsize_bitmap)
+        : iommu_domain(domain_type::paging, owner)
+        , m_nest_parent(nest_parent)
+        , m_dirty_tracking(dirty_tracking)
+        , m_pgsize_bitmap(pgsize_bitmap) {}
 
     bool is_nest_parent() const override { return m_nest_parent; }
+    // Allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING (the kernel's domain->dirty_ops).
+    bool dirty_tracking() const { return m_dirty_tracking; }
+    // The page sizes the domain maps with (kernel domain->pgsize_bitmap).
+    uint64_t pgsize_bitmap() const { return m_pgsize_bitmap; }
     uint64_t aperture_start() const override;
     uint64_t aperture_last() const override;
     int attach_dev(iommu_device& dev) override;
@@ -64,6 +91,8 @@ class mock_paging_domain : public iommu_domain {
         int prot;
     };
     bool m_nest_parent;
+    bool m_dirty_tracking;
+    uint64_t m_pgsize_bitmap;
     std::map<uint64_t, mapping> m_map;  // by start IOVA
 };
 

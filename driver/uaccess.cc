@@ -1,5 +1,6 @@
 #include "driver/uaccess.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -12,16 +13,17 @@
 
 namespace iommusim::driver {
 
-bool user_range_writable(uint64_t uptr, std::size_t len) {
-    if (uptr + len < uptr) {
-        return false;
-    }
+namespace {
+
+// Bytes from uptr, up to len, covered without a gap by mappings whose perms[perm_index] is not
+// '-' (/proc/self/maps perms: "rwxp"). len when the table cannot be read.
+uint64_t mapped_prefix(uint64_t uptr, uint64_t len, int perm_index) {
     std::ifstream maps("/proc/self/maps");
     if (!maps) {
-        return true;
+        return len;
     }
     // Lines are "start-end perms ...", sorted by address and non-overlapping: walk them while
-    // they cover the range contiguously with write permission.
+    // they cover the range contiguously with the permission.
     const uint64_t end = uptr + len;
     uint64_t next = uptr;
     std::string line;
@@ -32,12 +34,28 @@ bool user_range_writable(uint64_t uptr, std::size_t len) {
         if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s", &lo, &hi, perms) != 3 || hi <= next) {
             continue;
         }
-        if (lo > next || perms[1] != 'w') {
-            return false;
+        if (lo > next || perms[perm_index] == '-') {
+            break;
         }
         next = hi;
     }
-    return next >= end;
+    return std::min(next, end) - uptr;
+}
+
+}  // namespace
+
+bool user_range_writable(uint64_t uptr, std::size_t len) {
+    if (uptr + len < uptr) {
+        return false;
+    }
+    return mapped_prefix(uptr, len, 1) >= len;
+}
+
+uint64_t user_readable_prefix(uint64_t uptr, uint64_t len) {
+    if (uptr + len < uptr) {
+        return 0;
+    }
+    return mapped_prefix(uptr, len, 0);
 }
 
 std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {

@@ -70,4 +70,8 @@ class user_array_reader {
 // (device writes into adopted memory are fault-safe anyway).
 bool user_range_writable(uint64_t uptr, std::size_t len);
 
+// Pinning for reading (get_user_pages without FOLL_WRITE): how many bytes from uptr, up to len,
+// lie in readable mappings without a gap. Same table and fallback (len) as user_range_writable.
+uint64_t user_readable_prefix(uint64_t uptr, uint64_t len);
+
 }  // namespace iommusim::driver

@@ -17,7 +17,7 @@
 // - VFIO type1 compatibility: IOMMU_VFIO_IOAS against a shadow compat IOAS, and the container calls
 //   below the table (EFAULT, EINVAL, ENODEV without a compat IOAS);
 // Only the commands the model implements are expected to be known (docs/iommufd.md); the others
-// are ENOTTY here, and IOMMU_TEST_CMD ops other than the four modelled ones EOPNOTSUPP.
+// are ENOTTY here, and IOMMU_TEST_CMD ops other than the modelled ones EOPNOTSUPP.
 #include <fcntl.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
@@ -796,7 +796,15 @@ class program {
         const auto reply = load<iommu_test_cmd>(at);
         const iommu_test_cmd* out = &reply;
         switch (c->op) {
-            case IOMMU_TEST_OP_MOCK_DOMAIN: {
+            case IOMMU_TEST_OP_MOCK_DOMAIN:
+            case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: {
+                // MOCK_DOMAIN_FLAGS refuses unknown device flags (EINVAL); its out fields sit where
+                // MOCK_DOMAIN's do.
+                constexpr uint32_t known =
+                    MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
+                if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS && (c->mock_domain_flags.dev_flags & ~known) != 0) {
+                    FUZZ_CHECK(err == EINVAL, "MOCK_DOMAIN_FLAGS 0x%x: errno %d", c->mock_domain_flags.dev_flags, err);
+                }
                 const object* pt = find(m_objects, c->id);
                 if (pt == nullptr) {
                     FUZZ_CHECK(err != 0, "MOCK_DOMAIN succeeded on absent pt_id %u", c->id);
@@ -854,6 +862,30 @@ class program {
                     FUZZ_CHECK(err == 0, "MD_CHECK_REFS of an empty range: errno %d", err);
                 } else {
                     FUZZ_CHECK(err == 0 || err == EFAULT || err == EIO, "MD_CHECK_REFS: errno %d", err);
+                }
+                break;
+            }
+            case IOMMU_TEST_OP_MD_CHECK_MAP: {
+                // Kernel iommufd_test_md_check_pa: alignment to MOCK_IO_PAGE_SIZE first.
+                const uint64_t step = 2048;
+                if (c->check_map.iova % step != 0 || c->check_map.length % step != 0 || c->check_map.uptr % step != 0) {
+                    FUZZ_CHECK(err == EINVAL, "MD_CHECK_MAP unaligned: errno %d", err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EINVAL || err == ENOENT || err == EFAULT, "MD_CHECK_MAP: errno %d",
+                               err);
+                }
+                break;
+            }
+            case IOMMU_TEST_OP_DEV_CHECK_CACHE: {
+                // Every mock device's four slots hold IOMMU_TEST_DEV_CACHE_DEFAULT (no vIOMMU here).
+                const object* o = find(m_objects, c->id);
+                if (o == nullptr || o->k != kind::device) {
+                    FUZZ_CHECK(err == ENOENT, "DEV_CHECK_CACHE of id %u that is no device: errno %d", c->id, err);
+                } else {
+                    const bool match = c->check_dev_cache.id <= MOCK_DEV_CACHE_ID_MAX &&
+                                       c->check_dev_cache.cache == IOMMU_TEST_DEV_CACHE_DEFAULT;
+                    FUZZ_CHECK(err == (match ? 0 : EINVAL), "DEV_CHECK_CACHE device %u slot %u == 0x%x: errno %d",
+                               c->id, c->check_dev_cache.id, c->check_dev_cache.cache, err);
                 }
                 break;
             }

@@ -194,7 +194,7 @@ int get_hw_info_ioctl(ucmd& u) {
     cmd.data_len = static_cast<uint32_t>(data.size());
     cmd.out_data_type = type;
     cmd.out_capabilities = caps;
-    cmd.out_max_pasid_log2 = 0;  // PASID widths are not reported yet: every device reads as PASID-less
+    cmd.out_max_pasid_log2 = idev->dev->max_pasid_log2;
     return u.respond(sizeof(cmd));
 }
 

@@ -1,6 +1,7 @@
-// IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_REPLACE,
-// MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT. Mock devices are created by the context and owned by their
-// selftest object; they run entirely on the calling thread.
+// IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
+// MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
+// SET_TEMP_MEMORY_LIMIT. Mock devices are created by
+// the context and owned by their selftest object; they run entirely on the calling thread.
 #include <cerrno>
 
 #include "driver/uaccess.h"
@@ -13,6 +14,8 @@ namespace iommusim::iommufd {
 
 namespace {
 
+// MOCK_DOMAIN and MOCK_DOMAIN_FLAGS (kernel iommufd_test_mock_domain): the out fields of both
+// share their place; only MOCK_DOMAIN_FLAGS reads dev_flags, after the object is reserved.
 int mock_domain(ucmd& u, iommu_test_cmd& cmd) {
     auto obj = std::make_unique<selftest_device>();
     selftest_device* sobj = obj.get();
@@ -21,7 +24,12 @@ int mock_domain(ucmd& u, iommu_test_cmd& cmd) {
     if (rc != 0) {
         return rc;
     }
-    sobj->mock = driver::mock_driver::instance().create_device();
+    const uint32_t dev_flags = cmd.op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ? cmd.mock_domain_flags.dev_flags : 0;
+    rc = driver::mock_driver::instance().create_device(dev_flags, sobj->mock);
+    if (rc != 0) {
+        u.ctx.abort(sobj_id);
+        return rc;
+    }
     uint32_t idev_id = 0;
     rc = u.ctx.bind(*sobj->mock, idev_id);
     if (rc != 0) {
@@ -84,6 +92,37 @@ int md_check_refs(iommu_test_cmd& cmd) {
     return 0;
 }
 
+// Kernel iommufd_test_md_check_pa: every MOCK_IO_PAGE_SIZE step of [iova, iova + length) of the
+// mock paging domain `id` maps the same step of uptr. The kernel compares physical addresses; a
+// user-space model compares the user addresses its domains map (two mappings of one page differ).
+int md_check_map(ucmd& u, iommu_test_cmd& cmd) {
+    constexpr uint64_t step = driver::mock_io_page_size;
+    uint64_t iova = cmd.check_map.iova;
+    uint64_t length = cmd.check_map.length;
+    const uint64_t uptr = cmd.check_map.uptr;
+    if (iova % step != 0 || length % step != 0 || uptr % step != 0 || uptr + length < uptr) {
+        return -EINVAL;
+    }
+    auto* hwpt = u.ctx.get<hwpt_paging>(cmd.id, obj_type::hwpt_paging);
+    if (hwpt == nullptr) {
+        return -ENOENT;
+    }
+    auto* mock = dynamic_cast<driver::mock_paging_domain*>(hwpt->domain.get());
+    if (mock == nullptr) {
+        return -EINVAL;
+    }
+    const uint64_t readable = driver::user_readable_prefix(uptr, length);
+    for (uint64_t done = 0; done < length; done += step, iova += step) {
+        if (done >= readable) {
+            return -EFAULT;  // get_user_pages_fast of an unmapped page
+        }
+        if (reinterpret_cast<uint64_t>(mock->lookup(iova)) != uptr + done) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 int md_check_iotlb(ucmd& u, iommu_test_cmd& cmd) {
     auto* hwpt = u.ctx.get<hwpt_nested>(cmd.id, obj_type::hwpt_nested);
     if (hwpt == nullptr) {
@@ -95,6 +134,22 @@ int md_check_iotlb(ucmd& u, iommu_test_cmd& cmd) {
     }
     if (cmd.check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
         mock->iotlb(cmd.check_iotlb.id) != cmd.check_iotlb.iotlb) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+// Kernel iommufd_test_dev_check_cache (6.13+): `id` a device (ENOENT), then cache[cache_id] of
+// its mock device must hold the value (EINVAL otherwise, and for a cache_id beyond
+// MOCK_DEV_CACHE_ID_MAX). The kernel assumes a mock device; another device here is EINVAL.
+int dev_check_cache(ucmd& u, iommu_test_cmd& cmd) {
+    auto* idev = u.ctx.get<device>(cmd.id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    const auto* mock = dynamic_cast<const driver::mock_device*>(idev->dev);
+    if (mock == nullptr || cmd.check_dev_cache.id > MOCK_DEV_CACHE_ID_MAX ||
+        mock->cache[cmd.check_dev_cache.id] != cmd.check_dev_cache.cache) {
         return -EINVAL;
     }
     return 0;
@@ -115,13 +170,18 @@ int test_cmd_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_test_cmd>();
     switch (cmd.op) {
         case IOMMU_TEST_OP_MOCK_DOMAIN:
+        case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
             return mock_domain(u, cmd);
         case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
             return mock_domain_replace(u, cmd);
+        case IOMMU_TEST_OP_MD_CHECK_MAP:
+            return md_check_map(u, cmd);
         case IOMMU_TEST_OP_MD_CHECK_REFS:
             return md_check_refs(cmd);
         case IOMMU_TEST_OP_MD_CHECK_IOTLB:
             return md_check_iotlb(u, cmd);
+        case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+            return dev_check_cache(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
             u.ctx.memory_limit = cmd.memory_limit.limit;
             return 0;

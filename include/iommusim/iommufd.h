@@ -252,6 +252,8 @@ enum {
     IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS = 12,
     IOMMU_TEST_OP_DIRTY = 13,
     IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
+    IOMMU_TEST_OP_TRIGGER_IOPF = 15,
+    IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,
 };
 
 enum {
@@ -260,8 +262,37 @@ enum {
 };
 
 enum {
+    MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
+    MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
+};
+
+enum {
+    MOCK_ACCESS_RW_WRITE = 1 << 0,
+    MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+
+enum {
+    MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
+};
+
+enum {
+    MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+    MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+    MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+};
+
+enum {
+    MOCK_PASID_WIDTH = 20,
+};
+
+enum {
     MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
     MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
+};
+
+enum {
+    MOCK_DEV_CACHE_ID_MAX = 3,
+    MOCK_DEV_CACHE_NUM = 4,
 };
 
 struct iommu_test_cmd {
@@ -289,13 +320,41 @@ struct iommu_test_cmd {
             uint32_t pt_id;
         } mock_domain_replace;
         struct {
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+        } check_map;
+        struct {
             iommusim_aligned_u64 length;
             iommusim_aligned_u64 uptr;
             uint32_t refs;
         } check_refs;
         struct {
+            uint32_t out_access_fd;
+            uint32_t flags;
+        } create_access;
+        struct {
+            uint32_t access_pages_id;
+        } destroy_access_pages;
+        struct {
+            uint32_t flags;
+            uint32_t out_access_pages_id;
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+        } access_pages;
+        struct {
+            iommusim_aligned_u64 iova;
+            iommusim_aligned_u64 length;
+            iommusim_aligned_u64 uptr;
+            uint32_t flags;
+        } access_rw;
+        struct {
             uint32_t limit;
         } memory_limit;
+        struct {
+            uint32_t ioas_id;
+        } access_replace_ioas;
         struct {
             uint32_t flags;
             iommusim_aligned_u64 iova;
@@ -308,6 +367,10 @@ struct iommu_test_cmd {
             uint32_t id;
             uint32_t iotlb;
         } check_iotlb;
+        struct {
+            uint32_t id;
+            uint32_t cache;
+        } check_dev_cache;
     };
     uint32_t last;
 };
@@ -323,6 +386,7 @@ struct iommu_test_hw_info {
 
 #define IOMMU_HWPT_DATA_SELFTEST 0xdead
 #define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
+#define IOMMU_TEST_DEV_CACHE_DEFAULT 0xbaddad
 
 struct iommu_hwpt_selftest {
     uint32_t iotlb;

@@ -220,6 +220,24 @@ TEST(UserRangeWritable, NeedsAWritableMappingForEveryByteAndWritesNothing) {
     EXPECT_FALSE(user_range_writable(~uint64_t{0} - 10, 4096)) << "wraps";
 }
 
+// Pinning for reading: the readable bytes from the start, up to the first hole or PROT_NONE page.
+TEST(UserReadablePrefix, StopsAtTheFirstUnreadablePage) {
+    auto* m = static_cast<char*>(mmap(nullptr, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(MAP_FAILED, static_cast<void*>(m));
+    const uint64_t base = reinterpret_cast<uint64_t>(m);
+    EXPECT_EQ(3u * 4096, user_readable_prefix(base, 3 * 4096)) << "read-only pages are readable";
+    EXPECT_EQ(100u, user_readable_prefix(base + 8, 100)) << "never past len";
+    EXPECT_EQ(0u, user_readable_prefix(base, 0));
+    ASSERT_EQ(0, mprotect(m + 2 * 4096, 4096, PROT_NONE));
+    EXPECT_EQ(2u * 4096, user_readable_prefix(base, 3 * 4096)) << "a PROT_NONE page";
+    ASSERT_EQ(0, munmap(m + 4096, 4096));
+    EXPECT_EQ(4096u, user_readable_prefix(base, 3 * 4096)) << "a hole";
+    EXPECT_EQ(0u, user_readable_prefix(base + 4096, 4096)) << "starts in the hole";
+    munmap(m, 4096);
+    munmap(m + 2 * 4096, 4096);
+    EXPECT_EQ(0u, user_readable_prefix(~uint64_t{0} - 10, 4096)) << "wraps";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Uaccess, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                              return info.param ? std::string("Pipe") : std::string("ProcessVm");

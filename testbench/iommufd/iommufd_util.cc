@@ -131,6 +131,49 @@ int MockDomain(int fd, uint32_t pt_id, uint32_t* stdev_id, uint32_t* hwpt_id, ui
     return err;
 }
 
+int MockDomainFlags(int fd, uint32_t pt_id, uint32_t dev_flags, uint32_t* stdev_id, uint32_t* hwpt_id,
+                    uint32_t* idev_id) {
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
+    cmd.id = pt_id;
+    cmd.mock_domain_flags.dev_flags = dev_flags;
+    int err = Ioctl(fd, IOMMU_TEST_CMD, &cmd);
+    if (err == 0) {
+        if (stdev_id != nullptr) {
+            *stdev_id = cmd.mock_domain_flags.out_stdev_id;
+        }
+        if (hwpt_id != nullptr) {
+            *hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
+        }
+        if (idev_id != nullptr) {
+            *idev_id = cmd.mock_domain_flags.out_idev_id;
+        }
+    }
+    return err;
+}
+
+int DevCheckCache(int fd, uint32_t dev_id, uint32_t cache_id, uint32_t value) {
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_DEV_CHECK_CACHE;
+    cmd.id = dev_id;
+    cmd.check_dev_cache.id = cache_id;
+    cmd.check_dev_cache.cache = value;
+    return Ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+int CheckMap(int fd, uint32_t hwpt_id, uint64_t iova, uint64_t length, const void* uptr) {
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_MD_CHECK_MAP;
+    cmd.id = hwpt_id;
+    cmd.check_map.iova = iova;
+    cmd.check_map.length = length;
+    cmd.check_map.uptr = reinterpret_cast<uint64_t>(uptr);
+    return Ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 int MockDomainReplace(int fd, uint32_t stdev_id, uint32_t pt_id, uint32_t* out_pt_id) {
     iommu_test_cmd cmd{};
     cmd.size = sizeof(cmd);

@@ -27,6 +27,10 @@ int HwptInvalidate(int fd, uint32_t hwpt_id, const void* reqs, uint32_t data_typ
 int GetHwInfo(int fd, uint32_t dev_id, void* data, uint32_t data_len, uint32_t* out_type = nullptr,
               uint64_t* out_caps = nullptr, uint32_t* out_len = nullptr);
 int MockDomain(int fd, uint32_t pt_id, uint32_t* stdev_id, uint32_t* hwpt_id, uint32_t* idev_id);
+int MockDomainFlags(int fd, uint32_t pt_id, uint32_t dev_flags, uint32_t* stdev_id, uint32_t* hwpt_id,
+                    uint32_t* idev_id);
+int DevCheckCache(int fd, uint32_t dev_id, uint32_t cache_id, uint32_t value);
+int CheckMap(int fd, uint32_t hwpt_id, uint64_t iova, uint64_t length, const void* uptr);
 int MockDomainReplace(int fd, uint32_t stdev_id, uint32_t pt_id, uint32_t* out_pt_id = nullptr);
 int CheckIotlb(int fd, uint32_t hwpt_id, uint32_t iotlb_id, uint32_t value);
 int SetTempMemoryLimit(int fd, uint32_t limit);
