@@ -111,6 +111,10 @@ TEST_F(Iommufd, CmdLength) {
                                        OFFSETOFEND(iommu_ioas_iova_ranges, out_iova_alignment));
     TestLength<iommu_ioas_map>(m_fd, IOMMU_IOAS_MAP, OFFSETOFEND(iommu_ioas_map, iova));
     TestLength<iommu_ioas_unmap>(m_fd, IOMMU_IOAS_UNMAP, OFFSETOFEND(iommu_ioas_unmap, length));
+    TestLength<iommu_ioas_allow_iovas>(m_fd, IOMMU_IOAS_ALLOW_IOVAS,
+                                       OFFSETOFEND(iommu_ioas_allow_iovas, allowed_iovas));
+    TestLength<iommu_ioas_copy>(m_fd, IOMMU_IOAS_COPY, OFFSETOFEND(iommu_ioas_copy, src_iova));
+    TestLength<iommu_option>(m_fd, IOMMU_OPTION, OFFSETOFEND(iommu_option, val64));
     TestLength<iommu_test_cmd>(m_fd, IOMMU_TEST_CMD, OFFSETOFEND(iommu_test_cmd, last));
 }
 
