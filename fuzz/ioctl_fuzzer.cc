@@ -46,7 +46,7 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 12> commands{{
+constexpr std::array<command, 13> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
@@ -55,6 +55,7 @@ constexpr std::array<command, 12> commands{{
     {IOMMU_IOAS_ALLOW_IOVAS, sizeof(iommu_ioas_allow_iovas), END_OF(iommu_ioas_allow_iovas, allowed_iovas)},
     {IOMMU_IOAS_COPY, sizeof(iommu_ioas_copy), END_OF(iommu_ioas_copy, src_iova)},
     {IOMMU_OPTION, sizeof(iommu_option), END_OF(iommu_option, val64)},
+    {IOMMU_IOAS_CHANGE_PROCESS, sizeof(iommu_ioas_change_process), END_OF(iommu_ioas_change_process, __reserved)},
     {IOMMU_HWPT_ALLOC, sizeof(iommu_hwpt_alloc), END_OF(iommu_hwpt_alloc, __reserved)},
     {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
     {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},

@@ -134,6 +134,8 @@ class context {
     // IOMMU_DESTROY semantics: -ENOENT, -EBUSY, or 0.
     int destroy(uint32_t id);
     std::size_t object_count() const { return m_objects.size(); }
+    // Published objects of `type`, by id.
+    std::vector<object*> objects_of(obj_type type);
     // Fault injection (kernel fail-nth): the nth object allocation from now (1-based) fails
     // with -ENOMEM; 0 turns injection off.
     void fail_nth_allocation(unsigned nth) { m_fail_nth = nth; }
@@ -181,6 +183,7 @@ int ioas_unmap_ioctl(ucmd& u);
 int ioas_allow_iovas_ioctl(ucmd& u);
 int ioas_copy_ioctl(ucmd& u);
 int option_ioctl(ucmd& u);
+int ioas_change_process_ioctl(ucmd& u);
 int hwpt_alloc_ioctl(ucmd& u);
 int hwpt_invalidate_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);

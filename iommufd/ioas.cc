@@ -715,4 +715,20 @@ int option_ioctl(ucmd& u) {
                                                                                                                : 0;
 }
 
+// Kernel iommufd_ioas_change_process: only file-backed areas (IOAS_MAP_FILE) can move to the
+// calling process; any user-VA area is EINVAL. Every area of the model is user-VA and the model is
+// one process with no accounting, so the call succeeds exactly when no IOAS holds an area.
+int ioas_change_process_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_ioas_change_process>();
+    if (cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    for (object* obj : u.ctx.objects_of(obj_type::ioas)) {
+        if (!static_cast<ioas*>(obj)->areas.empty()) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 }  // namespace iommusim::iommufd

@@ -65,6 +65,10 @@ IOMMUSIM_ABI_OFF(iommu_option, __reserved, 10);
 IOMMUSIM_ABI_OFF(iommu_option, object_id, 12);
 IOMMUSIM_ABI_OFF(iommu_option, val64, 16);
 
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_ioas_change_process, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_change_process, __reserved, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_IOAS_CHANGE_PROCESS, 0x3B92));
+
 IOMMUSIM_ABI_SIZE(iommu_hwpt_vtd_s1, 24);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, flags, 0);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, pgtbl_addr, 8);

@@ -295,6 +295,19 @@ TEST_F(Ioas, OptionErrnos) {
     EXPECT_EQ(EINVAL, Ioctl(m_fd, IOMMU_OPTION, &cmd));
 }
 
+TEST_F(Ioas, ChangeProcessRefusesUserAddressAreas) {
+    iommu_ioas_change_process cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.__reserved = 1;
+    EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd));
+    cmd.__reserved = 0;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd));  // nothing to move
+    ASSERT_EQ(0, map_fixed(va(), page, 0x10000));
+    EXPECT_EQ(EINVAL, Ioctl(m_fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd));  // not file-backed
+    cmd.size = 7;
+    EXPECT_EQ(EINVAL, Ioctl(m_fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd));
+}
+
 TEST(IoasOption, RlimitModeIsSetOnAnEmptyContext) {
     int fd = iommusim_open("/dev/iommu", O_RDWR);
     ASSERT_GE(fd, 0);
