@@ -7,7 +7,7 @@
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
-// Does not model: VFIO type-1 compatibility, device reserved regions,
+// Does not model: VFIO type-1 compatibility, IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
 // taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
