@@ -82,6 +82,9 @@ class iommu_domain {
     // intersection over every paging domain of an IOAS).
     virtual uint64_t aperture_start() const { return 0; }
     virtual uint64_t aperture_last() const { return ~uint64_t{0}; }
+    // Paging domains: the smallest page the domain maps (kernel 1 << __ffs(pgsize_bitmap)); the
+    // IOAS aligns IOVAs, lengths and user page offsets to the largest of its domains'.
+    virtual uint64_t min_page_size() const { return 4096; }
 
     // Attaches dev, replacing whatever domain it had (replace semantics: on failure the old
     // attachment is kept). On success the driver sets dev.domain = this.

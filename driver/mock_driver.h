@@ -77,6 +77,8 @@ class mock_paging_domain : public iommu_domain {
     uint64_t pgsize_bitmap() const { return m_pgsize_bitmap; }
     uint64_t aperture_start() const override;
     uint64_t aperture_last() const override;
+    // Half a CPU page, as the kernel's mock (selftest.c MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2).
+    uint64_t min_page_size() const override { return 2048; }
     int attach_dev(iommu_device& dev) override;
     int map(uint64_t iova, void* host, uint64_t len, int prot) override;
     int unmap(uint64_t iova, uint64_t len) override;

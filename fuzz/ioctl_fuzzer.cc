@@ -48,13 +48,17 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 10> commands{{
+constexpr std::array<command, 14> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
     {IOMMU_IOAS_MAP, sizeof(iommu_ioas_map), END_OF(iommu_ioas_map, iova)},
     {IOMMU_IOAS_UNMAP, sizeof(iommu_ioas_unmap), END_OF(iommu_ioas_unmap, length)},
     {IOMMU_VFIO_IOAS, sizeof(iommu_vfio_ioas), END_OF(iommu_vfio_ioas, __reserved)},
+    {IOMMU_IOAS_ALLOW_IOVAS, sizeof(iommu_ioas_allow_iovas), END_OF(iommu_ioas_allow_iovas, allowed_iovas)},
+    {IOMMU_IOAS_COPY, sizeof(iommu_ioas_copy), END_OF(iommu_ioas_copy, src_iova)},
+    {IOMMU_OPTION, sizeof(iommu_option), END_OF(iommu_option, val64)},
+    {IOMMU_IOAS_CHANGE_PROCESS, sizeof(iommu_ioas_change_process), END_OF(iommu_ioas_change_process, __reserved)},
     {IOMMU_HWPT_ALLOC, sizeof(iommu_hwpt_alloc), END_OF(iommu_hwpt_alloc, __reserved)},
     {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
     {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},
@@ -146,6 +150,9 @@ bool guarded_field(unsigned long cmd, std::size_t off) {
             return in(offsetof(iommu_ioas_iova_ranges, allowed_iovas), 8);
         case IOMMU_IOAS_MAP:
             return in(offsetof(iommu_ioas_map, user_va), 16);
+        case IOMMU_IOAS_ALLOW_IOVAS:
+            return in(offsetof(iommu_ioas_allow_iovas, num_iovas), 4) ||
+                   in(offsetof(iommu_ioas_allow_iovas, allowed_iovas), 8);
         case IOMMU_HWPT_ALLOC:
             return in(offsetof(iommu_hwpt_alloc, data_uptr), 8);
         case IOMMU_GET_HW_INFO:
@@ -656,6 +663,21 @@ class program {
                 }
                 break;
             }
+            case IOMMU_IOAS_ALLOW_IOVAS: {
+                const auto* c = reinterpret_cast<const iommu_ioas_allow_iovas*>(k);
+                if (c->__reserved == 0 && !is(m_objects, c->ioas_id, kind::ioas)) {
+                    FUZZ_CHECK(err == ENOENT, "ALLOW_IOVAS on id %u that is no IOAS: errno %d", c->ioas_id, err);
+                }
+                break;
+            }
+            case IOMMU_IOAS_COPY: {
+                const auto* c = reinterpret_cast<const iommu_ioas_copy*>(k);
+                if (!is(m_objects, c->src_ioas_id, kind::ioas) || !is(m_objects, c->dst_ioas_id, kind::ioas)) {
+                    FUZZ_CHECK(err != 0, "IOAS_COPY succeeded between ids %u, %u that are not both IOASes",
+                               c->src_ioas_id, c->dst_ioas_id);
+                }
+                break;
+            }
             case IOMMU_HWPT_ALLOC:
                 hwpt_alloc_checks(reinterpret_cast<const iommu_hwpt_alloc*>(k), at, usize, err);
                 break;
@@ -846,6 +868,13 @@ class program {
                 }
                 break;
             }
+            case IOMMU_TEST_OP_ADD_RESERVED:
+                if (!is(m_objects, c->id, kind::ioas)) {
+                    FUZZ_CHECK(err == ENOENT, "ADD_RESERVED on id %u that is no IOAS: errno %d", c->id, err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EINVAL || err == EADDRINUSE, "ADD_RESERVED: errno %d", err);
+                }
+                break;
             case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
                 FUZZ_CHECK(err == 0, "SET_TEMP_MEMORY_LIMIT: errno %d", err);
                 break;

@@ -8,7 +8,7 @@
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
 // VFIO type1 container compatibility is in vfio_compat.cc.
-// Does not model: IOAS_ALLOW_IOVAS/COPY, IOMMU_OPTION, reserved regions,
+// Does not model: IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
 // taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
@@ -46,17 +46,22 @@ struct object {
 
 struct hwpt_paging;
 
+// A mapped IOVA range: any byte length and user address (the kernel's iopt_area over its pages).
 struct ioas_area {
     uint64_t length = 0;
     uint64_t user_va = 0;
     int prot = 0;
+    bool writable_pages = false;  // the pages were mapped writeable (IOAS_COPY may then map them so)
 };
 
 struct ioas : object {
     ioas() : object(obj_type::ioas) {}
-    std::map<uint64_t, ioas_area> areas;  // by start IOVA
-    std::vector<hwpt_paging*> hwpts;      // paging HWPTs whose domain maps this IOAS
-    bool disable_large_pages = false;     // VFIO_TYPE1_IOMMU: areas may be cut by an unmap (vfio_compat.cc)
+    std::map<uint64_t, ioas_area> areas;    // by start IOVA
+    std::map<uint64_t, uint64_t> reserved;  // IOMMU_TEST_OP_ADD_RESERVED ranges: start -> last
+    std::map<uint64_t, uint64_t> allowed;   // IOMMU_IOAS_ALLOW_IOVAS ranges: start -> last; empty: all
+    bool disable_large_pages = false;  // IOMMU_OPTION_HUGE_PAGES 0 or VFIO_TYPE1_IOMMU: PAGE_SIZE alignment, areas may
+                                       // be cut by an unmap (vfio_compat.cc)
+    std::vector<hwpt_paging*> hwpts;   // paging HWPTs whose domain maps this IOAS
 };
 
 struct hw_pagetable : object {
@@ -131,6 +136,8 @@ class context {
     // IOMMU_DESTROY semantics: -ENOENT, -EBUSY, or 0.
     int destroy(uint32_t id);
     std::size_t object_count() const { return m_objects.size(); }
+    // Published objects of `type`, by id.
+    std::vector<object*> objects_of(obj_type type);
     // Fault injection (kernel fail-nth): the nth object allocation from now (1-based) fails
     // with -ENOMEM; 0 turns injection off.
     void fail_nth_allocation(unsigned nth) { m_fail_nth = nth; }
@@ -160,6 +167,8 @@ class context {
     // The compat IOAS of the VFIO type1 calls (kernel ictx->vfio_ioas), 0 = none; cleared when the
     // IOAS is destroyed.
     uint32_t vfio_ioas_id = 0;
+    // IOMMU_OPTION_RLIMIT_MODE: 1 charges pinned pages to the mm instead of the user.
+    bool account_mm = false;
 
   private:
     struct slot {
@@ -176,6 +185,10 @@ int ioas_alloc_ioctl(ucmd& u);
 int ioas_iova_ranges_ioctl(ucmd& u);
 int ioas_map_ioctl(ucmd& u);
 int ioas_unmap_ioctl(ucmd& u);
+int ioas_allow_iovas_ioctl(ucmd& u);
+int ioas_copy_ioctl(ucmd& u);
+int option_ioctl(ucmd& u);
+int ioas_change_process_ioctl(ucmd& u);
 int hwpt_alloc_ioctl(ucmd& u);
 int hwpt_invalidate_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);
@@ -195,5 +208,7 @@ void selftest_destroy(context& ctx, object& obj);
 // Object helpers (ioas.cc): map every area of `as` into `domain`, undoing on failure.
 int ioas_fill_domain(ioas& as, driver::iommu_domain& domain);
 void ioas_empty_domain(ioas& as, driver::iommu_domain& domain);
+// IOMMU_TEST_OP_ADD_RESERVED: -EADDRINUSE when the range meets a mapped area or an allowed range.
+int ioas_add_reserved(ioas& as, uint64_t start, uint64_t length);
 
 }  // namespace iommusim::iommufd

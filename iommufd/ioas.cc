@@ -1,10 +1,13 @@
-// IOAS objects: IOMMU_IOAS_ALLOC, IOAS_MAP, IOAS_UNMAP, IOAS_IOVA_RANGES (kernel iommufd/ioas.c).
+// IOAS objects: IOMMU_IOAS_ALLOC, IOAS_MAP, IOAS_UNMAP, IOAS_IOVA_RANGES, IOAS_ALLOW_IOVAS, IOAS_COPY
+// and IOMMU_OPTION (kernel iommufd/ioas.c, io_pagetable.c, main.c iommufd_option).
 //
-// An IOAS records iova -> user-pointer ranges. Every paging HWPT created on the IOAS gets each range
-// through its domain's map op (the host pointer and length, which the platform adopts as physical
-// memory); IOAS_UNMAP unmaps from every such domain, and the driver flushes before returning.
-// The model requires page-aligned user_va, iova and length (the kernel also accepts an unaligned
-// user_va with a matching IOVA page offset).
+// An IOAS records iova -> user-pointer ranges of any byte length. Its alignment is 1 with no domain
+// (PAGE_SIZE with large pages disabled) and the largest minimum page size of its paging domains
+// otherwise; IOVAs, lengths and the user pointer's page offset must be multiples of it. Pages are
+// pinned lazily as the kernel does: a map with no domain records the range only, and unreadable
+// (or, for writeable maps, read-only) user memory is EFAULT when a domain is filled (attach, HWPT
+// allocation) or when a map or copy lands in an IOAS that has domains. Every domain's aperture
+// complement counts as reserved IOVA, like the kernel's per-domain reserved ranges.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -23,6 +26,11 @@ namespace {
 constexpr uint64_t page_size = 4096;
 constexpr uint64_t ulong_max = std::numeric_limits<uint64_t>::max();
 
+struct span {
+    uint64_t start;
+    uint64_t last;
+};
+
 int conv_prot(uint32_t flags) {
     int prot = 0;
     if ((flags & IOMMU_IOAS_MAP_READABLE) != 0) {
@@ -34,14 +42,40 @@ int conv_prot(uint32_t flags) {
     return prot;
 }
 
-// The allowed IOVA window: the intersection of every paging domain's aperture.
-void allowed_window(const ioas& as, uint64_t& start, uint64_t& last) {
-    start = 0;
-    last = ulong_max;
+// Kernel iopt->iova_alignment (iopt_calculate_iova_alignment).
+uint64_t iova_alignment(const ioas& as) {
+    uint64_t align = as.disable_large_pages ? page_size : 1;
     for (const hwpt_paging* hwpt : as.hwpts) {
-        start = std::max(start, hwpt->domain->aperture_start());
-        last = std::min(last, hwpt->domain->aperture_last());
+        align = std::max(align, hwpt->domain->min_page_size());
     }
+    return align;
+}
+
+// Reserved IOVA, sorted by start: the test-reserved ranges and what lies outside each domain's aperture.
+std::vector<span> reserved_spans(const ioas& as) {
+    std::vector<span> out;
+    for (const auto& [start, last] : as.reserved) {
+        out.push_back({start, last});
+    }
+    for (const hwpt_paging* hwpt : as.hwpts) {
+        if (hwpt->domain->aperture_start() != 0) {
+            out.push_back({0, hwpt->domain->aperture_start() - 1});
+        }
+        if (hwpt->domain->aperture_last() != ulong_max) {
+            out.push_back({hwpt->domain->aperture_last() + 1, ulong_max});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const span& a, const span& b) { return a.start < b.start; });
+    return out;
+}
+
+bool meets(const std::vector<span>& spans, uint64_t start, uint64_t last) {
+    return std::any_of(spans.begin(), spans.end(), [&](const span& s) { return s.start <= last && start <= s.last; });
+}
+
+bool meets_map(const std::map<uint64_t, uint64_t>& ranges, uint64_t start, uint64_t last) {
+    return std::any_of(ranges.begin(), ranges.end(),
+                       [&](const auto& r) { return r.first <= last && start <= r.second; });
 }
 
 bool overlaps(const ioas& as, uint64_t iova, uint64_t last) {
@@ -58,45 +92,246 @@ bool overlaps(const ioas& as, uint64_t iova, uint64_t last) {
     return false;
 }
 
-// Lowest free page-aligned IOVA window of `length` inside the allowed window.
-bool alloc_iova(const ioas& as, uint64_t length, uint64_t& iova) {
-    uint64_t start = 0;
-    uint64_t last = 0;
-    allowed_window(as, start, last);
-    uint64_t cand = (start + page_size - 1) & ~(page_size - 1);
-    for (const auto& [area_iova, area] : as.areas) {
-        if (area_iova + area.length - 1 < cand) {
+// The holes of `used` (sorted by start, may overlap) inside [lo, hi].
+std::vector<span> holes(const std::vector<span>& used, uint64_t lo, uint64_t hi) {
+    std::vector<span> out;
+    uint64_t cur = lo;
+    bool done = false;
+    for (const span& u : used) {
+        if (done || u.last < cur) {
             continue;
         }
-        if (area_iova > cand && area_iova - cand >= length) {
+        if (u.start > hi) {
             break;
         }
-        cand = area_iova + area.length;
-        if (cand == 0) {
-            return false;  // wrapped
+        if (u.start > cur) {
+            out.push_back({cur, u.start - 1});
+        }
+        if (u.last >= hi) {
+            done = true;
+        } else {
+            cur = u.last + 1;
         }
     }
-    if (cand < start || cand > last || last - cand < length - 1) {
-        return false;
+    if (!done && cur <= hi) {
+        out.push_back({cur, hi});
     }
-    iova = cand;
-    return true;
+    return out;
 }
 
-// Pinning: every page of the user range must be readable (kernel pin_user_pages -> EFAULT).
-bool user_range_present(uint64_t user_va, uint64_t length) {
+uint64_t roundup_pow_of_two(uint64_t v) {
+    uint64_t p = 1;
+    while (p < v) {
+        p <<= 1;
+    }
+    return p;
+}
+
+// Kernel iopt_alloc_iova's hole check: align the start, keep the user page offset, fit the length.
+bool fit(span& s, uint64_t length, uint64_t align, uint64_t page_offset) {
+    if (s.last - s.start < length - 1) {
+        return false;
+    }
+    const uint64_t aligned = (s.start + align - 1) & ~(align - 1);
+    if (aligned < s.start) {
+        return false;  // wrapped
+    }
+    s.start = aligned | page_offset;
+    return s.start <= s.last && s.last - s.start >= length - 1;
+}
+
+// Kernel iopt_alloc_iova: the lowest free IOVA in [PAGE_SIZE, ULONG_MAX - PAGE_SIZE] inside the
+// allowed ranges, aligned to min(roundup_pow_of_two(length), lowest set bit of uptr).
+int alloc_iova(const ioas& as, uint64_t uptr, uint64_t length, uint64_t& iova) {
+    if (length == 0 || length >= ulong_max / 2) {
+        return -EOVERFLOW;
+    }
+    uint64_t align = roundup_pow_of_two(length);
+    if (uptr != 0) {
+        align = std::min(align, uint64_t{1} << __builtin_ctzll(uptr));
+    }
+    if (align < iova_alignment(as)) {
+        return -EINVAL;
+    }
+    const uint64_t page_offset = uptr % page_size;
+    std::vector<span> allowed;
+    if (as.allowed.empty()) {
+        allowed.push_back({page_size, ulong_max - page_size});
+    } else {
+        for (const auto& [start, last] : as.allowed) {
+            const uint64_t lo = std::max(start, page_size);
+            const uint64_t hi = std::min(last, ulong_max - page_size);
+            if (lo <= hi) {
+                allowed.push_back({lo, hi});
+            }
+        }
+    }
+    std::vector<span> used = reserved_spans(as);
+    for (const auto& [area_iova, area] : as.areas) {
+        used.push_back({area_iova, area_iova + area.length - 1});
+    }
+    std::sort(used.begin(), used.end(), [](const span& a, const span& b) { return a.start < b.start; });
+    for (span a : allowed) {
+        if (!fit(a, length, align, page_offset)) {
+            continue;
+        }
+        for (span h : holes(used, a.start, a.last)) {
+            if (fit(h, length, align, page_offset)) {
+                iova = h.start;
+                return 0;
+            }
+        }
+    }
+    return -ENOSPC;
+}
+
+// Kernel iopt_check_iova for a fixed IOVA.
+int check_iova(const ioas& as, uint64_t iova, uint64_t length, const char*& reason) {
+    if ((iova & (iova_alignment(as) - 1)) != 0) {
+        reason = "a fixed iova must be a multiple of the IOAS alignment";
+        return -EINVAL;
+    }
+    if (iova + (length - 1) < iova) {
+        reason = "the IOVA range wraps around";
+        return -EOVERFLOW;
+    }
+    if (meets(reserved_spans(as), iova, iova + length - 1)) {
+        reason = "the IOVA range meets reserved IOVA (outside a domain's aperture or test-reserved)";
+        return -EINVAL;
+    }
+    if (overlaps(as, iova, iova + length - 1)) {
+        reason = "the IOVA range overlaps a mapped area";
+        return -EEXIST;
+    }
+    return 0;
+}
+
+// Pinning (kernel pin_user_pages -> EFAULT): every page the byte range touches must be readable,
+// and writable when the pin is for writing (FOLL_WRITE, pages.c pfn_reader_user_init).
+bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
+    const uint64_t first = user_va & ~(page_size - 1);
+    const uint64_t end = user_va + length;
     unsigned char probe = 0;
-    for (uint64_t off = 0; off < length; off += page_size) {
-        if (driver::copy_from_user(&probe, user_va + off, 1) != 0) {
+    for (uint64_t at = first; at < end; at += page_size) {
+        if (driver::copy_from_user(&probe, at, 1) != 0) {
             return false;
         }
     }
-    return true;
+    return !write || driver::user_range_writable(first, ((end - first + page_size - 1) / page_size) * page_size);
+}
+
+bool area_pinnable(const ioas_area& area) {
+    return user_range_pinnable(area.user_va, area.length, (area.prot & driver::prot_write) != 0);
+}
+
+// A slice of user pages to place at consecutive IOVAs (kernel struct iopt_pages_list).
+struct piece {
+    uint64_t user_va;
+    uint64_t length;
+    bool writable;
+};
+
+// Kernel iopt_map_pages: checks the length, picks or checks the IOVA, inserts one area per piece
+// (EPERM for writeable over read-only pages, EINVAL for a misaligned page offset) and fills the
+// domains. Nothing changes on failure. `reason` names the refusal.
+int map_pieces(ioas& as, const std::vector<piece>& pieces, uint64_t length, uint64_t& iova, int prot, bool fixed,
+               const char*& reason) {
+    const uint64_t align = iova_alignment(as);
+    if (length == 0 || (length & (align - 1)) != 0) {
+        reason = "the length is zero or not a multiple of the IOAS alignment";
+        return -EINVAL;
+    }
+    int rc = 0;
+    if (fixed) {
+        rc = check_iova(as, iova, length, reason);
+    } else {
+        rc = alloc_iova(as, pieces.front().user_va, length, iova);
+        reason = rc == -ENOSPC ? "no free IOVA window of that length in the allowed ranges"
+                               : "the length is too large or its alignment below the IOAS alignment";
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    for (const piece& p : pieces) {
+        if ((prot & driver::prot_write) != 0 && !p.writable) {
+            reason = "writeable over pages that were not mapped writeable";
+            return -EPERM;
+        }
+        if (((p.user_va % page_size) & (align - 1)) != 0) {
+            reason = "the user address's page offset is not a multiple of the IOAS alignment";
+            return -EINVAL;
+        }
+        if (!as.hwpts.empty() && !user_range_pinnable(p.user_va, p.length, (prot & driver::prot_write) != 0)) {
+            reason = "the user range cannot be pinned (unmapped, or read-only for a writeable map)";
+            return -EFAULT;
+        }
+    }
+    struct placed {
+        hwpt_paging* hwpt;
+        uint64_t iova;
+        uint64_t length;
+    };
+    std::vector<placed> done;
+    uint64_t at = iova;
+    for (const piece& p : pieces) {
+        for (hwpt_paging* hwpt : as.hwpts) {
+            rc = hwpt->domain->map(at, reinterpret_cast<void*>(p.user_va), p.length, prot);
+            if (rc != 0) {
+                for (const placed& undo : done) {
+                    undo.hwpt->domain->unmap(undo.iova, undo.length);
+                }
+                reason = "a paging domain of the IOAS refused the mapping";
+                return rc;
+            }
+            done.push_back({hwpt, at, p.length});
+        }
+        at += p.length;
+    }
+    at = iova;
+    for (const piece& p : pieces) {
+        as.areas[at] = ioas_area{p.length, p.user_va, prot, p.writable};
+        at += p.length;
+    }
+    return 0;
 }
 
 }  // namespace
 
 int ioas_fill_domain(ioas& as, driver::iommu_domain& domain) {
+    // Kernel iopt_table_add_domain: the new alignment must fit every area, the aperture must hold
+    // every area and allowed range, and every area's pages must pin.
+    const uint64_t align = std::max(iova_alignment(as), domain.min_page_size());
+    if (align > page_size) {
+        return -EINVAL;
+    }
+    for (const auto& [iova, area] : as.areas) {
+        if (((iova | area.length | (area.user_va % page_size)) & (align - 1)) != 0) {
+            return -EADDRINUSE;
+        }
+    }
+    std::vector<span> outside;
+    if (domain.aperture_start() != 0) {
+        outside.push_back({0, domain.aperture_start() - 1});
+    }
+    if (domain.aperture_last() != ulong_max) {
+        outside.push_back({domain.aperture_last() + 1, ulong_max});
+    }
+    for (const auto& [iova, area] : as.areas) {
+        if (meets(outside, iova, iova + area.length - 1)) {
+            return -EADDRINUSE;
+        }
+    }
+    for (const auto& [start, last] : as.allowed) {
+        if (meets(outside, start, last)) {
+            return -EADDRINUSE;
+        }
+    }
+    for (const auto& [iova, area] : as.areas) {
+        (void)iova;
+        if (!area_pinnable(area)) {
+            return -EFAULT;
+        }
+    }
     std::vector<uint64_t> done;
     for (const auto& [iova, area] : as.areas) {
         int rc = domain.map(iova, reinterpret_cast<void*>(area.user_va), area.length, area.prot);
@@ -115,6 +350,24 @@ void ioas_empty_domain(ioas& as, driver::iommu_domain& domain) {
     for (const auto& [iova, area] : as.areas) {
         domain.unmap(iova, area.length);
     }
+}
+
+int ioas_add_reserved(ioas& as, uint64_t start, uint64_t length) {
+    // Kernel iopt_reserve_iova: a reserved range may not cover a mapped area or an allowed range.
+    const uint64_t last = start + length - 1;
+    if (length == 0 || last < start) {
+        return -EINVAL;
+    }
+    if (overlaps(as, start, last) || meets_map(as.allowed, start, last)) {
+        return -EADDRINUSE;
+    }
+    auto it = as.reserved.find(start);
+    if (it != as.reserved.end()) {
+        it->second = std::max(it->second, last);
+    } else {
+        as.reserved.emplace(start, last);
+    }
+    return 0;
 }
 
 void ioas_destroy(context& ctx, object& obj) {
@@ -151,24 +404,56 @@ int ioas_iova_ranges_ioctl(ucmd& u) {
     if (as == nullptr) {
         return -ENOENT;
     }
-    iommu_iova_range range{};
-    allowed_window(*as, range.start, range.last);
+    // Kernel iommufd_ioas_iova_ranges: every hole of the reserved IOVA, whatever is allowed.
     const uint32_t max_iovas = cmd.num_iovas;
     uint32_t total = 0;
-    if (range.start <= range.last) {
+    for (const span& hole : holes(reserved_spans(*as), 0, ulong_max)) {
+        const iommu_iova_range range{hole.start, hole.last};
         if (total < max_iovas &&
-            driver::copy_to_user(cmd.allowed_iovas + total * sizeof(range), &range, sizeof(range)) != 0) {
+            driver::copy_to_user(cmd.allowed_iovas + uint64_t{total} * sizeof(range), &range, sizeof(range)) != 0) {
             return -EFAULT;
         }
         ++total;
     }
     cmd.num_iovas = total;
-    cmd.out_iova_alignment = page_size;
+    cmd.out_iova_alignment = iova_alignment(*as);
     int rc = u.respond(sizeof(cmd));
     if (rc != 0) {
         return rc;
     }
     return total > max_iovas ? -EMSGSIZE : 0;
+}
+
+int ioas_allow_iovas_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_ioas_allow_iovas>();
+    if (cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    auto* as = u.ctx.get<ioas>(cmd.ioas_id, obj_type::ioas);
+    if (as == nullptr) {
+        return -ENOENT;
+    }
+    // Kernel iommufd_ioas_load_iovas then iopt_set_allow_iova: each range well formed and apart
+    // from the others (EINVAL), none meeting reserved IOVA (EADDRINUSE); all or nothing.
+    std::map<uint64_t, uint64_t> allowed;
+    for (uint32_t i = 0; i < cmd.num_iovas; ++i) {
+        iommu_iova_range range{};
+        if (driver::copy_from_user(&range, cmd.allowed_iovas + uint64_t{i} * sizeof(range), sizeof(range)) != 0) {
+            return -EFAULT;
+        }
+        if (range.start > range.last || meets_map(allowed, range.start, range.last)) {
+            return -EINVAL;
+        }
+        allowed.emplace(range.start, range.last);
+    }
+    const std::vector<span> reserved = reserved_spans(*as);
+    for (const auto& [start, last] : allowed) {
+        if (meets(reserved, start, last)) {
+            return -EADDRINUSE;
+        }
+    }
+    as->allowed = std::move(allowed);
+    return 0;
 }
 
 namespace {
@@ -206,48 +491,84 @@ int ioas_map_ioctl(ucmd& u) {
     if (as == nullptr) {
         return map_refused(cmd, -ENOENT, "no IOAS with that id");
     }
-    if (cmd.length == 0 || (cmd.length & (page_size - 1)) != 0 || (cmd.user_va & (page_size - 1)) != 0) {
-        return map_refused(cmd, -EINVAL, "length and user_va must be page aligned and the length non-zero");
+    // Kernel iopt_alloc_pages.
+    if (cmd.length == 0 || cmd.length > ulong_max - page_size) {
+        return map_refused(cmd, -EINVAL, "the length is zero");
     }
-    if (cmd.user_va + cmd.length - 1 < cmd.user_va) {
+    if (cmd.user_va + cmd.length < cmd.user_va) {
         return map_refused(cmd, -EOVERFLOW, "the user range wraps around");
     }
-    uint64_t iova = cmd.iova;
-    if ((cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0) {
-        if ((iova & (page_size - 1)) != 0) {
-            return map_refused(cmd, -EINVAL, "a fixed iova must be page aligned");
-        }
-        if (iova + cmd.length - 1 < iova) {
-            return map_refused(cmd, -EOVERFLOW, "the IOVA range wraps around");
-        }
-        if (overlaps(*as, iova, iova + cmd.length - 1)) {
-            return map_refused(cmd, -EEXIST, "the IOVA range overlaps a mapped area");
-        }
-    } else if (!alloc_iova(*as, cmd.length, iova)) {
-        return map_refused(cmd, -ENOSPC, "no free IOVA window of that length in the allowed ranges");
-    }
-    if (!user_range_present(cmd.user_va, cmd.length)) {
-        return map_refused(cmd, -EFAULT, "the user range is not readable memory");
-    }
-    // A writeable area is pinned for writing (FOLL_WRITE, drivers/iommu/iommufd/pages.c
-    // pfn_reader_user_init): read-only memory is EFAULT here, not a failing device write later.
-    if ((cmd.flags & IOMMU_IOAS_MAP_WRITEABLE) != 0 && !driver::user_range_writable(cmd.user_va, cmd.length)) {
-        return -EFAULT;
-    }
     const int prot = conv_prot(cmd.flags);
-    std::vector<hwpt_paging*> mapped;
-    for (hwpt_paging* hwpt : as->hwpts) {
-        int rc = hwpt->domain->map(iova, reinterpret_cast<void*>(cmd.user_va), cmd.length, prot);
-        if (rc != 0) {
-            for (hwpt_paging* undo : mapped) {
-                undo->domain->unmap(iova, cmd.length);
-            }
-            return map_refused(cmd, rc, "a paging domain of the IOAS refused the mapping");
-        }
-        mapped.push_back(hwpt);
+    const std::vector<piece> pieces{{cmd.user_va, cmd.length, (prot & driver::prot_write) != 0}};
+    uint64_t iova = cmd.iova;
+    const char* reason = nullptr;
+    int rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
+    if (rc != 0) {
+        return map_refused(cmd, rc, reason);
     }
-    as->areas[iova] = ioas_area{cmd.length, cmd.user_va, prot};
     cmd.iova = iova;
+    return u.respond(sizeof(cmd));
+}
+
+int ioas_copy_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_ioas_copy>();
+    const uint32_t valid = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
+    if ((cmd.flags & ~valid) != 0) {
+        return -EOPNOTSUPP;
+    }
+    if (cmd.length >= ulong_max || cmd.src_iova >= ulong_max || cmd.dst_iova >= ulong_max) {
+        return -EOVERFLOW;
+    }
+    auto* src = u.ctx.get<ioas>(cmd.src_ioas_id, obj_type::ioas);
+    if (src == nullptr) {
+        return -ENOENT;
+    }
+    // Kernel iopt_get_pages: the source range must be covered by contiguous areas.
+    if (cmd.length == 0) {
+        return -EINVAL;
+    }
+    const uint64_t last = cmd.src_iova + cmd.length - 1;
+    if (last < cmd.src_iova) {
+        return -EOVERFLOW;
+    }
+    std::vector<piece> pieces;
+    uint64_t cur = cmd.src_iova;
+    auto it = src->areas.upper_bound(cur);
+    if (it == src->areas.begin()) {
+        return -ENOENT;
+    }
+    --it;
+    bool covered = false;
+    for (; it != src->areas.end(); ++it) {
+        const uint64_t area_last = it->first + it->second.length - 1;
+        if (it->first > cur || area_last < cur) {
+            return -ENOENT;
+        }
+        const uint64_t piece_last = std::min(last, area_last);
+        pieces.push_back({it->second.user_va + (cur - it->first), piece_last - cur + 1, it->second.writable_pages});
+        if (piece_last == last) {
+            covered = true;
+            break;
+        }
+        cur = piece_last + 1;
+    }
+    if (!covered) {
+        return -ENOENT;
+    }
+    auto* dst = u.ctx.get<ioas>(cmd.dst_ioas_id, obj_type::ioas);
+    if (dst == nullptr) {
+        return -ENOENT;
+    }
+    uint64_t iova = cmd.dst_iova;
+    const char* reason = nullptr;
+    int rc = map_pieces(*dst, pieces, cmd.length, iova, conv_prot(cmd.flags),
+                        (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
+    if (rc != 0) {
+        klog::printk(klog::level::info, iommufd_log, "IOMMU_IOAS_COPY into IOAS %u refused: %s (%s)", cmd.dst_ioas_id,
+                     reason, strerrorname_np(-rc));
+        return rc;
+    }
+    cmd.dst_iova = iova;
     return u.respond(sizeof(cmd));
 }
 
@@ -305,6 +626,109 @@ int ioas_unmap_ioctl(ucmd& u) {
     }
     cmd.length = unmapped;
     return u.respond(sizeof(cmd));
+}
+
+namespace {
+
+// Kernel iommufd_option_rlimit_mode. The model has no capabilities: SET is always permitted.
+int option_rlimit_mode(ucmd& u, iommu_option& cmd) {
+    if (cmd.object_id != 0) {
+        return -EOPNOTSUPP;
+    }
+    if (cmd.op == IOMMU_OPTION_OP_GET) {
+        cmd.val64 = u.ctx.account_mm ? 1 : 0;
+        return 0;
+    }
+    if (cmd.op != IOMMU_OPTION_OP_SET) {
+        return -EOPNOTSUPP;
+    }
+    if (u.ctx.object_count() != 0) {
+        return -EBUSY;
+    }
+    if (cmd.val64 > 1) {
+        return -EINVAL;
+    }
+    u.ctx.account_mm = cmd.val64 == 1;
+    return 0;
+}
+
+// Kernel iommufd_ioas_option with iopt_enable/disable_large_pages.
+int option_huge_pages(ucmd& u, iommu_option& cmd) {
+    auto* as = u.ctx.get<ioas>(cmd.object_id, obj_type::ioas);
+    if (as == nullptr) {
+        return -ENOENT;
+    }
+    if (cmd.op == IOMMU_OPTION_OP_GET) {
+        cmd.val64 = as->disable_large_pages ? 0 : 1;
+        return 0;
+    }
+    if (cmd.op != IOMMU_OPTION_OP_SET) {
+        return -EOPNOTSUPP;
+    }
+    if (cmd.val64 == 1) {
+        as->disable_large_pages = false;
+        return 0;
+    }
+    if (cmd.val64 != 0) {
+        return -EINVAL;
+    }
+    if (as->disable_large_pages) {
+        return 0;
+    }
+    // Domains that already hold pages may have used large ones.
+    if (!as->hwpts.empty() && !as->areas.empty()) {
+        return -EINVAL;
+    }
+    const uint64_t align = std::max(iova_alignment(*as), page_size);
+    for (const auto& [iova, area] : as->areas) {
+        if (((iova | area.length | (area.user_va % page_size)) & (align - 1)) != 0) {
+            return -EADDRINUSE;
+        }
+    }
+    as->disable_large_pages = true;
+    return 0;
+}
+
+}  // namespace
+
+int option_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_option>();
+    if (cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    int rc = 0;
+    switch (cmd.option_id) {
+        case IOMMU_OPTION_RLIMIT_MODE:
+            rc = option_rlimit_mode(u, cmd);
+            break;
+        case IOMMU_OPTION_HUGE_PAGES:
+            rc = option_huge_pages(u, cmd);
+            break;
+        default:
+            return -EOPNOTSUPP;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    // Only val64 goes back (kernel iommufd_option).
+    return driver::copy_to_user(u.ubuffer + offsetof(iommu_option, val64), &cmd.val64, sizeof(cmd.val64)) != 0 ? -EFAULT
+                                                                                                               : 0;
+}
+
+// Kernel iommufd_ioas_change_process: only file-backed areas (IOAS_MAP_FILE) can move to the
+// calling process; any user-VA area is EINVAL. Every area of the model is user-VA and the model is
+// one process with no accounting, so the call succeeds exactly when no IOAS holds an area.
+int ioas_change_process_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_ioas_change_process>();
+    if (cmd.__reserved != 0) {
+        return -EOPNOTSUPP;
+    }
+    for (object* obj : u.ctx.objects_of(obj_type::ioas)) {
+        if (!static_cast<ioas*>(obj)->areas.empty()) {
+            return -EINVAL;
+        }
+    }
+    return 0;
 }
 
 }  // namespace iommusim::iommufd

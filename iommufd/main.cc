@@ -51,6 +51,13 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
         put(op<iommu_ioas_map>(IOMMU_IOAS_MAP, IOMMUSIM_END_OF(iommu_ioas_map, iova), ioas_map_ioctl));
         put(op<iommu_ioas_unmap>(IOMMU_IOAS_UNMAP, IOMMUSIM_END_OF(iommu_ioas_unmap, length), ioas_unmap_ioctl));
         put(op<iommu_vfio_ioas>(IOMMU_VFIO_IOAS, IOMMUSIM_END_OF(iommu_vfio_ioas, __reserved), vfio_ioas_ioctl));
+        put(op<iommu_ioas_allow_iovas>(IOMMU_IOAS_ALLOW_IOVAS, IOMMUSIM_END_OF(iommu_ioas_allow_iovas, allowed_iovas),
+                                       ioas_allow_iovas_ioctl));
+        put(op<iommu_ioas_copy>(IOMMU_IOAS_COPY, IOMMUSIM_END_OF(iommu_ioas_copy, src_iova), ioas_copy_ioctl));
+        put(op<iommu_option>(IOMMU_OPTION, IOMMUSIM_END_OF(iommu_option, val64), option_ioctl));
+        put(op<iommu_ioas_change_process>(IOMMU_IOAS_CHANGE_PROCESS,
+                                          IOMMUSIM_END_OF(iommu_ioas_change_process, __reserved),
+                                          ioas_change_process_ioctl));
         put(op<iommu_hwpt_alloc>(IOMMU_HWPT_ALLOC, IOMMUSIM_END_OF(iommu_hwpt_alloc, __reserved), hwpt_alloc_ioctl));
         put(op<iommu_hw_info>(IOMMU_GET_HW_INFO, IOMMUSIM_END_OF(iommu_hw_info, __reserved), get_hw_info_ioctl));
         put(op<iommu_hwpt_invalidate>(IOMMU_HWPT_INVALIDATE, IOMMUSIM_END_OF(iommu_hwpt_invalidate, __reserved),
@@ -137,6 +144,17 @@ object* context::get_object(uint32_t id, obj_type type) {
         return nullptr;
     }
     return obj;
+}
+
+std::vector<object*> context::objects_of(obj_type type) {
+    std::vector<object*> out;
+    for (auto& [id, s] : m_objects) {
+        (void)id;
+        if (s.published && s.obj->type == type) {
+            out.push_back(s.obj.get());
+        }
+    }
+    return out;
 }
 
 int context::destroy(uint32_t id) {

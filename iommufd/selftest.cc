@@ -1,4 +1,4 @@
-// IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
+// IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
 // SET_TEMP_MEMORY_LIMIT. Mock devices are created by
 // the context and owned by their selftest object; they run entirely on the calling thread.
@@ -169,6 +169,10 @@ void selftest_destroy(context& ctx, object& obj) {
 int test_cmd_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_test_cmd>();
     switch (cmd.op) {
+        case IOMMU_TEST_OP_ADD_RESERVED: {
+            auto* as = u.ctx.get<ioas>(cmd.id, obj_type::ioas);
+            return as == nullptr ? -ENOENT : ioas_add_reserved(*as, cmd.add_reserved.start, cmd.add_reserved.length);
+        }
         case IOMMU_TEST_OP_MOCK_DOMAIN:
         case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
             return mock_domain(u, cmd);

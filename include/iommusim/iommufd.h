@@ -5,6 +5,7 @@
  * iommusim_ioctl() (iommusim/iommusim.h) instead of ioctl(2).
  *
  * Supported commands: IOMMU_DESTROY, IOMMU_IOAS_ALLOC, IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
+ * IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY, IOMMU_OPTION, IOMMU_IOAS_CHANGE_PROCESS,
  * IOMMU_IOAS_UNMAP, IOMMU_HWPT_ALLOC, IOMMU_GET_HW_INFO, IOMMU_HWPT_INVALIDATE, IOMMU_TEST_CMD
  * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
  * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT,
@@ -117,6 +118,56 @@ struct iommu_ioas_unmap {
     iommusim_aligned_u64 length;
 };
 #define IOMMU_IOAS_UNMAP IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
+
+/* IOMMU_IOAS_ALLOW_IOVAS */
+struct iommu_ioas_allow_iovas {
+    uint32_t size;
+    uint32_t ioas_id;
+    uint32_t num_iovas;
+    uint32_t __reserved;
+    iommusim_aligned_u64 allowed_iovas;
+};
+#define IOMMU_IOAS_ALLOW_IOVAS IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOW_IOVAS)
+
+/* IOMMU_IOAS_COPY (flags are iommufd_ioas_map_flags) */
+struct iommu_ioas_copy {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t dst_ioas_id;
+    uint32_t src_ioas_id;
+    iommusim_aligned_u64 length;
+    iommusim_aligned_u64 dst_iova;
+    iommusim_aligned_u64 src_iova;
+};
+#define IOMMU_IOAS_COPY IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_COPY)
+
+/* IOMMU_OPTION */
+enum iommufd_option {
+    IOMMU_OPTION_RLIMIT_MODE = 0,
+    IOMMU_OPTION_HUGE_PAGES = 1,
+};
+
+enum iommufd_option_ops {
+    IOMMU_OPTION_OP_SET = 0,
+    IOMMU_OPTION_OP_GET = 1,
+};
+
+struct iommu_option {
+    uint32_t size;
+    uint32_t option_id;
+    uint16_t op;
+    uint16_t __reserved;
+    uint32_t object_id;
+    iommusim_aligned_u64 val64;
+};
+#define IOMMU_OPTION IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
+
+/* IOMMU_IOAS_CHANGE_PROCESS (Linux 6.13+) */
+struct iommu_ioas_change_process {
+    uint32_t size;
+    uint32_t __reserved;
+};
+#define IOMMU_IOAS_CHANGE_PROCESS IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
 /* IOMMU_HWPT_ALLOC (§2.1) */
 enum iommufd_hwpt_alloc_flags {

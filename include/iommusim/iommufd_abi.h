@@ -46,6 +46,29 @@ IOMMUSIM_ABI_OFF(iommu_ioas_unmap, ioas_id, 4);
 IOMMUSIM_ABI_OFF(iommu_ioas_unmap, iova, 8);
 IOMMUSIM_ABI_OFF(iommu_ioas_unmap, length, 16);
 
+IOMMUSIM_ABI_SIZE(iommu_ioas_allow_iovas, 24);
+IOMMUSIM_ABI_OFF(iommu_ioas_allow_iovas, num_iovas, 8);
+IOMMUSIM_ABI_OFF(iommu_ioas_allow_iovas, allowed_iovas, 16);
+
+IOMMUSIM_ABI_SIZE(iommu_ioas_copy, 40);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, flags, 4);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, dst_ioas_id, 8);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, src_ioas_id, 12);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, length, 16);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, dst_iova, 24);
+IOMMUSIM_ABI_OFF(iommu_ioas_copy, src_iova, 32);
+
+IOMMUSIM_ABI_SIZE(iommu_option, 24);
+IOMMUSIM_ABI_OFF(iommu_option, option_id, 4);
+IOMMUSIM_ABI_OFF(iommu_option, op, 8);
+IOMMUSIM_ABI_OFF(iommu_option, __reserved, 10);
+IOMMUSIM_ABI_OFF(iommu_option, object_id, 12);
+IOMMUSIM_ABI_OFF(iommu_option, val64, 16);
+
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_ioas_change_process, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_change_process, __reserved, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_IOAS_CHANGE_PROCESS, 0x3B92));
+
 IOMMUSIM_ABI_SIZE(iommu_hwpt_vtd_s1, 24);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, flags, 0);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1, pgtbl_addr, 8);
@@ -200,6 +223,13 @@ IOMMUSIM_ABI_VALUE(IOMMU_IOAS_ALLOC, 0x3B81);
 IOMMUSIM_ABI_VALUE(IOMMU_IOAS_IOVA_RANGES, 0x3B84);
 IOMMUSIM_ABI_VALUE(IOMMU_IOAS_MAP, 0x3B85);
 IOMMUSIM_ABI_VALUE(IOMMU_IOAS_UNMAP, 0x3B86);
+IOMMUSIM_ABI_VALUE(IOMMU_IOAS_ALLOW_IOVAS, 0x3B82);
+IOMMUSIM_ABI_VALUE(IOMMU_IOAS_COPY, 0x3B83);
+IOMMUSIM_ABI_VALUE(IOMMU_OPTION, 0x3B87);
+IOMMUSIM_ABI_VALUE(IOMMU_OPTION_RLIMIT_MODE, 0);
+IOMMUSIM_ABI_VALUE(IOMMU_OPTION_HUGE_PAGES, 1);
+IOMMUSIM_ABI_VALUE(IOMMU_OPTION_OP_SET, 0);
+IOMMUSIM_ABI_VALUE(IOMMU_OPTION_OP_GET, 1);
 IOMMUSIM_ABI_VALUE(IOMMU_HWPT_ALLOC, 0x3B89);
 IOMMUSIM_ABI_VALUE(IOMMU_GET_HW_INFO, 0x3B8A);
 IOMMUSIM_ABI_VALUE(IOMMU_HWPT_INVALIDATE, 0x3B8D);

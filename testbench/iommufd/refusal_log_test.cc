@@ -90,14 +90,14 @@ TEST_F(RefusalLog, IoasMapRefusalsNameTheReason) {
     expect_refusal(EINVAL, map(m_ioas, 0, va, 4096, 0),
                    record(0, 4096, m_ioas, "neither IOMMU_IOAS_MAP_READABLE nor IOMMU_IOAS_MAP_WRITEABLE", "EINVAL"));
     expect_refusal(ENOENT, map(999, rw, va, 4096, 0), record(0, 4096, 999, "no IOAS with that id", "ENOENT"));
-    expect_refusal(
-        EINVAL, map(m_ioas, rw, va, 0x800, 0),
-        record(0, 0x800, m_ioas, "length and user_va must be page aligned and the length non-zero", "EINVAL"));
+    // The mock domain's 2048-byte page makes the IOAS alignment 2048 (kernel iova_alignment).
+    expect_refusal(EINVAL, map(m_ioas, rw, va, 0x400, 0),
+                   record(0, 0x400, m_ioas, "the length is zero or not a multiple of the IOAS alignment", "EINVAL"));
     expect_refusal(EOVERFLOW, map(m_ioas, rw, top, 0x2000, 0),
                    record(0, 0x2000, m_ioas, "the user range wraps around", "EOVERFLOW"));
     const uint32_t fixed = rw | IOMMU_IOAS_MAP_FIXED_IOVA;
     expect_refusal(EINVAL, map(m_ioas, fixed, va, 4096, 0x1001),
-                   record(0x1001, 4096, m_ioas, "a fixed iova must be page aligned", "EINVAL"));
+                   record(0x1001, 4096, m_ioas, "a fixed iova must be a multiple of the IOAS alignment", "EINVAL"));
     expect_refusal(EOVERFLOW, map(m_ioas, fixed, va, 0x2000, top),
                    record(top, 0x2000, m_ioas, "the IOVA range wraps around", "EOVERFLOW"));
     ASSERT_EQ(0, map(m_ioas, fixed, va, 4096, MOCK_APERTURE_START)());
@@ -107,9 +107,9 @@ TEST_F(RefusalLog, IoasMapRefusalsNameTheReason) {
                    record(0, 1ull << 62, m_ioas, "no free IOVA window of that length in the allowed ranges", "ENOSPC"));
     void* hole = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(hole, MAP_FAILED);
-    expect_refusal(
-        EFAULT, map(m_ioas, fixed, reinterpret_cast<uint64_t>(hole), 4096, MOCK_APERTURE_START + 0x10000),
-        record(MOCK_APERTURE_START + 0x10000, 4096, m_ioas, "the user range is not readable memory", "EFAULT"));
+    expect_refusal(EFAULT, map(m_ioas, fixed, reinterpret_cast<uint64_t>(hole), 4096, MOCK_APERTURE_START + 0x10000),
+                   record(MOCK_APERTURE_START + 0x10000, 4096, m_ioas,
+                          "the user range cannot be pinned (unmapped, or read-only for a writeable map)", "EFAULT"));
     munmap(hole, 4096);
 }
 
