@@ -89,6 +89,18 @@ int HwptInvalidate(int fd, uint32_t hwpt_id, const void* reqs, uint32_t data_typ
     return err;
 }
 
+namespace {
+
+// Writes an ioctl's result to *out when the caller asked for it (out may be null).
+template <typename T, typename V>
+void store_out(T* out, V value) {
+    if (out != nullptr) {
+        *out = static_cast<T>(value);
+    }
+}
+
+}  // namespace
+
 int GetHwInfo(int fd, uint32_t dev_id, void* data, uint32_t data_len, uint32_t* out_type, uint64_t* out_caps,
               uint32_t* out_len) {
     iommu_hw_info cmd{};
@@ -98,15 +110,9 @@ int GetHwInfo(int fd, uint32_t dev_id, void* data, uint32_t data_len, uint32_t* 
     cmd.data_uptr = reinterpret_cast<uint64_t>(data);
     int err = Ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
     if (err == 0) {
-        if (out_type != nullptr) {
-            *out_type = cmd.out_data_type;
-        }
-        if (out_caps != nullptr) {
-            *out_caps = cmd.out_capabilities;
-        }
-        if (out_len != nullptr) {
-            *out_len = cmd.data_len;
-        }
+        store_out(out_type, cmd.out_data_type);
+        store_out(out_caps, cmd.out_capabilities);
+        store_out(out_len, cmd.data_len);
     }
     return err;
 }
@@ -118,15 +124,9 @@ int MockDomain(int fd, uint32_t pt_id, uint32_t* stdev_id, uint32_t* hwpt_id, ui
     cmd.id = pt_id;
     int err = Ioctl(fd, IOMMU_TEST_CMD, &cmd);
     if (err == 0) {
-        if (stdev_id != nullptr) {
-            *stdev_id = cmd.mock_domain.out_stdev_id;
-        }
-        if (hwpt_id != nullptr) {
-            *hwpt_id = cmd.mock_domain.out_hwpt_id;
-        }
-        if (idev_id != nullptr) {
-            *idev_id = cmd.mock_domain.out_idev_id;
-        }
+        store_out(stdev_id, cmd.mock_domain.out_stdev_id);
+        store_out(hwpt_id, cmd.mock_domain.out_hwpt_id);
+        store_out(idev_id, cmd.mock_domain.out_idev_id);
     }
     return err;
 }
@@ -140,15 +140,9 @@ int MockDomainFlags(int fd, uint32_t pt_id, uint32_t dev_flags, uint32_t* stdev_
     cmd.mock_domain_flags.dev_flags = dev_flags;
     int err = Ioctl(fd, IOMMU_TEST_CMD, &cmd);
     if (err == 0) {
-        if (stdev_id != nullptr) {
-            *stdev_id = cmd.mock_domain_flags.out_stdev_id;
-        }
-        if (hwpt_id != nullptr) {
-            *hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
-        }
-        if (idev_id != nullptr) {
-            *idev_id = cmd.mock_domain_flags.out_idev_id;
-        }
+        store_out(stdev_id, cmd.mock_domain_flags.out_stdev_id);
+        store_out(hwpt_id, cmd.mock_domain_flags.out_hwpt_id);
+        store_out(idev_id, cmd.mock_domain_flags.out_idev_id);
     }
     return err;
 }
