@@ -6,18 +6,22 @@
 // that treats unpublished objects as absent, users counts); IOMMU_DESTROY with EBUSY (§1.6); the
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
-// with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
+// with automatic paging domains for IOAS attach, accesses (in-kernel users of an IOAS: pins, reads
+// and writes through it, the unmap notification; access.cc) and the IOMMU_TEST_CMD subset of §5.
+// Pins are counted per user page as the kernel's page references: one per pages object (a map and
+// every IOAS_COPY of it) holding the page, for its domains or for an access.
 // VFIO type1 container compatibility is in vfio_compat.cc.
 // Does not model: IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
-// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
-// taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
+// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted),
+// physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
 // The core is driver-agnostic: it reaches drivers only through driver/iommu_ops.h.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -30,7 +34,7 @@ namespace iommusim::iommufd {
 // Kernel-log prefix of the core (drivers/iommu/iommufd pr_fmt).
 inline constexpr const char* iommufd_log = "iommufd: ";
 
-enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest };
+enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest, access };
 
 // Base of every object (kernel struct iommufd_object). `users` starts at 1: the table's reference.
 struct object {
@@ -45,6 +49,14 @@ struct object {
 };
 
 struct hwpt_paging;
+struct access;
+
+// The user memory of one IOAS_MAP, shared by every area IOAS_COPY made of it (kernel struct
+// iopt_pages): the kernel pins each of its pages once, whoever needs it.
+struct user_pages {
+    // Accesses' pins by page-aligned user address (kernel pages->access_itree users).
+    std::map<uint64_t, unsigned> access_pins;
+};
 
 // A mapped IOVA range: any byte length and user address (the kernel's iopt_area over its pages).
 struct ioas_area {
@@ -52,11 +64,15 @@ struct ioas_area {
     uint64_t user_va = 0;
     int prot = 0;
     bool writable_pages = false;  // the pages were mapped writeable (IOAS_COPY may then map them so)
+    std::shared_ptr<user_pages> pages;
+    unsigned num_accesses = 0;    // access pins through this area (kernel area->num_accesses)
+    bool prevent_access = false;  // an unmap is waiting for the accesses to let go
 };
 
 struct ioas : object {
     ioas() : object(obj_type::ioas) {}
     std::map<uint64_t, ioas_area> areas;    // by start IOVA
+    std::vector<access*> accesses;          // attached accesses (kernel iopt->access_list)
     std::map<uint64_t, uint64_t> reserved;  // IOMMU_TEST_OP_ADD_RESERVED ranges: start -> last
     std::map<uint64_t, uint64_t> allowed;   // IOMMU_IOAS_ALLOW_IOVAS ranges: start -> last; empty: all
     bool disable_large_pages = false;  // IOMMU_OPTION_HUGE_PAGES 0 or VFIO_TYPE1_IOMMU: PAGE_SIZE alignment, areas may
@@ -95,7 +111,20 @@ struct selftest_device : object {
     device* idev = nullptr;
 };
 
+// An in-kernel user of an IOAS (kernel struct iommufd_access, the mdev path): it pins pages and
+// reads or writes through the IOAS without DMA. The table holds one user, the creating driver
+// another until it destroys the access; an attached access holds one user of its IOAS.
+struct access : object {
+    access() : object(obj_type::access) {}
+    struct ioas* ioas = nullptr;
+    uint64_t iova_alignment = 1;  // PAGE_SIZE for drivers that pin pages
+    bool needs_pin_pages = false;
+    // The driver's unmap op: stop using [iova, iova + length) and unpin what it pinned there.
+    std::function<void(uint64_t iova, uint64_t length)> unmap;
+};
+
 class context;
+class file_table;
 
 // One ioctl in flight (kernel struct iommufd_ucmd).
 struct ucmd {
@@ -164,6 +193,9 @@ class context {
     static std::vector<const context*> live_contexts();
 
     uint32_t memory_limit = 0;
+    // The caller's descriptor table for the files the selftest hands out (access files); none: the
+    // context cannot create them (ENOMEM, as a failed get_unused_fd_flags).
+    file_table* files = nullptr;
     // The compat IOAS of the VFIO type1 calls (kernel ictx->vfio_ioas), 0 = none; cleared when the
     // IOAS is destroyed.
     uint32_t vfio_ioas_id = 0;
@@ -204,11 +236,32 @@ void hwpt_paging_destroy(context& ctx, object& obj);
 void hwpt_nested_destroy(context& ctx, object& obj);
 void device_destroy(context& ctx, object& obj);
 void selftest_destroy(context& ctx, object& obj);
+void access_destroy(context& ctx, object& obj);
 
 // Object helpers (ioas.cc): map every area of `as` into `domain`, undoing on failure.
 int ioas_fill_domain(ioas& as, driver::iommu_domain& domain);
 void ioas_empty_domain(ioas& as, driver::iommu_domain& domain);
 // IOMMU_TEST_OP_ADD_RESERVED: -EADDRINUSE when the range meets a mapped area or an allowed range.
 int ioas_add_reserved(ioas& as, uint64_t start, uint64_t length);
+// Kernel iopt_add_access / iopt_remove_access: the access joins (-EADDRINUSE when its alignment does
+// not fit every area) or leaves the IOAS's access list.
+int ioas_add_access(ioas& as, access& acc);
+void ioas_remove_access(ioas& as, access& acc);
+// Pinning (kernel pin_user_pages -> EFAULT): every page the byte range touches is readable, and
+// writable when the pin is for writing (FOLL_WRITE).
+bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write);
+
+// Accesses (access.cc, kernel device.c iommufd_access_*). Creation publishes the object at once.
+int access_create(context& ctx, bool needs_pin_pages, std::function<void(uint64_t, uint64_t)> unmap, access*& out);
+// Attach to an IOAS (ENOENT when ioas_id is none) or replace it (ENOENT when not attached).
+int access_attach(context& ctx, access& acc, uint32_t ioas_id);
+int access_replace(context& ctx, access& acc, uint32_t ioas_id);
+// Pins the pages under [iova, iova + length); out_pages gets their user addresses, one a page.
+int access_pin_pages(access& acc, uint64_t iova, uint64_t length, bool write, std::vector<uint64_t>& out_pages);
+// Exactly undoes one access_pin_pages of the same range.
+void access_unpin_pages(access& acc, uint64_t iova, uint64_t length);
+// Copies between data and the memory under [iova, iova + length); flags IOMMUFD_ACCESS_RW_* (the
+// selftest's MOCK_ACCESS_RW_* values).
+int access_rw(access& acc, uint64_t iova, void* data, uint64_t length, uint32_t flags);
 
 }  // namespace iommusim::iommufd

@@ -48,6 +48,9 @@ uint64_t iova_alignment(const ioas& as) {
     for (const hwpt_paging* hwpt : as.hwpts) {
         align = std::max(align, hwpt->domain->min_page_size());
     }
+    for (const access* acc : as.accesses) {
+        align = std::max(align, acc->iova_alignment);
+    }
     return align;
 }
 
@@ -206,8 +209,9 @@ int check_iova(const ioas& as, uint64_t iova, uint64_t length, const char*& reas
     return 0;
 }
 
-// Pinning (kernel pin_user_pages -> EFAULT): every page the byte range touches must be readable,
-// and writable when the pin is for writing (FOLL_WRITE, pages.c pfn_reader_user_init).
+}  // namespace
+
+// FOLL_WRITE: pages.c pfn_reader_user_init.
 bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
     const uint64_t first = user_va & ~(page_size - 1);
     const uint64_t end = user_va + length;
@@ -220,6 +224,8 @@ bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
     return !write || driver::user_range_writable(first, ((end - first + page_size - 1) / page_size) * page_size);
 }
 
+namespace {
+
 bool area_pinnable(const ioas_area& area) {
     return user_range_pinnable(area.user_va, area.length, (area.prot & driver::prot_write) != 0);
 }
@@ -229,6 +235,7 @@ struct piece {
     uint64_t user_va;
     uint64_t length;
     bool writable;
+    std::shared_ptr<user_pages> pages;
 };
 
 // Kernel iopt_map_pages: checks the length, picks or checks the IOVA, inserts one area per piece
@@ -289,7 +296,13 @@ int map_pieces(ioas& as, const std::vector<piece>& pieces, uint64_t length, uint
     }
     at = iova;
     for (const piece& p : pieces) {
-        as.areas[at] = ioas_area{p.length, p.user_va, prot, p.writable};
+        ioas_area area;
+        area.length = p.length;
+        area.user_va = p.user_va;
+        area.prot = prot;
+        area.writable_pages = p.writable;
+        area.pages = p.pages;
+        as.areas[at] = std::move(area);
         at += p.length;
     }
     return 0;
@@ -368,6 +381,22 @@ int ioas_add_reserved(ioas& as, uint64_t start, uint64_t length) {
         as.reserved.emplace(start, last);
     }
     return 0;
+}
+
+int ioas_add_access(ioas& as, access& acc) {
+    // Kernel iopt_calculate_iova_alignment: a larger alignment must fit every area.
+    const uint64_t align = std::max(iova_alignment(as), acc.iova_alignment);
+    for (const auto& [iova, area] : as.areas) {
+        if (((iova | area.length | (area.user_va % page_size)) & (align - 1)) != 0) {
+            return -EADDRINUSE;
+        }
+    }
+    as.accesses.push_back(&acc);
+    return 0;
+}
+
+void ioas_remove_access(ioas& as, access& acc) {
+    as.accesses.erase(std::remove(as.accesses.begin(), as.accesses.end(), &acc), as.accesses.end());
 }
 
 void ioas_destroy(context& ctx, object& obj) {
@@ -499,7 +528,8 @@ int ioas_map_ioctl(ucmd& u) {
         return map_refused(cmd, -EOVERFLOW, "the user range wraps around");
     }
     const int prot = conv_prot(cmd.flags);
-    const std::vector<piece> pieces{{cmd.user_va, cmd.length, (prot & driver::prot_write) != 0}};
+    const std::vector<piece> pieces{
+        {cmd.user_va, cmd.length, (prot & driver::prot_write) != 0, std::make_shared<user_pages>()}};
     uint64_t iova = cmd.iova;
     const char* reason = nullptr;
     int rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
@@ -545,7 +575,9 @@ int ioas_copy_ioctl(ucmd& u) {
             return -ENOENT;
         }
         const uint64_t piece_last = std::min(last, area_last);
-        pieces.push_back({it->second.user_va + (cur - it->first), piece_last - cur + 1, it->second.writable_pages});
+        // The copy shares the source's pages (kernel iopt_get_pages), and so their pins.
+        pieces.push_back({it->second.user_va + (cur - it->first), piece_last - cur + 1, it->second.writable_pages,
+                          it->second.pages});
         if (piece_last == last) {
             covered = true;
             break;
@@ -610,6 +642,23 @@ int ioas_unmap_ioctl(ucmd& u) {
             rc = -ENOENT;
             unmapped = 0;
             break;
+        }
+        // Kernel iommufd_access_notify_unmap: accesses holding pins here must let go first; the
+        // kernel gives up with EDEADLOCK after 100 rounds that leave pins.
+        if (it->second.num_accesses != 0) {
+            it->second.prevent_access = true;
+            for (unsigned tries = 0; it->second.num_accesses != 0 && tries <= 100; ++tries) {
+                const std::vector<access*> accesses = as->accesses;
+                for (access* acc : accesses) {
+                    if (acc->unmap) {
+                        acc->unmap(a_first, it->second.length);
+                    }
+                }
+            }
+            if (it->second.num_accesses != 0) {
+                rc = -EDEADLOCK;
+                break;
+            }
         }
         for (hwpt_paging* hwpt : as->hwpts) {
             hwpt->domain->unmap(a_first, it->second.length);

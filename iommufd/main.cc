@@ -185,7 +185,8 @@ void context::destroy_object(object& obj) {
         vfio_ioas_id = 0;  // kernel iommufd_object_remove
     }
     using destroy_fn = void (*)(context&, object&);
-    static constexpr std::array<std::pair<obj_type, destroy_fn>, 5> destroy_table{{
+    static constexpr std::array<std::pair<obj_type, destroy_fn>, 6> destroy_table{{
+        {obj_type::access, access_destroy},
         {obj_type::ioas, ioas_destroy},
         {obj_type::hwpt_paging, hwpt_paging_destroy},
         {obj_type::hwpt_nested, hwpt_nested_destroy},
@@ -220,24 +221,24 @@ std::vector<const context*> context::live_contexts() {
 }
 
 unsigned context::user_page_pins(uint64_t uptr) const {
-    unsigned pins = 0;
+    // One pin per pages object holding the page: for the domains of an IOAS one of its areas is in,
+    // or for an access (kernel iopt_pages pins each page once, whoever uses it).
+    std::set<const user_pages*> holders;
     for (const auto& [id, s] : m_objects) {
         (void)id;
         if (s.obj->type != obj_type::ioas) {
             continue;
         }
         const auto& as = static_cast<const ioas&>(*s.obj);
-        if (as.hwpts.empty()) {
-            continue;
-        }
         for (const auto& [iova, area] : as.areas) {
             (void)iova;
-            if (uptr + 4096 > area.user_va && uptr < area.user_va + area.length) {
-                ++pins;
+            if (uptr + 4096 > area.user_va && uptr < area.user_va + area.length &&
+                (!as.hwpts.empty() || area.pages->access_pins.count(uptr) != 0)) {
+                holders.insert(area.pages.get());
             }
         }
     }
-    return pins;
+    return static_cast<unsigned>(holders.size());
 }
 
 context::~context() {
@@ -256,10 +257,11 @@ context::~context() {
             }
         }
         if (victim == nullptr) {
-            // Only devices still held by a binder can block the loop; unbind them first.
+            // Only devices still held by a binder (and accesses by their driver, which the C API's
+            // access files never let happen: they keep the context alive) can block the loop.
             for (auto& [id, s] : m_objects) {
                 (void)id;
-                if (s.obj->type == obj_type::device) {
+                if (s.obj->type == obj_type::device || s.obj->type == obj_type::access) {
                     victim = s.obj.get();
                     break;
                 }

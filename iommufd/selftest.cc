@@ -1,6 +1,6 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
-// SET_TEMP_MEMORY_LIMIT. Mock devices are created by
+// SET_TEMP_MEMORY_LIMIT, and the access ops (selftest_access.cc). Mock devices are created by
 // the context and owned by their selftest object; they run entirely on the calling thread.
 #include <cerrno>
 
@@ -8,6 +8,7 @@
 
 #include "driver/mock_driver.h"
 #include "iommufd/context.h"
+#include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
 
 namespace iommusim::iommufd {
@@ -68,7 +69,7 @@ int mock_domain_replace(ucmd& u, iommu_test_cmd& cmd) {
 }
 
 // Kernel iommufd_test_md_check_refs: every page of a page-aligned user range must be mapped and
-// pinned exactly `refs` times, process-wide (-EIO otherwise).
+// pinned exactly `refs` times, process-wide (-EIO otherwise): by domains and by accesses.
 int md_check_refs(iommu_test_cmd& cmd) {
     constexpr uint64_t page = 4096;
     const uint64_t uptr = cmd.check_refs.uptr;
@@ -186,6 +187,16 @@ int test_cmd_ioctl(ucmd& u) {
             return md_check_iotlb(u, cmd);
         case IOMMU_TEST_OP_DEV_CHECK_CACHE:
             return dev_check_cache(u, cmd);
+        case IOMMU_TEST_OP_CREATE_ACCESS:
+            return test_create_access(u, cmd);
+        case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+            return test_access_replace_ioas(u, cmd);
+        case IOMMU_TEST_OP_ACCESS_PAGES:
+            return test_access_pages(u, cmd);
+        case IOMMU_TEST_OP_ACCESS_RW:
+            return test_access_rw(u, cmd);
+        case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+            return test_destroy_access_pages(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
             u.ctx.memory_limit = cmd.memory_limit.limit;
             return 0;

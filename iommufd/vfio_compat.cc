@@ -87,6 +87,9 @@ int split_area(context& ctx, ioas& as, uint64_t iova) {
     if (iova > last || iova == first || iova == last) {
         return 0;
     }
+    if (it->second.num_accesses != 0) {
+        return -EINVAL;  // kernel iopt_area_split: accesses' pins cannot be split
+    }
     std::vector<iommu_iova_range> ranges;
     uint64_t alignment = cpu_page_size;
     int rc = iova_ranges(ctx, as, ranges, alignment);

@@ -10,6 +10,10 @@
 // RESET) and pread/pwrite go to the device's DMA engine (platform/dma_engine.h).
 // /dev/vfio/vfio opens an iommufd context (the VFIO container backed by iommufd,
 // iommufd/vfio_compat.cc).
+// The selftest's access files (IOMMU_TEST_OP_CREATE_ACCESS) are descriptors of this table too: each
+// keeps its iommufd context alive, like the kernel's access holding its iommufd_ctx, answers every
+// ioctl with ENOTTY, and iommusim_close() on it unpins its pages and destroys the access. Under the
+// interposer they are the program's real descriptors (platform/descriptor_names.h).
 // Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, VFIO groups.
 #include "iommusim/iommusim.h"
 
@@ -28,7 +32,9 @@
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommufd/fail_nth.h"
+#include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
+#include "platform/descriptor_names.h"
 #include "platform/dma_engine.h"
 #include "platform/platform.h"
 #include "util/id_allocator.h"
@@ -44,7 +50,8 @@ struct iommufd_file {
 };
 
 struct file {
-    std::shared_ptr<iommufd_file> ictx;  // /dev/iommu, or the context a device is bound to
+    std::shared_ptr<iommufd_file> ictx;                // /dev/iommu, the context a device is bound to or an access's
+    std::shared_ptr<iommufd::selftest_access> access;  // an access file
     bool is_device = false;
     unsigned device_index = 0;
     uint32_t dev_id = 0;  // device object id while bound
@@ -75,6 +82,69 @@ int alloc_fd(std::shared_ptr<file> f) {
     g_files.emplace(static_cast<int>(fd), std::move(f));
     return static_cast<int>(fd);
 }
+
+const descriptor_names* g_names = nullptr;
+// The context whose ioctl is running (set under g_lock): the owner of the access files it creates.
+std::shared_ptr<iommufd_file> g_calling;
+
+// The access files' descriptors (kernel get_unused_fd_flags / fd_install / fget) in this table,
+// named by the program's descriptors when the interposer installed its descriptor names.
+class access_files final : public iommufd::file_table {
+  public:
+    int reserve(std::shared_ptr<iommufd::selftest_access> access) override {
+        uint32_t fd = 0;
+        if (!g_calling || !g_fds.alloc(fd)) {
+            return -EMFILE;
+        }
+        const int model_fd = static_cast<int>(fd);
+        int visible = model_fd;
+        if (g_names != nullptr && (visible = g_names->reserve(model_fd)) < 0) {
+            g_fds.free(fd);
+            return visible;
+        }
+        auto f = std::make_shared<file>();
+        f->ictx = g_calling;
+        f->access = std::move(access);
+        m_reserved[visible] = {model_fd, std::move(f)};
+        return visible;
+    }
+    void install(int fd) override {
+        auto it = m_reserved.find(fd);
+        if (it == m_reserved.end()) {
+            return;
+        }
+        g_files.emplace(it->second.model_fd, std::move(it->second.f));
+        m_reserved.erase(it);
+        if (g_names != nullptr) {
+            g_names->install(fd);
+        }
+    }
+    void unreserve(int fd) override {
+        auto it = m_reserved.find(fd);
+        if (it == m_reserved.end()) {
+            return;
+        }
+        g_fds.free(static_cast<uint32_t>(it->second.model_fd));
+        m_reserved.erase(it);  // the context reference goes with it; the caller's ioctl holds another
+        if (g_names != nullptr) {
+            g_names->unreserve(fd);
+        }
+    }
+    std::shared_ptr<iommufd::selftest_access> access_file(int fd) override {
+        const int model_fd = g_names != nullptr ? g_names->to_model(fd) : fd;
+        auto it = g_files.find(model_fd);
+        return it == g_files.end() ? nullptr : it->second->access;
+    }
+
+  private:
+    struct reserved {
+        int model_fd;
+        std::shared_ptr<file> f;
+    };
+    std::map<int, reserved> m_reserved;
+};
+
+access_files& g_access_files = *new access_files;
 
 // Runs fn where the context's drivers expect it.
 template <typename Fn>
@@ -143,6 +213,9 @@ int vfio_bind(file& f, uint64_t arg) {
     }
     if (it->second->is_device) {
         return vfio_refused(f, call, -EBADFD, "iommufd is a VFIO device, not /dev/iommu");
+    }
+    if (it->second->access) {
+        return vfio_refused(f, call, -EBADFD, "iommufd is an access file, not /dev/iommu");
     }
     std::shared_ptr<iommufd_file> ictx = it->second->ictx;
     platform& p = platform::instance();
@@ -245,6 +318,11 @@ std::shared_ptr<file> lookup(int fd) {
 using iommusim::g_files;
 using iommusim::g_lock;
 
+void iommusim::set_descriptor_names(const descriptor_names* names) {
+    std::lock_guard<std::mutex> guard(g_lock);
+    g_names = names;
+}
+
 extern "C" int iommusim_configure(const struct iommusim_config* config) {
     using namespace iommusim;
     if (config == nullptr) {
@@ -309,6 +387,7 @@ static int iommusim_open_unguarded(const char* path, int flags) {
     if (std::strcmp(path, "/dev/iommu") == 0 || std::strcmp(path, "/dev/vfio/vfio") == 0) {
         f->ictx = std::make_shared<iommufd_file>();
         f->ictx->ctx = std::make_unique<iommufd::context>();
+        f->ictx->ctx->files = &g_access_files;
         return alloc_fd(std::move(f));
     }
     unsigned n = 0;
@@ -386,6 +465,16 @@ static int iommusim_ioctl_unguarded(int fd, unsigned long request, void* arg) {
     if (f->is_device) {
         return set_errno(device_ioctl(*f, request, uarg));
     }
+    if (f->access) {
+        errno = ENOTTY;  // the access file has no ioctl
+        return -1;
+    }
+    struct calling {
+        explicit calling(const std::shared_ptr<iommufd_file>& ictx) { g_calling = ictx; }
+        ~calling() { g_calling.reset(); }
+        calling(const calling&) = delete;
+        calling& operator=(const calling&) = delete;
+    } const owner(f->ictx);
     int rc = 0;
     in_context(*f->ictx, [&] { rc = f->ictx->ctx->ioctl(request, uarg); });
     return set_errno(rc);
@@ -404,6 +493,9 @@ static int iommusim_close_unguarded(int fd) {
     g_files.erase(it);
     if (f->is_device && f->ictx) {
         in_context(*f->ictx, [&] { f->ictx->ctx->unbind(f->dev_id); });
+    }
+    if (f->access) {
+        in_context(*f->ictx, [&] { iommufd::selftest_access_release(*f->access); });
     }
     release(f->ictx);
     return 0;

@@ -20,6 +20,7 @@
 #include "driver/uaccess.h"
 #include "iommusim/iommufd.h"
 #include "iommusim/iommusim.h"
+#include "platform/descriptor_names.h"
 #include "preload/exec_session.h"
 #include "preload/fail_nth.h"
 
@@ -27,7 +28,7 @@ namespace iommusim::preload {
 
 namespace {
 
-enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth };
+enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth, access };
 
 struct model_object {
     int model_fd = -1;  // the C API's descriptor (none for the fail-nth file)
@@ -43,6 +44,7 @@ struct state {
     std::unordered_map<ino_t, model_object> objects;  // live model files by memfd inode
     std::unordered_set<ino_t> closed;                 // model objects closed while a memfd may live on
     std::unordered_map<int, ino_t> fds;               // descriptors the interposer saw of each
+    std::unordered_map<int, model_object> reserved;   // access files being created, by descriptor
     dev_t memfd_dev = 0;                              // the device every memfd lives on
     bool have_memfd_dev = false;
     pid_t owner = getpid();             // a vfork child shares this memory, not the fds
@@ -156,6 +158,8 @@ const char* memfd_name(file_kind kind) {
             return "iommusim:/dev/vfio/devices/vfio";
         case file_kind::fail_nth:
             return "iommusim:fail-nth";
+        case file_kind::access:
+            return "iommusim:[iommufd_test_staccess]";
     }
     return "iommusim";
 }
@@ -195,6 +199,58 @@ int bind_iommufd(const model_object& device, void* arg) {
     return rc;
 }
 
+// The descriptor names of the model's access files (platform/descriptor_names.h): a memfd each,
+// reserved (not yet a model file) until the creating ioctl completed. They run inside the
+// model's ioctl, which holds the (recursive) mutex already.
+int reserve_access_fd(int model_fd) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    const int fd = memfd_create(memfd_name(file_kind::access), MFD_CLOEXEC);  // kernel: O_CLOEXEC
+    if (fd < 0) {
+        return -errno;
+    }
+    model_object obj;
+    obj.kind = file_kind::access;
+    obj.model_fd = model_fd;
+    s.reserved[fd] = obj;
+    return fd;
+}
+
+void install_access_fd(int fd) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    auto it = s.reserved.find(fd);
+    struct stat sb;
+    if (it == s.reserved.end() || fstat(fd, &sb) != 0) {
+        return;
+    }
+    s.memfd_dev = sb.st_dev;
+    s.have_memfd_dev = true;
+    s.closed.erase(sb.st_ino);
+    s.objects[sb.st_ino] = it->second;
+    s.fds[fd] = sb.st_ino;
+    flag(fd, true);
+    s.reserved.erase(it);
+}
+
+void unreserve_access_fd(int fd) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    if (s.reserved.erase(fd) != 0) {
+        close(fd);  // not a model file yet: the C library's close
+    }
+}
+
+int model_access_fd(int fd) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    ino_t ino = 0;
+    const model_object* obj = object_of(fd, ino);
+    return obj != nullptr && obj->kind == file_kind::access ? obj->model_fd : -1;
+}
+
+const descriptor_names access_names{reserve_access_fd, install_access_fd, unreserve_access_fd, model_access_fd};
+
 bool maybe_model_file(int fd) {
     if (fd >= 0 && fd < flagged_fds) {
         return st().flagged[fd].load(std::memory_order_relaxed) != 0;
@@ -224,6 +280,8 @@ bool open_file(const char* path, int flags, int& result) {
     obj.kind = kind;
     if (kind != file_kind::fail_nth) {
         configure_platform_once();
+        static const bool names_installed = (set_descriptor_names(&access_names), true);
+        (void)names_installed;
         obj.model_fd = iommusim_open(path, flags);
         if (obj.model_fd < 0) {
             result = -1;

@@ -1,5 +1,6 @@
 /* The interposer's table of model files: each file the model owns (/dev/iommu, /dev/vfio/vfio, a VFIO device
- * cdev, the fail-nth file) is a real kernel file descriptor reserved with memfd_create, so close,
+ * cdev, the fail-nth file, the selftest's access files that IOMMU_TEST_OP_CREATE_ACCESS returns and the
+ * access ops name) is a real kernel file descriptor reserved with memfd_create, so close,
  * dup*, fcntl, O_CLOEXEC, poll/select/epoll and fork act on it as on the kernel's file (neither
  * iommufd nor a VFIO device file has a poll method: poll reports the default mask, epoll_ctl
  * refuses with EPERM, on both). A model file is identified by its memfd's inode: every descriptor

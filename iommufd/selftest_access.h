@@ -1,0 +1,53 @@
+// The selftest's access files (kernel iommufd/selftest.c struct selftest_access): what
+// IOMMU_TEST_OP_CREATE_ACCESS hands out as a file descriptor, and the descriptor table it lives in.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+
+#include "iommufd/context.h"
+#include "iommusim/iommufd.h"
+
+namespace iommusim::iommufd {
+
+// One IOMMU_TEST_OP_ACCESS_PAGES pin (kernel struct selftest_access_item).
+struct selftest_access_item {
+    uint64_t iova;
+    uint64_t length;
+    uint32_t id;
+};
+
+// The file behind an access descriptor: the access object and the pins made through it.
+struct selftest_access {
+    context* ctx = nullptr;
+    access* acc = nullptr;  // null until creation completed
+    std::list<selftest_access_item> items;
+    uint32_t next_id = 0;
+};
+
+// The caller's descriptor table (kernel get_unused_fd_flags / fd_install / put_unused_fd / fget),
+// implemented by the C API over its descriptors, or the program's under the interposer.
+class file_table {
+  public:
+    virtual ~file_table() = default;
+    // Reserves a descriptor for file, not yet found by lookups: the number, or a negative errno.
+    virtual int reserve(std::shared_ptr<selftest_access> file) = 0;
+    // Makes a reserved descriptor live, or gives it back.
+    virtual void install(int fd) = 0;
+    virtual void unreserve(int fd) = 0;
+    // The access file of live descriptor fd, else nullptr.
+    virtual std::shared_ptr<selftest_access> access_file(int fd) = 0;
+};
+
+// The file's release (its last descriptor closed): unpins every item and destroys the access.
+void selftest_access_release(selftest_access& file);
+
+// The IOMMU_TEST_CMD access ops: 0 or a negative errno.
+int test_create_access(ucmd& u, iommu_test_cmd& cmd);
+int test_access_replace_ioas(ucmd& u, iommu_test_cmd& cmd);
+int test_access_pages(ucmd& u, iommu_test_cmd& cmd);
+int test_access_rw(ucmd& u, iommu_test_cmd& cmd);
+int test_destroy_access_pages(ucmd& u, iommu_test_cmd& cmd);
+
+}  // namespace iommusim::iommufd
