@@ -16,6 +16,11 @@
 //   the fuzzed context does with the same id numbers.
 // - VFIO type1 compatibility: IOMMU_VFIO_IOAS against a shadow compat IOAS, and the container calls
 //   below the table (EFAULT, EINVAL, ENODEV without a compat IOAS);
+// - accesses (the selftest's CREATE_ACCESS and access ops): the flag and size checks first, EBADFD
+//   for a descriptor that is no live access file, ENOENT for an IOAS that is not there, item ids
+//   that were never handed out ENOENT; an access's object (whose id user space never learns) makes
+//   DESTROY of at most one unknown id per access EBUSY; after the input, every access file and the
+//   context closed, no page of the arena is pinned (MD_CHECK_REFS 0 through the other context);
 // Only the commands the model implements are expected to be known (docs/iommufd.md); the others
 // are ENOTTY here, and IOMMU_TEST_CMD ops other than the modelled ones EOPNOTSUPP.
 #include <fcntl.h>
@@ -30,6 +35,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "iommusim/iommufd.h"
@@ -117,6 +123,8 @@ struct user_arena {
 };
 
 enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest };
+
+constexpr uint64_t max_access_length = 16 * 1024 * 1024;  // the selftest's ENOMEM guard
 
 struct object {
     kind k;
@@ -291,7 +299,22 @@ class program {
         m_fd = iommusim_open("/dev/iommu", O_RDWR);
         FUZZ_CHECK(m_fd >= 0, "open(/dev/iommu) failed: errno %d", errno);
     }
-    ~program() { FUZZ_CHECK(iommusim_close(m_fd) == 0, "close(/dev/iommu) failed: errno %d", errno); }
+    ~program() {
+        // An access file keeps its context alive: close them first, then nothing may stay pinned.
+        for (const auto& [fd, items] : m_accesses) {
+            (void)items;
+            FUZZ_CHECK(iommusim_close(fd) == 0, "close of access file %d failed: errno %d", fd, errno);
+        }
+        FUZZ_CHECK(iommusim_close(m_fd) == 0, "close(/dev/iommu) failed: errno %d", errno);
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_MD_CHECK_REFS;
+        t.check_refs.uptr = reinterpret_cast<uint64_t>(m_arena.base);
+        t.check_refs.length = user_arena::pages * page;
+        t.check_refs.refs = 0;
+        const int err = do_ioctl(m_w.fd, IOMMU_TEST_CMD, &t);
+        FUZZ_CHECK(err == 0, "arena pages still pinned after every file closed: errno %d", err);
+    }
 
     void run() {
         for (unsigned n = 0; n < 64 && m_in.remaining_bytes() > 0; ++n) {
@@ -321,6 +344,15 @@ class program {
                 return it->first;
             }
         }
+    }
+    // An access file descriptor: one of ours, the context's own descriptor, or anything.
+    uint32_t pick_access_fd() {
+        if (!m_accesses.empty() && m_in.ConsumeProbability<float>() < 0.8f) {
+            auto it = m_accesses.begin();
+            std::advance(it, m_in.ConsumeIntegralInRange<std::size_t>(0, m_accesses.size() - 1));
+            return static_cast<uint32_t>(it->first);
+        }
+        return m_in.ConsumeBool() ? static_cast<uint32_t>(m_fd) : m_in.ConsumeIntegral<uint32_t>();
     }
     uint32_t pick_id_of(kind k) {
         for (const auto& [id, o] : m_objects) {
@@ -427,11 +459,44 @@ class program {
             }
             case IOMMU_TEST_CMD: {
                 auto* c = reinterpret_cast<iommu_test_cmd*>(s);
-                const uint32_t ops[] = {IOMMU_TEST_OP_MOCK_DOMAIN, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
-                                        IOMMU_TEST_OP_MD_CHECK_IOTLB, IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT};
-                c->op = m_in.ConsumeProbability<float>() < 0.9f ? ops[m_in.ConsumeIntegralInRange<unsigned>(0, 3)]
-                                                                : m_in.ConsumeIntegral<uint32_t>();
-                if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE) {
+                const uint32_t ops[] = {IOMMU_TEST_OP_MOCK_DOMAIN,         IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+                                        IOMMU_TEST_OP_MD_CHECK_IOTLB,      IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+                                        IOMMU_TEST_OP_CREATE_ACCESS,       IOMMU_TEST_OP_ACCESS_PAGES,
+                                        IOMMU_TEST_OP_ACCESS_RW,           IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+                                        IOMMU_TEST_OP_DESTROY_ACCESS_PAGES};
+                c->op = m_in.ConsumeProbability<float>() < 0.9f
+                            ? ops[m_in.ConsumeIntegralInRange<std::size_t>(0, std::size(ops) - 1)]
+                            : m_in.ConsumeIntegral<uint32_t>();
+                const uint64_t iova = MOCK_APERTURE_START + page * m_in.ConsumeIntegralInRange<uint64_t>(0, 16) +
+                                      (m_in.ConsumeBool() ? 0 : m_in.ConsumeIntegralInRange<uint64_t>(0, page - 1));
+                const uint64_t length = m_in.ConsumeProbability<float>() < 0.9f
+                                            ? m_in.ConsumeIntegralInRange<uint64_t>(0, 3 * page)
+                                            : m_in.ConsumeIntegral<uint64_t>();
+                if (c->op == IOMMU_TEST_OP_CREATE_ACCESS) {
+                    c->id = pick_id_of(kind::ioas);
+                    c->create_access.flags = m_in.ConsumeProbability<float>() < 0.9f
+                                                 ? m_in.ConsumeIntegralInRange<uint32_t>(0, 1)
+                                                 : m_in.ConsumeIntegral<uint32_t>();
+                } else if (c->op == IOMMU_TEST_OP_ACCESS_PAGES) {
+                    c->id = pick_access_fd();
+                    c->access_pages.flags = m_in.ConsumeIntegralInRange<uint32_t>(0, 3);
+                    c->access_pages.iova = iova;
+                    c->access_pages.length = length;
+                    c->access_pages.uptr =
+                        m_in.ConsumeBool() ? reinterpret_cast<uint64_t>(m_arena.base + page) : pick_pointer(page);
+                } else if (c->op == IOMMU_TEST_OP_ACCESS_RW) {
+                    c->id = pick_access_fd();
+                    c->access_rw.flags = m_in.ConsumeIntegralInRange<uint32_t>(0, 8);
+                    c->access_rw.iova = iova;
+                    c->access_rw.length = length;
+                    c->access_rw.uptr = pick_pointer(page);
+                } else if (c->op == IOMMU_TEST_OP_ACCESS_REPLACE_IOAS) {
+                    c->id = pick_access_fd();
+                    c->access_replace_ioas.ioas_id = pick_id_of(kind::ioas);
+                } else if (c->op == IOMMU_TEST_OP_DESTROY_ACCESS_PAGES) {
+                    c->id = pick_access_fd();
+                    c->destroy_access_pages.access_pages_id = m_in.ConsumeIntegralInRange<uint32_t>(0, 4);
+                } else if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE) {
                     c->id = pick_id_of(kind::selftest);
                     c->mock_domain_replace.pt_id = pick_id();
                 } else if (c->op == IOMMU_TEST_OP_MD_CHECK_IOTLB) {
@@ -621,7 +686,11 @@ class program {
             case IOMMU_DESTROY: {
                 const uint32_t id = reinterpret_cast<const iommu_destroy*>(k)->id;
                 const object* o = find(m_objects, id);
-                if (o == nullptr) {
+                if (o == nullptr && err == EBUSY) {
+                    m_access_objects.insert(id);
+                    FUZZ_CHECK(m_access_objects.size() <= m_accesses_created,
+                               "DESTROY of absent id %u: EBUSY, more such ids than accesses created", id);
+                } else if (o == nullptr) {
                     FUZZ_CHECK(err == ENOENT, "DESTROY of absent id %u: errno %d", id, err);
                 } else if (o->k != kind::hwpt_auto) {
                     FUZZ_CHECK(err == 0 || err == EBUSY, "DESTROY of live id %u: errno %d", id, err);
@@ -918,8 +987,107 @@ class program {
                 }
                 break;
             }
+            case IOMMU_TEST_OP_CREATE_ACCESS:
+            case IOMMU_TEST_OP_ACCESS_PAGES:
+            case IOMMU_TEST_OP_ACCESS_RW:
+            case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+            case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+                access_checks(c, out, err);
+                break;
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
+        }
+    }
+
+    // The access ops (kernel selftest.c): each refuses a bad length or flags before it looks the
+    // descriptor up, and a descriptor that is no live access file is EBADFD.
+    void access_checks(const iommu_test_cmd* c, const iommu_test_cmd* out, int err) {
+        const auto file = m_accesses.find(static_cast<int>(c->id));
+        const bool ours = c->id <= INT32_MAX && file != m_accesses.end();
+        switch (c->op) {
+            case IOMMU_TEST_OP_CREATE_ACCESS:
+                if ((c->create_access.flags & ~uint32_t{MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES}) != 0) {
+                    FUZZ_CHECK(err == EOPNOTSUPP, "CREATE_ACCESS flags 0x%x: errno %d", c->create_access.flags, err);
+                } else if (!is(m_objects, c->id, kind::ioas)) {
+                    FUZZ_CHECK(err == ENOENT, "CREATE_ACCESS on id %u that is no IOAS: errno %d", c->id, err);
+                } else {
+                    // EADDRINUSE: a pinning access needs page-aligned areas; EFAULT: the reply.
+                    FUZZ_CHECK(err == 0 || err == EADDRINUSE || err == EFAULT, "CREATE_ACCESS: errno %d", err);
+                }
+                if (err == 0) {
+                    const int fd = static_cast<int>(out->create_access.out_access_fd);
+                    FUZZ_CHECK(m_accesses.count(fd) == 0 && fd != m_fd && fd != m_w.fd,
+                               "CREATE_ACCESS returned descriptor %d that is already open", fd);
+                    m_accesses[fd] = {};
+                    ++m_accesses_created;
+                }
+                break;
+            case IOMMU_TEST_OP_ACCESS_PAGES:
+                if (c->access_pages.length > max_access_length) {
+                    FUZZ_CHECK(err == ENOMEM, "ACCESS_PAGES of %llu bytes: errno %d",
+                               static_cast<unsigned long long>(c->access_pages.length), err);
+                } else if ((c->access_pages.flags & ~uint32_t{MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ}) != 0) {
+                    FUZZ_CHECK(err == EOPNOTSUPP, "ACCESS_PAGES flags 0x%x: errno %d", c->access_pages.flags, err);
+                } else if (!ours) {
+                    FUZZ_CHECK(err == EBADFD, "ACCESS_PAGES on descriptor %u that is no access: errno %d", c->id, err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EOPNOTSUPP || err == EINVAL || err == ENOENT || err == EPERM ||
+                                   err == EFAULT || err == EOVERFLOW || err == EBADE,
+                               "ACCESS_PAGES: errno %d", err);
+                    if (c->access_pages.length == 0) {
+                        FUZZ_CHECK(err != 0, "ACCESS_PAGES of nothing succeeded");
+                    }
+                }
+                if (err == 0) {
+                    FUZZ_CHECK(file->second.insert(out->access_pages.out_access_pages_id).second,
+                               "ACCESS_PAGES handed out item id %u twice", out->access_pages.out_access_pages_id);
+                }
+                break;
+            case IOMMU_TEST_OP_ACCESS_RW:
+                if (c->access_rw.length > max_access_length) {
+                    FUZZ_CHECK(err == ENOMEM, "ACCESS_RW of %llu bytes: errno %d",
+                               static_cast<unsigned long long>(c->access_rw.length), err);
+                } else if ((c->access_rw.flags &
+                            ~uint32_t{MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH | MOCK_FLAGS_ACCESS_SYZ}) != 0) {
+                    FUZZ_CHECK(err == EOPNOTSUPP, "ACCESS_RW flags 0x%x: errno %d", c->access_rw.flags, err);
+                } else if (!ours) {
+                    FUZZ_CHECK(err == EBADFD, "ACCESS_RW on descriptor %u that is no access: errno %d", c->id, err);
+                } else {
+                    FUZZ_CHECK(
+                        err == 0 || err == EINVAL || err == ENOENT || err == EPERM || err == EFAULT || err == EOVERFLOW,
+                        "ACCESS_RW: errno %d", err);
+                    if (c->access_rw.length == 0) {
+                        FUZZ_CHECK(err == EINVAL || err == EFAULT, "ACCESS_RW of nothing: errno %d", err);
+                    }
+                }
+                break;
+            case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+                if (!ours) {
+                    FUZZ_CHECK(err == EBADFD, "ACCESS_REPLACE_IOAS on descriptor %u that is no access: errno %d", c->id,
+                               err);
+                } else if (!is(m_objects, c->access_replace_ioas.ioas_id, kind::ioas)) {
+                    FUZZ_CHECK(err == ENOENT, "ACCESS_REPLACE_IOAS to id %u that is no IOAS: errno %d",
+                               c->access_replace_ioas.ioas_id, err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EADDRINUSE, "ACCESS_REPLACE_IOAS: errno %d", err);
+                }
+                break;  // a new IOAS drops every item (the old one's unmap); the same IOAS keeps them
+            case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: {
+                if (!ours) {
+                    FUZZ_CHECK(err == EBADFD, "DESTROY_ACCESS_PAGES on descriptor %u that is no access: errno %d",
+                               c->id, err);
+                    break;
+                }
+                const uint32_t item = c->destroy_access_pages.access_pages_id;
+                if (file->second.count(item) == 0) {
+                    FUZZ_CHECK(err == ENOENT, "DESTROY_ACCESS_PAGES of item %u never handed out: errno %d", item, err);
+                } else {
+                    // An unmap over its pages may have dropped it already.
+                    FUZZ_CHECK(err == 0 || err == ENOENT, "DESTROY_ACCESS_PAGES of item %u: errno %d", item, err);
+                }
+                file->second.erase(item);
+                break;
+            }
         }
     }
 
@@ -928,7 +1096,10 @@ class program {
     const witness& m_w;
     int m_fd = -1;
     shadow m_objects;
-    uint32_t m_compat_ioas = 0;  // IOMMU_VFIO_IOAS SET, 0 = none
+    uint32_t m_compat_ioas = 0;                    // IOMMU_VFIO_IOAS SET, 0 = none
+    std::map<int, std::set<uint32_t>> m_accesses;  // live access files and the item ids they handed out
+    std::size_t m_accesses_created = 0;
+    std::set<uint32_t> m_access_objects;  // unknown ids that DESTROY found busy: access objects
 };
 
 }  // namespace
