@@ -81,6 +81,8 @@ class lockstep_iotlb : public iotlb_if {
     uint64_t last_op_cycles() const override { return m_dut->last_op_cycles(); }
     uint64_t cycles() const override { return m_dut->cycles(); }
     void close_waves() override { m_dut->close_waves(); }
+    uint64_t protocol_violations() const override { return m_dut->protocol_violations(); }
+    std::string protocol_report() const override { return m_dut->protocol_report(); }
     std::string name() const override { return "lockstep(" + m_reference->name() + "," + m_dut->name() + ")"; }
 
     // Compares every entry (and the PLRU bits when both sides expose them); a difference counts

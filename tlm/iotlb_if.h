@@ -131,6 +131,12 @@ class iotlb_if {
     // Completes any wave file the implementation writes (end of simulation); later operations are
     // not traced. Nothing to do for the C++ model.
     virtual void close_waves() {}
+    // Handshake-contract violations seen on the implementation's ports (the RTL adapter's protocol
+    // checker, rtl/iotlb_protocol_checker.h): a failed check of the run, like a lockstep
+    // divergence. None for models without ports.
+    virtual uint64_t protocol_violations() const { return 0; }
+    // The first violations, one a line ("" when none).
+    virtual std::string protocol_report() const { return {}; }
     virtual std::string name() const = 0;
 };
 

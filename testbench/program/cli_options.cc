@@ -29,6 +29,8 @@ std::string cli_usage() {
        iommusim plot STATS.json OUT.png|OUT.svg|OUT.pdf
        iommusim exec [--config FILE] [--iotlb KIND] [--waves[=PATH]] [--stats-json PATH] [--seed N]
                      [-q] -- PROGRAM [ARGS...]
+       iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
+       iommusim iotlb-diff --replay FILE       (see iommusim iotlb-diff --help)
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
