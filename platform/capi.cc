@@ -348,6 +348,9 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     if (config->iotlb != nullptr) {
         pc.iotlb = config->iotlb;
     }
+    if (config->iotlb_replacement != nullptr) {
+        pc.iotlb_replacement = config->iotlb_replacement;
+    }
     if (config->waves != nullptr) {
         pc.waves = config->waves;
     }

@@ -93,8 +93,10 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         const sc_core::sc_time t = m_top ? m_top->mmu.operation_time() : sc_core::sc_time_stamp();
         return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
     };
-    m_iotlb =
-        make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
+    lockstep_options lockstep;
+    lockstep.replacement = *parse_iotlb_replacement(cfg.iotlb_replacement);
+    m_iotlb = make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways},
+                         waves, lockstep);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
     if (!cfg.waves.empty()) {
         std::vector<uint16_t> rids;
@@ -366,6 +368,9 @@ std::string platform::stats_json() const {
 
 std::string platform::statistic(std::string_view path) const {
     return m_impl->statistics().summary_text(path);
+}
+iotlb_if& platform::iotlb() {
+    return m_impl->iotlb();
 }
 lockstep_iotlb* platform::lockstep() {
     return dynamic_cast<lockstep_iotlb*>(&m_impl->iotlb());

@@ -32,6 +32,7 @@ class vtd_iommu;
 
 class platform_impl;
 class lockstep_iotlb;
+class iotlb_if;
 class iommu;
 class dma_device;
 
@@ -93,6 +94,8 @@ class platform {
     std::string statistic(std::string_view path) const;
     // The comparator of the C++ and RTL IOTLBs when the IOTLB is "lockstep", else nullptr.
     lockstep_iotlb* lockstep();
+    // The IOTLB in use (cpp, rtl or lockstep), for its checks (protocol_violations()).
+    iotlb_if& iotlb();
     // Stale-translation checker: hits counted so far, and one line per recorded report.
     uint64_t stale_hits() const;
     std::vector<std::string> stale_reports() const;

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "rtl/lockstep_iotlb.h"
 #include "rtl/rtl_iotlb.h"
 #include "util/klog.h"
 
@@ -20,6 +21,9 @@ std::string platform_config::validate() const {
     }
     if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep") {
         return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
+    }
+    if (!parse_iotlb_replacement(iotlb_replacement)) {
+        return "iotlb_replacement=\"" + iotlb_replacement + "\" (must be tree-plru or free)";
     }
     if (iotlb != "cpp" && !rtl_iotlb::supported(iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways})) {
         // An ostringstream: GCC 12 at -O3 misreads string operator+ chains (-Wrestrict).

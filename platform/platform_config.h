@@ -26,6 +26,7 @@ struct platform_config {
 
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
     std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
+    std::string iotlb_replacement = "tree-plru";                 // lockstep: tree-plru (victims must match) or free
     std::string waves;                                           // wave file path ("" = no waves; see configure())
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from

@@ -20,6 +20,9 @@ void platform_impl::register_statistics() {
     own.json("lockstep", "the lockstep comparator",
              [this] { return dynamic_cast<const lockstep_iotlb&>(*m_iotlb).to_json(); })
         .only_if([this] { return dynamic_cast<const lockstep_iotlb*>(m_iotlb.get()) != nullptr; });
+    own.value("iotlb_protocol_violations", "RTL IOTLB port-contract violations (rtl/iotlb_protocol_checker.h)",
+              [this] { return m_iotlb->protocol_violations(); })
+        .only_if([this] { return m_iotlb->name() != "iotlb"; });
     own.real("iotlb_hit_rate", "IOTLB hits per lookup", [&model] {
         const uint64_t hits = model.counter_at("translation.iotlb_hits").value_or(0);
         const uint64_t lookups = hits + model.counter_at("translation.iotlb_misses").value_or(0);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <systemc>
 
+#include "rtl/iotlb_protocol_checker.h"
 #include "rtl/rtl_iotlb.h"
 
 namespace iommusim {
@@ -47,6 +48,7 @@ class rtl_iotlb::model {
     virtual uint64_t time_ps() const = 0;
     virtual std::string wave_path() const = 0;
     virtual void close_waves() = 0;
+    virtual const iotlb_protocol_checker& protocol() const = 0;
 };
 
 namespace {
@@ -182,6 +184,7 @@ class verilated_model final : public rtl_iotlb::model {
     uint64_t cycle() const override { return m_cycle; }
     uint64_t time_ps() const override { return m_time_ps; }
     std::string wave_path() const override { return m_waves.enabled ? m_waves.path() : std::string(); }
+    const iotlb_protocol_checker& protocol() const override { return m_protocol; }
 
   private:
     // An entry as the RTL presents it on any of its three entry ports (lookup response, fill
@@ -269,6 +272,12 @@ class verilated_model final : public rtl_iotlb::model {
     }
     void rise() {
         advance();
+        // The port contract, checked on the values this edge samples.
+        if (m_dut->rst_ni) {
+            m_protocol.on_edge(sample_iotlb_ports(*m_dut), m_cycle, m_time_ps);
+        } else {
+            m_protocol.reset();
+        }
         m_dut->clk_i = 1;
         m_dut->eval();
         ++m_cycle;
@@ -311,6 +320,7 @@ class verilated_model final : public rtl_iotlb::model {
     std::unique_ptr<VerilatedFstC> m_trace;
     uint64_t m_cycle = 0;
     uint64_t m_time_ps = 0;
+    iotlb_protocol_checker m_protocol;
 };
 
 // The verilated geometries (IOMMUSIM_RTL_GEOMETRIES of rtl/CMakeLists.txt).
@@ -430,6 +440,14 @@ uint64_t rtl_iotlb::cycle() const {
 
 uint64_t rtl_iotlb::time_ps() const {
     return m_model->time_ps();
+}
+
+uint64_t rtl_iotlb::protocol_violations() const {
+    return m_model->protocol().violations();
+}
+
+std::string rtl_iotlb::protocol_report() const {
+    return m_model->protocol().report();
 }
 
 std::string rtl_iotlb::wave_path() const {

@@ -63,6 +63,9 @@ class rtl_iotlb : public iotlb_if {
     uint64_t last_op_cycles() const override { return m_last_op_cycles; }
     uint64_t cycles() const override { return cycle(); }
     void close_waves() override;
+    // Violations of the port contract seen by the protocol checker (rtl/iotlb_protocol_checker.h).
+    uint64_t protocol_violations() const override;
+    std::string protocol_report() const override;
     std::string name() const override { return "rtl_iotlb"; }
 
     // Read through the debug port.

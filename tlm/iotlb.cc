@@ -10,10 +10,6 @@ bool is_pow2(unsigned v) {
     return v != 0 && (v & (v - 1)) == 0;
 }
 
-bool is_stage2_kind(translation_kind k) {
-    return k == translation_kind::second_stage || k == translation_kind::pass_through;
-}
-
 // Calls f(i) for every i < n with dids[i] == did. Thirty-two 16-bit DIDs are tested per step
 // without branches (the compiler turns this into a few vector compares), so a scan that finds
 // nothing costs a fraction of a cycle per slot.
@@ -272,7 +268,8 @@ unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (docs/vtd-facts.md §6.2).
     const page_span span = range.span();
-    return drop_domain(did, [=](const iotlb_tag& t) { return !is_stage2_kind(t.kind) || iotlb_overlaps(t, span); });
+    return drop_domain(did,
+                       [=](const iotlb_tag& t) { return !iotlb_kind_is_stage2(t.kind) || iotlb_overlaps(t, span); });
 }
 
 unsigned iotlb::clear_pasid(uint16_t did, uint32_t pasid) {
@@ -289,7 +286,7 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
     // Second-stage-only and pass-through entries are out of a type-6 PSI's scope (docs/vtd-facts.md §6.3).
     const page_span span = range.span();
     auto pred = [=](const iotlb_tag& t) {
-        return t.did == did && t.pasid == pasid && !is_stage2_kind(t.kind) && iotlb_overlaps(t, span);
+        return t.did == did && t.pasid == pasid && !iotlb_kind_is_stage2(t.kind) && iotlb_overlaps(t, span);
     };
     // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
     // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of

@@ -131,6 +131,12 @@ class iotlb_if {
     // Completes any wave file the implementation writes (end of simulation); later operations are
     // not traced. Nothing to do for the C++ model.
     virtual void close_waves() {}
+    // Handshake-contract violations seen on the implementation's ports (the RTL adapter's protocol
+    // checker, rtl/iotlb_protocol_checker.h): a failed check of the run, like a lockstep
+    // divergence. None for models without ports.
+    virtual uint64_t protocol_violations() const { return 0; }
+    // The first violations, one a line ("" when none).
+    virtual std::string protocol_report() const { return {}; }
     virtual std::string name() const = 0;
 };
 
@@ -142,6 +148,31 @@ constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned sets
 // True when the entry's page overlaps the range.
 constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_span& s) {
     return s.covers(t.vpn, page_level_pages(t.level));
+}
+
+// Second-stage-only and pass-through entries: the kinds a type-2 page-selective invalidation
+// matches by address and a type-6 one leaves alone (docs/vtd-facts.md §6.2, §6.3).
+constexpr bool iotlb_kind_is_stage2(translation_kind k) {
+    return k == translation_kind::second_stage || k == translation_kind::pass_through;
+}
+
+// True when an invalidation of this scope drops an entry with this tag (the table in the contract
+// above), one entry at a time: for checkers that follow what an IOTLB must have dropped.
+constexpr bool iotlb_scope_covers(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range,
+                                  const iotlb_tag& t) {
+    switch (scope) {
+        case iotlb_scope::all:
+            return true;
+        case iotlb_scope::domain:
+            return t.did == did;
+        case iotlb_scope::domain_range:
+            return t.did == did && (!iotlb_kind_is_stage2(t.kind) || iotlb_overlaps(t, range.span()));
+        case iotlb_scope::pasid:
+            return t.did == did && t.pasid == pasid;
+        case iotlb_scope::pasid_range:
+            return t.did == did && t.pasid == pasid && !iotlb_kind_is_stage2(t.kind) && iotlb_overlaps(t, range.span());
+    }
+    return false;
 }
 
 }  // namespace iommusim

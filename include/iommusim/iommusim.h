@@ -37,6 +37,8 @@ struct iommusim_config {
     uint64_t seed;        /* seed for anything random in the platform (default 1) */
     int stale_check;      /* non-zero: the IOTLB re-walks on every hit and reports stale translations */
     const char* log_file; /* kernel log output besides its ring: NULL none, "stderr", or a file path */
+    const char* iotlb_replacement; /* lockstep: "tree-plru" (default, victims must match the C++
+                                      model) or "free" (the RTL's own victim choice) */
 };
 
 /* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the

@@ -29,6 +29,8 @@ std::string cli_usage() {
        iommusim plot STATS.json OUT.png|OUT.svg|OUT.pdf
        iommusim exec [--config FILE] [--iotlb KIND] [--waves[=PATH]] [--stats-json PATH] [--seed N]
                      [-q] -- PROGRAM [ARGS...]
+       iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
+       iommusim iotlb-diff --replay FILE       (see iommusim iotlb-diff --help)
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
@@ -38,6 +40,9 @@ options:
   -l, --list              list the scenarios and exit
       --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep; overrides the
                           configuration file, which overrides IOMMUSIM_IOTLB
+      --iotlb-replacement R  tree-plru (default) or free: with lockstep, free lets the RTL
+                          choose its own victims (hits must still be correct translations,
+                          invalidations must drop what they cover; hit rates are reported)
       --waves[=PATH]      write a wave file and its GTKWave view (default waves/<scenario>.vcd;
                           PATH may be a directory; missing directories are created; a PATH
                           ending in .fst gets FST; with --iotlb rtl|lockstep the RTL IOTLB's
@@ -106,6 +111,15 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
             o.iotlb = v;
+        } else if (is_flag(a, "--iotlb-replacement")) {
+            if (!value_of(i, "--iotlb-replacement", v)) {
+                return std::nullopt;
+            }
+            if (v != "tree-plru" && v != "free") {
+                error = "--iotlb-replacement must be tree-plru or free, not '" + v + "'";
+                return std::nullopt;
+            }
+            o.iotlb_replacement = v;
         } else if (a == "--waves") {
             o.waves = "";
         } else if (a.rfind("--waves=", 0) == 0) {

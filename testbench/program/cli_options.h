@@ -15,11 +15,12 @@ struct cli_options {
     std::string scenario = "nested-invalidate";  // scenario to run
     // Settings left unset here come from the configuration file, then the environment, then the
     // default (main.cc resolves them).
-    std::optional<std::string> iotlb;  // cpp, rtl, lockstep
-    std::optional<std::string> waves;  // wave file path or directory; "" = default name under waves/
-    std::string stats_json;            // write statistics here ("" = do not, "-" = standard output)
-    std::string config_file;           // JSON configuration file
-    std::optional<uint64_t> seed;      // seed for random scenarios
+    std::optional<std::string> iotlb;              // cpp, rtl, lockstep
+    std::optional<std::string> iotlb_replacement;  // tree-plru, free
+    std::optional<std::string> waves;              // wave file path or directory; "" = default name under waves/
+    std::string stats_json;                        // write statistics here ("" = do not, "-" = standard output)
+    std::string config_file;                       // JSON configuration file
+    std::optional<uint64_t> seed;                  // seed for random scenarios
     verbosity level = verbosity::normal;
     std::vector<std::string> plot_args;  // plot: STATS.json OUT.png
     std::vector<std::string> exec_args;  // exec: PROGRAM [ARGS...] (after "--")

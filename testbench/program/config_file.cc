@@ -103,6 +103,7 @@ const std::vector<field<dma_device_config>>& device_fields() {
 const std::vector<field<platform_config>>& platform_fields() {
     static const std::vector<field<platform_config>> fields = {
         {"iotlb", &platform_config::iotlb},
+        {"iotlb_replacement", &platform_config::iotlb_replacement},
         {"waves", &platform_config::waves},
         {"driver_memory_base", &platform_config::driver_memory_base},
         {"driver_memory_size", &platform_config::driver_memory_size},

@@ -80,7 +80,8 @@ TEST(LockstepCheck, ADivergenceFailsTheRunWithTheCountsAndTheFirstDivergentOpera
     const auto& lockstep = stats.at("platform").at("lockstep");
     EXPECT_EQ(lockstep.at("compared_operations"), operations_before + 1);
     EXPECT_EQ(lockstep.at("divergences"), 2);
-    EXPECT_EQ(lockstep.at("first_divergence").get<std::string>().rfind(first_op + ": reference hit", 0), 0u)
+    EXPECT_EQ(
+        lockstep.at("first_divergence").at("description").get<std::string>().rfind(first_op + ": reference hit", 0), 0u)
         << lockstep.at("first_divergence");
 
     EXPECT_EQ(print_result(log), 1);

@@ -12,6 +12,7 @@
 #include "platform/stop_signal.h"
 #include "program/cli_options.h"
 #include "program/exec_command.h"
+#include "program/iotlb_diff_command.h"
 #include "program/lockstep_check.h"
 #include "program/plot.h"
 #include "program/resolve_config.h"
@@ -41,6 +42,9 @@ void print_summary(std::ostream& out, const scenario_log& log, const std::string
 
 int main(int argc, char** argv) {
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);  // keep the output ours
+    if (argc > 1 && std::string(argv[1]) == "iotlb-diff") {
+        return iotlb_diff_main(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+    }
     std::string error;
     const auto opts = parse_cli(std::vector<std::string>(argv + 1, argv + argc), error);
     if (!opts) {

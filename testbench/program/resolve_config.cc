@@ -34,6 +34,9 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
         next.iotlb = *opts.iotlb;
         iotlb_source = "--iotlb";
     }
+    if (opts.iotlb_replacement) {
+        next.iotlb_replacement = *opts.iotlb_replacement;
+    }
     if (opts.seed) {
         next.seed = *opts.seed;
     }

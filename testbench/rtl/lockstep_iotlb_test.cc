@@ -247,7 +247,8 @@ TEST(LockstepIotlb, KeepsTheFirstDivergenceBeyondTheLogLimitAndReportsItAsJson) 
     o.log_limit = 0;
     lockstep_iotlb ls(std::make_unique<iotlb>(g), std::move(rtl), o);
     EXPECT_EQ(ls.first_divergence(), nullptr);
-    EXPECT_EQ(ls.to_json(), R"({"compared_operations": 0, "divergences": 0, "first_divergence": null})");
+    EXPECT_EQ(ls.to_json(), R"({"compared_operations": 0, "divergences": 0, "replacement": "tree-plru", )"
+                            R"("lookups": 0, "reference_hits": 0, "dut_hits": 0, "first_divergence": null})");
     ls.lookup(1, 0, tk::second_stage, 0x42);  // agrees: both miss
     ls.lookup(7, 0, tk::second_stage, 0x42);  // the RTL's stray entry
     ls.lookup(7, 0, tk::second_stage, 0x42);
@@ -255,8 +256,16 @@ TEST(LockstepIotlb, KeepsTheFirstDivergenceBeyondTheLogLimitAndReportsItAsJson) 
     ASSERT_NE(ls.first_divergence(), nullptr);
     EXPECT_EQ(ls.first_divergence()->op_index, 1u);
     const std::string json = ls.to_json();
-    EXPECT_EQ(json.rfind(R"({"compared_operations": 3, "divergences": 2, "first_divergence": "op #1 lookup did=7 )", 0),
+    EXPECT_EQ(json.rfind(R"({"compared_operations": 3, "divergences": 2, "replacement": "tree-plru", "lookups": 3, )"
+                         R"("reference_hits": 0, "dut_hits": 2, "first_divergence": {"op_index": 1, )"
+                         R"("operation": "lookup did=7 pasid=0x0 kind=second_stage vpn=0x42", "expected": "miss", )"
+                         R"("got": "hit {did=7 )",
+                         0),
               0u)
+        << json;
+    // Where: the sets the lookup probed and the slot the stray entry is in (set 0x42 % 16 = 2, way 0).
+    EXPECT_NE(json.find(R"("set_way": "probed sets 4k=2 2m=0 1g=0; reference miss, dut set=2 way=0")"),
+              std::string::npos)
         << json;
 }
 
