@@ -8,7 +8,8 @@
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, and the IOMMU_TEST_CMD subset of §5.
 // VFIO type1 container compatibility is in vfio_compat.cc.
-// Does not model: IOAS_MAP_FILE, device reserved regions,
+// IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
+// Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted), pins
 // taken by accesses (MD_CHECK_REFS counts only IOAS areas mapped into domains).
@@ -46,12 +47,16 @@ struct object {
 
 struct hwpt_paging;
 
+class mapped_file;
+
 // A mapped IOVA range: any byte length and user address (the kernel's iopt_area over its pages).
+// An IOAS_MAP_FILE area's user_va lies in the model's own mapping of the file, which it holds.
 struct ioas_area {
     uint64_t length = 0;
     uint64_t user_va = 0;
     int prot = 0;
-    bool writable_pages = false;  // the pages were mapped writeable (IOAS_COPY may then map them so)
+    bool writable_pages = false;        // the pages were mapped writeable (IOAS_COPY may then map them so)
+    std::shared_ptr<mapped_file> file;  // the file behind an IOAS_MAP_FILE area, else null
 };
 
 struct ioas : object {
@@ -184,6 +189,7 @@ class context {
 int ioas_alloc_ioctl(ucmd& u);
 int ioas_iova_ranges_ioctl(ucmd& u);
 int ioas_map_ioctl(ucmd& u);
+int ioas_map_file_ioctl(ucmd& u);
 int ioas_unmap_ioctl(ucmd& u);
 int ioas_allow_iovas_ioctl(ucmd& u);
 int ioas_copy_ioctl(ucmd& u);
