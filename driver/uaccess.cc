@@ -42,7 +42,48 @@ uint64_t mapped_prefix(uint64_t uptr, uint64_t len, int perm_index) {
     return std::min(next, end) - uptr;
 }
 
+// The shared file mapping holding uptr: its device, inode and the file offset of uptr. False for an
+// address that no shared file mapping holds, or when the table cannot be read.
+struct file_page {
+    std::string dev;
+    uint64_t inode;
+    uint64_t offset;
+};
+bool shared_file_page(uint64_t uptr, file_page& out) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        uint64_t lo = 0;
+        uint64_t hi = 0;
+        uint64_t offset = 0;
+        uint64_t inode = 0;
+        char perms[5] = {};
+        char dev[16] = {};
+        if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %15s %" SCNu64, &lo, &hi, perms, &offset,
+                        dev, &inode) != 6 ||
+            uptr < lo || uptr >= hi) {
+            continue;
+        }
+        if (perms[3] != 's' || inode == 0) {
+            return false;
+        }
+        out = {dev, inode, offset + (uptr - lo)};
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
+
+bool same_user_page(uint64_t a, uint64_t b) {
+    if (a == b) {
+        return true;
+    }
+    file_page pa{};
+    file_page pb{};
+    return shared_file_page(a, pa) && shared_file_page(b, pb) && pa.dev == pb.dev && pa.inode == pb.inode &&
+           pa.offset == pb.offset;
+}
 
 bool user_range_writable(uint64_t uptr, std::size_t len) {
     if (uptr + len < uptr) {

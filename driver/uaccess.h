@@ -74,4 +74,9 @@ bool user_range_writable(uint64_t uptr, std::size_t len);
 // lie in readable mappings without a gap. Same table and fallback (len) as user_range_writable.
 uint64_t user_readable_prefix(uint64_t uptr, uint64_t len);
 
+// Whether user addresses a and b reach the same memory, as the kernel's physical-page comparison
+// sees it: the same address, or the same offset of one file that both map shared (the page cache
+// page; /proc/self/maps gives each mapping's device, inode and file offset).
+bool same_user_page(uint64_t a, uint64_t b);
+
 }  // namespace iommusim::driver

@@ -11,7 +11,8 @@
 // Pins are counted per user page as the kernel's page references: one per pages object (a map and
 // every IOAS_COPY of it) holding the page, for its domains or for an access.
 // VFIO type1 container compatibility is in vfio_compat.cc.
-// Does not model: IOAS_MAP_FILE, device reserved regions,
+// IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
+// Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
@@ -58,7 +59,10 @@ struct user_pages {
     std::map<uint64_t, unsigned> access_pins;
 };
 
+class mapped_file;
+
 // A mapped IOVA range: any byte length and user address (the kernel's iopt_area over its pages).
+// An IOAS_MAP_FILE area's user_va lies in the model's own mapping of the file, which it holds.
 struct ioas_area {
     uint64_t length = 0;
     uint64_t user_va = 0;
@@ -67,6 +71,7 @@ struct ioas_area {
     std::shared_ptr<user_pages> pages;
     unsigned num_accesses = 0;    // access pins through this area (kernel area->num_accesses)
     bool prevent_access = false;  // an unmap is waiting for the accesses to let go
+    std::shared_ptr<mapped_file> file;  // the file behind an IOAS_MAP_FILE area, else null
 };
 
 struct ioas : object {
@@ -216,6 +221,7 @@ class context {
 int ioas_alloc_ioctl(ucmd& u);
 int ioas_iova_ranges_ioctl(ucmd& u);
 int ioas_map_ioctl(ucmd& u);
+int ioas_map_file_ioctl(ucmd& u);
 int ioas_unmap_ioctl(ucmd& u);
 int ioas_allow_iovas_ioctl(ucmd& u);
 int ioas_copy_ioctl(ucmd& u);

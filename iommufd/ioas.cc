@@ -1,4 +1,4 @@
-// IOAS objects: IOMMU_IOAS_ALLOC, IOAS_MAP, IOAS_UNMAP, IOAS_IOVA_RANGES, IOAS_ALLOW_IOVAS, IOAS_COPY
+// IOAS objects: IOMMU_IOAS_ALLOC, IOAS_MAP, IOAS_MAP_FILE, IOAS_UNMAP, IOAS_IOVA_RANGES, IOAS_ALLOW_IOVAS, IOAS_COPY
 // and IOMMU_OPTION (kernel iommufd/ioas.c, io_pagetable.c, main.c iommufd_option).
 //
 // An IOAS records iova -> user-pointer ranges of any byte length. Its alignment is 1 with no domain
@@ -7,7 +7,9 @@
 // pinned lazily as the kernel does: a map with no domain records the range only, and unreadable
 // (or, for writeable maps, read-only) user memory is EFAULT when a domain is filled (attach, HWPT
 // allocation) or when a map or copy lands in an IOAS that has domains. Every domain's aperture
-// complement counts as reserved IOVA, like the kernel's per-domain reserved ranges.
+// complement counts as reserved IOVA, like the kernel's per-domain reserved ranges. An IOAS_MAP_FILE
+// area points into the model's own mapping of the file (mapped_file.h); pinning it is the file's
+// check (EINVAL: not a memfd, or past its end), and its file offset is what an automatic IOVA keeps.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +18,7 @@
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/mapped_file.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -226,15 +229,27 @@ bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
 
 namespace {
 
-bool area_pinnable(const ioas_area& area) {
-    return user_range_pinnable(area.user_va, area.length, (area.prot & driver::prot_write) != 0);
+// Pins the pages of [user_va, user_va + length): 0, -EFAULT for user memory (pin_user_pages), or the
+// file's own answer for an IOAS_MAP_FILE area (memfd_pin_folios).
+int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file) {
+    if (file != nullptr) {
+        return file->pin(user_va, length);
+    }
+    return user_range_pinnable(user_va, length, write) ? 0 : -EFAULT;
 }
 
-// A slice of user pages to place at consecutive IOVAs (kernel struct iopt_pages_list).
+int pin_area(const ioas_area& area) {
+    return pin_pages(area.user_va, area.length, (area.prot & driver::prot_write) != 0, area.file.get());
+}
+
+// A slice of pages to place at consecutive IOVAs (kernel struct iopt_pages_list). iova_hint is the
+// address the kernel aligns an automatic IOVA to: the user address, or the file offset of a file's pages.
 struct piece {
     uint64_t user_va;
     uint64_t length;
     bool writable;
+    std::shared_ptr<mapped_file> file;
+    uint64_t iova_hint;
     std::shared_ptr<user_pages> pages;
 };
 
@@ -252,7 +267,7 @@ int map_pieces(ioas& as, const std::vector<piece>& pieces, uint64_t length, uint
     if (fixed) {
         rc = check_iova(as, iova, length, reason);
     } else {
-        rc = alloc_iova(as, pieces.front().user_va, length, iova);
+        rc = alloc_iova(as, pieces.front().iova_hint, length, iova);
         reason = rc == -ENOSPC ? "no free IOVA window of that length in the allowed ranges"
                                : "the length is too large or its alignment below the IOAS alignment";
     }
@@ -268,9 +283,13 @@ int map_pieces(ioas& as, const std::vector<piece>& pieces, uint64_t length, uint
             reason = "the user address's page offset is not a multiple of the IOAS alignment";
             return -EINVAL;
         }
-        if (!as.hwpts.empty() && !user_range_pinnable(p.user_va, p.length, (prot & driver::prot_write) != 0)) {
-            reason = "the user range cannot be pinned (unmapped, or read-only for a writeable map)";
-            return -EFAULT;
+        if (!as.hwpts.empty()) {
+            rc = pin_pages(p.user_va, p.length, (prot & driver::prot_write) != 0, p.file.get());
+            if (rc != 0) {
+                reason = p.file ? "the file's pages cannot be pinned (not a memfd, or past its end)"
+                                : "the user range cannot be pinned (unmapped, or read-only for a writeable map)";
+                return rc;
+            }
         }
     }
     struct placed {
@@ -302,6 +321,7 @@ int map_pieces(ioas& as, const std::vector<piece>& pieces, uint64_t length, uint
         area.prot = prot;
         area.writable_pages = p.writable;
         area.pages = p.pages;
+        area.file = p.file;
         as.areas[at] = std::move(area);
         at += p.length;
     }
@@ -341,8 +361,9 @@ int ioas_fill_domain(ioas& as, driver::iommu_domain& domain) {
     }
     for (const auto& [iova, area] : as.areas) {
         (void)iova;
-        if (!area_pinnable(area)) {
-            return -EFAULT;
+        const int rc = pin_area(area);
+        if (rc != 0) {
+            return rc;
         }
     }
     std::vector<uint64_t> done;
@@ -528,13 +549,73 @@ int ioas_map_ioctl(ucmd& u) {
         return map_refused(cmd, -EOVERFLOW, "the user range wraps around");
     }
     const int prot = conv_prot(cmd.flags);
-    const std::vector<piece> pieces{
-        {cmd.user_va, cmd.length, (prot & driver::prot_write) != 0, std::make_shared<user_pages>()}};
+    const std::vector<piece> pieces{{cmd.user_va, cmd.length, (prot & driver::prot_write) != 0, nullptr, cmd.user_va,
+                                     std::make_shared<user_pages>()}};
     uint64_t iova = cmd.iova;
     const char* reason = nullptr;
     int rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
     if (rc != 0) {
         return map_refused(cmd, rc, reason);
+    }
+    cmd.iova = iova;
+    return u.respond(sizeof(cmd));
+}
+
+namespace {
+
+int map_file_refused(const iommu_ioas_map_file& cmd, int rc, const char* reason) {
+    klog::printk(klog::level::info, iommufd_log,
+                 "IOMMU_IOAS_MAP_FILE of fd %d at 0x%llx+0x%llx into IOAS %u refused: %s (%s)", cmd.fd,
+                 static_cast<unsigned long long>(cmd.start), static_cast<unsigned long long>(cmd.length), cmd.ioas_id,
+                 reason, strerrorname_np(-rc));
+    return rc;
+}
+
+}  // namespace
+
+// Kernel iommufd_ioas_map_file, then iopt_map_file_pages (newest upstream order): the IOAS_MAP checks
+// on flags, ULONG_MAX and access, the IOAS, the length and the file range, the descriptor, then the
+// file's own checks (mapped_file::open) and the IOAS_MAP path with the file offset as the address an
+// automatic IOVA is aligned to.
+int ioas_map_file_ioctl(ucmd& u) {
+    auto& cmd = u.as<iommu_ioas_map_file>();
+    const uint32_t valid = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
+    if ((cmd.flags & ~valid) != 0) {
+        return map_file_refused(cmd, -EOPNOTSUPP, "unknown flags");
+    }
+    if (cmd.iova >= ulong_max || cmd.length >= ulong_max) {
+        return map_file_refused(cmd, -EOVERFLOW, "iova or length is ULONG_MAX");
+    }
+    if ((cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) == 0) {
+        return map_file_refused(cmd, -EINVAL, "neither IOMMU_IOAS_MAP_READABLE nor IOMMU_IOAS_MAP_WRITEABLE");
+    }
+    auto* as = u.ctx.get<ioas>(cmd.ioas_id, obj_type::ioas);
+    if (as == nullptr) {
+        return map_file_refused(cmd, -ENOENT, "no IOAS with that id");
+    }
+    if (cmd.length == 0) {
+        return map_file_refused(cmd, -EINVAL, "the length is zero");
+    }
+    if (cmd.start + (cmd.length - 1) < cmd.start) {
+        return map_file_refused(cmd, -EOVERFLOW, "the file range wraps around");
+    }
+    const int prot = conv_prot(cmd.flags);
+    const bool writable = (prot & driver::prot_write) != 0;
+    std::shared_ptr<mapped_file> file;
+    int rc = mapped_file::open(cmd.fd, cmd.start, cmd.length, writable, file);
+    if (rc != 0) {
+        return map_file_refused(cmd, rc,
+                                rc == -EBADF   ? "no open file with that descriptor"
+                                : rc == -EPERM ? "writeable over a file not open for writing, or write-sealed"
+                                               : "the file range cannot be held");
+    }
+    const std::vector<piece> pieces{{file->address_of(cmd.start), cmd.length, writable, file, cmd.start,
+                                     std::make_shared<user_pages>()}};
+    uint64_t iova = cmd.iova;
+    const char* reason = nullptr;
+    rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
+    if (rc != 0) {
+        return map_file_refused(cmd, rc, reason);
     }
     cmd.iova = iova;
     return u.respond(sizeof(cmd));
@@ -575,9 +656,10 @@ int ioas_copy_ioctl(ucmd& u) {
             return -ENOENT;
         }
         const uint64_t piece_last = std::min(last, area_last);
-        // The copy shares the source's pages (kernel iopt_get_pages), and so their pins.
-        pieces.push_back({it->second.user_va + (cur - it->first), piece_last - cur + 1, it->second.writable_pages,
-                          it->second.pages});
+        const ioas_area& area = it->second;
+        const uint64_t user_va = area.user_va + (cur - it->first);
+        pieces.push_back({user_va, piece_last - cur + 1, area.writable_pages, area.file,
+                          area.file ? area.file->offset_of(user_va) : user_va, area.pages});
         if (piece_last == last) {
             covered = true;
             break;
@@ -765,16 +847,19 @@ int option_ioctl(ucmd& u) {
 }
 
 // Kernel iommufd_ioas_change_process: only file-backed areas (IOAS_MAP_FILE) can move to the
-// calling process; any user-VA area is EINVAL. Every area of the model is user-VA and the model is
-// one process with no accounting, so the call succeeds exactly when no IOAS holds an area.
+// calling process; any user-VA area is EINVAL. The model is one process with no accounting, so the
+// call succeeds exactly when every area of every IOAS is file-backed, and moves nothing.
 int ioas_change_process_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_ioas_change_process>();
     if (cmd.__reserved != 0) {
         return -EOPNOTSUPP;
     }
     for (object* obj : u.ctx.objects_of(obj_type::ioas)) {
-        if (!static_cast<ioas*>(obj)->areas.empty()) {
-            return -EINVAL;
+        for (const auto& [iova, area] : static_cast<ioas*>(obj)->areas) {
+            (void)iova;
+            if (!area.file) {
+                return -EINVAL;
+            }
         }
     }
     return 0;

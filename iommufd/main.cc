@@ -49,6 +49,8 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
                                        IOMMUSIM_END_OF(iommu_ioas_iova_ranges, out_iova_alignment),
                                        ioas_iova_ranges_ioctl));
         put(op<iommu_ioas_map>(IOMMU_IOAS_MAP, IOMMUSIM_END_OF(iommu_ioas_map, iova), ioas_map_ioctl));
+        put(op<iommu_ioas_map_file>(IOMMU_IOAS_MAP_FILE, IOMMUSIM_END_OF(iommu_ioas_map_file, iova),
+                                    ioas_map_file_ioctl));
         put(op<iommu_ioas_unmap>(IOMMU_IOAS_UNMAP, IOMMUSIM_END_OF(iommu_ioas_unmap, length), ioas_unmap_ioctl));
         put(op<iommu_vfio_ioas>(IOMMU_VFIO_IOAS, IOMMUSIM_END_OF(iommu_vfio_ioas, __reserved), vfio_ioas_ioctl));
         put(op<iommu_ioas_allow_iovas>(IOMMU_IOAS_ALLOW_IOVAS, IOMMUSIM_END_OF(iommu_ioas_allow_iovas, allowed_iovas),

@@ -95,7 +95,9 @@ int md_check_refs(iommu_test_cmd& cmd) {
 
 // Kernel iommufd_test_md_check_pa: every MOCK_IO_PAGE_SIZE step of [iova, iova + length) of the
 // mock paging domain `id` maps the same step of uptr. The kernel compares physical addresses; a
-// user-space model compares the user addresses its domains map (two mappings of one page differ).
+// user-space model compares the user addresses its domains map, where two shared mappings of one
+// file page (an IOAS_MAP_FILE area and the caller's view of the memfd) are the same page and two
+// private mappings of one page differ.
 int md_check_map(ucmd& u, iommu_test_cmd& cmd) {
     constexpr uint64_t step = driver::mock_io_page_size;
     uint64_t iova = cmd.check_map.iova;
@@ -117,7 +119,7 @@ int md_check_map(ucmd& u, iommu_test_cmd& cmd) {
         if (done >= readable) {
             return -EFAULT;  // get_user_pages_fast of an unmapped page
         }
-        if (reinterpret_cast<uint64_t>(mock->lookup(iova)) != uptr + done) {
+        if (!driver::same_user_page(reinterpret_cast<uint64_t>(mock->lookup(iova)), uptr + done)) {
             return -EINVAL;
         }
     }

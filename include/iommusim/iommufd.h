@@ -5,7 +5,7 @@
  * iommusim_ioctl() (iommusim/iommusim.h) instead of ioctl(2).
  *
  * Supported commands: IOMMU_DESTROY, IOMMU_IOAS_ALLOC, IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
- * IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY, IOMMU_OPTION, IOMMU_IOAS_CHANGE_PROCESS,
+ * IOMMU_IOAS_MAP_FILE, IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY, IOMMU_OPTION, IOMMU_IOAS_CHANGE_PROCESS,
  * IOMMU_IOAS_UNMAP, IOMMU_HWPT_ALLOC, IOMMU_GET_HW_INFO, IOMMU_HWPT_INVALIDATE, IOMMU_TEST_CMD
  * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
  * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT,
@@ -109,6 +109,19 @@ struct iommu_ioas_map {
     iommusim_aligned_u64 iova;
 };
 #define IOMMU_IOAS_MAP IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/* IOMMU_IOAS_MAP_FILE (Linux 6.13+): `start` bytes into the memfd `fd` instead of a user pointer;
+ * flags, ioas_id, length and iova as for IOMMU_IOAS_MAP. */
+struct iommu_ioas_map_file {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t ioas_id;
+    int32_t fd;
+    iommusim_aligned_u64 start;
+    iommusim_aligned_u64 length;
+    iommusim_aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP_FILE IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
 
 /* IOMMU_IOAS_UNMAP */
 struct iommu_ioas_unmap {

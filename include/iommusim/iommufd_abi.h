@@ -40,6 +40,15 @@ IOMMUSIM_ABI_OFF(iommu_ioas_map, user_va, 16);
 IOMMUSIM_ABI_OFF(iommu_ioas_map, length, 24);
 IOMMUSIM_ABI_OFF(iommu_ioas_map, iova, 32);
 
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_ioas_map_file, 40));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, flags, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, ioas_id, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, fd, 12));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, start, 16));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, length, 24));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_ioas_map_file, iova, 32));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_IOAS_MAP_FILE, 0x3B8F));
+
 IOMMUSIM_ABI_SIZE(iommu_ioas_unmap, 24);
 IOMMUSIM_ABI_OFF(iommu_ioas_unmap, size, 0);
 IOMMUSIM_ABI_OFF(iommu_ioas_unmap, ioas_id, 4);
