@@ -172,11 +172,12 @@ bool guarded_field(unsigned long cmd, std::size_t off) {
     }
 }
 
-// A struct as it lies in user memory, which need not be aligned for it.
+// A struct as it lies in user memory, which need not be aligned for it: the caller's usize bytes
+// (no more: the struct may end at the edge of the arena), the rest zero.
 template <typename T>
-T load(const uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof(v));
+T load(const uint8_t* p, uint32_t usize) {
+    T v{};
+    std::memcpy(&v, p, std::min<std::size_t>(sizeof(v), usize));
     return v;
 }
 
@@ -710,7 +711,7 @@ class program {
                 const auto* c = reinterpret_cast<const iommu_ioas_alloc*>(k);
                 FUZZ_CHECK(err == (c->flags != 0 ? EOPNOTSUPP : 0), "IOAS_ALLOC flags 0x%x: errno %d", c->flags, err);
                 if (err == 0 && usize >= END_OF(iommu_ioas_alloc, out_ioas_id)) {
-                    record_new(m_objects, load<iommu_ioas_alloc>(at).out_ioas_id, {kind::ioas});
+                    record_new(m_objects, load<iommu_ioas_alloc>(at, usize).out_ioas_id, {kind::ioas});
                 }
                 break;
             }
@@ -761,7 +762,7 @@ class program {
                 invalidate_checks(reinterpret_cast<const iommu_hwpt_invalidate*>(k), at, usize, err);
                 break;
             case IOMMU_TEST_CMD:
-                test_cmd_checks(reinterpret_cast<const iommu_test_cmd*>(k), at, err);
+                test_cmd_checks(reinterpret_cast<const iommu_test_cmd*>(k), at, usize, err);
                 break;
             case IOMMU_VFIO_IOAS:
                 vfio_ioas_checks(reinterpret_cast<const iommu_vfio_ioas*>(k), at, usize, err);
@@ -797,7 +798,7 @@ class program {
             case IOMMU_VFIO_IOAS_GET:
                 FUZZ_CHECK(err == (has_compat_ioas() ? 0 : ENODEV), "VFIO_IOAS_GET: errno %d", err);
                 if (err == 0 && usize >= END_OF(iommu_vfio_ioas, ioas_id)) {
-                    const uint32_t id = load<iommu_vfio_ioas>(at).ioas_id;
+                    const uint32_t id = load<iommu_vfio_ioas>(at, usize).ioas_id;
                     FUZZ_CHECK(id == m_compat_ioas, "VFIO_IOAS_GET gave %u, set %u", id, m_compat_ioas);
                 }
                 break;
@@ -836,7 +837,7 @@ class program {
                    "HWPT_ALLOC succeeded on pt_id %u that is no IOAS or user paging HWPT", c->pt_id);
         FUZZ_CHECK((c->flags & IOMMU_HWPT_FAULT_ID_VALID) == 0, "HWPT_ALLOC succeeded with a fault id");
         FUZZ_CHECK(usize >= END_OF(iommu_hwpt_alloc, out_hwpt_id), "HWPT_ALLOC succeeded without room for its id");
-        const uint32_t id = load<iommu_hwpt_alloc>(at).out_hwpt_id;
+        const uint32_t id = load<iommu_hwpt_alloc>(at, usize).out_hwpt_id;
         if (pt->k == kind::ioas) {
             FUZZ_CHECK(c->data_type == IOMMU_HWPT_DATA_NONE, "mock paging HWPT_ALLOC succeeded with driver data");
             record_new(m_objects, id, {kind::hwpt_paging});
@@ -883,8 +884,8 @@ class program {
         }
     }
 
-    void test_cmd_checks(const iommu_test_cmd* c, uint8_t* at, int err) {
-        const auto reply = load<iommu_test_cmd>(at);
+    void test_cmd_checks(const iommu_test_cmd* c, uint8_t* at, uint32_t usize, int err) {
+        const auto reply = load<iommu_test_cmd>(at, usize);
         const iommu_test_cmd* out = &reply;
         switch (c->op) {
             case IOMMU_TEST_OP_MOCK_DOMAIN:
