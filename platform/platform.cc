@@ -94,7 +94,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
     };
     m_iotlb =
-        make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
+        make_iotlb(*parse_iotlb_spec(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}, waves);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
     if (!cfg.waves.empty()) {
         std::vector<uint16_t> rids;

@@ -25,7 +25,7 @@ struct platform_config {
     static constexpr std::size_t max_devices = 8192;
 
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
-    std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
+    std::string iotlb = default_iotlb();                         // IOTLB: cpp, rtl, lockstep, rtl:PATH, lockstep:PATH
     std::string waves;                                           // wave file path ("" = no waves; see configure())
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1
     uint64_t driver_memory_base = 0x1000'0000;                   // physical range the driver allocates tables from

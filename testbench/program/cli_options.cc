@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "program/plot.h"
+#include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
 
@@ -36,8 +37,10 @@ API, the VT-d driver programs the simulated IOMMU, DMA devices translate through
 options:
   -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
   -l, --list              list the scenarios and exit
-      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep; overrides the
-                          configuration file, which overrides IOMMUSIM_IOTLB
+      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep, rtl:PATH,
+                          lockstep:PATH (PATH: an RTL IOTLB plug-in, see README "Verify your
+                          own IOTLB"); overrides the configuration file, which overrides
+                          IOMMUSIM_IOTLB
       --waves[=PATH]      write a wave file and its GTKWave view (default waves/<scenario>.vcd;
                           PATH may be a directory; missing directories are created; a PATH
                           ending in .fst gets FST; with --iotlb rtl|lockstep the RTL IOTLB's
@@ -101,8 +104,8 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
             if (!value_of(i, "--iotlb", v)) {
                 return std::nullopt;
             }
-            if (v != "cpp" && v != "rtl" && v != "lockstep") {
-                error = "--iotlb must be cpp, rtl or lockstep, not '" + v + "'";
+            if (!parse_iotlb_spec(v)) {
+                error = std::string("--iotlb must be ") + iotlb_spec_syntax + ", not '" + v + "'";
                 return std::nullopt;
             }
             o.iotlb = v;
