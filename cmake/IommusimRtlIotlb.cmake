@@ -26,27 +26,26 @@ foreach(var IOMMUSIM_RTL_IOTLB_PLUGIN_SOURCE_DIR IOMMUSIM_RTL_IOTLB_INCLUDE_DIR)
     set_property(GLOBAL PROPERTY ${var} ${${var}})
 endforeach()
 
-# Every port of the contract, as rtl/iotlb.sv names it (and include/iommusim/rtl_iotlb_plugin.h's
-# fields).
-set(IOMMUSIM_RTL_IOTLB_PORTS
-    clk_i rst_ni
-    lkp_req_valid_i lkp_req_ready_o lkp_req_did_i lkp_req_pasid_i lkp_req_kind_i lkp_req_vpn_i
-    lkp_resp_valid_o lkp_resp_ready_i lkp_resp_hit_o lkp_resp_set_o lkp_resp_way_o lkp_resp_did_o
-    lkp_resp_pasid_o lkp_resp_kind_o lkp_resp_level_o lkp_resp_vpn_o lkp_resp_pfn_o lkp_resp_perm_o
-    fill_req_valid_i fill_req_ready_o fill_req_did_i fill_req_pasid_i fill_req_kind_i fill_req_level_i
-    fill_req_vpn_i fill_req_pfn_i fill_req_perm_i
-    fill_resp_valid_o fill_resp_ready_i fill_resp_set_o fill_resp_way_o fill_resp_replaced_o
-    fill_resp_evict_valid_o fill_resp_evict_did_o fill_resp_evict_pasid_o fill_resp_evict_kind_o
-    fill_resp_evict_level_o fill_resp_evict_vpn_o fill_resp_evict_pfn_o fill_resp_evict_perm_o
-    inv_req_valid_i inv_req_ready_o inv_req_scope_i inv_req_did_i inv_req_pasid_i inv_req_vpn_i inv_req_am_i
-    inv_resp_valid_o inv_resp_ready_i inv_resp_count_o
-    busy_o
-    dbg_set_i dbg_way_i dbg_valid_o dbg_did_o dbg_pasid_o dbg_kind_o dbg_level_o dbg_vpn_o dbg_pfn_o
-    dbg_perm_o dbg_plru_o)
-
 function(iommusim_add_rtl_iotlb)
     cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TOP" "SOURCES;GEOMETRIES;PARAMETERS;VERILATOR_ARGS;PORT_MAP")
     set(fn "iommusim_add_rtl_iotlb")
+    # Every port of the contract, as rtl/iotlb.sv names it (and include/iommusim/rtl_iotlb_plugin.h's
+    # fields); here, so it is seen whichever directory calls.
+    set(IOMMUSIM_RTL_IOTLB_PORTS
+        clk_i rst_ni
+        lkp_req_valid_i lkp_req_ready_o lkp_req_did_i lkp_req_pasid_i lkp_req_kind_i lkp_req_vpn_i
+        lkp_resp_valid_o lkp_resp_ready_i lkp_resp_hit_o lkp_resp_set_o lkp_resp_way_o lkp_resp_did_o
+        lkp_resp_pasid_o lkp_resp_kind_o lkp_resp_level_o lkp_resp_vpn_o lkp_resp_pfn_o lkp_resp_perm_o
+        fill_req_valid_i fill_req_ready_o fill_req_did_i fill_req_pasid_i fill_req_kind_i fill_req_level_i
+        fill_req_vpn_i fill_req_pfn_i fill_req_perm_i
+        fill_resp_valid_o fill_resp_ready_i fill_resp_set_o fill_resp_way_o fill_resp_replaced_o
+        fill_resp_evict_valid_o fill_resp_evict_did_o fill_resp_evict_pasid_o fill_resp_evict_kind_o
+        fill_resp_evict_level_o fill_resp_evict_vpn_o fill_resp_evict_pfn_o fill_resp_evict_perm_o
+        inv_req_valid_i inv_req_ready_o inv_req_scope_i inv_req_did_i inv_req_pasid_i inv_req_vpn_i inv_req_am_i
+        inv_resp_valid_o inv_resp_ready_i inv_resp_count_o
+        busy_o
+        dbg_set_i dbg_way_i dbg_valid_o dbg_did_o dbg_pasid_o dbg_kind_o dbg_level_o dbg_vpn_o dbg_pfn_o
+        dbg_perm_o dbg_plru_o)
     get_property(IOMMUSIM_RTL_IOTLB_PLUGIN_SOURCE_DIR GLOBAL PROPERTY IOMMUSIM_RTL_IOTLB_PLUGIN_SOURCE_DIR)
     get_property(IOMMUSIM_RTL_IOTLB_INCLUDE_DIR GLOBAL PROPERTY IOMMUSIM_RTL_IOTLB_INCLUDE_DIR)
     if(arg_UNPARSED_ARGUMENTS)
