@@ -166,6 +166,14 @@ ${ports}")
     if(NOT IOMMUSIM_SANITIZE)
         target_link_options(${arg_NAME} PRIVATE -Wl,--no-undefined)
     endif()
+    # iommusim's own sanitizer builds check its code; Verilator's runtime (fstapi.c stores through
+    # misaligned pointers by design) is built without them. Its fuzz builds never run the RTL.
+    if(IOMMUSIM_SANITIZE)
+        target_compile_options(${arg_NAME} PRIVATE -fno-sanitize=all)
+    endif()
+    if(IOMMUSIM_FUZZ)
+        target_compile_options(${arg_NAME} PRIVATE -O0 -g0)
+    endif()
     set_target_properties(${arg_NAME} PROPERTIES
         POSITION_INDEPENDENT_CODE ON
         CXX_VISIBILITY_PRESET hidden
