@@ -32,7 +32,7 @@ install(TARGETS ${IOMMUSIM_LIBRARIES} iommusim_systemc iommusim_warnings
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iommusim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 foreach(layer util tlm rtl driver iommufd platform)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/${layer}
-            FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE)
+            FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE PATTERN "plugin" EXCLUDE)
 endforeach()
 
 install(EXPORT iommusim-targets NAMESPACE iommusim:: DESTINATION ${IOMMUSIM_CMAKE_DIR})
@@ -89,7 +89,7 @@ install(FILES ${PROJECT_BINARY_DIR}/iommusim.pc DESTINATION ${CMAKE_INSTALL_LIBD
 # The documents the headers cite (register map, fact digests, iommufd model) go with them.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md
               ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
-              ${PROJECT_SOURCE_DIR}/docs/dma-engine.md
+              ${PROJECT_SOURCE_DIR}/docs/dma-engine.md ${PROJECT_SOURCE_DIR}/docs/rtl-iotlb-contract.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # The GTKWave views and the translate filters they name (views written by an installed program
