@@ -7,8 +7,8 @@ include(CMakePackageConfigHelpers)
 set(IOMMUSIM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/iommusim)
 
 # Static libraries in link order (a library before those it uses), as the pkg-config file lists them.
-set(IOMMUSIM_LIBRARIES iommusim_platform iommusim_iommufd iommusim_driver iommusim_rtl iommusim_rtl_verilated
-                       iommusim_tlm iommusim_util)
+set(IOMMUSIM_LIBRARIES iommusim_platform iommusim_iommufd iommusim_driver iommusim_rtl iommusim_tlm
+                       iommusim_util)
 
 # A C program is linked by the C compiler driver, which does not add the C++ runtime these
 # libraries need: each carries, for C links only, what the C++ driver links implicitly and the C
@@ -32,12 +32,22 @@ install(TARGETS ${IOMMUSIM_LIBRARIES} iommusim_systemc iommusim_warnings
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/iommusim DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 foreach(layer util tlm rtl driver iommufd platform)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/${layer}
-            FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE)
+            FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE PATTERN "plugin" EXCLUDE)
 endforeach()
 
 install(EXPORT iommusim-targets NAMESPACE iommusim:: DESTINATION ${IOMMUSIM_CMAKE_DIR})
+# iommusim_add_rtl_iotlb for a user's design: the function, the plug-in's entry point and model
+# sources it compiles, and the ABI header (installed with include/iommusim).
+set(IOMMUSIM_RTL_PLUGIN_SOURCE_INSTALL_DIR ${CMAKE_INSTALL_DATADIR}/iommusim/rtl_plugin)
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/IommusimRtlIotlb.cmake DESTINATION ${IOMMUSIM_CMAKE_DIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/rtl/plugin/ DESTINATION ${IOMMUSIM_RTL_PLUGIN_SOURCE_INSTALL_DIR})
+set(IOMMUSIM_RTL_PLUGIN_INSTALL_FILE ${CMAKE_INSTALL_LIBDIR}/iommusim/lib${IOMMUSIM_RTL_PLUGIN}.so)
+set(IOMMUSIM_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR})
+set(IOMMUSIM_INSTALL_PROGRAM ${CMAKE_INSTALL_BINDIR}/iommusim)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/iommusim-config.cmake.in
-    ${PROJECT_BINARY_DIR}/iommusim-config.cmake INSTALL_DESTINATION ${IOMMUSIM_CMAKE_DIR})
+    ${PROJECT_BINARY_DIR}/iommusim-config.cmake INSTALL_DESTINATION ${IOMMUSIM_CMAKE_DIR}
+    PATH_VARS IOMMUSIM_RTL_PLUGIN_SOURCE_INSTALL_DIR IOMMUSIM_RTL_PLUGIN_INSTALL_FILE IOMMUSIM_INSTALL_INCLUDEDIR
+              IOMMUSIM_INSTALL_PROGRAM)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/iommusim-config-version.cmake
     COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/iommusim-config.cmake ${PROJECT_BINARY_DIR}/iommusim-config-version.cmake
@@ -52,13 +62,15 @@ foreach(lib ${IOMMUSIM_LIBRARIES})
     endif()
     string(APPEND IOMMUSIM_PC_LIBS " -l${name}")
 endforeach()
-# What the libraries need below SystemC (the verilated runtime's zlib, atomics, threads) and the
-# C++ runtime, so a C link with the plain C compiler works.
-get_target_property(verilated_link iommusim_rtl_verilated INTERFACE_LINK_LIBRARIES)
-list(FILTER verilated_link INCLUDE REGEX "^-")
-list(APPEND verilated_link ${CMAKE_THREAD_LIBS_INIT})
-list(REMOVE_DUPLICATES verilated_link)
-foreach(flag ${verilated_link})
+# What the libraries need below SystemC (the plug-in loader's libdl where it is separate,
+# threads) and the C++ runtime, so a C link with the plain C compiler works.
+set(system_link)
+foreach(lib ${CMAKE_DL_LIBS})
+    list(APPEND system_link -l${lib})
+endforeach()
+list(APPEND system_link ${CMAKE_THREAD_LIBS_INIT})
+list(REMOVE_DUPLICATES system_link)
+foreach(flag ${system_link})
     string(APPEND IOMMUSIM_PC_LIBS " ${flag}")
 endforeach()
 foreach(runtime ${IOMMUSIM_CXX_RUNTIME})
@@ -77,7 +89,7 @@ install(FILES ${PROJECT_BINARY_DIR}/iommusim.pc DESTINATION ${CMAKE_INSTALL_LIBD
 # The documents the headers cite (register map, fact digests, iommufd model) go with them.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs/iommufd.md
               ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
-              ${PROJECT_SOURCE_DIR}/docs/dma-engine.md
+              ${PROJECT_SOURCE_DIR}/docs/dma-engine.md ${PROJECT_SOURCE_DIR}/docs/rtl-iotlb-contract.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # The GTKWave views and the translate filters they name (views written by an installed program

@@ -95,7 +95,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     };
     lockstep_options lockstep;
     lockstep.replacement = *parse_iotlb_replacement(cfg.iotlb_replacement);
-    m_iotlb = make_iotlb(*parse_iotlb_impl(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways},
+    m_iotlb = make_iotlb(*parse_iotlb_spec(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways},
                          waves, lockstep);
     m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
     if (!cfg.waves.empty()) {

@@ -2,10 +2,9 @@
 
 #include <cstdlib>
 #include <set>
-#include <sstream>
 
+#include "rtl/iotlb_factory.h"
 #include "rtl/lockstep_iotlb.h"
-#include "rtl/rtl_iotlb.h"
 #include "util/klog.h"
 
 namespace iommusim {
@@ -19,21 +18,15 @@ std::string platform_config::validate() const {
     if (std::string err = iommu.validate(); !err.empty()) {
         return "iommu: " + err;
     }
-    if (iotlb != "cpp" && iotlb != "rtl" && iotlb != "lockstep") {
-        return "iotlb=\"" + iotlb + "\" (must be cpp, rtl or lockstep)";
+    const std::optional<iotlb_spec> spec = parse_iotlb_spec(iotlb);
+    if (!spec) {
+        return "iotlb=\"" + iotlb + "\" (must be " + iotlb_spec_syntax + ")";
     }
     if (!parse_iotlb_replacement(iotlb_replacement)) {
         return "iotlb_replacement=\"" + iotlb_replacement + "\" (must be tree-plru or free)";
     }
-    if (iotlb != "cpp" && !rtl_iotlb::supported(iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways})) {
-        // An ostringstream: GCC 12 at -O3 misreads string operator+ chains (-Wrestrict).
-        std::ostringstream msg;
-        msg << "iotlb=" << iotlb << " needs a verilated IOTLB geometry; " << iommu.iotlb_sets << "x" << iommu.iotlb_ways
-            << " (sets x ways) is not one of";
-        for (const iotlb_geometry& g : rtl_iotlb::supported_geometries()) {
-            msg << " " << g.sets << "x" << g.ways;
-        }
-        return msg.str();
+    if (std::string err = check_iotlb_spec(*spec, iotlb_geometry{iommu.iotlb_sets, iommu.iotlb_ways}); !err.empty()) {
+        return "iotlb=" + iotlb + ": " + err;
     }
     if (devices.empty()) {
         return "devices: at least one DMA device is needed";

@@ -25,7 +25,7 @@ struct platform_config {
     static constexpr std::size_t max_devices = 8192;
 
     iommu_config iommu;                                          // IOMMU capabilities, cache geometry, latencies
-    std::string iotlb = default_iotlb();                         // IOTLB implementation: cpp, rtl or lockstep
+    std::string iotlb = default_iotlb();                         // IOTLB: cpp, rtl, lockstep, rtl:PATH, lockstep:PATH
     std::string iotlb_replacement = "tree-plru";                 // lockstep: tree-plru (victims must match) or free
     std::string waves;                                           // wave file path ("" = no waves; see configure())
     std::vector<dma_device_config> devices = default_devices();  // DMA devices, vfio0..vfioN-1

@@ -65,33 +65,34 @@ class iotlb_protocol_checker {
     std::vector<iotlb_protocol_violation> m_log;
 };
 
-// The sample of a verilated rtl/iotlb.sv (its port names).
-template <typename V>
-iotlb_port_sample sample_iotlb_ports(const V& d) {
+// The sample of the contract's pins (docs/rtl-iotlb-contract.md names): inputs as the adapter drives them,
+// outputs as the design presents them (rtl/plugin ABI structs, or one verilated class for both).
+template <typename In, typename Out>
+iotlb_port_sample sample_iotlb_ports(const In& i, const Out& o) {
     iotlb_port_sample s;
     auto& lr = s.request[0];
-    lr = {static_cast<bool>(d.lkp_req_valid_i),
-          static_cast<bool>(d.lkp_req_ready_o),
-          {d.lkp_req_did_i, d.lkp_req_pasid_i, d.lkp_req_kind_i, d.lkp_req_vpn_i}};
-    s.response[0] = {static_cast<bool>(d.lkp_resp_valid_o),
-                     static_cast<bool>(d.lkp_resp_ready_i),
-                     {d.lkp_resp_hit_o, d.lkp_resp_set_o, d.lkp_resp_way_o, d.lkp_resp_did_o, d.lkp_resp_pasid_o,
-                      d.lkp_resp_kind_o, d.lkp_resp_level_o, d.lkp_resp_vpn_o, d.lkp_resp_pfn_o, d.lkp_resp_perm_o}};
-    s.request[1] = {static_cast<bool>(d.fill_req_valid_i),
-                    static_cast<bool>(d.fill_req_ready_o),
-                    {d.fill_req_did_i, d.fill_req_pasid_i, d.fill_req_kind_i, d.fill_req_level_i, d.fill_req_vpn_i,
-                     d.fill_req_pfn_i, d.fill_req_perm_i}};
+    lr = {static_cast<bool>(i.lkp_req_valid_i),
+          static_cast<bool>(o.lkp_req_ready_o),
+          {i.lkp_req_did_i, i.lkp_req_pasid_i, i.lkp_req_kind_i, i.lkp_req_vpn_i}};
+    s.response[0] = {static_cast<bool>(o.lkp_resp_valid_o),
+                     static_cast<bool>(i.lkp_resp_ready_i),
+                     {o.lkp_resp_hit_o, o.lkp_resp_set_o, o.lkp_resp_way_o, o.lkp_resp_did_o, o.lkp_resp_pasid_o,
+                      o.lkp_resp_kind_o, o.lkp_resp_level_o, o.lkp_resp_vpn_o, o.lkp_resp_pfn_o, o.lkp_resp_perm_o}};
+    s.request[1] = {static_cast<bool>(i.fill_req_valid_i),
+                    static_cast<bool>(o.fill_req_ready_o),
+                    {i.fill_req_did_i, i.fill_req_pasid_i, i.fill_req_kind_i, i.fill_req_level_i, i.fill_req_vpn_i,
+                     i.fill_req_pfn_i, i.fill_req_perm_i}};
     s.response[1] = {
-        static_cast<bool>(d.fill_resp_valid_o),
-        static_cast<bool>(d.fill_resp_ready_i),
-        {d.fill_resp_set_o, d.fill_resp_way_o, d.fill_resp_replaced_o, d.fill_resp_evict_valid_o,
-         d.fill_resp_evict_did_o, d.fill_resp_evict_pasid_o, d.fill_resp_evict_kind_o, d.fill_resp_evict_level_o,
-         d.fill_resp_evict_vpn_o, d.fill_resp_evict_pfn_o, d.fill_resp_evict_perm_o}};
-    s.request[2] = {static_cast<bool>(d.inv_req_valid_i),
-                    static_cast<bool>(d.inv_req_ready_o),
-                    {d.inv_req_scope_i, d.inv_req_did_i, d.inv_req_pasid_i, d.inv_req_vpn_i, d.inv_req_am_i}};
+        static_cast<bool>(o.fill_resp_valid_o),
+        static_cast<bool>(i.fill_resp_ready_i),
+        {o.fill_resp_set_o, o.fill_resp_way_o, o.fill_resp_replaced_o, o.fill_resp_evict_valid_o,
+         o.fill_resp_evict_did_o, o.fill_resp_evict_pasid_o, o.fill_resp_evict_kind_o, o.fill_resp_evict_level_o,
+         o.fill_resp_evict_vpn_o, o.fill_resp_evict_pfn_o, o.fill_resp_evict_perm_o}};
+    s.request[2] = {static_cast<bool>(i.inv_req_valid_i),
+                    static_cast<bool>(o.inv_req_ready_o),
+                    {i.inv_req_scope_i, i.inv_req_did_i, i.inv_req_pasid_i, i.inv_req_vpn_i, i.inv_req_am_i}};
     s.response[2] = {
-        static_cast<bool>(d.inv_resp_valid_o), static_cast<bool>(d.inv_resp_ready_i), {d.inv_resp_count_o}};
+        static_cast<bool>(o.inv_resp_valid_o), static_cast<bool>(i.inv_resp_ready_i), {o.inv_resp_count_o}};
     return s;
 }
 

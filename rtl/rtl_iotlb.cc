@@ -1,18 +1,13 @@
-// Verilated headers first: they switch to SystemC time when SystemC is already included, and
-// this model runs in plain C++ mode.
-#include "rtl_geometries.h"
-#include "verilated.h"
-#include "verilated_fst_c.h"
+#include "rtl/rtl_iotlb.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 #include <systemc>
 
 #include "rtl/iotlb_protocol_checker.h"
-#include "rtl/rtl_iotlb.h"
+#include "rtl/rtl_iotlb_plugin_loader.h"
 
 namespace iommusim {
 
@@ -33,158 +28,135 @@ constexpr uint64_t hang_limit_cycles = 1u << 20;
 
 }  // namespace
 
-// Everything the adapter needs from one verilated geometry.
+// The port-level machine: drives the plug-in's pins clock by clock (rise/fall), one handshake per
+// operation.
 class rtl_iotlb::model {
   public:
-    virtual ~model() = default;
-    virtual std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
-                                              uint64_t& cycles) = 0;
-    virtual iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) = 0;
-    virtual unsigned invalidate(uint8_t scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
-                                uint64_t& cycles) = 0;
-    virtual void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) = 0;
-    virtual uint64_t plru_bits(unsigned set) = 0;
-    virtual uint64_t cycle() const = 0;
-    virtual uint64_t time_ps() const = 0;
-    virtual std::string wave_path() const = 0;
-    virtual void close_waves() = 0;
-    virtual const iotlb_protocol_checker& protocol() const = 0;
-};
-
-namespace {
-
-template <typename V>
-class verilated_model final : public rtl_iotlb::model {
-  public:
-    verilated_model(iotlb_geometry geometry, const rtl_waves_options& waves)
-        : m_geometry(geometry), m_waves(waves), m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2)) {
-        m_ctx = std::make_unique<VerilatedContext>();
-        if (m_waves.enabled) {
-            m_ctx->traceEverOn(true);  // must precede the model's construction
+    model(std::shared_ptr<const rtl_iotlb_plugin> plugin, iotlb_geometry geometry, const rtl_waves_options& waves)
+        : m_plugin(std::move(plugin))
+        , m_abi(m_plugin->abi())
+        , m_geometry(geometry)
+        , m_waves(waves)
+        , m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2)) {
+        if (std::string err = m_plugin->unsupported(geometry); !err.empty()) {
+            throw std::invalid_argument(err);
         }
-        m_dut = std::make_unique<V>(m_ctx.get(), "dut");
         if (m_waves.enabled) {
             std::filesystem::create_directories(m_waves.dir);
-            m_trace = std::make_unique<VerilatedFstC>();
-            m_dut->trace(m_trace.get(), 99);
-            m_trace->open(m_waves.fst_path().c_str());
         }
+        char error[256] = "";
+        const std::string fst = m_waves.fst_path();
+        m_dut =
+            m_abi.create(geometry.sets, geometry.ways, m_waves.enabled ? fst.c_str() : nullptr, error, sizeof error);
+        if (m_dut == nullptr) {
+            throw std::invalid_argument("RTL IOTLB plug-in " + m_plugin->path() + ": " + error);
+        }
+        m_tracing = m_waves.enabled;
         idle_inputs();
-        m_dut->clk_i = 0;
-        m_dut->rst_ni = 1;
-        m_dut->eval();
+        m_in.clk_i = 0;
+        m_in.rst_ni = 1;
+        eval();
         dump();
         // Asynchronous reset over two rising edges, released on a falling edge.
-        m_dut->rst_ni = 0;
+        m_in.rst_ni = 0;
         rise();
         fall();
         rise();
-        m_dut->rst_ni = 1;
+        m_in.rst_ni = 1;
         fall();
     }
 
-    ~verilated_model() override {
-        // Verilated scopes unregister from the thread's current context, which may be another
-        // (possibly destroyed) model's: point it at ours while tearing down, then clear it.
-        Verilated::threadContextp(m_ctx.get());
-        m_dut->final();
-        close_waves();
-        m_dut.reset();
-        m_ctx.reset();
-        Verilated::threadContextp(nullptr);
+    ~model() {
+        m_abi.destroy(m_dut);  // completes the waves
+        convert_waves();
     }
+    model(const model&) = delete;
+    model& operator=(const model&) = delete;
 
     // Completes the wave file; later operations are not traced.
-    void close_waves() override {
-        if (!m_trace) {
-            return;
-        }
-        m_trace->close();
-        if (m_waves.format == rtl_waves_options::file_format::vcd) {
-            convert_to_vcd();
-        }
-        m_trace.reset();
+    void close_waves() {
+        m_abi.close_waves(m_dut);
+        convert_waves();
     }
 
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
-                                      uint64_t& cycles) override {
+                                      uint64_t& cycles) {
         fall([&] {
-            m_dut->lkp_req_valid_i = 1;
-            m_dut->lkp_req_did_i = did;
-            m_dut->lkp_req_pasid_i = pasid;
-            m_dut->lkp_req_kind_i = static_cast<uint8_t>(kind);
-            m_dut->lkp_req_vpn_i = vpn;
+            m_in.lkp_req_valid_i = 1;
+            m_in.lkp_req_did_i = did;
+            m_in.lkp_req_pasid_i = pasid;
+            m_in.lkp_req_kind_i = static_cast<uint8_t>(kind);
+            m_in.lkp_req_vpn_i = vpn;
         });
-        cycles = handshake(m_dut->lkp_req_ready_o, m_dut->lkp_req_valid_i, m_dut->lkp_resp_valid_o);
-        if (!m_dut->lkp_resp_hit_o) {
+        cycles = handshake(m_out.lkp_req_ready_o, m_in.lkp_req_valid_i, m_out.lkp_resp_valid_o);
+        if (!m_out.lkp_resp_hit_o) {
             return std::nullopt;
         }
-        return unpack(m_dut->lkp_resp_did_o, m_dut->lkp_resp_pasid_o, m_dut->lkp_resp_kind_o, m_dut->lkp_resp_level_o,
-                      m_dut->lkp_resp_vpn_o, m_dut->lkp_resp_pfn_o, m_dut->lkp_resp_perm_o);
+        return unpack(m_out.lkp_resp_did_o, m_out.lkp_resp_pasid_o, m_out.lkp_resp_kind_o, m_out.lkp_resp_level_o,
+                      m_out.lkp_resp_vpn_o, m_out.lkp_resp_pfn_o, m_out.lkp_resp_perm_o);
     }
 
-    iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) override {
+    iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) {
         fall([&] {
-            m_dut->fill_req_valid_i = 1;
-            m_dut->fill_req_did_i = entry.tag.did;
-            m_dut->fill_req_pasid_i = entry.tag.pasid;
-            m_dut->fill_req_kind_i = static_cast<uint8_t>(entry.tag.kind);
-            m_dut->fill_req_level_i = static_cast<uint8_t>(entry.tag.level);
-            m_dut->fill_req_vpn_i = entry.tag.vpn;
-            m_dut->fill_req_pfn_i = entry.payload.out_pfn;
-            m_dut->fill_req_perm_i = entry.payload.perm;
+            m_in.fill_req_valid_i = 1;
+            m_in.fill_req_did_i = entry.tag.did;
+            m_in.fill_req_pasid_i = entry.tag.pasid;
+            m_in.fill_req_kind_i = static_cast<uint8_t>(entry.tag.kind);
+            m_in.fill_req_level_i = static_cast<uint8_t>(entry.tag.level);
+            m_in.fill_req_vpn_i = entry.tag.vpn;
+            m_in.fill_req_pfn_i = entry.payload.out_pfn;
+            m_in.fill_req_perm_i = entry.payload.perm;
         });
-        cycles = handshake(m_dut->fill_req_ready_o, m_dut->fill_req_valid_i, m_dut->fill_resp_valid_o);
+        cycles = handshake(m_out.fill_req_ready_o, m_in.fill_req_valid_i, m_out.fill_resp_valid_o);
         iotlb_fill_result r;
-        r.set = m_dut->fill_resp_set_o;
-        r.way = m_dut->fill_resp_way_o;
-        r.replaced_same_tag = m_dut->fill_resp_replaced_o;
-        if (m_dut->fill_resp_evict_valid_o) {
-            r.evicted =
-                unpack(m_dut->fill_resp_evict_did_o, m_dut->fill_resp_evict_pasid_o, m_dut->fill_resp_evict_kind_o,
-                       m_dut->fill_resp_evict_level_o, m_dut->fill_resp_evict_vpn_o, m_dut->fill_resp_evict_pfn_o,
-                       m_dut->fill_resp_evict_perm_o);
+        r.set = m_out.fill_resp_set_o;
+        r.way = m_out.fill_resp_way_o;
+        r.replaced_same_tag = m_out.fill_resp_replaced_o;
+        if (m_out.fill_resp_evict_valid_o) {
+            r.evicted = unpack(m_out.fill_resp_evict_did_o, m_out.fill_resp_evict_pasid_o, m_out.fill_resp_evict_kind_o,
+                               m_out.fill_resp_evict_level_o, m_out.fill_resp_evict_vpn_o, m_out.fill_resp_evict_pfn_o,
+                               m_out.fill_resp_evict_perm_o);
         }
         return r;
     }
 
-    unsigned invalidate(uint8_t scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am,
-                        uint64_t& cycles) override {
+    unsigned invalidate(uint8_t scope, uint16_t did, uint32_t pasid, uint64_t vpn, unsigned am, uint64_t& cycles) {
         fall([&] {
-            m_dut->inv_req_valid_i = 1;
-            m_dut->inv_req_scope_i = scope;
-            m_dut->inv_req_did_i = did;
-            m_dut->inv_req_pasid_i = pasid;
-            m_dut->inv_req_vpn_i = vpn;
-            m_dut->inv_req_am_i = static_cast<uint8_t>(am);
+            m_in.inv_req_valid_i = 1;
+            m_in.inv_req_scope_i = scope;
+            m_in.inv_req_did_i = did;
+            m_in.inv_req_pasid_i = pasid;
+            m_in.inv_req_vpn_i = vpn;
+            m_in.inv_req_am_i = static_cast<uint8_t>(am);
         });
-        cycles = handshake(m_dut->inv_req_ready_o, m_dut->inv_req_valid_i, m_dut->inv_resp_valid_o);
-        return m_dut->inv_resp_count_o;
+        cycles = handshake(m_out.inv_req_ready_o, m_in.inv_req_valid_i, m_out.inv_resp_valid_o);
+        return m_out.inv_resp_count_o;
     }
 
-    void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) override {
+    void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) {
         for (unsigned set = 0; set < m_geometry.sets; ++set) {
             for (unsigned way = 0; way < m_geometry.ways; ++way) {
                 peek(set, way);
-                if (!m_dut->dbg_valid_o) {
+                if (!m_out.dbg_valid_o) {
                     continue;
                 }
                 fn(set, way,
-                   unpack(m_dut->dbg_did_o, m_dut->dbg_pasid_o, m_dut->dbg_kind_o, m_dut->dbg_level_o, m_dut->dbg_vpn_o,
-                          m_dut->dbg_pfn_o, m_dut->dbg_perm_o));
+                   unpack(m_out.dbg_did_o, m_out.dbg_pasid_o, m_out.dbg_kind_o, m_out.dbg_level_o, m_out.dbg_vpn_o,
+                          m_out.dbg_pfn_o, m_out.dbg_perm_o));
             }
         }
     }
 
-    uint64_t plru_bits(unsigned set) override {
+    uint64_t plru_bits(unsigned set) {
         peek(set, 0);
-        return m_dut->dbg_plru_o;
+        return m_out.dbg_plru_o;
     }
 
-    uint64_t cycle() const override { return m_cycle; }
-    uint64_t time_ps() const override { return m_time_ps; }
-    std::string wave_path() const override { return m_waves.enabled ? m_waves.path() : std::string(); }
-    const iotlb_protocol_checker& protocol() const override { return m_protocol; }
+    uint64_t cycle() const { return m_cycle; }
+    uint64_t time_ps() const { return m_time_ps; }
+    std::string wave_path() const { return m_waves.enabled ? m_waves.path() : std::string(); }
+    const rtl_iotlb_plugin& plugin() const { return *m_plugin; }
+    const iotlb_protocol_checker& protocol() const { return m_protocol; }
 
   private:
     // An entry as the RTL presents it on any of its three entry ports (lookup response, fill
@@ -202,9 +174,16 @@ class verilated_model final : public rtl_iotlb::model {
         return e;
     }
 
-    // Verilator emits one trace format per model; a VCD is made from the FST with GTKWave's
-    // converter. The FST stays when the conversion fails.
-    void convert_to_vcd() {
+    // The plug-in writes FST; a VCD is made from it with GTKWave's converter once the FST is
+    // complete. The FST stays when the conversion fails.
+    void convert_waves() {
+        if (!m_tracing) {
+            return;
+        }
+        m_tracing = false;
+        if (m_waves.format != rtl_waves_options::file_format::vcd) {
+            return;
+        }
         auto quote = [](const std::string& p) {
             std::string q = "'";
             for (char c : p) {
@@ -222,72 +201,68 @@ class verilated_model final : public rtl_iotlb::model {
     }
 
     void idle_inputs() {
-        m_dut->lkp_req_valid_i = 0;
-        m_dut->fill_req_valid_i = 0;
-        m_dut->inv_req_valid_i = 0;
+        m_in.lkp_req_valid_i = 0;
+        m_in.fill_req_valid_i = 0;
+        m_in.inv_req_valid_i = 0;
         // The adapter consumes every response as soon as it is valid.
-        m_dut->lkp_resp_ready_i = 1;
-        m_dut->fill_resp_ready_i = 1;
-        m_dut->inv_resp_ready_i = 1;
+        m_in.lkp_resp_ready_i = 1;
+        m_in.fill_resp_ready_i = 1;
+        m_in.inv_resp_ready_i = 1;
     }
+
+    // One evaluation of the design with the current inputs at the current time.
+    void eval() { m_abi.eval(m_dut, &m_in, &m_out, m_time_ps); }
 
     // The debug port is combinational: evaluate without a clock edge, so no state changes.
     void peek(unsigned set, unsigned way) {
-        m_dut->dbg_set_i = set;
-        m_dut->dbg_way_i = way;
-        m_dut->eval();
+        m_in.dbg_set_i = set;
+        m_in.dbg_way_i = way;
+        eval();
     }
 
     void advance() {
         m_time_ps += m_half_ps;
         // Keep the RTL clock at or after the SystemC time so both sets of waves share one axis.
-        if (m_trace && m_waves.now_ps) {
+        if (m_tracing && m_waves.now_ps) {
             m_time_ps = std::max(m_time_ps, m_waves.now_ps());
-        } else if (m_trace && sc_core::sc_is_running()) {
+        } else if (m_tracing && sc_core::sc_is_running()) {
             const auto now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
             m_time_ps = std::max(m_time_ps, now_ps);
         }
-        m_ctx->time(m_time_ps);
     }
 
-    void dump() {
-        if (m_trace) {
-            m_trace->dump(m_time_ps);
-        }
-    }
+    void dump() { m_abi.dump(m_dut, m_time_ps); }
 
     // Falling edge; inputs change here, half a cycle before the edge that samples them.
     template <typename Drive>
     void fall(Drive drive) {
-        Verilated::threadContextp(m_ctx.get());  // $time and assertion reports use this model's
         idle_inputs();
         drive();
         fall();
     }
     void fall() {
         advance();
-        m_dut->clk_i = 0;
-        m_dut->eval();
+        m_in.clk_i = 0;
+        eval();
         dump();
     }
     void rise() {
         advance();
         // The port contract, checked on the values this edge samples.
-        if (m_dut->rst_ni) {
-            m_protocol.on_edge(sample_iotlb_ports(*m_dut), m_cycle, m_time_ps);
+        if (m_in.rst_ni) {
+            m_protocol.on_edge(sample_iotlb_ports(m_in, m_out), m_cycle, m_time_ps);
         } else {
             m_protocol.reset();
         }
-        m_dut->clk_i = 1;
-        m_dut->eval();
+        m_in.clk_i = 1;
+        eval();
         ++m_cycle;
         dump();
     }
 
     // Holds the request until accepted, then clocks until the response is valid. Returns the
     // rising edges from presenting the request to the response.
-    template <typename Ready, typename Valid, typename RespValid>
-    uint64_t handshake(const Ready& ready, Valid& valid, const RespValid& resp_valid) {
+    uint64_t handshake(const uint8_t& ready, uint8_t& valid, const uint8_t& resp_valid) {
         uint64_t edges = 0;
         while (!ready) {
             rise();
@@ -312,34 +287,19 @@ class verilated_model final : public rtl_iotlb::model {
         }
     }
 
+    std::shared_ptr<const rtl_iotlb_plugin> m_plugin;  // keeps the library loaded
+    const iommusim_rtl_iotlb_plugin& m_abi;
     iotlb_geometry m_geometry;
     rtl_waves_options m_waves;
     uint64_t m_half_ps;
-    std::unique_ptr<VerilatedContext> m_ctx;
-    std::unique_ptr<V> m_dut;
-    std::unique_ptr<VerilatedFstC> m_trace;
+    iommusim_rtl_iotlb_model* m_dut = nullptr;
+    iommusim_rtl_iotlb_inputs m_in{};
+    iommusim_rtl_iotlb_outputs m_out{};
+    bool m_tracing = false;  // a wave file is open
     uint64_t m_cycle = 0;
     uint64_t m_time_ps = 0;
     iotlb_protocol_checker m_protocol;
 };
-
-// The verilated geometries (IOMMUSIM_RTL_GEOMETRIES of rtl/CMakeLists.txt).
-struct verilated_geometry {
-    unsigned sets;
-    unsigned ways;
-    std::unique_ptr<rtl_iotlb::model> (*make)(iotlb_geometry, const rtl_waves_options&);
-};
-
-template <typename V>
-std::unique_ptr<rtl_iotlb::model> make_model(iotlb_geometry g, const rtl_waves_options& w) {
-    return std::make_unique<verilated_model<V>>(g, w);
-}
-
-#define IOMMUSIM_RTL_GEOMETRY_ENTRY(sets, ways, verilated) {sets, ways, &make_model<verilated>},
-constexpr verilated_geometry verilated_geometries[] = {IOMMUSIM_RTL_GEOMETRIES(IOMMUSIM_RTL_GEOMETRY_ENTRY)};
-#undef IOMMUSIM_RTL_GEOMETRY_ENTRY
-
-}  // namespace
 
 rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
     rtl_waves_options o;
@@ -357,32 +317,18 @@ rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
 }
 
 bool rtl_iotlb::supported(iotlb_geometry geometry) {
-    return std::any_of(std::begin(verilated_geometries), std::end(verilated_geometries),
-                       [&](const verilated_geometry& v) { return v.sets == geometry.sets && v.ways == geometry.ways; });
+    return rtl_iotlb_plugin::load(rtl_iotlb_plugin::builtin_path())->supports(geometry);
 }
 
 std::vector<iotlb_geometry> rtl_iotlb::supported_geometries() {
-    std::vector<iotlb_geometry> out;
-    for (const verilated_geometry& v : verilated_geometries) {
-        out.push_back({v.sets, v.ways});
-    }
-    return out;
+    return rtl_iotlb_plugin::load(rtl_iotlb_plugin::builtin_path())->geometries();
 }
 
-rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves) : m_geometry(geometry) {
-    for (const verilated_geometry& v : verilated_geometries) {
-        if (v.sets == geometry.sets && v.ways == geometry.ways) {
-            m_model = v.make(geometry, waves);
-            return;
-        }
-    }
-    std::ostringstream msg;  // (not string operator+: GCC 12 -O3 raises a false -Wrestrict on it)
-    msg << "rtl_iotlb: geometry " << geometry.sets << "x" << geometry.ways
-        << " (sets x ways) is not verilated; available:";
-    for (const iotlb_geometry& g : supported_geometries()) {
-        msg << " " << g.sets << "x" << g.ways;
-    }
-    throw std::invalid_argument(msg.str());
+rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves, const std::string& plugin_path)
+    : m_geometry(geometry) {
+    const std::string path = plugin_path.empty() ? rtl_iotlb_plugin::builtin_path() : plugin_path;
+    m_builtin = plugin_path.empty();
+    m_model = std::make_unique<model>(rtl_iotlb_plugin::load(path), geometry, waves);
 }
 
 rtl_iotlb::~rtl_iotlb() = default;
@@ -452,6 +398,14 @@ std::string rtl_iotlb::protocol_report() const {
 
 std::string rtl_iotlb::wave_path() const {
     return m_model->wave_path();
+}
+
+std::string rtl_iotlb::name() const {
+    return m_builtin ? "rtl_iotlb" : "rtl_iotlb(" + m_model->plugin().name() + ")";
+}
+
+const std::string& rtl_iotlb::plugin_path() const {
+    return m_model->plugin().path();
 }
 
 }  // namespace iommusim

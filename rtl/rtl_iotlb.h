@@ -1,14 +1,18 @@
-// The verilated RTL IOTLB (rtl/iotlb.sv) behind the IOTLB interface (tlm/iotlb_if.h).
+// A verilated RTL IOTLB behind the IOTLB interface (tlm/iotlb_if.h): the project's own
+// (rtl/iotlb.sv) or a user's design, either one a plug-in built by iommusim_add_rtl_iotlb and
+// loaded by path (rtl/rtl_iotlb_plugin_loader.h, docs/rtl-iotlb-contract.md).
 //
-// Models: every iotlb_if operation as a valid/ready transaction on the RTL ports, stepping the
-// clock until the response arrives; last_op_cycles() is the number of clock cycles that took
-// (lookup and fill 1, an invalidation 1 + sets). Waves (FST) of every port and register, with
-// timestamps in simulated time: one clock period per cycle and, while waves are on and a SystemC
-// simulation runs, never behind sc_time_stamp(), so they line up with the TLM-level signals.
-// Does not model: geometries that were not verilated (rtl/CMakeLists.txt lists them;
-// supported_geometries() returns them), tag values wider than the RTL fields (DID 16, PASID 20,
-// page number 45, output page number 40 bits: fill throws std::out_of_range, lookup misses),
-// native VCD tracing (the model is verilated for FST; a VCD is converted from it with fst2vcd).
+// Models: every iotlb_if operation as a valid/ready transaction on the design's ports, driven
+// clock edge by clock edge (model::rise/fall, one plug-in eval() each) until the response arrives;
+// last_op_cycles() is the number of clock cycles that took (for rtl/iotlb.sv: lookup and fill 1,
+// an invalidation 1 + sets; a user's design may take any number). Waves (FST, written by the
+// plug-in) of every port and register, with timestamps in simulated time: one clock period per
+// cycle and, while waves are on and a SystemC simulation runs, never behind sc_time_stamp(), so
+// they line up with the TLM-level signals.
+// Does not model: geometries the plug-in was not verilated for (supported_geometries() lists the
+// project's own), tag values wider than the contract's fields (DID 16, PASID 20, page number 45,
+// output page number 40 bits: fill throws std::out_of_range, lookup misses), native VCD tracing
+// (plug-ins are verilated for FST; a VCD is converted from it with fst2vcd).
 #pragma once
 
 #include <cstdint>
@@ -45,8 +49,10 @@ struct rtl_waves_options {
 
 class rtl_iotlb : public iotlb_if {
   public:
-    // Throws std::invalid_argument for a geometry that was not verilated (misconfiguration).
-    explicit rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves = {});
+    // The design of the plug-in at plugin_path (empty: the project's own, rtl/iotlb.sv).
+    // std::invalid_argument when the plug-in cannot be loaded (rtl/rtl_iotlb_plugin_loader.h) or
+    // has no verilation of this geometry (misconfiguration).
+    explicit rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves = {}, const std::string& plugin_path = "");
     ~rtl_iotlb() override;
     rtl_iotlb(const rtl_iotlb&) = delete;
     rtl_iotlb& operator=(const rtl_iotlb&) = delete;
@@ -66,7 +72,9 @@ class rtl_iotlb : public iotlb_if {
     // Violations of the port contract seen by the protocol checker (rtl/iotlb_protocol_checker.h).
     uint64_t protocol_violations() const override;
     std::string protocol_report() const override;
-    std::string name() const override { return "rtl_iotlb"; }
+    // "rtl_iotlb" for the project's own design, "rtl_iotlb(<plug-in name>)" for another.
+    std::string name() const override;
+    const std::string& plugin_path() const;
 
     // Read through the debug port.
     std::optional<uint64_t> plru_bits(unsigned set) const override;
@@ -76,14 +84,16 @@ class rtl_iotlb : public iotlb_if {
     // Wave file being written, empty when waves are off.
     std::string wave_path() const;
 
+    // The geometries of the project's own plug-in.
     static bool supported(iotlb_geometry geometry);
     static std::vector<iotlb_geometry> supported_geometries();
 
-    // Type-erased verilated model of one geometry (defined in rtl_iotlb.cc).
+    // The port-level machine over the plug-in's pins (defined in rtl_iotlb.cc).
     class model;
 
   private:
     iotlb_geometry m_geometry;
+    bool m_builtin = true;
     std::unique_ptr<model> m_model;
     uint64_t m_last_op_cycles = 0;
 };

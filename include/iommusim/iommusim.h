@@ -31,7 +31,9 @@ extern "C" {
 /* Explicit platform configuration. A zero or NULL field keeps the default. */
 struct iommusim_config {
     unsigned num_devices; /* DMA devices vfio0..vfioN-1 (default 4, at most 64; odd-numbered ones are ATS-capable) */
-    const char* iotlb;    /* IOTLB implementation: "cpp" (default), "rtl" or "lockstep" */
+    const char* iotlb;    /* IOTLB implementation: "cpp" (default), "rtl", "lockstep" (the project's RTL
+                             IOTLB alone or compared with the C++ one), "rtl:PATH", "lockstep:PATH"
+                             (the RTL IOTLB plug-in at PATH, see docs/rtl-iotlb-contract.md) */
     const char* waves;    /* wave file path (".vcd" added when missing; missing directories are
                              created; a directory gets iommusim.vcd inside), NULL = no waves */
     uint64_t seed;        /* seed for anything random in the platform (default 1) */

@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "program/plot.h"
+#include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
 
@@ -38,8 +39,10 @@ API, the VT-d driver programs the simulated IOMMU, DMA devices translate through
 options:
   -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
   -l, --list              list the scenarios and exit
-      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep; overrides the
-                          configuration file, which overrides IOMMUSIM_IOTLB
+      --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep, rtl:PATH,
+                          lockstep:PATH (PATH: an RTL IOTLB plug-in, see README "Verify your
+                          own IOTLB"); overrides the configuration file, which overrides
+                          IOMMUSIM_IOTLB
       --iotlb-replacement R  tree-plru (default) or free: with lockstep, free lets the RTL
                           choose its own victims (hits must still be correct translations,
                           invalidations must drop what they cover; hit rates are reported)
@@ -106,8 +109,8 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
             if (!value_of(i, "--iotlb", v)) {
                 return std::nullopt;
             }
-            if (v != "cpp" && v != "rtl" && v != "lockstep") {
-                error = "--iotlb must be cpp, rtl or lockstep, not '" + v + "'";
+            if (!parse_iotlb_spec(v)) {
+                error = std::string("--iotlb must be ") + iotlb_spec_syntax + ", not '" + v + "'";
                 return std::nullopt;
             }
             o.iotlb = v;

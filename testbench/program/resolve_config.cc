@@ -14,9 +14,9 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
     const char* env = std::getenv("IOMMUSIM_IOTLB");
     iotlb_source = "default";
     if (env && *env) {
-        if (!parse_iotlb_impl(env)) {
-            return std::string("IOMMUSIM_IOTLB=") + env +
-                   " in the environment is not an IOTLB kind (cpp, rtl, lockstep)";
+        if (!parse_iotlb_spec(env)) {
+            return std::string("IOMMUSIM_IOTLB=") + env + " in the environment is not an IOTLB kind (" +
+                   iotlb_spec_syntax + ")";
         }
         iotlb_source = "IOMMUSIM_IOTLB";
     }
