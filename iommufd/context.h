@@ -69,8 +69,8 @@ struct ioas_area {
     int prot = 0;
     bool writable_pages = false;  // the pages were mapped writeable (IOAS_COPY may then map them so)
     std::shared_ptr<user_pages> pages;
-    unsigned num_accesses = 0;    // access pins through this area (kernel area->num_accesses)
-    bool prevent_access = false;  // an unmap is waiting for the accesses to let go
+    unsigned num_accesses = 0;          // access pins through this area (kernel area->num_accesses)
+    bool prevent_access = false;        // an unmap is waiting for the accesses to let go
     std::shared_ptr<mapped_file> file;  // the file behind an IOAS_MAP_FILE area, else null
 };
 

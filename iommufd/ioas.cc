@@ -609,8 +609,8 @@ int ioas_map_file_ioctl(ucmd& u) {
                                 : rc == -EPERM ? "writeable over a file not open for writing, or write-sealed"
                                                : "the file range cannot be held");
     }
-    const std::vector<piece> pieces{{file->address_of(cmd.start), cmd.length, writable, file, cmd.start,
-                                     std::make_shared<user_pages>()}};
+    const std::vector<piece> pieces{
+        {file->address_of(cmd.start), cmd.length, writable, file, cmd.start, std::make_shared<user_pages>()}};
     uint64_t iova = cmd.iova;
     const char* reason = nullptr;
     rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);

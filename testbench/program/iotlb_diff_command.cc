@@ -63,8 +63,8 @@ std::optional<diff_options> parse_args(const std::vector<std::string>& args, std
             return std::nullopt;
         }
         if (a == "--iotlb") {
-            if (!parse_iotlb_impl(v)) {
-                error = "--iotlb must be cpp, rtl or lockstep, not '" + v + "'";
+            if (!parse_iotlb_spec(v)) {
+                error = std::string("--iotlb must be ") + iotlb_spec_syntax + ", not '" + v + "'";
                 return std::nullopt;
             }
             o.iotlb = v;
@@ -138,8 +138,8 @@ rtl_waves_options waves_at(const std::string& path) {
 }
 
 iotlb_maker maker_for(const std::string& kind) {
-    const iotlb_impl impl = *parse_iotlb_impl(kind);
-    return [impl](const iotlb_geometry& g, const rtl_waves_options& w) { return make_iotlb(impl, g, w); };
+    const iotlb_spec spec = *parse_iotlb_spec(kind);
+    return [spec](const iotlb_geometry& g, const rtl_waves_options& w) { return make_iotlb(spec, g, w); };
 }
 
 // Writes waves of a (short) failing sequence by replaying it with waves on.
@@ -172,7 +172,7 @@ int replay(const diff_options& o, std::ostream& out, std::ostream& err, const io
         return 2;
     }
     const std::string kind = !o.iotlb.empty() ? o.iotlb : r->iotlb;
-    if (!dut && !parse_iotlb_impl(kind)) {
+    if (!dut && !parse_iotlb_spec(kind)) {
         err << "iommusim iotlb-diff: " << o.replay << " names no IOTLB kind: give --iotlb KIND\n";
         return 2;
     }

@@ -253,7 +253,7 @@ TEST(IotlbDiff, BadUsageIsExitTwoWithAMessage) {
         const char* message;
     } cases[] = {
         {{}, "needs --iotlb KIND"},
-        {{"--iotlb", "fpga"}, "--iotlb must be cpp, rtl or lockstep"},
+        {{"--iotlb", "fpga"}, "--iotlb must be cpp, rtl, lockstep, rtl:PATH or lockstep:PATH"},
         {{"--iotlb", "cpp", "--ops", "0"}, "--ops needs a positive integer"},
         {{"--iotlb", "cpp", "--geometry", "3x4"}, "--geometry needs SETSxWAYS"},
         {{"--iotlb", "rtl", "--geometry", "8x2"}, "not verilated"},
