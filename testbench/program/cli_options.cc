@@ -1,28 +1,12 @@
 #include "program/cli_options.h"
 
-#include <charconv>
 #include <cstddef>
 
+#include "program/parse_number.h"
 #include "program/plot.h"
 #include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
-
-namespace {
-
-bool parse_u64(const std::string& s, uint64_t& out) {
-    const char* first = s.data();
-    const char* last = s.data() + s.size();
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        first += 2;
-        base = 16;
-    }
-    auto [ptr, ec] = std::from_chars(first, last, out, base);
-    return ec == std::errc() && ptr == last && first != last;
-}
-
-}  // namespace
 
 std::string cli_usage() {
     return R"(usage: iommusim [options] [SCENARIO]

@@ -1,6 +1,5 @@
 #include "program/iotlb_diff_command.h"
 
-#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 #include <sstream>
 
 #include "platform/output_file.h"
+#include "program/parse_number.h"
 #include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
@@ -28,18 +28,6 @@ struct diff_options {
     std::string reproducer;
     bool ops_given = false, seed_given = false, geometry_given = false, help = false;
 };
-
-bool parse_u64(const std::string& s, uint64_t& out) {
-    const char* first = s.data();
-    const char* last = s.data() + s.size();
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        first += 2;
-        base = 16;
-    }
-    auto [ptr, ec] = std::from_chars(first, last, out, base);
-    return ec == std::errc() && ptr == last && first != last;
-}
 
 std::optional<diff_options> parse_args(const std::vector<std::string>& args, std::string& error) {
     diff_options o;

@@ -1,7 +1,8 @@
 #include "program/iotlb_ops.h"
 
-#include <charconv>
 #include <sstream>
+
+#include "program/parse_number.h"
 
 namespace iommusim::program {
 
@@ -19,16 +20,6 @@ std::string hex(uint64_t v) {
     std::ostringstream os;
     os << "0x" << std::hex << v;
     return os.str();
-}
-
-bool parse_number(std::string_view s, uint64_t& out) {
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        s.remove_prefix(2);
-        base = 16;
-    }
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
-    return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
 }
 
 template <typename Enum, typename NameOf>
@@ -162,7 +153,7 @@ std::optional<iotlb_op> parse_op(std::string_view line, std::string& error) {
                     wanted.push_back("am");
                 }
             }
-        } else if (!parse_number(value, n)) {
+        } else if (!parse_u64(value, n)) {
             ok = false;
         } else if (key == "did") {
             ok = n <= 0xffff;
