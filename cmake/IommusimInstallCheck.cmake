@@ -7,19 +7,9 @@
 # checks that the pkg-config file is valid and that every document the installed headers cite is
 # installed; checks that the installed `iommusim exec` finds the installed interposer and runs a
 # program on it.
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR DOC_DIR PYTHON)
-    if(NOT DEFINED ${var})
-        message(FATAL_ERROR "${var} is required")
-    endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/IommusimCheckScript.cmake)
+iommusim_check_require(BUILD_DIR SOURCE_DIR WORK_DIR DOC_DIR PYTHON)
 file(REMOVE_RECURSE ${WORK_DIR})
-function(run)
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-    endif()
-    message(STATUS "${out}")
-endfunction()
 set(prefix ${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
