@@ -36,16 +36,17 @@ void iotlb_protocol_checker::reset() {
 
 void iotlb_protocol_checker::on_edge(const iotlb_port_sample& ports, uint64_t cycle, uint64_t time_ps) {
     for (unsigned c = 0; c < iotlb_channel_count; ++c) {
-        const std::string name = iotlb_channel_name(static_cast<iotlb_channel>(c));
+        // Names are built only for a violation: this runs at every clock edge.
+        const char* name = iotlb_channel_name(static_cast<iotlb_channel>(c));
         // A handshake that was pending at the last edge must be held, unchanged, until it completes.
         auto held = [&](const iotlb_port_handshake& before, const iotlb_port_handshake& now, const char* side) {
             if (!m_have_previous || !before.valid || before.ready) {
                 return;
             }
             if (!now.valid) {
-                violated(cycle, time_ps, name + " " + side + " valid dropped before ready");
+                violated(cycle, time_ps, std::string(name) + " " + side + " valid dropped before ready");
             } else if (now.payload != before.payload) {
-                violated(cycle, time_ps, name + " " + side + " payload changed while valid and not ready");
+                violated(cycle, time_ps, std::string(name) + " " + side + " payload changed while valid and not ready");
             }
         };
         held(m_previous.request[c], ports.request[c], "request");
@@ -53,7 +54,7 @@ void iotlb_protocol_checker::on_edge(const iotlb_port_sample& ports, uint64_t cy
         // A response needs an accepted request of its channel (reported once, when it appears).
         const bool was_valid = m_have_previous && m_previous.response[c].valid;
         if (ports.response[c].valid && !was_valid && m_in_flight != static_cast<int>(c)) {
-            violated(cycle, time_ps, name + " response without a request");
+            violated(cycle, time_ps, std::string(name) + " response without a request");
         }
     }
     // Responses complete at this edge before requests are accepted at it (the RTL takes the next
@@ -65,11 +66,10 @@ void iotlb_protocol_checker::on_edge(const iotlb_port_sample& ports, uint64_t cy
         if (!ports.request[c].valid || !ports.request[c].ready) {
             continue;
         }
-        const std::string name = iotlb_channel_name(static_cast<iotlb_channel>(c));
         if (m_in_flight >= 0) {
             violated(cycle, time_ps,
-                     name + " request accepted while a " + iotlb_channel_name(static_cast<iotlb_channel>(m_in_flight)) +
-                         " operation is in flight");
+                     std::string(iotlb_channel_name(static_cast<iotlb_channel>(c))) + " request accepted while a " +
+                         iotlb_channel_name(static_cast<iotlb_channel>(m_in_flight)) + " operation is in flight");
         }
         m_in_flight = static_cast<int>(c);
     }
