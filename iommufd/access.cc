@@ -150,6 +150,19 @@ int change_ioas_id(context& ctx, access& acc, uint32_t ioas_id) {
     return change_ioas(acc, as);
 }
 
+// The checks iommufd_access_pin_pages and iommufd_access_rw both make first: [iova, last] of a
+// non-empty range that does not wrap, on an attached access. 0 or the errno.
+int access_range(const access& acc, uint64_t iova, uint64_t length, uint64_t& last) {
+    if (length == 0) {
+        return -EINVAL;
+    }
+    last = iova + (length - 1);
+    if (last < iova) {
+        return -EOVERFLOW;
+    }
+    return acc.ioas == nullptr ? -ENOENT : 0;
+}
+
 }  // namespace
 
 int access_create(context& ctx, bool needs_pin_pages, std::function<void(uint64_t, uint64_t)> unmap, access*& out) {
@@ -195,15 +208,9 @@ int access_pin_pages(access& acc, uint64_t iova, uint64_t length, bool write, st
     if (acc.iova_alignment != page_size || !acc.unmap) {
         return -EINVAL;  // the driver's ops do not support pinning
     }
-    if (length == 0) {
-        return -EINVAL;
-    }
-    const uint64_t last = iova + (length - 1);
-    if (last < iova) {
-        return -EOVERFLOW;
-    }
-    if (acc.ioas == nullptr) {
-        return -ENOENT;
+    uint64_t last = 0;
+    if (int rc = access_range(acc, iova, length, last); rc != 0) {
+        return rc;
     }
     bool covered = false;
     const std::vector<contig_piece> pieces = contig_areas(*acc.ioas, iova, last, covered);
@@ -256,15 +263,9 @@ void access_unpin_pages(access& acc, uint64_t iova, uint64_t length) {
 }
 
 int access_rw(access& acc, uint64_t iova, void* data, uint64_t length, uint32_t flags) {
-    if (length == 0) {
-        return -EINVAL;
-    }
-    const uint64_t last = iova + (length - 1);
-    if (last < iova) {
-        return -EOVERFLOW;
-    }
-    if (acc.ioas == nullptr) {
-        return -ENOENT;
+    uint64_t last = 0;
+    if (int rc = access_range(acc, iova, length, last); rc != 0) {
+        return rc;
     }
     bool covered = false;
     auto* bytes = static_cast<unsigned char*>(data);
