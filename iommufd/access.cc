@@ -96,14 +96,18 @@ void unpin_page(ioas_area& area, uint64_t page) {
     }
 }
 
-// Kernel iopt_area_add_access: pages nothing holds yet are pinned from the program (EFAULT).
+// Kernel iopt_area_add_access: pages nothing holds yet are pinned from the program (EFAULT) or
+// from the area's file.
 int add_access(const ioas& as, const contig_piece& p, bool write) {
     const uint64_t first = user_address(p, p.cur) & ~(page_size - 1);
     const uint64_t end = user_address(p, p.last) + 1;
     for (uint64_t at = first; at < end; at += page_size) {
         const bool held = !as.hwpts.empty() || p.area->pages->access_pins.count(at) != 0;
-        if (!held && !user_range_pinnable(at, page_size, write && p.area->writable_pages)) {
-            return -EFAULT;
+        if (held) {
+            continue;
+        }
+        if (int rc = pin_pages(at, page_size, write && p.area->writable_pages, p.area->file.get()); rc != 0) {
+            return rc;
         }
     }
     for_each_page(p, pin_page);
@@ -282,6 +286,13 @@ int access_rw(access& acc, uint64_t iova, void* data, uint64_t length, uint32_t 
         }
         const uint64_t n = p.last - p.cur + 1;
         const uint64_t user = user_address(p, p.cur);
+        // A file's pages are read through the file, which refuses as at pin time (memfd_pin_folios);
+        // the copy itself answers for user memory.
+        if (p.area->file) {
+            if (int rc = pin_pages(user, n, write, p.area->file.get()); rc != 0) {
+                return rc;
+            }
+        }
         const std::size_t failed =
             write ? driver::copy_to_user(user, bytes, n) : driver::copy_from_user(bytes, user, n);
         if (failed != 0) {

@@ -253,9 +253,11 @@ int ioas_add_reserved(ioas& as, uint64_t start, uint64_t length);
 // not fit every area) or leaves the IOAS's access list.
 int ioas_add_access(ioas& as, access& acc);
 void ioas_remove_access(ioas& as, access& acc);
-// Pinning (kernel pin_user_pages -> EFAULT): every page the byte range touches is readable, and
-// writable when the pin is for writing (FOLL_WRITE).
-bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write);
+// Pins the pages of [user_va, user_va + length) (the model keeps no page: it checks they can be
+// pinned). User memory as pin_user_pages: every page readable, and writable for a write pin
+// (FOLL_WRITE), else -EFAULT. An IOAS_MAP_FILE area's pages (file non-null) as memfd_pin_folios:
+// the file's own answer. 0 or the errno.
+int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file);
 
 // Accesses (access.cc, kernel device.c iommufd_access_*). Creation publishes the object at once.
 int access_create(context& ctx, bool needs_pin_pages, std::function<void(uint64_t, uint64_t)> unmap, access*& out);

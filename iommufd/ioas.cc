@@ -212,8 +212,6 @@ int check_iova(const ioas& as, uint64_t iova, uint64_t length, const char*& reas
     return 0;
 }
 
-}  // namespace
-
 // FOLL_WRITE: pages.c pfn_reader_user_init.
 bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
     const uint64_t first = user_va & ~(page_size - 1);
@@ -227,16 +225,16 @@ bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
     return !write || driver::user_range_writable(first, ((end - first + page_size - 1) / page_size) * page_size);
 }
 
-namespace {
+}  // namespace
 
-// Pins the pages of [user_va, user_va + length): 0, -EFAULT for user memory (pin_user_pages), or the
-// file's own answer for an IOAS_MAP_FILE area (memfd_pin_folios).
 int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file) {
     if (file != nullptr) {
         return file->pin(user_va, length);
     }
     return user_range_pinnable(user_va, length, write) ? 0 : -EFAULT;
 }
+
+namespace {
 
 int pin_area(const ioas_area& area) {
     return pin_pages(area.user_va, area.length, (area.prot & driver::prot_write) != 0, area.file.get());
