@@ -628,6 +628,9 @@ int ioas_copy_ioctl(ucmd& u) {
     if (cmd.length >= ulong_max || cmd.src_iova >= ulong_max || cmd.dst_iova >= ulong_max) {
         return -EOVERFLOW;
     }
+    if ((cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) == 0) {
+        return -EINVAL;  // kernel iommufd_ioas_copy: a copy maps, so it needs an access right as MAP does
+    }
     auto* src = u.ctx.get<ioas>(cmd.src_ioas_id, obj_type::ioas);
     if (src == nullptr) {
         return -ENOENT;
