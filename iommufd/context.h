@@ -14,7 +14,8 @@
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
 // Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
-// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is accepted),
+// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
+// kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
 // The core is driver-agnostic: it reaches drivers only through driver/iommu_ops.h.

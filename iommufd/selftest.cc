@@ -200,6 +200,11 @@ int test_cmd_ioctl(ucmd& u) {
         case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
             return test_destroy_access_pages(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+            // The kernel refuses a limit below one batch element, sizeof(unsigned long) + sizeof(u32)
+            // (selftest.c, guarding pages.c batch_init).
+            if (cmd.memory_limit.limit < sizeof(uint64_t) + sizeof(uint32_t)) {
+                return -EINVAL;
+            }
             u.ctx.memory_limit = cmd.memory_limit.limit;
             return 0;
         default:

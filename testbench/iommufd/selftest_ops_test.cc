@@ -1,7 +1,7 @@
 // IOMMU_TEST_CMD ops of the selftest mock (kernel drivers/iommu/iommufd/selftest.c) beyond plain
 // MOCK_DOMAIN: MOCK_DOMAIN_FLAGS (the MOCK_FLAGS_DEVICE_* flags and what they change for the
 // device and its domains), MD_CHECK_MAP (the IOVA-to-user-address check of a mock domain) and
-// DEV_CHECK_CACHE (a mock device's four cache slots).
+// DEV_CHECK_CACHE (a mock device's four cache slots) and SET_TEMP_MEMORY_LIMIT's lower bound.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -169,6 +169,17 @@ TEST_F(SelftestOps, DevCheckCacheStartsAtTheDefault) {
     uint32_t flagged_idev = 0;
     ASSERT_EQ(0, MockDomainFlags(m_fd, m_ioas_id, MOCK_FLAGS_DEVICE_NO_DIRTY, nullptr, nullptr, &flagged_idev));
     EXPECT_EQ(0, DevCheckCache(m_fd, flagged_idev, 3, 0xbaddad));
+}
+
+// SET_TEMP_MEMORY_LIMIT (kernel selftest.c): a limit below one batch element, sizeof(unsigned long)
+// + sizeof(u32) = 12 bytes, is EINVAL; 12 and anything above are taken.
+TEST_F(SelftestOps, TempMemoryLimitBelowOneBatchElementIsEinval) {
+    for (uint32_t limit : {0u, 1u, 11u}) {
+        EXPECT_EQ(EINVAL, SetTempMemoryLimit(m_fd, limit)) << limit;
+    }
+    for (uint32_t limit : {12u, 16u, 65536u, ~0u}) {
+        EXPECT_EQ(0, SetTempMemoryLimit(m_fd, limit)) << limit;
+    }
 }
 
 }  // namespace
