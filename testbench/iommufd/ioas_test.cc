@@ -164,6 +164,31 @@ TEST_F(Ioas, AutomaticIovasAreAlignedToTheLength) {
     EXPECT_EQ(11 * page + page / 2, iova);  // 2 KiB aligned, keeping the page offset
 }
 
+// The case with the mock domain: after one page at the aperture's start, two pages go to
+// the next 8 KiB boundary (0x1002000), not to the first free byte (0x1001000).
+TEST_F(Ioas, AutomaticIovaInTheMockApertureSkipsToTheLengthsAlignment) {
+    // User addresses aligned to 64 KiB, so that only the length limits the IOVA alignment.
+    constexpr uint64_t span = 32 * page;
+    void* p = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(MAP_FAILED, p);
+    const uint64_t base = (reinterpret_cast<uint64_t>(p) + 16 * page - 1) & ~(16 * page - 1);
+    ASSERT_EQ(0, mock_domain());
+    uint64_t iova = 0;
+    ASSERT_EQ(0, map(m_ioas, base, page, &iova));
+    EXPECT_EQ(uint64_t{MOCK_APERTURE_START}, iova);
+    ASSERT_EQ(0, map(m_ioas, base, 2 * page, &iova));
+    EXPECT_EQ(uint64_t{MOCK_APERTURE_START} + 2 * page, iova);
+    // The hole left at 0x1001000 still takes a page.
+    ASSERT_EQ(0, map(m_ioas, base, page, &iova));
+    EXPECT_EQ(uint64_t{MOCK_APERTURE_START} + page, iova);
+    // The domain's 2 KiB pages: a 2 KiB map at user page offset 2 KiB keeps that offset in the IOVA
+    // (kernel __alloc_iova_check_range: ALIGN(hole, alignment) | page_offset).
+    ASSERT_EQ(0, map(m_ioas, base + mock_page, mock_page, &iova));
+    EXPECT_EQ(uint64_t{MOCK_APERTURE_START} + 4 * page + mock_page, iova);
+    ASSERT_EQ(0, IoasUnmap(m_fd, m_ioas, 0, ulong_max));
+    munmap(p, span);
+}
+
 TEST_F(Ioas, AllowIovasErrnos) {
     iommu_ioas_allow_iovas cmd{};
     cmd.size = sizeof(cmd);
