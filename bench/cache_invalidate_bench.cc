@@ -5,6 +5,8 @@
 // in one host thread (SystemC coroutines), so CPU time is the host cost.
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_iterations.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -106,9 +108,9 @@ void BM_CacheInvalidateUser64Poll(benchmark::State& state) {
     run_calls(state, 64, false);
 }
 
-BENCHMARK(BM_CacheInvalidateUser1);
-BENCHMARK(BM_CacheInvalidateUser64);
-BENCHMARK(BM_CacheInvalidateUser1Poll);
-BENCHMARK(BM_CacheInvalidateUser64Poll);
+BENCHMARK(BM_CacheInvalidateUser1)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_CacheInvalidateUser64)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_CacheInvalidateUser1Poll)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_CacheInvalidateUser64Poll)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace

@@ -2,7 +2,9 @@
 // through the C API, the iommufd core, the VT-d driver (descriptors, queue, wait) and the IOMMU
 // model. Reports host time per entry and simulated time per ioctl.
 #include <benchmark/benchmark.h>
+
 #include <fcntl.h>
+#include "bench/bench_iterations.h"
 
 #include <cerrno>
 
@@ -46,7 +48,7 @@ void BM_HwptInvalidateIoctl64(benchmark::State& state) {
             static_cast<double>(iommusim::platform::instance().now_ns() - sim_start) / iters;
     }
 }
-BENCHMARK(BM_HwptInvalidateIoctl64)->Apply(iterations_from_environment);
+BENCHMARK(BM_HwptInvalidateIoctl64)->Apply(iommusim::bench::iterations_from_environment);
 
 // The same ioctl on the selftest mock nested domain: the cost of the C API, the dispatcher, the
 // object lookup and the per-entry user copies, without a driver or hardware behind it.
@@ -109,6 +111,6 @@ void BM_HwptInvalidateIoctlMock64(benchmark::State& state) {
         static_cast<double>(state.iterations()) * entries, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     iommusim_close(fd);
 }
-BENCHMARK(BM_HwptInvalidateIoctlMock64);
+BENCHMARK(BM_HwptInvalidateIoctlMock64)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace

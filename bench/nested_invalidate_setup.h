@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bench/bench_iterations.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/iommufd.h"
 
@@ -21,14 +22,6 @@ constexpr uint64_t gpa_base = 0x100000;
 constexpr unsigned guest_pages = 8;
 constexpr uint64_t guest_iova = 0x40000000;
 constexpr unsigned entries = 64;
-
-// IOMMUSIM_BENCH_ITERATIONS=N runs exactly N iterations once (no calibration runs), so that two
-// instruction counts (valgrind --tool=cachegrind) differ by exactly the iterations between them.
-inline void iterations_from_environment(benchmark::internal::Benchmark* b) {
-    if (const char* n = std::getenv("IOMMUSIM_BENCH_ITERATIONS")) {
-        b->Iterations(std::strtoll(n, nullptr, 10));
-    }
-}
 
 // Sys: static int open(const char*, int) and static int ioctl(int, unsigned long, void*), each as
 // the system call (-1 with errno).

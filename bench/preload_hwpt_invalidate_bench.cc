@@ -4,9 +4,11 @@
 // difference between the two is what the interposer adds per ioctl: the descriptor lookup (one
 // fstat) and the lock.
 #include <benchmark/benchmark.h>
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "bench/bench_iterations.h"
 
 #include <cerrno>
 
@@ -43,6 +45,6 @@ void BM_PreloadHwptInvalidate64(benchmark::State& state) {
     state.counters["host_time_per_entry"] =
         benchmark::Counter(iters * entries, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_PreloadHwptInvalidate64)->Apply(iterations_from_environment);
+BENCHMARK(BM_PreloadHwptInvalidate64)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace

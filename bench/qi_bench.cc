@@ -4,6 +4,8 @@
 // wait per batch through invalidation_queue, time per descriptor (host time; simulated time as a counter).
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_iterations.h"
+
 #include <memory>
 #include <vector>
 
@@ -83,7 +85,7 @@ void BM_QiPasidIotlbPageSelective(benchmark::State& state) {
     core_setup s;
     run_core(state, s, page_selective_ring());
 }
-BENCHMARK(BM_QiPasidIotlbPageSelective);
+BENCHMARK(BM_QiPasidIotlbPageSelective)->Apply(iommusim::bench::iterations_from_environment);
 
 // Domain-selective for DIDs with nothing cached: the IOTLB's per-DID filter answers without a
 // scan, which is what a guest's flush of an idle domain costs.
@@ -95,7 +97,7 @@ void BM_QiIotlbDomainSelective(benchmark::State& state) {
     }
     run_core(state, s, ring);
 }
-BENCHMARK(BM_QiIotlbDomainSelective);
+BENCHMARK(BM_QiIotlbDomainSelective)->Apply(iommusim::bench::iterations_from_environment);
 
 // Breakdown: the same page-selective descriptors applied to the bare IOTLB (no paging-structure
 // caches, no translator bookkeeping).
@@ -138,7 +140,7 @@ void BM_QiPasidIotlbPageSelectiveIotlbOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(dropped);
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_QiPasidIotlbPageSelectiveIotlbOnly);
+BENCHMARK(BM_QiPasidIotlbPageSelectiveIotlbOnly)->Apply(iommusim::bench::iterations_from_environment);
 
 // Decode and validate only (no cache work), for reference.
 void BM_QiDecodeOnly(benchmark::State& state) {
@@ -155,7 +157,7 @@ void BM_QiDecodeOnly(benchmark::State& state) {
     }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_QiDecodeOnly);
+BENCHMARK(BM_QiDecodeOnly)->Apply(iommusim::bench::iterations_from_environment);
 
 // ---- SystemC engine --------------------------------------------------------------------------------
 
@@ -219,7 +221,7 @@ void BM_QiBatch64WithWait(benchmark::State& state) {
     state.counters["per_desc"] = benchmark::Counter(descs, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     state.counters["sim_ns_per_desc"] = (sc_core::sc_time_stamp() - t0).to_seconds() * 1e9 / (descs > 0 ? descs : 1);
 }
-BENCHMARK(BM_QiBatch64WithWait);
+BENCHMARK(BM_QiBatch64WithWait)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace
 }  // namespace iommusim

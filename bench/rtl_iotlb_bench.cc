@@ -8,6 +8,8 @@
 // 64 entries = 16 sets x 4 ways, 1024 entries = 64 sets x 16 ways (the verilated geometries).
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_iterations.h"
+
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 #include <functional>
@@ -86,8 +88,8 @@ void BM_RtlIotlbInvalidateDomain(benchmark::State& state) {
         static_cast<double>(cycles) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
 
-BENCHMARK(BM_RtlIotlbLookupHit)->Arg(64)->Arg(1024);
-BENCHMARK(BM_RtlIotlbInvalidateDomain)->Arg(64)->Arg(1024);
+BENCHMARK(BM_RtlIotlbLookupHit)->Arg(64)->Arg(1024)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_RtlIotlbInvalidateDomain)->Arg(64)->Arg(1024)->Apply(iommusim::bench::iterations_from_environment);
 
 // ---- DMA through the TLM IOMMU (bench/dma_bench_system.h) ----
 
@@ -125,9 +127,9 @@ void BM_TlmDmaIotlbHitLockstep(benchmark::State& state) {
     dma_iotlb_hit(state, all().lockstep);
 }
 
-BENCHMARK(BM_TlmDmaIotlbHitCpp);
-BENCHMARK(BM_TlmDmaIotlbHitRtl);
-BENCHMARK(BM_TlmDmaIotlbHitLockstep);
+BENCHMARK(BM_TlmDmaIotlbHitCpp)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaIotlbHitRtl)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaIotlbHitLockstep)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace
 }  // namespace iommusim

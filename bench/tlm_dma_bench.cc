@@ -8,6 +8,8 @@
 //                          access is a fault-safe kernel copy, and memory grants no DMI)
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_iterations.h"
+
 #include <cstdlib>
 
 #include "dma_bench_system.h"
@@ -59,11 +61,11 @@ void BM_TlmDmaUserMemory(benchmark::State& state) {
     traffic(state, sys().raw, k_user_pa, false);
 }
 
-BENCHMARK(BM_TlmDmaIotlbHit);
-BENCHMARK(BM_TlmDmaNoIommu);
-BENCHMARK(BM_TlmDmaDmi);
-BENCHMARK(BM_TlmDmaNoIommuDmi);
-BENCHMARK(BM_TlmDmaUserMemory);
+BENCHMARK(BM_TlmDmaIotlbHit)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaNoIommu)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaDmi)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaNoIommuDmi)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_TlmDmaUserMemory)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace
 }  // namespace iommusim::bench

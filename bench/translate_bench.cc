@@ -4,6 +4,8 @@
 // state measures reads only.
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_iterations.h"
+
 #include <memory>
 
 #include "tlm/iotlb.h"
@@ -109,7 +111,7 @@ void BM_TranslateIotlbHit(benchmark::State& state) {
     s.finish(true);
     run(state, s);
 }
-BENCHMARK(BM_TranslateIotlbHit);
+BENCHMARK(BM_TranslateIotlbHit)->Apply(iommusim::bench::iterations_from_environment);
 
 void BM_TranslateFirstStageWalk4(benchmark::State& state) {
     setup s;
@@ -118,7 +120,7 @@ void BM_TranslateFirstStageWalk4(benchmark::State& state) {
     s.finish(false);
     run(state, s);
 }
-BENCHMARK(BM_TranslateFirstStageWalk4);
+BENCHMARK(BM_TranslateFirstStageWalk4)->Apply(iommusim::bench::iterations_from_environment);
 
 void BM_TranslateNestedWalk4x4(benchmark::State& state) {
     setup s;
@@ -127,7 +129,7 @@ void BM_TranslateNestedWalk4x4(benchmark::State& state) {
     s.finish(false);
     run(state, s);
 }
-BENCHMARK(BM_TranslateNestedWalk4x4);
+BENCHMARK(BM_TranslateNestedWalk4x4)->Apply(iommusim::bench::iterations_from_environment);
 
 void BM_TranslateNestedWalk4x4Psc(benchmark::State& state) {
     setup s;
@@ -136,7 +138,7 @@ void BM_TranslateNestedWalk4x4Psc(benchmark::State& state) {
     s.finish(false);
     run(state, s);
 }
-BENCHMARK(BM_TranslateNestedWalk4x4Psc);
+BENCHMARK(BM_TranslateNestedWalk4x4Psc)->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace
 }  // namespace iommusim
