@@ -5,13 +5,12 @@
 // in one host thread (SystemC coroutines), so CPU time is the host cost.
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_iterations.h"
-
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "bench/bench_iterations.h"
 #include "driver/nested_domain.h"
 #include "driver/paging_domain.h"
 #include "driver/vtd_iommu.h"

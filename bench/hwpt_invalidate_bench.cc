@@ -2,12 +2,11 @@
 // through the C API, the iommufd core, the VT-d driver (descriptors, queue, wait) and the IOMMU
 // model. Reports host time per entry and simulated time per ioctl.
 #include <benchmark/benchmark.h>
-
 #include <fcntl.h>
-#include "bench/bench_iterations.h"
 
 #include <cerrno>
 
+#include "bench/bench_iterations.h"
 #include "bench/nested_invalidate_setup.h"
 #include "iommusim/iommufd.h"
 #include "iommusim/iommusim.h"

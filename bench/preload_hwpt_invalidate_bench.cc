@@ -4,14 +4,13 @@
 // difference between the two is what the interposer adds per ioctl: the descriptor lookup (one
 // fstat) and the lock.
 #include <benchmark/benchmark.h>
-
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "bench/bench_iterations.h"
 
 #include <cerrno>
 
+#include "bench/bench_iterations.h"
 #include "bench/nested_invalidate_setup.h"
 #include "iommusim/iommufd.h"
 

@@ -4,13 +4,12 @@
 // wait per batch through invalidation_queue, time per descriptor (host time; simulated time as a counter).
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_iterations.h"
-
 #include <memory>
 #include <vector>
 
 #include <systemc>
 
+#include "bench/bench_iterations.h"
 #include "iommusim/hw/vtd_regs.h"
 #include "tlm/invalidation_queue.h"
 #include "tlm/iotlb.h"
@@ -158,6 +157,125 @@ void BM_QiDecodeOnly(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_QiDecodeOnly)->Apply(iommusim::bench::iterations_from_environment);
+
+// ---- Costs against capacity ----------------------------------------------------------------------
+// A translator whose IOTLB of `entries` (sets x 4 ways) is full of DID 1 entries of one kind at
+// pages 0..entries-1 (PASIDs 0..7 for first-stage entries), so that descriptors for pages far above
+// drop nothing and every iteration sees the same full IOTLB: what an invalidation that matches
+// nothing costs at that capacity.
+struct capacity_setup {
+    iommu_config cfg;
+    std::unique_ptr<sparse_memory> mem;
+    std::unique_ptr<iotlb> tlb;
+    std::unique_ptr<translator> tr;
+    decode_caps caps;
+    unsigned entries;
+
+    capacity_setup(unsigned n, translation_kind kind) : entries(n) {
+        cfg.iotlb_sets = n / 4;
+        cfg.iotlb_ways = 4;
+        mem = std::make_unique<sparse_memory>(cfg.phys_addr_bits);
+        tlb = std::make_unique<iotlb>(iotlb_geometry{cfg.iotlb_sets, cfg.iotlb_ways});
+        tr = std::make_unique<translator>(cfg, *mem, *tlb);
+        for (unsigned i = 0; i < n; ++i) {
+            iotlb_entry e;
+            const uint32_t pasid = kind == translation_kind::first_stage ? i % k_pasids : 0;
+            e.tag = iotlb_tag{1, pasid, kind, page_level::size_4k, i};
+            e.payload.out_pfn = 0x10000 + i;
+            tlb->fill(e);
+        }
+        caps.mamv = cfg.mamv;
+        caps.nd = cfg.nd;
+    }
+};
+
+void run_capacity(benchmark::State& state, capacity_setup& s, const std::vector<hw::inv_desc>& ring) {
+    if (s.tlb->valid_count() != s.entries) {
+        state.SkipWithError("the IOTLB did not fill: the geometry no longer holds one entry per page");
+        return;
+    }
+    std::size_t i = 0;
+    uint64_t dropped = 0;
+    for (auto _ : state) {
+        const decode_result r = descriptor_decoder::decode(ring[i], true, s.caps);
+        dropped += s.tr->invalidate(r.desc.scope);
+        i = (i + 1) % ring.size();
+    }
+    benchmark::DoNotOptimize(dropped);
+    if (dropped != 0 || s.tlb->valid_count() != s.entries) {
+        state.SkipWithError("an invalidation dropped entries: the benchmark no longer measures a miss");
+    }
+    state.counters["entries"] = s.entries;
+}
+
+// Type-2 (IOTLB) page-selective, AM=0, over an IOTLB full of the DID's second-stage entries, none
+// in range (type 2 drops every first-stage entry of the DID, so the fill is second-stage only).
+void BM_QiIotlbPageSelectiveType2(benchmark::State& state) {
+    capacity_setup s(static_cast<unsigned>(state.range(0)), translation_kind::second_stage);
+    std::vector<hw::inv_desc> ring;
+    for (uint64_t p = 0; p < 64; ++p) {
+        ring.push_back(hw::make_iotlb_inv(hw::iotlb_desc::page, 1, (uint64_t{1} << 30) + (p << 12), 0));
+    }
+    run_capacity(state, s, ring);
+}
+BENCHMARK(BM_QiIotlbPageSelectiveType2)
+    ->Arg(64)
+    ->Arg(512)
+    ->Arg(4096)
+    ->Apply(iommusim::bench::iterations_from_environment);
+
+// Type-6 (PASID-based IOTLB) page-selective with address mask AM over a 4096-entry IOTLB full of
+// the DID's first-stage entries of PASIDs 0..7, the range (2^AM pages at 4 GiB) covering none.
+void BM_QiPasidPageSelectiveAm(benchmark::State& state) {
+    capacity_setup s(4096, translation_kind::first_stage);
+    const auto am = static_cast<uint8_t>(state.range(0));
+    std::vector<hw::inv_desc> ring;
+    for (uint32_t pasid = 0; pasid < k_pasids; ++pasid) {
+        ring.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, pasid, uint64_t{1} << 32, am));
+    }
+    run_capacity(state, s, ring);
+}
+BENCHMARK(BM_QiPasidPageSelectiveAm)
+    ->Arg(0)
+    ->Arg(4)
+    ->Arg(9)
+    ->Arg(12)
+    ->Arg(18)
+    ->Apply(iommusim::bench::iterations_from_environment);
+
+// Domain-selective for a domain that holds entries: each iteration refills 16 first-stage entries
+// of one of 64 domains (in a 1024-entry IOTLB holding the other domains' entries too) and drops them
+// with a type-2 domain-selective descriptor. The figure includes the 16 fills.
+void BM_QiIotlbDomainSelectiveCached(benchmark::State& state) {
+    capacity_setup s(1024, translation_kind::first_stage);
+    constexpr unsigned per_domain = 16;
+    constexpr uint16_t domains = 64;
+    auto fill_domain = [&](uint16_t did) {
+        for (unsigned i = 0; i < per_domain; ++i) {
+            iotlb_entry e;
+            e.tag = iotlb_tag{did, 0, translation_kind::first_stage, page_level::size_4k, 0x100000 + i};
+            e.payload.out_pfn = 0x20000 + i;
+            s.tlb->fill(e);
+        }
+    };
+    std::vector<hw::inv_desc> ring;
+    for (uint16_t d = 0; d < domains; ++d) {
+        ring.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, static_cast<uint16_t>(2 + d)));
+    }
+    std::size_t i = 0;
+    uint64_t dropped = 0;
+    for (auto _ : state) {
+        fill_domain(static_cast<uint16_t>(2 + i));
+        const decode_result r = descriptor_decoder::decode(ring[i], true, s.caps);
+        dropped += s.tr->invalidate(r.desc.scope);
+        i = (i + 1) % ring.size();
+    }
+    if (dropped != uint64_t{per_domain} * state.iterations()) {
+        state.SkipWithError("a domain-selective invalidation did not drop the domain's 16 entries");
+    }
+    state.counters["dropped_per_desc"] = per_domain;
+}
+BENCHMARK(BM_QiIotlbDomainSelectiveCached)->Apply(iommusim::bench::iterations_from_environment);
 
 // ---- SystemC engine --------------------------------------------------------------------------------
 

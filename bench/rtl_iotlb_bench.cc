@@ -8,8 +8,6 @@
 // 64 entries = 16 sets x 4 ways, 1024 entries = 64 sets x 16 ways (the verilated geometries).
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_iterations.h"
-
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 #include <functional>
@@ -19,6 +17,7 @@
 #include <tlm>
 #include <vector>
 
+#include "bench/bench_iterations.h"
 #include "dma_bench_system.h"
 #include "iommusim/hw/vtd_regs.h"
 #include "rtl/iotlb_factory.h"

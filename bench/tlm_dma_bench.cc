@@ -8,10 +8,9 @@
 //                          access is a fault-safe kernel copy, and memory grants no DMI)
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_iterations.h"
-
 #include <cstdlib>
 
+#include "bench/bench_iterations.h"
 #include "dma_bench_system.h"
 #include "tlm/iotlb.h"
 

@@ -4,10 +4,9 @@
 // state measures reads only.
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_iterations.h"
-
 #include <memory>
 
+#include "bench/bench_iterations.h"
 #include "tlm/iotlb.h"
 #include "tlm/sparse_memory.h"
 #include "tlm/table_builder_util.h"
