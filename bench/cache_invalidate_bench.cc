@@ -107,6 +107,19 @@ void BM_CacheInvalidateUser64Poll(benchmark::State& state) {
     run_calls(state, 64, false);
 }
 
+// The per-call and per-entry cost apart: batches of 1 to 256 entries (interrupt completion); the
+// slope between two sizes is the cost per entry, the intercept the fixed cost per call.
+void BM_CacheInvalidateUserBatch(benchmark::State& state) {
+    run_calls(state, static_cast<unsigned>(state.range(0)), true);
+}
+
+BENCHMARK(BM_CacheInvalidateUserBatch)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Apply(iommusim::bench::iterations_from_environment);
 BENCHMARK(BM_CacheInvalidateUser1)->Apply(iommusim::bench::iterations_from_environment);
 BENCHMARK(BM_CacheInvalidateUser64)->Apply(iommusim::bench::iterations_from_environment);
 BENCHMARK(BM_CacheInvalidateUser1Poll)->Apply(iommusim::bench::iterations_from_environment);
