@@ -130,7 +130,10 @@ inline void run_on(device& d, std::function<void(device&)> job) {
 }
 
 // One device -> IOMMU -> memory system around `tlb`, with a second-stage domain for k_rid over the
-// window, set up through the register file (GCMD protocol: SRTP, then TE).
+// window, set up through the register file (GCMD protocol: SRTP, then TE). With `requesters` > 1
+// the requester ids k_rid + r (r < requesters) each get their own context and PASID entry and their
+// own domain (DID r + 1) over one shared second-stage table of `pages` pages: the device thread can
+// then speak for any of them (dma_extension.requester_id), as interleaved devices would.
 struct dma_system {
     iommu_config cfg;
     std::unique_ptr<iotlb_if> tlb;
@@ -142,8 +145,10 @@ struct dma_system {
     sc_core::sc_signal<bool> irq_inv;
     test::table_builder tb{mem.store()};
 
-    dma_system(const std::string& prefix, std::unique_ptr<iotlb_if> t)
-        : tlb(std::move(t))
+    dma_system(const std::string& prefix, std::unique_ptr<iotlb_if> t, unsigned requesters = 1,
+               unsigned pages = k_pages, const iommu_config& config = {})
+        : cfg(config)
+        , tlb(std::move(t))
         , mem((prefix + "_mem").c_str(), memory_for(cfg))
         , mmu((prefix + "_mmu").c_str(), cfg, *tlb)
         , dev((prefix + "_dev").c_str())
@@ -157,15 +162,18 @@ struct dma_system {
         mmu.irq_inv.bind(irq_inv);
         tlm_utils::tlm_quantumkeeper::set_global_quantum(
             sc_core::sc_time(static_cast<double>(cfg.quantum_ns), sc_core::SC_NS));
-        tb.set_context(k_rid);
         const uint64_t ss = tb.new_ss();
-        for (unsigned i = 0; i < k_pages; ++i) {
+        for (unsigned i = 0; i < pages; ++i) {
             tb.map_ss(ss, 4, k_iova + i * 4096ull, k_hpa + i * 4096ull);
         }
-        test::pasid_opts o;
-        o.did = 1;
-        o.ssptptr = ss;
-        tb.set_pasid(k_rid, 0, o);
+        for (unsigned r = 0; r < requesters; ++r) {
+            const auto rid = static_cast<uint16_t>(k_rid + r);
+            tb.set_context(rid);
+            test::pasid_opts o;
+            o.did = static_cast<uint16_t>(r + 1);
+            o.ssptptr = ss;
+            tb.set_pasid(rid, 0, o);
+        }
         register_file& r = mmu.registers();
         r.write(hw::reg::RTADDR_OFFSET, 8, tb.rtaddr_value());
         r.write(hw::reg::GCMD_OFFSET, 4, hw::gcmd::srtp::mask);
