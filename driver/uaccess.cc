@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/user_space.h"
 #include "tlm/fault_safe_copy.h"
 
 namespace iommusim::driver {
@@ -42,52 +43,80 @@ uint64_t mapped_prefix(uint64_t uptr, uint64_t len, int perm_index) {
     return std::min(next, end) - uptr;
 }
 
-// The shared file mapping holding uptr: its device, inode and the file offset of uptr. False for an
-// address that no shared file mapping holds, or when the table cannot be read.
-struct file_page {
-    std::string dev;
-    uint64_t inode;
-    uint64_t offset;
+// One line of /proc/self/maps with a file behind it: "start-end perms offset major:minor inode path".
+struct maps_line {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    char perms[5] = {};
+    uint64_t offset = 0;
+    uint64_t device = 0;
+    uint64_t inode = 0;
 };
-bool shared_file_page(uint64_t uptr, file_page& out) {
+
+bool parse_maps_line(const std::string& line, maps_line& out) {
+    unsigned major = 0;
+    unsigned minor = 0;
+    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64, &out.lo, &out.hi, out.perms,
+                    &out.offset, &major, &minor, &out.inode) != 7) {
+        return false;
+    }
+    out.device = (uint64_t{major} << 32) | minor;
+    return true;
+}
+
+}  // namespace
+
+bool shared_mapping_of(uint64_t uptr, uint64_t len, shared_mapping& out) {
+    if (len == 0 || uptr + len < uptr) {
+        return false;
+    }
     std::ifstream maps("/proc/self/maps");
     std::string line;
     while (std::getline(maps, line)) {
-        uint64_t lo = 0;
-        uint64_t hi = 0;
-        uint64_t offset = 0;
-        uint64_t inode = 0;
-        char perms[5] = {};
-        char dev[16] = {};
-        if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %15s %" SCNu64, &lo, &hi, perms, &offset,
-                        dev, &inode) != 6 ||
-            uptr < lo || uptr >= hi) {
+        maps_line m;
+        if (!parse_maps_line(line, m) || uptr < m.lo || uptr >= m.hi) {
             continue;
         }
-        if (perms[3] != 's' || inode == 0) {
+        if (m.perms[3] != 's' || m.inode == 0 || uptr + len > m.hi) {
             return false;
         }
-        out = {dev, inode, offset + (uptr - lo)};
+        out = {m.device, m.inode, m.offset + (uptr - m.lo)};
         return true;
     }
     return false;
 }
 
-}  // namespace
+bool address_of_shared(const shared_mapping& file, uint64_t len, uint64_t& out) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        maps_line m;
+        if (!parse_maps_line(line, m) || m.perms[3] != 's' || m.device != file.device || m.inode != file.inode ||
+            file.offset < m.offset || file.offset + len > m.offset + (m.hi - m.lo)) {
+            continue;
+        }
+        out = m.lo + (file.offset - m.offset);
+        return true;
+    }
+    return false;
+}
 
 bool same_user_page(uint64_t a, uint64_t b) {
     if (a == b) {
         return true;
     }
-    file_page pa{};
-    file_page pb{};
-    return shared_file_page(a, pa) && shared_file_page(b, pb) && pa.dev == pb.dev && pa.inode == pb.inode &&
-           pa.offset == pb.offset;
+    shared_mapping pa{};
+    shared_mapping pb{};
+    return shared_mapping_of(a, 1, pa) && shared_mapping_of(b, 1, pb) && pa.device == pb.device &&
+           pa.inode == pb.inode && pa.offset == pb.offset;
 }
 
 bool user_range_writable(uint64_t uptr, std::size_t len) {
     if (uptr + len < uptr) {
         return false;
+    }
+    if (const auto& space = current_user_space()) {
+        return space->range_writable(uptr, len);
     }
     return mapped_prefix(uptr, len, 1) >= len;
 }
@@ -95,6 +124,9 @@ bool user_range_writable(uint64_t uptr, std::size_t len) {
 uint64_t user_readable_prefix(uint64_t uptr, uint64_t len) {
     if (uptr + len < uptr) {
         return 0;
+    }
+    if (const auto& space = current_user_space()) {
+        return space->readable_prefix(uptr, len);
     }
     return mapped_prefix(uptr, len, 0);
 }
@@ -107,7 +139,9 @@ std::size_t copy_from_user(void* dst, uint64_t src, std::size_t len) {
         std::memset(dst, 0, len);
         return len;
     }
-    std::size_t left = fault_safe_read(dst, reinterpret_cast<const void*>(src), len);
+    const auto& space = current_user_space();
+    std::size_t left =
+        space ? space->read(dst, src, len) : fault_safe_read(dst, reinterpret_cast<const void*>(src), len);
     if (left != 0) {
         std::memset(static_cast<char*>(dst) + (len - left), 0, left);
     }
@@ -120,6 +154,9 @@ std::size_t copy_to_user(uint64_t dst, const void* src, std::size_t len) {
     }
     if (dst == 0 || dst + len < dst) {
         return len;
+    }
+    if (const auto& space = current_user_space()) {
+        return space->write(dst, src, len);
     }
     return fault_safe_write(reinterpret_cast<void*>(dst), src, len);
 }

@@ -4,7 +4,8 @@
 // NOT copied; copy_from_user zero-fills what it could not read), copy_struct_from_user
 // (0, -E2BIG, -EFAULT), check_zeroed_user, and the driver-data helpers iommu_copy_struct_from_user
 // and iommu_copy_struct_from_user_array (exact length rules, -EINVAL on type or size mismatch).
-// A user pointer is a plain address in this process. Reads and writes go through
+// A user pointer is a plain address in this process, or, while a call of another process is served
+// (driver/user_space.h), in that process: the copies and the pinning checks then reach it. Reads and writes go through
 // tlm/fault_safe_copy.h (the kernel copies), so an unmapped or protected address gives -EFAULT
 // instead of a crash.
 // Does not model: access_ok() range limits, partial-page fault granularity of real hardware.
@@ -78,5 +79,18 @@ uint64_t user_readable_prefix(uint64_t uptr, uint64_t len);
 // sees it: the same address, or the same offset of one file that both map shared (the page cache
 // page; /proc/self/maps gives each mapping's device, inode and file offset).
 bool same_user_page(uint64_t a, uint64_t b);
+
+// A shared file mapping of this process (memfd, shmem, MAP_SHARED|MAP_ANONYMOUS, a shared file):
+// the file's device and inode and a file offset, from /proc/self/maps.
+struct shared_mapping {
+    uint64_t device = 0;  // major << 32 | minor
+    uint64_t inode = 0;
+    uint64_t offset = 0;
+};
+// The shared mapping holding all of [uptr, uptr + len) in one mapping, with uptr's offset. False
+// for private memory, a gap, a range across mappings, or an unreadable table.
+bool shared_mapping_of(uint64_t uptr, uint64_t len, shared_mapping& out);
+// Where this process maps len bytes of that file from that offset, shared, in one mapping.
+bool address_of_shared(const shared_mapping& file, uint64_t len, uint64_t& out);
 
 }  // namespace iommusim::driver

@@ -106,6 +106,9 @@ int add_access(const ioas& as, const contig_piece& p, bool write) {
         if (held) {
             continue;
         }
+        if (!pages_source_alive(*p.area->pages)) {
+            return -EFAULT;
+        }
         if (int rc = pin_pages(at, page_size, write && p.area->writable_pages, p.area->file.get()); rc != 0) {
             return rc;
         }
@@ -293,6 +296,7 @@ int access_rw(access& acc, uint64_t iova, void* data, uint64_t length, uint32_t 
                 return rc;
             }
         }
+        const driver::user_space_scope model_memory(nullptr);  // the area's address is the model's own
         const std::size_t failed =
             write ? driver::copy_to_user(user, bytes, n) : driver::copy_from_user(bytes, user, n);
         if (failed != 0) {

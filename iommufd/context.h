@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "driver/iommu_ops.h"
+#include "driver/user_space.h"
 #include "util/id_allocator.h"
 
 namespace iommusim::iommufd {
@@ -58,6 +59,9 @@ struct access;
 struct user_pages {
     // Accesses' pins by page-aligned user address (kernel pages->access_itree users).
     std::map<uint64_t, unsigned> access_pins;
+    // The process whose memory these are, when not the model's own (kernel pages->source_mm): the
+    // forked child that mapped them. The areas hold the model's address of the same memory.
+    std::shared_ptr<driver::user_space> source;
 };
 
 class mapped_file;
@@ -257,8 +261,11 @@ void ioas_remove_access(ioas& as, access& acc);
 // Pins the pages of [user_va, user_va + length) (the model keeps no page: it checks they can be
 // pinned). User memory as pin_user_pages: every page readable, and writable for a write pin
 // (FOLL_WRITE), else -EFAULT. An IOAS_MAP_FILE area's pages (file non-null) as memfd_pin_folios:
-// the file's own answer. 0 or the errno.
+// the file's own answer. 0 or the errno. The addresses are the model's own, whoever called.
 int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file);
+// Kernel mmget_not_zero(pages->source_mm) before pinning pages nothing holds yet: false once the
+// process that mapped them is gone (the pin is then EFAULT).
+bool pages_source_alive(const user_pages& pages);
 
 // Accesses (access.cc, kernel device.c iommufd_access_*). Creation publishes the object at once.
 int access_create(context& ctx, bool needs_pin_pages, std::function<void(uint64_t, uint64_t)> unmap, access*& out);

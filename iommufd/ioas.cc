@@ -10,6 +10,9 @@
 // complement counts as reserved IOVA, like the kernel's per-domain reserved ranges. An IOAS_MAP_FILE
 // area points into the model's own mapping of the file (mapped_file.h); pinning it is the file's
 // check (EINVAL: not a memfd, or past its end), and its file offset is what an automatic IOVA keeps.
+// An IOAS_MAP by another process (a forked child, driver/user_space.h) maps only memory the model's
+// process shares with it: the area keeps the model's address of it and the process, whose exit
+// makes pages nothing pinned yet EFAULT to pin (kernel pages->source_mm, mmget_not_zero).
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -228,10 +231,15 @@ bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
 }  // namespace
 
 int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file) {
+    const driver::user_space_scope model_memory(nullptr);
     if (file != nullptr) {
         return file->pin(user_va, length);
     }
     return user_range_pinnable(user_va, length, write) ? 0 : -EFAULT;
+}
+
+bool pages_source_alive(const user_pages& pages) {
+    return !pages.source || pages.source->alive();
 }
 
 namespace {
@@ -359,6 +367,11 @@ int ioas_fill_domain(ioas& as, driver::iommu_domain& domain) {
     }
     for (const auto& [iova, area] : as.areas) {
         (void)iova;
+        // With a domain already there the kernel copies the pinned pages from it; otherwise it
+        // pins them from the process that mapped them, which must still exist.
+        if (as.hwpts.empty() && !pages_source_alive(*area.pages)) {
+            return -EFAULT;
+        }
         const int rc = pin_area(area);
         if (rc != 0) {
             return rc;
@@ -546,9 +559,18 @@ int ioas_map_ioctl(ucmd& u) {
     if (cmd.user_va + cmd.length < cmd.user_va) {
         return map_refused(cmd, -EOVERFLOW, "the user range wraps around");
     }
+    // A call of another process (a forked child): the area keeps the address at which the model's
+    // process reaches the same memory, which only memory both share has.
+    auto pages = std::make_shared<user_pages>();
+    pages->source = driver::current_user_space();
+    uint64_t user_va = cmd.user_va;
+    if (pages->source && !pages->source->model_address(cmd.user_va, cmd.length, user_va)) {
+        return map_refused(cmd, -EFAULT,
+                           "the calling process's memory is private to it (no shared mapping the model's process has)");
+    }
     const int prot = conv_prot(cmd.flags);
-    const std::vector<piece> pieces{{cmd.user_va, cmd.length, (prot & driver::prot_write) != 0, nullptr, cmd.user_va,
-                                     std::make_shared<user_pages>()}};
+    const std::vector<piece> pieces{
+        {user_va, cmd.length, (prot & driver::prot_write) != 0, nullptr, cmd.user_va, std::move(pages)}};
     uint64_t iova = cmd.iova;
     const char* reason = nullptr;
     int rc = map_pieces(*as, pieces, cmd.length, iova, prot, (cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA) != 0, reason);
@@ -596,6 +618,10 @@ int ioas_map_file_ioctl(ucmd& u) {
     }
     if (cmd.start + (cmd.length - 1) < cmd.start) {
         return map_file_refused(cmd, -EOVERFLOW, "the file range wraps around");
+    }
+    if (driver::current_user_space()) {
+        return map_file_refused(
+            cmd, -EBADF, "the descriptor is another process's (a forked child), whose table the model cannot reach");
     }
     const int prot = conv_prot(cmd.flags);
     const bool writable = (prot & driver::prot_write) != 0;

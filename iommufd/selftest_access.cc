@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "driver/uaccess.h"
+#include "driver/user_space.h"
 #include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
 
@@ -38,12 +39,19 @@ void unmap_items(selftest_access& file, uint64_t iova, uint64_t length) {
     }
 }
 
+// The caller's descriptor table: none for a call of another process (a forked child), whose table
+// the model cannot reach.
+file_table* caller_files(ucmd& u) {
+    return driver::current_user_space() ? nullptr : u.ctx.files;
+}
+
 // Kernel iommufd_access_get: the access file of descriptor fd, else nullptr (-> EBADFD).
 std::shared_ptr<selftest_access> access_get(ucmd& u, uint32_t fd) {
-    if (u.ctx.files == nullptr || fd > INT32_MAX) {
+    file_table* files = caller_files(u);
+    if (files == nullptr || fd > INT32_MAX) {
         return nullptr;
     }
-    std::shared_ptr<selftest_access> file = u.ctx.files->access_file(static_cast<int>(fd));
+    std::shared_ptr<selftest_access> file = files->access_file(static_cast<int>(fd));
     return file && file->acc != nullptr ? file : nullptr;
 }
 
@@ -96,7 +104,8 @@ int test_create_access(ucmd& u, iommu_test_cmd& cmd) {
     }
     auto file = std::make_shared<selftest_access>();
     file->ctx = &u.ctx;
-    const int fd = u.ctx.files != nullptr ? u.ctx.files->reserve(file) : -1;
+    file_table* files = caller_files(u);
+    const int fd = files != nullptr ? files->reserve(file) : -1;
     if (fd < 0) {
         return -ENOMEM;
     }
@@ -106,7 +115,7 @@ int test_create_access(ucmd& u, iommu_test_cmd& cmd) {
         u.ctx, (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) != 0,
         [raw](uint64_t iova, uint64_t length) { unmap_items(*raw, iova, length); }, acc);
     if (rc != 0) {
-        u.ctx.files->unreserve(fd);
+        files->unreserve(fd);
         return rc;
     }
     rc = access_attach(u.ctx, *acc, cmd.id);
@@ -116,11 +125,11 @@ int test_create_access(ucmd& u, iommu_test_cmd& cmd) {
     }
     if (rc != 0) {
         u.ctx.destroy_object(*acc);
-        u.ctx.files->unreserve(fd);
+        files->unreserve(fd);
         return rc;
     }
     file->acc = acc;
-    u.ctx.files->install(fd);
+    files->install(fd);
     return 0;
 }
 

@@ -30,6 +30,7 @@
 
 #include "driver/iommu_ops.h"
 #include "driver/uaccess.h"
+#include "driver/user_space.h"
 #include "iommufd/context.h"
 #include "iommufd/fail_nth.h"
 #include "iommufd/selftest_access.h"
@@ -150,7 +151,12 @@ access_files& g_access_files = *new access_files;
 template <typename Fn>
 void in_context(const iommufd_file& f, Fn&& fn) {
     if (f.uses_platform) {
-        platform::instance().run(fn);
+        // The job runs on the simulation's thread, on behalf of the same calling process.
+        const std::shared_ptr<driver::user_space> caller = driver::current_user_space();
+        platform::instance().run([&] {
+            const driver::user_space_scope same_caller(caller);
+            fn();
+        });
     } else {
         fn();
     }

@@ -124,8 +124,7 @@ void finish_run() {
                          s.ioctls_refused ? " (why: the model's log below)" : "");
             const uint64_t all_served = s.all->served.load(), all_refused = s.all->refused.load();
             if (all_served != s.ioctls_served || all_refused != s.ioctls_refused) {
-                std::fprintf(stderr,
-                             "  with the forked children's        %llu served, %llu refused (their models diverged)\n",
+                std::fprintf(stderr, "  with the forked children's        %llu served, %llu refused\n",
                              static_cast<unsigned long long>(all_served), static_cast<unsigned long long>(all_refused));
             }
         }

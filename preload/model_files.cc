@@ -23,6 +23,7 @@
 #include "platform/descriptor_names.h"
 #include "preload/exec_session.h"
 #include "preload/fail_nth.h"
+#include "preload/forked_callers.h"
 
 namespace iommusim::preload {
 
@@ -33,7 +34,16 @@ enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth, access };
 struct model_object {
     int model_fd = -1;  // the C API's descriptor (none for the fail-nth file)
     file_kind kind = file_kind::iommufd;
+    // In a forked child, an iommufd file inherited from the parent: the connection its calls take
+    // to the parent's model (preload/forked_callers.h); -1 for a file this process's model serves.
+    int channel = -1;
 };
+
+// The files whose calls a forked child forwards: the iommufd contexts. Device, access and
+// fail-nth files stay on the child's own copy of the model.
+bool shared_across_fork(file_kind kind) {
+    return kind == file_kind::iommufd || kind == file_kind::vfio_container;
+}
 
 // Descriptors below this are flagged in an array, so that read/write/mmap of every other file cost
 // one load; model files above it are found in the table.
@@ -48,6 +58,8 @@ struct state {
     dev_t memfd_dev = 0;                              // the device every memfd lives on
     bool have_memfd_dev = false;
     pid_t owner = getpid();             // a vfork child shares this memory, not the fds
+    int parent_channel = -1;            // this process's connection to its parent's model, if any
+    fork_channel forking;               // the connection made for the fork in progress
     std::atomic<bool> high_fds{false};  // a model file above flagged_fds exists
     std::atomic<uint8_t> flagged[flagged_fds] = {};
 };
@@ -333,7 +345,9 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
         result = -1;
         return true;
     }
-    if (obj->kind == file_kind::fail_nth) {
+    if (obj->channel >= 0) {
+        result = forward_call(obj->channel, ino, request, arg);
+    } else if (obj->kind == file_kind::fail_nth) {
         errno = ENOTTY;
         result = -1;
     } else if (obj->kind == file_kind::vfio_device && request == VFIO_DEVICE_BIND_IOMMUFD) {
@@ -505,19 +519,66 @@ void note_range_closed(unsigned first, unsigned last) {
     }
 }
 
+// A forked child's call on an iommufd file it inherited, run on this process's model with the
+// child as the current user space (forked_callers.h runs it so). EBADF once this process closed
+// the file's model object: the child's descriptor outlives it here, not on Linux.
+int serve_forwarded_call(ino_t ino, unsigned long request, uint64_t arg, int& error) {
+    try {
+        state& s = st();
+        std::lock_guard<std::recursive_mutex> guard(s.mutex);
+        auto it = s.objects.find(ino);
+        if (it == s.objects.end() || it->second.channel >= 0 || !shared_across_fork(it->second.kind)) {
+            error = EBADF;
+            return -1;
+        }
+        const int rc = iommusim_ioctl(it->second.model_fd, request, reinterpret_cast<void*>(arg));
+        error = rc < 0 ? errno : 0;
+        return rc;
+    } catch (...) {
+        error = ENOMEM;
+        return -1;
+    }
+}
+
 void prepare_fork() {
-    st().mutex.lock();  // no thread is inside the model while its memory is copied
+    state& s = st();
+    s.mutex.lock();  // no thread is inside the model while its memory is copied
+    s.forking = fork_channel{};
+    for (const auto& [ino, obj] : s.objects) {
+        (void)ino;
+        if (shared_across_fork(obj.kind) && obj.channel < 0) {
+            s.forking = open_fork_channel();  // the child will reach this process's model
+            break;
+        }
+    }
 }
 
 void after_fork_parent() {
-    st().mutex.unlock();
+    state& s = st();
+    serve_forked_child(s.forking, serve_forwarded_call);
+    s.forking = fork_channel{};
+    s.mutex.unlock();
 }
 
 void after_fork_child() {
-    st().owner = getpid();
+    state& s = st();
+    s.owner = getpid();
     // The lock was taken by the parent's thread, whose id the child's thread does not have: a
     // fresh mutex (no other thread exists in the child).
-    new (&st().mutex) std::recursive_mutex;
+    new (&s.mutex) std::recursive_mutex;
+    forget_served_channels();
+    adopt_fork_channel(s.forking);
+    // Files the parent itself reached through its own parent's model run on this copy: the
+    // connection is the parent's, and its parent serves only it.
+    if (s.parent_channel >= 0) {
+        close(s.parent_channel);
+    }
+    s.parent_channel = s.forking.child_end;
+    for (auto& [ino, obj] : s.objects) {
+        (void)ino;
+        obj.channel = shared_across_fork(obj.kind) && obj.channel < 0 ? s.forking.child_end : -1;
+    }
+    s.forking = fork_channel{};
     forked_child_outputs_off();
 }
 

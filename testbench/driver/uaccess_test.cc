@@ -9,10 +9,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "driver/user_space.h"
 #include "tlm/fault_safe_copy.h"
 
 namespace iommusim::driver {
@@ -236,6 +238,90 @@ TEST(UserReadablePrefix, StopsAtTheFirstUnreadablePage) {
     munmap(m, 4096);
     munmap(m + 2 * 4096, 4096);
     EXPECT_EQ(0u, user_readable_prefix(~uint64_t{0} - 10, 4096)) << "wraps";
+}
+
+// The shared mapping behind a range and where this process maps the same file offset: two views
+// of one memfd are one memory; private memory and a range past a mapping have no shared file.
+TEST(SharedMapping, FindsTheSameFileOffsetInAnotherView) {
+    const int fd = memfd_create("uaccess-test", 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(0, ftruncate(fd, 4 * 4096));
+    auto* first = static_cast<unsigned char*>(mmap(nullptr, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    auto* second =
+        static_cast<unsigned char*>(mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * 4096));
+    ASSERT_NE(MAP_FAILED, static_cast<void*>(first));
+    ASSERT_NE(MAP_FAILED, static_cast<void*>(second));
+    shared_mapping file;
+    ASSERT_TRUE(shared_mapping_of(reinterpret_cast<uint64_t>(second) + 100, 4096, file));
+    EXPECT_EQ(2u * 4096 + 100, file.offset);
+    uint64_t at = 0;
+    ASSERT_TRUE(address_of_shared(file, 4096, at));
+    const uint64_t in_first = reinterpret_cast<uint64_t>(first) + 2 * 4096 + 100;
+    const uint64_t in_second = reinterpret_cast<uint64_t>(second) + 100;
+    EXPECT_TRUE(at == in_first || at == in_second);
+    second[100] = 0x5a;
+    EXPECT_EQ(0x5a, *reinterpret_cast<unsigned char*>(at)) << "the address reaches the same page";
+    EXPECT_FALSE(shared_mapping_of(reinterpret_cast<uint64_t>(second) + 4096, 2 * 4096, file)) << "past the mapping";
+    file.offset = 4 * 4096;
+    EXPECT_FALSE(address_of_shared(file, 4096, at)) << "an offset no view maps";
+    void* priv = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(MAP_FAILED, priv);
+    EXPECT_FALSE(shared_mapping_of(reinterpret_cast<uint64_t>(priv), 4096, file)) << "private memory";
+    munmap(priv, 4096);
+    munmap(first, 4 * 4096);
+    munmap(second, 2 * 4096);
+    close(fd);
+}
+
+// A user space that answers every access itself, recording it.
+class recording_space : public user_space {
+  public:
+    std::size_t read(void* dst, uint64_t src, std::size_t len) override {
+        last_read = src;
+        std::memset(dst, 0x77, len);
+        return 0;
+    }
+    std::size_t write(uint64_t dst, const void*, std::size_t len) override {
+        last_write = dst;
+        return len;  // nothing writable there
+    }
+    bool range_writable(uint64_t, std::size_t) override { return false; }
+    uint64_t readable_prefix(uint64_t, uint64_t len) override { return len / 2; }
+    bool model_address(uint64_t, uint64_t, uint64_t&) override { return false; }
+    bool alive() const override { return true; }
+    uint64_t last_read = 0;
+    uint64_t last_write = 0;
+};
+
+// While a call of another process is served, the user copies reach that process; a nested scope of
+// the model's own process (nullptr) reaches this one again, and the end of a scope restores the last.
+TEST(UserSpaceScope, RoutesTheUserCopiesToTheCurrentSpace) {
+    auto space = std::make_shared<recording_space>();
+    unsigned char local[8];
+    std::memset(local, 0x11, sizeof(local));
+    unsigned char out[8] = {};
+    const auto addr = reinterpret_cast<uint64_t>(local);
+    {
+        const user_space_scope caller(space);
+        EXPECT_EQ(space, current_user_space());
+        EXPECT_EQ(0u, copy_from_user(out, 0x1000, sizeof(out)));
+        EXPECT_EQ(0x1000u, space->last_read);
+        EXPECT_EQ(0x77, out[7]);
+        EXPECT_EQ(sizeof(out), copy_to_user(0x2000, out, sizeof(out)));
+        EXPECT_EQ(0x2000u, space->last_write);
+        EXPECT_FALSE(user_range_writable(addr, sizeof(local)));
+        EXPECT_EQ(4u, user_readable_prefix(addr, 8));
+        {
+            const user_space_scope model_memory(nullptr);
+            EXPECT_EQ(0u, copy_from_user(out, addr, sizeof(out)));
+            EXPECT_EQ(0x11, out[0]) << "this process's memory";
+            EXPECT_TRUE(user_range_writable(addr, sizeof(local)));
+        }
+        EXPECT_EQ(space, current_user_space());
+    }
+    EXPECT_EQ(nullptr, current_user_space());
+    EXPECT_EQ(0u, copy_to_user(addr, "abcdefgh", 8));
+    EXPECT_EQ('h', local[7]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Uaccess, ::testing::Values(false, true),

@@ -254,8 +254,9 @@ static void case_bind_errors(void) {
     close(device);
 }
 
-/* fork: the child continues on its own copy of the model; parent and child diverge from there
- * (on Linux they share the one iommufd file). */
+/* fork: the child's calls on the iommufd it inherited reach the parent's model, as on Linux, where
+ * both share the one file: what the child allocates and destroys the parent sees. The child's
+ * close drops only its own descriptors (the parent's device stays bound). */
 static void case_fork(void) {
     const int fd = open("/dev/iommu", O_RDWR);
     const int device = open("/dev/vfio/devices/vfio0", O_RDWR);
@@ -272,11 +273,76 @@ static void case_fork(void) {
     int status = 0;
     CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     uint32_t id = 0;
-    CHECK(ioas_alloc(fd, &id) == 0 && id == before + 1); /* the child's allocation is not ours */
-    CHECK(destroy(fd, before) == 0);                     /* nor its destroy */
-    CHECK(bind(device, fd, &dev_id) == EINVAL);          /* nor its close: still bound */
+    CHECK(destroy(fd, before) == ENOENT);            /* the child destroyed it */
+    CHECK(ioas_alloc(fd, &id) == 0 && id == before); /* its id is free again */
+    CHECK(destroy(fd, before + 1) == 0);             /* the child's allocation is ours too */
+    CHECK(bind(device, fd, &dev_id) == EINVAL);      /* its close was its own: still bound */
     close(device);
     close(fd);
+}
+
+static int ioas_map_fixed(int fd, uint32_t ioas, void* at, uint64_t length, uint64_t iova) {
+    struct iommu_ioas_map map = {
+        .size = sizeof(map),
+        .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+        .ioas_id = ioas,
+        .user_va = (uintptr_t)at,
+        .length = length,
+        .iova = iova};
+    return call(fd, IOMMU_IOAS_MAP, &map);
+}
+
+/* Unmaps [iova, iova + length) and gives the bytes unmapped (0 on an error). */
+static uint64_t ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length) {
+    struct iommu_ioas_unmap unmap = {.size = sizeof(unmap), .ioas_id = ioas, .iova = iova, .length = length};
+    return call(fd, IOMMU_IOAS_UNMAP, &unmap) == 0 ? unmap.length : 0;
+}
+
+/* Runs child_fn in a forked child and gives its exit status (-1 if it did not exit). */
+static int in_child(int (*child_fn)(int fd, uint32_t ioas, void* shared, void* private_mem), int fd, uint32_t ioas,
+                    void* shared, void* private_mem) {
+    fflush(stdout);
+    const pid_t child = fork();
+    if (child == 0) {
+        _exit(child_fn(fd, ioas, shared, private_mem));
+    }
+    int status = 0;
+    return waitpid(child, &status, 0) == child && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int child_maps_both(int fd, uint32_t ioas, void* shared, void* private_mem) {
+    const int shared_rc = ioas_map_fixed(fd, ioas, shared, 4 * PAGE, 0x100000);
+    const int private_rc = ioas_map_fixed(fd, ioas, private_mem, 4 * PAGE, 0x200000);
+    return shared_rc == 0 && private_rc == EFAULT ? 0 : 1;
+}
+
+/* What a forked child maps through the parent's model: memory both share (MAP_SHARED) lands in
+ * the parent's IOAS, reached through the parent's mapping of it; memory private to the child is
+ * EFAULT, the model's process cannot reach it. Pages nothing pinned yet cannot be pinned once the
+ * child is gone: attaching a device then is EFAULT, as Linux answers without the child's mm. */
+static void case_fork_memory(void) {
+    const int fd = open("/dev/iommu", O_RDWR);
+    const int device = open("/dev/vfio/devices/vfio0", O_RDWR);
+    uint32_t dev_id = 0, ioas = 0;
+    CHECK(bind(device, fd, &dev_id) == 0 && ioas_alloc(fd, &ioas) == 0);
+    void* shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* private_mem = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(shared != MAP_FAILED && private_mem != MAP_FAILED);
+    memset(private_mem, 1, 4 * PAGE);
+
+    CHECK(in_child(child_maps_both, fd, ioas, shared, private_mem) == 0);
+    struct vfio_device_attach_iommufd_pt attach = {.argsz = sizeof(attach), .pt_id = ioas};
+    CHECK(call(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == EFAULT); /* the child is gone */
+    CHECK(ioas_unmap(fd, ioas, 0x200000, 4 * PAGE) == 0);                  /* never mapped */
+    CHECK(ioas_unmap(fd, ioas, 0x100000, 4 * PAGE) == 4 * PAGE);           /* the child's map */
+
+    CHECK(ioas_map_fixed(fd, ioas, shared, 4 * PAGE, 0x100000) == 0); /* the parent's own pins later */
+    attach.pt_id = ioas;
+    CHECK(call(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == 0);
+    close(device);
+    close(fd);
+    munmap(shared, 4 * PAGE);
+    munmap(private_mem, 4 * PAGE);
 }
 
 /* Closing behind the interposer's back: close_range and closefrom close the model's objects too
@@ -338,11 +404,13 @@ static void* allocate_and_destroy(void* arg) {
     long bad = 0;
     for (int i = 0; i < ROUNDS; ++i) {
         uint32_t id = 0;
-        if (ioas_alloc(g_shared_fd, &id) != 0 || destroy(g_shared_fd, id) != 0)
+        if (ioas_alloc(g_shared_fd, &id) != 0 || destroy(g_shared_fd, id) != 0) {
             ++bad;
+        }
         const int copy = dup(g_shared_fd);
-        if (copy < 0 || close(copy) != 0)
+        if (copy < 0 || close(copy) != 0) {
             ++bad;
+        }
     }
     return (void*)bad;
 }
@@ -356,8 +424,9 @@ static void case_threads(void) {
     uint32_t dev_id = 0;
     CHECK(bind(device, g_shared_fd, &dev_id) == 0);
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; ++i)
+    for (int i = 0; i < THREADS; ++i) {
         CHECK(pthread_create(&t[i], NULL, allocate_and_destroy, NULL) == 0);
+    }
     for (int i = 0; i < THREADS; ++i) {
         void* bad = NULL;
         pthread_join(t[i], &bad);
@@ -450,11 +519,13 @@ static void case_fail_nth(void) {
 static void case_debugfs(void) {
     DIR* debugfs = opendir("/sys/kernel/debug/");
     CHECK(debugfs != NULL);
-    if (debugfs == NULL)
+    if (debugfs == NULL) {
         return;
+    }
     int attributes = 0;
-    for (const struct dirent* e; (e = readdir(debugfs)) != NULL;)
+    for (const struct dirent* e; (e = readdir(debugfs)) != NULL;) {
         attributes += strncmp(e->d_name, "fail", 4) == 0;
+    }
     CHECK(attributes == 2); /* failslab, fail_page_alloc */
     const int fd = openat(dirfd(debugfs), "failslab/ignore-gfp-wait", O_WRONLY);
     CHECK(fd >= 0 && write(fd, "N", 1) == 1);
@@ -482,10 +553,12 @@ static void case_hugetlb_host(void) {
     FILE* meminfo = fopen("/proc/meminfo", "r");
     char line[128];
     long free_pages = 0;
-    while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL)
+    while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL) {
         sscanf(line, "HugePages_Free: %ld", &free_pages);
-    if (meminfo != NULL)
+    }
+    if (meminfo != NULL) {
         fclose(meminfo);
+    }
     if (free_pages > 0) {
         printf("hugetlb_host: skipped, the host has huge pages\n");
         exit(77); /* ctest's SKIP_RETURN_CODE */
@@ -517,6 +590,7 @@ static const struct test_case cases[] = {
     {"vfio_container", case_vfio_container},
     {"bind_errors", case_bind_errors},
     {"fork", case_fork},
+    {"fork_memory", case_fork_memory},
     {"close_range", case_close_range},
     {"raw_dup", case_raw_dup},
     {"threads", case_threads},
