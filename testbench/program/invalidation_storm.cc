@@ -148,6 +148,9 @@ class storm {
     platform& m_p;
     const uint64_t m_seed;
     const unsigned m_ndev;
+    // A guest uses 1 GiB stage-1 pages only when the unit offers them (CAP.FS1GP); else those
+    // rounds remap 2 MiB pages.
+    const bool m_use_1g;
     vmm m_v;
     guest_memory m_guest;
     uint64_t m_large_gpa = 0;  // the first 2 MiB GPA region
@@ -175,6 +178,7 @@ storm::storm(scenario_log& log, uint64_t seed)
     , m_p(platform::instance())
     , m_seed(seed)
     , m_ndev(m_p.device_count())
+    , m_use_1g(m_p.config().iommu.fs1gp)
     , m_guest(0, guest_ram_bytes(m_ndev))
     , m_rng(seed) {
     trace_operations(m_v, log);
@@ -207,7 +211,9 @@ storm::storm(scenario_log& log, uint64_t seed)
         m_region_2m.push_back(random(large_regions));
         m_guest.map_large(large_gva + d * page_2m, m_large_gpa + m_region_2m[d] * page_2m, 2);
         m_region_1g.push_back(random(huge_regions));
-        m_guest.map_large(huge_gva + d * page_1g, huge_gpa + m_region_1g[d] * page_1g, 3);
+        if (m_use_1g) {
+            m_guest.map_large(huge_gva + d * page_1g, huge_gpa + m_region_1g[d] * page_1g, 3);
+        }
     }
     // Scratch windows for the devices' own self-checking traffic; never remapped.
     for (unsigned d = 0; d < m_ndev; ++d) {
@@ -458,7 +464,12 @@ bool storm::large_page(unsigned r, unsigned level) {
     region[d] = (region[d] + 1 + random(regions - 1)) % regions;
     m_guest.remap(gva, region_base + region[d] * size);
     // The whole page, or a range inside it: either must drop the page's translations everywhere.
-    const bool inside = random(2) != 0;
+    // A cached nested translation has the smaller of both stages' page sizes, so a range inside the
+    // page covers all of it only where stage 2 maps it with pages as large (CAP.SSLPS); elsewhere the
+    // guest invalidates the whole page, as Linux does.
+    const iommu_config& caps = m_p.config().iommu;
+    const bool stage2_as_large = caps.sslps_1g || (!huge && caps.sslps_2m);
+    const bool inside = random(2) != 0 && stage2_as_large;
     vmm::inv_range entry{gva, pages, true};
     if (inside) {
         const uint64_t first = m_rng() % pages;
@@ -537,7 +548,7 @@ void storm::run() {
                 go_on = large_page(r, 2);
                 break;
             case shape::large_1g:
-                go_on = large_page(r, 3);
+                go_on = large_page(r, m_use_1g ? 3 : 2);
                 break;
         }
         if (!go_on) {
