@@ -1,8 +1,8 @@
 // Scenario invalidation-storm: every device gets its own nested HWPT over the guest stage-1 table
 // (each device uses its own GVA windows), then a seeded random stream of guest edits, invalidations
 // and DMA checks runs. Each round edits the tables in one of the shapes guests and drivers use and
-// invalidates it the way a guest does (docs/vtd-facts.md §6.5: PASID-based IOTLB invalidation with
-// an address mask; §6.6 device TLB):
+// invalidates it the way a guest does (docs/vtd-facts.md §6.3: PASID-based IOTLB invalidation with
+// an address mask; §6.4: IH from IOMMU_VTD_INV_FLAGS_LEAF; §6.6: device TLB):
 // - single pages: a batch of one-page LEAF entries;
 // - ranges: LEAF entries of several pages whose count is not a power of two and whose start is not
 //   aligned to it, so the driver rounds them up to a larger naturally aligned block;
