@@ -4,12 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <string>
-
 #include <cstring>
-#include <new>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_tables.h"
