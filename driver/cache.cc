@@ -128,6 +128,12 @@ void cache_tags::append_iotlb(std::vector<hw::inv_desc>& batch, const flush_caps
 
 void cache_tags::flush_range(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint64_t start, uint64_t last,
                              bool ih) const {
+    if (caps.seeded_bug == seeded_flush_bug::drop_last_page && last - start >= hw::page_size_4k) {
+        last -= hw::page_size_4k;
+    }
+    if (caps.seeded_bug == seeded_flush_bug::nonleaf_as_leaf) {
+        ih = true;
+    }
     const psi_block block = psi_block::covering(start, last);
     for (const cache_tag& tag : m_tags) {
         switch (tag.type) {

@@ -26,6 +26,14 @@
 
 namespace iommusim::driver {
 
+// A deliberate flush-builder bug a test switches on to show that the checkers catch it by behaviour
+// (testbench/program/storm_test.cc); none in every real run.
+enum class seeded_flush_bug : uint8_t {
+    none,
+    drop_last_page,   // a range of several pages loses its last page before it is rounded to a block
+    nonleaf_as_leaf,  // every range is flushed with IH=1: paging-structure caches keep their entries
+};
+
 // The capability bits the flush policy depends on, read once at probe.
 struct flush_caps {
     bool psi = false;             // CAP.PSI: page-selective IOTLB invalidation
@@ -33,6 +41,7 @@ struct flush_caps {
     bool drain = false;           // CAP.DRD and CAP.DWD: drain reads and writes with IOTLB invalidations
     bool caching_mode = false;    // CAP.CM: not-present entries may be cached
     bool pfsid_from_rid = false;  // ECAP.DIT: device-TLB invalidations carry the physical function SID
+    seeded_flush_bug seeded_bug = seeded_flush_bug::none;  // tests only (vtd_iommu::seed_flush_bug)
 
     static flush_caps from_registers(uint64_t cap, uint64_t ecap);
 };

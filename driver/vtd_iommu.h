@@ -64,6 +64,8 @@ class vtd_iommu {
     uint64_t ecap() const { return m_ecap; }
     // What the flush policy (driver/cache.h) needs of CAP and ECAP.
     const flush_caps& flush_capabilities() const { return m_flush_caps; }
+    // Tests only: every later flush is built with this deliberate bug (driver/cache.h).
+    void seed_flush_bug(seeded_flush_bug bug) { m_flush_caps.seeded_bug = bug; }
     // Second-stage paging: levels used for new domains (4 preferred) and the matching PASID-entry AW.
     unsigned ss_levels() const { return m_ss_levels; }
     unsigned ss_aw() const { return m_ss_levels - 2; }

@@ -182,7 +182,8 @@ traffic_result dma_device::run_traffic(const traffic_spec& spec) {
     return r;
 }
 
-bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason) {
+bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason,
+                               uint64_t* translated_bytes) {
     if (!m_atc) {
         return false;
     }
@@ -213,6 +214,9 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
     }
     const uint64_t size = m_ext.translated_size;
     m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size});
+    if (translated_bytes) {
+        *translated_bytes = size;
+    }
     ++m_stats.ats_translations;
     return true;
 }

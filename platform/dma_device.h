@@ -70,8 +70,10 @@ class dma_device : public sc_core::sc_module {
     // The device as traffic generator (platform/traffic.h). Must run in an SC_THREAD.
     traffic_result run_traffic(const traffic_spec& spec);
 
-    // ATS: asks the IOMMU for the translation of iova and caches it in the device TLB.
-    bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason);
+    // ATS: asks the IOMMU for the translation of iova and caches it in the device TLB; the size of
+    // the translation (4 KiB, 2 MiB, 1 GiB) goes to *translated_bytes.
+    bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason,
+                       uint64_t* translated_bytes = nullptr);
     // The device TLB (ATS-capable devices only, else nullptr): the invalidation queue's
     // device_tlb_port for this requester id, with its latency and fault injection.
     ats_device_tlb* atc() { return m_atc.get(); }

@@ -166,12 +166,16 @@ bool platform_impl::pin(void* host, std::size_t len, uint64_t& pa) {
     if (!host || len == 0 || reinterpret_cast<uintptr_t>(host) % 4096 || len % 4096) {
         return false;
     }
-    const uint64_t at = m_next_user_pa;
+    // Buffers start 2 MiB aligned, those of 1 GiB or more 1 GiB aligned, as hugetlbfs backing would
+    // give them: the driver then maps them with large second-stage pages.
+    constexpr uint64_t align_2m = uint64_t{1} << 21, align_1g = uint64_t{1} << 30;
+    const uint64_t align = len >= align_1g ? align_1g : align_2m;
+    const uint64_t at = (m_next_user_pa + align - 1) & ~(align - 1);
     if (!m_top->mem.adopt(at, host, len)) {
         return false;
     }
     m_pinned[at] = len;
-    m_next_user_pa = at + ((len + 0x1f'ffffULL) & ~0x1f'ffffULL);  // keep 2 MiB alignment between buffers
+    m_next_user_pa = at + ((len + align_2m - 1) & ~(align_2m - 1));
     pa = at;
     return true;
 }

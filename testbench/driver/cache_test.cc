@@ -1,11 +1,14 @@
 // The driver's cache-tag module on its own, without hardware: the aligned block a range is
-// invalidated as, tag refcounting, and the descriptors flush_range / flush_all / flush_range_np and
-// the PASID-entry sequences emit (Linux drivers/iommu/intel/cache.c; docs/vtd-facts.md §3.3, §6.2,
+// invalidated as (also for seeded random ranges of every shape, against a naive reference), tag
+// refcounting, and the descriptors flush_range / flush_all / flush_range_np and the PASID-entry
+// sequences emit (Linux drivers/iommu/intel/cache.c; docs/vtd-facts.md §3.3, §6.2,
 // §6.7). Expectations are spelled out with the descriptor encoders of include/iommusim/hw.
 #include "driver/cache.h"
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <random>
 #include <vector>
 
 namespace iommusim::test {
@@ -226,6 +229,129 @@ TEST(DriverCache, PasidEntrySequences) {
     ASSERT_EQ(batch.size(), 2u);
     EXPECT_EQ(batch[0], hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
     EXPECT_EQ(batch[1], hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
+}
+
+// ---- Seeded random flushes of a nested domain in every shape guests send -------------------------
+// One page, ranges whose page count is not a power of two from an unaligned start, ranges inside and
+// equal to 2 MiB and 1 GiB pages, leaf or not. The expectation is computed naively, page-frame
+// numbers shifted right until start and end fall into one block, and the descriptors are decoded
+// field by field, so a shared mistake in psi_block cannot hide in both.
+
+struct decoded_block {
+    uint64_t base = 0;  // bytes
+    unsigned mask = 0;  // log2 pages
+    bool ih = false;
+};
+
+// Smallest naturally aligned power-of-two block of pages holding [start, last].
+decoded_block naive_block(uint64_t start, uint64_t last) {
+    unsigned mask = 0;
+    while ((start >> (12 + mask)) != (last >> (12 + mask))) {
+        ++mask;
+    }
+    return {(start >> (12 + mask)) << (12 + mask), mask, false};
+}
+
+// Type 3: S=0 is one page; S=1 marks the size by the lowest zero address bit above bit 11.
+decoded_block decode_dev_tlb(const hw::inv_desc& d) {
+    const uint64_t addr = hw::dev_tlb_desc::addr::get(d) << 12;
+    if (!hw::dev_tlb_desc::s::get(d)) {
+        return {addr, 0, false};
+    }
+    unsigned ones = 0;
+    while ((addr >> (12 + ones)) & 1) {
+        ++ones;
+    }
+    const unsigned mask = ones + 1;
+    return {addr & ~((uint64_t{1} << (12 + mask)) - 1), mask, false};
+}
+
+struct random_range {
+    uint64_t start = 0, last = 0;
+    bool leaf = true;
+};
+
+random_range next_shape(std::mt19937_64& rng) {
+    constexpr uint64_t page = 4096, page_2m = uint64_t{1} << 21, page_1g = uint64_t{1} << 30;
+    const uint64_t region = (rng() % 64) * page_1g;  // somewhere in the first 64 GiB
+    random_range r;
+    r.leaf = rng() % 3 != 0;
+    uint64_t pages = 1;
+    switch (rng() % 5) {
+        case 0:  // one page
+            r.start = region + (rng() % (page_1g / page)) * page;
+            break;
+        case 1: {  // several pages, not a power of two, start not aligned to the block
+            pages = 3 + rng() % 60;
+            pages += (pages & (pages - 1)) == 0;
+            const uint64_t block = std::bit_ceil(pages);
+            uint64_t first = 1 + rng() % 100'000;
+            first -= first % block == 0;
+            r.start = region + first * page;
+            break;
+        }
+        case 2:  // inside a 2 MiB page
+            r.start = region + (rng() % 512) * page_2m + (rng() % 512) * page;
+            pages = 1 + rng() % 16;
+            break;
+        case 3:  // inside a 1 GiB page
+            r.start = region + (rng() % (page_1g / page)) * page;
+            pages = 1 + rng() % 16;
+            break;
+        default:  // a whole large page
+            if (rng() % 2) {
+                r.start = region + (rng() % 512) * page_2m;
+                pages = 512;
+            } else {
+                r.start = region;
+                pages = page_1g / page;
+            }
+            break;
+    }
+    r.last = r.start + pages * page - 1;
+    return r;
+}
+
+// Flushes `count` random ranges through the child's tags; returns how many were not invalidated as
+// the naive expectation says (IOTLB block and IH, device-TLB block).
+unsigned random_flush_violations(const flush_caps& caps, unsigned count, uint64_t seed) {
+    cache_tags parent{domain_stage::second};
+    cache_tags child{domain_stage::first, &parent};
+    child.assign_device(child_did, rid_a, true);
+    std::mt19937_64 rng(seed);
+    unsigned violations = 0;
+    for (unsigned n = 0; n < count; ++n) {
+        const random_range r = next_shape(rng);
+        std::vector<hw::inv_desc> batch;
+        child.flush_range(batch, caps, r.start, r.last, r.leaf);
+        const decoded_block want = naive_block(r.start, r.last);
+        if (batch.size() != 2 || hw::desc::type_of(batch[0]) != static_cast<unsigned>(hw::inv_type::pasid_iotlb) ||
+            hw::desc::type_of(batch[1]) != static_cast<unsigned>(hw::inv_type::dev_tlb)) {
+            ++violations;
+            continue;
+        }
+        const hw::inv_desc& p = batch[0];
+        const bool iotlb_ok = hw::p_iotlb_desc::g::get(p) == hw::p_iotlb_desc::page &&
+                              (hw::p_iotlb_desc::addr::get(p) << 12) == want.base &&
+                              hw::p_iotlb_desc::am::get(p) == want.mask &&
+                              (hw::p_iotlb_desc::ih::get(p) != 0) == r.leaf;
+        const decoded_block dev = decode_dev_tlb(batch[1]);
+        const bool dev_ok = dev.base == want.base && dev.mask == want.mask;
+        violations += !(iotlb_ok && dev_ok);
+    }
+    return violations;
+}
+
+TEST(DriverCacheRandom, EveryRangeShapeIsFlushedAsTheSmallestAlignedBlockWithItsLeafHint) {
+    EXPECT_EQ(random_flush_violations(psi_caps(), 20'000, 17), 0u);
+}
+
+TEST(DriverCacheRandom, SeededFlushBuilderBugsBreakTheExpectation) {
+    flush_caps caps = psi_caps();
+    caps.seeded_bug = driver::seeded_flush_bug::drop_last_page;
+    EXPECT_GT(random_flush_violations(caps, 20'000, 17), 0u);
+    caps.seeded_bug = driver::seeded_flush_bug::nonleaf_as_leaf;
+    EXPECT_GT(random_flush_violations(caps, 20'000, 17), 0u);
 }
 
 }  // namespace

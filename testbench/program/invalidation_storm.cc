@@ -1,10 +1,28 @@
 // Scenario invalidation-storm: every device gets its own nested HWPT over the guest stage-1 table
-// (each device uses its own GVA window), then a seeded random stream of remaps, batched invalidations and
-// DMA checks runs. Every DMA after an invalidation must see the page the guest mapped last.
+// (each device uses its own GVA windows), then a seeded random stream of guest edits, invalidations
+// and DMA checks runs. Each round edits the tables in one of the shapes guests and drivers use and
+// invalidates it the way a guest does (docs/vtd-facts.md §6.3: PASID-based IOTLB invalidation with
+// an address mask; §6.4: IH from IOMMU_VTD_INV_FLAGS_LEAF; §6.6: device TLB):
+// - single pages: a batch of one-page LEAF entries;
+// - ranges: LEAF entries of several pages whose count is not a power of two and whose start is not
+//   aligned to it, so the driver rounds them up to a larger naturally aligned block;
+// - directory edits followed by non-LEAF entries (IH=0, the paging-structure caches must drop their
+//   entries too): a page-table page replaced by an edited copy, a whole 2 MiB directory unmapped;
+// - 2 MiB and 1 GiB stage-1 pages over guest RAM that stage 2 maps with 1 GiB (and 2 MiB) pages,
+//   remapped and invalidated either whole or by a range inside them;
+// - ATS devices holding translations (large ones among them) that the invalidation must drop from
+//   their device TLB.
+// Every DMA after an invalidation must see what the guest mapped last, a DMA into an unmapped
+// directory must fault, and a device TLB must not hold a translation a completed invalidation
+// covered. DMA is untagged (RID_PASID): the driver attaches domains to RID_PASID only.
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 
+#include "platform/dma_device.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
 #include "program/op_trace.h"
@@ -15,14 +33,46 @@ namespace iommusim::program {
 
 namespace {
 
-constexpr unsigned pages_per_device = 64;  // GVAs each device uses
-constexpr unsigned data_pages = 256;       // guest pages remaps choose from
-constexpr unsigned rounds = 400;           // remap/invalidate/DMA rounds
+constexpr uint64_t page_4k = 4096;
+constexpr uint64_t page_2m = uint64_t{1} << 21;
+constexpr uint64_t page_1g = uint64_t{1} << 30;
+
+constexpr unsigned pages_per_device = 64;    // 4 KiB GVAs each device uses, at the start of its window
+constexpr uint64_t window_stride = page_2m;  // one window per 2 MiB: each device has a page table of its own
+constexpr unsigned data_pages = 256;         // guest pages remaps choose from
+constexpr unsigned rounds = 400;             // edit/invalidate/DMA rounds
 constexpr uint64_t gva_base = 0x7f00'0000'0000ull;
 constexpr uint64_t data_base = 0x0100'0000;  // GPA of the first data page
 constexpr unsigned scratch_pages = 16;       // per device: pages its traffic generator streams over
 constexpr uint64_t scratch_gva = 0x7e00'0000'0000ull;
 constexpr uint64_t scratch_gpa = 0x0200'0000;
+constexpr uint64_t large_gva = 0x7d00'0000'0000ull;  // device d's 2 MiB page: large_gva + d * 2 MiB
+constexpr unsigned large_regions = 8;                // 2 MiB GPA regions the 2 MiB pages choose from
+constexpr uint64_t huge_gva = 0x6000'0000'0000ull;   // device d's 1 GiB page: huge_gva + d * 1 GiB
+constexpr uint64_t huge_gpa = page_1g;               // two 1 GiB GPA regions: [1 GiB, 2 GiB), [2 GiB, 3 GiB)
+constexpr unsigned huge_regions = 2;
+constexpr uint64_t table_floor = huge_gpa + huge_regions * page_1g;  // the stage-1 tables live above
+constexpr unsigned max_range_pages = 24;                             // of a multi-page range entry
+constexpr unsigned max_inside_pages = 16;                            // of a range inside a large page
+
+// The round's edit (weights in pick_shape).
+enum class shape { single_pages, ranges, table_replace, table_unmap, large_2m, large_1g };
+
+// What the run exercised; every field becomes a summary row.
+struct shape_counts {
+    uint64_t single_page_entries = 0;
+    uint64_t range_entries = 0;        // npages not a power of two, start not aligned to the block
+    uint64_t table_replacements = 0;   // each followed by a non-LEAF entry
+    uint64_t directory_unmaps = 0;     // each followed by a non-LEAF entry and a DMA that must fault
+    uint64_t remaps_2m = 0;            // 2 MiB stage-1 leaves remapped
+    uint64_t inside_2m = 0;            // of those, invalidated by a range inside the page
+    uint64_t remaps_1g = 0;            // 1 GiB stage-1 leaves remapped
+    uint64_t inside_1g = 0;            // of those, invalidated by a range inside the page
+    uint64_t ats_translations_2m = 0;  // ATS translations of that size (the smaller of both stages)
+    uint64_t ats_translations_1g = 0;
+    uint64_t ats_drops_4k = 0;     // device-TLB entries a range entry had to drop
+    uint64_t ats_drops_large = 0;  // 2 MiB / 1 GiB device-TLB entries dropped by a range inside them
+};
 
 // Upper bound of the stage-1 table pages (below the root) a 4-level mapping of `pages` contiguous
 // 4 KiB pages needs: at each level one more than the entries of the level below fill, for an
@@ -36,154 +86,531 @@ uint64_t table_pages_for(uint64_t pages) {
     return total;
 }
 
+// Every table page the storm's guest may allocate: the windows (a page table each, and the
+// directories above), the scratch windows, the large pages' directories, one new page table per
+// round (table replacement or rebuild), and the root.
+uint64_t stage1_table_pages(unsigned ndev) {
+    const uint64_t windows = ndev + table_pages_for(uint64_t{ndev} * 512);
+    const uint64_t large = table_pages_for(uint64_t{ndev} * 512) + table_pages_for(uint64_t{ndev} * 512 * 512);
+    return windows + table_pages_for(uint64_t{ndev} * scratch_pages) + large + rounds + 1;
+}
+
+// The word a large page's guest page holds at `gpa`: unique per address, never zero.
+uint32_t gpa_tag(uint64_t gpa) {
+    return static_cast<uint32_t>(gpa >> 2) + 1;
+}
+
+std::string hex(uint64_t v) {
+    std::ostringstream s;
+    s << "0x" << std::hex << v;
+    return s.str();
+}
+
 // Data page i holds the 32-bit value i + 1 at every word.
 void fill_page(guest_memory& g, unsigned i) {
-    uint32_t* p = reinterpret_cast<uint32_t*>(g.at(data_base + uint64_t{i} * 4096));
+    uint32_t* p = reinterpret_cast<uint32_t*>(g.at(data_base + uint64_t{i} * page_4k));
     for (unsigned w = 0; w < 1024; ++w) {
         p[w] = i + 1;
     }
 }
 
-}  // namespace
+class storm {
+  public:
+    storm(scenario_log& log, uint64_t seed);
+    void run();
 
-void run_invalidation_storm(scenario_log& log, const cli_options&) {
-    platform& p = platform::instance();
-    const uint64_t seed = p.config().seed;  // --seed, else the configuration's
-    const unsigned ndev = p.device_count();
-    vmm v;
-    trace_operations(v, log);
-    // Guest RAM grows with the device count: data pages, every device's scratch window from
-    // scratch_gpa on, then the stage-1 tables from the top down, never into the scratch windows.
-    const uint64_t scratch_end = scratch_gpa + uint64_t{ndev} * scratch_pages * 4096;
-    const uint64_t table_bytes =
-        (table_pages_for(uint64_t{ndev} * pages_per_device) + table_pages_for(uint64_t{ndev} * scratch_pages)) * 4096;
-    constexpr uint64_t ram_align = 2ull << 20;  // whole 2 MiB pages for the stage-2 mapping
-    guest_memory guest(0, (scratch_end + table_bytes + 4096 + ram_align - 1) & ~(ram_align - 1));
-    guest.keep_tables_above(scratch_end);
+  private:
+    uint64_t window_gva(unsigned d, unsigned i) const { return gva_base + d * window_stride + uint64_t{i} * page_4k; }
+    uint64_t data_gpa(unsigned page) const { return data_base + uint64_t{page} * page_4k; }
+    unsigned random(unsigned n) { return static_cast<unsigned>(m_rng() % n); }
+    shape pick_shape();
+
+    // A DMA read of pages [first, first + count) of device d's window; false (and a note) when a
+    // page does not read its data page.
+    bool read_window(unsigned d, unsigned first, unsigned count, const std::string& what);
+    // Writes the tag of the GPA a large page maps `gva` to, then reads it through device d.
+    bool read_large(unsigned d, uint64_t gva, uint64_t gpa, const std::string& what);
+    // One HWPT_INVALIDATE on device d's nested HWPT; false when it failed (and the run should stop).
+    bool invalidate(unsigned d, const std::vector<vmm::inv_range>& entries, const std::string& what);
+    // ATS translation of gva by device d when it is ATS-capable; true when its device TLB took it.
+    bool ats_translate(unsigned d, uint64_t gva, uint64_t* bytes = nullptr);
+    bool atc_holds(unsigned d, uint64_t gva);
+    void wrong(const std::string& what);
+
+    bool single_pages(unsigned r);
+    bool ranges(unsigned r);
+    bool table_replace(unsigned r);
+    bool table_unmap(unsigned r);
+    bool large_page(unsigned r, unsigned level);
+    void report();
+
+    scenario_log& m_log;
+    platform& m_p;
+    const uint64_t m_seed;
+    const unsigned m_ndev;
+    // A guest uses 1 GiB stage-1 pages only when the unit offers them (CAP.FS1GP); else those
+    // rounds remap 2 MiB pages.
+    const bool m_use_1g;
+    vmm m_v;
+    guest_memory m_guest;
+    uint64_t m_large_gpa = 0;  // the first 2 MiB GPA region
+    std::vector<unsigned> m_devs;
+    std::vector<uint32_t> m_nested;
+    std::vector<std::vector<unsigned>> m_mapping;  // device, window page -> data page
+    std::vector<unsigned> m_region_2m;             // device -> 2 MiB region its 2 MiB page maps
+    std::vector<unsigned> m_region_1g;             // device -> 1 GiB region its 1 GiB page maps
+    std::mt19937_64 m_rng;
+    shape_counts m_shapes;
+    uint64_t m_dmas = 0, m_calls = 0, m_entries = 0, m_wrong = 0, m_faults_expected = 0;
+    std::string m_first_wrong;
+    traffic_result m_traffic;  // summed over every stream
+};
+
+// Guest RAM: data pages, every device's scratch window from scratch_gpa on and the 2 MiB regions
+// above them, all below 1 GiB; the two 1 GiB regions; the stage-1 tables from the top down to
+// table_floor. Untouched RAM costs no host memory (guest_memory).
+uint64_t guest_ram_bytes(unsigned ndev) {
+    return (table_floor + stage1_table_pages(ndev) * page_4k + page_2m - 1) & ~(page_2m - 1);
+}
+
+storm::storm(scenario_log& log, uint64_t seed)
+    : m_log(log)
+    , m_p(platform::instance())
+    , m_seed(seed)
+    , m_ndev(m_p.device_count())
+    , m_use_1g(m_p.config().iommu.fs1gp)
+    , m_guest(0, guest_ram_bytes(m_ndev))
+    , m_rng(seed) {
+    trace_operations(m_v, log);
+    const uint64_t scratch_end = scratch_gpa + uint64_t{m_ndev} * scratch_pages * page_4k;
+    m_large_gpa = (scratch_end + page_2m - 1) & ~(page_2m - 1);
+    if (m_large_gpa + large_regions * page_2m > huge_gpa) {
+        throw std::runtime_error("invalidation-storm: the devices' windows do not fit below the 1 GiB regions");
+    }
+    m_guest.keep_tables_above(table_floor);
     for (unsigned i = 0; i < data_pages; ++i) {
-        fill_page(guest, i);
+        fill_page(m_guest, i);
     }
 
-    const uint32_t ioas = v.ioas_alloc();
-    v.ioas_map(ioas, guest.host(), guest.size(), 0);
-    std::vector<unsigned> devs;
-    for (unsigned d = 0; d < ndev; ++d) {
-        devs.push_back(v.open_device(d));
+    // One IOAS map of all of guest RAM from its memfd at GPA 0: the driver maps it with 1 GiB
+    // second-stage pages below the tables, 2 MiB ones above.
+    const uint32_t ioas = m_v.ioas_alloc();
+    m_v.ioas_map_file(ioas, m_guest.fd(), 0, m_guest.size(), 0);
+    for (unsigned d = 0; d < m_ndev; ++d) {
+        m_devs.push_back(m_v.open_device(d));
     }
-    const uint32_t parent = v.hwpt_alloc_nest_parent(devs[0], ioas);
+    const uint32_t parent = m_v.hwpt_alloc_nest_parent(m_devs[0], ioas);
 
-    // Devices share the guest's stage-1 table but use disjoint GVA windows, one per device.
-    std::vector<std::vector<unsigned>> mapping(ndev, std::vector<unsigned>(pages_per_device));
-    std::vector<uint32_t> nested(ndev);
-    std::mt19937_64 rng(seed);
-    for (unsigned d = 0; d < ndev; ++d) {
+    // Devices share the guest's stage-1 table but use disjoint GVA windows.
+    m_mapping.assign(m_ndev, std::vector<unsigned>(pages_per_device));
+    for (unsigned d = 0; d < m_ndev; ++d) {
         for (unsigned i = 0; i < pages_per_device; ++i) {
-            mapping[d][i] = static_cast<unsigned>(rng() % data_pages);
-            guest.map(gva_base + (uint64_t{d} * pages_per_device + i) * 4096, data_base + mapping[d][i] * 4096ull);
+            m_mapping[d][i] = random(data_pages);
+            m_guest.map(window_gva(d, i), data_gpa(m_mapping[d][i]));
+        }
+        m_region_2m.push_back(random(large_regions));
+        m_guest.map_large(large_gva + d * page_2m, m_large_gpa + m_region_2m[d] * page_2m, 2);
+        m_region_1g.push_back(random(huge_regions));
+        if (m_use_1g) {
+            m_guest.map_large(huge_gva + d * page_1g, huge_gpa + m_region_1g[d] * page_1g, 3);
         }
     }
     // Scratch windows for the devices' own self-checking traffic; never remapped.
-    for (unsigned d = 0; d < ndev; ++d) {
+    for (unsigned d = 0; d < m_ndev; ++d) {
         for (unsigned i = 0; i < scratch_pages; ++i) {
-            const uint64_t off = (uint64_t{d} * scratch_pages + i) * 4096;
-            guest.map(scratch_gva + off, scratch_gpa + off);
+            const uint64_t off = (uint64_t{d} * scratch_pages + i) * page_4k;
+            m_guest.map(scratch_gva + off, scratch_gpa + off);
         }
     }
-    for (unsigned d = 0; d < ndev; ++d) {
-        nested[d] = v.hwpt_alloc_nested_vtd(devs[d], parent, guest.s1_root());
-        v.attach(devs[d], nested[d]);
+    for (unsigned d = 0; d < m_ndev; ++d) {
+        m_nested.push_back(m_v.hwpt_alloc_nested_vtd(m_devs[d], parent, m_guest.s1_root()));
+        m_v.attach(m_devs[d], m_nested[d]);
     }
-    log.step(std::to_string(ndev) + " devices attached to nested HWPTs over one guest stage-1 table, " +
-             std::to_string(pages_per_device) + " pages each, seed " + std::to_string(seed));
+    log.step(std::to_string(m_ndev) + " devices attached to nested HWPTs over one guest stage-1 table, " +
+             std::to_string(pages_per_device) + " 4 KiB pages, a 2 MiB and a 1 GiB page each, seed " +
+             std::to_string(seed));
+}
 
-    const auto wall_start = std::chrono::steady_clock::now();
-    const uint64_t sim_start = p.now_ns();
-    uint64_t dmas = 0, invalidations = 0, entries = 0, wrong = 0;
-    traffic_result traffic;  // summed over every stream
+shape storm::pick_shape() {
+    const unsigned x = random(100);
+    if (x < 30) {
+        return shape::single_pages;
+    }
+    if (x < 55) {
+        return shape::ranges;
+    }
+    if (x < 65) {
+        return shape::table_replace;
+    }
+    if (x < 72) {
+        return shape::table_unmap;
+    }
+    return x < 86 ? shape::large_2m : shape::large_1g;
+}
+
+void storm::wrong(const std::string& what) {
+    if (m_wrong++ == 0) {
+        m_first_wrong = what;
+    }
+}
+
+bool storm::read_window(unsigned d, unsigned first, unsigned count, const std::string& what) {
+    std::vector<uint32_t> buf(count * (page_4k / 4));
+    ++m_dmas;
+    if (m_v.dma(m_devs[d], window_gva(d, first), buf.data(), count * page_4k, false) != 0) {
+        wrong(what + ": DMA of window pages " + std::to_string(first) + "+" + std::to_string(count) + " faulted");
+        return false;
+    }
+    for (unsigned k = 0; k < count; ++k) {
+        for (unsigned w = 0; w < page_4k / 4; ++w) {
+            if (buf[k * (page_4k / 4) + w] != m_mapping[d][first + k] + 1) {
+                wrong(what + ": device " + std::to_string(d) + " window page " + std::to_string(first + k) +
+                      " read data page " + std::to_string(buf[k * (page_4k / 4) + w] - 1) + ", the guest maps " +
+                      std::to_string(m_mapping[d][first + k]));
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool storm::read_large(unsigned d, uint64_t gva, uint64_t gpa, const std::string& what) {
+    const uint32_t tag = gpa_tag(gpa);
+    std::memcpy(m_guest.at(gpa), &tag, sizeof tag);  // the guest writes the page, then the device reads it
     uint32_t word = 0;
+    ++m_dmas;
+    if (m_v.dma(m_devs[d], gva, &word, 4, false) != 0 || word != tag) {
+        wrong(what + ": device " + std::to_string(d) + " GVA " + hex(gva) + " did not read GPA " + hex(gpa));
+        return false;
+    }
+    return true;
+}
+
+bool storm::invalidate(unsigned d, const std::vector<vmm::inv_range>& entries, const std::string& what) {
+    uint32_t done = 0;
+    const int err = m_v.hwpt_invalidate(m_nested[d], entries, &done);
+    ++m_calls;
+    m_entries += entries.size();
+    return m_log.expect_each(err == 0 && done == entries.size(),
+                             what + ": HWPT_INVALIDATE of " + std::to_string(entries.size()) + " entries") ||
+           m_log.level() == verbosity::verbose;
+}
+
+bool storm::ats_translate(unsigned d, uint64_t gva, uint64_t* bytes) {
+    dma_device& dev = m_p.dma_engine(d);
+    if (!dev.atc()) {
+        return false;
+    }
+    bool ok = false;
+    m_p.run([&] { ok = dev.ats_translate(false, 0, gva, false, nullptr, bytes); });
+    return ok;
+}
+
+bool storm::atc_holds(unsigned d, uint64_t gva) {
+    const ats_device_tlb* atc = m_p.dma_engine(d).atc();
+    return atc && atc->holds(false, 0, gva);
+}
+
+bool storm::single_pages(unsigned r) {
+    const unsigned d = random(m_ndev);
+    const unsigned batch = 1 + random(16);
+    std::vector<vmm::inv_range> entries;
+    std::vector<unsigned> touched;
+    for (unsigned k = 0; k < batch; ++k) {
+        const unsigned i = random(pages_per_device);
+        m_mapping[d][i] = random(data_pages);
+        m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
+        entries.push_back({window_gva(d, i), 1, true});
+        touched.push_back(i);
+    }
+    if (!invalidate(d, entries, "round " + std::to_string(r))) {
+        return false;
+    }
+    m_shapes.single_page_entries += batch;
+    for (unsigned i : touched) {
+        read_window(d, i, 1, "single-page entries");
+    }
+    return true;
+}
+
+bool storm::ranges(unsigned r) {
+    const unsigned d = random(m_ndev);
+    const unsigned count = 1 + random(3);
+    struct range {
+        unsigned first, pages;
+        bool ats;
+    };
+    std::vector<range> edited;
+    for (unsigned k = 0; k < count; ++k) {
+        unsigned pages = 3 + random(max_range_pages - 2);
+        if (std::has_single_bit(pages)) {
+            ++pages;  // 5, 9, 17: the driver must round up to the next block
+        }
+        const unsigned block = std::bit_ceil(pages);
+        unsigned first = 1 + random(pages_per_device - pages);
+        if (first % block == 0) {
+            --first;  // a start inside the block, so the rounding also moves the base down
+        }
+        edited.push_back({first, pages, false});
+    }
+    // The device was using the ranges (all of them before the guest edits any: ranges may overlap).
+    // The ATS device holds each range's last page, the one a rounding that is too small misses first.
+    for (range& e : edited) {
+        read_window(d, e.first, e.pages, "range warm-up");
+        e.ats = ats_translate(d, window_gva(d, e.first + e.pages - 1));
+    }
+    std::vector<vmm::inv_range> entries;
+    for (const range& e : edited) {
+        for (unsigned i = e.first; i < e.first + e.pages; ++i) {
+            m_mapping[d][i] = random(data_pages);
+            m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
+        }
+        entries.push_back({window_gva(d, e.first), e.pages, true});
+    }
+    if (!invalidate(d, entries, "round " + std::to_string(r) + " (ranges)")) {
+        return false;
+    }
+    m_shapes.range_entries += count;
+    for (const range& e : edited) {
+        read_window(d, e.first, e.pages, "range entry");
+        if (e.ats) {
+            if (atc_holds(d, window_gva(d, e.first + e.pages - 1))) {
+                wrong("range entry: device " + std::to_string(d) + " still holds window page " +
+                      std::to_string(e.first + e.pages - 1) + " in its device TLB");
+            } else {
+                ++m_shapes.ats_drops_4k;
+            }
+        }
+    }
+    return true;
+}
+
+bool storm::table_replace(unsigned r) {
+    const unsigned d = random(m_ndev);
+    read_window(d, 0, pages_per_device, "table warm-up");  // fills the paging-structure caches
+    m_guest.replace_table(window_gva(d, 0));
+    // The copy differs from the old page (which keeps its entries): a walk through a stale cached
+    // directory entry reads the old targets.
+    const unsigned edits = 1 + random(8);
+    for (unsigned k = 0; k < edits; ++k) {
+        const unsigned i = random(pages_per_device);
+        m_mapping[d][i] = (m_mapping[d][i] + 1 + random(data_pages - 1)) % data_pages;
+        m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
+    }
+    // The directory entry's whole 2 MiB, or only the pages in use: both cover the PDE.
+    const uint64_t npages = random(2) ? 512 : pages_per_device;
+    if (!invalidate(d, {{window_gva(d, 0), npages, false}}, "round " + std::to_string(r) + " (table replaced)")) {
+        return false;
+    }
+    ++m_shapes.table_replacements;
+    read_window(d, 0, pages_per_device, "non-leaf entry after a table replacement");
+    return true;
+}
+
+bool storm::table_unmap(unsigned r) {
+    const unsigned d = random(m_ndev);
+    read_window(d, 0, pages_per_device, "directory warm-up");
+    m_guest.unmap_table(window_gva(d, 0));
+    if (!invalidate(d, {{window_gva(d, 0), 512, false}}, "round " + std::to_string(r) + " (directory unmapped)")) {
+        return false;
+    }
+    ++m_shapes.directory_unmaps;
+    const unsigned probe = random(pages_per_device);
+    uint32_t word = 0;
+    ++m_dmas;
+    ++m_faults_expected;
+    if (m_v.dma(m_devs[d], window_gva(d, probe), &word, 4, false) == 0) {
+        wrong("non-leaf entry after a directory unmap: device " + std::to_string(d) + " window page " +
+              std::to_string(probe) + " still translates (read data page " + std::to_string(word - 1) + ")");
+    }
+    // The guest maps the window again through a new page table (not present to present: no
+    // invalidation needed without caching mode).
+    for (unsigned i = 0; i < pages_per_device; ++i) {
+        m_mapping[d][i] = random(data_pages);
+        m_guest.map(window_gva(d, i), data_gpa(m_mapping[d][i]));
+    }
+    read_window(d, 0, pages_per_device, "window rebuilt after a directory unmap");
+    return true;
+}
+
+bool storm::large_page(unsigned r, unsigned level) {
+    const bool huge = level == 3;
+    const uint64_t size = huge ? page_1g : page_2m;
+    const uint64_t pages = size / page_4k;
+    const unsigned d = random(m_ndev);
+    const uint64_t gva = (huge ? huge_gva : large_gva) + d * size;
+    std::vector<unsigned>& region = huge ? m_region_1g : m_region_2m;
+    const uint64_t region_base = huge ? huge_gpa : m_large_gpa;
+    const std::string name = huge ? "1 GiB page" : "2 MiB page";
+    auto word_offset = [&] { return (m_rng() % (size / 4)) * 4; };
+
+    // The device uses the page: translations at two offsets in the IOTLB, one in its device TLB.
+    const uint64_t warm = word_offset();
+    const uint64_t before = region_base + region[d] * size;
+    const uint64_t other = word_offset();
+    read_large(d, gva + warm, before + warm, name + " warm-up");
+    read_large(d, gva + other, before + other, name + " warm-up");
+    uint64_t translated = 0;
+    const uint64_t ats_offset = word_offset() & ~(page_4k - 1);
+    const bool ats = ats_translate(d, gva + ats_offset, &translated);
+    if (ats && translated == page_2m) {
+        ++m_shapes.ats_translations_2m;
+    } else if (ats && translated == page_1g) {
+        ++m_shapes.ats_translations_1g;
+    }
+    const bool ats_large = ats && translated == size;
+
+    const unsigned regions = huge ? huge_regions : large_regions;
+    region[d] = (region[d] + 1 + random(regions - 1)) % regions;
+    m_guest.remap(gva, region_base + region[d] * size);
+    // The whole page, or a range inside it: either must drop the page's translations everywhere.
+    // A cached nested translation has the smaller of both stages' page sizes, so a range inside the
+    // page covers all of it only where stage 2 maps it with pages as large (CAP.SSLPS); elsewhere the
+    // guest invalidates the whole page, as Linux does.
+    const iommu_config& caps = m_p.config().iommu;
+    const bool stage2_as_large = caps.sslps_1g || (!huge && caps.sslps_2m);
+    const bool inside = random(2) != 0 && stage2_as_large;
+    vmm::inv_range entry{gva, pages, true};
+    if (inside) {
+        const uint64_t first = m_rng() % pages;
+        entry = {gva + first * page_4k, std::min<uint64_t>(1 + random(max_inside_pages), pages - first), true};
+    }
+    if (!invalidate(d, {entry}, "round " + std::to_string(r) + " (" + name + ")")) {
+        return false;
+    }
+    ++(huge ? m_shapes.remaps_1g : m_shapes.remaps_2m);
+    if (inside) {
+        ++(huge ? m_shapes.inside_1g : m_shapes.inside_2m);
+    }
+    const uint64_t now = region_base + region[d] * size;
+    read_large(d, gva + warm, now + warm, name + " remapped");
+    for (unsigned k = 0; k < 3; ++k) {
+        const uint64_t off = word_offset();
+        read_large(d, gva + off, now + off, name + " remapped");
+    }
+    if (ats_large) {
+        if (atc_holds(d, gva) || atc_holds(d, gva + ats_offset) || atc_holds(d, gva + size - page_4k)) {
+            wrong(name + ": device " + std::to_string(d) + " still holds the page in its device TLB after " +
+                  (inside ? "a range inside it" : "its whole range") + " was invalidated");
+        } else if (inside) {
+            ++m_shapes.ats_drops_large;
+        }
+    }
+    return true;
+}
+
+void storm::run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    const uint64_t sim_start = m_p.now_ns();
     for (unsigned r = 0; r < rounds; ++r) {
-        log.checkpoint();
+        m_log.checkpoint();
         // Warm some translations.
         for (unsigned k = 0; k < 8; ++k) {
-            const unsigned d = static_cast<unsigned>(rng() % ndev), i = static_cast<unsigned>(rng() % pages_per_device);
-            const uint64_t gva = gva_base + (uint64_t{d} * pages_per_device + i) * 4096;
-            if (v.dma(devs[d], gva + (rng() % 1024) * 4, &word, 4, false) != 0 || word != mapping[d][i] + 1) {
-                ++wrong;
+            const unsigned d = random(m_ndev), i = random(pages_per_device);
+            uint32_t word = 0;
+            ++m_dmas;
+            if (m_v.dma(m_devs[d], window_gva(d, i) + (m_rng() % 1024) * 4, &word, 4, false) != 0 ||
+                word != m_mapping[d][i] + 1) {
+                wrong("warm-up read of device " + std::to_string(d) + " window page " + std::to_string(i));
             }
-            ++dmas;
         }
         // One device streams over its scratch window (random sizes and directions, self-checked).
         {
-            const unsigned d = static_cast<unsigned>(rng() % ndev);
+            const unsigned d = random(m_ndev);
             traffic_spec spec;
             // Two pages (crossing a page boundary) out of the window, so reads often hit written bytes.
-            spec.base = scratch_gva + (uint64_t{d} * scratch_pages + rng() % (scratch_pages - 1)) * 4096;
-            spec.size = 2 * 4096;
+            spec.base = scratch_gva + (uint64_t{d} * scratch_pages + m_rng() % (scratch_pages - 1)) * page_4k;
+            spec.size = 2 * page_4k;
             spec.count = 32;
-            spec.seed = seed * 1000 + r;
-            const traffic_result t = p.run_traffic(d, spec);
-            traffic.transfers += t.transfers;
-            traffic.faults += t.faults;
-            traffic.bytes += t.bytes;
-            traffic.checked_bytes += t.checked_bytes;
-            traffic.mismatches += t.mismatches;
+            spec.seed = m_seed * 1000 + r;
+            const traffic_result t = m_p.run_traffic(d, spec);
+            m_traffic.transfers += t.transfers;
+            m_traffic.faults += t.faults;
+            m_traffic.bytes += t.bytes;
+            m_traffic.checked_bytes += t.checked_bytes;
+            m_traffic.mismatches += t.mismatches;
         }
-        // Remap a batch of pages of one device, then invalidate them in one call.
-        const unsigned d = static_cast<unsigned>(rng() % ndev);
-        const unsigned batch = 1 + static_cast<unsigned>(rng() % 16);
-        std::vector<vmm::inv_range> ranges;
-        std::vector<unsigned> touched;
-        for (unsigned k = 0; k < batch; ++k) {
-            const unsigned i = static_cast<unsigned>(rng() % pages_per_device);
-            mapping[d][i] = static_cast<unsigned>(rng() % data_pages);
-            const uint64_t gva = gva_base + (uint64_t{d} * pages_per_device + i) * 4096;
-            guest.remap(gva, data_base + mapping[d][i] * 4096ull);
-            ranges.push_back({gva, 1, true});
-            touched.push_back(i);
+        bool go_on = true;
+        switch (pick_shape()) {
+            case shape::single_pages:
+                go_on = single_pages(r);
+                break;
+            case shape::ranges:
+                go_on = ranges(r);
+                break;
+            case shape::table_replace:
+                go_on = table_replace(r);
+                break;
+            case shape::table_unmap:
+                go_on = table_unmap(r);
+                break;
+            case shape::large_2m:
+                go_on = large_page(r, 2);
+                break;
+            case shape::large_1g:
+                go_on = large_page(r, m_use_1g ? 3 : 2);
+                break;
         }
-        uint32_t done = 0;
-        const int err = v.hwpt_invalidate(nested[d], ranges, &done);
-        if (!log.expect_each(err == 0 && done == batch, "round " + std::to_string(r) + ": HWPT_INVALIDATE of " +
-                                                            std::to_string(batch) + " entries") &&
-            log.level() != verbosity::verbose) {
+        if (!go_on) {
             break;
         }
-        ++invalidations;
-        entries += batch;
-        for (unsigned i : touched) {
-            const uint64_t gva = gva_base + (uint64_t{d} * pages_per_device + i) * 4096;
-            if (v.dma(devs[d], gva, &word, 4, false) != 0 || word != mapping[d][i] + 1) {
-                ++wrong;
-            }
-            ++dmas;
-        }
         if ((r + 1) % 100 == 0) {  // progress for long runs
-            log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(rounds) + ", " +
-                     std::to_string(dmas) + " DMAs, " + std::to_string(invalidations) + " invalidation calls");
+            m_log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(rounds) + ", " +
+                       std::to_string(m_dmas) + " DMAs, " + std::to_string(m_calls) + " invalidation calls");
         }
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    const double sim_us = static_cast<double>(p.now_ns() - sim_start) / 1000.0;
+    const double sim_us = static_cast<double>(m_p.now_ns() - sim_start) / 1000.0;
 
-    log.expect(wrong == 0, "every DMA read the page its device's stage 1 maps (" + std::to_string(wrong) +
-                               " wrong of " + std::to_string(dmas) + ")");
-    log.expect(p.stale_hits() == 0, "no stale translation used after any invalidation");
-    log.expect(traffic.faults == 0 && traffic.mismatches == 0,
-               "device traffic streams: " + std::to_string(traffic.transfers) + " transfers, " +
-                   std::to_string(traffic.checked_bytes) + " bytes read back and checked, " +
-                   std::to_string(traffic.mismatches) + " mismatches, " + std::to_string(traffic.faults) + " faults");
+    m_log.expect(m_wrong == 0,
+                 "every DMA read what its device's stage 1 maps, faulted where nothing is mapped, and "
+                 "no device TLB kept an invalidated translation (" +
+                     std::to_string(m_wrong) + " wrong of " + std::to_string(m_dmas) + " DMAs" +
+                     (m_wrong ? "; first: " + m_first_wrong : std::string()) + ")");
+    m_log.expect(m_p.stale_hits() == 0, "no stale translation used after any invalidation");
+    m_log.expect(m_traffic.faults == 0 && m_traffic.mismatches == 0,
+                 "device traffic streams: " + std::to_string(m_traffic.transfers) + " transfers, " +
+                     std::to_string(m_traffic.checked_bytes) + " bytes read back and checked, " +
+                     std::to_string(m_traffic.mismatches) + " mismatches, " + std::to_string(m_traffic.faults) +
+                     " faults");
 
-    log.summary_row("DMAs (VMM checks + device streams)",
-                    std::to_string(dmas) + " + " + std::to_string(traffic.transfers));
-    log.summary_row("HWPT_INVALIDATE calls / entries", std::to_string(invalidations) + " / " + std::to_string(entries));
-    log.summary_row("IOTLB hit rate", p.statistic("platform.iotlb_hit_rate"));
-    log.summary_row("page walks", p.statistic("platform.walks"));
-    log.summary_row("walk memory accesses", p.statistic("platform.walk_memory_accesses"));
-    log.summary_row("invalidation latency p50 / p99 (ns)", p.statistic("platform.invalidation_latency_ns.p50") + " / " +
-                                                               p.statistic("platform.invalidation_latency_ns.p99"));
-    log.summary_row("simulated time (us)", std::to_string(static_cast<uint64_t>(sim_us)));
-    log.summary_row("host throughput (DMAs/s)",
-                    std::to_string(static_cast<uint64_t>((dmas + traffic.transfers) / wall_s)));
+    m_log.summary_row("DMAs (VMM checks + device streams)",
+                      std::to_string(m_dmas) + " + " + std::to_string(m_traffic.transfers));
+    m_log.summary_row("HWPT_INVALIDATE calls / entries", std::to_string(m_calls) + " / " + std::to_string(m_entries));
+    report();
+    m_log.summary_row("IOTLB hit rate", m_p.statistic("platform.iotlb_hit_rate"));
+    m_log.summary_row("page walks", m_p.statistic("platform.walks"));
+    m_log.summary_row("walk memory accesses", m_p.statistic("platform.walk_memory_accesses"));
+    m_log.summary_row("invalidation latency p50 / p99 (ns)", m_p.statistic("platform.invalidation_latency_ns.p50") +
+                                                                 " / " +
+                                                                 m_p.statistic("platform.invalidation_latency_ns.p99"));
+    m_log.summary_row("simulated time (us)", std::to_string(static_cast<uint64_t>(sim_us)));
+    m_log.summary_row("host throughput (DMAs/s)",
+                      std::to_string(static_cast<uint64_t>((m_dmas + m_traffic.transfers) / wall_s)));
+}
+
+void storm::report() {
+    const shape_counts& s = m_shapes;
+    m_log.summary_row("shape: single-page leaf entries", std::to_string(s.single_page_entries));
+    m_log.summary_row("shape: leaf ranges rounded up", std::to_string(s.range_entries));
+    m_log.summary_row("shape: non-leaf, table replaced", std::to_string(s.table_replacements));
+    m_log.summary_row("shape: non-leaf, directory unmapped", std::to_string(s.directory_unmaps));
+    m_log.summary_row("shape: 2 MiB remaps (range inside)",
+                      std::to_string(s.remaps_2m) + " (" + std::to_string(s.inside_2m) + ")");
+    m_log.summary_row("shape: 1 GiB remaps (range inside)",
+                      std::to_string(s.remaps_1g) + " (" + std::to_string(s.inside_1g) + ")");
+    m_log.summary_row("shape: ATS translations 2 MiB / 1 GiB",
+                      std::to_string(s.ats_translations_2m) + " / " + std::to_string(s.ats_translations_1g));
+    m_log.summary_row("shape: device-TLB drops 4 KiB / large",
+                      std::to_string(s.ats_drops_4k) + " / " + std::to_string(s.ats_drops_large));
+    m_log.summary_row("faults expected (unmapped directory)", std::to_string(m_faults_expected));
+}
+
+}  // namespace
+
+void run_invalidation_storm(scenario_log& log, const cli_options&) {
+    storm s(log, platform::instance().config().seed);  // --seed, else the configuration's
+    s.run();
 }
 
 }  // namespace iommusim::program

@@ -72,8 +72,8 @@ const std::vector<scenario>& all_scenarios() {
          "points at the stale hit",
          run_missing_invalidation},
         {"invalidation-storm",
-         "several devices, random remaps and batched invalidations; IOTLB hit rate, walks and "
-         "invalidation latency",
+         "several devices, random guest edits and invalidations in every shape (pages, rounded-up ranges, "
+         "non-leaf, 2 MiB / 1 GiB pages, ATS); IOTLB hit rate, walks and invalidation latency",
          run_invalidation_storm},
         {"fault-injection",
          "corrupt stage-1 entries, a corrupt invalidation descriptor and a device-TLB time-out: the "

@@ -100,6 +100,21 @@ void vmm::ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bo
                                  ioctl_errno(m_iommufd, IOMMU_IOAS_MAP, &cmd)));
 }
 
+void vmm::ioas_map_file(uint32_t ioas, int fd, uint64_t start, std::size_t len, uint64_t iova, bool writeable) {
+    iommu_ioas_map_file cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | (writeable ? IOMMU_IOAS_MAP_WRITEABLE : 0);
+    cmd.ioas_id = ioas;
+    cmd.fd = fd;
+    cmd.start = start;
+    cmd.length = len;
+    cmd.iova = iova;
+    check("IOMMU_IOAS_MAP_FILE",
+          note("IOMMU_IOAS_MAP_FILE ioas " + std::to_string(ioas) + " fd " + std::to_string(fd) + " start " +
+                   hex(start) + " iova " + hex(iova) + " length " + hex(len) + (writeable ? " rw" : " ro"),
+               ioctl_errno(m_iommufd, IOMMU_IOAS_MAP_FILE, &cmd)));
+}
+
 void vmm::ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len) {
     iommu_ioas_unmap cmd{};
     cmd.size = sizeof(cmd);

@@ -42,6 +42,9 @@ class vmm {
 
     uint32_t ioas_alloc();
     void ioas_map(uint32_t ioas, void* host, std::size_t len, uint64_t iova, bool writeable = true);
+    // IOMMU_IOAS_MAP_FILE: len bytes of the memfd `fd` from `start` at iova (QEMU's memfd-backed
+    // guest RAM); pinning a file costs nothing per page.
+    void ioas_map_file(uint32_t ioas, int fd, uint64_t start, std::size_t len, uint64_t iova, bool writeable = true);
     void ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len);
     uint32_t hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas);
     uint32_t hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width = 48,
