@@ -297,22 +297,26 @@ class rtl_iotlb::model {
 
     // The response handshake() saw arrive, taken: at once (ready is high, it completes at the next
     // rising edge, with the next operation), or with back-pressure after ready stayed low for a
-    // few cycles. The outputs returned are the ones the taking edge samples; a design that
-    // withdrew the response meanwhile (the checker reports it at that edge) leaves the response
-    // as it first appeared.
+    // few cycles and then on a rising edge of its own, so the checker sees a response withdrawn
+    // meanwhile even after the last operation. The outputs returned are the ones the taking edge
+    // samples, or the response as it first appeared when the design withdrew it.
     const iommusim_rtl_iotlb_outputs& take_response(uint8_t iommusim_rtl_iotlb_inputs::*ready,
                                                     uint8_t iommusim_rtl_iotlb_outputs::*valid) {
         const unsigned stall = stall_cycles();
         if (stall == 0) {
             return m_out;
         }
-        m_first_response = m_out;
+        m_response = m_out;
         for (unsigned i = 0; i < stall; ++i) {
             fall([&] { m_in.*ready = 0; });
             rise();
         }
         fall([] {});  // ready high again
-        return m_out.*valid ? m_out : m_first_response;
+        if (m_out.*valid) {
+            m_response = m_out;
+        }
+        rise();
+        return m_response;
     }
 
     // Cycles the next response is left untaken: 0 without back-pressure; else 1 to 3 for about
@@ -346,8 +350,8 @@ class rtl_iotlb::model {
     iotlb_protocol_checker m_protocol;
     bool m_backpressure;
     std::mt19937_64 m_stall_rng;
-    uint64_t m_design_errors = 0;  // the plug-in's error_count() at the last rising edge
-    iommusim_rtl_iotlb_outputs m_first_response{};
+    uint64_t m_design_errors = 0;             // the plug-in's error_count() at the last rising edge
+    iommusim_rtl_iotlb_outputs m_response{};  // a response taken under back-pressure
 };
 
 rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
