@@ -81,15 +81,17 @@ iotlb_impl iotlb_impl_from_env() {
 }
 
 std::unique_ptr<iotlb_if> make_iotlb(const iotlb_spec& spec, const iotlb_geometry& geometry,
-                                     const rtl_waves_options& waves, const lockstep_options& lockstep) {
+                                     const rtl_waves_options& waves, const lockstep_options& lockstep,
+                                     const rtl_iotlb_options& rtl) {
     switch (spec.impl) {
         case iotlb_impl::cpp:
             return std::make_unique<iotlb>(geometry);
         case iotlb_impl::rtl:
-            return std::make_unique<rtl_iotlb>(geometry, waves, spec.plugin);
+            return std::make_unique<rtl_iotlb>(geometry, waves, spec.plugin, rtl);
         case iotlb_impl::lockstep:
-            return std::make_unique<lockstep_iotlb>(
-                std::make_unique<iotlb>(geometry), std::make_unique<rtl_iotlb>(geometry, waves, spec.plugin), lockstep);
+            return std::make_unique<lockstep_iotlb>(std::make_unique<iotlb>(geometry),
+                                                    std::make_unique<rtl_iotlb>(geometry, waves, spec.plugin, rtl),
+                                                    lockstep);
     }
     throw std::invalid_argument("make_iotlb: unknown implementation");
 }

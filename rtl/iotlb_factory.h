@@ -46,11 +46,12 @@ std::string check_iotlb_spec(const iotlb_spec& spec, const iotlb_geometry& geome
 // IOMMUSIM_IOTLB from the environment, cpp when unset; std::invalid_argument for an unknown value.
 iotlb_impl iotlb_impl_from_env();
 
-// Builds the selected IOTLB. waves applies to the RTL side; lockstep to the comparator.
-// std::invalid_argument when the RTL is asked for a geometry that was not verilated or its
-// plug-in cannot be loaded.
+// Builds the selected IOTLB. waves and rtl apply to the RTL side; lockstep to the comparator.
+// std::invalid_argument when the RTL is asked for a geometry that was not verilated, its
+// plug-in cannot be loaded or refuses the plusargs.
 std::unique_ptr<iotlb_if> make_iotlb(const iotlb_spec& spec, const iotlb_geometry& geometry,
-                                     const rtl_waves_options& waves = {}, const lockstep_options& lockstep = {});
+                                     const rtl_waves_options& waves = {}, const lockstep_options& lockstep = {},
+                                     const rtl_iotlb_options& rtl = {});
 std::unique_ptr<iotlb_if> make_iotlb(iotlb_impl impl, const iotlb_geometry& geometry,
                                      const rtl_waves_options& waves = {}, const lockstep_options& lockstep = {});
 

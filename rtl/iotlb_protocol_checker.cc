@@ -1,6 +1,7 @@
 #include "rtl/iotlb_protocol_checker.h"
 
 #include <sstream>
+#include <string>
 
 namespace iommusim {
 
@@ -32,6 +33,12 @@ void iotlb_protocol_checker::violated(uint64_t cycle, uint64_t time_ps, std::str
 void iotlb_protocol_checker::reset() {
     m_have_previous = false;
     m_in_flight = -1;
+}
+
+void iotlb_protocol_checker::on_design_errors(uint64_t count, uint64_t cycle, uint64_t time_ps) {
+    violated(cycle, time_ps,
+             "the design reported " + std::to_string(count) + (count == 1 ? " error" : " errors") +
+                 " (a failed assertion or $error; its message is printed above)");
 }
 
 void iotlb_protocol_checker::on_edge(const iotlb_port_sample& ports, uint64_t cycle, uint64_t time_ps) {

@@ -4,7 +4,8 @@
 // Models: per channel (lookup, fill, invalidate) a request and a response valid/ready pair with
 // its payload words; names each violation with its cycle and time: a response without a request,
 // a request (or response) payload changed while valid and not ready, valid dropped before ready,
-// a second operation accepted while one is in flight (the RTL serves one at a time).
+// a second operation accepted while one is in flight (the RTL serves one at a time), and errors
+// the design reports itself (its assertions, as rtl/iotlb.sv's, fed in by the adapter).
 // Does not model: X on an output: Verilator's model is 2-state, every bit is 0 or 1 (X sources
 // become values by its x-assign/x-initial policy), so X cannot be seen at the adapter.
 #pragma once
@@ -47,6 +48,8 @@ class iotlb_protocol_checker {
     void on_edge(const iotlb_port_sample& ports, uint64_t cycle, uint64_t time_ps);
     // Forgets the history (reset asserted: nothing is in flight).
     void reset();
+    // The design itself reported `count` new errors (failed assertions, $error) at this edge.
+    void on_design_errors(uint64_t count, uint64_t cycle, uint64_t time_ps);
 
     uint64_t violations() const { return m_count; }
     const std::vector<iotlb_protocol_violation>& log() const { return m_log; }  // the first log_limit

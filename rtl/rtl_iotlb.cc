@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 #include <systemc>
 
@@ -32,25 +33,26 @@ constexpr uint64_t hang_limit_cycles = 1u << 20;
 // operation.
 class rtl_iotlb::model {
   public:
-    model(std::shared_ptr<const rtl_iotlb_plugin> plugin, iotlb_geometry geometry, const rtl_waves_options& waves)
+    model(std::shared_ptr<const rtl_iotlb_plugin> plugin, iotlb_geometry geometry, const rtl_waves_options& waves,
+          const rtl_iotlb_options& options)
         : m_plugin(std::move(plugin))
         , m_abi(m_plugin->abi())
         , m_geometry(geometry)
         , m_waves(waves)
-        , m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2)) {
+        , m_half_ps(std::max<uint64_t>(1, waves.clock_period_ps / 2))
+        , m_backpressure(options.backpressure_seed.has_value())
+        , m_stall_rng(options.backpressure_seed.value_or(0)) {
         if (std::string err = m_plugin->unsupported(geometry); !err.empty()) {
             throw std::invalid_argument(err);
+        }
+        std::string plusargs = options.plusargs;
+        if (const char* env = std::getenv("IOMMUSIM_RTL_PLUSARGS"); env != nullptr && *env != '\0') {
+            plusargs += (plusargs.empty() ? "" : " ") + std::string(env);
         }
         if (m_waves.enabled) {
             std::filesystem::create_directories(m_waves.dir);
         }
-        char error[256] = "";
-        const std::string fst = m_waves.fst_path();
-        m_dut =
-            m_abi.create(geometry.sets, geometry.ways, m_waves.enabled ? fst.c_str() : nullptr, error, sizeof error);
-        if (m_dut == nullptr) {
-            throw std::invalid_argument("RTL IOTLB plug-in " + m_plugin->path() + ": " + error);
-        }
+        m_dut = m_plugin->create(geometry, m_waves.enabled ? m_waves.fst_path() : std::string(), plusargs);
         m_tracing = m_waves.enabled;
         idle_inputs();
         m_in.clk_i = 0;
@@ -89,11 +91,13 @@ class rtl_iotlb::model {
             m_in.lkp_req_vpn_i = vpn;
         });
         cycles = handshake(m_out.lkp_req_ready_o, m_in.lkp_req_valid_i, m_out.lkp_resp_valid_o);
-        if (!m_out.lkp_resp_hit_o) {
+        const iommusim_rtl_iotlb_outputs& r =
+            take_response(&iommusim_rtl_iotlb_inputs::lkp_resp_ready_i, &iommusim_rtl_iotlb_outputs::lkp_resp_valid_o);
+        if (!r.lkp_resp_hit_o) {
             return std::nullopt;
         }
-        return unpack(m_out.lkp_resp_did_o, m_out.lkp_resp_pasid_o, m_out.lkp_resp_kind_o, m_out.lkp_resp_level_o,
-                      m_out.lkp_resp_vpn_o, m_out.lkp_resp_pfn_o, m_out.lkp_resp_perm_o);
+        return unpack(r.lkp_resp_did_o, r.lkp_resp_pasid_o, r.lkp_resp_kind_o, r.lkp_resp_level_o, r.lkp_resp_vpn_o,
+                      r.lkp_resp_pfn_o, r.lkp_resp_perm_o);
     }
 
     iotlb_fill_result fill(const iotlb_entry& entry, uint64_t& cycles) {
@@ -108,14 +112,16 @@ class rtl_iotlb::model {
             m_in.fill_req_perm_i = entry.payload.perm;
         });
         cycles = handshake(m_out.fill_req_ready_o, m_in.fill_req_valid_i, m_out.fill_resp_valid_o);
+        const iommusim_rtl_iotlb_outputs& o = take_response(&iommusim_rtl_iotlb_inputs::fill_resp_ready_i,
+                                                            &iommusim_rtl_iotlb_outputs::fill_resp_valid_o);
         iotlb_fill_result r;
-        r.set = m_out.fill_resp_set_o;
-        r.way = m_out.fill_resp_way_o;
-        r.replaced_same_tag = m_out.fill_resp_replaced_o;
-        if (m_out.fill_resp_evict_valid_o) {
-            r.evicted = unpack(m_out.fill_resp_evict_did_o, m_out.fill_resp_evict_pasid_o, m_out.fill_resp_evict_kind_o,
-                               m_out.fill_resp_evict_level_o, m_out.fill_resp_evict_vpn_o, m_out.fill_resp_evict_pfn_o,
-                               m_out.fill_resp_evict_perm_o);
+        r.set = o.fill_resp_set_o;
+        r.way = o.fill_resp_way_o;
+        r.replaced_same_tag = o.fill_resp_replaced_o;
+        if (o.fill_resp_evict_valid_o) {
+            r.evicted = unpack(o.fill_resp_evict_did_o, o.fill_resp_evict_pasid_o, o.fill_resp_evict_kind_o,
+                               o.fill_resp_evict_level_o, o.fill_resp_evict_vpn_o, o.fill_resp_evict_pfn_o,
+                               o.fill_resp_evict_perm_o);
         }
         return r;
     }
@@ -130,7 +136,9 @@ class rtl_iotlb::model {
             m_in.inv_req_am_i = static_cast<uint8_t>(am);
         });
         cycles = handshake(m_out.inv_req_ready_o, m_in.inv_req_valid_i, m_out.inv_resp_valid_o);
-        return m_out.inv_resp_count_o;
+        return take_response(&iommusim_rtl_iotlb_inputs::inv_resp_ready_i,
+                             &iommusim_rtl_iotlb_outputs::inv_resp_valid_o)
+            .inv_resp_count_o;
     }
 
     void for_each_valid(const std::function<void(unsigned, unsigned, const iotlb_entry&)>& fn) {
@@ -258,6 +266,13 @@ class rtl_iotlb::model {
         eval();
         ++m_cycle;
         dump();
+        // The design's own checks run on this edge too (a version-1 plug-in cannot tell).
+        if (m_abi.abi_version >= 2) {
+            if (const uint64_t errors = m_abi.error_count(m_dut); errors != m_design_errors) {
+                m_protocol.on_design_errors(errors - m_design_errors, m_cycle - 1, m_time_ps);
+                m_design_errors = errors;
+            }
+        }
     }
 
     // Holds the request until accepted, then clocks until the response is valid. Returns the
@@ -280,6 +295,40 @@ class rtl_iotlb::model {
         return edges;
     }
 
+    // The response handshake() saw arrive, taken: at once (ready is high, it completes at the next
+    // rising edge, with the next operation), or with back-pressure after ready stayed low for a
+    // few cycles and then on a rising edge of its own, so the checker sees a response withdrawn
+    // meanwhile even after the last operation. The outputs returned are the ones the taking edge
+    // samples, or the response as it first appeared when the design withdrew it.
+    const iommusim_rtl_iotlb_outputs& take_response(uint8_t iommusim_rtl_iotlb_inputs::*ready,
+                                                    uint8_t iommusim_rtl_iotlb_outputs::*valid) {
+        const unsigned stall = stall_cycles();
+        if (stall == 0) {
+            return m_out;
+        }
+        m_response = m_out;
+        for (unsigned i = 0; i < stall; ++i) {
+            fall([&] { m_in.*ready = 0; });
+            rise();
+        }
+        fall([] {});  // ready high again
+        if (m_out.*valid) {
+            m_response = m_out;
+        }
+        rise();
+        return m_response;
+    }
+
+    // Cycles the next response is left untaken: 0 without back-pressure; else 1 to 3 for about
+    // one response in four.
+    unsigned stall_cycles() {
+        if (!m_backpressure) {
+            return 0;
+        }
+        const uint64_t r = m_stall_rng();
+        return (r & 3) == 0 ? 1 + static_cast<unsigned>((r >> 2) % 3) : 0;
+    }
+
     static void check_hang(uint64_t edges) {
         if (edges > hang_limit_cycles) {
             throw std::logic_error("rtl_iotlb: the RTL did not answer within " + std::to_string(hang_limit_cycles) +
@@ -299,6 +348,10 @@ class rtl_iotlb::model {
     uint64_t m_cycle = 0;
     uint64_t m_time_ps = 0;
     iotlb_protocol_checker m_protocol;
+    bool m_backpressure;
+    std::mt19937_64 m_stall_rng;
+    uint64_t m_design_errors = 0;             // the plug-in's error_count() at the last rising edge
+    iommusim_rtl_iotlb_outputs m_response{};  // a response taken under back-pressure
 };
 
 rtl_waves_options rtl_waves_options::from_env(const std::string& name) {
@@ -324,11 +377,12 @@ std::vector<iotlb_geometry> rtl_iotlb::supported_geometries() {
     return rtl_iotlb_plugin::load(rtl_iotlb_plugin::builtin_path())->geometries();
 }
 
-rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves, const std::string& plugin_path)
+rtl_iotlb::rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves, const std::string& plugin_path,
+                     const rtl_iotlb_options& options)
     : m_geometry(geometry) {
     const std::string path = plugin_path.empty() ? rtl_iotlb_plugin::builtin_path() : plugin_path;
     m_builtin = plugin_path.empty();
-    m_model = std::make_unique<model>(rtl_iotlb_plugin::load(path), geometry, waves);
+    m_model = std::make_unique<model>(rtl_iotlb_plugin::load(path), geometry, waves, options);
 }
 
 rtl_iotlb::~rtl_iotlb() = default;
@@ -356,11 +410,15 @@ unsigned rtl_iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, 
         m_last_op_cycles = 0;
         return 0;  // no entry carries such a PASID
     }
-    // Present the RTL an equivalent range inside its 52-bit address field: a base beyond it
-    // overlaps no entry (a one-page range at the top of the field does not either), and a base of
-    // 0 is the whole space.
-    uint64_t vpn = range.first();
+    // The address as the descriptor wrote it: ignoring its low am bits is the design's job (the
+    // contract's inv_req_am_i). When it does not fit the 52-bit field, an equivalent range inside
+    // it: the aligned base, or, for a base beyond the field, a one-page range at its top (neither
+    // overlaps any entry); a base of 0 is the whole space.
+    uint64_t vpn = range.vpn();
     unsigned am = range.am();
+    if (!fits(vpn, rtl_inv_vpn_bits)) {
+        vpn = range.first();
+    }
     if (!fits(vpn, rtl_inv_vpn_bits)) {
         vpn = (uint64_t{1} << rtl_inv_vpn_bits) - 1;
         am = 0;

@@ -4,7 +4,8 @@
 //
 // Models: every iotlb_if operation as a valid/ready transaction on the design's ports, driven
 // clock edge by clock edge (model::rise/fall, one plug-in eval() each) until the response arrives;
-// last_op_cycles() is the number of clock cycles that took (for rtl/iotlb.sv: lookup and fill 1,
+// optionally with seeded response back-pressure and with plusargs for the design
+// (rtl_iotlb_options); last_op_cycles() is the number of clock cycles that took (for rtl/iotlb.sv: lookup and fill 1,
 // an invalidation 1 + sets; a user's design may take any number). Waves (FST, written by the
 // plug-in) of every port and register, with timestamps in simulated time: one clock period per
 // cycle and, while waves are on and a SystemC simulation runs, never behind sc_time_stamp(), so
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,12 +49,28 @@ struct rtl_waves_options {
     std::string path() const { return dir + "/" + name + (format == file_format::vcd ? ".vcd" : ".fst"); }
 };
 
+// How the adapter runs the design, besides its waves.
+struct rtl_iotlb_options {
+    // Plusargs for the design's simulation context, read by $test$plusargs / $value$plusargs
+    // (blank-separated words, each starting with '+'; rtl/plugin/rtl_iotlb_plugin_model.h lists
+    // the Verilator runtime options allowed). The environment's IOMMUSIM_RTL_PLUSARGS follows them,
+    // so it reaches every RTL IOTLB a program builds; the first match of a name is what a design
+    // reads.
+    std::string plusargs;
+    // Response back-pressure: with a seed, about one response in four is left untaken (ready low)
+    // for 1 to 3 cycles, chosen by a generator of that seed, so a design that withdraws or changes
+    // a response before it is taken shows it to the protocol checker. Those cycles are the
+    // adapter's, not the design's: last_op_cycles() leaves them out, cycles() counts them.
+    std::optional<uint64_t> backpressure_seed;
+};
+
 class rtl_iotlb : public iotlb_if {
   public:
     // The design of the plug-in at plugin_path (empty: the project's own, rtl/iotlb.sv).
-    // std::invalid_argument when the plug-in cannot be loaded (rtl/rtl_iotlb_plugin_loader.h) or
-    // has no verilation of this geometry (misconfiguration).
-    explicit rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves = {}, const std::string& plugin_path = "");
+    // std::invalid_argument when the plug-in cannot be loaded (rtl/rtl_iotlb_plugin_loader.h), has
+    // no verilation of this geometry (misconfiguration) or refuses the plusargs.
+    explicit rtl_iotlb(iotlb_geometry geometry, rtl_waves_options waves = {}, const std::string& plugin_path = "",
+                       const rtl_iotlb_options& options = {});
     ~rtl_iotlb() override;
     rtl_iotlb(const rtl_iotlb&) = delete;
     rtl_iotlb& operator=(const rtl_iotlb&) = delete;

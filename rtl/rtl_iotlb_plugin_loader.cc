@@ -49,16 +49,20 @@ std::shared_ptr<const rtl_iotlb_plugin> rtl_iotlb_plugin::load(const std::string
                          " entry point; build it with iommusim_add_rtl_iotlb)");
     }
     const iommusim_rtl_iotlb_plugin* abi = entry();
-    if (abi == nullptr || abi->abi_version != IOMMUSIM_RTL_IOTLB_ABI_VERSION) {
+    // Later versions only append to the descriptor: an older one is the prefix of ours.
+    if (abi == nullptr || abi->abi_version < IOMMUSIM_RTL_IOTLB_ABI_OLDEST ||
+        abi->abi_version > IOMMUSIM_RTL_IOTLB_ABI_VERSION) {
         const std::string version = abi == nullptr ? "none" : std::to_string(abi->abi_version);
         dlclose(handle);
-        refuse(path, "plug-in ABI version " + version + ", this iommusim loads version " +
+        refuse(path, "plug-in ABI version " + version + ", this iommusim loads versions " +
+                         std::to_string(IOMMUSIM_RTL_IOTLB_ABI_OLDEST) + " to " +
                          std::to_string(IOMMUSIM_RTL_IOTLB_ABI_VERSION) +
                          " (rebuild it against this iommusim's package)");
     }
     if (abi->geometry_count == 0 || abi->geometries == nullptr || abi->create == nullptr || abi->destroy == nullptr ||
         abi->eval == nullptr || abi->dump == nullptr || abi->close_waves == nullptr || abi->name == nullptr ||
-        abi->top == nullptr) {
+        abi->top == nullptr ||
+        (abi->abi_version >= 2 && (abi->create_with_plusargs == nullptr || abi->error_count == nullptr))) {
         dlclose(handle);
         refuse(path, "incomplete plug-in descriptor");
     }
@@ -81,6 +85,30 @@ bool rtl_iotlb_plugin::supports(iotlb_geometry geometry) const {
     const std::vector<iotlb_geometry> all = geometries();
     return std::any_of(all.begin(), all.end(),
                        [&](const iotlb_geometry& g) { return g.sets == geometry.sets && g.ways == geometry.ways; });
+}
+
+iommusim_rtl_iotlb_model* rtl_iotlb_plugin::create(iotlb_geometry geometry, const std::string& fst_path,
+                                                   const std::string& plusargs) const {
+    if (std::string err = unsupported(geometry); !err.empty()) {
+        throw std::invalid_argument(err);
+    }
+    char error[256] = "";
+    const char* fst = fst_path.empty() ? nullptr : fst_path.c_str();
+    iommusim_rtl_iotlb_model* model = nullptr;
+    if (m_abi->abi_version >= 2) {
+        model = m_abi->create_with_plusargs(geometry.sets, geometry.ways, fst, plusargs.c_str(), error, sizeof error);
+    } else if (!plusargs.empty()) {
+        refuse(m_path,
+               "built for plug-in ABI version 1, which takes no plusargs (rebuild it against this "
+               "iommusim's package to give it '" +
+                   plusargs + "')");
+    } else {
+        model = m_abi->create(geometry.sets, geometry.ways, fst, error, sizeof error);
+    }
+    if (model == nullptr) {
+        refuse(m_path, error);
+    }
+    return model;
 }
 
 std::string rtl_iotlb_plugin::unsupported(iotlb_geometry geometry) const {

@@ -5,7 +5,8 @@
 // program or to another plug-in), a check of the entry point and its ABI version before anything
 // else is read, the geometry list. Every refusal is a std::invalid_argument naming the path: a
 // missing file, a file the dynamic loader refuses (not a shared library, missing dependencies), a
-// shared library without the entry point, another ABI version, an unsupported geometry.
+// shared library without the entry point, an ABI version outside IOMMUSIM_RTL_IOTLB_ABI_OLDEST ..
+// IOMMUSIM_RTL_IOTLB_ABI_VERSION, an unsupported geometry, plusargs for a version-1 plug-in.
 // The project's own IOTLB (rtl/iotlb.sv) is a plug-in like any other, found by builtin_path().
 // Does not model: unloading while instances live (each instance holds its library).
 #pragma once
@@ -38,6 +39,11 @@ class rtl_iotlb_plugin {
     // "" when supported, else the refusal: the path, the geometry and the ones the plug-in has.
     std::string unsupported(iotlb_geometry geometry) const;
     const iommusim_rtl_iotlb_plugin& abi() const { return *m_abi; }
+    // An instance of geometry (checked: unsupported() first) given plusargs ("": none) and
+    // writing waves to fst_path (empty: none). std::invalid_argument with the path for a
+    // failure of create, or for plusargs given to a version-1 plug-in (it cannot take them).
+    iommusim_rtl_iotlb_model* create(iotlb_geometry geometry, const std::string& fst_path,
+                                     const std::string& plusargs) const;
 
   private:
     rtl_iotlb_plugin(std::string path, void* handle, const iommusim_rtl_iotlb_plugin* abi)

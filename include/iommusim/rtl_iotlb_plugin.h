@@ -13,7 +13,10 @@
  * the clock, reset and handshakes (rtl/rtl_iotlb.cc); one eval() call is one evaluation of the
  * design with new inputs, one dump() call one time step of its waves.
  *
- * Bump IOMMUSIM_RTL_IOTLB_ABI_VERSION whenever a struct, a field or a function here changes. */
+ * Bump IOMMUSIM_RTL_IOTLB_ABI_VERSION whenever a struct, a field or a function here changes. A
+ * version that only appends functions to the descriptor keeps the older ones loadable:
+ * IOMMUSIM_RTL_IOTLB_ABI_OLDEST is the oldest version the loader accepts (version 2 appended
+ * create_with_plusargs and error_count). */
 #ifndef IOMMUSIM_RTL_IOTLB_PLUGIN_H
 #define IOMMUSIM_RTL_IOTLB_PLUGIN_H
 
@@ -23,7 +26,8 @@
 extern "C" {
 #endif
 
-#define IOMMUSIM_RTL_IOTLB_ABI_VERSION 1u
+#define IOMMUSIM_RTL_IOTLB_ABI_VERSION 2u
+#define IOMMUSIM_RTL_IOTLB_ABI_OLDEST 1u
 #define IOMMUSIM_RTL_IOTLB_PLUGIN_ENTRY iommusim_rtl_iotlb_plugin_entry
 #define IOMMUSIM_RTL_IOTLB_PLUGIN_ENTRY_NAME "iommusim_rtl_iotlb_plugin_entry"
 
@@ -136,6 +140,18 @@ struct iommusim_rtl_iotlb_plugin {
     void (*dump)(iommusim_rtl_iotlb_model* model, uint64_t time_ps);
     /* Completes the wave file now; later evaluations are not traced. */
     void (*close_waves)(iommusim_rtl_iotlb_model* model);
+
+    /* Since ABI version 2 (absent from a version-1 descriptor: check abi_version first). As create,
+     * with plusargs given to the instance's simulation context before the design is built: words
+     * separated by blanks, each starting with '+', as on a simulator's command line (NULL or "":
+     * none). The design reads them with $test$plusargs and $value$plusargs; Verilator's runtime
+     * reads its own (+verilator+seed+<n>, +verilator+rand+reset+<n>, ...). */
+    iommusim_rtl_iotlb_model* (*create_with_plusargs)(uint32_t sets, uint32_t ways, const char* fst_path,
+                                                      const char* plusargs, char* error, uint32_t error_size);
+    /* Since ABI version 2. Errors the design reported so far: failed assertions and $error / $stop
+     * (each prints its own message on standard output). They do not end the program, which
+     * reports them as violations of the contract. */
+    uint64_t (*error_count)(iommusim_rtl_iotlb_model* model);
 };
 
 /* The one exported symbol of a plug-in. */

@@ -13,7 +13,7 @@ namespace {
 struct geometry_maker {
     uint32_t sets;
     uint32_t ways;
-    iommusim_rtl_iotlb_model* (*make)(const char* fst_path);
+    iommusim_rtl_iotlb_model* (*make)(const char* fst_path, const char* plusargs);
 };
 
 #define IOMMUSIM_PLUGIN_MAKER(sets, ways, verilated) {sets, ways, &iommusim_plugin::make<verilated>},
@@ -30,11 +30,12 @@ void set_error(char* error, uint32_t size, const char* message) {
     }
 }
 
-iommusim_rtl_iotlb_model* create(uint32_t sets, uint32_t ways, const char* fst_path, char* error, uint32_t size) {
+iommusim_rtl_iotlb_model* create_with_plusargs(uint32_t sets, uint32_t ways, const char* fst_path, const char* plusargs,
+                                               char* error, uint32_t size) {
     for (const geometry_maker& m : makers) {
         if (m.sets == sets && m.ways == ways) {
             try {
-                return m.make(fst_path);
+                return m.make(fst_path, plusargs);
             } catch (const std::exception& e) {  // no exception crosses the C boundary
                 set_error(error, size, e.what());
                 return nullptr;
@@ -45,6 +46,10 @@ iommusim_rtl_iotlb_model* create(uint32_t sets, uint32_t ways, const char* fst_p
     std::snprintf(message, sizeof message, "geometry %ux%u (sets x ways) is not verilated", sets, ways);
     set_error(error, size, message);
     return nullptr;
+}
+
+iommusim_rtl_iotlb_model* create(uint32_t sets, uint32_t ways, const char* fst_path, char* error, uint32_t size) {
+    return create_with_plusargs(sets, ways, fst_path, nullptr, error, size);
 }
 
 void destroy(iommusim_rtl_iotlb_model* model) {
@@ -64,6 +69,10 @@ void close_waves(iommusim_rtl_iotlb_model* model) {
     model->close_waves();
 }
 
+uint64_t error_count(iommusim_rtl_iotlb_model* model) {
+    return model->error_count();
+}
+
 constexpr iommusim_rtl_iotlb_plugin descriptor = {
     IOMMUSIM_RTL_IOTLB_ABI_VERSION,
     IOMMUSIM_PLUGIN_NAME,
@@ -75,6 +84,8 @@ constexpr iommusim_rtl_iotlb_plugin descriptor = {
     &eval,
     &dump,
     &close_waves,
+    &create_with_plusargs,
+    &error_count,
 };
 
 }  // namespace

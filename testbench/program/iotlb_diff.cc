@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "program/parse_number.h"
 #include "tlm/iotlb.h"
 
 namespace iommusim::program {
@@ -130,8 +131,20 @@ std::string format_reproducer(const iotlb_reproducer& r) {
     }
     os << "geometry " << r.geometry.sets << 'x' << r.geometry.ways << '\n';
     os << "replacement " << to_string(r.replacement) << '\n';
+    if (r.backpressure_seed) {
+        os << "backpressure " << *r.backpressure_seed << '\n';
+    }
+    if (!r.plusargs.empty()) {
+        os << "plusargs " << r.plusargs << '\n';
+    }
+    // A comment of several lines (a protocol report) stays a comment on each.
     for (const std::string& c : r.comments) {
-        os << "# " << c << '\n';
+        std::istringstream lines(c);
+        for (std::string line; std::getline(lines, line);) {
+            if (!line.empty()) {
+                os << "# " << line << '\n';
+            }
+        }
     }
     for (const iotlb_op& op : r.ops) {
         os << format_op(op) << '\n';
@@ -169,7 +182,8 @@ std::optional<iotlb_reproducer> parse_reproducer(const std::string& text, std::s
         const std::size_t space = line.find(' ');
         const std::string word = line.substr(0, space);
         const std::string rest = space == std::string::npos ? "" : line.substr(line.find_first_not_of(' ', space));
-        const bool header = word == "iotlb" || word == "geometry" || word == "replacement";
+        const bool header = word == "iotlb" || word == "geometry" || word == "replacement" || word == "backpressure" ||
+                            word == "plusargs";
         if (header && !r.ops.empty()) {
             error = where + word + " belongs before the operations";
             return std::nullopt;
@@ -195,6 +209,19 @@ std::optional<iotlb_reproducer> parse_reproducer(const std::string& text, std::s
                 return std::nullopt;
             }
             r.replacement = *p;
+        } else if (word == "backpressure") {
+            uint64_t seed = 0;
+            if (!parse_u64(rest, seed)) {
+                error = where + "backpressure needs a seed, not '" + rest + "'";
+                return std::nullopt;
+            }
+            r.backpressure_seed = seed;
+        } else if (word == "plusargs") {
+            if (rest.empty()) {
+                error = where + "plusargs needs at least one +plusarg";
+                return std::nullopt;
+            }
+            r.plusargs = rest;
         } else {
             std::string op_error;
             auto op = parse_op(line, op_error);

@@ -8,6 +8,8 @@
 //   iotlb rtl               the IOTLB kind it failed on (--iotlb overrides it)
 //   geometry 64x4           sets x ways
 //   replacement tree-plru   or free (--iotlb-replacement)
+//   backpressure 7          the RTL adapter's response back-pressure seed (absent: none)
+//   plusargs +a=1 +b        plusargs the RTL design was given (absent: none)
 //   lookup ...              the operations, one a line (program/iotlb_ops.h)
 #pragma once
 
@@ -64,7 +66,9 @@ struct iotlb_reproducer {
     std::string iotlb;  // the kind string it failed on ("" when not recorded)
     iotlb_geometry geometry{64, 4};
     iotlb_replacement replacement = iotlb_replacement::tree_plru;
-    std::vector<std::string> comments;  // written as "# ..." lines after the header
+    std::optional<uint64_t> backpressure_seed;  // rtl_iotlb_options::backpressure_seed of the run
+    std::string plusargs;                       // rtl_iotlb_options::plusargs of the run
+    std::vector<std::string> comments;          // written as "# ..." lines after the header
     std::vector<iotlb_op> ops;
 };
 

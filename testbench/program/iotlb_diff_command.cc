@@ -24,6 +24,8 @@ struct diff_options {
     iotlb_geometry geometry{64, 4};
     std::optional<iotlb_replacement> replacement;
     std::string waves;
+    std::optional<std::string> plusargs;  // set: overrides a reproducer's
+    bool backpressure = true;
     std::string replay;
     std::string reproducer;
     bool ops_given = false, seed_given = false, geometry_given = false, help = false;
@@ -84,6 +86,14 @@ std::optional<diff_options> parse_args(const std::vector<std::string>& args, std
             }
         } else if (a == "--waves") {
             o.waves = v;
+        } else if (a == "--plusargs") {
+            o.plusargs = v;
+        } else if (a == "--backpressure") {
+            if (v != "on" && v != "off") {
+                error = "--backpressure must be on or off, not '" + v + "'";
+                return std::nullopt;
+            }
+            o.backpressure = v == "on";
         } else if (a == "--replay") {
             o.replay = v;
         } else if (a == "--reproducer") {
@@ -125,9 +135,30 @@ rtl_waves_options waves_at(const std::string& path) {
     return w;
 }
 
-iotlb_maker maker_for(const std::string& kind) {
+iotlb_maker maker_for(const std::string& kind, const rtl_iotlb_options& rtl) {
     const iotlb_spec spec = *parse_iotlb_spec(kind);
-    return [spec](const iotlb_geometry& g, const rtl_waves_options& w) { return make_iotlb(spec, g, w); };
+    return [spec, rtl](const iotlb_geometry& g, const rtl_waves_options& w) { return make_iotlb(spec, g, w, {}, rtl); };
+}
+
+// What the RTL side of a random run gets: back-pressure seeded by the run's seed.
+rtl_iotlb_options rtl_options_of(const diff_options& o) {
+    rtl_iotlb_options rtl;
+    rtl.plusargs = o.plusargs.value_or("");
+    if (o.backpressure) {
+        rtl.backpressure_seed = o.seed;
+    }
+    return rtl;
+}
+
+// " (plusargs ..., back-pressure seed N)" for the run's banner.
+std::string rtl_options_text(const rtl_iotlb_options& rtl) {
+    std::string text;
+    if (!rtl.plusargs.empty()) {
+        text += ", plusargs " + rtl.plusargs;
+    }
+    text += rtl.backpressure_seed ? ", response back-pressure seed " + std::to_string(*rtl.backpressure_seed)
+                                  : std::string(", no response back-pressure");
+    return text;
 }
 
 // Writes waves of a (short) failing sequence by replaying it with waves on.
@@ -164,10 +195,16 @@ int replay(const diff_options& o, std::ostream& out, std::ostream& err, const io
         err << "iommusim iotlb-diff: " << o.replay << " names no IOTLB kind: give --iotlb KIND\n";
         return 2;
     }
-    iotlb_diff_setup setup{r->geometry, o.replacement.value_or(r->replacement), dut ? *dut : maker_for(kind)};
+    // The file's plusargs and back-pressure, unless the command line says otherwise.
+    rtl_iotlb_options rtl;
+    rtl.plusargs = o.plusargs.value_or(r->plusargs);
+    if (o.backpressure) {
+        rtl.backpressure_seed = r->backpressure_seed;
+    }
+    iotlb_diff_setup setup{r->geometry, o.replacement.value_or(r->replacement), dut ? *dut : maker_for(kind, rtl)};
     out << "iotlb-diff: replaying " << r->ops.size() << " operations of " << o.replay << " on "
         << (dut ? std::string("the given IOTLB") : kind) << ", geometry " << r->geometry.sets << 'x' << r->geometry.ways
-        << ", replacement " << to_string(setup.replacement) << '\n';
+        << ", replacement " << to_string(setup.replacement) << (dut ? "" : rtl_options_text(rtl)) << '\n';
     const auto failure = run_iotlb_diff(setup, r->ops);
     if (!failure) {
         out << "iotlb-diff: no divergence in " << r->ops.size() << " operations\n";
@@ -179,11 +216,12 @@ int replay(const diff_options& o, std::ostream& out, std::ostream& err, const io
 }
 
 int random_run(const diff_options& o, std::ostream& out, std::ostream& err, const iotlb_maker* dut) {
+    const rtl_iotlb_options rtl = rtl_options_of(o);
     const iotlb_diff_setup setup{o.geometry, o.replacement.value_or(iotlb_replacement::tree_plru),
-                                 dut ? *dut : maker_for(o.iotlb)};
+                                 dut ? *dut : maker_for(o.iotlb, rtl)};
     out << "iotlb-diff: " << (dut ? std::string("the given IOTLB") : o.iotlb) << " against the C++ reference, geometry "
         << o.geometry.sets << 'x' << o.geometry.ways << ", replacement " << to_string(setup.replacement) << ", seed "
-        << o.seed << ", " << o.ops << " operations\n";
+        << o.seed << ", " << o.ops << " operations" << (dut ? "" : rtl_options_text(rtl)) << '\n';
     iotlb_op_generator gen(o.seed, o.geometry);
     uint64_t remaining = o.ops, ops_run = 0;
     auto next = [&]() -> std::optional<iotlb_op> {
@@ -217,6 +255,10 @@ int random_run(const diff_options& o, std::ostream& out, std::ostream& err, cons
         r.iotlb = dut ? std::string() : o.iotlb;
         r.geometry = o.geometry;
         r.replacement = setup.replacement;
+        if (!dut) {
+            r.backpressure_seed = rtl.backpressure_seed;
+            r.plusargs = rtl.plusargs;
+        }
         r.comments = {"seed " + std::to_string(o.seed) + ", failed at operation #" + std::to_string(failure->op_index),
                       shrunk.failure.description};
         r.ops = shrunk.ops;
@@ -262,7 +304,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         }
         // A kind the geometry cannot be built for (an RTL geometry that was not verilated) is bad usage.
         if (!dut) {
-            maker_for(o->iotlb)(o->geometry, {});
+            maker_for(o->iotlb, rtl_options_of(*o))(o->geometry, {});
         }
         return random_run(*o, out, err, dut);
     } catch (const std::invalid_argument& e) {
@@ -276,7 +318,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 std::string iotlb_diff_usage() {
     return R"(usage: iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
                           [--iotlb-replacement tree-plru|free] [--reproducer FILE]
+                          [--plusargs ARGS] [--backpressure on|off]
        iommusim iotlb-diff --replay FILE [--iotlb KIND] [--waves PATH] [--iotlb-replacement tree-plru|free]
+                          [--plusargs ARGS] [--backpressure on|off]
 
 Runs a seeded constrained-random mix of IOTLB lookups, fills and invalidations of every scope on
 the IOTLB KIND (cpp, rtl, lockstep) and on the C++ reference in lockstep, comparing every result.
@@ -291,6 +335,11 @@ just those operations (FST, or VCD for a .vcd path). --replay FILE runs a reprod
   --iotlb-replacement R        tree-plru (default): results must match exactly; free: the design
                                chooses its own victims, hits must still be correct translations
   --waves PATH                 waves of the failing window
+  --plusargs ARGS              plusargs for the RTL design, e.g. "+my_define=3 +trace" (also
+                               IOMMUSIM_RTL_PLUSARGS; a reproducer records them)
+  --backpressure on|off        on (default): the RTL's responses are left untaken for 1-3
+                               cycles now and then (seeded by --seed), so the protocol checker
+                               sees a design that does not hold them; a reproducer records it
   --reproducer FILE            also write the reproducer to FILE
 
 exit status: 0 no divergence, 1 a divergence, 2 bad usage.

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -245,6 +246,44 @@ TEST(IotlbDiff, WavesCoverJustTheFailingWindow) {
     EXPECT_GE(rising, 3u);  // reset and the fill (the faulty wrapper keeps the invalidation from the RTL)
 }
 
+// The RTL side's back-pressure seed and plusargs are part of a reproducer (a protocol failure
+// needs them to fail again), and a report of several lines stays one comment.
+TEST(IotlbDiff, ReproducerKeepsBackpressureAndPlusargs) {
+    iotlb_reproducer r;
+    r.iotlb = "rtl";
+    r.geometry = {16, 4};
+    r.backpressure_seed = 7;
+    r.plusargs = "+iotlb_mutant=16 +x";
+    r.comments = {"protocol violation: cycle 4 (5000 ps): a\ncycle 4 (5000 ps): b\n"};
+    std::string error;
+    r.ops = {*parse_op("lookup did=1 pasid=0 kind=nested vpn=0x10", error)};
+    const std::string text = format_reproducer(r);
+    EXPECT_NE(text.find("backpressure 7\nplusargs +iotlb_mutant=16 +x\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("# cycle 4 (5000 ps): b\n"), std::string::npos) << text;
+    const auto back = parse_reproducer(text, error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(back->backpressure_seed, std::optional<uint64_t>(7));
+    EXPECT_EQ(back->plusargs, "+iotlb_mutant=16 +x");
+    EXPECT_EQ(back->ops, r.ops);
+    // Absent lines: none (reproducers written before either existed replay as they did).
+    const auto plain = parse_reproducer("geometry 16x4\nlookup did=1 pasid=0 kind=nested vpn=0\n", error);
+    ASSERT_TRUE(plain) << error;
+    EXPECT_FALSE(plain->backpressure_seed);
+    EXPECT_EQ(plain->plusargs, "");
+    EXPECT_FALSE(parse_reproducer("geometry 16x4\nbackpressure soon\nlookup did=1 pasid=0 kind=nested vpn=0\n", error));
+    EXPECT_NE(error.find("line 2: backpressure needs a seed"), std::string::npos) << error;
+}
+
+// A random run on the RTL says what the design got: back-pressure seeded by --seed, or none.
+TEST(IotlbDiff, RtlRunAppliesBackpressureSeededByTheRun) {
+    const result on = run({"--iotlb", "rtl", "--ops", "2000", "--seed", "9", "--geometry", "16x4"});
+    EXPECT_EQ(on.status, 0) << on.out << on.err;
+    EXPECT_NE(on.out.find("response back-pressure seed 9"), std::string::npos) << on.out;
+    const result off = run({"--iotlb", "rtl", "--ops", "2000", "--geometry", "16x4", "--backpressure", "off"});
+    EXPECT_EQ(off.status, 0) << off.out << off.err;
+    EXPECT_NE(off.out.find("no response back-pressure"), std::string::npos) << off.out;
+}
+
 TEST(IotlbDiff, BadUsageIsExitTwoWithAMessage) {
     const auto bad = scratch("bad.txt");
     std::ofstream(bad) << "geometry 16x4\nlookup did=1 pasid=0 kind=nested vpn=0\nflush everything\n";
@@ -258,6 +297,8 @@ TEST(IotlbDiff, BadUsageIsExitTwoWithAMessage) {
         {{"--iotlb", "cpp", "--geometry", "3x4"}, "--geometry needs SETSxWAYS"},
         {{"--iotlb", "rtl", "--geometry", "8x2"}, "not verilated"},
         {{"--iotlb", "cpp", "--iotlb-replacement", "lru"}, "tree-plru or free"},
+        {{"--iotlb", "cpp", "--backpressure", "sometimes"}, "--backpressure must be on or off"},
+        {{"--iotlb", "rtl", "--plusargs", "iotlb_mutant=1"}, "plusarg 'iotlb_mutant=1' does not start with '+'"},
         {{"--iotlb", "cpp", "--frobnicate", "1"}, "unknown option '--frobnicate'"},
         {{"--iotlb", "cpp", "--seed"}, "--seed needs a value"},
         {{"--replay", "/nonexistent/repro.txt"}, "cannot read --replay"},

@@ -1,5 +1,6 @@
 #include "program/iotlb_ops.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "program/parse_number.h"
@@ -296,7 +297,9 @@ iotlb_op iotlb_op_generator::fill() {
 iotlb_op iotlb_op_generator::invalidate() {
     iotlb_op op;
     op.op = iotlb_op::type::invalidate;
-    op.scope = pick(100) == 0 ? iotlb_scope::all : static_cast<iotlb_scope>(1 + pick(4));
+    // Global invalidations are rare in a driver's life but one in twenty here: each one tests
+    // every entry, and entries of every kind must go.
+    op.scope = pick(20) == 0 ? iotlb_scope::all : static_cast<iotlb_scope>(1 + pick(4));
     const unsigned fields = iotlb_scope_fields(op.scope);
     iotlb_tag near;
     const bool aimed = !m_recent.empty() && pick(3) != 0;
@@ -316,6 +319,18 @@ iotlb_op iotlb_op_generator::invalidate() {
         const unsigned ams[] = {0, 1, 2, 5, 9, 12, 18, m_set_bits, m_set_bits + 9, 27, 30, 45, 52, 63};
         op.am = ams[pick(std::size(ams))];
         t.vpn = aimed ? near.vpn + pick(page_level_pages(near.level) + 4) : m_rng() % page_number_limit;
+        // Off-by-one corners: a range of one page or of the page's own size ending just where a
+        // cached page begins, or beginning just after it ends (neither overlaps it).
+        if (aimed && pick(4) == 0) {
+            const uint64_t size = page_level_pages(near.level);
+            op.am = pick(2) == 0 ? 0 : 9 * static_cast<unsigned>(near.level);
+            const uint64_t range_pages = uint64_t{1} << op.am;
+            if (pick(2) == 0 && near.vpn >= range_pages) {
+                t.vpn = near.vpn - range_pages;
+            } else if (near.vpn + size < page_number_limit) {
+                t.vpn = near.vpn + size;
+            }
+        }
     }
     return op;
 }

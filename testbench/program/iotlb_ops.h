@@ -44,7 +44,8 @@ std::optional<iotlb_op> parse_op(std::string_view line, std::string& error);
 // page, some with a near-miss tag, some of idle domains that never fill), fills (same-tag refills,
 // many tags in a few sets so sets fill up and evict, 2 MiB and 1 GiB pages, addresses up to the
 // top of the 45-bit page-number space) and every invalidation scope (AMs from one page to ranges
-// covering every set and the whole space, misaligned bases, idle domains). Deterministic per seed
+// covering every set and the whole space, misaligned bases, ranges just before or just after a
+// cached page, idle domains; one in twenty global). Deterministic per seed
 // and geometry.
 class iotlb_op_generator {
   public:

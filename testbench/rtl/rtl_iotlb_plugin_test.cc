@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -49,7 +50,94 @@ TEST(RtlIotlbPlugin, SharedLibraryWithoutTheEntryPointIsRefusedByName) {
 TEST(RtlIotlbPlugin, OtherAbiVersionIsRefusedByName) {
     const std::string err = load_error(IOMMUSIM_TEST_PLUGIN_OTHER_ABI);
     EXPECT_THAT(err, HasSubstr(IOMMUSIM_TEST_PLUGIN_OTHER_ABI));
-    EXPECT_THAT(err, HasSubstr("plug-in ABI version 2, this iommusim loads version 1"));
+    EXPECT_THAT(err, HasSubstr("plug-in ABI version 3, this iommusim loads versions 1 to 2"));
+}
+
+TEST(RtlIotlbPlugin, PreviousAbiVersionLoadsButTakesNoPlusargs) {
+    EXPECT_EQ(load_error(IOMMUSIM_TEST_PLUGIN_ABI1), "");
+    EXPECT_NO_THROW(rtl_iotlb({16, 4}, {}, IOMMUSIM_TEST_PLUGIN_ABI1));
+    rtl_iotlb_options o;
+    o.plusargs = "+x=1";
+    try {
+        rtl_iotlb t({16, 4}, {}, IOMMUSIM_TEST_PLUGIN_ABI1, o);
+        FAIL() << "plusargs were given to a version-1 plug-in";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_THAT(std::string(e.what()), HasSubstr(IOMMUSIM_TEST_PLUGIN_ABI1));
+        EXPECT_THAT(std::string(e.what()), HasSubstr("ABI version 1, which takes no plusargs"));
+    }
+}
+
+// The set a 2 MiB fill lands in, on the mutant build given plusargs.
+unsigned set_of_2m_fill(const std::string& plusargs) {
+    rtl_iotlb_options o;
+    o.plusargs = plusargs;
+    rtl_iotlb t({16, 4}, {}, IOMMUSIM_TEST_PLUGIN_MUTANTS, o);
+    iotlb_entry e;
+    e.tag = {1, 0, translation_kind::second_stage, page_level::size_2m, uint64_t{5} << 9};
+    return t.fill(e).set;
+}
+
+// Mutant 11 of testbench/rtl/mutants/mutants.json indexes large pages by the low page-number
+// bits: 2 MiB page 5 (vpn 5 << 9) goes to set 0 instead of set 5, only when the design read the
+// plusarg.
+TEST(RtlIotlbPlugin, PlusargsReachTheDesign) {
+    EXPECT_EQ(set_of_2m_fill(""), 5u);
+    EXPECT_EQ(set_of_2m_fill("+iotlb_mutant=11"), 0u);
+    EXPECT_EQ(set_of_2m_fill("  +unrelated  +iotlb_mutant=11 "), 0u);
+    EXPECT_EQ(set_of_2m_fill("+verilator+rand+reset+0 +iotlb_mutant=0"), 5u);
+}
+
+TEST(RtlIotlbPlugin, MalformedPlusargsAreRefusedByName) {
+    for (const char* bad :
+         {"iotlb_mutant=11", "+", "+verilator+debug", "+verilator+rand+reset+3", "+verilator+seed+0"}) {
+        rtl_iotlb_options o;
+        o.plusargs = bad;
+        try {
+            rtl_iotlb t({16, 4}, {}, IOMMUSIM_TEST_PLUGIN_MUTANTS, o);
+            ADD_FAILURE() << "'" << bad << "' was accepted";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_THAT(std::string(e.what()), HasSubstr(IOMMUSIM_TEST_PLUGIN_MUTANTS));
+            EXPECT_THAT(std::string(e.what()), HasSubstr(std::string("'") + bad + "'"));
+        }
+    }
+}
+
+// Back-pressure leaves responses untaken: the design under it (the project's own) keeps every
+// rule of the contract and gives the same answers; mutant 16, which withdraws a lookup response
+// after one cycle, is seen by the protocol checker only with back-pressure.
+TEST(RtlIotlbPlugin, BackpressureExposesAResponseWithdrawnBeforeReady) {
+    auto run = [](const std::string& plusargs, std::optional<uint64_t> seed, uint64_t* stalled_cycles) {
+        rtl_iotlb_options o;
+        o.plusargs = plusargs;
+        o.backpressure_seed = seed;
+        rtl_iotlb t({16, 4}, {}, IOMMUSIM_TEST_PLUGIN_MUTANTS, o);
+        const uint64_t start = t.cycles();
+        uint64_t design_cycles = 0;
+        iotlb_entry e;
+        e.tag = {1, 0, translation_kind::second_stage, page_level::size_4k, 0x40};
+        e.payload.out_pfn = 0x1234;
+        t.fill(e);
+        design_cycles += t.last_op_cycles();
+        for (int i = 0; i < 64; ++i) {
+            const auto hit = t.lookup(1, 0, translation_kind::second_stage, 0x40);
+            design_cycles += t.last_op_cycles();
+            EXPECT_TRUE(hit && hit->payload.out_pfn == 0x1234u);
+        }
+        if (stalled_cycles != nullptr) {
+            // Beyond the operations' own cycles: those the responses waited.
+            *stalled_cycles = t.cycles() - start - design_cycles;
+        }
+        return t.protocol_report();
+    };
+    uint64_t stalled = 1;
+    EXPECT_EQ(run("", std::nullopt, &stalled), "");
+    EXPECT_EQ(stalled, 0u);
+    // About one response in four waits 1 to 3 cycles: 65 responses wait about 32 cycles.
+    EXPECT_EQ(run("", 3, &stalled), "");
+    EXPECT_GT(stalled, 8u);
+    EXPECT_LT(stalled, 100u);
+    EXPECT_EQ(run("+iotlb_mutant=16", std::nullopt, nullptr), "");
+    EXPECT_THAT(run("+iotlb_mutant=16", 3, nullptr), HasSubstr("lookup response valid dropped before ready"));
 }
 
 TEST(RtlIotlbPlugin, UnsupportedGeometryNamesThePathAndTheGeometriesItHas) {

@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -316,19 +314,18 @@ TEST(RtlIotlb, OutOfWidthInputsAreHandled) {
     EXPECT_EQ(contents(t).size(), 1u);
 }
 
-// The contract says a fill carries a size-aligned page number; the RTL checks it.
-void fill_misaligned_2m() {
-    std::fflush(stdout);
-    ::dup2(2, 1);  // Verilator prints assertion failures to stdout; the death test reads stderr
+// The contract says a fill carries a size-aligned page number; the RTL's assertion checks it, and
+// its failure (printed by Verilator on standard output) is a protocol violation, not an abort.
+TEST(RtlIotlb, AssertionsRunInTheVerilatedModelAndFailuresAreReported) {
     rtl_iotlb t({16, 4});
     iotlb_entry e = make_entry(1, 0, tk::nested, pl::size_2m, 0x400, 0x800);
     e.tag.vpn += 1;
+    ::testing::internal::CaptureStdout();
     t.fill(e);
-}
-
-TEST(RtlIotlbDeathTest, AssertionsRunInTheVerilatedModel) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
-    EXPECT_DEATH(fill_misaligned_2m(), "FillVpnAligned_A|Assertion failed");
+    const std::string printed = ::testing::internal::GetCapturedStdout();
+    EXPECT_NE(printed.find("FillVpnAligned_A"), std::string::npos) << printed;
+    EXPECT_GE(t.protocol_violations(), 1u);
+    EXPECT_NE(t.protocol_report().find("the design reported 1 error"), std::string::npos) << t.protocol_report();
 }
 
 TEST(RtlIotlb, ClockAdvancesOnePeriodPerCycle) {

@@ -66,6 +66,9 @@ def main():
         src = pathlib.Path(args.rtl_dir) / name
         mutated = mutate(src.read_text(), [m for m in mutants if m["file"] == name], src)
         target = out / name
+        # An unchanged file keeps its time stamp, so re-running does not re-verilate.
+        if target.exists() and target.read_text() == mutated:
+            continue
         tmp = target.with_suffix(".sv.tmp")
         tmp.write_text(mutated)
         tmp.replace(target)
