@@ -173,6 +173,10 @@ ${ports}")
     endif()
     if(IOMMUSIM_FUZZ)
         target_compile_options(${arg_NAME} PRIVATE -O0 -g0)
+    elseif(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+        # A project configured without a build type would get an unoptimised model, several times
+        # slower in lockstep and iotlb-diff; the verilated code is built as Verilator's own makefiles do.
+        target_compile_options(${arg_NAME} PRIVATE -O2)
     endif()
     set_target_properties(${arg_NAME} PROPERTIES
         POSITION_INDEPENDENT_CODE ON
