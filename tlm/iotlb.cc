@@ -74,6 +74,7 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     m_plru.assign(geometry.sets, 0);
     m_did_filter.assign(filter_buckets, 0);
     m_pasid_filter.assign(filter_buckets, 0);
+    m_did_stage1_filter.assign(filter_buckets, 0);
 }
 
 void iotlb::touch(unsigned set, unsigned way) {
@@ -108,6 +109,9 @@ void iotlb::count_in(const iotlb_tag& t, int delta) {
     m_valid += d;
     m_did_filter[did_bucket(t.did)] += d;
     m_pasid_filter[pasid_bucket(t.did, t.pasid)] += d;
+    if (!iotlb_kind_is_stage2(t.kind)) {
+        m_did_stage1_filter[did_bucket(t.did)] += d;
+    }
 }
 
 void iotlb::drop(std::size_t i) {
@@ -200,27 +204,43 @@ unsigned iotlb::drop_pasid(uint16_t did, uint32_t pasid, Pred pred) {
     return n;
 }
 
-template <typename Pred>
-unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred) {
+template <typename Scan, typename Pred>
+unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Scan scan, Pred pred) {
     const unsigned l = static_cast<unsigned>(level);
     if (m_level_count[l] == 0) {
         return 0;
     }
     const unsigned sets = m_geometry.sets;
-    const unsigned ways = m_geometry.ways;
-    const bool every_set = last_page - first_page >= sets - 1;
-    const unsigned count = every_set ? sets : static_cast<unsigned>(last_page - first_page + 1);
     unsigned n = 0;
-    for (unsigned i = 0; i < count; ++i) {
-        const unsigned set = every_set ? i : static_cast<unsigned>((first_page + i) & (sets - 1));
-        const std::size_t base = index(set, 0);
-        for (unsigned w = 0; w < ways; ++w) {
-            const uint64_t k = m_keys[base + w];
-            if (k != 0 && key_level(k) == l && pred(m_entries[base + w].tag)) {
-                drop(base + w);
-                ++n;
-            }
+    auto check = [&](std::size_t i) {
+        const uint64_t k = m_keys[i];
+        if (k != 0 && key_level(k) == l && pred(m_entries[i].tag)) {
+            drop(i);
+            ++n;
         }
+    };
+    auto run = [&](unsigned first_set, unsigned count) {
+        const std::size_t first = index(first_set, 0);
+        const std::size_t slots = static_cast<std::size_t>(count) * m_geometry.ways;
+        if (slots <= 16) {  // a set or a few (the common small range): the keys directly
+            for (std::size_t i = first; i < first + slots; ++i) {
+                check(i);
+            }
+        } else {
+            scan(first, slots, check);
+        }
+    };
+    if (last_page - first_page >= sets - 1) {
+        run(0, sets);
+        return n;
+    }
+    const auto first_set = static_cast<unsigned>(first_page & (sets - 1));
+    const auto count = static_cast<unsigned>(last_page - first_page + 1);
+    if (first_set + count <= sets) {
+        run(first_set, count);
+    } else {  // the range wraps past the last set
+        run(first_set, sets - first_set);
+        run(0, count - (sets - first_set));
     }
     return n;
 }
@@ -249,6 +269,7 @@ unsigned iotlb::clear_all() {
     std::fill(m_keys.begin(), m_keys.end(), 0);
     std::fill(m_did_filter.begin(), m_did_filter.end(), 0);
     std::fill(m_pasid_filter.begin(), m_pasid_filter.end(), 0);
+    std::fill(m_did_stage1_filter.begin(), m_did_stage1_filter.end(), 0);
     m_level_count[0] = m_level_count[1] = m_level_count[2] = 0;
     m_valid = 0;
     return n;
@@ -268,8 +289,21 @@ unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
     // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
     // and go regardless (docs/vtd-facts.md §6.2).
     const page_span span = range.span();
-    return drop_domain(did,
-                       [=](const iotlb_tag& t) { return !iotlb_kind_is_stage2(t.kind) || iotlb_overlaps(t, span); });
+    if (m_did_stage1_filter[did_bucket(did)] != 0 || range.am() >= 52) {
+        return drop_domain(
+            did, [=](const iotlb_tag& t) { return !iotlb_kind_is_stage2(t.kind) || iotlb_overlaps(t, span); });
+    }
+    // The DID holds second-stage and pass-through entries only: those in range, found in the sets
+    // the range covers at each level.
+    auto pred = [=](const iotlb_tag& t) { return t.did == did && iotlb_overlaps(t, span); };
+    auto by_did = [&](std::size_t first, std::size_t slots, auto f) {
+        for_each_did(m_dids.data() + first, slots, did, [&](std::size_t i) { f(first + i); });
+    };
+    unsigned n = 0;
+    for (unsigned l = 0; l < 3; ++l) {
+        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), by_did, pred);
+    }
+    return n;
 }
 
 unsigned iotlb::clear_pasid(uint16_t did, uint32_t pasid) {
@@ -294,9 +328,14 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
     if (range.am() >= 52) {  // every input address (Linux's "flush all" range uses AM 52)
         return drop_pasid(did, pasid, pred);
     }
+    const uint32_t fp = fingerprint(did, pasid);
+    auto by_fingerprint = [&](std::size_t first, std::size_t slots, auto f) {
+        for_each_fingerprint(m_fingerprints.data() + first, slots, fp, [&](std::size_t i) { f(first + i); });
+    };
     unsigned n = 0;
     for (unsigned l = 0; l < 3; ++l) {
-        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), pred);
+        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), by_fingerprint,
+                              pred);
     }
     return n;
 }

@@ -81,9 +81,11 @@ class iotlb final : public iotlb_if {
     template <typename Pred>
     unsigned drop_pasid(uint16_t did, uint32_t pasid, Pred pred);
     // Drops the matching entries of one level that live in the sets a range of that level's pages
-    // maps to; a range covering every set scans them all.
-    template <typename Pred>
-    unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Pred pred);
+    // maps to (a range covering every set: all of them). Those sets are at most two runs of
+    // consecutive slots; scan(first_slot, slots, f) calls f for the candidates of a run (the DID or
+    // fingerprint vector compare), so the cost is the sets covered, a fraction of a cycle per slot.
+    template <typename Scan, typename Pred>
+    unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Scan scan, Pred pred);
 
     iotlb_geometry m_geometry;
     std::vector<uint64_t> m_keys;        // sets x ways, set-major: match_key() when valid, 0 when invalid
@@ -97,6 +99,9 @@ class iotlb final : public iotlb_if {
     unsigned m_valid = 0;
     std::vector<unsigned> m_did_filter;    // filter_buckets counters
     std::vector<unsigned> m_pasid_filter;  // filter_buckets counters
+    // Valid first-stage and nested entries per DID bucket: a zero bucket lets a type-2
+    // page-selective invalidation match by address alone (it drops those kinds regardless).
+    std::vector<unsigned> m_did_stage1_filter;
 };
 
 }  // namespace iommusim
