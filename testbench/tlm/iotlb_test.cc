@@ -264,6 +264,66 @@ TEST_F(IotlbScopes, InvalidationKeepsPlruState) {
 }
 
 // DIDs whose counting-filter buckets collide (DID mod 1024) keep separate scopes.
+// A domain holding only second-stage entries is matched by address in the sets a range covers;
+// the expectation is the overlap of each filled page with the range, worked out here by hand.
+TEST(Iotlb, DomainRangeOfASecondStageOnlyDomainDropsExactlyWhatTheRangeCovers) {
+    struct range_case {
+        uint64_t vpn;
+        unsigned am;
+    };
+    const range_case cases[] = {{12, 2}, {0, 3}, {0x200, 0}, {0x3ff, 0}, {0x40000 + 0x1234, 0}, {0x30, 4}, {64, 6}};
+    for (const range_case& r : cases) {
+        iotlb t({16, 8});
+        std::vector<iotlb_entry> filled;
+        for (uint64_t page = 0; page < 64; ++page) {  // four 4 KiB pages per set
+            filled.push_back(make_entry(3, 0, tk::second_stage, pl::size_4k, page, 0x1000 + page));
+        }
+        filled.push_back(make_entry(3, 0, tk::pass_through, pl::size_4k, 0x31, 0x31));
+        filled.push_back(make_entry(3, 0, tk::second_stage, pl::size_2m, 0x200, 0x8000));     // pages 0x200..0x3ff
+        filled.push_back(make_entry(3, 0, tk::second_stage, pl::size_1g, 0x40000, 0x80000));  // 0x40000..0x7ffff
+        filled.push_back(make_entry(4, 0, tk::second_stage, pl::size_4k, 13, 0x9000));        // another domain
+        for (const iotlb_entry& e : filled) {
+            t.fill(e);
+        }
+        ASSERT_EQ(t.valid_count(), filled.size());
+        const uint64_t first = r.vpn & ~((uint64_t{1} << r.am) - 1);
+        const uint64_t last = first + (uint64_t{1} << r.am) - 1;
+        unsigned expected = 0;
+        for (const iotlb_entry& e : filled) {
+            const uint64_t pages = e.tag.level == pl::size_4k ? 1 : e.tag.level == pl::size_2m ? 512 : 512 * 512;
+            const bool drops = e.tag.did == 3 && e.tag.vpn <= last && first <= e.tag.vpn + pages - 1;
+            expected += drops ? 1 : 0;
+        }
+        EXPECT_EQ(t.invalidate_domain_range(3, r.vpn, r.am), expected) << "range " << r.vpn << " am " << r.am;
+        for (const iotlb_entry& e : filled) {
+            const uint64_t pages = e.tag.level == pl::size_4k ? 1 : e.tag.level == pl::size_2m ? 512 : 512 * 512;
+            const bool drops = e.tag.did == 3 && e.tag.vpn <= last && first <= e.tag.vpn + pages - 1;
+            EXPECT_EQ(present(t, e, e.tag.vpn), !drops) << "entry at " << e.tag.vpn << ", range " << r.vpn;
+        }
+    }
+}
+
+// Once the domain holds a first-stage entry the same invalidation drops it wherever it is, and after
+// that entry has gone (evicted or dropped) the domain is matched by address again.
+TEST(Iotlb, DomainRangeDropsFirstStageEntriesOnceTheDomainHasThem) {
+    iotlb t({4, 1});
+    const auto ss = make_entry(3, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);       // set 0
+    const auto fs = make_entry(3, 7, tk::first_stage, pl::size_4k, 0x21, 0x200);        // set 1
+    const auto evictor = make_entry(5, 0, tk::second_stage, pl::size_4k, 0x31, 0x300);  // set 1
+    t.fill(ss);
+    t.fill(fs);
+    EXPECT_EQ(t.invalidate_domain_range(3, 0x400, 0), 1u);  // far from both: the first-stage entry goes
+    EXPECT_FALSE(present(t, fs, 0x21));
+    EXPECT_TRUE(present(t, ss, 0x10));
+    t.fill(fs);
+    t.fill(evictor);  // evicts the first-stage entry (one way)
+    EXPECT_FALSE(present(t, fs, 0x21));
+    EXPECT_EQ(t.invalidate_domain_range(3, 0x400, 0), 0u);
+    EXPECT_EQ(t.invalidate_domain_range(3, 0x10, 0), 1u);
+    EXPECT_FALSE(present(t, ss, 0x10));
+    EXPECT_TRUE(present(t, evictor, 0x31));
+}
+
 TEST(Iotlb, DomainsSharingAFilterBucketStaySeparate) {
     iotlb t({16, 4});
     const auto a = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);
