@@ -72,6 +72,9 @@ class dma_device : public sc_core::sc_module {
 
     // ATS: asks the IOMMU for the translation of iova and caches it in the device TLB.
     bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason);
+    // The device uses the translation its device TLB holds for iova (false: none cached); a
+    // translated request (AT=10) would carry *hpa. The device TLB's stale checker sees the use.
+    bool atc_translate(bool has_pasid, uint32_t pasid, uint64_t iova, uint64_t* hpa);
     // The device TLB (ATS-capable devices only, else nullptr): the invalidation queue's
     // device_tlb_port for this requester id, with its latency and fault injection.
     ats_device_tlb* atc() { return m_atc.get(); }
