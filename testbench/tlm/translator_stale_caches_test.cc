@@ -207,6 +207,83 @@ TEST_F(Translator, GuestPdeEditUnderNestingIsAStaleFirstStagePsc) {
     EXPECT_EQ(rep.kind, translation_kind::nested);
 }
 
+// Random leaf remaps and directory edits (a PDE given a new page table) with the invalidation
+// each needs (IH=1 for a leaf, IH=0 for a directory): every translation matches a reference map
+// and no cache is stale. With the directory flush narrowed to IH=1 (the seeded bug) the
+// paging-structure cache goes stale.
+class RandomDirectoryEdits : public Translator, public ::testing::WithParamInterface<bool /* IH=0 flush */> {};
+
+TEST_P(RandomDirectoryEdits, PagingStructureCachesFollowTheTables) {
+    const bool correct = GetParam();
+    cfg.stale_check = true;
+    cfg.iotlb_sets = 4;
+    cfg.iotlb_ways = 2;
+    setup_ss();
+    constexpr unsigned regions = 4;  // 2 MiB regions, one PDE each
+    constexpr unsigned per_region = 8;
+    auto page_of = [](unsigned region, unsigned i) { return (uint64_t{region} << 21) + (uint64_t{i} << 12); };
+    std::map<uint64_t, uint64_t> ref;
+    std::mt19937_64 rng(correct ? 5 : 6);
+    uint64_t next_out = 0x10'0000'0000;
+    auto map = [&](uint64_t in) {
+        next_out += 0x1000;
+        tb.map_ss(ss_root, 4, in, next_out);
+        ref[in] = next_out;
+    };
+    for (unsigned r = 0; r < regions; ++r) {
+        for (unsigned i = 0; i < per_region; ++i) {
+            map(page_of(r, i));
+        }
+    }
+    build();
+    unsigned checked = 0;
+    unsigned directory_edits = 0;
+    for (unsigned step = 0; step < 2000; ++step) {
+        const unsigned region = static_cast<unsigned>(rng() % regions);
+        const unsigned choice = static_cast<unsigned>(rng() % 8);
+        if (choice == 0) {
+            // Directory edit: a fresh page table for the region, every page remapped.
+            const uint64_t table = tb.alloc_page();
+            tb.write64(tb.ss_entry_addr(ss_root, 4, page_of(region, 0), 2),
+                       k_rw | sp::x::mask | sp::addr::make(table >> 12));
+            for (unsigned i = 0; i < per_region; ++i) {
+                map(page_of(region, i));
+            }
+            tr->invalidate({.kind = scope_kind::iotlb_domain_range,
+                            .did = 1,
+                            .ih = !correct,
+                            .range = page_range::of_address(page_of(region, 0), 9)});
+            ++directory_edits;
+            continue;
+        }
+        const uint64_t in = page_of(region, static_cast<unsigned>(rng() % per_region));
+        if (choice == 1) {
+            map(in);
+            tr->invalidate(
+                {.kind = scope_kind::iotlb_domain_range, .did = 1, .ih = true, .range = page_range::of_address(in, 0)});
+            continue;
+        }
+        const translation_result r = xl(in + 8);
+        if (correct) {
+            ASSERT_TRUE(r.ok()) << "step " << step;
+            ASSERT_EQ(r.out_addr, ref[in] + 8) << "step " << step;
+            ASSERT_FALSE(r.stale) << "step " << step;
+            ++checked;
+        }
+    }
+    EXPECT_GT(directory_edits, 150u);
+    EXPECT_GT(tr->stats().ss_psc_hits, 500u);
+    if (correct) {
+        EXPECT_GT(checked, 1000u);
+        EXPECT_EQ(tr->stats().stale_hits, 0u);
+    } else {
+        EXPECT_GT(stale_of(*tr, stale_cache::ss_psc), 0u);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Flush, RandomDirectoryEdits, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "NonLeaf" : "LeafOnly"; });
+
 // ---------------------------------------------------------------- context and PASID caches
 
 TEST_F(Translator, ContextEntryEditWithoutContextInvalidationIsStale) {
