@@ -10,7 +10,9 @@
 // A/EA/D updates by cmpxchg64 (§5.3, nested needs SS R+W on the entry); canonical and MGAW/AGAW
 // checks; reserved bits at every level; the interrupt range 0xFEEx_xxxx; FPD qualification;
 // memory access errors as the level's access fault; paging-structure caches (optional) and a
-// side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker.
+// side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker, which
+// also gets the paging-structure-cache hits of each walk and the non-leaf entry the tables hold
+// at a level (table_entry()).
 // A walk is bounded by the level count: a table pointing at itself is just walked into.
 // Does not model: legacy (TTM=00) translation, abort-DMA mode, page requests, SS A/D without
 // ECAP.SSADS, memory types and snooping (no SFL.9 / SSL.5), translation timing.
