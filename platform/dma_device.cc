@@ -182,6 +182,14 @@ traffic_result dma_device::run_traffic(const traffic_spec& spec) {
     return r;
 }
 
+bool dma_device::atc_translate(bool has_pasid, uint32_t pasid, uint64_t iova, uint64_t* hpa) {
+    const ats_device_tlb::atc_entry* e = m_atc ? m_atc->lookup(has_pasid, pasid, iova) : nullptr;
+    if (e && hpa) {
+        *hpa = e->out + (iova - e->base);
+    }
+    return e != nullptr;
+}
+
 bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason,
                                uint64_t* translated_bytes) {
     if (!m_atc) {
@@ -213,7 +221,7 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
         return false;
     }
     const uint64_t size = m_ext.translated_size;
-    m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size});
+    m_atc->cache({has_pasid, pasid, iova & ~(size - 1), size, m_ext.translated_addr & ~(size - 1)});
     if (translated_bytes) {
         *translated_bytes = size;
     }

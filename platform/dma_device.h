@@ -74,6 +74,9 @@ class dma_device : public sc_core::sc_module {
     // the translation (4 KiB, 2 MiB, 1 GiB) goes to *translated_bytes.
     bool ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, hw::fault_reason* reason,
                        uint64_t* translated_bytes = nullptr);
+    // The device uses the translation its device TLB holds for iova (false: none cached); a
+    // translated request (AT=10) would carry *hpa. The device TLB's stale checker sees the use.
+    bool atc_translate(bool has_pasid, uint32_t pasid, uint64_t iova, uint64_t* hpa);
     // The device TLB (ATS-capable devices only, else nullptr): the invalidation queue's
     // device_tlb_port for this requester id, with its latency and fault injection.
     ats_device_tlb* atc() { return m_atc.get(); }

@@ -59,6 +59,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
         devices.back()->socket.bind(pcie.target_socket);
         if (ats_device_tlb* atc = devices.back()->atc()) {
             mmu.queue().register_device_tlb(cfg.devices[n].rid, *atc);
+            atc->set_stale_check(cfg.iommu.stale_check);
+            atc->set_stale_report_limit(cfg.iommu.stale_report_limit);
         }
     }
 }
@@ -435,23 +437,79 @@ void platform::unmap_user_memory(uint64_t pa) {
 }
 
 uint64_t platform::stale_hits() const {
-    return m_impl->top().mmu.translation().stats().stale_hits;
+    uint64_t n = m_impl->top().mmu.translation().stats().stale_hits;
+    for (const auto& d : m_impl->top().devices) {
+        if (const ats_device_tlb* atc = d->atc()) {
+            n += atc->statistics().stale_hits;
+        }
+    }
+    return n;
 }
+
+namespace {
+
+std::string describe(const stale_report& r) {
+    std::ostringstream s;
+    s << std::hex << "stale " << stale_cache_name(r.cache) << " hit: rid 0x" << r.rid
+      << (r.has_pasid ? " pasid 0x" : " no PASID") << (r.has_pasid ? std::to_string(r.pasid) : "") << " addr 0x"
+      << r.addr;
+    if (r.cache != stale_cache::device_tlb) {
+        s << " DID 0x" << r.did;
+    }
+    switch (r.cache) {
+        case stale_cache::fs_psc:
+        case stale_cache::ss_psc:
+            s << " level " << std::dec << r.level << std::hex << " key 0x" << r.key_addr << ": cached -> table 0x"
+              << r.cached_out;
+            break;
+        case stale_cache::context:
+        case stale_cache::pasid:
+            s << ": cached " << (r.field ? r.field : "entry") << " 0x" << r.cached_out;
+            break;
+        case stale_cache::not_present:
+            s << ": cached not present";
+            break;
+        case stale_cache::device_tlb:
+            s << ": cached -> 0x" << r.cached_out << ", dropped by the invalidation completed at " << std::dec
+              << r.invalidated_ps << " ps";
+            break;
+        case stale_cache::iotlb:
+            s << ": cached -> HPA 0x" << r.cached_out;
+            break;
+    }
+    if (r.cache != stale_cache::device_tlb) {
+        s << ", tables now give ";
+        if (r.current_fault != hw::fault_reason::none) {
+            s << "fault 0x" << static_cast<unsigned>(r.current_fault) << " (" << hw::fault_reason_name(r.current_fault)
+              << ")";
+        } else if (r.cache == stale_cache::fs_psc || r.cache == stale_cache::ss_psc) {
+            s << (r.current_out ? "table 0x" : "a leaf");
+            if (r.current_out) {
+                s << r.current_out;
+            }
+        } else if (r.cache == stale_cache::context || r.cache == stale_cache::pasid) {
+            s << "0x" << r.current_out;
+        } else {
+            s << "HPA 0x" << r.current_out;
+        }
+    }
+    s << std::dec << " at " << r.time_ps << " ps";
+    return s.str();
+}
+
+}  // namespace
 
 std::vector<std::string> platform::stale_reports() const {
     std::vector<std::string> out;
     for (const stale_report& r : m_impl->top().mmu.translation().stale_reports()) {
-        std::ostringstream s;
-        s << std::hex << "stale IOTLB hit: rid 0x" << r.rid << (r.has_pasid ? " pasid 0x" : " no PASID")
-          << (r.has_pasid ? std::to_string(r.pasid) : "") << " addr 0x" << r.addr << " DID 0x" << r.did
-          << ": cached -> HPA 0x" << r.cached_out << ", tables now give ";
-        if (r.current_fault != hw::fault_reason::none) {
-            s << "fault 0x" << static_cast<unsigned>(r.current_fault) << " (" << hw::fault_reason_name(r.current_fault)
-              << ")";
-        } else {
-            s << "HPA 0x" << r.current_out;
+        out.push_back(describe(r));
+    }
+    for (const auto& d : m_impl->top().devices) {
+        if (const ats_device_tlb* atc = d->atc()) {
+            for (const stale_report& r : atc->stale_reports()) {
+                out.push_back(describe(r));
+            }
         }
-        out.push_back(s.str());
     }
     return out;
 }

@@ -96,7 +96,8 @@ class platform {
     lockstep_iotlb* lockstep();
     // The IOTLB in use (cpp, rtl or lockstep), for its checks (protocol_violations()).
     iotlb_if& iotlb();
-    // Stale-translation checker: hits counted so far, and one line per recorded report.
+    // Stale-translation checker: stale cached entries used so far (the IOMMU's caches and the
+    // device TLBs), and one line per recorded report naming the cache, key and time.
     uint64_t stale_hits() const;
     std::vector<std::string> stale_reports() const;
     // Fault injection (the fault-injection scenario and tests):

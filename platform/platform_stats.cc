@@ -30,7 +30,13 @@ void platform_impl::register_statistics() {
     });
     own.value("walks", "page walks", model_counter("translation.walks"));
     own.value("walk_memory_accesses", "memory accesses of walks", model_counter("translation.walk_accesses"));
-    own.value("stale_hits", "stale translations used", model_counter("translation.stale_hits"));
+    own.value("stale_hits", "stale cached entries used: the IOMMU's caches and the device TLBs", [this, &model] {
+        uint64_t n = model.counter_at("translation.stale_hits").value_or(0);
+        for (const auto& d : m_top->devices) {
+            n += d->atc() ? d->atc()->statistics().stale_hits : 0;
+        }
+        return n;
+    });
 
     // Invalidation latency: IQT write to wait completion, exact nearest-rank percentiles of every
     // sample and the log2 buckets (upper bounds) for the picture.
@@ -73,6 +79,10 @@ void platform_impl::register_statistics() {
             device.counter("ats_translations", "ATS translations received", s.ats_translations);
             device.value("atc_invalidations", "device-TLB invalidations received",
                          [&d] { return static_cast<uint64_t>(d.atc() ? d.atc()->requests().size() : 0); });
+            device.value("atc_hits", "device-TLB hits the device used",
+                         [&d] { return d.atc() ? d.atc()->statistics().hits : uint64_t{0}; });
+            device.value("atc_stale_hits", "device-TLB hits on entries a completed invalidation covered",
+                         [&d] { return d.atc() ? d.atc()->statistics().stale_hits : uint64_t{0}; });
             return true;
         });
     stats_group& cpu = own.subgroup("cpu", "the driver's CPU");

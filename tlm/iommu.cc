@@ -106,6 +106,10 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
         }
     });
 
+    // Stale reports carry the kernel's time (a device's quantum offset is not visible here).
+    m_translator.set_clock(
+        [] { return sc_core::sc_time_stamp().value() / sc_core::sc_time(1, sc_core::SC_PS).value(); });
+
     SC_METHOD(fault_irq_process);
     sensitive << m_fault_pulse.ev;
     dont_initialize();

@@ -65,8 +65,12 @@ struct iommu_config {
     unsigned fs_psc_entries = 64;         // first-stage paging-structure cache entries per level (LRU)
     unsigned ss_psc_entries = 64;         // second-stage paging-structure cache entries per level (LRU)
     bool psc_enable = true;               // use the paging-structure caches during walks
-    bool stale_check = false;             // re-walk on every IOTLB hit and report stale translations
+    bool stale_check = false;             // compare every cached entry used with the tables, report stale ones
     unsigned stale_report_limit = 1024;   // stale reports kept (older ones are counted, not stored)
+    // With cm: cache translations that ended on a not-present second-stage entry (VT-d spec §6.1
+    // permits it under CM), so a map without the invalidation CM requires keeps faulting.
+    bool cm_not_present_caching = true;
+    unsigned not_present_cache_entries = 64;  // not-present cache entries (fully associative, LRU)
 
     // ---- Latencies (nanoseconds; the walk is charged per memory access) ----
     uint64_t iotlb_hit_ns = 2;            // IOTLB lookup (hit or miss), for an untimed (C++) IOTLB
@@ -155,6 +159,7 @@ inline std::string iommu_config::validate() const {
              in_range("fs_psc_entries", fs_psc_entries, 1, max_cache_entries),
              in_range("ss_psc_entries", ss_psc_entries, 1, max_cache_entries),
              in_range("stale_report_limit", stale_report_limit, 0, max_stale_reports),
+             in_range("not_present_cache_entries", not_present_cache_entries, 1, max_cache_entries),
              in_range("phys_addr_bits", phys_addr_bits, 32, 52),
              in_range("iotlb_hit_ns", iotlb_hit_ns, 0, max_time),
              in_range("iotlb_cycle_ps", iotlb_cycle_ps, 1, max_time),

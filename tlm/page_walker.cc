@@ -328,6 +328,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     if (w.use_psc) {
         for (unsigned l = paging_structure_cache::min_level; l <= p.ss_levels - 1; ++l) {
             if (const auto* e = m_psc->lookup(paging_structure_cache::stage::second, p.did, 0, l, gpa)) {
+                log_psc_use(paging_structure_cache::stage::second, l, gpa, *e);
                 table = e->next_table;
                 pm = e->perm;
                 level = l - 1;
@@ -401,6 +402,10 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
             }
             pm = npm;
             table = addr;
+            if (level == w.stop_ss_level) {
+                *w.stop = table_entry_view{fault_reason::none, true, table, pm};
+                return fault_reason::none;
+            }
             if (w.use_psc && w.side_effects) {
                 m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
                             paging_structure_cache::entry{table, pm});
@@ -429,6 +434,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
     if (w.use_psc) {
         for (unsigned l = paging_structure_cache::min_level; l <= levels - 1; ++l) {
             if (const auto* e = m_psc->lookup(paging_structure_cache::stage::first, p.did, p.pasid, l, va)) {
+                log_psc_use(paging_structure_cache::stage::first, l, va, *e);
                 table = e->next_table;
                 pm = e->perm;
                 level = l - 1;
@@ -449,15 +455,17 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
         uint64_t entry_pa = entry_gpa;
         ss_out ss;
         if (nested) {
+            fault_reason f = fault_reason::none;
             if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p)) {
-                return fault_reason::fs_addr_beyond_mgaw;
+                f = fault_reason::fs_addr_beyond_mgaw;
+            } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
+                f = root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
             }
-            const fault_reason f = ss_translate(w, entry_gpa, false, ss);
             if (f != fault_reason::none) {
+                if (w.stop) {
+                    w.stop->second_stage_blocked = true;
+                }
                 return f;
-            }
-            if (!(ss.perm & perm::ss_r)) {
-                return root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
             }
             entry_pa = ss.hpa;
         }
@@ -509,11 +517,18 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 }
                 pm = npm;
                 table = addr;
+                if (level == w.stop_fs_level) {
+                    *w.stop = table_entry_view{fault_reason::none, true, table, pm};
+                    return fault_reason::none;
+                }
                 if (w.use_psc && w.side_effects) {
                     m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
                                 paging_structure_cache::entry{table, pm});
                 }
                 break;
+            }
+            if (w.stop_fs_level != 0) {
+                return fault_reason::none;  // a leaf where table_entry() looks for a table
             }
             // Leaf: rights first; A (and D for a write) only for an access that is allowed.
             pasid_info fs_view = p;  // the first-stage half of the rights check
@@ -574,6 +589,25 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
             return fault_reason::none;
         }
     }
+}
+
+table_entry_view page_walker::table_entry(const pasid_info& p, paging_structure_cache::stage st, unsigned level,
+                                          uint64_t addr) {
+    table_entry_view view;
+    walk_ctx w;
+    w.p = &p;
+    w.side_effects = false;
+    w.stop = &view;
+    if (st == paging_structure_cache::stage::second) {
+        w.stop_ss_level = level;
+        ss_out ss;
+        view.fault = ss_translate(w, addr, false, ss);
+    } else {
+        w.stop_fs_level = level;
+        walk_result r;
+        view.fault = fs_walk(w, addr, access_type{}, r);
+    }
+    return view;
 }
 
 walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {

@@ -10,7 +10,9 @@
 // A/EA/D updates by cmpxchg64 (§5.3, nested needs SS R+W on the entry); canonical and MGAW/AGAW
 // checks; reserved bits at every level; the interrupt range 0xFEEx_xxxx; FPD qualification;
 // memory access errors as the level's access fault; paging-structure caches (optional) and a
-// side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker.
+// side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker, which
+// also gets the paging-structure-cache hits of each walk and the non-leaf entry the tables hold
+// at a level (table_entry()).
 // A walk is bounded by the level count: a table pointing at itself is just walked into.
 // Does not model: legacy (TTM=00) translation, abort-DMA mode, page requests, SS A/D without
 // ECAP.SSADS, memory types and snooping (no SFL.9 / SSL.5), translation timing.
@@ -18,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "iommusim/hw/vtd_fault.h"
 #include "tlm/iommu_config.h"
@@ -34,6 +37,26 @@ struct walk_result {
     page_level level = page_level::size_4k;  // size of the linear region cached for the request
     uint8_t perm = 0;                        // iotlb_perm bits
     unsigned accesses = 0;                   // memory reads and cmpxchg operations
+};
+
+// One paging-structure-cache entry a walk used (the stale-translation checker compares it with
+// the tables afterwards).
+struct psc_use {
+    paging_structure_cache::stage stage = paging_structure_cache::stage::first;
+    unsigned level = 0;  // level of the cached entry (2 PDE .. 5 PML5E)
+    uint64_t addr = 0;   // the address it translated (input address; GPA for the second stage)
+    paging_structure_cache::entry cached;
+};
+
+// What the tables hold now at one non-leaf level (table_entry()).
+struct table_entry_view {
+    hw::fault_reason fault = hw::fault_reason::none;  // the walk down to the level failed
+    bool non_leaf = false;                            // false: a leaf (large page) at or above the level
+    uint64_t next_table = 0;
+    uint8_t perm = 0;  // rights accumulated from the root down to and including the entry
+    // Nested first stage: the walk failed because the second stage no longer maps (or lets the
+    // walk read) a first-stage table on the way; the first-stage entry itself is out of sight.
+    bool second_stage_blocked = false;
 };
 
 // Which table a walk memory access reads (walk-read observers, waves).
@@ -78,6 +101,14 @@ class page_walker {
     // is written and no paging-structure cache is filled (nor used: the answer is the tables').
     walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects);
 
+    // The non-leaf entry at `level` of stage `st` that translates `addr` (an input address, or a
+    // GPA for the second stage), read from memory without side effects or caches: what a
+    // paging-structure-cache entry for it must hold.
+    table_entry_view table_entry(const pasid_info& p, paging_structure_cache::stage st, unsigned level, uint64_t addr);
+
+    // While set, every paging-structure-cache hit of a walk is appended to *log (nullptr: none).
+    void set_psc_use_log(std::vector<psc_use>* log) { m_psc_log = log; }
+
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
 
@@ -110,7 +141,17 @@ class page_walker {
         bool side_effects = true;
         bool use_psc = false;
         unsigned accesses = 0;
+        // table_entry(): stop below the non-leaf entry of this level of that stage (0: walk on).
+        unsigned stop_fs_level = 0;
+        unsigned stop_ss_level = 0;
+        table_entry_view* stop = nullptr;
     };
+    void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
+                     const paging_structure_cache::entry& e) {
+        if (m_psc_log) {
+            m_psc_log->push_back(psc_use{st, level, addr, e});
+        }
+    }
 
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
@@ -140,6 +181,7 @@ class page_walker {
     uint64_t m_haw_mask;  // address bits at or above HAW
     read_observer m_read_observer;
     bool m_observer_paused = false;
+    std::vector<psc_use>* m_psc_log = nullptr;
 };
 
 // Inline: the IOTLB hit path calls it for every translation.

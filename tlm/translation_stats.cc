@@ -5,6 +5,7 @@
 namespace iommusim {
 
 void translation_stats::register_stats(stats_group& g) const {
+    auto stale_of = [this](stale_cache c) -> const uint64_t& { return stale_hits_by_cache[static_cast<unsigned>(c)]; };
     g.counter("translations", "translation requests", translations);
     g.counter("faults", "faults, recorded or suppressed", faults);
     g.counter("faults_suppressed", "qualified faults with FPD set", faults_suppressed);
@@ -24,8 +25,20 @@ void translation_stats::register_stats(stats_group& g) const {
     g.counter("ss_psc_misses", "second-stage paging-structure cache misses", ss_psc_misses);
     g.counter("walks", "page walks", walks);
     g.counter("walk_accesses", "memory reads and cmpxchg operations of walks", walk_accesses);
-    g.counter("stale_checks", "translations compared against the tables", stale_checks);
-    g.counter("stale_hits", "stale translations used", stale_hits);
+    g.counter("not_present_hits", "translations faulted by a cached not-present entry (caching mode)",
+              not_present_hits);
+    g.counter("not_present_fills", "not-present entries cached (caching mode)", not_present_fills);
+    g.counter("stale_checks", "cached entries compared against the tables", stale_checks);
+    g.counter("stale_hits", "stale cached entries used, every cache", stale_hits);
+    g.counter("stale_iotlb_hits", "stale IOTLB entries used", stale_of(stale_cache::iotlb));
+    g.counter("stale_context_hits", "stale context-cache entries used", stale_of(stale_cache::context));
+    g.counter("stale_pasid_hits", "stale PASID-cache entries used", stale_of(stale_cache::pasid));
+    g.counter("stale_fs_psc_hits", "stale first-stage paging-structure-cache entries used",
+              stale_of(stale_cache::fs_psc));
+    g.counter("stale_ss_psc_hits", "stale second-stage paging-structure-cache entries used",
+              stale_of(stale_cache::ss_psc));
+    g.counter("stale_not_present_hits", "cached not-present entries used where the tables translate",
+              stale_of(stale_cache::not_present));
     g.counter("invalidations", "invalidation method calls", invalidations);
     g.counter("invalidated_entries", "entries invalidations dropped", invalidated_entries);
     g.named_counters("faults_by_reason", "faults by reason code", faults_by_reason, [](std::size_t r, uint64_t n) {

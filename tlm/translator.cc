@@ -1,6 +1,7 @@
 #include "tlm/translator.h"
 
 #include <stdexcept>
+#include <tuple>
 
 namespace iommusim {
 
@@ -25,7 +26,32 @@ translator::translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& t
     , m_context_cache(m_config.context_cache_entries)
     , m_pasid_cache(m_config.pasid_cache_entries)
     , m_psc(m_config.fs_psc_entries, m_config.ss_psc_entries)
-    , m_walker(m_config, mem, &m_psc) {}
+    , m_not_present(m_config.not_present_cache_entries)
+    , m_walker(m_config, mem, &m_psc) {
+    set_stale_check(m_config.stale_check);
+}
+
+void translator::set_stale_check(bool on) {
+    m_config.stale_check = on;
+    m_walker.set_psc_use_log(on ? &m_used.psc : nullptr);
+}
+
+bool translator::caches_not_present() const {
+    return m_config.cm && m_config.cm_not_present_caching;
+}
+
+translation_result translator::translate(const translation_request& req) {
+    ++m_stats.translations;
+    translation_result r;
+    if (!m_config.stale_check) {
+        resolve(req, r);
+        return r;
+    }
+    m_used.clear();
+    resolve(req, r);
+    check_structures(req, r);
+    return r;
+}
 
 void translator::set_root(uint64_t rtaddr_value) {
     m_rtaddr = rtaddr_value;
@@ -52,13 +78,11 @@ void translator::set_fault(translation_result& r, fault_reason f, bool fpd) {
     }
 }
 
-translation_result translator::translate(const translation_request& req) {
-    ++m_stats.translations;
-    translation_result r;
+void translator::resolve(const translation_request& req, translation_result& r) {
     const fault_reason rf = m_root_fault[req.has_pasid ? 1 : 0];
     if (rf != fault_reason::none) {
         set_fault(r, rf, false);
-        return r;
+        return;
     }
 
     // Context entry.
@@ -66,13 +90,17 @@ translation_result translator::translate(const translation_request& req) {
     context_info ctx_walked;
     if (ctx) {
         ++m_stats.context_hits;
+        if (m_config.stale_check) {
+            m_used.has_ctx = true;
+            m_used.ctx = *ctx;
+        }
     } else {
         ++m_stats.context_misses;
         bool fpd = false;
         const fault_reason f = m_walker.read_context(m_rtaddr, req.rid, ctx_walked, fpd, r.walk_accesses);
         if (f != fault_reason::none) {
             set_fault(r, f, fpd);
-            return r;
+            return;
         }
         m_context_cache.fill(req.rid, ctx_walked);
         ctx = &ctx_walked;
@@ -82,7 +110,7 @@ translation_result translator::translate(const translation_request& req) {
     access_type access;
     if (const fault_reason f = m_walker.setup_request(*ctx, req, pasid, access); f != fault_reason::none) {
         set_fault(r, f, ctx_fpd);
-        return r;
+        return;
     }
     r.pasid = pasid;
 
@@ -91,28 +119,37 @@ translation_result translator::translate(const translation_request& req) {
     pasid_info pi_walked;
     if (pi) {
         ++m_stats.pasid_hits;
+        if (m_config.stale_check) {
+            m_used.has_pasid = true;
+            m_used.pasid = *pi;
+        }
     } else {
         ++m_stats.pasid_misses;
         bool fpd = ctx_fpd;
         const fault_reason f = m_walker.read_pasid(*ctx, pasid, pi_walked, fpd, r.walk_accesses);
         if (f != fault_reason::none) {
             set_fault(r, f, fpd);
-            return r;
+            return;
         }
         m_pasid_cache.fill(req.rid, pi_walked);
         pi = &pi_walked;
     }
     const pasid_info& p = *pi;
+    if (m_config.stale_check) {
+        m_used.ctx_used = *ctx;
+        m_used.p = p;
+        m_used.has_p = true;
+    }
     const bool fpd = ctx_fpd || p.fpd;
     r.did = p.did;
     r.kind = p.kind;
     if (const fault_reason f = m_walker.check_pasid_request(p, access); f != fault_reason::none) {
         set_fault(r, f, fpd);
-        return r;
+        return;
     }
     if (const fault_reason f = m_walker.check_input(p, req.addr); f != fault_reason::none) {
         set_fault(r, f, fpd);
-        return r;
+        return;
     }
 
     // IOTLB.
@@ -135,18 +172,36 @@ translation_result translator::translate(const translation_request& req) {
             if (m_config.stale_check) {
                 stale_check(req, p, access, *hit, r);
             }
-            return r;
+            return;
         }
         ++m_stats.dirty_rewalks;
     } else {
         ++m_stats.iotlb_misses;
     }
 
-    // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide).
+    // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide),
+    // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;
-    ++m_stats.walks;
-    walk_result w = m_walker.walk(pw, req.addr, access, true);
-    if (req.ats_translation && hw::fault_is_recoverable(w.fault) && access.write) {
+    const iotlb_tag np_tag{p.did, pasid, p.kind, page_level::size_4k, vpn};
+    walk_result w;
+    const hw::fault_reason* cached_np = caches_not_present() ? m_not_present.lookup(np_tag) : nullptr;
+    if (cached_np) {
+        ++m_stats.not_present_hits;
+        w.fault = *cached_np;
+        if (m_config.stale_check) {
+            m_used.not_present = true;
+        }
+    } else {
+        ++m_stats.walks;
+        w = m_walker.walk(pw, req.addr, access, true);
+        if (w.fault == fault_reason::ss_perm && caches_not_present()) {
+            // A not-present second-stage entry (CM may cache it, VT-d spec §6.1; first-stage
+            // entries are never cached not-present).
+            m_not_present.fill(np_tag, w.fault);
+            ++m_stats.not_present_fills;
+        }
+    }
+    if (!cached_np && req.ats_translation && hw::fault_is_recoverable(w.fault) && access.write) {
         // An ATS translation reports what is granted: retry as a read.
         access_type ro = access;
         ro.write = false;
@@ -160,10 +215,10 @@ translation_result translator::translate(const translation_request& req) {
         if (req.ats_translation && hw::fault_is_recoverable(w.fault)) {
             r.page_bytes = hw::page_size_4k;  // granted nothing (R=W=0), not a fault
             ++m_stats.ats_no_rights;
-            return r;
+            return;
         }
         set_fault(r, w.fault, fpd);
-        return r;
+        return;
     }
     const uint64_t bytes = uint64_t{1} << page_level_shift(w.level);
     iotlb_entry e;
@@ -179,25 +234,90 @@ translation_result translator::translate(const translation_request& req) {
     r.can_read = page_walker::check_rights(pw, w.perm, access_type{false, false, access.priv}) == fault_reason::none;
     r.can_write = (w.perm & iotlb_perm::dirty) &&
                   page_walker::check_rights(pw, w.perm, access_type{true, false, access.priv}) == fault_reason::none;
-    return r;
+    return;
+}
+
+namespace {
+
+// Keeps the checker's reads out of the walk-read observer (waves): they are no hardware accesses.
+class unobserved {
+  public:
+    explicit unobserved(page_walker& walker) : m_walker(walker) { m_walker.pause_read_observer(true); }
+    ~unobserved() { m_walker.pause_read_observer(false); }
+    unobserved(const unobserved&) = delete;
+    unobserved& operator=(const unobserved&) = delete;
+
+  private:
+    page_walker& m_walker;
+};
+
+struct field_difference {
+    const char* field = nullptr;  // nullptr: equal
+    uint64_t cached = 0;
+    uint64_t current = 0;
+};
+
+// The first field of a decoded entry that differs (the report names it), nullptr when equal.
+template <typename... Fields>
+field_difference first_difference(Fields... fields) {
+    field_difference d;
+    auto one = [&](const char* name, uint64_t cached, uint64_t current) {
+        if (d.field == nullptr && cached != current) {
+            d = field_difference{name, cached, current};
+        }
+    };
+    (std::apply(one, fields), ...);
+    return d;
+}
+
+field_difference context_difference(const context_info& a, const context_info& b) {
+    using f = std::tuple<const char*, uint64_t, uint64_t>;
+    return first_difference(f{"fpd", a.fpd, b.fpd}, f{"dte", a.dte, b.dte}, f{"paside", a.paside, b.paside},
+                            f{"pre", a.pre, b.pre}, f{"pdts", a.pdts, b.pdts}, f{"pasid_dir", a.pasid_dir, b.pasid_dir},
+                            f{"rid_pasid", a.rid_pasid, b.rid_pasid}, f{"rid_priv", a.rid_priv, b.rid_priv});
+}
+
+field_difference pasid_difference(const pasid_info& a, const pasid_info& b) {
+    using f = std::tuple<const char*, uint64_t, uint64_t>;
+    return first_difference(
+        f{"did", a.did, b.did}, f{"pgtt", static_cast<uint64_t>(a.kind), static_cast<uint64_t>(b.kind)},
+        f{"fpd", a.fpd, b.fpd}, f{"ss_levels", a.ss_levels, b.ss_levels}, f{"ssptptr", a.ssptptr, b.ssptptr},
+        f{"fsptptr", a.fsptptr, b.fsptptr}, f{"fs_levels", a.fs_levels, b.fs_levels}, f{"ssee", a.ssee, b.ssee},
+        f{"ssade", a.ssade, b.ssade}, f{"sre", a.sre, b.sre}, f{"ere", a.ere, b.ere}, f{"wpe", a.wpe, b.wpe},
+        f{"nxe", a.nxe, b.nxe}, f{"smep", a.smep, b.smep}, f{"eafe", a.eafe, b.eafe});
+}
+
+}  // namespace
+
+stale_report translator::report_for(stale_cache cache, const translation_request& req) const {
+    stale_report rep;
+    rep.cache = cache;
+    rep.time_ps = m_clock ? m_clock() : 0;
+    rep.rid = req.rid;
+    rep.has_pasid = req.has_pasid;
+    rep.pasid = req.pasid;
+    rep.addr = req.addr;
+    rep.write = req.write;
+    return rep;
+}
+
+void translator::add_stale(const stale_report& rep, translation_result& r) {
+    ++m_stats.stale_hits;
+    ++m_stats.stale_hits_by_cache[static_cast<unsigned>(rep.cache)];
+    r.stale = true;
+    if (m_stale.size() < m_config.stale_report_limit) {
+        m_stale.push_back(rep);
+    }
 }
 
 void translator::stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
                              const iotlb_entry& cached, translation_result& r) {
     ++m_stats.stale_checks;
-    struct unobserved {  // the checker's reads are no hardware accesses (waves)
-        page_walker& w;
-        explicit unobserved(page_walker& walker) : w(walker) { w.pause_read_observer(true); }
-        ~unobserved() { w.pause_read_observer(false); }
-    } quiet(m_walker);
+    const unobserved quiet(m_walker);
     // Re-resolve everything from memory, without side effects: a stale context or PASID entry is
     // as much a missing invalidation as a stale leaf.
-    stale_report rep;
-    rep.rid = req.rid;
-    rep.has_pasid = req.has_pasid;
+    stale_report rep = report_for(stale_cache::iotlb, req);
     rep.pasid = p.pasid;
-    rep.addr = req.addr;
-    rep.write = req.write;
     rep.did = p.did;
     rep.kind = p.kind;
     rep.cached_out = r.out_addr;
@@ -245,13 +365,107 @@ void translator::stale_check(const translation_request& req, const pasid_info& p
     if (!stale) {
         return;
     }
-    ++m_stats.stale_hits;
-    r.stale = true;
     rep.current_fault = f;
     rep.current_out = w.out_addr;
     rep.current_perm = w.perm;
-    if (m_stale.size() < m_config.stale_report_limit) {
-        m_stale.push_back(rep);
+    add_stale(rep, r);
+}
+
+void translator::check_structures(const translation_request& req, translation_result& r) {
+    const unobserved quiet(m_walker);
+    unsigned accesses = 0;
+    if (m_used.has_ctx) {
+        ++m_stats.stale_checks;
+        context_info now;
+        bool fpd = false;
+        const fault_reason f = m_walker.read_context(m_rtaddr, req.rid, now, fpd, accesses);
+        const field_difference d = f == fault_reason::none ? context_difference(m_used.ctx, now) : field_difference{};
+        if (f != fault_reason::none || d.field) {
+            stale_report rep = report_for(stale_cache::context, req);
+            rep.field = d.field;
+            rep.cached_out = d.cached;
+            rep.current_out = d.current;
+            rep.current_fault = f;
+            add_stale(rep, r);
+        }
+    }
+    if (m_used.has_pasid) {
+        // The PASID entry behind the context entry the translation used (a stale context entry
+        // is reported above).
+        ++m_stats.stale_checks;
+        pasid_info now;
+        bool fpd = m_used.ctx_used.fpd;
+        const fault_reason f = m_walker.read_pasid(m_used.ctx_used, m_used.pasid.pasid, now, fpd, accesses);
+        // The entry's FPD includes the context entry's at fill time; the translation ORs in the
+        // current context's FPD again, so compare what takes effect.
+        pasid_info cached = m_used.pasid;
+        cached.fpd = cached.fpd || m_used.ctx_used.fpd;
+        const field_difference d = f == fault_reason::none ? pasid_difference(cached, now) : field_difference{};
+        if (f != fault_reason::none || d.field) {
+            stale_report rep = report_for(stale_cache::pasid, req);
+            rep.pasid = m_used.pasid.pasid;
+            rep.did = m_used.pasid.did;
+            rep.kind = m_used.pasid.kind;
+            rep.field = d.field;
+            rep.cached_out = d.cached;
+            rep.current_out = d.current;
+            rep.current_fault = f;
+            add_stale(rep, r);
+        }
+    }
+    if (!m_used.has_p) {
+        return;
+    }
+    const pasid_info& p = m_used.p;
+    for (const psc_use& u : m_used.psc) {
+        ++m_stats.stale_checks;
+        const table_entry_view now = m_walker.table_entry(p, u.stage, u.level, u.addr);
+        if (now.second_stage_blocked) {
+            // A first-stage entry under nesting holds a GPA table pointer: a second-stage change
+            // (a nest-parent unmap) does not make it stale, and with the table out of the second
+            // stage's reach the entry cannot be read to compare. Whatever the walk did with the
+            // second stage is checked on its own (second-stage PSC uses, the IOTLB).
+            continue;
+        }
+        // Stale: the tables no longer hold a table there, hold another one, or give fewer rights
+        // (a cached entry with fewer rights than the tables is allowed: it only faults).
+        const bool same = now.fault == fault_reason::none && now.non_leaf && now.next_table == u.cached.next_table &&
+                          (u.cached.perm & ~now.perm) == 0;
+        if (same) {
+            continue;
+        }
+        stale_report rep = report_for(
+            u.stage == paging_structure_cache::stage::first ? stale_cache::fs_psc : stale_cache::ss_psc, req);
+        rep.pasid = p.pasid;
+        rep.did = p.did;
+        rep.kind = p.kind;
+        rep.level = u.level;
+        rep.key_addr = u.addr;
+        rep.cached_out = u.cached.next_table;
+        rep.cached_perm = u.cached.perm;
+        rep.current_fault = now.fault;
+        rep.current_out = now.non_leaf ? now.next_table : 0;
+        rep.current_perm = now.perm;
+        add_stale(rep, r);
+    }
+    if (m_used.not_present) {
+        // Caching mode let the not-present entry stand: stale when the tables now translate.
+        ++m_stats.stale_checks;
+        access_type access;
+        uint32_t pasid = 0;
+        if (m_walker.setup_request(m_used.ctx_used, req, pasid, access) != fault_reason::none) {
+            return;
+        }
+        const walk_result w = m_walker.walk(p, req.addr, access, false);
+        if (w.fault == fault_reason::none) {
+            stale_report rep = report_for(stale_cache::not_present, req);
+            rep.pasid = p.pasid;
+            rep.did = p.did;
+            rep.kind = p.kind;
+            rep.current_out = w.out_addr;
+            rep.current_perm = w.perm;
+            add_stale(rep, r);
+        }
     }
 }
 
@@ -279,21 +493,25 @@ unsigned translator::invalidate(const invalidation_scope& s) {
             n = m_pasid_cache.invalidate_pasid(s.did, s.pasid);
             break;
         case scope_kind::iotlb_all:
-            n = m_tlb.invalidate_all() + m_psc.invalidate_all();
+            n = m_tlb.invalidate_all() + m_psc.invalidate_all() + m_not_present.invalidate(iotlb_scope::all, 0, 0, r);
             break;
         case scope_kind::iotlb_domain:
-            n = m_tlb.invalidate_domain(s.did) + m_psc.invalidate_domain(s.did);
+            n = m_tlb.invalidate_domain(s.did) + m_psc.invalidate_domain(s.did) +
+                m_not_present.invalidate(iotlb_scope::domain, s.did, 0, r);
             break;
         case scope_kind::iotlb_domain_range:
             n = m_tlb.invalidate_domain_range(s.did, r.vpn(), r.am()) +
-                m_psc.invalidate_domain_range(s.did, r.vpn(), r.am(), s.ih);
+                m_psc.invalidate_domain_range(s.did, r.vpn(), r.am(), s.ih) +
+                m_not_present.invalidate(iotlb_scope::domain_range, s.did, 0, r);
             break;
         case scope_kind::iotlb_pasid:
-            n = m_tlb.invalidate_pasid(s.did, s.pasid) + m_psc.invalidate_pasid(s.did, s.pasid);
+            n = m_tlb.invalidate_pasid(s.did, s.pasid) + m_psc.invalidate_pasid(s.did, s.pasid) +
+                m_not_present.invalidate(iotlb_scope::pasid, s.did, s.pasid, r);
             break;
         case scope_kind::iotlb_pasid_range:
             n = m_tlb.invalidate_pasid_range(s.did, s.pasid, r.vpn(), r.am()) +
-                m_psc.invalidate_pasid_range(s.did, s.pasid, r.vpn(), r.am(), s.ih);
+                m_psc.invalidate_pasid_range(s.did, s.pasid, r.vpn(), r.am(), s.ih) +
+                m_not_present.invalidate(iotlb_scope::pasid_range, s.did, s.pasid, r);
             break;
         case scope_kind::none:
         case scope_kind::devtlb:

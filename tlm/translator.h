@@ -10,9 +10,12 @@
 // them) and reported to observers (DMI revocation); ATS translation requests (a not-present
 // entry or a missing right is answered with the rights granted in can_read / can_write, R=W=0,
 // instead of a fault; other conditions fault as for DMA); the stale-translation checker (re-walk of every
-// IOTLB hit without side effects, DESIGN.md principle 5).
+// IOTLB hit without side effects, DESIGN.md principle 5) extended to every cache a translation
+// used: a context- or PASID-cache entry that differs from memory, a paging-structure-cache entry
+// the tables no longer hold, a not-present entry cached under caching mode where the tables now
+// translate; caching mode's not-present cache (tlm/not_present_cache.h).
 // Does not model: fault recording (the caller records result.fault unless suppressed), timing,
-// device-TLBs, legacy mode.
+// device-TLBs (tlm/ats_device_tlb.h checks its own), legacy mode.
 #pragma once
 
 #include <cstdint>
@@ -24,30 +27,16 @@
 #include "tlm/invalidation_scope.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
+#include "tlm/not_present_cache.h"
 #include "tlm/page_walker.h"
 #include "tlm/paging_structure_cache.h"
 #include "tlm/pasid_cache.h"
 #include "tlm/phys_mem_if.h"
+#include "tlm/stale_report.h"
 #include "tlm/translation_stats.h"
 #include "tlm/translation_types.h"
 
 namespace iommusim {
-
-// One IOTLB hit whose translation the tables no longer give.
-struct stale_report {
-    uint16_t rid = 0;
-    bool has_pasid = false;
-    uint32_t pasid = 0;
-    uint64_t addr = 0;
-    bool write = false;
-    uint16_t did = 0;
-    translation_kind kind = translation_kind::second_stage;
-    uint64_t cached_out = 0;  // HPA the cached entry gave
-    uint8_t cached_perm = 0;
-    hw::fault_reason current_fault = hw::fault_reason::none;  // what the tables give now
-    uint64_t current_out = 0;
-    uint8_t current_perm = 0;
-};
 
 class translator final : public invalidation_target {
   public:
@@ -72,7 +61,9 @@ class translator final : public invalidation_target {
     // Called just before each IOTLB lookup of a translation (the waves take its time then).
     void set_lookup_observer(std::function<void()> observer) { m_lookup_observer = std::move(observer); }
 
-    void set_stale_check(bool on) { m_config.stale_check = on; }
+    void set_stale_check(bool on);
+    // The simulated time stamped on stale reports (picoseconds); without one they say 0.
+    void set_clock(std::function<uint64_t()> now_ps) { m_clock = std::move(now_ps); }
     const std::vector<stale_report>& stale_reports() const { return m_stale; }
     void clear_stale_reports() { m_stale.clear(); }
 
@@ -84,11 +75,35 @@ class translator final : public invalidation_target {
     context_cache& ctx_cache() { return m_context_cache; }
     pasid_cache& pasid_entry_cache() { return m_pasid_cache; }
     paging_structure_cache& psc() { return m_psc; }
+    not_present_cache& not_present_entries() { return m_not_present; }
     page_walker& walker() { return m_walker; }
 
   private:
-    // Every return of translate() returns its one local result (no copies on the hit path).
+    // The cached entries one translation used, for the stale checks after it (stale_check only).
+    struct cache_uses {
+        bool has_ctx = false;  // context-cache hit
+        context_info ctx;
+        bool has_pasid = false;  // PASID-cache hit
+        pasid_info pasid;
+        bool has_p = false;  // the context and PASID entries the request went on with
+        context_info ctx_used;
+        pasid_info p;
+        bool not_present = false;  // caching mode's not-present entry decided the walk
+        std::vector<psc_use> psc;  // paging-structure-cache hits (the walker appends)
+        void clear() {
+            has_ctx = has_pasid = has_p = not_present = false;
+            psc.clear();
+        }
+    };
+
+    // translate() without the checks: fills r (one result object, no copies on the hit path).
+    void resolve(const translation_request& req, translation_result& r);
+    bool caches_not_present() const;
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
+    // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
+    void check_structures(const translation_request& req, translation_result& r);
+    stale_report report_for(stale_cache cache, const translation_request& req) const;
+    void add_stale(const stale_report& rep, translation_result& r);
     void stale_check(const translation_request& req, const pasid_info& p, const access_type& access,
                      const iotlb_entry& cached, translation_result& r);
 
@@ -98,6 +113,7 @@ class translator final : public invalidation_target {
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;
     paging_structure_cache m_psc;
+    not_present_cache m_not_present;
     page_walker m_walker;
     uint64_t m_rtaddr = 0;
     bool m_root_latched = false;
@@ -106,6 +122,8 @@ class translator final : public invalidation_target {
     std::vector<stale_report> m_stale;
     std::vector<std::function<void(const invalidation_scope&)>> m_observers;
     std::function<void()> m_lookup_observer;
+    std::function<uint64_t()> m_clock;
+    cache_uses m_used;
 };
 
 }  // namespace iommusim

@@ -18,6 +18,7 @@
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_regs.h"
 #include "iommusim/iommufd.h"
+#include "platform/dma_device.h"
 #include "platform/platform.h"
 
 namespace iommusim::test {
@@ -242,6 +243,126 @@ TEST(VtdPlatform, CachingModeAndNoPsiStillTranslateAndFlush) {
     EXPECT_EQ(dma_read(p, 0, 0x11000, got.data(), page, &reason), -EFAULT);
     EXPECT_NE(reason, 0);
 }
+
+// The leaf entry of iova in a paging domain's tables, found as the driver's own walk would: for
+// a double of a driver that writes it and forgets the flush.
+uint64_t leaf_entry_pa(platform& p, paging_domain& d, uint64_t iova) {
+    uint64_t table = d.root();
+    uint64_t pa = 0;
+    p.run([&] {
+        for (unsigned l = d.levels(); l >= 1; --l) {
+            pa = table + hw::pt_index(iova, l) * 8;
+            uint64_t e = 0;
+            if (l == 1 || !vtd(p).bus().read64(pa, e)) {
+                break;
+            }
+            table = hw::ss_pte::addr::get(e) << 12;
+        }
+    });
+    return pa;
+}
+
+bool has_report(platform& p, const std::string& text) {
+    for (const std::string& r : p.stale_reports()) {
+        if (r.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Under CM the model caches the not-present entry a faulting DMA met (VT-d §6.1): a driver that
+// maps without the flush CM requires (Linux cache_tag_flush_range_np) leaves the device faulting,
+// and the stale checker names the cached not-present entry.
+TEST(VtdPlatform, CachingModeShowsAMapWithoutItsFlush) {
+    platform_config cfg;
+    cfg.iommu.cm = true;
+    cfg.iommu.stale_check = true;
+    platform& p = make_platform(cfg);
+    auto d = alloc_paging(p, 0);
+    auto& pd = static_cast<paging_domain&>(*d);
+    ASSERT_EQ(attach(p, *d, 0), 0);
+    host_pages buf(2);
+    fill(buf.p, buf.bytes, 3);
+    int rc = -1;
+    p.run([&] { rc = d->map(0x10000, buf.p, page, prot_read); });
+    ASSERT_EQ(rc, 0);
+    std::vector<uint8_t> got(page);
+    EXPECT_EQ(dma_read(p, 0, 0x11000, got.data(), 8), -EFAULT) << "not mapped yet";
+    // The forgetful driver: the leaf written as map_pa writes it, no invalidation after it.
+    const uint64_t pa = p.map_user_memory(buf.at(page), page);
+    const uint64_t leaf = leaf_entry_pa(p, pd, 0x11000);
+    p.run([&] { vtd(p).bus().write64(leaf, hw::ss_pte::r::make(1) | hw::ss_pte::addr::make(pa >> 12)); });
+    uint8_t reason = 0;
+    EXPECT_EQ(dma_read(p, 0, 0x11000, got.data(), 8, &reason), -EFAULT) << "the not-present entry is cached";
+    EXPECT_EQ(reason, static_cast<uint8_t>(hw::fault_reason::ss_perm));
+    EXPECT_EQ(p.stale_hits(), 1u);
+    EXPECT_TRUE(has_report(p, "stale not-present-cache hit: rid 0x100 no PASID addr 0x11000")) << p.stale_reports()[0];
+    // The flush the driver owes after a map under CM.
+    p.run([&] { rc = pd.flush_range_np(0x11000, page); });
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(dma_read(p, 0, 0x11000, got.data(), page), 0);
+    EXPECT_EQ(std::memcmp(got.data(), buf.at(page), page), 0);
+    EXPECT_EQ(p.stale_hits(), 1u);
+    p.unmap_user_memory(pa);
+}
+
+TEST(VtdPlatform, CachingModeMapThroughTheDriverTranslatesAtOnce) {
+    platform_config cfg;
+    cfg.iommu.cm = true;
+    cfg.iommu.stale_check = true;
+    platform& p = make_platform(cfg);
+    auto d = alloc_paging(p, 0);
+    ASSERT_EQ(attach(p, *d, 0), 0);
+    host_pages buf(2);
+    fill(buf.p, buf.bytes, 5);
+    int rc = -1;
+    p.run([&] { rc = d->map(0x10000, buf.p, page, prot_read); });
+    ASSERT_EQ(rc, 0);
+    std::vector<uint8_t> got(page);
+    EXPECT_EQ(dma_read(p, 0, 0x11000, got.data(), 8), -EFAULT);
+    p.run([&] { rc = d->map(0x11000, buf.at(page), page, prot_read); });  // map_pa + flush_range_np
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(dma_read(p, 0, 0x11000, got.data(), page), 0);
+    EXPECT_EQ(std::memcmp(got.data(), buf.at(page), page), 0);
+    EXPECT_EQ(p.stale_hits(), 0u);
+}
+
+// A device whose TLB answers invalidations but keeps what they covered (the seeded bug) is caught
+// when it uses the translation; a device that drops it reports nothing.
+class DeviceTlbStale : public ::testing::TestWithParam<bool /* device keeps entries */> {};
+
+TEST_P(DeviceTlbStale, UseAfterACompletedUnmapFlushIsReported) {
+    const bool keeps = GetParam();
+    platform_config cfg;
+    cfg.iommu.stale_check = true;
+    platform& p = make_platform(cfg);
+    auto d = alloc_paging(p, 1);  // ATS device
+    ASSERT_EQ(attach(p, *d, 1), 0);
+    host_pages buf(1);
+    int rc = -1;
+    p.run([&] { rc = d->map(0x10000, buf.p, page, prot_read | prot_write); });
+    ASSERT_EQ(rc, 0);
+    dma_device& dev = p.dma_engine(1);
+    ASSERT_NE(dev.atc(), nullptr);
+    bool translated = false;
+    p.run([&] { translated = dev.ats_translate(false, 0, 0x10000, false, nullptr); });
+    ASSERT_TRUE(translated);
+    uint64_t hpa = 0;
+    ASSERT_TRUE(dev.atc_translate(false, 0, 0x10040, &hpa));
+    EXPECT_EQ(p.stale_hits(), 0u);
+    if (keeps) {
+        dev.atc()->set_fault(ats_device_tlb::fault_mode::keeps_entries);
+    }
+    p.run([&] { rc = d->unmap(0x10000, page); });  // IOTLB + device-TLB invalidation, wait
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(dev.atc_translate(false, 0, 0x10040, &hpa), keeps);
+    EXPECT_EQ(p.stale_hits(), keeps ? 1u : 0u);
+    EXPECT_EQ(has_report(p, "stale device-TLB hit: rid 0x108 no PASID addr 0x10040"), keeps);
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, DeviceTlbStale, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "KeepsEntries" : "DropsEntries"; });
 
 // ---- Paging domains ----
 

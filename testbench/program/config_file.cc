@@ -73,6 +73,8 @@ const std::vector<field<iommu_config>>& iommu_fields() {
         {"psc_enable", &iommu_config::psc_enable},
         {"stale_check", &iommu_config::stale_check},
         {"stale_report_limit", &iommu_config::stale_report_limit},
+        {"cm_not_present_caching", &iommu_config::cm_not_present_caching},
+        {"not_present_cache_entries", &iommu_config::not_present_cache_entries},
         {"iotlb_hit_ns", &iommu_config::iotlb_hit_ns},
         {"iotlb_cycle_ps", &iommu_config::iotlb_cycle_ps},
         {"cache_lookup_ns", &iommu_config::cache_lookup_ns},
