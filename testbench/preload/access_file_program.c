@@ -17,17 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "iommusim/iommufd.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                      \
-    do {                                                                                                 \
-        if (!(cond)) {                                                                                   \
-            printf("FAIL %s:%d: %s (errno %d %s)\n", __FILE__, __LINE__, #cond, errno, strerror(errno)); \
-            ++failures;                                                                                  \
-        }                                                                                                \
-    } while (0)
 
 #define PAGE 4096UL
 #define IOVA 0x10000UL
