@@ -39,10 +39,12 @@ struct header {
 // The most bytes one read or write request moves; longer copies take several.
 constexpr uint64_t max_chunk = 64 * 1024;
 
-bool send_all(int fd, const void* data, std::size_t len) {
-    const auto* p = static_cast<const char*>(data);
+// Moves all len bytes through io (send or recv), retrying after signals; false when the peer is
+// gone or the socket failed.
+template <typename Io, typename Byte>
+bool transfer_all(Io io, Byte* p, std::size_t len) {
     while (len != 0) {
-        const ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        const ssize_t n = io(p, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -55,20 +57,13 @@ bool send_all(int fd, const void* data, std::size_t len) {
     return true;
 }
 
+bool send_all(int fd, const void* data, std::size_t len) {
+    return transfer_all([fd](const char* p, std::size_t n) { return send(fd, p, n, MSG_NOSIGNAL); },
+                        static_cast<const char*>(data), len);
+}
+
 bool recv_all(int fd, void* data, std::size_t len) {
-    auto* p = static_cast<char*>(data);
-    while (len != 0) {
-        const ssize_t n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
+    return transfer_all([fd](char* p, std::size_t n) { return recv(fd, p, n, 0); }, static_cast<char*>(data), len);
 }
 
 bool send_message(int fd, const header& h, const void* payload = nullptr) {
