@@ -182,9 +182,10 @@ void translator::resolve(const translation_request& req, translation_result& r) 
     // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide),
     // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;
+    const bool np_caching = caches_not_present();
     const iotlb_tag np_tag{p.did, pasid, p.kind, page_level::size_4k, vpn};
     walk_result w;
-    const hw::fault_reason* cached_np = caches_not_present() ? m_not_present.lookup(np_tag) : nullptr;
+    const hw::fault_reason* cached_np = np_caching ? m_not_present.lookup(np_tag) : nullptr;
     if (cached_np) {
         ++m_stats.not_present_hits;
         w.fault = *cached_np;
@@ -194,7 +195,7 @@ void translator::resolve(const translation_request& req, translation_result& r) 
     } else {
         ++m_stats.walks;
         w = m_walker.walk(pw, req.addr, access, true);
-        if (w.fault == fault_reason::ss_perm && caches_not_present()) {
+        if (np_caching && w.fault == fault_reason::ss_perm) {
             // A not-present second-stage entry (CM may cache it, VT-d spec §6.1; first-stage
             // entries are never cached not-present).
             m_not_present.fill(np_tag, w.fault);
