@@ -5,8 +5,10 @@
 // VFIO attach/detach calls need: hw_info, domain_alloc_paging_flags, domain_alloc_nested, domain free
 // (the destructor), attach with replace semantics, detach (back to blocking), map/unmap of paging
 // domains, and cache_invalidate_user with entry_num write-back.
-// Does not model: PASID attach (set_dev_pasid), dirty tracking ops, vIOMMU ops, fault queues,
-// iommu groups, default/identity domains.
+// Also the dirty-tracking ops (kernel struct iommu_dirty_ops: set_dirty_tracking,
+// read_and_clear_dirty) and I/O page fault reporting (kernel iommu_report_device_fault() to the
+// domain's iopf handler, iommu_page_response() back to the driver's page_response op).
+// Does not model: iommu groups, default/identity domains.
 //
 // Every call returns 0 or a negative errno, as the kernel does. User pointers stay user pointers
 // (uint64_t): drivers read them with driver/uaccess.h, which turns a bad address into -EFAULT.
@@ -43,6 +45,55 @@ enum class domain_type { paging, nested };
 // Domain allocation flags (same values as enum iommufd_hwpt_alloc_flags).
 inline constexpr uint32_t alloc_flag_nest_parent = 1u << 0;
 inline constexpr uint32_t alloc_flag_dirty_tracking = 1u << 1;
+
+// I/O page faults (include/linux/iommu.h struct iommu_fault_page_request, struct
+// iommu_page_response). Flag and permission bits have the kernel's values, which are also the uAPI's
+// IOMMU_PGFAULT_FLAGS_* and IOMMU_PGFAULT_PERM_* (include/uapi/linux/iommufd.h).
+inline constexpr uint32_t page_request_pasid_valid = 1u << 0;
+inline constexpr uint32_t page_request_last_page = 1u << 1;
+inline constexpr uint32_t page_request_perm_read = 1u << 0;
+inline constexpr uint32_t page_request_perm_write = 1u << 1;
+inline constexpr uint32_t page_request_perm_exec = 1u << 2;
+inline constexpr uint32_t page_request_perm_priv = 1u << 3;
+
+// One page request of a device, as the driver reports it.
+struct page_request {
+    uint32_t flags = 0;  // page_request_pasid_valid | page_request_last_page
+    uint32_t pasid = 0;
+    uint32_t grpid = 0;  // page request group index: one response answers the whole group
+    uint32_t perm = 0;   // page_request_perm_*
+    uint64_t addr = 0;   // page-aligned faulting address
+};
+
+// Response codes (enum iommu_page_response_code; uAPI enum iommufd_page_response_code).
+enum class page_response_code : uint32_t { success = 0, invalid = 1 };
+
+// The answer to a page request group.
+struct page_response {
+    uint32_t pasid = 0;
+    uint32_t grpid = 0;
+    page_response_code code = page_response_code::success;
+};
+
+// Where a domain's page requests go (kernel: domain->iopf_handler; iommufd's fault object).
+// handle() returns 0 when it took the request (it will answer with iommu_ops::page_response) or a
+// negative errno, on which the core answers the group itself with page_response_code::invalid.
+class iopf_handler {
+  public:
+    virtual ~iopf_handler() = default;
+    virtual int handle(iommu_device& dev, const page_request& request) = 0;
+};
+
+// Collects dirty IOVA ranges for read_and_clear_dirty (kernel struct iommu_dirty_bitmap).
+class dirty_bitmap_sink {
+  public:
+    virtual ~dirty_bitmap_sink() = default;
+    // [iova, iova + length) was written since the last clear.
+    virtual void record(uint64_t iova, uint64_t length) = 0;
+};
+
+// read_and_clear_dirty flags (IOMMU_DIRTY_NO_CLEAR: report without clearing).
+inline constexpr unsigned long dirty_no_clear = 1ul << 0;
 
 // Mapping permissions for map().
 inline constexpr int prot_read = 1 << 0;
@@ -113,9 +164,29 @@ class iommu_domain {
         return -EOPNOTSUPP;
     }
 
+    // Dirty tracking (kernel domain->dirty_ops). A domain allocated with
+    // alloc_flag_dirty_tracking implements both; the core checks has_dirty_ops() first (EINVAL).
+    virtual bool has_dirty_ops() const { return false; }
+    virtual int set_dirty_tracking(bool enabled) {
+        (void)enabled;
+        return -EOPNOTSUPP;
+    }
+    // Reports every dirty range inside [iova, iova + size) to `dirty` and, unless flags has
+    // dirty_no_clear, clears the dirty state and flushes what caches it before returning.
+    virtual int read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned long flags, dirty_bitmap_sink& dirty) {
+        (void)iova, (void)size, (void)flags, (void)dirty;
+        return -EOPNOTSUPP;
+    }
+
+    // Page requests of devices attached to this domain go to `handler` (nullptr: the domain
+    // cannot fault; the driver answers invalid). Set by the core for HWPTs with a fault object.
+    void set_iopf_handler(iopf_handler* handler) { m_iopf_handler = handler; }
+    iopf_handler* iopf() const { return m_iopf_handler; }
+
   private:
     domain_type m_type;
     iommu_ops* m_owner;
+    iopf_handler* m_iopf_handler = nullptr;
 };
 
 // Per-driver operations (kernel: struct iommu_ops).
@@ -143,6 +214,17 @@ class iommu_ops {
 
     // Detaches dev from its domain (kernel: attach to the blocking domain). Sets dev.domain = nullptr.
     virtual void detach_dev(iommu_device& dev) = 0;
+
+    // Does the driver take page requests (kernel: IOMMU_DEV_FEAT_IOPF enabled)?
+    virtual bool supports_iopf(const iommu_device& dev) const {
+        (void)dev;
+        return false;
+    }
+    // Answers a page request group of dev (kernel ops->page_response).
+    virtual int page_response(iommu_device& dev, const page_request& request, const page_response& response) {
+        (void)dev, (void)request, (void)response;
+        return -EOPNOTSUPP;
+    }
 };
 
 }  // namespace iommusim::driver
