@@ -16,6 +16,8 @@ std::string cli_usage() {
                      [-q] -- PROGRAM [ARGS...]
        iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
        iommusim iotlb-diff --replay FILE       (see iommusim iotlb-diff --help)
+       iommusim regress [-j N] [--junit FILE] [--out DIR] SCENARIO --seeds LIST
+       iommusim regress --collect DIR [--junit FILE]   (see iommusim regress --help)
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <string>
@@ -15,6 +16,7 @@
 #include "program/iotlb_diff_command.h"
 #include "program/lockstep_check.h"
 #include "program/plot.h"
+#include "program/regress_command.h"
 #include "program/resolve_config.h"
 #include "program/run_metadata.h"
 #include "program/scenario.h"
@@ -44,6 +46,13 @@ int main(int argc, char** argv) {
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);  // keep the output ours
     if (argc > 1 && std::string(argv[1]) == "iotlb-diff") {
         return iotlb_diff_main(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+    }
+    if (argc > 1 && std::string(argv[1]) == "regress") {
+        // The seeds run with this very executable, wherever the regression was started from.
+        std::error_code ec;
+        const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+        return regress_main(std::vector<std::string>(argv + 2, argv + argc), ec ? argv[0] : self.string(), std::cout,
+                            std::cerr);
     }
     std::string error;
     const auto opts = parse_cli(std::vector<std::string>(argv + 1, argv + argc), error);
