@@ -341,12 +341,15 @@ bool invalidation_queue::process(const decoded_desc& d) {
         case hw::inv_type::context_cache:
         case hw::inv_type::iotlb:
         case hw::inv_type::pasid_iotlb:
-        case hw::inv_type::pasid_cache:
-            m_stats.entries_dropped += m_host.caches().invalidate(d.scope);
+        case hw::inv_type::pasid_cache: {
+            const unsigned dropped = m_host.caches().invalidate(d.scope);
+            m_stats.entries_dropped += dropped;
+            m_host.scope_applied(d.scope, dropped);
             if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME) {
                 wait(t);
             }
             return true;
+        }
         case hw::inv_type::dev_tlb:
         case hw::inv_type::pasid_dev_tlb:
             return send_devtlb(d);

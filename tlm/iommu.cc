@@ -21,6 +21,9 @@ class iommu::queue_host final : public qi_host {
         m_owner.send(m_owner.m_inv_pulse);
     }
     sc_core::sc_time latest_served_request_end() override { return m_owner.m_latest_request_end; }
+    void scope_applied(const invalidation_scope& scope, unsigned dropped) override {
+        m_owner.m_coverage.scope_applied(scope, dropped);
+    }
     sc_core::sc_time take_cache_time() override {
         const uint64_t now = m_owner.m_tlb.cycles();
         const uint64_t spent = now - m_cycles_seen;

@@ -43,6 +43,7 @@
 
 #include "tlm/dma_extension.h"
 #include "tlm/fault_recorder.h"
+#include "tlm/functional_coverage.h"
 #include "tlm/invalidation_queue.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
@@ -132,6 +133,8 @@ class iommu : public sc_core::sc_module {
     // {"iommu": {...}, "translation": {...}, "faults": {...}, "qi": {...},
     //  "interrupts": {"requests", "window_errors", "last": {"rid", "addr", "data", "len"}}}
     std::string stats_json() const;
+    // The functional coverage so far (tlm/functional_coverage.h): a JSON array of points.
+    std::string coverage_json() const;
     // The group stats_json() writes (a platform adds it to its own).
     const stats_group& statistics_group() const { return m_stats_group; }
     // At most one observer; nullptr removes it.
@@ -239,6 +242,7 @@ class iommu : public sc_core::sc_module {
     stats m_stats;
     std::vector<interrupt_request> m_interrupts;
     translation_stats m_translation_snapshot;  // the translator computes its statistics: taken when written
+    functional_coverage m_coverage;
     stats_group m_stats_group;
 };
 

@@ -310,6 +310,7 @@ translation_result iommu::timed_translate(const translation_request& req, const 
     m_translating = false;
     const uint64_t spent = m_tlb.cycles() - before;
     m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    m_coverage.translation(req, r);
     if (m_observer) {
         m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
                                req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);

@@ -49,4 +49,8 @@ std::string iommu::stats_json() const {
     return m_stats_group.to_json();
 }
 
+std::string iommu::coverage_json() const {
+    return m_coverage.to_json(m_translator.stats(), m_queue->stats());
+}
+
 }  // namespace iommusim

@@ -16,8 +16,9 @@ std::string cli_usage() {
                      [-q] -- PROGRAM [ARGS...]
        iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
        iommusim iotlb-diff --replay FILE       (see iommusim iotlb-diff --help)
-       iommusim regress [-j N] [--junit FILE] [--out DIR] SCENARIO --seeds LIST
-       iommusim regress --collect DIR [--junit FILE]   (see iommusim regress --help)
+       iommusim regress [-j N] [--junit FILE] [--coverage FILE] [--out DIR] SCENARIO --seeds LIST
+       iommusim regress --collect DIR [--junit FILE] [--coverage FILE]   (see iommusim regress --help)
+       iommusim coverage merge A.json B.json ... -o ALL.json | report ALL.json [--html DIR]
 
 Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives the iommufd/VFIO
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
@@ -38,6 +39,8 @@ options:
                           signals are merged in and also kept in <stem>_iotlb.fst)
       --stats-json PATH   write every counter and histogram, with the run's scenario, seed and
                           configuration, as JSON ("-": standard output, the rest goes to stderr)
+      --coverage PATH     write the run's functional coverage (coverpoints and crosses, with the
+                          run's metadata) as JSON; see iommusim coverage --help
       --seed N            seed for the random scenarios (default 1; overrides the file's "seed")
       --config FILE       JSON configuration file (see README "Configuration")
   -q, --quiet             print only the result line and failure reports
@@ -122,6 +125,11 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
             o.stats_json = v;
+        } else if (is_flag(a, "--coverage")) {
+            if (!value_of(i, "--coverage", v)) {
+                return std::nullopt;
+            }
+            o.coverage = v;
         } else if (is_flag(a, "--config")) {
             if (!value_of(i, "--config", v)) {
                 return std::nullopt;

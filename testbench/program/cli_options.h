@@ -19,6 +19,7 @@ struct cli_options {
     std::optional<std::string> iotlb_replacement;  // tree-plru, free
     std::optional<std::string> waves;              // wave file path or directory; "" = default name under waves/
     std::string stats_json;                        // write statistics here ("" = do not, "-" = standard output)
+    std::string coverage;                          // write functional coverage here ("" = do not)
     std::string config_file;                       // JSON configuration file
     std::optional<uint64_t> seed;                  // seed for random scenarios
     verbosity level = verbosity::normal;

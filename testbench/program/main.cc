@@ -12,6 +12,8 @@
 #include "platform/platform.h"
 #include "platform/stop_signal.h"
 #include "program/cli_options.h"
+#include "program/coverage_command.h"
+#include "program/coverage_data.h"
 #include "program/exec_command.h"
 #include "program/iotlb_diff_command.h"
 #include "program/lockstep_check.h"
@@ -53,6 +55,9 @@ int main(int argc, char** argv) {
         const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
         return regress_main(std::vector<std::string>(argv + 2, argv + argc), ec ? argv[0] : self.string(), std::cout,
                             std::cerr);
+    }
+    if (argc > 1 && std::string(argv[1]) == "coverage") {
+        return coverage_main(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
     }
     std::string error;
     const auto opts = parse_cli(std::vector<std::string>(argv + 1, argv + argc), error);
@@ -150,6 +155,17 @@ int main(int argc, char** argv) {
             return 2;
         } else if (!quiet) {
             out << "statistics written to " << opts->stats_json << '\n';
+        }
+    }
+    if (!opts->coverage.empty()) {
+        const run_metadata run{sc->name, iotlb_source, std::vector<std::string>(argv, argv + argc), p.config()};
+        if (error = write_output_file(opts->coverage, coverage_with_run_metadata(run_coverage_points(p), run));
+            !error.empty()) {
+            std::cerr << "iommusim: --coverage: " << error << '\n';
+            return 2;
+        }
+        if (!quiet) {
+            out << "coverage written to " << opts->coverage << '\n';
         }
     }
     if (!p.config().waves.empty() && !quiet) {

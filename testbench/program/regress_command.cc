@@ -19,6 +19,7 @@
 #include "platform/output_file.h"
 #include "platform/stop_signal.h"
 #include "program/cli_options.h"
+#include "program/coverage_command.h"
 #include "program/parse_number.h"
 #include "program/regress_report.h"
 #include "program/resolve_config.h"
@@ -32,13 +33,14 @@ using clock_type = std::chrono::steady_clock;
 
 std::string regress_usage() {
     return R"(usage: iommusim regress [options] [run options] SCENARIO --seeds LIST
-       iommusim regress --collect DIR [--junit FILE]
+       iommusim regress --collect DIR [--junit FILE] [--coverage FILE]
 Runs SCENARIO once per seed, each in its own process, and reports every seed that failed with
 the command that reruns it.
   --seeds LIST        the seeds: 1-200, 7, 1,5,9-12 (ranges inclusive)
   -j, --jobs N        seeds running at once (default: the number of CPUs)
   --out DIR           each seed's log, statistics and record (default regress/SCENARIO)
   --junit FILE        write JUnit XML, one testcase per seed
+  --coverage FILE     merge the functional coverage of every seed into FILE
   --emit-commands     print one command per seed instead of running them (each runs its seed and
                       writes its record into DIR); then iommusim regress --collect DIR
   --collect DIR       report on the seeds of DIR's plan from the records found there
@@ -57,6 +59,7 @@ struct regress_options {
     unsigned jobs = 0;
     std::string out_dir;
     std::string junit;
+    std::string coverage;
     std::string collect_dir;
     bool emit_commands = false;
     std::vector<std::string> run_args;
@@ -81,6 +84,8 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
             target = &o.out_dir;
         } else if (flag == "--junit") {
             target = &o.junit;
+        } else if (flag == "--coverage") {
+            target = &o.coverage;
         } else if (flag == "--collect") {
             target = &o.collect_dir;
         } else if (a == "--emit-commands") {
@@ -113,7 +118,7 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
     }
     if (!o.collect_dir.empty()) {
         if (!run_words.empty() || !o.seeds_text.empty() || o.emit_commands || !o.out_dir.empty() || o.jobs) {
-            return "--collect DIR takes only --junit FILE";
+            return "--collect DIR takes only --junit FILE and --coverage FILE";
         }
         return "";
     }
@@ -133,6 +138,9 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
     }
     if (!run->stats_json.empty() || run->waves) {
         return "--stats-json and --waves are per run: regress writes each seed's statistics to its --out directory";
+    }
+    if (!run->coverage.empty()) {
+        return "--coverage: given to regress it names the merged file";
     }
     if (run->level != verbosity::normal) {
         return "--quiet/--verbose: regress keeps each seed's output in its log (seed-N.log)";
@@ -170,7 +178,8 @@ std::vector<std::string> run_command(const std::string& program, const regress_o
     std::vector<std::string> argv{program};
     argv.insert(argv.end(), o.run_args.begin(), o.run_args.end());
     if (!for_rerun) {
-        argv.insert(argv.end(), {"--quiet", "--stats-json", seed_stats_path(o.out_dir, seed)});
+        argv.insert(argv.end(), {"--quiet", "--stats-json", seed_stats_path(o.out_dir, seed), "--coverage",
+                                 seed_coverage_path(o.out_dir, seed)});
     }
     argv.insert(argv.end(), {"--seed", std::to_string(seed), o.scenario});
     return argv;
@@ -297,6 +306,21 @@ int report(std::ostream& out, const std::string& what, const std::vector<seed_ou
     return failed.empty() && missing.empty() ? 0 : 1;
 }
 
+// The coverage of the seeds that ran, merged into `path`.
+std::string write_merged_coverage(const std::string& path, const std::string& dir,
+                                  const std::vector<seed_outcome>& outcomes) {
+    if (path.empty()) {
+        return "";
+    }
+    std::vector<std::string> inputs;
+    for (const seed_outcome& r : outcomes) {
+        if (fs::exists(seed_coverage_path(dir, r.seed))) {
+            inputs.push_back(seed_coverage_path(dir, r.seed));
+        }
+    }
+    return merge_coverage_files(inputs, path);
+}
+
 std::string write_junit(const std::string& path, const std::string& suite, const std::vector<seed_outcome>& outcomes,
                         const std::vector<uint64_t>& missing) {
     if (path.empty()) {
@@ -321,6 +345,11 @@ int collect(const regress_options& o, std::ostream& out, std::ostream& err) {
             error = "--junit: " + error;
         }
     }
+    if (error.empty() && !o.coverage.empty()) {
+        if (error = prepare_output_file(o.coverage); !error.empty()) {
+            error = "--coverage: " + error;
+        }
+    }
     if (!error.empty()) {
         err << "iommusim regress --collect: " << error << '\n';
         return 2;
@@ -341,6 +370,10 @@ int collect(const regress_options& o, std::ostream& out, std::ostream& err) {
     const int status = report(out, plan.scenario + " (collected from " + o.collect_dir + ")", outcomes, missing, 0);
     if (error = write_junit(o.junit, "iommusim.regress." + plan.scenario, outcomes, missing); !error.empty()) {
         err << "iommusim regress: --junit: " << error << '\n';
+        return 2;
+    }
+    if (error = write_merged_coverage(o.coverage, o.collect_dir, outcomes); !error.empty()) {
+        err << "iommusim regress: --coverage: " << error << '\n';
         return 2;
     }
     return status;
@@ -380,6 +413,8 @@ int regress_main(const std::vector<std::string>& args, const std::string& progra
     std::string error = o.junit.empty() ? "" : prepare_output_file(o.junit);
     if (!error.empty()) {
         error = "--junit: " + error;
+    } else if (error = o.coverage.empty() ? "" : prepare_output_file(o.coverage); !error.empty()) {
+        error = "--coverage: " + error;
     } else if (error = prepare_output_file(plan_path(o.out_dir)); !error.empty()) {
         error = "--out: " + error;
     }
@@ -497,6 +532,12 @@ int regress_main(const std::vector<std::string>& args, const std::string& progra
     if (error = write_junit(o.junit, "iommusim.regress." + o.scenario, outcomes, {}); !error.empty()) {
         err << "iommusim regress: --junit: " << error << '\n';
         status = 2;
+    }
+    if (error = write_merged_coverage(o.coverage, o.out_dir, outcomes); !error.empty()) {
+        err << "iommusim regress: --coverage: " << error << '\n';
+        status = 2;
+    } else if (!o.coverage.empty()) {
+        out << "coverage of " << outcomes.size() << " seeds merged into " << o.coverage << '\n';
     }
     if (const int signal = stop_signal()) {
         out << "RESULT: INTERRUPTED by " << stop_signal_name(signal) << " after " << outcomes.size() << " of " << total

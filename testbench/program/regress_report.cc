@@ -115,6 +115,10 @@ std::string seed_stats_path(const std::string& dir, uint64_t seed) {
     return (fs::path(dir) / ("seed-" + std::to_string(seed) + ".stats.json")).string();
 }
 
+std::string seed_coverage_path(const std::string& dir, uint64_t seed) {
+    return (fs::path(dir) / ("seed-" + std::to_string(seed) + ".coverage.json")).string();
+}
+
 std::string write_plan(const std::string& dir, const regress_plan& plan) {
     const json j = {
         {"scenario", plan.scenario}, {"seeds", plan.seeds}, {"run_args", plan.run_args}, {"program", plan.program}};
@@ -155,7 +159,7 @@ std::string read_seed_records(const std::string& dir, std::vector<seed_outcome>&
     for (const fs::directory_entry& entry : it) {
         const std::string name = entry.path().filename().string();
         const bool record = name.size() > 10 && name.rfind("seed-", 0) == 0 && name.ends_with(".json") &&
-                            !name.ends_with(".stats.json");
+                            !name.ends_with(".stats.json") && !name.ends_with(".coverage.json");
         if (!record) {
             continue;
         }

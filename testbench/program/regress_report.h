@@ -2,7 +2,8 @@
 //
 // DIR/regress.json   the plan: scenario, seeds, the run options every seed gets, the program
 // DIR/seed-N.json    one record per seed that ran (written when the seed's process ended)
-// DIR/seed-N.log     that process's output; DIR/seed-N.stats.json its statistics
+// DIR/seed-N.log     that process's output; DIR/seed-N.stats.json its statistics,
+// DIR/seed-N.coverage.json its functional coverage
 //
 // `iommusim regress` writes all of them; `iommusim regress --emit-commands` writes the plan and
 // prints one single-seed regress command per seed, each of which writes its own record;
@@ -41,6 +42,7 @@ std::string plan_path(const std::string& dir);
 std::string seed_record_path(const std::string& dir, uint64_t seed);
 std::string seed_log_path(const std::string& dir, uint64_t seed);
 std::string seed_stats_path(const std::string& dir, uint64_t seed);
+std::string seed_coverage_path(const std::string& dir, uint64_t seed);
 
 // Each returns "" or a message naming the file. Writes are whole or nothing (write_output_file).
 std::string write_plan(const std::string& dir, const regress_plan& plan);

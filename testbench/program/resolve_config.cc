@@ -57,6 +57,11 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
             return "--stats-json: " + err;
         }
     }
+    if (!opts.coverage.empty()) {
+        if (std::string err = prepare_output_file(opts.coverage); !err.empty()) {
+            return "--coverage: " + err;
+        }
+    }
     config = next;
     return "";
 }

@@ -20,6 +20,11 @@ struct run_metadata {
 // `stats_json` (platform::stats_json) with {"run": {...}} placed first. Throws on malformed input.
 std::string stats_with_run_metadata(const std::string& stats_json, const run_metadata& run);
 
+// A functional coverage file: {"format": "iommusim-coverage", "version": 1, "runs": [run block],
+// "points": `points_json`} (iommu::coverage_json, program/coverage_data.h reads it back). Throws on
+// malformed input.
+std::string coverage_with_run_metadata(const std::string& points_json, const run_metadata& run);
+
 // The program's version (the CMake project version).
 const char* program_version();
 
