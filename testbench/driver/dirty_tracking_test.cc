@@ -255,6 +255,51 @@ TEST(DirtyTracking, LargeLeafIsReportedWhole) {
     });
 }
 
+TEST(DirtyTracking, PartialUnmapOfADirtyLargeLeafKeepsTheRestDirty) {
+    model_unit b(ssads_config());
+    std::unique_ptr<iommu_domain> owner;
+    paging_domain* d = nullptr;
+    b.run([&] {
+        d = alloc(b, k_dirty_flag, owner);
+        ASSERT_NE(d, nullptr);
+        ASSERT_EQ(d->attach_dev(b.dev), 0);
+        ASSERT_EQ(d->map_pa(0, 0x4000'0000, mib2, prot_read | prot_write), 0);
+        ASSERT_EQ(d->set_dirty_tracking(true), 0);
+    });
+    uint8_t buf[8] = {};
+    ASSERT_EQ(b.plat().dma(0, 0, 0x10'0000, buf, sizeof buf, true), 0);
+    b.run([&] {
+        ASSERT_EQ(d->unmap_pa(0x3000, 0x1000), 0);  // splits the 2 MiB leaf into 4 KiB leaves
+        dirty_log log;
+        ASSERT_EQ(d->read_and_clear_dirty(0, mib2, 0, log), 0);
+        ASSERT_EQ(log.ranges.size(), 511u) << "every remaining 4 KiB page of the written 2 MiB page";
+        EXPECT_EQ(log.ranges.front(), std::make_pair(uint64_t{0}, uint64_t{0x1000}));
+        EXPECT_EQ(log.ranges[3], std::make_pair(uint64_t{0x4000}, uint64_t{0x1000}));
+        EXPECT_EQ(log.ranges.back(), std::make_pair(mib2 - 0x1000, uint64_t{0x1000}));
+        owner.reset();
+    });
+}
+
+// The bus's compare-exchange, through the platform CPU to memory.
+TEST(DirtyTracking, BusCompareExchange) {
+    model_unit b;
+    b.run([&] {
+        const uint64_t pa = model_unit::driver_memory_base + model_unit::driver_memory_size - 8;
+        ASSERT_TRUE(b.bus().write64(pa, 0x1234));
+        uint64_t observed = 0;
+        EXPECT_TRUE(b.bus().cmpxchg64(pa, 0x1111, 0x5678, observed));
+        EXPECT_EQ(observed, 0x1234u);
+        uint64_t v = 0;
+        ASSERT_TRUE(b.bus().read64(pa, v));
+        EXPECT_EQ(v, 0x1234u) << "a mismatch writes nothing";
+        EXPECT_TRUE(b.bus().cmpxchg64(pa, 0x1234, 0x5678, observed));
+        EXPECT_EQ(observed, 0x1234u);
+        ASSERT_TRUE(b.bus().read64(pa, v));
+        EXPECT_EQ(v, 0x5678u);
+        EXPECT_FALSE(b.bus().cmpxchg64(uint64_t{1} << 52, 0, 1, observed)) << "beyond physical memory";
+    });
+}
+
 TEST(DirtyTracking, NestedChildFollowsTheParent) {
     model_unit b(ssads_config());
     b.run([&] {
