@@ -328,5 +328,57 @@ TEST(DirtyTracking, NestedChildFollowsTheParent) {
     });
 }
 
+// A device behind a nested domain writes through guest tables that live in the parent's GPA space:
+// the parent's dirty pages are the guest table pages whose first-stage A flags the walk set (a write
+// through the second stage) and the written page itself.
+TEST(DirtyTracking, NestedDmaDirtiesTheGuestTablePagesAndTheTarget) {
+    model_unit b(ssads_config());
+    constexpr uint64_t guest_ram_pa = 0x3000'0000;                    // GPA 0 .. 64 KiB
+    constexpr uint64_t fs_flags = (1u << 0) | (1u << 1) | (1u << 2);  // P, R/W, U/S
+    constexpr uint64_t gva = 0x1000;
+    constexpr uint64_t target_gpa = 0x8000;
+    std::unique_ptr<iommu_domain> owner;
+    std::unique_ptr<nested_domain> child;
+    paging_domain* parent = nullptr;
+    b.run([&] {
+        parent = alloc(b, k_dirty_flag | driver::alloc_flag_nest_parent, owner);
+        ASSERT_NE(parent, nullptr);
+        ASSERT_EQ(parent->map_pa(0, guest_ram_pa, 0x10000, prot_read | prot_write), 0);
+        // Guest first stage: root at GPA 0, then tables at 0x1000, 0x2000, 0x3000; gva -> target_gpa.
+        // gva 0x1000 indexes entry 0 of the PML4, PDPT and PD, and entry 1 of the page table.
+        for (uint64_t table = 0; table < 3; ++table) {
+            ASSERT_TRUE(b.bus().write64(guest_ram_pa + table * 0x1000, fs_flags | ((table + 1) * 0x1000)));
+        }
+        ASSERT_TRUE(b.bus().write64(guest_ram_pa + 0x3000 + 1 * 8, fs_flags | target_gpa));
+        iommu_hwpt_vtd_s1 s1{};
+        s1.pgtbl_addr = 0;
+        s1.addr_width = 48;
+        ASSERT_EQ(nested_domain::create(b.vtd(), &b.ops(), *parent, s1, child), 0);
+        ASSERT_EQ(child->attach_dev(b.dev), 0);
+        ASSERT_EQ(parent->set_dirty_tracking(true), 0);
+    });
+    uint8_t buf[16] = {7};
+    ASSERT_EQ(b.plat().dma(0, 0, gva + 0x10, buf, sizeof buf, true), 0);
+    b.run([&] {
+        dirty_log log;
+        ASSERT_EQ(parent->read_and_clear_dirty(0, 0x10000, 0, log), 0);
+        EXPECT_EQ(
+            log.ranges,
+            (ranges{{0x0000, 0x1000}, {0x1000, 0x1000}, {0x2000, 0x1000}, {0x3000, 0x1000}, {target_gpa, 0x1000}}));
+        uint64_t leaf = 0;
+        ASSERT_TRUE(b.bus().read64(guest_ram_pa + 0x3000 + 8, leaf));
+        EXPECT_EQ(leaf, fs_flags | target_gpa | (1u << 5) | (1u << 6)) << "first-stage A and D of the write";
+    });
+    // The first-stage flags are set now: a second write (after the flush) dirties only the target.
+    ASSERT_EQ(b.plat().dma(0, 0, gva, buf, sizeof buf, true), 0);
+    b.run([&] {
+        dirty_log log;
+        ASSERT_EQ(parent->read_and_clear_dirty(0, 0x10000, 0, log), 0);
+        EXPECT_EQ(log.ranges, (ranges{{target_gpa, 0x1000}}));
+        child.reset();
+        owner.reset();
+    });
+}
+
 }  // namespace
 }  // namespace iommusim::test
