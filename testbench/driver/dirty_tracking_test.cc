@@ -203,6 +203,33 @@ TEST(DirtyTracking, ReadAndClearReportsTheWrittenPagesClearsAndFlushes) {
     });
 }
 
+// Without SSADE the IOTLB holds writable translations as if dirty; switching SSADE on must drop
+// them, or the next write would hit and never set D.
+TEST(DirtyTracking, EnablingDropsTranslationsCachedWithoutTracking) {
+    model_unit b(ssads_config());
+    std::unique_ptr<iommu_domain> owner;
+    paging_domain* d = nullptr;
+    b.run([&] {
+        d = alloc(b, k_dirty_flag, owner);
+        ASSERT_NE(d, nullptr);
+        ASSERT_EQ(d->attach_dev(b.dev), 0);
+        ASSERT_EQ(d->map_pa(0x100000, 0x3000'0000, 0x1000, prot_read | prot_write), 0);
+    });
+    uint8_t buf[8] = {};
+    ASSERT_EQ(b.plat().dma(0, 0, 0x100000, buf, sizeof buf, true), 0);
+    b.run([&] {
+        EXPECT_EQ(leaf_of(b, *d, 0x100000) & k_dirty, 0u) << "SSADE off: no D";
+        ASSERT_EQ(d->set_dirty_tracking(true), 0);
+    });
+    ASSERT_EQ(b.plat().dma(0, 0, 0x100000, buf, sizeof buf, true), 0);
+    b.run([&] {
+        dirty_log log;
+        ASSERT_EQ(d->read_and_clear_dirty(0x100000, 0x1000, 0, log), 0);
+        EXPECT_EQ(log.ranges, (ranges{{0x100000, 0x1000}}));
+        owner.reset();
+    });
+}
+
 TEST(DirtyTracking, NoClearReportsAndKeepsDirty) {
     model_unit b(ssads_config());
     std::unique_ptr<iommu_domain> owner;
