@@ -108,6 +108,8 @@ class cache_tags {
     const std::vector<cache_tag>& tags() const { return m_tags; }
     bool empty() const { return m_tags.empty(); }
     domain_stage stage() const { return m_stage; }
+    // The nest parent's tags of a nested domain (nullptr otherwise).
+    const cache_tags* parent() const { return m_parent; }
 
     // Appends the invalidations of [start, last] (inclusive) in every tagged cache; ih marks
     // leaf-only changes (IOTLB tags).

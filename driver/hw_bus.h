@@ -8,7 +8,7 @@
 // driver's tables, the invalidation queue and the wait status word live there), the passage of
 // simulated time while software polls, and the two VT-d interrupt lines (invalidation completion
 // event IECTL/IEDATA, fault event FECTL/FEDATA) as level "pending" flags the driver can test and
-// acknowledge.
+// acknowledge; atomic compare-exchange of a memory word (the driver clears D flags with it).
 // Does not model: MSI address decoding, caches or write buffers between CPU and memory, DMA.
 #pragma once
 
@@ -73,6 +73,18 @@ class hw_bus {
         return false;
     }
     virtual void unpin_user_memory(uint64_t pa) { (void)pa; }
+
+    // Atomic compare-exchange of the naturally aligned 64-bit word at pa, as a locked CPU
+    // instruction: when it holds `expected` it becomes `desired`. `observed` gets the value found.
+    // False when the address is not backed by memory. The IOMMU updates A/D flags of the tables the
+    // same way (docs/vtd-facts.md §5.3), so neither side loses the other's update. The default is
+    // a read and a write, atomic on a bus where nothing else runs between two accesses.
+    virtual bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {
+        if (!read64(pa, observed)) {
+            return false;
+        }
+        return observed != expected || write64(pa, desired);
+    }
 
     // Convenience helpers on top of mem_read/mem_write.
     bool read64(uint64_t pa, uint64_t& v) { return mem_read(pa, &v, sizeof v); }

@@ -49,6 +49,8 @@ int nested_domain::build_entry(hw::pasid_entry::words& e) const {
         refusal = "IOMMU_VTD_S1_SRE needs supervisor requests (ECAP.SRS)";
     } else if ((m_s1.flags & IOMMU_VTD_S1_EAFE) && !hw::ecap::eafs::get(ecap)) {
         refusal = "IOMMU_VTD_S1_EAFE needs the extended accessed flag (ECAP.EAFS)";
+    } else if (m_parent.has_dirty_ops() && !m_iommu.ssads_supported()) {
+        refusal = "the parent tracks dirty pages and the unit has no ECAP.SSADS";  // Linux paging_domain_compatible
     }
     if (refusal) {
         klog::printk(klog::level::info, dmar_log, "nested domain %u: attach refused: %s (EINVAL)", m_did, refusal);
@@ -70,6 +72,9 @@ int nested_domain::build_entry(hw::pasid_entry::words& e) const {
     hw::pasid_entry::aw::set(e, m_parent.aw());
     hw::pasid_entry::did::set(e, m_did);
     hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(ecap));
+    // The parent's dirty tracking covers the second-stage half of nested walks (Linux
+    // intel_pasid_setup_nested).
+    hw::pasid_entry::ssade::set(e, m_parent.dirty_tracking() ? 1 : 0);
     hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::nested));
     hw::pasid_entry::p::set(e, 1);
     return 0;

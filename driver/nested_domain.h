@@ -2,9 +2,10 @@
 // paging domain, and its user-driven cache invalidation.
 //
 // Models (docs/iommufd-facts.md §4.1-§4.4, docs/vtd-facts.md §4.4, §3.3, §3.6, §6.3, §6.4): attach-time checks
-// (addr_width 48, or 57 with CAP.FS5LP; SRE needs ECAP.SRS; EAFE needs ECAP.EAFS -> -EINVAL), then a
-// PASID entry with PGTT=011: FSPTPTR = the guest table, FSPM for 5-level, SRE/EAFE, WPE only with
-// SRE, SSPTPTR/AW of the parent, PWSNP from ECAP.SMPWCS, and the nested domain's own DID.
+// (addr_width 48, or 57 with CAP.FS5LP; SRE needs ECAP.SRS; EAFE needs ECAP.EAFS; a dirty-tracking
+// parent needs ECAP.SSADS -> -EINVAL), then a PASID entry with PGTT=011: FSPTPTR = the guest table,
+// FSPM for 5-level, SRE/EAFE, WPE only with SRE, SSPTPTR/AW of the parent, SSADE while the parent
+// tracks dirty pages, PWSNP from ECAP.SMPWCS, and the nested domain's own DID.
 // cache_invalidate_user follows intel_nested_cache_invalidate_user: data-type check (EINVAL even
 // with no entries), per-entry exact-size copy (EINVAL/EFAULT), flags/reserved (EOPNOTSUPP), 4 KiB
 // alignment and the U64_MAX rule (EINVAL), stop at the first bad entry, entry_num = entries
@@ -14,7 +15,7 @@
 // addr 0 / npages U64_MAX), as current Linux cache.c does; plus a device-TLB invalidation per attached
 // ATS device, built from the domain's cache tags (driver/cache.h); all of them go to the queue as
 // one batch with one wait descriptor. Attaching also gives the parent nesting tags of this DID.
-// Does not model: PASID attachment (set_dev_pasid), vIOMMU objects, dirty tracking of the parent.
+// Does not model: PASID attachment (set_dev_pasid), vIOMMU objects.
 #pragma once
 
 #include <cstdint>

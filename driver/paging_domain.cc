@@ -1,5 +1,6 @@
 #include "driver/paging_domain.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "driver/log.h"
@@ -19,18 +20,20 @@ uint64_t next_table(uint64_t e) {
 
 }  // namespace
 
-paging_domain::paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent)
+paging_domain::paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, bool dirty_ops)
     : iommu_domain(domain_type::paging, owner)
     , m_iommu(iommu)
     , m_nest_parent(nest_parent)
+    , m_dirty_ops(dirty_ops)
     , m_levels(iommu.ss_levels()) {}
 
-int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out) {
+int paging_domain::create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out,
+                          bool dirty_ops) {
     if (!iommu.probed()) {
         klog::printk(klog::level::err, dmar_log, "paging domain refused: the remapping unit is not probed (ENODEV)");
         return -ENODEV;
     }
-    std::unique_ptr<paging_domain> d(new paging_domain(iommu, owner, nest_parent));
+    std::unique_ptr<paging_domain> d(new paging_domain(iommu, owner, nest_parent, dirty_ops));
     if (int rc = iommu.alloc_did(d->m_did)) {
         return rc;
     }
@@ -64,12 +67,20 @@ int paging_domain::attach_dev(iommu_device& dev) {
                      pci_name_of(dev.rid).text, m_did);
         return -EINVAL;
     }
+    if (m_dirty_ops && !m_iommu.ssads_supported()) {
+        // Linux paging_domain_compatible: SSADE needs ECAP.SSADS.
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach refused: domain %u tracks dirty pages and the unit has no ECAP.SSADS (EINVAL)",
+                     pci_name_of(dev.rid).text, m_did);
+        return -EINVAL;
+    }
     hw::pasid_entry::words e{};
     hw::pasid_entry::aw::set(e, aw());
     hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
     hw::pasid_entry::ssptptr::set(e, m_root >> 12);
     hw::pasid_entry::did::set(e, m_did);
     hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(m_iommu.ecap()));
+    hw::pasid_entry::ssade::set(e, m_dirty_tracking ? 1 : 0);
     hw::pasid_entry::p::set(e, 1);
     if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache)) {
         return rc;
@@ -183,7 +194,9 @@ int paging_domain::split_large(uint64_t entry_pa, uint64_t entry, unsigned level
     m_tables.push_back(page);
     const uint64_t base = next_table(entry);
     const uint64_t step = hw::level_page_bytes(level - 1);
-    const uint64_t keep = entry & (hw::ss_pte::r::mask | hw::ss_pte::w::mask | hw::ss_pte::x::mask);
+    // Rights and A/D stay: the smaller leaves were accessed and written as the large one was.
+    const uint64_t keep = entry & (hw::ss_pte::r::mask | hw::ss_pte::w::mask | hw::ss_pte::x::mask |
+                                   hw::ss_pte::a::mask | hw::ss_pte::d::mask);
     std::vector<uint64_t> sub(hw::pt_entries);
     for (unsigned i = 0; i < hw::pt_entries; ++i) {
         sub[i] = keep | hw::ss_pte::ps::make(level - 1 > 1) | hw::ss_pte::addr::make((base + i * step) >> 12);
@@ -355,6 +368,105 @@ int paging_domain::flush_range_np(uint64_t iova, uint64_t len) {
     std::vector<hw::inv_desc> batch;
     m_cache.flush_range_np(batch, m_iommu.flush_capabilities(), iova, range_last(iova, len));
     return batch.empty() ? 0 : m_iommu.qi().submit(batch);
+}
+
+int paging_domain::set_dirty_tracking(bool enabled) {
+    if (!m_dirty_ops) {
+        return -EOPNOTSUPP;
+    }
+    if (enabled == m_dirty_tracking) {
+        return 0;
+    }
+    if (int rc = m_iommu.set_dirty_tracking(m_cache, enabled)) {
+        m_iommu.set_dirty_tracking(m_cache, m_dirty_tracking);  // unwind, as Linux does
+        return rc;
+    }
+    m_dirty_tracking = enabled;
+    return 0;
+}
+
+int paging_domain::test_and_clear_dirty(uint64_t entry_pa, uint64_t e, bool no_clear, bool& was_dirty) {
+    // The IOMMU only ever sets A and D in a leaf, so the exchange succeeds within a few attempts.
+    constexpr unsigned max_attempts = 8;
+    for (unsigned attempt = 0; attempt < max_attempts; ++attempt) {
+        was_dirty = hw::ss_pte::d::get(e) != 0;
+        if (!was_dirty || no_clear) {
+            return 0;
+        }
+        uint64_t observed = 0;
+        if (!m_iommu.bus().cmpxchg64(entry_pa, e, e & ~hw::ss_pte::d::mask, observed)) {
+            return -EFAULT;
+        }
+        if (observed == e) {
+            return 0;
+        }
+        e = observed;
+    }
+    return -EFAULT;
+}
+
+int paging_domain::read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned long flags, dirty_bitmap_sink& dirty) {
+    if (!m_dirty_ops) {
+        return -EOPNOTSUPP;
+    }
+    const unsigned width = m_iommu.ss_width();
+    const uint64_t input_last = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+    if (size == 0 || iova > input_last) {
+        return 0;  // nothing can be mapped there
+    }
+    const uint64_t last = std::min(range_last(iova, size), input_last);
+    const bool no_clear = (flags & dirty_no_clear) != 0;
+    hw_bus& bus = m_iommu.bus();
+    uint64_t cleared_first = ~uint64_t{0};
+    uint64_t cleared_last = 0;
+    int rc = 0;
+    uint64_t cur = iova;
+    for (;;) {
+        uint64_t table = m_root;
+        uint64_t block = cur;
+        uint64_t bytes = hw::page_size_4k;
+        for (unsigned l = m_levels; l >= 1; --l) {
+            bytes = hw::level_page_bytes(l);
+            block = cur & ~(bytes - 1);
+            const uint64_t pa = table + hw::pt_index(cur, l) * 8;
+            uint64_t e = 0;
+            if (!bus.read64(pa, e)) {
+                rc = -EFAULT;
+                break;
+            }
+            if (!present(e)) {
+                break;  // nothing mapped in this block
+            }
+            if (l == 1 || hw::ss_pte::ps::get(e)) {
+                bool was_dirty = false;
+                if ((rc = test_and_clear_dirty(pa, e, no_clear, was_dirty)) != 0) {
+                    break;
+                }
+                if (was_dirty) {
+                    dirty.record(block, bytes);
+                    if (!no_clear) {
+                        cleared_first = std::min(cleared_first, block);
+                        cleared_last = std::max(cleared_last, block + (bytes - 1));
+                    }
+                }
+                break;
+            }
+            table = next_table(e);
+        }
+        if (rc != 0 || block + (bytes - 1) >= last) {
+            break;
+        }
+        cur = block + bytes;
+    }
+    // Cached translations may still say "dirty": a later write would hit them and leave D clear.
+    if (cleared_first <= cleared_last) {
+        std::vector<hw::inv_desc> batch;
+        m_cache.flush_range(batch, m_iommu.flush_capabilities(), cleared_first, cleared_last, false);
+        if (!batch.empty()) {
+            m_iommu.qi().submit(batch);
+        }
+    }
+    return rc;
 }
 
 }  // namespace iommusim::driver

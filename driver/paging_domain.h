@@ -11,8 +11,18 @@
 // PGTT=010 (second stage only). A nest parent refuses read-only mappings with -EINVAL, as Linux
 // does for the erratum GET_HW_INFO reports (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17,
 // docs/iommufd-facts.md; drivers/iommu/intel/iommu.c __domain_mapping).
-// Does not model: dirty tracking, SS A/D bits, snoop control, freeing of empty intermediate tables
-// before the domain is destroyed, first-stage paging domains.
+// Dirty tracking (Linux intel_dirty_ops) for domains allocated with it: attach needs ECAP.SSADS
+// (-EINVAL) and sets SSADE while tracking is on; set_dirty_tracking switches SSADE in the PASID
+// entries of every device attached to the domain or to a nested child of it; read_and_clear_dirty
+// walks the second-stage tables, reports every leaf with D (bit 9, docs/vtd-facts.md §5.4) as a
+// whole (a large leaf with its full size, even beyond the asked range: the sink clips), clears D
+// with an atomic compare-exchange (Linux dma_sl_pte_test_and_clear_dirty) unless dirty_no_clear,
+// and then flushes the block covering the cleared leaves, as the core's iotlb_sync of the gathered
+// range does. Splitting a large leaf keeps its A/D flags in the smaller leaves.
+// Differences: a read with tracking off is answered (Linux answers EINVAL when the core passes a
+// bitmap; the contract has no bitmap-less read to tell apart).
+// Does not model: snoop control, freeing of empty intermediate tables before the domain is
+// destroyed, first-stage paging domains.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +38,10 @@ namespace iommusim::driver {
 
 class paging_domain : public iommu_domain {
   public:
-    // Allocates a DID and a root table. 0, -ENOSPC, -ENOMEM.
-    static int create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out);
+    // Allocates a DID and a root table; `dirty_ops`: the domain implements dirty tracking (the
+    // caller checked ECAP.SSADS). 0, -ENOSPC, -ENOMEM.
+    static int create(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, std::unique_ptr<paging_domain>& out,
+                      bool dirty_ops = false);
     ~paging_domain() override;
 
     bool is_nest_parent() const override { return m_nest_parent; }
@@ -37,6 +49,14 @@ class paging_domain : public iommu_domain {
     // Pins the user buffer through the bus and maps it (4 KiB aligned host, iova and len).
     int map(uint64_t iova, void* host, uint64_t len, int prot) override;
     int unmap(uint64_t iova, uint64_t len) override;
+
+    bool has_dirty_ops() const override { return m_dirty_ops; }
+    // 0 (also when already so), -EOPNOTSUPP without dirty ops, or the error of a device's PASID
+    // entry, after which every entry is back as it was.
+    int set_dirty_tracking(bool enabled) override;
+    int read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned long flags, dirty_bitmap_sink& dirty) override;
+    // SSADE goes into the PASID entries of this domain and of its nested children.
+    bool dirty_tracking() const { return m_dirty_tracking; }
 
     // Physical-level map/unmap. map: 0, -EINVAL (alignment, range, prot, read-only on a nest
     // parent), -EEXIST (already mapped; nothing of this call stays mapped), -ENOMEM. unmap: 0 (with
@@ -65,12 +85,14 @@ class paging_domain : public iommu_domain {
     cache_tags& cache() { return m_cache; }
 
   private:
-    paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent);
+    paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, bool dirty_ops);
     // ERRATA_772415_SPR17: a nest parent must not hold read-only second-stage leaves.
     bool refuses_read_only(int prot) const { return m_nest_parent && !(prot & prot_write); }
     // Address of the entry at `level` for iova, allocating missing tables above it.
     int walk_alloc(uint64_t iova, unsigned level, uint64_t& entry_pa);
     int split_large(uint64_t entry_pa, uint64_t entry, unsigned level);
+    // D of the leaf at entry_pa (holding e): true when set; cleared atomically unless no_clear.
+    int test_and_clear_dirty(uint64_t entry_pa, uint64_t e, bool no_clear, bool& was_dirty);
     // Calls leaf(entry_pa, entry, page_bytes) for every present leaf inside [iova, iova + len),
     // splitting large leaves that straddle the range boundary.
     template <typename Leaf>
@@ -78,6 +100,8 @@ class paging_domain : public iommu_domain {
 
     vtd_iommu& m_iommu;
     bool m_nest_parent;
+    bool m_dirty_ops;
+    bool m_dirty_tracking = false;
     uint16_t m_did = 0;
     uint64_t m_root = 0;
     unsigned m_levels = 4;

@@ -36,6 +36,10 @@ bool vtd_iommu::nesting_supported() const {
     return hw::ecap::smts::get(m_ecap) && hw::ecap::nest::get(m_ecap);
 }
 
+bool vtd_iommu::ssads_supported() const {
+    return hw::ecap::smts::get(m_ecap) && hw::ecap::ssads::get(m_ecap);
+}
+
 bool vtd_iommu::has_device_tlb() const {
     return hw::ecap::dt::get(m_ecap) != 0;
 }
@@ -361,6 +365,47 @@ void vtd_iommu::forget_tags(cache_tags& tags) {
             t.att.tags = nullptr;
         }
     }
+}
+
+int vtd_iommu::set_entry_ssade(device_tables& t, bool enable) {
+    namespace pe = hw::pasid_entry;
+    const uint64_t pa = pasid_entry_pa(t);
+    uint64_t w0 = 0;
+    if (!m_bus.read64(pa, w0)) {
+        return -EFAULT;
+    }
+    const auto pgtt = static_cast<hw::pgtt>(pe::pgtt::get(w0));
+    if (pgtt != hw::pgtt::second_stage && pgtt != hw::pgtt::nested) {
+        klog::printk(klog::level::err, dmar_log, "%s: dirty tracking not supported on translation type %u (EOPNOTSUPP)",
+                     pci_name_of(t.att.rid).text, static_cast<unsigned>(pgtt));
+        return -EOPNOTSUPP;
+    }
+    if (pe::ssade::get(w0) == (enable ? 1u : 0u)) {
+        return 0;
+    }
+    // SSADE (bit 9) and P share qword 0: one store changes the entry without a torn state.
+    if (!m_bus.write64(pa, pe::ssade::set(w0, enable ? 1 : 0))) {
+        return -EFAULT;
+    }
+    // The entry may be cached with the old SSADE, and IOTLB entries were filled under it: PASID
+    // cache, domain IOTLB and, except in caching mode, the device TLB (Linux pasid.c).
+    std::vector<hw::inv_desc> flush;
+    append_pasid_teardown_flush(flush, m_flush_caps, t.att.did, pgtt, t.att.rid,
+                                t.att.ats && !m_flush_caps.caching_mode);
+    m_qi.submit(flush);
+    return 0;
+}
+
+int vtd_iommu::set_dirty_tracking(const cache_tags& tags, bool enable) {
+    for (auto& [rid, t] : m_devices) {
+        if (!t.attached || !t.att.tags || (t.att.tags != &tags && t.att.tags->parent() != &tags)) {
+            continue;
+        }
+        if (int rc = set_entry_ssade(t, enable)) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 }  // namespace iommusim::driver

@@ -12,7 +12,8 @@
 // first use; changing or tearing down a present PASID entry runs the §6.7 sequence (PASID-cache
 // PASID-selective, then domain-selective IOTLB for second-stage/nested or PASID-selective PASID
 // IOTLB otherwise, then a whole-range device-TLB invalidation for ATS devices) in one batch.
-// With CAP.CM, not-present to present changes are invalidated as well.
+// With CAP.CM, not-present to present changes are invalidated as well. SSADE of attached entries is
+// switched for dirty tracking (docs/vtd-facts.md §4.4).
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
 // PASID attachment of devices (only RID_PASID), several remapping units, hot removal.
 #pragma once
@@ -72,6 +73,8 @@ class vtd_iommu {
     // Input addresses of second-stage domains must be below 2^ss_width().
     unsigned ss_width() const;
     bool nesting_supported() const;
+    // Second-stage A/D tracking (Linux ssads_supported: scalable mode and ECAP.SSADS).
+    bool ssads_supported() const;
     bool has_device_tlb() const;
 
     hw_bus& bus() { return m_bus; }
@@ -102,6 +105,12 @@ class vtd_iommu {
     // Current PASID entry of rid as in memory (false if the device has no tables).
     bool read_device_entry(uint16_t rid, hw::pasid_entry::words& entry);
     const attachment* attachment_of(uint16_t rid) const;
+    // Sets or clears SSADE in the PASID entry of every device attached through `tags` or through
+    // the tags of a nested child of it (Linux intel_pasid_setup_dirty_tracking per device, and
+    // parent_domain_set_dirty_tracking), each change followed by its PASID-cache, domain IOTLB and
+    // (outside caching mode) device-TLB invalidation. 0, -EOPNOTSUPP for an entry that is not
+    // second-stage or nested, -EFAULT; entries already as asked are left alone.
+    int set_dirty_tracking(const cache_tags& tags, bool enable);
     // A domain going away while devices still use its entries: they are unassigned from its tags
     // (and its parent's) and stop naming them; the entries stay until replaced or cleared.
     void forget_tags(cache_tags& tags);
@@ -118,6 +127,7 @@ class vtd_iommu {
     int ensure_context(uint16_t rid, bool ats, device_tables*& out);
     uint64_t pasid_entry_pa(const device_tables& t) const { return t.pasid_table; }  // PASID 0
     bool write_entry(uint64_t pa, const hw::pasid_entry::words& e);
+    int set_entry_ssade(device_tables& t, bool enable);
     void append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const;
 
     hw_bus& m_bus;

@@ -24,7 +24,8 @@ int vtd_ops::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& ty
     data.resize(sizeof info);
     std::memcpy(data.data(), &info, sizeof info);
     type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
-    capabilities = 0;  // no dirty tracking
+    // Linux intel_iommu_capable(IOMMU_CAP_DIRTY_TRACKING): ssads_supported().
+    capabilities = m_iommu.ssads_supported() ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
     return 0;
 }
 
@@ -35,8 +36,8 @@ int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const 
         refusal = "unknown allocation flags";
     } else if (user_data) {
         refusal = "paging domains take no driver data";
-    } else if (flags & alloc_flag_dirty_tracking) {
-        refusal = "dirty tracking is not supported";  // SS A/D tracking not driven
+    } else if ((flags & alloc_flag_dirty_tracking) && !m_iommu.ssads_supported()) {
+        refusal = "dirty tracking needs second-stage A/D (ECAP.SSADS)";
     } else if ((flags & alloc_flag_nest_parent) && !m_iommu.nesting_supported()) {
         refusal = "nest parent needs nested translation (ECAP.NEST and ECAP.SMTS)";
     }
@@ -46,8 +47,9 @@ int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const 
         return -EOPNOTSUPP;
     }
     const bool nest_parent = (flags & alloc_flag_nest_parent) != 0;
+    const bool dirty_ops = (flags & alloc_flag_dirty_tracking) != 0;
     std::unique_ptr<paging_domain> d;
-    if (int rc = paging_domain::create(m_iommu, this, nest_parent, d)) {
+    if (int rc = paging_domain::create(m_iommu, this, nest_parent, d, dirty_ops)) {
         return rc;
     }
     out = std::move(d);

@@ -1,13 +1,14 @@
 // The VT-d driver behind the iommufd core: driver/iommu_ops.h implemented over one vtd_iommu.
 //
 // Models (docs/iommufd-facts.md §2.2, §4.1, §6.1; docs/vtd-facts.md §6.7): hw_info answers struct
-// iommu_hw_info_vtd with the live CAP/ECAP (and the errata flag Linux always sets); paging domains
-// (second stage, optionally nest parent; dirty tracking and driver data refused with EOPNOTSUPP);
+// iommu_hw_info_vtd with the live CAP/ECAP (and the errata flag Linux always sets) and
+// IOMMU_HW_CAP_DIRTY_TRACKING with ECAP.SSADS; paging domains (second stage, optionally nest parent,
+// optionally dirty tracking, which needs ECAP.SSADS; refusals and driver data are EOPNOTSUPP);
 // nested domains from IOMMU_HWPT_DATA_VTD_S1 with the allocation checks in Linux's order (nesting
 // support and flags -> EOPNOTSUPP, data type -> EOPNOTSUPP, parent -> EINVAL, exact-size copy ->
 // EINVAL/EFAULT); attach/replace through the domains (the old PASID entry is flushed per §6.7) and
 // detach to blocking (entry torn down, DMA faults).
-// Does not model: PASID attach, several IOMMU units, identity domains, dirty tracking.
+// Does not model: PASID attach, several IOMMU units, identity domains.
 #pragma once
 
 #include <cstdint>

@@ -105,6 +105,14 @@ void cpu::mmio_write64(uint32_t off, uint64_t value) {
 }
 
 bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
+    const bool ok = mem_unsynced(cmd, pa, data, len);
+    if (m_qk.need_sync()) {
+        m_qk.sync();
+    }
+    return ok;
+}
+
+bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
     tlm::tlm_generic_payload trans;
     trans.set_command(cmd);
     trans.set_address(pa);
@@ -115,11 +123,21 @@ bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
     sc_core::sc_time delay = m_qk.get_local_time();
     mem_socket->b_transport(trans, delay);
     m_qk.set(delay);
+    ++m_mem_accesses;
+    return trans.is_response_ok();
+}
+
+bool cpu::cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {
+    // A locked read-modify-write: the read and the write are issued back to back, and the quantum
+    // is synchronised only afterwards, so no DMA (IOMMU A/D update) can come in between.
+    bool ok = mem_unsynced(tlm::TLM_READ_COMMAND, pa, &observed, sizeof observed);
+    if (ok && observed == expected) {
+        ok = mem_unsynced(tlm::TLM_WRITE_COMMAND, pa, &desired, sizeof desired);
+    }
     if (m_qk.need_sync()) {
         m_qk.sync();
     }
-    ++m_mem_accesses;
-    return trans.is_response_ok();
+    return ok;
 }
 
 bool cpu::mem_read(uint64_t pa, void* dst, std::size_t len) {

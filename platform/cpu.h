@@ -42,6 +42,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     void mmio_write64(uint32_t off, uint64_t value) override;
     bool mem_read(uint64_t pa, void* dst, std::size_t len) override;
     bool mem_write(uint64_t pa, const void* src, std::size_t len) override;
+    bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) override;
     void delay(uint64_t ns) override;
     uint64_t now_ns() override;
     bool irq_pending(driver::hw_irq irq) override;
@@ -67,6 +68,8 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     void on_irq_inv();
     bool mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len);
     bool mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
+    // One memory transport without a quantum sync (no other process runs before the caller syncs).
+    bool mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
 
     tlm_utils::tlm_quantumkeeper m_qk;
     sc_core::sc_event m_job_event;

@@ -48,7 +48,7 @@ struct iommu_config {
     bool srs = true;      // ECAP.SRS: supervisor requests (PR=1)
     bool ers = true;      // ECAP.ERS: execute requests
     bool eafs = true;     // ECAP.EAFS: extended-accessed flag in first-stage entries
-    bool ssads = false;   // ECAP.SSADS: second-stage A/D (SSADE); not modelled when false
+    bool ssads = false;   // ECAP.SSADS: second-stage A/D (false: PASID-entry SSADE is reserved)
     bool rps = true;      // ECAP.RPS: context-entry RID_PASID honoured (else RID_PASID = 0)
     bool rprivs = false;  // ECAP.RPRIVS: context-entry RID_PRIV honoured
     bool pds = false;     // ECAP.PDS: page-request drain in wait descriptors (needs prs; false: PD is reserved)

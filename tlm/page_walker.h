@@ -7,15 +7,18 @@
 // final GPA through a full second-stage walk with the §5.5 permission rules and faults
 // 0x73-0x77) and pass-through; 2 MiB / 1 GiB pages in both stages per FS1GP / SSLPS; access
 // rights of §5.2 (user/supervisor, SRE, WPE, R/W, U/S, XD with NXE, SMEP, ERE, SS X with SSEE);
-// A/EA/D updates by cmpxchg64 (§5.3, nested needs SS R+W on the entry); canonical and MGAW/AGAW
+// A/EA/D updates by cmpxchg64 (§5.3, nested needs SS R+W on the entry); second-stage A/D with the
+// PASID entry's SSADE (ECAP.SSADS, §5.4): A in every SS entry a walk uses, D in the leaf of a
+// permitted write, also in the SS walks of nested translation (a first-stage flag update is an SS
+// write of its table page), SSADE without SSADS a bad PASID entry (0x5B); canonical and MGAW/AGAW
 // checks; reserved bits at every level; the interrupt range 0xFEEx_xxxx; FPD qualification;
 // memory access errors as the level's access fault; paging-structure caches (optional) and a
 // side-effect-free mode (no A/D writes, no cache fills) for the stale-translation checker, which
 // also gets the paging-structure-cache hits of each walk and the non-leaf entry the tables hold
 // at a level (table_entry()).
 // A walk is bounded by the level count: a table pointing at itself is just walked into.
-// Does not model: legacy (TTM=00) translation, abort-DMA mode, page requests, SS A/D without
-// ECAP.SSADS, memory types and snooping (no SFL.9 / SSL.5), translation timing.
+// Does not model: legacy (TTM=00) translation, abort-DMA mode, page requests, memory types and
+// snooping (no SFL.9 / SSL.5), translation timing.
 #pragma once
 
 #include <cstdint>

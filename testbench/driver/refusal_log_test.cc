@@ -187,7 +187,7 @@ TEST(DriverRefusalLog, PagingAllocationRefusalsNameTheReason) {
         const uint64_t blob = 0;
         for (const case_& c :
              {case_{1u << 7, false, "unknown allocation flags"}, case_{0, true, "paging domains take no driver data"},
-              case_{driver::alloc_flag_dirty_tracking, false, "dirty tracking is not supported"},
+              case_{driver::alloc_flag_dirty_tracking, false, "dirty tracking needs second-stage A/D (ECAP.SSADS)"},
               case_{driver::alloc_flag_nest_parent, false,
                     "nest parent needs nested translation (ECAP.NEST and ECAP.SMTS)"}}) {
             SCOPED_TRACE(c.reason);

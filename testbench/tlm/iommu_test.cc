@@ -168,6 +168,14 @@ TEST(Iommu, EcapReportsIrAndNoPageRequestDrainByDefault) {
     });
 }
 
+// ECAP.SSADS (bit 45) follows iommu_config::ssads.
+TEST(Iommu, EcapReportsSecondStageAccessedDirty) {
+    iommu_config c;
+    c.ssads = true;
+    bench b(c);
+    b.run([&] { EXPECT_EQ((b.reg64(reg::ECAP_OFFSET) >> 45) & 1, 1u); });
+}
+
 TEST(Iommu, MmioErrorsChangeNothing) {
     bench b;
     b.run([&] {
