@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,14 @@ struct platform_config {
     bool driver_completion_interrupt = true;                     // driver waits for invalidations on the completion
                                                                  // interrupt (wait IF=1); false: polls the status word
     uint64_t seed = 1;                                           // seed for anything random in the platform
-    uint64_t timeline_interval_ns = 100000;                      // statistics timeline sampling period (0 = off)
-    std::string log_file;                                        // kernel log output besides its ring: "" none,
-                                                                 // "stderr", or a file path (truncated)
-    std::string log_level = "debug";                             // records written there: this level or more
-                                      // severe (emerg alert crit err warning notice info debug)
+    // Parameters of the scenario that runs (program/scenario.h declares each scenario's, with
+    // its default and range); the platform itself does not read them.
+    std::map<std::string, uint64_t> params;
+    uint64_t timeline_interval_ns = 100000;  // statistics timeline sampling period (0 = off)
+    std::string log_file;                    // kernel log output besides its ring: "" none,
+                                             // "stderr", or a file path (truncated)
+    std::string log_level = "debug";         // records written there: this level or more
+                                             // severe (emerg alert crit err warning notice info debug)
 
     // IOMMUSIM_IOTLB from the environment (so a whole test suite can run on the RTL), else "cpp".
     static std::string default_iotlb();

@@ -41,6 +41,8 @@ options:
                           configuration, as JSON ("-": standard output, the rest goes to stderr)
       --coverage PATH     write the run's functional coverage (coverpoints and crosses, with the
                           run's metadata) as JSON; see iommusim coverage --help
+      --param NAME=VALUE  a parameter of the scenario (--list shows each scenario's, with its
+                          default and range; overrides the configuration's "params")
       --seed N            seed for the random scenarios (default 1; overrides the file's "seed")
       --config FILE       JSON configuration file (see README "Configuration")
   -q, --quiet             print only the result line and failure reports
@@ -125,6 +127,17 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
             o.stats_json = v;
+        } else if (is_flag(a, "--param")) {
+            if (!value_of(i, "--param", v)) {
+                return std::nullopt;
+            }
+            const std::size_t eq = v.find('=');
+            uint64_t value = 0;
+            if (eq == std::string::npos || eq == 0 || !parse_u64(v.substr(eq + 1), value)) {
+                error = "--param needs NAME=VALUE with a non-negative integer VALUE, not '" + v + "'";
+                return std::nullopt;
+            }
+            o.params[v.substr(0, eq)] = value;
         } else if (is_flag(a, "--coverage")) {
             if (!value_of(i, "--coverage", v)) {
                 return std::nullopt;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ struct cli_options {
     std::string coverage;                          // write functional coverage here ("" = do not)
     std::string config_file;                       // JSON configuration file
     std::optional<uint64_t> seed;                  // seed for random scenarios
+    std::map<std::string, uint64_t> params;        // --param NAME=VALUE: scenario parameters
     verbosity level = verbosity::normal;
     std::vector<std::string> plot_args;  // plot: STATS.json OUT.png
     std::vector<std::string> exec_args;  // exec: PROGRAM [ARGS...] (after "--")

@@ -275,6 +275,27 @@ class duplicate_key_finder {
 
 }  // namespace
 
+namespace {
+
+// "params": {"rounds": 800, ...}: which names and values a scenario takes is checked by the
+// program against that scenario (program/scenario.h), here only their form.
+std::string apply_params(const json& value, std::map<std::string, uint64_t>& params) {
+    if (!value.is_object()) {
+        return "\"params\" must be an object of scenario parameters";
+    }
+    std::map<std::string, uint64_t> next = params;
+    for (const auto& [name, v] : value.items()) {
+        if (!v.is_number_unsigned()) {
+            return "\"params." + name + "\" must be a non-negative integer";
+        }
+        next[name] = v.get<uint64_t>();
+    }
+    params = std::move(next);
+    return "";
+}
+
+}  // namespace
+
 std::string apply_config_json(const std::string& text, platform_config& config) {
     json doc;
     duplicate_key_finder duplicates;
@@ -298,6 +319,8 @@ std::string apply_config_json(const std::string& text, platform_config& config) 
                                     : "\"iommu\" must be an object";
         } else if (key == "devices") {
             err = apply_devices(value, next.devices);
+        } else if (key == "params") {
+            err = apply_params(value, next.params);
         } else {
             scalars[key] = value;
         }
@@ -323,6 +346,7 @@ std::string config_json(const platform_config& config) {
         devices.push_back(object_json(d, device_fields()));
     }
     out["devices"] = devices;
+    out["params"] = config.params;
     return out.dump();
 }
 

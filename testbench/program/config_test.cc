@@ -81,7 +81,7 @@ std::vector<std::string> struct_members(const std::string& header, const std::st
         return {};
     }
     const std::string body = text.substr(start, text.find("\n};", start) - start);
-    static const std::regex member(R"(^    [\w:<>]+ ([a-z_0-9]+)\s*(=[^;]*)?;)");
+    static const std::regex member(R"(^    (?:[\w:<>]|, )+ ([a-z_0-9]+)\s*(=[^;]*)?;)");
     std::vector<std::string> out;
     std::istringstream in(body);
     std::smatch m;
@@ -249,8 +249,8 @@ TEST(ConfigDocumentation, DocumentedDefaultsAreTheDefaults) {
     const auto actual = flat(defaults);
     const bool iotlb_from_env = std::getenv("IOMMUSIM_IOTLB") != nullptr;
     for (const documented_field& f : readme_fields()) {
-        if (f.name == "devices" || (f.name == "iotlb" && iotlb_from_env)) {
-            continue;
+        if (f.name == "devices" || f.name == "params" || (f.name == "iotlb" && iotlb_from_env)) {
+            continue;  // the containers: their own tests
         }
         std::string key = f.name;
         if (key.rfind("devices[].", 0) == 0) {
@@ -263,8 +263,8 @@ TEST(ConfigDocumentation, DocumentedDefaultsAreTheDefaults) {
 
 TEST(ConfigFile, EveryDocumentedFieldIsSettableAlone) {
     for (const documented_field& f : readme_fields()) {
-        if (f.name == "devices") {
-            continue;  // the list itself: SizesAreRefusedBeyondTheirBoundsByName
+        if (f.name == "devices" || f.name == "params") {
+            continue;  // the list itself: SizesAreRefusedBeyondTheirBoundsByName; params: ScenarioParams*
         }
         const json base = companions(f.name);
         platform_config baseline;
@@ -291,6 +291,27 @@ TEST(ConfigFile, EveryDocumentedFieldIsSettableAlone) {
             }
         }
     }
+}
+
+TEST(ConfigFile, ScenarioParamsAreReadAndWrittenBack) {
+    platform_config c;
+    ASSERT_EQ(apply_config_json(R"({"params": {"rounds": 5, "max_batch": 0}})", c), "");
+    EXPECT_EQ(c.params, (std::map<std::string, uint64_t>{{"max_batch", 0}, {"rounds", 5}}));
+    platform_config again;
+    ASSERT_EQ(apply_config_json(config_json(c), again), "");
+    EXPECT_EQ(again.params, c.params);
+    EXPECT_EQ(json::parse(config_json(platform_config{}))["params"], json::object());
+}
+
+TEST(ConfigFile, ScenarioParamsOfTheWrongFormAreRefusedByName) {
+    platform_config c;
+    c.params["pages"] = 40;
+    EXPECT_EQ(apply_config_json(R"({"params": 3})", c), "\"params\" must be an object of scenario parameters");
+    EXPECT_EQ(apply_config_json(R"({"params": {"rounds": -1}})", c),
+              "\"params.rounds\" must be a non-negative integer");
+    EXPECT_EQ(apply_config_json(R"({"params": {"rounds": 1.5}})", c),
+              "\"params.rounds\" must be a non-negative integer");
+    EXPECT_EQ(c.params, (std::map<std::string, uint64_t>{{"pages", 40}}));  // unchanged
 }
 
 TEST(ConfigFile, SizesAreRefusedBeyondTheirBoundsByName) {

@@ -37,10 +37,7 @@ constexpr uint64_t page_4k = 4096;
 constexpr uint64_t page_2m = uint64_t{1} << 21;
 constexpr uint64_t page_1g = uint64_t{1} << 30;
 
-constexpr unsigned pages_per_device = 64;    // 4 KiB GVAs each device uses, at the start of its window
 constexpr uint64_t window_stride = page_2m;  // one window per 2 MiB: each device has a page table of its own
-constexpr unsigned data_pages = 256;         // guest pages remaps choose from
-constexpr unsigned rounds = 400;             // edit/invalidate/DMA rounds
 constexpr uint64_t gva_base = 0x7f00'0000'0000ull;
 constexpr uint64_t data_base = 0x0100'0000;  // GPA of the first data page
 constexpr unsigned scratch_pages = 16;       // per device: pages its traffic generator streams over
@@ -52,7 +49,6 @@ constexpr uint64_t huge_gva = 0x6000'0000'0000ull;   // device d's 1 GiB page: h
 constexpr uint64_t huge_gpa = page_1g;               // two 1 GiB GPA regions: [1 GiB, 2 GiB), [2 GiB, 3 GiB)
 constexpr unsigned huge_regions = 2;
 constexpr uint64_t table_floor = huge_gpa + huge_regions * page_1g;  // the stage-1 tables live above
-constexpr unsigned max_range_pages = 24;                             // of a multi-page range entry
 constexpr unsigned max_inside_pages = 16;                            // of a range inside a large page
 
 // The round's edit (weights in pick_shape).
@@ -86,10 +82,20 @@ uint64_t table_pages_for(uint64_t pages) {
     return total;
 }
 
+// The scenario's parameters (--param NAME=VALUE, the configuration's "params"; declared with their
+// defaults and ranges in scenario.cc).
+struct storm_params {
+    unsigned rounds;            // edit/invalidate/DMA rounds
+    unsigned pages_per_device;  // 4 KiB GVAs each device uses, at the start of its window
+    unsigned data_pages;        // guest pages remaps choose from
+    unsigned max_batch;         // one-page LEAF entries per IOMMU_HWPT_INVALIDATE call, at most
+    unsigned max_range_pages;   // pages of a multi-page range entry, at most
+};
+
 // Every table page the storm's guest may allocate: the windows (a page table each, and the
 // directories above), the scratch windows, the large pages' directories, one new page table per
 // round (table replacement or rebuild), and the root.
-uint64_t stage1_table_pages(unsigned ndev) {
+uint64_t stage1_table_pages(unsigned ndev, unsigned rounds) {
     const uint64_t windows = ndev + table_pages_for(uint64_t{ndev} * 512);
     const uint64_t large = table_pages_for(uint64_t{ndev} * 512) + table_pages_for(uint64_t{ndev} * 512 * 512);
     return windows + table_pages_for(uint64_t{ndev} * scratch_pages) + large + rounds + 1;
@@ -116,7 +122,7 @@ void fill_page(guest_memory& g, unsigned i) {
 
 class storm {
   public:
-    storm(scenario_log& log, uint64_t seed);
+    storm(scenario_log& log, uint64_t seed, const storm_params& params);
     void run();
 
   private:
@@ -151,6 +157,7 @@ class storm {
     // A guest uses 1 GiB stage-1 pages only when the unit offers them (CAP.FS1GP); else those
     // rounds remap 2 MiB pages.
     const bool m_use_1g;
+    const storm_params m_params;
     vmm m_v;
     guest_memory m_guest;
     uint64_t m_large_gpa = 0;  // the first 2 MiB GPA region
@@ -169,17 +176,18 @@ class storm {
 // Guest RAM: data pages, every device's scratch window from scratch_gpa on and the 2 MiB regions
 // above them, all below 1 GiB; the two 1 GiB regions; the stage-1 tables from the top down to
 // table_floor. Untouched RAM costs no host memory (guest_memory).
-uint64_t guest_ram_bytes(unsigned ndev) {
-    return (table_floor + stage1_table_pages(ndev) * page_4k + page_2m - 1) & ~(page_2m - 1);
+uint64_t guest_ram_bytes(unsigned ndev, unsigned rounds) {
+    return (table_floor + stage1_table_pages(ndev, rounds) * page_4k + page_2m - 1) & ~(page_2m - 1);
 }
 
-storm::storm(scenario_log& log, uint64_t seed)
+storm::storm(scenario_log& log, uint64_t seed, const storm_params& params)
     : m_log(log)
     , m_p(platform::instance())
     , m_seed(seed)
     , m_ndev(m_p.device_count())
     , m_use_1g(m_p.config().iommu.fs1gp)
-    , m_guest(0, guest_ram_bytes(m_ndev))
+    , m_params(params)
+    , m_guest(0, guest_ram_bytes(m_ndev, params.rounds))
     , m_rng(seed) {
     trace_operations(m_v, log);
     const uint64_t scratch_end = scratch_gpa + uint64_t{m_ndev} * scratch_pages * page_4k;
@@ -188,7 +196,7 @@ storm::storm(scenario_log& log, uint64_t seed)
         throw std::runtime_error("invalidation-storm: the devices' windows do not fit below the 1 GiB regions");
     }
     m_guest.keep_tables_above(table_floor);
-    for (unsigned i = 0; i < data_pages; ++i) {
+    for (unsigned i = 0; i < m_params.data_pages; ++i) {
         fill_page(m_guest, i);
     }
 
@@ -202,10 +210,10 @@ storm::storm(scenario_log& log, uint64_t seed)
     const uint32_t parent = m_v.hwpt_alloc_nest_parent(m_devs[0], ioas);
 
     // Devices share the guest's stage-1 table but use disjoint GVA windows.
-    m_mapping.assign(m_ndev, std::vector<unsigned>(pages_per_device));
+    m_mapping.assign(m_ndev, std::vector<unsigned>(m_params.pages_per_device));
     for (unsigned d = 0; d < m_ndev; ++d) {
-        for (unsigned i = 0; i < pages_per_device; ++i) {
-            m_mapping[d][i] = random(data_pages);
+        for (unsigned i = 0; i < m_params.pages_per_device; ++i) {
+            m_mapping[d][i] = random(m_params.data_pages);
             m_guest.map(window_gva(d, i), data_gpa(m_mapping[d][i]));
         }
         m_region_2m.push_back(random(large_regions));
@@ -227,7 +235,7 @@ storm::storm(scenario_log& log, uint64_t seed)
         m_v.attach(m_devs[d], m_nested[d]);
     }
     log.step(std::to_string(m_ndev) + " devices attached to nested HWPTs over one guest stage-1 table, " +
-             std::to_string(pages_per_device) + " 4 KiB pages, a 2 MiB and a 1 GiB page each, seed " +
+             std::to_string(m_params.pages_per_device) + " 4 KiB pages, a 2 MiB and a 1 GiB page each, seed " +
              std::to_string(seed));
 }
 
@@ -313,12 +321,12 @@ bool storm::atc_holds(unsigned d, uint64_t gva) {
 
 bool storm::single_pages(unsigned r) {
     const unsigned d = random(m_ndev);
-    const unsigned batch = 1 + random(16);
+    const unsigned batch = 1 + random(m_params.max_batch);
     std::vector<vmm::inv_range> entries;
     std::vector<unsigned> touched;
     for (unsigned k = 0; k < batch; ++k) {
-        const unsigned i = random(pages_per_device);
-        m_mapping[d][i] = random(data_pages);
+        const unsigned i = random(m_params.pages_per_device);
+        m_mapping[d][i] = random(m_params.data_pages);
         m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
         entries.push_back({window_gva(d, i), 1, true});
         touched.push_back(i);
@@ -342,12 +350,12 @@ bool storm::ranges(unsigned r) {
     };
     std::vector<range> edited;
     for (unsigned k = 0; k < count; ++k) {
-        unsigned pages = 3 + random(max_range_pages - 2);
+        unsigned pages = 3 + random(m_params.max_range_pages - 2);
         if (std::has_single_bit(pages)) {
             ++pages;  // 5, 9, 17: the driver must round up to the next block
         }
         const unsigned block = std::bit_ceil(pages);
-        unsigned first = 1 + random(pages_per_device - pages);
+        unsigned first = 1 + random(m_params.pages_per_device - pages);
         if (first % block == 0) {
             --first;  // a start inside the block, so the rounding also moves the base down
         }
@@ -362,7 +370,7 @@ bool storm::ranges(unsigned r) {
     std::vector<vmm::inv_range> entries;
     for (const range& e : edited) {
         for (unsigned i = e.first; i < e.first + e.pages; ++i) {
-            m_mapping[d][i] = random(data_pages);
+            m_mapping[d][i] = random(m_params.data_pages);
             m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
         }
         entries.push_back({window_gva(d, e.first), e.pages, true});
@@ -387,35 +395,35 @@ bool storm::ranges(unsigned r) {
 
 bool storm::table_replace(unsigned r) {
     const unsigned d = random(m_ndev);
-    read_window(d, 0, pages_per_device, "table warm-up");  // fills the paging-structure caches
+    read_window(d, 0, m_params.pages_per_device, "table warm-up");  // fills the paging-structure caches
     m_guest.replace_table(window_gva(d, 0));
     // The copy differs from the old page (which keeps its entries): a walk through a stale cached
     // directory entry reads the old targets.
     const unsigned edits = 1 + random(8);
     for (unsigned k = 0; k < edits; ++k) {
-        const unsigned i = random(pages_per_device);
-        m_mapping[d][i] = (m_mapping[d][i] + 1 + random(data_pages - 1)) % data_pages;
+        const unsigned i = random(m_params.pages_per_device);
+        m_mapping[d][i] = (m_mapping[d][i] + 1 + random(m_params.data_pages - 1)) % m_params.data_pages;
         m_guest.remap(window_gva(d, i), data_gpa(m_mapping[d][i]));
     }
     // The directory entry's whole 2 MiB, or only the pages in use: both cover the PDE.
-    const uint64_t npages = random(2) ? 512 : pages_per_device;
+    const uint64_t npages = random(2) ? 512 : m_params.pages_per_device;
     if (!invalidate(d, {{window_gva(d, 0), npages, false}}, "round " + std::to_string(r) + " (table replaced)")) {
         return false;
     }
     ++m_shapes.table_replacements;
-    read_window(d, 0, pages_per_device, "non-leaf entry after a table replacement");
+    read_window(d, 0, m_params.pages_per_device, "non-leaf entry after a table replacement");
     return true;
 }
 
 bool storm::table_unmap(unsigned r) {
     const unsigned d = random(m_ndev);
-    read_window(d, 0, pages_per_device, "directory warm-up");
+    read_window(d, 0, m_params.pages_per_device, "directory warm-up");
     m_guest.unmap_table(window_gva(d, 0));
     if (!invalidate(d, {{window_gva(d, 0), 512, false}}, "round " + std::to_string(r) + " (directory unmapped)")) {
         return false;
     }
     ++m_shapes.directory_unmaps;
-    const unsigned probe = random(pages_per_device);
+    const unsigned probe = random(m_params.pages_per_device);
     uint32_t word = 0;
     ++m_dmas;
     ++m_faults_expected;
@@ -425,11 +433,11 @@ bool storm::table_unmap(unsigned r) {
     }
     // The guest maps the window again through a new page table (not present to present: no
     // invalidation needed without caching mode).
-    for (unsigned i = 0; i < pages_per_device; ++i) {
-        m_mapping[d][i] = random(data_pages);
+    for (unsigned i = 0; i < m_params.pages_per_device; ++i) {
+        m_mapping[d][i] = random(m_params.data_pages);
         m_guest.map(window_gva(d, i), data_gpa(m_mapping[d][i]));
     }
-    read_window(d, 0, pages_per_device, "window rebuilt after a directory unmap");
+    read_window(d, 0, m_params.pages_per_device, "window rebuilt after a directory unmap");
     return true;
 }
 
@@ -502,11 +510,11 @@ bool storm::large_page(unsigned r, unsigned level) {
 void storm::run() {
     const auto wall_start = std::chrono::steady_clock::now();
     const uint64_t sim_start = m_p.now_ns();
-    for (unsigned r = 0; r < rounds; ++r) {
+    for (unsigned r = 0; r < m_params.rounds; ++r) {
         m_log.checkpoint();
         // Warm some translations.
         for (unsigned k = 0; k < 8; ++k) {
-            const unsigned d = random(m_ndev), i = random(pages_per_device);
+            const unsigned d = random(m_ndev), i = random(m_params.pages_per_device);
             uint32_t word = 0;
             ++m_dmas;
             if (m_v.dma(m_devs[d], window_gva(d, i) + (m_rng() % 1024) * 4, &word, 4, false) != 0 ||
@@ -555,7 +563,7 @@ void storm::run() {
             break;
         }
         if ((r + 1) % 100 == 0) {  // progress for long runs
-            m_log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(rounds) + ", " +
+            m_log.step("progress: round " + std::to_string(r + 1) + "/" + std::to_string(m_params.rounds) + ", " +
                        std::to_string(m_dmas) + " DMAs, " + std::to_string(m_calls) + " invalidation calls");
         }
     }
@@ -609,7 +617,12 @@ void storm::report() {
 }  // namespace
 
 void run_invalidation_storm(scenario_log& log, const cli_options&) {
-    storm s(log, platform::instance().config().seed);  // --seed, else the configuration's
+    const platform_config& config = platform::instance().config();
+    const scenario& self = *find_scenario("invalidation-storm");
+    const auto param = [&](const char* name) { return static_cast<unsigned>(param_value(self, config, name)); };
+    const storm_params params{param("rounds"), param("pages"), param("data_pages"), param("max_batch"),
+                              param("max_range_pages")};
+    storm s(log, config.seed, params);  // --seed, else the configuration's
     s.run();
 }
 

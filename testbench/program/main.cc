@@ -31,6 +31,11 @@ namespace {
 int list_scenarios() {
     for (const scenario& s : all_scenarios()) {
         std::cout << std::left << std::setw(22) << s.name << s.summary << '\n';
+        for (const scenario_param& p : s.params) {
+            std::cout << "    --param " << std::left << std::setw(26)
+                      << (p.name + "=" + std::to_string(p.default_value)) << p.help << " (" << p.min << ".." << p.max
+                      << ")\n";
+        }
     }
     return 0;
 }

@@ -83,6 +83,55 @@ class ProgramRun : public ::testing::Test {
 
 // ---- Waves ----
 
+TEST_F(ProgramRun, ScenarioParametersShapeTheRunAndReproduceFromItsConfig) {
+    // The storm makes one IOMMU_HWPT_INVALIDATE call per round.
+    const result r =
+        run({"--param", "rounds=25", "--param", "max_batch=1", "--stats-json", "s.json", "invalidation-storm"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "HWPT_INVALIDATE calls / entries         25 / ")) << r.out;
+    const json stats = json::parse(slurp(m_dir / "s.json"));
+    EXPECT_EQ(stats["run"]["config"]["params"], json({{"max_batch", 1}, {"rounds", 25}}));
+    // The run block's configuration runs the same storm again: the same statistics.
+    write("again.json", stats["run"]["config"].dump());
+    ASSERT_EQ(run({"-q", "--config", "again.json", "--stats-json", "s2.json", "invalidation-storm"}).status, 0);
+    const json again = json::parse(slurp(m_dir / "s2.json"));
+    EXPECT_EQ(again["platform"], stats["platform"]);
+    EXPECT_EQ(again["driver"], stats["driver"]);
+}
+
+TEST_F(ProgramRun, BadScenarioParametersAreRefusedByName) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--param", "bogus=1", "invalidation-storm"},
+         "scenario invalidation-storm has no parameter 'bogus' (it takes rounds, pages, data_pages, max_batch, "
+         "max_range_pages)"},
+        {{"--param", "rounds=0", "invalidation-storm"},
+         "parameter rounds of invalidation-storm must be 1..100000, not 0"},
+        {{"--param", "pages=513", "invalidation-storm"}, "parameter pages of invalidation-storm must be 32..512"},
+        {{"--param", "rounds", "invalidation-storm"}, "--param needs NAME=VALUE with a non-negative integer VALUE"},
+        {{"--param", "rounds=-3", "invalidation-storm"}, "--param needs NAME=VALUE"},
+        {{"--param", "rounds=5", "nested-invalidate"},
+         "scenario nested-invalidate has no parameter 'rounds' (it takes none)"},
+        {{"--config", write("p.json", R"({"params": {"rounds": 5}})"), "fault-injection"},
+         "scenario fault-injection has no parameter 'rounds'"},
+        {{"--config", write("q.json", R"({"params": {"rounds": "many"}})"), "invalidation-storm"},
+         "\"params.rounds\" must be a non-negative integer"},
+        {{"--config", write("r.json", R"({"params": [1]})"), "invalidation-storm"},
+         "\"params\" must be an object of scenario parameters"},
+    };
+    for (const auto& [args, message] : cases) {
+        const result r = run(args);
+        EXPECT_EQ(r.status, 2) << args[1];
+        EXPECT_TRUE(has(r.err, message)) << "expected '" << message << "' in: " << r.err;
+    }
+}
+
+TEST_F(ProgramRun, ListShowsEachScenarioParameterWithDefaultAndRange) {
+    const result r = run({"--list"});
+    ASSERT_EQ(r.status, 0);
+    EXPECT_TRUE(has(r.out, "    --param rounds=400                edit/invalidate/DMA rounds (1..100000)\n")) << r.out;
+    EXPECT_TRUE(has(r.out, "    --param max_batch=16 ")) << r.out;
+}
+
 TEST_F(ProgramRun, DefaultWavesDirectoryIsCreatedWhereTheProgramRuns) {
     const result r = run({"--quiet", "--waves", "nested-invalidate"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;

@@ -44,7 +44,8 @@ the command that reruns it.
   --emit-commands     print one command per seed instead of running them (each runs its seed and
                       writes its record into DIR); then iommusim regress --collect DIR
   --collect DIR       report on the seeds of DIR's plan from the records found there
-run options, given to every seed's run: --iotlb KIND, --iotlb-replacement R, --config FILE
+run options, given to every seed's run: --iotlb KIND, --iotlb-replacement R, --config FILE,
+                     --param NAME=VALUE
 exit status: 0 every seed passed, 1 a seed failed or left no record, 2 bad usage,
 130/143 stopped by SIGINT/SIGTERM (the seeds running then are finished, the rest not started).
 )";
@@ -163,6 +164,9 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
     }
     if (!run->config_file.empty()) {
         o.run_args.insert(o.run_args.end(), {"--config", run->config_file});
+    }
+    for (const auto& [name, value] : run->params) {
+        o.run_args.insert(o.run_args.end(), {"--param", name + "=" + std::to_string(value)});
     }
     if (o.out_dir.empty()) {
         o.out_dir = (fs::path("regress") / o.scenario).string();

@@ -4,6 +4,7 @@
 
 #include "platform/output_file.h"
 #include "program/config_file.h"
+#include "program/scenario.h"
 #include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
@@ -43,8 +44,18 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
     if (opts.waves) {
         next.waves = opts.waves->empty() ? "waves/" + scenario + ".vcd" : *opts.waves;
     }
+    for (const auto& [name, value] : opts.params) {
+        next.params[name] = value;
+    }
     if (std::string err = next.validate(); !err.empty()) {
         return "bad configuration: " + err;
+    }
+    if (const program::scenario* sc = find_scenario(scenario)) {
+        if (std::string err = check_scenario_params(*sc, next.params); !err.empty()) {
+            return "bad parameter: " + err;
+        }
+    } else if (!next.params.empty()) {
+        return "bad parameter: " + scenario + " takes no scenario parameters (--param, \"params\")";
     }
     // Outputs last: a refused configuration creates no directories.
     if (!next.waves.empty()) {

@@ -1,5 +1,6 @@
 #include "program/scenario.h"
 
+#include <algorithm>
 #include <ostream>
 
 #include "platform/stop_signal.h"
@@ -66,21 +67,61 @@ const std::vector<scenario>& all_scenarios() {
         {"nested-invalidate",
          "guest remaps a page of its stage-1 table; the stale hit before IOMMU_HWPT_INVALIDATE is caught, "
          "DMA after it sees the new page (default)",
-         run_nested_invalidate},
+         run_nested_invalidate,
+         {}},
         {"missing-invalidation",
          "a guest that forgets IOMMU_HWPT_INVALIDATE: the stale-translation checker fails the run and "
          "points at the stale hit",
-         run_missing_invalidation},
+         run_missing_invalidation,
+         {}},
         {"invalidation-storm",
          "several devices, random guest edits and invalidations in every shape (pages, rounded-up ranges, "
          "non-leaf, 2 MiB / 1 GiB pages, ATS); IOTLB hit rate, walks and invalidation latency",
-         run_invalidation_storm},
+         run_invalidation_storm,
+         {{"rounds", 400, 1, 100'000, "edit/invalidate/DMA rounds"},
+          {"pages", 64, 32, 512, "4 KiB pages of each device's window (one stage-1 page table)"},
+          {"data_pages", 256, 2, 4096, "guest data pages the remaps choose from"},
+          {"max_batch", 16, 1, 256, "one-page LEAF entries per IOMMU_HWPT_INVALIDATE call, at most"},
+          {"max_range_pages", 24, 3, 30, "pages of a multi-page LEAF range entry, at most"}}},
         {"fault-injection",
          "corrupt stage-1 entries, a corrupt invalidation descriptor and a device-TLB time-out: the "
          "architected errors and the recovery",
-         run_fault_injection},
+         run_fault_injection,
+         {}},
     };
     return list;
+}
+
+std::string check_scenario_params(const scenario& sc, const std::map<std::string, uint64_t>& params) {
+    for (const auto& [name, value] : params) {
+        const auto p =
+            std::find_if(sc.params.begin(), sc.params.end(), [&](const scenario_param& q) { return q.name == name; });
+        if (p == sc.params.end()) {
+            std::string known;
+            for (const scenario_param& q : sc.params) {
+                known += (known.empty() ? "" : ", ") + q.name;
+            }
+            return "scenario " + sc.name + " has no parameter '" + name + "' (" +
+                   (known.empty() ? std::string("it takes none") : "it takes " + known) + ")";
+        }
+        if (value < p->min || value > p->max) {
+            return "parameter " + name + " of " + sc.name + " must be " + std::to_string(p->min) + ".." +
+                   std::to_string(p->max) + ", not " + std::to_string(value);
+        }
+    }
+    return "";
+}
+
+uint64_t param_value(const scenario& sc, const platform_config& config, const std::string& name) {
+    if (const auto it = config.params.find(name); it != config.params.end()) {
+        return it->second;
+    }
+    for (const scenario_param& p : sc.params) {
+        if (p.name == name) {
+            return p.default_value;
+        }
+    }
+    throw std::logic_error("scenario " + sc.name + " declares no parameter " + name);
 }
 
 const scenario* find_scenario(const std::string& name) {

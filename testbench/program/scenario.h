@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "platform/platform_config.h"
 #include "program/cli_options.h"
 
 namespace iommusim::program {
@@ -60,11 +62,28 @@ class scenario_log {
 // Prints the run's RESULT line on the log's stream; returns the exit status (0 passed, 1 failed).
 int print_result(const scenario_log& log);
 
+// A parameter of a scenario (--param NAME=VALUE, the configuration's "params"): its default and the
+// values it takes.
+struct scenario_param {
+    std::string name;
+    uint64_t default_value;
+    uint64_t min;
+    uint64_t max;
+    std::string help;
+};
+
 struct scenario {
     std::string name;
     std::string summary;
     std::function<void(scenario_log&, const cli_options&)> run;  // failures go through log.expect
+    std::vector<scenario_param> params;
 };
+
+// "" when every parameter in `params` is one of the scenario's and in its range, else a message
+// naming the first that is not (and what the scenario takes).
+std::string check_scenario_params(const scenario& sc, const std::map<std::string, uint64_t>& params);
+// Parameter `name` of `sc` as the configuration sets it, else its default.
+uint64_t param_value(const scenario& sc, const platform_config& config, const std::string& name);
 
 const std::vector<scenario>& all_scenarios();
 const scenario* find_scenario(const std::string& name);
