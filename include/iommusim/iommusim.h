@@ -78,6 +78,20 @@ int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t
 ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset);
 ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset);
 
+/* read(2)/write(2) on a fault fd (IOMMU_FAULT_QUEUE_ALLOC's out_fault_fd): read takes whole
+ * struct iommu_hwpt_pgfault records of the page request groups waiting (0 when none waits), write
+ * answers groups with struct iommu_hwpt_page_response records; the kernel's errnos (ESPIPE for a
+ * count not a multiple of the record size, EINVAL for a read too short for the first group or an
+ * unknown cookie or code). EINVAL on every other descriptor; iommusim_pread/iommusim_pwrite on a
+ * fault fd are ESPIPE (it is not seekable). */
+ssize_t iommusim_read(int fd, void* buf, size_t count);
+ssize_t iommusim_write(int fd, const void* buf, size_t count);
+
+/* poll(2)'s event mask of fd: for a fault fd POLLOUT, with POLLIN | POLLRDNORM while a group waits
+ * to be read; for every other descriptor POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM (the kernel's
+ * files without a poll method). -1 with errno EBADF for an unknown descriptor. */
+int iommusim_poll(int fd);
+
 /* VT-d fault reason code of the last iommusim_dma() of device_fd that faulted (0 if none has
  * faulted since the fd was opened; the register region's transfers report theirs in its
  * FAULT_REASON register). -1 with errno EBADF when device_fd is not a VFIO device fd. */
