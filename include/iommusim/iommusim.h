@@ -5,6 +5,9 @@
  *   "/dev/vfio/devices/vfioN"  DMA device N of the platform (VFIO cdev). Bind it to an iommufd
  *                              context with VFIO_DEVICE_BIND_IOMMUFD, then attach it with
  *                              VFIO_DEVICE_ATTACH_IOMMUFD_PT.
+ * A context also hands out descriptors of its own: the selftest's access files
+ * (IOMMU_TEST_OP_CREATE_ACCESS) and fault fds (IOMMU_FAULT_QUEUE_ALLOC; iommusim_read,
+ * iommusim_write and iommusim_poll below). Each keeps its context alive until closed.
  * The commands and structs are those of iommusim/iommufd.h. Every call behaves like the system
  * call it stands for: 0 (or a file descriptor) on success, -1 with errno set on failure.
  *
