@@ -220,6 +220,9 @@ class iommu_ops {
         (void)dev;
         return false;
     }
+    // Does the driver keep a user-managed PASID table (kernel ops->user_pasid_table)? Page
+    // requests with a PASID then go to the nested domain attached to the device's RID.
+    virtual bool user_pasid_table() const { return false; }
     // Answers a page request group of dev (kernel ops->page_response).
     virtual int page_response(iommu_device& dev, const page_request& request, const page_response& response) {
         (void)dev, (void)request, (void)response;

@@ -121,6 +121,19 @@ void mock_driver::detach_dev(iommu_device& dev) {
     dev.domain = nullptr;
 }
 
+// Kernel mock_dev_enable_feat(IOMMU_DEV_FEAT_IOPF): every mock device joins the mock's iopf queue.
+bool mock_driver::supports_iopf(const iommu_device& dev) const {
+    return dynamic_cast<const mock_device*>(&dev) != nullptr;
+}
+
+int mock_driver::page_response(iommu_device& dev, const page_request& request, const struct page_response& response) {
+    (void)request;
+    if (auto* mock = dynamic_cast<mock_device*>(&dev)) {
+        mock->page_responses.push_back(response);
+    }
+    return 0;
+}
+
 uint64_t mock_paging_domain::aperture_start() const {
     return MOCK_APERTURE_START;
 }

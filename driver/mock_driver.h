@@ -6,8 +6,11 @@
 // entry_num write-back), the selftest hw_info type (0xfeedbeef, test_reg 0xdeadbeef) and
 // dirty-tracking capability, and the MOCK_FLAGS_DEVICE_* creation flags of a mock device (NO_DIRTY:
 // no dirty-tracking capability, no dirty-tracking domains, EINVAL attaching to one; HUGE_IOVA: its
-// paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space).
-// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches, IOPF.
+// paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space), and
+// I/O page faults: every mock device takes page requests (the mock's IOPF feature), the driver has a
+// user-managed PASID table, and page_response records each answer on the device (the kernel's mock
+// drops it).
+// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches.
 #pragma once
 
 #include <array>
@@ -37,6 +40,8 @@ struct mock_device : iommu_device {
 
     uint32_t flags = 0;
     std::array<uint32_t, cache_num> cache{};
+    // Every page response the device got, oldest first.
+    std::vector<page_response> page_responses;
 };
 
 // The mock driver: one process-wide instance serves every mock device (it holds no state).
@@ -51,6 +56,9 @@ class mock_driver : public iommu_ops {
     int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
+    bool supports_iopf(const iommu_device& dev) const override;
+    bool user_pasid_table() const override { return true; }
+    int page_response(iommu_device& dev, const page_request& request, const struct page_response& response) override;
 
     // A new mock device behind this driver (kernel mock_dev_create): -EINVAL for flags outside
     // MOCK_FLAGS_DEVICE_NO_DIRTY | HUGE_IOVA | PASID.

@@ -21,6 +21,9 @@
 //   that were never handed out ENOENT; an access's object (whose id user space never learns) makes
 //   DESTROY EBUSY and HWPT_INVALIDATE EINVAL on at most one unknown id per access; after the input, every access file
 //   and the context closed, no page of the arena is pinned (MD_CHECK_REFS 0 through the other context);
+// - fault queues: IOMMU_FAULT_QUEUE_ALLOC with flags EOPNOTSUPP, else a new object and a fault fd
+//   (closed after the input); HWPT_ALLOC with IOMMU_HWPT_FAULT_ID_VALID succeeds only on a fault
+//   object's id; IOMMU_TEST_OP_TRIGGER_IOPF succeeds on a device and is ENOENT on anything else;
 // Only the commands the model implements are expected to be known (docs/iommufd.md); the others
 // are ENOTTY here, and IOMMU_TEST_CMD ops other than the modelled ones EOPNOTSUPP.
 #include <fcntl.h>
@@ -54,7 +57,7 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 15> commands{{
+constexpr std::array<command, 16> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
@@ -70,6 +73,7 @@ constexpr std::array<command, 15> commands{{
     {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
     {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},
     {IOMMU_TEST_CMD, sizeof(iommu_test_cmd), END_OF(iommu_test_cmd, last)},
+    {IOMMU_FAULT_QUEUE_ALLOC, sizeof(iommu_fault_alloc), END_OF(iommu_fault_alloc, out_fault_fd)},
 }};
 constexpr unsigned table_first_nr = IOMMUFD_CMD_BASE;
 constexpr unsigned table_end_nr = IOMMUFD_CMD_BASE + 33;  // through IOMMU_TEST_CMD
@@ -123,7 +127,7 @@ struct user_arena {
     std::array<uint8_t, pages * page> before{};
 };
 
-enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest };
+enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest, fault };
 
 constexpr uint64_t max_access_length = 16 * 1024 * 1024;  // the selftest's ENOMEM guard
 
@@ -306,6 +310,9 @@ class program {
         for (const auto& [fd, items] : m_accesses) {
             (void)items;
             FUZZ_CHECK(iommusim_close(fd) == 0, "close of access file %d failed: errno %d", fd, errno);
+        }
+        for (int fd : m_fault_fds) {  // a fault fd keeps its context alive too
+            FUZZ_CHECK(iommusim_close(fd) == 0, "close of fault fd %d failed: errno %d", fd, errno);
         }
         FUZZ_CHECK(iommusim_close(m_fd) == 0, "close(/dev/iommu) failed: errno %d", errno);
         iommu_test_cmd t{};
@@ -766,6 +773,17 @@ class program {
             case IOMMU_VFIO_IOAS:
                 vfio_ioas_checks(reinterpret_cast<const iommu_vfio_ioas*>(k), at, usize, err);
                 break;
+            case IOMMU_FAULT_QUEUE_ALLOC: {
+                const auto* c = reinterpret_cast<const iommu_fault_alloc*>(k);
+                FUZZ_CHECK(err == (c->flags != 0 ? EOPNOTSUPP : 0), "FAULT_QUEUE_ALLOC flags 0x%x: errno %d", c->flags,
+                           err);
+                if (err == 0) {
+                    const auto out = load<iommu_fault_alloc>(at, usize);
+                    record_new(m_objects, out.out_fault_id, {kind::fault});
+                    m_fault_fds.push_back(static_cast<int>(out.out_fault_fd));
+                }
+                break;
+            }
         }
     }
 
@@ -834,7 +852,8 @@ class program {
         }
         FUZZ_CHECK(pt != nullptr && (pt->k == kind::ioas || pt->k == kind::hwpt_paging),
                    "HWPT_ALLOC succeeded on pt_id %u that is no IOAS or user paging HWPT", c->pt_id);
-        FUZZ_CHECK((c->flags & IOMMU_HWPT_FAULT_ID_VALID) == 0, "HWPT_ALLOC succeeded with a fault id");
+        FUZZ_CHECK((c->flags & IOMMU_HWPT_FAULT_ID_VALID) == 0 || is(m_objects, c->fault_id, kind::fault),
+                   "HWPT_ALLOC succeeded with fault id %u that is no fault object", c->fault_id);
         FUZZ_CHECK(usize >= END_OF(iommu_hwpt_alloc, out_hwpt_id), "HWPT_ALLOC succeeded without room for its id");
         const uint32_t id = load<iommu_hwpt_alloc>(at, usize).out_hwpt_id;
         if (pt->k == kind::ioas) {
@@ -1008,6 +1027,13 @@ class program {
             case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
                 access_checks(c, out, err);
                 break;
+            case IOMMU_TEST_OP_TRIGGER_IOPF: {
+                // Answered invalid or queued, the op succeeds on every (mock) device.
+                const bool device = is(m_objects, c->trigger_iopf.dev_id, kind::device);
+                FUZZ_CHECK(err == (device ? 0 : ENOENT), "TRIGGER_IOPF on id %u: errno %d", c->trigger_iopf.dev_id,
+                           err);
+                break;
+            }
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
         }
@@ -1113,6 +1139,7 @@ class program {
     uint32_t m_compat_ioas = 0;                    // IOMMU_VFIO_IOAS SET, 0 = none
     std::map<int, std::set<uint32_t>> m_accesses;  // live access files and the item ids they handed out
     std::size_t m_accesses_created = 0;
+    std::vector<int> m_fault_fds;         // fault fds handed out, closed after the input
     std::set<uint32_t> m_access_objects;  // unknown ids that DESTROY found busy: access objects
 };
 

@@ -8,12 +8,14 @@
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, accesses (in-kernel users of an IOAS: pins, reads
 // and writes through it, the unmap notification; access.cc) and the IOMMU_TEST_CMD subset of §5.
+// Fault objects and their fault fds (IOMMU_FAULT_QUEUE_ALLOC, HWPTs allocated with a fault_id,
+// I/O page faults of the devices attached to them; fault.h).
 // Pins are counted per user page as the kernel's page references: one per pages object (a map and
 // every IOAS_COPY of it) holding the page, for its domains or for an access.
 // VFIO type1 container compatibility is in vfio_compat.cc.
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
 // Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
-// vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
+// vIOMMU/vdevice objects,
 // dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
 // kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
@@ -37,7 +39,7 @@ namespace iommusim::iommufd {
 // Kernel-log prefix of the core (drivers/iommu/iommufd pr_fmt).
 inline constexpr const char* iommufd_log = "iommufd: ";
 
-enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest, access };
+enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest, access, fault };
 
 // Base of every object (kernel struct iommufd_object). `users` starts at 1: the table's reference.
 struct object {
@@ -53,6 +55,7 @@ struct object {
 
 struct hwpt_paging;
 struct access;
+struct fault;
 
 // The user memory of one IOAS_MAP, shared by every area IOAS_COPY made of it (kernel struct
 // iopt_pages): the kernel pins each of its pages once, whoever needs it.
@@ -93,6 +96,9 @@ struct ioas : object {
 struct hw_pagetable : object {
     using object::object;
     std::unique_ptr<driver::iommu_domain> domain;
+    // Allocated with IOMMU_HWPT_FAULT_ID_VALID: the fault object its page requests go to, of
+    // which it holds one user (kernel hwpt->fault).
+    struct fault* fault = nullptr;
 };
 
 struct hwpt_paging : hw_pagetable {
@@ -236,6 +242,7 @@ int hwpt_alloc_ioctl(ucmd& u);
 int hwpt_invalidate_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);
 int test_cmd_ioctl(ucmd& u);
+int fault_queue_alloc_ioctl(ucmd& u);
 int vfio_ioas_ioctl(ucmd& u);
 // The VFIO type1 container ioctls (command numbers outside the iommufd table): a non-negative result
 // or a negative errno, -ENOTTY for every other command.
@@ -248,6 +255,7 @@ void hwpt_nested_destroy(context& ctx, object& obj);
 void device_destroy(context& ctx, object& obj);
 void selftest_destroy(context& ctx, object& obj);
 void access_destroy(context& ctx, object& obj);
+void fault_destroy(context& ctx, object& obj);
 
 // Object helpers (ioas.cc): map every area of `as` into `domain`, undoing on failure.
 int ioas_fill_domain(ioas& as, driver::iommu_domain& domain);

@@ -1,4 +1,7 @@
 // Device objects: bind, attach/replace/detach, IOMMU_GET_HW_INFO (kernel iommufd/device.c), spec §2.2.
+// A HWPT with a fault object takes only devices whose driver takes page requests (kernel
+// iommufd_fault_iopf_enable -> iommu_dev_enable_feature(IOPF): ENODEV otherwise); when a device's
+// attachment to such a HWPT ends (replace or detach) its groups are answered invalid.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -7,6 +10,7 @@
 
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
+#include "iommufd/fault.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -36,6 +40,13 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
                      idev.id, hwpt.id);
         return -EINVAL;
     }
+    if (hwpt.fault != nullptr && !idev.dev->ops->supports_iopf(*idev.dev)) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "attach of device %u to HWPT %u refused: the HWPT takes page faults, the device's driver does "
+                     "not (ENODEV)",
+                     idev.id, hwpt.id);
+        return -ENODEV;
+    }
     int rc = hwpt.domain->attach_dev(*idev.dev);
     if (rc != 0) {
         return rc;  // the driver logs why
@@ -43,6 +54,9 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
     ++hwpt.users;
     hw_pagetable* old = idev.hwpt;
     idev.hwpt = &hwpt;
+    if (old != nullptr && old->fault != nullptr) {
+        old->fault->auto_respond(*old, *idev.dev);
+    }
     put_attached(ctx, old);
     return 0;
 }
@@ -133,6 +147,9 @@ void context::detach(device& idev) {
     idev.dev->ops->detach_dev(*idev.dev);
     hw_pagetable* old = idev.hwpt;
     idev.hwpt = nullptr;
+    if (old->fault != nullptr) {
+        old->fault->auto_respond(*old, *idev.dev);
+    }
     put_attached(*this, old);
 }
 

@@ -65,6 +65,8 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
         put(op<iommu_hwpt_invalidate>(IOMMU_HWPT_INVALIDATE, IOMMUSIM_END_OF(iommu_hwpt_invalidate, __reserved),
                                       hwpt_invalidate_ioctl));
         put(op<iommu_test_cmd>(IOMMU_TEST_CMD, IOMMUSIM_END_OF(iommu_test_cmd, last), test_cmd_ioctl));
+        put(op<iommu_fault_alloc>(IOMMU_FAULT_QUEUE_ALLOC, IOMMUSIM_END_OF(iommu_fault_alloc, out_fault_fd),
+                                  fault_queue_alloc_ioctl));
         return t;
     }();
     return table;
@@ -187,13 +189,14 @@ void context::destroy_object(object& obj) {
         vfio_ioas_id = 0;  // kernel iommufd_object_remove
     }
     using destroy_fn = void (*)(context&, object&);
-    static constexpr std::array<std::pair<obj_type, destroy_fn>, 6> destroy_table{{
+    static constexpr std::array<std::pair<obj_type, destroy_fn>, 7> destroy_table{{
         {obj_type::access, access_destroy},
         {obj_type::ioas, ioas_destroy},
         {obj_type::hwpt_paging, hwpt_paging_destroy},
         {obj_type::hwpt_nested, hwpt_nested_destroy},
         {obj_type::device, device_destroy},
         {obj_type::selftest, selftest_destroy},
+        {obj_type::fault, fault_destroy},
     }};
     for (const auto& [type, fn] : destroy_table) {
         if (type == owned->type) {

@@ -1,12 +1,13 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
-// SET_TEMP_MEMORY_LIMIT, and the access ops (selftest_access.cc). Mock devices are created by
+// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, and the access ops (selftest_access.cc). Mock devices are created by
 // the context and owned by their selftest object; they run entirely on the calling thread.
 #include <cerrno>
 
 #include "driver/uaccess.h"
 
 #include "driver/mock_driver.h"
+#include "driver/page_fault.h"
 #include "iommufd/context.h"
 #include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
@@ -158,6 +159,30 @@ int dev_check_cache(ucmd& u, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// Kernel iommufd_test_trigger_iopf: the mock device of device `dev_id` (ENOENT; EINVAL for a device
+// that is not a mock one) reports one page request, the last of its group, with a PASID unless
+// pasid is IOMMU_NO_PASID. Whether a handler takes it or it is answered invalid, the op succeeds.
+int trigger_iopf(ucmd& u, iommu_test_cmd& cmd) {
+    auto* idev = u.ctx.get<device>(cmd.trigger_iopf.dev_id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    if (dynamic_cast<driver::mock_device*>(idev->dev) == nullptr) {
+        return -EINVAL;
+    }
+    driver::page_request request;
+    request.flags = driver::page_request_last_page;
+    if (cmd.trigger_iopf.pasid != 0) {
+        request.flags |= driver::page_request_pasid_valid;
+    }
+    request.pasid = cmd.trigger_iopf.pasid;
+    request.grpid = cmd.trigger_iopf.grpid;
+    request.perm = cmd.trigger_iopf.perm;
+    request.addr = cmd.trigger_iopf.addr;
+    driver::report_page_request(*idev->dev, request);
+    return 0;
+}
+
 }  // namespace
 
 void selftest_destroy(context& ctx, object& obj) {
@@ -189,6 +214,8 @@ int test_cmd_ioctl(ucmd& u) {
             return md_check_iotlb(u, cmd);
         case IOMMU_TEST_OP_DEV_CHECK_CACHE:
             return dev_check_cache(u, cmd);
+        case IOMMU_TEST_OP_TRIGGER_IOPF:
+            return trigger_iopf(u, cmd);
         case IOMMU_TEST_OP_CREATE_ACCESS:
             return test_create_access(u, cmd);
         case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:

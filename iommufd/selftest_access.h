@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "iommufd/context.h"
+#include "iommufd/file_table.h"
 #include "iommusim/iommufd.h"
 
 namespace iommusim::iommufd {
@@ -24,20 +25,6 @@ struct selftest_access {
     access* acc = nullptr;  // null until creation completed
     std::list<selftest_access_item> items;
     uint32_t next_id = 0;
-};
-
-// The caller's descriptor table (kernel get_unused_fd_flags / fd_install / put_unused_fd / fget),
-// implemented by the C API over its descriptors, or the program's under the interposer.
-class file_table {
-  public:
-    virtual ~file_table() = default;
-    // Reserves a descriptor for file, not yet found by lookups: the number, or a negative errno.
-    virtual int reserve(std::shared_ptr<selftest_access> file) = 0;
-    // Makes a reserved descriptor live, or gives it back.
-    virtual void install(int fd) = 0;
-    virtual void unreserve(int fd) = 0;
-    // The access file of live descriptor fd, else nullptr.
-    virtual std::shared_ptr<selftest_access> access_file(int fd) = 0;
 };
 
 // The file's release (its last descriptor closed): unpins every item and destroys the access.

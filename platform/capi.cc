@@ -14,9 +14,13 @@
 // keeps its iommufd context alive, like the kernel's access holding its iommufd_ctx, answers every
 // ioctl with ENOTTY, and iommusim_close() on it unpins its pages and destroys the access. Under the
 // interposer they are the program's real descriptors (platform/descriptor_names.h).
+// The fault fds (IOMMU_FAULT_QUEUE_ALLOC) likewise: each keeps its context alive and holds a user
+// of its fault object until closed; iommusim_read()/iommusim_write() take the fault records,
+// iommusim_poll() reports their readiness (under the interposer a real descriptor mirrors it).
 // Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, VFIO groups.
 #include "iommusim/iommusim.h"
 
+#include <poll.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -33,6 +37,7 @@
 #include "driver/user_space.h"
 #include "iommufd/context.h"
 #include "iommufd/fail_nth.h"
+#include "iommufd/fault.h"
 #include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
 #include "platform/descriptor_names.h"
@@ -53,6 +58,7 @@ struct iommufd_file {
 struct file {
     std::shared_ptr<iommufd_file> ictx;                // /dev/iommu, the context a device is bound to or an access's
     std::shared_ptr<iommufd::selftest_access> access;  // an access file
+    iommufd::fault* fault = nullptr;                   // a fault fd: its object, of which it holds a user
     bool is_device = false;
     unsigned device_index = 0;
     uint32_t dev_id = 0;  // device object id while bound
@@ -85,36 +91,39 @@ int alloc_fd(std::shared_ptr<file> f) {
 }
 
 const descriptor_names* g_names = nullptr;
-// The context whose ioctl is running (set under g_lock): the owner of the access files it creates.
+// The context whose ioctl is running (set under g_lock): the owner of the files it creates.
 std::shared_ptr<iommufd_file> g_calling;
 
-// The access files' descriptors (kernel get_unused_fd_flags / fd_install / fget) in this table,
-// named by the program's descriptors when the interposer installed its descriptor names.
-class access_files final : public iommufd::file_table {
+// The descriptors the contexts hand out, access files and fault fds (kernel get_unused_fd_flags /
+// fd_install / fget), in this table, named by the program's descriptors when the interposer
+// installed its descriptor names.
+class handed_out_files final : public iommufd::file_table {
   public:
     int reserve(std::shared_ptr<iommufd::selftest_access> access) override {
-        uint32_t fd = 0;
-        if (!g_calling || !g_fds.alloc(fd)) {
-            return -EMFILE;
-        }
-        const int model_fd = static_cast<int>(fd);
-        int visible = model_fd;
-        if (g_names != nullptr && (visible = g_names->reserve(model_fd)) < 0) {
-            g_fds.free(fd);
-            return visible;
-        }
         auto f = std::make_shared<file>();
-        f->ictx = g_calling;
         f->access = std::move(access);
-        m_reserved[visible] = {model_fd, std::move(f)};
-        return visible;
+        return reserve_file(std::move(f), g_names != nullptr ? g_names->reserve : nullptr);
+    }
+    int reserve_fault(iommufd::fault& queue) override {
+        auto f = std::make_shared<file>();
+        f->fault = &queue;
+        return reserve_file(std::move(f), g_names != nullptr ? g_names->reserve_fault : nullptr);
     }
     void install(int fd) override {
         auto it = m_reserved.find(fd);
         if (it == m_reserved.end()) {
             return;
         }
-        g_files.emplace(it->second.model_fd, std::move(it->second.f));
+        const int model_fd = it->second.model_fd;
+        if (iommufd::fault* queue = it->second.f->fault) {
+            // A real descriptor of the program mirrors the queue's readiness (poll, select, epoll).
+            queue->on_pending_changed = [model_fd](bool pending) {
+                if (g_names != nullptr) {
+                    g_names->fault_pending(model_fd, pending);
+                }
+            };
+        }
+        g_files.emplace(model_fd, std::move(it->second.f));
         m_reserved.erase(it);
         if (g_names != nullptr) {
             g_names->install(fd);
@@ -138,6 +147,22 @@ class access_files final : public iommufd::file_table {
     }
 
   private:
+    int reserve_file(std::shared_ptr<file> f, int (*reserve_visible)(int model_fd)) {
+        uint32_t fd = 0;
+        if (!g_calling || !g_fds.alloc(fd)) {
+            return -EMFILE;
+        }
+        const int model_fd = static_cast<int>(fd);
+        int visible = model_fd;
+        if (reserve_visible != nullptr && (visible = reserve_visible(model_fd)) < 0) {
+            g_fds.free(fd);
+            return visible;
+        }
+        f->ictx = g_calling;
+        m_reserved[visible] = {model_fd, std::move(f)};
+        return visible;
+    }
+
     struct reserved {
         int model_fd;
         std::shared_ptr<file> f;
@@ -145,7 +170,7 @@ class access_files final : public iommufd::file_table {
     std::map<int, reserved> m_reserved;
 };
 
-access_files& g_access_files = *new access_files;
+handed_out_files& g_handed_out_files = *new handed_out_files;
 
 // Runs fn where the context's drivers expect it.
 template <typename Fn>
@@ -222,6 +247,9 @@ int vfio_bind(file& f, uint64_t arg) {
     }
     if (it->second->access) {
         return vfio_refused(f, call, -EBADFD, "iommufd is an access file, not /dev/iommu");
+    }
+    if (it->second->fault != nullptr) {
+        return vfio_refused(f, call, -EBADFD, "iommufd is a fault fd, not /dev/iommu");
     }
     std::shared_ptr<iommufd_file> ictx = it->second->ictx;
     platform& p = platform::instance();
@@ -396,7 +424,7 @@ static int iommusim_open_unguarded(const char* path, int flags) {
     if (std::strcmp(path, "/dev/iommu") == 0 || std::strcmp(path, "/dev/vfio/vfio") == 0) {
         f->ictx = std::make_shared<iommufd_file>();
         f->ictx->ctx = std::make_unique<iommufd::context>();
-        f->ictx->ctx->files = &g_access_files;
+        f->ictx->ctx->files = &g_handed_out_files;
         return alloc_fd(std::move(f));
     }
     unsigned n = 0;
@@ -474,8 +502,8 @@ static int iommusim_ioctl_unguarded(int fd, unsigned long request, void* arg) {
     if (f->is_device) {
         return set_errno(device_ioctl(*f, request, uarg));
     }
-    if (f->access) {
-        errno = ENOTTY;  // the access file has no ioctl
+    if (f->access || f->fault != nullptr) {
+        errno = ENOTTY;  // neither the access file nor the fault fd has an ioctl
         return -1;
     }
     struct calling {
@@ -505,6 +533,9 @@ static int iommusim_close_unguarded(int fd) {
     }
     if (f->access) {
         in_context(*f->ictx, [&] { iommufd::selftest_access_release(*f->access); });
+    }
+    if (f->fault != nullptr) {
+        in_context(*f->ictx, [&] { iommufd::fault_file_release(*f->fault); });
     }
     release(f->ictx);
     return 0;
@@ -536,6 +567,21 @@ static ssize_t iommusim_rw_unguarded(int fd, void* buf, size_t count, off_t offs
         errno = EBADF;
         return -1;
     }
+    if (f->fault != nullptr) {
+        // The fault fd is not seekable (kernel nonseekable_open): pread and pwrite are ESPIPE.
+        if (offset >= 0) {
+            errno = ESPIPE;
+            return -1;
+        }
+        long rc = 0;
+        const auto ubuf = reinterpret_cast<uint64_t>(buf);
+        in_context(*f->ictx, [&] { rc = is_write ? f->fault->write(ubuf, count) : f->fault->read(ubuf, count); });
+        if (rc < 0) {
+            errno = static_cast<int>(-rc);
+            return -1;
+        }
+        return rc;
+    }
     if (!f->is_device || !f->ictx || offset < 0) {
         errno = EINVAL;
         return -1;
@@ -548,6 +594,22 @@ static ssize_t iommusim_rw_unguarded(int fd, void* buf, size_t count, off_t offs
         return -1;
     }
     return rc;
+}
+
+// poll(2)'s mask: a fault fd's (kernel iommufd_fault_fops_poll), or, for the files without a
+// poll method (/dev/iommu, VFIO device files, access files), the kernel's DEFAULT_POLLMASK.
+static int iommusim_poll_unguarded(int fd) {
+    using namespace iommusim;
+    std::lock_guard<std::mutex> guard(g_lock);
+    std::shared_ptr<file> f = lookup(fd);
+    if (!f) {
+        errno = EBADF;
+        return -1;
+    }
+    if (f->fault == nullptr) {
+        return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+    }
+    return POLLOUT | (f->fault->pending() ? POLLIN | POLLRDNORM : 0);
 }
 
 extern "C" int iommusim_last_fault(int device_fd) {
@@ -625,6 +687,28 @@ extern "C" ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset)
         return 0;
     });
     return n;
+}
+
+extern "C" ssize_t iommusim_read(int fd, void* buf, size_t count) {
+    ssize_t n = -1;
+    guarded([&] {
+        n = iommusim_rw_unguarded(fd, buf, count, -1, false);
+        return 0;
+    });
+    return n;
+}
+
+extern "C" ssize_t iommusim_write(int fd, const void* buf, size_t count) {
+    ssize_t n = -1;
+    guarded([&] {
+        n = iommusim_rw_unguarded(fd, const_cast<void*>(buf), count, -1, true);
+        return 0;
+    });
+    return n;
+}
+
+extern "C" int iommusim_poll(int fd) {
+    return guarded([&] { return iommusim_poll_unguarded(fd); });
 }
 
 extern "C" ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,11 +30,16 @@ namespace iommusim::preload {
 
 namespace {
 
-enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth, access };
+enum class file_kind { iommufd, vfio_container, vfio_device, fail_nth, access, fault };
 
 struct model_object {
     int model_fd = -1;  // the C API's descriptor (none for the fail-nth file)
     file_kind kind = file_kind::iommufd;
+    // A fault fd is one end of a socket pair, readable exactly while its queue has a group to read:
+    // the model sends one byte from the other end, kept here, and takes it back when the queue
+    // empties (poll, select and epoll then see the fault queue's readiness).
+    int signal_fd = -1;
+    bool signalled = false;
     // In a forked child, an iommufd file inherited from the parent: the connection its calls take
     // to the parent's model (preload/forked_callers.h); -1 for a file this process's model serves.
     int channel = -1;
@@ -51,12 +57,14 @@ constexpr int flagged_fds = 1 << 16;
 
 struct state {
     std::recursive_mutex mutex;
-    std::unordered_map<ino_t, model_object> objects;  // live model files by memfd inode
+    std::unordered_map<ino_t, model_object> objects;  // live model files by file key (file_key())
     std::unordered_set<ino_t> closed;                 // model objects closed while a memfd may live on
     std::unordered_map<int, ino_t> fds;               // descriptors the interposer saw of each
-    std::unordered_map<int, model_object> reserved;   // access files being created, by descriptor
+    std::unordered_map<int, model_object> reserved;   // access files and fault fds being created
     dev_t memfd_dev = 0;                              // the device every memfd lives on
     bool have_memfd_dev = false;
+    dev_t socket_dev = 0;  // the device of every socket (the fault fds)
+    bool have_socket_dev = false;
     pid_t owner = getpid();             // a vfork child shares this memory, not the fds
     int parent_channel = -1;            // this process's connection to its parent's model, if any
     fork_channel forking;               // the connection made for the fork in progress
@@ -117,14 +125,27 @@ bool in_vfork_child() {
     return getpid() != st().owner;
 }
 
-// The memfd inode of fd when it is one of the model's, else false. Caller holds the mutex.
+// The key of a model file: its memfd's inode, or for a fault fd its socket's inode with the top
+// bit set (sockets and memfds number their inodes independently; socket inode numbers are 32-bit).
+constexpr ino_t socket_key_bit = ino_t{1} << (sizeof(ino_t) * 8 - 1);
+
+bool file_key(const struct stat& sb, ino_t& key) {
+    const state& s = st();
+    if (s.have_memfd_dev && sb.st_dev == s.memfd_dev) {
+        key = sb.st_ino;
+        return true;
+    }
+    if (s.have_socket_dev && sb.st_dev == s.socket_dev && S_ISSOCK(sb.st_mode)) {
+        key = sb.st_ino | socket_key_bit;
+        return true;
+    }
+    return false;
+}
+
+// The file key of fd when it may be one of the model's files, else false. Caller holds the mutex.
 bool inode_of(int fd, ino_t& ino) {
     struct stat sb;
-    if (!st().have_memfd_dev || fstat(fd, &sb) != 0 || sb.st_dev != st().memfd_dev) {
-        return false;
-    }
-    ino = sb.st_ino;
-    return true;
+    return st().have_memfd_dev && fstat(fd, &sb) == 0 && file_key(sb, ino);
 }
 
 model_object* object_of(int fd, ino_t& ino) {
@@ -156,6 +177,9 @@ void release_if_unreferenced(ino_t ino) {
     if (obj->second.model_fd >= 0) {
         iommusim_close(obj->second.model_fd);
     }
+    if (obj->second.signal_fd >= 0) {
+        close(obj->second.signal_fd);
+    }
     s.objects.erase(obj);
     s.closed.insert(ino);
 }
@@ -172,6 +196,8 @@ const char* memfd_name(file_kind kind) {
             return "iommusim:fail-nth";
         case file_kind::access:
             return "iommusim:[iommufd_test_staccess]";
+        case file_kind::fault:
+            return "iommusim:[iommufd-pgfault]";  // a socket, named for the log only
     }
     return "iommusim";
 }
@@ -211,9 +237,9 @@ int bind_iommufd(const model_object& device, void* arg) {
     return rc;
 }
 
-// The descriptor names of the model's access files (platform/descriptor_names.h): a memfd each,
-// reserved (not yet a model file) until the creating ioctl completed. They run inside the
-// model's ioctl, which holds the (recursive) mutex already.
+// The descriptor names of the model's access files and fault fds (platform/descriptor_names.h): a
+// memfd or a socket each, reserved (not yet a model file) until the creating ioctl completed. They
+// run inside the model's ioctl, which holds the (recursive) mutex already.
 int reserve_access_fd(int model_fd) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
@@ -228,7 +254,23 @@ int reserve_access_fd(int model_fd) {
     return fd;
 }
 
-void install_access_fd(int fd) {
+// The program's end of a socket pair (O_CLOEXEC and O_RDWR, as the kernel's fault fd).
+int reserve_fault_fd(int model_fd) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+        return -errno;
+    }
+    model_object obj;
+    obj.kind = file_kind::fault;
+    obj.model_fd = model_fd;
+    obj.signal_fd = ends[1];
+    s.reserved[ends[0]] = obj;
+    return ends[0];
+}
+
+void install_reserved_fd(int fd) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     auto it = s.reserved.find(fd);
@@ -236,21 +278,34 @@ void install_access_fd(int fd) {
     if (it == s.reserved.end() || fstat(fd, &sb) != 0) {
         return;
     }
-    s.memfd_dev = sb.st_dev;
-    s.have_memfd_dev = true;
-    s.closed.erase(sb.st_ino);
-    s.objects[sb.st_ino] = it->second;
-    s.fds[fd] = sb.st_ino;
+    if (it->second.kind == file_kind::fault) {
+        s.socket_dev = sb.st_dev;
+        s.have_socket_dev = true;
+    } else {
+        s.memfd_dev = sb.st_dev;
+        s.have_memfd_dev = true;
+    }
+    ino_t key = 0;
+    file_key(sb, key);
+    s.closed.erase(key);
+    s.objects[key] = it->second;
+    s.fds[fd] = key;
     flag(fd, true);
     s.reserved.erase(it);
 }
 
-void unreserve_access_fd(int fd) {
+void unreserve_fd(int fd) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
-    if (s.reserved.erase(fd) != 0) {
-        close(fd);  // not a model file yet: the C library's close
+    auto it = s.reserved.find(fd);
+    if (it == s.reserved.end()) {
+        return;
     }
+    if (it->second.signal_fd >= 0) {
+        close(it->second.signal_fd);
+    }
+    s.reserved.erase(it);
+    close(fd);  // not a model file yet: the C library's close
 }
 
 int model_access_fd(int fd) {
@@ -261,7 +316,38 @@ int model_access_fd(int fd) {
     return obj != nullptr && obj->kind == file_kind::access ? obj->model_fd : -1;
 }
 
-const descriptor_names access_names{reserve_access_fd, install_access_fd, unreserve_access_fd, model_access_fd};
+// The fault queue behind C API descriptor model_fd gained its first group to read (send the byte
+// that makes the program's end readable) or lost its last one (take it back, through any
+// descriptor the program has of that end: they share one socket).
+void set_fault_pending(int model_fd, bool pending) {
+    state& s = st();
+    std::lock_guard<std::recursive_mutex> guard(s.mutex);
+    for (auto& [key, obj] : s.objects) {
+        if (obj.kind != file_kind::fault || obj.model_fd != model_fd || obj.signalled == pending) {
+            continue;
+        }
+        if (pending) {
+            const char byte = 1;
+            obj.signalled = send(obj.signal_fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+            return;
+        }
+        for (const auto& [fd, fd_key] : s.fds) {
+            ino_t now = 0;
+            if (fd_key != key || !inode_of(fd, now) || now != key) {
+                continue;
+            }
+            char byte = 0;
+            while (recv(fd, &byte, 1, MSG_DONTWAIT) == 1) {
+            }
+            obj.signalled = false;
+            return;
+        }
+        return;
+    }
+}
+
+const descriptor_names model_names{reserve_access_fd,   reserve_fault_fd, set_fault_pending,
+                                   install_reserved_fd, unreserve_fd,     model_access_fd};
 
 bool maybe_model_file(int fd) {
     if (fd >= 0 && fd < flagged_fds) {
@@ -292,7 +378,7 @@ bool open_file(const char* path, int flags, int& result) {
     obj.kind = kind;
     if (kind != file_kind::fail_nth) {
         configure_platform_once();
-        static const bool names_installed = (set_descriptor_names(&access_names), true);
+        static const bool names_installed = (set_descriptor_names(&model_names), true);
         (void)names_installed;
         obj.model_fd = iommusim_open(path, flags);
         if (obj.model_fd < 0) {
@@ -396,6 +482,8 @@ bool read_file(int fd, void* buf, std::size_t len, off_t offset, ssize_t& result
     return on_model_object(fd, [&](model_object& obj) {
         if (obj.kind == file_kind::fail_nth) {
             result = fail_nth_read(fd, buf, len, offset);
+        } else if (obj.kind == file_kind::fault) {
+            result = offset >= 0 ? (errno = ESPIPE, -1) : iommusim_read(obj.model_fd, buf, len);  // not seekable
         } else if (obj.kind == file_kind::vfio_device) {
             result = device_region_io(fd, obj.model_fd, buf, len, offset, false);
         } else {
@@ -409,6 +497,8 @@ bool write_file(int fd, const void* buf, std::size_t len, off_t offset, ssize_t&
     return on_model_object(fd, [&](model_object& obj) {
         if (obj.kind == file_kind::fail_nth) {
             result = fail_nth_write(buf, len);  // ignores the offset
+        } else if (obj.kind == file_kind::fault) {
+            result = offset >= 0 ? (errno = ESPIPE, -1) : iommusim_write(obj.model_fd, buf, len);
         } else if (obj.kind == file_kind::vfio_device) {
             result = device_region_io(fd, obj.model_fd, const_cast<void*>(buf), len, offset, true);
         } else {

@@ -3,10 +3,15 @@
  * access ops name) is a real kernel file descriptor reserved with memfd_create, so close,
  * dup*, fcntl, O_CLOEXEC, poll/select/epoll and fork act on it as on the kernel's file (neither
  * iommufd nor a VFIO device file has a poll method: poll reports the default mask, epoll_ctl
- * refuses with EPERM, on both). A model file is identified by its memfd's inode: every descriptor
- * of that inode (dup'd ones included) reaches the same model object; the object is closed in the
- * model when the last descriptor the interposer saw of it is closed (close, dup2/dup3 over it,
- * close_range, closefrom).
+ * refuses with EPERM, on both). A fault fd (IOMMU_FAULT_QUEUE_ALLOC) is one end of a socket pair
+ * instead, readable exactly while its queue has a group to read, so poll, select and epoll wait
+ * on it as on the kernel's (read and write go to the model: whole fault and response records;
+ * pread/pwrite ESPIPE). A model file is identified by its memfd's (or socket's) inode: every
+ * descriptor of that inode (dup'd ones included) reaches the same model object; the object is
+ * closed in the model when the last descriptor the interposer saw of it is closed (close,
+ * dup2/dup3 over it, close_range, closefrom). Does not model: reads and writes of a fault fd in a
+ * forked child (they reach the child's copy of the model, whose queue the parent no longer
+ * feeds), readv/writev of a fault fd (EINVAL).
  *
  * A C interface, for the C entry points in interposer.c. Every function returning bool returns
  * false when fd or path is not a model file: the caller then forwards to the C library. Calls

@@ -6,8 +6,10 @@
  *
  * Supported commands: IOMMU_DESTROY, IOMMU_IOAS_ALLOC, IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
  * IOMMU_IOAS_MAP_FILE, IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY, IOMMU_OPTION, IOMMU_IOAS_CHANGE_PROCESS,
- * IOMMU_IOAS_UNMAP, IOMMU_HWPT_ALLOC, IOMMU_GET_HW_INFO, IOMMU_HWPT_INVALIDATE, IOMMU_TEST_CMD
- * (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT), and on VFIO device fds
+ * IOMMU_IOAS_UNMAP, IOMMU_HWPT_ALLOC, IOMMU_GET_HW_INFO, IOMMU_HWPT_INVALIDATE, IOMMU_FAULT_QUEUE_ALLOC
+ * (the fault fd reads struct iommu_hwpt_pgfault and takes struct iommu_hwpt_page_response records),
+ * IOMMU_TEST_CMD (MOCK_DOMAIN, MOCK_DOMAIN_REPLACE, MD_CHECK_REFS, MD_CHECK_IOTLB, SET_TEMP_MEMORY_LIMIT,
+ * TRIGGER_IOPF), and on VFIO device fds
  * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT,
  * VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS
  * and VFIO_DEVICE_RESET (the DMA engine's register region, iommusim/hw/dma_engine.h); the VFIO type1
@@ -299,6 +301,50 @@ struct iommu_hwpt_invalidate {
 };
 #define IOMMU_HWPT_INVALIDATE IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
 
+/* I/O page fault delivery: the records a fault fd reads and takes (include/uapi/linux/iommufd.h) */
+enum iommu_hwpt_pgfault_flags {
+    IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0,
+    IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1,
+};
+
+enum iommu_hwpt_pgfault_perm {
+    IOMMU_PGFAULT_PERM_READ = 1 << 0,
+    IOMMU_PGFAULT_PERM_WRITE = 1 << 1,
+    IOMMU_PGFAULT_PERM_EXEC = 1 << 2,
+    IOMMU_PGFAULT_PERM_PRIV = 1 << 3,
+};
+
+struct iommu_hwpt_pgfault {
+    uint32_t flags;
+    uint32_t dev_id;
+    uint32_t pasid;
+    uint32_t grpid;
+    uint32_t perm;
+    uint32_t __reserved;
+    iommusim_aligned_u64 addr;
+    uint32_t length;
+    uint32_t cookie;
+};
+
+enum iommufd_page_response_code {
+    IOMMUFD_PAGE_RESP_SUCCESS = 0,
+    IOMMUFD_PAGE_RESP_INVALID = 1,
+};
+
+struct iommu_hwpt_page_response {
+    uint32_t cookie;
+    uint32_t code;
+};
+
+/* IOMMU_FAULT_QUEUE_ALLOC */
+struct iommu_fault_alloc {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t out_fault_id;
+    uint32_t out_fault_fd;
+};
+#define IOMMU_FAULT_QUEUE_ALLOC IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
+
 /* ---- selftest subset (iommufd_test.h, spec §5) ---- */
 
 enum {
@@ -435,6 +481,13 @@ struct iommu_test_cmd {
             uint32_t id;
             uint32_t cache;
         } check_dev_cache;
+        struct {
+            uint32_t dev_id;
+            uint32_t pasid;
+            uint32_t grpid;
+            uint32_t perm;
+            iommusim_aligned_u64 addr;
+        } trigger_iopf;
     };
     uint32_t last;
 };

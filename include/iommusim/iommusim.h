@@ -5,6 +5,9 @@
  *   "/dev/vfio/devices/vfioN"  DMA device N of the platform (VFIO cdev). Bind it to an iommufd
  *                              context with VFIO_DEVICE_BIND_IOMMUFD, then attach it with
  *                              VFIO_DEVICE_ATTACH_IOMMUFD_PT.
+ * A context also hands out descriptors of its own: the selftest's access files
+ * (IOMMU_TEST_OP_CREATE_ACCESS) and fault fds (IOMMU_FAULT_QUEUE_ALLOC; iommusim_read,
+ * iommusim_write and iommusim_poll below). Each keeps its context alive until closed.
  * The commands and structs are those of iommusim/iommufd.h. Every call behaves like the system
  * call it stands for: 0 (or a file descriptor) on success, -1 with errno set on failure.
  *
@@ -77,6 +80,20 @@ int iommusim_dma(int device_fd, uint32_t pasid, uint64_t iova, void* buf, size_t
  * VFIO_DEVICE_RESET through iommusim_ioctl(). */
 ssize_t iommusim_pread(int fd, void* buf, size_t count, off_t offset);
 ssize_t iommusim_pwrite(int fd, const void* buf, size_t count, off_t offset);
+
+/* read(2)/write(2) on a fault fd (IOMMU_FAULT_QUEUE_ALLOC's out_fault_fd): read takes whole
+ * struct iommu_hwpt_pgfault records of the page request groups waiting (0 when none waits), write
+ * answers groups with struct iommu_hwpt_page_response records; the kernel's errnos (ESPIPE for a
+ * count not a multiple of the record size, EINVAL for a read too short for the first group or an
+ * unknown cookie or code). EINVAL on every other descriptor; iommusim_pread/iommusim_pwrite on a
+ * fault fd are ESPIPE (it is not seekable). */
+ssize_t iommusim_read(int fd, void* buf, size_t count);
+ssize_t iommusim_write(int fd, const void* buf, size_t count);
+
+/* poll(2)'s event mask of fd: for a fault fd POLLOUT, with POLLIN | POLLRDNORM while a group waits
+ * to be read; for every other descriptor POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM (the kernel's
+ * files without a poll method). -1 with errno EBADF for an unknown descriptor. */
+int iommusim_poll(int fd);
 
 /* VT-d fault reason code of the last iommusim_dma() of device_fd that faulted (0 if none has
  * faulted since the fd was opened; the register region's transfers report theirs in its

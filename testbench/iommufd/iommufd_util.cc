@@ -199,4 +199,59 @@ int SetTempMemoryLimit(int fd, uint32_t limit) {
     return Ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+int FaultQueueAlloc(int fd, uint32_t* fault_id, int* fault_fd) {
+    iommu_fault_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    int err = Ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd);
+    if (err == 0) {
+        *fault_id = cmd.out_fault_id;
+        *fault_fd = static_cast<int>(cmd.out_fault_fd);
+    }
+    return err;
+}
+
+int HwptAllocIopf(int fd, uint32_t dev_id, uint32_t pt_id, uint32_t fault_id, uint32_t* out_hwpt_id, uint32_t data_type,
+                  const void* data, uint32_t data_len) {
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = IOMMU_HWPT_FAULT_ID_VALID;
+    cmd.dev_id = dev_id;
+    cmd.pt_id = pt_id;
+    cmd.data_type = data_type;
+    cmd.data_len = data_len;
+    cmd.data_uptr = reinterpret_cast<uint64_t>(data);
+    cmd.fault_id = fault_id;
+    int err = Ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+    if (err == 0 && out_hwpt_id != nullptr) {
+        *out_hwpt_id = cmd.out_hwpt_id;
+    }
+    return err;
+}
+
+int TriggerIopfRoundTrip(int fd, uint32_t dev_id, int fault_fd) {
+    iommu_test_cmd cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.op = IOMMU_TEST_OP_TRIGGER_IOPF;
+    cmd.trigger_iopf.dev_id = dev_id;
+    cmd.trigger_iopf.pasid = 0x1;
+    cmd.trigger_iopf.grpid = 0x2;
+    cmd.trigger_iopf.perm = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE;
+    cmd.trigger_iopf.addr = 0xdeadbeaf;
+    int err = Ioctl(fd, IOMMU_TEST_CMD, &cmd);
+    if (err != 0) {
+        return err;
+    }
+    iommu_hwpt_pgfault fault{};
+    if (iommusim_read(fault_fd, &fault, sizeof(fault)) <= 0) {
+        return EIO;
+    }
+    iommu_hwpt_page_response response{};
+    response.cookie = fault.cookie;
+    response.code = IOMMUFD_PAGE_RESP_SUCCESS;
+    if (iommusim_write(fault_fd, &response, sizeof(response)) <= 0) {
+        return EIO;
+    }
+    return 0;
+}
+
 }  // namespace iommusim::test

@@ -34,6 +34,15 @@ int CheckMap(int fd, uint32_t hwpt_id, uint64_t iova, uint64_t length, const voi
 int MockDomainReplace(int fd, uint32_t stdev_id, uint32_t pt_id, uint32_t* out_pt_id = nullptr);
 int CheckIotlb(int fd, uint32_t hwpt_id, uint32_t iotlb_id, uint32_t value);
 int SetTempMemoryLimit(int fd, uint32_t limit);
+// IOMMU_FAULT_QUEUE_ALLOC: the fault object's id and its fault fd.
+int FaultQueueAlloc(int fd, uint32_t* fault_id, int* fault_fd);
+// IOMMU_HWPT_ALLOC with IOMMU_HWPT_FAULT_ID_VALID and fault_id.
+int HwptAllocIopf(int fd, uint32_t dev_id, uint32_t pt_id, uint32_t fault_id, uint32_t* out_hwpt_id,
+                  uint32_t data_type = IOMMU_HWPT_DATA_NONE, const void* data = nullptr, uint32_t data_len = 0);
+// The kernel's _test_cmd_trigger_iopf: IOMMU_TEST_OP_TRIGGER_IOPF on dev_id (pasid 1, grpid 2, read
+// and write, address 0xdeadbeaf), then one record read from fault_fd and answered with success;
+// EIO when the read or the write moved no bytes.
+int TriggerIopfRoundTrip(int fd, uint32_t dev_id, int fault_fd);
 
 }  // namespace iommusim::test
 

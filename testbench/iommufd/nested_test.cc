@@ -1,6 +1,6 @@
 // Port of the kernel selftest iommufd_ioas.alloc_hwpt_nested (tools/testing/selftests/iommu/iommufd.c)
-// against the C API, with the variants NoDomain, MockDomain and TwoMockDomain. Pins the 6.13+
-// behaviour: HWPT_INVALIDATE on the nest parent is EINVAL.
+// against the C API, with the variants NoDomain, MockDomain and TwoMockDomain, its fault-queue steps
+// included. Pins the 6.13+ behaviour: HWPT_INVALIDATE on the nest parent is EINVAL.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -96,11 +96,21 @@ TEST_P(IommufdIoas, AllocHwptNested) {
     TestErrHwptAllocNested(EINVAL, fd, m_device_id, parent_hwpt_id_not_work, 0, &nested_hwpt_id[0],
                            IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data));
 
-    // Allocate two nested hwpts sharing one common parent hwpt.
+    // Allocate two nested hwpts sharing one common parent hwpt, and a third reporting to a fault queue.
+    uint32_t fault_id = 0;
+    int fault_fd = -1;
+    uint32_t iopf_hwpt_id = 0;
+    ASSERT_EQ(0, FaultQueueAlloc(fd, &fault_id, &fault_fd));
+    ASSERT_NE(0u, fault_id);
+    ASSERT_NE(0, fault_fd);
     TestCmdHwptAllocNested(fd, m_device_id, parent_hwpt_id, 0, &nested_hwpt_id[0], IOMMU_HWPT_DATA_SELFTEST, &data,
                            sizeof(data));
     TestCmdHwptAllocNested(fd, m_device_id, parent_hwpt_id, 0, &nested_hwpt_id[1], IOMMU_HWPT_DATA_SELFTEST, &data,
                            sizeof(data));
+    EXPECT_EQ(ENOENT, HwptAllocIopf(fd, m_device_id, parent_hwpt_id, UINT32_MAX, &iopf_hwpt_id,
+                                    IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)));
+    ASSERT_EQ(0, HwptAllocIopf(fd, m_device_id, parent_hwpt_id, fault_id, &iopf_hwpt_id, IOMMU_HWPT_DATA_SELFTEST,
+                               &data, sizeof(data)));
     TestCmdCheckIotlbAll(fd, nested_hwpt_id[0], IOMMU_TEST_IOTLB_DEFAULT);
     TestCmdCheckIotlbAll(fd, nested_hwpt_id[1], IOMMU_TEST_IOTLB_DEFAULT);
 
@@ -234,14 +244,22 @@ TEST_P(IommufdIoas, AllocHwptNested) {
     TestErrDestroy(EBUSY, fd, nested_hwpt_id[1]);
     TestCmdDestroy(fd, nested_hwpt_id[0]);
 
+    // Switch from nested_hwpt_id[1] to iopf_hwpt_id and trigger an IOPF on the device.
+    TestCmdMockDomainReplace(fd, m_stdev_id, iopf_hwpt_id);
+    TestErrDestroy(EBUSY, fd, iopf_hwpt_id);
+    EXPECT_EQ(0, TriggerIopfRoundTrip(fd, m_device_id, fault_fd));
+
     // Detach from nested_hwpt_id[1] and destroy it.
     TestCmdMockDomainReplace(fd, m_stdev_id, parent_hwpt_id);
     TestCmdDestroy(fd, nested_hwpt_id[1]);
+    TestCmdDestroy(fd, iopf_hwpt_id);
 
     // Detach from the parent hw_pagetable and destroy it.
     TestCmdMockDomainReplace(fd, m_stdev_id, m_ioas_id);
     TestCmdDestroy(fd, parent_hwpt_id);
     TestCmdDestroy(fd, parent_hwpt_id_not_work);
+    EXPECT_EQ(0, iommusim_close(fault_fd));
+    TestCmdDestroy(fd, fault_id);
 }
 
 // The device-independent parts of the kernel's iommufd_ioas fixture.

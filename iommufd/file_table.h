@@ -1,0 +1,29 @@
+// The caller's descriptor table for the files iommufd hands out as descriptors (kernel
+// get_unused_fd_flags / fd_install / put_unused_fd / fget): the selftest's access files and the
+// fault fds. Implemented by the C API over its descriptors, or the program's under the interposer.
+#pragma once
+
+#include <memory>
+
+namespace iommusim::iommufd {
+
+struct selftest_access;
+struct fault;
+
+class file_table {
+  public:
+    virtual ~file_table() = default;
+    // Reserves a descriptor for an access file, not yet found by lookups: the number, or a
+    // negative errno.
+    virtual int reserve(std::shared_ptr<selftest_access> file) = 0;
+    // Reserves a descriptor for the fault fd of `queue` (the fd holds a user of it once
+    // installed, and gives it back with fault_file_release): the number, or a negative errno.
+    virtual int reserve_fault(fault& queue) = 0;
+    // Makes a reserved descriptor live, or gives it back.
+    virtual void install(int fd) = 0;
+    virtual void unreserve(int fd) = 0;
+    // The access file of live descriptor fd, else nullptr.
+    virtual std::shared_ptr<selftest_access> access_file(int fd) = 0;
+};
+
+}  // namespace iommusim::iommufd
