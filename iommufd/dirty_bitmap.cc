@@ -4,6 +4,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "driver/uaccess.h"
 
@@ -18,8 +19,15 @@ user_dirty_bitmap::user_dirty_bitmap(uint64_t iova, uint64_t length, uint64_t pa
 
 int user_dirty_bitmap::pin() {
     const uint64_t bytes = (m_bits + 7) / 8;
-    m_user.resize(bytes);
-    m_words.assign((m_bits + 63) / 64, 0);
+    try {
+        m_user.resize(bytes);
+        m_words.assign((m_bits + 63) / 64, 0);
+    } catch (const std::bad_alloc&) {
+        // The kernel pins the bitmap a window at a time; the model buffers all of it.
+        m_user.clear();
+        m_words.clear();
+        return -ENOMEM;
+    }
     if (driver::copy_from_user(m_user.data(), m_data, bytes) != 0 ||
         driver::copy_to_user(m_data, m_user.data(), bytes) != 0) {
         return -EFAULT;

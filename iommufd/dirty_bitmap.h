@@ -23,7 +23,8 @@ class user_dirty_bitmap final : public driver::dirty_bitmap_sink {
     user_dirty_bitmap(uint64_t iova, uint64_t length, uint64_t page_size, uint64_t data);
 
     // Kernel pin_user_pages(FOLL_WRITE) of the bitmap: the bytes must be readable and writable
-    // (they are read and written back unchanged). 0 or -EFAULT.
+    // (they are read and written back unchanged). 0, -EFAULT, or -ENOMEM when the model cannot
+    // buffer a bitmap that large.
     int pin();
     void record(uint64_t iova, uint64_t length) override;
     // ORs every recorded bit into the user bitmap; writes nothing when none was recorded. 0 or -EFAULT.

@@ -139,9 +139,10 @@ int hwpt_get_dirty_bitmap_ioctl(ucmd& u) {
     rc = bitmap.pin();
     if (rc != 0) {
         klog::printk(klog::level::info, iommufd_log,
-                     "IOMMU_HWPT_GET_DIRTY_BITMAP of hwpt_id %u refused: the bitmap at 0x%llx is not writable user "
-                     "memory (EFAULT)",
-                     cmd.hwpt_id, static_cast<unsigned long long>(cmd.data));
+                     "IOMMU_HWPT_GET_DIRTY_BITMAP of hwpt_id %u refused: the bitmap at 0x%llx (%llu bits) %s (%s)",
+                     cmd.hwpt_id, static_cast<unsigned long long>(cmd.data),
+                     static_cast<unsigned long long>(bitmap.bits()),
+                     rc == -EFAULT ? "is not writable user memory" : "cannot be buffered", strerrorname_np(-rc));
         return rc;
     }
     const unsigned long flags = (cmd.flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) != 0 ? driver::dirty_no_clear : 0;
