@@ -9,7 +9,9 @@
 // paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space).
 // Dirty tracking as selftest.c's dirty ops: a dirty flag per MOCK_IO_PAGE_SIZE entry (kernel
 // MOCK_PFN_DIRTY_IOVA), set by IOMMU_TEST_OP_DIRTY, reported per entry, or per MOCK_HUGE_PAGE_SIZE
-// page where the domain mapped a huge page, by read_and_clear_dirty.
+// page where the domain mapped a huge page, by read_and_clear_dirty. A HUGE_IOVA domain picks its
+// page sizes per map() call from the IOVA and host address alone: the core does not tell it that
+// an IOAS disabled large pages (IOMMU_OPTION_HUGE_PAGES 0), where Linux maps PAGE_SIZE at a time.
 // Does not model: access objects, PASID attach, vIOMMU/vdevice caches, IOPF.
 #pragma once
 
