@@ -8,6 +8,7 @@
 #include "driver/log.h"
 #include "driver/uaccess.h"
 #include "iommusim/iommufd.h"
+#include "util/bit_range.h"
 
 namespace iommusim::driver {
 
@@ -193,23 +194,6 @@ void* mock_paging_domain::lookup(uint64_t iova) const {
     return static_cast<char*>(it->second.host) + (iova - it->first);
 }
 
-namespace {
-
-// Calls fn(word, mask) for every 64-bit word of a bitset that holds bits of [first, end), with the
-// mask of those bits.
-template <typename Fn>
-void for_each_word(uint64_t first, uint64_t end, Fn fn) {
-    while (first < end) {
-        const unsigned bit = first % 64;
-        const uint64_t count = std::min<uint64_t>(64 - bit, end - first);
-        const uint64_t mask = (count == 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1) << bit;
-        fn(first / 64, mask);
-        first += count;
-    }
-}
-
-}  // namespace
-
 int mock_paging_domain::set_dirty_tracking(bool enabled) {
     if (enabled && !m_dirty_tracking) {
         klog::printk(klog::level::info, mock_log,
@@ -222,7 +206,7 @@ int mock_paging_domain::set_dirty_tracking(bool enabled) {
 
 void mock_paging_domain::report_small(uint64_t start, mapping& m, uint64_t first, uint64_t end, bool clear,
                                       dirty_bitmap_sink& dirty) {
-    for_each_word(first, end, [&](uint64_t word, uint64_t mask) {
+    for_each_bit_word(first, end, [&](uint64_t word, uint64_t mask) {
         uint64_t bits = m.dirty[word] & mask;
         if (bits == 0) {
             return;
@@ -272,7 +256,7 @@ int mock_paging_domain::read_and_clear_dirty(uint64_t iova, uint64_t size, unsig
         const uint64_t to = std::min(end, huge_end);
         for (uint64_t head = from - (from - huge_first) % huge_entries; from < to && head < to; head += huge_entries) {
             bool any = false;
-            for_each_word(head, head + huge_entries, [&](uint64_t word, uint64_t mask) {
+            for_each_bit_word(head, head + huge_entries, [&](uint64_t word, uint64_t mask) {
                 if ((m.dirty[word] & mask) != 0) {
                     any = true;
                     if (clear) {

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "driver/uaccess.h"
+#include "util/bit_range.h"
 
 namespace iommusim::iommufd {
 
@@ -43,15 +44,10 @@ void user_dirty_bitmap::record(uint64_t iova, uint64_t length) {
     if (last < m_iova || iova > m_last) {
         return;
     }
-    uint64_t bit = (std::max(iova, m_iova) - m_iova) >> m_shift;
+    const uint64_t bit = (std::max(iova, m_iova) - m_iova) >> m_shift;
     const uint64_t end = ((std::min(last, m_last) - m_iova) >> m_shift) + 1;
     m_recorded = true;
-    while (bit < end) {
-        const unsigned at = bit % 64;
-        const uint64_t count = std::min<uint64_t>(64 - at, end - bit);
-        m_words[bit / 64] |= (count == 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1) << at;
-        bit += count;
-    }
+    for_each_bit_word(bit, end, [this](uint64_t word, uint64_t mask) { m_words[word] |= mask; });
 }
 
 int user_dirty_bitmap::publish() {
