@@ -3,7 +3,7 @@
 // the iommufd core (range checks, the walk over the IOAS areas, the user bitmap) and the selftest
 // mock's read_and_clear_dirty. Before each call (outside the timed part) IOMMU_TEST_OP_DIRTY flags
 // the same pages dirty again. Reports host time per page; 32768 pages is the kernel selftest's
-// 64M variant.
+// 64M variant. BM_GetDirtyBitmapNoClear/{pages}: the same read with NO_CLEAR.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -134,5 +134,42 @@ void BM_GetDirtyBitmap(benchmark::State& state) {
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_GetDirtyBitmap)->Arg(512)->Arg(4096)->Arg(32768)->Apply(iommusim::bench::iterations_from_environment);
+
+// The same read with IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR: the pages stay dirty, so nothing runs
+// between the calls and the instruction count is the read's alone.
+void BM_GetDirtyBitmapNoClear(benchmark::State& state) {
+    dirty_setup s(static_cast<uint64_t>(state.range(0)));
+    if (!s.ok || !s.mark()) {
+        state.SkipWithError("set-up failed");
+        return;
+    }
+    iommu_hwpt_get_dirty_bitmap cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.hwpt_id = s.hwpt_id;
+    cmd.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
+    cmd.iova = MOCK_APERTURE_START;
+    cmd.length = s.length;
+    cmd.page_size = mock_page;
+    cmd.data = reinterpret_cast<uint64_t>(s.bitmap.data());
+    for (auto _ : state) {
+        if (iommusim_ioctl(s.fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd) != 0) {
+            state.SkipWithError("IOMMU_HWPT_GET_DIRTY_BITMAP failed");
+            break;
+        }
+        benchmark::DoNotOptimize(s.bitmap.data());
+    }
+    if (s.bitmap.front() != 0x5555555555555555ull) {
+        state.SkipWithError("the bitmap does not hold every other page");
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+    state.counters["host_time_per_page"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(state.range(0)),
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_GetDirtyBitmapNoClear)
+    ->Arg(512)
+    ->Arg(4096)
+    ->Arg(32768)
+    ->Apply(iommusim::bench::iterations_from_environment);
 
 }  // namespace
