@@ -1,7 +1,7 @@
 // Dirty tracking of paging HWPTs (kernel drivers/iommu/iommufd/hw_pagetable.c
 // iommufd_hwpt_set_dirty_tracking / iommufd_hwpt_get_dirty_bitmap and io_pagetable.c
 // iopt_set_dirty_tracking / iopt_read_and_clear_dirty_data). The core reaches the dirty state only
-// through the domain's dirty ops, so any driver's domains work.
+// through the domain's dirty ops, so any driver's domains work. Facts: docs/iommufd-facts.md §2.5.
 //
 // GET_DIRTY_BITMAP returns the errors the kernel computes while it walks: a range that is not
 // wholly mapped by the IOAS (iopt_area_contig_done, EINVAL), a driver refusal, a bitmap that cannot
