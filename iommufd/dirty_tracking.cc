@@ -113,7 +113,7 @@ int hwpt_get_dirty_bitmap_ioctl(ucmd& u) {
         rc = -ENOENT;
         refusal = "hwpt_id is not a paging HWPT";
     } else if (__builtin_add_overflow(cmd.iova, cmd.length - 1, &last)) {
-        // Kernel iommufd_check_iova_range, in its order.
+        // This and the next two: kernel iommufd_check_iova_range, in its order.
         rc = -EOVERFLOW;
         refusal = "iova + length - 1 overflows";
     } else if (const uint64_t align = ioas_iova_alignment(*hwpt->ioas);
