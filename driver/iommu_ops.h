@@ -90,6 +90,9 @@ class dirty_bitmap_sink {
     virtual ~dirty_bitmap_sink() = default;
     // [iova, iova + length) was written since the last clear.
     virtual void record(uint64_t iova, uint64_t length) = 0;
+    // False for the core's clearing pass before it enables tracking (kernel iopt_clear_dirty_data
+    // passes a NULL bitmap): drivers then clear without reporting, even while tracking is off.
+    virtual bool reports() const { return true; }
 };
 
 // read_and_clear_dirty flags (IOMMU_DIRTY_NO_CLEAR: report without clearing).

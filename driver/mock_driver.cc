@@ -1,11 +1,14 @@
 #include "driver/mock_driver.h"
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
 #include "driver/log.h"
 #include "driver/uaccess.h"
 #include "iommusim/iommufd.h"
+#include "util/bit_range.h"
 
 namespace iommusim::driver {
 
@@ -165,7 +168,20 @@ int mock_paging_domain::map(uint64_t iova, void* host, uint64_t len, int prot) {
             return -EEXIST;
         }
     }
-    m_map[iova] = mapping{len, host, prot};
+    mapping m{len, host, prot, 0, 0, {}};
+    m.dirty.assign((len + mock_io_page_size - 1) / mock_io_page_size / 64 + 1, 0);
+    const uint64_t phys = reinterpret_cast<uintptr_t>(host);
+    constexpr uint64_t huge_mask = mock_huge_page_size - 1;
+    if ((m_pgsize_bitmap & mock_huge_page_size) != 0 && ((iova ^ phys) & huge_mask) == 0) {
+        // Huge pages from the first huge-aligned IOVA up to the last whole huge page.
+        const uint64_t begin = ((iova + huge_mask) & ~huge_mask) - iova;
+        const uint64_t end = ((iova + len) & ~huge_mask) - iova;
+        if (begin < end) {
+            m.huge_begin = begin;
+            m.huge_end = end;
+        }
+    }
+    m_map.emplace(iova, std::move(m));
     return 0;
 }
 
@@ -189,6 +205,99 @@ void* mock_paging_domain::lookup(uint64_t iova) const {
         return nullptr;
     }
     return static_cast<char*>(it->second.host) + (iova - it->first);
+}
+
+int mock_paging_domain::set_dirty_tracking(bool enabled) {
+    if (enabled && !m_dirty_tracking) {
+        klog::printk(klog::level::info, mock_log,
+                     "dirty tracking refused: the domain was allocated without dirty tracking (EINVAL)");
+        return -EINVAL;
+    }
+    m_tracking_enabled = enabled;
+    return 0;
+}
+
+void mock_paging_domain::report_small(uint64_t start, mapping& m, uint64_t first, uint64_t end, bool clear,
+                                      dirty_bitmap_sink& dirty) {
+    for_each_bit_word(first, end, [&](uint64_t word, uint64_t mask) {
+        uint64_t bits = m.dirty[word] & mask;
+        if (bits == 0) {
+            return;
+        }
+        if (clear) {
+            m.dirty[word] &= ~bits;
+        }
+        // One report per run of consecutive dirty entries: the same bits as one report each.
+        while (bits != 0) {
+            const int low = std::countr_zero(bits);
+            const int run = std::countr_one(bits >> low);
+            dirty.record(start + (word * 64 + static_cast<uint64_t>(low)) * mock_io_page_size,
+                         static_cast<uint64_t>(run) * mock_io_page_size);
+            bits &= run == 64 ? 0 : ~(((uint64_t{1} << run) - 1) << low);
+        }
+    });
+}
+
+int mock_paging_domain::read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned long flags,
+                                             dirty_bitmap_sink& dirty) {
+    if (!m_tracking_enabled && dirty.reports()) {
+        klog::printk(klog::level::info, mock_log, "dirty bitmap refused: dirty tracking is not enabled (EINVAL)");
+        return -EINVAL;
+    }
+    if (size == 0) {
+        return 0;
+    }
+    const uint64_t last = iova + std::min(size - 1, ~uint64_t{0} - iova);
+    const bool clear = (flags & dirty_no_clear) == 0;
+    constexpr uint64_t page = mock_io_page_size;
+    constexpr uint64_t huge_entries = mock_huge_page_size / mock_io_page_size;
+    auto it = m_map.upper_bound(iova);
+    if (it != m_map.begin() && iova - std::prev(it)->first < std::prev(it)->second.len) {
+        --it;
+    }
+    for (; it != m_map.end() && it->first <= last; ++it) {
+        const uint64_t start = it->first;
+        mapping& m = it->second;
+        // Entries [first, end) of this mapping lie in the range.
+        const uint64_t first = (std::max(iova, start) - start) / page;
+        const uint64_t end = ((std::min(last, start + m.len - 1) - start) / page) + 1;
+        const uint64_t huge_first = m.huge_begin / page;
+        const uint64_t huge_end = m.huge_end / page;
+        report_small(start, m, first, std::min(end, huge_first), clear, dirty);
+        // A huge entry is tested and cleared as its whole page, from the page's head.
+        const uint64_t from = std::max(first, huge_first);
+        const uint64_t to = std::min(end, huge_end);
+        for (uint64_t head = from - (from - huge_first) % huge_entries; from < to && head < to; head += huge_entries) {
+            bool any = false;
+            for_each_bit_word(head, head + huge_entries, [&](uint64_t word, uint64_t mask) {
+                if ((m.dirty[word] & mask) != 0) {
+                    any = true;
+                    if (clear) {
+                        m.dirty[word] &= ~mask;
+                    }
+                }
+            });
+            if (any) {
+                dirty.record(start + head * page, mock_huge_page_size);
+            }
+        }
+        report_small(start, m, std::max(first, huge_end), end, clear, dirty);
+    }
+    return 0;
+}
+
+bool mock_paging_domain::mark_dirty(uint64_t iova) {
+    auto it = m_map.upper_bound(iova);
+    if (it == m_map.begin()) {
+        return false;
+    }
+    --it;
+    if (iova - it->first >= it->second.len) {
+        return false;
+    }
+    const uint64_t entry = (iova - it->first) / mock_io_page_size;
+    it->second.dirty[entry / 64] |= uint64_t{1} << (entry % 64);
+    return true;
 }
 
 mock_nested_domain::mock_nested_domain(iommu_ops* owner, mock_paging_domain& parent, uint32_t iotlb)

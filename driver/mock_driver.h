@@ -10,7 +10,12 @@
 // I/O page faults: every mock device takes page requests (the mock's IOPF feature), the driver has a
 // user-managed PASID table, and page_response records each answer on the device (the kernel's mock
 // drops it).
-// Does not model: dirty bitmaps, access objects, PASID attach, vIOMMU/vdevice caches.
+// Dirty tracking as selftest.c's dirty ops: a dirty flag per MOCK_IO_PAGE_SIZE entry (kernel
+// MOCK_PFN_DIRTY_IOVA), set by IOMMU_TEST_OP_DIRTY, reported per entry, or per MOCK_HUGE_PAGE_SIZE
+// page where the domain mapped a huge page, by read_and_clear_dirty. A HUGE_IOVA domain picks its
+// page sizes per map() call from the IOVA and host address alone: the core does not tell it that
+// an IOAS disabled large pages (IOMMU_OPTION_HUGE_PAGES 0), where Linux maps PAGE_SIZE at a time.
+// Does not model: access objects, PASID attach, vIOMMU/vdevice caches.
 #pragma once
 
 #include <array>
@@ -81,6 +86,16 @@ class mock_paging_domain : public iommu_domain {
     bool is_nest_parent() const override { return m_nest_parent; }
     // Allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING (the kernel's domain->dirty_ops).
     bool dirty_tracking() const { return m_dirty_tracking; }
+    bool has_dirty_ops() const override { return m_dirty_tracking; }
+    // Kernel mock_domain_set_dirty_tracking: the MOCK_DIRTY_TRACK flag; enabling needs dirty ops (EINVAL).
+    int set_dirty_tracking(bool enabled) override;
+    bool dirty_tracking_enabled() const { return m_tracking_enabled; }
+    // Kernel mock_domain_read_and_clear_dirty: EINVAL while tracking is off unless the sink only
+    // clears; every mapped entry of [iova, iova + size) that is dirty is reported (a huge entry as
+    // its whole MOCK_HUGE_PAGE_SIZE page, all of whose entries it tests and clears).
+    int read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned long flags, dirty_bitmap_sink& dirty) override;
+    // IOMMU_TEST_OP_DIRTY: flags the MOCK_IO_PAGE_SIZE entry holding iova dirty; false if unmapped.
+    bool mark_dirty(uint64_t iova);
     // The page sizes the domain maps with (kernel domain->pgsize_bitmap).
     uint64_t pgsize_bitmap() const { return m_pgsize_bitmap; }
     uint64_t aperture_start() const override;
@@ -95,13 +110,24 @@ class mock_paging_domain : public iommu_domain {
     void* lookup(uint64_t iova) const;
 
   private:
+    // One map() call. The IOMMU core maps with the largest page size of the domain that the
+    // IOVA, the physical address (here the host address) and the remaining length allow (kernel
+    // iommu_pgsize), so [huge_begin, huge_end) (offsets, possibly empty) holds the huge pages.
     struct mapping {
         uint64_t len;
         void* host;
         int prot;
+        uint64_t huge_begin = 0;
+        uint64_t huge_end = 0;
+        std::vector<uint64_t> dirty;  // one bit per MOCK_IO_PAGE_SIZE entry
     };
+    // Reports (and unless no_clear clears) the dirty entries of m from entry `first` up to `end`
+    // (exclusive) mapped with MOCK_IO_PAGE_SIZE pages.
+    static void report_small(uint64_t start, mapping& m, uint64_t first, uint64_t end, bool clear,
+                             dirty_bitmap_sink& dirty);
     bool m_nest_parent;
     bool m_dirty_tracking;
+    bool m_tracking_enabled = false;
     uint64_t m_pgsize_bitmap;
     std::map<uint64_t, mapping> m_map;  // by start IOVA
 };

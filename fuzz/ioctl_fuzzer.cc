@@ -12,6 +12,8 @@
 // - IOMMU_HWPT_INVALIDATE (§3.1, §5): the errno of every step and the entry_num written back, for
 //   the mock nested domain entry by entry, and the mock IOTLB the invalidations leave
 //   (checked through IOMMU_TEST_OP_MD_CHECK_IOTLB);
+// - dirty tracking (SET_DIRTY_TRACKING, GET_DIRTY_BITMAP, TEST_OP_DIRTY): flags and __reserved
+//   EOPNOTSUPP, ENOENT for an id that is no paging HWPT, otherwise one of the kernel's errnos;
 // - isolation: a second context, built once, keeps its objects and its mock IOTLB values whatever
 //   the fuzzed context does with the same id numbers.
 // - VFIO type1 compatibility: IOMMU_VFIO_IOAS against a shadow compat IOAS, and the container calls
@@ -57,7 +59,7 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 16> commands{{
+constexpr std::array<command, 18> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
@@ -72,6 +74,9 @@ constexpr std::array<command, 16> commands{{
     {IOMMU_HWPT_ALLOC, sizeof(iommu_hwpt_alloc), END_OF(iommu_hwpt_alloc, __reserved)},
     {IOMMU_GET_HW_INFO, sizeof(iommu_hw_info), END_OF(iommu_hw_info, __reserved)},
     {IOMMU_HWPT_INVALIDATE, sizeof(iommu_hwpt_invalidate), END_OF(iommu_hwpt_invalidate, __reserved)},
+    {IOMMU_HWPT_SET_DIRTY_TRACKING, sizeof(iommu_hwpt_set_dirty_tracking),
+     END_OF(iommu_hwpt_set_dirty_tracking, __reserved)},
+    {IOMMU_HWPT_GET_DIRTY_BITMAP, sizeof(iommu_hwpt_get_dirty_bitmap), END_OF(iommu_hwpt_get_dirty_bitmap, data)},
     {IOMMU_TEST_CMD, sizeof(iommu_test_cmd), END_OF(iommu_test_cmd, last)},
     {IOMMU_FAULT_QUEUE_ALLOC, sizeof(iommu_fault_alloc), END_OF(iommu_fault_alloc, out_fault_fd)},
 }};
@@ -172,6 +177,8 @@ bool guarded_field(unsigned long cmd, std::size_t off) {
             return in(offsetof(iommu_hw_info, data_uptr), 8);
         case IOMMU_HWPT_INVALIDATE:
             return in(offsetof(iommu_hwpt_invalidate, data_uptr), 8);
+        case IOMMU_HWPT_GET_DIRTY_BITMAP:  // the bitmap is written: it must stay in the arena
+            return in(offsetof(iommu_hwpt_get_dirty_bitmap, data), 8);
         default:
             return false;
     }
@@ -458,6 +465,23 @@ class program {
                 c->entry_num = m_in.ConsumeProbability<float>() < 0.9f ? m_in.ConsumeIntegralInRange<uint32_t>(0, 8)
                                                                        : m_in.ConsumeIntegral<uint32_t>();
                 c->data_uptr = pick_pointer(std::size_t{c->entry_len} * 4);
+                break;
+            }
+            case IOMMU_HWPT_SET_DIRTY_TRACKING: {
+                auto* c = reinterpret_cast<iommu_hwpt_set_dirty_tracking*>(s);
+                c->flags = m_in.ConsumeIntegralInRange<uint32_t>(0, 2);
+                c->hwpt_id = pick_id_of(kind::hwpt_paging);
+                break;
+            }
+            case IOMMU_HWPT_GET_DIRTY_BITMAP: {
+                auto* c = reinterpret_cast<iommu_hwpt_get_dirty_bitmap*>(s);
+                c->hwpt_id = pick_id_of(kind::hwpt_paging);
+                c->flags = m_in.ConsumeIntegralInRange<uint32_t>(0, 2);
+                c->iova = MOCK_APERTURE_START + page * m_in.ConsumeIntegralInRange<uint64_t>(0, 4);
+                c->length = page * m_in.ConsumeIntegralInRange<uint64_t>(0, 4);
+                c->page_size = m_in.ConsumeBool() ? page : m_in.ConsumeIntegralInRange<uint64_t>(0, 2 * page);
+                // At most 4 bits: one byte, wherever pick_pointer puts it.
+                c->data = pick_pointer(1);
                 break;
             }
             case IOMMU_VFIO_IOAS: {
@@ -770,6 +794,10 @@ class program {
             case IOMMU_TEST_CMD:
                 test_cmd_checks(reinterpret_cast<const iommu_test_cmd*>(k), at, usize, err);
                 break;
+            case IOMMU_HWPT_SET_DIRTY_TRACKING:
+            case IOMMU_HWPT_GET_DIRTY_BITMAP:
+                dirty_checks(cmd, k, err);
+                break;
             case IOMMU_VFIO_IOAS:
                 vfio_ioas_checks(reinterpret_cast<const iommu_vfio_ioas*>(k), at, usize, err);
                 break;
@@ -833,6 +861,35 @@ class program {
                 break;
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "VFIO_IOAS op %u: errno %d", c->op, err);
+        }
+    }
+
+    // Dirty tracking (kernel hw_pagetable.c): unknown flags (and for GET_DIRTY_BITMAP a non-zero
+    // __reserved) EOPNOTSUPP, then the id must be a paging HWPT (ENOENT); what follows depends on
+    // state the oracle does not keep (dirty ops, tracking on, the range) but is one of these errnos.
+    void dirty_checks(unsigned long cmd, const uint8_t* k, int err) {
+        uint32_t id = 0;
+        bool bad_flags = false;
+        if (cmd == IOMMU_HWPT_SET_DIRTY_TRACKING) {
+            const auto* c = reinterpret_cast<const iommu_hwpt_set_dirty_tracking*>(k);
+            id = c->hwpt_id;
+            bad_flags = (c->flags & ~uint32_t{IOMMU_HWPT_DIRTY_TRACKING_ENABLE}) != 0;
+        } else {
+            const auto* c = reinterpret_cast<const iommu_hwpt_get_dirty_bitmap*>(k);
+            id = c->hwpt_id;
+            bad_flags = (c->flags & ~uint32_t{IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}) != 0 || c->__reserved != 0;
+        }
+        const object* o = find(m_objects, id);
+        const bool paging = o != nullptr && (o->k == kind::hwpt_paging || o->k == kind::hwpt_auto);
+        if (bad_flags) {
+            FUZZ_CHECK(err == EOPNOTSUPP, "dirty cmd 0x%lx flags: errno %d", cmd, err);
+        } else if (!paging) {
+            // An automatic domain the oracle still lists may have gone with its last device.
+            FUZZ_CHECK(err == ENOENT, "dirty cmd 0x%lx on id %u that is no paging HWPT: errno %d", cmd, id, err);
+        } else {
+            FUZZ_CHECK(
+                err == 0 || err == ENOENT || err == EOPNOTSUPP || err == EINVAL || err == EOVERFLOW || err == EFAULT,
+                "dirty cmd 0x%lx on paging HWPT %u: errno %d", cmd, id, err);
         }
     }
 
@@ -1034,6 +1091,11 @@ class program {
                            err);
                 break;
             }
+            case IOMMU_TEST_OP_DIRTY:
+                // Kernel iommufd_test_dirty: argument checks and tracking off EINVAL, no paging HWPT
+                // ENOENT, an unreadable bitmap EFAULT.
+                FUZZ_CHECK(err == 0 || err == EINVAL || err == ENOENT || err == EFAULT, "TEST_OP_DIRTY: errno %d", err);
+                break;
             default:
                 FUZZ_CHECK(err == EOPNOTSUPP, "IOMMU_TEST_CMD op %u: errno %d", c->op, err);
         }

@@ -6,7 +6,8 @@
 // that treats unpublished objects as absent, users counts); IOMMU_DESTROY with EBUSY (§1.6); the
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
-// with automatic paging domains for IOAS attach, accesses (in-kernel users of an IOAS: pins, reads
+// with automatic paging domains for IOAS attach, dirty tracking of paging HWPTs through the
+// domain's dirty ops (dirty_tracking.cc), accesses (in-kernel users of an IOAS: pins, reads
 // and writes through it, the unmap notification; access.cc) and the IOMMU_TEST_CMD subset of §5.
 // Fault objects and their fault fds (IOMMU_FAULT_QUEUE_ALLOC, HWPTs allocated with a fault_id,
 // I/O page faults of the devices attached to them; fault.h).
@@ -16,7 +17,7 @@
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
 // Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice objects,
-// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
+// PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
 // kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
@@ -240,6 +241,8 @@ int option_ioctl(ucmd& u);
 int ioas_change_process_ioctl(ucmd& u);
 int hwpt_alloc_ioctl(ucmd& u);
 int hwpt_invalidate_ioctl(ucmd& u);
+int hwpt_set_dirty_tracking_ioctl(ucmd& u);
+int hwpt_get_dirty_bitmap_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);
 int test_cmd_ioctl(ucmd& u);
 int fault_queue_alloc_ioctl(ucmd& u);
@@ -257,6 +260,9 @@ void selftest_destroy(context& ctx, object& obj);
 void access_destroy(context& ctx, object& obj);
 void fault_destroy(context& ctx, object& obj);
 
+// Kernel iopt->iova_alignment: the largest minimum page of its domains and access alignment
+// (PAGE_SIZE with large pages disabled), 1 with neither.
+uint64_t ioas_iova_alignment(const ioas& as);
 // Object helpers (ioas.cc): map every area of `as` into `domain`, undoing on failure.
 int ioas_fill_domain(ioas& as, driver::iommu_domain& domain);
 void ioas_empty_domain(ioas& as, driver::iommu_domain& domain);

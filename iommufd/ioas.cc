@@ -230,6 +230,10 @@ bool user_range_pinnable(uint64_t user_va, uint64_t length, bool write) {
 
 }  // namespace
 
+uint64_t ioas_iova_alignment(const ioas& as) {
+    return iova_alignment(as);
+}
+
 int pin_pages(uint64_t user_va, uint64_t length, bool write, const mapped_file* file) {
     const driver::user_space_scope model_memory(nullptr);
     if (file != nullptr) {

@@ -62,6 +62,12 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
                                           ioas_change_process_ioctl));
         put(op<iommu_hwpt_alloc>(IOMMU_HWPT_ALLOC, IOMMUSIM_END_OF(iommu_hwpt_alloc, __reserved), hwpt_alloc_ioctl));
         put(op<iommu_hw_info>(IOMMU_GET_HW_INFO, IOMMUSIM_END_OF(iommu_hw_info, __reserved), get_hw_info_ioctl));
+        put(op<iommu_hwpt_set_dirty_tracking>(IOMMU_HWPT_SET_DIRTY_TRACKING,
+                                              IOMMUSIM_END_OF(iommu_hwpt_set_dirty_tracking, __reserved),
+                                              hwpt_set_dirty_tracking_ioctl));
+        put(op<iommu_hwpt_get_dirty_bitmap>(IOMMU_HWPT_GET_DIRTY_BITMAP,
+                                            IOMMUSIM_END_OF(iommu_hwpt_get_dirty_bitmap, data),
+                                            hwpt_get_dirty_bitmap_ioctl));
         put(op<iommu_hwpt_invalidate>(IOMMU_HWPT_INVALIDATE, IOMMUSIM_END_OF(iommu_hwpt_invalidate, __reserved),
                                       hwpt_invalidate_ioctl));
         put(op<iommu_test_cmd>(IOMMU_TEST_CMD, IOMMUSIM_END_OF(iommu_test_cmd, last), test_cmd_ioctl));

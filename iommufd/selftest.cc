@@ -1,8 +1,11 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
-// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, and the access ops (selftest_access.cc). Mock devices are created by
+// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, DIRTY, and the access ops (selftest_access.cc). Mock devices are created by
 // the context and owned by their selftest object; they run entirely on the calling thread.
+#include <algorithm>
+#include <bit>
 #include <cerrno>
+#include <vector>
 
 #include "driver/uaccess.h"
 
@@ -183,6 +186,58 @@ int trigger_iopf(ucmd& u, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// Kernel iommufd_test_dirty: every set bit i of the user bitmap (ceil(length / page_size) bits)
+// flags the mock entry at iova + i * page_size dirty; out_nr_dirty counts those that are mapped.
+// The kernel indexes its entries by IOVA / page_size, which is the entry at that IOVA for the
+// MOCK_IO_PAGE_SIZE page size the selftest uses; the model flags the entry at that IOVA for any.
+// The bitmap is read in full before any entry changes (copy_from_user, EFAULT), in bounded chunks.
+int test_dirty(ucmd& u, iommu_test_cmd& cmd) {
+    const uint64_t iova = cmd.dirty.iova;
+    const uint64_t length = cmd.dirty.length;
+    const uint64_t page_size = cmd.dirty.page_size;
+    const uint64_t uptr = cmd.dirty.uptr;
+    if (page_size == 0 || length == 0 || iova % page_size != 0 || length % page_size != 0 || uptr == 0) {
+        return -EINVAL;
+    }
+    auto* hwpt = u.ctx.get<hwpt_paging>(cmd.id, obj_type::hwpt_paging);
+    if (hwpt == nullptr) {
+        return -ENOENT;
+    }
+    auto* mock = dynamic_cast<driver::mock_paging_domain*>(hwpt->domain.get());
+    if (mock == nullptr || !mock->dirty_tracking_enabled()) {
+        return -EINVAL;
+    }
+    const uint64_t max = length / page_size;
+    const uint64_t bytes = (max + 7) / 8;
+    constexpr uint64_t chunk_words = 8192;
+    std::vector<uint64_t> chunk(std::min(chunk_words, (bytes + 7) / 8));
+    std::vector<uint64_t> to_mark;  // mapped IOVAs whose bit is set: at most one per mapped entry
+    for (uint64_t at = 0; at < bytes; at += chunk_words * 8) {
+        const uint64_t n = std::min(bytes - at, chunk_words * 8);
+        chunk[(n - 1) / 8] = 0;  // the bytes of a partial last word past the bitmap read as 0
+        if (driver::copy_from_user(chunk.data(), uptr + at, n) != 0) {
+            return -EFAULT;
+        }
+        for (uint64_t w = 0; w < (n + 7) / 8; ++w) {
+            for (uint64_t bits = chunk[w]; bits != 0; bits &= bits - 1) {
+                const uint64_t i = at * 8 + w * 64 + static_cast<uint64_t>(std::countr_zero(bits));
+                if (i >= max) {
+                    break;
+                }
+                const uint64_t cur = iova + i * page_size;
+                if (mock->lookup(cur) != nullptr) {
+                    to_mark.push_back(cur);
+                }
+            }
+        }
+    }
+    for (uint64_t cur : to_mark) {
+        mock->mark_dirty(cur);
+    }
+    cmd.dirty.out_nr_dirty = to_mark.size();
+    return u.respond(sizeof(cmd));
+}
+
 }  // namespace
 
 void selftest_destroy(context& ctx, object& obj) {
@@ -226,6 +281,8 @@ int test_cmd_ioctl(ucmd& u) {
             return test_access_rw(u, cmd);
         case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
             return test_destroy_access_pages(u, cmd);
+        case IOMMU_TEST_OP_DIRTY:
+            return test_dirty(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
             // The kernel refuses a limit below one batch element, sizeof(unsigned long) + sizeof(u32)
             // (selftest.c, guarding pages.c batch_init).

@@ -273,6 +273,37 @@ struct iommu_hw_info {
 };
 #define IOMMU_GET_HW_INFO IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
 
+/* IOMMU_HWPT_SET_DIRTY_TRACKING, IOMMU_HWPT_GET_DIRTY_BITMAP (paging HWPTs allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING). Bit i of the bitmap at data stands for the page_size page at
+ * iova + i * page_size: byte i / 8, bit i % 8. */
+enum iommufd_hwpt_set_dirty_tracking_flags {
+    IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1,
+};
+
+struct iommu_hwpt_set_dirty_tracking {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t hwpt_id;
+    uint32_t __reserved;
+};
+#define IOMMU_HWPT_SET_DIRTY_TRACKING IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
+
+enum iommufd_hwpt_get_dirty_bitmap_flags {
+    IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1,
+};
+
+struct iommu_hwpt_get_dirty_bitmap {
+    uint32_t size;
+    uint32_t hwpt_id;
+    uint32_t flags;
+    uint32_t __reserved;
+    iommusim_aligned_u64 iova;
+    iommusim_aligned_u64 length;
+    iommusim_aligned_u64 page_size;
+    iommusim_aligned_u64 data;
+};
+#define IOMMU_HWPT_GET_DIRTY_BITMAP IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
+
 /* IOMMU_HWPT_INVALIDATE (§2.3) */
 enum iommu_hwpt_invalidate_data_type {
     IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0,

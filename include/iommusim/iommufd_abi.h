@@ -116,6 +116,22 @@ IOMMUSIM_ABI_OFF(iommu_hw_info, __reserved, 29);
 IOMMUSIM_ABI_FIELD_SIZE(iommu_hw_info, __reserved, 3);
 IOMMUSIM_ABI_OFF(iommu_hw_info, out_capabilities, 32);
 
+IOMMUSIM_ABI_SIZE(iommu_hwpt_set_dirty_tracking, 16);
+IOMMUSIM_ABI_OFF(iommu_hwpt_set_dirty_tracking, size, 0);
+IOMMUSIM_ABI_OFF(iommu_hwpt_set_dirty_tracking, flags, 4);
+IOMMUSIM_ABI_OFF(iommu_hwpt_set_dirty_tracking, hwpt_id, 8);
+IOMMUSIM_ABI_OFF(iommu_hwpt_set_dirty_tracking, __reserved, 12);
+
+IOMMUSIM_ABI_SIZE(iommu_hwpt_get_dirty_bitmap, 48);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, size, 0);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, hwpt_id, 4);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, flags, 8);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, __reserved, 12);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, iova, 16);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, length, 24);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, page_size, 32);
+IOMMUSIM_ABI_OFF(iommu_hwpt_get_dirty_bitmap, data, 40);
+
 IOMMUSIM_ABI_SIZE(iommu_hwpt_vtd_s1_invalidate, 24);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, addr, 0);
 IOMMUSIM_ABI_OFF(iommu_hwpt_vtd_s1_invalidate, npages, 8);
@@ -325,6 +341,8 @@ IOMMUSIM_ABI_VALUE(IOMMU_HW_CAP_DIRTY_TRACKING, 1);
 IOMMUSIM_ABI_VALUE(IOMMU_HW_CAP_PCI_PASID_EXEC, 2);
 IOMMUSIM_ABI_VALUE(IOMMU_HW_CAP_PCI_PASID_PRIV, 4);
 IOMMUSIM_ABI_VALUE(IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, 0);
+IOMMUSIM_ABI_VALUE(IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 1);
+IOMMUSIM_ABI_VALUE(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, 1);
 IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3, 1));
 IOMMUSIM_ABI_VALUE(IOMMU_VTD_INV_FLAGS_LEAF, 1);
 IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(VFIO_DEVICE_ATTACH_PASID, 1));

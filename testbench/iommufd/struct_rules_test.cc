@@ -70,6 +70,12 @@ class StructRules : public ::testing::Test {
         TestCmdHwptAllocNested(m_fd, m_idev, m_parent, 0, &m_nested, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data));
         uint64_t iova = copy_src_iova;
         ASSERT_EQ(0, IoasMap(m_fd, m_ioas, m_buf, page, &iova, map_rw | IOMMU_IOAS_MAP_FIXED_IOVA));
+        TestCmdHwptAlloc(m_fd, m_idev, m_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &m_dirty);
+        iommu_hwpt_set_dirty_tracking enable{};
+        enable.size = sizeof(enable);
+        enable.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+        enable.hwpt_id = m_dirty;
+        ASSERT_EQ(0, Ioctl(m_fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &enable));
     }
     void TearDown() override {
         EXPECT_EQ(0, iommusim_close(m_fd));
@@ -134,6 +140,18 @@ class StructRules : public ::testing::Test {
                         // out_max_pasid_log2:8, __reserved[3], out_capabilities}
                 put32(b, 8, m_idev);
                 return m_fd;
+            case 0x8b:  // IOMMU_HWPT_SET_DIRTY_TRACKING {size, flags, hwpt_id, __reserved}: enable (again)
+                put32(b, 4, IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+                put32(b, 8, m_dirty);
+                return m_fd;
+            case 0x8c:  // IOMMU_HWPT_GET_DIRTY_BITMAP {size, hwpt_id, flags, __reserved, iova, length,
+                        // page_size, data}: the mapped page, nothing dirty
+                put32(b, 4, m_dirty);
+                put64(b, 16, copy_src_iova);
+                put64(b, 24, page);
+                put64(b, 32, page);
+                put64(b, 40, reinterpret_cast<uint64_t>(&m_dirty_bits));
+                return m_fd;
             case 0x8d:  // IOMMU_HWPT_INVALIDATE {size, hwpt_id, data_uptr, data_type, entry_len, entry_num,
                         // __reserved}: no entries
                 put32(b, 4, m_nested);
@@ -176,6 +194,8 @@ class StructRules : public ::testing::Test {
     uint32_t m_idev = 0;
     uint32_t m_parent = 0;
     uint32_t m_nested = 0;
+    uint32_t m_dirty = 0;  // a dirty-tracking paging HWPT with tracking on
+    uint64_t m_dirty_bits = 0;
 };
 
 // Sizes and checks per ioctl, from the kernel's iommufd_ioctl_ops table and handlers. Unknown
@@ -217,6 +237,19 @@ const std::vector<ioctl_case>& cases() {
           {"__reserved[0]", 29, 1, 1, EOPNOTSUPP},
           {"__reserved[1]", 30, 1, 1, EOPNOTSUPP},
           {"__reserved[2]", 31, 1, 1, EOPNOTSUPP}}},
+        // SET_DIRTY_TRACKING checks no __reserved (hw_pagetable.c iommufd_hwpt_set_dirty_tracking).
+        {"IOMMU_HWPT_SET_DIRTY_TRACKING",
+         0x8b,
+         16,
+         16,
+         0,
+         {{"flags", 4, 4, 2, EOPNOTSUPP}, {"__reserved", 12, 4, 1, 0}}},
+        {"IOMMU_HWPT_GET_DIRTY_BITMAP",
+         0x8c,
+         48,
+         48,
+         0,
+         {{"flags", 8, 4, 2, EOPNOTSUPP}, {"__reserved", 12, 4, 1, EOPNOTSUPP}}},
         {"IOMMU_HWPT_INVALIDATE", 0x8d, 32, 32, 0, {{"__reserved", 28, 4, 1, EOPNOTSUPP}}},
         {"IOMMU_IOAS_MAP_FILE", 0x8f, 40, 40, 0, {{"flags", 4, 4, map_rw | (1u << 3), EOPNOTSUPP}}},
         {"IOMMU_IOAS_CHANGE_PROCESS", 0x92, 8, 8, 0, {{"__reserved", 4, 4, 1, EOPNOTSUPP}}},
@@ -294,17 +327,6 @@ TEST_F(StructRules, UnknownFlagsAndReservedFieldsAnswerTheKernelsErrno) {
             const int fd = fill(c.nr, b);
             std::memcpy(&b[f.offset], &f.value, f.width);  // little-endian: the low bytes
             EXPECT_EQ(f.err, call(c.nr, b, static_cast<uint32_t>(c.size), fd));
-        }
-    }
-}
-
-// The dirty-tracking ioctls are in the kernel's table but not the model's: every size is ENOTTY,
-// before the size is looked at (kernel: ENOIOCTLCMD for a slot with another ioctl_num).
-TEST_F(StructRules, DirtyTrackingIoctlsAreNotDispatched) {
-    for (unsigned nr : {0x8bu, 0x8cu}) {  // HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP
-        std::vector<uint8_t> b(64);
-        for (uint32_t size : {0u, 16u, 48u, 64u}) {
-            EXPECT_EQ(ENOTTY, call(nr, b, size, m_fd)) << "nr 0x" << std::hex << nr << " size " << size;
         }
     }
 }
