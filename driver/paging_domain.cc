@@ -409,6 +409,9 @@ int paging_domain::read_and_clear_dirty(uint64_t iova, uint64_t size, unsigned l
     if (!m_dirty_ops) {
         return -EOPNOTSUPP;
     }
+    if (!m_dirty_tracking && dirty.reports()) {
+        return -EINVAL;  // only the core's clearing pass runs while tracking is off
+    }
     const unsigned width = m_iommu.ss_width();
     const uint64_t input_last = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
     if (size == 0 || iova > input_last) {

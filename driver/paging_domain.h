@@ -18,9 +18,9 @@
 // whole (a large leaf with its full size, even beyond the asked range: the sink clips), clears D
 // with an atomic compare-exchange (Linux dma_sl_pte_test_and_clear_dirty) unless dirty_no_clear,
 // and then flushes the block covering the cleared leaves, as the core's iotlb_sync of the gathered
-// range does. Splitting a large leaf keeps its A/D flags in the smaller leaves.
-// Differences: a read with tracking off is answered (Linux answers EINVAL when the core passes a
-// bitmap; the contract has no bitmap-less read to tell apart).
+// range does. Splitting a large leaf keeps its A/D flags in the smaller leaves. A read with
+// tracking off is EINVAL unless it is the core's clearing pass (a sink that does not report), as
+// Linux intel_iommu_read_and_clear_dirty.
 // Does not model: snoop control, freeing of empty intermediate tables before the domain is
 // destroyed, first-stage paging domains.
 #pragma once

@@ -160,6 +160,39 @@ TEST(DirtyTracking, AttachToATrackingDomainSetsSsade) {
     });
 }
 
+// The core's clearing pass before it enables tracking (a sink that does not report).
+struct clearing_pass : driver::dirty_bitmap_sink {
+    unsigned records = 0;
+    void record(uint64_t, uint64_t) override { ++records; }
+    bool reports() const override { return false; }
+};
+
+TEST(DirtyTracking, ReadWithTrackingOffIsRefusedButTheClearingPassClears) {
+    model_unit b(ssads_config());
+    std::unique_ptr<iommu_domain> owner;
+    paging_domain* d = nullptr;
+    b.run([&] {
+        d = alloc(b, k_dirty_flag, owner);
+        ASSERT_NE(d, nullptr);
+        ASSERT_EQ(d->attach_dev(b.dev), 0);
+        ASSERT_EQ(d->map_pa(0x100000, 0x3000'0000, 0x4000, prot_read | prot_write), 0);
+        ASSERT_EQ(d->set_dirty_tracking(true), 0);
+    });
+    uint8_t buf[8] = {};
+    ASSERT_EQ(b.plat().dma(0, 0, 0x101000, buf, sizeof buf, true), 0);
+    b.run([&] {
+        ASSERT_EQ(d->set_dirty_tracking(false), 0);
+        dirty_log log;
+        EXPECT_EQ(d->read_and_clear_dirty(0x100000, 0x4000, 0, log), -EINVAL);
+        EXPECT_TRUE(log.ranges.empty());
+        EXPECT_EQ(leaf_of(b, *d, 0x101000) & k_dirty, k_dirty) << "a refused read clears nothing";
+        clearing_pass pass;
+        ASSERT_EQ(d->read_and_clear_dirty(0x100000, 0x4000, 0, pass), 0);
+        EXPECT_EQ(leaf_of(b, *d, 0x101000) & k_dirty, 0u) << "the clearing pass drops what the last cycle left";
+        owner.reset();
+    });
+}
+
 TEST(DirtyTracking, ReadAndClearReportsTheWrittenPagesClearsAndFlushes) {
     model_unit b(ssads_config());
     std::unique_ptr<iommu_domain> owner;
