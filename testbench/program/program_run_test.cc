@@ -132,6 +132,34 @@ TEST_F(ProgramRun, ListShowsEachScenarioParameterWithDefaultAndRange) {
     EXPECT_TRUE(has(r.out, "    --param max_batch=16 ")) << r.out;
 }
 
+// The rows "pages written per round" and "pages reported dirty per round" of a dirty-tracking run.
+std::string summary_value(const std::string& out, const std::string& row) {
+    const auto at = out.find("  " + row);
+    if (at == std::string::npos) {
+        return "";
+    }
+    const auto start = out.find_first_not_of(' ', at + 2 + row.size());
+    return out.substr(start, out.find('\n', start) - start);
+}
+
+TEST_F(ProgramRun, DirtyTrackingReportsExactlyTheWrittenPagesEachRound) {
+    const result r =
+        run({"--param", "rounds=5", "--param", "writes=40", "--param", "pages=64", "--seed", "9", "dirty-tracking"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    const std::string written = summary_value(r.out, "pages written per round");
+    EXPECT_EQ(count(written, " "), 4u) << written;  // five rounds
+    EXPECT_EQ(summary_value(r.out, "pages reported dirty per round"), written) << r.out;
+    EXPECT_EQ(summary_value(r.out, "bitmap misses / extra pages"), "0 / 0");
+    EXPECT_TRUE(has(r.out, "ok: the destination's copy equals guest RAM")) << r.out;
+}
+
+TEST_F(ProgramRun, DirtyTrackingWithoutSecondStageADFailsNamingIt) {
+    const result r = run({"--config", write("no_ssads.json", R"({"iommu": {"ssads": false}})"), "dirty-tracking"});
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "FAILED: IOMMU_GET_HW_INFO reports IOMMU_HW_CAP_DIRTY_TRACKING (ECAP.SSADS, iommu.ssads)"))
+        << r.out;
+}
+
 TEST_F(ProgramRun, DefaultWavesDirectoryIsCreatedWhereTheProgramRuns) {
     const result r = run({"--quiet", "--waves", "nested-invalidate"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;

@@ -22,6 +22,9 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
         iotlb_source = "IOMMUSIM_IOTLB";
     }
     next.iommu.stale_check = true;  // the scenarios are about catching stale translations
+    if (const program::scenario* sc = find_scenario(scenario); sc && sc->platform_defaults) {
+        sc->platform_defaults(next);
+    }
     if (!opts.config_file.empty()) {
         const std::string before = next.iotlb;
         if (std::string err = load_config_file(opts.config_file, next); !err.empty()) {

@@ -68,11 +68,13 @@ const std::vector<scenario>& all_scenarios() {
          "guest remaps a page of its stage-1 table; the stale hit before IOMMU_HWPT_INVALIDATE is caught, "
          "DMA after it sees the new page (default)",
          run_nested_invalidate,
+         {},
          {}},
         {"missing-invalidation",
          "a guest that forgets IOMMU_HWPT_INVALIDATE: the stale-translation checker fails the run and "
          "points at the stale hit",
          run_missing_invalidation,
+         {},
          {}},
         {"invalidation-storm",
          "several devices, random guest edits and invalidations in every shape (pages, rounded-up ranges, "
@@ -82,12 +84,22 @@ const std::vector<scenario>& all_scenarios() {
           {"pages", 64, 32, 512, "4 KiB pages of each device's window (one stage-1 page table)"},
           {"data_pages", 256, 2, 4096, "guest data pages the remaps choose from"},
           {"max_batch", 16, 1, 256, "one-page LEAF entries per IOMMU_HWPT_INVALIDATE call, at most"},
-          {"max_range_pages", 24, 3, 30, "pages of a multi-page LEAF range entry, at most"}}},
+          {"max_range_pages", 24, 3, 30, "pages of a multi-page LEAF range entry, at most"}},
+         {}},
         {"fault-injection",
          "corrupt stage-1 entries, a corrupt invalidation descriptor and a device-TLB time-out: the "
          "architected errors and the recovery",
          run_fault_injection,
+         {},
          {}},
+        {"dirty-tracking",
+         "live migration over VT-d second-stage A/D: the device writes, the VMM reads and clears the dirty "
+         "bitmap each round, compares it with what was written and copies those pages",
+         run_dirty_tracking,
+         {{"rounds", 8, 1, 10'000, "write/read-and-clear/copy rounds"},
+          {"pages", 256, 1, 65'536, "4 KiB pages of guest RAM"},
+          {"writes", 24, 1, 4096, "device writes per round"}},
+         [](platform_config& c) { c.iommu.ssads = true; }},
     };
     return list;
 }

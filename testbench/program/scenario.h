@@ -77,6 +77,9 @@ struct scenario {
     std::string summary;
     std::function<void(scenario_log&, const cli_options&)> run;  // failures go through log.expect
     std::vector<scenario_param> params;
+    // Platform settings the scenario needs, applied before the configuration file (which may
+    // still change them); empty: none.
+    std::function<void(platform_config&)> platform_defaults;
 };
 
 // "" when every parameter in `params` is one of the scenario's and in its range, else a message
@@ -93,5 +96,6 @@ void run_nested_invalidate(scenario_log& log, const cli_options& opts);
 void run_missing_invalidation(scenario_log& log, const cli_options& opts);
 void run_invalidation_storm(scenario_log& log, const cli_options& opts);
 void run_fault_injection(scenario_log& log, const cli_options& opts);
+void run_dirty_tracking(scenario_log& log, const cli_options& opts);
 
 }  // namespace iommusim::program

@@ -139,6 +139,56 @@ uint32_t vmm::hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas) {
     return cmd.out_hwpt_id;
 }
 
+uint32_t vmm::hwpt_alloc_paging(unsigned dev, uint32_t ioas, uint32_t flags) {
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = flags;
+    cmd.dev_id = dev_id(dev);
+    cmd.pt_id = ioas;
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd);
+    check("IOMMU_HWPT_ALLOC(paging)", note("IOMMU_HWPT_ALLOC flags " + hex(flags) + " dev_id " +
+                                               std::to_string(cmd.dev_id) + " pt_id " + std::to_string(ioas),
+                                           err, "hwpt_id " + std::to_string(cmd.out_hwpt_id)));
+    return cmd.out_hwpt_id;
+}
+
+uint64_t vmm::hw_capabilities(unsigned dev) {
+    iommu_hw_info cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.dev_id = dev_id(dev);
+    const int err = ioctl_errno(m_iommufd, IOMMU_GET_HW_INFO, &cmd);
+    check("IOMMU_GET_HW_INFO", note("IOMMU_GET_HW_INFO dev_id " + std::to_string(cmd.dev_id), err,
+                                    "out_capabilities " + hex(cmd.out_capabilities)));
+    return cmd.out_capabilities;
+}
+
+void vmm::set_dirty_tracking(uint32_t hwpt, bool enable) {
+    iommu_hwpt_set_dirty_tracking cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0;
+    cmd.hwpt_id = hwpt;
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+    check(
+        "IOMMU_HWPT_SET_DIRTY_TRACKING",
+        note("IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id " + std::to_string(hwpt) + (enable ? " ENABLE" : " disable"), err));
+}
+
+void vmm::get_dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t page_size, bool no_clear,
+                           std::vector<uint64_t>& bitmap) {
+    iommu_hwpt_get_dirty_bitmap cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.hwpt_id = hwpt;
+    cmd.flags = no_clear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
+    cmd.iova = iova;
+    cmd.length = length;
+    cmd.page_size = page_size;
+    cmd.data = reinterpret_cast<uintptr_t>(bitmap.data());
+    const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+    check("IOMMU_HWPT_GET_DIRTY_BITMAP", note("IOMMU_HWPT_GET_DIRTY_BITMAP hwpt_id " + std::to_string(hwpt) + " iova " +
+                                                  hex(iova) + " length " + hex(length) + (no_clear ? " NO_CLEAR" : ""),
+                                              err));
+}
+
 uint32_t vmm::hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width,
                                     uint64_t s1_flags) {
     iommu_hwpt_vtd_s1 data{};

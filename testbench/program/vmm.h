@@ -49,6 +49,15 @@ class vmm {
     uint32_t hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas);
     uint32_t hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width = 48,
                                    uint64_t s1_flags = 0);
+    // A paging HWPT over `ioas` with IOMMU_HWPT_ALLOC_* `flags` (DIRTY_TRACKING: live migration).
+    uint32_t hwpt_alloc_paging(unsigned dev, uint32_t ioas, uint32_t flags);
+    // IOMMU_GET_HW_INFO's out_capabilities (IOMMU_HW_CAP_*) for the device.
+    uint64_t hw_capabilities(unsigned dev);
+    void set_dirty_tracking(uint32_t hwpt, bool enable);
+    // IOMMU_HWPT_GET_DIRTY_BITMAP of [iova, iova + length) in page_size pages into `bitmap` (bit i:
+    // the page at iova + i * page_size; sized by the caller); `no_clear` keeps the dirty state.
+    void get_dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t page_size, bool no_clear,
+                          std::vector<uint64_t>& bitmap);
     void attach(unsigned dev, uint32_t pt_id);
     void destroy(uint32_t id);
 
