@@ -6,7 +6,9 @@
 // that treats unpublished objects as absent, users counts); IOMMU_DESTROY with EBUSY (§1.6); the
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
-// with automatic paging domains for IOAS attach, accesses (in-kernel users of an IOAS: pins, reads
+// with automatic paging domains for IOAS attach, PASID attach/replace/detach of a device's other
+// PASIDs (kernel iommufd_device_attach/replace/detach with a pasid, iommufd_hwpt_pasid_compat and
+// IOMMU_HWPT_ALLOC_PASID), accesses (in-kernel users of an IOAS: pins, reads
 // and writes through it, the unmap notification; access.cc) and the IOMMU_TEST_CMD subset of §5.
 // Pins are counted per user page as the kernel's page references: one per pages object (a map and
 // every IOAS_COPY of it) holding the page, for its domains or for an access.
@@ -14,7 +16,7 @@
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
 // Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
 // vIOMMU/vdevice/fault objects (a FAULT_ID_VALID allocation fails the fault lookup with ENOENT),
-// dirty tracking ioctls, PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
+// dirty tracking ioctls, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
 // kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
@@ -93,6 +95,7 @@ struct ioas : object {
 struct hw_pagetable : object {
     using object::object;
     std::unique_ptr<driver::iommu_domain> domain;
+    bool pasid_compat = false;  // allocated with IOMMU_HWPT_ALLOC_PASID: may be attached to PASIDs
 };
 
 struct hwpt_paging : hw_pagetable {
@@ -112,6 +115,9 @@ struct device : object {
     device() : object(obj_type::device) {}
     driver::iommu_device* dev = nullptr;
     hw_pagetable* hwpt = nullptr;  // attached HWPT, holds one user of it
+    // HWPTs attached on PASIDs other than IOMMU_NO_PASID, each holding one user (kernel
+    // igroup->pasid_attach).
+    std::map<uint32_t, hw_pagetable*> pasid_hwpts;
 };
 
 // Selftest mock device (kernel selftest_obj of type TYPE_IDEV): owns the mock device and its binding.
@@ -190,6 +196,11 @@ class context {
     // HWPT actually attached.
     int attach(device& idev, uint32_t& pt_id);
     void detach(device& idev);
+    // The same for PASID `pasid` of the device (VFIO_DEVICE_ATTACH_PASID): attach, or replace when
+    // the PASID has a HWPT. The HWPT must be IOMMU_HWPT_ALLOC_PASID-compatible, and so must the one
+    // on IOMMU_NO_PASID (-EINVAL); the driver core's refusals follow (driver/iommu_ops.h).
+    int attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id);
+    void detach_pasid(device& idev, uint32_t pasid);
 
     // ---- helpers shared by the object files ----
     int hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const driver::iommu_user_data* data,
