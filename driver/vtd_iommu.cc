@@ -245,12 +245,13 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     t.rid = rid;
     t.ats = dev.ats && has_device_tlb();
     t.pasid_capable = dev.pasid && pasid_supported();
-    // Linux intel_pasid_alloc_table: a directory for the device's PASIDs (8-byte entries, 64
-    // PASIDs each), at least one page; a device without PASIDs gets the one page.
+    // Linux intel_pasid_alloc_table sizes the directory for the device's PASIDs (8-byte entries,
+    // 64 PASIDs each), at least one page. The directory starts at one page here and grows to that
+    // size when a PASID beyond it is attached (grow_directory).
     const unsigned width = t.pasid_capable ? std::min<unsigned>(dev.max_pasid_log2, pasid_width()) : 0;
     const uint64_t dir_bytes = ((uint64_t{1} << width) / hw::pasid_entry::per_table) * hw::pasid_dir_entry::bytes;
-    while ((hw::page_size_4k << t.dir_order) < dir_bytes) {
-        ++t.dir_order;
+    while ((hw::page_size_4k << t.full_dir_order) < dir_bytes) {
+        ++t.full_dir_order;
     }
     if (m_pages.alloc(t.pasid_dir, t.dir_order)) {
         return -ENOMEM;
@@ -280,6 +281,7 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     if (!m_bus.mem_write(ce_pa + 8, &ce[1], sizeof(uint64_t) * 3) || !m_bus.write64(ce_pa, ce[0])) {
         return -EFAULT;
     }
+    t.context_pa = ce_pa;
     if (hw::cap::cm::get(m_cap)) {
         // Caching mode: even not-present -> present changes are invalidated (§6.7).
         const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, rid, 0);
@@ -292,6 +294,11 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
 int vtd_iommu::pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, uint64_t& pa) {
     // Linux intel_pasid_get_entry: beyond the directory there is no entry (-ENODEV); a missing
     // PASID table is allocated and linked on first use.
+    if (pasid >= t.max_pasid() && allocate && pasid < t.max_pasid(t.full_dir_order)) {
+        if (int rc = grow_directory(t)) {
+            return rc;
+        }
+    }
     if (pasid >= t.max_pasid()) {
         return -ENODEV;
     }
@@ -313,6 +320,39 @@ int vtd_iommu::pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, u
         it = t.pasid_tables.emplace(dir_index, page).first;
     }
     pa = it->second + uint64_t{pasid % hw::pasid_entry::per_table} * hw::pasid_entry::bytes;
+    return 0;
+}
+
+int vtd_iommu::grow_directory(device_tables& t) {
+    uint64_t dir = 0;
+    if (m_pages.alloc(dir, t.full_dir_order)) {
+        return -ENOMEM;
+    }
+    for (const auto& [index, table] : t.pasid_tables) {
+        const uint64_t entry = hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(table >> 12);
+        if (!m_bus.write64(dir + uint64_t{index} * hw::pasid_dir_entry::bytes, entry)) {
+            m_pages.free(dir, t.full_dir_order);
+            return -EFAULT;
+        }
+    }
+    // PASIDDIRPTR and PDTS share qword 0 with P: one store moves the device to the new directory,
+    // whose entries name the same PASID tables, so only the cached context entry is stale.
+    uint64_t w0 = 0;
+    if (!m_bus.read64(t.context_pa, w0)) {
+        m_pages.free(dir, t.full_dir_order);
+        return -EFAULT;
+    }
+    w0 = hw::context_entry::pdts::set(w0, t.full_dir_order + 2);
+    w0 = hw::context_entry::pasiddirptr::set(w0, dir >> 12);
+    if (!m_bus.write64(t.context_pa, w0)) {
+        m_pages.free(dir, t.full_dir_order);
+        return -EFAULT;
+    }
+    const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, t.rid, 0);
+    m_qi.submit(flush);
+    m_pages.free(t.pasid_dir, t.dir_order);
+    t.pasid_dir = dir;
+    t.dir_order = t.full_dir_order;
     return 0;
 }
 

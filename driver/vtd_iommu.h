@@ -8,16 +8,20 @@
 // scalable mode (RTADDR.TTM=01, SRTP, poll RTPS), invalidates globally unless CAP.ESRTPS, and enables
 // translation (TE, poll TES). GCMD is written one command at a time from the current GSTS
 // persistent bits. DIDs come from an allocator sized by CAP.ND (DID 0 reserved). Device entries are
-// installed for requests without PASID (RID_PASID = 0) and for any other PASID the device's PASID
-// directory reaches: the context entry (PASIDE for PASID-capable devices under ECAP.PASID, PDTS of
-// the directory) and a directory sized for the device's PASID width (Linux
-// intel_pasid_alloc_table: at least one page) on first use, PASID tables of 64 entries linked into
-// it on demand; changing or tearing down a present PASID entry runs the §6.7 sequence (PASID-cache
+// installed for requests without PASID (RID_PASID = 0) and for any other PASID below the device's
+// PASID width: the context entry (PASIDE for PASID-capable devices under ECAP.PASID, PDTS of the
+// directory) and a one-page directory (32768 PASIDs) on first use, PASID tables of 64 entries
+// linked into it on demand; changing or tearing down a present PASID entry runs the §6.7 sequence (PASID-cache
 // PASID-selective with the PASID, then domain-selective IOTLB for second-stage/nested or
 // PASID-selective PASID IOTLB otherwise, then a whole-range device-TLB invalidation of the PASID for
 // ATS devices: type 3 for RID_PASID, type 8 otherwise) in one batch.
 // With CAP.CM, not-present to present changes are invalidated as well. SSADE of attached entries is
 // switched for dirty tracking (docs/vtd-facts.md §4.4).
+// Differences: Linux (intel_pasid_alloc_table) sizes the directory for the device's width up front
+// (128 KiB for 20 bits); here it grows to that size when the first PASID beyond 32767 is attached
+// (the entries copied, the context entry's PASIDDIRPTR/PDTS rewritten in one store, a
+// device-selective context-cache invalidation), so that thousands of PASID-capable devices fit
+// the driver's memory.
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
 // several remapping units, hot removal, freeing a device's tables.
 #pragma once
@@ -139,11 +143,14 @@ class vtd_iommu {
         bool pasid_capable = false;  // context PASIDE set
         uint64_t pasid_dir = 0;
         unsigned dir_order = 0;                     // the directory is 2^dir_order pages
+        unsigned full_dir_order = 0;                // pages for the device's PASID width
+        uint64_t context_pa = 0;                    // the device's context entry
         std::map<uint32_t, uint64_t> pasid_tables;  // directory index -> PASID table page
         std::map<uint32_t, attachment> attached;    // present PASID entries, by PASID
         // PASIDs the directory reaches: 512 entries a page, 64 PASIDs an entry.
-        uint64_t max_pasid() const {
-            return ((hw::page_size_4k << dir_order) / hw::pasid_dir_entry::bytes) * hw::pasid_entry::per_table;
+        uint64_t max_pasid() const { return max_pasid(dir_order); }
+        static uint64_t max_pasid(unsigned order) {
+            return ((hw::page_size_4k << order) / hw::pasid_dir_entry::bytes) * hw::pasid_entry::per_table;
         }
     };
     int check_capabilities(std::string* error);
@@ -152,6 +159,9 @@ class vtd_iommu {
     // Address of PASID entry `pasid` of t; `allocate` links a missing PASID table (else -ENOENT).
     // -ENODEV beyond the directory.
     int pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, uint64_t& pa);
+    // Replaces the one-page directory by one of full_dir_order pages (same PASID tables), points
+    // the context entry at it and invalidates the device's context-cache entry. 0, -ENOMEM, -EFAULT.
+    int grow_directory(device_tables& t);
     bool write_entry(uint64_t pa, const hw::pasid_entry::words& e);
     int set_entry_ssade(device_tables& t, const attachment& att, bool enable);
     void append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const;

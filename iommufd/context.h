@@ -196,10 +196,13 @@ class context {
     // HWPT actually attached.
     int attach(device& idev, uint32_t& pt_id);
     void detach(device& idev);
-    // The same for PASID `pasid` of the device (VFIO_DEVICE_ATTACH_PASID): attach, or replace when
-    // the PASID has a HWPT. The HWPT must be IOMMU_HWPT_ALLOC_PASID-compatible, and so must the one
-    // on IOMMU_NO_PASID (-EINVAL); the driver core's refusals follow (driver/iommu_ops.h).
-    int attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id);
+    // The same for PASID `pasid` of the device. `mode`: attach (kernel iommufd_device_attach with a
+    // pasid: -EBUSY when the PASID has a HWPT), replace (iommufd_device_replace: -EINVAL when it has
+    // none) or either (VFIO_DEVICE_ATTACH_PASID: replace when attached). The HWPT must be
+    // IOMMU_HWPT_ALLOC_PASID-compatible, and so must the one on IOMMU_NO_PASID (-EINVAL); the
+    // driver core's refusals follow (driver/iommu_ops.h).
+    enum class pasid_change { attach, replace, either };
+    int attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id, pasid_change mode = pasid_change::either);
     void detach_pasid(device& idev, uint32_t pasid);
 
     // ---- helpers shared by the object files ----

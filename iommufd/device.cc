@@ -74,9 +74,20 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
 }
 
 // Attach/replace of one PASID onto an existing HWPT.
-int attach_hwpt_pasid(context& ctx, device& idev, uint32_t pasid, hw_pagetable& hwpt) {
+int attach_hwpt_pasid(context& ctx, device& idev, uint32_t pasid, hw_pagetable& hwpt, context::pasid_change mode) {
     auto it = idev.pasid_hwpts.find(pasid);
     hw_pagetable* old = it == idev.pasid_hwpts.end() ? nullptr : it->second;
+    if (mode == context::pasid_change::attach && old != nullptr) {
+        // Kernel iommufd_hw_pagetable_attach: the device is in the PASID's device array already.
+        klog::printk(klog::level::info, iommufd_log, "attach of device %u PASID %u refused: it is attached (EBUSY)",
+                     idev.id, pasid);
+        return -EBUSY;
+    }
+    if (mode == context::pasid_change::replace && old == nullptr) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "replace of device %u PASID %u refused: it is not attached (EINVAL)", idev.id, pasid);
+        return -EINVAL;
+    }
     if (old == &hwpt) {
         return 0;
     }
@@ -179,9 +190,9 @@ int context::attach(device& idev, uint32_t& pt_id) {
     return change_pt(*this, idev, pt_id, [&](hw_pagetable& hwpt) { return attach_hwpt(*this, idev, hwpt); });
 }
 
-int context::attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id) {
+int context::attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id, pasid_change mode) {
     return change_pt(*this, idev, pt_id,
-                     [&](hw_pagetable& hwpt) { return attach_hwpt_pasid(*this, idev, pasid, hwpt); });
+                     [&](hw_pagetable& hwpt) { return attach_hwpt_pasid(*this, idev, pasid, hwpt, mode); });
 }
 
 void context::detach_pasid(device& idev, uint32_t pasid) {

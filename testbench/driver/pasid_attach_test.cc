@@ -107,17 +107,36 @@ struct Bench : model_unit {
     std::vector<std::unique_ptr<iommu_domain>> domains;
 };
 
-TEST(PasidAttach, ContextAndDirectorySizedForTheDevicesPasids) {
+TEST(PasidAttach, DirectoryGrowsToTheDevicesPasidWidth) {
     Bench b;
     b.run([&] {
-        paging_domain* d = b.paging();
+        paging_domain* d = b.paging(driver::alloc_flag_pasid);
+        paging_domain* high = b.paging(driver::alloc_flag_pasid);
         ASSERT_EQ(d->attach_dev(b.dev), 0);
-        const hw::context_entry::words ce = b.context_by_hand(b.dev.rid);
-        // PASIDE (bit 3) for a PASID-capable device; PDTS (bits 11:9): 2^20 PASIDs / 64 = 2^14
-        // directory entries = 2^(PDTS + 7), PDTS 7; RID_PASID (bits 83:64) 0.
+        ASSERT_EQ(driver::attach_device_pasid(*d, b.dev, 3), 0);
+        hw::context_entry::words ce = b.context_by_hand(b.dev.rid);
+        // PASIDE (bit 3) for a PASID-capable device; PDTS (bits 11:9) 2: 2^(2+7) directory entries,
+        // one page, PASIDs below 32768; RID_PASID (bits 83:64) 0.
         EXPECT_EQ((ce[0] >> 3) & 1, 1u);
-        EXPECT_EQ((ce[0] >> 9) & 7, 7u);
+        EXPECT_EQ((ce[0] >> 9) & 7, 2u);
         EXPECT_EQ(ce[1] & 0xfffff, 0u);
+        const uint64_t small_dir = ce[0] & addr_mask;
+        // PASID 0x54321 (directory entry 0x150d) needs the 20-bit directory: 2^14 entries, PDTS 7,
+        // 32 pages; the move is followed by a device-selective context-cache invalidation.
+        b.mark();
+        ASSERT_EQ(driver::attach_device_pasid(*high, b.dev, 0x54321), 0);
+        const std::vector<hw::inv_desc> sent = b.sent();
+        ASSERT_FALSE(sent.empty());
+        EXPECT_EQ(desc_type(sent[0]), 1u);
+        EXPECT_EQ(desc_granularity(sent[0]), 3u) << "device-selective";
+        EXPECT_EQ((sent[0][0] >> 32) & 0xffff, b.dev.rid) << "SID";
+        ce = b.context_by_hand(b.dev.rid);
+        EXPECT_EQ((ce[0] >> 9) & 7, 7u);
+        EXPECT_NE(ce[0] & addr_mask, small_dir);
+        // Every entry is reachable through the new directory: the old PASIDs and the new one.
+        EXPECT_EQ(b.entry_by_hand(b.dev.rid, 0)[1] & 0xffff, d->did());
+        EXPECT_EQ(b.entry_by_hand(b.dev.rid, 3)[1] & 0xffff, d->did());
+        EXPECT_EQ(b.entry_by_hand(b.dev.rid, 0x54321)[1] & 0xffff, high->did());
     });
 }
 

@@ -27,7 +27,8 @@ constexpr unsigned guest_pages = 16;
 constexpr uint64_t guest_iova = 0x40000000;  // stage-1 input address of the DMAs
 // Pages of the guest buffer: one stage-1 table chain per PASID (PML4, PDPT, PD, PT), then data.
 constexpr unsigned chain_a = 0, chain_b = 4, data_a = 8, data_b = 9, data_c = 10;
-constexpr uint32_t pasid_a = 1, pasid_b = 2;
+// PASID B lies beyond the first directory page: attaching it grows the device's PASID directory.
+constexpr uint32_t pasid_a = 1, pasid_b = 0x54321;
 
 void ConfigurePlatform() {
     iommusim_config config{};
@@ -190,19 +191,19 @@ void VtdPasid::RunTwoPasidFlow() {
     EXPECT_EQ(0xb2, DmaByte(pasid_b, guest_iova));
     EXPECT_GT(platform::instance().stale_hits(), stale_before);
 
-    // Invalidating HWPT A refreshes PASID 1 only: PASID 2 still hits its old translation.
+    // Invalidating HWPT A refreshes PASID A only: PASID B still hits its old translation.
     ASSERT_EQ(0, Invalidate(nested_a, guest_iova, 1));
     EXPECT_EQ(0xc3, DmaByte(pasid_a, guest_iova));
     EXPECT_EQ(0xb2, DmaByte(pasid_b, guest_iova));
     ASSERT_EQ(0, Invalidate(nested_b, 0, ~uint64_t{0}));
     EXPECT_EQ(0xc3, DmaByte(pasid_b, guest_iova));
 
-    // A DMA write through PASID 2 lands in data C.
+    // A DMA write through PASID B lands in data C.
     const char msg[] = "pasid two";
     ASSERT_EQ(0, iommusim_dma(m_vfio, pasid_b, guest_iova + 16, const_cast<char*>(msg), sizeof(msg), 1));
     EXPECT_EQ(0, std::memcmp(gpage(data_c) + 16, msg, sizeof(msg)));
 
-    // Replace: PASID 2 onto HWPT A (attach again = replace), then it translates as PASID 1 does.
+    // Replace: PASID B onto HWPT A (attach again = replace), then it translates as PASID A does.
     set_leaf(chain_a, data_a);
     ASSERT_EQ(0, Invalidate(nested_a, 0, ~uint64_t{0}));
     ASSERT_EQ(0, AttachPasid(pasid_b, nested_a));
@@ -211,7 +212,7 @@ void VtdPasid::RunTwoPasidFlow() {
     TestErrDestroy(EBUSY, m_fd, nested_a);
     TestCmdDestroy(m_fd, nested_b);
 
-    // Detach PASID 1: blocked, PASID 2 unaffected; detaching it again is nothing to do.
+    // Detach PASID A: blocked, PASID B unaffected; detaching it again is nothing to do.
     ASSERT_EQ(0, DetachPasid(pasid_a));
     EXPECT_EQ(-1, DmaByte(pasid_a, guest_iova));
     EXPECT_EQ(0xa1, DmaByte(pasid_b, guest_iova));
