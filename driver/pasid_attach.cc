@@ -29,8 +29,8 @@ int check_pasid_request(iommu_domain& domain, iommu_device& dev, uint32_t pasid,
         rc = -EINVAL;
     }
     if (refusal) {
-        klog::printk(klog::level::info, "iommu: ", "%s: %s of PASID %u refused: %s (%s)", pci_name_of(dev.rid).text,
-                     call, pasid, refusal, strerrorname_np(-rc));
+        klog::printk(klog::level::info, iommu_core_log, "%s: %s of PASID %u refused: %s (%s)",
+                     pci_name_of(dev.rid).text, call, pasid, refusal, strerrorname_np(-rc));
     }
     return rc;
 }
@@ -47,8 +47,9 @@ int attach_device_pasid(iommu_domain& domain, iommu_device& dev, uint32_t pasid)
         return rc;
     }
     if (domain_on(dev, pasid) != nullptr) {
-        klog::printk(klog::level::info, "iommu: ", "%s: attach of PASID %u refused: it has a domain already (EBUSY)",
-                     pci_name_of(dev.rid).text, pasid);
+        klog::printk(klog::level::info, iommu_core_log,
+                     "%s: attach of PASID %u refused: it has a domain already (EBUSY)", pci_name_of(dev.rid).text,
+                     pasid);
         return -EBUSY;
     }
     return domain.set_dev_pasid(dev, pasid, nullptr);
@@ -60,7 +61,7 @@ int replace_device_pasid(iommu_domain& domain, iommu_device& dev, uint32_t pasid
     }
     iommu_domain* old = domain_on(dev, pasid);
     if (old == nullptr) {
-        klog::printk(klog::level::info, "iommu: ", "%s: replace of PASID %u refused: it has no domain (EINVAL)",
+        klog::printk(klog::level::info, iommu_core_log, "%s: replace of PASID %u refused: it has no domain (EINVAL)",
                      pci_name_of(dev.rid).text, pasid);
         return -EINVAL;
     }
