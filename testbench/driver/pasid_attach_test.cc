@@ -195,6 +195,7 @@ TEST(PasidAttach, TearDownClearsTheEntryWithPasidScopedFlushes) {
     b.run([&] {
         paging_domain* d = b.paging(driver::alloc_flag_pasid);
         ASSERT_EQ(driver::attach_device_pasid(*d, b.ats_dev, 5), 0);
+        const std::size_t devtlb_before = b.atc(b.ats_dev.rid).requests().size();
         b.mark();
         driver::detach_device_pasid(b.ats_dev, 5);
         EXPECT_EQ(b.ats_dev.pasid_domains.count(5), 0u);
@@ -218,6 +219,13 @@ TEST(PasidAttach, TearDownClearsTheEntryWithPasidScopedFlushes) {
         EXPECT_EQ(sent[2][1] >> 12, 0x0007'ffff'ffff'ffffull);
         EXPECT_EQ(desc_type(sent[3]), 5u);
         EXPECT_EQ(b.executed(hw::inv_type::pasid_dev_tlb), 1u) << "the model ran the type-8 descriptor";
+        // The device received it as an invalidation of PASID 5's translations, every address.
+        const auto& reqs = b.atc(b.ats_dev.rid).requests();
+        ASSERT_EQ(reqs.size(), devtlb_before + 1);
+        EXPECT_TRUE(reqs.back().with_pasid);
+        EXPECT_FALSE(reqs.back().all_pasids);
+        EXPECT_EQ(reqs.back().pasid, 5u);
+        EXPECT_EQ(reqs.back().length, 0u) << "the whole address space";
         const hw::pasid_entry::words e = b.entry_by_hand(b.ats_dev.rid, 5);
         for (uint64_t w : e) {
             EXPECT_EQ(w, 0u);
