@@ -18,7 +18,7 @@ bool is_dev_tlb(cache_tag_type type) {
 }
 // The order of tags() (and so of the descriptors a flush emits).
 auto flush_order(const cache_tag& t) {
-    return std::tuple(is_nesting(t.type), t.did, is_dev_tlb(t.type), t.rid);
+    return std::tuple(is_nesting(t.type), t.did, is_dev_tlb(t.type), t.rid, t.pasid);
 }
 
 const psi_block whole_range{0, whole_range_mask};
@@ -62,16 +62,29 @@ hw::inv_desc iotlb_inv(const flush_caps& caps, uint16_t did, const psi_block& bl
 }
 
 hw::inv_desc dev_tlb_inv(const flush_caps& caps, uint16_t rid, const psi_block& block) {
+    return dev_tlb_inv(caps, rid, 0, block);
+}
+
+hw::inv_desc dev_tlb_inv(const flush_caps& caps, uint16_t rid, uint32_t pasid, const psi_block& block) {
     uint64_t addr = block.base;
     const bool size = block.mask != 0;
     if (size) {
         addr |= (uint64_t{1} << (12 + block.mask - 1)) - 1;  // the lowest zero bit above bit 11 marks the size
     }
-    return hw::make_dev_tlb_inv(rid, addr, size, 0, caps.pfsid_from_rid ? rid : 0);
+    const uint16_t pfsid = caps.pfsid_from_rid ? rid : 0;
+    if (pasid != 0) {
+        // Linux qi_flush_dev_iotlb_pasid: the same ATS size encoding, scoped to one PASID.
+        return hw::make_p_dev_tlb_inv(rid, pasid, false, addr, size, 0, pfsid);
+    }
+    return hw::make_dev_tlb_inv(rid, addr, size, 0, pfsid);
 }
 
-void cache_tags::assign(cache_tag_type type, uint16_t did, uint16_t rid) {
-    cache_tag tag{type, did, 0, is_dev_tlb(type) ? rid : uint16_t{0}, 1};
+hw::inv_desc dev_tlb_inv_all(const flush_caps& caps, uint16_t rid, uint32_t pasid) {
+    return dev_tlb_inv(caps, rid, pasid, whole_range);
+}
+
+void cache_tags::assign(cache_tag_type type, uint16_t did, uint16_t rid, uint32_t pasid) {
+    cache_tag tag{type, did, pasid, is_dev_tlb(type) ? rid : uint16_t{0}, 1};
     auto at = std::lower_bound(m_tags.begin(), m_tags.end(), tag,
                                [](const cache_tag& a, const cache_tag& b) { return flush_order(a) < flush_order(b); });
     if (at != m_tags.end() && at->type == type && flush_order(*at) == flush_order(tag)) {
@@ -81,10 +94,11 @@ void cache_tags::assign(cache_tag_type type, uint16_t did, uint16_t rid) {
     }
 }
 
-void cache_tags::unassign(cache_tag_type type, uint16_t did, uint16_t rid) {
+void cache_tags::unassign(cache_tag_type type, uint16_t did, uint16_t rid, uint32_t pasid) {
     const uint16_t key_rid = is_dev_tlb(type) ? rid : uint16_t{0};
-    auto it = std::find_if(m_tags.begin(), m_tags.end(),
-                           [&](const cache_tag& t) { return t.type == type && t.did == did && t.rid == key_rid; });
+    auto it = std::find_if(m_tags.begin(), m_tags.end(), [&](const cache_tag& t) {
+        return t.type == type && t.did == did && t.rid == key_rid && t.pasid == pasid;
+    });
     if (it != m_tags.end() && --it->users == 0) {
         m_tags.erase(it);
     }
@@ -104,12 +118,12 @@ void cache_tags::for_each_device_tag(bool ats, Fn&& fn) {
     }
 }
 
-void cache_tags::assign_device(uint16_t did, uint16_t rid, bool ats) {
-    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.assign(type, did, rid); });
+void cache_tags::assign_device(uint16_t did, uint16_t rid, bool ats, uint32_t pasid) {
+    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.assign(type, did, rid, pasid); });
 }
 
-void cache_tags::unassign_device(uint16_t did, uint16_t rid, bool ats) {
-    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.unassign(type, did, rid); });
+void cache_tags::unassign_device(uint16_t did, uint16_t rid, bool ats, uint32_t pasid) {
+    for_each_device_tag(ats, [&](cache_tags& list, cache_tag_type type) { list.unassign(type, did, rid, pasid); });
 }
 
 void cache_tags::append_iotlb(std::vector<hw::inv_desc>& batch, const flush_caps& caps, const cache_tag& tag,
@@ -142,11 +156,11 @@ void cache_tags::flush_range(std::vector<hw::inv_desc>& batch, const flush_caps&
                 append_iotlb(batch, caps, tag, block, ih);
                 break;
             case cache_tag_type::dev_tlb:
-                batch.push_back(dev_tlb_inv(caps, tag.rid, block));
+                batch.push_back(dev_tlb_inv(caps, tag.rid, tag.pasid, block));
                 break;
             case cache_tag_type::nesting_dev_tlb:
                 // The device caches nested results: which of them a stage-2 change affects is unknown.
-                batch.push_back(dev_tlb_inv(caps, tag.rid, whole_range));
+                batch.push_back(dev_tlb_inv(caps, tag.rid, tag.pasid, whole_range));
                 break;
         }
     }
@@ -171,24 +185,24 @@ void cache_tags::flush_range_np(std::vector<hw::inv_desc>& batch, const flush_ca
 }
 
 void append_pasid_teardown_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did, hw::pgtt type,
-                                 uint16_t rid, bool ats) {
-    batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
+                                 uint16_t rid, bool ats, uint32_t pasid) {
+    batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, pasid));
     if (type == hw::pgtt::second_stage || type == hw::pgtt::nested) {
         batch.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
     } else {
-        batch.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, did, 0));
+        batch.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, did, pasid));
     }
-    // RID_PASID: a global device-TLB invalidation (type 3, whole range).
+    // The whole device TLB of the PASID: type 3 for RID_PASID, type 8 for another PASID.
     if (ats) {
-        batch.push_back(dev_tlb_inv(caps, rid, whole_range));
+        batch.push_back(dev_tlb_inv_all(caps, rid, pasid));
     }
 }
 
-void append_pasid_setup_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did) {
+void append_pasid_setup_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did, uint32_t pasid) {
     if (!caps.caching_mode) {
         return;
     }
-    batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, 0));
+    batch.push_back(hw::make_pc_inv(hw::pc_desc::pasid_sel, did, pasid));
     batch.push_back(hw::make_iotlb_inv(hw::iotlb_desc::domain, did));
 }
 

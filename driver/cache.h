@@ -14,8 +14,10 @@
 // not-present-to-present flush (caching mode only, IOTLB tags only). The PASID-entry set-up and
 // tear-down sequences of §6.7 are here too. Descriptors are appended to a batch the caller submits
 // with one wait descriptor.
-// Does not model: PASID-tagged attachments (every tag is RID_PASID = 0), several remapping units,
-// write-buffer flushing (CAP.RWBF).
+// Tags carry the PASID of the attachment (Linux cache_tag_assign_domain with pasid): first-stage
+// IOTLB tags flush with that PASID, device-TLB tags of a PASID other than RID_PASID with the
+// PASID-based device-TLB invalidation (type 8); second-stage IOTLB flushes are by DID, one per tag.
+// Does not model: several remapping units, write-buffer flushing (CAP.RWBF).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +76,8 @@ struct psi_block {
 hw::inv_desc iotlb_inv(const flush_caps& caps, uint16_t did, const psi_block& block, bool ih);
 // Device-TLB invalidation (type 3) of a block for rid, in the ATS size encoding (§3.3).
 hw::inv_desc dev_tlb_inv(const flush_caps& caps, uint16_t rid, const psi_block& block);
+// The same for requests with `pasid` (type 8, Linux qi_flush_dev_iotlb_pasid); pasid 0 is type 3.
+hw::inv_desc dev_tlb_inv(const flush_caps& caps, uint16_t rid, uint32_t pasid, const psi_block& block);
 
 enum class cache_tag_type { iotlb, dev_tlb, nesting_iotlb, nesting_dev_tlb };
 
@@ -84,7 +88,7 @@ enum class domain_stage { first, second };
 struct cache_tag {
     cache_tag_type type = cache_tag_type::iotlb;
     uint16_t did = 0;
-    uint32_t pasid = 0;  // RID_PASID
+    uint32_t pasid = 0;  // the attached PASID (0: RID_PASID, requests without PASID)
     uint16_t rid = 0;    // the device of device-TLB tags; 0 for IOTLB tags (shared by the unit)
     unsigned users = 0;  // attachments holding the tag
 };
@@ -96,15 +100,16 @@ class cache_tags {
     cache_tags(const cache_tags&) = delete;
     cache_tags& operator=(const cache_tags&) = delete;
 
-    // A device attached (or detached) under `did` (Linux cache_tag_assign_domain): the IOTLB tag, a
-    // device-TLB tag when ats, and the matching nesting tags on the parent.
-    void assign_device(uint16_t did, uint16_t rid, bool ats);
-    void unassign_device(uint16_t did, uint16_t rid, bool ats);
+    // A device's `pasid` attached (or detached) under `did` (Linux cache_tag_assign_domain): the
+    // IOTLB tag, a device-TLB tag when ats, and the matching nesting tags on the parent.
+    void assign_device(uint16_t did, uint16_t rid, bool ats, uint32_t pasid = 0);
+    void unassign_device(uint16_t did, uint16_t rid, bool ats, uint32_t pasid = 0);
     // One tag: a new one, or one more user of an equal one. Removal drops a user; the last removes it.
-    void assign(cache_tag_type type, uint16_t did, uint16_t rid);
-    void unassign(cache_tag_type type, uint16_t did, uint16_t rid);
+    void assign(cache_tag_type type, uint16_t did, uint16_t rid, uint32_t pasid = 0);
+    void unassign(cache_tag_type type, uint16_t did, uint16_t rid, uint32_t pasid = 0);
 
-    // In flush order: own tags before nesting tags; by DID, IOTLB before device TLB, by device.
+    // In flush order: own tags before nesting tags; by DID, IOTLB before device TLB, by device, by
+    // PASID.
     const std::vector<cache_tag>& tags() const { return m_tags; }
     bool empty() const { return m_tags.empty(); }
     domain_stage stage() const { return m_stage; }
@@ -135,12 +140,17 @@ class cache_tags {
     std::vector<cache_tag> m_tags;
 };
 
-// §6.7: after a present PASID entry of rid changed or went away (Linux intel_pasid_tear_down_entry):
-// PASID cache of its DID, then the IOTLB (domain-selective for second-stage and nested entries,
-// PASID-selective PASID-based otherwise), then the whole device TLB when ats.
+// §6.7: after a present PASID entry `pasid` of rid changed or went away (Linux
+// intel_pasid_tear_down_entry): PASID cache of its DID and PASID, then the IOTLB (domain-selective
+// for second-stage and nested entries, PASID-selective PASID-based otherwise), then, when ats, the
+// whole device TLB of the PASID (type 3 for RID_PASID, type 8 otherwise: Linux
+// devtlb_invalidation_with_pasid).
 void append_pasid_teardown_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did, hw::pgtt type,
-                                 uint16_t rid, bool ats);
+                                 uint16_t rid, bool ats, uint32_t pasid = 0);
 // Caching mode only: after a not-present PASID entry became present, its PASID cache and IOTLB.
-void append_pasid_setup_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did);
+void append_pasid_setup_flush(std::vector<hw::inv_desc>& batch, const flush_caps& caps, uint16_t did,
+                              uint32_t pasid = 0);
+// The whole device TLB of `pasid` of rid (type 3 for RID_PASID, type 8 otherwise).
+hw::inv_desc dev_tlb_inv_all(const flush_caps& caps, uint16_t rid, uint32_t pasid);
 
 }  // namespace iommusim::driver

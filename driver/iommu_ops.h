@@ -8,7 +8,10 @@
 // Also the dirty-tracking ops (kernel struct iommu_dirty_ops: set_dirty_tracking,
 // read_and_clear_dirty) and I/O page fault reporting (kernel iommu_report_device_fault() to the
 // domain's iopf handler, iommu_page_response() back to the driver's page_response op).
-// Does not model: iommu groups, default/identity domains.
+// PASID attachment (kernel domain_ops->set_dev_pasid, blocked_domain->set_dev_pasid for removal):
+// the domains on a device's PASIDs other than RID_PASID, each with replace semantics, and the core
+// checks of iommu_attach_device_pasid / iommu_replace_device_pasid (drivers/iommu/iommu.c).
+// Does not model: iommu groups (every device is its own group), default/identity domains.
 //
 // Every call returns 0 or a negative errno, as the kernel does. User pointers stay user pointers
 // (uint64_t): drivers read them with driver/uaccess.h, which turns a bad address into -EFAULT.
@@ -17,6 +20,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -35,6 +39,9 @@ struct iommu_device {
     void* owner = nullptr;           // the iommufd device object bound to it (nullptr = unowned)
     iommu_domain* domain = nullptr;  // currently attached domain (nullptr = blocking)
     void* driver_data = nullptr;     // per-device state of the driver
+    // Domains attached on PASIDs other than RID_PASID (kernel group->pasid_array); an absent PASID
+    // is blocked. Maintained by the drivers' set_dev_pasid / remove_dev_pasid.
+    std::map<uint32_t, iommu_domain*> pasid_domains;
 
     virtual ~iommu_device() = default;
 };
@@ -45,6 +52,11 @@ enum class domain_type { paging, nested };
 // Domain allocation flags (same values as enum iommufd_hwpt_alloc_flags).
 inline constexpr uint32_t alloc_flag_nest_parent = 1u << 0;
 inline constexpr uint32_t alloc_flag_dirty_tracking = 1u << 1;
+// IOMMU_HWPT_ALLOC_PASID: the domain may be attached to PASIDs (the core's pasid_compat).
+inline constexpr uint32_t alloc_flag_pasid = 1u << 3;
+
+// IOMMU_NO_PASID: requests without PASID, translated through the RID_PASID entry.
+inline constexpr uint32_t no_pasid = 0;
 
 // I/O page faults (include/linux/iommu.h struct iommu_fault_page_request, struct
 // iommu_page_response). Flag and permission bits have the kernel's values, which are also the uAPI's
@@ -144,6 +156,16 @@ class iommu_domain {
     // attachment is kept). On success the driver sets dev.domain = this.
     virtual int attach_dev(iommu_device& dev) = 0;
 
+    // Does the domain implement set_dev_pasid (the kernel checks for a NULL op: EOPNOTSUPP)?
+    virtual bool has_set_dev_pasid() const { return false; }
+    // Attaches `pasid` (not no_pasid, below the device's width: the core checked) of dev to this
+    // domain, replacing `old` (nullptr: the PASID was blocked). On failure the old attachment is
+    // kept. On success the driver sets dev.pasid_domains[pasid] = this.
+    virtual int set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) {
+        (void)dev, (void)pasid, (void)old;
+        return -EOPNOTSUPP;
+    }
+
     // Paging domains: map [iova, iova + len) to the host buffer at `host` (which the platform
     // adopts as physical memory). `prot` is prot_read | prot_write.
     virtual int map(uint64_t iova, void* host, uint64_t len, int prot) {
@@ -217,6 +239,9 @@ class iommu_ops {
 
     // Detaches dev from its domain (kernel: attach to the blocking domain). Sets dev.domain = nullptr.
     virtual void detach_dev(iommu_device& dev) = 0;
+    // Blocks `pasid` of dev again (kernel blocked_domain->ops->set_dev_pasid): erases it from
+    // dev.pasid_domains; DMA tagged with it faults afterwards.
+    virtual void remove_dev_pasid(iommu_device& dev, uint32_t pasid) { dev.pasid_domains.erase(pasid); }
 
     // Does the driver take page requests (kernel: IOMMU_DEV_FEAT_IOPF enabled)?
     virtual bool supports_iopf(const iommu_device& dev) const {
@@ -232,5 +257,15 @@ class iommu_ops {
         return -EOPNOTSUPP;
     }
 };
+
+// The core's PASID attach calls (drivers/iommu/iommu.c), refusing in the kernel's order: no
+// set_dev_pasid op -> -EOPNOTSUPP; another driver's domain or no_pasid -> -EINVAL; a PASID at or
+// beyond the device's width (1 << max_pasid_log2; a device without PASIDs has width 0) ->
+// -EINVAL. Attach: a PASID that already has a domain -> -EBUSY. Replace: a PASID without one ->
+// -EINVAL; the same domain is a no-op. Then the driver's errno.
+int attach_device_pasid(iommu_domain& domain, iommu_device& dev, uint32_t pasid);
+int replace_device_pasid(iommu_domain& domain, iommu_device& dev, uint32_t pasid);
+// Blocks the PASID again (nothing to do when it has no domain).
+void detach_device_pasid(iommu_device& dev, uint32_t pasid);
 
 }  // namespace iommusim::driver

@@ -11,6 +11,7 @@ namespace iommusim::driver {
 
 inline constexpr const char* dmar_log = "DMAR: ";          // drivers/iommu/intel
 inline constexpr const char* mock_log = "iommufd_mock: ";  // the iommufd selftest mock driver
+inline constexpr const char* iommu_core_log = "iommu: ";   // drivers/iommu/iommu.c
 
 // A requester id as Linux names the PCI device on segment 0: "0000:01:00.0".
 struct pci_name {

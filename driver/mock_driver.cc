@@ -68,7 +68,8 @@ int mock_driver::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t
 
 int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
                                            std::unique_ptr<iommu_domain>& out) {
-    if ((flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) != 0 || user_data != nullptr) {
+    if ((flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking | alloc_flag_pasid)) != 0 ||
+        user_data != nullptr) {
         klog::printk(klog::level::info, mock_log,
                      "paging domain refused: unknown flags 0x%x or driver data given (EOPNOTSUPP)", flags);
         return -EOPNOTSUPP;
@@ -92,7 +93,7 @@ int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, co
 int mock_driver::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
                                      const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
     (void)dev;
-    if (flags != 0) {
+    if ((flags & ~alloc_flag_pasid) != 0) {
         klog::printk(klog::level::info, mock_log, "nested domain refused: flags 0x%x are not supported (EOPNOTSUPP)",
                      flags);
         return -EOPNOTSUPP;
@@ -135,6 +136,43 @@ int mock_driver::page_response(iommu_device& dev, const page_request& request, c
         mock->page_responses.push_back(response);
     }
     return 0;
+}
+
+namespace {
+
+// Kernel mock_domain_set_dev_pasid_nop: nothing to program. PASID 1024 fails every second attach
+// with -ENOMEM (the flag is set by one attach, cleared by the next or by blocking), so the core's
+// rollback can be exercised.
+int mock_set_dev_pasid(iommu_domain& domain, iommu_device& dev, uint32_t pasid) {
+    constexpr uint32_t fake_error_pasid = 1024;
+    if (auto* mock = dynamic_cast<mock_device*>(&dev); mock != nullptr && pasid == fake_error_pasid) {
+        mock->pasid_1024_fake_error = !mock->pasid_1024_fake_error;
+        if (!mock->pasid_1024_fake_error) {
+            klog::printk(klog::level::info, mock_log, "PASID %u attach fails as every second one does (ENOMEM)", pasid);
+            return -ENOMEM;
+        }
+    }
+    dev.pasid_domains[pasid] = &domain;
+    return 0;
+}
+
+}  // namespace
+
+void mock_driver::remove_dev_pasid(iommu_device& dev, uint32_t pasid) {
+    if (auto* mock = dynamic_cast<mock_device*>(&dev); mock != nullptr && pasid == 1024) {
+        mock->pasid_1024_fake_error = false;
+    }
+    dev.pasid_domains.erase(pasid);
+}
+
+int mock_paging_domain::set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) {
+    (void)old;
+    return mock_set_dev_pasid(*this, dev, pasid);
+}
+
+int mock_nested_domain::set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) {
+    (void)old;
+    return mock_set_dev_pasid(*this, dev, pasid);
 }
 
 uint64_t mock_paging_domain::aperture_start() const {

@@ -6,7 +6,9 @@
 // entry_num write-back), the selftest hw_info type (0xfeedbeef, test_reg 0xdeadbeef) and
 // dirty-tracking capability, and the MOCK_FLAGS_DEVICE_* creation flags of a mock device (NO_DIRTY:
 // no dirty-tracking capability, no dirty-tracking domains, EINVAL attaching to one; HUGE_IOVA: its
-// paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space), and
+// paging domains also take MOCK_HUGE_PAGE_SIZE pages; PASID: a MOCK_PASID_WIDTH-bit PASID space),
+// PASID attach of both domain kinds (mock_domain_set_dev_pasid_nop, with its every-second-attach
+// failure of PASID 1024) and IOMMU_HWPT_ALLOC_PASID, and
 // I/O page faults: every mock device takes page requests (the mock's IOPF feature), the driver has a
 // user-managed PASID table, and page_response records each answer on the device (the kernel's mock
 // drops it).
@@ -15,7 +17,7 @@
 // page where the domain mapped a huge page, by read_and_clear_dirty. A HUGE_IOVA domain picks its
 // page sizes per map() call from the IOVA and host address alone: the core does not tell it that
 // an IOAS disabled large pages (IOMMU_OPTION_HUGE_PAGES 0), where Linux maps PAGE_SIZE at a time.
-// Does not model: access objects, PASID attach, vIOMMU/vdevice caches.
+// Does not model: access objects, vIOMMU/vdevice caches.
 #pragma once
 
 #include <array>
@@ -47,6 +49,7 @@ struct mock_device : iommu_device {
     std::array<uint32_t, cache_num> cache{};
     // Every page response the device got, oldest first.
     std::vector<page_response> page_responses;
+    bool pasid_1024_fake_error = false;  // the next attach of PASID 1024 fails (kernel selftest.c)
 };
 
 // The mock driver: one process-wide instance serves every mock device (it holds no state).
@@ -64,6 +67,7 @@ class mock_driver : public iommu_ops {
     bool supports_iopf(const iommu_device& dev) const override;
     bool user_pasid_table() const override { return true; }
     int page_response(iommu_device& dev, const page_request& request, const struct page_response& response) override;
+    void remove_dev_pasid(iommu_device& dev, uint32_t pasid) override;
 
     // A new mock device behind this driver (kernel mock_dev_create): -EINVAL for flags outside
     // MOCK_FLAGS_DEVICE_NO_DIRTY | HUGE_IOVA | PASID.
@@ -103,6 +107,8 @@ class mock_paging_domain : public iommu_domain {
     // Half a CPU page, as the kernel's mock (selftest.c MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2).
     uint64_t min_page_size() const override { return 2048; }
     int attach_dev(iommu_device& dev) override;
+    bool has_set_dev_pasid() const override { return true; }
+    int set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) override;
     int map(uint64_t iova, void* host, uint64_t len, int prot) override;
     int unmap(uint64_t iova, uint64_t len) override;
 
@@ -140,6 +146,8 @@ class mock_nested_domain : public iommu_domain {
     mock_nested_domain(iommu_ops* owner, mock_paging_domain& parent, uint32_t iotlb);
 
     int attach_dev(iommu_device& dev) override;
+    bool has_set_dev_pasid() const override { return true; }
+    int set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) override;
     bool has_cache_invalidate_user() const override { return true; }
     int cache_invalidate_user(iommu_user_data_array& array) override;
 

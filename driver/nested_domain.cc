@@ -91,10 +91,37 @@ int nested_domain::attach_dev(iommu_device& dev) {
     if (int rc = build_entry(e)) {
         return rc;
     }
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache)) {
+    if (int rc = m_iommu.set_device_entry(dev, no_pasid, e, m_cache)) {
         return rc;
     }
     dev.domain = this;
+    return 0;
+}
+
+int nested_domain::set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) {
+    (void)old;  // the unit's entry knows what it replaces
+    // Linux intel_nested_set_dev_pasid: the unit must take requests with PASID, then the attach
+    // checks and the nested entry (intel_pasid_setup_nested) under `pasid`.
+    if (!m_iommu.pasid_supported()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach of PASID %u refused: the unit has no requests with PASID (ECAP.PASID) (EOPNOTSUPP)",
+                     pci_name_of(dev.rid).text, pasid);
+        return -EOPNOTSUPP;
+    }
+    if (dev.ops != owner()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: PASID attach refused: nested domain %u belongs to another IOMMU driver (EINVAL)",
+                     pci_name_of(dev.rid).text, m_did);
+        return -EINVAL;
+    }
+    hw::pasid_entry::words e{};
+    if (int rc = build_entry(e)) {
+        return rc;
+    }
+    if (int rc = m_iommu.set_device_entry(dev, pasid, e, m_cache)) {
+        return rc;
+    }
+    dev.pasid_domains[pasid] = this;
     return 0;
 }
 

@@ -10,12 +10,14 @@
 // with no entries), per-entry exact-size copy (EINVAL/EFAULT), flags/reserved (EOPNOTSUPP), 4 KiB
 // alignment and the U64_MAX rule (EINVAL), stop at the first bad entry, entry_num = entries
 // handled. Each valid entry becomes a page-selective PASID-based IOTLB invalidation (type 6, DID,
-// PASID 0, the 6.10+ naturally aligned base/mask, IH from IOMMU_VTD_INV_FLAGS_LEAF), or a
+// the PASID of each attachment, the 6.10+ naturally aligned base/mask, IH from IOMMU_VTD_INV_FLAGS_LEAF), or a
 // PASID-selective one (granularity 10) when that block is the whole address space (mask 52, e.g.
 // addr 0 / npages U64_MAX), as current Linux cache.c does; plus a device-TLB invalidation per attached
 // ATS device, built from the domain's cache tags (driver/cache.h); all of them go to the queue as
 // one batch with one wait descriptor. Attaching also gives the parent nesting tags of this DID.
-// Does not model: PASID attachment (set_dev_pasid), vIOMMU objects.
+// set_dev_pasid programs the same entry for another PASID of the device; the flushes of an entry
+// invalidation then name that PASID (its cache tags carry it).
+// Does not model: vIOMMU objects.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,9 @@ class nested_domain : public iommu_domain {
     ~nested_domain() override;
 
     int attach_dev(iommu_device& dev) override;
+    // The nested entry under another PASID: -EOPNOTSUPP without ECAP.PASID, then as attach_dev.
+    bool has_set_dev_pasid() const override { return true; }
+    int set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) override;
     bool has_cache_invalidate_user() const override { return true; }
     int cache_invalidate_user(iommu_user_data_array& array) override;
 

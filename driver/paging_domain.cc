@@ -60,20 +60,24 @@ paging_domain::~paging_domain() {
     }
 }
 
-int paging_domain::attach_dev(iommu_device& dev) {
+bool paging_domain::check_device(const iommu_device& dev, const char* what) const {
     if (dev.ops != owner()) {
-        klog::printk(klog::level::info, dmar_log,
-                     "%s: attach refused: domain %u belongs to another IOMMU driver (EINVAL)",
-                     pci_name_of(dev.rid).text, m_did);
-        return -EINVAL;
+        klog::printk(klog::level::info, dmar_log, "%s: %s refused: domain %u belongs to another IOMMU driver (EINVAL)",
+                     pci_name_of(dev.rid).text, what, m_did);
+        return false;
     }
     if (m_dirty_ops && !m_iommu.ssads_supported()) {
         // Linux paging_domain_compatible: SSADE needs ECAP.SSADS.
         klog::printk(klog::level::info, dmar_log,
-                     "%s: attach refused: domain %u tracks dirty pages and the unit has no ECAP.SSADS (EINVAL)",
-                     pci_name_of(dev.rid).text, m_did);
-        return -EINVAL;
+                     "%s: %s refused: domain %u tracks dirty pages and the unit has no ECAP.SSADS (EINVAL)",
+                     pci_name_of(dev.rid).text, what, m_did);
+        return false;
     }
+    return true;
+}
+
+hw::pasid_entry::words paging_domain::build_entry() const {
+    // Linux intel_pasid_setup_second_level: the same entry for RID_PASID and any other PASID.
     hw::pasid_entry::words e{};
     hw::pasid_entry::aw::set(e, aw());
     hw::pasid_entry::pgtt::set(e, static_cast<uint64_t>(hw::pgtt::second_stage));
@@ -82,10 +86,42 @@ int paging_domain::attach_dev(iommu_device& dev) {
     hw::pasid_entry::pwsnp::set(e, hw::ecap::smpwcs::get(m_iommu.ecap()));
     hw::pasid_entry::ssade::set(e, m_dirty_tracking ? 1 : 0);
     hw::pasid_entry::p::set(e, 1);
-    if (int rc = m_iommu.set_device_entry(dev.rid, dev.ats, e, m_cache)) {
+    return e;
+}
+
+int paging_domain::attach_dev(iommu_device& dev) {
+    if (!check_device(dev, "attach")) {
+        return -EINVAL;
+    }
+    if (int rc = m_iommu.set_device_entry(dev, no_pasid, build_entry(), m_cache)) {
         return rc;
     }
     dev.domain = this;
+    return 0;
+}
+
+int paging_domain::set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) {
+    (void)old;  // the unit's entry knows what it replaces
+    // Linux intel_iommu_set_dev_pasid, in its order.
+    if (!m_iommu.pasid_supported()) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach of PASID %u refused: the unit has no requests with PASID (ECAP.PASID) (EOPNOTSUPP)",
+                     pci_name_of(dev.rid).text, pasid);
+        return -EOPNOTSUPP;
+    }
+    if (m_dirty_ops) {
+        klog::printk(klog::level::info, dmar_log,
+                     "%s: attach of PASID %u refused: domain %u has dirty tracking, which PASIDs cannot use (EINVAL)",
+                     pci_name_of(dev.rid).text, pasid, m_did);
+        return -EINVAL;
+    }
+    if (!check_device(dev, "PASID attach")) {
+        return -EINVAL;
+    }
+    if (int rc = m_iommu.set_device_entry(dev, pasid, build_entry(), m_cache)) {
+        return rc;
+    }
+    dev.pasid_domains[pasid] = this;
     return 0;
 }
 

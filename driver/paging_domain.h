@@ -8,10 +8,10 @@
 // through the domain's cache tags (driver/cache.h): its IOTLB and ATS device TLBs, and those of
 // every nested child when the domain is a nest parent. With CAP.CM, new mappings get the IOTLB
 // flush of flush_range_np (device TLBs hold no not-present entries). Attaching programs a PASID entry with
-// PGTT=010 (second stage only). A nest parent refuses read-only mappings with -EINVAL, as Linux
-// does for the erratum GET_HW_INFO reports (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17,
-// docs/iommufd-facts.md; drivers/iommu/intel/iommu.c __domain_mapping).
-// Dirty tracking (Linux intel_dirty_ops) for domains allocated with it: attach needs ECAP.SSADS
+// PGTT=010 (second stage only), for RID_PASID or, through set_dev_pasid, for another PASID. A nest parent refuses
+// read-only mappings with -EINVAL, as Linux does for the erratum GET_HW_INFO reports
+// (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, docs/iommufd-facts.md; drivers/iommu/intel/iommu.c __domain_mapping). Dirty
+// tracking (Linux intel_dirty_ops) for domains allocated with it: attach needs ECAP.SSADS
 // (-EINVAL) and sets SSADE while tracking is on; set_dirty_tracking switches SSADE in the PASID
 // entries of every device attached to the domain or to a nested child of it; read_and_clear_dirty
 // walks the second-stage tables, reports every leaf with D (bit 9, docs/vtd-facts.md §5.4) as a
@@ -46,6 +46,10 @@ class paging_domain : public iommu_domain {
 
     bool is_nest_parent() const override { return m_nest_parent; }
     int attach_dev(iommu_device& dev) override;
+    // Linux intel_iommu_set_dev_pasid: -EOPNOTSUPP without ECAP.PASID, -EINVAL for a domain with
+    // dirty tracking, then the attach checks and the PASID entry of attach_dev under `pasid`.
+    bool has_set_dev_pasid() const override { return true; }
+    int set_dev_pasid(iommu_device& dev, uint32_t pasid, iommu_domain* old) override;
     // Pins the user buffer through the bus and maps it (4 KiB aligned host, iova and len).
     int map(uint64_t iova, void* host, uint64_t len, int prot) override;
     int unmap(uint64_t iova, uint64_t len) override;
@@ -86,6 +90,10 @@ class paging_domain : public iommu_domain {
 
   private:
     paging_domain(vtd_iommu& iommu, iommu_ops* owner, bool nest_parent, bool dirty_ops);
+    // The attach checks (driver, ECAP.SSADS for dirty tracking), logged as `what`.
+    bool check_device(const iommu_device& dev, const char* what) const;
+    // The PGTT=010 PASID entry of this domain.
+    hw::pasid_entry::words build_entry() const;
     // ERRATA_772415_SPR17: a nest parent must not hold read-only second-stage leaves.
     bool refuses_read_only(int prot) const { return m_nest_parent && !(prot & prot_write); }
     // Address of the entry at `level` for iova, allocating missing tables above it.

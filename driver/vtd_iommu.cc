@@ -1,5 +1,6 @@
 #include "driver/vtd_iommu.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "driver/log.h"
@@ -38,6 +39,14 @@ bool vtd_iommu::nesting_supported() const {
 
 bool vtd_iommu::ssads_supported() const {
     return hw::ecap::smts::get(m_ecap) && hw::ecap::ssads::get(m_ecap);
+}
+
+bool vtd_iommu::pasid_supported() const {
+    return hw::ecap::smts::get(m_ecap) && hw::ecap::pasid::get(m_ecap);
+}
+
+unsigned vtd_iommu::pasid_width() const {
+    return pasid_supported() ? static_cast<unsigned>(hw::ecap::pss::get(m_ecap)) + 1 : 0;
 }
 
 bool vtd_iommu::has_device_tlb() const {
@@ -200,7 +209,8 @@ bool vtd_iommu::write_entry(uint64_t pa, const hw::pasid_entry::words& e) {
     return m_bus.write64(pa, e[0]);
 }
 
-int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
+int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
+    const uint16_t rid = dev.rid;
     auto it = m_devices.find(rid);
     if (it != m_devices.end()) {
         out = &it->second;
@@ -232,79 +242,179 @@ int vtd_iommu::ensure_context(uint16_t rid, bool ats, device_tables*& out) {
         ctx_table = page;
     }
     device_tables t;
-    if (m_pages.alloc(t.pasid_dir)) {
+    t.rid = rid;
+    t.ats = dev.ats && has_device_tlb();
+    t.pasid_capable = dev.pasid && pasid_supported();
+    // Linux intel_pasid_alloc_table sizes the directory for the device's PASIDs (8-byte entries,
+    // 64 PASIDs each), at least one page. The directory starts at one page here and grows to that
+    // size when a PASID beyond it is attached (grow_directory).
+    const unsigned width = t.pasid_capable ? std::min<unsigned>(dev.max_pasid_log2, pasid_width()) : 0;
+    const uint64_t dir_bytes = ((uint64_t{1} << width) / hw::pasid_entry::per_table) * hw::pasid_dir_entry::bytes;
+    while ((hw::page_size_4k << t.full_dir_order) < dir_bytes) {
+        ++t.full_dir_order;
+    }
+    if (m_pages.alloc(t.pasid_dir, t.dir_order)) {
         return -ENOMEM;
     }
-    if (m_pages.alloc(t.pasid_table)) {
-        m_pages.free(t.pasid_dir);
+    uint64_t table0 = 0;
+    if (m_pages.alloc(table0)) {
+        m_pages.free(t.pasid_dir, t.dir_order);
         return -ENOMEM;
     }
     // PASID 0 lives in directory entry 0.
-    const uint64_t dir_entry =
-        hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(t.pasid_table >> 12);
+    const uint64_t dir_entry = hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(table0 >> 12);
     if (!m_bus.write64(t.pasid_dir, dir_entry)) {
         return -EFAULT;
     }
+    t.pasid_tables[0] = table0;
 
     hw::context_entry::words ce{};
     hw::context_entry::p::set(ce, 1);
-    hw::context_entry::dte::set(ce, ats && has_device_tlb());
-    hw::context_entry::pdts::set(ce, 2);  // 2^(2+7) = 512 directory entries: the one page we allocated
+    hw::context_entry::dte::set(ce, t.ats);
+    // Requests with PASID only for PASID-capable devices (Linux context_entry_set_pasid_table).
+    hw::context_entry::paside::set(ce, t.pasid_capable);
+    // 2^(PDTS+7) directory entries: (pages << 12) / 8 of them.
+    hw::context_entry::pdts::set(ce, t.dir_order + 2);
     hw::context_entry::pasiddirptr::set(ce, t.pasid_dir >> 12);
-    hw::context_entry::rid_pasid::set(ce, 0);
+    hw::context_entry::rid_pasid::set(ce, no_pasid);
     const uint64_t ce_pa = ctx_table + (devfn % hw::context_entry::per_table) * hw::context_entry::bytes;
     if (!m_bus.mem_write(ce_pa + 8, &ce[1], sizeof(uint64_t) * 3) || !m_bus.write64(ce_pa, ce[0])) {
         return -EFAULT;
     }
+    t.context_pa = ce_pa;
     if (hw::cap::cm::get(m_cap)) {
         // Caching mode: even not-present -> present changes are invalidated (§6.7).
         const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, rid, 0);
         m_qi.submit(flush);
     }
-    t.att.rid = rid;
-    t.att.ats = ats && has_device_tlb();
-    out = &m_devices.emplace(rid, t).first->second;
+    out = &m_devices.emplace(rid, std::move(t)).first->second;
+    return 0;
+}
+
+int vtd_iommu::pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, uint64_t& pa) {
+    // Linux intel_pasid_get_entry: beyond the directory there is no entry (-ENODEV); a missing
+    // PASID table is allocated and linked on first use.
+    if (pasid >= t.max_pasid() && allocate && pasid < t.max_pasid(t.full_dir_order)) {
+        if (int rc = grow_directory(t)) {
+            return rc;
+        }
+    }
+    if (pasid >= t.max_pasid()) {
+        return -ENODEV;
+    }
+    const uint32_t dir_index = pasid / hw::pasid_entry::per_table;
+    auto it = t.pasid_tables.find(dir_index);
+    if (it == t.pasid_tables.end()) {
+        if (!allocate) {
+            return -ENOENT;
+        }
+        uint64_t page = 0;
+        if (m_pages.alloc(page)) {
+            return -ENOMEM;
+        }
+        const uint64_t dir_entry = hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(page >> 12);
+        if (!m_bus.write64(t.pasid_dir + uint64_t{dir_index} * hw::pasid_dir_entry::bytes, dir_entry)) {
+            m_pages.free(page);
+            return -EFAULT;
+        }
+        it = t.pasid_tables.emplace(dir_index, page).first;
+    }
+    pa = it->second + uint64_t{pasid % hw::pasid_entry::per_table} * hw::pasid_entry::bytes;
+    return 0;
+}
+
+int vtd_iommu::grow_directory(device_tables& t) {
+    uint64_t dir = 0;
+    if (m_pages.alloc(dir, t.full_dir_order)) {
+        return -ENOMEM;
+    }
+    for (const auto& [index, table] : t.pasid_tables) {
+        const uint64_t entry = hw::pasid_dir_entry::p::make(1) | hw::pasid_dir_entry::smptblptr::make(table >> 12);
+        if (!m_bus.write64(dir + uint64_t{index} * hw::pasid_dir_entry::bytes, entry)) {
+            m_pages.free(dir, t.full_dir_order);
+            return -EFAULT;
+        }
+    }
+    // PASIDDIRPTR and PDTS share qword 0 with P: one store moves the device to the new directory,
+    // whose entries name the same PASID tables, so only the cached context entry is stale.
+    uint64_t w0 = 0;
+    if (!m_bus.read64(t.context_pa, w0)) {
+        m_pages.free(dir, t.full_dir_order);
+        return -EFAULT;
+    }
+    w0 = hw::context_entry::pdts::set(w0, t.full_dir_order + 2);
+    w0 = hw::context_entry::pasiddirptr::set(w0, dir >> 12);
+    if (!m_bus.write64(t.context_pa, w0)) {
+        m_pages.free(dir, t.full_dir_order);
+        return -EFAULT;
+    }
+    const hw::inv_desc flush = hw::make_cc_inv(hw::cc_desc::device, 0, t.rid, 0);
+    m_qi.submit(flush);
+    m_pages.free(t.pasid_dir, t.dir_order);
+    t.pasid_dir = dir;
+    t.dir_order = t.full_dir_order;
     return 0;
 }
 
 void vtd_iommu::append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const {
-    append_pasid_teardown_flush(out, m_flush_caps, old.did, old.type, old.rid, old.ats);
+    append_pasid_teardown_flush(out, m_flush_caps, old.did, old.type, old.rid, old.ats, old.pasid);
 }
 
 int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, cache_tags& tags) {
+    iommu_device dev;
+    dev.rid = rid;
+    dev.ats = ats;
+    return set_device_entry(dev, no_pasid, entry, tags);
+}
+
+int vtd_iommu::set_device_entry(const iommu_device& dev, uint32_t pasid, const hw::pasid_entry::words& entry,
+                                cache_tags& tags) {
+    const uint16_t rid = dev.rid;
     if (!m_probed) {
         klog::printk(klog::level::err, dmar_log, "%s: attach refused: the remapping unit is not probed (ENODEV)",
                      pci_name_of(rid).text);
         return -ENODEV;
     }
     device_tables* t = nullptr;
-    if (int rc = ensure_context(rid, ats, t)) {
+    if (int rc = ensure_context(dev, t)) {
         klog::printk(klog::level::err, dmar_log, "%s: attach failed: %s while setting up its context and PASID tables",
                      pci_name_of(rid).text,
                      rc == -ENOMEM ? "out of driver memory (ENOMEM)" : "memory write failed (EFAULT)");
         return rc;
     }
-    const attachment old = t->att;
-    const bool was_present = t->attached;
-    if (!write_entry(pasid_entry_pa(*t), entry)) {
+    uint64_t pa = 0;
+    if (int rc = pasid_entry_pa(*t, pasid, true, pa)) {
+        klog::printk(klog::level::err, dmar_log, "%s: attach of PASID %u failed: %s", pci_name_of(rid).text, pasid,
+                     rc == -ENODEV   ? "beyond its PASID directory (ENODEV)"
+                     : rc == -ENOMEM ? "out of driver memory for its PASID table (ENOMEM)"
+                                     : "memory write failed (EFAULT)");
+        return rc;
+    }
+    auto old_it = t->attached.find(pasid);
+    const bool was_present = old_it != t->attached.end();
+    const attachment old = was_present ? old_it->second : attachment{};
+    if (!write_entry(pa, entry)) {
         klog::printk(klog::level::err, dmar_log, "%s: attach failed: writing its PASID entry failed (EFAULT)",
                      pci_name_of(rid).text);
         return -EFAULT;
     }
-    t->att.tags = &tags;
-    t->att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
-    t->att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));
-    t->attached = true;
+    attachment& att = t->attached[pasid];
+    att.rid = rid;
+    att.pasid = pasid;
+    att.ats = t->ats;
+    att.tags = &tags;
+    att.did = static_cast<uint16_t>(hw::pasid_entry::did::get(entry));
+    att.type = static_cast<hw::pgtt>(hw::pasid_entry::pgtt::get(entry));
     if (was_present && old.tags) {
-        old.tags->unassign_device(old.did, rid, old.ats);
+        old.tags->unassign_device(old.did, rid, old.ats, pasid);
     }
-    tags.assign_device(t->att.did, rid, t->att.ats);
+    tags.assign_device(att.did, rid, att.ats, pasid);
 
     std::vector<hw::inv_desc> flush;
     if (was_present) {
         append_teardown_flush(flush, old);
     } else {
-        append_pasid_setup_flush(flush, m_flush_caps, t->att.did);
+        append_pasid_setup_flush(flush, m_flush_caps, att.did, pasid);
     }
     // Flush problems are not reported to the caller, as in Linux: the entry is in place.
     if (!flush.empty()) {
@@ -313,13 +423,20 @@ int vtd_iommu::set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::w
     return 0;
 }
 
-int vtd_iommu::clear_device_entry(uint16_t rid) {
+int vtd_iommu::clear_device_entry(uint16_t rid, uint32_t pasid) {
     auto it = m_devices.find(rid);
-    if (it == m_devices.end() || !it->second.attached) {
+    if (it == m_devices.end()) {
         return 0;
     }
     device_tables& t = it->second;
-    const uint64_t pa = pasid_entry_pa(t);
+    auto at = t.attached.find(pasid);
+    if (at == t.attached.end()) {
+        return 0;
+    }
+    uint64_t pa = 0;
+    if (int rc = pasid_entry_pa(t, pasid, false, pa)) {
+        return rc;
+    }
     uint64_t w0 = 0;
     if (!m_bus.read64(pa, w0)) {
         return -EFAULT;
@@ -328,48 +445,58 @@ int vtd_iommu::clear_device_entry(uint16_t rid) {
     if (!m_bus.write64(pa, hw::pasid_entry::p::set(w0, 0))) {
         return -EFAULT;
     }
+    const attachment old = at->second;
     std::vector<hw::inv_desc> flush;
-    append_teardown_flush(flush, t.att);
+    append_teardown_flush(flush, old);
     m_qi.submit(flush);
     const hw::pasid_entry::words zero{};
     write_entry(pa, zero);
-    if (t.att.tags) {
-        t.att.tags->unassign_device(t.att.did, rid, t.att.ats);
+    if (old.tags) {
+        old.tags->unassign_device(old.did, rid, old.ats, pasid);
     }
-    t.attached = false;
-    t.att.tags = nullptr;
-    t.att.did = 0;
+    t.attached.erase(at);
     return 0;
 }
 
 bool vtd_iommu::read_device_entry(uint16_t rid, hw::pasid_entry::words& entry) {
-    auto it = m_devices.find(rid);
-    if (it == m_devices.end()) {
-        return false;
-    }
-    return m_bus.mem_read(pasid_entry_pa(it->second), entry.data(), sizeof entry);
+    return read_device_entry(rid, no_pasid, entry);
 }
 
-const vtd_iommu::attachment* vtd_iommu::attachment_of(uint16_t rid) const {
+bool vtd_iommu::read_device_entry(uint16_t rid, uint32_t pasid, hw::pasid_entry::words& entry) {
     auto it = m_devices.find(rid);
-    if (it == m_devices.end() || !it->second.attached) {
+    uint64_t pa = 0;
+    if (it == m_devices.end() || pasid_entry_pa(it->second, pasid, false, pa) != 0) {
+        return false;
+    }
+    return m_bus.mem_read(pa, entry.data(), sizeof entry);
+}
+
+const vtd_iommu::attachment* vtd_iommu::attachment_of(uint16_t rid, uint32_t pasid) const {
+    auto it = m_devices.find(rid);
+    if (it == m_devices.end()) {
         return nullptr;
     }
-    return &it->second.att;
+    auto at = it->second.attached.find(pasid);
+    return at == it->second.attached.end() ? nullptr : &at->second;
 }
 
 void vtd_iommu::forget_tags(cache_tags& tags) {
     for (auto& [rid, t] : m_devices) {
-        if (t.att.tags == &tags) {
-            tags.unassign_device(t.att.did, rid, t.att.ats);
-            t.att.tags = nullptr;
+        for (auto& [pasid, att] : t.attached) {
+            if (att.tags == &tags) {
+                tags.unassign_device(att.did, rid, att.ats, pasid);
+                att.tags = nullptr;
+            }
         }
     }
 }
 
-int vtd_iommu::set_entry_ssade(device_tables& t, bool enable) {
+int vtd_iommu::set_entry_ssade(device_tables& t, const attachment& att, bool enable) {
     namespace pe = hw::pasid_entry;
-    const uint64_t pa = pasid_entry_pa(t);
+    uint64_t pa = 0;
+    if (int rc = pasid_entry_pa(t, att.pasid, false, pa)) {
+        return rc;
+    }
     uint64_t w0 = 0;
     if (!m_bus.read64(pa, w0)) {
         return -EFAULT;
@@ -377,7 +504,7 @@ int vtd_iommu::set_entry_ssade(device_tables& t, bool enable) {
     const auto pgtt = static_cast<hw::pgtt>(pe::pgtt::get(w0));
     if (pgtt != hw::pgtt::second_stage && pgtt != hw::pgtt::nested) {
         klog::printk(klog::level::err, dmar_log, "%s: dirty tracking not supported on translation type %u (EOPNOTSUPP)",
-                     pci_name_of(t.att.rid).text, static_cast<unsigned>(pgtt));
+                     pci_name_of(att.rid).text, static_cast<unsigned>(pgtt));
         return -EOPNOTSUPP;
     }
     if (pe::ssade::get(w0) == (enable ? 1u : 0u)) {
@@ -390,19 +517,21 @@ int vtd_iommu::set_entry_ssade(device_tables& t, bool enable) {
     // The entry may be cached with the old SSADE, and IOTLB entries were filled under it: PASID
     // cache, domain IOTLB and, except in caching mode, the device TLB (Linux pasid.c).
     std::vector<hw::inv_desc> flush;
-    append_pasid_teardown_flush(flush, m_flush_caps, t.att.did, pgtt, t.att.rid,
-                                t.att.ats && !m_flush_caps.caching_mode);
+    append_pasid_teardown_flush(flush, m_flush_caps, att.did, pgtt, att.rid, att.ats && !m_flush_caps.caching_mode,
+                                att.pasid);
     m_qi.submit(flush);
     return 0;
 }
 
 int vtd_iommu::set_dirty_tracking(const cache_tags& tags, bool enable) {
     for (auto& [rid, t] : m_devices) {
-        if (!t.attached || !t.att.tags || (t.att.tags != &tags && t.att.tags->parent() != &tags)) {
-            continue;
-        }
-        if (int rc = set_entry_ssade(t, enable)) {
-            return rc;
+        for (auto& [pasid, att] : t.attached) {
+            if (!att.tags || (att.tags != &tags && att.tags->parent() != &tags)) {
+                continue;
+            }
+            if (int rc = set_entry_ssade(t, att, enable)) {
+                return rc;
+            }
         }
     }
     return 0;

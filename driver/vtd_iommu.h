@@ -8,14 +8,22 @@
 // scalable mode (RTADDR.TTM=01, SRTP, poll RTPS), invalidates globally unless CAP.ESRTPS, and enables
 // translation (TE, poll TES). GCMD is written one command at a time from the current GSTS
 // persistent bits. DIDs come from an allocator sized by CAP.ND (DID 0 reserved). Device entries are
-// installed for requests without PASID (RID_PASID = 0): context entry, PASID directory and table on
-// first use; changing or tearing down a present PASID entry runs the §6.7 sequence (PASID-cache
-// PASID-selective, then domain-selective IOTLB for second-stage/nested or PASID-selective PASID
-// IOTLB otherwise, then a whole-range device-TLB invalidation for ATS devices) in one batch.
+// installed for requests without PASID (RID_PASID = 0) and for any other PASID below the device's
+// PASID width: the context entry (PASIDE for PASID-capable devices under ECAP.PASID, PDTS of the
+// directory) and a one-page directory (32768 PASIDs) on first use, PASID tables of 64 entries
+// linked into it on demand; changing or tearing down a present PASID entry runs the §6.7 sequence (PASID-cache
+// PASID-selective with the PASID, then domain-selective IOTLB for second-stage/nested or
+// PASID-selective PASID IOTLB otherwise, then a whole-range device-TLB invalidation of the PASID for
+// ATS devices: type 3 for RID_PASID, type 8 otherwise) in one batch.
 // With CAP.CM, not-present to present changes are invalidated as well. SSADE of attached entries is
 // switched for dirty tracking (docs/vtd-facts.md §4.4).
+// Differences: Linux (intel_pasid_alloc_table) sizes the directory for the device's width up front
+// (128 KiB for 20 bits); here it grows to that size when the first PASID beyond 32767 is attached
+// (the entries copied, the context entry's PASIDDIRPTR/PDTS rewritten in one store, a
+// device-selective context-cache invalidation), so that thousands of PASID-capable devices fit
+// the driver's memory.
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
-// PASID attachment of devices (only RID_PASID), several remapping units, hot removal.
+// several remapping units, hot removal, freeing a device's tables.
 #pragma once
 
 #include <array>
@@ -27,6 +35,7 @@
 
 #include "driver/cache.h"
 #include "driver/hw_bus.h"
+#include "driver/iommu_ops.h"
 #include "driver/page_allocator.h"
 #include "driver/queued_invalidation.h"
 #include "iommusim/hw/vtd_desc.h"
@@ -42,9 +51,10 @@ struct vtd_iommu_config {
 
 class vtd_iommu {
   public:
-    // A device attached through this unit (requests without PASID).
+    // One PASID of a device attached through this unit (no_pasid: requests without PASID).
     struct attachment {
         uint16_t rid = 0;
+        uint32_t pasid = no_pasid;
         bool ats = false;            // device TLB enabled (context DTE set)
         cache_tags* tags = nullptr;  // the cache tags of the domain owning the PASID entry
         uint16_t did = 0;
@@ -76,6 +86,10 @@ class vtd_iommu {
     // Second-stage A/D tracking (Linux ssads_supported: scalable mode and ECAP.SSADS).
     bool ssads_supported() const;
     bool has_device_tlb() const;
+    // Requests with PASID (Linux pasid_supported: scalable mode and ECAP.PASID) and their width
+    // (ECAP.PSS + 1 bits; 0 without them).
+    bool pasid_supported() const;
+    unsigned pasid_width() const;
 
     hw_bus& bus() { return m_bus; }
     page_allocator& pages() { return m_pages; }
@@ -95,16 +109,23 @@ class vtd_iommu {
     unsigned did_count() const { return static_cast<unsigned>(m_dids.size()); }
     unsigned dids_in_use() const { return m_dids_used; }
 
-    // Installs `entry` (P set by the caller) as the PASID entry of `rid` for requests without PASID,
-    // owned by the domain whose cache tags are `tags` (the device is assigned to them, and unassigned
-    // from the previous owner's). Creates the context entry on first use; if an entry was present
-    // runs the §6.7 invalidation sequence for it. 0, -ENOMEM, -EFAULT.
+    // Installs `entry` (P set by the caller) as PASID entry `pasid` of dev (no_pasid: requests
+    // without PASID), owned by the domain whose cache tags are `tags` (the device's PASID is assigned
+    // to them, and unassigned from the previous owner's). Creates the context entry and PASID
+    // directory on first use (sized by dev's PASID capability), and the PASID table holding the
+    // entry; if an entry was present runs the §6.7 invalidation sequence for it. 0, -ENODEV (PASID
+    // beyond the directory), -ENOMEM, -EFAULT.
+    int set_device_entry(const iommu_device& dev, uint32_t pasid, const hw::pasid_entry::words& entry,
+                         cache_tags& tags);
+    // The RID_PASID entry of a device without PASIDs.
     int set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, cache_tags& tags);
-    // Tears the entry down (blocking: DMA from rid faults) with the §6.7 sequence. 0 if none.
-    int clear_device_entry(uint16_t rid);
-    // Current PASID entry of rid as in memory (false if the device has no tables).
+    // Tears PASID entry `pasid` down (blocking: DMA from rid with it faults) with the §6.7 sequence.
+    // 0 if none.
+    int clear_device_entry(uint16_t rid, uint32_t pasid = no_pasid);
+    // Current PASID entry of rid as in memory (false if the device has no table holding it).
     bool read_device_entry(uint16_t rid, hw::pasid_entry::words& entry);
-    const attachment* attachment_of(uint16_t rid) const;
+    bool read_device_entry(uint16_t rid, uint32_t pasid, hw::pasid_entry::words& entry);
+    const attachment* attachment_of(uint16_t rid, uint32_t pasid = no_pasid) const;
     // Sets or clears SSADE in the PASID entry of every device attached through `tags` or through
     // the tags of a nested child of it (Linux intel_pasid_setup_dirty_tracking per device, and
     // parent_domain_set_dirty_tracking), each change followed by its PASID-cache, domain IOTLB and
@@ -117,17 +138,32 @@ class vtd_iommu {
 
   private:
     struct device_tables {
+        uint16_t rid = 0;
+        bool ats = false;            // device TLB enabled (context DTE set)
+        bool pasid_capable = false;  // context PASIDE set
         uint64_t pasid_dir = 0;
-        uint64_t pasid_table = 0;
-        attachment att;
-        bool attached = false;
+        unsigned dir_order = 0;                     // the directory is 2^dir_order pages
+        unsigned full_dir_order = 0;                // pages for the device's PASID width
+        uint64_t context_pa = 0;                    // the device's context entry
+        std::map<uint32_t, uint64_t> pasid_tables;  // directory index -> PASID table page
+        std::map<uint32_t, attachment> attached;    // present PASID entries, by PASID
+        // PASIDs the directory reaches: 512 entries a page, 64 PASIDs an entry.
+        uint64_t max_pasid() const { return max_pasid(dir_order); }
+        static uint64_t max_pasid(unsigned order) {
+            return ((hw::page_size_4k << order) / hw::pasid_dir_entry::bytes) * hw::pasid_entry::per_table;
+        }
     };
     int check_capabilities(std::string* error);
     int bring_up();
-    int ensure_context(uint16_t rid, bool ats, device_tables*& out);
-    uint64_t pasid_entry_pa(const device_tables& t) const { return t.pasid_table; }  // PASID 0
+    int ensure_context(const iommu_device& dev, device_tables*& out);
+    // Address of PASID entry `pasid` of t; `allocate` links a missing PASID table (else -ENOENT).
+    // -ENODEV beyond the directory.
+    int pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, uint64_t& pa);
+    // Replaces the one-page directory by one of full_dir_order pages (same PASID tables), points
+    // the context entry at it and invalidates the device's context-cache entry. 0, -ENOMEM, -EFAULT.
+    int grow_directory(device_tables& t);
     bool write_entry(uint64_t pa, const hw::pasid_entry::words& e);
-    int set_entry_ssade(device_tables& t, bool enable);
+    int set_entry_ssade(device_tables& t, const attachment& att, bool enable);
     void append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const;
 
     hw_bus& m_bus;

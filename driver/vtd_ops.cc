@@ -32,7 +32,9 @@ int vtd_ops::hw_info(iommu_device& dev, std::vector<uint8_t>& data, uint32_t& ty
 int vtd_ops::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, const iommu_user_data* user_data,
                                        std::unique_ptr<iommu_domain>& out) {
     const char* refusal = nullptr;
-    if (flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking)) {
+    // Linux intel_iommu_domain_alloc_paging_flags takes IOMMU_HWPT_ALLOC_PASID: every second-stage
+    // domain can be attached to PASIDs.
+    if (flags & ~(alloc_flag_nest_parent | alloc_flag_dirty_tracking | alloc_flag_pasid)) {
         refusal = "unknown allocation flags";
     } else if (user_data) {
         refusal = "paging domains take no driver data";
@@ -61,8 +63,8 @@ int vtd_ops::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32
     const char* refusal = nullptr;
     if (!m_iommu.nesting_supported()) {
         refusal = "nested translation (ECAP.NEST and ECAP.SMTS) is not supported";
-    } else if (flags != 0) {
-        refusal = "unsupported allocation flags";
+    } else if (flags & ~alloc_flag_pasid) {
+        refusal = "unsupported allocation flags";  // Linux intel_iommu_domain_alloc_nested
     } else if (user_data.type != IOMMU_HWPT_DATA_VTD_S1) {
         refusal = "the data type is not IOMMU_HWPT_DATA_VTD_S1";
     }
@@ -94,6 +96,12 @@ int vtd_ops::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32
 void vtd_ops::detach_dev(iommu_device& dev) {
     m_iommu.clear_device_entry(dev.rid);
     dev.domain = nullptr;
+}
+
+void vtd_ops::remove_dev_pasid(iommu_device& dev, uint32_t pasid) {
+    // Linux blocking_domain_set_dev_pasid: intel_pasid_tear_down_entry, with its flushes.
+    m_iommu.clear_device_entry(dev.rid, pasid);
+    dev.pasid_domains.erase(pasid);
 }
 
 }  // namespace iommusim::driver

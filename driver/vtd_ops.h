@@ -7,8 +7,10 @@
 // nested domains from IOMMU_HWPT_DATA_VTD_S1 with the allocation checks in Linux's order (nesting
 // support and flags -> EOPNOTSUPP, data type -> EOPNOTSUPP, parent -> EINVAL, exact-size copy ->
 // EINVAL/EFAULT); attach/replace through the domains (the old PASID entry is flushed per §6.7) and
-// detach to blocking (entry torn down, DMA faults).
-// Does not model: PASID attach, several IOMMU units, identity domains.
+// detach to blocking (entry torn down, DMA faults); PASID attach through the domains'
+// set_dev_pasid (IOMMU_HWPT_ALLOC_PASID accepted for paging and nested domains) and removal to
+// blocking (the PASID's entry torn down with its flushes).
+// Does not model: several IOMMU units, identity domains.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,7 @@ class vtd_ops : public iommu_ops {
     int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
+    void remove_dev_pasid(iommu_device& dev, uint32_t pasid) override;
 
     vtd_iommu& iommu() { return m_iommu; }
 

@@ -7,7 +7,9 @@
 // IOAS (mapped ranges propagated to every paging HWPT of the IOAS), paging and nested HWPTs (§6.1),
 // HWPT_INVALIDATE (§2.3, §3.1, 6.13+ errnos), GET_HW_INFO (§2.2), device bind/attach/replace/detach
 // with automatic paging domains for IOAS attach, dirty tracking of paging HWPTs through the
-// domain's dirty ops (dirty_tracking.cc), accesses (in-kernel users of an IOAS: pins, reads
+// domain's dirty ops (dirty_tracking.cc), PASID attach/replace/detach of a device's other
+// PASIDs (kernel iommufd_device_attach/replace/detach with a pasid, iommufd_hwpt_pasid_compat and
+// IOMMU_HWPT_ALLOC_PASID), accesses (in-kernel users of an IOAS: pins, reads
 // and writes through it, the unmap notification; access.cc) and the IOMMU_TEST_CMD subset of §5.
 // Fault objects and their fault fds (IOMMU_FAULT_QUEUE_ALLOC, HWPTs allocated with a fault_id,
 // I/O page faults of the devices attached to them; fault.h).
@@ -16,8 +18,7 @@
 // VFIO type1 container compatibility is in vfio_compat.cc.
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
 // Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
-// vIOMMU/vdevice objects,
-// PASID attach, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
+// vIOMMU/vdevice objects, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
 // kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
@@ -100,6 +101,7 @@ struct hw_pagetable : object {
     // Allocated with IOMMU_HWPT_FAULT_ID_VALID: the fault object its page requests go to, of
     // which it holds one user (kernel hwpt->fault).
     struct fault* fault = nullptr;
+    bool pasid_compat = false;  // allocated with IOMMU_HWPT_ALLOC_PASID: may be attached to PASIDs
 };
 
 struct hwpt_paging : hw_pagetable {
@@ -119,6 +121,9 @@ struct device : object {
     device() : object(obj_type::device) {}
     driver::iommu_device* dev = nullptr;
     hw_pagetable* hwpt = nullptr;  // attached HWPT, holds one user of it
+    // HWPTs attached on PASIDs other than IOMMU_NO_PASID, each holding one user (kernel
+    // igroup->pasid_attach).
+    std::map<uint32_t, hw_pagetable*> pasid_hwpts;
 };
 
 // Selftest mock device (kernel selftest_obj of type TYPE_IDEV): owns the mock device and its binding.
@@ -197,6 +202,14 @@ class context {
     // HWPT actually attached.
     int attach(device& idev, uint32_t& pt_id);
     void detach(device& idev);
+    // The same for PASID `pasid` of the device. `mode`: attach (kernel iommufd_device_attach with a
+    // pasid: -EBUSY when the PASID has a HWPT), replace (iommufd_device_replace: -EINVAL when it has
+    // none) or either (VFIO_DEVICE_ATTACH_PASID: replace when attached). The HWPT must be
+    // IOMMU_HWPT_ALLOC_PASID-compatible, and so must the one on IOMMU_NO_PASID (-EINVAL); the
+    // driver core's refusals follow (driver/iommu_ops.h).
+    enum class pasid_change { attach, replace, either };
+    int attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id, pasid_change mode = pasid_change::either);
+    void detach_pasid(device& idev, uint32_t pasid);
 
     // ---- helpers shared by the object files ----
     int hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const driver::iommu_user_data* data,

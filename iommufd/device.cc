@@ -1,4 +1,5 @@
-// Device objects: bind, attach/replace/detach, IOMMU_GET_HW_INFO (kernel iommufd/device.c), spec §2.2.
+// Device objects: bind, attach/replace/detach of IOMMU_NO_PASID and of other PASIDs, IOMMU_GET_HW_INFO
+// (kernel iommufd/device.c), spec §2.2.
 // A HWPT with a fault object takes only devices whose driver takes page requests (kernel
 // iommufd_fault_iopf_enable -> iommu_dev_enable_feature(IOPF): ENODEV otherwise); when a device's
 // attachment to such a HWPT ends (replace or detach) its groups are answered invalid.
@@ -29,6 +30,28 @@ void put_attached(context& ctx, hw_pagetable* hwpt) {
     }
 }
 
+// Kernel iommufd_hwpt_pasid_compat: a HWPT without IOMMU_HWPT_ALLOC_PASID goes on IOMMU_NO_PASID
+// only while no other PASID is attached, and on another PASID never; a PASID attach also needs the
+// IOMMU_NO_PASID HWPT (if any) to be PASID-compatible.
+int check_pasid_compat(const device& idev, const hw_pagetable& hwpt, uint32_t pasid) {
+    const char* refusal = nullptr;
+    if (pasid == driver::no_pasid) {
+        if (!hwpt.pasid_compat && !idev.pasid_hwpts.empty()) {
+            refusal = "the HWPT was not allocated with IOMMU_HWPT_ALLOC_PASID and PASIDs are attached";
+        }
+    } else if (!hwpt.pasid_compat) {
+        refusal = "the HWPT was not allocated with IOMMU_HWPT_ALLOC_PASID";
+    } else if (idev.hwpt != nullptr && !idev.hwpt->pasid_compat) {
+        refusal = "the HWPT on IOMMU_NO_PASID was not allocated with IOMMU_HWPT_ALLOC_PASID";
+    }
+    if (refusal != nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "attach of device %u PASID %u to HWPT %u refused: %s (EINVAL)",
+                     idev.id, pasid, hwpt.id, refusal);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 // Attach/replace onto an existing HWPT.
 int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
     if (idev.hwpt == &hwpt) {
@@ -39,6 +62,9 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
                      "attach of device %u to HWPT %u refused: the HWPT belongs to another IOMMU driver (EINVAL)",
                      idev.id, hwpt.id);
         return -EINVAL;
+    }
+    if (int rc = check_pasid_compat(idev, hwpt, driver::no_pasid)) {
+        return rc;
     }
     if (hwpt.fault != nullptr && !idev.dev->ops->supports_iopf(*idev.dev)) {
         klog::printk(klog::level::info, iommufd_log,
@@ -59,6 +85,89 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
     }
     put_attached(ctx, old);
     return 0;
+}
+
+// Attach/replace of one PASID onto an existing HWPT.
+int attach_hwpt_pasid(context& ctx, device& idev, uint32_t pasid, hw_pagetable& hwpt, context::pasid_change mode) {
+    auto it = idev.pasid_hwpts.find(pasid);
+    hw_pagetable* old = it == idev.pasid_hwpts.end() ? nullptr : it->second;
+    if (mode == context::pasid_change::attach && old != nullptr) {
+        // Kernel iommufd_hw_pagetable_attach: the device is in the PASID's device array already.
+        klog::printk(klog::level::info, iommufd_log, "attach of device %u PASID %u refused: it is attached (EBUSY)",
+                     idev.id, pasid);
+        return -EBUSY;
+    }
+    if (mode == context::pasid_change::replace && old == nullptr) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "replace of device %u PASID %u refused: it is not attached (EINVAL)", idev.id, pasid);
+        return -EINVAL;
+    }
+    if (old == &hwpt) {
+        return 0;
+    }
+    if (int rc = check_pasid_compat(idev, hwpt, pasid)) {
+        return rc;
+    }
+    const int rc = old != nullptr ? driver::replace_device_pasid(*hwpt.domain, *idev.dev, pasid)
+                                  : driver::attach_device_pasid(*hwpt.domain, *idev.dev, pasid);
+    if (rc != 0) {
+        return rc;  // the driver core logs why
+    }
+    ++hwpt.users;
+    idev.pasid_hwpts[pasid] = &hwpt;
+    put_attached(ctx, old);
+    return 0;
+}
+
+// Kernel iommufd_device_change_pt: onto a HWPT, or onto an automatic domain of an IOAS (an
+// existing one the device can attach to, -EINVAL skipping an incompatible one, else a new one).
+template <typename AttachFn>
+int change_pt(context& ctx, device& idev, uint32_t& pt_id, AttachFn&& do_attach) {
+    object* pt = ctx.get_object(pt_id, obj_type::any);
+    if (pt == nullptr) {
+        klog::printk(klog::level::info, iommufd_log, "attach of device %u refused: no object with id %u (ENOENT)",
+                     idev.id, pt_id);
+        return -ENOENT;
+    }
+    switch (pt->type) {
+        case obj_type::hwpt_paging:
+        case obj_type::hwpt_nested:
+            return do_attach(*static_cast<hw_pagetable*>(pt));
+        case obj_type::ioas: {
+            auto& as = *static_cast<ioas*>(pt);
+            for (hwpt_paging* hwpt : as.hwpts) {
+                if (!hwpt->auto_domain || hwpt->domain->owner() != idev.dev->ops) {
+                    continue;
+                }
+                int rc = do_attach(*hwpt);
+                if (rc == 0) {
+                    pt_id = hwpt->id;
+                    return 0;
+                }
+                if (rc != -EINVAL) {
+                    return rc;
+                }
+            }
+            // Automatic domains are allocated without flags: not PASID-compatible.
+            hwpt_paging* hwpt = nullptr;
+            int rc = ctx.hwpt_paging_create(as, idev, 0, nullptr, true, hwpt);
+            if (rc != 0) {
+                return rc;
+            }
+            rc = do_attach(*hwpt);
+            if (rc != 0) {
+                ctx.destroy_object(*hwpt);
+                return rc;
+            }
+            ctx.finalize(hwpt->id);
+            pt_id = hwpt->id;
+            return 0;
+        }
+        default:
+            klog::printk(klog::level::info, iommufd_log,
+                         "attach of device %u refused: object %u is not an IOAS or a HWPT (EINVAL)", idev.id, pt_id);
+            return -EINVAL;
+    }
 }
 
 }  // namespace
@@ -92,52 +201,23 @@ void context::unbind(uint32_t dev_id) {
 }
 
 int context::attach(device& idev, uint32_t& pt_id) {
-    object* pt = get_object(pt_id, obj_type::any);
-    if (pt == nullptr) {
-        klog::printk(klog::level::info, iommufd_log, "attach of device %u refused: no object with id %u (ENOENT)",
-                     idev.id, pt_id);
-        return -ENOENT;
+    return change_pt(*this, idev, pt_id, [&](hw_pagetable& hwpt) { return attach_hwpt(*this, idev, hwpt); });
+}
+
+int context::attach_pasid(device& idev, uint32_t pasid, uint32_t& pt_id, pasid_change mode) {
+    return change_pt(*this, idev, pt_id,
+                     [&](hw_pagetable& hwpt) { return attach_hwpt_pasid(*this, idev, pasid, hwpt, mode); });
+}
+
+void context::detach_pasid(device& idev, uint32_t pasid) {
+    auto it = idev.pasid_hwpts.find(pasid);
+    if (it == idev.pasid_hwpts.end()) {
+        return;
     }
-    switch (pt->type) {
-        case obj_type::hwpt_paging:
-        case obj_type::hwpt_nested:
-            return attach_hwpt(*this, idev, *static_cast<hw_pagetable*>(pt));
-        case obj_type::ioas: {
-            auto& as = *static_cast<ioas*>(pt);
-            // Reuse an automatic domain of this IOAS the device can attach to (kernel
-            // iommufd_device_auto_get_domain); an incompatible one answers -EINVAL and is skipped.
-            for (hwpt_paging* hwpt : as.hwpts) {
-                if (!hwpt->auto_domain || hwpt->domain->owner() != idev.dev->ops) {
-                    continue;
-                }
-                int rc = attach_hwpt(*this, idev, *hwpt);
-                if (rc == 0) {
-                    pt_id = hwpt->id;
-                    return 0;
-                }
-                if (rc != -EINVAL) {
-                    return rc;
-                }
-            }
-            hwpt_paging* hwpt = nullptr;
-            int rc = hwpt_paging_create(as, idev, 0, nullptr, true, hwpt);
-            if (rc != 0) {
-                return rc;
-            }
-            rc = attach_hwpt(*this, idev, *hwpt);
-            if (rc != 0) {
-                destroy_object(*hwpt);
-                return rc;
-            }
-            finalize(hwpt->id);
-            pt_id = hwpt->id;
-            return 0;
-        }
-        default:
-            klog::printk(klog::level::info, iommufd_log,
-                         "attach of device %u refused: object %u is not an IOAS or a HWPT (EINVAL)", idev.id, pt_id);
-            return -EINVAL;
-    }
+    driver::detach_device_pasid(*idev.dev, pasid);
+    hw_pagetable* old = it->second;
+    idev.pasid_hwpts.erase(it);
+    put_attached(*this, old);
 }
 
 void context::detach(device& idev) {
@@ -155,6 +235,10 @@ void context::detach(device& idev) {
 
 void device_destroy(context& ctx, object& obj) {
     auto& idev = static_cast<device&>(obj);
+    // PASIDs first, then IOMMU_NO_PASID (kernel vfio_iommufd_physical_unbind).
+    while (!idev.pasid_hwpts.empty()) {
+        ctx.detach_pasid(idev, idev.pasid_hwpts.begin()->first);
+    }
     ctx.detach(idev);
     idev.dev->owner = nullptr;
 }

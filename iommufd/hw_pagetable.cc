@@ -16,6 +16,11 @@
 
 namespace iommusim::iommufd {
 
+// The driver contract's allocation flags are the uAPI's.
+static_assert(driver::alloc_flag_nest_parent == IOMMU_HWPT_ALLOC_NEST_PARENT);
+static_assert(driver::alloc_flag_dirty_tracking == IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+static_assert(driver::alloc_flag_pasid == IOMMU_HWPT_ALLOC_PASID);
+
 int context::hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const driver::iommu_user_data* data,
                                 bool auto_domain, hwpt_paging*& out) {
     std::unique_ptr<driver::iommu_domain> domain;
@@ -39,6 +44,7 @@ int context::hwpt_paging_create(ioas& as, device& idev, uint32_t flags, const dr
     hwpt_paging* hwpt = obj.get();
     hwpt->auto_domain = auto_domain;
     hwpt->nest_parent = (flags & driver::alloc_flag_nest_parent) != 0;
+    hwpt->pasid_compat = (flags & driver::alloc_flag_pasid) != 0;
     add(std::move(obj), rc);
     if (rc != 0) {
         ioas_empty_domain(as, *domain);
@@ -116,6 +122,7 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
         return rc;
     }
     hwpt->domain = std::move(domain);
+    hwpt->pasid_compat = (flags & IOMMU_HWPT_ALLOC_PASID) != 0;
     hwpt->parent = &parent;
     ++parent.users;
     out = hwpt;

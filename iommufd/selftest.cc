@@ -1,7 +1,8 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
-// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, DIRTY, and the access ops (selftest_access.cc). Mock devices are created by
-// the context and owned by their selftest object; they run entirely on the calling thread.
+// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, DIRTY, PASID_ATTACH/REPLACE/DETACH/CHECK_HWPT (newer than 6.12), and
+// the access ops (selftest_access.cc). Mock devices are created by the context and owned by their selftest
+// object; they run entirely on the calling thread.
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -70,6 +71,61 @@ int mock_domain_replace(ucmd& u, iommu_test_cmd& cmd) {
     }
     cmd.mock_domain_replace.pt_id = pt_id;
     return u.respond(sizeof(cmd));
+}
+
+// IOMMU_TEST_OP_PASID_ATTACH / _REPLACE / _DETACH / _CHECK_HWPT (kernel selftest.c, newer than
+// 6.12): the PASID calls of a selftest device object (ENOENT for any other id).
+int pasid_op(ucmd& u, iommu_test_cmd& cmd) {
+    auto* sobj = u.ctx.get<selftest_device>(cmd.id, obj_type::selftest);
+    if (sobj == nullptr) {
+        return -ENOENT;
+    }
+    device& idev = *sobj->idev;
+    switch (cmd.op) {
+        case IOMMU_TEST_OP_PASID_ATTACH: {
+            uint32_t pt_id = cmd.pasid_attach.pt_id;
+            int rc = u.ctx.attach_pasid(idev, cmd.pasid_attach.pasid, pt_id, context::pasid_change::attach);
+            if (rc != 0) {
+                return rc;
+            }
+            cmd.pasid_attach.pt_id = pt_id;
+            rc = u.respond(sizeof(cmd));
+            if (rc != 0) {
+                u.ctx.detach_pasid(idev, cmd.pasid_attach.pasid);
+            }
+            return rc;
+        }
+        case IOMMU_TEST_OP_PASID_REPLACE: {
+            uint32_t pt_id = cmd.pasid_replace.pt_id;
+            int rc = u.ctx.attach_pasid(idev, cmd.pasid_replace.pasid, pt_id, context::pasid_change::replace);
+            if (rc != 0) {
+                return rc;
+            }
+            cmd.pasid_replace.pt_id = pt_id;
+            return u.respond(sizeof(cmd));
+        }
+        case IOMMU_TEST_OP_PASID_DETACH:
+            u.ctx.detach_pasid(idev, cmd.pasid_detach.pasid);
+            return 0;
+        default: {
+            // CHECK_HWPT: is the domain on the PASID hwpt_id's (0: none)?
+            const driver::iommu_domain* expect = nullptr;
+            if (cmd.pasid_check.hwpt_id != 0) {
+                object* obj = u.ctx.get_object(cmd.pasid_check.hwpt_id, obj_type::any);
+                if (obj == nullptr) {
+                    return -ENOENT;
+                }
+                if (obj->type != obj_type::hwpt_paging && obj->type != obj_type::hwpt_nested) {
+                    return -EINVAL;
+                }
+                expect = static_cast<hw_pagetable*>(obj)->domain.get();
+            }
+            auto it = idev.dev->pasid_domains.find(cmd.pasid_check.pasid);
+            const driver::iommu_domain* attached = it == idev.dev->pasid_domains.end() ? nullptr : it->second;
+            const uint8_t result = attached == expect ? 1 : 0;
+            return driver::copy_to_user(cmd.pasid_check.out_result_ptr, &result, sizeof result) != 0 ? -EFAULT : 0;
+        }
+    }
 }
 
 // Kernel iommufd_test_md_check_refs: every page of a page-aligned user range must be mapped and
@@ -259,6 +315,11 @@ int test_cmd_ioctl(ucmd& u) {
         case IOMMU_TEST_OP_MOCK_DOMAIN:
         case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
             return mock_domain(u, cmd);
+        case IOMMU_TEST_OP_PASID_ATTACH:
+        case IOMMU_TEST_OP_PASID_REPLACE:
+        case IOMMU_TEST_OP_PASID_DETACH:
+        case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+            return pasid_op(u, cmd);
         case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
             return mock_domain_replace(u, cmd);
         case IOMMU_TEST_OP_MD_CHECK_MAP:

@@ -3,7 +3,10 @@
 // Models: open/ioctl/close with -1/errno returns like the system calls; the VFIO cdev calls
 // VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT and VFIO_DEVICE_DETACH_IOMMUFD_PT
 // (include/uapi/linux/vfio.h rules: minsz copy, argsz/flags checks, EINVAL before bind, pt_id
-// written back, undo on a failed write-back); a device fd keeps its iommufd context alive.
+// written back, undo on a failed write-back), with VFIO_DEVICE_ATTACH_PASID /
+// VFIO_DEVICE_DETACH_PASID extending the copy to `pasid` (argsz below it EINVAL) and acting on that
+// PASID (attach or replace; detaching a PASID without a HWPT does nothing); a device fd keeps its
+// iommufd context alive.
 // Every call that may reach a platform device's driver runs on the simulated CPU thread
 // (platform::run); contexts that never bound a platform device run on the caller's thread.
 // The region and interrupt calls of a device fd (GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS,
@@ -17,7 +20,9 @@
 // The fault fds (IOMMU_FAULT_QUEUE_ALLOC) likewise: each keeps its context alive and holds a user
 // of its fault object until closed; iommusim_read()/iommusim_write() take the fault records,
 // iommusim_poll() reports their readiness (under the interposer a real descriptor mirrors it).
-// Does not model: PASID attach/detach through VFIO (EOPNOTSUPP), bind tokens, VFIO groups.
+// Differences: VFIO_DEVICE_ATTACH_PASID with PASID 0 is refused (EINVAL) as a PASID attach; the
+// kernel would attach the device's IOMMU_NO_PASID through its PASID ids.
+// Does not model: bind tokens, VFIO groups.
 #include "iommusim/iommusim.h"
 
 #include <poll.h>
@@ -282,8 +287,20 @@ int vfio_attach(file& f, uint64_t arg) {
     if (attach.argsz < minsz || (attach.flags & ~uint32_t{VFIO_DEVICE_ATTACH_PASID}) != 0) {
         return vfio_refused(f, call, -EINVAL, "argsz below the minimum or unknown flags");
     }
-    if ((attach.flags & VFIO_DEVICE_ATTACH_PASID) != 0) {
-        return vfio_refused(f, call, -EOPNOTSUPP, "PASID attach is not modelled");
+    const bool with_pasid = (attach.flags & VFIO_DEVICE_ATTACH_PASID) != 0;
+    if (with_pasid) {
+        // drivers/vfio/device_cdev.c: the flag extends the copy to the pasid field.
+        const std::size_t xend = offsetof(vfio_device_attach_iommufd_pt, pasid) + sizeof(attach.pasid);
+        if (attach.argsz < xend) {
+            return vfio_refused(f, call, -EINVAL, "VFIO_DEVICE_ATTACH_PASID with argsz not reaching pasid");
+        }
+        if (driver::copy_from_user(reinterpret_cast<uint8_t*>(&attach) + minsz, arg + minsz, xend - minsz) != 0) {
+            return vfio_refused(f, call, -EFAULT, "the pasid field is not readable");
+        }
+        if (attach.pasid > static_cast<uint32_t>(INT32_MAX)) {
+            // vfio_iommufd_physical_pasid_attach_ioas records the PASID in an IDA of int ids.
+            return vfio_refused(f, call, -ENOSPC, "the PASID does not fit the device's PASID ids");
+        }
     }
     int rc = 0;
     in_context(*f.ictx, [&] {
@@ -293,10 +310,14 @@ int vfio_attach(file& f, uint64_t arg) {
             return;
         }
         uint32_t pt_id = attach.pt_id;
-        rc = f.ictx->ctx->attach(*idev, pt_id);
+        rc = with_pasid ? f.ictx->ctx->attach_pasid(*idev, attach.pasid, pt_id) : f.ictx->ctx->attach(*idev, pt_id);
         if (rc == 0 &&
             driver::copy_to_user(arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), &pt_id, sizeof(pt_id)) != 0) {
-            f.ictx->ctx->detach(*idev);
+            if (with_pasid) {
+                f.ictx->ctx->detach_pasid(*idev, attach.pasid);
+            } else {
+                f.ictx->ctx->detach(*idev);
+            }
             rc = -EFAULT;
         }
     });
@@ -304,20 +325,33 @@ int vfio_attach(file& f, uint64_t arg) {
 }
 
 int vfio_detach(file& f, uint64_t arg) {
+    const char* call = "VFIO_DEVICE_DETACH_IOMMUFD_PT";
     vfio_device_detach_iommufd_pt detach{};
     const std::size_t minsz = offsetof(vfio_device_detach_iommufd_pt, flags) + sizeof(detach.flags);
     if (driver::copy_from_user(&detach, arg, minsz) != 0) {
-        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EFAULT, "the argument is not readable");
+        return vfio_refused(f, call, -EFAULT, "the argument is not readable");
     }
     if (detach.argsz < minsz || (detach.flags & ~uint32_t{VFIO_DEVICE_DETACH_PASID}) != 0) {
-        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EINVAL, "argsz below the minimum or unknown flags");
+        return vfio_refused(f, call, -EINVAL, "argsz below the minimum or unknown flags");
     }
-    if ((detach.flags & VFIO_DEVICE_DETACH_PASID) != 0) {
-        return vfio_refused(f, "VFIO_DEVICE_DETACH_IOMMUFD_PT", -EOPNOTSUPP, "PASID detach is not modelled");
+    const bool with_pasid = (detach.flags & VFIO_DEVICE_DETACH_PASID) != 0;
+    if (with_pasid) {
+        const std::size_t xend = offsetof(vfio_device_detach_iommufd_pt, pasid) + sizeof(detach.pasid);
+        if (detach.argsz < xend) {
+            return vfio_refused(f, call, -EINVAL, "VFIO_DEVICE_DETACH_PASID with argsz not reaching pasid");
+        }
+        if (driver::copy_from_user(reinterpret_cast<uint8_t*>(&detach) + minsz, arg + minsz, xend - minsz) != 0) {
+            return vfio_refused(f, call, -EFAULT, "the pasid field is not readable");
+        }
     }
     in_context(*f.ictx, [&] {
         if (auto* idev = f.ictx->ctx->get<iommufd::device>(f.dev_id, iommufd::obj_type::device)) {
-            f.ictx->ctx->detach(*idev);
+            // A PASID that is not attached is nothing to do (vfio_iommufd_physical_pasid_detach_ioas).
+            if (with_pasid) {
+                f.ictx->ctx->detach_pasid(*idev, detach.pasid);
+            } else {
+                f.ictx->ctx->detach(*idev);
+            }
         }
     });
     return 0;

@@ -126,7 +126,9 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         auto d = std::make_unique<platform_device>();
         d->rid = cfg.devices[n].rid;
         d->ats = cfg.devices[n].ats;
-        d->pasid = cfg.devices[n].pasid;
+        d->pasid = cfg.devices[n].pasid && m_vtd->pasid_supported();
+        // Linux: dev->iommu->max_pasids, the unit's 2^(ECAP.PSS + 1) for a PASID-capable device.
+        d->max_pasid_log2 = d->pasid ? static_cast<uint8_t>(m_vtd->pasid_width()) : 0;
         d->ops = m_ops.get();
         d->index = n;
         d->hw = m_top->devices[n].get();

@@ -395,6 +395,11 @@ enum {
     IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
     IOMMU_TEST_OP_TRIGGER_IOPF = 15,
     IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,
+    /* Newer than 6.12; 17 is TRIGGER_VEVENT, not modelled. */
+    IOMMU_TEST_OP_PASID_ATTACH = 18,
+    IOMMU_TEST_OP_PASID_REPLACE = 19,
+    IOMMU_TEST_OP_PASID_DETACH = 20,
+    IOMMU_TEST_OP_PASID_CHECK_HWPT = 21,
 };
 
 enum {
@@ -519,6 +524,23 @@ struct iommu_test_cmd {
             uint32_t perm;
             iommusim_aligned_u64 addr;
         } trigger_iopf;
+        /* PASID ops: @id is the selftest device object. */
+        struct {
+            uint32_t pasid;
+            uint32_t pt_id;
+        } pasid_attach;
+        struct {
+            uint32_t pasid;
+            uint32_t pt_id;
+        } pasid_replace;
+        struct {
+            uint32_t pasid;
+        } pasid_detach;
+        struct {
+            uint32_t pasid;
+            uint32_t hwpt_id;
+            iommusim_aligned_u64 out_result_ptr; /* one byte: 1 when pasid has hwpt_id's domain (0: none) */
+        } pasid_check;
     };
     uint32_t last;
 };

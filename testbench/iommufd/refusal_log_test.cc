@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -182,8 +183,6 @@ TEST_F(RefusalLog, HwptAllocRefusalsNameTheReason) {
     expect_refusal(
         EINVAL, alloc(m_dev, m_plain, 0, selftest, &data, sizeof data),
         nested + format("parent HWPT %u is not allocated with IOMMU_HWPT_ALLOC_NEST_PARENT (EINVAL)", m_plain));
-    expect_refusal(EOPNOTSUPP, alloc(m_dev, m_parent, IOMMU_HWPT_ALLOC_PASID, selftest, &data, sizeof data),
-                   "<6>iommufd_mock: nested domain refused: flags 0x8 are not supported (EOPNOTSUPP)");
     expect_refusal(EOPNOTSUPP, alloc(m_dev, m_parent, 0, IOMMU_HWPT_DATA_VTD_S1, &data, sizeof data),
                    "<6>iommufd_mock: nested domain refused: data type 1 is not IOMMU_HWPT_DATA_SELFTEST (EOPNOTSUPP)");
     expect_refusal(EINVAL, alloc(m_dev, m_parent, 0, selftest, &data, 2),
@@ -306,8 +305,13 @@ TEST(IommufdRefusalLog, VfioDeviceRefusalsNameTheReason) {
     refused(EINVAL, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
             "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: argsz below the minimum or unknown flags (EINVAL)");
     attach.flags = VFIO_DEVICE_ATTACH_PASID;
-    refused(EOPNOTSUPP, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
-            "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: PASID attach is not modelled (EOPNOTSUPP)");
+    attach.argsz = offsetof(vfio_device_attach_iommufd_pt, pasid);
+    refused(EINVAL, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+            "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: VFIO_DEVICE_ATTACH_PASID with argsz not reaching pasid (EINVAL)");
+    attach.argsz = sizeof attach;
+    attach.pasid = 0x8000'0000u;
+    refused(ENOSPC, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+            "VFIO_DEVICE_ATTACH_IOMMUFD_PT refused: the PASID does not fit the device's PASID ids (ENOSPC)");
     EXPECT_EQ(0, iommusim_close(vfio));
     EXPECT_EQ(0, iommusim_close(fd));
 }

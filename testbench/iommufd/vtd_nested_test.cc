@@ -8,6 +8,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -433,8 +434,14 @@ TEST_F(VtdNested, VfioCdevRules) {
     attach.argsz = sizeof(attach);
     attach.flags = 2;
     EXPECT_EQ(EINVAL, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    // VFIO_DEVICE_ATTACH_PASID needs argsz to reach pasid; PASID 0 (IOMMU_NO_PASID) is no PASID to
+    // attach (tests of PASID attach: vtd_pasid_test.cc).
     attach.flags = VFIO_DEVICE_ATTACH_PASID;
-    EXPECT_EQ(EOPNOTSUPP, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    attach.argsz = offsetof(vfio_device_attach_iommufd_pt, pasid);
+    EXPECT_EQ(EINVAL, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    attach.argsz = sizeof(attach);
+    attach.pasid = 0;
+    EXPECT_EQ(EINVAL, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
     attach.flags = 0;
     attach.pt_id = 999;
     EXPECT_EQ(ENOENT, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
