@@ -22,6 +22,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "iommusim/iommufd.h"
 #include "platform/dma_device.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
@@ -43,6 +44,7 @@ constexpr uint64_t data_base = 0x0100'0000;  // GPA of the first data page
 constexpr unsigned scratch_pages = 16;       // per device: pages its traffic generator streams over
 constexpr uint64_t scratch_gva = 0x7e00'0000'0000ull;
 constexpr uint64_t scratch_gpa = 0x0200'0000;
+constexpr uint32_t storm_pasid = 0x55;               // the PASID a PASID-capable device also has its nested HWPT on
 constexpr uint64_t large_gva = 0x7d00'0000'0000ull;  // device d's 2 MiB page: large_gva + d * 2 MiB
 constexpr unsigned large_regions = 8;                // 2 MiB GPA regions the 2 MiB pages choose from
 constexpr uint64_t huge_gva = 0x6000'0000'0000ull;   // device d's 1 GiB page: huge_gva + d * 1 GiB
@@ -129,6 +131,13 @@ class storm {
     uint64_t window_gva(unsigned d, unsigned i) const { return gva_base + d * window_stride + uint64_t{i} * page_4k; }
     uint64_t data_gpa(unsigned page) const { return data_base + uint64_t{page} * page_4k; }
     unsigned random(unsigned n) { return static_cast<unsigned>(m_rng() % n); }
+    // The PASID device d's DMA checks use this round: storm_pasid in odd rounds when it has one,
+    // else none (RID_PASID). Alternating by round keeps the random stream the same.
+    uint32_t tag(unsigned d) {
+        const bool tagged = m_tagged_round && m_pasid_capable[d];
+        m_tagged_dmas += tagged;
+        return tagged ? storm_pasid : 0;
+    }
     shape pick_shape();
 
     // A DMA read of pages [first, first + count) of device d's window; false (and a note) when a
@@ -163,6 +172,9 @@ class storm {
     uint64_t m_large_gpa = 0;  // the first 2 MiB GPA region
     std::vector<unsigned> m_devs;
     std::vector<uint32_t> m_nested;
+    std::vector<bool> m_pasid_capable;  // device -> its HWPT is also on storm_pasid
+    bool m_tagged_round = false;        // this round's DMA checks carry storm_pasid (odd rounds)
+    uint64_t m_tagged_dmas = 0;
     std::vector<std::vector<unsigned>> m_mapping;  // device, window page -> data page
     std::vector<unsigned> m_region_2m;             // device -> 2 MiB region its 2 MiB page maps
     std::vector<unsigned> m_region_1g;             // device -> 1 GiB region its 1 GiB page maps
@@ -231,8 +243,16 @@ storm::storm(scenario_log& log, uint64_t seed, const storm_params& params)
         }
     }
     for (unsigned d = 0; d < m_ndev; ++d) {
-        m_nested.push_back(m_v.hwpt_alloc_nested_vtd(m_devs[d], parent, m_guest.s1_root()));
+        // A PASID-capable device has its HWPT on RID_PASID and on storm_pasid: every invalidation
+        // must reach the translations cached under both.
+        const bool pasid = m_p.config().devices[d].pasid;
+        m_nested.push_back(
+            m_v.hwpt_alloc_nested_vtd(m_devs[d], parent, m_guest.s1_root(), 48, 0, pasid ? IOMMU_HWPT_ALLOC_PASID : 0));
         m_v.attach(m_devs[d], m_nested[d]);
+        if (pasid) {
+            m_v.attach_pasid(m_devs[d], storm_pasid, m_nested[d]);
+        }
+        m_pasid_capable.push_back(pasid);
     }
     log.step(std::to_string(m_ndev) + " devices attached to nested HWPTs over one guest stage-1 table, " +
              std::to_string(m_params.pages_per_device) + " 4 KiB pages, a 2 MiB and a 1 GiB page each, seed " +
@@ -265,7 +285,7 @@ void storm::wrong(const std::string& what) {
 bool storm::read_window(unsigned d, unsigned first, unsigned count, const std::string& what) {
     std::vector<uint32_t> buf(count * (page_4k / 4));
     ++m_dmas;
-    if (m_v.dma(m_devs[d], window_gva(d, first), buf.data(), count * page_4k, false) != 0) {
+    if (m_v.dma(m_devs[d], window_gva(d, first), buf.data(), count * page_4k, false, tag(d)) != 0) {
         wrong(what + ": DMA of window pages " + std::to_string(first) + "+" + std::to_string(count) + " faulted");
         return false;
     }
@@ -287,7 +307,7 @@ bool storm::read_large(unsigned d, uint64_t gva, uint64_t gpa, const std::string
     std::memcpy(m_guest.at(gpa), &tag, sizeof tag);  // the guest writes the page, then the device reads it
     uint32_t word = 0;
     ++m_dmas;
-    if (m_v.dma(m_devs[d], gva, &word, 4, false) != 0 || word != tag) {
+    if (m_v.dma(m_devs[d], gva, &word, 4, false, this->tag(d)) != 0 || word != tag) {
         wrong(what + ": device " + std::to_string(d) + " GVA " + hex(gva) + " did not read GPA " + hex(gpa));
         return false;
     }
@@ -427,7 +447,7 @@ bool storm::table_unmap(unsigned r) {
     uint32_t word = 0;
     ++m_dmas;
     ++m_faults_expected;
-    if (m_v.dma(m_devs[d], window_gva(d, probe), &word, 4, false) == 0) {
+    if (m_v.dma(m_devs[d], window_gva(d, probe), &word, 4, false, tag(d)) == 0) {
         wrong("non-leaf entry after a directory unmap: device " + std::to_string(d) + " window page " +
               std::to_string(probe) + " still translates (read data page " + std::to_string(word - 1) + ")");
     }
@@ -512,12 +532,13 @@ void storm::run() {
     const uint64_t sim_start = m_p.now_ns();
     for (unsigned r = 0; r < m_params.rounds; ++r) {
         m_log.checkpoint();
+        m_tagged_round = r % 2 == 1;
         // Warm some translations.
         for (unsigned k = 0; k < 8; ++k) {
             const unsigned d = random(m_ndev), i = random(m_params.pages_per_device);
             uint32_t word = 0;
             ++m_dmas;
-            if (m_v.dma(m_devs[d], window_gva(d, i) + (m_rng() % 1024) * 4, &word, 4, false) != 0 ||
+            if (m_v.dma(m_devs[d], window_gva(d, i) + (m_rng() % 1024) * 4, &word, 4, false, tag(d)) != 0 ||
                 word != m_mapping[d][i] + 1) {
                 wrong("warm-up read of device " + std::to_string(d) + " window page " + std::to_string(i));
             }
@@ -612,6 +633,7 @@ void storm::report() {
     m_log.summary_row("shape: device-TLB drops 4 KiB / large",
                       std::to_string(s.ats_drops_4k) + " / " + std::to_string(s.ats_drops_large));
     m_log.summary_row("faults expected (unmapped directory)", std::to_string(m_faults_expected));
+    m_log.summary_row("shape: PASID-tagged DMA checks", std::to_string(m_tagged_dmas));
 }
 
 }  // namespace

@@ -97,9 +97,9 @@ TEST(InvalidationStorm, ExercisesEveryShapeWithoutStaleTranslations) {
     ASSERT_FALSE(r.failed) << r.output;
     EXPECT_EQ(r.stale_hits, 0u);
     // Every shape at least once, with its own counter; the default devices include ATS ones.
-    for (const char* row :
-         {"shape: single-page leaf entries", "shape: leaf ranges rounded up", "shape: non-leaf, table replaced",
-          "shape: non-leaf, directory unmapped", "faults expected (unmapped directory)"}) {
+    for (const char* row : {"shape: single-page leaf entries", "shape: leaf ranges rounded up",
+                            "shape: non-leaf, table replaced", "shape: non-leaf, directory unmapped",
+                            "faults expected (unmapped directory)", "shape: PASID-tagged DMA checks"}) {
         ASSERT_EQ(r.summary.count(row), 1u) << row;
         const std::vector<uint64_t> n = numbers(r.summary.at(row));
         ASSERT_EQ(n.size(), 1u) << row << ": " << r.summary.at(row);

@@ -190,13 +190,14 @@ void vmm::get_dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t length, uint64
 }
 
 uint32_t vmm::hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width,
-                                    uint64_t s1_flags) {
+                                    uint64_t s1_flags, uint32_t alloc_flags) {
     iommu_hwpt_vtd_s1 data{};
     data.flags = s1_flags;
     data.pgtbl_addr = s1_root_gpa;
     data.addr_width = addr_width;
     iommu_hwpt_alloc cmd{};
     cmd.size = sizeof(cmd);
+    cmd.flags = alloc_flags;
     cmd.dev_id = dev_id(dev);
     cmd.pt_id = parent;
     cmd.data_type = IOMMU_HWPT_DATA_VTD_S1;
@@ -218,6 +219,18 @@ void vmm::attach(unsigned dev, uint32_t pt_id) {
         "VFIO_DEVICE_ATTACH_IOMMUFD_PT",
         note("VFIO_DEVICE_ATTACH_IOMMUFD_PT dev_id " + std::to_string(dev_id(dev)) + " pt_id " + std::to_string(pt_id),
              ioctl_errno(m_devices.at(dev).fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd)));
+}
+
+void vmm::attach_pasid(unsigned dev, uint32_t pasid, uint32_t pt_id) {
+    vfio_device_attach_iommufd_pt cmd{};
+    cmd.argsz = sizeof(cmd);
+    cmd.flags = VFIO_DEVICE_ATTACH_PASID;
+    cmd.pt_id = pt_id;
+    cmd.pasid = pasid;
+    check("VFIO_DEVICE_ATTACH_IOMMUFD_PT(PASID)",
+          note("VFIO_DEVICE_ATTACH_IOMMUFD_PT dev_id " + std::to_string(dev_id(dev)) + " PASID " +
+                   std::to_string(pasid) + " pt_id " + std::to_string(pt_id),
+               ioctl_errno(m_devices.at(dev).fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd)));
 }
 
 void vmm::destroy(uint32_t id) {

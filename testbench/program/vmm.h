@@ -48,7 +48,7 @@ class vmm {
     void ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len);
     uint32_t hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas);
     uint32_t hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width = 48,
-                                   uint64_t s1_flags = 0);
+                                   uint64_t s1_flags = 0, uint32_t alloc_flags = 0);
     // A paging HWPT over `ioas` with IOMMU_HWPT_ALLOC_* `flags` (DIRTY_TRACKING: live migration).
     uint32_t hwpt_alloc_paging(unsigned dev, uint32_t ioas, uint32_t flags);
     // IOMMU_GET_HW_INFO's out_capabilities (IOMMU_HW_CAP_*) for the device.
@@ -59,6 +59,9 @@ class vmm {
     void get_dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t page_size, bool no_clear,
                           std::vector<uint64_t>& bitmap);
     void attach(unsigned dev, uint32_t pt_id);
+    // VFIO_DEVICE_ATTACH_IOMMUFD_PT with VFIO_DEVICE_ATTACH_PASID: `pt_id` on the device's `pasid`
+    // (a HWPT allocated with IOMMU_HWPT_ALLOC_PASID).
+    void attach_pasid(unsigned dev, uint32_t pasid, uint32_t pt_id);
     void destroy(uint32_t id);
 
     // One IOMMU_HWPT_INVALIDATE with VT-d stage-1 entries {addr, npages, leaf}; returns the
