@@ -11,6 +11,7 @@
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommufd/fault.h"
+#include "iommufd/viommu.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -155,6 +156,9 @@ void context::detach(device& idev) {
 
 void device_destroy(context& ctx, object& obj) {
     auto& idev = static_cast<device&>(obj);
+    if (idev.vdev != nullptr) {
+        ctx.destroy_object(*idev.vdev);  // kernel iommufd_device_pre_destroy: the vdevice goes first
+    }
     ctx.detach(idev);
     idev.dev->owner = nullptr;
 }
