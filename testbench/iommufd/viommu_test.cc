@@ -351,5 +351,36 @@ TEST_F(Viommu, VirtIdZeroHasNoEvents) {
     EXPECT_EQ(ENOENT, TriggerVevent(m_fd, m_dev_id));
 }
 
+// A failed object allocation (fail-nth ENOMEM) leaves nothing behind: the next success takes the
+// same lowest free id, and what the failed object would have held stays free.
+TEST_F(Viommu, FailedAllocationsLeaveNothing) {
+    // ids so far: IOAS 1, selftest 2, device 3, automatic HWPT 4, nest parent 5.
+    ASSERT_EQ(5u, m_parent_id);
+    iommusim_fail_nth_set(1);
+    EXPECT_EQ(ENOMEM, ViommuAlloc(m_fd, m_dev_id, m_parent_id, IOMMU_VIOMMU_TYPE_SELFTEST, &m_viommu_id));
+    ASSERT_EQ(0, ViommuAlloc(m_fd, m_dev_id, m_parent_id, IOMMU_VIOMMU_TYPE_SELFTEST, &m_viommu_id));
+    EXPECT_EQ(6u, m_viommu_id);
+    iommusim_fail_nth_set(1);
+    EXPECT_EQ(ENOMEM, VdeviceAlloc(m_fd, m_viommu_id, m_dev_id, 3, &m_vdev_id));
+    ASSERT_EQ(0, VdeviceAlloc(m_fd, m_viommu_id, m_dev_id, 3, &m_vdev_id));  // virt_id 3 still free
+    EXPECT_EQ(7u, m_vdev_id);
+    uint32_t q = 0;
+    iommusim_fail_nth_set(1);
+    EXPECT_EQ(ENOMEM, VeventqAlloc(m_fd, m_viommu_id, IOMMU_VEVENTQ_TYPE_SELFTEST, 1, &q, &m_veventq_fd));
+    ASSERT_EQ(0, VeventqAlloc(m_fd, m_viommu_id, IOMMU_VEVENTQ_TYPE_SELFTEST, 1, &q, &m_veventq_fd));  // no EEXIST
+    EXPECT_EQ(8u, q);
+    iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
+    iommusim_fail_nth_set(1);
+    EXPECT_EQ(ENOMEM,
+              HwptAlloc(m_fd, m_dev_id, m_viommu_id, 0, &m_nested_id, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)));
+    iommusim_fail_nth_set(0);
+    // The vIOMMU is held by its vdevice and vEVENTQ only.
+    EXPECT_EQ(0, Destroy(m_fd, m_vdev_id));
+    ASSERT_EQ(0, iommusim_close(m_veventq_fd));
+    m_veventq_fd = -1;
+    EXPECT_EQ(0, Destroy(m_fd, q));
+    EXPECT_EQ(0, Destroy(m_fd, m_viommu_id));
+}
+
 }  // namespace
 }  // namespace iommusim::test
