@@ -396,7 +396,8 @@ mock_viommu::mock_viommu(iommu_ops* owner, mock_paging_domain& parent)
 
 int mock_viommu::alloc_domain_nested(uint32_t flags, const iommu_user_data& user_data,
                                      std::unique_ptr<iommu_domain>& out) {
-    if (flags != 0) {
+    // IOMMU_HWPT_ALLOC_PASID: the mock's nested domains may be attached to any PASID.
+    if ((flags & ~uint32_t{IOMMU_HWPT_ALLOC_PASID}) != 0) {
         klog::printk(klog::level::info, mock_log,
                      "vIOMMU nested domain refused: flags 0x%x are not supported (EOPNOTSUPP)", flags);
         return -EOPNOTSUPP;

@@ -165,7 +165,8 @@ class mock_viommu : public iommu_viommu {
     mock_viommu(iommu_ops* owner, mock_paging_domain& parent);
 
     bool has_alloc_domain_nested() const override { return true; }
-    // Kernel mock_viommu_alloc_domain_nested: flags 0 (EOPNOTSUPP), IOMMU_HWPT_DATA_SELFTEST data.
+    // Kernel mock_viommu_alloc_domain_nested: flags other than IOMMU_HWPT_ALLOC_PASID EOPNOTSUPP,
+    // IOMMU_HWPT_DATA_SELFTEST data.
     int alloc_domain_nested(uint32_t flags, const iommu_user_data& user_data,
                             std::unique_ptr<iommu_domain>& out) override;
     bool has_cache_invalidate() const override { return true; }

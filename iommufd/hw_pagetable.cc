@@ -131,7 +131,8 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
 // Kernel iommufd_viommu_alloc_hwpt_nested.
 int hwpt_nested_viommu_create(context& ctx, viommu& v, uint32_t flags, const driver::iommu_user_data& data,
                               hwpt_nested*& out) {
-    if ((flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID}) != 0 || data.len == 0 || !v.drv->has_alloc_domain_nested()) {
+    if ((flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID}) != 0 || data.len == 0 ||
+        !v.drv->has_alloc_domain_nested()) {
         klog::printk(klog::level::info, iommufd_log,
                      "nested HWPT of vIOMMU %u refused: flags 0x%x, no driver data, or the vIOMMU has no nested "
                      "domains (EOPNOTSUPP)",

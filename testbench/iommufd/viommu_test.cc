@@ -188,6 +188,10 @@ TEST_F(Viommu, NestedHwptThroughTheVIommu) {
                                     IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)));
     EXPECT_EQ(EOPNOTSUPP, HwptAlloc(m_fd, m_dev_id, m_viommu_id, 0, &id));  // no data
     EXPECT_EQ(EOPNOTSUPP, HwptAlloc(m_fd, m_dev_id, m_viommu_id, 0, &id, IOMMU_HWPT_DATA_VTD_S1, &data, sizeof(data)));
+    uint32_t pasid_capable = 0;
+    ASSERT_EQ(0, HwptAlloc(m_fd, m_dev_id, m_viommu_id, IOMMU_HWPT_ALLOC_PASID, &pasid_capable,
+                           IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)));
+    EXPECT_EQ(0, Destroy(m_fd, pasid_capable));
     ASSERT_EQ(0, HwptAlloc(m_fd, m_dev_id, m_viommu_id, 0, &id, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)));
     for (uint32_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; ++i) {
         EXPECT_EQ(0, CheckIotlb(m_fd, id, i, IOMMU_TEST_IOTLB_DEFAULT));
