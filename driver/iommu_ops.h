@@ -11,6 +11,9 @@
 // PASID attachment (kernel domain_ops->set_dev_pasid, blocked_domain->set_dev_pasid for removal):
 // the domains on a device's PASIDs other than RID_PASID, each with replace semantics, and the core
 // checks of iommu_attach_device_pasid / iommu_replace_device_pasid (drivers/iommu/iommu.c).
+// And the vIOMMU contract (kernel struct iommufd_viommu_ops, include/linux/iommufd.h): a driver's
+// virtual IOMMU over a nest-parent domain, its nested domains and its cache invalidation by
+// virtual device ids, and the events it reports to the vIOMMU's event queues.
 // Does not model: iommu groups (every device is its own group), default/identity domains.
 //
 // Every call returns 0 or a negative errno, as the kernel does. User pointers stay user pointers
@@ -214,6 +217,74 @@ class iommu_domain {
     iopf_handler* m_iopf_handler = nullptr;
 };
 
+// Where a vIOMMU's events go (the iommufd core's vEVENTQs; kernel iommufd_viommu_report_event).
+class viommu_event_sink {
+  public:
+    virtual ~viommu_event_sink() = default;
+    // Queues `len` bytes of event data on the vEVENTQ of `type`: 0, -EOPNOTSUPP when the vIOMMU
+    // has no vEVENTQ of that type, -ENOMEM (the event is then counted as lost).
+    virtual int report(uint32_t type, const void* data, std::size_t len) = 0;
+};
+
+// A driver's virtual IOMMU instance (kernel struct iommufd_viommu with its iommufd_viommu_ops).
+// The core keeps the virtual device table (kernel viommu->vdevs): virt_id -> device.
+class iommu_viommu {
+  public:
+    explicit iommu_viommu(iommu_domain& parent) : m_parent(parent) {}
+    virtual ~iommu_viommu() = default;
+    iommu_viommu(const iommu_viommu&) = delete;
+    iommu_viommu& operator=(const iommu_viommu&) = delete;
+
+    // The nest-parent paging domain the vIOMMU translates its stage-1 tables through.
+    iommu_domain& parent() const { return m_parent; }
+
+    // Nested domain of this vIOMMU (kernel ops->alloc_domain_nested; none: EOPNOTSUPP). `flags`
+    // are the HWPT_ALLOC flags the core passes on (IOMMU_HWPT_FAULT_ID_VALID at most).
+    virtual bool has_alloc_domain_nested() const { return false; }
+    virtual int alloc_domain_nested(uint32_t flags, const iommu_user_data& user_data,
+                                    std::unique_ptr<iommu_domain>& out) {
+        (void)flags, (void)user_data, (void)out;
+        return -EOPNOTSUPP;
+    }
+    // HWPT_INVALIDATE with a vIOMMU id (kernel ops->cache_invalidate; none: EOPNOTSUPP), with the
+    // contract of iommu_domain::cache_invalidate_user (entry_num written back).
+    virtual bool has_cache_invalidate() const { return false; }
+    virtual int cache_invalidate(iommu_user_data_array& array) {
+        array.entry_num = 0;
+        return -EOPNOTSUPP;
+    }
+
+    // ---- kept by the core ----
+    // The device with a vdevice of virt_id in this vIOMMU (kernel iommufd_viommu_find_dev), else nullptr.
+    iommu_device* find_device(uint64_t virt_id) const {
+        auto it = m_vdevs.find(virt_id);
+        return it == m_vdevs.end() ? nullptr : it->second;
+    }
+    // The virt_id of dev's vdevice in this vIOMMU (kernel iommufd_viommu_get_vdev_id): false if none.
+    bool virt_id_of(const iommu_device& dev, uint64_t& out) const {
+        for (const auto& [virt_id, d] : m_vdevs) {
+            if (d == &dev) {
+                out = virt_id;
+                return true;
+            }
+        }
+        return false;
+    }
+    // Reports an event to the core (kernel iommufd_viommu_report_event): -EOPNOTSUPP without a sink.
+    int report_event(uint32_t type, const void* data, std::size_t len) {
+        return m_events != nullptr ? m_events->report(type, data, len) : -EOPNOTSUPP;
+    }
+    void add_vdev(uint64_t virt_id, iommu_device& dev) { m_vdevs[virt_id] = &dev; }
+    void remove_vdev(uint64_t virt_id) { m_vdevs.erase(virt_id); }
+    bool has_vdev(uint64_t virt_id) const { return m_vdevs.count(virt_id) != 0; }
+    void set_event_sink(viommu_event_sink* sink) { m_events = sink; }
+
+  private:
+    iommu_domain& m_parent;
+    std::map<uint64_t, iommu_device*> m_vdevs;
+    viommu_event_sink* m_events = nullptr;
+};
+
 // Per-driver operations (kernel: struct iommu_ops).
 class iommu_ops {
   public:
@@ -251,6 +322,19 @@ class iommu_ops {
     // Does the driver keep a user-managed PASID table (kernel ops->user_pasid_table)? Page
     // requests with a PASID then go to the nested domain attached to the device's RID.
     virtual bool user_pasid_table() const { return false; }
+    // Does the driver implement vIOMMUs of `type` (kernel ops->get_viommu_size answering non-zero)?
+    virtual bool supports_viommu(uint32_t type) const {
+        (void)type;
+        return false;
+    }
+    // A vIOMMU of `type` for dev over nest-parent domain `parent` (kernel ops->get_viommu_size and
+    // ops->viommu_init): -EOPNOTSUPP for a type the driver does not implement. `user_data` is
+    // non-null only when the caller passed driver data.
+    virtual int viommu_alloc(iommu_device& dev, iommu_domain& parent, uint32_t type, const iommu_user_data* user_data,
+                             std::unique_ptr<iommu_viommu>& out) {
+        (void)dev, (void)parent, (void)type, (void)user_data, (void)out;
+        return -EOPNOTSUPP;
+    }
     // Answers a page request group of dev (kernel ops->page_response).
     virtual int page_response(iommu_device& dev, const page_request& request, const page_response& response) {
         (void)dev, (void)request, (void)response;

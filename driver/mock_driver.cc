@@ -90,6 +90,30 @@ int mock_driver::domain_alloc_paging_flags(iommu_device& dev, uint32_t flags, co
     return 0;
 }
 
+namespace {
+
+// Kernel __mock_domain_alloc_nested: the IOMMU_HWPT_DATA_SELFTEST data sets every iotlb entry.
+int alloc_mock_nested(iommu_ops* owner, mock_paging_domain& parent, const iommu_user_data& user_data,
+                      std::unique_ptr<iommu_domain>& out) {
+    if (user_data.type != IOMMU_HWPT_DATA_SELFTEST) {
+        klog::printk(klog::level::info, mock_log,
+                     "nested domain refused: data type %u is not IOMMU_HWPT_DATA_SELFTEST (EOPNOTSUPP)",
+                     user_data.type);
+        return -EOPNOTSUPP;
+    }
+    iommu_hwpt_selftest data{};
+    int rc = iommu_copy_struct_from_user(&data, sizeof(data), sizeof(data.iotlb), user_data, IOMMU_HWPT_DATA_SELFTEST);
+    if (rc != 0) {
+        klog::printk(klog::level::info, mock_log,
+                     "nested domain refused: its data cannot be copied from user space (%s)", strerrorname_np(-rc));
+        return rc;
+    }
+    out = std::make_unique<mock_nested_domain>(owner, parent, data.iotlb);
+    return 0;
+}
+
+}  // namespace
+
 int mock_driver::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags,
                                      const iommu_user_data& user_data, std::unique_ptr<iommu_domain>& out) {
     (void)dev;
@@ -104,20 +128,31 @@ int mock_driver::domain_alloc_nested(iommu_device& dev, iommu_domain& parent, ui
                      "nested domain refused: the parent is not a mock paging domain (EINVAL)");
         return -EINVAL;
     }
-    if (user_data.type != IOMMU_HWPT_DATA_SELFTEST) {
-        klog::printk(klog::level::info, mock_log,
-                     "nested domain refused: data type %u is not IOMMU_HWPT_DATA_SELFTEST (EOPNOTSUPP)",
-                     user_data.type);
+    return alloc_mock_nested(this, *mock_parent, user_data, out);
+}
+
+// Kernel mock_get_viommu_size: only the selftest type.
+bool mock_driver::supports_viommu(uint32_t type) const {
+    return type == IOMMU_VIOMMU_TYPE_SELFTEST;
+}
+
+int mock_driver::viommu_alloc(iommu_device& dev, iommu_domain& parent, uint32_t type, const iommu_user_data* user_data,
+                              std::unique_ptr<iommu_viommu>& out) {
+    (void)dev;
+    if (!supports_viommu(type)) {
         return -EOPNOTSUPP;
     }
-    iommu_hwpt_selftest data{};
-    int rc = iommu_copy_struct_from_user(&data, sizeof(data), sizeof(data.iotlb), user_data, IOMMU_HWPT_DATA_SELFTEST);
-    if (rc != 0) {
+    if (user_data != nullptr) {
         klog::printk(klog::level::info, mock_log,
-                     "nested domain refused: its data cannot be copied from user space (%s)", strerrorname_np(-rc));
-        return rc;
+                     "vIOMMU refused: the mock vIOMMU's user data is not modelled (EOPNOTSUPP)");
+        return -EOPNOTSUPP;
     }
-    out = std::make_unique<mock_nested_domain>(this, *mock_parent, data.iotlb);
+    auto* mock_parent = dynamic_cast<mock_paging_domain*>(&parent);
+    if (mock_parent == nullptr) {
+        klog::printk(klog::level::info, mock_log, "vIOMMU refused: the parent is not a mock paging domain (EINVAL)");
+        return -EINVAL;
+    }
+    out = std::make_unique<mock_viommu>(this, *mock_parent);
     return 0;
 }
 
@@ -389,6 +424,81 @@ int mock_nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
             }
             ++processed;
         }
+    }
+    array.entry_num = processed;
+    return rc;
+}
+
+mock_viommu::mock_viommu(iommu_ops* owner, mock_paging_domain& parent)
+    : iommu_viommu(parent), m_owner(owner), m_s2_parent(parent) {}
+
+int mock_viommu::alloc_domain_nested(uint32_t flags, const iommu_user_data& user_data,
+                                     std::unique_ptr<iommu_domain>& out) {
+    // IOMMU_HWPT_ALLOC_PASID: the mock's nested domains may be attached to any PASID.
+    if ((flags & ~uint32_t{IOMMU_HWPT_ALLOC_PASID}) != 0) {
+        klog::printk(klog::level::info, mock_log,
+                     "vIOMMU nested domain refused: flags 0x%x are not supported (EOPNOTSUPP)", flags);
+        return -EOPNOTSUPP;
+    }
+    return alloc_mock_nested(m_owner, m_s2_parent, user_data, out);
+}
+
+int mock_viommu::cache_invalidate(iommu_user_data_array& array) {
+    // A zero-length array of the right type only validates the type.
+    if (array.entry_num == 0 && array.type == IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST) {
+        return 0;
+    }
+    if (array.type != IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST) {
+        klog::printk(klog::level::info, mock_log,
+                     "vIOMMU invalidation refused: data type %u is not IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST (EINVAL)",
+                     array.type);
+        array.entry_num = 0;
+        return -EINVAL;
+    }
+    // Kernel iommu_copy_struct_from_full_user_array: every entry is read before any is handled.
+    std::vector<iommu_viommu_invalidate_selftest> cmds(array.entry_num);
+    const user_array_reader entries(array, sizeof(iommu_viommu_invalidate_selftest),
+                                    sizeof(iommu_viommu_invalidate_selftest), IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST);
+    for (uint32_t i = 0; i < array.entry_num; ++i) {
+        const int rc = entries.read(&cmds[i], i);
+        if (rc != 0) {
+            klog::printk(klog::level::info, mock_log,
+                         "vIOMMU invalidation refused: entry %u cannot be copied from user space (%s)", i,
+                         strerrorname_np(-rc));
+            array.entry_num = 0;
+            return rc;
+        }
+    }
+    uint32_t processed = 0;
+    int rc = 0;
+    for (const iommu_viommu_invalidate_selftest& inv : cmds) {
+        if ((inv.flags & ~uint32_t{IOMMU_TEST_INVALIDATE_FLAG_ALL}) != 0) {
+            klog::printk(klog::level::info, mock_log,
+                         "vIOMMU invalidation entry %u refused: unknown flags 0x%x (EOPNOTSUPP)", processed, inv.flags);
+            rc = -EOPNOTSUPP;
+            break;
+        }
+        if (inv.cache_id > MOCK_DEV_CACHE_ID_MAX) {
+            klog::printk(klog::level::info, mock_log,
+                         "vIOMMU invalidation entry %u refused: cache_id %u is beyond MOCK_DEV_CACHE_ID_MAX (EINVAL)",
+                         processed, inv.cache_id);
+            rc = -EINVAL;
+            break;
+        }
+        auto* mdev = dynamic_cast<mock_device*>(find_device(inv.vdev_id));
+        if (mdev == nullptr) {
+            klog::printk(klog::level::info, mock_log,
+                         "vIOMMU invalidation entry %u refused: no vdevice has virt_id %u (EINVAL)", processed,
+                         inv.vdev_id);
+            rc = -EINVAL;
+            break;
+        }
+        if ((inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) != 0) {
+            mdev->cache.fill(0);
+        } else {
+            mdev->cache[inv.cache_id] = 0;
+        }
+        ++processed;
     }
     array.entry_num = processed;
     return rc;

@@ -17,7 +17,12 @@
 // page where the domain mapped a huge page, by read_and_clear_dirty. A HUGE_IOVA domain picks its
 // page sizes per map() call from the IOVA and host address alone: the core does not tell it that
 // an IOAS disabled large pages (IOMMU_OPTION_HUGE_PAGES 0), where Linux maps PAGE_SIZE at a time.
-// Does not model: access objects, vIOMMU/vdevice caches.
+// The selftest vIOMMU type (IOMMU_VIOMMU_TYPE_SELFTEST, kernel mock_viommu_*): nested domains
+// over its nest parent as mock_domain_alloc_nested, and cache invalidation of
+// IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST entries clearing cache[] entries of the mock device
+// behind each entry's vdev_id.
+// Does not model: access objects, the mock vIOMMU's user data and its mmap-able page (newest
+// kernels: struct iommu_viommu_selftest; EOPNOTSUPP here), vIOMMU HW queues.
 #pragma once
 
 #include <array>
@@ -38,8 +43,8 @@ inline constexpr uint64_t mock_io_page_size = 4096 / 2;
 inline constexpr uint64_t mock_huge_page_size = 512 * mock_io_page_size;
 
 // A mock device (kernel struct mock_dev) with its MOCK_FLAGS_DEVICE_* creation flags and its
-// per-device cache (u32 cache[MOCK_DEV_CACHE_NUM], IOMMU_TEST_DEV_CACHE_DEFAULT at creation; only a
-// vIOMMU cache invalidation, not modelled, would change it).
+// per-device cache (u32 cache[MOCK_DEV_CACHE_NUM], IOMMU_TEST_DEV_CACHE_DEFAULT at creation; a
+// mock vIOMMU's cache invalidation clears its entries).
 struct mock_device : iommu_device {
     static constexpr unsigned cache_num = 4;
 
@@ -64,6 +69,9 @@ class mock_driver : public iommu_ops {
     int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
+    bool supports_viommu(uint32_t type) const override;
+    int viommu_alloc(iommu_device& dev, iommu_domain& parent, uint32_t type, const iommu_user_data* user_data,
+                     std::unique_ptr<iommu_viommu>& out) override;
     bool supports_iopf(const iommu_device& dev) const override;
     bool user_pasid_table() const override { return true; }
     int page_response(iommu_device& dev, const page_request& request, const struct page_response& response) override;
@@ -157,6 +165,27 @@ class mock_nested_domain : public iommu_domain {
   private:
     mock_paging_domain& m_parent;
     std::array<uint32_t, iotlb_num> m_iotlb{};
+};
+
+// The selftest vIOMMU (kernel struct mock_viommu) over a mock nest-parent domain.
+class mock_viommu : public iommu_viommu {
+  public:
+    mock_viommu(iommu_ops* owner, mock_paging_domain& parent);
+
+    bool has_alloc_domain_nested() const override { return true; }
+    // Kernel mock_viommu_alloc_domain_nested: flags other than IOMMU_HWPT_ALLOC_PASID EOPNOTSUPP,
+    // IOMMU_HWPT_DATA_SELFTEST data.
+    int alloc_domain_nested(uint32_t flags, const iommu_user_data& user_data,
+                            std::unique_ptr<iommu_domain>& out) override;
+    bool has_cache_invalidate() const override { return true; }
+    // Kernel mock_viommu_cache_invalidate: the whole array is read first (EFAULT, E2BIG, EINVAL
+    // for a wrong type); then per entry unknown flags EOPNOTSUPP, a cache_id beyond
+    // MOCK_DEV_CACHE_ID_MAX or a vdev_id without a vdevice EINVAL.
+    int cache_invalidate(iommu_user_data_array& array) override;
+
+  private:
+    iommu_ops* m_owner;
+    mock_paging_domain& m_s2_parent;
 };
 
 }  // namespace iommusim::driver

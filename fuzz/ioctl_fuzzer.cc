@@ -26,6 +26,12 @@
 // - fault queues: IOMMU_FAULT_QUEUE_ALLOC with flags EOPNOTSUPP, else a new object and a fault fd
 //   (closed after the input); HWPT_ALLOC with IOMMU_HWPT_FAULT_ID_VALID succeeds only on a fault
 //   object's id; IOMMU_TEST_OP_TRIGGER_IOPF succeeds on a device and is ENOENT on anything else;
+// - vIOMMUs: VIOMMU_ALLOC (flags or type DEFAULT EOPNOTSUPP, ENOENT for a non-device, EOPNOTSUPP
+//   for a type other than the mock's, ENOENT unless a paging HWPT, EINVAL for an automatic one),
+//   VDEVICE_ALLOC (ENOENT unless a vIOMMU and a device, else 0 or EEXIST), VEVENTQ_ALLOC (flags,
+//   __reserved, type DEFAULT EOPNOTSUPP, depth 0 EINVAL, ENOENT unless a vIOMMU, else 0 or
+//   EEXIST, its fd closed after the input), HWPT_ALLOC on a vIOMMU (a mock nested HWPT), a device's
+//   unbind taking its vdevice, TRIGGER_VEVENT ENOENT on anything but a device;
 // Only the commands the model implements are expected to be known (docs/iommufd.md); the others
 // are ENOTTY here, and IOMMU_TEST_CMD ops other than the modelled ones EOPNOTSUPP.
 #include <fcntl.h>
@@ -59,7 +65,7 @@ struct command {
     std::size_t size;
     std::size_t min_size;
 };
-constexpr std::array<command, 18> commands{{
+constexpr std::array<command, 21> commands{{
     {IOMMU_DESTROY, sizeof(iommu_destroy), END_OF(iommu_destroy, id)},
     {IOMMU_IOAS_ALLOC, sizeof(iommu_ioas_alloc), END_OF(iommu_ioas_alloc, out_ioas_id)},
     {IOMMU_IOAS_IOVA_RANGES, sizeof(iommu_ioas_iova_ranges), END_OF(iommu_ioas_iova_ranges, out_iova_alignment)},
@@ -79,6 +85,9 @@ constexpr std::array<command, 18> commands{{
     {IOMMU_HWPT_GET_DIRTY_BITMAP, sizeof(iommu_hwpt_get_dirty_bitmap), END_OF(iommu_hwpt_get_dirty_bitmap, data)},
     {IOMMU_TEST_CMD, sizeof(iommu_test_cmd), END_OF(iommu_test_cmd, last)},
     {IOMMU_FAULT_QUEUE_ALLOC, sizeof(iommu_fault_alloc), END_OF(iommu_fault_alloc, out_fault_fd)},
+    {IOMMU_VIOMMU_ALLOC, sizeof(iommu_viommu_alloc), END_OF(iommu_viommu_alloc, out_viommu_id)},
+    {IOMMU_VDEVICE_ALLOC, sizeof(iommu_vdevice_alloc), END_OF(iommu_vdevice_alloc, virt_id)},
+    {IOMMU_VEVENTQ_ALLOC, sizeof(iommu_veventq_alloc), END_OF(iommu_veventq_alloc, __reserved)},
 }};
 constexpr unsigned table_first_nr = IOMMUFD_CMD_BASE;
 constexpr unsigned table_end_nr = IOMMUFD_CMD_BASE + 33;  // through IOMMU_TEST_CMD
@@ -132,14 +141,14 @@ struct user_arena {
     std::array<uint8_t, pages * page> before{};
 };
 
-enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest, fault };
+enum class kind { ioas, hwpt_paging, hwpt_auto, hwpt_nested, device, selftest, fault, viommu, vdevice, veventq };
 
 constexpr uint64_t max_access_length = 16 * 1024 * 1024;  // the selftest's ENOMEM guard
 
 struct object {
     kind k;
     std::array<uint32_t, MOCK_NESTED_DOMAIN_IOTLB_NUM> iotlb{};  // hwpt_nested
-    uint32_t idev = 0;                                           // selftest: its device object
+    uint32_t idev = 0;                                           // selftest, vdevice: its device object
 };
 
 // What the oracle knows about one context's objects. hwpt_auto entries (automatic domains of an
@@ -484,6 +493,29 @@ class program {
                 c->data = pick_pointer(1);
                 break;
             }
+            case IOMMU_VIOMMU_ALLOC: {
+                auto* c = reinterpret_cast<iommu_viommu_alloc*>(s);
+                c->type = m_in.ConsumeProbability<float>() < 0.8f ? IOMMU_VIOMMU_TYPE_SELFTEST
+                                                                  : m_in.ConsumeIntegralInRange<uint32_t>(0, 2);
+                c->dev_id = pick_id_of(kind::device);
+                c->hwpt_id = m_in.ConsumeBool() ? pick_id_of(kind::hwpt_paging) : pick_id();
+                break;
+            }
+            case IOMMU_VDEVICE_ALLOC: {
+                auto* c = reinterpret_cast<iommu_vdevice_alloc*>(s);
+                c->viommu_id = pick_id_of(kind::viommu);
+                c->dev_id = pick_id_of(kind::device);
+                c->virt_id = m_in.ConsumeIntegralInRange<uint64_t>(0, 3);
+                break;
+            }
+            case IOMMU_VEVENTQ_ALLOC: {
+                auto* c = reinterpret_cast<iommu_veventq_alloc*>(s);
+                c->viommu_id = pick_id_of(kind::viommu);
+                c->type =
+                    m_in.ConsumeBool() ? IOMMU_VEVENTQ_TYPE_SELFTEST : m_in.ConsumeIntegralInRange<uint32_t>(0, 2);
+                c->veventq_depth = m_in.ConsumeIntegralInRange<uint32_t>(0, 4);
+                break;
+            }
             case IOMMU_VFIO_IOAS: {
                 auto* c = reinterpret_cast<iommu_vfio_ioas*>(s);
                 c->op = m_in.ConsumeIntegralInRange<uint16_t>(0, 3);
@@ -728,7 +760,12 @@ class program {
                 }
                 if (err == 0) {
                     if (o != nullptr && o->k == kind::selftest) {
-                        m_objects.erase(o->idev);
+                        const uint32_t idev = o->idev;
+                        m_objects.erase(idev);
+                        // The device's unbind destroys its vdevice (kernel iommufd_device_pre_destroy).
+                        std::erase_if(m_objects, [idev](const auto& e) {
+                            return e.second.k == kind::vdevice && e.second.idev == idev;
+                        });
                     }
                     if (id == m_compat_ioas) {
                         m_compat_ioas = 0;  // destroying the compat IOAS clears it
@@ -809,6 +846,40 @@ class program {
                     const auto out = load<iommu_fault_alloc>(at, usize);
                     record_new(m_objects, out.out_fault_id, {kind::fault});
                     m_fault_fds.push_back(static_cast<int>(out.out_fault_fd));
+                }
+                break;
+            }
+            case IOMMU_VIOMMU_ALLOC:
+                viommu_alloc_checks(reinterpret_cast<const iommu_viommu_alloc*>(k), at, usize, err);
+                break;
+            case IOMMU_VDEVICE_ALLOC: {
+                const auto* c = reinterpret_cast<const iommu_vdevice_alloc*>(k);
+                if (!is(m_objects, c->viommu_id, kind::viommu) || !is(m_objects, c->dev_id, kind::device)) {
+                    FUZZ_CHECK(err == ENOENT, "VDEVICE_ALLOC on ids %u, %u: errno %d", c->viommu_id, c->dev_id, err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EEXIST, "VDEVICE_ALLOC: errno %d", err);
+                }
+                if (err == 0) {
+                    record_new(m_objects, load<iommu_vdevice_alloc>(at, usize).out_vdevice_id,
+                               {kind::vdevice, {}, c->dev_id});
+                }
+                break;
+            }
+            case IOMMU_VEVENTQ_ALLOC: {
+                const auto* c = reinterpret_cast<const iommu_veventq_alloc*>(k);
+                if (c->flags != 0 || c->__reserved != 0 || c->type == IOMMU_VEVENTQ_TYPE_DEFAULT) {
+                    FUZZ_CHECK(err == EOPNOTSUPP, "VEVENTQ_ALLOC flags/type: errno %d", err);
+                } else if (c->veventq_depth == 0) {
+                    FUZZ_CHECK(err == EINVAL, "VEVENTQ_ALLOC depth 0: errno %d", err);
+                } else if (!is(m_objects, c->viommu_id, kind::viommu)) {
+                    FUZZ_CHECK(err == ENOENT, "VEVENTQ_ALLOC on id %u that is no vIOMMU: errno %d", c->viommu_id, err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == EEXIST, "VEVENTQ_ALLOC: errno %d", err);
+                }
+                if (err == 0) {
+                    const auto out = load<iommu_veventq_alloc>(at, usize);
+                    record_new(m_objects, out.out_veventq_id, {kind::veventq});
+                    m_fault_fds.push_back(static_cast<int>(out.out_veventq_fd));
                 }
                 break;
             }
@@ -893,6 +964,30 @@ class program {
         }
     }
 
+    // Kernel iommufd_viommu_alloc_ioctl with the mock's vIOMMU (selftest type, no user data).
+    void viommu_alloc_checks(const iommu_viommu_alloc* c, uint8_t* at, uint32_t usize, int err) {
+        const object* parent = find(m_objects, c->hwpt_id);
+        if (c->flags != 0 || c->type == IOMMU_VIOMMU_TYPE_DEFAULT) {
+            FUZZ_CHECK(err == EOPNOTSUPP, "VIOMMU_ALLOC flags 0x%x type %u: errno %d", c->flags, c->type, err);
+        } else if (!is(m_objects, c->dev_id, kind::device)) {
+            FUZZ_CHECK(err == ENOENT, "VIOMMU_ALLOC dev_id %u is no device: errno %d", c->dev_id, err);
+        } else if (c->type != IOMMU_VIOMMU_TYPE_SELFTEST) {
+            FUZZ_CHECK(err == EOPNOTSUPP, "VIOMMU_ALLOC type 0x%x: errno %d", c->type, err);
+        } else if (parent == nullptr || (parent->k != kind::hwpt_paging && parent->k != kind::hwpt_auto)) {
+            FUZZ_CHECK(err == ENOENT, "VIOMMU_ALLOC hwpt_id %u is no paging HWPT: errno %d", c->hwpt_id, err);
+        } else if (parent->k == kind::hwpt_auto) {
+            // An automatic domain is no nest parent, unless it went with its last device.
+            FUZZ_CHECK(err == EINVAL || err == ENOENT, "VIOMMU_ALLOC on an automatic domain: errno %d", err);
+        } else {
+            FUZZ_CHECK(err == 0 || err == EINVAL || err == EOPNOTSUPP || err == EFAULT,
+                       "VIOMMU_ALLOC on paging HWPT %u: errno %d", c->hwpt_id, err);
+        }
+        if (err == 0) {
+            FUZZ_CHECK(c->data_len == 0, "the mock vIOMMU took user data");
+            record_new(m_objects, load<iommu_viommu_alloc>(at, usize).out_viommu_id, {kind::viommu});
+        }
+    }
+
     void hwpt_alloc_checks(const iommu_hwpt_alloc* c, uint8_t* at, uint32_t usize, int err) {
         const object* pt = find(m_objects, c->pt_id);
         if (c->__reserved != 0) {
@@ -907,8 +1002,8 @@ class program {
         if (err != 0) {
             return;
         }
-        FUZZ_CHECK(pt != nullptr && (pt->k == kind::ioas || pt->k == kind::hwpt_paging),
-                   "HWPT_ALLOC succeeded on pt_id %u that is no IOAS or user paging HWPT", c->pt_id);
+        FUZZ_CHECK(pt != nullptr && (pt->k == kind::ioas || pt->k == kind::hwpt_paging || pt->k == kind::viommu),
+                   "HWPT_ALLOC succeeded on pt_id %u that is no IOAS, user paging HWPT or vIOMMU", c->pt_id);
         FUZZ_CHECK((c->flags & IOMMU_HWPT_FAULT_ID_VALID) == 0 || is(m_objects, c->fault_id, kind::fault),
                    "HWPT_ALLOC succeeded with fault id %u that is no fault object", c->fault_id);
         FUZZ_CHECK(usize >= END_OF(iommu_hwpt_alloc, out_hwpt_id), "HWPT_ALLOC succeeded without room for its id");
@@ -953,6 +1048,12 @@ class program {
             // Entries are read in order: the guard page stops a walk that starts in the arena, and
             // the other pointers (NULL, unmapped_address) fault at once.
             want = mock_invalidate(m_arena, *c, m_objects[c->hwpt_id]);
+        } else if (o->k == kind::viommu) {
+            // The mock vIOMMU's invalidation: its own errnos, which depend on vdevices' virt_ids;
+            // it may clear mock device cache slots.
+            m_dev_caches_cleared = true;
+            FUZZ_CHECK(err == 0 || err == EINVAL || err == EOPNOTSUPP || err == EFAULT || err == E2BIG,
+                       "HWPT_INVALIDATE on vIOMMU %u: errno %d", c->hwpt_id, err);
         } else if (o->k != kind::hwpt_auto) {
             want = {EINVAL, 0};
         }
@@ -1065,15 +1166,20 @@ class program {
                 break;
             }
             case IOMMU_TEST_OP_DEV_CHECK_CACHE: {
-                // Every mock device's four slots hold IOMMU_TEST_DEV_CACHE_DEFAULT (no vIOMMU here).
+                // Every mock device's four slots hold IOMMU_TEST_DEV_CACHE_DEFAULT until a vIOMMU
+                // invalidation may have cleared some to 0.
                 const object* o = find(m_objects, c->id);
                 if (o == nullptr || o->k != kind::device) {
                     FUZZ_CHECK(err == ENOENT, "DEV_CHECK_CACHE of id %u that is no device: errno %d", c->id, err);
                 } else {
-                    const bool match = c->check_dev_cache.id <= MOCK_DEV_CACHE_ID_MAX &&
-                                       c->check_dev_cache.cache == IOMMU_TEST_DEV_CACHE_DEFAULT;
-                    FUZZ_CHECK(err == (match ? 0 : EINVAL), "DEV_CHECK_CACHE device %u slot %u == 0x%x: errno %d",
-                               c->id, c->check_dev_cache.id, c->check_dev_cache.cache, err);
+                    const bool in_range = c->check_dev_cache.id <= MOCK_DEV_CACHE_ID_MAX;
+                    const bool match = in_range && c->check_dev_cache.cache == IOMMU_TEST_DEV_CACHE_DEFAULT;
+                    const bool maybe =
+                        in_range && m_dev_caches_cleared &&
+                        (c->check_dev_cache.cache == IOMMU_TEST_DEV_CACHE_DEFAULT || c->check_dev_cache.cache == 0);
+                    FUZZ_CHECK(maybe ? (err == 0 || err == EINVAL) : err == (match ? 0 : EINVAL),
+                               "DEV_CHECK_CACHE device %u slot %u == 0x%x: errno %d", c->id, c->check_dev_cache.id,
+                               c->check_dev_cache.cache, err);
                 }
                 break;
             }
@@ -1089,6 +1195,12 @@ class program {
                 const bool device = is(m_objects, c->trigger_iopf.dev_id, kind::device);
                 FUZZ_CHECK(err == (device ? 0 : ENOENT), "TRIGGER_IOPF on id %u: errno %d", c->trigger_iopf.dev_id,
                            err);
+                break;
+            }
+            case IOMMU_TEST_OP_TRIGGER_VEVENT: {
+                const bool device = is(m_objects, c->trigger_vevent.dev_id, kind::device);
+                FUZZ_CHECK(device ? (err == 0 || err == ENOENT || err == EOPNOTSUPP) : err == ENOENT,
+                           "TRIGGER_VEVENT on id %u: errno %d", c->trigger_vevent.dev_id, err);
                 break;
             }
             case IOMMU_TEST_OP_DIRTY:
@@ -1201,6 +1313,7 @@ class program {
     uint32_t m_compat_ioas = 0;                    // IOMMU_VFIO_IOAS SET, 0 = none
     std::map<int, std::set<uint32_t>> m_accesses;  // live access files and the item ids they handed out
     std::size_t m_accesses_created = 0;
+    bool m_dev_caches_cleared = false;    // a vIOMMU invalidation ran: cache slots may be 0
     std::vector<int> m_fault_fds;         // fault fds handed out, closed after the input
     std::set<uint32_t> m_access_objects;  // unknown ids that DESTROY found busy: access objects
 };

@@ -17,8 +17,10 @@
 // every IOAS_COPY of it) holding the page, for its domains or for an access.
 // VFIO type1 container compatibility is in vfio_compat.cc.
 // IOAS_MAP_FILE areas hold the file through iommufd/mapped_file.h.
-// Does not model: dma-buf IOAS_MAP_FILE, device reserved regions,
-// vIOMMU/vdevice objects, memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
+// vIOMMU, vDEVICE and vEVENTQ objects (viommu.h): IOMMU_VIOMMU_ALLOC, IOMMU_VDEVICE_ALLOC,
+// IOMMU_VEVENTQ_ALLOC, nested HWPTs allocated and invalidated through a vIOMMU.
+// Does not model: dma-buf IOAS_MAP_FILE, device reserved regions, vIOMMU HW queues,
+// memory accounting (SET_TEMP_MEMORY_LIMIT is checked as the
 // kernel does, below 12 EINVAL, then recorded and unused),
 // physical pages (a pin keeps no page alive: the model reads the program's memory at its address).
 //
@@ -41,7 +43,7 @@ namespace iommusim::iommufd {
 // Kernel-log prefix of the core (drivers/iommu/iommufd pr_fmt).
 inline constexpr const char* iommufd_log = "iommufd: ";
 
-enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest, access, fault };
+enum class obj_type { any, device, hwpt_paging, hwpt_nested, ioas, selftest, access, fault, viommu, vdevice, veventq };
 
 // Base of every object (kernel struct iommufd_object). `users` starts at 1: the table's reference.
 struct object {
@@ -58,6 +60,8 @@ struct object {
 struct hwpt_paging;
 struct access;
 struct fault;
+struct viommu;
+struct vdevice;
 
 // The user memory of one IOAS_MAP, shared by every area IOAS_COPY made of it (kernel struct
 // iopt_pages): the kernel pins each of its pages once, whoever needs it.
@@ -114,6 +118,9 @@ struct hwpt_paging : hw_pagetable {
 struct hwpt_nested : hw_pagetable {
     hwpt_nested() : hw_pagetable(obj_type::hwpt_nested) {}
     hwpt_paging* parent = nullptr;  // holds one user of the parent
+    // Allocated through a vIOMMU (HWPT_ALLOC with pt_id a vIOMMU): holds one user of it
+    // (kernel hwpt_nested->viommu); parent is then the vIOMMU's nest parent.
+    struct viommu* viommu = nullptr;
 };
 
 // A bound device (kernel struct iommufd_device). The binder holds a second user until unbind.
@@ -124,6 +131,7 @@ struct device : object {
     // HWPTs attached on PASIDs other than IOMMU_NO_PASID, each holding one user (kernel
     // igroup->pasid_attach).
     std::map<uint32_t, hw_pagetable*> pasid_hwpts;
+    vdevice* vdev = nullptr;       // its vdevice (kernel idev->vdev): at most one, in any vIOMMU
 };
 
 // Selftest mock device (kernel selftest_obj of type TYPE_IDEV): owns the mock device and its binding.
@@ -259,6 +267,9 @@ int hwpt_get_dirty_bitmap_ioctl(ucmd& u);
 int get_hw_info_ioctl(ucmd& u);
 int test_cmd_ioctl(ucmd& u);
 int fault_queue_alloc_ioctl(ucmd& u);
+int viommu_alloc_ioctl(ucmd& u);
+int vdevice_alloc_ioctl(ucmd& u);
+int veventq_alloc_ioctl(ucmd& u);
 int vfio_ioas_ioctl(ucmd& u);
 // The VFIO type1 container ioctls (command numbers outside the iommufd table): a non-negative result
 // or a negative errno, -ENOTTY for every other command.
@@ -272,6 +283,9 @@ void device_destroy(context& ctx, object& obj);
 void selftest_destroy(context& ctx, object& obj);
 void access_destroy(context& ctx, object& obj);
 void fault_destroy(context& ctx, object& obj);
+void viommu_destroy(context& ctx, object& obj);
+void vdevice_destroy(context& ctx, object& obj);
+void veventq_destroy(context& ctx, object& obj);
 
 // Kernel iopt->iova_alignment: the largest minimum page of its domains and access alignment
 // (PAGE_SIZE with large pages disabled), 1 with neither.

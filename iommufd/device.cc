@@ -12,6 +12,7 @@
 #include "driver/uaccess.h"
 #include "iommufd/context.h"
 #include "iommufd/fault.h"
+#include "iommufd/viommu.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -240,6 +241,9 @@ void device_destroy(context& ctx, object& obj) {
         ctx.detach_pasid(idev, idev.pasid_hwpts.begin()->first);
     }
     ctx.detach(idev);
+    if (idev.vdev != nullptr) {
+        ctx.destroy_object(*idev.vdev);  // kernel iommufd_device_pre_destroy, when the device object goes
+    }
     idev.dev->owner = nullptr;
 }
 

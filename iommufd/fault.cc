@@ -206,6 +206,10 @@ void fault_file_release(fault& obj) {
     --obj.users;
 }
 
+void fault::release_file() {
+    fault_file_release(*this);
+}
+
 int fault_queue_alloc_ioctl(ucmd& u) {
     auto& cmd = u.as<iommu_fault_alloc>();
     if (cmd.flags != 0) {
@@ -223,7 +227,7 @@ int fault_queue_alloc_ioctl(ucmd& u) {
     // The fault fd (kernel anon_inode_getfile + get_unused_fd_flags(O_CLOEXEC)): none for a call of
     // another process, whose descriptor table the model cannot reach.
     file_table* files = driver::current_user_space() ? nullptr : u.ctx.files;
-    const int fd = files != nullptr ? files->reserve_fault(*queue) : -ENOMEM;
+    const int fd = files != nullptr ? files->reserve_event_queue(*queue) : -ENOMEM;
     if (fd < 0) {
         u.ctx.abort(fault_id);
         return fd;

@@ -27,6 +27,7 @@
 
 #include "driver/iommu_ops.h"
 #include "iommufd/context.h"
+#include "iommufd/event_queue.h"
 #include "util/id_allocator.h"
 
 namespace iommusim::iommufd {
@@ -40,7 +41,7 @@ struct fault_group {
 };
 
 // The table holds one user; every HWPT allocated with it and an open fault fd hold one each.
-struct fault : object, driver::iopf_handler {
+struct fault : object, driver::iopf_handler, event_queue_file {
     fault() : object(obj_type::fault) {}
 
     // A page request of dev, reported through the domain of its attached HWPT (kernel
@@ -50,11 +51,13 @@ struct fault : object, driver::iopf_handler {
 
     // The fault fd's read (kernel iommufd_fault_fops_read) into user buffer buf: the bytes
     // written, or a negative errno.
-    long read(uint64_t buf, std::size_t count);
+    long read(uint64_t buf, std::size_t count) override;
     // The fault fd's write (kernel iommufd_fault_fops_write) of responses from user buffer buf.
-    long write(uint64_t buf, std::size_t count);
+    long write(uint64_t buf, std::size_t count) override;
     // A group waits to be read (poll's POLLIN | POLLRDNORM).
-    bool pending() const { return !m_deliver.empty(); }
+    bool pending() const override { return !m_deliver.empty(); }
+    // fault_file_release.
+    void release_file() override;
     // Groups read and not yet answered.
     std::size_t awaiting_response() const { return m_response.size(); }
 
@@ -63,9 +66,6 @@ struct fault : object, driver::iopf_handler {
     void auto_respond(const hw_pagetable& hwpt, const driver::iommu_device& dev);
     // Destruction: every group left is answered invalid (kernel iommufd_fault_destroy).
     void respond_all_invalid();
-
-    // Told whenever pending() changes, by the file layer that mirrors it on a real descriptor.
-    std::function<void(bool pending)> on_pending_changed;
 
   private:
     void answer(const fault_group& group, driver::page_response_code code);

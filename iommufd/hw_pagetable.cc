@@ -5,12 +5,16 @@
 // ENOENT, as iommufd_get_fault's typed lookup) and its domain reports page requests to it. Paging
 // HWPTs take it as the current kernel does (6.12 refused it with EOPNOTSUPP; the selftest calls
 // it on nested HWPTs only), except a nest parent (EOPNOTSUPP in both).
+// With pt_id a vIOMMU, the nested HWPT comes from the vIOMMU's alloc_domain_nested over its nest
+// parent (kernel iommufd_viommu_alloc_hwpt_nested) and holds the vIOMMU instead of the parent;
+// HWPT_INVALIDATE with a vIOMMU id goes to the vIOMMU's cache_invalidate.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "iommufd/context.h"
 #include "iommufd/fault.h"
+#include "iommufd/viommu.h"
 #include "iommusim/iommufd.h"
 #include "util/klog.h"
 
@@ -77,7 +81,9 @@ void hwpt_nested_destroy(context& ctx, object& obj) {
     (void)ctx;
     auto& hwpt = static_cast<hwpt_nested&>(obj);
     hwpt.domain.reset();
-    if (hwpt.parent != nullptr) {
+    if (hwpt.viommu != nullptr) {
+        --hwpt.viommu->users;  // the vIOMMU, not the parent, is what it holds
+    } else if (hwpt.parent != nullptr) {
         --hwpt.parent->users;
     }
     if (hwpt.fault != nullptr) {
@@ -125,6 +131,43 @@ int hwpt_nested_create(context& ctx, hwpt_paging& parent, device& idev, uint32_t
     hwpt->pasid_compat = (flags & IOMMU_HWPT_ALLOC_PASID) != 0;
     hwpt->parent = &parent;
     ++parent.users;
+    out = hwpt;
+    return 0;
+}
+
+// Kernel iommufd_viommu_alloc_hwpt_nested.
+int hwpt_nested_viommu_create(context& ctx, viommu& v, uint32_t flags, const driver::iommu_user_data& data,
+                              hwpt_nested*& out) {
+    if ((flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID}) != 0 || data.len == 0 ||
+        !v.drv->has_alloc_domain_nested()) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "nested HWPT of vIOMMU %u refused: flags 0x%x, no driver data, or the vIOMMU has no nested "
+                     "domains (EOPNOTSUPP)",
+                     v.id, flags);
+        return -EOPNOTSUPP;
+    }
+    auto obj = std::make_unique<hwpt_nested>();
+    hwpt_nested* hwpt = obj.get();
+    int rc = 0;
+    const uint32_t id = ctx.add(std::move(obj), rc);
+    if (rc != 0) {
+        return rc;
+    }
+    hwpt->viommu = &v;
+    ++v.users;
+    hwpt->parent = v.hwpt;
+    std::unique_ptr<driver::iommu_domain> domain;
+    rc = v.drv->alloc_domain_nested(flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID}, data, domain);
+    if (rc == 0 && (!domain || domain->type() != driver::domain_type::nested)) {
+        klog::printk(klog::level::err, iommufd_log,
+                     "nested HWPT refused: the vIOMMU returned no nested domain (EINVAL)");
+        rc = -EINVAL;
+    }
+    if (rc != 0) {
+        ctx.abort(id);
+        return rc;
+    }
+    hwpt->domain = std::move(domain);
     out = hwpt;
     return 0;
 }
@@ -186,9 +229,16 @@ int hwpt_alloc_ioctl(ucmd& u) {
             hwpt = nested;
             break;
         }
+        case obj_type::viommu: {
+            hwpt_nested* nested = nullptr;
+            rc = hwpt_nested_viommu_create(u.ctx, *static_cast<viommu*>(pt), cmd.flags, data, nested);
+            hwpt = nested;
+            break;
+        }
         default:
             klog::printk(klog::level::info, iommufd_log,
-                         "IOMMU_HWPT_ALLOC refused: pt_id %u is not an IOAS or a paging HWPT (EINVAL)", cmd.pt_id);
+                         "IOMMU_HWPT_ALLOC refused: pt_id %u is not an IOAS, a paging HWPT or a vIOMMU (EINVAL)",
+                         cmd.pt_id);
             return -EINVAL;
     }
     if (rc != 0) {
@@ -231,9 +281,18 @@ int hwpt_invalidate_ioctl(ucmd& u) {
     } else if (object* obj = u.ctx.get_object(cmd.hwpt_id, obj_type::any); obj == nullptr) {
         rc = -ENOENT;
         refusal = "no object with that hwpt_id";
+    } else if (obj->type == obj_type::viommu) {
+        driver::iommu_viommu& v = *static_cast<viommu*>(obj)->drv;
+        if (!v.has_cache_invalidate()) {
+            rc = -EOPNOTSUPP;
+            refusal = "the vIOMMU has no cache_invalidate";
+        } else {
+            rc = v.cache_invalidate(array);
+            done = array.entry_num;
+        }
     } else if (obj->type != obj_type::hwpt_nested) {
         rc = -EINVAL;
-        refusal = "the object is not a nested HWPT";
+        refusal = "the object is not a nested HWPT or a vIOMMU";
     } else {
         auto& domain = *static_cast<hwpt_nested*>(obj)->domain;
         if (!domain.has_cache_invalidate_user()) {

@@ -73,6 +73,12 @@ const std::array<ioctl_op, table_len>& ioctl_table() {
         put(op<iommu_test_cmd>(IOMMU_TEST_CMD, IOMMUSIM_END_OF(iommu_test_cmd, last), test_cmd_ioctl));
         put(op<iommu_fault_alloc>(IOMMU_FAULT_QUEUE_ALLOC, IOMMUSIM_END_OF(iommu_fault_alloc, out_fault_fd),
                                   fault_queue_alloc_ioctl));
+        put(op<iommu_viommu_alloc>(IOMMU_VIOMMU_ALLOC, IOMMUSIM_END_OF(iommu_viommu_alloc, out_viommu_id),
+                                   viommu_alloc_ioctl));
+        put(op<iommu_vdevice_alloc>(IOMMU_VDEVICE_ALLOC, IOMMUSIM_END_OF(iommu_vdevice_alloc, virt_id),
+                                    vdevice_alloc_ioctl));
+        put(op<iommu_veventq_alloc>(IOMMU_VEVENTQ_ALLOC, IOMMUSIM_END_OF(iommu_veventq_alloc, __reserved),
+                                    veventq_alloc_ioctl));
         return t;
     }();
     return table;
@@ -105,7 +111,8 @@ int context::ioctl(unsigned long cmd, uint64_t arg) {
     }
     // Large enough for every command struct in the table.
     alignas(8) std::array<unsigned char, 128> buf{};
-    static_assert(sizeof(iommu_test_cmd) <= sizeof(buf) && sizeof(iommu_hwpt_alloc) <= sizeof(buf));
+    static_assert(sizeof(iommu_test_cmd) <= sizeof(buf) && sizeof(iommu_hwpt_alloc) <= sizeof(buf) &&
+                  sizeof(iommu_viommu_alloc) <= sizeof(buf));
     int rc = driver::copy_struct_from_user(buf.data(), o.size, arg, user_size);
     if (rc != 0) {
         return rc;
@@ -195,7 +202,7 @@ void context::destroy_object(object& obj) {
         vfio_ioas_id = 0;  // kernel iommufd_object_remove
     }
     using destroy_fn = void (*)(context&, object&);
-    static constexpr std::array<std::pair<obj_type, destroy_fn>, 7> destroy_table{{
+    static constexpr std::array<std::pair<obj_type, destroy_fn>, 10> destroy_table{{
         {obj_type::access, access_destroy},
         {obj_type::ioas, ioas_destroy},
         {obj_type::hwpt_paging, hwpt_paging_destroy},
@@ -203,6 +210,9 @@ void context::destroy_object(object& obj) {
         {obj_type::device, device_destroy},
         {obj_type::selftest, selftest_destroy},
         {obj_type::fault, fault_destroy},
+        {obj_type::viommu, viommu_destroy},
+        {obj_type::vdevice, vdevice_destroy},
+        {obj_type::veventq, veventq_destroy},
     }};
     for (const auto& [type, fn] : destroy_table) {
         if (type == owned->type) {

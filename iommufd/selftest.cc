@@ -1,8 +1,8 @@
 // IOMMU_TEST_CMD subset (kernel iommufd/selftest.c), spec §5: ADD_RESERVED, MOCK_DOMAIN, MOCK_DOMAIN_FLAGS,
 // MOCK_DOMAIN_REPLACE, MD_CHECK_MAP, MD_CHECK_REFS, MD_CHECK_IOTLB, DEV_CHECK_CACHE,
-// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, DIRTY, PASID_ATTACH/REPLACE/DETACH/CHECK_HWPT (newer than 6.12), and
-// the access ops (selftest_access.cc). Mock devices are created by the context and owned by their selftest
-// object; they run entirely on the calling thread.
+// SET_TEMP_MEMORY_LIMIT, TRIGGER_IOPF, TRIGGER_VEVENT, DIRTY, PASID_ATTACH/REPLACE/DETACH/CHECK_HWPT (newer than
+// 6.12), and the access ops (selftest_access.cc). Mock devices are created by the context and owned by their
+// selftest object; they run entirely on the calling thread.
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -14,6 +14,7 @@
 #include "driver/page_fault.h"
 #include "iommufd/context.h"
 #include "iommufd/selftest_access.h"
+#include "iommufd/viommu.h"
 #include "iommusim/iommufd.h"
 
 namespace iommusim::iommufd {
@@ -242,6 +243,25 @@ int trigger_iopf(ucmd& u, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// Kernel iommufd_test_trigger_vevent: device `dev_id` (ENOENT) attached to a nested HWPT of a
+// vIOMMU in which it has a vdevice of non-zero virt_id (the mock device's viommu and vdev_id; else
+// ENOENT) reports a selftest event carrying that virt_id: EOPNOTSUPP without a selftest vEVENTQ.
+int trigger_vevent(ucmd& u, iommu_test_cmd& cmd) {
+    auto* idev = u.ctx.get<device>(cmd.trigger_vevent.dev_id, obj_type::device);
+    if (idev == nullptr) {
+        return -ENOENT;
+    }
+    if (idev->hwpt == nullptr || idev->hwpt->type != obj_type::hwpt_nested || idev->vdev == nullptr) {
+        return -ENOENT;
+    }
+    viommu* v = static_cast<hwpt_nested*>(idev->hwpt)->viommu;
+    if (v == nullptr || idev->vdev->viommu != v || idev->vdev->virt_id == 0) {
+        return -ENOENT;
+    }
+    const iommu_viommu_event_selftest event{static_cast<uint32_t>(idev->vdev->virt_id)};
+    return v->drv->report_event(IOMMU_VEVENTQ_TYPE_SELFTEST, &event, sizeof(event));
+}
+
 // Kernel iommufd_test_dirty: every set bit i of the user bitmap (ceil(length / page_size) bits)
 // flags the mock entry at iova + i * page_size dirty; out_nr_dirty counts those that are mapped.
 // The kernel indexes its entries by IOVA / page_size, which is the entry at that IOVA for the
@@ -332,6 +352,8 @@ int test_cmd_ioctl(ucmd& u) {
             return dev_check_cache(u, cmd);
         case IOMMU_TEST_OP_TRIGGER_IOPF:
             return trigger_iopf(u, cmd);
+        case IOMMU_TEST_OP_TRIGGER_VEVENT:
+            return trigger_vevent(u, cmd);
         case IOMMU_TEST_OP_CREATE_ACCESS:
             return test_create_access(u, cmd);
         case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:

@@ -17,8 +17,9 @@
 // keeps its iommufd context alive, like the kernel's access holding its iommufd_ctx, answers every
 // ioctl with ENOTTY, and iommusim_close() on it unpins its pages and destroys the access. Under the
 // interposer they are the program's real descriptors (platform/descriptor_names.h).
-// The fault fds (IOMMU_FAULT_QUEUE_ALLOC) likewise: each keeps its context alive and holds a user
-// of its fault object until closed; iommusim_read()/iommusim_write() take the fault records,
+// The fault fds (IOMMU_FAULT_QUEUE_ALLOC) and vEVENTQ fds (IOMMU_VEVENTQ_ALLOC) likewise: each
+// keeps its context alive and holds a user of its object until closed; iommusim_read()/
+// iommusim_write() take the fault records (a vEVENTQ fd reads vEVENT records, has no write),
 // iommusim_poll() reports their readiness (under the interposer a real descriptor mirrors it).
 // Differences: VFIO_DEVICE_ATTACH_PASID with PASID 0 is refused (EINVAL) as a PASID attach; the
 // kernel would attach the device's IOMMU_NO_PASID through its PASID ids.
@@ -41,8 +42,8 @@
 #include "driver/uaccess.h"
 #include "driver/user_space.h"
 #include "iommufd/context.h"
+#include "iommufd/event_queue.h"
 #include "iommufd/fail_nth.h"
-#include "iommufd/fault.h"
 #include "iommufd/selftest_access.h"
 #include "iommusim/iommufd.h"
 #include "platform/descriptor_names.h"
@@ -63,7 +64,7 @@ struct iommufd_file {
 struct file {
     std::shared_ptr<iommufd_file> ictx;                // /dev/iommu, the context a device is bound to or an access's
     std::shared_ptr<iommufd::selftest_access> access;  // an access file
-    iommufd::fault* fault = nullptr;                   // a fault fd: its object, of which it holds a user
+    iommufd::event_queue_file* eventq = nullptr;       // a fault or vEVENTQ fd: its object, of which it holds a user
     bool is_device = false;
     unsigned device_index = 0;
     uint32_t dev_id = 0;  // device object id while bound
@@ -99,7 +100,7 @@ const descriptor_names* g_names = nullptr;
 // The context whose ioctl is running (set under g_lock): the owner of the files it creates.
 std::shared_ptr<iommufd_file> g_calling;
 
-// The descriptors the contexts hand out, access files and fault fds (kernel get_unused_fd_flags /
+// The descriptors the contexts hand out, access files and event queue fds (kernel get_unused_fd_flags /
 // fd_install / fget), in this table, named by the program's descriptors when the interposer
 // installed its descriptor names.
 class handed_out_files final : public iommufd::file_table {
@@ -109,9 +110,9 @@ class handed_out_files final : public iommufd::file_table {
         f->access = std::move(access);
         return reserve_file(std::move(f), g_names != nullptr ? g_names->reserve : nullptr);
     }
-    int reserve_fault(iommufd::fault& queue) override {
+    int reserve_event_queue(iommufd::event_queue_file& queue) override {
         auto f = std::make_shared<file>();
-        f->fault = &queue;
+        f->eventq = &queue;
         return reserve_file(std::move(f), g_names != nullptr ? g_names->reserve_fault : nullptr);
     }
     void install(int fd) override {
@@ -120,7 +121,7 @@ class handed_out_files final : public iommufd::file_table {
             return;
         }
         const int model_fd = it->second.model_fd;
-        if (iommufd::fault* queue = it->second.f->fault) {
+        if (iommufd::event_queue_file* queue = it->second.f->eventq) {
             // A real descriptor of the program mirrors the queue's readiness (poll, select, epoll).
             queue->on_pending_changed = [model_fd](bool pending) {
                 if (g_names != nullptr) {
@@ -253,8 +254,8 @@ int vfio_bind(file& f, uint64_t arg) {
     if (it->second->access) {
         return vfio_refused(f, call, -EBADFD, "iommufd is an access file, not /dev/iommu");
     }
-    if (it->second->fault != nullptr) {
-        return vfio_refused(f, call, -EBADFD, "iommufd is a fault fd, not /dev/iommu");
+    if (it->second->eventq != nullptr) {
+        return vfio_refused(f, call, -EBADFD, "iommufd is an event queue fd, not /dev/iommu");
     }
     std::shared_ptr<iommufd_file> ictx = it->second->ictx;
     platform& p = platform::instance();
@@ -536,8 +537,8 @@ static int iommusim_ioctl_unguarded(int fd, unsigned long request, void* arg) {
     if (f->is_device) {
         return set_errno(device_ioctl(*f, request, uarg));
     }
-    if (f->access || f->fault != nullptr) {
-        errno = ENOTTY;  // neither the access file nor the fault fd has an ioctl
+    if (f->access || f->eventq != nullptr) {
+        errno = ENOTTY;  // neither the access file nor an event queue fd has an ioctl
         return -1;
     }
     struct calling {
@@ -568,8 +569,8 @@ static int iommusim_close_unguarded(int fd) {
     if (f->access) {
         in_context(*f->ictx, [&] { iommufd::selftest_access_release(*f->access); });
     }
-    if (f->fault != nullptr) {
-        in_context(*f->ictx, [&] { iommufd::fault_file_release(*f->fault); });
+    if (f->eventq != nullptr) {
+        in_context(*f->ictx, [&] { f->eventq->release_file(); });
     }
     release(f->ictx);
     return 0;
@@ -601,15 +602,15 @@ static ssize_t iommusim_rw_unguarded(int fd, void* buf, size_t count, off_t offs
         errno = EBADF;
         return -1;
     }
-    if (f->fault != nullptr) {
-        // The fault fd is not seekable (kernel nonseekable_open): pread and pwrite are ESPIPE.
+    if (f->eventq != nullptr) {
+        // An event queue fd is not seekable (kernel nonseekable_open): pread and pwrite are ESPIPE.
         if (offset >= 0) {
             errno = ESPIPE;
             return -1;
         }
         long rc = 0;
         const auto ubuf = reinterpret_cast<uint64_t>(buf);
-        in_context(*f->ictx, [&] { rc = is_write ? f->fault->write(ubuf, count) : f->fault->read(ubuf, count); });
+        in_context(*f->ictx, [&] { rc = is_write ? f->eventq->write(ubuf, count) : f->eventq->read(ubuf, count); });
         if (rc < 0) {
             errno = static_cast<int>(-rc);
             return -1;
@@ -630,7 +631,7 @@ static ssize_t iommusim_rw_unguarded(int fd, void* buf, size_t count, off_t offs
     return rc;
 }
 
-// poll(2)'s mask: a fault fd's (kernel iommufd_fault_fops_poll), or, for the files without a
+// poll(2)'s mask: an event queue fd's (kernel iommufd_eventq_fops_poll), or, for the files without a
 // poll method (/dev/iommu, VFIO device files, access files), the kernel's DEFAULT_POLLMASK.
 static int iommusim_poll_unguarded(int fd) {
     using namespace iommusim;
@@ -640,10 +641,10 @@ static int iommusim_poll_unguarded(int fd) {
         errno = EBADF;
         return -1;
     }
-    if (f->fault == nullptr) {
+    if (f->eventq == nullptr) {
         return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
     }
-    return POLLOUT | (f->fault->pending() ? POLLIN | POLLRDNORM : 0);
+    return POLLOUT | (f->eventq->pending() ? POLLIN | POLLRDNORM : 0);
 }
 
 extern "C" int iommusim_last_fault(int device_fd) {

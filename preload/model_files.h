@@ -6,7 +6,8 @@
  * refuses with EPERM, on both). A fault fd (IOMMU_FAULT_QUEUE_ALLOC) is one end of a socket pair
  * instead, readable exactly while its queue has a group to read, so poll, select and epoll wait
  * on it as on the kernel's (read and write go to the model: whole fault and response records;
- * pread/pwrite ESPIPE). A model file is identified by its memfd's (or socket's) inode: every
+ * pread/pwrite ESPIPE); a vEVENTQ fd (IOMMU_VEVENTQ_ALLOC) is one too, readable while an event
+ * waits (read takes vEVENT records, write EINVAL). A model file is identified by its memfd's (or socket's) inode: every
  * descriptor of that inode (dup'd ones included) reaches the same model object; the object is
  * closed in the model when the last descriptor the interposer saw of it is closed (close,
  * dup2/dup3 over it, close_range, closefrom). Does not model: reads and writes of a fault fd in a

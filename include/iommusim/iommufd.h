@@ -376,6 +376,66 @@ struct iommu_fault_alloc {
 };
 #define IOMMU_FAULT_QUEUE_ALLOC IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
 
+/* IOMMU_VIOMMU_ALLOC: a virtual IOMMU instance over a nest-parent HWPT (6.13+) */
+enum iommu_viommu_type {
+    IOMMU_VIOMMU_TYPE_DEFAULT = 0,
+    IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1,
+    IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV = 2,
+};
+
+struct iommu_viommu_alloc {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t type;
+    uint32_t dev_id;
+    uint32_t hwpt_id;
+    uint32_t out_viommu_id;
+    uint32_t data_len;
+    uint32_t __reserved;
+    iommusim_aligned_u64 data_uptr;
+};
+#define IOMMU_VIOMMU_ALLOC IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_VIOMMU_ALLOC)
+
+/* IOMMU_VDEVICE_ALLOC: a device's identity (virt_id, e.g. a virtual RID) in a vIOMMU */
+struct iommu_vdevice_alloc {
+    uint32_t size;
+    uint32_t viommu_id;
+    uint32_t dev_id;
+    uint32_t out_vdevice_id;
+    iommusim_aligned_u64 virt_id;
+};
+#define IOMMU_VDEVICE_ALLOC IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_VDEVICE_ALLOC)
+
+/* IOMMU_VEVENTQ_ALLOC: a vIOMMU's event queue and its fd (6.15+). read() returns, per event, a
+ * struct iommufd_vevent_header followed by the type's event data; a lone header with
+ * IOMMU_VEVENTQ_FLAG_LOST_EVENTS stands for the events dropped while the queue was full. */
+enum iommu_veventq_flag {
+    IOMMU_VEVENTQ_FLAG_LOST_EVENTS = 1u << 0,
+};
+
+struct iommufd_vevent_header {
+    uint32_t flags;
+    uint32_t sequence;
+};
+
+enum iommu_veventq_type {
+    IOMMU_VEVENTQ_TYPE_DEFAULT = 0,
+    IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 = 1,
+    IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV = 2,
+};
+
+struct iommu_veventq_alloc {
+    uint32_t size;
+    uint32_t flags;
+    uint32_t viommu_id;
+    uint32_t type;
+    uint32_t veventq_depth;
+    uint32_t out_veventq_id;
+    uint32_t out_veventq_fd;
+    uint32_t __reserved;
+};
+#define IOMMU_VEVENTQ_ALLOC IOMMUSIM_IO(IOMMUFD_TYPE, IOMMUFD_CMD_VEVENTQ_ALLOC)
+
 /* ---- selftest subset (iommufd_test.h, spec §5) ---- */
 
 enum {
@@ -395,7 +455,8 @@ enum {
     IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
     IOMMU_TEST_OP_TRIGGER_IOPF = 15,
     IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,
-    /* Newer than 6.12; 17 is TRIGGER_VEVENT, not modelled. */
+    /* Newer than 6.12. */
+    IOMMU_TEST_OP_TRIGGER_VEVENT = 17,
     IOMMU_TEST_OP_PASID_ATTACH = 18,
     IOMMU_TEST_OP_PASID_REPLACE = 19,
     IOMMU_TEST_OP_PASID_DETACH = 20,
@@ -541,6 +602,9 @@ struct iommu_test_cmd {
             uint32_t hwpt_id;
             iommusim_aligned_u64 out_result_ptr; /* one byte: 1 when pasid has hwpt_id's domain (0: none) */
         } pasid_check;
+        struct {
+            uint32_t dev_id;
+        } trigger_vevent;
     };
     uint32_t last;
 };
@@ -569,6 +633,26 @@ struct iommu_hwpt_selftest {
 struct iommu_hwpt_invalidate_selftest {
     uint32_t flags;
     uint32_t iotlb_id;
+};
+
+#define IOMMU_VIOMMU_TYPE_SELFTEST 0xdeadbeef
+
+#define IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST 0xdeadbeef
+#define IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
+
+/* One vIOMMU cache invalidation of the mock: cache[cache_id] (or every entry with
+ * IOMMU_TEST_INVALIDATE_FLAG_ALL) of the device whose vdevice has virt_id vdev_id. */
+struct iommu_viommu_invalidate_selftest {
+    uint32_t flags;
+    uint32_t vdev_id;
+    uint32_t cache_id;
+};
+
+#define IOMMU_VEVENTQ_TYPE_SELFTEST 0xbeefbeef
+
+/* The event data of IOMMU_TEST_OP_TRIGGER_VEVENT: the virt_id of the device's vdevice. */
+struct iommu_viommu_event_selftest {
+    uint32_t virt_id;
 };
 
 /* ---- VFIO device cdev subset (include/uapi/linux/vfio.h) ---- */

@@ -213,6 +213,54 @@ IOMMUSIM_ABI_OFF(iommu_fault_alloc, flags, 4);
 IOMMUSIM_ABI_OFF(iommu_fault_alloc, out_fault_id, 8);
 IOMMUSIM_ABI_OFF(iommu_fault_alloc, out_fault_fd, 12);
 
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_viommu_alloc, 40));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, flags, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, type, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, dev_id, 12));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, hwpt_id, 16));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, out_viommu_id, 20));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, data_len, 24));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, __reserved, 28));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_alloc, data_uptr, 32));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_ALLOC, 0x3B90));
+
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_vdevice_alloc, 24));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_vdevice_alloc, viommu_id, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_vdevice_alloc, dev_id, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_vdevice_alloc, out_vdevice_id, 12));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_vdevice_alloc, virt_id, 16));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VDEVICE_ALLOC, 0x3B91));
+
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_veventq_alloc, 32));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, flags, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, viommu_id, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, type, 12));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, veventq_depth, 16));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, out_veventq_id, 20));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, out_veventq_fd, 24));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_veventq_alloc, __reserved, 28));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VEVENTQ_ALLOC, 0x3B93));
+
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommufd_vevent_header, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommufd_vevent_header, flags, 0));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommufd_vevent_header, sequence, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VEVENTQ_FLAG_LOST_EVENTS, 1));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_TYPE_DEFAULT, 0));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_TYPE_ARM_SMMUV3, 1));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VEVENTQ_TYPE_DEFAULT, 0));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, 1));
+
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_viommu_invalidate_selftest, 12));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_invalidate_selftest, flags, 0));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_invalidate_selftest, vdev_id, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_viommu_invalidate_selftest, cache_id, 8));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_SIZE(iommu_viommu_event_selftest, 4));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_OFF(iommu_test_cmd, trigger_vevent.dev_id, 16));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_TEST_OP_TRIGGER_VEVENT, 17));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_TYPE_SELFTEST, 0xdeadbeef));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, 0xdeadbeef));
+IOMMUSIM_ABI_NEWER(IOMMUSIM_ABI_VALUE(IOMMU_VEVENTQ_TYPE_SELFTEST, 0xbeefbeef));
+
 IOMMUSIM_ABI_SIZE(iommu_test_hw_info, 8);
 IOMMUSIM_ABI_OFF(iommu_test_hw_info, flags, 0);
 IOMMUSIM_ABI_OFF(iommu_test_hw_info, test_reg, 4);

@@ -348,8 +348,8 @@ TEST_F(FaultQueue, AttachNeedsIopfCapableDevice) {
 class recording_files final : public iommufd::file_table {
   public:
     int reserve(std::shared_ptr<iommufd::selftest_access>) override { return -ENOMEM; }
-    int reserve_fault(iommufd::fault& queue) override {
-        reserved = &queue;
+    int reserve_event_queue(iommufd::event_queue_file& queue) override {
+        reserved = dynamic_cast<iommufd::fault*>(&queue);
         return 42;
     }
     void install(int) override { installed = reserved; }

@@ -169,7 +169,7 @@ TEST_F(RefusalLog, HwptAllocRefusalsNameTheReason) {
                    alloc(m_dev, m_ioas, IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_NEST_PARENT, none, nullptr, 0),
                    core + "a nest parent cannot take a fault_id (EOPNOTSUPP)");
     expect_refusal(EINVAL, alloc(m_dev, m_dev, 0, none, nullptr, 0),
-                   core + format("pt_id %u is not an IOAS or a paging HWPT (EINVAL)", m_dev));
+                   core + format("pt_id %u is not an IOAS, a paging HWPT or a vIOMMU (EINVAL)", m_dev));
     expect_refusal(ENOENT, alloc(m_dev, m_ioas, IOMMU_HWPT_FAULT_ID_VALID, none, nullptr, 0, 0, 7),
                    core + "fault_id 7 is not a fault object (ENOENT)");
     expect_refusal(EOPNOTSUPP, alloc(m_dev, m_ioas, 0, selftest, &data, sizeof data),
@@ -216,7 +216,7 @@ TEST_F(RefusalLog, HwptInvalidateRefusalsNameTheReason) {
     expect_refusal(ENOENT, invalidate(999, selftest, &entry, sizeof entry, 1),
                    core(999, "no object with that hwpt_id (ENOENT)"));
     expect_refusal(EINVAL, invalidate(m_parent, selftest, &entry, sizeof entry, 1),
-                   core(m_parent, "the object is not a nested HWPT (EINVAL)"));
+                   core(m_parent, "the object is not a nested HWPT or a vIOMMU (EINVAL)"));
     expect_refusal(EINVAL, invalidate(m_nested, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, &entry, sizeof entry, 1),
                    "<6>iommufd_mock: invalidation refused: data type 0 is not IOMMU_HWPT_INVALIDATE_DATA_SELFTEST "
                    "(EINVAL)");

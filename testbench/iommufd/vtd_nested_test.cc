@@ -492,5 +492,20 @@ TEST_F(VtdNested, VfioCdevRules) {
     }
 }
 
+// drivers/iommu/intel/ implements no vIOMMU (no get_viommu_size/viommu_init): every type is
+// EOPNOTSUPP, even over a valid nest parent.
+TEST_F(VtdNested, ViommuAllocIsNotSupported) {
+    for (uint32_t type : {uint32_t{IOMMU_VIOMMU_TYPE_DEFAULT}, uint32_t{IOMMU_VIOMMU_TYPE_ARM_SMMUV3},
+                          uint32_t{IOMMU_VIOMMU_TYPE_SELFTEST}, uint32_t{0x1234}}) {
+        iommu_viommu_alloc cmd{};
+        cmd.size = sizeof(cmd);
+        cmd.type = type;
+        cmd.dev_id = m_dev_id;
+        cmd.hwpt_id = m_parent_id;
+        EXPECT_EQ(EOPNOTSUPP, Ioctl(m_fd, IOMMU_VIOMMU_ALLOC, &cmd)) << "type " << type;
+        EXPECT_EQ(0u, cmd.out_viommu_id);
+    }
+}
+
 }  // namespace
 }  // namespace iommusim::test
