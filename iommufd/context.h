@@ -131,7 +131,7 @@ struct device : object {
     // HWPTs attached on PASIDs other than IOMMU_NO_PASID, each holding one user (kernel
     // igroup->pasid_attach).
     std::map<uint32_t, hw_pagetable*> pasid_hwpts;
-    vdevice* vdev = nullptr;       // its vdevice (kernel idev->vdev): at most one, in any vIOMMU
+    vdevice* vdev = nullptr;  // its vdevice (kernel idev->vdev): at most one, in any vIOMMU
 };
 
 // Selftest mock device (kernel selftest_obj of type TYPE_IDEV): owns the mock device and its binding.
