@@ -35,6 +35,7 @@ struct iommu_device {
     void* owner = nullptr;           // the iommufd device object bound to it (nullptr = unowned)
     iommu_domain* domain = nullptr;  // currently attached domain (nullptr = blocking)
     void* driver_data = nullptr;     // per-device state of the driver
+    bool pri = false;                // PRI-capable: may send page requests (needs ats)
 
     virtual ~iommu_device() = default;
 };

@@ -13,7 +13,8 @@
 // PASID-selective, then domain-selective IOTLB for second-stage/nested or PASID-selective PASID
 // IOTLB otherwise, then a whole-range device-TLB invalidation for ATS devices) in one batch.
 // With CAP.CM, not-present to present changes are invalidated as well. SSADE of attached entries is
-// switched for dirty tracking (docs/vtd-facts.md §4.4).
+// switched for dirty tracking (docs/vtd-facts.md §4.4). With ECAP.PRS the page request queue is set
+// up after the invalidation queue (Linux intel_iommu_enable_prq, driver/vtd_prq.h).
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
 // PASID attachment of devices (only RID_PASID), several remapping units, hot removal.
 #pragma once
@@ -29,6 +30,7 @@
 #include "driver/hw_bus.h"
 #include "driver/page_allocator.h"
 #include "driver/queued_invalidation.h"
+#include "driver/vtd_prq.h"
 #include "iommusim/hw/vtd_desc.h"
 #include "iommusim/hw/vtd_tables.h"
 
@@ -80,6 +82,8 @@ class vtd_iommu {
     hw_bus& bus() { return m_bus; }
     page_allocator& pages() { return m_pages; }
     queued_invalidation& qi() { return m_qi; }
+    // The page request queue, enabled at bring-up when ECAP.PRS (driver/vtd_prq.h).
+    vtd_prq& prq() { return m_prq; }
     uint64_t root_table() const { return m_root; }
 
     // Waits for queue completion with the invalidation-completion interrupt (IECTL unmasked, IF=1
@@ -134,6 +138,7 @@ class vtd_iommu {
     page_allocator& m_pages;
     vtd_iommu_config m_config;
     queued_invalidation m_qi;
+    vtd_prq m_prq{m_bus, m_pages, m_qi};
     bool m_probed = false;
     uint32_t m_ver = 0;
     uint64_t m_cap = 0;

@@ -8,10 +8,14 @@
 // support and flags -> EOPNOTSUPP, data type -> EOPNOTSUPP, parent -> EINVAL, exact-size copy ->
 // EINVAL/EFAULT); attach/replace through the domains (the old PASID entry is flushed per §6.7) and
 // detach to blocking (entry torn down, DMA faults).
+// Page requests (docs/vtd-facts.md §10): supports_iopf for ATS+PRI devices with the unit's page
+// request queue on, page_response as a type-9 descriptor, handle_page_requests reporting each
+// request to the core.
 // Does not model: PASID attach, several IOMMU units, identity domains.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -32,6 +36,14 @@ class vtd_ops : public iommu_ops {
     int domain_alloc_nested(iommu_device& dev, iommu_domain& parent, uint32_t flags, const iommu_user_data& user_data,
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
+    // I/O page faults: devices with ATS and PRI behind a unit whose page request queue is on.
+    bool supports_iopf(const iommu_device& dev) const override;
+    // intel_iommu_page_response: a page group response on the invalidation queue.
+    int page_response(iommu_device& dev, const page_request& request, const struct page_response& response) override;
+    // The page request thread (prq_event_thread): every queued request goes to the IOMMU core
+    // (driver/page_fault.h) for the device `find` returns for its requester id. Returns the
+    // number of descriptors consumed.
+    unsigned handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find);
 
     vtd_iommu& iommu() { return m_iommu; }
 

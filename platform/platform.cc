@@ -42,7 +42,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     , pcie("pcie")
     , cpu("cpu")
     , irq_fault("irq_fault")
-    , irq_inv("irq_inv") {
+    , irq_inv("irq_inv")
+    , irq_prq("irq_prq") {
     cpu.mmio_socket.bind(mmu.mmio_socket);
     cpu.mem_socket.bind(mem_bus.target_socket);
     mmu.initiator_socket.bind(mem_bus.target_socket);
@@ -52,6 +53,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     mmu.irq_inv(irq_inv);
     cpu.irq_fault(irq_fault);
     cpu.irq_inv(irq_inv);
+    mmu.irq_prq(irq_prq);
+    cpu.irq_prq(irq_prq);
     // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
     const bool use_dmi = !cfg.iommu.stale_check;
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
@@ -126,6 +129,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         auto d = std::make_unique<platform_device>();
         d->rid = cfg.devices[n].rid;
         d->ats = cfg.devices[n].ats;
+        d->pri = cfg.devices[n].pri;
         d->pasid = cfg.devices[n].pasid;
         d->ops = m_ops.get();
         d->index = n;

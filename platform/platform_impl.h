@@ -46,6 +46,7 @@ struct platform_top : sc_core::sc_module {
     std::vector<std::unique_ptr<dma_device>> devices;
     sc_core::sc_signal<bool> irq_fault;
     sc_core::sc_signal<bool> irq_inv;
+    sc_core::sc_signal<bool> irq_prq;
 };
 
 class platform_impl : public cpu::user_memory_pinner {

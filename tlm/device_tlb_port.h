@@ -7,7 +7,8 @@
 // its own latency), or never (time-out, FSTS.ITE). A completion naming an ITag that is not
 // outstanding for that requester id is an invalidation completion error (FSTS.ICE).
 // The same port receives the page group responses (type-9 descriptors, §3.10) the engine sends to
-// that requester id, and the responses the unit generates itself for requests it dropped (§10.2).
+// that requester id (the unit's own answer to a request it dropped, §10.2, travels back in the
+// request's payload instead).
 #pragma once
 
 #include <cstdint>
