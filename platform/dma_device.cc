@@ -330,4 +330,20 @@ dma_device::pri_outcome dma_device::translate_with_page_requests(bool has_pasid,
     }
 }
 
+dma_device::pri_step dma_device::request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                                                     uint16_t group, uint8_t* code) {
+    if (!m_atc || !m_cfg.pri) {
+        return pri_step::error;
+    }
+    hw::fault_reason reason = hw::fault_reason::none;
+    const bool cached = ats_translate(has_pasid, pasid, iova, is_write, &reason);
+    if (!cached && reason != hw::fault_reason::none) {
+        return pri_step::error;
+    }
+    if (cached && (is_write ? m_ext.ats_write : m_ext.ats_read)) {
+        return pri_step::translated;
+    }
+    return send_page_request(has_pasid, pasid, iova, is_write, group, code) ? pri_step::answered : pri_step::requested;
+}
+
 }  // namespace iommusim

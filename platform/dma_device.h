@@ -95,6 +95,16 @@ class dma_device : public sc_core::sc_module {
         no_response,  // no response within the time-out
         error,        // the translation request got UR/CA (a non-recoverable fault), or no PRI
     };
+    // One step of a translation with page requests: the ATS translation of iova, and when it grants
+    // nothing for the access, one page request (group `group`, last in group).
+    enum class pri_step : uint8_t {
+        translated,  // the device TLB holds a translation granting the access
+        requested,   // a page request waits for software's response
+        answered,    // the unit answered the group at once (*code)
+        error,       // UR/CA (a non-recoverable fault), or no PRI
+    };
+    pri_step request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
+                                 uint8_t* code);
     // ATS translation of iova for a read or write; while the answer grants nothing for it, one page
     // request (group `group`, last in group) and a wait of at most `timeout_ns` for its response,
     // then the translation again, at most `max_requests` times. Must run in an SC_THREAD.

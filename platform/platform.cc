@@ -11,6 +11,8 @@
 #include <tlm>
 
 #include "driver/vtd_ops.h"
+#include "iommusim/hw/vtd_desc.h"
+#include "iommusim/hw/vtd_regs.h"
 #include "platform/output_file.h"
 #include "platform/platform_impl.h"
 #include "platform/rtl_iotlb_view.h"
@@ -416,6 +418,95 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
         *fault_reason = static_cast<uint8_t>(reason);
     }
     return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
+}
+
+namespace {
+// One page per group: the group index is the page number's low 9 bits.
+uint16_t iopf_group(uint64_t iova) {
+    return static_cast<uint16_t>((iova >> 12) & 0x1ff);
+}
+}  // namespace
+
+// Runs inside a CPU job: the device's request step, then, when a page request is outstanding, the
+// driver's page request thread on its event.
+int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
+    uint8_t code = 0;
+    const dma_device::pri_step step =
+        d.hw->request_translation(has_pasid, pasid, iova, is_write, iopf_group(iova), &code);
+    d.hw->sync();
+    switch (step) {
+        case dma_device::pri_step::translated:
+            return 0;
+        case dma_device::pri_step::answered:
+            return code == hw::pgrp_resp_desc::success ? -EAGAIN : -EACCES;
+        case dma_device::pri_step::error:
+            return -EFAULT;
+        case dma_device::pri_step::requested:
+            break;
+    }
+    driver::hw_bus& bus = m_top->cpu;
+    const bool event = bus.wait_for_irq(driver::hw_irq::page_request, m_cfg.iommu.memory_latency_ns + 1000);
+    // Without a new event (PPR was still set) the request is in the queue all the same.
+    if (event || bus.mmio_read32(hw::reg::PRS_OFFSET) != 0) {
+        bus.irq_ack(driver::hw_irq::page_request);
+        m_ops->handle_page_requests([this](uint16_t rid) -> driver::iommu_device* {
+            for (auto& dev : m_devices) {
+                if (dev->rid == rid) {
+                    return dev.get();
+                }
+            }
+            return nullptr;
+        });
+    }
+    return 1;
+}
+
+int platform::iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_write) {
+    if (n >= device_count()) {
+        return -EINVAL;
+    }
+    platform_device& d = *m_impl->devices()[n];
+    if (!d.pri) {
+        return -EOPNOTSUPP;
+    }
+    int rc = 0;
+    m_impl->run([&] { rc = m_impl->iopf_step(d, pasid != 0, pasid, iova, is_write); });
+    return rc;
+}
+
+int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                            uint8_t* response_code) {
+    if (n >= device_count()) {
+        return -EINVAL;
+    }
+    platform_device& d = *m_impl->devices()[n];
+    if (!d.pri) {
+        return -EOPNOTSUPP;
+    }
+    const bool has_pasid = pasid != 0;
+    int rc = 0;
+    m_impl->run([&] {
+        uint8_t code = 0;
+        if (!d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, &code)) {
+            rc = -EAGAIN;
+            return;
+        }
+        if (response_code) {
+            *response_code = code;
+        }
+        if (code != hw::pgrp_resp_desc::success) {
+            rc = -EACCES;
+            return;
+        }
+        rc = m_impl->iopf_step(d, has_pasid, pasid, iova, is_write);
+        if (rc != 0) {
+            return;
+        }
+        hw::fault_reason reason = hw::fault_reason::none;
+        rc = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
+        d.hw->sync();
+    });
+    return rc;
 }
 
 traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
