@@ -232,7 +232,7 @@ TEST(PageRequest, FullQueueSetsProAndAnswersTheGroupSuccess) {
         EXPECT_EQ(b.cpu.write32(reg::PRS_OFFSET, 0x3), tlm::TLM_OK_RESPONSE);
         b.page_request(0x5000, false, 9, true);
         EXPECT_FALSE(b.ext.pr_auto_response);
-        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u);  // 127 * 32 + 32 wraps to 0
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u);     // 127 * 32 + 32 wraps to 0
         EXPECT_EQ(b.descriptor(127)[1], 0x504dull);  // RDR, LPIG, PRGI 9, page 0x5000
         const page_request_queue::stats& s = b.mmu.page_requests().statistics();
         EXPECT_EQ(s.queued, 128u);
