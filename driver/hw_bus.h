@@ -21,6 +21,7 @@ namespace iommusim::driver {
 enum class hw_irq {
     invalidation_completion,  // ICS.IWC set by a wait descriptor with IF=1 (§1.11)
     fault_event,              // fault event (FSTS conditions, §1.8)
+    page_request,             // page request event (PRS conditions, §1.13)
 };
 
 class hw_bus {

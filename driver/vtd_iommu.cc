@@ -151,6 +151,12 @@ int vtd_iommu::bring_up() {
         return rc;
     }
     m_qi.attach(m_ring, qs, m_status_page);
+    // Page requests are answered through the queue, so the PRQ comes after it (Linux init_dmars).
+    if (hw::ecap::prs::get(m_ecap)) {
+        if (int rc = m_prq.enable()) {
+            return rc;
+        }
+    }
 
     if (m_pages.alloc(m_root)) {
         return -ENOMEM;

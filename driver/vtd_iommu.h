@@ -22,6 +22,8 @@
 // (the entries copied, the context entry's PASIDDIRPTR/PDTS rewritten in one store, a
 // device-selective context-cache invalidation), so that thousands of PASID-capable devices fit
 // the driver's memory.
+// With ECAP.PRS the page request queue is set up after the invalidation queue (Linux
+// intel_iommu_enable_prq, driver/vtd_prq.h).
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
 // several remapping units, hot removal, freeing a device's tables.
 #pragma once
@@ -38,6 +40,7 @@
 #include "driver/iommu_ops.h"
 #include "driver/page_allocator.h"
 #include "driver/queued_invalidation.h"
+#include "driver/vtd_prq.h"
 #include "iommusim/hw/vtd_desc.h"
 #include "iommusim/hw/vtd_tables.h"
 
@@ -94,6 +97,8 @@ class vtd_iommu {
     hw_bus& bus() { return m_bus; }
     page_allocator& pages() { return m_pages; }
     queued_invalidation& qi() { return m_qi; }
+    // The page request queue, enabled at bring-up when ECAP.PRS (driver/vtd_prq.h).
+    vtd_prq& prq() { return m_prq; }
     uint64_t root_table() const { return m_root; }
 
     // Waits for queue completion with the invalidation-completion interrupt (IECTL unmasked, IF=1
@@ -170,6 +175,7 @@ class vtd_iommu {
     page_allocator& m_pages;
     vtd_iommu_config m_config;
     queued_invalidation m_qi;
+    vtd_prq m_prq{m_bus, m_pages, m_qi};
     bool m_probed = false;
     uint32_t m_ver = 0;
     uint64_t m_cap = 0;

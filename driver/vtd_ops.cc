@@ -5,6 +5,7 @@
 
 #include "driver/log.h"
 #include "driver/nested_domain.h"
+#include "driver/page_fault.h"
 #include "driver/paging_domain.h"
 #include "driver/uaccess.h"
 #include "iommusim/iommufd.h"
@@ -102,6 +103,26 @@ void vtd_ops::remove_dev_pasid(iommu_device& dev, uint32_t pasid) {
     // Linux blocking_domain_set_dev_pasid: intel_pasid_tear_down_entry, with its flushes.
     m_iommu.clear_device_entry(dev.rid, pasid);
     dev.pasid_domains.erase(pasid);
+}
+
+bool vtd_ops::supports_iopf(const iommu_device& dev) const {
+    return dev.ats && dev.pri && m_iommu.prq().enabled();
+}
+
+int vtd_ops::page_response(iommu_device& dev, const page_request& request, const struct page_response& response) {
+    return m_iommu.prq().page_response(dev.rid, request, response);
+}
+
+unsigned vtd_ops::handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find) {
+    return m_iommu.prq().handle_event([&](uint16_t rid, const page_request& request) {
+        iommu_device* dev = find ? find(rid) : nullptr;
+        if (!dev) {
+            return false;
+        }
+        // With no iopf handler the core answers the group invalid itself (driver/page_fault.h).
+        report_page_request(*dev, request);
+        return true;
+    });
 }
 
 }  // namespace iommusim::driver

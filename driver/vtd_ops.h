@@ -10,10 +10,14 @@
 // detach to blocking (entry torn down, DMA faults); PASID attach through the domains'
 // set_dev_pasid (IOMMU_HWPT_ALLOC_PASID accepted for paging and nested domains) and removal to
 // blocking (the PASID's entry torn down with its flushes).
+// Page requests (docs/vtd-facts.md §10): supports_iopf for ATS+PRI devices with the unit's page
+// request queue on, page_response as a type-9 descriptor, handle_page_requests reporting each
+// request to the core.
 // Does not model: several IOMMU units, identity domains.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,6 +39,14 @@ class vtd_ops : public iommu_ops {
                             std::unique_ptr<iommu_domain>& out) override;
     void detach_dev(iommu_device& dev) override;
     void remove_dev_pasid(iommu_device& dev, uint32_t pasid) override;
+    // I/O page faults: devices with ATS and PRI behind a unit whose page request queue is on.
+    bool supports_iopf(const iommu_device& dev) const override;
+    // intel_iommu_page_response: a page group response on the invalidation queue.
+    int page_response(iommu_device& dev, const page_request& request, const struct page_response& response) override;
+    // The page request thread (prq_event_thread): every queued request goes to the IOMMU core
+    // (driver/page_fault.h) for the device `find` returns for its requester id. Returns the
+    // number of descriptors consumed.
+    unsigned handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find);
 
     vtd_iommu& iommu() { return m_iommu; }
 

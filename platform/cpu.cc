@@ -7,7 +7,15 @@ namespace iommusim {
 
 namespace {
 unsigned irq_index(driver::hw_irq irq) {
-    return irq == driver::hw_irq::invalidation_completion ? 0 : 1;
+    switch (irq) {
+        case driver::hw_irq::invalidation_completion:
+            return 0;
+        case driver::hw_irq::fault_event:
+            return 1;
+        case driver::hw_irq::page_request:
+            break;
+    }
+    return 2;
 }
 }  // namespace
 
@@ -16,13 +24,17 @@ cpu::cpu(const sc_core::sc_module_name& name)
     , mmio_socket("mmio_socket")
     , mem_socket("mem_socket")
     , irq_fault("irq_fault")
-    , irq_inv("irq_inv") {
+    , irq_inv("irq_inv")
+    , irq_prq("irq_prq") {
     SC_THREAD(job_thread);
     SC_METHOD(on_irq_inv);
     sensitive << irq_inv.pos();
     dont_initialize();
     SC_METHOD(on_irq_fault);
     sensitive << irq_fault.pos();
+    dont_initialize();
+    SC_METHOD(on_irq_prq);
+    sensitive << irq_prq.pos();
     dont_initialize();
 }
 
@@ -34,6 +46,11 @@ void cpu::on_irq_inv() {
 void cpu::on_irq_fault() {
     m_irq_pending[1] = true;
     m_irq_event[1].notify(sc_core::SC_ZERO_TIME);
+}
+
+void cpu::on_irq_prq() {
+    m_irq_pending[2] = true;
+    m_irq_event[2].notify(sc_core::SC_ZERO_TIME);
 }
 
 void cpu::job_thread() {

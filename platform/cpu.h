@@ -1,6 +1,6 @@
 // The simulated CPU the driver runs on. It executes jobs (a VMM's ioctl, a DMA request) in one
 // SC_THREAD and is the driver's hw_bus: MMIO through `mmio_socket` to the IOMMU registers, memory
-// through `mem_socket`, time through wait(), interrupts from `irq_fault` / `irq_inv`.
+// through `mem_socket`, time through wait(), interrupts from `irq_fault` / `irq_inv` / `irq_prq`.
 //
 // Models: a single in-order core with a quantum keeper for memory accesses; MMIO accesses are
 // synchronising (the CPU waits for each to complete before issuing the next), as uncached
@@ -25,6 +25,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     tlm_utils::simple_initiator_socket<cpu> mem_socket;
     sc_core::sc_in<bool> irq_fault;
     sc_core::sc_in<bool> irq_inv;
+    sc_core::sc_in<bool> irq_prq;
 
     SC_HAS_PROCESS(cpu);
     explicit cpu(const sc_core::sc_module_name& name);
@@ -66,6 +67,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     void job_thread();
     void on_irq_fault();
     void on_irq_inv();
+    void on_irq_prq();
     bool mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len);
     bool mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
     // One memory transport without a quantum sync (no other process runs before the caller syncs).
@@ -73,8 +75,8 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
 
     tlm_utils::tlm_quantumkeeper m_qk;
     sc_core::sc_event m_job_event;
-    sc_core::sc_event m_irq_event[2];
-    bool m_irq_pending[2] = {false, false};
+    sc_core::sc_event m_irq_event[3];
+    bool m_irq_pending[3] = {false, false, false};
     const std::function<void()>* m_job = nullptr;
     bool m_job_done = false;
     std::exception_ptr m_job_error;

@@ -5,6 +5,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "iommusim/hw/vtd_desc.h"
+
 namespace iommusim {
 
 namespace {
@@ -227,6 +229,121 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
     }
     ++m_stats.ats_translations;
     return true;
+}
+
+bool dma_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
+                                   uint8_t* code) {
+    ++m_stats.page_requests;
+    tlm::tlm_generic_payload trans;
+    m_ext.has_pasid = has_pasid;
+    m_ext.pasid = pasid;
+    m_ext.page_request = true;
+    m_ext.pr_read = !is_write;
+    m_ext.pr_write = is_write;
+    m_ext.pr_last = true;
+    m_ext.pr_group = group & 0x1ff;
+    m_ext.clear_response();
+    trans.set_command(tlm::TLM_WRITE_COMMAND);  // a message: no data
+    trans.set_address(iova & ~(page_bytes - 1));
+    trans.set_data_ptr(nullptr);
+    trans.set_data_length(0);
+    trans.set_streaming_width(0);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    trans.set_extension(&m_ext);
+    sc_core::sc_time delay = m_qk.get_local_time();
+    socket->b_transport(trans, delay);
+    m_qk.set(delay);
+    trans.clear_extension(&m_ext);
+    m_ext.page_request = false;
+    if (m_ext.pr_auto_response && code) {
+        *code = m_ext.pr_response_code;
+    }
+    return m_ext.pr_auto_response;
+}
+
+bool dma_device::wait_page_response(bool has_pasid, uint32_t pasid, uint16_t group, uint64_t timeout_ns,
+                                    uint8_t* code) {
+    if (!m_atc) {
+        return false;
+    }
+    // The response comes from software through the invalidation queue: wait for it in simulated
+    // time, with the time this device ran ahead given back first.
+    m_qk.sync();
+    const uint16_t prgi = group & 0x1ff;
+    const sc_core::sc_time deadline =
+        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    page_group_response resp;
+    while (!m_atc->take_page_response(has_pasid, pasid, prgi, &resp)) {
+        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        if (now >= deadline) {
+            return false;
+        }
+        sc_core::wait(deadline - now, m_atc->page_response_event());
+    }
+    if (code) {
+        *code = resp.code;
+    }
+    return true;
+}
+
+bool dma_device::page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
+                              uint64_t timeout_ns, uint8_t* code) {
+    if (!m_atc || !m_cfg.pri) {
+        return false;
+    }
+    if (send_page_request(has_pasid, pasid, iova, is_write, group, code)) {
+        return true;
+    }
+    return wait_page_response(has_pasid, pasid, group, timeout_ns, code);
+}
+
+dma_device::pri_outcome dma_device::translate_with_page_requests(bool has_pasid, uint32_t pasid, uint64_t iova,
+                                                                 bool is_write, uint16_t group, uint64_t timeout_ns,
+                                                                 unsigned max_requests, uint8_t* last_code) {
+    if (!m_atc || !m_cfg.pri) {
+        return pri_outcome::error;
+    }
+    for (unsigned attempt = 0;; ++attempt) {
+        hw::fault_reason reason = hw::fault_reason::none;
+        const bool cached = ats_translate(has_pasid, pasid, iova, is_write, &reason);
+        if (!cached && reason != hw::fault_reason::none) {
+            return pri_outcome::error;  // UR/CA: the fault was recorded, page requests cannot help
+        }
+        if (cached && (is_write ? m_ext.ats_write : m_ext.ats_read)) {
+            return pri_outcome::translated;
+        }
+        if (attempt == max_requests) {
+            return pri_outcome::refused;
+        }
+        uint8_t code = 0;
+        if (!page_request(has_pasid, pasid, iova, is_write, group, timeout_ns, &code)) {
+            return pri_outcome::no_response;
+        }
+        if (last_code) {
+            *last_code = code;
+        }
+        if (code != hw::pgrp_resp_desc::success) {
+            ++m_stats.page_request_failures;
+            return pri_outcome::refused;
+        }
+        ++m_stats.page_request_retries;
+    }
+}
+
+dma_device::pri_step dma_device::request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                                                     uint16_t group, uint8_t* code) {
+    if (!m_atc || !m_cfg.pri) {
+        return pri_step::error;
+    }
+    hw::fault_reason reason = hw::fault_reason::none;
+    const bool cached = ats_translate(has_pasid, pasid, iova, is_write, &reason);
+    if (!cached && reason != hw::fault_reason::none) {
+        return pri_step::error;
+    }
+    if (cached && (is_write ? m_ext.ats_write : m_ext.ats_read)) {
+        return pri_step::translated;
+    }
+    return send_page_request(has_pasid, pasid, iova, is_write, group, code) ? pri_step::answered : pri_step::requested;
 }
 
 }  // namespace iommusim

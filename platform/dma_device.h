@@ -5,7 +5,11 @@
 // per page), DMI use with revocation, temporal decoupling with a quantum keeper, ATS translation
 // requests filling a device TLB (tlm/ats_device_tlb.h), which answers device-TLB invalidations
 // (types 3 and 8, docs/vtd-facts.md §3.3, §3.8, §6.6) after a configurable latency.
-// Does not model: PCIe ordering rules, translated (AT=10) requests, page requests.
+// With PRI (config pri), a translation that comes back R=W=0 (not present, or without the right
+// asked for) makes the device send a page request (docs/vtd-facts.md §10.1) and wait for its group's
+// response (§10.3): Success -> it asks for the translation again; Invalid Request / Response
+// Failure -> the access fails.
+// Does not model: PCIe ordering rules, translated (AT=10) requests, multi-page groups, stop markers.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -40,11 +44,14 @@ class dma_device : public sc_core::sc_module {
     struct stats {
         uint64_t transfers = 0;
         uint64_t bytes = 0;
-        uint64_t faults = 0;             // transfers that ended with an error response
-        uint64_t target_aborts = 0;      // of those, the ones the IOMMU translated but memory refused
-        uint64_t dmi_accesses = 0;       // chunks served through a DMI pointer
-        uint64_t dmi_invalidations = 0;  // invalidate_direct_mem_ptr calls received
-        uint64_t ats_translations = 0;   // ATS translation requests answered with a translation
+        uint64_t faults = 0;                 // transfers that ended with an error response
+        uint64_t target_aborts = 0;          // of those, the ones the IOMMU translated but memory refused
+        uint64_t dmi_accesses = 0;           // chunks served through a DMI pointer
+        uint64_t dmi_invalidations = 0;      // invalidate_direct_mem_ptr calls received
+        uint64_t ats_translations = 0;       // ATS translation requests answered with a translation
+        uint64_t page_requests = 0;          // page requests sent
+        uint64_t page_request_retries = 0;   // translations asked again after a Success response
+        uint64_t page_request_failures = 0;  // groups answered Invalid Request or Response Failure
     };
 
     dma_device(const sc_core::sc_module_name& name, const dma_device_config& cfg, bool use_dmi);
@@ -80,6 +87,39 @@ class dma_device : public sc_core::sc_module {
     // The device TLB (ATS-capable devices only, else nullptr): the invalidation queue's
     // device_tlb_port for this requester id, with its latency and fault injection.
     ats_device_tlb* atc() { return m_atc.get(); }
+
+    // What a translation with page requests ended in.
+    enum class pri_outcome : uint8_t {
+        translated,   // the device TLB holds a translation granting the access
+        refused,      // the group was answered Invalid Request or Response Failure
+        no_response,  // no response within the time-out
+        error,        // the translation request got UR/CA (a non-recoverable fault), or no PRI
+    };
+    // One step of a translation with page requests: the ATS translation of iova, and when it grants
+    // nothing for the access, one page request (group `group`, last in group).
+    enum class pri_step : uint8_t {
+        translated,  // the device TLB holds a translation granting the access
+        requested,   // a page request waits for software's response
+        answered,    // the unit answered the group at once (*code)
+        error,       // UR/CA (a non-recoverable fault), or no PRI
+    };
+    pri_step request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
+                                 uint8_t* code);
+    // ATS translation of iova for a read or write; while the answer grants nothing for it, one page
+    // request (group `group`, last in group) and a wait of at most `timeout_ns` for its response,
+    // then the translation again, at most `max_requests` times. Must run in an SC_THREAD.
+    pri_outcome translate_with_page_requests(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                                             uint16_t group, uint64_t timeout_ns, unsigned max_requests = 4,
+                                             uint8_t* last_code = nullptr);
+    // One page request for the page of iova, and the wait for its group's response code.
+    // False when no response came within `timeout_ns`. Must run in an SC_THREAD.
+    bool page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint64_t timeout_ns,
+                      uint8_t* code);
+    // The two halves: sends the page request (last in its group); true when the unit answered the
+    // group at once (*code set: its queue was full, or it has no page requests).
+    bool send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint8_t* code);
+    // Takes the group's response, waiting at most `timeout_ns` for it (0: only what arrived).
+    bool wait_page_response(bool has_pasid, uint32_t pasid, uint16_t group, uint64_t timeout_ns, uint8_t* code);
 
     const stats& statistics() const { return m_stats; }
 

@@ -11,6 +11,8 @@
 #include <tlm>
 
 #include "driver/vtd_ops.h"
+#include "iommusim/hw/vtd_desc.h"
+#include "iommusim/hw/vtd_regs.h"
 #include "platform/output_file.h"
 #include "platform/platform_impl.h"
 #include "platform/rtl_iotlb_view.h"
@@ -42,7 +44,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     , pcie("pcie")
     , cpu("cpu")
     , irq_fault("irq_fault")
-    , irq_inv("irq_inv") {
+    , irq_inv("irq_inv")
+    , irq_prq("irq_prq") {
     cpu.mmio_socket.bind(mmu.mmio_socket);
     cpu.mem_socket.bind(mem_bus.target_socket);
     mmu.initiator_socket.bind(mem_bus.target_socket);
@@ -52,6 +55,8 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
     mmu.irq_inv(irq_inv);
     cpu.irq_fault(irq_fault);
     cpu.irq_inv(irq_inv);
+    mmu.irq_prq(irq_prq);
+    cpu.irq_prq(irq_prq);
     // DMI straight to memory would bypass the stale-translation checker; the IOMMU refuses it then.
     const bool use_dmi = !cfg.iommu.stale_check;
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
@@ -126,6 +131,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         auto d = std::make_unique<platform_device>();
         d->rid = cfg.devices[n].rid;
         d->ats = cfg.devices[n].ats;
+        d->pri = cfg.devices[n].pri;
         d->pasid = cfg.devices[n].pasid && m_vtd->pasid_supported();
         // Linux: dev->iommu->max_pasids, the unit's 2^(ECAP.PSS + 1) for a PASID-capable device.
         d->max_pasid_log2 = d->pasid ? static_cast<uint8_t>(m_vtd->pasid_width()) : 0;
@@ -414,6 +420,95 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
         *fault_reason = static_cast<uint8_t>(reason);
     }
     return status == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
+}
+
+namespace {
+// One page per group: the group index is the page number's low 9 bits.
+uint16_t iopf_group(uint64_t iova) {
+    return static_cast<uint16_t>((iova >> 12) & 0x1ff);
+}
+}  // namespace
+
+// Runs inside a CPU job: the device's request step, then, when a page request is outstanding, the
+// driver's page request thread on its event.
+int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
+    uint8_t code = 0;
+    const dma_device::pri_step step =
+        d.hw->request_translation(has_pasid, pasid, iova, is_write, iopf_group(iova), &code);
+    d.hw->sync();
+    switch (step) {
+        case dma_device::pri_step::translated:
+            return 0;
+        case dma_device::pri_step::answered:
+            return code == hw::pgrp_resp_desc::success ? -EAGAIN : -EACCES;
+        case dma_device::pri_step::error:
+            return -EFAULT;
+        case dma_device::pri_step::requested:
+            break;
+    }
+    driver::hw_bus& bus = m_top->cpu;
+    const bool event = bus.wait_for_irq(driver::hw_irq::page_request, m_cfg.iommu.memory_latency_ns + 1000);
+    // Without a new event (PPR was still set) the request is in the queue all the same.
+    if (event || bus.mmio_read32(hw::reg::PRS_OFFSET) != 0) {
+        bus.irq_ack(driver::hw_irq::page_request);
+        m_ops->handle_page_requests([this](uint16_t rid) -> driver::iommu_device* {
+            for (auto& dev : m_devices) {
+                if (dev->rid == rid) {
+                    return dev.get();
+                }
+            }
+            return nullptr;
+        });
+    }
+    return 1;
+}
+
+int platform::iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_write) {
+    if (n >= device_count()) {
+        return -EINVAL;
+    }
+    platform_device& d = *m_impl->devices()[n];
+    if (!d.pri) {
+        return -EOPNOTSUPP;
+    }
+    int rc = 0;
+    m_impl->run([&] { rc = m_impl->iopf_step(d, pasid != 0, pasid, iova, is_write); });
+    return rc;
+}
+
+int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                            uint8_t* response_code) {
+    if (n >= device_count()) {
+        return -EINVAL;
+    }
+    platform_device& d = *m_impl->devices()[n];
+    if (!d.pri) {
+        return -EOPNOTSUPP;
+    }
+    const bool has_pasid = pasid != 0;
+    int rc = 0;
+    m_impl->run([&] {
+        uint8_t code = 0;
+        if (!d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, &code)) {
+            rc = -EAGAIN;
+            return;
+        }
+        if (response_code) {
+            *response_code = code;
+        }
+        if (code != hw::pgrp_resp_desc::success) {
+            rc = -EACCES;
+            return;
+        }
+        rc = m_impl->iopf_step(d, has_pasid, pasid, iova, is_write);
+        if (rc != 0) {
+            return;
+        }
+        hw::fault_reason reason = hw::fault_reason::none;
+        rc = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
+        d.hw->sync();
+    });
+    return rc;
 }
 
 traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {

@@ -72,6 +72,21 @@ class platform {
     int dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
             uint8_t* fault_reason = nullptr);
 
+    // I/O page faults of device n (ATS with PRI, docs/vtd-facts.md §10). iopf_request: the device
+    // asks for the translation of iova; when it comes back granting nothing, it sends a page
+    // request, and the driver's page request thread (run on the page request event) reports it
+    // to the IOMMU core, i.e. to the fault object of the device's HWPT. Returns 0 when the
+    // translation was there, 1 when the page request is outstanding, -EAGAIN when the unit
+    // answered it at once with Success (its queue was full: ask again), -EFAULT for a
+    // non-recoverable translation fault, -EINVAL for a bad index, -EOPNOTSUPP without PRI.
+    // iopf_complete: the device takes its group's response (-EAGAIN while there is none); on
+    // Success it asks for the translation again and, when granted, moves len bytes of buf
+    // (0, or -EFAULT when the DMA faulted); still not granted, it asks again (1 as above); on
+    // Invalid Request or Response Failure the access fails (-EACCES). *response_code gets the code.
+    int iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_write);
+    int iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                      uint8_t* response_code = nullptr);
+
     // Device n runs a seeded, self-checking random DMA stream (platform/traffic.h).
     traffic_result run_traffic(unsigned n, const traffic_spec& spec);
 

@@ -53,6 +53,9 @@ std::string platform_config::validate() const {
         if (d.ats && !iommu.dt) {
             return name + "ats: an ATS device needs iommu.dt=true";
         }
+        if (d.pri && !d.ats) {
+            return name + "pri: page requests need ats=true";
+        }
     }
     if (driver_memory_size < (1u << 20) || driver_memory_size > max_driver_memory_size) {
         return "driver_memory_size=" + std::to_string(driver_memory_size) + " (must be 1 MiB..4 GiB)";

@@ -18,6 +18,7 @@ struct dma_device_config {
     bool pasid = true;                 // may issue requests with PASID
     uint64_t devtlb_latency_ns = 200;  // time the device takes to answer a device-TLB invalidation
     unsigned devtlb_entries = 32;      // device-TLB (ATC) capacity
+    bool pri = false;                  // PRI: asks for not-present pages with page requests (needs ats)
 };
 
 struct platform_config {

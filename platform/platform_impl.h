@@ -46,6 +46,7 @@ struct platform_top : sc_core::sc_module {
     std::vector<std::unique_ptr<dma_device>> devices;
     sc_core::sc_signal<bool> irq_fault;
     sc_core::sc_signal<bool> irq_inv;
+    sc_core::sc_signal<bool> irq_prq;
 };
 
 class platform_impl : public cpu::user_memory_pinner {
@@ -62,6 +63,8 @@ class platform_impl : public cpu::user_memory_pinner {
     txn_tracer* tracer() { return m_tracer.get(); }
 
     void run(const std::function<void()>& fn);
+    // Inside a job: one step of device d's translation with page requests (platform::iopf_request).
+    int iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write);
     void set_job_name(const char* name) { m_job_name = name; }
 
     // cpu::user_memory_pinner

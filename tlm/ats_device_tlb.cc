@@ -143,4 +143,24 @@ void ats_device_tlb::respond() {
     }
 }
 
+void ats_device_tlb::page_response(const page_group_response& resp) {
+    m_responses.push_back(resp);
+    ++m_responses_received;
+    m_response_arrived.notify(sc_core::SC_ZERO_TIME);
+}
+
+bool ats_device_tlb::take_page_response(bool with_pasid, uint32_t pasid, uint16_t prg_index, page_group_response* out) {
+    auto it = std::find_if(m_responses.begin(), m_responses.end(), [&](const page_group_response& r) {
+        return r.pasid_present == with_pasid && (!with_pasid || r.pasid == pasid) && r.prg_index == prg_index;
+    });
+    if (it == m_responses.end()) {
+        return false;
+    }
+    if (out) {
+        *out = *it;
+    }
+    m_responses.erase(it);
+    return true;
+}
+
 }  // namespace iommusim

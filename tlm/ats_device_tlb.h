@@ -9,8 +9,10 @@
 // Stale checker (set_stale_check): every hit of lookup() is compared with the invalidations the
 // device completed after the entry was cached; a hit on an entry one of them covered is reported
 // (tlm/stale_report.h) and counted.
-// Does not model: translation requests (the ATC is filled by the caller), invalidate-request
-// queue depth (MIP), page requests.
+// Page group responses (docs/vtd-facts.md §10.3) that reach the device are kept in arrival order
+// until the device takes the one for its group (take_page_response), with an event on each arrival.
+// Does not model: translation requests and page requests (the device, platform/dma_device.h,
+// sends them), invalidate-request queue depth (MIP).
 #pragma once
 
 #include <cstdint>
@@ -61,6 +63,11 @@ class ats_device_tlb : public sc_core::sc_module, public device_tlb_port {
     std::size_t entries() const { return m_atc.size(); }
 
     void invalidate(const devtlb_request& req, devtlb_completion_sink& sink) override;
+    void page_response(const page_group_response& resp) override;
+    // Removes and returns the oldest response received for group `prg_index` (of that PASID tag).
+    bool take_page_response(bool with_pasid, uint32_t pasid, uint16_t prg_index, page_group_response* out);
+    const sc_core::sc_event& page_response_event() const { return m_response_arrived; }
+    uint64_t page_responses_received() const { return m_responses_received; }
     // Every request received, in order.
     const std::vector<devtlb_request>& requests() const { return m_requests; }
     uint64_t completions_sent() const { return m_completions_sent; }
@@ -102,6 +109,9 @@ class ats_device_tlb : public sc_core::sc_module, public device_tlb_port {
     std::multimap<sc_core::sc_time, answer> m_answers;  // by due time
     uint64_t m_completions_sent = 0;
     sc_core::sc_event m_due;
+    std::vector<page_group_response> m_responses;
+    uint64_t m_responses_received = 0;
+    sc_core::sc_event m_response_arrived;
 };
 
 }  // namespace iommusim

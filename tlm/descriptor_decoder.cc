@@ -186,8 +186,27 @@ uint8_t decode_fields(const inv_desc& d, bool wide, const decode_caps& caps, dec
             o.dev_length = hw::ats_inv_range(f::addr::get(d) << 12, f::s::get(d) != 0, o.dev_base);
             return iqei::none;
         }
+        case static_cast<unsigned>(inv_type::page_group_response): {
+            namespace f = hw::pgrp_resp_desc;
+            if (!caps.prs || !caps.scalable_mode) {
+                return iqei::invalid_type;
+            }
+            // Words 2-3 carry the request's private data back: not reserved.
+            if ((d[0] & ~f::allowed[0]) != 0 || (d[1] & ~f::allowed[1]) != 0) {
+                return iqei::reserved_field;
+            }
+            o.type = inv_type::page_group_response;
+            o.scope.kind = scope_kind::none;
+            o.scope.sid = static_cast<uint16_t>(f::rid::get(d));
+            o.scope.pasid = static_cast<uint32_t>(f::pasid::get(d));
+            o.pasid_present = f::pp::get(d) != 0;
+            o.prg_index = static_cast<uint16_t>(f::prgi::get(d));
+            o.response_code = static_cast<uint8_t>(f::rc::get(d));
+            o.lpig = f::lpig::get(d) != 0;
+            return iqei::none;
+        }
         default:
-            // 0, page group/stream responses (no page requests modelled) and undefined types.
+            // 0, page stream responses (type 10) and undefined types.
             return iqei::invalid_type;
     }
 }

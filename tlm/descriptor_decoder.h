@@ -5,8 +5,9 @@
 // and reserved bit of types 1-8), §6.2-6.5 (which cache scope each command applies); the types the
 // unit supports (3/8 need ECAP.DT, 4 needs ECAP.IR, else IQEI 3) and the translation mode (legacy
 // mode, TTM=00, has types 1-5 only: 6-8 are IQEI 3).
-// Does not model: page group/stream responses (types 9/10: no page requests, IQEI 3), interrupt
-// remapping (type 4 is validated and counted, nothing is cached).
+// Page group responses (type 9, §3.10) exist with ECAP.PRS in scalable mode (else IQEI 3).
+// Does not model: page stream responses (type 10, IQEI 3), interrupt remapping (type 4 is
+// validated and counted, nothing is cached).
 // Choices where docs/vtd-facts.md §9 leaves it open: a bad granularity, a type-2 AM > CAP.MAMV (MAMV
 // does not bound type 6) and DID bits beyond CAP.ND are reserved-field violations (IQEI 4); type-6
 // G=00/01 are reserved (IQEI 4); a wait with SW=0 and IF=0 is a valid fence-only wait; SW+IF
@@ -43,6 +44,7 @@ struct decode_caps {
     bool dt = true;             // ECAP.DT: device-TLB invalidations (types 3, 8) exist
     bool ir = false;            // ECAP.IR: interrupt-entry-cache invalidation (type 4) exists
     bool pds = false;           // ECAP.PDS: wait PD allowed
+    bool prs = false;           // ECAP.PRS: page group responses (type 9) exist
     bool dit = false;           // ECAP.DIT: PFSID meaningful (else reserved)
     bool scalable_mode = true;  // the active RTADDR.TTM is 01 (false: legacy mode, types 6-8 do not exist)
 };
@@ -70,6 +72,11 @@ struct decoded_desc {
     bool all_pasids = false;
     uint8_t mip = 0;
     uint8_t im = 0;  // type 4
+    // Type 9 (scope.sid is the RID, scope.pasid the PASID).
+    uint16_t prg_index = 0;
+    uint8_t response_code = 0;
+    bool pasid_present = false;
+    bool lpig = false;
 };
 
 struct decode_result {

@@ -6,6 +6,9 @@
 // calling devtlb_completion_sink::devtlb_complete(sid, itag_mask) later in simulated time (after
 // its own latency), or never (time-out, FSTS.ITE). A completion naming an ITag that is not
 // outstanding for that requester id is an invalidation completion error (FSTS.ICE).
+// The same port receives the page group responses (type-9 descriptors, §3.10) the engine sends to
+// that requester id (the unit's own answer to a request it dropped, §10.2, travels back in the
+// request's payload instead).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,16 @@ struct devtlb_request {
     uint16_t pfsid = 0;       // physical-function source id (descriptor PFSID)
 };
 
+// A PCIe Page Request Group Response message to a device.
+struct page_group_response {
+    uint16_t rid = 0;
+    bool pasid_present = false;
+    uint32_t pasid = 0;
+    uint16_t prg_index = 0;  // the group it answers (9 bits)
+    uint8_t code = 0;        // hw::pgrp_resp_desc::code
+    bool lpig = false;
+};
+
 class devtlb_completion_sink {
   public:
     virtual ~devtlb_completion_sink() = default;
@@ -36,6 +49,8 @@ class device_tlb_port {
     virtual ~device_tlb_port() = default;
     // Called from the engine's thread. Must not block; the completion comes through `sink`.
     virtual void invalidate(const devtlb_request& req, devtlb_completion_sink& sink) = 0;
+    // A page group response for this device; a device without PRI ignores it. Must not block.
+    virtual void page_response(const page_group_response&) {}
 };
 
 }  // namespace iommusim

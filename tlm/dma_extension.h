@@ -4,7 +4,10 @@
 // prefix with privileged/execute flags, ATS translation requests (the response carries the
 // translation instead of data, or an Unsupported Request / Completer Abort completion status),
 // and on the way back the fault reason of a blocked request.
-// Does not model: PASID prefix on completions, ATS translated requests (AT=10), page requests.
+// A PRI Page Request Message is a payload with page_request set (address = the page, no data):
+// the IOMMU queues it (tlm/page_request_queue.h) and, when it drops the last request of a group,
+// answers the group itself in pr_auto_response / pr_response_code.
+// Does not model: PASID prefix on completions, ATS translated requests (AT=10).
 // A payload without this extension is treated as requester id 0, no PASID, user, not execute.
 #pragma once
 
@@ -29,6 +32,12 @@ class dma_extension : public tlm::tlm_extension<dma_extension> {
     bool priv = false;             // privileged (supervisor) request; needs has_pasid
     bool exec = false;             // execute request; needs has_pasid
     bool ats_translation = false;  // ATS translation request: no data moves, the result comes back below
+    // PRI page request (with has_pasid/pasid/priv/exec above).
+    bool page_request = false;
+    bool pr_read = false;
+    bool pr_write = false;
+    bool pr_last = false;   // last request of its page request group (LPIG)
+    uint16_t pr_group = 0;  // page request group index (9 bits)
 
     // ---- Response (set by the IOMMU) ----
     hw::fault_reason fault = hw::fault_reason::none;  // why the request was blocked (none if it was not)
@@ -41,6 +50,9 @@ class dma_extension : public tlm::tlm_extension<dma_extension> {
     bool ats_exec = false;
     bool ats_priv = false;
     ats_completion ats_status = ats_completion::success;
+    // Page request: the unit answered the group itself (queue full, or no page request support).
+    bool pr_auto_response = false;
+    uint8_t pr_response_code = 0;  // hw::pgrp_resp_desc::code
 
     // Resets the response part before a new request reuses the extension.
     void clear_response() {
@@ -49,6 +61,8 @@ class dma_extension : public tlm::tlm_extension<dma_extension> {
         translated_addr = translated_size = 0;
         ats_read = ats_write = ats_exec = ats_priv = false;
         ats_status = ats_completion::success;
+        pr_auto_response = false;
+        pr_response_code = 0;
     }
 
     tlm::tlm_extension_base* clone() const override { return new dma_extension(*this); }

@@ -210,6 +210,7 @@ decode_caps invalidation_queue::caps(unsigned ttm) const {
     c.ir = m_cfg.ir;
     c.pds = m_cfg.pds;
     c.dit = m_cfg.dit;
+    c.prs = m_cfg.prs;
     c.scalable_mode = ttm != legacy_ttm;
     return c;
 }
@@ -355,9 +356,35 @@ bool invalidation_queue::process(const decoded_desc& d) {
             return send_devtlb(d);
         case hw::inv_type::wait:
             return run_wait(d);
+        case hw::inv_type::page_group_response:
+            send_page_response(d);
+            return true;
         default:
             return true;  // type 4: no interrupt-entry cache is modelled
     }
+}
+
+// Type 9 (§3.10): the response message goes to the device at RID; one without a registered port
+// (no PRI-capable device there) drops it.
+void invalidation_queue::send_page_response(const decoded_desc& d) {
+    page_group_response resp;
+    resp.rid = d.scope.sid;
+    resp.pasid_present = d.pasid_present;
+    resp.pasid = d.scope.pasid;
+    resp.prg_index = d.prg_index;
+    resp.code = d.response_code;
+    resp.lpig = d.lpig;
+    deliver_page_response(resp);
+}
+
+void invalidation_queue::deliver_page_response(const page_group_response& resp) {
+    auto port = m_ports.find(resp.rid);
+    if (port == m_ports.end()) {
+        ++m_stats.page_responses_no_device;
+        return;
+    }
+    ++m_stats.page_responses_sent;
+    port->second->page_response(resp);
 }
 
 bool invalidation_queue::send_devtlb(const decoded_desc& d) {

@@ -7,7 +7,8 @@
 // disable resetting IQH, wait descriptors with SW/IF/FN), §3 (via descriptor_decoder), §6 scopes
 // applied through qi_host::caches(); device-TLB invalidations of types 3/8 sent to a per-SID
 // device_tlb_port with an ITag and a time-out.
-// Does not model: page requests (PD drains nothing), interrupt-entry caches (type 4 counted only),
+// Page group responses (type 9, with ECAP.PRS) go to the device's port (tlm/device_tlb_port.h).
+// Does not model: page request draining (PD drains nothing), interrupt-entry caches (type 4 counted only),
 // DMA draining (DR/DW complete at once), legacy register-based invalidation.
 // Choices: IQA is latched when QIE goes 0->1 (later IQA writes take effect at the next enable);
 // IQEI 5 (DW=1 without SMTS/ADMS) and 7 (active TTM reserved: 10b, 01b without SMTS, 11b without
@@ -94,6 +95,9 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void unregister_device_tlb(uint16_t sid);
     // devtlb_completion_sink: an invalidation completion message (any process context).
     void devtlb_complete(uint16_t sid, uint32_t itag_mask) override;
+    // A page group response to the device registered at resp.rid (type-9 descriptors, and the
+    // unit's own responses to page requests it dropped); counted and dropped without a device.
+    void deliver_page_response(const page_group_response& resp);
 
     // ---- Observation ----
     const invalidation_queue_stats& stats() const { return m_stats; }
@@ -120,6 +124,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void queue_error(uint8_t code);
     bool process(const decoded_desc& d);      // false: stop (error) or held back
     bool send_devtlb(const decoded_desc& d);  // false: stopped by a time-out before sending
+    void send_page_response(const decoded_desc& d);
     bool run_wait(const decoded_desc& d);
     void check_timeouts();
     void time_out(const outstanding_devtlb& o);

@@ -62,6 +62,8 @@ void invalidation_queue_stats::register_stats(stats_group& g) const {
     g.counter("devtlb_sent", "device-TLB invalidations sent", devtlb_sent);
     g.counter("devtlb_completed", "device-TLB invalidations completed", devtlb_completed);
     g.counter("devtlb_no_device", "device-TLB invalidations without a registered device", devtlb_no_device);
+    g.counter("page_responses_sent", "page group responses delivered to a device", page_responses_sent);
+    g.counter("page_responses_no_device", "page group responses without a registered device", page_responses_no_device);
     g.counter("waits_completed", "wait descriptors completed", waits_completed);
     g.counter("waits_aborted", "wait descriptors dropped by a time-out", waits_aborted);
     g.counter("status_writes", "wait status writes", status_writes);

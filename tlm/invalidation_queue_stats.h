@@ -44,6 +44,8 @@ struct invalidation_queue_stats {
     uint64_t devtlb_sent = 0;                            // requests sent to a registered device
     uint64_t devtlb_completed = 0;                       // requests completed by their device
     uint64_t devtlb_no_device = 0;                       // type 3/8 for a requester id with no port: completes at once
+    uint64_t page_responses_sent = 0;                    // type-9 (and the unit's own) responses delivered to a device
+    uint64_t page_responses_no_device = 0;               // ... for a requester id with no port: dropped
     uint64_t waits_completed = 0;
     uint64_t waits_aborted = 0;  // wait descriptors dropped by a time-out (ITE)
     uint64_t status_writes = 0;

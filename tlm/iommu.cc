@@ -65,6 +65,7 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     , initiator_socket("initiator_socket")
     , irq_fault("irq_fault")
     , irq_inv("irq_inv")
+    , irq_prq("irq_prq")
     , m_cfg(cfg)
     , m_table(table_for(cfg))
     , m_regs(m_table)
@@ -77,6 +78,11 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     , m_queue_mem(std::make_unique<socket_memory>(*this, false))
     , m_translator(cfg, *m_walk_mem, tlb)
     , m_host(std::make_unique<queue_host>(*this))
+    , m_prq(m_regs, *m_queue_mem, cfg.prs,
+            [this] {
+                ++m_stats.page_request_events;
+                send(m_prq_pulse);
+            })
     , m_tlb(tlb)
     , m_lookup_latency(ns(2 * cfg.cache_lookup_ns))
     , m_iotlb_latency(ns(cfg.iotlb_hit_ns))
@@ -118,6 +124,9 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     dont_initialize();
     SC_METHOD(inv_irq_process);
     sensitive << m_inv_pulse.ev;
+    dont_initialize();
+    SC_METHOD(prq_irq_process);
+    sensitive << m_prq_pulse.ev;
     dont_initialize();
 }
 

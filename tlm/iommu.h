@@ -1,7 +1,10 @@
 // The IOMMU as a SystemC/TLM-2.0 module: the thin shell around the functional core
 // (register_file, fault_recorder, translator, invalidation_queue).
 //
-// Models: the register block of docs/vtd-facts.md §1 with CAP/ECAP derived from iommu_config; the
+// Models: the register block of docs/vtd-facts.md §1 with CAP/ECAP derived from iommu_config; with
+// ECAP.PRS, PRI page requests from devices queued as page request descriptors with the page request
+// event (§1.13, §10; tlm/page_request_queue.h), a dropped group's Success answered in the payload,
+// and page group responses (type 9) sent by the queue engine to the device's port; the
 // GCMD/GSTS one-command-per-write protocol of §1.5 (TE; SRTP latching RTADDR, §1.6, with CAP.ESRTPS
 // a global cache flush; QIE enable/disable through the queue engine, §2.1/§2.6; WBF completes at
 // once); fault recording and the fault event (§1.8-1.9); the queued-invalidation engine (§2, §3,
@@ -22,12 +25,12 @@
 // SMTS blocks every translated request with RTA.1, one without ECAP.QI ignores GCMD.QIE),
 // interrupt remapping (a write without PASID to 0xFEEx_xxxx is recorded as an interrupt request, any
 // other request without PASID touching that window is aborted with fault 0x87 recorded), advanced
-// fault logging, page requests, MSI writes (fault and completion events are 1 ns pulses
-// on irq_fault / irq_inv, one per message), DMI while the stale-translation checker is on. A DMI grant behaves like a
-// cached translation that is never evicted: only an invalidation covering it, SRTP, a TE change or the memory's own
-// revocation ends it (table edits without invalidation stay unseen, as they would for an IOTLB entry). Requirement: the
-// memory side of initiator_socket must not wait inside b_transport (the translation core is not re-entrant; the shell
-// synchronises only after a request is complete).
+// fault logging, MSI writes (fault, completion and page request events are 1 ns pulses
+// on irq_fault / irq_inv / irq_prq, one per message), DMI while the stale-translation checker is on. A DMI grant
+// behaves like a cached translation that is never evicted: only an invalidation covering it, SRTP, a TE change or the
+// memory's own revocation ends it (table edits without invalidation stay unseen, as they would for an IOTLB entry).
+// Requirement: the memory side of initiator_socket must not wait inside b_transport (the translation core is not
+// re-entrant; the shell synchronises only after a request is complete).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -47,6 +50,7 @@
 #include "tlm/invalidation_queue.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
+#include "tlm/page_request_queue.h"
 #include "tlm/phys_mem_if.h"
 #include "tlm/qi_host.h"
 #include "tlm/register_file.h"
@@ -76,6 +80,8 @@ class iommu : public sc_core::sc_module {
     tlm_utils::simple_initiator_socket<iommu> initiator_socket;  // memory: DMA, walks, queue, status writes
     sc_core::sc_out<bool> irq_fault;                             // fault event (one pulse per message)
     sc_core::sc_out<bool> irq_inv;                               // invalidation completion event
+    // Page request event (one pulse per message); may stay unbound (no page requests wired).
+    sc_core::sc_port<sc_core::sc_signal_inout_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> irq_prq;
 
     struct stats {
         uint64_t dma_requests = 0;             // upstream b_transport calls
@@ -94,10 +100,12 @@ class iommu : public sc_core::sc_module {
         uint64_t mmio_errors = 0;  // unknown offset or bad size
         uint64_t dmi_grants = 0;
         uint64_t dmi_denied = 0;
-        uint64_t dmi_revocations = 0;    // invalidate_direct_mem_ptr calls towards devices
-        uint64_t quantum_syncs = 0;      // wait() calls on reaching the quantum
-        uint64_t fault_events = 0;       // irq_fault messages
-        uint64_t completion_events = 0;  // irq_inv messages
+        uint64_t dmi_revocations = 0;      // invalidate_direct_mem_ptr calls towards devices
+        uint64_t quantum_syncs = 0;        // wait() calls on reaching the quantum
+        uint64_t fault_events = 0;         // irq_fault messages
+        uint64_t completion_events = 0;    // irq_inv messages
+        uint64_t page_requests = 0;        // PRI page request messages received
+        uint64_t page_request_events = 0;  // irq_prq messages
     };
 
     // Validates the configuration (SC_REPORT_FATAL on bad values, e.g. CAP.NFR beyond the
@@ -113,6 +121,7 @@ class iommu : public sc_core::sc_module {
     fault_recorder& faults() { return m_faults; }
     translator& translation() { return m_translator; }
     invalidation_queue& queue() { return *m_queue; }
+    page_request_queue& page_requests() { return m_prq; }
     // Turns the stale-translation checker on or off at run time; turning it on revokes every DMI
     // grant, since accesses through DMI bypass the IOTLB the checker watches.
     void set_stale_check(bool on);
@@ -184,6 +193,7 @@ class iommu : public sc_core::sc_module {
     // True when a request without PASID touches the interrupt window.
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
     void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
+    void page_request(tlm::tlm_generic_payload& trans, dma_extension* ext);
     void sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
     translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
@@ -204,9 +214,11 @@ class iommu : public sc_core::sc_module {
     }
 
     // Interrupt lines: one process drives each (pulse per message).
-    void fault_irq_process() { drive(irq_fault, m_fault_pulse); }
-    void inv_irq_process() { drive(irq_inv, m_inv_pulse); }
-    void drive(sc_core::sc_out<bool>& line, pulse& p);
+    void fault_irq_process() { drive(irq_fault.operator->(), m_fault_pulse); }
+    void inv_irq_process() { drive(irq_inv.operator->(), m_inv_pulse); }
+    void prq_irq_process() { drive(irq_prq.size() ? irq_prq.operator->() : nullptr, m_prq_pulse); }
+    // `line` nullptr: an unbound optional line, the pulse is only counted.
+    void drive(sc_core::sc_signal_inout_if<bool>* line, pulse& p);
     void send(pulse& p);
 
     const iommu_config m_cfg;
@@ -224,6 +236,7 @@ class iommu : public sc_core::sc_module {
     translator m_translator;
     std::unique_ptr<queue_host> m_host;
     std::unique_ptr<invalidation_queue> m_queue;
+    page_request_queue m_prq;
     uint64_t m_active_rtaddr = 0;
     bool m_te = false;  // GSTS.TES, kept here for the DMA path
     std::vector<dmi_grant> m_grants;
@@ -233,6 +246,7 @@ class iommu : public sc_core::sc_module {
     std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     pulse m_fault_pulse;
     pulse m_inv_pulse;
+    pulse m_prq_pulse;
     iotlb_if& m_tlb;
     sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups
     sc_core::sc_time m_iotlb_latency;   // IOTLB lookup of an untimed IOTLB (RTL: its cycles)

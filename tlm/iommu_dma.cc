@@ -146,6 +146,36 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
+// A PRI Page Request Message (docs/vtd-facts.md §10.1-§10.2): queued for software, or dropped with
+// the group answered here when it cannot be (Success on overflow, so that the device asks again;
+// Response Failure without ECAP.PRS).
+void iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
+    ++m_stats.page_requests;
+    hw::page_request_fields f;
+    f.rid = ext->requester_id;
+    f.pasid_present = ext->has_pasid;
+    f.pasid = ext->has_pasid ? ext->pasid : 0;
+    f.exec = ext->has_pasid && ext->exec;
+    f.priv = ext->has_pasid && ext->priv;
+    f.read = ext->pr_read;
+    f.write = ext->pr_write;
+    f.last_in_group = ext->pr_last;
+    f.prg_index = ext->pr_group & 0x1ff;
+    f.addr = trans.get_address() & ~(page_4k - 1);
+    const page_request_queue::outcome o = m_prq.submit(f);
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    if (o == page_request_queue::outcome::unsupported) {
+        ext->pr_auto_response = true;
+        ext->pr_response_code = hw::pgrp_resp_desc::failure;
+        return;
+    }
+    if (page_request_queue::needs_auto_response(o, f)) {
+        m_prq.count_auto_response();
+        ext->pr_auto_response = true;
+        ext->pr_response_code = hw::pgrp_resp_desc::success;
+    }
+}
+
 void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
     ++m_stats.dma_requests;
     dma_extension* ext = trans.get_extension<dma_extension>();
@@ -160,6 +190,12 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     }
     if (ext && ext->ats_translation) {
         ats_translate(trans, ext, delay);
+        sync(delay);
+        return;
+    }
+    if (ext && ext->page_request) {
+        page_request(trans, ext);
+        delay += ns(m_cfg.memory_latency_ns);  // the descriptor write
         sync(delay);
         return;
     }

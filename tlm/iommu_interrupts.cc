@@ -1,4 +1,4 @@
-// The interrupt lines: one 1 ns pulse per fault or completion message.
+// The interrupt lines: one 1 ns pulse per fault, completion or page request message.
 #include "tlm/iommu.h"
 
 namespace iommusim {
@@ -10,9 +10,11 @@ void iommu::send(pulse& p) {
     }
 }
 
-void iommu::drive(sc_core::sc_out<bool>& line, pulse& p) {
+void iommu::drive(sc_core::sc_signal_inout_if<bool>* line, pulse& p) {
     if (p.high) {
-        line.write(false);
+        if (line) {
+            line->write(false);
+        }
         p.high = false;
         if (p.pending) {
             p.ev.notify(1, sc_core::SC_NS);
@@ -21,7 +23,9 @@ void iommu::drive(sc_core::sc_out<bool>& line, pulse& p) {
     }
     if (p.pending) {
         --p.pending;
-        line.write(true);
+        if (line) {
+            line->write(true);
+        }
         p.high = true;
         p.ev.notify(1, sc_core::SC_NS);
     }

@@ -26,12 +26,15 @@ void iommu::register_statistics() {
     own.counter("quantum_syncs", "waits on reaching the quantum", s.quantum_syncs);
     own.counter("fault_events", "fault event pulses", s.fault_events);
     own.counter("completion_events", "invalidation completion pulses", s.completion_events);
+    own.counter("page_requests", "PRI page request messages", s.page_requests);
+    own.counter("page_request_events", "page request event pulses", s.page_request_events);
 
     stats_group& translation = m_stats_group.subgroup("translation", "the translation core");
     translation.on_prepare([this] { m_translation_snapshot = m_translator.stats(); });
     m_translation_snapshot.register_stats(translation);
     m_faults.statistics().register_stats(m_stats_group.subgroup("faults", "fault recording"));
     m_queue->stats().register_stats(m_stats_group.subgroup("qi", "the queued-invalidation engine"));
+    m_prq.statistics().register_stats(m_stats_group.subgroup("prq", "the page request queue"));
 
     // The last interrupt request recorded, so that a stats reader sees what it was.
     stats_group& interrupts = m_stats_group.subgroup("interrupts", "requests to the interrupt window");

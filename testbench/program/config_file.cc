@@ -94,6 +94,7 @@ const std::vector<field<dma_device_config>>& device_fields() {
     static const std::vector<field<dma_device_config>> fields = {
         {"rid", &dma_device_config::rid},
         {"ats", &dma_device_config::ats},
+        {"pri", &dma_device_config::pri},
         {"pasid", &dma_device_config::pasid},
         {"devtlb_latency_ns", &dma_device_config::devtlb_latency_ns},
         {"devtlb_entries", &dma_device_config::devtlb_entries},

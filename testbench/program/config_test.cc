@@ -159,6 +159,7 @@ json companions(const std::string& name) {
         {"iommu.iotlb_ways", {{"iotlb", "cpp"}}},
         {"iommu.pds", {{"iommu", {{"prs", true}}}}},  // page-request drain needs page requests
         {"iommu.dit", {{"iommu", {{"dt", true}}}}},
+        {"devices[].pri", {{"devices", json::array({{{"ats", true}}})}}},  // page requests need ATS
     };
     const auto it = needs.find(name);
     json base = it == needs.end() ? json::object() : it->second;
@@ -291,6 +292,14 @@ TEST(ConfigFile, EveryDocumentedFieldIsSettableAlone) {
             }
         }
     }
+}
+
+TEST(ConfigFile, PriWithoutAtsIsRefusedByName) {
+    platform_config c;
+    EXPECT_EQ(apply_config_json(R"({"devices": [{"pri": true}]})", c), "devices[0].pri: page requests need ats=true");
+    platform_config ok;
+    EXPECT_EQ(apply_config_json(R"({"devices": [{"ats": true, "pri": true}]})", ok), "");
+    EXPECT_TRUE(ok.devices[0].pri);
 }
 
 TEST(ConfigFile, ScenarioParamsAreReadAndWrittenBack) {

@@ -100,6 +100,17 @@ const std::vector<scenario>& all_scenarios() {
           {"pages", 256, 1, 65'536, "4 KiB pages of guest RAM"},
           {"writes", 24, 1, 4096, "device writes per round"}},
          [](platform_config& c) { c.iommu.ssads = true; }},
+        {"iopf",
+         "I/O page faults over VT-d page requests: an ATS+PRI device touches unmapped pages, the VMM reads "
+         "each fault from the fault fd, maps the page and answers, the device's retried write lands",
+         run_iopf,
+         {{"pages", 32, 1, 4096, "pages of the device's window faulted in on demand"}},
+         [](platform_config& c) {
+             c.iommu.prs = true;
+             if (c.devices.size() > 1) {
+                 c.devices[1].pri = c.devices[1].ats;
+             }
+         }},
     };
     return list;
 }

@@ -97,5 +97,6 @@ void run_missing_invalidation(scenario_log& log, const cli_options& opts);
 void run_invalidation_storm(scenario_log& log, const cli_options& opts);
 void run_fault_injection(scenario_log& log, const cli_options& opts);
 void run_dirty_tracking(scenario_log& log, const cli_options& opts);
+void run_iopf(scenario_log& log, const cli_options& opts);
 
 }  // namespace iommusim::program

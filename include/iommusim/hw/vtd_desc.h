@@ -125,6 +125,24 @@ constexpr inv_desc allowed =
     fields_mask<4, desc::type_lo, desc::type_hi, mip, pfsid_lo, sid, pasid, pfsid_hi, g, s, addr>();
 }  // namespace p_dev_tlb_desc
 
+// Type 9: page group response (docs/vtd-facts.md §3.10; Linux intel/iommu.h QI_PGRP_*). Answers
+// the page request group PRGI of requester RID (with PASID when PP); words 2-3 may carry the
+// request's private data back.
+namespace pgrp_resp_desc {
+using pp = bit_flag<4>;
+using rc = bit_field<15, 12>;
+using rid = bit_field<31, 16>;
+using pasid = bit_field<51, 32>;
+using lpig = bit_flag<66>;
+using prgi = bit_field<75, 67>;
+using prv_lo = bit_field<191, 128>;
+using prv_hi = bit_field<255, 192>;
+// Response codes (PCIe PRG Response Message).
+enum code : uint8_t { success = 0x0, invalid_request = 0x1, failure = 0xf };
+constexpr inv_desc allowed =
+    fields_mask<4, desc::type_lo, desc::type_hi, pp, rc, rid, pasid, lpig, prgi, prv_lo, prv_hi>();
+}  // namespace pgrp_resp_desc
+
 // ---- Builders -----------------------------------------------------------------------------------
 
 inline inv_desc make_cc_inv(cc_desc::granularity g, uint16_t did = 0, uint16_t sid = 0, uint8_t fm = 0) {
@@ -242,6 +260,19 @@ constexpr uint64_t ats_inv_range(uint64_t addr, bool size_bit, uint64_t& base) {
     const uint64_t pages = uint64_t{1} << (k + 1);
     base = (pfn & ~(pages - 1)) << 12;
     return pages << 12;
+}
+
+inline inv_desc make_pgrp_resp(uint16_t rid, bool pasid_present, uint32_t pasid, uint16_t prg_index, bool lpig,
+                               uint8_t code) {
+    inv_desc d{};
+    desc::set_type(d, inv_type::page_group_response);
+    pgrp_resp_desc::pp::set(d, pasid_present);
+    pgrp_resp_desc::rc::set(d, code);
+    pgrp_resp_desc::rid::set(d, rid);
+    pgrp_resp_desc::pasid::set(d, pasid);
+    pgrp_resp_desc::lpig::set(d, lpig);
+    pgrp_resp_desc::prgi::set(d, prg_index);
+    return d;
 }
 
 }  // namespace iommusim::hw

@@ -36,6 +36,14 @@ constexpr uint32_t IEDATA_OFFSET = 0x0a4;
 constexpr uint32_t IEADDR_OFFSET = 0x0a8;
 constexpr uint32_t IEUADDR_OFFSET = 0x0ac;
 constexpr uint32_t IQERCD_OFFSET = 0x0b0;
+constexpr uint32_t PQH_OFFSET = 0x0c0;
+constexpr uint32_t PQT_OFFSET = 0x0c8;
+constexpr uint32_t PQA_OFFSET = 0x0d0;
+constexpr uint32_t PRS_OFFSET = 0x0dc;
+constexpr uint32_t PECTL_OFFSET = 0x0e0;
+constexpr uint32_t PEDATA_OFFSET = 0x0e4;
+constexpr uint32_t PEADDR_OFFSET = 0x0e8;
+constexpr uint32_t PEUADDR_OFFSET = 0x0ec;
 constexpr uint32_t IVA_OFFSET = 0x0f0;
 constexpr uint32_t IOTLB_OFFSET = 0x0f8;
 // Record 0; record i is at FRCD_OFFSET + i * FRCD_STRIDE.
@@ -496,6 +504,110 @@ constexpr uint64_t ro_mask = 0xffffffff0000000fULL;
 constexpr reg_desc desc{"IQERCD", 0x0b0, 8, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
 }  // namespace iqercd
 
+// PQH: Page request queue head (docs/vtd-facts.md §1.13).
+namespace pqh {
+// rw: offset of the next descriptor software reads, in 32-byte units
+using pqh = bit_field<18, 5>;
+constexpr uint64_t reset = 0x0000000000000000ULL;
+constexpr uint64_t rw_mask = 0x000000000007ffe0ULL;
+constexpr uint64_t w1c_mask = 0x0000000000000000ULL;
+constexpr uint64_t wo_mask = 0x0000000000000000ULL;
+constexpr uint64_t ro_mask = 0x0000000000000000ULL;
+constexpr reg_desc desc{"PQH", 0x0c0, 8, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace pqh
+
+// PQT: Page request queue tail (docs/vtd-facts.md §1.13).
+namespace pqt {
+// ro: offset of the next descriptor hardware writes, in 32-byte units
+using pqt = bit_field<18, 5>;
+constexpr uint64_t reset = 0x0000000000000000ULL;
+constexpr uint64_t rw_mask = 0x0000000000000000ULL;
+constexpr uint64_t w1c_mask = 0x0000000000000000ULL;
+constexpr uint64_t wo_mask = 0x0000000000000000ULL;
+constexpr uint64_t ro_mask = 0x000000000007ffe0ULL;
+constexpr reg_desc desc{"PQT", 0x0c8, 8, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace pqt
+
+// PQA: Page request queue address (docs/vtd-facts.md §1.13).
+namespace pqa {
+// rw: queue size: 2^PQS 4 KiB pages
+using pqs = bit_field<2, 0>;
+// rw: queue base address >> 12
+using pqa = bit_field<63, 12>;
+constexpr uint64_t reset = 0x0000000000000000ULL;
+constexpr uint64_t rw_mask = 0xfffffffffffff007ULL;
+constexpr uint64_t w1c_mask = 0x0000000000000000ULL;
+constexpr uint64_t wo_mask = 0x0000000000000000ULL;
+constexpr uint64_t ro_mask = 0x0000000000000000ULL;
+constexpr reg_desc desc{"PQA", 0x0d0, 8, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace pqa
+
+// PRS: Page request status (docs/vtd-facts.md §1.13).
+namespace prs {
+// w1c: pending page request: a descriptor was written
+using ppr = bit_flag<0>;
+// w1c: page request overflow: a request found the queue full
+using pro = bit_flag<1>;
+constexpr uint64_t reset = 0x00000000U;
+constexpr uint64_t rw_mask = 0x00000000U;
+constexpr uint64_t w1c_mask = 0x00000003U;
+constexpr uint64_t wo_mask = 0x00000000U;
+constexpr uint64_t ro_mask = 0x00000000U;
+constexpr reg_desc desc{"PRS", 0x0dc, 4, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace prs
+
+// PECTL: Page request event control (docs/vtd-facts.md §1.13).
+namespace pectl {
+// ro: interrupt pending
+using ip = bit_flag<30>;
+// rw: interrupt mask
+using im = bit_flag<31>;
+constexpr uint64_t reset = 0x80000000U;
+constexpr uint64_t rw_mask = 0x80000000U;
+constexpr uint64_t w1c_mask = 0x00000000U;
+constexpr uint64_t wo_mask = 0x00000000U;
+constexpr uint64_t ro_mask = 0x40000000U;
+constexpr reg_desc desc{"PECTL", 0x0e0, 4, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace pectl
+
+// PEDATA: Page request event data (docs/vtd-facts.md §1.13).
+namespace pedata {
+// rw: interrupt message data
+using imd = bit_field<15, 0>;
+// rw: extended interrupt message data
+using eimd = bit_field<31, 16>;
+constexpr uint64_t reset = 0x00000000U;
+constexpr uint64_t rw_mask = 0xffffffffU;
+constexpr uint64_t w1c_mask = 0x00000000U;
+constexpr uint64_t wo_mask = 0x00000000U;
+constexpr uint64_t ro_mask = 0x00000000U;
+constexpr reg_desc desc{"PEDATA", 0x0e4, 4, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace pedata
+
+// PEADDR: Page request event address (docs/vtd-facts.md §1.13).
+namespace peaddr {
+// rw: message address >> 2
+using ma = bit_field<31, 2>;
+constexpr uint64_t reset = 0x00000000U;
+constexpr uint64_t rw_mask = 0xfffffffcU;
+constexpr uint64_t w1c_mask = 0x00000000U;
+constexpr uint64_t wo_mask = 0x00000000U;
+constexpr uint64_t ro_mask = 0x00000000U;
+constexpr reg_desc desc{"PEADDR", 0x0e8, 4, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace peaddr
+
+// PEUADDR: Page request event upper address (docs/vtd-facts.md §1.13).
+namespace peuaddr {
+// rw: message upper address
+using mua = bit_field<31, 0>;
+constexpr uint64_t reset = 0x00000000U;
+constexpr uint64_t rw_mask = 0xffffffffU;
+constexpr uint64_t w1c_mask = 0x00000000U;
+constexpr uint64_t wo_mask = 0x00000000U;
+constexpr uint64_t ro_mask = 0x00000000U;
+constexpr reg_desc desc{"PEUADDR", 0x0ec, 4, reset, rw_mask, w1c_mask, wo_mask, ro_mask, 1, 0};
+}  // namespace peuaddr
+
 // IVA: Invalidate address (legacy, at ECAP.IRO) (docs/vtd-facts.md §1.7).
 namespace iva {
 // rw: address mask
@@ -575,7 +687,7 @@ constexpr reg_desc desc_hi{"FRCD_HI", 0x228, 8, reset_hi, rw_mask_hi, w1c_mask_h
 
 // Every register of the block, in offset order of the table.
 // clang-format off
-inline constexpr std::array<reg_desc, 25> reg_table{{
+inline constexpr std::array<reg_desc, 33> reg_table{{
     ver::desc,
     cap::desc,
     ecap::desc,
@@ -597,6 +709,14 @@ inline constexpr std::array<reg_desc, 25> reg_table{{
     ieaddr::desc,
     ieuaddr::desc,
     iqercd::desc,
+    pqh::desc,
+    pqt::desc,
+    pqa::desc,
+    prs::desc,
+    pectl::desc,
+    pedata::desc,
+    peaddr::desc,
+    peuaddr::desc,
     iva::desc,
     iotlb_reg::desc,
     frcd::desc_lo,

@@ -1,0 +1,72 @@
+// The VT-d page request queue as the driver runs it (Linux drivers/iommu/intel/prq.c).
+//
+// Models (docs/vtd-facts.md §1.13, §3.10, §3.11, §10): intel_iommu_enable_prq (a zeroed queue of
+// 2^order pages, PQH = PQT = 0, PQA with the order, PECTL unmasked); prq_event_thread (PPR cleared
+// first, then every descriptor from PQH to PQT checked and reported, PQH written with the tail
+// once, and PRO cleared only when the queue is empty again); handle_bad_prq_event (a request
+// Linux refuses is answered Invalid Request when it ends its group: non-canonical address,
+// privileged read/write, execute with read, no device); a last-page request asking for nothing is
+// dropped; intel_iommu_page_response (a type-9 descriptor naming the request's group, PASID and
+// LPIG, submitted on the invalidation queue).
+// Does not model: the interrupt thread itself (the caller runs handle_event when the page request
+// event is pending), private data, draining a PASID's requests (intel_drain_pasid_prq).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "driver/hw_bus.h"
+#include "driver/iommu_ops.h"
+#include "driver/page_allocator.h"
+#include "driver/queued_invalidation.h"
+
+namespace iommusim::driver {
+
+class vtd_prq {
+  public:
+    // Linux PRQ_ORDER: a 16-page queue (2048 descriptors).
+    static constexpr unsigned default_order = 4;
+
+    struct stats {
+        uint64_t events = 0;     // handle_event runs
+        uint64_t requests = 0;   // descriptors consumed
+        uint64_t reported = 0;   // passed to the IOMMU core
+        uint64_t bad = 0;        // refused (answered Invalid Request when they ended a group)
+        uint64_t overflows = 0;  // PRO seen
+        uint64_t responses = 0;  // page group responses submitted
+    };
+
+    vtd_prq(hw_bus& bus, page_allocator& pages, queued_invalidation& qi) : m_bus(bus), m_pages(pages), m_qi(qi) {}
+    vtd_prq(const vtd_prq&) = delete;
+    vtd_prq& operator=(const vtd_prq&) = delete;
+
+    // 0, -ENOMEM. `order` at most 7 (PQA.PQS is 3 bits).
+    int enable(unsigned order = default_order);
+    bool enabled() const { return m_queue != 0; }
+    // Linux intel_iommu_finish_prq: the registers cleared, the event masked, the queue freed.
+    void disable();
+
+    // One run of the page request thread. `report(rid, request)` hands a request to the IOMMU
+    // core: it returns false when no device has that requester id (the request is then refused).
+    // Returns the number of descriptors consumed.
+    using report_fn = std::function<bool(uint16_t rid, const page_request& request)>;
+    unsigned handle_event(const report_fn& report);
+
+    // Answers the group of `request` from device `rid` (intel_iommu_page_response). 0 or the
+    // queue's errno.
+    int page_response(uint16_t rid, const page_request& request, const struct page_response& response);
+
+    const stats& statistics() const { return m_stats; }
+
+  private:
+    void answer_bad(uint16_t rid, bool pasid_present, uint32_t pasid, uint16_t group, bool last);
+
+    hw_bus& m_bus;
+    page_allocator& m_pages;
+    queued_invalidation& m_qi;
+    uint64_t m_queue = 0;
+    unsigned m_order = 0;
+    stats m_stats;
+};
+
+}  // namespace iommusim::driver

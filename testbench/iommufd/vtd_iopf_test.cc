@@ -1,0 +1,153 @@
+// I/O page faults through VT-d end to end (docs/vtd-facts.md §10, docs/iommufd-facts.md fault
+// queue): an ATS+PRI device touches a page its HWPT does not map, the translation comes back
+// R=W=0, the device's page request goes through the page request queue and the driver's page
+// request thread to the HWPT's fault object, the VMM reads the fault fd, maps the page and writes
+// the response, the page group response reaches the device, which retries and moves its data.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "iommufd/iommufd_util.h"
+#include "iommusim/iommufd.h"
+#include "iommusim/iommusim.h"
+#include "platform/platform.h"
+
+namespace iommusim::test {
+namespace {
+
+constexpr uint64_t page = 4096;
+constexpr unsigned k_device = 1;        // vfio1: ATS, and PRI here
+constexpr uint64_t k_iova = 0x20'3000;  // page request group 3 (page number's low 9 bits)
+
+void ConfigurePlatform() {
+    if (platform::exists()) {
+        return;
+    }
+    platform_config cfg;
+    cfg.iommu.prs = true;
+    cfg.devices[k_device].pri = true;
+    std::string error;
+    ASSERT_TRUE(platform::configure(cfg, &error)) << error;
+}
+
+class VtdIopf : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ConfigurePlatform();
+        m_buf = static_cast<uint8_t*>(std::aligned_alloc(page, page));
+        ASSERT_NE(nullptr, m_buf);
+        std::memset(m_buf, 0, page);
+        m_fd = iommusim_open("/dev/iommu", O_RDWR);
+        ASSERT_GE(m_fd, 0);
+        m_vfio = iommusim_open(("/dev/vfio/devices/vfio" + std::to_string(k_device)).c_str(), O_RDWR);
+        ASSERT_GE(m_vfio, 0);
+        vfio_device_bind_iommufd bind{};
+        bind.argsz = sizeof(bind);
+        bind.iommufd = m_fd;
+        ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+        m_dev_id = bind.out_devid;
+        ASSERT_EQ(0, IoasAlloc(m_fd, &m_ioas_id));
+        ASSERT_EQ(0, FaultQueueAlloc(m_fd, &m_fault_id, &m_fault_fd));
+        ASSERT_EQ(0, HwptAllocIopf(m_fd, m_dev_id, m_ioas_id, m_fault_id, &m_hwpt_id));
+        vfio_device_attach_iommufd_pt attach{};
+        attach.argsz = sizeof(attach);
+        attach.pt_id = m_hwpt_id;
+        ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    }
+    void TearDown() override {
+        if (m_vfio >= 0) {
+            EXPECT_EQ(0, iommusim_close(m_vfio));
+        }
+        if (m_fault_fd >= 0) {
+            EXPECT_EQ(0, iommusim_close(m_fault_fd));
+        }
+        if (m_fd >= 0) {
+            EXPECT_EQ(0, iommusim_close(m_fd));
+        }
+        std::free(m_buf);
+    }
+    // The VMM's side: one fault record from the fault fd.
+    iommu_hwpt_pgfault ReadFault() {
+        iommu_hwpt_pgfault f{};
+        EXPECT_EQ(static_cast<ssize_t>(sizeof f), iommusim_read(m_fault_fd, &f, sizeof f));
+        return f;
+    }
+    void Respond(uint32_t cookie, uint32_t code) {
+        iommu_hwpt_page_response r{cookie, code};
+        EXPECT_EQ(static_cast<ssize_t>(sizeof r), iommusim_write(m_fault_fd, &r, sizeof r));
+    }
+    void MapThePage() {
+        uint64_t iova = k_iova;
+        ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, m_buf, page, &iova,
+                             IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    }
+
+    uint8_t* m_buf = nullptr;
+    int m_fd = -1;
+    int m_vfio = -1;
+    int m_fault_fd = -1;
+    uint32_t m_dev_id = 0;
+    uint32_t m_ioas_id = 0;
+    uint32_t m_fault_id = 0;
+    uint32_t m_hwpt_id = 0;
+};
+
+TEST_F(VtdIopf, FaultReadFixedAnsweredAndTheRetriedDmaLands) {
+    platform& p = platform::instance();
+    ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova + 0x10, true));  // not present: page request out
+    const iommu_hwpt_pgfault f = ReadFault();
+    EXPECT_EQ(f.flags, static_cast<uint32_t>(IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+    EXPECT_EQ(f.dev_id, m_dev_id);
+    EXPECT_EQ(f.grpid, 3u);
+    EXPECT_EQ(f.perm, static_cast<uint32_t>(IOMMU_PGFAULT_PERM_WRITE));
+    EXPECT_EQ(f.addr, k_iova);
+    EXPECT_EQ(f.length, 0u);  // Linux iommufd_compose_fault_message leaves it 0
+    // The device waits: no response yet.
+    char msg[] = "after the fault";
+    EXPECT_EQ(-EAGAIN, p.iopf_complete(k_device, 0, k_iova + 0x10, msg, sizeof msg, true));
+    MapThePage();
+    Respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+    uint8_t code = 0xff;
+    EXPECT_EQ(0, p.iopf_complete(k_device, 0, k_iova + 0x10, msg, sizeof msg, true, &code));
+    EXPECT_EQ(code, 0u);
+    EXPECT_EQ(0, std::memcmp(m_buf + 0x10, msg, sizeof msg));
+    // The translation is now in the device TLB: a second access asks nothing.
+    EXPECT_EQ(0, p.iopf_request(k_device, 0, k_iova, false));
+}
+
+TEST_F(VtdIopf, InvalidResponseFailsTheAccess) {
+    platform& p = platform::instance();
+    ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova, false));
+    const iommu_hwpt_pgfault f = ReadFault();
+    Respond(f.cookie, IOMMUFD_PAGE_RESP_INVALID);
+    uint8_t code = 0xff;
+    uint8_t b = 0;
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, k_iova, &b, 1, false, &code));
+    EXPECT_EQ(code, 1u);  // Invalid Request
+}
+
+TEST_F(VtdIopf, SuccessWithoutAFixAsksAgain) {
+    platform& p = platform::instance();
+    ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova, false));
+    Respond(ReadFault().cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+    uint8_t b = 0;
+    EXPECT_EQ(1, p.iopf_complete(k_device, 0, k_iova, &b, 1, false));  // still not present: a new request
+    const iommu_hwpt_pgfault again = ReadFault();
+    EXPECT_EQ(again.addr, k_iova);
+    EXPECT_EQ(again.perm, static_cast<uint32_t>(IOMMU_PGFAULT_PERM_READ));
+    Respond(again.cookie, IOMMUFD_PAGE_RESP_INVALID);
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, k_iova, &b, 1, false));
+}
+
+TEST_F(VtdIopf, DeviceWithoutPriIsRefused) {
+    EXPECT_EQ(-EOPNOTSUPP, platform::instance().iopf_request(0, 0, k_iova, false));
+    EXPECT_EQ(-EINVAL, platform::instance().iopf_request(99, 0, k_iova, false));
+}
+
+}  // namespace
+}  // namespace iommusim::test

@@ -1,0 +1,339 @@
+// Page requests through the TLM shell (docs/vtd-facts.md §1.13, §3.10, §3.11, §10): descriptors at
+// PQT with hand-computed bits, PRS.PPR/PRO, the page request event and its mask, the unit's own
+// answer on overflow, and page group responses (type 9) reaching the device's port.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <vector>
+
+#include "iommusim/hw/vtd_desc.h"
+#include "iommusim/hw/vtd_regs.h"
+#include "tlm/initiator_tester_util.h"
+#include "tlm/iommu.h"
+#include "tlm/iotlb.h"
+#include "tlm/memory.h"
+#include "tlm/table_builder_util.h"
+
+namespace iommusim {
+namespace {
+
+using namespace hw;
+using test::initiator_tester;
+
+class edge_counter : public sc_core::sc_module {
+  public:
+    sc_core::sc_in<bool> line;
+    unsigned rises = 0;
+    SC_HAS_PROCESS(edge_counter);
+    explicit edge_counter(const sc_core::sc_module_name& n) : sc_core::sc_module(n), line("line") {
+        SC_METHOD(on_rise);
+        sensitive << line.pos();
+        dont_initialize();
+    }
+
+  private:
+    void on_rise() { ++rises; }
+};
+
+// A device's response side: records what the queue engine sends.
+struct recording_port : device_tlb_port {
+    std::vector<page_group_response> responses;
+    void invalidate(const devtlb_request&, devtlb_completion_sink&) override {}
+    void page_response(const page_group_response& r) override { responses.push_back(r); }
+};
+
+constexpr uint16_t k_rid = 0x0100;
+constexpr uint64_t k_queue = 0x20'0000;  // page request queue (4 KiB, PQS=0: 128 descriptors)
+
+iommu_config prs_config(bool prs = true) {
+    iommu_config c;
+    c.prs = prs;
+    return c;
+}
+
+struct bench {
+    iommu_config cfg;
+    iotlb tlb;
+    memory mem;
+    iommu mmu;
+    initiator_tester dev{"dev"};
+    initiator_tester cpu{"cpu"};
+    sc_core::sc_signal<bool> fault_line{"fault_line"};
+    sc_core::sc_signal<bool> inv_line{"inv_line"};
+    sc_core::sc_signal<bool> prq_line{"prq_line"};
+    edge_counter prq_irqs{"prq_irqs"};
+    test::table_builder tb{mem.store()};
+    dma_extension ext;
+
+    explicit bench(const iommu_config& c)
+        : cfg(c), tlb(iotlb_geometry{c.iotlb_sets, c.iotlb_ways}), mem("mem", memory_config{}), mmu("mmu", c, tlb) {
+        dev.socket.bind(mmu.target_socket);
+        cpu.socket.bind(mmu.mmio_socket);
+        mmu.initiator_socket.bind(mem.target_socket);
+        mmu.irq_fault.bind(fault_line);
+        mmu.irq_inv.bind(inv_line);
+        mmu.irq_prq.bind(prq_line);
+        prq_irqs.line.bind(prq_line);
+        ext.requester_id = k_rid;
+        dev.extension = &ext;
+    }
+
+    uint32_t reg32(uint32_t off) {
+        uint32_t v = 0;
+        EXPECT_EQ(cpu.read32(off, v), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
+    uint64_t reg64(uint32_t off) {
+        uint64_t v = 0;
+        EXPECT_EQ(cpu.read64(off, v), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
+    // Linux intel_iommu_enable_prq: PQH = PQT = 0, PQA with the size order; here PECTL unmasked.
+    void setup_queue(bool unmask = true) {
+        EXPECT_EQ(cpu.write64(reg::PQH_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.write64(reg::PQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.write64(reg::PQA_OFFSET, k_queue), tlm::TLM_OK_RESPONSE);  // PQS=0
+        if (unmask) {
+            EXPECT_EQ(cpu.write32(reg::PECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        }
+    }
+    // One page request message from the device; returns the extension's answer.
+    void page_request(uint64_t addr, bool write, uint16_t group, bool last, bool with_pasid = false,
+                      uint32_t pasid = 0) {
+        ext.has_pasid = with_pasid;
+        ext.pasid = pasid;
+        ext.page_request = true;
+        ext.pr_read = !write;
+        ext.pr_write = write;
+        ext.pr_last = last;
+        ext.pr_group = group;
+        uint8_t none = 0;
+        EXPECT_EQ(dev.access(tlm::TLM_WRITE_COMMAND, addr, &none, 0), tlm::TLM_OK_RESPONSE);
+        ext.page_request = false;
+    }
+    std::array<uint64_t, 4> descriptor(unsigned index) {
+        std::array<uint64_t, 4> d{};
+        mem.store().read(k_queue + index * 32, d.data(), 32);
+        return d;
+    }
+    void run(std::function<void()> body) {
+        cpu.body = std::move(body);
+        sc_core::sc_start();
+        ASSERT_TRUE(cpu.done);
+    }
+};
+
+TEST(PageRequest, EcapPrsFollowsTheConfiguration) {
+    bench on(prs_config(true));
+    on.run([&] { EXPECT_EQ((on.reg64(reg::ECAP_OFFSET) >> 29) & 1, 1u); });
+}
+
+TEST(PageRequest, EcapPrsClearWithoutPageRequests) {
+    bench off(prs_config(false));
+    off.run([&] { EXPECT_EQ((off.reg64(reg::ECAP_OFFSET) >> 29) & 1, 0u); });
+}
+
+TEST(PageRequest, DescriptorWrittenAtTailWithItsFields) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.page_request(0x40'0123, true, 0x155, true, true, 7);
+        const auto d = b.descriptor(0);
+        // qw0: type 1, PP (bit 8), RID 0x0100 at 31:16, PASID 7 at 51:32.
+        EXPECT_EQ(d[0], 0x0000'0007'0100'0101ull);
+        // qw1: WRR (bit 1), LPIG (bit 2), PRGI 0x155 at 11:3, page address 0x400000 at 63:12.
+        EXPECT_EQ(d[1], 0x0000'0000'0040'0aaeull);
+        EXPECT_EQ(d[2], 0u);
+        EXPECT_EQ(d[3], 0u);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0x20u);
+        EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0x1u);  // PPR
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 1u);
+        EXPECT_FALSE(b.ext.pr_auto_response);
+    });
+}
+
+TEST(PageRequest, RequestWithoutPasidReadsAsReadRequest) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.page_request(0x1234'5000, false, 3, false);
+        const auto d = b.descriptor(0);
+        EXPECT_EQ(d[0], 0x0000'0000'0100'0001ull);
+        // RDR (bit 0), PRGI 3 (0x18), address 0x12345000.
+        EXPECT_EQ(d[1], 0x1234'5019ull);
+    });
+}
+
+TEST(PageRequest, EventOnlyWhenNoConditionWasPending) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.page_request(0x1000, false, 1, true);
+        b.page_request(0x2000, false, 2, true);
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 1u);  // PPR was still set for the second
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0x40u);
+        // Linux prq_event_thread clears PPR first; the next request is a new event.
+        EXPECT_EQ(b.cpu.write32(reg::PRS_OFFSET, 0x1), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0u);
+        b.page_request(0x3000, false, 3, true);
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 2u);
+        EXPECT_EQ(b.mmu.statistics().page_request_events, 2u);
+    });
+}
+
+TEST(PageRequest, MaskedEventStaysPendingUntilUnmasked) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue(false);  // PECTL.IM resets to 1
+        EXPECT_EQ(b.reg32(reg::PECTL_OFFSET), 0x8000'0000u);
+        b.page_request(0x1000, false, 1, true);
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 0u);
+        EXPECT_EQ(b.reg32(reg::PECTL_OFFSET), 0xc000'0000u);  // IM, IP
+        EXPECT_EQ(b.cpu.write32(reg::PECTL_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 1u);
+        EXPECT_EQ(b.reg32(reg::PECTL_OFFSET), 0u);
+    });
+}
+
+TEST(PageRequest, ClearingPprAndProClearsPendingIp) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue(false);
+        b.page_request(0x1000, false, 1, true);
+        EXPECT_EQ(b.cpu.write32(reg::PRS_OFFSET, 0x1), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.reg32(reg::PECTL_OFFSET), 0x8000'0000u);  // IP cleared with the condition
+    });
+}
+
+TEST(PageRequest, FullQueueSetsProAndAnswersTheGroupSuccess) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        // 128 slots, one stays free: 127 requests fit.
+        for (unsigned i = 0; i < 127; ++i) {
+            b.page_request(0x1000 * (i + 1), false, i, true);
+            ASSERT_FALSE(b.ext.pr_auto_response);
+        }
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 127u * 32);
+        b.page_request(0x99'0000, true, 0x1ff, false);  // not last in its group: no answer
+        EXPECT_FALSE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0x3u);  // PPR, PRO
+        b.page_request(0x99'0000, true, 0x1ff, true);
+        EXPECT_TRUE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.ext.pr_response_code, pgrp_resp_desc::success);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 127u * 32);
+        // Software drains (PQH = PQT) and clears PRO, as Linux prq_event_thread: requests queue again.
+        EXPECT_EQ(b.cpu.write64(reg::PQH_OFFSET, 127u * 32), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.cpu.write32(reg::PRS_OFFSET, 0x3), tlm::TLM_OK_RESPONSE);
+        b.page_request(0x5000, false, 9, true);
+        EXPECT_FALSE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u);     // 127 * 32 + 32 wraps to 0
+        EXPECT_EQ(b.descriptor(127)[1], 0x504dull);  // RDR, LPIG, PRGI 9, page 0x5000
+        const page_request_queue::stats& s = b.mmu.page_requests().statistics();
+        EXPECT_EQ(s.queued, 128u);
+        EXPECT_EQ(s.overflows, 2u);
+        EXPECT_EQ(s.auto_responses, 1u);
+    });
+}
+
+TEST(PageRequest, ProStillSetDropsRequestsEvenWithRoom) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        for (unsigned i = 0; i < 128; ++i) {
+            b.page_request(0x1000, false, 1, true);
+        }
+        EXPECT_EQ(b.cpu.write64(reg::PQH_OFFSET, 127u * 32), tlm::TLM_OK_RESPONSE);  // room again, PRO kept
+        b.page_request(0x2000, false, 2, true);
+        EXPECT_TRUE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 127u * 32);
+    });
+}
+
+TEST(PageRequest, WithoutPrsTheRequestIsAnsweredResponseFailure) {
+    bench b(prs_config(false));
+    b.run([&] {
+        b.setup_queue();
+        b.page_request(0x1000, false, 1, true);
+        EXPECT_TRUE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.ext.pr_response_code, pgrp_resp_desc::failure);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u);
+        EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0u);
+        EXPECT_EQ(b.descriptor(0)[0], 0u);
+    });
+}
+
+// Scalable mode (type 9 exists only there), then a 256-bit invalidation queue of one page at
+// `queue`, enabled through the registers.
+void enable_invalidation_queue(bench& b, uint64_t queue) {
+    b.tb.set_context(k_rid);
+    EXPECT_EQ(b.cpu.write64(reg::RTADDR_OFFSET, b.tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(b.cpu.write32(reg::GCMD_OFFSET, static_cast<uint32_t>(gcmd::srtp::mask)), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(b.cpu.write64(reg::IQA_OFFSET, iqa::iqa::make(queue >> 12) | iqa::dw::make(1)), tlm::TLM_OK_RESPONSE);
+    const uint32_t sts = b.reg32(reg::GSTS_OFFSET) & static_cast<uint32_t>(gsts::tes::mask | gsts::qies::mask);
+    EXPECT_EQ(b.cpu.write32(reg::GCMD_OFFSET, sts | static_cast<uint32_t>(gcmd::qie::mask)), tlm::TLM_OK_RESPONSE);
+}
+
+TEST(PageRequest, PageGroupResponseReachesTheDevicePort) {
+    bench b(prs_config());
+    recording_port port;
+    b.mmu.queue().register_device_tlb(k_rid, port);
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue);
+        // Linux intel_iommu_page_response: type 9, PP, code Invalid Request, RID, PASID 7; LPIG,
+        // PRGI 0x155. Written by hand: qw0 = 0x9 | 1 << 4 | 1 << 12 | 0x0100 << 16 | 7 << 32.
+        const std::array<uint64_t, 4> d{0x0000'0007'0100'1019ull, 0x0000'0000'0000'0aacull, 0, 0};
+        b.mem.store().write(queue, d.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), 0x20u);
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+        ASSERT_EQ(port.responses.size(), 1u);
+        EXPECT_EQ(port.responses[0].rid, k_rid);
+        EXPECT_TRUE(port.responses[0].pasid_present);
+        EXPECT_EQ(port.responses[0].pasid, 7u);
+        EXPECT_EQ(port.responses[0].prg_index, 0x155u);
+        EXPECT_EQ(port.responses[0].code, 1u);
+        EXPECT_TRUE(port.responses[0].lpig);
+        // The builder the driver uses gives the same words.
+        EXPECT_EQ(make_pgrp_resp(k_rid, true, 7, 0x155, true, pgrp_resp_desc::invalid_request)[0], d[0]);
+        EXPECT_EQ(make_pgrp_resp(k_rid, true, 7, 0x155, true, pgrp_resp_desc::invalid_request)[1], d[1]);
+    });
+}
+
+TEST(PageRequest, PageGroupResponseWithoutPrsIsAnInvalidType) {
+    bench b(prs_config(false));
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue);
+        const std::array<uint64_t, 4> d{0x0000'0000'0100'0009ull, 0x4ull, 0, 0};
+        b.mem.store().write(queue, d.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 1u);
+        EXPECT_EQ(iqercd::iqei::get(b.reg64(reg::IQERCD_OFFSET)), 3u);
+    });
+}
+
+TEST(PageRequest, PageGroupResponseReservedBitIsAReservedFieldError) {
+    bench b(prs_config());
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue);
+        const std::array<uint64_t, 4> d{0x0000'0000'0100'0009ull | (1ull << 60), 0x4ull, 0, 0};
+        b.mem.store().write(queue, d.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(iqercd::iqei::get(b.reg64(reg::IQERCD_OFFSET)), 4u);
+    });
+}
+
+}  // namespace
+}  // namespace iommusim
