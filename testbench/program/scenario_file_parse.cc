@@ -491,7 +491,7 @@ class parser {
                 d.expect.what = dma_expect::kind::success;
             } else {
                 const auto reason = number(e["fault"], ek + ".fault", 1, 255);
-                if (hw::fault_reason_name(static_cast<hw::fault_reason>(reason)).empty()) {
+                if (hw::fault_reason_name(static_cast<hw::fault_reason>(reason)) == "unknown fault reason") {
                     fail(e["fault"], ek + ".fault", hex(reason) + " is not a VT-d fault reason");
                 }
                 d.expect.what = dma_expect::kind::fault;
