@@ -60,6 +60,20 @@ struct unmap_step {
     uint64_t gva = 0;
 };
 
+// A new stage-1 leaf after the setup (for a GVA no mapping covers at that step).
+struct map_step {
+    file_mapping mapping;
+};
+
+// Sets and clears bits of the stage-1 entry at `level` on gva's path (1: the 4 KiB PTE, 4: the
+// PML4 entry), as a buggy or malicious guest does: a reserved bit makes the walk fault.
+struct entry_bits_step {
+    uint64_t gva = 0;
+    unsigned level = 1;
+    uint64_t set = 0;
+    uint64_t clear = 0;
+};
+
 struct invalidate_entry {
     uint64_t addr = 0;
     uint64_t npages = 0;
@@ -94,7 +108,9 @@ struct random_step {
 
 struct file_step {
     unsigned line = 0;  // 1-based line of the step in the file
-    std::variant<dma_step, remap_step, unmap_step, invalidate_step, stale_hits_step, random_step> body;
+    std::variant<dma_step, remap_step, unmap_step, map_step, entry_bits_step, invalidate_step, stale_hits_step,
+                 random_step>
+        body;
 };
 
 struct scenario_document {

@@ -22,6 +22,8 @@ using json = nlohmann::json;
 constexpr uint64_t page_4k = 4096;
 constexpr uint64_t gva_limit = 1ull << 48;  // 4-level first-stage paging: 48-bit input addresses
 constexpr uint32_t pasid_limit = 1u << 20;  // PASIDs are 20 bits (VT-d 3.4 "PASID")
+constexpr unsigned table_levels = 4;        // the guest's stage-1 tables (guest_memory's default)
+constexpr const char* step_kinds = "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, random";
 
 // An error at a node: its line and the key it is under.
 struct file_error {
@@ -354,34 +356,37 @@ class parser {
             fail(s, "stage1", "must be a list of mappings {gva, gpa | page, size, write}");
         }
         for (std::size_t i = 0; i < s.size(); ++i) {
-            const YAML::Node m = s[i];
-            const std::string where = "stage1[" + std::to_string(i) + "]";
-            check_keys(m, where, {"gva", "gpa", "page", "size", "write"});
-            if (!m["gva"]) {
-                fail(m, where, "needs gva");
-            }
-            file_mapping fm;
-            fm.gva = number(m["gva"], where + ".gva", 0, gva_limit - 1);
-            fm.gpa = gpa_or_page(m, where, "gpa");
-            if (m["size"]) {
-                fm.level = leaf_level(m["size"], where + ".size");
-            }
-            if (m["write"]) {
-                fm.writable = boolean(m["write"], where + ".write");
-            }
-            const uint64_t bytes = level_bytes(fm.level);
-            if (fm.gva % bytes || fm.gpa % bytes) {
-                fail(m, where, "gva and gpa must be aligned to the page size (" + hex(bytes) + ")");
-            }
-            if (fm.gpa + bytes > m_doc.ram_bytes) {
-                fail(m, where, "the page at GPA " + hex(fm.gpa) + " does not fit in guest RAM");
-            }
-            if (m_model.overlaps(fm)) {
-                fail(m, where, "overlaps an earlier mapping");
-            }
-            m_model.map(fm);
-            m_doc.stage1.push_back(fm);
+            m_doc.stage1.push_back(mapping(s[i], "stage1[" + std::to_string(i) + "]"));
         }
+    }
+
+    // One stage-1 leaf {gva, gpa | page, size, write}, which no present mapping may overlap.
+    file_mapping mapping(const YAML::Node& m, const std::string& where) {
+        check_keys(m, where, {"gva", "gpa", "page", "size", "write"});
+        if (!m["gva"]) {
+            fail(m, where, "needs gva");
+        }
+        file_mapping fm;
+        fm.gva = number(m["gva"], where + ".gva", 0, gva_limit - 1);
+        fm.gpa = gpa_or_page(m, where, "gpa");
+        if (m["size"]) {
+            fm.level = leaf_level(m["size"], where + ".size");
+        }
+        if (m["write"]) {
+            fm.writable = boolean(m["write"], where + ".write");
+        }
+        const uint64_t bytes = level_bytes(fm.level);
+        if (fm.gva % bytes || fm.gpa % bytes) {
+            fail(m, where, "gva and gpa must be aligned to the page size (" + hex(bytes) + ")");
+        }
+        if (fm.gpa + bytes > m_doc.ram_bytes) {
+            fail(m, where, "the page at GPA " + hex(fm.gpa) + " does not fit in guest RAM");
+        }
+        if (m_model.overlaps(fm)) {
+            fail(m, where, "overlaps a present mapping");
+        }
+        m_model.map(fm);
+        return fm;
     }
 
     unsigned device_index(const YAML::Node& n, const std::string& key) {
@@ -419,8 +424,7 @@ class parser {
 
     void step(const YAML::Node& n, const std::string& where) {
         if (!n.IsMap() || n.size() != 1) {
-            fail(n, where,
-                 "a step is a mapping with one key: dma, remap, unmap, invalidate, expect_stale_hits or random");
+            fail(n, where, "a step is a mapping with one key: " + std::string(step_kinds));
         }
         const std::string kind = n.begin()->first.as<std::string>();
         const YAML::Node body = n.begin()->second;
@@ -433,6 +437,10 @@ class parser {
             st.body = remap(body, key);
         } else if (kind == "unmap") {
             st.body = unmap(body, key);
+        } else if (kind == "map") {
+            st.body = map_step{mapping(body, key)};
+        } else if (kind == "entry_bits") {
+            st.body = entry_bits(body, key);
         } else if (kind == "invalidate") {
             st.body = invalidate(body, key);
         } else if (kind == "expect_stale_hits") {
@@ -536,6 +544,30 @@ class parser {
         const uint64_t leaf = present_leaf(n["gva"], where + ".gva", gva);
         m_model.unmap(leaf);
         return unmap_step{leaf};
+    }
+
+    entry_bits_step entry_bits(const YAML::Node& n, const std::string& where) {
+        check_keys(n, where, {"gva", "level", "set", "clear"});
+        if (!n["gva"] || !n["level"] || (!n["set"] && !n["clear"])) {
+            fail(n, where, "needs gva, level and set or clear (bit masks)");
+        }
+        entry_bits_step e;
+        e.gva = number(n["gva"], where + ".gva", 0, gva_limit - 1);
+        e.level = static_cast<unsigned>(number(n["level"], where + ".level", 1, table_levels));
+        if (n["set"]) {
+            e.set = number(n["set"], where + ".set");
+        }
+        if (n["clear"]) {
+            e.clear = number(n["clear"], where + ".clear");
+        }
+        // The entry exists when a present leaf at or below that level covers the GVA.
+        const uint64_t leaf = present_leaf(n["gva"], where + ".gva", e.gva);
+        if (m_model.level_at(leaf) > e.level) {
+            fail(n["level"], where + ".level",
+                 "GVA " + hex(e.gva) + " is mapped by a level-" + std::to_string(m_model.level_at(leaf)) +
+                     " leaf: there is no level-" + std::to_string(e.level) + " entry on its path");
+        }
+        return e;
     }
 
     invalidate_step invalidate(const YAML::Node& n, const std::string& where) {

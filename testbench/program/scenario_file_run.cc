@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "iommusim/hw/vtd_fault.h"
+#include "iommusim/hw/vtd_pte.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
 #include "program/nested_setup.h"
@@ -158,10 +159,11 @@ class document_run {
                                     : err         ? "failed with " + errno_text(err)
                                                   : "succeeded";
         switch (s.expect.what) {
-            case dma_expect::kind::fault:
-                m_log.expect(err == EFAULT && reason == static_cast<int>(s.expect.fault_reason),
-                             what + " faults with " + reason_text(static_cast<int>(s.expect.fault_reason)) + " (it " +
-                                 outcome + ")");
+            case dma_expect::kind::fault: {
+                const bool ok = err == EFAULT && reason == static_cast<int>(s.expect.fault_reason);
+                m_log.expect(ok, what + " faults with " + reason_text(static_cast<int>(s.expect.fault_reason)) +
+                                     (ok ? "" : " (it " + outcome + ")"));
+            }
                 return;
             case dma_expect::kind::success:
                 m_log.expect(err == 0, what + " succeeds" + (err ? " (it " + outcome + ")" : std::string()));
@@ -217,6 +219,35 @@ class document_run {
         m_log.step(m_where + ": guest clears the present bit of GVA " + hex(s.gva));
     }
 
+    void do_step(const map_step& s) {
+        const file_mapping& m = s.mapping;
+        if (m.level == 1) {
+            m_guest.map(m.gva, m.gpa, m.writable);
+        } else {
+            m_guest.map_large(m.gva, m.gpa, m.level, m.writable);
+        }
+        m_shadow[m.gva] = {m.gpa, m.level};
+        m_log.step(m_where + ": guest maps GVA " + hex(m.gva) + " -> GPA " + hex(m.gpa));
+    }
+
+    void do_step(const entry_bits_step& s) {
+        uint64_t table = m_guest.s1_root();
+        uint64_t* entry = nullptr;
+        for (unsigned level = m_guest.levels(); level >= s.level; --level) {
+            entry = reinterpret_cast<uint64_t*>(m_guest.at(table)) + hw::pt_index(s.gva, level);
+            if (level == s.level) {
+                break;
+            }
+            table = hw::fs_pte::addr::get(*entry) << 12;
+        }
+        *entry = (*entry | s.set) & ~s.clear;
+        std::ostringstream mark;
+        mark << "edit_level_" << s.level << "_entry_of_GVA_0x" << std::hex << s.gva;
+        platform::instance().note_guest_pte_edit(mark.str());
+        m_log.step(m_where + ": guest edits the level-" + std::to_string(s.level) + " stage-1 entry of GVA " +
+                   hex(s.gva) + " (set " + hex(s.set) + ", clear " + hex(s.clear) + ")");
+    }
+
     void do_step(const invalidate_step& s) {
         std::vector<vmm::inv_range> ranges;
         std::string text;
@@ -230,13 +261,13 @@ class document_run {
         const int err = m_v.hwpt_invalidate(m_nested.at(s.device), ranges, &entry_num);
         const std::string what =
             m_where + ": IOMMU_HWPT_INVALIDATE of vfio" + std::to_string(s.device) + "'s nested HWPT [" + text + "]";
+        const std::string got = " (got " + errno_text(err) + ", entry_num " + std::to_string(entry_num) + ")";
         if (s.expect_errno == 0) {
-            m_log.expect(err == 0 && entry_num == s.entries.size(),
-                         what + " succeeds with entry_num " + std::to_string(s.entries.size()) + " (got " +
-                             errno_text(err) + ", entry_num " + std::to_string(entry_num) + ")");
+            const bool ok = err == 0 && entry_num == s.entries.size();
+            m_log.expect(ok, what + " succeeds with entry_num " + std::to_string(s.entries.size()) + (ok ? "" : got));
         } else {
-            m_log.expect(err == s.expect_errno, what + " fails with " + errno_text(s.expect_errno) + " (got " +
-                                                    errno_text(err) + ", entry_num " + std::to_string(entry_num) + ")");
+            const bool ok = err == s.expect_errno;
+            m_log.expect(ok, what + " fails with " + errno_text(s.expect_errno) + (ok ? "" : got));
         }
     }
 
@@ -252,7 +283,8 @@ class document_run {
         }
         m_reports_mark = reports.size();
         m_log.expect(hits == s.hits, m_where + ": the stale-translation checker reports " + std::to_string(s.hits) +
-                                         " stale hit(s) since the previous count (got " + std::to_string(hits) + ")");
+                                         " stale hit(s) since the previous count" +
+                                         (hits == s.hits ? "" : " (got " + std::to_string(hits) + ")"));
     }
 
     void do_step(const random_step& s) {

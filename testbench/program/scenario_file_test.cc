@@ -164,13 +164,22 @@ TEST(ScenarioFileParse, ErrorsNameFileLineAndKey) {
         {"stage1:\n  - {gva: 0x0, gpa: 0x0, size: 8K}\nsteps: [{expect_stale_hits: 0}]\n",
          "t.yaml:2: stage1[0].size: must be 4K, 2M or 1G, not '8K'"},
         {"stage1:\n  - {gva: 0x0, gpa: 0x0}\n  - {gva: 0x0, gpa: 0x1000}\nsteps: [{expect_stale_hits: 0}]\n",
-         "t.yaml:3: stage1[1]: overlaps an earlier mapping"},
+         "t.yaml:3: stage1[1]: overlaps a present mapping"},
         {"stage1:\n  - {gva: 0x0, gpa: 0x0, page: A}\nsteps: [{expect_stale_hits: 0}]\n",
          "t.yaml:2: stage1[0]: needs exactly one of gpa and page"},
         {"platform:\n  iommu: {bogus: 1}\nsteps: [{expect_stale_hits: 0}]\n", "t.yaml:2: platform: "},
         {"platform:\n  seed: -1\nsteps: [{expect_stale_hits: 0}]\n", "t.yaml:2: platform: "},
         {"platform: {devices: [{rid: 0x100}]}\nsetup: {devices: [2]}\nsteps: [{expect_stale_hits: 0}]\n",
          "t.yaml:2: setup.devices: the platform has 1 device(s)"},
+        {std::string(good_head) + "steps:\n  - map: {gva: 0x40000000, page: A}\n",
+         "t.yaml:7: steps[0].map: overlaps a present mapping"},
+        {std::string(good_head) + "steps:\n  - entry_bits: {gva: 0x40000000, level: 5, set: 1}\n",
+         "t.yaml:7: steps[0].entry_bits.level: must be 1..4, not 5"},
+        {std::string(good_head) + "steps:\n  - entry_bits: {gva: 0x40000000, level: 4}\n",
+         "t.yaml:7: steps[0].entry_bits: needs gva, level and set or clear"},
+        {"stage1: [{gva: 0x40000000, gpa: 0x200000, size: 2M}]\nsteps:\n"
+         "  - entry_bits: {gva: 0x40000000, level: 1, set: 4}\n",
+         "t.yaml:3: steps[0].entry_bits.level: GVA 0x40000000 is mapped by a level-2 leaf: there is no level-1 entry"},
         {"name: x\n", "t.yaml:1: steps: missing"},
         {"steps: [\n", "t.yaml:2: not valid YAML"},
         {"- just\n- a list\n", "t.yaml:1: the scenario must be a mapping"},
@@ -281,7 +290,7 @@ TEST_F(ScenarioFileRun, DmaWriteLandsInThePageOrFaultsOnAReadOnlyMapping) {
                     "FAILED: step 1 (line 10): DMA write of 8 bytes at GVA 0x40000010 from vfio0 lands in page "
                     "B (page B byte 0 is 0xbb: the write went elsewhere)"))
         << r.out;
-    // A write through a stage-1 entry without R/W (VT-d 9.9: first-stage write permission).
+    // A write through a stage-1 entry without R/W: the first stage does not permit it.
     r = run_steps("  - dma: {gva: 0x40001000, len: 4, write: true, data: 1, expect: {fault: none}}\n");
     EXPECT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(has(r.out,
@@ -340,6 +349,33 @@ TEST_F(ScenarioFileRun, UnmapThenInvalidateFaults) {
         "  - invalidate: {entries: [{addr: 0x40000000, npages: 1, leaf: true}]}\n"
         "  - dma: {gva: 0x40000000, len: 4, expect: {fault: 0x71}}\n");
     EXPECT_EQ(r.status, 0) << r.out;
+}
+
+TEST_F(ScenarioFileRun, MapAfterUnmapAndReservedBitsInADirectoryEntry) {
+    // PS is reserved in a PML4 entry (docs/vtd-facts.md §5.1): SFL.3 (0x72) once the non-leaf
+    // invalidation drops the cached directory entries; clearing it again repairs the walk.
+    result r = run_steps(
+        "  - entry_bits: {gva: 0x40000000, level: 4, set: 0x80}\n"
+        "  - invalidate: {entries: [{addr: 0x40000000, npages: 1}]}\n"
+        "  - dma: {gva: 0x40000000, len: 4, expect: {fault: 0x72}}\n"
+        "  - entry_bits: {gva: 0x40000000, level: 4, clear: 0x80}\n"
+        "  - invalidate: {entries: [{addr: 0x40000000, npages: 1}]}\n"
+        "  - dma: {gva: 0x40000000, len: 4, expect: {page: A}}\n"
+        "  - unmap: {gva: 0x40000000}\n"
+        "  - map: {gva: 0x40000000, page: B}\n"
+        "  - invalidate: {entries: [{addr: 0x40000000, npages: 1, leaf: true}]}\n"
+        "  - dma: {gva: 0x40000000, len: 4, expect: {page: B}}\n");
+    EXPECT_EQ(r.status, 0) << r.out;
+    // Clearing the leaf's R/W bit (bit 1) makes a write fault; the check names what happened.
+    r = run_steps(
+        "  - entry_bits: {gva: 0x40000000, level: 1, clear: 2}\n"
+        "  - invalidate: {entries: [{addr: 0x40000000, npages: 1, leaf: true}]}\n"
+        "  - dma: {gva: 0x40000000, len: 4, write: true, data: 1, expect: {page: A}}\n");
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_TRUE(has(r.out,
+                    "FAILED: step 3 (line 12): DMA write of 4 bytes at GVA 0x40000000 from vfio0 lands in page "
+                    "A (it faulted with 0x"))
+        << r.out;
 }
 
 TEST_F(ScenarioFileRun, InvalidateExpectsTheKernelsErrno) {
