@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "iommusim/hw/vtd_fault.h"
+#include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_tables.h"
 #include "program/config_file.h"
 #include "program/parse_number.h"
 #include "program/scenario_file.h"
@@ -19,7 +21,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr uint64_t page_4k = 4096;
+using hw::page_size_4k;
 constexpr uint64_t gva_limit = 1ull << 48;  // 4-level first-stage paging: 48-bit input addresses
 constexpr uint32_t pasid_limit = 1u << 20;  // PASIDs are 20 bits (VT-d 3.4 "PASID")
 constexpr unsigned table_levels = 4;        // the guest's stage-1 tables (guest_memory's default)
@@ -151,10 +153,6 @@ unsigned leaf_level(const YAML::Node& n, const std::string& key) {
     fail(n, key, "must be 4K, 2M or 1G, not '" + s + "'");
 }
 
-uint64_t level_bytes(unsigned level) {
-    return page_4k << (9 * (level - 1));
-}
-
 // The errno names an invalidation may expect (the ones IOMMU_HWPT_INVALIDATE returns,
 // drivers/iommu/iommufd/hw_pagetable.c and drivers/iommu/intel/nested.c).
 int errno_by_name(const std::string& name) {
@@ -219,7 +217,7 @@ class mapping_model {
             return std::nullopt;
         }
         --it;
-        if (gva - it->first < level_bytes(it->second)) {
+        if (gva - it->first < hw::level_page_bytes(it->second)) {
             return it->first;
         }
         return std::nullopt;
@@ -227,7 +225,7 @@ class mapping_model {
     unsigned level_at(uint64_t leaf_gva) const { return m_leaves.at(leaf_gva); }
     void unmap(uint64_t leaf_gva) { m_leaves.erase(leaf_gva); }
     bool overlaps(const file_mapping& m) const {
-        const uint64_t end = m.gva + level_bytes(m.level);
+        const uint64_t end = m.gva + hw::level_page_bytes(m.level);
         auto it = m_leaves.lower_bound(m.gva);
         if (it != m_leaves.end() && it->first < end) {
             return true;
@@ -298,7 +296,7 @@ class parser {
         check_keys(g, "guest", {"ram", "pages"});
         if (g["ram"]) {
             m_doc.ram_bytes = size_value(g["ram"], "guest.ram");
-            if (m_doc.ram_bytes % page_4k) {
+            if (m_doc.ram_bytes % page_size_4k) {
                 fail(g["ram"], "guest.ram", "must be whole 4 KiB pages");
             }
         }
@@ -315,7 +313,7 @@ class parser {
                 }
                 file_page page;
                 page.gpa = number(kv.second["gpa"], key + ".gpa");
-                if (page.gpa % page_4k || page.gpa >= m_doc.ram_bytes) {
+                if (page.gpa % page_size_4k || page.gpa >= m_doc.ram_bytes) {
                     fail(kv.second["gpa"], key + ".gpa",
                          "must be a 4 KiB-aligned GPA inside guest RAM (" + hex(m_doc.ram_bytes) + " bytes)");
                 }
@@ -375,7 +373,7 @@ class parser {
         if (m["write"]) {
             fm.writable = boolean(m["write"], where + ".write");
         }
-        const uint64_t bytes = level_bytes(fm.level);
+        const uint64_t bytes = hw::level_page_bytes(fm.level);
         if (fm.gva % bytes || fm.gpa % bytes) {
             fail(m, where, "gva and gpa must be aligned to the page size (" + hex(bytes) + ")");
         }
@@ -462,7 +460,7 @@ class parser {
         dma_step d;
         d.device = n["device"] ? device_index(n["device"], where + ".device") : first_device();
         d.gva = number(n["gva"], where + ".gva", 0, gva_limit - 1);
-        d.len = number(n["len"], where + ".len", 1, page_4k);
+        d.len = number(n["len"], where + ".len", 1, page_size_4k);
         if (n["write"]) {
             d.write = boolean(n["write"], where + ".write");
         }
@@ -492,7 +490,7 @@ class parser {
                 page_gpa(e["page"], ek + ".page");
                 d.expect.what = dma_expect::kind::page;
                 d.expect.page = e["page"].Scalar();
-                if ((d.gva % page_4k) + d.len > page_4k) {
+                if ((d.gva % page_size_4k) + d.len > page_size_4k) {
                     fail(e["page"], ek + ".page", "the DMA crosses a 4 KiB page boundary");
                 }
             } else if (scalar(e["fault"], ek + ".fault") == "none") {
@@ -527,7 +525,7 @@ class parser {
         r.gva = number(n["gva"], where + ".gva", 0, gva_limit - 1);
         const uint64_t leaf = present_leaf(n["gva"], where + ".gva", r.gva);
         r.gpa = gpa_or_page(n, where, "to");
-        const uint64_t bytes = level_bytes(m_model.level_at(leaf));
+        const uint64_t bytes = hw::level_page_bytes(m_model.level_at(leaf));
         if (r.gpa % bytes || r.gpa + bytes > m_doc.ram_bytes) {
             fail(n, where, "the new page must be aligned to the leaf's size (" + hex(bytes) + ") and fit in guest RAM");
         }
@@ -633,11 +631,11 @@ class parser {
         }
         r.gva = number(n["gva"], where + ".gva", 0, gva_limit - 1);
         r.pages = number(n["pages"], where + ".pages", 1, 1u << 20);
-        if (r.gva % page_4k) {
+        if (r.gva % page_size_4k) {
             fail(n["gva"], where + ".gva", "must be 4 KiB-aligned");
         }
         for (uint64_t p = 0; p < r.pages; ++p) {
-            const uint64_t gva = r.gva + p * page_4k;
+            const uint64_t gva = r.gva + p * page_size_4k;
             const auto leaf = m_model.leaf_of(gva);
             if (!leaf || m_model.level_at(*leaf) != 1) {
                 fail(n["pages"], where + ".pages",

@@ -7,6 +7,7 @@
 
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/hw/vtd_pte.h"
+#include "iommusim/hw/vtd_tables.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
 #include "program/nested_setup.h"
@@ -18,7 +19,8 @@ namespace iommusim::program {
 
 namespace {
 
-constexpr uint64_t page_4k = 4096;
+using hw::page_size_4k;
+constexpr uint64_t max_stream_dma_bytes = 64;  // a random round's DMA: 1..64 bytes
 
 std::string hex(uint64_t v) {
     std::ostringstream s;
@@ -100,12 +102,12 @@ class document_run {
         m_log.step("VMM: nest parent HWPT " + std::to_string(parent) + " (host stage 2: GPA -> HPA)");
         uint64_t data_top = 0;
         for (const auto& [name, page] : m_doc.pages) {
-            std::memset(m_guest.at(page.gpa), page.fill, page_4k);
-            data_top = std::max(data_top, page.gpa + page_4k);
+            std::memset(m_guest.at(page.gpa), page.fill, page_size_4k);
+            data_top = std::max(data_top, page.gpa + page_size_4k);
             m_log.detail("guest: page " + name + " at GPA " + hex(page.gpa) + " filled with " + hex(page.fill));
         }
         for (const file_mapping& m : m_doc.stage1) {
-            data_top = std::max(data_top, m.gpa + (page_4k << (9 * (m.level - 1))));
+            data_top = std::max(data_top, m.gpa + hw::level_page_bytes(m.level));
         }
         m_guest.keep_tables_above(data_top);
         for (const file_mapping& m : m_doc.stage1) {
@@ -141,7 +143,7 @@ class document_run {
             return std::nullopt;
         }
         --it;
-        const uint64_t bytes = page_4k << (9 * (it->second.level - 1));
+        const uint64_t bytes = hw::level_page_bytes(it->second.level);
         if (gva - it->first >= bytes) {
             return std::nullopt;
         }
@@ -181,7 +183,7 @@ class document_run {
                 return;
             }
             case dma_expect::kind::page: {
-                const uint64_t page_gpa = m_doc.pages.at(s.expect.page).gpa + (s.gva % page_4k);
+                const uint64_t page_gpa = m_doc.pages.at(s.expect.page).gpa + (s.gva % page_size_4k);
                 const uint8_t* page = m_guest.at(page_gpa);
                 bool same = false;
                 if (err == 0) {
@@ -238,7 +240,7 @@ class document_run {
             if (level == s.level) {
                 break;
             }
-            table = hw::fs_pte::addr::get(*entry) << 12;
+            table = hw::fs_pte::addr::get(*entry) << hw::page_shift;
         }
         *entry = (*entry | s.set) & ~s.clear;
         std::ostringstream mark;
@@ -294,7 +296,7 @@ class document_run {
         uint64_t wrong = 0;
         for (uint64_t round = 0; round < s.count; ++round) {
             m_log.checkpoint();
-            const uint64_t gva = s.gva + rng.below(s.pages) * page_4k;
+            const uint64_t gva = s.gva + rng.below(s.pages) * page_size_4k;
             if (s.remap_ratio > 0 && rng.chance(s.remap_ratio)) {
                 const uint64_t to = s.targets[rng.below(s.targets.size())];
                 m_guest.remap(gva, to);
@@ -311,8 +313,8 @@ class document_run {
             }
             const unsigned d = s.devices[rng.below(s.devices.size())];
             const bool write = rng.chance(s.write_ratio);
-            const uint64_t len = 1 + rng.below(64);
-            const uint64_t offset = rng.below(page_4k - len + 1);
+            const uint64_t len = 1 + rng.below(max_stream_dma_bytes);
+            const uint64_t offset = rng.below(page_size_4k - len + 1);
             const uint64_t gpa = *expected_gpa(gva + offset);
             std::vector<uint8_t> buf(len);
             if (write) {
