@@ -175,7 +175,9 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
         o.run_args.insert(o.run_args.end(), {"--param", name + "=" + std::to_string(value)});
     }
     if (o.out_dir.empty()) {
-        o.out_dir = (fs::path("regress") / o.scenario).string();
+        // A scenario file's results go under its stem (regress/random-remaps), not its path.
+        const fs::path stem = is_scenario_file_name(o.scenario) ? fs::path(o.scenario).stem() : fs::path(o.scenario);
+        o.out_dir = (fs::path("regress") / stem).string();
     }
     if (o.jobs == 0) {
         o.jobs = std::max(1u, std::thread::hardware_concurrency());

@@ -476,9 +476,13 @@ TEST_F(ScenarioFileRun, TheFilesSeedAndPlatformAreDefaultsTheFlagsOverride) {
 
 TEST_F(ScenarioFileRun, RegressRunsAFileOverSeeds) {
     const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/random-remaps.yaml";
-    const result r = run({"regress", file, "--seeds", "1-3", "-j", "1", "--out", "reg"});
+    const result r = run({"regress", file, "--seeds", "1-3", "-j", "1"});
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_TRUE(has(r.out, "3 seeds, 3 passed, 0 failed")) << r.out;
+    // Results go under the file's stem, each seed's statistics naming the file.
+    const json stats = json::parse(slurp(m_dir / "regress/random-remaps/seed-2.stats.json"));
+    EXPECT_EQ(stats["run"]["scenario"], file);
+    EXPECT_EQ(stats["run"]["seed"], 2);
     std::ofstream(m_dir / "bad.yaml") << "steps: 3\n";
     const result bad = run({"regress", "bad.yaml", "--seeds", "1-3"});
     EXPECT_EQ(bad.status, 2) << bad.out;
