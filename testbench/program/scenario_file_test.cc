@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "program/cli_options.h"
 #include "program/scenario_file.h"
 
 namespace iommusim::program {
@@ -103,6 +104,19 @@ steps:
     EXPECT_EQ(r.devices, (std::vector<unsigned>{0}));
     EXPECT_DOUBLE_EQ(r.remap_ratio, 0.5);
     EXPECT_TRUE(r.invalidate);
+}
+
+TEST(ScenarioFileParse, RunTakesTheFileAndTheOptionsOfAScenarioRun) {
+    std::string error;
+    const auto o = parse_cli({"run", "--seed", "4", "-q", "--stats-json", "s.json", "scenarios/a.yaml"}, error);
+    ASSERT_TRUE(o) << error;
+    EXPECT_EQ(o->command, "run");
+    EXPECT_EQ(o->scenario, "scenarios/a.yaml");
+    EXPECT_EQ(o->seed, 4u);
+    EXPECT_EQ(o->level, verbosity::quiet);
+    EXPECT_EQ(o->stats_json, "s.json");
+    EXPECT_FALSE(parse_cli({"run", "a.yaml", "b.yaml"}, error));
+    EXPECT_EQ(error, "more than one scenario given ('a.yaml' and 'b.yaml')");
 }
 
 TEST(ScenarioFileParse, ScenarioFileNamesEndInYaml) {
