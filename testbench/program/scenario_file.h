@@ -86,6 +86,11 @@ struct invalidate_step {
     int expect_errno = 0;  // 0: ok (and entry_num equals the number of entries)
 };
 
+// Lets simulated time pass with the CPU idle (what a guest's timer or a polling loop costs).
+struct wait_step {
+    uint64_t ns = 0;
+};
+
 struct stale_hits_step {
     uint64_t hits = 0;
 };
@@ -109,7 +114,7 @@ struct random_step {
 struct file_step {
     unsigned line = 0;  // 1-based line of the step in the file
     std::variant<dma_step, remap_step, unmap_step, map_step, entry_bits_step, invalidate_step, stale_hits_step,
-                 random_step>
+                 wait_step, random_step>
         body;
 };
 

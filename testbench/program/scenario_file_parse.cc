@@ -22,10 +22,11 @@ namespace {
 using json = nlohmann::json;
 
 using hw::page_size_4k;
-constexpr uint64_t gva_limit = 1ull << 48;  // 4-level first-stage paging: 48-bit input addresses
-constexpr uint32_t pasid_limit = 1u << 20;  // PASIDs are 20 bits (VT-d 3.4 "PASID")
-constexpr unsigned table_levels = 4;        // the guest's stage-1 tables (guest_memory's default)
-constexpr const char* step_kinds = "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, random";
+constexpr uint64_t gva_limit = 1ull << 48;           // 4-level first-stage paging: 48-bit input addresses
+constexpr uint32_t pasid_limit = 1u << 20;           // PASIDs are 20 bits (VT-d 3.4 "PASID")
+constexpr uint64_t max_wait_ns = 1'000'000'000'000;  // a wait step: 1000 s of simulated time at most
+constexpr unsigned table_levels = 4;                 // the guest's stage-1 tables (guest_memory's default)
+constexpr const char* step_kinds = "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, wait, random";
 
 // An error at a node: its line and the key it is under.
 struct file_error {
@@ -443,6 +444,12 @@ class parser {
             st.body = invalidate(body, key);
         } else if (kind == "expect_stale_hits") {
             st.body = stale_hits_step{number(body, key)};
+        } else if (kind == "wait") {
+            check_keys(body, key, {"ns"});
+            if (!body["ns"]) {
+                fail(body, key, "needs ns");
+            }
+            st.body = wait_step{number(body["ns"], key + ".ns", 1, max_wait_ns)};
         } else if (kind == "random") {
             st.body = random(body, key);
         } else {

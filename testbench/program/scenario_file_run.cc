@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "driver/hw_bus.h"
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_tables.h"
@@ -271,6 +272,14 @@ class document_run {
             const bool ok = err == s.expect_errno;
             m_log.expect(ok, what + " fails with " + errno_text(s.expect_errno) + (ok ? "" : got));
         }
+    }
+
+    void do_step(const wait_step& s) {
+        // On the simulated CPU, as a guest idles: the IOMMU and devices see the time pass.
+        platform& p = platform::instance();
+        const uint64_t before = p.now_ns();
+        p.run([&p, &s] { p.bus().delay(s.ns); });
+        m_log.step(m_where + ": " + std::to_string(p.now_ns() - before) + " ns of simulated time pass");
     }
 
     void do_step(const stale_hits_step& s) {

@@ -194,6 +194,8 @@ TEST(ScenarioFileParse, ErrorsNameFileLineAndKey) {
         {"stage1: [{gva: 0x40000000, gpa: 0x200000, size: 2M}]\nsteps:\n"
          "  - entry_bits: {gva: 0x40000000, level: 1, set: 4}\n",
          "t.yaml:3: steps[0].entry_bits.level: GVA 0x40000000 is mapped by a level-2 leaf: there is no level-1 entry"},
+        {"steps:\n  - wait: {ns: 0}\n", "t.yaml:2: steps[0].wait.ns: must be 1..1000000000000, not 0"},
+        {"steps:\n  - wait: {us: 3}\n", "t.yaml:2: steps[0].wait.us: unknown key (known: ns)"},
         {"name: x\n", "t.yaml:1: steps: missing"},
         {"steps: [\n", "t.yaml:2: not valid YAML"},
         {"- just\n- a list\n", "t.yaml:1: the scenario must be a mapping"},
@@ -390,6 +392,25 @@ TEST_F(ScenarioFileRun, MapAfterUnmapAndReservedBitsInADirectoryEntry) {
                     "FAILED: step 3 (line 12): DMA write of 4 bytes at GVA 0x40000000 from vfio0 lands in page "
                     "A (it faulted with 0x"))
         << r.out;
+}
+
+TEST_F(ScenarioFileRun, WaitLetsSimulatedTimePass) {
+    const std::string dma = "  - dma: {gva: 0x40000000, len: 4, expect: {page: A}}\n";
+    std::ofstream(m_dir / "plain.yaml") << "stage1: [{gva: 0x40000000, gpa: 0x100000}]\nguest: {pages: {A: {gpa: "
+                                           "0x100000, fill: 1}}}\nsteps:\n"
+                                        << dma << dma;
+    std::ofstream(m_dir / "wait.yaml") << "stage1: [{gva: 0x40000000, gpa: 0x100000}]\nguest: {pages: {A: {gpa: "
+                                          "0x100000, fill: 1}}}\nsteps:\n"
+                                       << dma << "  - wait: {ns: 5000}\n"
+                                       << dma;
+    ASSERT_EQ(run({"run", "-q", "--stats-json", "plain.json", "plain.yaml"}).status, 0);
+    const result r = run({"run", "--stats-json", "wait.json", "wait.yaml"});
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_TRUE(has(r.out, "step 2 (line 5): 5000 ns of simulated time pass")) << r.out;
+    const json plain = json::parse(slurp(m_dir / "plain.json"));
+    const json waited = json::parse(slurp(m_dir / "wait.json"));
+    EXPECT_EQ(waited["platform"]["simulated_ns"].get<uint64_t>(),
+              plain["platform"]["simulated_ns"].get<uint64_t>() + 5000);
 }
 
 TEST_F(ScenarioFileRun, InvalidateExpectsTheKernelsErrno) {
