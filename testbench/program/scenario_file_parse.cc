@@ -275,9 +275,39 @@ class parser {
         for (std::size_t i = 0; i < steps.size(); ++i) {
             step(steps[i], "steps[" + std::to_string(i) + "]");
         }
+        check_table_space(root["guest"] ? root["guest"] : root);
     }
 
   private:
+    // The guest builds its stage-1 tables from the top of RAM down, above every page it uses for
+    // data (guest_memory::keep_tables_above): they must fit, or the run could not start.
+    void check_table_space(const YAML::Node& at) {
+        std::vector<file_mapping> all = m_doc.stage1;
+        for (const file_step& st : m_doc.steps) {
+            if (const auto* m = std::get_if<map_step>(&st.body)) {
+                all.push_back(m->mapping);
+            }
+        }
+        uint64_t data_top = 0;
+        for (const auto& [name, page] : m_doc.pages) {
+            data_top = std::max(data_top, page.gpa + page_size_4k);
+        }
+        // One table per distinct index prefix above each leaf: PDPTs, PDs and PTs, plus the PML4.
+        std::set<std::pair<unsigned, uint64_t>> tables;
+        for (const file_mapping& m : all) {
+            data_top = std::max(data_top, m.gpa + hw::level_page_bytes(m.level));
+            for (unsigned level = m.level; level < table_levels; ++level) {
+                tables.insert({level, m.gva / hw::level_page_bytes(level + 1)});
+            }
+        }
+        const uint64_t table_pages = 1 + tables.size();
+        if (data_top + table_pages * page_size_4k > m_doc.ram_bytes) {
+            fail(at, "guest.ram",
+                 hex(m_doc.ram_bytes) + " bytes of guest RAM hold the data up to GPA " + hex(data_top) +
+                     " but not the " + std::to_string(table_pages) + " stage-1 table page(s) above it");
+        }
+    }
+
     void platform(const YAML::Node& p) {
         if (!p.IsMap()) {
             fail(p, "platform", "must be a mapping of --config settings");

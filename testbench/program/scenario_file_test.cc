@@ -196,6 +196,11 @@ TEST(ScenarioFileParse, ErrorsNameFileLineAndKey) {
          "t.yaml:3: steps[0].entry_bits.level: GVA 0x40000000 is mapped by a level-2 leaf: there is no level-1 entry"},
         {"steps:\n  - wait: {ns: 0}\n", "t.yaml:2: steps[0].wait.ns: must be 1..1000000000000, not 0"},
         {"steps:\n  - wait: {us: 3}\n", "t.yaml:2: steps[0].wait.us: unknown key (known: ns)"},
+        // Two data pages at the top of 1 MiB leave no room for the PML4, PDPT, PD and PT.
+        {"guest:\n  ram: 1M\n  pages: {A: {gpa: 0xfe000, fill: 1}}\nstage1: [{gva: 0, gpa: 0xff000}]\n"
+         "steps: [{expect_stale_hits: 0}]\n",
+         "t.yaml:2: guest.ram: 0x100000 bytes of guest RAM hold the data up to GPA 0x100000 but not the 4 stage-1 "
+         "table page(s) above it"},
         {"name: x\n", "t.yaml:1: steps: missing"},
         {"steps: [\n", "t.yaml:2: not valid YAML"},
         {"- just\n- a list\n", "t.yaml:1: the scenario must be a mapping"},
