@@ -1,9 +1,12 @@
 // Running a scenario file: the nested setup it describes, then its steps, each checked against what
 // the guest's own stage-1 mappings say the DMA must see.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "driver/hw_bus.h"
 #include "iommusim/hw/vtd_fault.h"
