@@ -7,7 +7,7 @@ packages=(
     cmake g++ make pkg-config ccache python3
     libsystemc-dev verilator
     libgtest-dev libgmock-dev libbenchmark-dev
-    nlohmann-json3-dev gnuplot-nox clang-format-16 gtkwave
+    nlohmann-json3-dev libyaml-cpp-dev gnuplot-nox clang-format-16 gtkwave
     clang libclang-rt-14-dev  # the fuzz preset: clang++ with libFuzzer and the sanitizer runtimes
     valgrind  # bench/instructions.sh: instructions per operation (cachegrind)
     linux-source-6.12  # the kernel's own iommufd selftest and uapi headers (testbench/kselftest)

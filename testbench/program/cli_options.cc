@@ -10,13 +10,14 @@ namespace iommusim::program {
 
 std::string cli_usage() {
     return R"(usage: iommusim [options] [SCENARIO]
+       iommusim run [options] FILE.yaml   (a scenario file, see README "Scenario files")
        iommusim --list
        iommusim plot STATS.json OUT.png|OUT.svg|OUT.pdf
        iommusim exec [--config FILE] [--iotlb KIND] [--waves[=PATH]] [--stats-json PATH] [--seed N]
                      [-q] -- PROGRAM [ARGS...]
        iommusim iotlb-diff --iotlb KIND [--ops N] [--seed S] [--geometry SxW] [--waves PATH]
        iommusim iotlb-diff --replay FILE       (see iommusim iotlb-diff --help)
-       iommusim regress [-j N] [--junit FILE] [--coverage FILE] [--out DIR] SCENARIO --seeds LIST
+       iommusim regress [-j N] [--junit FILE] [--coverage FILE] [--out DIR] SCENARIO|FILE.yaml --seeds LIST
        iommusim regress --collect DIR [--junit FILE] [--coverage FILE]   (see iommusim regress --help)
        iommusim coverage merge A.json B.json ... -o ALL.json | report ALL.json [--html DIR]
 
@@ -24,7 +25,8 @@ Runs a scenario of the IOMMU nested-translation virtual platform: a VMM drives t
 API, the VT-d driver programs the simulated IOMMU, DMA devices translate through it.
 
 options:
-  -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list)
+  -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list), or a
+                          scenario file NAME.yaml
   -l, --list              list the scenarios and exit
       --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep, rtl:PATH,
                           lockstep:PATH (PATH: an RTL IOTLB plug-in, see README "Verify your
@@ -171,6 +173,9 @@ std::optional<cli_options> parse_cli(const std::vector<std::string>& args, std::
                 return std::nullopt;
             }
             return o;
+        } else if (a == "run" && i == 0) {
+            // `run FILE.yaml`: a scenario file (or a built-in scenario) as the positional argument.
+            o.command = "run";
         } else if (a == "exec" && i == 0) {
             o.command = "exec";
         } else if (a == "--" && o.command == "exec") {

@@ -22,6 +22,7 @@
 #include "program/resolve_config.h"
 #include "program/run_metadata.h"
 #include "program/scenario.h"
+#include "program/scenario_file.h"
 
 using namespace iommusim;
 using namespace iommusim::program;
@@ -91,6 +92,13 @@ int main(int argc, char** argv) {
     }
 
     const scenario* sc = find_scenario(opts->scenario);
+    if (!sc && is_scenario_file_name(opts->scenario)) {
+        sc = load_scenario_file(opts->scenario, error);
+        if (!sc) {
+            std::cerr << "iommusim: " << error << '\n';
+            return 2;
+        }
+    }
     if (!sc) {
         std::cerr << "iommusim: unknown scenario '" << opts->scenario << "' (see iommusim --list)\n";
         return 2;

@@ -24,6 +24,7 @@
 #include "program/regress_report.h"
 #include "program/resolve_config.h"
 #include "program/scenario.h"
+#include "program/scenario_file.h"
 #include "program/seed_set.h"
 
 namespace iommusim::program {
@@ -147,7 +148,12 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
         return "--quiet/--verbose: regress keeps each seed's output in its log (seed-N.log)";
     }
     if (!find_scenario(run->scenario)) {
-        return "unknown scenario '" + run->scenario + "' (see iommusim --list)";
+        if (!is_scenario_file_name(run->scenario)) {
+            return "unknown scenario '" + run->scenario + "' (see iommusim --list)";
+        }
+        if (!load_scenario_file(run->scenario, error)) {
+            return error;
+        }
     }
     // The configuration every seed will run with must be sound before any seed starts.
     platform_config config;
@@ -169,7 +175,9 @@ std::string parse_regress(const std::vector<std::string>& args, regress_options&
         o.run_args.insert(o.run_args.end(), {"--param", name + "=" + std::to_string(value)});
     }
     if (o.out_dir.empty()) {
-        o.out_dir = (fs::path("regress") / o.scenario).string();
+        // A scenario file's results go under its stem (regress/random-remaps), not its path.
+        const fs::path stem = is_scenario_file_name(o.scenario) ? fs::path(o.scenario).stem() : fs::path(o.scenario);
+        o.out_dir = (fs::path("regress") / stem).string();
     }
     if (o.jobs == 0) {
         o.jobs = std::max(1u, std::thread::hardware_concurrency());

@@ -1,10 +1,12 @@
 #include "program/resolve_config.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "platform/output_file.h"
 #include "program/config_file.h"
 #include "program/scenario.h"
+#include "program/scenario_file.h"
 #include "rtl/iotlb_factory.h"
 
 namespace iommusim::program {
@@ -44,8 +46,11 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
     if (opts.seed) {
         next.seed = *opts.seed;
     }
+    // A scenario file's waves are named after the file (waves/random-remaps.vcd), not its path.
+    const std::string stem =
+        is_scenario_file_name(scenario) ? std::filesystem::path(scenario).stem().string() : scenario;
     if (opts.waves) {
-        next.waves = opts.waves->empty() ? "waves/" + scenario + ".vcd" : *opts.waves;
+        next.waves = opts.waves->empty() ? "waves/" + stem + ".vcd" : *opts.waves;
     }
     for (const auto& [name, value] : opts.params) {
         next.params[name] = value;
@@ -62,7 +67,7 @@ std::string resolve_config(const cli_options& opts, const std::string& scenario,
     }
     // Outputs last: a refused configuration creates no directories.
     if (!next.waves.empty()) {
-        if (std::string err = resolve_waves_file(next.waves, scenario, next.waves); !err.empty()) {
+        if (std::string err = resolve_waves_file(next.waves, stem, next.waves); !err.empty()) {
             return (opts.waves ? "--waves: " : "waves: ") + err;
         }
     }

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "platform/stop_signal.h"
+#include "program/scenario_file.h"
 
 namespace iommusim::program {
 
@@ -153,7 +154,7 @@ const scenario* find_scenario(const std::string& name) {
             return &s;
         }
     }
-    return nullptr;
+    return loaded_scenario_file(name);
 }
 
 }  // namespace iommusim::program

@@ -89,6 +89,7 @@ std::string check_scenario_params(const scenario& sc, const std::map<std::string
 uint64_t param_value(const scenario& sc, const platform_config& config, const std::string& name);
 
 const std::vector<scenario>& all_scenarios();
+// A built-in scenario, or a scenario file loaded before (program/scenario_file.h), by name.
 const scenario* find_scenario(const std::string& name);
 
 // Scenario bodies (one file each).
