@@ -45,7 +45,7 @@ struct iommu_device {
     // Domains attached on PASIDs other than RID_PASID (kernel group->pasid_array); an absent PASID
     // is blocked. Maintained by the drivers' set_dev_pasid / remove_dev_pasid.
     std::map<uint32_t, iommu_domain*> pasid_domains;
-    bool pri = false;                // PRI-capable: may send page requests (needs ats)
+    bool pri = false;  // PRI-capable: may send page requests (needs ats)
 
     virtual ~iommu_device() = default;
 };
