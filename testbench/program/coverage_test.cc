@@ -11,27 +11,13 @@
 #include <sstream>
 
 #include "program/coverage_data.h"
+#include "test_files.h"
 
 namespace iommusim::program {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return q + "'";
-}
 
 // Hits of one bin of a coverage file's point (-1: no such point or bin).
 int64_t hits(const json& coverage, const std::string& point, const std::vector<std::string>& at) {
@@ -133,14 +119,14 @@ class CoverageProgram : public ::testing::Test {
     void TearDown() override { fs::remove_all(m_dir); }
 
     int run(const std::string& args) {
-        const std::string cmd = "cd " + quote(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + quote(IOMMUSIM_PROGRAM) +
-                                " " + args + " >stdout.txt 2>stderr.txt";
+        const std::string cmd = "cd " + test::shell_quoted(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " +
+                                test::shell_quoted(IOMMUSIM_PROGRAM) + " " + args + " >stdout.txt 2>stderr.txt";
         const int rc = std::system(cmd.c_str());
         return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     }
-    json file(const std::string& name) { return json::parse(slurp(m_dir / name)); }
-    std::string out() { return slurp(m_dir / "stdout.txt"); }
-    std::string err() { return slurp(m_dir / "stderr.txt"); }
+    json file(const std::string& name) { return json::parse(test::file_text(m_dir / name)); }
+    std::string out() { return test::file_text(m_dir / "stdout.txt"); }
+    std::string err() { return test::file_text(m_dir / "stderr.txt"); }
 
     fs::path m_dir;
 };
@@ -208,7 +194,7 @@ TEST_F(CoverageProgram, MergeReportAndRegressCoverage) {
     EXPECT_NE(out().find("functional coverage of 2 run(s): "), std::string::npos) << out();
     EXPECT_NE(out().find("holes ("), std::string::npos);
     EXPECT_NE(out().find("  translation.structure_fault: SRT.2 (0x39)\n"), std::string::npos) << out();
-    const std::string page = slurp(m_dir / "report" / "index.html");
+    const std::string page = test::file_text(m_dir / "report" / "index.html");
     EXPECT_NE(page.find("<table id=\"invalidation.scope_x_ih_x_dropped\">"), std::string::npos);
 }
 

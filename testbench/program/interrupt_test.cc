@@ -15,18 +15,12 @@
 #include <string>
 
 #include "program/vcd_reader.h"
+#include "test_files.h"
 
 namespace iommusim::program {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 struct program_run {
     int exit_status = -1;  // -1: it did not exit (killed by a signal)
@@ -42,7 +36,7 @@ program_run run_program(const fs::path& dir, const std::string& env, const std::
     if (status != -1 && WIFEXITED(status)) {
         r.exit_status = WEXITSTATUS(status);
     }
-    r.output = slurp(log);
+    r.output = test::file_text(log);
     return r;
 }
 
@@ -60,10 +54,10 @@ void expect_finished_outputs(const fs::path& dir, const program_run& r) {
     EXPECT_GT(v.last_time, 0u);
     EXPECT_FALSE(values_of(v, "vfio0.dma_valid").empty());
 
-    const std::string view = slurp(dir / "storm.gtkw");
+    const std::string view = test::file_text(dir / "storm.gtkw");
     EXPECT_NE(view.find("[dumpfile] \"" + (dir / "storm.vcd").string() + "\""), std::string::npos) << view;
 
-    const std::string stats = slurp(dir / "storm.json");
+    const std::string stats = test::file_text(dir / "storm.json");
     ASSERT_TRUE(nlohmann::json::accept(stats)) << "statistics are complete JSON: " << stats.substr(0, 200);
     const auto doc = nlohmann::json::parse(stats);
     EXPECT_GT(doc["platform"]["simulated_ns"].get<uint64_t>(), 0u);

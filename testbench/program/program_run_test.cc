@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "program/config_file.h"
+#include "test_files.h"
 
 namespace iommusim::program {
 namespace {
@@ -23,21 +24,6 @@ struct result {
     std::string err;
 };
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return q + "'";
-}
-
 class ProgramRun : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -50,17 +36,17 @@ class ProgramRun : public ::testing::Test {
 
     // Runs the program in m_dir with `args` (and `env`, "NAME=value ..."; IOMMUSIM_IOTLB unset otherwise).
     result run(const std::vector<std::string>& args, const std::string& env = "") {
-        std::string cmd =
-            "cd " + quote(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + env + " " + quote(IOMMUSIM_PROGRAM);
+        std::string cmd = "cd " + test::shell_quoted(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + env + " " +
+                          test::shell_quoted(IOMMUSIM_PROGRAM);
         for (const std::string& a : args) {
-            cmd += " " + quote(a);
+            cmd += " " + test::shell_quoted(a);
         }
         cmd += " >stdout.txt 2>stderr.txt";
         const int rc = std::system(cmd.c_str());
         result r;
         r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-        r.out = slurp(m_dir / "stdout.txt");
-        r.err = slurp(m_dir / "stderr.txt");
+        r.out = test::file_text(m_dir / "stdout.txt");
+        r.err = test::file_text(m_dir / "stderr.txt");
         fs::remove(m_dir / "stdout.txt");
         fs::remove(m_dir / "stderr.txt");
         return r;
@@ -89,12 +75,12 @@ TEST_F(ProgramRun, ScenarioParametersShapeTheRunAndReproduceFromItsConfig) {
         run({"--param", "rounds=25", "--param", "max_batch=1", "--stats-json", "s.json", "invalidation-storm"});
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "HWPT_INVALIDATE calls / entries         25 / ")) << r.out;
-    const json stats = json::parse(slurp(m_dir / "s.json"));
+    const json stats = json::parse(test::file_text(m_dir / "s.json"));
     EXPECT_EQ(stats["run"]["config"]["params"], json({{"max_batch", 1}, {"rounds", 25}}));
     // The run block's configuration runs the same storm again: the same statistics.
     write("again.json", stats["run"]["config"].dump());
     ASSERT_EQ(run({"-q", "--config", "again.json", "--stats-json", "s2.json", "invalidation-storm"}).status, 0);
-    const json again = json::parse(slurp(m_dir / "s2.json"));
+    const json again = json::parse(test::file_text(m_dir / "s2.json"));
     EXPECT_EQ(again["platform"], stats["platform"]);
     EXPECT_EQ(again["driver"], stats["driver"]);
 }
@@ -202,7 +188,7 @@ TEST_F(ProgramRun, UnwritableStatsAreRefusedBeforeTheRun) {
 TEST_F(ProgramRun, StatsToMissingDirectoryAreWrittenWhole) {
     const result r = run({"--quiet", "--stats-json", "results/s.json", "nested-invalidate"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
-    const json stats = json::parse(slurp(m_dir / "results" / "s.json"));
+    const json stats = json::parse(test::file_text(m_dir / "results" / "s.json"));
     EXPECT_TRUE(stats.contains("platform"));
     EXPECT_FALSE(fs::exists(m_dir / "results" / "s.json.tmp"));
 }
@@ -231,7 +217,7 @@ TEST_F(ProgramRun, StatsCarryWhatTheRunIsReproducedFrom) {
                                            "invalidation-storm"};
     const result r = run(args);
     ASSERT_EQ(r.status, 0) << r.out << r.err;
-    const json stats = json::parse(slurp(m_dir / "s.json"));
+    const json stats = json::parse(test::file_text(m_dir / "s.json"));
     const json& meta = stats["run"];
     EXPECT_EQ(meta["scenario"], "invalidation-storm");
     EXPECT_EQ(meta["seed"], 7);
@@ -258,7 +244,7 @@ TEST_F(ProgramRun, StatsCarryWhatTheRunIsReproducedFrom) {
 
 // The first ```json block of README.md: the documented --config example.
 std::string readme_config_example() {
-    const std::string readme = slurp(fs::path(IOMMUSIM_SOURCE_DIR) / "README.md");
+    const std::string readme = test::file_text(fs::path(IOMMUSIM_SOURCE_DIR) / "README.md");
     const auto start = readme.find("```json\n");
     const auto end = readme.find("```", start + 8);
     return start == std::string::npos || end == std::string::npos ? "" : readme.substr(start + 8, end - start - 8);
@@ -272,7 +258,7 @@ TEST_F(ProgramRun, ConfigFileIotlbIsUsedAndPrinted) {
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "IOTLB lockstep (from " + config + ")")) << r.out;
     // The IOTLB the platform built says what it is.
-    EXPECT_EQ(json::parse(slurp(m_dir / "s.json"))["platform"]["iotlb"], "lockstep(iotlb,rtl_iotlb)");
+    EXPECT_EQ(json::parse(test::file_text(m_dir / "s.json"))["platform"]["iotlb"], "lockstep(iotlb,rtl_iotlb)");
 }
 
 TEST_F(ProgramRun, EnvironmentIotlbIsUsedBelowFileAndFlag) {
@@ -280,7 +266,7 @@ TEST_F(ProgramRun, EnvironmentIotlbIsUsedBelowFileAndFlag) {
     result r = run({"--stats-json", "s.json", "nested-invalidate"}, "IOMMUSIM_IOTLB=rtl");
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "IOTLB rtl (from IOMMUSIM_IOTLB)")) << r.out;
-    EXPECT_EQ(json::parse(slurp(m_dir / "s.json"))["platform"]["iotlb"], "rtl_iotlb");
+    EXPECT_EQ(json::parse(test::file_text(m_dir / "s.json"))["platform"]["iotlb"], "rtl_iotlb");
 
     r = run({"--config", config, "nested-invalidate"}, "IOMMUSIM_IOTLB=rtl");
     EXPECT_TRUE(has(r.out, "IOTLB lockstep (from " + config + ")")) << r.out;

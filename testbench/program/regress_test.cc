@@ -16,6 +16,7 @@
 
 #include "program/regress_report.h"
 #include "program/seed_set.h"
+#include "test_files.h"
 
 namespace iommusim::program {
 namespace {
@@ -28,21 +29,6 @@ struct result {
     std::string out;
     std::string err;
 };
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return q + "'";
-}
 
 unsigned count(const std::string& text, const std::string& what) {
     unsigned n = 0;
@@ -63,19 +49,19 @@ class Regress : public ::testing::Test {
     void TearDown() override { fs::remove_all(m_dir); }
 
     result shell(const std::string& command) {
-        const std::string cmd =
-            "cd " + quote(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + command + " >stdout.txt 2>stderr.txt";
+        const std::string cmd = "cd " + test::shell_quoted(m_dir.string()) + " && env -u IOMMUSIM_IOTLB " + command +
+                                " >stdout.txt 2>stderr.txt";
         const int rc = std::system(cmd.c_str());
         result r;
         r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-        r.out = slurp(m_dir / "stdout.txt");
-        r.err = slurp(m_dir / "stderr.txt");
+        r.out = test::file_text(m_dir / "stdout.txt");
+        r.err = test::file_text(m_dir / "stderr.txt");
         return r;
     }
     result regress(const std::vector<std::string>& args) {
-        std::string cmd = quote(IOMMUSIM_PROGRAM) + " regress";
+        std::string cmd = test::shell_quoted(IOMMUSIM_PROGRAM) + " regress";
         for (const std::string& a : args) {
-            cmd += " " + quote(a);
+            cmd += " " + test::shell_quoted(a);
         }
         return shell(cmd);
     }
@@ -129,15 +115,16 @@ TEST_F(Regress, PassingSeedsLeaveRecordsStatisticsAndJUnit) {
     EXPECT_NE(r.out.find("regress: nested-invalidate: 3 seeds, 3 passed, 0 failed, in "), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("3/3 seeds done, 0 failing"), std::string::npos) << r.err;
     for (int seed = 1; seed <= 3; ++seed) {
-        const json record = json::parse(slurp(m_dir / "out" / ("seed-" + std::to_string(seed) + ".json")));
+        const json record = json::parse(test::file_text(m_dir / "out" / ("seed-" + std::to_string(seed) + ".json")));
         EXPECT_EQ(record["exit_status"], 0);
         EXPECT_EQ(record["result"], "RESULT: PASSED");
         // Each seed ran with its own seed: its statistics' run block says so.
-        const json stats = json::parse(slurp(m_dir / "out" / ("seed-" + std::to_string(seed) + ".stats.json")));
+        const json stats =
+            json::parse(test::file_text(m_dir / "out" / ("seed-" + std::to_string(seed) + ".stats.json")));
         EXPECT_EQ(stats["run"]["seed"], seed);
         EXPECT_EQ(stats["run"]["scenario"], "nested-invalidate");
     }
-    const std::string x = slurp(m_dir / "r.xml");
+    const std::string x = test::file_text(m_dir / "r.xml");
     EXPECT_NE(x.find("tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"0\""), std::string::npos) << x;
     EXPECT_EQ(count(x, "<testcase classname=\"iommusim.regress.nested-invalidate\" name=\"seed "), 3u) << x;
 }
@@ -157,7 +144,7 @@ TEST_F(Regress, FailingSeedPrintsARerunLineThatReproducesIt) {
     EXPECT_NE(again.out.find("scenario missing-invalidation, IOTLB cpp (from --iotlb), seed 9"), std::string::npos)
         << again.out;
     EXPECT_NE(again.out.find("checker: stale IOTLB hit"), std::string::npos) << again.out;
-    const std::string x = slurp(m_dir / "r.xml");
+    const std::string x = test::file_text(m_dir / "r.xml");
     EXPECT_NE(x.find("tests=\"2\" failures=\"2\" errors=\"0\""), std::string::npos) << x;
     EXPECT_NE(x.find("<failure type=\"exit status 1\" message=\"RESULT: FAILED"), std::string::npos) << x;
 }
@@ -182,14 +169,14 @@ TEST_F(Regress, EmittedCommandsAreCollectedAndMissingSeedsReported) {
     EXPECT_NE(collected.out.find("3 seeds, 2 passed, 0 failed, 1 without a record"), std::string::npos)
         << collected.out;
     EXPECT_NE(collected.out.find("seeds without a record (never ran, or their host stopped): 2\n"), std::string::npos);
-    EXPECT_NE(slurp(m_dir / "all.xml").find("name=\"seed 2\" time=\"0\">\n      <error type=\"missing\""),
+    EXPECT_NE(test::file_text(m_dir / "all.xml").find("name=\"seed 2\" time=\"0\">\n      <error type=\"missing\""),
               std::string::npos);
 
     ASSERT_EQ(shell(commands[1]).status, 0);
     collected = regress({"--collect", "shared", "--junit", "all.xml"});
     EXPECT_EQ(collected.status, 0) << collected.out << collected.err;
     EXPECT_NE(collected.out.find("3 seeds, 3 passed, 0 failed\n"), std::string::npos) << collected.out;
-    EXPECT_NE(slurp(m_dir / "all.xml").find("tests=\"3\" failures=\"0\" errors=\"0\""), std::string::npos);
+    EXPECT_NE(test::file_text(m_dir / "all.xml").find("tests=\"3\" failures=\"0\" errors=\"0\""), std::string::npos);
 }
 
 TEST_F(Regress, BadUsageIsRefusedBeforeAnythingRuns) {
@@ -216,12 +203,13 @@ TEST_F(Regress, BadUsageIsRefusedBeforeAnythingRuns) {
 }
 
 TEST_F(Regress, SigintFinishesTheRunningSeedsAndStartsNoMore) {
-    const std::string command = "exec " + quote(IOMMUSIM_PROGRAM) + " regress -j 1 --seeds 1-1000 --out out " +
-                                "--junit r.xml nested-invalidate";
+    const std::string command = "exec " + test::shell_quoted(IOMMUSIM_PROGRAM) +
+                                " regress -j 1 --seeds 1-1000 --out out " + "--junit r.xml nested-invalidate";
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        const std::string cmd = "cd " + quote(m_dir.string()) + " && " + command + " >stdout.txt 2>stderr.txt";
+        const std::string cmd =
+            "cd " + test::shell_quoted(m_dir.string()) + " && " + command + " >stdout.txt 2>stderr.txt";
         ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
@@ -235,7 +223,7 @@ TEST_F(Regress, SigintFinishesTheRunningSeedsAndStartsNoMore) {
     ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
     ASSERT_TRUE(WIFEXITED(wait_status));
     EXPECT_EQ(WEXITSTATUS(wait_status), 130);
-    const std::string out = slurp(m_dir / "stdout.txt");
+    const std::string out = test::file_text(m_dir / "stdout.txt");
     std::smatch m;
     ASSERT_TRUE(std::regex_search(out, m, std::regex("RESULT: INTERRUPTED by SIGINT after ([0-9]+) of 1000 seeds")))
         << out;
@@ -243,7 +231,7 @@ TEST_F(Regress, SigintFinishesTheRunningSeedsAndStartsNoMore) {
     EXPECT_GE(ran, 1u);
     EXPECT_LT(ran, 1000u);
     // The JUnit file holds exactly the seeds that ran, whole.
-    const std::string x = slurp(m_dir / "r.xml");
+    const std::string x = test::file_text(m_dir / "r.xml");
     EXPECT_EQ(count(x, "<testcase "), ran) << x;
     EXPECT_NE(x.find("</testsuites>\n"), std::string::npos);
 }

@@ -12,6 +12,7 @@
 
 #include "program/cli_options.h"
 #include "program/scenario_file.h"
+#include "test_files.h"
 
 namespace iommusim::program {
 namespace {
@@ -227,13 +228,6 @@ struct result {
     std::string out;
 };
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 class ScenarioFileRun : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -254,7 +248,7 @@ class ScenarioFileRun : public ::testing::Test {
         const int rc = std::system(cmd.c_str());
         result r;
         r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-        r.out = slurp(m_dir / "out.txt");
+        r.out = test::file_text(m_dir / "out.txt");
         return r;
     }
     // Runs a file of a 64 MiB guest with pages A (0xaa), B (0xbb) and GVA 0x40000000 -> A, and `steps`.
@@ -412,8 +406,8 @@ TEST_F(ScenarioFileRun, WaitLetsSimulatedTimePass) {
     const result r = run({"run", "--stats-json", "wait.json", "wait.yaml"});
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_TRUE(has(r.out, "step 2 (line 5): 5000 ns of simulated time pass")) << r.out;
-    const json plain = json::parse(slurp(m_dir / "plain.json"));
-    const json waited = json::parse(slurp(m_dir / "wait.json"));
+    const json plain = json::parse(test::file_text(m_dir / "plain.json"));
+    const json waited = json::parse(test::file_text(m_dir / "wait.json"));
     EXPECT_EQ(waited["platform"]["simulated_ns"].get<uint64_t>(),
               plain["platform"]["simulated_ns"].get<uint64_t>() + 5000);
 }
@@ -477,8 +471,8 @@ TEST_F(ScenarioFileRun, NestedInvalidateFileHasTheBuiltInsStatistics) {
     ASSERT_EQ(run({"-q", "--stats-json", "b.json", "nested-invalidate"}).status, 0);
     const result r = run({"run", "-q", "--stats-json", "f.json", file});
     ASSERT_EQ(r.status, 0) << r.out;
-    const json builtin = json::parse(slurp(m_dir / "b.json"));
-    const json from_file = json::parse(slurp(m_dir / "f.json"));
+    const json builtin = json::parse(test::file_text(m_dir / "b.json"));
+    const json from_file = json::parse(test::file_text(m_dir / "f.json"));
     expect_same_counters(builtin, from_file);
     // Hand-counted: three DMA reads of 64 bytes: an IOTLB miss and walk, the stale hit, a miss and
     // walk after the invalidation.
@@ -499,17 +493,18 @@ TEST_F(ScenarioFileRun, MissingInvalidationFileHasTheBuiltInsStatistics) {
     const result r = run({"run", "-q", "--stats-json", "f.json", file});
     ASSERT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(has(r.out, "checker: stale IOTLB hit: rid 0x100 no PASID addr 0x40000000")) << r.out;
-    expect_same_counters(json::parse(slurp(m_dir / "b.json")), json::parse(slurp(m_dir / "f.json")));
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")),
+                         json::parse(test::file_text(m_dir / "f.json")));
 }
 
 TEST_F(ScenarioFileRun, TheFilesSeedAndPlatformAreDefaultsTheFlagsOverride) {
     const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/random-remaps.yaml";
     ASSERT_EQ(run({"run", "-q", "--stats-json", "a.json", file}).status, 0);
-    const json a = json::parse(slurp(m_dir / "a.json"));
+    const json a = json::parse(test::file_text(m_dir / "a.json"));
     EXPECT_EQ(a["run"]["config"]["seed"], 1);
     ASSERT_EQ(a["run"]["config"]["devices"].size(), 2u);
     ASSERT_EQ(run({"run", "-q", "--seed", "7", "--stats-json", "b.json", file}).status, 0);
-    const json b = json::parse(slurp(m_dir / "b.json"));
+    const json b = json::parse(test::file_text(m_dir / "b.json"));
     EXPECT_EQ(b["run"]["config"]["seed"], 7);
     EXPECT_NE(a["model"], b["model"]);  // another stream
 }
@@ -520,7 +515,7 @@ TEST_F(ScenarioFileRun, RegressRunsAFileOverSeeds) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_TRUE(has(r.out, "3 seeds, 3 passed, 0 failed")) << r.out;
     // Results go under the file's stem, each seed's statistics naming the file.
-    const json stats = json::parse(slurp(m_dir / "regress/random-remaps/seed-2.stats.json"));
+    const json stats = json::parse(test::file_text(m_dir / "regress/random-remaps/seed-2.stats.json"));
     EXPECT_EQ(stats["run"]["scenario"], file);
     EXPECT_EQ(stats["run"]["seed"], 2);
     std::ofstream(m_dir / "bad.yaml") << "steps: 3\n";

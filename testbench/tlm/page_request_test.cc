@@ -8,6 +8,7 @@
 
 #include "iommusim/hw/vtd_desc.h"
 #include "iommusim/hw/vtd_regs.h"
+#include "tlm/edge_counter_util.h"
 #include "tlm/initiator_tester_util.h"
 #include "tlm/iommu.h"
 #include "tlm/iotlb.h"
@@ -18,22 +19,8 @@ namespace iommusim {
 namespace {
 
 using namespace hw;
+using test::edge_counter;
 using test::initiator_tester;
-
-class edge_counter : public sc_core::sc_module {
-  public:
-    sc_core::sc_in<bool> line;
-    unsigned rises = 0;
-    SC_HAS_PROCESS(edge_counter);
-    explicit edge_counter(const sc_core::sc_module_name& n) : sc_core::sc_module(n), line("line") {
-        SC_METHOD(on_rise);
-        sensitive << line.pos();
-        dont_initialize();
-    }
-
-  private:
-    void on_rise() { ++rises; }
-};
 
 // A device's response side: records what the queue engine sends.
 struct recording_port : device_tlb_port {
