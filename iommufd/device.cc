@@ -53,6 +53,20 @@ int check_pasid_compat(const device& idev, const hw_pagetable& hwpt, uint32_t pa
     return 0;
 }
 
+// Kernel iommufd_hwpt_attach_device -> iommufd_fault_iopf_enable, for the device and for each of
+// its PASIDs alike: a HWPT with a fault object takes only a device whose driver reports page
+// faults (iommu_dev_enable_feature(IOPF); ENODEV otherwise).
+int check_iopf(const device& idev, const hw_pagetable& hwpt) {
+    if (hwpt.fault != nullptr && !idev.dev->ops->supports_iopf(*idev.dev)) {
+        klog::printk(klog::level::info, iommufd_log,
+                     "attach of device %u to HWPT %u refused: the HWPT takes page faults, the device's driver does "
+                     "not (ENODEV)",
+                     idev.id, hwpt.id);
+        return -ENODEV;
+    }
+    return 0;
+}
+
 // Attach/replace onto an existing HWPT.
 int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
     if (idev.hwpt == &hwpt) {
@@ -67,12 +81,8 @@ int attach_hwpt(context& ctx, device& idev, hw_pagetable& hwpt) {
     if (int rc = check_pasid_compat(idev, hwpt, driver::no_pasid)) {
         return rc;
     }
-    if (hwpt.fault != nullptr && !idev.dev->ops->supports_iopf(*idev.dev)) {
-        klog::printk(klog::level::info, iommufd_log,
-                     "attach of device %u to HWPT %u refused: the HWPT takes page faults, the device's driver does "
-                     "not (ENODEV)",
-                     idev.id, hwpt.id);
-        return -ENODEV;
+    if (int rc = check_iopf(idev, hwpt)) {
+        return rc;
     }
     int rc = hwpt.domain->attach_dev(*idev.dev);
     if (rc != 0) {
@@ -107,6 +117,9 @@ int attach_hwpt_pasid(context& ctx, device& idev, uint32_t pasid, hw_pagetable& 
         return 0;
     }
     if (int rc = check_pasid_compat(idev, hwpt, pasid)) {
+        return rc;
+    }
+    if (int rc = check_iopf(idev, hwpt)) {
         return rc;
     }
     const int rc = old != nullptr ? driver::replace_device_pasid(*hwpt.domain, *idev.dev, pasid)

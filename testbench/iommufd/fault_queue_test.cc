@@ -535,6 +535,29 @@ TEST_F(FaultQueueCore, AttachRefusesDeviceWithoutIopf) {
     m_ctx.unbind(plain_id);
 }
 
+TEST_F(FaultQueueCore, PasidAttachRefusesDeviceWithoutIopf) {
+    // The same rule on a PASID (kernel iommufd_hwpt_attach_device enables IOPF for any PASID):
+    // a PASID-compatible fault HWPT refuses the plain device's PASID 1 with ENODEV before its
+    // driver sees the attach.
+    iommu_hwpt_alloc ha{};
+    ha.size = sizeof(ha);
+    ha.flags = IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+    ha.dev_id = m_device_id;
+    ha.pt_id = m_ioas_id;
+    ha.fault_id = m_fault_id;
+    ASSERT_EQ(0, call(IOMMU_HWPT_ALLOC, &ha));
+    driver::iommu_device plain;
+    plain.ops = &driver::mock_driver::instance();
+    plain.max_pasid_log2 = 20;
+    uint32_t plain_id = 0;
+    ASSERT_EQ(0, m_ctx.bind(plain, plain_id));
+    auto* idev = m_ctx.get<iommufd::device>(plain_id, iommufd::obj_type::device);
+    uint32_t pt = ha.out_hwpt_id;
+    EXPECT_EQ(-ENODEV, m_ctx.attach_pasid(*idev, 1, pt));
+    EXPECT_TRUE(idev->pasid_hwpts.empty());
+    m_ctx.unbind(plain_id);
+}
+
 TEST_F(FaultQueueCore, DestroyWithQueuedGroupsAnswersInvalid) {
     ASSERT_EQ(0, m_queue->handle(mock(), request(1, 0x1000, true)));
     ASSERT_EQ(0, m_queue->handle(mock(), request(2, 0x2000, true)));
