@@ -414,6 +414,12 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
             pc.devices.push_back(d);
         }
     }
+    if (config->page_requests != 0) {
+        pc.iommu.prs = true;
+        for (dma_device_config& d : pc.devices) {
+            d.pri = d.ats;
+        }
+    }
     if (config->iotlb != nullptr) {
         pc.iotlb = config->iotlb;
     }

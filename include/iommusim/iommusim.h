@@ -44,6 +44,9 @@ struct iommusim_config {
     const char* log_file; /* kernel log output besides its ring: NULL none, "stderr", or a file path */
     const char* iotlb_replacement; /* lockstep: "tree-plru" (default, victims must match the C++
                                       model) or "free" (the RTL's own victim choice) */
+    int page_requests;             /* non-zero: the IOMMU takes page requests (ECAP.PRS) and every ATS-capable
+                                      device asks for not-present pages with them (PRI), so a fault HWPT
+                                      (IOMMU_HWPT_FAULT_ID_VALID) takes those devices */
 };
 
 /* Configures the platform before its creation. Returns 0, or -1 with errno EBUSY when the

@@ -149,5 +149,51 @@ TEST_F(VtdIopf, DeviceWithoutPriIsRefused) {
     EXPECT_EQ(-EINVAL, platform::instance().iopf_request(99, 0, k_iova, false));
 }
 
+// The C API's page_requests field is the same configuration as iommu.prs + PRI on the ATS devices
+// (vfio1 and vfio3 of four): run in a process of its own so that configuration is the first.
+TEST(VtdIopfCApi, PageRequestsFieldTurnsOnPrsAndPriOnTheAtsDevices) {
+    if (platform::exists()) {
+        GTEST_SKIP() << "the platform of this process was configured by another test";
+    }
+    iommusim_config config{};
+    config.page_requests = 1;
+    ASSERT_EQ(0, iommusim_configure(&config));
+    platform& p = platform::instance();
+    EXPECT_TRUE(p.config().iommu.prs);
+    ASSERT_EQ(4u, p.config().devices.size());
+    EXPECT_FALSE(p.config().devices[0].pri);
+    EXPECT_TRUE(p.config().devices[1].pri);
+    EXPECT_FALSE(p.config().devices[2].pri);
+    EXPECT_TRUE(p.config().devices[3].pri);
+    // A fault HWPT takes vfio1 (ATS+PRI behind a unit with PRS) and refuses vfio0 (ENODEV).
+    const int fd = iommusim_open("/dev/iommu", O_RDWR);
+    ASSERT_GE(fd, 0);
+    uint32_t ioas = 0, fault = 0, hwpt = 0;
+    int fault_fd = -1;
+    ASSERT_EQ(0, IoasAlloc(fd, &ioas));
+    ASSERT_EQ(0, FaultQueueAlloc(fd, &fault, &fault_fd));
+    int vfio[2] = {-1, -1};
+    uint32_t dev_id[2] = {0, 0};
+    for (unsigned n = 0; n < 2; ++n) {
+        vfio[n] = iommusim_open(("/dev/vfio/devices/vfio" + std::to_string(n)).c_str(), O_RDWR);
+        ASSERT_GE(vfio[n], 0);
+        vfio_device_bind_iommufd bind{};
+        bind.argsz = sizeof(bind);
+        bind.iommufd = fd;
+        ASSERT_EQ(0, Ioctl(vfio[n], VFIO_DEVICE_BIND_IOMMUFD, &bind));
+        dev_id[n] = bind.out_devid;
+    }
+    ASSERT_EQ(0, HwptAllocIopf(fd, dev_id[1], ioas, fault, &hwpt));
+    vfio_device_attach_iommufd_pt attach{};
+    attach.argsz = sizeof(attach);
+    attach.pt_id = hwpt;
+    EXPECT_EQ(0, Ioctl(vfio[1], VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    attach.pt_id = hwpt;
+    EXPECT_EQ(ENODEV, Ioctl(vfio[0], VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    for (int f : {vfio[0], vfio[1], fault_fd, fd}) {
+        EXPECT_EQ(0, iommusim_close(f));
+    }
+}
+
 }  // namespace
 }  // namespace iommusim::test
