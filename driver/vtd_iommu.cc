@@ -251,6 +251,8 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     t.rid = rid;
     t.ats = dev.ats && has_device_tlb();
     t.pasid_capable = dev.pasid && pasid_supported();
+    // Linux intel_iommu_probe_device: pri_supported needs ATS and ECAP.PRS (with the queue up).
+    t.pri = t.ats && dev.pri && m_prq.enabled();
     // Linux intel_pasid_alloc_table sizes the directory for the device's PASIDs (8-byte entries,
     // 64 PASIDs each), at least one page. The directory starts at one page here and grows to that
     // size when a PASID beyond it is attached (grow_directory).
@@ -279,6 +281,8 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     hw::context_entry::dte::set(ce, t.ats);
     // Requests with PASID only for PASID-capable devices (Linux context_entry_set_pasid_table).
     hw::context_entry::paside::set(ce, t.pasid_capable);
+    // Page requests allowed (Linux context_entry_set_pasid_table: context_set_sm_pre).
+    hw::context_entry::pre::set(ce, t.pri);
     // 2^(PDTS+7) directory entries: (pages << 12) / 8 of them.
     hw::context_entry::pdts::set(ce, t.dir_order + 2);
     hw::context_entry::pasiddirptr::set(ce, t.pasid_dir >> 12);
@@ -295,6 +299,11 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     }
     out = &m_devices.emplace(rid, std::move(t)).first->second;
     return 0;
+}
+
+int vtd_iommu::setup_context(const iommu_device& dev) {
+    device_tables* t = nullptr;
+    return ensure_context(dev, t);
 }
 
 int vtd_iommu::pasid_entry_pa(device_tables& t, uint32_t pasid, bool allocate, uint64_t& pa) {

@@ -122,6 +122,10 @@ class vtd_iommu {
     // beyond the directory), -ENOMEM, -EFAULT.
     int set_device_entry(const iommu_device& dev, uint32_t pasid, const hw::pasid_entry::words& entry,
                          cache_tags& tags);
+    // Creates dev's context entry and PASID directory (no PASID entry present) when it has none, as
+    // the first set_device_entry would; from then on the unit takes the device's page requests
+    // (PRE, set for an ATS+PRI device with the page request queue up). 0, -ENOMEM, -EFAULT.
+    int setup_context(const iommu_device& dev);
     // The RID_PASID entry of a device without PASIDs.
     int set_device_entry(uint16_t rid, bool ats, const hw::pasid_entry::words& entry, cache_tags& tags);
     // Tears PASID entry `pasid` down (blocking: DMA from rid with it faults) with the §6.7 sequence.
@@ -146,6 +150,7 @@ class vtd_iommu {
         uint16_t rid = 0;
         bool ats = false;            // device TLB enabled (context DTE set)
         bool pasid_capable = false;  // context PASIDE set
+        bool pri = false;            // context PRE set: the device's page requests are taken
         uint64_t pasid_dir = 0;
         unsigned dir_order = 0;                     // the directory is 2^dir_order pages
         unsigned full_dir_order = 0;                // pages for the device's PASID width

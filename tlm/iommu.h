@@ -105,6 +105,7 @@ class iommu : public sc_core::sc_module {
         uint64_t fault_events = 0;         // irq_fault messages
         uint64_t completion_events = 0;    // irq_inv messages
         uint64_t page_requests = 0;        // PRI page request messages received
+        uint64_t page_request_faults = 0;  // of those, refused by the context entry (PRE clear, not present)
         uint64_t page_request_events = 0;  // irq_prq messages
     };
 

@@ -148,7 +148,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
 
 // A PRI Page Request Message (docs/vtd-facts.md §10.1-§10.2): queued for software, or dropped with
 // the group answered here when it cannot be (Success on overflow, so that the device asks again;
-// Response Failure without ECAP.PRS).
+// Response Failure without ECAP.PRS; Invalid Request when the context entry refuses it).
 void iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
     ++m_stats.page_requests;
     hw::page_request_fields f;
@@ -162,8 +162,35 @@ void iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
     f.last_in_group = ext->pr_last;
     f.prg_index = ext->pr_group & 0x1ff;
     f.addr = trans.get_address() & ~(page_4k - 1);
-    const page_request_queue::outcome o = m_prq.submit(f);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    if (m_cfg.prs) {
+        // The requester's context entry must allow page requests (PRE); otherwise the request is
+        // not queued, the fault is recorded (0x47, qualified) and a last-in-group request is
+        // answered Invalid Request here, so the device stops asking.
+        bool fpd = false;
+        if (const hw::fault_reason fr = m_translator.page_request_context(f.rid, f.pasid_present, fpd);
+            fr != hw::fault_reason::none) {
+            ++m_stats.page_request_faults;
+            translation_request req;
+            req.rid = f.rid;
+            req.addr = f.addr;
+            req.write = f.write;
+            req.has_pasid = f.pasid_present;
+            req.pasid = f.pasid;
+            req.priv = f.priv;
+            req.exec = f.exec;
+            translation_result r;
+            r.fault = fr;
+            r.suppressed = fpd && hw::fault_is_qualified(fr);
+            record_fault(req, r, ext);
+            if (f.last_in_group) {
+                ext->pr_auto_response = true;
+                ext->pr_response_code = hw::pgrp_resp_desc::invalid_request;
+            }
+            return;
+        }
+    }
+    const page_request_queue::outcome o = m_prq.submit(f);
     if (o == page_request_queue::outcome::unsupported) {
         ext->pr_auto_response = true;
         ext->pr_response_code = hw::pgrp_resp_desc::failure;

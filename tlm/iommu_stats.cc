@@ -27,6 +27,10 @@ void iommu::register_statistics() {
     own.counter("fault_events", "fault event pulses", s.fault_events);
     own.counter("completion_events", "invalidation completion pulses", s.completion_events);
     own.counter("page_requests", "PRI page request messages", s.page_requests);
+    own.counter("page_request_faults",
+                "page requests the context entry refused (PRE clear, not present): recorded "
+                "faults, answered Invalid Request",
+                s.page_request_faults);
     own.counter("page_request_events", "page request event pulses", s.page_request_events);
 
     stats_group& translation = m_stats_group.subgroup("translation", "the translation core");

@@ -9,8 +9,9 @@
 // fault event's rule (§1.8): it is raised only when neither PPR nor PRO was pending; PECTL.IM=0
 // delivers it at once, IM=1 keeps PECTL.IP until software clears IM; clearing PPR and PRO clears
 // IP. Without ECAP.PRS every request is refused (answered Response Failure by the caller).
-// Does not model: the context entry's PRE bit (every device's requests are accepted), private
-// data (words 2-3 are written zero), MSI writes (delivery is a callback), stop markers.
+// The context entry's PRE check comes before (iommu::page_request, translator::page_request_context).
+// Does not model: private data (words 2-3 are written zero), MSI writes (delivery is a callback),
+// stop markers.
 #pragma once
 
 #include <cstdint>

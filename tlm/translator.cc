@@ -78,6 +78,26 @@ void translator::set_fault(translation_result& r, fault_reason f, bool fpd) {
     }
 }
 
+fault_reason translator::page_request_context(uint16_t rid, bool has_pasid, bool& fpd) {
+    fpd = false;
+    if (const fault_reason rf = m_root_fault[has_pasid ? 1 : 0]; rf != fault_reason::none) {
+        return rf;
+    }
+    const context_info* ctx = m_context_cache.lookup(rid);
+    context_info walked;
+    if (ctx == nullptr) {
+        unsigned accesses = 0;
+        if (const fault_reason f = m_walker.read_context(m_rtaddr, rid, walked, fpd, accesses);
+            f != fault_reason::none) {
+            return f;
+        }
+        m_context_cache.fill(rid, walked);
+        ctx = &walked;
+    }
+    fpd = ctx->fpd;
+    return ctx->pre ? fault_reason::none : fault_reason::ctx_pre_clear;
+}
+
 void translator::resolve(const translation_request& req, translation_result& r) {
     const fault_reason rf = m_root_fault[req.has_pasid ? 1 : 0];
     if (rf != fault_reason::none) {

@@ -51,6 +51,12 @@ class translator final : public invalidation_target {
 
     translation_result translate(const translation_request& req);
 
+    // The context entry a page request from `rid` is checked against (docs/vtd-facts.md §10.1):
+    // fault_reason::none when it is present and allows page requests (PRE), else the reason
+    // (0x47 for PRE clear, or what reading the root or context entry found) and the entry's FPD.
+    // Goes through the context cache like a translation; counts no translation statistics.
+    hw::fault_reason page_request_context(uint16_t rid, bool has_pasid, bool& fpd);
+
     // Applies a scope (docs/vtd-facts.md §6.2-6.5) to every cache it names, then tells the
     // observers; returns the entries dropped (all caches). Kinds that name no translation cache
     // (device-TLB, interrupt-entry cache, wait, none) drop nothing and are not observed.

@@ -3,6 +3,7 @@
 // request reported to the device's domain, answered with page group responses the device receives.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "driver/vtd_model_util.h"
@@ -38,6 +39,14 @@ struct recording_domain : driver::iommu_domain, driver::iopf_handler {
 
 struct prq_unit : model_unit {
     prq_unit() : model_unit(prs_config()) { ats_dev.pri = true; }
+    // Runs fn once the ATS device's context entry exists: the unit takes page requests only from
+    // a device whose context entry allows them (PRE).
+    void run(const std::function<void()>& fn) {
+        model_unit::run([&] {
+            ASSERT_EQ(vtd().setup_context(ats_dev), 0);
+            fn();
+        });
+    }
     dma_device& device() { return plat().dma_engine(k_ats_device); }
     // The page request thread of the driver, finding the ATS device by its requester id.
     unsigned service() {
@@ -84,6 +93,39 @@ TEST(VtdPrq, IopfNeedsAtsAndPri) {
     EXPECT_FALSE(u.ops().supports_iopf(u.dev));  // no ATS
     u.ats_dev.pri = false;
     EXPECT_FALSE(u.ops().supports_iopf(u.ats_dev));
+}
+
+TEST(VtdPrq, ContextEntryAllowsPageRequestsOnlyForAnAtsPriDevice) {
+    prq_unit u;
+    u.run([&] {
+        ASSERT_EQ(u.vtd().setup_context(u.dev), 0);
+        // Context entries by hand: root table from RTADDR, bus 1 lower context table, devfn 0x00
+        // (no ATS) and 0x08 (ATS+PRI) 32 bytes each; PRE is bit 4 of qword 0.
+        const uint64_t root = u.read64(hw::reg::RTADDR_OFFSET) & ~uint64_t{0xfff};
+        uint64_t lctp = 0;
+        ASSERT_TRUE(u.bus().read64(root + 1 * 16, lctp));
+        const uint64_t table = lctp & ~uint64_t{0xfff};
+        uint64_t plain = 0, pri = 0;
+        ASSERT_TRUE(u.bus().read64(table + 0x00 * 32, plain));
+        ASSERT_TRUE(u.bus().read64(table + 0x08 * 32, pri));
+        EXPECT_EQ(plain & 1, 1u);
+        EXPECT_EQ((plain >> 4) & 1, 0u);
+        EXPECT_EQ(pri & 1, 1u);
+        EXPECT_EQ((pri >> 4) & 1, 1u);
+    });
+}
+
+TEST(VtdPrq, DeviceWithoutPreInItsContextEntryIsRefusedByTheUnit) {
+    prq_unit u;
+    u.ats_dev.pri = false;  // the driver sees no PRI capability: PRE stays clear
+    u.run([&] {
+        uint8_t code = 0xff;
+        EXPECT_TRUE(u.device().send_page_request(false, 0, 0x9000, false, 7, &code));
+        EXPECT_EQ(code, 1u);  // Invalid Request from the unit itself
+        EXPECT_EQ(u.read64(hw::reg::PQT_OFFSET), 0u);
+        EXPECT_EQ(u.service(), 0u);
+        EXPECT_EQ(u.mmu().statistics().page_request_faults, 1u);
+    });
 }
 
 TEST(VtdPrq, RequestReachesTheDomainHandlerAndTheResponseTheDevice) {

@@ -75,8 +75,20 @@ struct bench {
         EXPECT_EQ(cpu.read64(off, v), tlm::TLM_OK_RESPONSE);
         return v;
     }
+    // The requester's scalable-mode context entry (PRE as given, FPD as given), the root table
+    // latched: page requests are checked against it.
+    void setup_context(bool pre, bool fpd = false) {
+        test::context_opts o;
+        o.pre = pre;
+        o.fpd = fpd;
+        tb.set_context(k_rid, o);
+        EXPECT_EQ(cpu.write64(reg::RTADDR_OFFSET, tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.write32(reg::GCMD_OFFSET, static_cast<uint32_t>(gcmd::srtp::mask)), tlm::TLM_OK_RESPONSE);
+    }
     // Linux intel_iommu_enable_prq: PQH = PQT = 0, PQA with the size order; here PECTL unmasked.
+    // The requester's context entry allows page requests (PRE).
     void setup_queue(bool unmask = true) {
+        setup_context(true);
         EXPECT_EQ(cpu.write64(reg::PQH_OFFSET, 0), tlm::TLM_OK_RESPONSE);
         EXPECT_EQ(cpu.write64(reg::PQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
         EXPECT_EQ(cpu.write64(reg::PQA_OFFSET, k_queue), tlm::TLM_OK_RESPONSE);  // PQS=0
@@ -252,6 +264,49 @@ TEST(PageRequest, WithoutPrsTheRequestIsAnsweredResponseFailure) {
         EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u);
         EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0u);
         EXPECT_EQ(b.descriptor(0)[0], 0u);
+    });
+}
+
+TEST(PageRequest, PreClearRefusesTheRequestWithAFaultAndInvalidRequest) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.setup_context(false);  // the same device, its context entry now without PRE
+        b.page_request(0x5000, true, 3, true, true, 7);
+        EXPECT_TRUE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.ext.pr_response_code, 1u);  // Invalid Request
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0u) << "nothing queued";
+        EXPECT_EQ(b.reg32(reg::PRS_OFFSET), 0u);
+        EXPECT_EQ(b.prq_irqs.rises, 0u);
+        // Recorded like a DMA fault: FRCD 0 holds reason 0x47 (SCT.8) for the page, SID, PASID 7,
+        // a write (T1 = 0), and FSTS.PPF is set.
+        const uint32_t frcd = static_cast<uint32_t>(cap::fro::get(b.reg64(reg::CAP_OFFSET)) * 16);
+        const uint64_t lo = b.reg64(frcd);
+        const uint64_t hi = b.reg64(frcd + 8);
+        EXPECT_EQ(lo & ~0xfffull, 0x5000u);
+        EXPECT_EQ(hi & 0xffff, k_rid);
+        EXPECT_EQ((hi >> 32) & 0xff, 0x47u);
+        EXPECT_EQ((hi >> 31) & 1, 1u) << "PASID present";
+        EXPECT_EQ((hi >> 40) & 0xfffff, 7u);
+        EXPECT_EQ((hi >> 62) & 1, 0u) << "write";
+        EXPECT_EQ((hi >> 63) & 1, 1u) << "F";
+        EXPECT_EQ(b.reg32(reg::FSTS_OFFSET) & 2u, 2u) << "PPF";
+        // A request that is not the last of its group gets no answer.
+        b.page_request(0x6000, false, 4, false);
+        EXPECT_FALSE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.mmu.statistics().page_request_faults, 2u);
+    });
+}
+
+TEST(PageRequest, PreClearWithFpdIsNotRecorded) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.setup_context(false, true);
+        b.page_request(0x5000, false, 3, true);
+        EXPECT_TRUE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.ext.pr_response_code, 1u);
+        EXPECT_EQ(b.reg32(reg::FSTS_OFFSET) & 2u, 0u) << "FPD suppresses the qualified fault 0x47";
     });
 }
 
