@@ -4,9 +4,9 @@
 // request invalid through the driver's page_response.
 //
 // Models: a request without a PASID goes to the domain attached to the device (its RID); one with
-// a PASID goes, for a driver with a user-managed PASID table (the selftest mock), to the nested
-// domain attached to the RID. Does not model: PASID attachments (a PASID request of any other
-// driver finds no handler).
+// a PASID to the domain attached to that PASID, and when there is none, for a driver with a
+// user-managed PASID table (the selftest mock), to the nested domain attached to the RID. A domain
+// without an iopf handler takes nothing (no fallback).
 #pragma once
 
 #include "driver/iommu_ops.h"

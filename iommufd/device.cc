@@ -129,6 +129,9 @@ int attach_hwpt_pasid(context& ctx, device& idev, uint32_t pasid, hw_pagetable& 
     }
     ++hwpt.users;
     idev.pasid_hwpts[pasid] = &hwpt;
+    if (old != nullptr && old->fault != nullptr) {
+        old->fault->auto_respond(*old, *idev.dev, pasid);
+    }
     put_attached(ctx, old);
     return 0;
 }
@@ -231,6 +234,9 @@ void context::detach_pasid(device& idev, uint32_t pasid) {
     driver::detach_device_pasid(*idev.dev, pasid);
     hw_pagetable* old = it->second;
     idev.pasid_hwpts.erase(it);
+    if (old->fault != nullptr) {
+        old->fault->auto_respond(*old, *idev.dev, pasid);
+    }
     put_attached(*this, old);
 }
 

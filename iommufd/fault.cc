@@ -36,7 +36,18 @@ iommu_hwpt_pgfault record_of(const fault_group& group, const driver::page_reques
 
 int fault::handle(driver::iommu_device& dev, const driver::page_request& request) {
     auto* idev = static_cast<device*>(dev.owner);
-    if (idev == nullptr || idev->hwpt == nullptr || idev->hwpt->fault != this) {
+    if (idev == nullptr) {
+        return -EINVAL;
+    }
+    const hw_pagetable* hwpt = idev->hwpt;
+    uint32_t attachment = driver::no_pasid;
+    if ((request.flags & driver::page_request_pasid_valid) != 0) {
+        if (auto it = idev->pasid_hwpts.find(request.pasid); it != idev->pasid_hwpts.end()) {
+            hwpt = it->second;
+            attachment = request.pasid;
+        }
+    }
+    if (hwpt == nullptr || hwpt->fault != this) {
         return -EINVAL;
     }
     if ((request.flags & driver::page_request_last_page) == 0) {
@@ -47,7 +58,8 @@ int fault::handle(driver::iommu_device& dev, const driver::page_request& request
     fault_group group;
     group.dev = &dev;
     group.dev_id = idev->id;
-    group.hwpt = idev->hwpt;
+    group.hwpt = hwpt;
+    group.pasid = attachment;
     // io-pgfault.c iopf_group_alloc: the waiting requests of the same group index join it.
     auto partial = m_partial.find(&dev);
     if (partial != m_partial.end()) {
@@ -144,9 +156,9 @@ long fault::write(uint64_t buf, std::size_t count) {
     return done == 0 ? rc : static_cast<long>(done);
 }
 
-void fault::auto_respond(const hw_pagetable& hwpt, const driver::iommu_device& dev) {
+void fault::auto_respond(const hw_pagetable& hwpt, const driver::iommu_device& dev, uint32_t pasid) {
     const bool before = pending();
-    auto of_attachment = [&](const fault_group& g) { return g.hwpt == &hwpt && g.dev == &dev; };
+    auto of_attachment = [&](const fault_group& g) { return g.hwpt == &hwpt && g.dev == &dev && g.pasid == pasid; };
     for (auto it = m_deliver.begin(); it != m_deliver.end();) {
         if (of_attachment(*it)) {
             answer(*it, driver::page_response_code::invalid);

@@ -37,7 +37,8 @@ struct fault_group {
     std::vector<driver::page_request> requests;  // report order; the LAST_PAGE request is the last
     driver::iommu_device* dev = nullptr;
     uint32_t dev_id = 0;                 // the device object the records name (kernel idev->obj.id)
-    const hw_pagetable* hwpt = nullptr;  // the attachment it came through (kernel group->attach_handle)
+    const hw_pagetable* hwpt = nullptr;  // the attachment it came through (kernel group->attach_handle):
+    uint32_t pasid = driver::no_pasid;   // the HWPT on the device's RID, or on this PASID
 };
 
 // The table holds one user; every HWPT allocated with it and an open fault fd hold one each.
@@ -45,8 +46,9 @@ struct fault : object, driver::iopf_handler, event_queue_file {
     fault() : object(obj_type::fault) {}
 
     // A page request of dev, reported through the domain of its attached HWPT (kernel
-    // iommufd_fault_iopf_handler, with io-pgfault.c's grouping before it). -EINVAL when dev is
-    // not attached to a HWPT of this fault object (the reporter then answers invalid).
+    // iommufd_fault_iopf_handler, with io-pgfault.c's grouping before it): the HWPT on the
+    // request's PASID when it has one attached, else the HWPT on the RID. -EINVAL when that is no
+    // HWPT of this fault object (the reporter then answers invalid).
     int handle(driver::iommu_device& dev, const driver::page_request& request) override;
 
     // The fault fd's read (kernel iommufd_fault_fops_read) into user buffer buf: the bytes
@@ -61,9 +63,10 @@ struct fault : object, driver::iopf_handler, event_queue_file {
     // Groups read and not yet answered.
     std::size_t awaiting_response() const { return m_response.size(); }
 
-    // The attachment of dev to hwpt ended: every group it reported, read or not, is answered
-    // invalid and its partial requests are dropped (kernel iommufd_auto_response_faults).
-    void auto_respond(const hw_pagetable& hwpt, const driver::iommu_device& dev);
+    // The attachment of dev (its RID, or `pasid`) to hwpt ended: every group it reported, read or
+    // not, is answered invalid and the device's partial requests are dropped (kernel
+    // iommufd_auto_response_faults).
+    void auto_respond(const hw_pagetable& hwpt, const driver::iommu_device& dev, uint32_t pasid = driver::no_pasid);
     // Destruction: every group left is answered invalid (kernel iommufd_fault_destroy).
     void respond_all_invalid();
 

@@ -120,6 +120,55 @@ TEST_F(VtdIopf, FaultReadFixedAnsweredAndTheRetriedDmaLands) {
     EXPECT_EQ(0, p.iopf_request(k_device, 0, k_iova, false));
 }
 
+TEST_F(VtdIopf, PasidTaggedFaultReachesTheFaultQueueOfTheHwptOnThatPasid) {
+    // The RID leaves its HWPT (allocated without IOMMU_HWPT_ALLOC_PASID); PASID 7 goes onto a
+    // PASID-compatible fault HWPT of the same IOAS.
+    vfio_device_detach_iommufd_pt detach{};
+    detach.argsz = sizeof(detach);
+    ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+    iommu_hwpt_alloc ha{};
+    ha.size = sizeof(ha);
+    ha.flags = IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+    ha.dev_id = m_dev_id;
+    ha.pt_id = m_ioas_id;
+    ha.fault_id = m_fault_id;
+    ASSERT_EQ(0, Ioctl(m_fd, IOMMU_HWPT_ALLOC, &ha));
+    vfio_device_attach_iommufd_pt attach{};
+    attach.argsz = sizeof(attach);
+    attach.flags = VFIO_DEVICE_ATTACH_PASID;
+    attach.pt_id = ha.out_hwpt_id;
+    attach.pasid = 7;
+    ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+
+    platform& p = platform::instance();
+    ASSERT_EQ(1, p.iopf_request(k_device, 7, k_iova + 0x20, false));
+    const iommu_hwpt_pgfault f = ReadFault();
+    EXPECT_EQ(f.flags, static_cast<uint32_t>(IOMMU_PGFAULT_FLAGS_PASID_VALID | IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+    EXPECT_EQ(f.pasid, 7u);
+    EXPECT_EQ(f.addr, k_iova);
+    EXPECT_EQ(f.grpid, 3u);
+    std::memset(m_buf, 0x5a, page);
+    MapThePage();
+    Respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+    uint8_t b[4] = {};
+    uint8_t code = 0xff;
+    EXPECT_EQ(0, p.iopf_complete(k_device, 7, k_iova + 0x20, b, sizeof b, false, &code));
+    EXPECT_EQ(code, 0u);
+    EXPECT_EQ(b[0], 0x5a);
+    EXPECT_EQ(b[3], 0x5a);
+    // A second fault on PASID 7, read and left unanswered: detaching the PASID answers it Invalid.
+    ASSERT_EQ(1, p.iopf_request(k_device, 7, 0x40'0000, true));
+    const iommu_hwpt_pgfault again = ReadFault();
+    EXPECT_EQ(again.pasid, 7u);
+    vfio_device_detach_iommufd_pt detach_pasid{};
+    detach_pasid.argsz = sizeof(detach_pasid);
+    detach_pasid.flags = VFIO_DEVICE_DETACH_PASID;
+    detach_pasid.pasid = 7;
+    ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach_pasid));
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 7, 0x40'0000, b, sizeof b, true, &code));
+    EXPECT_EQ(code, 1u);  // Invalid Request
+}
+
 TEST_F(VtdIopf, InvalidResponseFailsTheAccess) {
     platform& p = platform::instance();
     ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova, false));
