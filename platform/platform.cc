@@ -424,6 +424,14 @@ bool platform::configure(const platform_config& config, std::string* error) {
         }
         return false;
     }
+    if (config.devices.size() + attached_devices().size() > platform_config::max_devices) {
+        if (error) {
+            *error = std::to_string(config.devices.size()) + " devices and " +
+                     std::to_string(attached_devices().size()) + " attached own device(s) are more than " +
+                     std::to_string(platform_config::max_devices);
+        }
+        return false;
+    }
     platform_config accepted = config;
     if (!config.waves.empty()) {
         if (std::string err = resolve_waves_file(config.waves, "iommusim", accepted.waves); !err.empty()) {
@@ -763,7 +771,8 @@ std::vector<std::string> platform::stale_reports() const {
 }
 
 void platform::set_device_tlb_unresponsive(unsigned n, bool unresponsive) {
-    if (ats_device_tlb* atc = m_impl->top().devices.at(n)->atc()) {
+    platform_device& d = *m_impl->devices().at(n);
+    if (ats_device_tlb* atc = d.own ? d.own->device_tlb() : d.hw->atc()) {
         atc->set_fault(unresponsive ? ats_device_tlb::fault_mode::never_answer : ats_device_tlb::fault_mode::none);
     }
 }

@@ -132,7 +132,7 @@ class platform {
     uint64_t stale_hits() const;
     std::vector<std::string> stale_reports() const;
     // Fault injection (the fault-injection scenario and tests):
-    // device n stops answering device-TLB invalidations (ITE) until cleared.
+    // device n (built-in or own) stops answering device-TLB invalidations (ITE) until cleared.
     void set_device_tlb_unresponsive(unsigned n, bool unresponsive);
     // The driver submits one raw descriptor followed by its wait descriptor, as if a driver bug
     // had produced it; returns the driver's result (0, -EINVAL after IQE recovery, -ETIMEDOUT).

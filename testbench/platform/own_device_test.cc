@@ -218,6 +218,22 @@ TEST(OwnDevice, AtsTranslationIsCachedAndTheDriverInvalidatesIt) {
     EXPECT_FALSE(dev.invalidations[0].with_pasid);
     EXPECT_FALSE(dev.device_tlb()->holds(false, 0, iova_base + 0x1234));
     EXPECT_EQ(dev.device_tlb()->completions_sent(), dev.invalidations.size());
+    // Fault injection reaches an own device's TLB too: unanswered, the driver sees a time-out (ITE).
+    platform::instance().set_device_tlb_unresponsive(1, true);
+    iommu_ioas_map map{};
+    map.size = sizeof(map);
+    map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+    map.ioas_id = io.ioas;
+    map.user_va = reinterpret_cast<uintptr_t>(host.p);
+    map.length = buffer_bytes;
+    map.iova = iova_base;
+    ASSERT_EQ(iommusim_ioctl(io.iommufd, IOMMU_IOAS_MAP, &map), 0);
+    const uint64_t ite_before = platform::instance().driver_ite_count();
+    const std::size_t sent_before = dev.device_tlb()->completions_sent();
+    ASSERT_EQ(iommusim_ioctl(io.iommufd, IOMMU_IOAS_UNMAP, &unmap), 0);
+    EXPECT_EQ(dev.device_tlb()->completions_sent(), sent_before);
+    EXPECT_GT(platform::instance().driver_ite_count(), ite_before);
+    platform::instance().set_device_tlb_unresponsive(1, false);
     // Now the translation request comes back granting nothing: not cached.
     platform::instance().run([&] { t = dev.translate(false, 0, iova_base + 0x1234, false); });
     EXPECT_FALSE(t.grants(false));
