@@ -36,7 +36,10 @@ class own_device::tlb_port : public device_tlb_port {
 };
 
 own_device::own_device(const sc_core::sc_module_name& name, const own_device_config& cfg)
-    : sc_core::sc_module(name), socket("socket"), m_cfg(cfg) {
+    : sc_core::sc_module(name), socket("socket"), forward_socket("forward_socket"), m_cfg(cfg) {
+    forward_socket.register_b_transport(this, &own_device::forward_b_transport);
+    forward_socket.register_transport_dbg(this, &own_device::forward_transport_dbg);
+    forward_socket.register_get_direct_mem_ptr(this, &own_device::no_dmi);
     if (cfg.ats) {
         m_atc = std::make_unique<ats_device_tlb>("atc", cfg.rid, cfg.devtlb_latency_ns);
         m_port = std::make_unique<tlb_port>(*this);
@@ -66,6 +69,37 @@ void own_device::send(tlm::tlm_generic_payload& trans) {
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(trans, delay);
     sc_core::wait(delay);
+}
+
+// The forwarded payload carries this device's requester id: its own extension with the id set (and
+// given back afterwards), or one of ours for the time of the call.
+void own_device::forward_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+    if (dma_extension* ext = trans.get_extension<dma_extension>()) {
+        const uint16_t rid = ext->requester_id;
+        ext->requester_id = m_cfg.rid;
+        socket->b_transport(trans, delay);
+        ext->requester_id = rid;
+        return;
+    }
+    dma_extension ext;
+    tag(trans, ext, false, 0);
+    socket->b_transport(trans, delay);
+    trans.clear_extension(&ext);
+}
+
+unsigned int own_device::forward_transport_dbg(tlm::tlm_generic_payload& trans) {
+    if (dma_extension* ext = trans.get_extension<dma_extension>()) {
+        const uint16_t rid = ext->requester_id;
+        ext->requester_id = m_cfg.rid;
+        const unsigned int n = socket->transport_dbg(trans);
+        ext->requester_id = rid;
+        return n;
+    }
+    dma_extension ext;
+    tag(trans, ext, false, 0);
+    const unsigned int n = socket->transport_dbg(trans);
+    trans.clear_extension(&ext);
+    return n;
 }
 
 tlm::tlm_response_status own_device::access(bool has_pasid, uint32_t pasid, uint64_t iova, void* data, std::size_t len,

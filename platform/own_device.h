@@ -18,11 +18,14 @@
 // invalidation (device_tlb_invalidated); page requests and the page group responses that answer
 // them (docs/vtd-facts.md §10), with the device told of each response (page_response_received).
 // Blocking: every transaction is b_transport, and the helpers wait out its annotated delay at once
-// (no temporal decoupling), so they must run in an SC_THREAD: dma() does.
+// (no temporal decoupling), so they must run in an SC_THREAD: dma() does. A device may also run
+// threads of its own; the SystemC kernel runs while the platform does (ioctls, DMAs, waits), so they
+// progress as simulated time passes there (a scenario file's `wait` step).
 // Does not model: translated requests (AT=10), DMI for own devices, own devices in the waves.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -76,6 +79,11 @@ class own_device : public sc_core::sc_module {
   public:
     // Bound by the platform to the PCIe fan-in in front of the IOMMU's upstream socket.
     tlm_utils::simple_initiator_socket<own_device> socket;
+    // For an initiator socket of another module (any base-protocol tlm_initiator_socket): bind it
+    // here and its transactions go upstream through `socket` with this device's requester id. A
+    // payload without a dma_extension goes untagged (no PASID); one with it keeps its PASID and
+    // ATS/PRI attributes. No DMI (get_direct_mem_ptr answers false).
+    tlm_utils::simple_target_socket_optional<own_device> forward_socket;  // may stay unbound
 
     own_device(const sc_core::sc_module_name& name, const own_device_config& cfg);
     ~own_device() override;
@@ -131,6 +139,9 @@ class own_device : public sc_core::sc_module {
 
   private:
     class tlb_port;
+    void forward_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    unsigned int forward_transport_dbg(tlm::tlm_generic_payload& trans);
+    bool no_dmi(tlm::tlm_generic_payload&, tlm::tlm_dmi&) { return false; }
     own_device_config m_cfg;
     std::unique_ptr<ats_device_tlb> m_atc;
     std::unique_ptr<tlb_port> m_port;

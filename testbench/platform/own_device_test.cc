@@ -188,6 +188,55 @@ TEST(OwnDevice, DmaGoesThroughTheDeviceAndLandsAtTheMappedHostPage) {
     EXPECT_EQ(platform::instance().dma_engine(0).statistics().transfers, 0u);
 }
 
+// Any initiator socket of another module, bound to forward_socket, reaches the IOMMU with the own
+// device's requester id: an untagged payload and one whose extension names another id.
+struct plain_initiator : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<plain_initiator> socket{"socket"};
+    explicit plain_initiator(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {}
+    tlm::tlm_response_status write(uint64_t addr, uint8_t* data, unsigned len, dma_extension* ext) {
+        tlm::tlm_generic_payload trans;
+        trans.set_command(tlm::TLM_WRITE_COMMAND);
+        trans.set_address(addr);
+        trans.set_data_ptr(data);
+        trans.set_data_length(len);
+        trans.set_streaming_width(len);
+        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        if (ext) {
+            trans.set_extension(ext);
+        }
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        socket->b_transport(trans, delay);
+        if (ext) {
+            trans.clear_extension(ext);
+        }
+        return trans.get_response_status();
+    }
+};
+
+TEST(OwnDevice, AnInitiatorBoundToTheForwardSocketDmasAsTheDevice) {
+    ASSERT_TRUE(platform::configure(one_builtin_device()));
+    counting_device dev("front", own_device_config{own_rid, false, true, false, 200});
+    plain_initiator engine("engine");
+    engine.socket.bind(dev.forward_socket);
+    ASSERT_TRUE(platform::attach(dev));
+    host_buffer host;
+    attached_ioas io(host.p);
+    uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t b[4] = {9, 10, 11, 12};
+    dma_extension foreign;
+    foreign.requester_id = 0x0100;  // the built-in device's id, which has no translation here
+    tlm::tlm_response_status first = tlm::TLM_INCOMPLETE_RESPONSE, second = tlm::TLM_INCOMPLETE_RESPONSE;
+    platform::instance().run([&] {
+        first = engine.write(iova_base + 0x100, a, sizeof a, nullptr);
+        second = engine.write(iova_base + 0x3000, b, sizeof b, &foreign);
+    });
+    EXPECT_EQ(first, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(second, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(std::memcmp(host.bytes() + 0x100, a, sizeof a), 0);
+    EXPECT_EQ(std::memcmp(host.bytes() + 0x3000, b, sizeof b), 0);
+    EXPECT_EQ(foreign.requester_id, 0x0100);  // the initiator's extension is given back as it was
+}
+
 TEST(OwnDevice, AtsTranslationIsCachedAndTheDriverInvalidatesIt) {
     platform_config cfg = one_builtin_device();
     ASSERT_TRUE(platform::configure(cfg));
