@@ -4,7 +4,7 @@
 //
 // Usage: derive from own_device, give it a requester id (own_device_config), construct it before
 // the platform exists and hand it to platform::attach(). The platform then lists it after the
-// configured devices: it is /dev/vfio/devices/vfioN with N = its index (platform::attach's result),
+// configured devices: it is /dev/vfio/devices/vfioN with N = its index (platform::device_index),
 // the iommufd/VFIO API binds and attaches it like any device, and platform::dma(N, ...) (the C
 // API's iommusim_dma, the scenario files' `dma` steps, the built-in scenarios) asks it for a DMA
 // by calling its dma() on the simulated CPU's thread. The default dma() moves the bytes through
