@@ -22,7 +22,10 @@ foreach(lib ${IOMMUSIM_LIBRARIES})
     endforeach()
 endforeach()
 
-install(TARGETS ${IOMMUSIM_LIBRARIES} iommusim_systemc iommusim_warnings
+# iommusim::program (the iommusim program as program_main, for a user's main with its own devices
+# attached) is for CMake users only: it needs yaml-cpp and nlohmann_json, which the package config
+# finds.
+install(TARGETS ${IOMMUSIM_LIBRARIES} iommusim_program iommusim_systemc iommusim_warnings
         EXPORT iommusim-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -34,6 +37,8 @@ foreach(layer util tlm rtl driver iommufd platform)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/${layer}
             FILES_MATCHING PATTERN "*.h" PATTERN "lint" EXCLUDE PATTERN "plugin" EXCLUDE)
 endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/testbench/program/program_main.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim/program)
 
 install(EXPORT iommusim-targets NAMESPACE iommusim:: DESTINATION ${IOMMUSIM_CMAKE_DIR})
 # iommusim_add_rtl_iotlb for a user's design: the function, the plug-in's entry point and model
@@ -91,6 +96,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/registers.md ${PROJECT_SOURCE_DIR}/docs
               ${PROJECT_SOURCE_DIR}/docs/vtd-facts.md ${PROJECT_SOURCE_DIR}/docs/iommufd-facts.md
               ${PROJECT_SOURCE_DIR}/docs/dma-engine.md ${PROJECT_SOURCE_DIR}/docs/rtl-iotlb-contract.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+
+# The shipped scenario files, where `iommusim run NAME.yaml` and `iommusim --list` find them
+# (testbench/program/shipped_scenarios.h).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/iommusim/scenarios
+        FILES_MATCHING PATTERN "*.yaml")
 
 # The GTKWave views and the translate filters they name (views written by an installed program
 # point at this copy; platform/CMakeLists.txt).

@@ -1,5 +1,6 @@
 #include "platform/platform.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +37,8 @@ memory_config memory_config_from(const platform_config& cfg) {
 
 }  // namespace
 
-platform_top::platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb)
+platform_top::platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb,
+                           const std::vector<own_device*>& own)
     : sc_core::sc_module(name)
     , mem("memory", memory_config_from(cfg))
     , mem_bus("mem_bus")
@@ -68,11 +70,22 @@ platform_top::platform_top(const sc_core::sc_module_name& name, const platform_c
             atc->set_stale_report_limit(cfg.iommu.stale_report_limit);
         }
     }
+    // The user's devices, upstream of the IOMMU like the built-in ones.
+    for (own_device* d : own) {
+        d->socket.bind(pcie.target_socket);
+        if (device_tlb_port* port = d->devtlb_port()) {
+            mmu.queue().register_device_tlb(d->requester_id(), *port);
+            d->device_tlb()->set_stale_check(cfg.iommu.stale_check);
+            d->device_tlb()->set_stale_report_limit(cfg.iommu.stale_report_limit);
+        }
+        own_devices.push_back(d);
+    }
 }
 
 // ---- platform_impl --------------------------------------------------------------------------
 
-platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_user_pa(cfg.user_memory_base) {
+platform_impl::platform_impl(const platform_config& cfg, const std::vector<own_device*>& own)
+    : m_cfg(cfg), m_next_user_pa(cfg.user_memory_base) {
     // The log output first, so that the driver's probe is logged there too.
     klog::level log_level = klog::level::debug;
     klog::parse_level(cfg.log_level, log_level);  // validate() refused unknown names
@@ -104,7 +117,7 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
     lockstep.replacement = *parse_iotlb_replacement(cfg.iotlb_replacement);
     m_iotlb = make_iotlb(*parse_iotlb_spec(cfg.iotlb), iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways},
                          waves, lockstep);
-    m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb);
+    m_top = std::make_unique<platform_top>("platform", cfg, *m_iotlb, own);
     if (!cfg.waves.empty()) {
         std::vector<uint16_t> rids;
         for (const dma_device_config& d : cfg.devices) {
@@ -138,6 +151,18 @@ platform_impl::platform_impl(const platform_config& cfg) : m_cfg(cfg), m_next_us
         d->ops = m_ops.get();
         d->index = n;
         d->hw = m_top->devices[n].get();
+        m_devices.push_back(std::move(d));
+    }
+    for (own_device* dev : own) {
+        auto d = std::make_unique<platform_device>();
+        d->rid = dev->config().rid;
+        d->ats = dev->config().ats;
+        d->pri = dev->config().pri;
+        d->pasid = dev->config().pasid && m_vtd->pasid_supported();
+        d->max_pasid_log2 = d->pasid ? static_cast<uint8_t>(m_vtd->pasid_width()) : 0;
+        d->ops = m_ops.get();
+        d->index = static_cast<unsigned>(m_devices.size());
+        d->own = dev;
         m_devices.push_back(std::move(d));
     }
     register_statistics();
@@ -306,6 +331,34 @@ platform_config& pending_config() {
     return c;
 }
 
+std::vector<own_device*>& attached_devices() {
+    static std::vector<own_device*> d;
+    return d;
+}
+
+// "" when no attached own device shares its requester id with a device of `cfg`, or with `adding`
+// (being attached); else a message naming both.
+std::string rid_conflict(const platform_config& cfg, const own_device* adding) {
+    auto hex = [](uint16_t rid) {
+        char text[8];
+        std::snprintf(text, sizeof text, "0x%04x", rid);
+        return std::string(text);
+    };
+    for (const own_device* d : attached_devices()) {
+        for (std::size_t n = 0; n < cfg.devices.size(); ++n) {
+            if (cfg.devices[n].rid == d->requester_id()) {
+                return "requester id " + hex(d->requester_id()) + " of own device " + d->name() +
+                       " is also configured device " + std::to_string(n) + "'s";
+            }
+        }
+        if (adding && adding != d && adding->requester_id() == d->requester_id()) {
+            return "requester id " + hex(d->requester_id()) + " of own device " + adding->name() +
+                   " is also own device " + d->name() + "'s";
+        }
+    }
+    return "";
+}
+
 }  // namespace
 
 platform& platform::instance() {
@@ -314,6 +367,38 @@ platform& platform::instance() {
         p.reset(new platform(pending_config()));
     }
     return *p;
+}
+
+std::size_t platform::attached_device_count() {
+    return attached_devices().size();
+}
+
+bool platform::attach(own_device& device, std::string* error) {
+    auto refuse = [&](const std::string& why) {
+        if (error) {
+            *error = why;
+        }
+        return false;
+    };
+    if (the_platform()) {
+        return refuse("the platform already exists (attach devices before its first use)");
+    }
+    auto& attached = attached_devices();
+    if (std::find(attached.begin(), attached.end(), &device) != attached.end()) {
+        return refuse(std::string("own device ") + device.name() + " is attached already");
+    }
+    if (std::string err = device.config().validate(); !err.empty()) {
+        return refuse(std::string("own device ") + device.name() + ": " + err);
+    }
+    if (pending_config().devices.size() + attached.size() + 1 > platform_config::max_devices) {
+        return refuse("the platform has " + std::to_string(platform_config::max_devices) + " devices already");
+    }
+    attached.push_back(&device);
+    if (std::string err = rid_conflict(pending_config(), &device); !err.empty()) {
+        attached.pop_back();
+        return refuse(err);
+    }
+    return true;
 }
 
 bool platform::exists() {
@@ -333,6 +418,20 @@ bool platform::configure(const platform_config& config, std::string* error) {
         }
         return false;
     }
+    if (std::string err = rid_conflict(config, nullptr); !err.empty()) {
+        if (error) {
+            *error = err;
+        }
+        return false;
+    }
+    if (config.devices.size() + attached_devices().size() > platform_config::max_devices) {
+        if (error) {
+            *error = std::to_string(config.devices.size()) + " devices and " +
+                     std::to_string(attached_devices().size()) + " attached own device(s) are more than " +
+                     std::to_string(platform_config::max_devices);
+        }
+        return false;
+    }
     platform_config accepted = config;
     if (!config.waves.empty()) {
         if (std::string err = resolve_waves_file(config.waves, "iommusim", accepted.waves); !err.empty()) {
@@ -346,7 +445,8 @@ bool platform::configure(const platform_config& config, std::string* error) {
     return true;
 }
 
-platform::platform(const platform_config& config) : m_impl(std::make_unique<platform_impl>(config)) {}
+platform::platform(const platform_config& config)
+    : m_impl(std::make_unique<platform_impl>(config, attached_devices())) {}
 platform::~platform() = default;
 
 const platform_config& platform::config() const {
@@ -363,6 +463,17 @@ unsigned platform::device_count() const {
 }
 driver::iommu_device& platform::device(unsigned n) {
     return *m_impl->devices().at(n);
+}
+int platform::device_index(const own_device& device) const {
+    for (const auto& d : m_impl->devices()) {
+        if (d->own == &device) {
+            return static_cast<int>(d->index);
+        }
+    }
+    return -1;
+}
+own_device* platform::own_device_at(unsigned n) {
+    return n < device_count() ? m_impl->devices()[n]->own : nullptr;
 }
 driver::hw_bus& platform::bus() {
     return m_impl->top().cpu;
@@ -412,8 +523,7 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
     // pasid 0 is IOMMU_NO_PASID: an untagged request (the driver attached it through RID_PASID).
     const bool has_pasid = pasid != 0;
     m_impl->run([&] {
-        status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason);
-        d.hw->sync();  // the call returns when the DMA has completed in simulated time
+        status = m_impl->transfer(d, has_pasid, pasid, iova, buf, len, is_write, &reason);
         m_impl->sample_timeline();
     });
     if (fault_reason) {
@@ -429,13 +539,50 @@ uint16_t iopf_group(uint64_t iova) {
 }
 }  // namespace
 
+tlm::tlm_response_status platform_impl::transfer(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
+                                                 void* buf, std::size_t len, bool is_write, hw::fault_reason* reason) {
+    if (d.own) {
+        *reason = hw::fault_reason::none;
+        own_dma_request req{has_pasid, pasid, iova, buf, len, is_write};
+        return d.own->dma(req, reason);
+    }
+    const tlm::tlm_response_status status = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, reason);
+    d.hw->sync();  // the call returns when the DMA has completed in simulated time
+    return status;
+}
+
+dma_device::pri_step platform_impl::request_translation(platform_device& d, bool has_pasid, uint32_t pasid,
+                                                        uint64_t iova, bool is_write, uint8_t* code) {
+    if (!d.own) {
+        const dma_device::pri_step step =
+            d.hw->request_translation(has_pasid, pasid, iova, is_write, iopf_group(iova), code);
+        d.hw->sync();
+        return step;
+    }
+    // An own device takes the built-in device's steps through its helpers.
+    const ats_result t = d.own->translate(has_pasid, pasid, iova, is_write);
+    if (t.status != ats_completion::success) {
+        return dma_device::pri_step::error;
+    }
+    if (t.grants(is_write)) {
+        return dma_device::pri_step::translated;
+    }
+    return d.own->send_page_request(has_pasid, pasid, iova, is_write, iopf_group(iova), code)
+               ? dma_device::pri_step::answered
+               : dma_device::pri_step::requested;
+}
+
+bool platform_impl::take_page_response(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
+                                       uint8_t* code) {
+    return d.own ? d.own->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, code)
+                 : d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, code);
+}
+
 // Runs inside a CPU job: the device's request step, then, when a page request is outstanding, the
 // driver's page request thread on its event.
 int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
     uint8_t code = 0;
-    const dma_device::pri_step step =
-        d.hw->request_translation(has_pasid, pasid, iova, is_write, iopf_group(iova), &code);
-    d.hw->sync();
+    const dma_device::pri_step step = request_translation(d, has_pasid, pasid, iova, is_write, &code);
     switch (step) {
         case dma_device::pri_step::translated:
             return 0;
@@ -489,7 +636,7 @@ int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf
     int rc = 0;
     m_impl->run([&] {
         uint8_t code = 0;
-        if (!d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, &code)) {
+        if (!m_impl->take_page_response(d, has_pasid, pasid, iova, &code)) {
             rc = -EAGAIN;
             return;
         }
@@ -505,15 +652,15 @@ int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf
             return;
         }
         hw::fault_reason reason = hw::fault_reason::none;
-        rc = d.hw->transfer(has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
-        d.hw->sync();
+        rc = m_impl->transfer(d, has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0
+                                                                                                              : -EFAULT;
     });
     return rc;
 }
 
 traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
     traffic_result r;
-    if (n >= device_count()) {
+    if (n >= m_impl->top().devices.size()) {
         return r;
     }
     m_impl->run([&] {
@@ -537,6 +684,11 @@ uint64_t platform::stale_hits() const {
     uint64_t n = m_impl->top().mmu.translation().stats().stale_hits;
     for (const auto& d : m_impl->top().devices) {
         if (const ats_device_tlb* atc = d->atc()) {
+            n += atc->statistics().stale_hits;
+        }
+    }
+    for (const own_device* d : m_impl->top().own_devices) {
+        if (const ats_device_tlb* atc = d->device_tlb()) {
             n += atc->statistics().stale_hits;
         }
     }
@@ -608,11 +760,19 @@ std::vector<std::string> platform::stale_reports() const {
             }
         }
     }
+    for (const own_device* d : m_impl->top().own_devices) {
+        if (const ats_device_tlb* atc = d->device_tlb()) {
+            for (const stale_report& r : atc->stale_reports()) {
+                out.push_back(describe(r));
+            }
+        }
+    }
     return out;
 }
 
 void platform::set_device_tlb_unresponsive(unsigned n, bool unresponsive) {
-    if (ats_device_tlb* atc = m_impl->top().devices.at(n)->atc()) {
+    platform_device& d = *m_impl->devices().at(n);
+    if (ats_device_tlb* atc = d.own ? d.own->device_tlb() : d.hw->atc()) {
         atc->set_fault(unresponsive ? ats_device_tlb::fault_mode::never_answer : ats_device_tlb::fault_mode::none);
     }
 }

@@ -35,6 +35,7 @@ class lockstep_iotlb;
 class iotlb_if;
 class iommu;
 class dma_device;
+class own_device;
 
 class platform {
   public:
@@ -46,6 +47,15 @@ class platform {
     // iommusim.vcd, missing directories are created); one that cannot be written is invalid.
     static bool configure(const platform_config& config, std::string* error = nullptr);
     static bool exists();
+    // Attaches a user's own device model (platform/own_device.h) to the platform created later:
+    // its socket is bound to the PCIe fan-in in front of the IOMMU, and it becomes the device after
+    // the configured ones (device_index). Returns false (and changes nothing) once the platform
+    // exists, for a device attached before, an invalid own_device_config, or a requester id another
+    // device has (attached, or in the configuration); `error` then says why. The device must
+    // outlive the platform (construct it in main, before the platform's first use).
+    static bool attach(own_device& device, std::string* error = nullptr);
+    // How many own devices are attached (before or after the platform's creation).
+    static std::size_t attached_device_count();
 
     platform(const platform&) = delete;
     platform& operator=(const platform&) = delete;
@@ -63,11 +73,16 @@ class platform {
     // Simulated time in nanoseconds.
     uint64_t now_ns() const;
 
-    // DMA devices, by index (the N of /dev/vfio/devices/vfioN).
+    // DMA devices, by index (the N of /dev/vfio/devices/vfioN): the configured ones, then the
+    // attached own devices in the order they were attached.
     unsigned device_count() const;
     driver::iommu_device& device(unsigned n);
+    // The index of an attached own device, or -1 for a device not attached to this platform.
+    int device_index(const own_device& device) const;
+    // Own device n, or nullptr when device n is a built-in one (or n is out of range).
+    own_device* own_device_at(unsigned n);
 
-    // Device n issues a DMA through the IOMMU. Returns 0, or -EFAULT when the IOMMU faulted
+    // Device n issues a DMA through the IOMMU (an own device: its dma()). Returns 0, or -EFAULT when the IOMMU faulted
     // (reason in *fault_reason, VT-d fault reason code), or -EINVAL for a bad device index.
     int dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
             uint8_t* fault_reason = nullptr);
@@ -87,7 +102,8 @@ class platform {
     int iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
                       uint8_t* response_code = nullptr);
 
-    // Device n runs a seeded, self-checking random DMA stream (platform/traffic.h).
+    // Built-in device n runs a seeded, self-checking random DMA stream (platform/traffic.h); an own
+    // device runs none (an empty result).
     traffic_result run_traffic(unsigned n, const traffic_spec& spec);
 
     // Makes a host buffer part of physical memory without copying (IOMMU_IOAS_MAP of user memory).
@@ -116,7 +132,7 @@ class platform {
     uint64_t stale_hits() const;
     std::vector<std::string> stale_reports() const;
     // Fault injection (the fault-injection scenario and tests):
-    // device n stops answering device-TLB invalidations (ITE) until cleared.
+    // device n (built-in or own) stops answering device-TLB invalidations (ITE) until cleared.
     void set_device_tlb_unresponsive(unsigned n, bool unresponsive);
     // The driver submits one raw descriptor followed by its wait descriptor, as if a driver bug
     // had produced it; returns the driver's result (0, -EINVAL after IQE recovery, -ETIMEDOUT).

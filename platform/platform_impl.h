@@ -14,6 +14,7 @@
 #include "platform/cpu.h"
 #include "platform/dma_device.h"
 #include "platform/fan_in_bus.h"
+#include "platform/own_device.h"
 #include "platform/platform_config.h"
 #include "platform/txn_tracer.h"
 #include "tlm/iommu.h"
@@ -28,15 +29,17 @@ namespace driver {
 class vtd_ops;
 }
 
-// A DMA device as the iommufd core sees it.
+// A DMA device as the iommufd core sees it: a built-in one (hw) or a user's own (own).
 struct platform_device : driver::iommu_device {
     unsigned index = 0;
     dma_device* hw = nullptr;
+    own_device* own = nullptr;
 };
 
 // The SystemC part, elaborated once per process.
 struct platform_top : sc_core::sc_module {
-    platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb);
+    platform_top(const sc_core::sc_module_name& name, const platform_config& cfg, iotlb_if& tlb,
+                 const std::vector<own_device*>& own);
 
     memory mem;
     fan_in_bus mem_bus;
@@ -44,6 +47,7 @@ struct platform_top : sc_core::sc_module {
     fan_in_bus pcie;
     iommusim::cpu cpu;
     std::vector<std::unique_ptr<dma_device>> devices;
+    std::vector<own_device*> own_devices;  // attached by the user (platform::attach), not owned
     sc_core::sc_signal<bool> irq_fault;
     sc_core::sc_signal<bool> irq_inv;
     sc_core::sc_signal<bool> irq_prq;
@@ -51,7 +55,7 @@ struct platform_top : sc_core::sc_module {
 
 class platform_impl : public cpu::user_memory_pinner {
   public:
-    explicit platform_impl(const platform_config& cfg);
+    platform_impl(const platform_config& cfg, const std::vector<own_device*>& own);
     ~platform_impl() override;
 
     const platform_config& config() const { return m_cfg; }
@@ -65,6 +69,15 @@ class platform_impl : public cpu::user_memory_pinner {
     void run(const std::function<void()>& fn);
     // Inside a job: one step of device d's translation with page requests (platform::iopf_request).
     int iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write);
+    // Inside a job: device d's DMA (a built-in device's transfer, or an own device's dma()), over
+    // when it has completed in simulated time.
+    tlm::tlm_response_status transfer(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, void* buf,
+                                      std::size_t len, bool is_write, hw::fault_reason* reason);
+    // Inside a job: device d's translation step with page requests (dma_device::request_translation).
+    dma_device::pri_step request_translation(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
+                                             bool is_write, uint8_t* code);
+    // Inside a job: takes device d's response to the page request for iova's group, if it has come.
+    bool take_page_response(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, uint8_t* code);
     void set_job_name(const char* name) { m_job_name = name; }
 
     // cpu::user_memory_pinner

@@ -27,7 +27,7 @@ API, the VT-d driver programs the simulated IOMMU, DMA devices translate through
 options:
   -s, --scenario NAME     scenario to run (default: nested-invalidate; see --list), or a
                           scenario file NAME.yaml
-  -l, --list              list the scenarios and exit
+  -l, --list              list the scenarios and the shipped scenario files, and exit
       --iotlb KIND        IOTLB implementation: cpp (default), rtl, lockstep, rtl:PATH,
                           lockstep:PATH (PATH: an RTL IOTLB plug-in, see README "Verify your
                           own IOTLB"); overrides the configuration file, which overrides

@@ -40,7 +40,7 @@ std::string descriptor_text(const hw::inv_desc& d) {
 
 // The first ATS-capable device, or -1.
 int first_ats_device(platform& p) {
-    for (unsigned n = 0; n < p.device_count(); ++n) {
+    for (unsigned n = 0; n < p.config().devices.size(); ++n) {
         if (p.config().devices[n].ats) {
             return static_cast<int>(n);
         }

@@ -196,7 +196,7 @@ storm::storm(scenario_log& log, uint64_t seed, const storm_params& params)
     : m_log(log)
     , m_p(platform::instance())
     , m_seed(seed)
-    , m_ndev(m_p.device_count())
+    , m_ndev(static_cast<unsigned>(m_p.config().devices.size()))  // the built-in devices
     , m_use_1g(m_p.config().iommu.fs1gp)
     , m_params(params)
     , m_guest(0, guest_ram_bytes(m_ndev, params.rounds))

@@ -1,4 +1,6 @@
-// iommusim: runs a scenario of the nested-translation virtual platform (see --help).
+// The iommusim program (see --help), callable from a user's own main (program/program_main.h).
+#include "program/program_main.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -23,9 +25,9 @@
 #include "program/run_metadata.h"
 #include "program/scenario.h"
 #include "program/scenario_file.h"
+#include "program/shipped_scenarios.h"
 
-using namespace iommusim;
-using namespace iommusim::program;
+namespace iommusim::program {
 
 namespace {
 
@@ -38,6 +40,7 @@ int list_scenarios() {
                       << ")\n";
         }
     }
+    list_shipped_scenario_files(std::cout);
     return 0;
 }
 
@@ -50,7 +53,7 @@ void print_summary(std::ostream& out, const scenario_log& log, const std::string
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int program_main(int argc, char** argv) {
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);  // keep the output ours
     if (argc > 1 && std::string(argv[1]) == "iotlb-diff") {
         return iotlb_diff_main(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
 
     const scenario* sc = find_scenario(opts->scenario);
     if (!sc && is_scenario_file_name(opts->scenario)) {
-        sc = load_scenario_file(opts->scenario, error);
+        sc = load_scenario_file(find_scenario_file(opts->scenario), error);
         if (!sc) {
             std::cerr << "iommusim: " << error << '\n';
             return 2;
@@ -192,3 +195,5 @@ int main(int argc, char** argv) {
     }
     return print_result(log);
 }
+
+}  // namespace iommusim::program

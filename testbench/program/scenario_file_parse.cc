@@ -11,6 +11,7 @@
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_tables.h"
+#include "platform/platform.h"
 #include "program/config_file.h"
 #include "program/parse_number.h"
 #include "program/scenario_file.h"
@@ -320,7 +321,8 @@ class parser {
         if (const std::string err = scratch.validate(); !err.empty()) {
             fail(p, "platform", err);
         }
-        m_platform_devices = scratch.devices.size();
+        // The own devices the program attached come after the configured ones (platform::attach).
+        m_platform_devices = scratch.devices.size() + platform::attached_device_count();
     }
 
     void guest(const YAML::Node& g) {

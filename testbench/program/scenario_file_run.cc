@@ -84,11 +84,12 @@ class document_run {
         if (m_doc.devices) {
             devices = *m_doc.devices;
         } else {
-            for (unsigned d = 0; d < platform::instance().config().devices.size(); ++d) {
+            for (unsigned d = 0; d < platform::instance().device_count(); ++d) {
                 devices.push_back(d);
             }
         }
-        const std::size_t platform_devices = platform::instance().config().devices.size();
+        // The configured devices, then the own devices the program attached (platform::attach).
+        const std::size_t platform_devices = platform::instance().device_count();
         for (const unsigned d : devices) {
             if (d >= platform_devices) {
                 throw std::runtime_error("setup: device " + std::to_string(d) + " is not on the platform (it has " +
