@@ -6,7 +6,7 @@ namespace iommusim::test {
 
 bare_unit::bare_unit(const platform_config& cfg) : m_tlb(iotlb_geometry{cfg.iommu.iotlb_sets, cfg.iommu.iotlb_ways}) {
     EXPECT_EQ(cfg.validate(), "");
-    m_top = std::make_unique<platform_top>("unit", cfg, m_tlb);
+    m_top = std::make_unique<platform_top>("unit", cfg, m_tlb, std::vector<own_device*>{});
 }
 
 }  // namespace iommusim::test
