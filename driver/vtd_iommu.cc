@@ -279,6 +279,9 @@ int vtd_iommu::ensure_context(const iommu_device& dev, device_tables*& out) {
     hw::context_entry::dte::set(ce, t.ats);
     // Requests with PASID only for PASID-capable devices (Linux context_entry_set_pasid_table).
     hw::context_entry::paside::set(ce, t.pasid_capable);
+    // Page requests for PRI devices (Linux 6.15+ context_entry_set_pasid_table sets PRE when
+    // info->pri_supported: ECAP.PRS and the device's PRI, with ATS enabled).
+    hw::context_entry::pre::set(ce, t.ats && dev.pri && m_prq.enabled());
     // 2^(PDTS+7) directory entries: (pages << 12) / 8 of them.
     hw::context_entry::pdts::set(ce, t.dir_order + 2);
     hw::context_entry::pasiddirptr::set(ce, t.pasid_dir >> 12);
