@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "program/dirty_tracking.h"
+#include "program/invalidation_storm.h"
 #include "program/scenario.h"
 
 namespace iommusim::program {
@@ -126,10 +128,24 @@ struct pri_dma_step {
     std::optional<pri_fault> fault;
 };
 
+// The built-in invalidation-storm with its parameters as fields (invalidation_storm.h): it brings
+// its own setup, so a file with a storm step has no guest, stage1 or setup and no other step.
+struct storm_step {
+    std::optional<uint64_t> seed;  // else the run's seed
+    storm_params params;
+};
+
+// The built-in dirty-tracking live-migration loop with its parameters as fields (dirty_tracking.h);
+// like storm, it brings its own setup and runs alone.
+struct dirty_tracking_step {
+    std::optional<uint64_t> seed;  // else the run's seed
+    dirty_tracking_params params;
+};
+
 struct file_step {
     unsigned line = 0;  // 1-based line of the step in the file
     std::variant<dma_step, remap_step, unmap_step, map_step, entry_bits_step, invalidate_step, stale_hits_step,
-                 wait_step, random_step, pri_dma_step>
+                 wait_step, random_step, pri_dma_step, storm_step, dirty_tracking_step>
         body;
 };
 

@@ -27,7 +27,8 @@ constexpr uint32_t pasid_limit = 1u << 20;           // PASIDs are 20 bits (VT-d
 constexpr uint64_t max_wait_ns = 1'000'000'000'000;  // a wait step: 1000 s of simulated time at most
 constexpr unsigned table_levels = 4;                 // the guest's stage-1 tables (guest_memory's default)
 constexpr const char* step_kinds =
-    "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, wait, random, pri_dma";
+    "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, wait, random, pri_dma, storm, "
+    "dirty_tracking";
 
 // An error at a node: its line and the key it is under.
 struct file_error {
@@ -276,6 +277,16 @@ class parser {
         for (std::size_t i = 0; i < steps.size(); ++i) {
             step(steps[i], "steps[" + std::to_string(i) + "]");
         }
+        for (std::size_t i = 0; i < m_doc.steps.size(); ++i) {
+            const bool storm = std::holds_alternative<storm_step>(m_doc.steps[i].body);
+            const bool dirty = std::holds_alternative<dirty_tracking_step>(m_doc.steps[i].body);
+            if ((storm || dirty) && (steps.size() > 1 || root["guest"] || root["stage1"] || root["setup"])) {
+                fail(steps[i], "steps[" + std::to_string(i) + (storm ? "].storm" : "].dirty_tracking"),
+                     std::string("brings its own setup (the built-in ") +
+                         (storm ? "invalidation-storm" : "dirty-tracking") +
+                         "'s): the file has no guest, stage1 or setup and no other step");
+            }
+        }
         check_table_space(root["guest"] ? root["guest"] : root);
     }
 
@@ -491,10 +502,53 @@ class parser {
             st.body = random(body, key);
         } else if (kind == "pri_dma") {
             st.body = pri_dma(body, key);
+        } else if (kind == "storm") {
+            st.body = storm(body, key, n);
+        } else if (kind == "dirty_tracking") {
+            st.body = dirty_tracking(body, key, n);
         } else {
             fail(n.begin()->first, key, "unknown step (known: " + std::string(step_kinds) + ")");
         }
         m_doc.steps.push_back(std::move(st));
+    }
+
+    // A parameter of a built-in scenario given as a step's field: its default and range are the
+    // built-in's (scenario.cc).
+    static uint64_t builtin_param(const YAML::Node& n, const std::string& where, const char* scenario_name,
+                                  const char* name) {
+        for (const scenario_param& p : find_scenario(scenario_name)->params) {
+            if (p.name == name) {
+                return n[name] ? number(n[name], where + "." + name, p.min, p.max) : p.default_value;
+            }
+        }
+        throw std::logic_error(std::string(scenario_name) + " declares no parameter " + name);
+    }
+
+    static std::optional<uint64_t> step_seed(const YAML::Node& n, const std::string& where) {
+        return n["seed"] ? std::optional<uint64_t>(number(n["seed"], where + ".seed")) : std::nullopt;
+    }
+
+    // `step` locates an empty body (YAML marks a null value at the next line).
+    storm_step storm(const YAML::Node& n, const std::string& where, const YAML::Node& step) {
+        if (n.IsNull()) {
+            fail(step, where, "must be a mapping of the storm's parameters (an empty one: {})");
+        }
+        check_keys(n, where, {"seed", "rounds", "pages", "data_pages", "max_batch", "max_range_pages"});
+        const auto param = [&](const char* name) {
+            return static_cast<unsigned>(builtin_param(n, where, "invalidation-storm", name));
+        };
+        return storm_step{step_seed(n, where), storm_params{param("rounds"), param("pages"), param("data_pages"),
+                                                            param("max_batch"), param("max_range_pages")}};
+    }
+
+    dirty_tracking_step dirty_tracking(const YAML::Node& n, const std::string& where, const YAML::Node& step) {
+        if (n.IsNull()) {
+            fail(step, where, "must be a mapping of the migration's parameters (an empty one: {})");
+        }
+        check_keys(n, where, {"seed", "rounds", "pages", "writes"});
+        const auto param = [&](const char* name) { return builtin_param(n, where, "dirty-tracking", name); };
+        return dirty_tracking_step{step_seed(n, where),
+                                   dirty_tracking_params{param("rounds"), param("pages"), param("writes")}};
     }
 
     // A pri_dma step: a dma step's keys (without pasid) and how the VMM answers its page fault.

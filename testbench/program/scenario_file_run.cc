@@ -72,6 +72,21 @@ class document_run {
     document_run& operator=(const document_run&) = delete;
 
     void run() {
+        // A built-in's engine with its own setup (the parser allows no other part or step beside it).
+        if (m_doc.steps.size() == 1) {
+            const uint64_t run_seed = platform::instance().config().seed;
+            const std::string where = "step 1 (line " + std::to_string(m_doc.steps[0].line) + ")";
+            if (const auto* s = std::get_if<storm_step>(&m_doc.steps[0].body)) {
+                m_log.step(where + ": the invalidation storm");
+                run_storm(m_log, s->seed ? *s->seed : run_seed, s->params);
+                return;
+            }
+            if (const auto* s = std::get_if<dirty_tracking_step>(&m_doc.steps[0].body)) {
+                m_log.step(where + ": the dirty-tracking live migration");
+                run_dirty_migration(m_log, s->seed ? *s->seed : run_seed, s->params);
+                return;
+            }
+        }
         setup();
         m_stale_mark = platform_stale_hits();
         const uint64_t stale_start = m_stale_mark;
@@ -300,6 +315,11 @@ class document_run {
         }
         // iopf_complete moves the data (0) or reports the DMA's fault (-EFAULT).
         expect_dma(d, what + " after the retry", done == 0 ? 0 : -done, 0, buf);
+    }
+
+    void do_step(const storm_step&) { throw std::logic_error("a storm step runs alone (checked when read)"); }
+    void do_step(const dirty_tracking_step&) {
+        throw std::logic_error("a dirty_tracking step runs alone (checked when read)");
     }
 
     void do_step(const remap_step& s) {

@@ -272,6 +272,45 @@ TEST(ScenarioFileParse, PriDmaStepsNeedTheFaultQueueAndAHoleToFill) {
     }
 }
 
+// storm and dirty_tracking steps: the built-ins' parameters as fields, with their defaults and
+// ranges; each brings its own setup and runs alone.
+TEST(ScenarioFileParse, StormAndDirtyTrackingStepsTakeTheBuiltInsParameters) {
+    scenario_document doc;
+    ASSERT_EQ(parse_scenario_document("steps:\n  - storm: {rounds: 5, max_batch: 3, seed: 9}\n", "t.yaml", doc), "");
+    const auto& storm = std::get<storm_step>(doc.steps.at(0).body);
+    EXPECT_EQ(storm.seed, 9u);
+    EXPECT_EQ(storm.params.rounds, 5u);
+    EXPECT_EQ(storm.params.max_batch, 3u);
+    // The rest are the built-in's defaults (README: 400, 64, 256, 16, 24).
+    EXPECT_EQ(storm.params.pages_per_device, 64u);
+    EXPECT_EQ(storm.params.data_pages, 256u);
+    EXPECT_EQ(storm.params.max_range_pages, 24u);
+    ASSERT_EQ(parse_scenario_document("steps:\n  - dirty_tracking: {writes: 7}\n", "t.yaml", doc), "");
+    const auto& dirty = std::get<dirty_tracking_step>(doc.steps.at(0).body);
+    EXPECT_FALSE(dirty.seed.has_value());
+    EXPECT_EQ(dirty.params.rounds, 8u);
+    EXPECT_EQ(dirty.params.pages, 256u);
+    EXPECT_EQ(dirty.params.writes, 7u);
+
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"steps:\n  - storm: {rounds: 0}\n", "t.yaml:2: steps[0].storm.rounds: must be 1..100000, not 0"},
+        {"steps:\n  - storm: {pages: 16}\n", "t.yaml:2: steps[0].storm.pages: must be 32..512, not 16"},
+        {"steps:\n  - storm: {devices: 2}\n", "t.yaml:2: steps[0].storm.devices: unknown key (known: seed, rounds"},
+        {"steps:\n  - storm:\n", "t.yaml:2: steps[0].storm: must be a mapping of the storm's parameters"},
+        {"steps:\n  - dirty_tracking: {writes: 5000}\n",
+         "t.yaml:2: steps[0].dirty_tracking.writes: must be 1..4096, not 5000"},
+        {"steps:\n  - storm: {}\n  - wait: {ns: 5}\n",
+         "t.yaml:2: steps[0].storm: brings its own setup (the built-in invalidation-storm's): the file has no "
+         "guest, stage1 or setup and no other step"},
+        {std::string(good_head) + "steps:\n  - dirty_tracking: {}\n",
+         "t.yaml:7: steps[0].dirty_tracking: brings its own setup (the built-in dirty-tracking's)"},
+    };
+    for (const auto& [text, expected] : cases) {
+        const std::string err = parse_error(text);
+        EXPECT_EQ(err.rfind(expected, 0), 0u) << "for:\n" << text << "got: " << err;
+    }
+}
+
 TEST(ScenarioFileParse, AFileThatCannotBeReadIsAnError) {
     std::string error;
     EXPECT_EQ(load_scenario_file("/nonexistent/s.yaml", error), nullptr);
@@ -610,6 +649,35 @@ TEST_F(ScenarioFileRun, IopfFileHasTheBuiltInsStatistics) {
     EXPECT_EQ(d["transfers"], 32);
     EXPECT_EQ(d["bytes"], 32 * 64);
     EXPECT_EQ(from_file["model"]["iommu"]["page_request_events"], 17);
+}
+
+TEST_F(ScenarioFileRun, StormFileHasTheBuiltInsStatistics) {
+    const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/invalidation-storm.yaml";
+    ASSERT_EQ(run({"-q", "--seed", "4", "--stats-json", "b.json", "invalidation-storm"}).status, 0);
+    const result r = run({"run", "-q", "--seed", "4", "--stats-json", "f.json", file});
+    ASSERT_EQ(r.status, 0) << r.out;
+    const json from_file = json::parse(test::file_text(m_dir / "f.json"));
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")), from_file);
+    EXPECT_EQ(from_file["platform"]["stale_hits"], 0);
+    EXPECT_EQ(from_file["platform"]["devices"].size(), 4u) << "the default platform's devices";
+    // The step's fields are the built-in's parameters: fewer rounds, another run.
+    std::ofstream(m_dir / "short.yaml") << "steps:\n  - storm: {rounds: 20, max_batch: 2}\n";
+    ASSERT_EQ(
+        run({"-q", "--param", "rounds=20", "--param", "max_batch=2", "--stats-json", "b20.json", "invalidation-storm"})
+            .status,
+        0);
+    ASSERT_EQ(run({"run", "-q", "--stats-json", "f20.json", "short.yaml"}).status, 0);
+    expect_same_counters(json::parse(test::file_text(m_dir / "b20.json")),
+                         json::parse(test::file_text(m_dir / "f20.json")));
+}
+
+TEST_F(ScenarioFileRun, DirtyTrackingFileHasTheBuiltInsStatistics) {
+    const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/dirty-tracking.yaml";
+    ASSERT_EQ(run({"-q", "--stats-json", "b.json", "dirty-tracking"}).status, 0);
+    const result r = run({"run", "-q", "--stats-json", "f.json", file});
+    ASSERT_EQ(r.status, 0) << r.out;
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")),
+                         json::parse(test::file_text(m_dir / "f.json")));
 }
 
 TEST_F(ScenarioFileRun, TheFilesSeedAndPlatformAreDefaultsTheFlagsOverride) {
