@@ -197,6 +197,7 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
     if (!m_atc) {
         return false;
     }
+    const sc_core::sc_time at = m_qk.get_current_time();
     tlm::tlm_generic_payload trans;
     m_ext.has_pasid = has_pasid;
     m_ext.pasid = pasid;
@@ -218,8 +219,10 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
         *reason = m_ext.fault;
     }
     // An error completion (UR/CA) or a translation granting nothing (R=W=0) is not cached.
-    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE || m_ext.translated_size == 0 ||
-        !(m_ext.ats_read || m_ext.ats_write)) {
+    const bool cached = trans.get_response_status() == tlm::TLM_OK_RESPONSE && m_ext.translated_size != 0 &&
+                        (m_ext.ats_read || m_ext.ats_write);
+    note_retry(has_pasid, pasid, iova, cached && (is_write ? m_ext.ats_write : m_ext.ats_read), at);
+    if (!cached) {
         return false;
     }
     const uint64_t size = m_ext.translated_size;
@@ -234,6 +237,18 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
 bool dma_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
                                    uint8_t* code) {
     ++m_stats.page_requests;
+    const uint64_t page = iova & ~(page_bytes - 1);
+    const uint16_t prgi = group & 0x1ff;
+    if (m_observer) {
+        m_observer->page_request_sent(m_index, page, m_qk.get_current_time());
+    }
+    auto requested =
+        std::find_if(m_requested.begin(), m_requested.end(), [&](const auto& r) { return r.first == prgi; });
+    if (requested == m_requested.end()) {
+        m_requested.push_back({prgi, retry_key{has_pasid, pasid, page}});
+    } else {
+        requested->second = retry_key{has_pasid, pasid, page};
+    }
     tlm::tlm_generic_payload trans;
     m_ext.has_pasid = has_pasid;
     m_ext.pasid = pasid;
@@ -255,10 +270,14 @@ bool dma_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova
     m_qk.set(delay);
     trans.clear_extension(&m_ext);
     m_ext.page_request = false;
-    if (m_ext.pr_auto_response && code) {
+    if (!m_ext.pr_auto_response) {
+        return false;
+    }
+    if (code) {
         *code = m_ext.pr_response_code;
     }
-    return m_ext.pr_auto_response;
+    note_response(has_pasid, pasid, prgi, m_ext.pr_response_code);
+    return true;
 }
 
 bool dma_device::wait_page_response(bool has_pasid, uint32_t pasid, uint16_t group, uint64_t timeout_ns,
@@ -283,7 +302,42 @@ bool dma_device::wait_page_response(bool has_pasid, uint32_t pasid, uint16_t gro
     if (code) {
         *code = resp.code;
     }
+    note_response(has_pasid, pasid, prgi, resp.code);
     return true;
+}
+
+void dma_device::note_response(bool has_pasid, uint32_t pasid, uint16_t prgi, uint8_t code) {
+    ++m_stats.page_responses;
+    m_stats.page_request_failures += code != hw::pgrp_resp_desc::success;
+    if (m_observer) {
+        m_observer->page_response_received(m_index, code, m_qk.get_current_time());
+    }
+    const auto requested = std::find_if(m_requested.begin(), m_requested.end(), [&](const auto& r) {
+        return r.first == prgi && r.second.has_pasid == has_pasid && r.second.pasid == pasid;
+    });
+    if (requested == m_requested.end()) {
+        return;
+    }
+    if (code == hw::pgrp_resp_desc::success) {
+        m_retries_due.push_back(requested->second);
+    }
+    m_requested.erase(requested);
+}
+
+void dma_device::note_retry(bool has_pasid, uint32_t pasid, uint64_t iova, bool granted, sc_core::sc_time at) {
+    const uint64_t page = iova & ~(page_bytes - 1);
+    const auto due = std::find_if(m_retries_due.begin(), m_retries_due.end(), [&](const retry_key& k) {
+        return k.has_pasid == has_pasid && k.pasid == pasid && k.page == page;
+    });
+    if (due == m_retries_due.end()) {
+        return;
+    }
+    m_retries_due.erase(due);
+    ++m_stats.page_request_retries;
+    m_stats.retries_granted += granted;
+    if (m_observer) {
+        m_observer->translation_retried(m_index, page, granted, at, m_qk.get_current_time());
+    }
 }
 
 bool dma_device::page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
@@ -323,10 +377,9 @@ dma_device::pri_outcome dma_device::translate_with_page_requests(bool has_pasid,
             *last_code = code;
         }
         if (code != hw::pgrp_resp_desc::success) {
-            ++m_stats.page_request_failures;
-            return pri_outcome::refused;
+            return pri_outcome::refused;  // counted by note_response
         }
-        ++m_stats.page_request_retries;
+        // The next ats_translate is the retry (counted there).
     }
 }
 

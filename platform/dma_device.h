@@ -35,6 +35,19 @@ struct dma_observer {
     virtual void dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova,
                              bool is_write, sc_core::sc_time at) = 0;
     virtual void dma_finished(unsigned device, hw::fault_reason fault, sc_core::sc_time at) = 0;
+    // PRI (docs/vtd-facts.md §10): a page request for the page at `page` left the device; its
+    // group's response `code` (hw::pgrp_resp_desc) arrived; the translation asked again after a
+    // Success response ran from `at` to `done` and granted the access or not.
+    virtual void page_request_sent(unsigned device, uint64_t page, sc_core::sc_time at) {
+        (void)device, (void)page, (void)at;
+    }
+    virtual void page_response_received(unsigned device, uint8_t code, sc_core::sc_time at) {
+        (void)device, (void)code, (void)at;
+    }
+    virtual void translation_retried(unsigned device, uint64_t page, bool granted, sc_core::sc_time at,
+                                     sc_core::sc_time done) {
+        (void)device, (void)page, (void)granted, (void)at, (void)done;
+    }
 };
 
 class dma_device : public sc_core::sc_module {
@@ -50,7 +63,9 @@ class dma_device : public sc_core::sc_module {
         uint64_t dmi_invalidations = 0;      // invalidate_direct_mem_ptr calls received
         uint64_t ats_translations = 0;       // ATS translation requests answered with a translation
         uint64_t page_requests = 0;          // page requests sent
+        uint64_t page_responses = 0;         // page group responses received (the unit's own included)
         uint64_t page_request_retries = 0;   // translations asked again after a Success response
+        uint64_t retries_granted = 0;        // of those, the ones that granted the access
         uint64_t page_request_failures = 0;  // groups answered Invalid Request or Response Failure
     };
 
@@ -131,6 +146,10 @@ class dma_device : public sc_core::sc_module {
         tlm::tlm_dmi dmi;
     };
     void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
+    // A group's response arrived (counted, observed; a Success makes its page's retry due).
+    void note_response(bool has_pasid, uint32_t pasid, uint16_t prgi, uint8_t code);
+    // A translation of iova that began at `at`: when its page's retry was due, it is that retry.
+    void note_retry(bool has_pasid, uint32_t pasid, uint64_t iova, bool granted, sc_core::sc_time at);
     const tlm::tlm_dmi* find_dmi(bool has_pasid, uint32_t pasid, uint64_t addr, std::size_t len, bool is_write) const;
 
     dma_device_config m_cfg;
@@ -141,6 +160,15 @@ class dma_device : public sc_core::sc_module {
     unsigned m_index = 0;
     std::vector<dmi_region> m_dmi;  // granted pointers (per-page, few)
     std::unique_ptr<ats_device_tlb> m_atc;
+    // Pages whose group was answered Success: the next translation of one of them is its retry.
+    struct retry_key {
+        bool has_pasid;
+        uint32_t pasid;
+        uint64_t page;
+    };
+    std::vector<retry_key> m_retries_due;
+    // The page each outstanding group asked for (one page per group), by PRGI.
+    std::vector<std::pair<uint16_t, retry_key>> m_requested;
     stats m_stats;
 };
 

@@ -124,7 +124,7 @@ platform_impl::platform_impl(const platform_config& cfg, const std::vector<own_d
             rids.push_back(d.rid);
         }
         m_tracer = std::make_unique<txn_tracer>("waves", cfg.waves, rids, m_top->mmu, m_top->devices, m_top->irq_fault,
-                                                m_top->irq_inv);
+                                                m_top->irq_inv, m_top->irq_prq);
     }
     m_top->cpu.set_user_memory_pinner(this);
 

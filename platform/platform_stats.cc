@@ -77,6 +77,13 @@ void platform_impl::register_statistics() {
             device.counter("target_aborts", "of those, refused by memory", s.target_aborts);
             device.counter("dmi_accesses", "chunks through a DMI pointer", s.dmi_accesses);
             device.counter("ats_translations", "ATS translations received", s.ats_translations);
+            device.counter("page_requests", "page requests sent (PRI)", s.page_requests);
+            device.counter("page_responses", "page group responses received", s.page_responses);
+            device.counter("page_request_retries", "translations asked again after a Success response",
+                           s.page_request_retries);
+            device.counter("retries_granted", "of those, granting the access", s.retries_granted);
+            device.counter("page_request_failures", "groups answered Invalid Request or Response Failure",
+                           s.page_request_failures);
             device.value("atc_invalidations", "device-TLB invalidations received",
                          [&d] { return static_cast<uint64_t>(d.atc() ? d.atc()->requests().size() : 0); });
             device.value("atc_hits", "device-TLB hits the device used",

@@ -1,5 +1,6 @@
 #include "platform/txn_tracer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -7,6 +8,8 @@
 #include <functional>
 #include <iomanip>
 #include <sstream>
+
+#include "iommusim/hw/vtd_desc.h"
 
 namespace iommusim {
 
@@ -22,13 +25,15 @@ uint64_t txn_tracer::ps(sc_core::sc_time t) {
 
 txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& path, const std::vector<uint16_t>& rids,
                        iommu& mmu, std::vector<std::unique_ptr<dma_device>>& devices,
-                       sc_core::sc_signal<bool>& irq_fault, sc_core::sc_signal<bool>& irq_inv)
+                       sc_core::sc_signal<bool>& irq_fault, sc_core::sc_signal<bool>& irq_inv,
+                       sc_core::sc_signal<bool>& irq_prq)
     : sc_core::sc_module(name)
     , m_path(path.size() > 4 && path.compare(path.size() - 4, 4, ".vcd") == 0 ? path : path + ".vcd")
     , m_mmu(mmu)
     , m_dma_devices(devices)
     , m_irq_fault_line(irq_fault)
     , m_irq_inv_line(irq_inv)
+    , m_irq_prq_line(irq_prq)
     , m_vcd(m_path, "SystemC")
     , m_rids(rids) {
     for (unsigned n = 0; n < rids.size(); ++n) {
@@ -42,6 +47,11 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
         s.iova = m_vcd.add_wire(d, "dma_iova", 64);
         s.fault = m_vcd.add_wire(d, "dma_fault", 32);  // 32 bits: the filter files use 8 hex digits
         s.seq = m_vcd.add_wire(d, "dma_seq", 64);
+        s.pr_pending = m_vcd.add_wire(d, "pr_pending", 1);
+        s.pr_page = m_vcd.add_wire(d, "pr_page", 64);
+        s.pr_response = m_vcd.add_string(d, "pr_response", idle);
+        s.pr_retry = m_vcd.add_wire(d, "pr_retry", 1);
+        s.pr_retry_ok = m_vcd.add_wire(d, "pr_retry_ok", 1);
         m_devices.push_back(s);
         m_active.push_back(false);
     }
@@ -59,6 +69,9 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
     m_waits = m_vcd.add_wire("qi", "waits", 64);
     m_irq_fault = m_vcd.add_wire("irq", "fault", 1);
     m_irq_inv = m_vcd.add_wire("irq", "inv", 1);
+    m_irq_prq = m_vcd.add_wire("irq", "prq", 1);
+    m_prq_pqt = m_vcd.add_wire("prq", "pqt", 32);
+    m_prq_requests = m_vcd.add_wire("prq", "requests", 64);
     m_cpu_busy = m_vcd.add_wire("cpu", "busy", 1);
     m_cpu_ioctl = m_vcd.add_string("cpu", "ioctl", idle);
     m_pte_edit = m_vcd.add_string("guest", "pte_edit", idle);
@@ -66,7 +79,8 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
     // The queue engine and the interrupt lines are signals written at their own time.
     invalidation_queue& q = mmu.queue();
     SC_METHOD(sample_queue_and_irqs);
-    sensitive << q.iqh_signal << q.iqt_signal << q.desc_type_signal << q.waits_signal << irq_fault << irq_inv;
+    sensitive << q.iqh_signal << q.iqt_signal << q.desc_type_signal << q.waits_signal << irq_fault << irq_inv
+              << irq_prq;
     dont_initialize();
 
     mmu.set_observer(this);
@@ -88,6 +102,7 @@ void txn_tracer::sample_queue_and_irqs() {
     m_vcd.set(now, m_waits, q.waits_signal.read());
     m_vcd.set(now, m_irq_fault, m_irq_fault_line.read());
     m_vcd.set(now, m_irq_inv, m_irq_inv_line.read());
+    m_vcd.set(now, m_irq_prq, m_irq_prq_line.read());
 }
 
 void txn_tracer::job_started(const std::string& name) {
@@ -146,6 +161,51 @@ void txn_tracer::walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage,
     if (stage == walk_stage::first_stage || stage == walk_stage::second_stage || stage == walk_stage::ad_update) {
         m_vcd.set(t, m_walk_accesses, ++m_accesses);
     }
+}
+
+void txn_tracer::page_request_queued(sc_core::sc_time at, uint64_t pqt) {
+    const uint64_t t = ps(at);
+    m_vcd.set(t, m_prq_pqt, pqt);
+    m_vcd.set(t, m_prq_requests, ++m_page_requests);
+}
+
+void txn_tracer::page_request_sent(unsigned device, uint64_t page, sc_core::sc_time at) {
+    if (device >= m_devices.size()) {
+        return;
+    }
+    const uint64_t t = ps(at);
+    m_active[device] = true;
+    m_first_dma_ps = std::min(m_first_dma_ps, t);
+    m_vcd.set(t, m_devices[device].pr_pending, 1);
+    m_vcd.set(t, m_devices[device].pr_page, page);
+}
+
+void txn_tracer::page_response_received(unsigned device, uint8_t code, sc_core::sc_time at) {
+    if (device >= m_devices.size()) {
+        return;
+    }
+    const uint64_t t = ps(at);
+    const char* name = code == hw::pgrp_resp_desc::success           ? "Success"
+                       : code == hw::pgrp_resp_desc::invalid_request ? "Invalid_Request"
+                       : code == hw::pgrp_resp_desc::failure         ? "Response_Failure"
+                                                                     : "reserved_code";
+    m_vcd.set(t, m_devices[device].pr_pending, 0);
+    m_vcd.set(t, m_devices[device].pr_response, name);
+    m_vcd.set(t + pte_edit_marker_ps, m_devices[device].pr_response, idle);
+}
+
+void txn_tracer::translation_retried(unsigned device, uint64_t, bool granted, sc_core::sc_time at,
+                                     sc_core::sc_time done) {
+    if (device >= m_devices.size()) {
+        return;
+    }
+    const uint64_t t = ps(at);
+    // A retry is at least 1 ns wide, so that one answered without delay still shows.
+    const uint64_t end = std::max(ps(done), t + pte_edit_marker_ps);
+    m_vcd.set(t, m_devices[device].pr_retry, 1);
+    m_vcd.set(t, m_devices[device].pr_retry_ok, granted ? 1 : 0);
+    m_vcd.set(end, m_devices[device].pr_retry, 0);
+    m_vcd.set(end, m_devices[device].pr_retry_ok, 0);
 }
 
 void txn_tracer::dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova,
@@ -277,6 +337,11 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
                 g << dec << d << "seq[63:0]\n";
                 filter(1, "fault_reason.txt");
                 g << d << "fault[31:0]\n";
+                const std::string pr = "SystemC." + name + ".pr_";
+                g << bin << pr << "pending\n";
+                g << hex << pr << "page[63:0]\n";
+                g << text << pr << "response\n";
+                g << bin << pr << "retry\n" << pr << "retry_ok\n";
             },
             open);
     };
@@ -299,8 +364,9 @@ std::string txn_tracer::gtkw_for(const std::string& vcd_path, const std::vector<
         g << "SystemC.qi.desc_type[31:0]\n";
         g << dec << "SystemC.qi.waits[63:0]\n";
     });
+    group("page request queue", [&] { g << dec << "SystemC.prq.pqt[31:0]\nSystemC.prq.requests[63:0]\n"; });
     group("interrupts, CPU and guest", [&] {
-        g << bin << "SystemC.irq.fault\nSystemC.irq.inv\nSystemC.cpu.busy\n";
+        g << bin << "SystemC.irq.fault\nSystemC.irq.inv\nSystemC.irq.prq\nSystemC.cpu.busy\n";
         g << text << "SystemC.cpu.ioctl\nSystemC.guest.pte_edit\n";
     });
     if (!rtl_fst.empty()) {  // merged into the VCD at the end of the run (platform_impl::merge_rtl_waves)

@@ -16,8 +16,15 @@
 //                      (tlm/page_walker.h walk_stage: 1 root .. 6 second stage, 7 A/D update) and
 //                      level (5..1 for paging entries, 0 for root/context/PASID structures)
 //   iommu.faults_recorded                     running counter, sampled at the end of each DMA
-//   qi.iqh / qi.iqt / qi.desc_type / qi.waits queue engine state
-//   irq.fault / irq.inv                       interrupt lines
+//   vfio<N>.pr_pending high from the device's page request (PRI) to its group's response
+//   vfio<N>.pr_page    the page the last page request asked for
+//   vfio<N>.pr_response the response's code by name (Success, Invalid_Request, Response_Failure),
+//                      for 1 ns at its arrival (text)
+//   vfio<N>.pr_retry   high while the translation asked again after a Success response is in
+//                      flight; vfio<N>.pr_retry_ok whether that retry granted the access
+//   prq.pqt / prq.requests  the page request queue's tail and the descriptors the unit wrote
+//   qi.iqh / qi.iqt / qi.desc_type / qi.waits queue engine state (desc_type 9: a page group response)
+//   irq.fault / irq.inv / irq.prq             interrupt lines (irq.prq: the page request event)
 //   cpu.busy           high while the CPU runs an ioctl through the driver; cpu.ioctl its name
 //   guest.pte_edit     the guest's edit of a present page-table entry, for 1 ns (text)
 #pragma once
@@ -41,7 +48,7 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     SC_HAS_PROCESS(txn_tracer);
     txn_tracer(const sc_core::sc_module_name& name, const std::string& path, const std::vector<uint16_t>& rids,
                iommu& mmu, std::vector<std::unique_ptr<dma_device>>& devices, sc_core::sc_signal<bool>& irq_fault,
-               sc_core::sc_signal<bool>& irq_inv);
+               sc_core::sc_signal<bool>& irq_inv, sc_core::sc_signal<bool>& irq_prq);
     ~txn_tracer() override;
     txn_tracer(const txn_tracer&) = delete;
     txn_tracer& operator=(const txn_tracer&) = delete;
@@ -78,14 +85,20 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     void translated(bool looked_up, sc_core::sc_time at, sc_core::sc_time done, uint16_t rid, bool hit, bool walked,
                     hw::fault_reason fault) override;
     void walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage, unsigned level) override;
+    void page_request_queued(sc_core::sc_time at, uint64_t pqt) override;
     // dma_observer
     void dma_started(unsigned device, uint16_t rid, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
                      sc_core::sc_time at) override;
     void dma_finished(unsigned device, hw::fault_reason fault, sc_core::sc_time at) override;
+    void page_request_sent(unsigned device, uint64_t page, sc_core::sc_time at) override;
+    void page_response_received(unsigned device, uint8_t code, sc_core::sc_time at) override;
+    void translation_retried(unsigned device, uint64_t page, bool granted, sc_core::sc_time at,
+                             sc_core::sc_time done) override;
 
   private:
     struct device_signals {
         unsigned valid, write, rid, pasid, iova, hit, fault, seq;
+        unsigned pr_pending, pr_page, pr_response, pr_retry, pr_retry_ok;
         uint64_t count = 0;
         bool in_flight = false;
         bool all_hit = true;
@@ -99,6 +112,7 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     std::vector<std::unique_ptr<dma_device>>& m_dma_devices;
     sc_core::sc_signal<bool>& m_irq_fault_line;
     sc_core::sc_signal<bool>& m_irq_inv_line;
+    sc_core::sc_signal<bool>& m_irq_prq_line;
     vcd_writer m_vcd;
     std::vector<uint16_t> m_rids;
     std::vector<device_signals> m_devices;
@@ -106,7 +120,8 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
     unsigned m_iotlb_hits, m_iotlb_misses, m_walks, m_walk_accesses, m_faults_recorded;
     unsigned m_walk_addr, m_walk_stage, m_walk_level;
     unsigned m_iqh, m_iqt, m_desc_type, m_waits, m_irq_fault, m_irq_inv, m_cpu_busy, m_cpu_ioctl, m_pte_edit;
-    uint64_t m_hits = 0, m_misses = 0, m_walk_count = 0, m_accesses = 0;
+    unsigned m_prq_pqt, m_prq_requests, m_irq_prq;
+    uint64_t m_hits = 0, m_misses = 0, m_walk_count = 0, m_accesses = 0, m_page_requests = 0;
     uint64_t m_first_dma_ps = UINT64_MAX;
 };
 

@@ -71,6 +71,8 @@ struct iommu_observer {
                             bool walked, hw::fault_reason fault) = 0;
     // A memory access of a walk (page_walker::read_observer) at `at`.
     virtual void walk_access(sc_core::sc_time at, uint64_t pa, walk_stage stage, unsigned level) = 0;
+    // A page request descriptor was written into the page request queue at `at`; PQT is now `pqt`.
+    virtual void page_request_queued(sc_core::sc_time at, uint64_t pqt) { (void)at, (void)pqt; }
 };
 
 class iommu : public sc_core::sc_module {
@@ -194,7 +196,7 @@ class iommu : public sc_core::sc_module {
     // True when a request without PASID touches the interrupt window.
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
     void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
-    void page_request(tlm::tlm_generic_payload& trans, dma_extension* ext);
+    bool page_request(tlm::tlm_generic_payload& trans, dma_extension* ext);
     void sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
     translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "iommusim/hw/vtd_regs.h"
 #include "tlm/iommu_internal.h"
 
 namespace iommusim {
@@ -148,8 +149,9 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
 
 // A PRI Page Request Message (docs/vtd-facts.md §10.1-§10.2): queued for software, or dropped with
 // the group answered here when it cannot be (Success on overflow, so that the device asks again;
-// Response Failure without ECAP.PRS; Invalid Request when the context entry refuses it).
-void iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
+// Response Failure without ECAP.PRS; Invalid Request when the context entry refuses it). True when
+// the request went into the queue.
+bool iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
     ++m_stats.page_requests;
     hw::page_request_fields f;
     f.rid = ext->requester_id;
@@ -187,20 +189,21 @@ void iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
                 ext->pr_auto_response = true;
                 ext->pr_response_code = hw::pgrp_resp_desc::invalid_request;
             }
-            return;
+            return false;
         }
     }
     const page_request_queue::outcome o = m_prq.submit(f);
     if (o == page_request_queue::outcome::unsupported) {
         ext->pr_auto_response = true;
         ext->pr_response_code = hw::pgrp_resp_desc::failure;
-        return;
+        return false;
     }
     if (page_request_queue::needs_auto_response(o, f)) {
         m_prq.count_auto_response();
         ext->pr_auto_response = true;
         ext->pr_response_code = hw::pgrp_resp_desc::success;
     }
+    return o == page_request_queue::outcome::queued;
 }
 
 void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -221,8 +224,18 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         return;
     }
     if (ext && ext->page_request) {
-        page_request(trans, ext);
         delay += ns(m_cfg.memory_latency_ns);  // the descriptor write
+        // A page request is a message to software: the unit takes it at the device's time, so the
+        // page request event (raised by the queue) goes out after the request, not earlier on the
+        // kernel's clock.
+        if (in_thread()) {
+            m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
+            sc_core::wait(delay);
+            delay = sc_core::SC_ZERO_TIME;
+        }
+        if (page_request(trans, ext) && m_observer) {
+            m_observer->page_request_queued(sc_core::sc_time_stamp() + delay, m_regs.get(hw::reg::PQT_OFFSET));
+        }
         sync(delay);
         return;
     }

@@ -16,6 +16,7 @@
 
 #include "iommusim/iommufd.h"
 #include "platform/platform.h"
+#include "program/dirty_tracking.h"
 #include "program/nested_setup.h"
 #include "program/op_trace.h"
 #include "program/scenario.h"
@@ -74,13 +75,18 @@ std::string count_list(const std::vector<uint64_t>& v) {
 }  // namespace
 
 void run_dirty_tracking(scenario_log& log, const cli_options&) {
-    platform& p = platform::instance();
-    const platform_config& config = p.config();
+    const platform_config& config = platform::instance().config();
     const scenario& self = *find_scenario("dirty-tracking");
-    const uint64_t pages = param_value(self, config, "pages");
-    const uint64_t rounds = param_value(self, config, "rounds");
-    const uint64_t writes = param_value(self, config, "writes");
-    std::mt19937_64 rng(config.seed);
+    run_dirty_migration(
+        log, config.seed,
+        {param_value(self, config, "rounds"), param_value(self, config, "pages"), param_value(self, config, "writes")});
+}
+
+void run_dirty_migration(scenario_log& log, uint64_t seed, const dirty_tracking_params& params) {
+    const uint64_t pages = params.pages;
+    const uint64_t rounds = params.rounds;
+    const uint64_t writes = params.writes;
+    std::mt19937_64 rng(seed);
     const auto random = [&](uint64_t n) { return rng() % n; };
 
     vmm v;
@@ -102,7 +108,7 @@ void run_dirty_tracking(scenario_log& log, const cli_options&) {
              " pages of guest RAM at IOVA 0x201000 in a dirty-tracking HWPT, "
              "tracking on, the whole of RAM copied to the destination; " +
              std::to_string(rounds) + " rounds of " + std::to_string(writes) + " device writes, seed " +
-             std::to_string(config.seed));
+             std::to_string(seed));
 
     std::vector<uint64_t> bitmap((pages + 63) / 64);
     std::vector<uint64_t> written_per_round;

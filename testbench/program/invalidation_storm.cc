@@ -26,6 +26,7 @@
 #include "platform/dma_device.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
+#include "program/invalidation_storm.h"
 #include "program/op_trace.h"
 #include "program/scenario.h"
 #include "program/vmm.h"
@@ -83,16 +84,6 @@ uint64_t table_pages_for(uint64_t pages) {
     }
     return total;
 }
-
-// The scenario's parameters (--param NAME=VALUE, the configuration's "params"; declared with their
-// defaults and ranges in scenario.cc).
-struct storm_params {
-    unsigned rounds;            // edit/invalidate/DMA rounds
-    unsigned pages_per_device;  // 4 KiB GVAs each device uses, at the start of its window
-    unsigned data_pages;        // guest pages remaps choose from
-    unsigned max_batch;         // one-page LEAF entries per IOMMU_HWPT_INVALIDATE call, at most
-    unsigned max_range_pages;   // pages of a multi-page range entry, at most
-};
 
 // Every table page the storm's guest may allocate: the windows (a page table each, and the
 // directories above), the scratch windows, the large pages' directories, one new page table per
@@ -644,7 +635,11 @@ void run_invalidation_storm(scenario_log& log, const cli_options&) {
     const auto param = [&](const char* name) { return static_cast<unsigned>(param_value(self, config, name)); };
     const storm_params params{param("rounds"), param("pages"), param("data_pages"), param("max_batch"),
                               param("max_range_pages")};
-    storm s(log, config.seed, params);  // --seed, else the configuration's
+    run_storm(log, config.seed, params);  // --seed, else the configuration's
+}
+
+void run_storm(scenario_log& log, uint64_t seed, const storm_params& params) {
+    storm s(log, seed, params);
     s.run();
 }
 

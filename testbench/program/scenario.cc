@@ -102,10 +102,10 @@ const std::vector<scenario>& all_scenarios() {
           {"writes", 24, 1, 4096, "device writes per round"}},
          [](platform_config& c) { c.iommu.ssads = true; }},
         {"iopf",
-         "I/O page faults over VT-d page requests: an ATS+PRI device touches unmapped pages, the VMM reads "
-         "each fault from the fault fd, maps the page and answers, the device's retried write lands",
+         "I/O page faults on a guest stage-1 table with holes: an ATS+PRI device touches them, the VMM reads "
+         "each fault from the fault fd, fixes the guest table, invalidates and answers, the device's retry lands",
          run_iopf,
-         {{"pages", 32, 1, 4096, "pages of the device's window faulted in on demand"}},
+         {{"pages", 32, 1, 4096, "pages of the device's window (the odd ones are holes in the guest table)"}},
          [](platform_config& c) {
              c.iommu.prs = true;
              if (c.devices.size() > 1) {

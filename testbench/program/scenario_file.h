@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "program/dirty_tracking.h"
+#include "program/invalidation_storm.h"
 #include "program/scenario.h"
 
 namespace iommusim::program {
@@ -111,10 +113,39 @@ struct random_step {
     std::vector<uint64_t> targets;  // GPAs of the pages remaps choose from
 };
 
+// A DMA of an ATS+PRI device (docs/vtd-facts.md §10): its translation request first. Without
+// `fault` the translation must grant the access at once; with it, the translation must end in a
+// page request, which the VMM reads from the fault fd (setup.fault_queue), fixes (`map`: the guest
+// maps the faulting page, then a one-page LEAF IOMMU_HWPT_INVALIDATE) and answers; after Success
+// the device's retry must grant the access and the DMA runs, after Invalid the access must fail.
+struct pri_fault {
+    std::optional<file_mapping> map;
+    bool success = true;  // the response: Success, else Invalid
+};
+
+struct pri_dma_step {
+    dma_step dma;  // device, gva, len, write, data, expect (untagged: no pasid)
+    std::optional<pri_fault> fault;
+};
+
+// The built-in invalidation-storm with its parameters as fields (invalidation_storm.h): it brings
+// its own setup, so a file with a storm step has no guest, stage1 or setup and no other step.
+struct storm_step {
+    std::optional<uint64_t> seed;  // else the run's seed
+    storm_params params;
+};
+
+// The built-in dirty-tracking live-migration loop with its parameters as fields (dirty_tracking.h);
+// like storm, it brings its own setup and runs alone.
+struct dirty_tracking_step {
+    std::optional<uint64_t> seed;  // else the run's seed
+    dirty_tracking_params params;
+};
+
 struct file_step {
     unsigned line = 0;  // 1-based line of the step in the file
     std::variant<dma_step, remap_step, unmap_step, map_step, entry_bits_step, invalidate_step, stale_hits_step,
-                 wait_step, random_step>
+                 wait_step, random_step, pri_dma_step, storm_step, dirty_tracking_step>
         body;
 };
 
@@ -128,6 +159,7 @@ struct scenario_document {
     std::map<std::string, file_page> pages;
     std::vector<file_mapping> stage1;
     std::optional<std::vector<unsigned>> devices;  // setup.devices; absent: every platform device
+    bool fault_queue = false;                      // setup.fault_queue: nested HWPTs report page faults
     std::vector<file_step> steps;
 };
 

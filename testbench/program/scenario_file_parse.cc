@@ -27,7 +27,9 @@ constexpr uint64_t gva_limit = 1ull << 48;           // 4-level first-stage pagi
 constexpr uint32_t pasid_limit = 1u << 20;           // PASIDs are 20 bits (VT-d 3.4 "PASID")
 constexpr uint64_t max_wait_ns = 1'000'000'000'000;  // a wait step: 1000 s of simulated time at most
 constexpr unsigned table_levels = 4;                 // the guest's stage-1 tables (guest_memory's default)
-constexpr const char* step_kinds = "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, wait, random";
+constexpr const char* step_kinds =
+    "dma, remap, unmap, map, entry_bits, invalidate, expect_stale_hits, wait, random, pri_dma, storm, "
+    "dirty_tracking";
 
 // An error at a node: its line and the key it is under.
 struct file_error {
@@ -276,6 +278,16 @@ class parser {
         for (std::size_t i = 0; i < steps.size(); ++i) {
             step(steps[i], "steps[" + std::to_string(i) + "]");
         }
+        for (std::size_t i = 0; i < m_doc.steps.size(); ++i) {
+            const bool storm = std::holds_alternative<storm_step>(m_doc.steps[i].body);
+            const bool dirty = std::holds_alternative<dirty_tracking_step>(m_doc.steps[i].body);
+            if ((storm || dirty) && (steps.size() > 1 || root["guest"] || root["stage1"] || root["setup"])) {
+                fail(steps[i], "steps[" + std::to_string(i) + (storm ? "].storm" : "].dirty_tracking"),
+                     std::string("brings its own setup (the built-in ") +
+                         (storm ? "invalidation-storm" : "dirty-tracking") +
+                         "'s): the file has no guest, stage1 or setup and no other step");
+            }
+        }
         check_table_space(root["guest"] ? root["guest"] : root);
     }
 
@@ -287,6 +299,9 @@ class parser {
         for (const file_step& st : m_doc.steps) {
             if (const auto* m = std::get_if<map_step>(&st.body)) {
                 all.push_back(m->mapping);
+            }
+            if (const auto* p = std::get_if<pri_dma_step>(&st.body); p && p->fault && p->fault->map) {
+                all.push_back(*p->fault->map);
             }
         }
         uint64_t data_top = 0;
@@ -432,7 +447,10 @@ class parser {
     }
 
     void setup(const YAML::Node& s) {
-        check_keys(s, "setup", {"devices"});
+        check_keys(s, "setup", {"devices", "fault_queue"});
+        if (const YAML::Node f = s["fault_queue"]) {
+            m_doc.fault_queue = boolean(f, "setup.fault_queue");
+        }
         if (const YAML::Node d = s["devices"]) {
             if (!d.IsSequence() || d.size() == 0) {
                 fail(d, "setup.devices", "must be a non-empty list of device indices (vfioN)");
@@ -484,15 +502,110 @@ class parser {
             st.body = wait_step{number(body["ns"], key + ".ns", 1, max_wait_ns)};
         } else if (kind == "random") {
             st.body = random(body, key);
+        } else if (kind == "pri_dma") {
+            st.body = pri_dma(body, key);
+        } else if (kind == "storm") {
+            st.body = storm(body, key, n);
+        } else if (kind == "dirty_tracking") {
+            st.body = dirty_tracking(body, key, n);
         } else {
-            fail(n.begin()->first, key,
-                 "unknown step (known: dma, remap, unmap, invalidate, expect_stale_hits, random)");
+            fail(n.begin()->first, key, "unknown step (known: " + std::string(step_kinds) + ")");
         }
         m_doc.steps.push_back(std::move(st));
     }
 
-    dma_step dma(const YAML::Node& n, const std::string& where) {
-        check_keys(n, where, {"device", "gva", "len", "write", "data", "pasid", "expect"});
+    // A parameter of a built-in scenario given as a step's field: its default and range are the
+    // built-in's (scenario.cc).
+    static uint64_t builtin_param(const YAML::Node& n, const std::string& where, const char* scenario_name,
+                                  const char* name) {
+        for (const scenario_param& p : find_scenario(scenario_name)->params) {
+            if (p.name == name) {
+                return n[name] ? number(n[name], where + "." + name, p.min, p.max) : p.default_value;
+            }
+        }
+        throw std::logic_error(std::string(scenario_name) + " declares no parameter " + name);
+    }
+
+    static std::optional<uint64_t> step_seed(const YAML::Node& n, const std::string& where) {
+        return n["seed"] ? std::optional<uint64_t>(number(n["seed"], where + ".seed")) : std::nullopt;
+    }
+
+    // `step` locates an empty body (YAML marks a null value at the next line).
+    storm_step storm(const YAML::Node& n, const std::string& where, const YAML::Node& step) {
+        if (n.IsNull()) {
+            fail(step, where, "must be a mapping of the storm's parameters (an empty one: {})");
+        }
+        check_keys(n, where, {"seed", "rounds", "pages", "data_pages", "max_batch", "max_range_pages"});
+        const auto param = [&](const char* name) {
+            return static_cast<unsigned>(builtin_param(n, where, "invalidation-storm", name));
+        };
+        return storm_step{step_seed(n, where), storm_params{param("rounds"), param("pages"), param("data_pages"),
+                                                            param("max_batch"), param("max_range_pages")}};
+    }
+
+    dirty_tracking_step dirty_tracking(const YAML::Node& n, const std::string& where, const YAML::Node& step) {
+        if (n.IsNull()) {
+            fail(step, where, "must be a mapping of the migration's parameters (an empty one: {})");
+        }
+        check_keys(n, where, {"seed", "rounds", "pages", "writes"});
+        const auto param = [&](const char* name) { return builtin_param(n, where, "dirty-tracking", name); };
+        return dirty_tracking_step{step_seed(n, where),
+                                   dirty_tracking_params{param("rounds"), param("pages"), param("writes")}};
+    }
+
+    // A pri_dma step: a dma step's keys (without pasid) and how the VMM answers its page fault.
+    pri_dma_step pri_dma(const YAML::Node& n, const std::string& where) {
+        check_keys(n, where, {"device", "gva", "len", "write", "data", "expect", "fault"});
+        if (!m_doc.fault_queue) {
+            fail(n, where, "needs setup.fault_queue: true (the VMM reads page faults from the fault fd)");
+        }
+        pri_dma_step p;
+        p.dma = dma(n, where, true);
+        const YAML::Node f = n["fault"];
+        if (!f) {
+            return p;
+        }
+        const std::string fk = where + ".fault";
+        check_keys(f, fk, {"map", "response"});
+        pri_fault fault;
+        if (const YAML::Node r = f["response"]) {
+            const std::string s = scalar(r, fk + ".response");
+            if (s != "success" && s != "invalid") {
+                fail(r, fk + ".response", "must be success or invalid, not '" + s + "'");
+            }
+            fault.success = s == "success";
+        }
+        if (const YAML::Node m = f["map"]) {
+            if (!fault.success) {
+                fail(m, fk + ".map", "a fault answered invalid fixes nothing (map needs response: success)");
+            }
+            check_keys(m, fk + ".map", {"gpa", "page", "write"});
+            file_mapping fm;
+            fm.gva = p.dma.gva & ~(page_size_4k - 1);
+            fm.gpa = gpa_or_page(m, fk + ".map", "gpa");
+            if (m["write"]) {
+                fm.writable = boolean(m["write"], fk + ".map.write");
+            }
+            if (fm.gpa % page_size_4k) {
+                fail(m, fk + ".map", "the GPA must be 4 KiB-aligned");
+            }
+            if (m_model.overlaps(fm)) {
+                fail(m, fk + ".map", "GVA " + hex(fm.gva) + " is mapped at this step: there is no hole to fill");
+            }
+            m_model.map(fm);
+            fault.map = fm;
+        }
+        if (!fault.success && n["expect"]) {
+            fail(n["expect"], where + ".expect", "an access answered invalid fails: there is nothing to expect");
+        }
+        p.fault = fault;
+        return p;
+    }
+
+    dma_step dma(const YAML::Node& n, const std::string& where, bool pri = false) {
+        if (!pri) {
+            check_keys(n, where, {"device", "gva", "len", "write", "data", "pasid", "expect"});
+        }
         if (!n["gva"] || !n["len"]) {
             fail(n, where, "needs gva and len");
         }

@@ -12,6 +12,8 @@
 #include "iommusim/hw/vtd_fault.h"
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_tables.h"
+#include "iommusim/iommufd.h"
+#include "iommusim/iommusim.h"
 #include "platform/platform.h"
 #include "program/guest_memory.h"
 #include "program/nested_setup.h"
@@ -61,8 +63,30 @@ class stream_random {
 class document_run {
   public:
     document_run(const scenario_document& doc, scenario_log& log) : m_doc(doc), m_log(log), m_guest(0, doc.ram_bytes) {}
+    ~document_run() {
+        if (m_fault_queue) {
+            iommusim_close(m_fault_queue->fd);
+        }
+    }
+    document_run(const document_run&) = delete;
+    document_run& operator=(const document_run&) = delete;
 
     void run() {
+        // A built-in's engine with its own setup (the parser allows no other part or step beside it).
+        if (m_doc.steps.size() == 1) {
+            const uint64_t run_seed = platform::instance().config().seed;
+            const std::string where = "step 1 (line " + std::to_string(m_doc.steps[0].line) + ")";
+            if (const auto* s = std::get_if<storm_step>(&m_doc.steps[0].body)) {
+                m_log.step(where + ": the invalidation storm");
+                run_storm(m_log, s->seed ? *s->seed : run_seed, s->params);
+                return;
+            }
+            if (const auto* s = std::get_if<dirty_tracking_step>(&m_doc.steps[0].body)) {
+                m_log.step(where + ": the dirty-tracking live migration");
+                run_dirty_migration(m_log, s->seed ? *s->seed : run_seed, s->params);
+                return;
+            }
+        }
         setup();
         m_stale_mark = platform_stale_hits();
         const uint64_t stale_start = m_stale_mark;
@@ -125,8 +149,14 @@ class document_run {
         }
         m_log.step("guest: stage-1 table at GPA " + hex(m_guest.s1_root()) + " with " +
                    std::to_string(m_doc.stage1.size()) + " mapping(s)");
+        if (m_doc.fault_queue) {
+            m_fault_queue = m_v.fault_queue_alloc();
+            m_log.step("VMM: fault queue " + std::to_string(m_fault_queue->id) +
+                       " (IOMMU_FAULT_QUEUE_ALLOC): the nested HWPTs report page faults to it");
+        }
         for (const unsigned d : devices) {
-            m_nested[d] = m_v.hwpt_alloc_nested_vtd(m_dev[d], parent, m_guest.s1_root());
+            m_nested[d] = m_v.hwpt_alloc_nested_vtd(m_dev[d], parent, m_guest.s1_root(), 48, 0, 0,
+                                                    m_fault_queue ? m_fault_queue->id : 0);
             m_v.attach(m_dev[d], m_nested[d]);
             m_log.step("VMM: vfio" + std::to_string(d) + " attached to nested HWPT " + std::to_string(m_nested[d]) +
                        " over the guest table");
@@ -155,13 +185,21 @@ class document_run {
         return it->second.gpa + (gva - it->first);
     }
 
+    static std::string dma_text(const dma_step& s) {
+        return std::string("DMA ") + (s.write ? "write" : "read") + " of " + std::to_string(s.len) + " bytes at GVA " +
+               hex(s.gva) + " from vfio" + std::to_string(s.device) +
+               (s.has_pasid ? " PASID " + std::to_string(s.pasid) : "");
+    }
+
     void do_step(const dma_step& s) {
         std::vector<uint8_t> buf(s.len, s.write ? s.data : 0);
         int reason = 0;
         const int err = m_v.dma(dev_handle(s.device), s.gva, buf.data(), buf.size(), s.write, s.pasid, &reason);
-        const std::string what = m_where + ": DMA " + (s.write ? "write" : "read") + " of " + std::to_string(s.len) +
-                                 " bytes at GVA " + hex(s.gva) + " from vfio" + std::to_string(s.device) +
-                                 (s.has_pasid ? " PASID " + std::to_string(s.pasid) : "");
+        expect_dma(s, m_where + ": " + dma_text(s), err, reason, buf);
+    }
+
+    // A DMA's outcome against the step's expectation.
+    void expect_dma(const dma_step& s, const std::string& what, int err, int reason, const std::vector<uint8_t>& buf) {
         const std::string outcome = err == EFAULT ? "faulted with " + reason_text(reason)
                                     : err         ? "failed with " + errno_text(err)
                                                   : "succeeded";
@@ -212,6 +250,77 @@ class document_run {
                 return;
             }
         }
+    }
+
+    // The order of the built-in iopf scenario (iopf.cc): the translation request; a fault read from
+    // the fault fd, the guest's fix, its invalidation and the response; the device's retry and DMA.
+    void do_step(const pri_dma_step& s) {
+        platform& p = platform::instance();
+        const dma_step& d = s.dma;
+        dev_handle(d.device);
+        const std::string what = m_where + ": " + dma_text(d) + " (ATS, PRI)";
+        int rc = p.iopf_request(d.device, 0, d.gva, d.write);
+        while (rc == -EAGAIN) {  // the unit answered at once (its queue was full): ask again
+            rc = p.iopf_request(d.device, 0, d.gva, d.write);
+        }
+        std::vector<uint8_t> buf(d.len, d.write ? d.data : 0);
+        if (!s.fault) {
+            if (!m_log.expect(rc == 0, what + ": the translation grants the access at once" +
+                                           (rc == 1   ? std::string(" (it sent a page request)")
+                                            : rc == 0 ? std::string()
+                                                      : " (it failed with " + errno_text(-rc) + ")"))) {
+                return;
+            }
+            int reason = 0;
+            const int err = m_v.dma(dev_handle(d.device), d.gva, buf.data(), buf.size(), d.write, 0, &reason);
+            expect_dma(d, what, err, reason, buf);
+            return;
+        }
+        if (!m_log.expect(rc == 1, what + ": the translation ends in a page request" +
+                                       (rc == 0   ? std::string(" (it was granted at once)")
+                                        : rc == 1 ? std::string()
+                                                  : " (it failed with " + errno_text(-rc) + ")"))) {
+            return;
+        }
+        iommu_hwpt_pgfault f{};
+        const uint64_t page = d.gva & ~(page_size_4k - 1);
+        const uint32_t perm = d.write ? IOMMU_PGFAULT_PERM_WRITE : IOMMU_PGFAULT_PERM_READ;
+        const bool read = m_v.read_fault(m_fault_queue->fd, &f, sizeof f);
+        if (!m_log.expect(
+                read && f.addr == page && f.perm == perm,
+                what + ": the fault fd reports the page " + hex(page) + (d.write ? " for write" : " for read") +
+                    (!read                              ? std::string(" (nothing to read)")
+                     : f.addr == page && f.perm == perm ? std::string()
+                                                        : " (got " + hex(f.addr) + " perm " + hex(f.perm) + ")"))) {
+            return;
+        }
+        if (s.fault->map) {
+            const file_mapping& m = *s.fault->map;
+            m_guest.map(m.gva, m.gpa, m.writable);
+            m_shadow[m.gva] = {m.gpa, m.level};
+            p.note_guest_pte_edit("map_hole_GVA_" + hex(m.gva));
+            const int err = m_v.hwpt_invalidate(m_nested.at(d.device), {{m.gva, 1, true}});
+            m_log.step(what + ": guest maps GVA " + hex(m.gva) + " -> GPA " + hex(m.gpa) +
+                       ", IOMMU_HWPT_INVALIDATE of it (" + errno_text(err) + ")");
+        }
+        const int sent = m_v.page_response(m_fault_queue->fd, f.cookie,
+                                           s.fault->success ? IOMMUFD_PAGE_RESP_SUCCESS : IOMMUFD_PAGE_RESP_INVALID);
+        if (!m_log.expect(sent == 0, what + ": the VMM writes the page response (" + errno_text(sent) + ")")) {
+            return;
+        }
+        const int done = p.iopf_complete(d.device, 0, d.gva, buf.data(), buf.size(), d.write);
+        if (!s.fault->success) {
+            m_log.expect(done == -EACCES, what + ": the access answered Invalid fails" +
+                                              (done == -EACCES ? "" : " (got " + errno_text(-done) + ")"));
+            return;
+        }
+        // iopf_complete moves the data (0) or reports the DMA's fault (-EFAULT).
+        expect_dma(d, what + " after the retry", done == 0 ? 0 : -done, 0, buf);
+    }
+
+    void do_step(const storm_step&) { throw std::logic_error("a storm step runs alone (checked when read)"); }
+    void do_step(const dirty_tracking_step&) {
+        throw std::logic_error("a dirty_tracking step runs alone (checked when read)");
     }
 
     void do_step(const remap_step& s) {
@@ -366,6 +475,7 @@ class document_run {
     std::map<unsigned, unsigned> m_dev;     // vfio index -> vmm device
     std::map<unsigned, uint32_t> m_nested;  // vfio index -> its nested HWPT
     std::map<uint64_t, shadow_leaf> m_shadow;
+    std::optional<vmm::fault_queue> m_fault_queue;  // setup.fault_queue
     uint64_t m_stale_mark = 0;
     std::size_t m_reports_mark = 0;  // the checker's reports shown or counted by an earlier step
     std::string m_where;

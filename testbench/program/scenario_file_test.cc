@@ -215,6 +215,102 @@ TEST(ScenarioFileParse, ErrorsNameFileLineAndKey) {
               std::string::npos);
 }
 
+// pri_dma steps: the fault queue they need, how the VMM answers, and the hole a fix fills.
+TEST(ScenarioFileParse, PriDmaStepsNeedTheFaultQueueAndAHoleToFill) {
+    const std::string head = std::string(good_head) + "setup: {fault_queue: true}\nsteps:\n";
+    scenario_document doc;
+    ASSERT_EQ(parse_scenario_document(head + "  - pri_dma: {gva: 0x40000010, len: 8, write: true, data: 7}\n"
+                                             "  - pri_dma: {gva: 0x40001020, len: 4, fault: {map: {gpa: 0x300000, "
+                                             "write: false}}, expect: {data: 0}}\n"
+                                             "  - pri_dma: {gva: 0x40002000, len: 1, fault: {response: invalid}}\n",
+                                      "t.yaml", doc),
+              "");
+    EXPECT_TRUE(doc.fault_queue);
+    ASSERT_EQ(doc.steps.size(), 3u);
+    const auto& present = std::get<pri_dma_step>(doc.steps[0].body);
+    EXPECT_FALSE(present.fault.has_value());
+    EXPECT_TRUE(present.dma.write);
+    EXPECT_EQ(present.dma.data, 7);
+    const auto& hole = std::get<pri_dma_step>(doc.steps[1].body);
+    ASSERT_TRUE(hole.fault && hole.fault->map);
+    EXPECT_TRUE(hole.fault->success);
+    EXPECT_EQ(hole.fault->map->gva, 0x4000'1000u) << "the faulting 4 KiB page";
+    EXPECT_EQ(hole.fault->map->gpa, 0x30'0000u);
+    EXPECT_FALSE(hole.fault->map->writable);
+    EXPECT_EQ(hole.dma.expect.what, dma_expect::kind::data);
+    const auto& refused = std::get<pri_dma_step>(doc.steps[2].body);
+    ASSERT_TRUE(refused.fault.has_value());
+    EXPECT_FALSE(refused.fault->success);
+    EXPECT_FALSE(refused.fault->map.has_value());
+
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {std::string(good_head) + "steps:\n  - pri_dma: {gva: 0x40000000, len: 4}\n",
+         "t.yaml:7: steps[0].pri_dma: needs setup.fault_queue: true"},
+        {std::string(good_head) + "setup: {fault_queue: yes}\nsteps:\n  - pri_dma: {gva: 0x40000000, len: 4}\n",
+         "t.yaml:6: setup.fault_queue: must be true or false, not 'yes'"},
+        {head + "  - pri_dma: {gva: 0x40000000, len: 4, pasid: 5}\n", "t.yaml:8: steps[0].pri_dma.pasid: unknown key"},
+        {head + "  - pri_dma: {gva: 0x40000000, len: 0}\n", "t.yaml:8: steps[0].pri_dma.len: must be 1..4096, not 0"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {response: maybe}}\n",
+         "t.yaml:8: steps[0].pri_dma.fault.response: must be success or invalid, not 'maybe'"},
+        {head + "  - pri_dma: {gva: 0x40000008, len: 4, fault: {map: {page: A}}}\n",
+         "t.yaml:8: steps[0].pri_dma.fault.map: GVA 0x40000000 is mapped at this step: there is no hole to fill"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {map: {page: A}}}\n"
+                "  - pri_dma: {gva: 0x50000000, len: 4, fault: {map: {page: A}}}\n",
+         "t.yaml:9: steps[1].pri_dma.fault.map: GVA 0x50000000 is mapped at this step"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {map: {page: Z}}}\n",
+         "t.yaml:8: steps[0].pri_dma.fault.map.page: no guest page named 'Z' (guest.pages)"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {map: {page: A}, response: invalid}}\n",
+         "t.yaml:8: steps[0].pri_dma.fault.map: a fault answered invalid fixes nothing"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {response: invalid}, expect: {data: 0}}\n",
+         "t.yaml:8: steps[0].pri_dma.expect: an access answered invalid fails: there is nothing to expect"},
+        {head + "  - pri_dma: {gva: 0x50000000, len: 4, fault: {retry: 2}}\n",
+         "t.yaml:8: steps[0].pri_dma.fault.retry: unknown key (known: map, response)"},
+    };
+    for (const auto& [text, expected] : cases) {
+        const std::string err = parse_error(text);
+        EXPECT_EQ(err.rfind(expected, 0), 0u) << "for:\n" << text << "got: " << err;
+    }
+}
+
+// storm and dirty_tracking steps: the built-ins' parameters as fields, with their defaults and
+// ranges; each brings its own setup and runs alone.
+TEST(ScenarioFileParse, StormAndDirtyTrackingStepsTakeTheBuiltInsParameters) {
+    scenario_document doc;
+    ASSERT_EQ(parse_scenario_document("steps:\n  - storm: {rounds: 5, max_batch: 3, seed: 9}\n", "t.yaml", doc), "");
+    const auto& storm = std::get<storm_step>(doc.steps.at(0).body);
+    EXPECT_EQ(storm.seed, 9u);
+    EXPECT_EQ(storm.params.rounds, 5u);
+    EXPECT_EQ(storm.params.max_batch, 3u);
+    // The rest are the built-in's defaults (README: 400, 64, 256, 16, 24).
+    EXPECT_EQ(storm.params.pages_per_device, 64u);
+    EXPECT_EQ(storm.params.data_pages, 256u);
+    EXPECT_EQ(storm.params.max_range_pages, 24u);
+    ASSERT_EQ(parse_scenario_document("steps:\n  - dirty_tracking: {writes: 7}\n", "t.yaml", doc), "");
+    const auto& dirty = std::get<dirty_tracking_step>(doc.steps.at(0).body);
+    EXPECT_FALSE(dirty.seed.has_value());
+    EXPECT_EQ(dirty.params.rounds, 8u);
+    EXPECT_EQ(dirty.params.pages, 256u);
+    EXPECT_EQ(dirty.params.writes, 7u);
+
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"steps:\n  - storm: {rounds: 0}\n", "t.yaml:2: steps[0].storm.rounds: must be 1..100000, not 0"},
+        {"steps:\n  - storm: {pages: 16}\n", "t.yaml:2: steps[0].storm.pages: must be 32..512, not 16"},
+        {"steps:\n  - storm: {devices: 2}\n", "t.yaml:2: steps[0].storm.devices: unknown key (known: seed, rounds"},
+        {"steps:\n  - storm:\n", "t.yaml:2: steps[0].storm: must be a mapping of the storm's parameters"},
+        {"steps:\n  - dirty_tracking: {writes: 5000}\n",
+         "t.yaml:2: steps[0].dirty_tracking.writes: must be 1..4096, not 5000"},
+        {"steps:\n  - storm: {}\n  - wait: {ns: 5}\n",
+         "t.yaml:2: steps[0].storm: brings its own setup (the built-in invalidation-storm's): the file has no "
+         "guest, stage1 or setup and no other step"},
+        {std::string(good_head) + "steps:\n  - dirty_tracking: {}\n",
+         "t.yaml:7: steps[0].dirty_tracking: brings its own setup (the built-in dirty-tracking's)"},
+    };
+    for (const auto& [text, expected] : cases) {
+        const std::string err = parse_error(text);
+        EXPECT_EQ(err.rfind(expected, 0), 0u) << "for:\n" << text << "got: " << err;
+    }
+}
+
 TEST(ScenarioFileParse, AFileThatCannotBeReadIsAnError) {
     std::string error;
     EXPECT_EQ(load_scenario_file("/nonexistent/s.yaml", error), nullptr);
@@ -493,6 +589,93 @@ TEST_F(ScenarioFileRun, MissingInvalidationFileHasTheBuiltInsStatistics) {
     const result r = run({"run", "-q", "--stats-json", "f.json", file});
     ASSERT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(has(r.out, "checker: stale IOTLB hit: rid 0x100 no PASID addr 0x40000000")) << r.out;
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")),
+                         json::parse(test::file_text(m_dir / "f.json")));
+}
+
+// A pri_dma step checks that the fault comes, what the fault fd names, and the retried access.
+TEST_F(ScenarioFileRun, PriDmaChecksTheFaultTheFixAndTheRetry) {
+    auto file = [&](const std::string& steps) {
+        std::ofstream(m_dir / "p.yaml") << R"(platform:
+  iommu: {prs: true}
+  devices: [{rid: 0x0100, ats: true, pri: true}]
+guest:
+  pages:
+    A: {gpa: 0x100000, fill: 0xaa}
+    B: {gpa: 0x200000, fill: 0xbb}
+stage1:
+  - {gva: 0x40000000, page: A}
+setup: {fault_queue: true}
+steps:
+)" << steps;
+        return run({"run", "p.yaml"});
+    };
+    result r = file(
+        "  - pri_dma: {gva: 0x40000000, len: 8, expect: {data: 0xaa}}\n"
+        "  - pri_dma: {gva: 0x40001000, len: 8, fault: {map: {page: B}}, expect: {data: 0xbb}}\n"
+        "  - dma: {gva: 0x40001000, len: 8, expect: {page: B}}\n"
+        "  - pri_dma: {gva: 0x40002000, len: 8, write: true, data: 1, fault: {response: invalid}}\n");
+    EXPECT_EQ(r.status, 0) << r.out;
+    // The same steps where the guest's table says otherwise.
+    r = file(
+        "  - pri_dma: {gva: 0x40000000, len: 8, fault: {response: invalid}}\n"
+        "  - pri_dma: {gva: 0x40001000, len: 8, expect: {data: 0xbb}}\n");
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_TRUE(has(r.out,
+                    "FAILED: step 1 (line 12): DMA read of 8 bytes at GVA 0x40000000 from vfio0 (ATS, PRI): the "
+                    "translation ends in a page request (it was granted at once)"))
+        << r.out;
+    EXPECT_TRUE(has(r.out,
+                    "FAILED: step 2 (line 13): DMA read of 8 bytes at GVA 0x40001000 from vfio0 (ATS, PRI): the "
+                    "translation grants the access at once (it sent a page request)"))
+        << r.out;
+}
+
+TEST_F(ScenarioFileRun, IopfFileHasTheBuiltInsStatistics) {
+    const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/iopf.yaml";
+    ASSERT_EQ(run({"-q", "--stats-json", "b.json", "iopf"}).status, 0);
+    const result r = run({"run", "-q", "--stats-json", "f.json", file});
+    ASSERT_EQ(r.status, 0) << r.out;
+    const json from_file = json::parse(test::file_text(m_dir / "f.json"));
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")), from_file);
+    // Hand-counted: 32 pages, the 16 odd ones holes, and one access past the window answered
+    // Invalid: a page request and a response for each hole and that access, a retry for each hole.
+    const json& d = from_file["platform"]["devices"][1];
+    EXPECT_EQ(d["page_requests"], 17);
+    EXPECT_EQ(d["page_responses"], 17);
+    EXPECT_EQ(d["page_request_retries"], 16);
+    EXPECT_EQ(d["retries_granted"], 16);
+    EXPECT_EQ(d["page_request_failures"], 1);
+    EXPECT_EQ(d["transfers"], 32);
+    EXPECT_EQ(d["bytes"], 32 * 64);
+    EXPECT_EQ(from_file["model"]["iommu"]["page_request_events"], 17);
+}
+
+TEST_F(ScenarioFileRun, StormFileHasTheBuiltInsStatistics) {
+    const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/invalidation-storm.yaml";
+    ASSERT_EQ(run({"-q", "--seed", "4", "--stats-json", "b.json", "invalidation-storm"}).status, 0);
+    const result r = run({"run", "-q", "--seed", "4", "--stats-json", "f.json", file});
+    ASSERT_EQ(r.status, 0) << r.out;
+    const json from_file = json::parse(test::file_text(m_dir / "f.json"));
+    expect_same_counters(json::parse(test::file_text(m_dir / "b.json")), from_file);
+    EXPECT_EQ(from_file["platform"]["stale_hits"], 0);
+    EXPECT_EQ(from_file["platform"]["devices"].size(), 4u) << "the default platform's devices";
+    // The step's fields are the built-in's parameters: fewer rounds, another run.
+    std::ofstream(m_dir / "short.yaml") << "steps:\n  - storm: {rounds: 20, max_batch: 2}\n";
+    ASSERT_EQ(
+        run({"-q", "--param", "rounds=20", "--param", "max_batch=2", "--stats-json", "b20.json", "invalidation-storm"})
+            .status,
+        0);
+    ASSERT_EQ(run({"run", "-q", "--stats-json", "f20.json", "short.yaml"}).status, 0);
+    expect_same_counters(json::parse(test::file_text(m_dir / "b20.json")),
+                         json::parse(test::file_text(m_dir / "f20.json")));
+}
+
+TEST_F(ScenarioFileRun, DirtyTrackingFileHasTheBuiltInsStatistics) {
+    const std::string file = std::string(IOMMUSIM_SOURCE_DIR) + "/scenarios/dirty-tracking.yaml";
+    ASSERT_EQ(run({"-q", "--stats-json", "b.json", "dirty-tracking"}).status, 0);
+    const result r = run({"run", "-q", "--stats-json", "f.json", file});
+    ASSERT_EQ(r.status, 0) << r.out;
     expect_same_counters(json::parse(test::file_text(m_dir / "b.json")),
                          json::parse(test::file_text(m_dir / "f.json")));
 }

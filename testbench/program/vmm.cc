@@ -190,25 +190,52 @@ void vmm::get_dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t length, uint64
 }
 
 uint32_t vmm::hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width,
-                                    uint64_t s1_flags, uint32_t alloc_flags) {
+                                    uint64_t s1_flags, uint32_t alloc_flags, uint32_t fault_id) {
     iommu_hwpt_vtd_s1 data{};
     data.flags = s1_flags;
     data.pgtbl_addr = s1_root_gpa;
     data.addr_width = addr_width;
     iommu_hwpt_alloc cmd{};
     cmd.size = sizeof(cmd);
-    cmd.flags = alloc_flags;
+    cmd.flags = alloc_flags | (fault_id != 0 ? uint32_t{IOMMU_HWPT_FAULT_ID_VALID} : 0);
     cmd.dev_id = dev_id(dev);
     cmd.pt_id = parent;
+    cmd.fault_id = fault_id;
     cmd.data_type = IOMMU_HWPT_DATA_VTD_S1;
     cmd.data_len = sizeof(data);
     cmd.data_uptr = reinterpret_cast<uintptr_t>(&data);
     const int err = ioctl_errno(m_iommufd, IOMMU_HWPT_ALLOC, &cmd);
     check("IOMMU_HWPT_ALLOC(nested VT-d)",
           note("IOMMU_HWPT_ALLOC VTD_S1 dev_id " + std::to_string(cmd.dev_id) + " parent " + std::to_string(parent) +
-                   " pgtbl " + hex(s1_root_gpa) + " addr_width " + std::to_string(addr_width),
+                   " pgtbl " + hex(s1_root_gpa) + " addr_width " + std::to_string(addr_width) +
+                   (fault_id != 0 ? " fault_id " + std::to_string(fault_id) : std::string()),
                err, "hwpt_id " + std::to_string(cmd.out_hwpt_id)));
     return cmd.out_hwpt_id;
+}
+
+vmm::fault_queue vmm::fault_queue_alloc() {
+    iommu_fault_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    const int err = ioctl_errno(m_iommufd, IOMMU_FAULT_QUEUE_ALLOC, &cmd);
+    check("IOMMU_FAULT_QUEUE_ALLOC",
+          note("IOMMU_FAULT_QUEUE_ALLOC", err,
+               "fault_id " + std::to_string(cmd.out_fault_id) + " fault fd " + std::to_string(cmd.out_fault_fd)));
+    return {cmd.out_fault_id, static_cast<int>(cmd.out_fault_fd)};
+}
+
+bool vmm::read_fault(int fault_fd, void* pgfault, std::size_t size) {
+    const ssize_t n = iommusim_read(fault_fd, pgfault, size);
+    note("read(fault fd) " + std::to_string(size) + " bytes",
+         n == static_cast<ssize_t>(size) ? 0 : (n < 0 ? errno : EIO), std::to_string(n) + " bytes");
+    return n == static_cast<ssize_t>(size);
+}
+
+int vmm::page_response(int fault_fd, uint32_t cookie, uint32_t code) {
+    const iommu_hwpt_page_response resp{cookie, code};
+    const ssize_t n = iommusim_write(fault_fd, &resp, sizeof resp);
+    const int err = n == static_cast<ssize_t>(sizeof resp) ? 0 : (n < 0 ? errno : EIO);
+    return note("write(fault fd) page response cookie " + std::to_string(cookie) + " code " + std::to_string(code),
+                err);
 }
 
 void vmm::attach(unsigned dev, uint32_t pt_id) {

@@ -47,8 +47,20 @@ class vmm {
     void ioas_map_file(uint32_t ioas, int fd, uint64_t start, std::size_t len, uint64_t iova, bool writeable = true);
     void ioas_unmap(uint32_t ioas, uint64_t iova, std::size_t len);
     uint32_t hwpt_alloc_nest_parent(unsigned dev, uint32_t ioas);
+    // A nested HWPT over the guest's stage-1 table; a nonzero `fault_id` (a fault queue) sets
+    // IOMMU_HWPT_FAULT_ID_VALID, so its page faults go to that queue.
     uint32_t hwpt_alloc_nested_vtd(unsigned dev, uint32_t parent, uint64_t s1_root_gpa, uint32_t addr_width = 48,
-                                   uint64_t s1_flags = 0, uint32_t alloc_flags = 0);
+                                   uint64_t s1_flags = 0, uint32_t alloc_flags = 0, uint32_t fault_id = 0);
+    // IOMMU_FAULT_QUEUE_ALLOC: the fault object's id and its fault fd (the caller closes the fd).
+    struct fault_queue {
+        uint32_t id;
+        int fd;
+    };
+    fault_queue fault_queue_alloc();
+    // Reads one struct iommu_hwpt_pgfault from the fault fd (false: none could be read); writes
+    // one struct iommu_hwpt_page_response {cookie, code} (returns the errno, 0 when written).
+    bool read_fault(int fault_fd, void* pgfault, std::size_t size);
+    int page_response(int fault_fd, uint32_t cookie, uint32_t code);
     // A paging HWPT over `ioas` with IOMMU_HWPT_ALLOC_* `flags` (DIRTY_TRACKING: live migration).
     uint32_t hwpt_alloc_paging(unsigned dev, uint32_t ioas, uint32_t flags);
     // IOMMU_GET_HW_INFO's out_capabilities (IOMMU_HW_CAP_*) for the device.

@@ -440,5 +440,61 @@ TEST(Waves, DmaFaultShowsTheReasonOnlyWhileTheDmaIsInFlight) {
     EXPECT_TRUE(marked);
 }
 
+// The iopf scenario on one time axis: the device's page request (vfio1.pr_pending rises), its
+// descriptor written into the page request queue (prq.requests, prq.pqt) and the page request
+// event (irq.prq), the page group response descriptor on the invalidation queue (qi.desc_type 9,
+// docs/vtd-facts.md §3.10), the response reaching the device (pr_pending falls) and the retried
+// translation (pr_retry), which granted the write.
+TEST(Waves, PageRequestResponseAndRetryInOrder) {
+    const std::string path = waves_dir() + "/program_waves_iopf.vcd";
+    platform_config cfg;
+    find_scenario("iopf")->platform_defaults(cfg);
+    cfg.params["pages"] = 2;  // page 0 present, page 1 a hole
+    cfg.waves = path;
+    std::string err;
+    ASSERT_TRUE(platform::configure(cfg, &err)) << err;
+    std::ostringstream out;
+    scenario_log log(out, verbosity::quiet);
+    run_iopf(log, cli_options{});
+    EXPECT_FALSE(log.failed()) << out.str();
+    platform::instance().finish();
+    const vcd v = read_vcd(path);
+    ASSERT_EQ(v.error, "");
+    for (const char* name : {"vfio1.pr_pending", "vfio1.pr_page", "vfio1.pr_response", "vfio1.pr_retry",
+                             "vfio1.pr_retry_ok", "prq.pqt", "prq.requests", "irq.prq", "qi.desc_type"}) {
+        ASSERT_TRUE(v.id_of.count(name)) << "missing signal " << name;
+    }
+    // Two page requests: the hole (page 1, GVA 0x40001000) and the refused access past the window.
+    const auto pending = high_intervals(v, "vfio1.pr_pending");
+    ASSERT_EQ(pending.size(), 2u);
+    const uint64_t request = pending[0].first, response = pending[0].second;
+    EXPECT_EQ(number(value_at(v, "vfio1.pr_page", request)), 0x4000'1000u);
+    auto first_change_after = [&](const std::string& name, uint64_t t, uint64_t value) {
+        for (const auto& [when, what] : changes_of(v, name)) {
+            if (when >= t && number(what) == value) {
+                return when;
+            }
+        }
+        return UINT64_MAX;
+    };
+    const uint64_t queued = first_change_after("prq.requests", request, 1);
+    const uint64_t event = first_change_after("irq.prq", request, 1);
+    const uint64_t descriptor = first_change_after("qi.desc_type", request, 9);
+    EXPECT_EQ(number(value_at(v, "prq.pqt", queued)), 0x20u) << "one 32-byte descriptor at the tail";
+    EXPECT_LT(request, queued);
+    EXPECT_LE(queued, event);
+    EXPECT_LT(event, descriptor) << "the driver answers after the page request event";
+    EXPECT_LT(descriptor, response) << "the response reaches the device after its descriptor was fetched";
+    EXPECT_EQ(value_at(v, "vfio1.pr_response", response), "Success");
+    const auto retries = high_intervals(v, "vfio1.pr_retry");
+    ASSERT_EQ(retries.size(), 1u) << "only the Success response is followed by a retry";
+    EXPECT_LE(response, retries[0].first);
+    EXPECT_LT(response, retries[0].second);
+    EXPECT_EQ(value_at(v, "vfio1.pr_retry_ok", retries[0].first), "1") << "the retry granted the write";
+    // The refused access: answered Invalid, no retry.
+    EXPECT_EQ(value_at(v, "vfio1.pr_response", pending[1].second), "Invalid_Request");
+    EXPECT_LT(retries[0].second, pending[1].first);
+}
+
 }  // namespace
 }  // namespace iommusim::program
