@@ -31,6 +31,8 @@ invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu
                             sc_core::SC_NS)
     , m_memory_delay(static_cast<double>(cfg.memory_latency_ns), sc_core::SC_NS)
     , m_timeout_delay(static_cast<double>(cfg.devtlb_timeout_ns), sc_core::SC_NS)
+    , m_legacy_caps(caps_for(false))
+    , m_scalable_caps(caps_for(true))
     , m_iectl(static_cast<uint32_t>(hw::iectl::reset)) {
     SC_HAS_PROCESS(invalidation_queue);
     SC_THREAD(engine);
@@ -203,7 +205,7 @@ uint32_t invalidation_queue::entries() const {
     return 1u << (m_qs + (m_dw ? 7 : 8));
 }
 
-decode_caps invalidation_queue::caps(unsigned ttm) const {
+decode_caps invalidation_queue::caps_for(bool scalable_mode) const {
     decode_caps c;
     c.mamv = m_cfg.mamv;
     c.nd = m_cfg.nd;
@@ -213,7 +215,7 @@ decode_caps invalidation_queue::caps(unsigned ttm) const {
     c.pds = m_cfg.pds;
     c.dit = m_cfg.dit;
     c.prs = m_cfg.prs;
-    c.scalable_mode = ttm != legacy_ttm;
+    c.scalable_mode = scalable_mode;
     return c;
 }
 
@@ -272,11 +274,14 @@ void invalidation_queue::write_signals() {
 void invalidation_queue::spend(const sc_core::sc_time& t) {
     m_ahead += t;
     // Another process running before the end (or at it: the kernel orders processes of one time
-    // itself) could see what the descriptor changed before its time. Beyond the quantum, code
-    // outside the simulation could (between two sc_start calls).
-    if (m_ahead > tlm::tlm_global_quantum::instance().get() || sc_core::sc_pending_activity_at_current_time() ||
-        sc_core::sc_time_to_pending_activity() <= m_ahead) {
-        sync();
+    // itself; activity at the current time counts as zero) could see what the descriptor changed
+    // before its time. Beyond the quantum, code outside the simulation could (between two
+    // sc_start calls).
+    if (m_ahead > tlm::tlm_global_quantum::instance().get() || sc_core::sc_time_to_pending_activity() <= m_ahead) {
+        // Even a zero wait: the delta cycle lets that activity run first, as one wait per descriptor would.
+        const sc_core::sc_time w = m_ahead;
+        m_ahead = sc_core::SC_ZERO_TIME;
+        wait(w);
     }
 }
 
@@ -286,7 +291,6 @@ void invalidation_queue::sync() {
         m_ahead = sc_core::SC_ZERO_TIME;
         wait(t);
     }
-    write_signals();
 }
 
 void invalidation_queue::note_iqt_write() {
@@ -323,6 +327,7 @@ void invalidation_queue::engine() {
         publish();
         show_desc_type(0);
         sync();
+        write_signals();
         if (m_outstanding.empty()) {
             wait(m_wake);
         } else {
@@ -370,7 +375,7 @@ bool invalidation_queue::step() {
     const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
     decode_result r;
     if (fetched) {
-        r = descriptor_decoder::decode(d, m_dw, caps(ttm));
+        r = descriptor_decoder::decode(d, m_dw, ttm == legacy_ttm ? m_legacy_caps : m_scalable_caps);
     } else {
         r.iqei = iqei::fetch_error;
     }
@@ -464,6 +469,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
         if (m_outstanding.size() < max_itags) {
             break;
         }
+        write_signals();
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     uint8_t tag = m_next_itag;
@@ -501,6 +507,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
             break;
         }
         sync();
+        write_signals();
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     m_in_wait = false;

@@ -32,8 +32,8 @@
 // synchronises (waits for its offset) before anything another process sees at once: an interrupt
 // or fault status, a wait completion, a device-TLB request or page response, going idle, and when
 // another process has activity before the descriptor would end. The waveform state goes to a
-// queue_wave_observer with each change's own time; the signals follow at the synchronisation
-// points.
+// queue_wave_observer with each change's own time; the signals follow when the engine blocks
+// (idle, or waiting for a device).
 //
 // Timing (iommu_config): a descriptor takes qi_fetch_ns + memory_latency_ns, plus qi_desc_process_ns
 // when valid (its effect lands at the end); a status write memory_latency_ns; a device-TLB request
@@ -136,7 +136,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     // How far the engine thread has run ahead of sc_time_stamp(): its own time is
     // sc_time_stamp() + time_ahead(). Zero outside the engine's processing.
     sc_core::sc_time time_ahead() const { return m_ahead; }
-    // The wave state, as of the last synchronisation point (written by the engine thread only).
+    // The wave state, as of the last time the engine blocked (written by the engine thread only).
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqh_signal;        // descriptor index at the head
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqt_signal;        // descriptor index at the tail
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> desc_type_signal;  // type in flight, 0 idle
@@ -167,20 +167,21 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void publish();
     void show_desc_type(uint32_t type);
     void show(const queue_wave_state& state);
-    void write_signals();
     // The engine's own time, ahead of the kernel's by m_ahead.
     sc_core::sc_time now() const { return sc_core::sc_time_stamp() + m_ahead; }
     // Spends t of the engine's time: annotated when no other process has activity before it ends,
     // else waited for (with what was annotated before).
     void spend(const sc_core::sc_time& t);
-    // Waits for the annotated time, so that sc_time_stamp() is the engine's time, and updates the
-    // signals.
+    // Waits for the annotated time, so that sc_time_stamp() is the engine's time.
     void sync();
+    // The signals take the wave state: before the engine blocks on an event (an update request
+    // is activity at the current time, which would end the next run ahead at once).
+    void write_signals();
     void note_iqt_write();
     sc_core::sc_time earliest_deadline() const;
     uint32_t entries() const;
     unsigned shift() const { return m_dw ? 5 : 4; }  // log2 descriptor bytes
-    decode_caps caps(unsigned ttm) const;            // for the active RTADDR.TTM
+    decode_caps caps_for(bool scalable_mode) const;  // RTADDR.TTM legacy (00b) or not
     bool ttm_reserved(unsigned ttm) const;           // IQEI 7
 
     const iommu_config m_cfg;
@@ -189,6 +190,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     const sc_core::sc_time m_fetch_process_delay;  // + qi_desc_process_ns
     const sc_core::sc_time m_memory_delay;         // status write
     const sc_core::sc_time m_timeout_delay;        // devtlb_timeout_ns
+    const decode_caps m_legacy_caps;
+    const decode_caps m_scalable_caps;
 
     // Registers.
     uint64_t m_iqt = 0;
