@@ -76,12 +76,12 @@ txn_tracer::txn_tracer(const sc_core::sc_module_name& name, const std::string& p
     m_cpu_ioctl = m_vcd.add_string("cpu", "ioctl", idle);
     m_pte_edit = m_vcd.add_string("guest", "pte_edit", idle);
 
-    // The queue engine and the interrupt lines are signals written at their own time.
-    invalidation_queue& q = mmu.queue();
-    SC_METHOD(sample_queue_and_irqs);
-    sensitive << q.iqh_signal << q.iqt_signal << q.desc_type_signal << q.waits_signal << irq_fault << irq_inv
-              << irq_prq;
+    // The interrupt lines are signals written at their own time; the queue engine, which runs
+    // ahead of the kernel, reports each change with its time.
+    SC_METHOD(sample_irqs);
+    sensitive << irq_fault << irq_inv << irq_prq;
     dont_initialize();
+    mmu.queue().set_wave_observer(this);
 
     mmu.set_observer(this);
     for (unsigned n = 0; n < devices.size(); ++n) {
@@ -93,16 +93,19 @@ txn_tracer::~txn_tracer() {
     close();
 }
 
-void txn_tracer::sample_queue_and_irqs() {
+void txn_tracer::sample_irqs() {
     const uint64_t now = ps(sc_core::sc_time_stamp());
-    invalidation_queue& q = m_mmu.queue();
-    m_vcd.set(now, m_iqh, q.iqh_signal.read());
-    m_vcd.set(now, m_iqt, q.iqt_signal.read());
-    m_vcd.set(now, m_desc_type, q.desc_type_signal.read());
-    m_vcd.set(now, m_waits, q.waits_signal.read());
     m_vcd.set(now, m_irq_fault, m_irq_fault_line.read());
     m_vcd.set(now, m_irq_inv, m_irq_inv_line.read());
     m_vcd.set(now, m_irq_prq, m_irq_prq_line.read());
+}
+
+void txn_tracer::queue_state_changed(sc_core::sc_time at, const queue_wave_state& state) {
+    const uint64_t t = ps(at);
+    m_vcd.set(t, m_iqh, state.iqh);
+    m_vcd.set(t, m_iqt, state.iqt);
+    m_vcd.set(t, m_desc_type, state.desc_type);
+    m_vcd.set(t, m_waits, state.waits);
 }
 
 void txn_tracer::job_started(const std::string& name) {
@@ -249,6 +252,7 @@ std::string txn_tracer::close(const std::string& rtl_fst, const std::string& vie
         return "";
     }
     m_mmu.set_observer(nullptr);
+    m_mmu.queue().set_wave_observer(nullptr);
     for (auto& d : m_dma_devices) {
         d->set_observer(nullptr, 0);
     }

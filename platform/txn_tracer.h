@@ -41,7 +41,7 @@
 
 namespace iommusim {
 
-class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_observer {
+class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_observer, public queue_wave_observer {
   public:
     // Opens `path` (".vcd" appended when missing) for the devices with requester ids `rids`,
     // registers every signal and observes `mmu` and `devices`. Call during elaboration.
@@ -104,7 +104,9 @@ class txn_tracer : public sc_core::sc_module, public iommu_observer, public dma_
         bool all_hit = true;
         bool looked_up = false;
     };
-    void sample_queue_and_irqs();
+    void sample_irqs();
+    // queue_wave_observer: the queue engine's state at its own time.
+    void queue_state_changed(sc_core::sc_time at, const queue_wave_state& state) override;
     static uint64_t ps(sc_core::sc_time t);
 
     std::string m_path;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <tlm>
+
 #include "iommusim/hw/vtd_regs.h"
 
 namespace iommusim {
@@ -29,6 +31,8 @@ invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu
                             sc_core::SC_NS)
     , m_memory_delay(static_cast<double>(cfg.memory_latency_ns), sc_core::SC_NS)
     , m_timeout_delay(static_cast<double>(cfg.devtlb_timeout_ns), sc_core::SC_NS)
+    , m_legacy_caps(caps_for(false))
+    , m_scalable_caps(caps_for(true))
     , m_iectl(static_cast<uint32_t>(hw::iectl::reset)) {
     SC_HAS_PROCESS(invalidation_queue);
     SC_THREAD(engine);
@@ -201,7 +205,7 @@ uint32_t invalidation_queue::entries() const {
     return 1u << (m_qs + (m_dw ? 7 : 8));
 }
 
-decode_caps invalidation_queue::caps(unsigned ttm) const {
+decode_caps invalidation_queue::caps_for(bool scalable_mode) const {
     decode_caps c;
     c.mamv = m_cfg.mamv;
     c.nd = m_cfg.nd;
@@ -211,7 +215,7 @@ decode_caps invalidation_queue::caps(unsigned ttm) const {
     c.pds = m_cfg.pds;
     c.dit = m_cfg.dit;
     c.prs = m_cfg.prs;
-    c.scalable_mode = ttm != legacy_ttm;
+    c.scalable_mode = scalable_mode;
     return c;
 }
 
@@ -226,9 +230,67 @@ bool invalidation_queue::can_fetch() const {
 }
 
 void invalidation_queue::publish() {
-    iqh_signal.write(m_head);
+    queue_wave_state s = m_wave;
+    s.iqh = m_head;
     const uint64_t qt = hw::iqt::qt::get(m_iqt);
-    iqt_signal.write(static_cast<uint32_t>(m_dw ? qt >> 1 : qt));
+    s.iqt = static_cast<uint32_t>(m_dw ? qt >> 1 : qt);
+    show(s);
+}
+
+void invalidation_queue::show_desc_type(uint32_t type) {
+    queue_wave_state s = m_wave;
+    s.desc_type = type;
+    show(s);
+}
+
+void invalidation_queue::show(const queue_wave_state& state) {
+    if (state == m_wave) {
+        return;
+    }
+    m_wave = state;
+    if (m_wave_observer) {
+        m_wave_observer->queue_state_changed(now(), state);
+    }
+}
+
+void invalidation_queue::write_signals() {
+    // Only changed signals: an update request is activity at the current time, which would end
+    // the next run ahead.
+    if (m_wave.iqh != m_signalled.iqh) {
+        iqh_signal.write(m_wave.iqh);
+    }
+    if (m_wave.iqt != m_signalled.iqt) {
+        iqt_signal.write(m_wave.iqt);
+    }
+    if (m_wave.desc_type != m_signalled.desc_type) {
+        desc_type_signal.write(m_wave.desc_type);
+    }
+    if (m_wave.waits != m_signalled.waits) {
+        waits_signal.write(m_wave.waits);
+    }
+    m_signalled = m_wave;
+}
+
+void invalidation_queue::spend(const sc_core::sc_time& t) {
+    m_ahead += t;
+    // Another process running before the end (or at it: the kernel orders processes of one time
+    // itself; activity at the current time counts as zero) could see what the descriptor changed
+    // before its time. Beyond the quantum, code outside the simulation could (between two
+    // sc_start calls).
+    if (m_ahead > tlm::tlm_global_quantum::instance().get() || sc_core::sc_time_to_pending_activity() <= m_ahead) {
+        // Even a zero wait: the delta cycle lets that activity run first, as one wait per descriptor would.
+        const sc_core::sc_time w = m_ahead;
+        m_ahead = sc_core::SC_ZERO_TIME;
+        wait(w);
+    }
+}
+
+void invalidation_queue::sync() {
+    if (m_ahead != sc_core::SC_ZERO_TIME) {
+        const sc_core::sc_time t = m_ahead;
+        m_ahead = sc_core::SC_ZERO_TIME;
+        wait(t);
+    }
 }
 
 void invalidation_queue::note_iqt_write() {
@@ -263,7 +325,9 @@ void invalidation_queue::engine() {
             continue;
         }
         publish();
-        desc_type_signal.write(0);
+        show_desc_type(0);
+        sync();
+        write_signals();
         if (m_outstanding.empty()) {
             wait(m_wake);
         } else {
@@ -276,8 +340,9 @@ void invalidation_queue::queue_error(uint8_t code) {
     m_iqe = true;
     m_iqercd = hw::iqercd::iqei::set(m_iqercd, code);
     ++m_stats.iqe_by_iqei[code];
-    desc_type_signal.write(0);
+    show_desc_type(0);
     publish();
+    sync();  // software sees the error at once
     m_host.set_fsts(static_cast<uint32_t>(hw::fsts::iqe::mask));
 }
 
@@ -304,24 +369,24 @@ bool invalidation_queue::step() {
     }
 
     // The descriptor is read and checked when the fetch starts, and its outcome takes effect after the
-    // fetch latency (error) or fetch + processing latency (apply): one wait per descriptor.
+    // fetch latency (error) or fetch + processing latency (apply).
     hw::inv_desc d{};
     const std::size_t bytes = std::size_t{1} << shift();
     const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
     decode_result r;
     if (fetched) {
-        r = descriptor_decoder::decode(d, m_dw, caps(ttm));
+        r = descriptor_decoder::decode(d, m_dw, ttm == legacy_ttm ? m_legacy_caps : m_scalable_caps);
     } else {
         r.iqei = iqei::fetch_error;
     }
     if (!r.ok()) {
-        wait(m_fetch_delay);
+        spend(m_fetch_delay);
         queue_error(r.iqei);
         return false;
     }
-    desc_type_signal.write(static_cast<uint32_t>(r.desc.type));
-    wait(m_fetch_process_delay);
-    m_publish_time = m_iqt_writes.empty() ? sc_core::sc_time_stamp() : m_iqt_writes.front().second;
+    show_desc_type(static_cast<uint32_t>(r.desc.type));
+    spend(m_fetch_process_delay);
+    m_publish_time = m_iqt_writes.empty() ? now() : m_iqt_writes.front().second;
     if (!process(r.desc)) {
         return false;
     }
@@ -347,7 +412,7 @@ bool invalidation_queue::process(const decoded_desc& d) {
             m_stats.entries_dropped += dropped;
             m_host.scope_applied(d.scope, dropped);
             if (const sc_core::sc_time t = m_host.take_cache_time(); t != sc_core::SC_ZERO_TIME) {
-                wait(t);
+                spend(t);
             }
             return true;
         }
@@ -367,6 +432,7 @@ bool invalidation_queue::process(const decoded_desc& d) {
 // Type 9 (§3.10): the response message goes to the device at RID; one without a registered port
 // (no PRI-capable device there) drops it.
 void invalidation_queue::send_page_response(const decoded_desc& d) {
+    sync();  // the device acts on it at once
     page_group_response resp;
     resp.rid = d.scope.sid;
     resp.pasid_present = d.pasid_present;
@@ -393,6 +459,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
         ++m_stats.devtlb_no_device;
         return true;
     }
+    sync();  // the device acts on the request at once, and its time-out runs from now
     // Out of ITags: hold the descriptor until a completion frees one (or a time-out stops us).
     for (;;) {
         check_timeouts();
@@ -402,6 +469,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
         if (m_outstanding.size() < max_itags) {
             break;
         }
+        write_signals();
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     uint8_t tag = m_next_itag;
@@ -421,7 +489,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
     req.length = d.dev_length;
     req.mip = d.mip;
     req.pfsid = d.pfsid;
-    m_outstanding.push_back({d.scope.sid, tag, sc_core::sc_time_stamp() + m_timeout_delay});
+    m_outstanding.push_back({d.scope.sid, tag, now() + m_timeout_delay});
     ++m_stats.devtlb_sent;
     port->second->invalidate(req, *this);  // may complete synchronously
     return true;
@@ -438,6 +506,8 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         if (m_ite || m_outstanding.empty()) {
             break;
         }
+        sync();
+        write_signals();
         wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
     }
     m_in_wait = false;
@@ -449,13 +519,14 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
     // The completion is a synchronisation point for every initiator: a request served before the
     // descriptors above took effect, but stamped later (an initiator ahead of the kernel by up to
     // its quantum), must not end after the completion software sees.
-    const sc_core::sc_time completes_at = sc_core::sc_time_stamp() + (d.sw ? m_memory_delay : sc_core::SC_ZERO_TIME);
+    const sc_core::sc_time completes_at = now() + (d.sw ? m_memory_delay : sc_core::SC_ZERO_TIME);
     if (const sc_core::sc_time served = m_host.latest_served_request_end(); served > completes_at) {
         ++m_stats.waits_held;
-        wait(served - completes_at);
+        spend(served - completes_at);
     }
     if (d.sw) {
-        wait(m_memory_delay);
+        spend(m_memory_delay);
+        sync();  // software may read the word from now on
         const uint32_t data = d.status_data;
         if (!m_host.memory().write(d.status_addr, &data, sizeof data)) {
             queue_error(iqei::fetch_error);
@@ -463,13 +534,17 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         }
         ++m_stats.status_writes;
     }
+    sync();  // the completion interrupt and event are seen at once (SW=0: nothing was annotated)
     if (d.iflag) {
         set_ics_iwc();
     }
     ++m_stats.waits_completed;
     m_stats.iqt_to_wait_ns.add(
         static_cast<uint64_t>((sc_core::sc_time_stamp() - m_publish_time).to_seconds() * 1e9 + 0.5));
-    waits_signal.write(m_stats.waits_completed);
+    queue_wave_state s = m_wave;
+    s.waits = m_stats.waits_completed;
+    show(s);
+    write_signals();
     m_wait_completed.notify(sc_core::SC_ZERO_TIME);
     return true;
 }
@@ -478,19 +553,19 @@ void invalidation_queue::check_timeouts() {
     if (m_outstanding.empty()) {
         return;
     }
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time t = now();
     for (const outstanding_devtlb& o : m_outstanding) {
-        if (o.deadline <= now) {
-            time_out(o);
+        if (o.deadline <= t) {
+            time_out(o.sid);
             return;
         }
     }
 }
 
-void invalidation_queue::time_out(const outstanding_devtlb& o) {
+void invalidation_queue::time_out(uint16_t sid) {
+    sync();  // software sees ITE at once (nothing else ran meanwhile: m_outstanding is unchanged)
     ++m_stats.ite;
     const bool first = !m_ite;
-    const uint16_t sid = o.sid;
     m_ite = true;
     // Every outstanding request is forgotten: a late completion for one of them is unexpected (ICE).
     m_outstanding.clear();

@@ -23,6 +23,18 @@
 // registered port completes at once; QIE 1->0 while busy is refused (QIES stays 1, counted); a
 // queue stopped on IQE/ITE may be disabled (software's only way out of IQEI 5).
 //
+// Host cost: the engine runs ahead of sc_time_stamp() (a local time offset, as a quantum keeper
+// would, up to the TLM global quantum) while no other process has activity before the end of the
+// descriptor at hand, annotating each descriptor's time instead of waiting for it; nothing else
+// can observe the caches, memory or registers meanwhile, so behaviour and timing are those of one
+// wait per descriptor. Only code outside the simulation may find the engine up to a quantum ahead
+// when an sc_start(duration) ends (a zero quantum, the default, keeps one wait per descriptor). It
+// synchronises (waits for its offset) before anything another process sees at once: an interrupt
+// or fault status, a wait completion, a device-TLB request or page response, going idle, and when
+// another process has activity before the descriptor would end. The waveform state goes to a
+// queue_wave_observer with each change's own time; the signals follow when the engine blocks
+// (idle, or waiting for a device).
+//
 // Timing (iommu_config): a descriptor takes qi_fetch_ns + memory_latency_ns, plus qi_desc_process_ns
 // when valid (its effect lands at the end); a status write memory_latency_ns; a device-TLB request
 // completes when its device answers and times out after devtlb_timeout_ns. A wait completes no earlier
@@ -52,6 +64,23 @@
 #include "tlm/register_file.h"
 
 namespace iommusim {
+
+// The queue state the waves show (qi.iqh, qi.iqt, qi.desc_type, qi.waits).
+struct queue_wave_state {
+    uint32_t iqh = 0;        // descriptor index at the head
+    uint32_t iqt = 0;        // descriptor index at the tail
+    uint32_t desc_type = 0;  // type in flight, 0 idle
+    uint64_t waits = 0;      // completed wait count
+    bool operator==(const queue_wave_state&) const = default;
+};
+
+// Told every change of the wave state with the simulated time it happens at, which may be later
+// than sc_time_stamp() (the engine runs ahead); several changes at one time: the last one holds.
+class queue_wave_observer {
+  public:
+    virtual ~queue_wave_observer() = default;
+    virtual void queue_state_changed(sc_core::sc_time at, const queue_wave_state& state) = 0;
+};
 
 class invalidation_queue : public sc_core::sc_module, public devtlb_completion_sink {
   public:
@@ -102,7 +131,12 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     // ---- Observation ----
     const invalidation_queue_stats& stats() const { return m_stats; }
     void reset_stats() { m_stats = invalidation_queue_stats{}; }
-    // Waveform-ready state (written by the engine thread only).
+    // At most one observer of the wave state (nullptr removes it).
+    void set_wave_observer(queue_wave_observer* observer) { m_wave_observer = observer; }
+    // How far the engine thread has run ahead of sc_time_stamp(): its own time is
+    // sc_time_stamp() + time_ahead(). Zero outside the engine's processing.
+    sc_core::sc_time time_ahead() const { return m_ahead; }
+    // The wave state, as of the last time the engine blocked (written by the engine thread only).
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqh_signal;        // descriptor index at the head
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> iqt_signal;        // descriptor index at the tail
     sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> desc_type_signal;  // type in flight, 0 idle
@@ -127,15 +161,27 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void send_page_response(const decoded_desc& d);
     bool run_wait(const decoded_desc& d);
     void check_timeouts();
-    void time_out(const outstanding_devtlb& o);
+    void time_out(uint16_t sid);
     void set_ics_iwc();
     void send_completion_msi();
     void publish();
+    void show_desc_type(uint32_t type);
+    void show(const queue_wave_state& state);
+    // The engine's own time, ahead of the kernel's by m_ahead.
+    sc_core::sc_time now() const { return sc_core::sc_time_stamp() + m_ahead; }
+    // Spends t of the engine's time: annotated when no other process has activity before it ends,
+    // else waited for (with what was annotated before).
+    void spend(const sc_core::sc_time& t);
+    // Waits for the annotated time, so that sc_time_stamp() is the engine's time.
+    void sync();
+    // The signals take the wave state: before the engine blocks on an event (an update request
+    // is activity at the current time, which would end the next run ahead at once).
+    void write_signals();
     void note_iqt_write();
     sc_core::sc_time earliest_deadline() const;
     uint32_t entries() const;
     unsigned shift() const { return m_dw ? 5 : 4; }  // log2 descriptor bytes
-    decode_caps caps(unsigned ttm) const;            // for the active RTADDR.TTM
+    decode_caps caps_for(bool scalable_mode) const;  // RTADDR.TTM legacy (00b) or not
     bool ttm_reserved(unsigned ttm) const;           // IQEI 7
 
     const iommu_config m_cfg;
@@ -144,6 +190,8 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     const sc_core::sc_time m_fetch_process_delay;  // + qi_desc_process_ns
     const sc_core::sc_time m_memory_delay;         // status write
     const sc_core::sc_time m_timeout_delay;        // devtlb_timeout_ns
+    const decode_caps m_legacy_caps;
+    const decode_caps m_scalable_caps;
 
     // Registers.
     uint64_t m_iqt = 0;
@@ -171,6 +219,11 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     bool m_in_wait = false;           // the engine holds a wait descriptor
     sc_core::sc_time m_publish_time;  // IQT write that published the descriptor in flight
     std::deque<std::pair<uint32_t, sc_core::sc_time>> m_iqt_writes;  // (tail index, time)
+
+    sc_core::sc_time m_ahead;      // local time offset of the engine thread
+    queue_wave_state m_wave;       // as shown to the observer
+    queue_wave_state m_signalled;  // as written to the signals
+    queue_wave_observer* m_wave_observer = nullptr;
 
     sc_core::sc_event m_wake;
     sc_core::sc_event m_wait_completed;

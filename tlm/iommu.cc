@@ -111,13 +111,15 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
         });
         if (m_stats.dmi_revocations != before) {
             m_latest_request_end =
-                std::max(m_latest_request_end, sc_core::sc_time_stamp() + m_quantum + ns(m_cfg.memory_latency_ns));
+                std::max(m_latest_request_end, operation_time() + m_quantum + ns(m_cfg.memory_latency_ns));
         }
     });
 
-    // Stale reports carry the kernel's time (a device's quantum offset is not visible here).
-    m_translator.set_clock(
-        [] { return sc_core::sc_time_stamp().value() / sc_core::sc_time(1, sc_core::SC_PS).value(); });
+    // Stale reports carry the kernel's time (a device's quantum offset is not visible here), or
+    // the queue engine's own when it applies an invalidation ahead of the kernel.
+    m_translator.set_clock([this] {
+        return (sc_core::sc_time_stamp() + m_queue->time_ahead()).value() / sc_core::sc_time(1, sc_core::SC_PS).value();
+    });
 
     SC_METHOD(fault_irq_process);
     sensitive << m_fault_pulse.ev;
@@ -161,7 +163,7 @@ void iommu::set_observer(iommu_observer* observer) {
 
 sc_core::sc_time iommu::operation_time() const {
     if (!m_translating) {
-        return sc_core::sc_time_stamp();
+        return sc_core::sc_time_stamp() + m_queue->time_ahead();  // the queue engine runs ahead
     }
     return sc_core::sc_time_stamp() + m_translation_start + m_walk_mem->m_delay +
            cycle_time(m_tlb.cycles() - m_translation_cycles);

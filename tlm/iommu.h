@@ -153,7 +153,8 @@ class iommu : public sc_core::sc_module {
     void set_observer(iommu_observer* observer);
     // Simulated time of what the IOMMU is doing now: inside a translation, sc_time_stamp() plus the
     // DMA's annotated delay, the walk's memory time and the IOTLB cycles spent so far; else
-    // sc_time_stamp(). The RTL IOTLB clocks its waves by it.
+    // sc_time_stamp() plus how far the queue engine has run ahead (invalidation_queue::time_ahead).
+    // The RTL IOTLB clocks its waves by it.
     sc_core::sc_time operation_time() const;
     // Live DMI grants (tests).
     std::size_t dmi_grant_count() const { return m_grants.size(); }

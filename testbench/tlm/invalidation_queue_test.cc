@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tlm>
+
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -371,6 +374,75 @@ TEST(InvalidationQueue, TimingFollowsConfiguredLatencies) {
     EXPECT_EQ(h.status(status_base), 1u);
     EXPECT_EQ(h.qi.stats().iqt_to_wait_ns.samples, 1u);
     EXPECT_EQ(h.qi.stats().iqt_to_wait_ns.max_ns, done);
+}
+
+// Every change of the wave state at its own time, hand-computed from the default latencies: a
+// descriptor takes fetch 20 + memory 60 + processing 20 = 100 ns and takes effect at its end, the
+// wait's status write 60 ns more; three page-selective descriptors and a wait with IF=1 published
+// together at 0.
+TEST(InvalidationQueue, WaveObserverSeesEveryDescriptorAtItsTime) {
+    struct recorder : queue_wave_observer {
+        std::map<uint64_t, queue_wave_state> last;  // per ns, the last state
+        void queue_state_changed(sc_time at, const queue_wave_state& s) override {
+            last[static_cast<uint64_t>(at.to_seconds() * 1e9 + 0.5)] = s;
+        }
+    } rec;
+    tlm::tlm_global_quantum::instance().set(sc_time(1000, SC_NS));  // the engine may run ahead
+    harness h;
+    h.qi.set_wave_observer(&rec);
+    h.enable();
+    h.submit({hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x1000),
+              hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x2000),
+              hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x3000), hw::make_wait(true, status_base, 9, true)});
+    run_ns(2000);
+    const std::map<uint64_t, queue_wave_state> want = {
+        {0, {0, 4, 6, 0}},                         // descriptor 0 (type 6) in flight
+        {100, {1, 4, 6, 0}},                       // descriptor 1
+        {200, {2, 4, 6, 0}}, {300, {3, 4, 5, 0}},  // the wait (type 5)
+        {460, {4, 4, 0, 1}},                       // completed: idle
+    };
+    EXPECT_EQ(rec.last.size(), want.size());
+    for (const auto& [t, s] : want) {
+        ASSERT_TRUE(rec.last.count(t)) << "no change at " << t << " ns";
+        const queue_wave_state& got = rec.last[t];
+        EXPECT_EQ(got.iqh, s.iqh) << t;
+        EXPECT_EQ(got.iqt, s.iqt) << t;
+        EXPECT_EQ(got.desc_type, s.desc_type) << t;
+        EXPECT_EQ(got.waits, s.waits) << t;
+    }
+    // The signals hold the final state.
+    EXPECT_EQ(h.qi.iqh_signal.read(), 4u);
+    EXPECT_EQ(h.qi.desc_type_signal.read(), 0u);
+    EXPECT_EQ(h.qi.waits_signal.read(), 1u);
+    EXPECT_EQ(hw::ics::iwc::get(h.qi.read_ics()), 1u);  // IF=1 (IECTL.IM masks the message itself)
+    h.qi.set_wave_observer(nullptr);
+}
+
+// A process that looks at the caches while descriptors are in flight sees each descriptor's
+// effect from its end on (100, 200, 300 ns), not earlier: the engine does not run ahead of it.
+TEST(InvalidationQueue, AnotherProcessSeesEachDescriptorTakeEffectAtItsEnd) {
+    tlm::tlm_global_quantum::instance().set(sc_time(1000, SC_NS));  // the engine may run ahead
+    harness h;
+    h.enable();
+    for (uint64_t vpn = 1; vpn <= 3; ++vpn) {
+        h.fill_tlb(1, 0, fs, vpn);
+    }
+    std::vector<std::vector<bool>> seen;  // at 50, 150, 250, 350 ns: pages 1..3 still cached
+    sc_core::sc_spawn([&] {
+        sc_core::wait(sc_time(50, SC_NS));
+        for (int i = 0; i < 4; ++i) {
+            seen.push_back({h.in_tlb(1, 0, fs, 1), h.in_tlb(1, 0, fs, 2), h.in_tlb(1, 0, fs, 3)});
+            sc_core::wait(sc_time(100, SC_NS));
+        }
+    });
+    h.submit({hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x1000),
+              hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x2000),
+              hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, 0, 0x3000), hw::make_wait(true, status_base, 9)});
+    run_ns(2000);
+    const std::vector<std::vector<bool>> want = {
+        {true, true, true}, {false, true, true}, {false, false, true}, {false, false, false}};
+    EXPECT_EQ(seen, want);
+    EXPECT_EQ(h.status(status_base), 9u);
 }
 
 // ---- Errors (IQEI 1-7) -----------------------------------------------------------------------------
