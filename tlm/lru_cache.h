@@ -39,7 +39,10 @@ class lru_cache {
     // A repeated hit on the entry a lookup returned (changes() unchanged since): made most recently
     // used, as lookup() would, without the hash.
     void touch(const Value* value) {
-        make_newest(static_cast<uint32_t>(reinterpret_cast<const slot*>(value) - m_slots.data()));
+        const slot* s = reinterpret_cast<const slot*>(value);
+        if (s != &m_slots[m_newest]) {
+            make_newest(static_cast<uint32_t>(s - m_slots.data()));
+        }
     }
 
     // Replaces the entry with the same key, else takes an invalid slot, else the least recently

@@ -166,15 +166,15 @@ void translator::resolve(const translation_request& req, translation_result& r) 
         return;
     }
     if (ctx != &ctx_walked && pi != &pi_walked && !m_config.stale_check) {
-        m_checked = checked_request{request_key(req),
-                                    req.addr >> 12,
-                                    m_context_cache.changes(),
-                                    m_pasid_cache.changes(),
-                                    ctx,
-                                    pi,
-                                    pasid,
-                                    access,
-                                    fpd};
+        m_checked.valid = true;
+        m_checked.req = req;
+        m_checked.context_changes = m_context_cache.changes();
+        m_checked.pasid_changes = m_pasid_cache.changes();
+        m_checked.ctx = ctx;
+        m_checked.p = pi;
+        m_checked.pasid = pasid;
+        m_checked.access = access;
+        m_checked.fpd = fpd;
     }
     translate_checked(req, p, pasid, access, fpd, r);
 }
@@ -186,12 +186,11 @@ void translator::translate_checked(const translation_request& req, const pasid_i
     if (m_lookup_observer) {
         m_lookup_observer();
     }
-    std::optional<iotlb_entry> copy;  // what another IOTLB than the C++ one returns
     const iotlb_entry* hit = nullptr;
     if (m_cpp_tlb) {
         hit = m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
-    } else if ((copy = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
-        hit = &*copy;
+    } else if ((m_other_hit = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
+        hit = &*m_other_hit;
     }
     if (hit) {
         const uint8_t pm = hit->payload.perm;
@@ -220,7 +219,11 @@ void translator::translate_checked(const translation_request& req, const pasid_i
     } else {
         ++m_stats.iotlb_misses;
     }
+    walk_and_fill(req, p, pasid, access, fpd, vpn, r);
+}
 
+void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                               const access_type& access, bool fpd, uint64_t vpn, translation_result& r) {
     // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide),
     // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;

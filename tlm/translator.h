@@ -103,8 +103,8 @@ class translator final : public invalidation_target {
     // AGAW and the canonical bit 47 or 56, lie above bit 12) with the same entries, so only their
     // LRU update is repeated. Not used by the stale checker (it records the entries it uses).
     struct checked_request {
-        uint64_t key = ~uint64_t{0};  // request_key(); no request has this one
-        uint64_t page = 0;            // input address >> 12
+        bool valid = false;
+        translation_request req;  // its input page counts, not the offset
         uint64_t context_changes = 0;
         uint64_t pasid_changes = 0;
         const context_info* ctx = nullptr;  // in the context cache
@@ -113,13 +113,11 @@ class translator final : public invalidation_target {
         access_type access;
         bool fpd = false;
     };
-    static uint64_t request_key(const translation_request& req) {
-        return req.rid | (uint64_t{req.pasid} << 16) | (uint64_t{req.has_pasid} << 48) | (uint64_t{req.write} << 49) |
-               (uint64_t{req.exec} << 50) | (uint64_t{req.priv} << 51) | (uint64_t{req.ats_translation} << 52);
-    }
     bool checked_before(const translation_request& req) const {
-        return m_checked.key == request_key(req) && m_checked.page == req.addr >> 12 &&
-               m_checked.context_changes == m_context_cache.changes() &&
+        const translation_request& c = m_checked.req;
+        return m_checked.valid && c.rid == req.rid && ((c.addr ^ req.addr) >> 12) == 0 && c.pasid == req.pasid &&
+               c.has_pasid == req.has_pasid && c.write == req.write && c.exec == req.exec && c.priv == req.priv &&
+               c.ats_translation == req.ats_translation && m_checked.context_changes == m_context_cache.changes() &&
                m_checked.pasid_changes == m_pasid_cache.changes();
     }
 
@@ -128,6 +126,9 @@ class translator final : public invalidation_target {
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed.
     void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
                            const access_type& access, bool fpd, translation_result& r);
+    // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
+    void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
+                       bool fpd, uint64_t vpn, translation_result& r);
     bool caches_not_present() const;
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
@@ -140,7 +141,8 @@ class translator final : public invalidation_target {
     iommu_config m_config;
     [[maybe_unused]] phys_mem_if& m_mem;
     iotlb_if& m_tlb;
-    iotlb* m_cpp_tlb;  // m_tlb when it is the C++ IOTLB (called directly), else nullptr
+    iotlb* m_cpp_tlb;                        // m_tlb when it is the C++ IOTLB (called directly), else nullptr
+    std::optional<iotlb_entry> m_other_hit;  // the last hit of another IOTLB (a copy)
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;
     paging_structure_cache m_psc;
