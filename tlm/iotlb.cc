@@ -91,7 +91,7 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     m_did_stage1_filter.assign(filter_buckets, 0);
 }
 
-void iotlb::touch(unsigned set, unsigned way) {
+inline void iotlb::touch(unsigned set, unsigned way) {
     m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way];
 }
 
@@ -122,19 +122,22 @@ void iotlb::drop(std::size_t i) {
 
 const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
+    const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);  // the level ORed in per probe
+    const uint64_t* keys = m_keys.data();
+    const iotlb_entry* entries = m_entries.data();
     for (unsigned l = 0; l < 3; ++l) {
         if (m_level_count[l] == 0) {
             continue;
         }
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
-        const uint64_t key = match_key(did, pasid, kind, level);
+        const uint64_t key = key_4k | (uint64_t{l} << level_shift);
         const unsigned set = iotlb_set_index(vpn, level, m_geometry.sets);
         const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
-            if (m_keys[base + w] == key && m_entries[base + w].tag.vpn == aligned) {
+            if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
                 touch(set, w);
-                return &m_entries[base + w];
+                return &entries[base + w];
             }
         }
     }
