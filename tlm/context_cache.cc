@@ -4,10 +4,6 @@ namespace iommusim {
 
 context_cache::context_cache(unsigned entries) : m_cache(entries) {}
 
-const context_info* context_cache::lookup(uint16_t sid) {
-    return m_cache.lookup(sid);
-}
-
 void context_cache::fill(uint16_t sid, const context_info& info) {
     m_cache.fill(sid, info);
 }

@@ -72,26 +72,27 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     m_dids.assign(m_keys.size(), 0);
     m_fingerprints.assign(m_keys.size(), 0);
     m_plru.assign(geometry.sets, 0);
+    // Walk from each way's leaf up: each node on the path points away from the child it came from.
+    m_touch_path.assign(geometry.ways, 0);
+    m_touch_bits.assign(geometry.ways, 0);
+    for (unsigned way = 0; way < geometry.ways; ++way) {
+        unsigned node = way + geometry.ways - 1;
+        while (node != 0) {
+            const unsigned parent = (node - 1) / 2;
+            m_touch_path[way] |= uint64_t{1} << parent;
+            if (node == 2 * parent + 1) {
+                m_touch_bits[way] |= uint64_t{1} << parent;  // from the left: victim now in the right subtree
+            }
+            node = parent;
+        }
+    }
     m_did_filter.assign(filter_buckets, 0);
     m_pasid_filter.assign(filter_buckets, 0);
     m_did_stage1_filter.assign(filter_buckets, 0);
 }
 
-void iotlb::touch(unsigned set, unsigned way) {
-    // Walk from the leaf up: each node on the path points away from the touched child.
-    uint64_t bits = m_plru[set];
-    unsigned node = way + m_geometry.ways - 1;
-    while (node != 0) {
-        const unsigned parent = (node - 1) / 2;
-        const bool from_left = node == 2 * parent + 1;
-        if (from_left) {
-            bits |= uint64_t{1} << parent;  // victim now in the right subtree
-        } else {
-            bits &= ~(uint64_t{1} << parent);
-        }
-        node = parent;
-    }
-    m_plru[set] = bits;
+inline void iotlb::touch(unsigned set, unsigned way) {
+    m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way];
 }
 
 unsigned iotlb::plru_victim(unsigned set) const {
@@ -119,23 +120,33 @@ void iotlb::drop(std::size_t i) {
     count_in(m_entries[i].tag, -1);
 }
 
-std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
+    const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);  // the level ORed in per probe
+    const uint64_t* keys = m_keys.data();
+    const iotlb_entry* entries = m_entries.data();
     for (unsigned l = 0; l < 3; ++l) {
         if (m_level_count[l] == 0) {
             continue;
         }
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
-        const uint64_t key = match_key(did, pasid, kind, level);
+        const uint64_t key = key_4k | (uint64_t{l} << level_shift);
         const unsigned set = iotlb_set_index(vpn, level, m_geometry.sets);
         const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
-            if (m_keys[base + w] == key && m_entries[base + w].tag.vpn == aligned) {
+            if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
                 touch(set, w);
-                return m_entries[base + w];
+                return &entries[base + w];
             }
         }
+    }
+    return nullptr;
+}
+
+std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+    if (const iotlb_entry* e = find(did, pasid, kind, vpn)) {
+        return *e;
     }
     return std::nullopt;
 }

@@ -24,6 +24,9 @@ class iotlb final : public iotlb_if {
     iotlb& operator=(const iotlb&) = delete;
 
     std::optional<iotlb_entry> lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) override;
+    // lookup() without the copy: the entry hit (valid until the next fill or invalidation), else
+    // nullptr. The translator calls it directly when its IOTLB is this class.
+    const iotlb_entry* find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn);
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
     unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
@@ -93,8 +96,11 @@ class iotlb final : public iotlb_if {
     // Narrow copies of tag fields for the DID and DID+PASID scans; stale in invalid slots, so a
     // candidate is confirmed against m_keys.
     std::vector<uint16_t> m_dids;
-    std::vector<uint32_t> m_fingerprints;   // fingerprint(did, pasid)
-    std::vector<uint64_t> m_plru;           // ways-1 bits per set (ways <= 64)
+    std::vector<uint32_t> m_fingerprints;  // fingerprint(did, pasid)
+    std::vector<uint64_t> m_plru;          // ways-1 bits per set (ways <= 64)
+    // Per way: the PLRU nodes on its path and the values a touch gives them (away from the way).
+    std::vector<uint64_t> m_touch_path;
+    std::vector<uint64_t> m_touch_bits;
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
     unsigned m_valid = 0;
     std::vector<unsigned> m_did_filter;    // filter_buckets counters

@@ -4,7 +4,7 @@
 // that failed on a not-present second-stage entry (second-stage-only and nested requests), tagged
 // like IOTLB entries (DID, PASID, kind, 4 KiB input page), and drops them with the IOTLB scopes.
 //
-// Models: a bounded, fully associative cache with LRU replacement; the IOTLB invalidation scopes
+// Models: a bounded, fully associative cache with LRU replacement (tlm/lru_cache.h); the IOTLB invalidation scopes
 // of docs/vtd-facts.md §6.2-6.3 (iotlb_scope_covers).
 // Does not model: not-present context, PASID or paging-structure entries; timing.
 #pragma once
@@ -35,7 +35,14 @@ class not_present_cache {
     unsigned size() const { return m_cache.size(); }
 
   private:
-    lru_cache<iotlb_tag, hw::fault_reason> m_cache;
+    // The tag folded into 64 bits for the hash (equal tags, equal bits; the tag compare decides).
+    struct tag_bits {
+        uint64_t operator()(const iotlb_tag& t) const {
+            return t.vpn ^ (uint64_t{t.did} << 28) ^ (uint64_t{t.pasid} << 44) ^
+                   (uint64_t{static_cast<uint8_t>(t.kind)} << 60) ^ (uint64_t{static_cast<uint8_t>(t.level)} << 62);
+        }
+    };
+    lru_cache<iotlb_tag, hw::fault_reason, tag_bits> m_cache;
 };
 
 }  // namespace iommusim

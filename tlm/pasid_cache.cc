@@ -4,10 +4,6 @@ namespace iommusim {
 
 pasid_cache::pasid_cache(unsigned entries) : m_cache(entries) {}
 
-const pasid_info* pasid_cache::lookup(uint16_t sid, uint32_t pasid) {
-    return m_cache.lookup(key{sid, pasid});
-}
-
 void pasid_cache::fill(uint16_t sid, const pasid_info& info) {
     m_cache.fill(key{sid, info.pasid}, info);
 }

@@ -2,8 +2,9 @@
 // and remembering the source id that loaded them (docs/vtd-facts.md §6.1, §6.5).
 //
 // Models: a bounded, fully associative cache with LRU replacement, looked up by (SID, PASID)
-// because the DID is only known from the entry; only entries that decoded without fault are
-// cached; global, domain-selective and PASID-selective (DID + PASID) invalidation.
+// because the DID is only known from the entry, in O(1) through a hash of the two
+// (tlm/lru_cache.h); only entries that decoded without fault are cached; global,
+// domain-selective and PASID-selective (DID + PASID) invalidation.
 // Does not model: timing.
 #pragma once
 
@@ -18,8 +19,13 @@ class pasid_cache {
   public:
     explicit pasid_cache(unsigned entries);
 
-    const pasid_info* lookup(uint16_t sid, uint32_t pasid);
+    const pasid_info* lookup(uint16_t sid, uint32_t pasid) { return m_cache.lookup(key{sid, pasid}); }
     void fill(uint16_t sid, const pasid_info& info);
+
+    // Fills and invalidations so far: an entry lookup() returned stays valid while this is unchanged.
+    uint64_t changes() const { return m_cache.changes(); }
+    // Another hit on that entry (LRU update) without the lookup.
+    void touch(const pasid_info* entry) { m_cache.touch(entry); }
 
     unsigned invalidate_all();
     unsigned invalidate_domain(uint16_t did);
@@ -34,7 +40,10 @@ class pasid_cache {
         uint32_t pasid = 0;
         bool operator==(const key&) const = default;
     };
-    lru_cache<key, pasid_info> m_cache;
+    struct key_bits {
+        uint64_t operator()(const key& k) const { return (uint64_t{k.sid} << 32) | k.pasid; }
+    };
+    lru_cache<key, pasid_info, key_bits> m_cache;
 };
 
 }  // namespace iommusim

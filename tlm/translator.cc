@@ -23,6 +23,7 @@ translator::translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& t
     : m_config(validated(config))
     , m_mem(mem)
     , m_tlb(tlb)
+    , m_cpp_tlb(dynamic_cast<iotlb*>(&tlb))
     , m_context_cache(m_config.context_cache_entries)
     , m_pasid_cache(m_config.pasid_cache_entries)
     , m_psc(m_config.fs_psc_entries, m_config.ss_psc_entries)
@@ -44,6 +45,18 @@ translation_result translator::translate(const translation_request& req) {
     ++m_stats.translations;
     translation_result r;
     if (!m_config.stale_check) {
+        if (checked_before(req)) {
+            m_context_cache.touch(m_checked.ctx);
+            ++m_stats.context_hits;
+            m_pasid_cache.touch(m_checked.p);
+            ++m_stats.pasid_hits;
+            const pasid_info& p = *m_checked.p;
+            r.pasid = m_checked.pasid;
+            r.did = p.did;
+            r.kind = p.kind;
+            translate_checked(req, p, m_checked.pasid, m_checked.access, m_checked.fpd, r);
+            return r;
+        }
         resolve(req, r);
         return r;
     }
@@ -54,6 +67,7 @@ translation_result translator::translate(const translation_request& req) {
 }
 
 void translator::set_root(uint64_t rtaddr_value) {
+    m_checked = checked_request{};
     m_rtaddr = rtaddr_value;
     m_root_latched = true;
     m_root_fault[0] = m_walker.check_root(rtaddr_value, true, false);
@@ -171,24 +185,51 @@ void translator::resolve(const translation_request& req, translation_result& r) 
         set_fault(r, f, fpd);
         return;
     }
+    if (ctx != &ctx_walked && pi != &pi_walked && !m_config.stale_check) {
+        m_checked.valid = true;
+        m_checked.req = req;
+        m_checked.context_changes = m_context_cache.changes();
+        m_checked.pasid_changes = m_pasid_cache.changes();
+        m_checked.ctx = ctx;
+        m_checked.p = pi;
+        m_checked.pasid = pasid;
+        m_checked.access = access;
+        m_checked.fpd = fpd;
+    }
+    translate_checked(req, p, pasid, access, fpd, r);
+}
 
+void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                                   const access_type& access, bool fpd, translation_result& r) {
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
     if (m_lookup_observer) {
         m_lookup_observer();
     }
-    if (auto hit = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
+    const iotlb_entry* hit = nullptr;
+    if (m_cpp_tlb) {
+        hit = m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
+    } else if ((m_other_hit = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
+        hit = &*m_other_hit;
+    }
+    if (hit) {
         const uint8_t pm = hit->payload.perm;
-        const bool rights_ok = page_walker::check_rights(p, pm, access) == fault_reason::none;
+        const bool read_ok =
+            page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
+        const bool write_ok =
+            page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
+        // Without exec the access is the read or the write checked above.
+        const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
+                               : access.write ? write_ok
+                                              : read_ok;
         if (rights_ok && (!access.write || (pm & iotlb_perm::dirty))) {
             ++m_stats.iotlb_hits;
             const uint64_t bytes = uint64_t{1} << page_level_shift(hit->tag.level);
             r.iotlb_hit = true;
             r.page_bytes = bytes;
             r.out_addr = (hit->payload.out_pfn << 12) | (req.addr & (bytes - 1));
-            r.can_read = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
-            r.can_write = (pm & iotlb_perm::dirty) &&
-                          page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
+            r.can_read = read_ok;
+            r.can_write = (pm & iotlb_perm::dirty) && write_ok;
             if (m_config.stale_check) {
                 stale_check(req, p, access, *hit, r);
             }
@@ -198,7 +239,11 @@ void translator::resolve(const translation_request& req, translation_result& r) 
     } else {
         ++m_stats.iotlb_misses;
     }
+    walk_and_fill(req, p, pasid, access, fpd, vpn, r);
+}
 
+void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                               const access_type& access, bool fpd, uint64_t vpn, translation_result& r) {
     // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide),
     // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;

@@ -26,6 +26,7 @@
 #include "tlm/context_cache.h"
 #include "tlm/invalidation_scope.h"
 #include "tlm/iommu_config.h"
+#include "tlm/iotlb.h"
 #include "tlm/iotlb_if.h"
 #include "tlm/not_present_cache.h"
 #include "tlm/page_walker.h"
@@ -102,8 +103,38 @@ class translator final : public invalidation_target {
         }
     };
 
+    // The context and PASID entries and request checks of the last translation that found both
+    // entries cached: while neither cache changed since, a request with the same source, PASID and
+    // access flags to the same input page passes the same checks (the input-address limits, MGAW,
+    // AGAW and the canonical bit 47 or 56, lie above bit 12) with the same entries, so only their
+    // LRU update is repeated. Not used by the stale checker (it records the entries it uses).
+    struct checked_request {
+        bool valid = false;
+        translation_request req;  // its input page counts, not the offset
+        uint64_t context_changes = 0;
+        uint64_t pasid_changes = 0;
+        const context_info* ctx = nullptr;  // in the context cache
+        const pasid_info* p = nullptr;      // in the PASID cache
+        uint32_t pasid = 0;
+        access_type access;
+        bool fpd = false;
+    };
+    bool checked_before(const translation_request& req) const {
+        const translation_request& c = m_checked.req;
+        return m_checked.valid && c.rid == req.rid && ((c.addr ^ req.addr) >> 12) == 0 && c.pasid == req.pasid &&
+               c.has_pasid == req.has_pasid && c.write == req.write && c.exec == req.exec && c.priv == req.priv &&
+               c.ats_translation == req.ats_translation && m_checked.context_changes == m_context_cache.changes() &&
+               m_checked.pasid_changes == m_pasid_cache.changes();
+    }
+
     // translate() without the checks: fills r (one result object, no copies on the hit path).
     void resolve(const translation_request& req, translation_result& r);
+    // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed.
+    void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                           const access_type& access, bool fpd, translation_result& r);
+    // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
+    void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
+                       bool fpd, uint64_t vpn, translation_result& r);
     bool caches_not_present() const;
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
@@ -116,6 +147,8 @@ class translator final : public invalidation_target {
     iommu_config m_config;
     [[maybe_unused]] phys_mem_if& m_mem;
     iotlb_if& m_tlb;
+    iotlb* m_cpp_tlb;                        // m_tlb when it is the C++ IOTLB (called directly), else nullptr
+    std::optional<iotlb_entry> m_other_hit;  // the last hit of another IOTLB (a copy)
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;
     paging_structure_cache m_psc;
@@ -130,6 +163,7 @@ class translator final : public invalidation_target {
     std::function<void()> m_lookup_observer;
     std::function<uint64_t()> m_clock;
     cache_uses m_used;
+    checked_request m_checked;
 };
 
 }  // namespace iommusim

@@ -61,6 +61,28 @@ TEST(ContextCache, DeviceSelectiveFunctionMasks) {
     EXPECT_EQ(c.size(), 0u);
 }
 
+TEST(ContextCache, LruEvictionAtCapacityAfterDrops) {
+    context_cache c(64);
+    for (uint16_t sid = 0; sid < 64; ++sid) {
+        c.fill(static_cast<uint16_t>(0x100 + sid), ctx_with_dir(sid));
+    }
+    EXPECT_EQ(c.size(), 64u);
+    for (uint16_t sid = 0; sid < 32; ++sid) {  // 0x100..0x11f used again: 0x120 is now the oldest
+        ASSERT_NE(c.lookup(static_cast<uint16_t>(0x100 + sid)), nullptr);
+    }
+    c.fill(0x200, ctx_with_dir(0x200));
+    EXPECT_EQ(c.lookup(0x120), nullptr);
+    EXPECT_NE(c.lookup(0x121), nullptr);
+    EXPECT_EQ(c.invalidate_device(0x105, 0), 1u);  // a free slot: the next fill evicts nothing
+    c.fill(0x201, ctx_with_dir(0x201));
+    EXPECT_EQ(c.size(), 64u);
+    EXPECT_NE(c.lookup(0x122), nullptr);
+    EXPECT_EQ(c.lookup(0x201)->pasid_dir, 0x201u);
+    c.fill(0x202, ctx_with_dir(0x202));  // full again: the oldest is 0x123
+    EXPECT_EQ(c.lookup(0x123), nullptr);
+    EXPECT_NE(c.lookup(0x124), nullptr);
+}
+
 pasid_info pinfo(uint16_t did, uint32_t pasid) {
     pasid_info p;
     p.did = did;

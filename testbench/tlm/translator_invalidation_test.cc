@@ -32,6 +32,32 @@ TEST_F(Translator, IotlbDomainRangeDropsSecondStageAndKeepsOthers) {
     EXPECT_TRUE(xl(0x9000).iotlb_hit);
 }
 
+TEST_F(Translator, RepeatedRequestSeesContextAndPasidCacheChanges) {
+    setup_ss();
+    tb.map_ss(ss_root, 4, 0x1000, 0x11000);
+    build();
+    ASSERT_TRUE(xl(0x1000).ok());
+    EXPECT_EQ(xl(0x1008).did, 1u);  // the same request again: context, PASID and IOTLB hits
+    translation_stats s = tr->stats();
+    EXPECT_EQ(s.context_hits, 1u);
+    EXPECT_EQ(s.pasid_hits, 1u);
+    pasid_opts o;
+    o.did = 2;
+    o.ssptptr = ss_root;
+    tb.set_pasid(k_rid, 0, o);
+    EXPECT_EQ(xl(0x1010).did, 1u);  // still the cached PASID entry
+    tr->invalidate({.kind = scope_kind::pasid_cache_all});
+    EXPECT_EQ(xl(0x1018).did, 2u);  // re-read: the new DID
+    s = tr->stats();
+    EXPECT_EQ(s.pasid_misses, 2u);
+    EXPECT_EQ(s.pasid_hits, 2u);
+    EXPECT_EQ(s.context_hits, 3u);
+    tr->ctx_cache().invalidate_all();  // straight on the cache, not through a scope
+    EXPECT_EQ(xl(0x1020).did, 2u);
+    EXPECT_EQ(tr->stats().context_misses, 2u);
+    EXPECT_EQ(tr->stats().context_hits, 3u);
+}
+
 TEST_F(Translator, PscKeptWithInvalidationHint) {
     setup_ss();
     tb.map_ss(ss_root, 4, 0x1000, 0x11000);
