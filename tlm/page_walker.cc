@@ -18,6 +18,25 @@ page_level to_page_level(unsigned leaf_level) {
     return static_cast<page_level>(leaf_level - 1);
 }
 
+// The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
+// ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us one
+// bit down, and XD (bit 63) with fs_xd 61 bits down.
+constexpr uint8_t ss_rwx = perm::ss_r | perm::ss_w | perm::ss_x;
+static_assert(perm::ss_r == hw::ss_pte::r::mask << 3 && perm::ss_w == hw::ss_pte::w::mask << 3 &&
+              perm::ss_x == hw::ss_pte::x::mask << 3);
+static_assert(perm::fs_rw == hw::fs_pte::rw::mask >> 1 && perm::fs_us == hw::fs_pte::us::mask >> 1 &&
+              perm::fs_xd == hw::fs_pte::xd::mask >> 61);
+
+uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
+    return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
+}
+
+// xd_perm: fs_xd when XD counts (NXE), else 0.
+uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
+    const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{perm::fs_rw | perm::fs_us}));
+    return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
+}
+
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
@@ -26,12 +45,13 @@ uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
 }  // namespace
 
 page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc)
-    : m_config(config), m_mem(mem), m_psc(psc), m_haw_mask(~hw::low_mask(config.haw)) {}
-
-bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
-    ++w.accesses;
-    observe(pa, stage, level);  // the stale checker pauses the observer around its own look
-    return m_mem.read(pa, &v, sizeof v);
+    : m_config(config)
+    , m_mem(mem)
+    , m_psc(psc)
+    , m_haw_mask(~hw::low_mask(config.haw))
+    , m_addr_above_haw(hw::fs_pte::addr::mask & m_haw_mask)
+    , m_ss_reserved(m_addr_above_haw | hw::ss_pte::tm::mask) {
+    static_assert(hw::fs_pte::addr::mask == hw::ss_pte::addr::mask);
 }
 
 page_walker::flag_update page_walker::set_flags(walk_ctx& w, uint64_t pa, uint64_t& e, uint64_t want,
@@ -316,6 +336,30 @@ fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const 
     return fault_reason::none;
 }
 
+bool page_walker::ss_large_page_ok(uint64_t e, unsigned level) const {
+    namespace sp = hw::ss_pte;
+    switch (level) {
+        case 2:
+            return m_config.sslps_2m && !(e & sp::large_2m_reserved);
+        case 3:
+            return m_config.sslps_1g && !(e & sp::large_1g_reserved);
+        default:
+            return false;  // PS is reserved in SS-PML4E/PML5E
+    }
+}
+
+bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
+    namespace fp = hw::fs_pte;
+    switch (level) {
+        case 2:
+            return !(e & fp::large_2m_reserved);
+        case 3:
+            return m_config.fs1gp && !(e & fp::large_1g_reserved);
+        default:
+            return false;  // PS is reserved in PML4E/PML5E
+    }
+}
+
 fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;
@@ -323,7 +367,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         return fault_reason::ss_invalid_ptr;
     }
     uint64_t table = p.ssptptr;
-    uint8_t pm = perm::ss_r | perm::ss_w | perm::ss_x;
+    uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
     if (w.use_psc) {
         for (unsigned l = paging_structure_cache::min_level; l <= p.ss_levels - 1; ++l) {
@@ -341,6 +385,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
             ++ss_psc_hits;
         }
     }
+    const bool set_ad = p.ssade && w.side_effects;
     for (;; --level) {
         const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
         uint64_t e = 0;
@@ -348,37 +393,17 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
             return fault_reason::ss_access;
         }
         for (unsigned attempt = 0;; ++attempt) {
-            if (!sp::r::get(e) && !sp::w::get(e)) {
+            if (!(e & (sp::r::mask | sp::w::mask))) {
                 return fault_reason::ss_perm;  // not present
             }
-            const bool ps = sp::ps::get(e);
-            const uint64_t addr = sp::addr::get(e) << 12;
-            bool reserved = (addr & m_haw_mask) || sp::tm::get(e);
-            if (ps && (level >= 4 || (level == 3 && !m_config.sslps_1g) || (level == 2 && !m_config.sslps_2m))) {
-                reserved = true;
-            }
-            if (ps && level == 3 && (e & sp::large_1g_reserved)) {
-                reserved = true;
-            }
-            if (ps && level == 2 && (e & sp::large_2m_reserved)) {
-                reserved = true;
-            }
-            if (reserved) {
+            const bool large = level != 1 && sp::ps::get(e);
+            if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
                 return fault_reason::ss_reserved;
             }
-            const bool leaf = level == 1 || ps;
-            uint8_t npm = pm;
-            if (!sp::r::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_r);
-            }
-            if (!sp::w::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_w);
-            }
-            if (!sp::x::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_x);
-            }
+            const bool leaf = level == 1 || large;
+            const uint8_t npm = ss_entry_perm(pm, e);
             // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
-            if (p.ssade && w.side_effects) {
+            if (set_ad) {
                 uint64_t want = e | sp::a::mask;
                 if (leaf && write && (npm & perm::ss_w)) {
                     want |= sp::d::mask;
@@ -401,7 +426,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
                 return fault_reason::none;
             }
             pm = npm;
-            table = addr;
+            table = e & sp::addr::mask;
             if (level == w.stop_ss_level) {
                 *w.stop = table_entry_view{fault_reason::none, true, table, pm};
                 return fault_reason::none;
@@ -416,14 +441,20 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
 }
 
 fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
+    return w.p->kind == translation_kind::nested ? fs_walk_stages<true>(w, va, access, r)
+                                                 : fs_walk_stages<false>(w, va, access, r);
+}
+
+template <bool nested>
+fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
     namespace fp = hw::fs_pte;
     const pasid_info& p = *w.p;
-    const bool nested = p.kind == translation_kind::nested;
     const unsigned levels = p.fs_levels;
     // Canonical: bits above 56 repeat bit 56. Keep 57 bits for every paging mode so the PSC tags
     // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
     va &= hw::low_mask(57);
-    const uint64_t gpa_limit = uint64_t{1} << m_config.mgaw;
+    // Nested: first GPA beyond both MGAW and the second stage's reach.
+    const uint64_t gpa_limit = nested ? std::min(uint64_t{1} << m_config.mgaw, ss_input_limit(p)) : 0;
     if (!nested && (p.fsptptr & m_haw_mask)) {
         return fault_reason::fs_root_access;
     }
@@ -449,14 +480,16 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
     }
 
     const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
+    const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
     for (;; --level) {
         const bool root = level == levels;
         const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;
         uint64_t entry_pa = entry_gpa;
-        ss_out ss;
-        if (nested) {
+        uint8_t entry_ss_perm = 0;  // nested: the second stage's rights on the entry's page
+        if constexpr (nested) {
+            ss_out ss;
             fault_reason f = fault_reason::none;
-            if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p)) {
+            if (entry_gpa >= gpa_limit) {
                 f = fault_reason::fs_addr_beyond_mgaw;
             } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
                 f = root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
@@ -468,6 +501,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 return f;
             }
             entry_pa = ss.hpa;
+            entry_ss_perm = ss.perm;
         }
         uint64_t e = 0;
         if (!read64(w, entry_pa, e, walk_stage::first_stage, level)) {
@@ -477,37 +511,16 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
             if (!fp::p::get(e)) {
                 return fault_reason::fs_not_present;
             }
-            const bool ps = fp::ps::get(e);
-            const uint64_t addr = fp::addr::get(e) << 12;
-            bool reserved = (addr & m_haw_mask) != 0;
-            if (ps && (level >= 4 || (level == 3 && !m_config.fs1gp))) {
-                reserved = true;
-            }
-            if (ps && level == 3 && (e & fp::large_1g_reserved)) {
-                reserved = true;
-            }
-            if (ps && level == 2 && (e & fp::large_2m_reserved)) {
-                reserved = true;
-            }
-            if (reserved) {
+            const bool large = level != 1 && fp::ps::get(e);
+            if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
                 return fault_reason::fs_reserved;
             }
-            const bool leaf = level == 1 || (ps && level <= 3);
-            uint8_t npm = pm;
-            if (!fp::rw::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::fs_rw);
-            }
-            if (!fp::us::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::fs_us);
-            }
-            if (p.nxe && fp::xd::get(e)) {
-                npm |= perm::fs_xd;
-            }
-            if (!leaf) {
+            const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+            if (level != 1 && !large) {
                 if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
                     bool retry = false;
-                    const fault_reason f =
-                        set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, e | ad_bits_a, attempt, retry);
+                    const fault_reason f = set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e,
+                                                        e | ad_bits_a, attempt, retry);
                     if (f != fault_reason::none) {
                         return f;
                     }
@@ -516,7 +529,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                     }
                 }
                 pm = npm;
-                table = addr;
+                table = e & fp::addr::mask;
                 if (level == w.stop_fs_level) {
                     *w.stop = table_entry_view{fault_reason::none, true, table, pm};
                     return fault_reason::none;
@@ -531,19 +544,17 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 return fault_reason::none;  // a leaf where table_entry() looks for a table
             }
             // Leaf: rights first; A (and D for a write) only for an access that is allowed.
-            pasid_info fs_view = p;  // the first-stage half of the rights check
-            fs_view.kind = translation_kind::first_stage;
-            const fault_reason rights = check_rights(fs_view, npm, access);
+            const fault_reason rights = check_fs_rights(p, npm, access);
             if (rights != fault_reason::none) {
                 return rights;
             }
             const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
             uint64_t out_hpa = out_gpa;
             unsigned out_level = level;
-            uint8_t ss_pm = perm::ss_r | perm::ss_w | perm::ss_x;
+            uint8_t ss_pm = ss_rwx;
             bool ss_dirty = true;
-            if (nested) {
-                if (out_gpa >= gpa_limit || out_gpa >= ss_input_limit(p)) {
+            if constexpr (nested) {
+                if (out_gpa >= gpa_limit) {
                     return fault_reason::gn_ss_addr_beyond_max;
                 }
                 ss_out fin;
@@ -551,9 +562,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 if (f != fault_reason::none) {
                     return f;
                 }
-                pasid_info ss_view = p;
-                ss_view.kind = translation_kind::second_stage;
-                const fault_reason sr = check_rights(ss_view, fin.perm, access);
+                const fault_reason sr = check_ss_rights(p, fin.perm, access);
                 if (sr != fault_reason::none) {
                     return sr;
                 }
@@ -569,7 +578,7 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
             if (w.side_effects && want != e) {
                 bool retry = false;
                 const fault_reason f =
-                    set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, want, attempt, retry);
+                    set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e, want, attempt, retry);
                 if (f != fault_reason::none) {
                     return f;
                 }
