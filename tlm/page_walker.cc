@@ -386,56 +386,65 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         }
     }
     const bool set_ad = p.ssade && w.side_effects;
+    const uint64_t need_a = set_ad ? sp::a::mask : 0;
     for (;; --level) {
         const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
         uint64_t e = 0;
         if (!read64(w, pa, e, walk_stage::second_stage, level)) {
             return fault_reason::ss_access;
         }
-        for (unsigned attempt = 0;; ++attempt) {
-            if (!(e & (sp::r::mask | sp::w::mask))) {
-                return fault_reason::ss_perm;  // not present
-            }
-            const bool large = level != 1 && sp::ps::get(e);
-            if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
-                return fault_reason::ss_reserved;
-            }
-            const bool leaf = level == 1 || large;
-            const uint8_t npm = ss_entry_perm(pm, e);
-            // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
-            if (set_ad) {
-                uint64_t want = e | sp::a::mask;
-                if (leaf && write && (npm & perm::ss_w)) {
-                    want |= sp::d::mask;
-                }
-                if (want != e) {
-                    const flag_update u = set_flags(w, pa, e, want, attempt);
-                    if (u == flag_update::failed) {
-                        return fault_reason::ss_access;
-                    }
-                    if (u == flag_update::changed) {
-                        continue;
-                    }
-                }
-            }
-            if (leaf) {
-                out.level = level;
-                out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
-                out.perm = npm;
-                out.dirty = !p.ssade || sp::d::get(e);
-                return fault_reason::none;
-            }
-            pm = npm;
+        // The common entry, a present table pointer without reserved bits whose A needs no
+        // update, takes the short way; anything else gets the full checks.
+        if (level != 1 && (e & (sp::r::mask | sp::w::mask)) != 0 &&
+            (e & (m_ss_reserved | sp::ps::mask | need_a)) == need_a) [[likely]] {
+            pm = ss_entry_perm(pm, e);
             table = e & sp::addr::mask;
-            if (level == w.stop_ss_level) {
-                *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-                return fault_reason::none;
+        } else {
+            for (unsigned attempt = 0;; ++attempt) {
+                if (!(e & (sp::r::mask | sp::w::mask))) {
+                    return fault_reason::ss_perm;  // not present
+                }
+                const bool large = level != 1 && sp::ps::get(e);
+                if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
+                    return fault_reason::ss_reserved;
+                }
+                const bool leaf = level == 1 || large;
+                const uint8_t npm = ss_entry_perm(pm, e);
+                // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
+                if (set_ad) {
+                    uint64_t want = e | sp::a::mask;
+                    if (leaf && write && (npm & perm::ss_w)) {
+                        want |= sp::d::mask;
+                    }
+                    if (want != e) {
+                        const flag_update u = set_flags(w, pa, e, want, attempt);
+                        if (u == flag_update::failed) {
+                            return fault_reason::ss_access;
+                        }
+                        if (u == flag_update::changed) {
+                            continue;
+                        }
+                    }
+                }
+                if (leaf) {
+                    out.level = level;
+                    out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+                    out.perm = npm;
+                    out.dirty = !p.ssade || sp::d::get(e);
+                    return fault_reason::none;
+                }
+                pm = npm;
+                table = e & sp::addr::mask;
+                break;
             }
-            if (w.use_psc && w.side_effects) {
-                m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
-                            paging_structure_cache::entry{table, pm});
-            }
-            break;
+        }
+        if (level == w.stop_ss_level) {
+            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
+            return fault_reason::none;
+        }
+        if (w.use_psc && w.side_effects) {
+            m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
+                        paging_structure_cache::entry{table, pm});
         }
     }
 }
@@ -481,6 +490,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
 
     const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
     const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
+    const uint64_t need_a = w.side_effects ? ad_bits_a : 0;
+    const uint64_t plain_table_bits = fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a;
     for (;; --level) {
         const bool root = level == levels;
         const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;
@@ -507,20 +518,76 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
         if (!read64(w, entry_pa, e, walk_stage::first_stage, level)) {
             return root ? fault_reason::fs_root_access : fault_reason::fs_access;
         }
-        for (unsigned attempt = 0;; ++attempt) {
-            if (!fp::p::get(e)) {
-                return fault_reason::fs_not_present;
-            }
-            const bool large = level != 1 && fp::ps::get(e);
-            if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
-                return fault_reason::fs_reserved;
-            }
-            const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
-            if (level != 1 && !large) {
-                if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+        // The common entry, a present table pointer without reserved bits whose A (and EA) needs
+        // no update, takes the short way; anything else gets the full checks.
+        if (level != 1 && (e & plain_table_bits) == (fp::p::mask | need_a)) [[likely]] {
+            pm = fs_entry_perm(pm, e, xd_perm);
+            table = e & fp::addr::mask;
+        } else {
+            for (unsigned attempt = 0;; ++attempt) {
+                if (!fp::p::get(e)) {
+                    return fault_reason::fs_not_present;
+                }
+                const bool large = level != 1 && fp::ps::get(e);
+                if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
+                    return fault_reason::fs_reserved;
+                }
+                const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+                if (level != 1 && !large) {
+                    if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+                        bool retry = false;
+                        const fault_reason f = set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e,
+                                                            e | ad_bits_a, attempt, retry);
+                        if (f != fault_reason::none) {
+                            return f;
+                        }
+                        if (retry) {
+                            continue;
+                        }
+                    }
+                    pm = npm;
+                    table = e & fp::addr::mask;
+                    break;
+                }
+                if (w.stop_fs_level != 0) {
+                    return fault_reason::none;  // a leaf where table_entry() looks for a table
+                }
+                // Leaf: rights first; A (and D for a write) only for an access that is allowed.
+                const fault_reason rights = check_fs_rights(p, npm, access);
+                if (rights != fault_reason::none) {
+                    return rights;
+                }
+                const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
+                uint64_t out_hpa = out_gpa;
+                unsigned out_level = level;
+                uint8_t ss_pm = ss_rwx;
+                bool ss_dirty = true;
+                if constexpr (nested) {
+                    if (out_gpa >= gpa_limit) {
+                        return fault_reason::gn_ss_addr_beyond_max;
+                    }
+                    ss_out fin;
+                    const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
+                    if (f != fault_reason::none) {
+                        return f;
+                    }
+                    const fault_reason sr = check_ss_rights(p, fin.perm, access);
+                    if (sr != fault_reason::none) {
+                        return sr;
+                    }
+                    out_hpa = fin.hpa;
+                    out_level = std::min(level, fin.level);
+                    ss_pm = fin.perm;
+                    ss_dirty = fin.dirty;
+                }
+                uint64_t want = e | ad_bits_a;
+                if (access.write) {
+                    want |= fp::d::mask;
+                }
+                if (w.side_effects && want != e) {
                     bool retry = false;
-                    const fault_reason f = set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e,
-                                                        e | ad_bits_a, attempt, retry);
+                    const fault_reason f =
+                        set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e, want, attempt, retry);
                     if (f != fault_reason::none) {
                         return f;
                     }
@@ -528,74 +595,25 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
                         continue;
                     }
                 }
-                pm = npm;
-                table = e & fp::addr::mask;
-                if (level == w.stop_fs_level) {
-                    *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-                    return fault_reason::none;
+                r.out_addr = out_hpa;
+                r.level = to_page_level(out_level);
+                r.perm = static_cast<uint8_t>(npm | ss_pm);
+                if (fp::d::get(e) && ss_dirty) {
+                    r.perm |= perm::dirty;
                 }
-                if (w.use_psc && w.side_effects) {
-                    m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
-                                paging_structure_cache::entry{table, pm});
+                if (fp::a::get(e)) {
+                    r.perm |= perm::accessed;
                 }
-                break;
+                return fault_reason::none;
             }
-            if (w.stop_fs_level != 0) {
-                return fault_reason::none;  // a leaf where table_entry() looks for a table
-            }
-            // Leaf: rights first; A (and D for a write) only for an access that is allowed.
-            const fault_reason rights = check_fs_rights(p, npm, access);
-            if (rights != fault_reason::none) {
-                return rights;
-            }
-            const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
-            uint64_t out_hpa = out_gpa;
-            unsigned out_level = level;
-            uint8_t ss_pm = ss_rwx;
-            bool ss_dirty = true;
-            if constexpr (nested) {
-                if (out_gpa >= gpa_limit) {
-                    return fault_reason::gn_ss_addr_beyond_max;
-                }
-                ss_out fin;
-                const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
-                if (f != fault_reason::none) {
-                    return f;
-                }
-                const fault_reason sr = check_ss_rights(p, fin.perm, access);
-                if (sr != fault_reason::none) {
-                    return sr;
-                }
-                out_hpa = fin.hpa;
-                out_level = std::min(level, fin.level);
-                ss_pm = fin.perm;
-                ss_dirty = fin.dirty;
-            }
-            uint64_t want = e | ad_bits_a;
-            if (access.write) {
-                want |= fp::d::mask;
-            }
-            if (w.side_effects && want != e) {
-                bool retry = false;
-                const fault_reason f =
-                    set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e, want, attempt, retry);
-                if (f != fault_reason::none) {
-                    return f;
-                }
-                if (retry) {
-                    continue;
-                }
-            }
-            r.out_addr = out_hpa;
-            r.level = to_page_level(out_level);
-            r.perm = static_cast<uint8_t>(npm | ss_pm);
-            if (fp::d::get(e) && ss_dirty) {
-                r.perm |= perm::dirty;
-            }
-            if (fp::a::get(e)) {
-                r.perm |= perm::accessed;
-            }
+        }
+        if (level == w.stop_fs_level) {
+            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
             return fault_reason::none;
+        }
+        if (w.use_psc && w.side_effects) {
+            m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
+                        paging_structure_cache::entry{table, pm});
         }
     }
 }

@@ -5,10 +5,6 @@
 namespace iommusim {
 
 namespace {
-constexpr unsigned prefix_shift(unsigned level) {
-    return 12 + 9 * (level - 1);
-}
-
 // The prefixes (at every level) of the regions overlapping a range are the interval
 // [first >> pshift, last >> pshift] of that level; the default covers every prefix.
 struct prefix_interval {
@@ -17,7 +13,7 @@ struct prefix_interval {
 };
 
 prefix_interval range_interval(unsigned level, const page_range& r) {
-    const unsigned pshift = prefix_shift(level) - 12;  // region size in pages, log2
+    const unsigned pshift = paging_structure_cache::prefix_shift(level) - 12;  // region size in pages, log2
     const uint64_t lo = r.first() >> pshift;
     return prefix_interval{lo, (r.last() >> pshift) - lo};
 }
@@ -66,33 +62,6 @@ void paging_structure_cache::level_array::init(unsigned n) {
     count = 0;
 }
 
-uint32_t paging_structure_cache::level_array::find(uint64_t key, uint64_t prefix) const {
-    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
-    for (unsigned b = bucket(key, prefix);; b = (b + 1) & mask) {
-        const uint32_t v = index[b];
-        if (v == 0) {
-            return none;
-        }
-        if (keys[v - 1] == key && prefixes[v - 1] == prefix) {
-            return v - 1;
-        }
-    }
-}
-
-void paging_structure_cache::level_array::unlink(uint32_t slot) {
-    const uint32_t n = newer[slot];
-    const uint32_t o = older[slot];
-    (n == none ? mru : older[n]) = o;
-    (o == none ? lru : newer[o]) = n;
-}
-
-void paging_structure_cache::level_array::link_mru(uint32_t slot) {
-    newer[slot] = none;
-    older[slot] = mru;
-    (mru == none ? lru : newer[mru]) = slot;
-    mru = slot;
-}
-
 void paging_structure_cache::level_array::index_insert(uint32_t slot) {
     const unsigned mask = static_cast<unsigned>(index.size()) - 1;
     unsigned b = bucket(keys[slot], prefixes[slot]);
@@ -136,29 +105,6 @@ paging_structure_cache::paging_structure_cache(unsigned entries_fs, unsigned ent
             m_arrays[st * levels + l].init(n);
         }
     }
-}
-
-const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
-                                                                    unsigned level, uint64_t addr) {
-    if (level < min_level || level > max_level) {
-        return nullptr;
-    }
-    if (st == stage::second) {
-        pasid = 0;
-    }
-    level_array& a = arr(st, level);
-    if (a.count == 0) {
-        return nullptr;
-    }
-    const uint32_t i = a.find(tag_key(did, pasid), addr >> prefix_shift(level));
-    if (i == level_array::none) {
-        return nullptr;
-    }
-    if (i != a.mru) {
-        a.unlink(i);
-        a.link_mru(i);
-    }
-    return &a.entries[i];
 }
 
 void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr,
