@@ -393,10 +393,24 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         if (!read64(w, pa, e, walk_stage::second_stage, level)) {
             return fault_reason::ss_access;
         }
-        // The common entry, a present table pointer without reserved bits whose A needs no
-        // update, takes the short way; anything else gets the full checks.
-        if (level != 1 && (e & (sp::r::mask | sp::w::mask)) != 0 &&
-            (e & (m_ss_reserved | sp::ps::mask | need_a)) == need_a) [[likely]] {
+        // The common entries, a present table pointer or 4 KiB leaf without reserved bits whose
+        // A (and D) need no update, take the short way; anything else gets the full checks.
+        const bool present = (e & (sp::r::mask | sp::w::mask)) != 0;
+        bool plain_table = false;
+        if (level != 1) {
+            plain_table = present && (e & (m_ss_reserved | sp::ps::mask | need_a)) == need_a;
+        } else if (present && !(e & m_ss_reserved)) {
+            const uint8_t npm = ss_entry_perm(pm, e);
+            const uint64_t need = need_a | (set_ad && write && (npm & perm::ss_w) ? sp::d::mask : 0);
+            if ((e & need) == need) [[likely]] {
+                out.level = 1;
+                out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
+                out.perm = npm;
+                out.dirty = !p.ssade || sp::d::get(e);
+                return fault_reason::none;
+            }
+        }
+        if (plain_table) [[likely]] {
             pm = ss_entry_perm(pm, e);
             table = e & sp::addr::mask;
         } else {
