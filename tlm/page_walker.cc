@@ -177,33 +177,6 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
     return fault_reason::none;
 }
 
-fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req, uint32_t& pasid,
-                                        access_type& access) const {
-    if (req.ats_translation && !(ctx.dte && m_config.dt)) {
-        return fault_reason::ctx_dte_clear;
-    }
-    const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
-    if (req.has_pasid) {
-        if (!ctx.paside || !m_config.pasid) {
-            return fault_reason::ctx_paside_clear;
-        }
-        const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
-        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries) {
-            return fault_reason::ctx_pasid_too_large;
-        }
-        pasid = req.pasid;
-        access = access_type{req.write, req.exec, req.priv};
-    } else {
-        if ((ctx.rid_pasid >> 6) >= dir_entries) {
-            return fault_reason::ctx_rid_pasid;
-        }
-        pasid = ctx.rid_pasid;
-        // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
-        access = access_type{req.write, false, ctx.rid_priv};
-    }
-    return fault_reason::none;
-}
-
 fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pasid_info& out, bool& fpd,
                                      unsigned& accesses) {
     namespace pd = hw::pasid_dir_entry;
@@ -303,35 +276,6 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     }
     if (m_config.nd < 6 && out.did >= (1u << (4 + 2 * m_config.nd))) {
         return fault_reason::pte_invalid;
-    }
-    return fault_reason::none;
-}
-
-fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
-    if (access.exec && !p.ere) {
-        return fault_reason::pte_ere_clear;
-    }
-    if (access.priv && !p.sre) {
-        return fault_reason::pte_sre_clear;
-    }
-    return fault_reason::none;
-}
-
-fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
-    switch (p.kind) {
-        case translation_kind::first_stage:
-        case translation_kind::nested: {
-            const unsigned n = p.fs_levels == 5 ? 57 : 48;
-            const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
-            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1))) {
-                return fault_reason::gn_not_canonical;
-            }
-            return fault_reason::none;
-        }
-        case translation_kind::second_stage:
-            return addr >= ss_input_limit(p) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
-        case translation_kind::pass_through:
-            return (addr >> m_config.mgaw) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
     }
     return fault_reason::none;
 }

@@ -210,6 +210,63 @@ class page_walker {
     std::vector<psc_use>* m_psc_log = nullptr;
 };
 
+// Inline: the translator calls these for every translation, IOTLB hits included.
+inline hw::fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req,
+                                                   uint32_t& pasid, access_type& access) const {
+    if (req.ats_translation && !(ctx.dte && m_config.dt)) {
+        return hw::fault_reason::ctx_dte_clear;
+    }
+    const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
+    if (req.has_pasid) {
+        if (!ctx.paside || !m_config.pasid) {
+            return hw::fault_reason::ctx_paside_clear;
+        }
+        const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
+        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries) {
+            return hw::fault_reason::ctx_pasid_too_large;
+        }
+        pasid = req.pasid;
+        access = access_type{req.write, req.exec, req.priv};
+    } else {
+        if ((ctx.rid_pasid >> 6) >= dir_entries) {
+            return hw::fault_reason::ctx_rid_pasid;
+        }
+        pasid = ctx.rid_pasid;
+        // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
+        access = access_type{req.write, false, ctx.rid_priv};
+    }
+    return hw::fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
+    if (access.exec && !p.ere) {
+        return hw::fault_reason::pte_ere_clear;
+    }
+    if (access.priv && !p.sre) {
+        return hw::fault_reason::pte_sre_clear;
+    }
+    return hw::fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
+    switch (p.kind) {
+        case translation_kind::first_stage:
+        case translation_kind::nested: {
+            const unsigned n = p.fs_levels == 5 ? 57 : 48;
+            const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
+            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1))) {
+                return hw::fault_reason::gn_not_canonical;
+            }
+            return hw::fault_reason::none;
+        }
+        case translation_kind::second_stage:
+            return addr >= ss_input_limit(p) ? hw::fault_reason::gn_addr_beyond_max : hw::fault_reason::none;
+        case translation_kind::pass_through:
+            return (addr >> m_config.mgaw) ? hw::fault_reason::gn_addr_beyond_max : hw::fault_reason::none;
+    }
+    return hw::fault_reason::none;
+}
+
 // Inline: the IOTLB hit path calls it for every translation.
 inline hw::fault_reason page_walker::check_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
     if (p.uses_fs()) {
