@@ -18,6 +18,25 @@ page_level to_page_level(unsigned leaf_level) {
     return static_cast<page_level>(leaf_level - 1);
 }
 
+// The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
+// ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us one
+// bit down, and XD (bit 63) with fs_xd 61 bits down.
+constexpr uint8_t ss_rwx = perm::ss_r | perm::ss_w | perm::ss_x;
+static_assert(perm::ss_r == hw::ss_pte::r::mask << 3 && perm::ss_w == hw::ss_pte::w::mask << 3 &&
+              perm::ss_x == hw::ss_pte::x::mask << 3);
+static_assert(perm::fs_rw == hw::fs_pte::rw::mask >> 1 && perm::fs_us == hw::fs_pte::us::mask >> 1 &&
+              perm::fs_xd == hw::fs_pte::xd::mask >> 61);
+
+uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
+    return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
+}
+
+// xd_perm: fs_xd when XD counts (NXE), else 0.
+uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
+    const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{perm::fs_rw | perm::fs_us}));
+    return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
+}
+
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
@@ -26,12 +45,13 @@ uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
 }  // namespace
 
 page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc)
-    : m_config(config), m_mem(mem), m_psc(psc), m_haw_mask(~hw::low_mask(config.haw)) {}
-
-bool page_walker::read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
-    ++w.accesses;
-    observe(pa, stage, level);  // the stale checker pauses the observer around its own look
-    return m_mem.read(pa, &v, sizeof v);
+    : m_config(config)
+    , m_mem(mem)
+    , m_psc(psc)
+    , m_haw_mask(~hw::low_mask(config.haw))
+    , m_addr_above_haw(hw::fs_pte::addr::mask & m_haw_mask)
+    , m_ss_reserved(m_addr_above_haw | hw::ss_pte::tm::mask) {
+    static_assert(hw::fs_pte::addr::mask == hw::ss_pte::addr::mask);
 }
 
 page_walker::flag_update page_walker::set_flags(walk_ctx& w, uint64_t pa, uint64_t& e, uint64_t want,
@@ -157,33 +177,6 @@ fault_reason page_walker::read_context(uint64_t rtaddr, uint16_t rid, context_in
     return fault_reason::none;
 }
 
-fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req, uint32_t& pasid,
-                                        access_type& access) const {
-    if (req.ats_translation && !(ctx.dte && m_config.dt)) {
-        return fault_reason::ctx_dte_clear;
-    }
-    const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
-    if (req.has_pasid) {
-        if (!ctx.paside || !m_config.pasid) {
-            return fault_reason::ctx_paside_clear;
-        }
-        const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
-        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries) {
-            return fault_reason::ctx_pasid_too_large;
-        }
-        pasid = req.pasid;
-        access = access_type{req.write, req.exec, req.priv};
-    } else {
-        if ((ctx.rid_pasid >> 6) >= dir_entries) {
-            return fault_reason::ctx_rid_pasid;
-        }
-        pasid = ctx.rid_pasid;
-        // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
-        access = access_type{req.write, false, ctx.rid_priv};
-    }
-    return fault_reason::none;
-}
-
 fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pasid_info& out, bool& fpd,
                                      unsigned& accesses) {
     namespace pd = hw::pasid_dir_entry;
@@ -287,33 +280,28 @@ fault_reason page_walker::read_pasid(const context_info& ctx, uint32_t pasid, pa
     return fault_reason::none;
 }
 
-fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
-    if (access.exec && !p.ere) {
-        return fault_reason::pte_ere_clear;
+bool page_walker::ss_large_page_ok(uint64_t e, unsigned level) const {
+    namespace sp = hw::ss_pte;
+    switch (level) {
+        case 2:
+            return m_config.sslps_2m && !(e & sp::large_2m_reserved);
+        case 3:
+            return m_config.sslps_1g && !(e & sp::large_1g_reserved);
+        default:
+            return false;  // PS is reserved in SS-PML4E/PML5E
     }
-    if (access.priv && !p.sre) {
-        return fault_reason::pte_sre_clear;
-    }
-    return fault_reason::none;
 }
 
-fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
-    switch (p.kind) {
-        case translation_kind::first_stage:
-        case translation_kind::nested: {
-            const unsigned n = p.fs_levels == 5 ? 57 : 48;
-            const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
-            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1))) {
-                return fault_reason::gn_not_canonical;
-            }
-            return fault_reason::none;
-        }
-        case translation_kind::second_stage:
-            return addr >= ss_input_limit(p) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
-        case translation_kind::pass_through:
-            return (addr >> m_config.mgaw) ? fault_reason::gn_addr_beyond_max : fault_reason::none;
+bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
+    namespace fp = hw::fs_pte;
+    switch (level) {
+        case 2:
+            return !(e & fp::large_2m_reserved);
+        case 3:
+            return m_config.fs1gp && !(e & fp::large_1g_reserved);
+        default:
+            return false;  // PS is reserved in PML4E/PML5E
     }
-    return fault_reason::none;
 }
 
 fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
@@ -323,7 +311,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         return fault_reason::ss_invalid_ptr;
     }
     uint64_t table = p.ssptptr;
-    uint8_t pm = perm::ss_r | perm::ss_w | perm::ss_x;
+    uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
     if (w.use_psc) {
         for (unsigned l = paging_structure_cache::min_level; l <= p.ss_levels - 1; ++l) {
@@ -341,89 +329,99 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
             ++ss_psc_hits;
         }
     }
+    const bool set_ad = p.ssade && w.side_effects;
+    const uint64_t need_a = set_ad ? sp::a::mask : 0;
     for (;; --level) {
         const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
         uint64_t e = 0;
         if (!read64(w, pa, e, walk_stage::second_stage, level)) {
             return fault_reason::ss_access;
         }
-        for (unsigned attempt = 0;; ++attempt) {
-            if (!sp::r::get(e) && !sp::w::get(e)) {
-                return fault_reason::ss_perm;  // not present
-            }
-            const bool ps = sp::ps::get(e);
-            const uint64_t addr = sp::addr::get(e) << 12;
-            bool reserved = (addr & m_haw_mask) || sp::tm::get(e);
-            if (ps && (level >= 4 || (level == 3 && !m_config.sslps_1g) || (level == 2 && !m_config.sslps_2m))) {
-                reserved = true;
-            }
-            if (ps && level == 3 && (e & sp::large_1g_reserved)) {
-                reserved = true;
-            }
-            if (ps && level == 2 && (e & sp::large_2m_reserved)) {
-                reserved = true;
-            }
-            if (reserved) {
-                return fault_reason::ss_reserved;
-            }
-            const bool leaf = level == 1 || ps;
-            uint8_t npm = pm;
-            if (!sp::r::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_r);
-            }
-            if (!sp::w::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_w);
-            }
-            if (!sp::x::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::ss_x);
-            }
-            // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
-            if (p.ssade && w.side_effects) {
-                uint64_t want = e | sp::a::mask;
-                if (leaf && write && (npm & perm::ss_w)) {
-                    want |= sp::d::mask;
-                }
-                if (want != e) {
-                    const flag_update u = set_flags(w, pa, e, want, attempt);
-                    if (u == flag_update::failed) {
-                        return fault_reason::ss_access;
-                    }
-                    if (u == flag_update::changed) {
-                        continue;
-                    }
-                }
-            }
-            if (leaf) {
-                out.level = level;
-                out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+        // The common entries, a present table pointer or 4 KiB leaf without reserved bits whose
+        // A (and D) need no update, take the short way; anything else gets the full checks.
+        const bool present = (e & (sp::r::mask | sp::w::mask)) != 0;
+        bool plain_table = false;
+        if (level != 1) {
+            plain_table = present && (e & (m_ss_reserved | sp::ps::mask | need_a)) == need_a;
+        } else if (present && !(e & m_ss_reserved)) {
+            const uint8_t npm = ss_entry_perm(pm, e);
+            const uint64_t need = need_a | (set_ad && write && (npm & perm::ss_w) ? sp::d::mask : 0);
+            if ((e & need) == need) [[likely]] {
+                out.level = 1;
+                out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
                 out.perm = npm;
                 out.dirty = !p.ssade || sp::d::get(e);
                 return fault_reason::none;
             }
-            pm = npm;
-            table = addr;
-            if (level == w.stop_ss_level) {
-                *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-                return fault_reason::none;
+        }
+        if (plain_table) [[likely]] {
+            pm = ss_entry_perm(pm, e);
+            table = e & sp::addr::mask;
+        } else {
+            for (unsigned attempt = 0;; ++attempt) {
+                if (!(e & (sp::r::mask | sp::w::mask))) {
+                    return fault_reason::ss_perm;  // not present
+                }
+                const bool large = level != 1 && sp::ps::get(e);
+                if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
+                    return fault_reason::ss_reserved;
+                }
+                const bool leaf = level == 1 || large;
+                const uint8_t npm = ss_entry_perm(pm, e);
+                // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
+                if (set_ad) {
+                    uint64_t want = e | sp::a::mask;
+                    if (leaf && write && (npm & perm::ss_w)) {
+                        want |= sp::d::mask;
+                    }
+                    if (want != e) {
+                        const flag_update u = set_flags(w, pa, e, want, attempt);
+                        if (u == flag_update::failed) {
+                            return fault_reason::ss_access;
+                        }
+                        if (u == flag_update::changed) {
+                            continue;
+                        }
+                    }
+                }
+                if (leaf) {
+                    out.level = level;
+                    out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+                    out.perm = npm;
+                    out.dirty = !p.ssade || sp::d::get(e);
+                    return fault_reason::none;
+                }
+                pm = npm;
+                table = e & sp::addr::mask;
+                break;
             }
-            if (w.use_psc && w.side_effects) {
-                m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
-                            paging_structure_cache::entry{table, pm});
-            }
-            break;
+        }
+        if (level == w.stop_ss_level) {
+            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
+            return fault_reason::none;
+        }
+        if (w.use_psc && w.side_effects) {
+            m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
+                        paging_structure_cache::entry{table, pm});
         }
     }
 }
 
 fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
+    return w.p->kind == translation_kind::nested ? fs_walk_stages<true>(w, va, access, r)
+                                                 : fs_walk_stages<false>(w, va, access, r);
+}
+
+template <bool nested>
+fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
     namespace fp = hw::fs_pte;
     const pasid_info& p = *w.p;
-    const bool nested = p.kind == translation_kind::nested;
     const unsigned levels = p.fs_levels;
     // Canonical: bits above 56 repeat bit 56. Keep 57 bits for every paging mode so the PSC tags
     // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
     va &= hw::low_mask(57);
-    const uint64_t gpa_limit = uint64_t{1} << m_config.mgaw;
+    // Nested: first GPA beyond both MGAW and the second stage's reach.
+    const uint64_t gpa_limit = nested ? std::min(uint64_t{1} << m_config.mgaw, ss_input_limit(p)) : 0;
     if (!nested && (p.fsptptr & m_haw_mask)) {
         return fault_reason::fs_root_access;
     }
@@ -449,14 +447,18 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
     }
 
     const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
+    const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
+    const uint64_t need_a = w.side_effects ? ad_bits_a : 0;
+    const uint64_t plain_table_bits = fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a;
     for (;; --level) {
         const bool root = level == levels;
         const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;
         uint64_t entry_pa = entry_gpa;
-        ss_out ss;
-        if (nested) {
+        uint8_t entry_ss_perm = 0;  // nested: the second stage's rights on the entry's page
+        if constexpr (nested) {
+            ss_out ss;
             fault_reason f = fault_reason::none;
-            if (entry_gpa >= gpa_limit || entry_gpa >= ss_input_limit(p)) {
+            if (entry_gpa >= gpa_limit) {
                 f = fault_reason::fs_addr_beyond_mgaw;
             } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
                 f = root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
@@ -468,46 +470,82 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                 return f;
             }
             entry_pa = ss.hpa;
+            entry_ss_perm = ss.perm;
         }
         uint64_t e = 0;
         if (!read64(w, entry_pa, e, walk_stage::first_stage, level)) {
             return root ? fault_reason::fs_root_access : fault_reason::fs_access;
         }
-        for (unsigned attempt = 0;; ++attempt) {
-            if (!fp::p::get(e)) {
-                return fault_reason::fs_not_present;
-            }
-            const bool ps = fp::ps::get(e);
-            const uint64_t addr = fp::addr::get(e) << 12;
-            bool reserved = (addr & m_haw_mask) != 0;
-            if (ps && (level >= 4 || (level == 3 && !m_config.fs1gp))) {
-                reserved = true;
-            }
-            if (ps && level == 3 && (e & fp::large_1g_reserved)) {
-                reserved = true;
-            }
-            if (ps && level == 2 && (e & fp::large_2m_reserved)) {
-                reserved = true;
-            }
-            if (reserved) {
-                return fault_reason::fs_reserved;
-            }
-            const bool leaf = level == 1 || (ps && level <= 3);
-            uint8_t npm = pm;
-            if (!fp::rw::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::fs_rw);
-            }
-            if (!fp::us::get(e)) {
-                npm &= static_cast<uint8_t>(~perm::fs_us);
-            }
-            if (p.nxe && fp::xd::get(e)) {
-                npm |= perm::fs_xd;
-            }
-            if (!leaf) {
-                if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+        // The common entry, a present table pointer without reserved bits whose A (and EA) needs
+        // no update, takes the short way; anything else gets the full checks.
+        if (level != 1 && (e & plain_table_bits) == (fp::p::mask | need_a)) [[likely]] {
+            pm = fs_entry_perm(pm, e, xd_perm);
+            table = e & fp::addr::mask;
+        } else {
+            for (unsigned attempt = 0;; ++attempt) {
+                if (!fp::p::get(e)) {
+                    return fault_reason::fs_not_present;
+                }
+                const bool large = level != 1 && fp::ps::get(e);
+                if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
+                    return fault_reason::fs_reserved;
+                }
+                const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+                if (level != 1 && !large) {
+                    if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+                        bool retry = false;
+                        const fault_reason f = set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e,
+                                                            e | ad_bits_a, attempt, retry);
+                        if (f != fault_reason::none) {
+                            return f;
+                        }
+                        if (retry) {
+                            continue;
+                        }
+                    }
+                    pm = npm;
+                    table = e & fp::addr::mask;
+                    break;
+                }
+                if (w.stop_fs_level != 0) {
+                    return fault_reason::none;  // a leaf where table_entry() looks for a table
+                }
+                // Leaf: rights first; A (and D for a write) only for an access that is allowed.
+                const fault_reason rights = check_fs_rights(p, npm, access);
+                if (rights != fault_reason::none) {
+                    return rights;
+                }
+                const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
+                uint64_t out_hpa = out_gpa;
+                unsigned out_level = level;
+                uint8_t ss_pm = ss_rwx;
+                bool ss_dirty = true;
+                if constexpr (nested) {
+                    if (out_gpa >= gpa_limit) {
+                        return fault_reason::gn_ss_addr_beyond_max;
+                    }
+                    ss_out fin;
+                    const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
+                    if (f != fault_reason::none) {
+                        return f;
+                    }
+                    const fault_reason sr = check_ss_rights(p, fin.perm, access);
+                    if (sr != fault_reason::none) {
+                        return sr;
+                    }
+                    out_hpa = fin.hpa;
+                    out_level = std::min(level, fin.level);
+                    ss_pm = fin.perm;
+                    ss_dirty = fin.dirty;
+                }
+                uint64_t want = e | ad_bits_a;
+                if (access.write) {
+                    want |= fp::d::mask;
+                }
+                if (w.side_effects && want != e) {
                     bool retry = false;
                     const fault_reason f =
-                        set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, e | ad_bits_a, attempt, retry);
+                        set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e, want, attempt, retry);
                     if (f != fault_reason::none) {
                         return f;
                     }
@@ -515,78 +553,25 @@ fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& a
                         continue;
                     }
                 }
-                pm = npm;
-                table = addr;
-                if (level == w.stop_fs_level) {
-                    *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-                    return fault_reason::none;
+                r.out_addr = out_hpa;
+                r.level = to_page_level(out_level);
+                r.perm = static_cast<uint8_t>(npm | ss_pm);
+                if (fp::d::get(e) && ss_dirty) {
+                    r.perm |= perm::dirty;
                 }
-                if (w.use_psc && w.side_effects) {
-                    m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
-                                paging_structure_cache::entry{table, pm});
+                if (fp::a::get(e)) {
+                    r.perm |= perm::accessed;
                 }
-                break;
+                return fault_reason::none;
             }
-            if (w.stop_fs_level != 0) {
-                return fault_reason::none;  // a leaf where table_entry() looks for a table
-            }
-            // Leaf: rights first; A (and D for a write) only for an access that is allowed.
-            pasid_info fs_view = p;  // the first-stage half of the rights check
-            fs_view.kind = translation_kind::first_stage;
-            const fault_reason rights = check_rights(fs_view, npm, access);
-            if (rights != fault_reason::none) {
-                return rights;
-            }
-            const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
-            uint64_t out_hpa = out_gpa;
-            unsigned out_level = level;
-            uint8_t ss_pm = perm::ss_r | perm::ss_w | perm::ss_x;
-            bool ss_dirty = true;
-            if (nested) {
-                if (out_gpa >= gpa_limit || out_gpa >= ss_input_limit(p)) {
-                    return fault_reason::gn_ss_addr_beyond_max;
-                }
-                ss_out fin;
-                const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
-                if (f != fault_reason::none) {
-                    return f;
-                }
-                pasid_info ss_view = p;
-                ss_view.kind = translation_kind::second_stage;
-                const fault_reason sr = check_rights(ss_view, fin.perm, access);
-                if (sr != fault_reason::none) {
-                    return sr;
-                }
-                out_hpa = fin.hpa;
-                out_level = std::min(level, fin.level);
-                ss_pm = fin.perm;
-                ss_dirty = fin.dirty;
-            }
-            uint64_t want = e | ad_bits_a;
-            if (access.write) {
-                want |= fp::d::mask;
-            }
-            if (w.side_effects && want != e) {
-                bool retry = false;
-                const fault_reason f =
-                    set_fs_flags(w, p, nested, ss.perm, entry_gpa, entry_pa, e, want, attempt, retry);
-                if (f != fault_reason::none) {
-                    return f;
-                }
-                if (retry) {
-                    continue;
-                }
-            }
-            r.out_addr = out_hpa;
-            r.level = to_page_level(out_level);
-            r.perm = static_cast<uint8_t>(npm | ss_pm);
-            if (fp::d::get(e) && ss_dirty) {
-                r.perm |= perm::dirty;
-            }
-            if (fp::a::get(e)) {
-                r.perm |= perm::accessed;
-            }
+        }
+        if (level == w.stop_fs_level) {
+            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
             return fault_reason::none;
+        }
+        if (w.use_psc && w.side_effects) {
+            m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
+                        paging_structure_cache::entry{table, pm});
         }
     }
 }

@@ -114,6 +114,9 @@ class page_walker {
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
+    // Its first-stage half (U/S, R/W, XD, WPE, SMEP) and its second-stage half (R, W, X with SSEE).
+    static hw::fault_reason check_fs_rights(const pasid_info& p, uint8_t perm, const access_type& access);
+    static hw::fault_reason check_ss_rights(const pasid_info& p, uint8_t perm, const access_type& access);
 
     // The IOTLB key of an input address: bits above the widest input address (57) dropped.
     static uint64_t input_vpn(uint64_t addr) { return (addr & hw::low_mask(57)) >> 12; }
@@ -121,10 +124,16 @@ class page_walker {
     // Called before every memory access of a walk with its address, table and level (0 for the
     // root, context and PASID structures). Empty: nothing is called.
     using read_observer = std::function<void(uint64_t pa, walk_stage stage, unsigned level)>;
-    void set_read_observer(read_observer fn) { m_read_observer = std::move(fn); }
+    void set_read_observer(read_observer fn) {
+        m_read_observer = std::move(fn);
+        m_observing = m_read_observer && !m_observer_paused;
+    }
     // While paused the observer is not called (the stale checker's look at the tables is no
     // hardware access).
-    void pause_read_observer(bool paused) { m_observer_paused = paused; }
+    void pause_read_observer(bool paused) {
+        m_observer_paused = paused;
+        m_observing = m_read_observer && !m_observer_paused;
+    }
 
     // Counters of the paging-structure caches (read by the translator's statistics).
     uint64_t fs_psc_hits = 0;
@@ -159,9 +168,20 @@ class page_walker {
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
-    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level);
+    // fs_walk for one translation kind: first-stage only, or nested (every table through the second stage).
+    template <bool nested>
+    hw::fault_reason fs_walk_stages(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
+    // A PS entry at `level` (2..5) is a supported large page without reserved low address bits.
+    bool ss_large_page_ok(uint64_t e, unsigned level) const;
+    bool fs_large_page_ok(uint64_t e, unsigned level) const;
+    // One paging-entry read of a walk (counted and observed).
+    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
+        ++w.accesses;
+        observe(pa, stage, level);
+        return m_mem.read64(pa, v);
+    }
     void observe(uint64_t pa, walk_stage stage, unsigned level) const {
-        if (m_read_observer && !m_observer_paused) {
+        if (m_observing) [[unlikely]] {
             m_read_observer(pa, stage, level);
         }
     }
@@ -181,54 +201,125 @@ class page_walker {
     const iommu_config& m_config;
     phys_mem_if& m_mem;
     paging_structure_cache* m_psc;
-    uint64_t m_haw_mask;  // address bits at or above HAW
+    uint64_t m_haw_mask;        // address bits at or above HAW
+    uint64_t m_addr_above_haw;  // the address-field bits of a paging entry at or above HAW (reserved)
+    uint64_t m_ss_reserved;     // and, for a second-stage entry, TM (reserved in scalable mode)
     read_observer m_read_observer;
     bool m_observer_paused = false;
+    bool m_observing = false;  // an observer is set and not paused
     std::vector<psc_use>* m_psc_log = nullptr;
 };
 
+// Inline: the translator calls these for every translation, IOTLB hits included.
+inline hw::fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req,
+                                                   uint32_t& pasid, access_type& access) const {
+    if (req.ats_translation && !(ctx.dte && m_config.dt)) {
+        return hw::fault_reason::ctx_dte_clear;
+    }
+    const uint64_t dir_entries = uint64_t{1} << (ctx.pdts + 7);
+    if (req.has_pasid) {
+        if (!ctx.paside || !m_config.pasid) {
+            return hw::fault_reason::ctx_paside_clear;
+        }
+        const uint64_t pasid_limit = uint64_t{1} << (m_config.pss + 1);
+        if (req.pasid >= pasid_limit || (req.pasid >> 6) >= dir_entries) {
+            return hw::fault_reason::ctx_pasid_too_large;
+        }
+        pasid = req.pasid;
+        access = access_type{req.write, req.exec, req.priv};
+    } else {
+        if ((ctx.rid_pasid >> 6) >= dir_entries) {
+            return hw::fault_reason::ctx_rid_pasid;
+        }
+        pasid = ctx.rid_pasid;
+        // Requests without PASID are user data requests unless RID_PRIV says otherwise (§5.2).
+        access = access_type{req.write, false, ctx.rid_priv};
+    }
+    return hw::fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_pasid_request(const pasid_info& p, const access_type& access) const {
+    if (access.exec && !p.ere) {
+        return hw::fault_reason::pte_ere_clear;
+    }
+    if (access.priv && !p.sre) {
+        return hw::fault_reason::pte_sre_clear;
+    }
+    return hw::fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
+    switch (p.kind) {
+        case translation_kind::first_stage:
+        case translation_kind::nested: {
+            const unsigned n = p.fs_levels == 5 ? 57 : 48;
+            const uint64_t upper = addr >> (n - 1);  // bits 63:n-1 all equal
+            if (upper != 0 && upper != (~uint64_t{0} >> (n - 1))) {
+                return hw::fault_reason::gn_not_canonical;
+            }
+            return hw::fault_reason::none;
+        }
+        case translation_kind::second_stage:
+            return addr >= ss_input_limit(p) ? hw::fault_reason::gn_addr_beyond_max : hw::fault_reason::none;
+        case translation_kind::pass_through:
+            return (addr >> m_config.mgaw) ? hw::fault_reason::gn_addr_beyond_max : hw::fault_reason::none;
+    }
+    return hw::fault_reason::none;
+}
+
 // Inline: the IOTLB hit path calls it for every translation.
 inline hw::fault_reason page_walker::check_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
-    using hw::fault_reason;
-    namespace perm = iotlb_perm;
     if (p.uses_fs()) {
-        const bool rw = pm & perm::fs_rw;
-        const bool us = pm & perm::fs_us;
-        const bool xd = pm & perm::fs_xd;
-        if (!a.priv) {
-            if (!us) {
-                return fault_reason::gn_user_denied;
-            }
-            if (a.write && !rw) {
-                return fault_reason::gn_write_denied;
-            }
-            if (a.exec && xd) {
-                return fault_reason::gn_exec_denied;
-            }
-        } else {
-            if (a.write && p.wpe && !rw) {
-                return fault_reason::gn_write_denied;
-            }
-            if (a.exec && (xd || (p.smep && us))) {
-                return fault_reason::gn_exec_denied;
-            }
+        if (const hw::fault_reason f = check_fs_rights(p, pm, a); f != hw::fault_reason::none) {
+            return f;
         }
     }
-    if (p.uses_ss()) {
-        if (a.exec) {
-            if (!(pm & perm::ss_r)) {
-                return fault_reason::gn_read_denied;
-            }
-            if (p.ssee && !(pm & perm::ss_x)) {
-                return fault_reason::gn_exec_denied;
-            }
-        } else if (a.write) {
-            if (!(pm & perm::ss_w)) {
-                return fault_reason::gn_write_denied;
-            }
-        } else if (!(pm & perm::ss_r)) {
+    return p.uses_ss() ? check_ss_rights(p, pm, a) : hw::fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_fs_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
+    using hw::fault_reason;
+    namespace perm = iotlb_perm;
+    const bool rw = pm & perm::fs_rw;
+    const bool us = pm & perm::fs_us;
+    const bool xd = pm & perm::fs_xd;
+    if (!a.priv) {
+        if (!us) {
+            return fault_reason::gn_user_denied;
+        }
+        if (a.write && !rw) {
+            return fault_reason::gn_write_denied;
+        }
+        if (a.exec && xd) {
+            return fault_reason::gn_exec_denied;
+        }
+    } else {
+        if (a.write && p.wpe && !rw) {
+            return fault_reason::gn_write_denied;
+        }
+        if (a.exec && (xd || (p.smep && us))) {
+            return fault_reason::gn_exec_denied;
+        }
+    }
+    return fault_reason::none;
+}
+
+inline hw::fault_reason page_walker::check_ss_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
+    using hw::fault_reason;
+    namespace perm = iotlb_perm;
+    if (a.exec) {
+        if (!(pm & perm::ss_r)) {
             return fault_reason::gn_read_denied;
         }
+        if (p.ssee && !(pm & perm::ss_x)) {
+            return fault_reason::gn_exec_denied;
+        }
+    } else if (a.write) {
+        if (!(pm & perm::ss_w)) {
+            return fault_reason::gn_write_denied;
+        }
+    } else if (!(pm & perm::ss_r)) {
+        return fault_reason::gn_read_denied;
     }
     return fault_reason::none;
 }

@@ -5,10 +5,6 @@
 namespace iommusim {
 
 namespace {
-constexpr unsigned prefix_shift(unsigned level) {
-    return 12 + 9 * (level - 1);
-}
-
 // The prefixes (at every level) of the regions overlapping a range are the interval
 // [first >> pshift, last >> pshift] of that level; the default covers every prefix.
 struct prefix_interval {
@@ -17,7 +13,7 @@ struct prefix_interval {
 };
 
 prefix_interval range_interval(unsigned level, const page_range& r) {
-    const unsigned pshift = prefix_shift(level) - 12;  // region size in pages, log2
+    const unsigned pshift = paging_structure_cache::prefix_shift(level) - 12;  // region size in pages, log2
     const uint64_t lo = r.first() >> pshift;
     return prefix_interval{lo, (r.last() >> pshift) - lo};
 }
@@ -48,46 +44,67 @@ void for_each_match(const uint64_t* keys, const uint64_t* prefixes, unsigned n, 
 }
 }  // namespace
 
+void paging_structure_cache::level_array::init(unsigned n) {
+    keys.assign(n, 0);
+    prefixes.assign(n, 0);
+    entries.assign(n, entry{});
+    newer.assign(n, none);
+    older.assign(n, none);
+    mru = lru = none;
+    invalid.assign((n + 63) / 64, 0);
+    for (unsigned i = 0; i < n; ++i) {
+        invalid[i / 64] |= uint64_t{1} << (i % 64);
+    }
+    // At most half full: probe sequences stay short.
+    const unsigned buckets = std::bit_ceil(2 * n);
+    index.assign(buckets, 0);
+    index_shift = 64 - static_cast<unsigned>(std::countr_zero(buckets));
+    count = 0;
+}
+
+void paging_structure_cache::level_array::index_insert(uint32_t slot) {
+    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
+    unsigned b = bucket(keys[slot], prefixes[slot]);
+    while (index[b] != 0) {
+        b = (b + 1) & mask;
+    }
+    index[b] = slot + 1;
+}
+
+void paging_structure_cache::level_array::index_erase(uint32_t slot) {
+    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
+    unsigned hole = bucket(keys[slot], prefixes[slot]);
+    while (index[hole] != slot + 1) {
+        hole = (hole + 1) & mask;
+    }
+    // Backward-shift deletion: move up every later entry of the probe run whose home bucket does
+    // not lie cyclically in (hole, b], so no lookup meets an empty bucket before its entry.
+    for (unsigned b = (hole + 1) & mask; index[b] != 0; b = (b + 1) & mask) {
+        const uint32_t s = index[b] - 1;
+        const unsigned home = bucket(keys[s], prefixes[s]);
+        if (((b - home) & mask) >= ((b - hole) & mask)) {
+            index[hole] = index[b];
+            hole = b;
+        }
+    }
+    index[hole] = 0;
+}
+
+void paging_structure_cache::level_array::drop(uint32_t slot) {
+    index_erase(slot);
+    unlink(slot);
+    keys[slot] = 0;
+    invalid[slot / 64] |= uint64_t{1} << (slot % 64);
+    --count;
+}
+
 paging_structure_cache::paging_structure_cache(unsigned entries_fs, unsigned entries_ss) {
     for (unsigned st = 0; st < 2; ++st) {
         const unsigned n = st == 0 ? (entries_fs ? entries_fs : 1) : (entries_ss ? entries_ss : 1);
         for (unsigned l = 0; l < levels; ++l) {
-            level_array& a = m_arrays[st * levels + l];
-            a.keys.assign(n, 0);
-            a.prefixes.assign(n, 0);
-            a.stamps.assign(n, 0);
-            a.entries.assign(n, entry{});
+            m_arrays[st * levels + l].init(n);
         }
     }
-}
-
-const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
-                                                                    unsigned level, uint64_t addr) {
-    if (level < min_level || level > max_level) {
-        return nullptr;
-    }
-    if (st == stage::second) {
-        pasid = 0;
-    }
-    level_array& a = arr(st, level);
-    if (a.count == 0) {
-        return nullptr;
-    }
-    const uint64_t key = tag_key(did, pasid);
-    const uint64_t prefix = addr >> prefix_shift(level);
-    if (a.keys[a.last] == key && a.prefixes[a.last] == prefix) {
-        a.stamps[a.last] = ++m_clock;
-        return &a.entries[a.last];
-    }
-    const unsigned n = static_cast<unsigned>(a.keys.size());
-    for (unsigned i = 0; i < n; ++i) {
-        if (a.keys[i] == key && a.prefixes[i] == prefix) {
-            a.stamps[i] = ++m_clock;
-            a.last = i;
-            return &a.entries[i];
-        }
-    }
-    return nullptr;
 }
 
 void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr,
@@ -101,39 +118,34 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
     level_array& a = arr(st, level);
     const uint64_t key = tag_key(did, pasid);
     const uint64_t prefix = addr >> prefix_shift(level);
-    const unsigned n = static_cast<unsigned>(a.keys.size());
     // Victim: the entry with the same tag, else the lowest invalid slot, else the least recently
     // used one.
-    unsigned same = n;
-    unsigned first_invalid = n;
-    unsigned oldest = n;
-    for (unsigned i = 0; i < n; ++i) {
-        const uint64_t k = a.keys[i];
-        if (k == key && a.prefixes[i] == prefix) {
-            same = i;
-            break;
-        }
-        if (k == 0) {
-            if (first_invalid == n) {
-                first_invalid = i;
-            }
-        } else if (oldest == n || a.stamps[i] < a.stamps[oldest]) {
-            oldest = i;
-        }
-    }
-    const unsigned victim = same != n ? same : first_invalid != n ? first_invalid : oldest;
-    if (a.keys[victim] == 0) {
-        ++a.count;
-        ++m_stage_count[static_cast<unsigned>(st)];
+    uint32_t victim = a.count != 0 ? a.find(key, prefix) : level_array::none;
+    if (victim != level_array::none) {
+        a.unlink(victim);
     } else {
-        count_out(st, a.keys[victim]);
+        unsigned w = 0;
+        while (w < a.invalid.size() && a.invalid[w] == 0) {
+            ++w;
+        }
+        if (w < a.invalid.size()) {
+            victim = w * 64 + static_cast<unsigned>(std::countr_zero(a.invalid[w]));
+            a.invalid[w] &= a.invalid[w] - 1;
+            ++a.count;
+            ++m_stage_count[static_cast<unsigned>(st)];
+        } else {
+            victim = a.lru;
+            a.index_erase(victim);
+            a.unlink(victim);
+            count_out(st, a.keys[victim]);
+        }
+        count_in(st, key);
+        a.keys[victim] = key;
+        a.prefixes[victim] = prefix;
+        a.index_insert(victim);
     }
-    count_in(st, key);
-    a.keys[victim] = key;
-    a.prefixes[victim] = prefix;
-    a.stamps[victim] = ++m_clock;
     a.entries[victim] = e;
-    a.last = victim;
+    a.link_mru(victim);
 }
 
 unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want, const page_range* r) {
@@ -159,10 +171,9 @@ unsigned paging_structure_cache::drop_if(stage st, uint64_t mask, uint64_t want,
         for_each_match(a.keys.data(), a.prefixes.data(), static_cast<unsigned>(a.keys.size()), mask, want, in,
                        [&](unsigned i) {
                            count_out(st, a.keys[i]);
-                           a.keys[i] = 0;
+                           a.drop(i);
                            ++dropped;
                        });
-        a.count -= dropped;
         n += dropped;
     }
     m_stage_count[si] -= n;

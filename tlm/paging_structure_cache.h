@@ -24,6 +24,8 @@ class paging_structure_cache {
     enum class stage : uint8_t { first = 0, second = 1 };
     static constexpr unsigned min_level = 2;  // PDE: the lowest non-leaf level
     static constexpr unsigned max_level = 5;  // PML5E
+    // Address bits below the tag of a level's entries (the region one entry translates).
+    static constexpr unsigned prefix_shift(unsigned level) { return 12 + 9 * (level - 1); }
 
     struct entry {
         uint64_t next_table = 0;  // address of the table the cached entry points to
@@ -49,15 +51,35 @@ class paging_structure_cache {
     unsigned size(stage st) const;  // valid entries of a stage, all levels
 
   private:
-    // Structure of arrays per level: invalidations and lookups scan the 8-byte tags only (one
-    // cache line per eight entries) and touch prefixes, stamps and payloads of candidates.
+    // Structure of arrays per level: invalidations scan the 8-byte tags only (one cache line per
+    // eight entries) and touch prefixes and payloads of candidates. Lookups go through a hash
+    // index of the valid slots (open addressing, linear probing), the LRU order is a list through
+    // the valid slots: lookup, fill and eviction cost O(1), not O(capacity).
     struct level_array {
+        static constexpr uint32_t none = ~uint32_t{0};
         std::vector<uint64_t> keys;      // tag_key(did, pasid) when valid, 0 when invalid
-        std::vector<uint64_t> prefixes;  // addr >> (12 + 9 * (level - 1))
-        std::vector<uint64_t> stamps;    // LRU clock of the last fill or hit
+        std::vector<uint64_t> prefixes;  // addr >> prefix_shift(level)
         std::vector<entry> entries;
-        unsigned last = 0;   // most recent hit or fill, probed first
-        unsigned count = 0;  // valid entries (an empty level is skipped)
+        std::vector<uint32_t> newer;  // LRU list: the next more recently used valid slot
+        std::vector<uint32_t> older;  // and the next less recently used one
+        uint32_t mru = none;
+        uint32_t lru = none;
+        std::vector<uint64_t> invalid;  // bit i: slot i is invalid (the lowest is filled first)
+        std::vector<uint32_t> index;    // hash buckets: slot + 1, 0 when empty; size a power of two
+        unsigned index_shift = 64;      // 64 - log2(index.size())
+        unsigned count = 0;             // valid entries (an empty level is skipped)
+
+        void init(unsigned n);
+        unsigned bucket(uint64_t key, uint64_t prefix) const {
+            return static_cast<unsigned>(((key ^ (prefix * 0x9e37'79b9'7f4a'7c15ull)) * 0xff51'afd7'ed55'8ccdull) >>
+                                         index_shift);
+        }
+        uint32_t find(uint64_t key, uint64_t prefix) const;  // the valid slot with that tag, or none
+        void unlink(uint32_t slot);                          // from the LRU list
+        void link_mru(uint32_t slot);
+        void index_insert(uint32_t slot);
+        void index_erase(uint32_t slot);  // the slot must be indexed
+        void drop(uint32_t slot);         // valid -> invalid (list, index, invalid bits)
     };
     static constexpr unsigned levels = max_level - min_level + 1;
     static constexpr uint64_t valid_bit = uint64_t{1} << 63;
@@ -87,7 +109,57 @@ class paging_structure_cache {
     std::array<unsigned, 2> m_stage_count{};  // valid entries per stage
     std::array<std::array<unsigned, filter_buckets>, 2> m_did_filter{};
     std::array<std::array<unsigned, filter_buckets>, 2> m_key_filter{};
-    uint64_t m_clock = 0;
 };
+
+// Inline: every walk looks up each stage's caches.
+inline uint32_t paging_structure_cache::level_array::find(uint64_t key, uint64_t prefix) const {
+    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
+    for (unsigned b = bucket(key, prefix);; b = (b + 1) & mask) {
+        const uint32_t v = index[b];
+        if (v == 0) {
+            return none;
+        }
+        if (keys[v - 1] == key && prefixes[v - 1] == prefix) {
+            return v - 1;
+        }
+    }
+}
+
+inline void paging_structure_cache::level_array::unlink(uint32_t slot) {
+    const uint32_t n = newer[slot];
+    const uint32_t o = older[slot];
+    (n == none ? mru : older[n]) = o;
+    (o == none ? lru : newer[o]) = n;
+}
+
+inline void paging_structure_cache::level_array::link_mru(uint32_t slot) {
+    newer[slot] = none;
+    older[slot] = mru;
+    (mru == none ? lru : newer[mru]) = slot;
+    mru = slot;
+}
+
+inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
+                                                                           unsigned level, uint64_t addr) {
+    if (level < min_level || level > max_level) {
+        return nullptr;
+    }
+    if (st == stage::second) {
+        pasid = 0;
+    }
+    level_array& a = arr(st, level);
+    if (a.count == 0) {
+        return nullptr;
+    }
+    const uint32_t i = a.find(tag_key(did, pasid), addr >> prefix_shift(level));
+    if (i == level_array::none) {
+        return nullptr;
+    }
+    if (i != a.mru) {
+        a.unlink(i);
+        a.link_mru(i);
+    }
+    return &a.entries[i];
+}
 
 }  // namespace iommusim

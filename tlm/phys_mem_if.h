@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace iommusim {
 
@@ -18,6 +19,36 @@ class phys_mem_if {
     // Atomic 64-bit compare-and-exchange (A/D updates). On return `observed` holds the value
     // that was in memory; the write happened iff observed == expected.
     virtual bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) = 0;
+
+    // read(pa, &value, 8), served by a plain load when the implementation publishes the page as
+    // directly readable (page-table entries: one per walk level, the walker's hot path).
+    bool read64(uint64_t pa, uint64_t& value) {
+        if (m_direct_pages != nullptr && (pa & 7) == 0) {
+            const direct_page& d = m_direct_pages[(pa >> 12) & m_direct_slot_mask];
+            if (d.pfn == pa >> 12) {
+                std::memcpy(&value, d.bytes + (pa & 0xfff), sizeof value);
+                return true;
+            }
+        }
+        return read(pa, &value, sizeof value);
+    }
+
+  protected:
+    // A direct-mapped table of host pages (slot pfn & mask) that a read of any of their bytes may
+    // load from without calling read(): owned by the implementation, which withdraws it (nullptr)
+    // or empties a slot whenever such a read would no longer be what read() does.
+    struct direct_page {
+        uint64_t pfn = ~uint64_t{0};
+        uint8_t* bytes = nullptr;
+    };
+    void publish_direct_pages(const direct_page* slots, uint64_t slot_mask) {
+        m_direct_pages = slots;
+        m_direct_slot_mask = slot_mask;
+    }
+
+  private:
+    const direct_page* m_direct_pages = nullptr;
+    uint64_t m_direct_slot_mask = 0;
 };
 
 }  // namespace iommusim

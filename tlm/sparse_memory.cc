@@ -14,7 +14,9 @@ constexpr uint64_t k_page_mask = k_page_bytes - 1;
 }  // namespace
 
 sparse_memory::sparse_memory(unsigned addr_bits)
-    : m_limit(addr_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << std::max(addr_bits, 32u))) {}
+    : m_limit(addr_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << std::max(addr_bits, 32u))) {
+    publish_lookup();
+}
 
 bool sparse_memory::accessible(uint64_t pa, uint64_t len) const {
     if (len == 0) {
@@ -53,9 +55,9 @@ bool sparse_memory::owned_page_cached(uint64_t pfn) const {
 }
 
 uint8_t* sparse_memory::page_ptr(uint64_t pfn, bool allocate) {
-    tlb_slot& cached = m_lookup[pfn % k_lookup_slots];
+    direct_page& cached = m_lookup[pfn % k_lookup_slots];
     if (cached.pfn == pfn) {
-        return cached.page;
+        return cached.bytes;
     }
     uint8_t* p = nullptr;
     if (!allocate) {
@@ -72,7 +74,7 @@ uint8_t* sparse_memory::page_ptr(uint64_t pfn, bool allocate) {
         }
         p = slot.get();
     }
-    cached = tlb_slot{pfn, p};
+    cached = direct_page{pfn, p};
     return p;
 }
 
@@ -85,8 +87,8 @@ uint8_t* sparse_memory::cached_owned_bytes(uint64_t pa, std::size_t len) const {
     if ((pa & k_page_mask) + len > k_page_bytes) {
         return nullptr;
     }
-    const tlb_slot& cached = m_lookup[(pa >> k_page_shift) % k_lookup_slots];
-    return cached.pfn == pa >> k_page_shift ? cached.page + (pa & k_page_mask) : nullptr;
+    const direct_page& cached = m_lookup[(pa >> k_page_shift) % k_lookup_slots];
+    return cached.pfn == pa >> k_page_shift ? cached.bytes + (pa & k_page_mask) : nullptr;
 }
 
 bool sparse_memory::read(uint64_t pa, void* dst, std::size_t len) {
@@ -224,10 +226,12 @@ void sparse_memory::inject_error_range(uint64_t pa, uint64_t len) {
     }
     const uint64_t end = len > ~uint64_t{0} - pa ? ~uint64_t{0} : pa + len;
     m_errors.push_back(error_range{pa, end});
+    publish_lookup();  // withdrawn: a direct read would not see the error
 }
 
 void sparse_memory::clear_error_ranges() {
     m_errors.clear();
+    publish_lookup();
 }
 
 }  // namespace iommusim

@@ -32,8 +32,7 @@ class sparse_memory : public phys_mem_if {
     bool write(uint64_t pa, const void* src, std::size_t len) override;
     bool cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) override;
 
-    // Convenience accessors (return false like read/write).
-    bool read64(uint64_t pa, uint64_t& value) { return read(pa, &value, sizeof value); }
+    // Convenience accessor (returns false like write; read64 is phys_mem_if's).
     bool write64(uint64_t pa, uint64_t value) { return write(pa, &value, sizeof value); }
 
     // Maps [pa, pa+len) onto host memory, without copying, until release(pa). The host may unmap
@@ -96,14 +95,12 @@ class sparse_memory : public phys_mem_if {
     std::vector<error_range> m_errors;
     uint64_t m_host_faults = 0;
     // Direct-mapped page lookup cache in front of the hash map: a nested walk touches up to ~10
-    // table pages, so one entry would thrash.
-    struct tlb_slot {
-        uint64_t pfn = ~uint64_t{0};
-        uint8_t* page = nullptr;
-    };
+    // table pages, so one entry would thrash. It holds owned pages only, all inside the limit, so
+    // while no error range is injected it is published as phys_mem_if's direct pages.
     static constexpr unsigned k_lookup_slots = 256;
-    std::array<tlb_slot, k_lookup_slots> m_lookup{};
-    void flush_lookup() { m_lookup.fill(tlb_slot{}); }
+    std::array<direct_page, k_lookup_slots> m_lookup{};
+    void flush_lookup() { m_lookup.fill(direct_page{}); }
+    void publish_lookup() { publish_direct_pages(m_errors.empty() ? m_lookup.data() : nullptr, k_lookup_slots - 1); }
 };
 
 }  // namespace iommusim
