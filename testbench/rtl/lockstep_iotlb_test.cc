@@ -195,7 +195,7 @@ TEST(LockstepIotlb, ReturnsTheReferenceResultAndCountsOperations) {
     auto ls = make_lockstep({16, 4});
     const auto e = make_entry(3, 4, tk::nested, pl::size_2m, 0x600, 0x1200, iotlb_perm::fs_rw | iotlb_perm::ss_r);
     const auto r = ls->fill(e);
-    EXPECT_EQ(r.set, iotlb_set_index(0x600, pl::size_2m, 16));
+    EXPECT_EQ(r.set, iotlb_set_index(0x600, pl::size_2m, 3, 4, tk::nested, 16));
     const auto hit = ls->lookup(3, 4, tk::nested, 0x7ff);
     ASSERT_TRUE(hit);
     EXPECT_EQ(*hit, e);
