@@ -135,9 +135,19 @@ void iotlb::count_in(std::size_t i, const iotlb_tag& t, int delta) {
     m_valid += d;
     m_did_filter[did_bucket(t.did)] += d;
     m_pasid_filter[pasid_bucket(t.did, t.pasid)] += d;
+    // The granularities above the entry's page, spelled out so that each slot is a few
+    // instructions with constant shifts.
     const uint64_t seed = region_seed(region_identity(t.did, t.pasid, t.kind), l);
-    for (unsigned g = l + 1; g <= region_granularities; ++g) {
-        m_region_filter[region_slot(seed, g, t.vpn >> (9 * g))] += d;
+    static_assert(region_granularities == 3);
+    switch (l) {
+        case 0:
+            m_region_filter[region_slot(seed, 1, t.vpn >> 9)] += d;
+            [[fallthrough]];
+        case 1:
+            m_region_filter[region_slot(seed, 2, t.vpn >> 18)] += d;
+            [[fallthrough]];
+        default:
+            m_region_filter[region_slot(seed, 3, t.vpn >> 27)] += d;
     }
     if (!iotlb_kind_is_stage2(t.kind)) {
         if (delta > 0) {
@@ -310,13 +320,16 @@ unsigned iotlb::drop_level_range(level_search<Scan, Pred>& s, const page_span& s
         return drop_level_sets(s, span.first >> level_bits, k);
     }
     // The smallest region (larger than the level's pages) holding the whole span, else the
-    // largest regions, as many as the span covers.
+    // largest regions, as many as the span covers, unless the sets are fewer to search.
     for (unsigned g = s.level + 1; g <= region_granularities; ++g) {
         if (9 * g >= am) {
             return drop_level_regions(s, span, am, g, span.first >> (9 * g), 1);
         }
     }
     constexpr unsigned top_bits = 9 * region_granularities;
+    if (am - top_bits >= 63 || (uint64_t{1} << (am - top_bits)) >= sets_cost(k) / 8) {
+        return drop_level_sets(s, span.first >> level_bits, k);
+    }
     return drop_level_regions(s, span, am, region_granularities, span.first >> top_bits,
                               uint64_t{1} << (am - top_bits));
 }

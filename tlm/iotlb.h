@@ -83,13 +83,13 @@ class iotlb final : public iotlb_if {
     unsigned drop_pasid(uint16_t did, uint32_t pasid, Pred pred);
 
     // Region filters: valid entries per hash slot of (identity, page level, region), the regions
-    // being the naturally aligned 2 MiB, 1 GiB, 512 GiB and 256 TiB blocks of input addresses
-    // (granularity g = 1..4: page number >> 9g) larger than the entry's page. The identity is what
+    // being the naturally aligned 2 MiB, 1 GiB and 512 GiB blocks of input addresses (granularity
+    // g = 1..3: page number >> 9g) larger than the entry's page. The identity is what
     // a page-selective invalidation names: the DID for second-stage and pass-through entries
     // (type 2), DID+PASID for first-stage and nested ones (type 6). A zero slot proves that the
     // identity holds no entry of that level in the region, so a large range is searched only in
     // the regions that may hold one.
-    static constexpr unsigned region_granularities = 4;
+    static constexpr unsigned region_granularities = 3;
     static uint64_t region_identity(uint16_t did, uint32_t pasid, translation_kind kind) {
         return iotlb_kind_is_stage2(kind) ? (uint64_t{1} << 40) | did : (uint64_t{pasid} << 16) | did;
     }
@@ -97,8 +97,11 @@ class iotlb final : public iotlb_if {
     static uint64_t region_seed(uint64_t identity, unsigned level) {
         return (identity ^ (uint64_t{level} << 44)) * 0xff51'afd7'ed55'8ccdull;
     }
+    // The granularity moves the seed by a large odd step, so that small region numbers of two
+    // granularities do not meet before the final multiply spreads them.
     std::size_t region_slot(uint64_t seed, unsigned g, uint64_t region) const {
-        return static_cast<std::size_t>((((seed ^ region) + g) * 0xc4ce'b9fe'1a85'ec53ull) >> m_region_shift);
+        const uint64_t x = (seed + g * 0x9e37'79b9'7f4a'7c15ull) ^ region;
+        return static_cast<std::size_t>((x * 0xc4ce'b9fe'1a85'ec53ull) >> m_region_shift);
     }
     // What a range search of one level needs: the entries' set hash, the filter seed and the
     // entry test.
