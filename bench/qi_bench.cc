@@ -29,8 +29,15 @@ iommu_config bench_config() {
     return c;
 }
 
-// A translator over a full IOTLB: every set holds four 4 KiB first-stage entries of DID 1,
-// PASIDs 0..7.
+// Page of the i-th of the first-stage entries of DID 1 that fill an IOTLB of `sets` sets: PASID
+// i % 8, placed in set i % sets (the set index XORs the DID+PASID hash into the page number), so
+// every set holds `ways` entries of one PASID and the fill evicts nothing.
+uint64_t first_stage_fill_page(uint64_t i, unsigned sets) {
+    return i ^ iotlb_set_hash(1, static_cast<uint32_t>(i % k_pasids), translation_kind::first_stage, sets);
+}
+
+// A translator over a full IOTLB: every set holds four 4 KiB first-stage entries of DID 1 and one
+// of PASIDs 0..7.
 struct core_setup {
     iommu_config cfg = bench_config();
     sparse_memory mem{cfg.phys_addr_bits};
@@ -42,7 +49,8 @@ struct core_setup {
         const unsigned n = cfg.iotlb_sets * cfg.iotlb_ways;
         for (unsigned i = 0; i < n; ++i) {
             iotlb_entry e;
-            e.tag = iotlb_tag{1, i % k_pasids, translation_kind::first_stage, page_level::size_4k, i};
+            e.tag = iotlb_tag{1, i % k_pasids, translation_kind::first_stage, page_level::size_4k,
+                              first_stage_fill_page(i, cfg.iotlb_sets)};
             e.payload.out_pfn = 0x10000 + i;
             tlb.fill(e);
         }
@@ -53,13 +61,14 @@ struct core_setup {
 };
 
 // Page-selective descriptors for the cached DID and PASIDs, at pages just above the cached ones:
-// each walks the sets its range maps to and compares every way there (entries p, p+256, ... share
-// set p), drops nothing, and leaves the IOTLB full.
+// each walks the set its page maps to, set p, which holds four entries of its PASID, and compares
+// every way there, drops nothing, and leaves the IOTLB full.
 std::vector<hw::inv_desc> page_selective_ring() {
     std::vector<hw::inv_desc> ring;
+    const iommu_config cfg = bench_config();
     for (uint64_t p = 0; p < 64; ++p) {
         ring.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, static_cast<uint32_t>(p % k_pasids),
-                                            (1024 + p) << 12, 0, true));
+                                            (1024 + first_stage_fill_page(p, cfg.iotlb_sets)) << 12, 0, true));
     }
     return ring;
 }
@@ -161,9 +170,10 @@ BENCHMARK(BM_QiDecodeOnly)->Apply(iommusim::bench::iterations_from_environment);
 
 // ---- Costs against capacity ----------------------------------------------------------------------
 // A translator whose IOTLB of `entries` (sets x 4 ways) is full of DID 1 entries of one kind at
-// pages 0..entries-1 (PASIDs 0..7 for first-stage entries), so that descriptors for pages far above
-// drop nothing and every iteration sees the same full IOTLB: what an invalidation that matches
-// nothing costs at that capacity.
+// pages 0..entries-1 (PASIDs 0..7 for first-stage entries, each page's low bits flipped by its
+// PASID's set hash so that every set holds four entries of one PASID), so that descriptors for pages
+// far above drop nothing and every iteration sees the same full IOTLB: what an invalidation that
+// matches nothing costs at that capacity.
 struct capacity_setup {
     iommu_config cfg;
     std::unique_ptr<sparse_memory> mem;
@@ -180,8 +190,10 @@ struct capacity_setup {
         tr = std::make_unique<translator>(cfg, *mem, *tlb);
         for (unsigned i = 0; i < n; ++i) {
             iotlb_entry e;
-            const uint32_t pasid = kind == translation_kind::first_stage ? i % k_pasids : 0;
-            e.tag = iotlb_tag{1, pasid, kind, page_level::size_4k, i};
+            const bool first_stage = kind == translation_kind::first_stage;
+            const uint32_t pasid = first_stage ? i % k_pasids : 0;
+            e.tag = iotlb_tag{1, pasid, kind, page_level::size_4k,
+                              first_stage ? first_stage_fill_page(i, cfg.iotlb_sets) : i};
             e.payload.out_pfn = 0x10000 + i;
             tlb->fill(e);
         }
@@ -226,13 +238,16 @@ BENCHMARK(BM_QiIotlbPageSelectiveType2)
     ->Apply(iommusim::bench::iterations_from_environment);
 
 // Type-6 (PASID-based IOTLB) page-selective with address mask AM over a 4096-entry IOTLB full of
-// the DID's first-stage entries of PASIDs 0..7, the range (2^AM pages at 4 GiB) covering none.
+// the DID's first-stage entries of PASIDs 0..7, the range (2^AM pages at 4 GiB, from the page whose
+// set holds entries of the PASID) covering none.
 void BM_QiPasidPageSelectiveAm(benchmark::State& state) {
     capacity_setup s(4096, translation_kind::first_stage);
     const auto am = static_cast<uint8_t>(state.range(0));
     std::vector<hw::inv_desc> ring;
     for (uint32_t pasid = 0; pasid < k_pasids; ++pasid) {
-        ring.push_back(hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, pasid, uint64_t{1} << 32, am));
+        ring.push_back(
+            hw::make_p_iotlb_inv(hw::p_iotlb_desc::page, 1, pasid,
+                                 (uint64_t{1} << 32) + (first_stage_fill_page(pasid, s.cfg.iotlb_sets) << 12), am));
     }
     run_capacity(state, s, ring);
 }

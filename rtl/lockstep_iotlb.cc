@@ -168,9 +168,9 @@ std::optional<iotlb_entry> lockstep_iotlb::lookup(uint16_t did, uint32_t pasid, 
         diverged(operation(), describe(ref), describe(dut), [&] {
             const unsigned sets = geometry().sets;
             std::ostringstream os;
-            os << "probed sets 4k=" << iotlb_set_index(vpn, page_level::size_4k, sets)
-               << " 2m=" << iotlb_set_index(vpn, page_level::size_2m, sets)
-               << " 1g=" << iotlb_set_index(vpn, page_level::size_1g, sets) << "; reference "
+            os << "probed sets 4k=" << iotlb_set_index(vpn, page_level::size_4k, did, pasid, kind, sets)
+               << " 2m=" << iotlb_set_index(vpn, page_level::size_2m, did, pasid, kind, sets)
+               << " 1g=" << iotlb_set_index(vpn, page_level::size_1g, did, pasid, kind, sets) << "; reference "
                << (ref ? slot_of(*m_reference, *ref) : "miss") << ", dut " << (dut ? slot_of(*m_dut, *dut) : "miss");
             return os.str();
         });
@@ -246,7 +246,7 @@ void lockstep_iotlb::check_free_lookup(const std::string& operation, uint16_t di
 
 void lockstep_iotlb::check_free_fill(const iotlb_entry& entry, const iotlb_fill_result& dut) {
     const iotlb_geometry g = geometry();
-    const unsigned set = iotlb_set_index(entry.tag.vpn, entry.tag.level, g.sets);
+    const unsigned set = iotlb_set_index(entry.tag, g.sets);
     const bool held = m_shadow.count(key_of(entry.tag)) != 0;
     std::string wrong;
     if (dut.set != set || dut.way >= g.ways) {
@@ -258,7 +258,7 @@ void lockstep_iotlb::check_free_fill(const iotlb_entry& entry, const iotlb_fill_
     } else if (dut.evicted) {
         auto victim = m_shadow.find(key_of(dut.evicted->tag));
         if (dut.evicted->tag == entry.tag || victim == m_shadow.end() || victim->second != dut.evicted->payload ||
-            iotlb_set_index(dut.evicted->tag.vpn, dut.evicted->tag.level, g.sets) != set) {
+            iotlb_set_index(dut.evicted->tag, g.sets) != set) {
             wrong = "an evicted entry it holds in set " + std::to_string(set) + " with another tag";
         } else {
             m_shadow.erase(victim);
@@ -291,8 +291,7 @@ bool lockstep_iotlb::compare_free_state() {
     unsigned shown = 0;
     m_dut->for_each_valid([&](unsigned set, unsigned way, const iotlb_entry& e) {
         auto held = m_shadow.find(key_of(e.tag));
-        if (held == m_shadow.end() || held->second != e.payload ||
-            iotlb_set_index(e.tag.vpn, e.tag.level, sets) != set) {
+        if (held == m_shadow.end() || held->second != e.payload || iotlb_set_index(e.tag, sets) != set) {
             if (shown++ < 4) {
                 std::ostringstream os;
                 os << "[" << set << "," << way << "]=" << describe(e) << " ";

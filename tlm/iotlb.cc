@@ -1,6 +1,7 @@
 #include "tlm/iotlb.h"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace iommusim {
@@ -88,7 +89,12 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     }
     m_did_filter.assign(filter_buckets, 0);
     m_pasid_filter.assign(filter_buckets, 0);
-    m_did_stage1_filter.assign(filter_buckets, 0);
+    const std::size_t region_slots = std::max<std::size_t>(1024, std::bit_ceil(m_keys.size() * 8));
+    m_region_filter.assign(region_slots, 0);
+    m_region_shift = 64 - static_cast<unsigned>(std::countr_zero(region_slots));
+    m_stage1_head.assign(filter_buckets, no_slot);
+    m_stage1_next.assign(m_keys.size(), no_slot);
+    m_stage1_prev.assign(m_keys.size(), no_slot);
 }
 
 inline void iotlb::touch(unsigned set, unsigned way) {
@@ -104,20 +110,58 @@ unsigned iotlb::plru_victim(unsigned set) const {
     return node - (m_geometry.ways - 1);
 }
 
-void iotlb::count_in(const iotlb_tag& t, int delta) {
+void iotlb::link_stage1(std::size_t i, uint16_t did) {
+    uint32_t& head = m_stage1_head[did_bucket(did)];
+    m_stage1_prev[i] = no_slot;
+    m_stage1_next[i] = head;
+    if (head != no_slot) {
+        m_stage1_prev[head] = static_cast<uint32_t>(i);
+    }
+    head = static_cast<uint32_t>(i);
+}
+
+void iotlb::unlink_stage1(std::size_t i, uint16_t did) {
+    const uint32_t prev = m_stage1_prev[i];
+    const uint32_t next = m_stage1_next[i];
+    (prev == no_slot ? m_stage1_head[did_bucket(did)] : m_stage1_next[prev]) = next;
+    if (next != no_slot) {
+        m_stage1_prev[next] = prev;
+    }
+}
+
+void iotlb::count_in(std::size_t i, const iotlb_tag& t, int delta) {
     const auto d = static_cast<unsigned>(delta);  // modular: -1 decrements
-    m_level_count[static_cast<unsigned>(t.level)] += d;
+    const auto l = static_cast<unsigned>(t.level);
+    m_level_count[l] += d;
     m_valid += d;
     m_did_filter[did_bucket(t.did)] += d;
     m_pasid_filter[pasid_bucket(t.did, t.pasid)] += d;
+    // The granularities above the entry's page, spelled out so that each slot is a few
+    // instructions with constant shifts.
+    const uint64_t seed = region_seed(region_identity(t.did, t.pasid, t.kind), l);
+    static_assert(region_granularities == 3);
+    switch (l) {
+        case 0:
+            m_region_filter[region_slot(seed, 1, t.vpn >> 9)] += d;
+            [[fallthrough]];
+        case 1:
+            m_region_filter[region_slot(seed, 2, t.vpn >> 18)] += d;
+            [[fallthrough]];
+        default:
+            m_region_filter[region_slot(seed, 3, t.vpn >> 27)] += d;
+    }
     if (!iotlb_kind_is_stage2(t.kind)) {
-        m_did_stage1_filter[did_bucket(t.did)] += d;
+        if (delta > 0) {
+            link_stage1(i, t.did);
+        } else {
+            unlink_stage1(i, t.did);
+        }
     }
 }
 
 void iotlb::drop(std::size_t i) {
     m_keys[i] = 0;
-    count_in(m_entries[i].tag, -1);
+    count_in(i, m_entries[i].tag, -1);
 }
 
 const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
@@ -132,7 +176,7 @@ const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind ki
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
         const uint64_t key = key_4k | (uint64_t{l} << level_shift);
-        const unsigned set = iotlb_set_index(vpn, level, m_geometry.sets);
+        const unsigned set = iotlb_set_index(vpn, level, did, pasid, kind, m_geometry.sets);
         const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
             if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
@@ -154,7 +198,7 @@ std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translati
 iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
     iotlb_fill_result r;
     const unsigned ways = m_geometry.ways;
-    r.set = iotlb_set_index(entry.tag.vpn, entry.tag.level, m_geometry.sets);
+    r.set = iotlb_set_index(entry.tag, m_geometry.sets);
     const std::size_t base = index(r.set, 0);
     const uint64_t key = match_key(entry.tag.did, entry.tag.pasid, entry.tag.kind, entry.tag.level);
     unsigned target = ways;
@@ -178,9 +222,9 @@ iotlb_fill_result iotlb::fill(const iotlb_entry& entry) {
         r.evicted = m_entries[base + target];
     }
     if (m_keys[base + target] != 0) {
-        count_in(m_entries[base + target].tag, -1);
+        count_in(base + target, m_entries[base + target].tag, -1);
     }
-    count_in(entry.tag, +1);
+    count_in(base + target, entry.tag, +1);
     m_keys[base + target] = key;
     m_dids[base + target] = entry.tag.did;
     m_fingerprints[base + target] = fingerprint(entry.tag.did, entry.tag.pasid);
@@ -215,45 +259,90 @@ unsigned iotlb::drop_pasid(uint16_t did, uint32_t pasid, Pred pred) {
     return n;
 }
 
+uint64_t iotlb::sets_cost(unsigned k) const {
+    const uint64_t sets = m_geometry.sets;
+    return (k >= 63 || (uint64_t{1} << k) >= sets ? sets : uint64_t{1} << k) * m_geometry.ways;
+}
+
 template <typename Scan, typename Pred>
-unsigned iotlb::drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Scan scan, Pred pred) {
-    const unsigned l = static_cast<unsigned>(level);
-    if (m_level_count[l] == 0) {
-        return 0;
-    }
+unsigned iotlb::drop_level_sets(level_search<Scan, Pred>& s, uint64_t first_page, unsigned k) {
     const unsigned sets = m_geometry.sets;
     unsigned n = 0;
     auto check = [&](std::size_t i) {
-        const uint64_t k = m_keys[i];
-        if (k != 0 && key_level(k) == l && pred(m_entries[i].tag)) {
+        const uint64_t key = m_keys[i];
+        if (key != 0 && key_level(key) == s.level && s.pred(m_entries[i].tag)) {
             drop(i);
             ++n;
         }
     };
-    auto run = [&](unsigned first_set, unsigned count) {
-        const std::size_t first = index(first_set, 0);
-        const std::size_t slots = static_cast<std::size_t>(count) * m_geometry.ways;
-        if (slots <= 16) {  // a set or a few (the common small range): the keys directly
-            for (std::size_t i = first; i < first + slots; ++i) {
-                check(i);
-            }
-        } else {
-            scan(first, slots, check);
-        }
-    };
-    if (last_page - first_page >= sets - 1) {
-        run(0, sets);
-        return n;
+    unsigned first_set = 0;
+    unsigned count = sets;
+    if (k < 63 && (uint64_t{1} << k) < sets) {
+        count = 1u << k;
+        // first_page is aligned to 2^k, so the block's sets are the aligned run holding its first.
+        first_set = ((static_cast<unsigned>(first_page) ^ s.hash) & (sets - 1)) & ~(count - 1);
     }
-    const auto first_set = static_cast<unsigned>(first_page & (sets - 1));
-    const auto count = static_cast<unsigned>(last_page - first_page + 1);
-    if (first_set + count <= sets) {
-        run(first_set, count);
-    } else {  // the range wraps past the last set
-        run(first_set, sets - first_set);
-        run(0, count - (sets - first_set));
+    const std::size_t first = index(first_set, 0);
+    const std::size_t slots = static_cast<std::size_t>(count) * m_geometry.ways;
+    if (slots <= 16) {  // a set or a few (the common small range): the keys directly
+        for (std::size_t i = first; i < first + slots; ++i) {
+            check(i);
+        }
+    } else {
+        s.scan(first, slots, check);
     }
     return n;
+}
+
+template <typename Scan, typename Pred>
+unsigned iotlb::drop_level_regions(level_search<Scan, Pred>& s, const page_span& span, unsigned am, unsigned g,
+                                   uint64_t first_region, uint64_t count) {
+    const unsigned region_bits = 9 * g;
+    const unsigned level_bits = 9 * s.level;
+    // The span's part in one region: all of the span when it is smaller, else the whole region.
+    const unsigned part_am = std::min(am, region_bits);
+    unsigned n = 0;
+    for (uint64_t r = first_region; r < first_region + count; ++r) {
+        if (m_region_filter[region_slot(s.seed, g, r)] == 0) {
+            continue;
+        }
+        const uint64_t part_first = std::max(span.first, r << region_bits);
+        const unsigned k = part_am - level_bits;  // the part holds 2^k pages of the level
+        // Split into sub-regions only when their filter slots are fewer than the slots of the sets.
+        const unsigned sub_bits = region_bits - 9;
+        if (g == s.level + 1 || (uint64_t{1} << (part_am - sub_bits)) >= sets_cost(k) / 8) {
+            n += drop_level_sets(s, part_first >> level_bits, k);
+        } else {
+            n += drop_level_regions(s, span, am, g - 1, part_first >> sub_bits, uint64_t{1} << (part_am - sub_bits));
+        }
+    }
+    return n;
+}
+
+template <typename Scan, typename Pred>
+unsigned iotlb::drop_level_range(level_search<Scan, Pred>& s, const page_span& span, unsigned am) {
+    if (m_level_count[s.level] == 0) {
+        return 0;
+    }
+    const unsigned level_bits = 9 * s.level;
+    const unsigned k = am > level_bits ? am - level_bits : 0;  // the span holds 2^k pages of the level
+    // A few sets: searched directly, no filter can save much.
+    if (k == 0 || sets_cost(k) <= 16) {
+        return drop_level_sets(s, span.first >> level_bits, k);
+    }
+    // The smallest region (larger than the level's pages) holding the whole span, else the
+    // largest regions, as many as the span covers, unless the sets are fewer to search.
+    for (unsigned g = s.level + 1; g <= region_granularities; ++g) {
+        if (9 * g >= am) {
+            return drop_level_regions(s, span, am, g, span.first >> (9 * g), 1);
+        }
+    }
+    constexpr unsigned top_bits = 9 * region_granularities;
+    if (am - top_bits >= 63 || (uint64_t{1} << (am - top_bits)) >= sets_cost(k) / 8) {
+        return drop_level_sets(s, span.first >> level_bits, k);
+    }
+    return drop_level_regions(s, span, am, region_granularities, span.first >> top_bits,
+                              uint64_t{1} << (am - top_bits));
 }
 
 unsigned iotlb::invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) {
@@ -280,7 +369,8 @@ unsigned iotlb::clear_all() {
     std::fill(m_keys.begin(), m_keys.end(), 0);
     std::fill(m_did_filter.begin(), m_did_filter.end(), 0);
     std::fill(m_pasid_filter.begin(), m_pasid_filter.end(), 0);
-    std::fill(m_did_stage1_filter.begin(), m_did_stage1_filter.end(), 0);
+    std::fill(m_region_filter.begin(), m_region_filter.end(), 0);
+    std::fill(m_stage1_head.begin(), m_stage1_head.end(), no_slot);
     m_level_count[0] = m_level_count[1] = m_level_count[2] = 0;
     m_valid = 0;
     return n;
@@ -297,22 +387,35 @@ unsigned iotlb::clear_domain_range(uint16_t did, const page_range& range) {
     if (m_did_filter[did_bucket(did)] == 0) {
         return 0;
     }
-    // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
-    // and go regardless (docs/vtd-facts.md §6.2).
     const page_span span = range.span();
-    if (m_did_stage1_filter[did_bucket(did)] != 0 || range.am() >= 52) {
+    if (range.am() >= page_range::input_page_bits) {  // as many pages as input addresses: one scan
         return drop_domain(
             did, [=](const iotlb_tag& t) { return !iotlb_kind_is_stage2(t.kind) || iotlb_overlaps(t, span); });
     }
-    // The DID holds second-stage and pass-through entries only: those in range, found in the sets
-    // the range covers at each level.
-    auto pred = [=](const iotlb_tag& t) { return t.did == did && iotlb_overlaps(t, span); };
+    // Type-2 PSI addresses are GPAs: first-stage and nested entries cannot be matched by address
+    // and go regardless (docs/vtd-facts.md §6.2); their list holds only them.
+    unsigned n = 0;
+    for (uint32_t i = m_stage1_head[did_bucket(did)]; i != no_slot;) {
+        const uint32_t next = m_stage1_next[i];
+        if (m_entries[i].tag.did == did) {
+            drop(i);
+            ++n;
+        }
+        i = next;
+    }
+    // Second-stage and pass-through entries in range, found in the sets the range covers at each
+    // level, in the regions the filters do not rule out.
+    auto pred = [=](const iotlb_tag& t) {
+        return t.did == did && iotlb_kind_is_stage2(t.kind) && iotlb_overlaps(t, span);
+    };
     auto by_did = [&](std::size_t first, std::size_t slots, auto f) {
         for_each_did(m_dids.data() + first, slots, did, [&](std::size_t i) { f(first + i); });
     };
-    unsigned n = 0;
+    const unsigned hash = iotlb_set_hash(did, 0, translation_kind::second_stage, m_geometry.sets);
+    const uint64_t identity = region_identity(did, 0, translation_kind::second_stage);
     for (unsigned l = 0; l < 3; ++l) {
-        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), by_did, pred);
+        level_search<decltype(by_did), decltype(pred)> s{l, hash, region_seed(identity, l), by_did, pred};
+        n += drop_level_range(s, span, range.am());
     }
     return n;
 }
@@ -333,20 +436,23 @@ unsigned iotlb::clear_pasid_range(uint16_t did, uint32_t pasid, const page_range
     auto pred = [=](const iotlb_tag& t) {
         return t.did == did && t.pasid == pasid && !iotlb_kind_is_stage2(t.kind) && iotlb_overlaps(t, span);
     };
-    // An entry of level L overlapping the range has its page number (vpn >> 9L) between those of
-    // the range's first and last 4 KiB page, so only those sets can hold one (the hot path of
-    // guest stage-1 invalidations).
-    if (range.am() >= 52) {  // every input address (Linux's "flush all" range uses AM 52)
+    if (range.am() >= page_range::input_page_bits) {  // every input address (Linux's "flush all" uses AM 52)
         return drop_pasid(did, pasid, pred);
     }
+    // An entry of level L overlapping the range has its page number (vpn >> 9L) in the range's
+    // block at that level, so only those sets can hold one (the hot path of guest stage-1
+    // invalidations), and only in the regions the filters do not rule out.
     const uint32_t fp = fingerprint(did, pasid);
     auto by_fingerprint = [&](std::size_t first, std::size_t slots, auto f) {
         for_each_fingerprint(m_fingerprints.data() + first, slots, fp, [&](std::size_t i) { f(first + i); });
     };
+    const unsigned hash = iotlb_set_hash(did, pasid, translation_kind::first_stage, m_geometry.sets);
+    const uint64_t identity = region_identity(did, pasid, translation_kind::first_stage);
     unsigned n = 0;
     for (unsigned l = 0; l < 3; ++l) {
-        n += drop_level_range(static_cast<page_level>(l), span.first >> (9 * l), span.last >> (9 * l), by_fingerprint,
-                              pred);
+        level_search<decltype(by_fingerprint), decltype(pred)> s{l, hash, region_seed(identity, l), by_fingerprint,
+                                                                 pred};
+        n += drop_level_range(s, span, range.am());
     }
     return n;
 }

@@ -75,7 +75,8 @@ class iotlb final : public iotlb_if {
         return static_cast<std::size_t>(set) * m_geometry.ways + way;
     }
     void touch(unsigned set, unsigned way);
-    void count_in(const iotlb_tag& t, int delta);
+    // Books slot i's entry (tag t) in or out of every filter, count and list.
+    void count_in(std::size_t i, const iotlb_tag& t, int delta);
     void drop(std::size_t i);
     // Drops every valid entry of did whose tag satisfies pred (scans the DID array).
     template <typename Pred>
@@ -83,12 +84,62 @@ class iotlb final : public iotlb_if {
     // Drops every valid entry of did+pasid whose tag satisfies pred (scans the fingerprints).
     template <typename Pred>
     unsigned drop_pasid(uint16_t did, uint32_t pasid, Pred pred);
-    // Drops the matching entries of one level that live in the sets a range of that level's pages
-    // maps to (a range covering every set: all of them). Those sets are at most two runs of
-    // consecutive slots; scan(first_slot, slots, f) calls f for the candidates of a run (the DID or
-    // fingerprint vector compare), so the cost is the sets covered, a fraction of a cycle per slot.
+
+    // Region filters: valid entries per hash slot of (identity, page level, region), the regions
+    // being the naturally aligned 2 MiB, 1 GiB and 512 GiB blocks of input addresses (granularity
+    // g = 1..3: page number >> 9g) larger than the entry's page. The identity is what
+    // a page-selective invalidation names: the DID for second-stage and pass-through entries
+    // (type 2), DID+PASID for first-stage and nested ones (type 6). A zero slot proves that the
+    // identity holds no entry of that level in the region, so a large range is searched only in
+    // the regions that may hold one.
+    static constexpr unsigned region_granularities = 3;
+    static uint64_t region_identity(uint16_t did, uint32_t pasid, translation_kind kind) {
+        return iotlb_kind_is_stage2(kind) ? (uint64_t{1} << 40) | did : (uint64_t{pasid} << 16) | did;
+    }
+    // The identity and level part of a slot's hash, computed once per entry or search.
+    static uint64_t region_seed(uint64_t identity, unsigned level) {
+        return (identity ^ (uint64_t{level} << 44)) * 0xff51'afd7'ed55'8ccdull;
+    }
+    // The granularity moves the seed by a large odd step, so that small region numbers of two
+    // granularities do not meet before the final multiply spreads them.
+    std::size_t region_slot(uint64_t seed, unsigned g, uint64_t region) const {
+        const uint64_t x = (seed + g * 0x9e37'79b9'7f4a'7c15ull) ^ region;
+        return static_cast<std::size_t>((x * 0xc4ce'b9fe'1a85'ec53ull) >> m_region_shift);
+    }
+    // What a range search of one level needs: the entries' set hash, the filter seed and the
+    // entry test.
     template <typename Scan, typename Pred>
-    unsigned drop_level_range(page_level level, uint64_t first_page, uint64_t last_page, Scan scan, Pred pred);
+    struct level_search {
+        unsigned level;
+        unsigned hash;  // iotlb_set_hash of the identity
+        uint64_t seed;  // region_seed of the identity at this level
+        Scan scan;
+        Pred pred;
+    };
+    // Drops the matching entries of one level overlapping `span` (naturally aligned, 2^am pages):
+    // the regions whose filter slot is zero are skipped, the others searched set by set or split
+    // into their sub-regions, whichever visits fewer slots.
+    template <typename Scan, typename Pred>
+    unsigned drop_level_range(level_search<Scan, Pred>& s, const page_span& span, unsigned am);
+    // Drops the matching entries in the sets an aligned block of 2^k page numbers of the level from
+    // `first_page` maps to: one aligned run of min(2^k, sets) sets (the hash permutes the sets
+    // within it). scan(first_slot, slots, f) calls f for the candidates of the run (the DID or
+    // fingerprint vector compare), so the cost is a fraction of a cycle per slot.
+    template <typename Scan, typename Pred>
+    unsigned drop_level_sets(level_search<Scan, Pred>& s, uint64_t first_page, unsigned k);
+    // Searches the `count` regions of granularity g from `first_region` that the filter does not
+    // rule out, each restricted to `span`.
+    template <typename Scan, typename Pred>
+    unsigned drop_level_regions(level_search<Scan, Pred>& s, const page_span& span, unsigned am, unsigned g,
+                                uint64_t first_region, uint64_t count);
+    // Slots a set-by-set search of 2^k page numbers of one level visits.
+    uint64_t sets_cost(unsigned k) const;
+
+    // First-stage and nested entries per DID bucket, as doubly linked lists through the slots: a
+    // type-2 page-selective invalidation drops them whatever their address, visiting only them.
+    static constexpr uint32_t no_slot = ~uint32_t{0};
+    void link_stage1(std::size_t i, uint16_t did);
+    void unlink_stage1(std::size_t i, uint16_t did);
 
     iotlb_geometry m_geometry;
     std::vector<uint64_t> m_keys;        // sets x ways, set-major: match_key() when valid, 0 when invalid
@@ -103,11 +154,13 @@ class iotlb final : public iotlb_if {
     std::vector<uint64_t> m_touch_bits;
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
     unsigned m_valid = 0;
-    std::vector<unsigned> m_did_filter;    // filter_buckets counters
-    std::vector<unsigned> m_pasid_filter;  // filter_buckets counters
-    // Valid first-stage and nested entries per DID bucket: a zero bucket lets a type-2
-    // page-selective invalidation match by address alone (it drops those kinds regardless).
-    std::vector<unsigned> m_did_stage1_filter;
+    std::vector<unsigned> m_did_filter;     // filter_buckets counters
+    std::vector<unsigned> m_pasid_filter;   // filter_buckets counters
+    std::vector<uint32_t> m_region_filter;  // a power of two of counters, 8 per entry at least
+    unsigned m_region_shift = 0;            // 64 - log2(m_region_filter.size())
+    std::vector<uint32_t> m_stage1_head;    // filter_buckets list heads (no_slot: empty)
+    std::vector<uint32_t> m_stage1_next;    // per slot
+    std::vector<uint32_t> m_stage1_prev;    // per slot
 };
 
 }  // namespace iommusim

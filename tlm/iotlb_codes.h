@@ -98,4 +98,9 @@ constexpr unsigned iotlb_scope_fields(iotlb_scope v) {
     return 0;
 }
 
+// Odd multiplier of the set-index hash (tlm/iotlb_if.h iotlb_set_hash): the top set-index bits of (PASID << 16 |
+// DID) times it are XORed into the page number, so translations of different domains and address spaces at one
+// address spread over the sets.
+constexpr uint64_t iotlb_set_hash_multiplier = 0x9e3779b97f4a7c15ull;
+
 }  // namespace iommusim

@@ -4,7 +4,14 @@
 //
 // Behavioural contract shared by every implementation (the RTL mirrors it bit for bit):
 //  * Geometry: `sets` x `ways`, both powers of two. An entry of page size level L (0: 4 KiB,
-//    1: 2 MiB, 2: 1 GiB) lives in set  (vpn >> 9L) & (sets - 1)  where vpn = input address >> 12.
+//    1: 2 MiB, 2: 1 GiB) lives in set  ((vpn >> 9L) ^ hash) & (sets - 1)  where vpn = input
+//    address >> 12 and hash (iotlb_set_hash) is the top log2(sets) bits of the 64-bit product
+//    ((pasid << 16) | did) * iotlb_set_hash_multiplier (tlm/iotlb_codes.h), 0 for one set. The
+//    PASID counts for first-stage and nested entries only (pasid taken as 0 for second-stage and
+//    pass-through), so a type-2 page-selective invalidation, which drops those kinds whatever
+//    their PASID, finds them in the sets its range covers, as a type-6 one (which names the PASID)
+//    finds its kinds. An aligned run of 2^k page numbers (a range at one level) still maps to an
+//    aligned run of min(2^k, sets) sets: the hash only permutes the sets within it.
 //  * lookup(did, pasid, kind, vpn) probes the 4 KiB, then 2 MiB, then 1 GiB set and hits on the
 //    first valid entry whose did, pasid, kind and size-aligned vpn match. A hit updates that set's
 //    tree-PLRU state.
@@ -29,6 +36,7 @@
 //    Each returns the number of entries it dropped.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -140,11 +148,6 @@ class iotlb_if {
     virtual std::string name() const = 0;
 };
 
-// Set index of an entry or a probe (see the contract above).
-constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned sets) {
-    return static_cast<unsigned>((vpn >> (9 * static_cast<unsigned>(level))) & (sets - 1));
-}
-
 // True when the entry's page overlaps the range.
 constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_span& s) {
     return s.covers(t.vpn, page_level_pages(t.level));
@@ -154,6 +157,28 @@ constexpr bool iotlb_overlaps(const iotlb_tag& t, const page_span& s) {
 // matches by address and a type-6 one leaves alone (docs/vtd-facts.md §6.2, §6.3).
 constexpr bool iotlb_kind_is_stage2(translation_kind k) {
     return k == translation_kind::second_stage || k == translation_kind::pass_through;
+}
+
+// What a translation's identity adds to its set index (the contract above): DID and, for the
+// kinds a type-6 invalidation addresses by PASID, the PASID, spread by a multiplicative hash whose
+// top bits are the set bits.
+constexpr unsigned iotlb_set_hash(uint16_t did, uint32_t pasid, translation_kind kind, unsigned sets) {
+    if (sets <= 1) {
+        return 0;
+    }
+    constexpr uint32_t pasid_mask = (uint32_t{1} << 20) - 1;  // the 20-bit PASID of the tag
+    const uint64_t key = (uint64_t{iotlb_kind_is_stage2(kind) ? 0 : pasid & pasid_mask} << 16) | did;
+    return static_cast<unsigned>((key * iotlb_set_hash_multiplier) >> (64 - std::countr_zero(sets)));
+}
+
+// Set index of an entry or a probe (see the contract above).
+constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, uint16_t did, uint32_t pasid, translation_kind kind,
+                                   unsigned sets) {
+    return static_cast<unsigned>(
+        ((vpn >> (9 * static_cast<unsigned>(level))) ^ iotlb_set_hash(did, pasid, kind, sets)) & (sets - 1));
+}
+constexpr unsigned iotlb_set_index(const iotlb_tag& t, unsigned sets) {
+    return iotlb_set_index(t.vpn, t.level, t.did, t.pasid, t.kind, sets);
 }
 
 // True when an invalidation of this scope drops an entry with this tag (the table in the contract

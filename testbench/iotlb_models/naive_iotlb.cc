@@ -20,12 +20,22 @@ uint64_t pages_of(page_level level) {
     throw std::logic_error("naive_iotlb: bad page level");
 }
 
-unsigned set_of(uint64_t vpn, page_level level, unsigned sets) {
-    return static_cast<unsigned>((vpn / pages_of(level)) % sets);
-}
-
 bool is_first_stage_or_nested(translation_kind k) {
     return k == translation_kind::first_stage || k == translation_kind::nested;
+}
+
+// The set: the page number of the level, its low set bits flipped by the top set bits of the
+// 64-bit product of (PASID << 16 | DID) and the shared multiplier (the PASID only for
+// first-stage and nested entries).
+unsigned set_of(uint64_t vpn, page_level level, uint16_t did, uint32_t pasid, translation_kind kind, unsigned sets) {
+    unsigned set_bits = 0;
+    while ((1u << set_bits) < sets) {
+        ++set_bits;
+    }
+    const uint64_t key = (is_first_stage_or_nested(kind) ? uint64_t{pasid} * 65536 : 0) + did;
+    const uint64_t product = key * iotlb_set_hash_multiplier;  // modulo 2^64
+    const uint64_t hash = set_bits == 0 ? 0 : product >> (64 - set_bits);
+    return static_cast<unsigned>(((vpn / pages_of(level)) % sets) ^ hash);
 }
 
 // The range of an invalidation: the naturally aligned block of 2^am pages that holds vpn (am is
@@ -123,7 +133,7 @@ unsigned naive_iotlb::victim(unsigned set) const {
 
 std::optional<iotlb_entry> naive_iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     for (page_level level : {page_level::size_4k, page_level::size_2m, page_level::size_1g}) {
-        const unsigned set = set_of(vpn, level, m_geometry.sets);
+        const unsigned set = set_of(vpn, level, did, pasid, kind, m_geometry.sets);
         const uint64_t page_first = vpn - vpn % pages_of(level);
         for (unsigned way = 0; way < m_geometry.ways; ++way) {
             const slot& s = at(set, way);
@@ -140,7 +150,7 @@ std::optional<iotlb_entry> naive_iotlb::lookup(uint16_t did, uint32_t pasid, tra
 
 iotlb_fill_result naive_iotlb::fill(const iotlb_entry& entry) {
     iotlb_fill_result r;
-    r.set = set_of(entry.tag.vpn, entry.tag.level, m_geometry.sets);
+    r.set = set_of(entry.tag.vpn, entry.tag.level, entry.tag.did, entry.tag.pasid, entry.tag.kind, m_geometry.sets);
     bool placed = false;
     for (unsigned way = 0; way < m_geometry.ways && !placed; ++way) {
         if (at(r.set, way).valid && at(r.set, way).entry.tag == entry.tag) {

@@ -230,7 +230,8 @@ page_level iotlb_op_generator::level() {
 }
 
 // Mostly a few hot sets with three times as many tags as ways (full sets, evictions, PLRU), now
-// and then near the top of the page-number space or anywhere at all.
+// and then near the top of the page-number space or anywhere at all. The set-index hash moves
+// the hot sets of each DID and PASID, not their contention.
 uint64_t iotlb_op_generator::page(page_level level) {
     const unsigned shift = 9 * static_cast<unsigned>(level);
     if (pick(8) == 0) {

@@ -195,7 +195,7 @@ TEST(LockstepIotlb, ReturnsTheReferenceResultAndCountsOperations) {
     auto ls = make_lockstep({16, 4});
     const auto e = make_entry(3, 4, tk::nested, pl::size_2m, 0x600, 0x1200, iotlb_perm::fs_rw | iotlb_perm::ss_r);
     const auto r = ls->fill(e);
-    EXPECT_EQ(r.set, iotlb_set_index(0x600, pl::size_2m, 16));
+    EXPECT_EQ(r.set, iotlb_set_index(0x600, pl::size_2m, 3, 4, tk::nested, 16));
     const auto hit = ls->lookup(3, 4, tk::nested, 0x7ff);
     ASSERT_TRUE(hit);
     EXPECT_EQ(*hit, e);
@@ -224,8 +224,9 @@ TEST(LockstepIotlb, ReportsADivergenceWithOperationTagsCycleAndTime) {
     EXPECT_NE(d.dut.find("hit {did=7"), std::string::npos) << d.dut;
     EXPECT_GT(d.cycle, 0u);
     EXPECT_EQ(d.sim_time, "-");  // no SystemC simulation in this test
-    // The fill placement differs too: the RTL's set already holds the stray entry.
-    ls.fill(make_entry(8, 0, tk::second_stage, pl::size_4k, 0x42, 0x1, 0));
+    // The fill placement differs too: the RTL's set already holds the stray entry. Set of DID 7's
+    // page 0x42 on 16 sets: 2 ^ 5 (DID 7's hash) = 7; DID 8's page 0x48: 8 ^ 15 (its hash) = 7.
+    ls.fill(make_entry(8, 0, tk::second_stage, pl::size_4k, 0x48, 0x1, 0));
     EXPECT_EQ(ls.divergences(), 2u);
     EXPECT_EQ(ls.invalidate_domain(7), 0u);
     EXPECT_EQ(ls.divergences(), 3u);
@@ -233,8 +234,8 @@ TEST(LockstepIotlb, ReportsADivergenceWithOperationTagsCycleAndTime) {
     // Both now hold only did 8's entry, but in different ways: a state divergence.
     EXPECT_FALSE(ls.compare_state());
     EXPECT_EQ(ls.divergences(), 4u);
-    EXPECT_NE(ls.divergence_log().at(3).reference.find("[2,0]={did=8"), std::string::npos);
-    EXPECT_NE(ls.divergence_log().at(3).dut.find("[2,1]={did=8"), std::string::npos);
+    EXPECT_NE(ls.divergence_log().at(3).reference.find("[7,0]={did=8"), std::string::npos);
+    EXPECT_NE(ls.divergence_log().at(3).dut.find("[7,1]={did=8"), std::string::npos);
 }
 
 // The first divergence is kept even when the log keeps none; the JSON carries the counts.
@@ -263,8 +264,10 @@ TEST(LockstepIotlb, KeepsTheFirstDivergenceBeyondTheLogLimitAndReportsItAsJson) 
                          0),
               0u)
         << json;
-    // Where: the sets the lookup probed and the slot the stray entry is in (set 0x42 % 16 = 2, way 0).
-    EXPECT_NE(json.find(R"("set_way": "probed sets 4k=2 2m=0 1g=0; reference miss, dut set=2 way=0")"),
+    // Where: the sets the lookup probed and the slot the stray entry is in: the page numbers of the
+    // levels (0x42 % 16 = 2, 0, 0) flipped by DID 7's hash on 16 sets, 5 (the top four bits of
+    // 7 * 0x9e3779b97f4a7c15); way 0.
+    EXPECT_NE(json.find(R"("set_way": "probed sets 4k=7 2m=5 1g=5; reference miss, dut set=7 way=0")"),
               std::string::npos)
         << json;
 }
@@ -278,7 +281,8 @@ TEST(LockstepIotlb, CompareStateFindsDifferentContents) {
     lockstep_iotlb ls(std::move(cpp), std::make_unique<rtl_iotlb>(g), o);
     EXPECT_FALSE(ls.compare_state());
     EXPECT_EQ(ls.divergences(), 1u);
-    EXPECT_NE(ls.divergence_log().at(0).reference.find("[5,0]={did=1"), std::string::npos);
+    // Page 5 of DID 1 (hash 9 on 16 sets): set 5 ^ 9 = 12.
+    EXPECT_NE(ls.divergence_log().at(0).reference.find("[12,0]={did=1"), std::string::npos);
 }
 
 // Looks up the stray entry 25 ns into the simulation.

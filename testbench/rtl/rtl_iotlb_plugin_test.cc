@@ -78,13 +78,13 @@ unsigned set_of_2m_fill(const std::string& plusargs) {
 }
 
 // Mutant 11 of testbench/rtl/mutants/mutants.json indexes large pages by the low page-number
-// bits: 2 MiB page 5 (vpn 5 << 9) goes to set 0 instead of set 5, only when the design read the
-// plusarg.
+// bits: 2 MiB page 5 (vpn 5 << 9) of DID 1 goes to set 0 ^ 9 instead of set 5 ^ 9 (9: DID 1's
+// set-index hash on 16 sets), only when the design read the plusarg.
 TEST(RtlIotlbPlugin, PlusargsReachTheDesign) {
-    EXPECT_EQ(set_of_2m_fill(""), 5u);
-    EXPECT_EQ(set_of_2m_fill("+iotlb_mutant=11"), 0u);
-    EXPECT_EQ(set_of_2m_fill("  +unrelated  +iotlb_mutant=11 "), 0u);
-    EXPECT_EQ(set_of_2m_fill("+verilator+rand+reset+0 +iotlb_mutant=0"), 5u);
+    EXPECT_EQ(set_of_2m_fill(""), 12u);
+    EXPECT_EQ(set_of_2m_fill("+iotlb_mutant=11"), 9u);
+    EXPECT_EQ(set_of_2m_fill("  +unrelated  +iotlb_mutant=11 "), 9u);
+    EXPECT_EQ(set_of_2m_fill("+verilator+rand+reset+0 +iotlb_mutant=0"), 12u);
 }
 
 TEST(RtlIotlbPlugin, MalformedPlusargsAreRefusedByName) {

@@ -60,7 +60,7 @@ TEST(RtlIotlb, MissThenHitOnAnyAddressOfThePageInOneCycle) {
     const auto e = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x1234, 0x777);
     auto r = t.fill(e);
     EXPECT_EQ(t.last_op_cycles(), 1u);
-    EXPECT_EQ(r.set, iotlb_set_index(0x1234, pl::size_4k, 16));
+    EXPECT_EQ(r.set, iotlb_set_index(0x1234, pl::size_4k, 1, 0, tk::second_stage, 16));
     EXPECT_EQ(r.way, 0u);
     EXPECT_FALSE(r.replaced_same_tag);
     EXPECT_FALSE(r.evicted);
@@ -76,8 +76,8 @@ TEST(RtlIotlb, ProbesAllThreePageSizes) {
     rtl_iotlb t({16, 4});
     const auto e2m = make_entry(3, 7, tk::first_stage, pl::size_2m, 0x40000, 0x80000);
     const auto e1g = make_entry(3, 7, tk::first_stage, pl::size_1g, 0x4000000, 0xc0000);
-    EXPECT_EQ(t.fill(e2m).set, iotlb_set_index(0x40000, pl::size_2m, 16));
-    EXPECT_EQ(t.fill(e1g).set, iotlb_set_index(0x4000000, pl::size_1g, 16));
+    EXPECT_EQ(t.fill(e2m).set, iotlb_set_index(0x40000, pl::size_2m, 3, 7, tk::first_stage, 16));
+    EXPECT_EQ(t.fill(e1g).set, iotlb_set_index(0x4000000, pl::size_1g, 3, 7, tk::first_stage, 16));
     for (uint64_t off : {0ull, 1ull, 0x1ffull}) {
         EXPECT_TRUE(present(t, e2m, 0x40000 + off));
     }
@@ -117,7 +117,7 @@ TEST(RtlIotlb, PayloadFieldsRoundTripAtFullWidth) {
 TEST(RtlIotlb, SameTagRefillUpdatesInPlace) {
     rtl_iotlb t({16, 4});
     const auto a = make_entry(4, 0, tk::second_stage, pl::size_4k, 0x20, 0x100);
-    const auto other = make_entry(5, 0, tk::second_stage, pl::size_4k, 0x20, 0x300);
+    const auto other = make_entry(4, 0, tk::second_stage, pl::size_4k, 0x30, 0x300);  // same set, 16 pages on
     t.fill(other);
     const auto first = t.fill(a);
     EXPECT_EQ(first.way, 1u);
@@ -135,20 +135,21 @@ TEST(RtlIotlb, SameTagRefillUpdatesInPlace) {
 TEST(RtlIotlb, FullSetEvictsTheTreePlruVictim) {
     rtl_iotlb t({16, 4});
     std::vector<iotlb_entry> e;
-    for (uint16_t did = 0; did < 4; ++did) {
-        e.push_back(make_entry(did, 0, tk::second_stage, pl::size_4k, 0x3, 0x10 + did));
+    // Pages 16 apart of one domain share a set.
+    for (unsigned i = 0; i < 4; ++i) {
+        e.push_back(make_entry(2, 0, tk::second_stage, pl::size_4k, 0x3 + 16 * i, 0x10 + i));
         const auto r = t.fill(e.back());
-        EXPECT_EQ(r.way, did);  // lowest invalid way first
+        EXPECT_EQ(r.way, i);  // lowest invalid way first
         EXPECT_FALSE(r.evicted);
     }
     // Fills touched 0,1,2,3 in that order: the tree points at way 0. Touch way 0 by a hit: the
     // victim moves to way 2 (root points right, right node points at way 2).
     EXPECT_TRUE(present(t, e[0], 0x3));
-    const auto r = t.fill(make_entry(9, 0, tk::second_stage, pl::size_4k, 0x3, 0x99));
+    const auto r = t.fill(make_entry(2, 0, tk::second_stage, pl::size_4k, 0x3 + 16 * 9, 0x99));
     EXPECT_EQ(r.way, 2u);
     ASSERT_TRUE(r.evicted);
     EXPECT_EQ(*r.evicted, e[2]);
-    EXPECT_FALSE(t.lookup(2, 0, tk::second_stage, 0x3));
+    EXPECT_FALSE(t.lookup(2, 0, tk::second_stage, 0x3 + 16 * 2));
 }
 
 // Drives the C++ reference and the RTL with the same fills and hits in a few sets and checks
@@ -161,9 +162,11 @@ void check_plru_order_matches_cpp(iotlb_geometry g, uint64_t seed) {
     for (int step = 0; step < 4000; ++step) {
         const unsigned set = static_cast<unsigned>(rng() % sets_used);
         const uint16_t did = static_cast<uint16_t>(rng() % (2 * g.ways));
-        const auto e = make_entry(did, 0, tk::first_stage, pl::size_4k, set, rng() & 0xffff);
+        // The page of this domain that maps to `set` (the domain's hash flips the low bits).
+        const uint64_t vpn = set ^ iotlb_set_hash(did, 0, tk::first_stage, g.sets);
+        const auto e = make_entry(did, 0, tk::first_stage, pl::size_4k, vpn, rng() & 0xffff);
         if (rng() % 3 == 0) {
-            EXPECT_EQ(rtl.lookup(did, 0, tk::first_stage, set), cpp.lookup(did, 0, tk::first_stage, set));
+            EXPECT_EQ(rtl.lookup(did, 0, tk::first_stage, vpn), cpp.lookup(did, 0, tk::first_stage, vpn));
         } else {
             const auto r = rtl.fill(e);
             const auto c = cpp.fill(e);
@@ -187,21 +190,24 @@ TEST(RtlIotlb, PlruSequenceOfTouchesMatchesTheContract) {
     rtl_iotlb rtl({64, 16});
     iotlb cpp({64, 16});
     const unsigned order[16] = {5, 12, 0, 9, 3, 15, 7, 1, 14, 10, 2, 8, 13, 4, 11, 6};
+    // Pages 64 apart of one domain and PASID share a set.
+    const unsigned set = iotlb_set_index(7, pl::size_4k, 1, 0, tk::nested, 64);
     for (unsigned w : order) {
-        const auto e = make_entry(static_cast<uint16_t>(w), 0, tk::nested, pl::size_4k, 7, w);
+        const auto e = make_entry(1, 0, tk::nested, pl::size_4k, 7 + 64 * w, w);
         EXPECT_EQ(rtl.fill(e).way, cpp.fill(e).way);
     }
     for (unsigned w : order) {
-        ASSERT_TRUE(rtl.lookup(static_cast<uint16_t>(w), 0, tk::nested, 7));
-        cpp.lookup(static_cast<uint16_t>(w), 0, tk::nested, 7);
-        EXPECT_EQ(rtl.plru_bits(7), cpp.plru_bits(7));
+        ASSERT_TRUE(rtl.lookup(1, 0, tk::nested, 7 + 64 * w));
+        cpp.lookup(1, 0, tk::nested, 7 + 64 * w);
+        EXPECT_EQ(rtl.plru_bits(set), cpp.plru_bits(set));
     }
-    for (int i = 0; i < 16; ++i) {
-        const auto e = make_entry(static_cast<uint16_t>(100 + i), 0, tk::nested, pl::size_4k, 7, 0);
+    for (unsigned i = 0; i < 16; ++i) {
+        const auto e = make_entry(1, 0, tk::nested, pl::size_4k, 7 + 64 * (100 + i), 0);
         const auto r = rtl.fill(e);
         EXPECT_EQ(r, cpp.fill(e)) << i;
+        EXPECT_EQ(r.set, set);
         ASSERT_TRUE(r.evicted);
-        EXPECT_EQ(rtl.plru_bits(7), cpp.plru_bits(7)) << i;
+        EXPECT_EQ(rtl.plru_bits(set), cpp.plru_bits(set)) << i;
     }
 }
 

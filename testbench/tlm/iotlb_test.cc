@@ -41,7 +41,9 @@ TEST(Iotlb, MissThenHitOnAnyAddressOfThePage) {
     EXPECT_FALSE(t.lookup(1, 0, tk::second_stage, 0x1234));
     const auto e = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x1234, 0x777);
     auto r = t.fill(e);
-    EXPECT_EQ(r.set, 0x1234u & 15);
+    // The page number's low bits flipped by DID 1's hash on 16 sets: the top four bits of
+    // 1 * 0x9e3779b97f4a7c15, 9.
+    EXPECT_EQ(r.set, (0x1234u & 15) ^ 9u);
     EXPECT_FALSE(r.replaced_same_tag);
     EXPECT_FALSE(r.evicted);
     EXPECT_TRUE(present(t, e, 0x1234));
@@ -55,8 +57,9 @@ TEST(Iotlb, ProbesAllThreePageSizes) {
     iotlb t({16, 4});
     const auto e2m = make_entry(3, 7, tk::first_stage, pl::size_2m, 0x40000, 0x80000);
     const auto e1g = make_entry(3, 7, tk::first_stage, pl::size_1g, 0x4000000, 0xc0000);
-    EXPECT_EQ(t.fill(e2m).set, (0x40000u >> 9) & 15);
-    EXPECT_EQ(t.fill(e1g).set, (0x4000000u >> 18) & 15);
+    // DID 3 PASID 7 (first stage) on 16 sets: the top four bits of 0x70003 * 0x9e3779b97f4a7c15, 2.
+    EXPECT_EQ(t.fill(e2m).set, ((0x40000u >> 9) & 15) ^ 2u);
+    EXPECT_EQ(t.fill(e1g).set, ((0x4000000u >> 18) & 15) ^ 2u);
     for (uint64_t off : {0ull, 1ull, 0x1ffull}) {
         EXPECT_TRUE(present(t, e2m, 0x40000 + off));
     }
@@ -140,7 +143,7 @@ TEST(Iotlb, PlruNeverEvictsTheMostRecentWayRandomised) {
     iotlb t({2, 8});
     uint64_t next = 0;
     for (int i = 0; i < 2000; ++i) {
-        const uint64_t vpn = (rng() % 64) * 2;  // set 0 only
+        const uint64_t vpn = (rng() % 64) * 2 + 1;  // set 0 only: DID 1's hash on 2 sets is 1
         if (rng() % 2) {
             auto r = t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, vpn, next++));
             EXPECT_NE(t.plru_victim(0), r.way);
@@ -307,7 +310,9 @@ TEST(Iotlb, DomainRangeOfASecondStageOnlyDomainDropsExactlyWhatTheRangeCovers) {
 // that entry has gone (evicted or dropped) the domain is matched by address again.
 TEST(Iotlb, DomainRangeDropsFirstStageEntriesOnceTheDomainHasThem) {
     iotlb t({4, 1});
-    const auto ss = make_entry(3, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);       // set 0
+    // Sets: page number ^ hash, the hashes on 4 sets being 3 (DID 3), 0 (DID 3 PASID 7 first
+    // stage) and 0 (DID 5).
+    const auto ss = make_entry(3, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);       // set 3
     const auto fs = make_entry(3, 7, tk::first_stage, pl::size_4k, 0x21, 0x200);        // set 1
     const auto evictor = make_entry(5, 0, tk::second_stage, pl::size_4k, 0x31, 0x300);  // set 1
     t.fill(ss);
@@ -359,6 +364,88 @@ TEST(Iotlb, InvalidationCountsAfterEvictionAndRefill) {
     EXPECT_EQ(t.invalidate_pasid(9, 3), 1u);
     EXPECT_EQ(t.valid_count(), 0u);
     EXPECT_EQ(t.invalidate_all(), 0u);
+}
+
+// The set index flips the page number's low bits by a hash of the DID (and the PASID of first-stage
+// and nested entries): the top log2(sets) bits of (PASID << 16 | DID) * 0x9e3779b97f4a7c15, worked
+// out here by hand for 64 sets.
+TEST(Iotlb, SetIndexMixesDidAndFirstStagePasid) {
+    iotlb t({64, 4});
+    // DID 1: 0x9e3779b97f4a7c15 >> 58 = 39. DID 2: 0x3c6ef372fe94f82a >> 58 = 15.
+    EXPECT_EQ(t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, 0x40, 0)).set, 0u ^ 39u);
+    EXPECT_EQ(t.fill(make_entry(2, 0, tk::second_stage, pl::size_4k, 0x40, 0)).set, 0u ^ 15u);
+    // Second-stage and pass-through entries ignore the PASID; first-stage and nested ones do not:
+    // DID 1 PASID 1 is key 0x10001, times the multiplier 0x17f0f903fb5f7c15: top six bits 5.
+    EXPECT_EQ(t.fill(make_entry(1, 1, tk::second_stage, pl::size_4k, 0x41, 0)).set, 1u ^ 39u);
+    EXPECT_EQ(t.fill(make_entry(1, 1, tk::pass_through, pl::size_4k, 0x42, 0)).set, 2u ^ 39u);
+    EXPECT_EQ(t.fill(make_entry(1, 0, tk::first_stage, pl::size_4k, 0x43, 0)).set, 3u ^ 39u);
+    EXPECT_EQ(t.fill(make_entry(1, 1, tk::first_stage, pl::size_4k, 0x44, 0)).set, 4u ^ 5u);
+    EXPECT_EQ(t.fill(make_entry(1, 1, tk::nested, pl::size_2m, 0x45 << 9, 0)).set, 5u ^ 5u);
+    // One set: no hash.
+    iotlb one({1, 4});
+    EXPECT_EQ(one.fill(make_entry(1, 1, tk::nested, pl::size_4k, 0x45, 0)).set, 0u);
+}
+
+// Page-selective invalidations of large ranges consult the region filters: entries of the same
+// DID and PASID just outside the range (same 2 MiB, same 1 GiB, same 512 GiB region), inside it at
+// every level, and of other identities. The expectation is each entry's overlap with the range,
+// worked out here by hand.
+TEST(Iotlb, LargeRangesDropExactlyWhatTheyCoverAroundNeighbours) {
+    struct range_case {
+        uint64_t vpn;
+        unsigned am;
+    };
+    const range_case cases[] = {{0x100000, 5},   {0x100020, 5},   {0x100200, 9},  {0x100000, 12}, {0x101000, 12},
+                                {0x100000, 17},  {0x120000, 17},  {0x100000, 18}, {0x140000, 18}, {0x100000, 20},
+                                {0x8000000, 27}, {0x8000000, 26}, {0, 30},        {0, 36},        {0x1000000000, 36},
+                                {0, 40},         {0, 44},         {0, 45},        {0x123, 52}};
+    for (const bool type6 : {true, false}) {
+        const tk kind = type6 ? tk::first_stage : tk::second_stage;
+        for (const range_case& r : cases) {
+            iotlb t({256, 8});
+            std::vector<iotlb_entry> filled;
+            for (uint64_t i = 0; i < 32; ++i) {  // pages 0x100000..0x10001f: one 2 MiB region, 4 GiB up
+                filled.push_back(make_entry(1, 3, kind, pl::size_4k, 0x100000 + i, i));
+            }
+            filled.push_back(make_entry(1, 3, kind, pl::size_4k, 0x100400, 1));             // next 2 MiB region
+            filled.push_back(make_entry(1, 3, kind, pl::size_2m, 0x120000, 2));             // same 1 GiB region
+            filled.push_back(make_entry(1, 3, kind, pl::size_1g, 0x140000, 3));             // next 1 GiB region
+            filled.push_back(make_entry(1, 3, kind, pl::size_4k, 0x8000005, 4));            // 512 GiB up
+            filled.push_back(make_entry(1, 3, kind, pl::size_1g, 0x1000000000, 5));         // 256 TiB up
+            filled.push_back(make_entry(1, 4, tk::first_stage, pl::size_4k, 0x100001, 6));  // other PASID
+            filled.push_back(make_entry(2, 3, kind, pl::size_4k, 0x100002, 7));             // other DID
+            for (const iotlb_entry& e : filled) {
+                t.fill(e);
+            }
+            ASSERT_EQ(t.valid_count(), filled.size());
+            const uint64_t pages = uint64_t{1} << r.am;
+            const uint64_t first = r.vpn & ~(pages - 1);
+            const uint64_t last = first + (pages - 1);
+            auto drops = [&](const iotlb_entry& e) {
+                const uint64_t size = e.tag.level == pl::size_4k ? 1 : e.tag.level == pl::size_2m ? 512 : 512 * 512;
+                const bool overlaps = e.tag.vpn <= last && first <= e.tag.vpn + size - 1;
+                if (type6) {  // DID 1 PASID 3 first-stage entries in range
+                    return e.tag.did == 1 && e.tag.pasid == 3 && overlaps;
+                }
+                // DID 1 second-stage entries in range, and every first-stage entry of DID 1
+                return e.tag.did == 1 && (e.tag.kind == tk::first_stage || overlaps);
+            };
+            unsigned expected = 0;
+            for (const iotlb_entry& e : filled) {
+                expected += drops(e) ? 1 : 0;
+            }
+            const unsigned got =
+                type6 ? t.invalidate_pasid_range(1, 3, r.vpn, r.am) : t.invalidate_domain_range(1, r.vpn, r.am);
+            EXPECT_EQ(got, expected) << (type6 ? "type 6" : "type 2") << " range " << r.vpn << " am " << r.am;
+            for (const iotlb_entry& e : filled) {
+                EXPECT_EQ(present(t, e, e.tag.vpn), !drops(e))
+                    << "entry at " << e.tag.vpn << ", range " << r.vpn << " am " << r.am;
+            }
+            // The filters follow the drops: the same invalidation again drops nothing.
+            EXPECT_EQ(type6 ? t.invalidate_pasid_range(1, 3, r.vpn, r.am) : t.invalidate_domain_range(1, r.vpn, r.am),
+                      0u);
+        }
+    }
 }
 
 // Every operation, the contents and the PLRU state against the naive model (testbench/iotlb_models),

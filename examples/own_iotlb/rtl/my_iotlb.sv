@@ -49,6 +49,11 @@ typedef enum logic [InvWidth-1:0] {
   InvPasidRange  = 3'd4   // type-6 page-selective: first-stage and nested kinds only
 } inv_scope_e;
 
+// Odd multiplier of the set-index hash (tlm/iotlb_if.h iotlb_set_hash): the top set-index bits of (PASID << 16 |
+// DID) times it are XORed into the page number, so translations of different domains and address spaces at one
+// address spread over the sets.
+localparam logic [63:0] SetHashMultiplier = 64'h9e3779b97f4a7c15;
+
 // END codes
 
 module my_iotlb
@@ -159,10 +164,26 @@ module my_iotlb
   localparam int unsigned NumLevels = 3;
   localparam int unsigned RangeWidth = InvVpnWidth + 1;  // room for base + 2^am without overflow
 
-  // Set an entry of page size `level` (or a probe of that size) maps to.
+  // What a translation's identity adds to its set index (tlm/iotlb_if.h iotlb_set_hash): the top
+  // set-index bits of (PASID << 16 | DID) * SetHashMultiplier, the PASID counting for first-stage
+  // and nested entries only (a type-2 page-selective invalidation matches the other kinds for any
+  // PASID).
+  function automatic logic [SetIdxWidth-1:0] set_hash(logic [DidWidth-1:0] did,
+                                                      logic [PasidWidth-1:0] pasid,
+                                                      logic [KindWidth-1:0] kind);
+    logic [PasidWidth-1:0] hashed_pasid;
+    logic [63:0]           key, product;
+    hashed_pasid = ((kind == KindSecondStage) || (kind == KindPassThrough)) ? '0 : pasid;
+    key          = (64'(hashed_pasid) << DidWidth) | 64'(did);
+    product      = key * SetHashMultiplier;
+    return (Sets > 1) ? SetIdxWidth'(product >> (64 - SetIdxWidth)) : '0;
+  endfunction
+
+  // Set an entry of page size `level` (or a probe of that size) with identity hash `hash` maps to.
   function automatic logic [SetIdxWidth-1:0] set_index(logic [VpnWidth-1:0] vpn,
-                                                       logic [LevelWidth-1:0] level);
-    return (Sets > 1) ? SetIdxWidth'(vpn >> (LEVEL_STRIDE * 32'(level))) : '0;
+                                                       logic [LevelWidth-1:0] level,
+                                                       logic [SetIdxWidth-1:0] hash);
+    return (Sets > 1) ? SetIdxWidth'(vpn >> (LEVEL_STRIDE * 32'(level))) ^ hash : '0;
   endfunction
 
   // Page-number bits below the page size (ignored by the tag compare).
@@ -221,14 +242,17 @@ module my_iotlb
   // Lookup     //
   ////////////////
 
+  logic [SetIdxWidth-1:0] lkp_hash;
   logic [SetIdxWidth-1:0] lkp_set [NumLevels];
   logic [Ways-1:0]     lkp_match [NumLevels];
+
+  assign lkp_hash = set_hash(lkp_req_did_i, lkp_req_pasid_i, lkp_req_kind_i);
 
   always_comb begin
     for (int unsigned l = 0; l < NumLevels; l++) begin
       logic [VpnWidth-1:0] aligned;
       aligned = lkp_req_vpn_i & ~page_offset_mask(LevelWidth'(l));
-      lkp_set[l] = set_index(lkp_req_vpn_i, LevelWidth'(l));
+      lkp_set[l] = set_index(lkp_req_vpn_i, LevelWidth'(l), lkp_hash);
       for (int unsigned w = 0; w < Ways; w++) begin
         lkp_match[l][w] = valid_q[lkp_set[l]][w] &&
                           (level_q[lkp_set[l]][w] == 2'(l)) &&
@@ -268,7 +292,8 @@ module my_iotlb
 
   logic [SetIdxWidth-1:0] fill_set;
   logic [Ways-1:0]     fill_same, fill_free;
-  assign fill_set = set_index(fill_req_vpn_i, fill_req_level_i);
+  assign fill_set = set_index(fill_req_vpn_i, fill_req_level_i,
+                              set_hash(fill_req_did_i, fill_req_pasid_i, fill_req_kind_i));
 
   always_comb begin
     for (int unsigned w = 0; w < Ways; w++) begin
