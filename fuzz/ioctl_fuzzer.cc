@@ -1203,6 +1203,34 @@ class program {
                            "TRIGGER_VEVENT on id %u: errno %d", c->trigger_vevent.dev_id, err);
                 break;
             }
+            case IOMMU_TEST_OP_PASID_ATTACH:
+            case IOMMU_TEST_OP_PASID_REPLACE:
+            case IOMMU_TEST_OP_PASID_DETACH:
+            case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+                // The PASID calls of a mock device object (ENOENT for any other id): attach and
+                // replace answer what iommufd's PASID attach answers, detach always succeeds, the
+                // check fails only on its HWPT id or its result pointer.
+                if (!is(m_objects, c->id, kind::selftest)) {
+                    FUZZ_CHECK(err == ENOENT, "PASID op %u on id %u that is no mock device: errno %d", c->op, c->id,
+                               err);
+                } else if (c->op == IOMMU_TEST_OP_PASID_DETACH) {
+                    FUZZ_CHECK(err == 0, "PASID_DETACH: errno %d", err);
+                } else if (c->op == IOMMU_TEST_OP_PASID_CHECK_HWPT) {
+                    FUZZ_CHECK(err == 0 || err == ENOENT || err == EINVAL || err == EFAULT,
+                               "PASID_CHECK_HWPT: errno %d", err);
+                } else {
+                    FUZZ_CHECK(err == 0 || err == ENOENT || err == EINVAL || err == EBUSY || err == ENODEV ||
+                                   err == EOPNOTSUPP || err == ENOMEM || err == EFAULT,
+                               "PASID attach op %u: errno %d", c->op, err);
+                    const uint32_t pt =
+                        c->op == IOMMU_TEST_OP_PASID_ATTACH ? c->pasid_attach.pt_id : c->pasid_replace.pt_id;
+                    const uint32_t out_pt =
+                        c->op == IOMMU_TEST_OP_PASID_ATTACH ? out->pasid_attach.pt_id : out->pasid_replace.pt_id;
+                    if (err == 0 && is(m_objects, pt, kind::ioas)) {
+                        record_new(m_objects, out_pt, {kind::hwpt_auto});
+                    }
+                }
+                break;
             case IOMMU_TEST_OP_DIRTY:
                 // Kernel iommufd_test_dirty: argument checks and tracking off EINVAL, no paging HWPT
                 // ENOENT, an unreadable bitmap EFAULT.
