@@ -138,6 +138,19 @@ tlm::tlm_response_status own_device::dma(const own_dma_request& req, hw::fault_r
     return access(req.has_pasid, req.pasid, req.iova, req.data, req.len, req.is_write, fault);
 }
 
+// A request without data for iova's page (an ATS translation request, a page request message),
+// tagged with the device's attributes.
+void own_device::message(tlm::tlm_generic_payload& trans, dma_extension& ext, tlm::tlm_command command, bool has_pasid,
+                         uint32_t pasid, uint64_t iova) const {
+    trans.set_command(command);
+    trans.set_address(iova & ~(page_bytes - 1));
+    trans.set_data_ptr(nullptr);
+    trans.set_data_length(0);
+    trans.set_streaming_width(0);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    tag(trans, ext, has_pasid, pasid);
+}
+
 ats_result own_device::translate(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
     ats_result r;
     if (!m_atc) {
@@ -146,13 +159,7 @@ ats_result own_device::translate(bool has_pasid, uint32_t pasid, uint64_t iova, 
     }
     dma_extension ext;
     tlm::tlm_generic_payload trans;
-    trans.set_command(is_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    trans.set_address(iova & ~(page_bytes - 1));
-    trans.set_data_ptr(nullptr);
-    trans.set_data_length(0);
-    trans.set_streaming_width(0);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    tag(trans, ext, has_pasid, pasid);
+    message(trans, ext, is_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, has_pasid, pasid, iova);
     ext.ats_translation = true;
     send(trans);
     trans.clear_extension(&ext);
@@ -176,13 +183,7 @@ bool own_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova
                                    uint8_t* code) {
     dma_extension ext;
     tlm::tlm_generic_payload trans;
-    trans.set_command(tlm::TLM_WRITE_COMMAND);  // a message: no data
-    trans.set_address(iova & ~(page_bytes - 1));
-    trans.set_data_ptr(nullptr);
-    trans.set_data_length(0);
-    trans.set_streaming_width(0);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    tag(trans, ext, has_pasid, pasid);
+    message(trans, ext, tlm::TLM_WRITE_COMMAND, has_pasid, pasid, iova);
     ext.page_request = true;
     ext.pr_read = !is_write;
     ext.pr_write = is_write;

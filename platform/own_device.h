@@ -138,6 +138,9 @@ class own_device : public sc_core::sc_module {
     virtual void page_response_received(const page_group_response&) {}
 
   private:
+    // A data-less request for iova's page, tagged (ATS translation requests, page requests).
+    void message(tlm::tlm_generic_payload& trans, dma_extension& ext, tlm::tlm_command command, bool has_pasid,
+                 uint32_t pasid, uint64_t iova) const;
     class tlb_port;
     void forward_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     unsigned int forward_transport_dbg(tlm::tlm_generic_payload& trans);
