@@ -516,6 +516,13 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         ++m_stats.waits_aborted;
         return true;
     }
+    if (d.pd) {
+        // Page-request drain (§10.4): the device-TLB invalidations above have pushed the devices'
+        // earlier page requests into the unit; the completion waits until they are in the queue.
+        sync();
+        write_signals();
+        m_host.drain_page_requests();
+    }
     // The completion is a synchronisation point for every initiator: a request served before the
     // descriptors above took effect, but stamped later (an initiator ahead of the kernel by up to
     // its quantum), must not end after the completion software sees.

@@ -8,7 +8,9 @@
 // applied through qi_host::caches(); device-TLB invalidations of types 3/8 sent to a per-SID
 // device_tlb_port with an ITag and a time-out.
 // Page group responses (type 9, with ECAP.PRS) go to the device's port (tlm/device_tlb_port.h).
-// Does not model: page request draining (PD drains nothing), interrupt-entry caches (type 4 counted only),
+// Wait descriptors with PD (ECAP.PDS) complete only after the page requests the unit received before
+// them are in the page request queue (qi_host::drain_page_requests, docs/vtd-facts.md §10.4).
+// Does not model: interrupt-entry caches (type 4 counted only),
 // DMA draining (DR/DW complete at once), legacy register-based invalidation.
 // Choices: IQA is latched when QIE goes 0->1 (later IQA writes take effect at the next enable);
 // IQEI 5 (DW=1 without SMTS/ADMS) and 7 (active TTM reserved: 10b, 01b without SMTS, 11b without

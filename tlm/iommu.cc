@@ -21,6 +21,7 @@ class iommu::queue_host final : public qi_host {
         m_owner.send(m_owner.m_inv_pulse);
     }
     sc_core::sc_time latest_served_request_end() override { return m_owner.m_latest_request_end; }
+    void drain_page_requests() override { m_owner.drain_page_requests(); }
     void scope_applied(const invalidation_scope& scope, unsigned dropped) override {
         m_owner.m_coverage.scope_applied(scope, dropped);
     }

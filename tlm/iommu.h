@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <systemc>
 #include <tlm>
@@ -198,6 +199,9 @@ class iommu : public sc_core::sc_module {
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
     void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
     bool page_request(tlm::tlm_generic_payload& trans, dma_extension* ext);
+    // Waits (in the calling thread) until every page request received so far has been written or
+    // dropped: the drain of a wait descriptor with PD.
+    void drain_page_requests();
     void sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
     translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
@@ -257,6 +261,11 @@ class iommu : public sc_core::sc_module {
     sc_core::sc_time m_mmio_latency;
     sc_core::sc_time m_quantum;
     sc_core::sc_time m_latest_request_end;  // stamp of the latest end of a served upstream request
+    // Page requests received and not yet written (waiting for their descriptor write), by arrival
+    // number; notified as each one is done.
+    uint64_t m_page_requests_arrived = 0;
+    std::set<uint64_t> m_page_requests_in_flight;
+    sc_core::sc_event m_page_request_done;
     stats m_stats;
     std::vector<interrupt_request> m_interrupts;
     translation_stats m_translation_snapshot;  // the translator computes its statistics: taken when written

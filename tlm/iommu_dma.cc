@@ -206,6 +206,15 @@ bool iommu::page_request(tlm::tlm_generic_payload& trans, dma_extension* ext) {
     return o == page_request_queue::outcome::queued;
 }
 
+// A request received before the drain began is done when it left m_page_requests_in_flight;
+// later arrivals do not hold the drain.
+void iommu::drain_page_requests() {
+    const uint64_t received = m_page_requests_arrived;
+    while (!m_page_requests_in_flight.empty() && *m_page_requests_in_flight.begin() <= received) {
+        sc_core::wait(m_page_request_done);
+    }
+}
+
 void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
     ++m_stats.dma_requests;
     dma_extension* ext = trans.get_extension<dma_extension>();
@@ -228,13 +237,20 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         // A page request is a message to software: the unit takes it at the device's time, so the
         // page request event (raised by the queue) goes out after the request, not earlier on the
         // kernel's clock.
+        uint64_t arrival = 0;
         if (in_thread()) {
             m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
+            arrival = ++m_page_requests_arrived;
+            m_page_requests_in_flight.insert(arrival);
             sc_core::wait(delay);
             delay = sc_core::SC_ZERO_TIME;
         }
         if (page_request(trans, ext) && m_observer) {
             m_observer->page_request_queued(sc_core::sc_time_stamp() + delay, m_regs.get(hw::reg::PQT_OFFSET));
+        }
+        if (arrival != 0) {
+            m_page_requests_in_flight.erase(arrival);
+            m_page_request_done.notify(sc_core::SC_ZERO_TIME);
         }
         sync(delay);
         return;

@@ -37,6 +37,10 @@ class qi_host {
     // running ahead of the kernel (temporal decoupling) are served with the caches as they are
     // now, so a wait descriptor completes no earlier than this. Zero for owners without DMA.
     virtual sc_core::sc_time latest_served_request_end() { return sc_core::SC_ZERO_TIME; }
+    // A wait descriptor with PD (docs/vtd-facts.md §2.7, §10.4): returns, in the engine's thread,
+    // once every page request the unit received until now has been written to the page request
+    // queue or dropped. May wait; owners without page requests return at once.
+    virtual void drain_page_requests() {}
     // A cache scope was applied and dropped `dropped` entries (functional coverage).
     virtual void scope_applied(const invalidation_scope& scope, unsigned dropped) { (void)scope, (void)dropped; }
 };

@@ -89,6 +89,10 @@ struct bench {
     // The requester's context entry allows page requests (PRE).
     void setup_queue(bool unmask = true) {
         setup_context(true);
+        setup_queue_registers(unmask);
+    }
+    // The queue registers only (the context entry set up otherwise).
+    void setup_queue_registers(bool unmask = true) {
         EXPECT_EQ(cpu.write64(reg::PQH_OFFSET, 0), tlm::TLM_OK_RESPONSE);
         EXPECT_EQ(cpu.write64(reg::PQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
         EXPECT_EQ(cpu.write64(reg::PQA_OFFSET, k_queue), tlm::TLM_OK_RESPONSE);  // PQS=0
@@ -312,8 +316,10 @@ TEST(PageRequest, PreClearWithFpdIsNotRecorded) {
 
 // Scalable mode (type 9 exists only there), then a 256-bit invalidation queue of one page at
 // `queue`, enabled through the registers.
-void enable_invalidation_queue(bench& b, uint64_t queue) {
-    b.tb.set_context(k_rid);
+void enable_invalidation_queue(bench& b, uint64_t queue, bool pre = false) {
+    test::context_opts o;
+    o.pre = pre;
+    b.tb.set_context(k_rid, o);
     EXPECT_EQ(b.cpu.write64(reg::RTADDR_OFFSET, b.tb.rtaddr_value()), tlm::TLM_OK_RESPONSE);
     EXPECT_EQ(b.cpu.write32(reg::GCMD_OFFSET, static_cast<uint32_t>(gcmd::srtp::mask)), tlm::TLM_OK_RESPONSE);
     EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0), tlm::TLM_OK_RESPONSE);
@@ -373,6 +379,92 @@ TEST(PageRequest, PageGroupResponseReservedBitIsAReservedFieldError) {
         b.mem.store().write(queue, d.data(), 32);
         EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
         sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(iqercd::iqei::get(b.reg64(reg::IQERCD_OFFSET)), 4u);
+    });
+}
+
+TEST(PageRequest, EcapPdsReportedWithPageRequests) {
+    iommu_config c = prs_config();
+    c.pds = true;
+    bench b(c);
+    b.run([&] {
+        const uint64_t ecap = b.reg64(reg::ECAP_OFFSET);
+        EXPECT_EQ((ecap >> 42) & 1, 1u);  // PDS
+        EXPECT_EQ((ecap >> 29) & 1, 1u);  // PRS
+    });
+}
+
+// A wait descriptor with SW and PD written by hand (docs/vtd-facts.md §3.5): qw0 = type 5 | SW (bit 5)
+// | PD (bit 7) | status data 0xabcd << 32; qw1 = the status address.
+constexpr uint64_t k_status = 0x31'0000;
+constexpr std::array<uint64_t, 4> k_draining_wait{0x0000'abcd'0000'00a5ull, k_status, 0, 0};
+
+// The device's page request leaves at 500 ns but, running 5 us ahead of the kernel, reaches the
+// unit's descriptor write only at 500 + 5000 + 60 (memory latency) = 5560 ns. The draining wait,
+// fetched long before, completes only after that write: when it completes, the descriptor is at
+// PQT.
+TEST(PageRequest, DrainingWaitCompletesAfterThePageRequestsReceivedBeforeIt) {
+    iommu_config c = prs_config();
+    c.pds = true;
+    bench b(c);
+    b.dev.run_ahead = sc_core::sc_time(5, sc_core::SC_US);
+    b.dev.body = [&] {
+        sc_core::wait(500, sc_core::SC_NS);
+        b.page_request(0x7000, true, 5, true);
+    };
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue, true);
+        b.setup_queue_registers();
+        sc_core::wait(sc_core::sc_time(600, sc_core::SC_NS) - sc_core::sc_time_stamp());
+        ASSERT_EQ(b.reg64(reg::PQT_OFFSET), 0u) << "the request is still on its way";
+        b.mem.store().write(queue, k_draining_wait.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(sc_core::sc_time(20, sc_core::SC_US), b.mmu.queue().wait_completed_event());
+        uint32_t status = 0;
+        b.mem.store().read(k_status, &status, 4);
+        EXPECT_EQ(status, 0xabcdu);
+        // The drain ends with the request's write at 5560 ns, the status write takes 60 ns more.
+        // (Without the drain the wait would be held only until the request's end, 5560 ns.)
+        EXPECT_EQ(sc_core::sc_time_stamp(), sc_core::sc_time(5620, sc_core::SC_NS));
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 0x20u) << "the request was written before the wait completed";
+        EXPECT_EQ(b.descriptor(0)[1], 0x7000u | 1u << 2 | 5u << 3 | 2u);  // write, LPIG, PRGI 5
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 0u);
+    });
+}
+
+// With no page request on its way the draining wait completes as any wait: fetch and processing
+// (20 + 60 + 20 ns) and the status write (60 ns), well within 1 us.
+TEST(PageRequest, DrainingWaitWithNothingToDrainCompletesAtOnce) {
+    iommu_config c = prs_config();
+    c.pds = true;
+    bench b(c);
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue, true);
+        b.setup_queue_registers();
+        b.mem.store().write(queue, k_draining_wait.data(), 32);
+        const sc_core::sc_time start = sc_core::sc_time_stamp();
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        uint32_t status = 0;
+        b.mem.store().read(k_status, &status, 4);
+        EXPECT_EQ(status, 0xabcdu);
+        EXPECT_EQ(b.reg64(reg::IQH_OFFSET), 0x20u);
+        EXPECT_LT(sc_core::sc_time_stamp() - start, sc_core::sc_time(1100, sc_core::SC_NS));
+    });
+}
+
+// Without ECAP.PDS the PD flag is a reserved field (IQEI 4), as the decoder checks.
+TEST(PageRequest, DrainingWaitWithoutPdsIsAReservedFieldError) {
+    bench b(prs_config());
+    b.run([&] {
+        const uint64_t queue = 0x30'0000;
+        enable_invalidation_queue(b, queue);
+        b.mem.store().write(queue, k_draining_wait.data(), 32);
+        EXPECT_EQ(b.cpu.write64(reg::IQT_OFFSET, 0x20), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(fsts::iqe::get(b.reg32(reg::FSTS_OFFSET)), 1u);
         EXPECT_EQ(iqercd::iqei::get(b.reg64(reg::IQERCD_OFFSET)), 4u);
     });
 }

@@ -191,13 +191,15 @@ inline inv_desc make_iec_inv(bool index_selective, uint16_t iidx = 0, uint8_t im
     return d;
 }
 
+// `page_drain`: PD, only with ECAP.PDS (docs/vtd-facts.md §10.4).
 inline inv_desc make_wait(bool status_write, uint64_t status_addr, uint32_t status_data, bool interrupt = false,
-                          bool fence = false) {
+                          bool fence = false, bool page_drain = false) {
     inv_desc d{};
     desc::set_type(d, inv_type::wait);
     wait_desc::sw::set(d, status_write);
     wait_desc::if_::set(d, interrupt);
     wait_desc::fn::set(d, fence);
+    wait_desc::pd::set(d, page_drain);
     wait_desc::status_data::set(d, status_data);
     wait_desc::status_addr::set(d, status_addr >> 2);
     return d;
