@@ -89,6 +89,10 @@ int queued_invalidation::check_fault(unsigned ours, const hw::inv_desc& wait) {
 }
 
 int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
+    return submit(descs, false);
+}
+
+int queued_invalidation::submit(std::span<const hw::inv_desc> descs, bool drain_page_requests) {
     if (m_entries == 0) {
         klog::printk(klog::level::err, dmar_log, "invalidation refused: queued invalidation is not enabled (ENODEV)");
         return -ENODEV;
@@ -105,7 +109,7 @@ int queued_invalidation::submit(std::span<const hw::inv_desc> descs) {
         klog::printk(klog::level::err, dmar_log, "invalidation failed: the wait status word is not writable (EFAULT)");
         return -EFAULT;
     }
-    const hw::inv_desc wait = hw::make_wait(true, m_status, seq, m_config.use_interrupt);
+    const hw::inv_desc wait = hw::make_wait(true, m_status, seq, m_config.use_interrupt, false, drain_page_requests);
 
     const uint64_t start = m_bus.now_ns();
     int rc = 0;

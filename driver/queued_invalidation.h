@@ -62,6 +62,9 @@ class queued_invalidation {
     // this batch), -ETIMEDOUT (ITE, or no completion in time), -ENODEV (no queue), -EFAULT (ring
     // memory not writable).
     int submit(std::span<const hw::inv_desc> descs);
+    // The same with PD set in the batch's wait descriptor when `drain_page_requests` (Linux
+    // QI_OPT_WAIT_DRAIN; needs ECAP.PDS, docs/vtd-facts.md §10.4).
+    int submit(std::span<const hw::inv_desc> descs, bool drain_page_requests);
     int submit(const hw::inv_desc& d) { return submit(std::span<const hw::inv_desc>(&d, 1)); }
 
     const qi_stats& stats() const { return m_stats; }

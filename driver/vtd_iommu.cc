@@ -435,7 +435,23 @@ int vtd_iommu::set_device_entry(const iommu_device& dev, uint32_t pasid, const h
     if (!flush.empty()) {
         m_qi.submit(flush);
     }
+    if (was_present) {
+        drain_page_requests(*t, old);
+    }
     return 0;
+}
+
+void vtd_iommu::drain_page_requests(const device_tables& t, const attachment& old) {
+    if (!t.pri) {
+        return;  // Linux: !info->pri_enabled
+    }
+    const bool rid_pasid = old.pasid == no_pasid;
+    const hw::inv_desc flush[] = {
+        rid_pasid ? hw::make_iotlb_inv(hw::iotlb_desc::domain, old.did)
+                  : hw::make_p_iotlb_inv(hw::p_iotlb_desc::pasid_all, old.did, old.pasid),
+        dev_tlb_inv_all(m_flush_caps, old.rid, old.pasid),
+    };
+    m_prq.drain(old.rid, old.pasid, flush, hw::ecap::pds::get(m_ecap) != 0);
 }
 
 int vtd_iommu::clear_device_entry(uint16_t rid, uint32_t pasid) {
@@ -470,6 +486,7 @@ int vtd_iommu::clear_device_entry(uint16_t rid, uint32_t pasid) {
         old.tags->unassign_device(old.did, rid, old.ats, pasid);
     }
     t.attached.erase(at);
+    drain_page_requests(t, old);
     return 0;
 }
 

@@ -23,7 +23,11 @@
 // device-selective context-cache invalidation), so that thousands of PASID-capable devices fit
 // the driver's memory.
 // With ECAP.PRS the page request queue is set up after the invalidation queue (Linux
-// intel_iommu_enable_prq, driver/vtd_prq.h).
+// intel_iommu_enable_prq, driver/vtd_prq.h); tearing down or replacing a present PASID entry of a
+// device with PRE set drains its page requests afterwards (Linux intel_pasid_tear_down_entry
+// calling intel_iommu_drain_pasid_prq; the RID's replace goes through device_block_translation,
+// which tears down first). Difference: the drain's invalidations name the DID of the entry torn
+// down (Linux takes the device's RID domain's, also for another PASID).
 // Does not model: legacy (non-scalable) mode, register-based invalidation, interrupt remapping,
 // several remapping units, hot removal, freeing a device's tables.
 #pragma once
@@ -175,6 +179,9 @@ class vtd_iommu {
     bool write_entry(uint64_t pa, const hw::pasid_entry::words& e);
     int set_entry_ssade(device_tables& t, const attachment& att, bool enable);
     void append_teardown_flush(std::vector<hw::inv_desc>& out, const attachment& old) const;
+    // After `old` was torn down or replaced: its page requests drained (driver/vtd_prq.h), for a
+    // device whose page requests the unit takes (PRE).
+    void drain_page_requests(const device_tables& t, const attachment& old);
 
     hw_bus& m_bus;
     page_allocator& m_pages;

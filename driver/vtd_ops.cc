@@ -113,8 +113,9 @@ int vtd_ops::page_response(iommu_device& dev, const page_request& request, const
     return m_iommu.prq().page_response(dev.rid, request, response);
 }
 
-unsigned vtd_ops::handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find) {
-    return m_iommu.prq().handle_event([&](uint16_t rid, const page_request& request) {
+namespace {
+vtd_prq::report_fn reporter(std::function<iommu_device*(uint16_t rid)> find) {
+    return [find = std::move(find)](uint16_t rid, const page_request& request) {
         iommu_device* dev = find ? find(rid) : nullptr;
         if (!dev) {
             return false;
@@ -122,7 +123,16 @@ unsigned vtd_ops::handle_page_requests(const std::function<iommu_device*(uint16_
         // With no iopf handler the core answers the group invalid itself (driver/page_fault.h).
         report_page_request(*dev, request);
         return true;
-    });
+    };
+}
+}  // namespace
+
+unsigned vtd_ops::handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find) {
+    return m_iommu.prq().handle_event(reporter(find));
+}
+
+void vtd_ops::set_device_lookup(std::function<iommu_device*(uint16_t rid)> find) {
+    m_iommu.prq().set_reporter(reporter(std::move(find)));
 }
 
 }  // namespace iommusim::driver

@@ -12,7 +12,7 @@
 // blocking (the PASID's entry torn down with its flushes).
 // Page requests (docs/vtd-facts.md §10): supports_iopf for ATS+PRI devices with the unit's page
 // request queue on, page_response as a type-9 descriptor, handle_page_requests reporting each
-// request to the core.
+// request to the core (and the same for the drain on detach or replace, set_device_lookup).
 // Does not model: several IOMMU units, identity domains.
 #pragma once
 
@@ -47,6 +47,9 @@ class vtd_ops : public iommu_ops {
     // (driver/page_fault.h) for the device `find` returns for its requester id. Returns the
     // number of descriptors consumed.
     unsigned handle_page_requests(const std::function<iommu_device*(uint16_t rid)>& find);
+    // The device lookup the page request thread uses when a drain runs it (PASID teardown,
+    // driver/vtd_prq.h).
+    void set_device_lookup(std::function<iommu_device*(uint16_t rid)> find);
 
     vtd_iommu& iommu() { return m_iommu; }
 

@@ -102,6 +102,52 @@ unsigned vtd_prq::handle_event(const report_fn& report) {
     return consumed;
 }
 
+bool vtd_prq::holds(uint16_t rid, uint32_t pasid) {
+    const uint64_t ring_mask = ((uint64_t{4096} << m_order) - 1) & ~uint64_t{hw::page_req_desc_bytes - 1};
+    const uint64_t tail = m_bus.mmio_read64(hw::reg::PQT_OFFSET) & ring_mask;
+    for (uint64_t head = m_bus.mmio_read64(hw::reg::PQH_OFFSET) & ring_mask; head != tail;
+         head = (head + hw::page_req_desc_bytes) & ring_mask) {
+        hw::page_req_desc d{};
+        m_bus.mem_read(m_queue + head, d.data(), sizeof d);
+        const hw::page_request_fields f = hw::parse_page_req(d);
+        const bool same_pasid = f.pasid_present ? f.pasid == pasid : pasid == no_pasid;
+        if (f.rid == rid && same_pasid) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int vtd_prq::drain(uint16_t rid, uint32_t pasid, std::span<const hw::inv_desc> flush, bool pd) {
+    if (!m_queue) {
+        return 0;
+    }
+    ++m_stats.drains;
+    // Linux waits for the thread's completion and looks again; here the thread runs at once. A
+    // bound keeps a device that never stops asking from holding the driver forever.
+    constexpr unsigned max_rounds = 1024;
+    unsigned rounds = 0;
+    while (holds(rid, pasid) && ++rounds <= max_rounds) {
+        handle_event(m_reporter);
+    }
+    // QI_IWD_STATUS_DATA(QI_DONE) | QI_IWD_FENCE: fences the flush behind what went before.
+    constexpr uint32_t linux_qi_done = 2;
+    std::vector<hw::inv_desc> batch;
+    batch.reserve(flush.size() + 1);
+    batch.push_back(hw::make_wait(false, 0, linux_qi_done, false, true));
+    batch.insert(batch.end(), flush.begin(), flush.end());
+    for (rounds = 0;;) {
+        if (const int rc = m_qi.submit(batch, pd)) {
+            return rc;
+        }
+        // Requests dropped on overflow meanwhile: once the thread made room, drain again.
+        if ((m_bus.mmio_read32(hw::reg::PRS_OFFSET) & hw::prs::pro::mask) == 0 || ++rounds > max_rounds) {
+            return 0;
+        }
+        handle_event(m_reporter);
+    }
+}
+
 void vtd_prq::answer_bad(uint16_t rid, bool pasid_present, uint32_t pasid, uint16_t group, bool last) {
     ++m_stats.bad;
     if (!last) {

@@ -8,12 +8,21 @@
 // privileged read/write, execute with read, no device); a last-page request asking for nothing is
 // dropped; intel_iommu_page_response (a type-9 descriptor naming the request's group, PASID and
 // LPIG, submitted on the invalidation queue).
+// intel_iommu_drain_pasid_prq (VT-d spec §7.10, docs/vtd-facts.md §10.4): while the queue holds a
+// request of the device and PASID, the page request thread runs; then one batch of a fenced wait
+// (FN, no status write, status data QI_DONE), the IOTLB invalidation (domain-selective for
+// requests without PASID, PASID-selective otherwise) and the whole device TLB of the PASID (type 3
+// or 8), ended by the wait with PD; while PRS.PRO is set afterwards, the thread runs and the batch
+// is submitted again.
 // Does not model: the interrupt thread itself (the caller runs handle_event when the page request
-// event is pending), private data, draining a PASID's requests (intel_drain_pasid_prq).
+// event is pending; the drain runs it where Linux waits for its completion), private data.
+// Difference: Linux sets PD whatever ECAP.PDS says; here PD is set only with ECAP.PDS (a unit
+// without it reports PD as a reserved field, IQEI 4).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "driver/hw_bus.h"
 #include "driver/iommu_ops.h"
@@ -34,6 +43,7 @@ class vtd_prq {
         uint64_t bad = 0;        // refused (answered Invalid Request when they ended a group)
         uint64_t overflows = 0;  // PRO seen
         uint64_t responses = 0;  // page group responses submitted
+        uint64_t drains = 0;     // drain() calls that ran (a PASID's page requests drained)
     };
 
     vtd_prq(hw_bus& bus, page_allocator& pages, queued_invalidation& qi) : m_bus(bus), m_pages(pages), m_qi(qi) {}
@@ -51,6 +61,15 @@ class vtd_prq {
     // Returns the number of descriptors consumed.
     using report_fn = std::function<bool(uint16_t rid, const page_request& request)>;
     unsigned handle_event(const report_fn& report);
+    // The reporter the page request thread uses when the drain runs it (Linux device_rbtree_find
+    // and iommu_report_device_fault); without one, each request is refused.
+    void set_reporter(report_fn report) { m_reporter = std::move(report); }
+
+    // Drains the page requests of device rid on `pasid` (no_pasid: requests without PASID) after
+    // its entry was torn down or replaced (intel_iommu_drain_pasid_prq). `flush` are the IOTLB and
+    // device-TLB invalidations that go between the fenced wait and the draining one; `pd` whether
+    // the unit reports ECAP.PDS. 0 or the queue's errno. Nothing to do without a queue.
+    int drain(uint16_t rid, uint32_t pasid, std::span<const hw::inv_desc> flush, bool pd);
 
     // Answers the group of `request` from device `rid` (intel_iommu_page_response). 0 or the
     // queue's errno.
@@ -59,6 +78,8 @@ class vtd_prq {
     const stats& statistics() const { return m_stats; }
 
   private:
+    // A descriptor between PQH and PQT comes from rid on pasid.
+    bool holds(uint16_t rid, uint32_t pasid);
     void answer_bad(uint16_t rid, bool pasid_present, uint32_t pasid, uint16_t group, bool last);
 
     hw_bus& m_bus;
@@ -66,6 +87,7 @@ class vtd_prq {
     queued_invalidation& m_qi;
     uint64_t m_queue = 0;
     unsigned m_order = 0;
+    report_fn m_reporter;
     stats m_stats;
 };
 

@@ -139,6 +139,7 @@ platform_impl::platform_impl(const platform_config& cfg, const std::vector<own_d
         throw std::runtime_error("VT-d driver probe failed: " + error);
     }
     m_ops = std::make_unique<driver::vtd_ops>(*m_vtd);
+    m_ops->set_device_lookup([this](uint16_t rid) { return find_device(rid); });
 
     for (unsigned n = 0; n < cfg.devices.size(); ++n) {
         auto d = std::make_unique<platform_device>();
@@ -578,6 +579,15 @@ bool platform_impl::take_page_response(platform_device& d, bool has_pasid, uint3
                  : d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, code);
 }
 
+driver::iommu_device* platform_impl::find_device(uint16_t rid) {
+    for (auto& dev : m_devices) {
+        if (dev->rid == rid) {
+            return dev.get();
+        }
+    }
+    return nullptr;
+}
+
 // Runs inside a CPU job: the device's request step, then, when a page request is outstanding, the
 // driver's page request thread on its event.
 int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
@@ -598,14 +608,7 @@ int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid,
     // Without a new event (PPR was still set) the request is in the queue all the same.
     if (event || bus.mmio_read32(hw::reg::PRS_OFFSET) != 0) {
         bus.irq_ack(driver::hw_irq::page_request);
-        m_ops->handle_page_requests([this](uint16_t rid) -> driver::iommu_device* {
-            for (auto& dev : m_devices) {
-                if (dev->rid == rid) {
-                    return dev.get();
-                }
-            }
-            return nullptr;
-        });
+        m_ops->handle_page_requests([this](uint16_t rid) { return find_device(rid); });
     }
     return 1;
 }

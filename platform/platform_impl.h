@@ -64,6 +64,8 @@ class platform_impl : public cpu::user_memory_pinner {
     driver::vtd_iommu& vtd() { return *m_vtd; }
     driver::iommu_ops& ops();
     std::vector<std::unique_ptr<platform_device>>& devices() { return m_devices; }
+    // The device with requester id rid (Linux device_rbtree_find), nullptr when none.
+    driver::iommu_device* find_device(uint16_t rid);
     txn_tracer* tracer() { return m_tracer.get(); }
 
     void run(const std::function<void()>& fn);
