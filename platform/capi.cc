@@ -416,6 +416,7 @@ extern "C" int iommusim_configure(const struct iommusim_config* config) {
     }
     if (config->page_requests != 0) {
         pc.iommu.prs = true;
+        pc.iommu.pds = true;  // hardware with page requests drains them (Linux sets PD in its drain)
         for (dma_device_config& d : pc.devices) {
             d.pri = d.ats;
         }

@@ -15,6 +15,7 @@
 #include "iommufd/iommufd_util.h"
 #include "iommusim/iommufd.h"
 #include "iommusim/iommusim.h"
+#include "platform/dma_device.h"
 #include "platform/platform.h"
 
 namespace iommusim::test {
@@ -191,6 +192,63 @@ TEST_F(VtdIopf, SuccessWithoutAFixAsksAgain) {
     EXPECT_EQ(again.perm, static_cast<uint32_t>(IOMMU_PGFAULT_PERM_READ));
     Respond(again.cookie, IOMMUFD_PAGE_RESP_INVALID);
     EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, k_iova, &b, 1, false));
+}
+
+// A page request the device sent that is still in the page request queue when the VMM detaches
+// the device: the driver's drain (Linux intel_iommu_drain_pasid_prq) hands it to the fault object
+// before the detach returns, and the kernel's auto response (iommufd_auto_response_faults) answers
+// it Invalid with the group read and not answered; nothing is left for the fault fd afterwards.
+TEST_F(VtdIopf, DetachDrainsQueuedRequestsAndAnswersEveryPendingGroupInvalid) {
+    platform& p = platform::instance();
+    ASSERT_EQ(1, p.iopf_request(k_device, 0, 0x40'0000, true));  // group 0, read and left unanswered
+    const iommu_hwpt_pgfault read = ReadFault();
+    // Group 3 reaches the queue, but the page request thread has not run for it.
+    p.run([&] {
+        dma_device& dev = p.dma_engine(k_device);
+        EXPECT_FALSE(dev.send_page_request(false, 0, k_iova, true, 3, nullptr));
+        dev.sync();
+    });
+    vfio_device_detach_iommufd_pt detach{};
+    detach.argsz = sizeof(detach);
+    ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+    iommu_hwpt_pgfault f{};
+    EXPECT_EQ(0, iommusim_read(m_fault_fd, &f, sizeof f)) << "no fault of the old attachment after the detach";
+    uint8_t code = 0xff;
+    uint8_t b = 0;
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, k_iova, &b, 1, true, &code));
+    EXPECT_EQ(code, 1u);  // Invalid Request for the drained group
+    code = 0xff;
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, 0x40'0000, &b, 1, true, &code));
+    EXPECT_EQ(code, 1u);  // and for the group read before
+    iommu_hwpt_page_response late{read.cookie, IOMMUFD_PAGE_RESP_SUCCESS};
+    EXPECT_EQ(-1, iommusim_write(m_fault_fd, &late, sizeof late));
+    EXPECT_EQ(EINVAL, errno) << "the group was answered already";
+}
+
+// The same when the VMM replaces the device's HWPT: the drained request belonged to the old
+// attachment and is answered Invalid; the new HWPT's fault queue sees nothing of it.
+TEST_F(VtdIopf, ReplaceDrainsQueuedRequestsOfTheOldHwpt) {
+    platform& p = platform::instance();
+    uint32_t second = 0;
+    ASSERT_EQ(0, HwptAllocIopf(m_fd, m_dev_id, m_ioas_id, m_fault_id, &second));
+    p.run([&] {
+        dma_device& dev = p.dma_engine(k_device);
+        EXPECT_FALSE(dev.send_page_request(false, 0, k_iova, false, 3, nullptr));
+        dev.sync();
+    });
+    vfio_device_attach_iommufd_pt attach{};
+    attach.argsz = sizeof(attach);
+    attach.pt_id = second;
+    ASSERT_EQ(0, Ioctl(m_vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+    iommu_hwpt_pgfault f{};
+    EXPECT_EQ(0, iommusim_read(m_fault_fd, &f, sizeof f));
+    uint8_t code = 0xff;
+    uint8_t b = 0;
+    EXPECT_EQ(-EACCES, p.iopf_complete(k_device, 0, k_iova, &b, 1, false, &code));
+    EXPECT_EQ(code, 1u);
+    // A fault after the replace goes to the new HWPT (same fault object) and is read as usual.
+    ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova, false));
+    EXPECT_EQ(ReadFault().addr, k_iova);
 }
 
 TEST_F(VtdIopf, DeviceWithoutPriIsRefused) {
