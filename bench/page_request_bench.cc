@@ -32,6 +32,7 @@ struct iopf_setup {
     iopf_setup() {
         iommusim::platform_config cfg;
         cfg.iommu.prs = true;
+        cfg.iommu.pds = true;
         cfg.devices[pri_device].pri = true;
         if (!iommusim::platform::configure(cfg)) {
             return;

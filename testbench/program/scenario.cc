@@ -108,6 +108,7 @@ const std::vector<scenario>& all_scenarios() {
          {{"pages", 32, 1, 4096, "pages of the device's window (the odd ones are holes in the guest table)"}},
          [](platform_config& c) {
              c.iommu.prs = true;
+             c.iommu.pds = true;
              if (c.devices.size() > 1) {
                  c.devices[1].pri = c.devices[1].ats;
              }
