@@ -235,7 +235,7 @@ bool dma_device::ats_translate(bool has_pasid, uint32_t pasid, uint64_t iova, bo
 }
 
 bool dma_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
-                                   uint8_t* code) {
+                                   uint8_t* code, bool last) {
     ++m_stats.page_requests;
     const uint64_t page = iova & ~(page_bytes - 1);
     const uint16_t prgi = group & 0x1ff;
@@ -243,19 +243,23 @@ bool dma_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova
         m_observer->page_request_sent(m_index, page, m_qk.get_current_time());
     }
     auto requested =
-        std::find_if(m_requested.begin(), m_requested.end(), [&](const auto& r) { return r.first == prgi; });
+        std::find_if(m_requested.begin(), m_requested.end(), [&](const requested_group& r) { return r.prgi == prgi; });
     if (requested == m_requested.end()) {
-        m_requested.push_back({prgi, retry_key{has_pasid, pasid, page}});
-    } else {
-        requested->second = retry_key{has_pasid, pasid, page};
+        m_requested.push_back({prgi, false, {}});
+        requested = m_requested.end() - 1;
+    } else if (requested->closed) {
+        requested->closed = false;
+        requested->pages.clear();
     }
+    requested->pages.push_back(retry_key{has_pasid, pasid, page});
+    requested->closed = last;
     tlm::tlm_generic_payload trans;
     m_ext.has_pasid = has_pasid;
     m_ext.pasid = pasid;
     m_ext.page_request = true;
     m_ext.pr_read = !is_write;
     m_ext.pr_write = is_write;
-    m_ext.pr_last = true;
+    m_ext.pr_last = last;
     m_ext.pr_group = group & 0x1ff;
     m_ext.clear_response();
     trans.set_command(tlm::TLM_WRITE_COMMAND);  // a message: no data
@@ -312,14 +316,14 @@ void dma_device::note_response(bool has_pasid, uint32_t pasid, uint16_t prgi, ui
     if (m_observer) {
         m_observer->page_response_received(m_index, code, m_qk.get_current_time());
     }
-    const auto requested = std::find_if(m_requested.begin(), m_requested.end(), [&](const auto& r) {
-        return r.first == prgi && r.second.has_pasid == has_pasid && r.second.pasid == pasid;
+    const auto requested = std::find_if(m_requested.begin(), m_requested.end(), [&](const requested_group& r) {
+        return r.prgi == prgi && r.pages.front().has_pasid == has_pasid && r.pages.front().pasid == pasid;
     });
     if (requested == m_requested.end()) {
         return;
     }
     if (code == hw::pgrp_resp_desc::success) {
-        m_retries_due.push_back(requested->second);
+        m_retries_due.insert(m_retries_due.end(), requested->pages.begin(), requested->pages.end());
     }
     m_requested.erase(requested);
 }
@@ -383,8 +387,7 @@ dma_device::pri_outcome dma_device::translate_with_page_requests(bool has_pasid,
     }
 }
 
-dma_device::pri_step dma_device::request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
-                                                     uint16_t group, uint8_t* code) {
+dma_device::pri_step dma_device::translate_for_access(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
     if (!m_atc || !m_cfg.pri) {
         return pri_step::error;
     }
@@ -395,6 +398,15 @@ dma_device::pri_step dma_device::request_translation(bool has_pasid, uint32_t pa
     }
     if (cached && (is_write ? m_ext.ats_write : m_ext.ats_read)) {
         return pri_step::translated;
+    }
+    return pri_step::requested;
+}
+
+dma_device::pri_step dma_device::request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                                                     uint16_t group, uint8_t* code) {
+    const pri_step step = translate_for_access(has_pasid, pasid, iova, is_write);
+    if (step != pri_step::requested) {
+        return step;
     }
     return send_page_request(has_pasid, pasid, iova, is_write, group, code) ? pri_step::answered : pri_step::requested;
 }

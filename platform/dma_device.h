@@ -8,8 +8,9 @@
 // With PRI (config pri), a translation that comes back R=W=0 (not present, or without the right
 // asked for) makes the device send a page request (docs/vtd-facts.md §10.1) and wait for its group's
 // response (§10.3): Success -> it asks for the translation again; Invalid Request / Response
-// Failure -> the access fails.
-// Does not model: PCIe ordering rules, translated (AT=10) requests, multi-page groups, stop markers.
+// Failure -> the access fails. A group may hold several pages (requests with one PRGI, LPIG on the
+// last, PCIe PRI): the group's response makes every page of it due for a retry.
+// Does not model: PCIe ordering rules, translated (AT=10) requests, stop markers.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -120,6 +121,9 @@ class dma_device : public sc_core::sc_module {
     };
     pri_step request_translation(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
                                  uint8_t* code);
+    // The first half of request_translation: the ATS translation of iova; `requested` here means
+    // that it grants nothing for the access, so a page request is due (not sent).
+    pri_step translate_for_access(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write);
     // ATS translation of iova for a read or write; while the answer grants nothing for it, one page
     // request (group `group`, last in group) and a wait of at most `timeout_ns` for its response,
     // then the translation again, at most `max_requests` times. Must run in an SC_THREAD.
@@ -130,9 +134,11 @@ class dma_device : public sc_core::sc_module {
     // False when no response came within `timeout_ns`. Must run in an SC_THREAD.
     bool page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint64_t timeout_ns,
                       uint8_t* code);
-    // The two halves: sends the page request (last in its group); true when the unit answered the
-    // group at once (*code set: its queue was full, or it has no page requests).
-    bool send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint8_t* code);
+    // The two halves: sends the page request (the last of its group unless `last` is false); true
+    // when the unit answered the group at once (*code set: its queue was full, or it has no page
+    // requests; only a last request is answered so).
+    bool send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint8_t* code,
+                           bool last = true);
     // Takes the group's response, waiting at most `timeout_ns` for it (0: only what arrived).
     bool wait_page_response(bool has_pasid, uint32_t pasid, uint16_t group, uint64_t timeout_ns, uint8_t* code);
 
@@ -167,8 +173,14 @@ class dma_device : public sc_core::sc_module {
         uint64_t page;
     };
     std::vector<retry_key> m_retries_due;
-    // The page each outstanding group asked for (one page per group), by PRGI.
-    std::vector<std::pair<uint16_t, retry_key>> m_requested;
+    // The pages each outstanding group asked for, by PRGI; `closed` once its last request left (a
+    // later request of that PRGI starts the group anew: the device asks again).
+    struct requested_group {
+        uint16_t prgi;
+        bool closed;
+        std::vector<retry_key> pages;
+    };
+    std::vector<requested_group> m_requested;
     stats m_stats;
 };
 

@@ -180,14 +180,14 @@ ats_result own_device::translate(bool has_pasid, uint32_t pasid, uint64_t iova, 
 }
 
 bool own_device::send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group,
-                                   uint8_t* code) {
+                                   uint8_t* code, bool last) {
     dma_extension ext;
     tlm::tlm_generic_payload trans;
     message(trans, ext, tlm::TLM_WRITE_COMMAND, has_pasid, pasid, iova);
     ext.page_request = true;
     ext.pr_read = !is_write;
     ext.pr_write = is_write;
-    ext.pr_last = true;
+    ext.pr_last = last;
     ext.pr_group = group & 0x1ff;
     send(trans);
     trans.clear_extension(&ext);

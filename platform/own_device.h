@@ -118,10 +118,13 @@ class own_device : public sc_core::sc_module {
     ats_device_tlb* device_tlb() { return m_atc.get(); }
     const ats_device_tlb* device_tlb() const { return m_atc.get(); }
 
-    // PRI (pri devices): a page request for the page of iova, last of group `group` (9 bits).
-    // True when the unit answered the group at once (*code: hw::pgrp_resp_desc::code), as it does
-    // when its page request queue is full; else the response comes from software later.
-    bool send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint8_t* code);
+    // PRI (pri devices): a page request for the page of iova in group `group` (9 bits), the last
+    // of the group unless `last` is false (a group of several pages: the same group, LPIG on the
+    // last only, one response for all). True when the unit answered the group at once (*code:
+    // hw::pgrp_resp_desc::code), as it does for a last request when its page request queue is
+    // full; else the response comes from software later.
+    bool send_page_request(bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write, uint16_t group, uint8_t* code,
+                           bool last = true);
     // Takes the response to group `group`, waiting at most timeout_ns of simulated time for it (0:
     // only one that has arrived). False when none came.
     bool wait_page_response(bool has_pasid, uint32_t pasid, uint16_t group, uint64_t timeout_ns, uint8_t* code);

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <systemc>
 #include <tlm>
+#include <vector>
 
 #include "driver/vtd_ops.h"
 #include "iommusim/hw/vtd_desc.h"
@@ -534,11 +535,18 @@ int platform::dma(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::siz
 }
 
 namespace {
-// One page per group: the group index is the page number's low 9 bits.
+constexpr uint64_t iopf_page = 4096;
+// A group is named by its first page: the group index is that page number's low 9 bits.
 uint16_t iopf_group(uint64_t iova) {
     return static_cast<uint16_t>((iova >> 12) & 0x1ff);
 }
 }  // namespace
+
+void platform_impl::sync_device(platform_device& d) {
+    if (!d.own) {
+        d.hw->sync();  // an own device's helpers wait out their delays themselves
+    }
+}
 
 tlm::tlm_response_status platform_impl::transfer(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
                                                  void* buf, std::size_t len, bool is_write, hw::fault_reason* reason) {
@@ -552,25 +560,23 @@ tlm::tlm_response_status platform_impl::transfer(platform_device& d, bool has_pa
     return status;
 }
 
-dma_device::pri_step platform_impl::request_translation(platform_device& d, bool has_pasid, uint32_t pasid,
-                                                        uint64_t iova, bool is_write, uint8_t* code) {
+dma_device::pri_step platform_impl::translate_for_access(platform_device& d, bool has_pasid, uint32_t pasid,
+                                                         uint64_t iova, bool is_write) {
     if (!d.own) {
-        const dma_device::pri_step step =
-            d.hw->request_translation(has_pasid, pasid, iova, is_write, iopf_group(iova), code);
-        d.hw->sync();
-        return step;
+        return d.hw->translate_for_access(has_pasid, pasid, iova, is_write);
     }
     // An own device takes the built-in device's steps through its helpers.
     const ats_result t = d.own->translate(has_pasid, pasid, iova, is_write);
     if (t.status != ats_completion::success) {
         return dma_device::pri_step::error;
     }
-    if (t.grants(is_write)) {
-        return dma_device::pri_step::translated;
-    }
-    return d.own->send_page_request(has_pasid, pasid, iova, is_write, iopf_group(iova), code)
-               ? dma_device::pri_step::answered
-               : dma_device::pri_step::requested;
+    return t.grants(is_write) ? dma_device::pri_step::translated : dma_device::pri_step::requested;
+}
+
+bool platform_impl::send_page_request(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                                      uint16_t group, bool last, uint8_t* code) {
+    return d.own ? d.own->send_page_request(has_pasid, pasid, iova, is_write, group, code, last)
+                 : d.hw->send_page_request(has_pasid, pasid, iova, is_write, group, code, last);
 }
 
 bool platform_impl::take_page_response(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
@@ -588,20 +594,36 @@ driver::iommu_device* platform_impl::find_device(uint16_t rid) {
     return nullptr;
 }
 
-// Runs inside a CPU job: the device's request step, then, when a page request is outstanding, the
-// driver's page request thread on its event.
-int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write) {
-    uint8_t code = 0;
-    const dma_device::pri_step step = request_translation(d, has_pasid, pasid, iova, is_write, &code);
-    switch (step) {
-        case dma_device::pri_step::translated:
-            return 0;
-        case dma_device::pri_step::answered:
-            return code == hw::pgrp_resp_desc::success ? -EAGAIN : -EACCES;
-        case dma_device::pri_step::error:
+// Runs inside a CPU job: the device's translation of every page of [iova, iova + len) (at least
+// iova's), one page request group for the pages it did not get (LPIG on the last), then, when
+// requests are outstanding, the driver's page request thread on its event.
+int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, std::size_t len,
+                             bool is_write) {
+    const uint64_t first = iova & ~(iopf_page - 1);
+    const uint64_t end = iova + std::max<std::size_t>(len, 1);
+    std::vector<uint64_t> missing;
+    for (uint64_t at = first; at < end; at += iopf_page) {
+        const dma_device::pri_step step = translate_for_access(d, has_pasid, pasid, std::max(at, iova), is_write);
+        if (step == dma_device::pri_step::error) {
+            sync_device(d);
             return -EFAULT;
-        case dma_device::pri_step::requested:
-            break;
+        }
+        if (step == dma_device::pri_step::requested) {
+            missing.push_back(std::max(at, iova));
+        }
+    }
+    uint8_t code = 0;
+    bool answered = false;
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+        answered = send_page_request(d, has_pasid, pasid, missing[i], is_write, iopf_group(iova),
+                                     i + 1 == missing.size(), &code);
+    }
+    sync_device(d);
+    if (missing.empty()) {
+        return 0;
+    }
+    if (answered) {
+        return code == hw::pgrp_resp_desc::success ? -EAGAIN : -EACCES;
     }
     driver::hw_bus& bus = m_top->cpu;
     const bool event = bus.wait_for_irq(driver::hw_irq::page_request, m_cfg.iommu.memory_latency_ns + 1000);
@@ -614,6 +636,10 @@ int platform_impl::iopf_step(platform_device& d, bool has_pasid, uint32_t pasid,
 }
 
 int platform::iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_write) {
+    return iopf_request_range(n, pasid, iova, 1, is_write);
+}
+
+int platform::iopf_request_range(unsigned n, uint32_t pasid, uint64_t iova, std::size_t len, bool is_write) {
     if (n >= device_count()) {
         return -EINVAL;
     }
@@ -622,24 +648,34 @@ int platform::iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_wr
         return -EOPNOTSUPP;
     }
     int rc = 0;
-    m_impl->run([&] { rc = m_impl->iopf_step(d, pasid != 0, pasid, iova, is_write); });
+    m_impl->run([&] { rc = m_impl->iopf_step(d, pasid != 0, pasid, iova, len, is_write); });
     return rc;
 }
 
 int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
                             uint8_t* response_code) {
-    if (n >= device_count()) {
+    return m_impl->iopf_complete(n, pasid, iova, buf, len, 1, is_write, response_code);
+}
+
+int platform::iopf_complete_range(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                                  uint8_t* response_code) {
+    return m_impl->iopf_complete(n, pasid, iova, buf, len, len, is_write, response_code);
+}
+
+int platform_impl::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len,
+                                 std::size_t retried, bool is_write, uint8_t* response_code) {
+    if (n >= m_devices.size()) {
         return -EINVAL;
     }
-    platform_device& d = *m_impl->devices()[n];
+    platform_device& d = *m_devices[n];
     if (!d.pri) {
         return -EOPNOTSUPP;
     }
     const bool has_pasid = pasid != 0;
     int rc = 0;
-    m_impl->run([&] {
+    run([&] {
         uint8_t code = 0;
-        if (!m_impl->take_page_response(d, has_pasid, pasid, iova, &code)) {
+        if (!take_page_response(d, has_pasid, pasid, iova, &code)) {
             rc = -EAGAIN;
             return;
         }
@@ -650,13 +686,12 @@ int platform::iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf
             rc = -EACCES;
             return;
         }
-        rc = m_impl->iopf_step(d, has_pasid, pasid, iova, is_write);
+        rc = iopf_step(d, has_pasid, pasid, iova, retried, is_write);
         if (rc != 0) {
             return;
         }
         hw::fault_reason reason = hw::fault_reason::none;
-        rc = m_impl->transfer(d, has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0
-                                                                                                              : -EFAULT;
+        rc = transfer(d, has_pasid, pasid, iova, buf, len, is_write, &reason) == tlm::TLM_OK_RESPONSE ? 0 : -EFAULT;
     });
     return rc;
 }

@@ -101,6 +101,13 @@ class platform {
     int iopf_request(unsigned n, uint32_t pasid, uint64_t iova, bool is_write);
     int iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
                       uint8_t* response_code = nullptr);
+    // The same over every page of [iova, iova + len): the device asks for each translation, and
+    // the pages it did not get make one page request group (the group of iova's page: the same
+    // PRGI, LPIG on the last request, PCIe PRI), answered by one response; iopf_complete_range
+    // then asks again for every page of the range before it moves the len bytes.
+    int iopf_request_range(unsigned n, uint32_t pasid, uint64_t iova, std::size_t len, bool is_write);
+    int iopf_complete_range(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, bool is_write,
+                            uint8_t* response_code = nullptr);
 
     // Built-in device n runs a seeded, self-checking random DMA stream (platform/traffic.h); an own
     // device runs none (an empty result).

@@ -69,15 +69,26 @@ class platform_impl : public cpu::user_memory_pinner {
     txn_tracer* tracer() { return m_tracer.get(); }
 
     void run(const std::function<void()>& fn);
-    // Inside a job: one step of device d's translation with page requests (platform::iopf_request).
-    int iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write);
+    // Inside a job: one step of device d's translation with page requests of the pages of
+    // [iova, iova + len) (platform::iopf_request_range).
+    int iopf_step(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, std::size_t len, bool is_write);
+    // platform::iopf_complete(_range): the group's response, then the translation of the pages of
+    // [iova, iova + retried) asked again, then the DMA of len bytes.
+    int iopf_complete(unsigned n, uint32_t pasid, uint64_t iova, void* buf, std::size_t len, std::size_t retried,
+                      bool is_write, uint8_t* response_code);
     // Inside a job: device d's DMA (a built-in device's transfer, or an own device's dma()), over
     // when it has completed in simulated time.
     tlm::tlm_response_status transfer(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, void* buf,
                                       std::size_t len, bool is_write, hw::fault_reason* reason);
-    // Inside a job: device d's translation step with page requests (dma_device::request_translation).
-    dma_device::pri_step request_translation(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
-                                             bool is_write, uint8_t* code);
+    // Inside a job: device d's ATS translation of iova for the access (dma_device::translate_for_access).
+    dma_device::pri_step translate_for_access(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
+                                              bool is_write);
+    // Inside a job: device d's page request for iova's page in `group` (LPIG when `last`); true when
+    // the unit answered the group at once (*code).
+    bool send_page_request(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
+                           uint16_t group, bool last, uint8_t* code);
+    // A built-in device gives back the time it ran ahead (own devices never run ahead).
+    void sync_device(platform_device& d);
     // Inside a job: takes device d's response to the page request for iova's group, if it has come.
     bool take_page_response(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, uint8_t* code);
     void set_job_name(const char* name) { m_job_name = name; }

@@ -11,12 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "iommufd/iommufd_util.h"
 #include "iommusim/iommufd.h"
 #include "iommusim/iommusim.h"
 #include "platform/dma_device.h"
 #include "platform/platform.h"
+#include "tlm/iommu.h"
 
 namespace iommusim::test {
 namespace {
@@ -249,6 +251,76 @@ TEST_F(VtdIopf, ReplaceDrainsQueuedRequestsOfTheOldHwpt) {
     // A fault after the replace goes to the new HWPT (same fault object) and is read as usual.
     ASSERT_EQ(1, p.iopf_request(k_device, 0, k_iova, false));
     EXPECT_EQ(ReadFault().addr, k_iova);
+}
+
+// A device touching three not-present pages of one group (PCIe PRI): three page requests with
+// PRGI 3, LPIG on the last only; the unit writes all three, the driver reports them, the fault
+// object delivers them as one group of three records with one cookie, one response answers all,
+// and the device asks again for all three pages before its write lands in each.
+TEST_F(VtdIopf, MultiPageGroupIsReadAsOneGroupAnsweredOnceAndRetriedWhole) {
+    platform& p = platform::instance();
+    constexpr std::size_t pages = 3;
+    const dma_device::stats before = p.dma_engine(k_device).statistics();
+    const uint64_t queued_before = p.iommu_model().page_requests().statistics().queued;
+    ASSERT_EQ(1, p.iopf_request_range(k_device, 0, k_iova, pages * page, true));
+    EXPECT_EQ(p.iommu_model().page_requests().statistics().queued - queued_before, pages) << "the unit wrote all three";
+    iommu_hwpt_pgfault f[pages + 1] = {};
+    ASSERT_EQ(static_cast<ssize_t>(pages * sizeof f[0]), iommusim_read(m_fault_fd, f, sizeof f));
+    for (unsigned i = 0; i < pages; ++i) {
+        EXPECT_EQ(f[i].addr, k_iova + i * page);
+        EXPECT_EQ(f[i].grpid, 3u);
+        EXPECT_EQ(f[i].cookie, f[0].cookie) << "one group";
+        EXPECT_EQ(f[i].perm, static_cast<uint32_t>(IOMMU_PGFAULT_PERM_WRITE));
+        EXPECT_EQ(f[i].flags, i + 1 == pages ? static_cast<uint32_t>(IOMMU_PGFAULT_FLAGS_LAST_PAGE) : 0u);
+    }
+    auto* mem = static_cast<uint8_t*>(std::aligned_alloc(page, pages * page));
+    ASSERT_NE(nullptr, mem);
+    std::memset(mem, 0, pages * page);
+    uint64_t iova = k_iova;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, mem, pages * page, &iova,
+                         IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    Respond(f[0].cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+    std::vector<uint8_t> data(pages * page);
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        data[i] = static_cast<uint8_t>(i * 7 + 1);
+    }
+    uint8_t code = 0xff;
+    EXPECT_EQ(0, p.iopf_complete_range(k_device, 0, k_iova, data.data(), data.size(), true, &code));
+    EXPECT_EQ(code, 0u);
+    EXPECT_EQ(0, std::memcmp(mem, data.data(), data.size()));
+    const dma_device::stats& after = p.dma_engine(k_device).statistics();
+    EXPECT_EQ(after.page_requests - before.page_requests, pages);
+    EXPECT_EQ(after.page_responses - before.page_responses, 1u);
+    EXPECT_EQ(after.page_request_retries - before.page_request_retries, pages);
+    EXPECT_EQ(after.retries_granted - before.retries_granted, pages);
+    iommu_ioas_unmap unmap{};
+    unmap.size = sizeof(unmap);
+    unmap.ioas_id = m_ioas_id;
+    unmap.iova = k_iova;
+    unmap.length = pages * page;
+    EXPECT_EQ(0, Ioctl(m_fd, IOMMU_IOAS_UNMAP, &unmap));
+    std::free(mem);
+}
+
+// Only the pages the device did not get join the group: the middle one is mapped.
+TEST_F(VtdIopf, MultiPageGroupHoldsOnlyThePagesNotTranslated) {
+    platform& p = platform::instance();
+    uint64_t iova = k_iova + page;
+    ASSERT_EQ(0, IoasMap(m_fd, m_ioas_id, m_buf, page, &iova,
+                         IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+    ASSERT_EQ(1, p.iopf_request_range(k_device, 0, k_iova, 3 * page, false));
+    iommu_hwpt_pgfault f[3] = {};
+    ASSERT_EQ(static_cast<ssize_t>(2 * sizeof f[0]), iommusim_read(m_fault_fd, f, sizeof f));
+    EXPECT_EQ(f[0].addr, k_iova);
+    EXPECT_EQ(f[0].flags, 0u);
+    EXPECT_EQ(f[1].addr, k_iova + 2 * page);
+    EXPECT_EQ(f[1].flags, static_cast<uint32_t>(IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+    EXPECT_EQ(f[1].grpid, 3u);
+    Respond(f[0].cookie, IOMMUFD_PAGE_RESP_INVALID);
+    uint8_t code = 0xff;
+    uint8_t b[8] = {};
+    EXPECT_EQ(-EACCES, p.iopf_complete_range(k_device, 0, k_iova, b, sizeof b, false, &code));
+    EXPECT_EQ(code, 1u);
 }
 
 TEST_F(VtdIopf, DeviceWithoutPriIsRefused) {
