@@ -154,6 +154,31 @@ TEST(VtdPrq, RequestReachesTheDomainHandlerAndTheResponseTheDevice) {
     });
 }
 
+// A group of three pages: the thread reports the three requests in queue order, the group index
+// on each and LAST_PAGE on the third only (Linux intel_prq_report; the IOMMU core groups them).
+TEST(VtdPrq, MultiPageGroupIsReportedRequestByRequest) {
+    prq_unit u;
+    recording_domain dom;
+    dom.attach_dev(u.ats_dev);
+    u.run([&] {
+        for (unsigned i = 0; i < 3; ++i) {
+            ASSERT_FALSE(u.device().send_page_request(false, 0, 0x30'0000 + i * 0x1000, false, 0x21, nullptr, i == 2));
+        }
+        EXPECT_EQ(u.service(), 3u);
+        ASSERT_EQ(dom.requests.size(), 3u);
+        for (unsigned i = 0; i < 3; ++i) {
+            EXPECT_EQ(dom.requests[i].addr, 0x30'0000u + i * 0x1000);
+            EXPECT_EQ(dom.requests[i].grpid, 0x21u);
+            EXPECT_EQ(dom.requests[i].perm, driver::page_request_perm_read);
+            EXPECT_EQ(dom.requests[i].flags, i == 2 ? driver::page_request_last_page : 0u);
+        }
+        // One response for the group (named by its last request) reaches the device.
+        EXPECT_EQ(u.ops().page_response(u.ats_dev, dom.requests[2], {0, 0x21, driver::page_response_code::success}), 0);
+        EXPECT_EQ(u.response(0x21), 0u);
+        EXPECT_EQ(u.response(0x21), 0xff) << "only one";
+    });
+}
+
 TEST(VtdPrq, RefusedByTheHandlerIsAnsweredInvalid) {
     prq_unit u;
     recording_domain dom;

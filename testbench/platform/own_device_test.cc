@@ -364,6 +364,80 @@ TEST(OwnDevice, PageRequestOfAnOwnDeviceIsAnsweredThroughTheFaultQueue) {
     iommusim_close(iommufd);
 }
 
+// An own ATS+PRI device touching two not-present pages: one page request group of two requests
+// (one PRGI, LPIG on the second), read from the fault fd as two records with one cookie, one
+// response; the device gets that one response, asks again for both pages and its write lands.
+TEST(OwnDevice, MultiPageGroupOfAnOwnDeviceIsAnsweredOnce) {
+    platform_config cfg = one_builtin_device();
+    cfg.iommu.prs = true;
+    cfg.iommu.pds = true;
+    ASSERT_TRUE(platform::configure(cfg));
+    struct pri_device : counting_device {
+        using counting_device::counting_device;
+        std::vector<page_group_response> responses;
+        void page_response_received(const page_group_response& r) override { responses.push_back(r); }
+    } dev("pri", own_device_config{own_rid, true, true, true, 200});
+    ASSERT_TRUE(platform::attach(dev));
+    platform& p = platform::instance();
+    const int iommufd = iommusim_open("/dev/iommu", O_RDWR);
+    const int vfio = iommusim_open("/dev/vfio/devices/vfio1", O_RDWR);
+    vfio_device_bind_iommufd bind{};
+    bind.argsz = sizeof(bind);
+    bind.iommufd = iommufd;
+    ASSERT_EQ(iommusim_ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), 0);
+    iommu_ioas_alloc alloc{};
+    alloc.size = sizeof(alloc);
+    ASSERT_EQ(iommusim_ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc), 0);
+    iommu_fault_alloc fault{};
+    fault.size = sizeof(fault);
+    ASSERT_EQ(iommusim_ioctl(iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fault), 0);
+    iommu_hwpt_alloc hwpt{};
+    hwpt.size = sizeof(hwpt);
+    hwpt.flags = IOMMU_HWPT_FAULT_ID_VALID;
+    hwpt.dev_id = bind.out_devid;
+    hwpt.pt_id = alloc.out_ioas_id;
+    hwpt.fault_id = fault.out_fault_id;
+    ASSERT_EQ(iommusim_ioctl(iommufd, IOMMU_HWPT_ALLOC, &hwpt), 0);
+    vfio_device_attach_iommufd_pt attach{};
+    attach.argsz = sizeof(attach);
+    attach.pt_id = hwpt.out_hwpt_id;
+    ASSERT_EQ(iommusim_ioctl(vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach), 0);
+
+    const uint64_t iova = iova_base + 0x6000;
+    ASSERT_EQ(p.iopf_request_range(1, 0, iova, 2 * 4096, true), 1);
+    iommu_hwpt_pgfault f[2]{};
+    const int fault_fd = static_cast<int>(fault.out_fault_fd);
+    ASSERT_EQ(iommusim_read(fault_fd, f, sizeof f), static_cast<ssize_t>(sizeof f));
+    EXPECT_EQ(f[0].addr, iova);
+    EXPECT_EQ(f[0].flags, 0u);
+    EXPECT_EQ(f[1].addr, iova + 0x1000);
+    EXPECT_EQ(f[1].flags, static_cast<uint32_t>(IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+    EXPECT_EQ(f[0].grpid, f[1].grpid);
+    EXPECT_EQ(f[0].cookie, f[1].cookie);
+    host_buffer host;
+    iommu_ioas_map map{};
+    map.size = sizeof(map);
+    map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+    map.ioas_id = alloc.out_ioas_id;
+    map.user_va = reinterpret_cast<uintptr_t>(host.p);
+    map.length = 2 * 4096;
+    map.iova = iova;
+    ASSERT_EQ(iommusim_ioctl(iommufd, IOMMU_IOAS_MAP, &map), 0);
+    iommu_hwpt_page_response resp{f[0].cookie, IOMMUFD_PAGE_RESP_SUCCESS};
+    ASSERT_EQ(iommusim_write(fault_fd, &resp, sizeof resp), static_cast<ssize_t>(sizeof resp));
+    std::vector<uint8_t> data(2 * 4096, 0x6c);
+    uint8_t code = 0xff;
+    ASSERT_EQ(p.iopf_complete_range(1, 0, iova, data.data(), data.size(), true, &code), 0);
+    EXPECT_EQ(code, 0);
+    ASSERT_EQ(dev.responses.size(), 1u) << "one response for the group";
+    EXPECT_EQ(dev.responses[0].prg_index, (iova >> 12) & 0x1ff);
+    EXPECT_TRUE(dev.responses[0].lpig);
+    EXPECT_EQ(std::memcmp(host.bytes(), data.data(), data.size()), 0);
+    iommusim_close(fault_fd);
+    iommusim_close(vfio);
+    iommusim_close(iommufd);
+}
+
 TEST(OwnDevice, WithoutAtsATranslationRequestIsNotSent) {
     own_device dev("plain", own_device_config{0x0320, false, true, false, 200});
     const ats_result t = dev.translate(false, 0, 0x1000, false);

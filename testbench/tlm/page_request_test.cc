@@ -156,6 +156,28 @@ TEST(PageRequest, DescriptorWrittenAtTailWithItsFields) {
     });
 }
 
+// A group of three pages (PCIe PRI): three messages with PRGI 0x42, LPIG on the third only; the
+// unit writes each as its own descriptor, in order, and answers none of them itself.
+TEST(PageRequest, MultiPageGroupIsWrittenRequestByRequest) {
+    bench b(prs_config());
+    b.run([&] {
+        b.setup_queue();
+        b.page_request(0x10'0000, true, 0x42, false);
+        b.page_request(0x10'1000, true, 0x42, false);
+        b.page_request(0x10'2000, true, 0x42, true);
+        EXPECT_FALSE(b.ext.pr_auto_response);
+        EXPECT_EQ(b.reg64(reg::PQT_OFFSET), 3u * 32);
+        // qw1: WRR (bit 1), LPIG (bit 2) on the last, PRGI 0x42 << 3 = 0x210, the page at 63:12.
+        EXPECT_EQ(b.descriptor(0)[1], 0x0010'0212ull);
+        EXPECT_EQ(b.descriptor(1)[1], 0x0010'1212ull);
+        EXPECT_EQ(b.descriptor(2)[1], 0x0010'2216ull);
+        EXPECT_EQ(b.descriptor(0)[0], 0x0000'0000'0100'0001ull);  // type 1, RID 0x0100, no PASID
+        EXPECT_EQ(b.mmu.page_requests().statistics().queued, 3u);
+        sc_core::wait(10, sc_core::SC_NS);
+        EXPECT_EQ(b.prq_irqs.rises, 1u) << "one event: PPR stayed set after the first";
+    });
+}
+
 TEST(PageRequest, RequestWithoutPasidReadsAsReadRequest) {
     bench b(prs_config());
     b.run([&] {
