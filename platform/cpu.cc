@@ -27,6 +27,10 @@ cpu::cpu(const sc_core::sc_module_name& name)
     , irq_inv("irq_inv")
     , irq_prq("irq_prq") {
     mem_socket.register_invalidate_direct_mem_ptr(this, &cpu::invalidate_mem_dmi);
+    for (unsigned i = 0; i < irq_lines; ++i) {
+        m_irq_or_timeout[i] |= m_irq_event[i];
+        m_irq_or_timeout[i] |= m_irq_timeout;
+    }
     SC_THREAD(job_thread);
     SC_METHOD(on_irq_inv);
     sensitive << irq_inv.pos();
@@ -228,8 +232,17 @@ void cpu::irq_ack(driver::hw_irq irq) {
 bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
     m_qk.sync();
     const unsigned i = irq_index(irq);
-    if (!m_irq_pending[i]) {
-        sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), m_irq_event[i]);
+    const sc_core::sc_time deadline =
+        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    // One time-out event for every wait: an earlier call's notification still pending wakes the
+    // thread early, and the loop waits again for the rest. A fresh time-out per call (wait(t, e))
+    // would leave one cancelled entry per answered wait in the kernel's timed queue until its time.
+    if (timeout_ns == 0 && !m_irq_pending[i]) {
+        sc_core::wait(sc_core::SC_ZERO_TIME, m_irq_event[i]);
+    }
+    while (!m_irq_pending[i] && sc_core::sc_time_stamp() < deadline) {
+        m_irq_timeout.notify(deadline - sc_core::sc_time_stamp());  // keeps an earlier pending one
+        sc_core::wait(m_irq_or_timeout[i]);
     }
     return m_irq_pending[i];
 }

@@ -85,8 +85,11 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     static constexpr unsigned mem_dmi_slots = 16;
     std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     sc_core::sc_event m_job_event;
-    sc_core::sc_event m_irq_event[3];
-    bool m_irq_pending[3] = {false, false, false};
+    static constexpr unsigned irq_lines = 3;  // driver::hw_irq values
+    sc_core::sc_event m_irq_event[irq_lines];
+    sc_core::sc_event m_irq_timeout;                        // wait_for_irq's time-outs
+    sc_core::sc_event_or_list m_irq_or_timeout[irq_lines];  // m_irq_event[i] | m_irq_timeout
+    bool m_irq_pending[irq_lines] = {false, false, false};
     const std::function<void()>* m_job = nullptr;
     bool m_job_done = false;
     std::exception_ptr m_job_error;
