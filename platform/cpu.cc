@@ -26,6 +26,11 @@ cpu::cpu(const sc_core::sc_module_name& name)
     , irq_fault("irq_fault")
     , irq_inv("irq_inv")
     , irq_prq("irq_prq") {
+    mem_socket.register_invalidate_direct_mem_ptr(this, &cpu::invalidate_mem_dmi);
+    for (unsigned i = 0; i < irq_lines; ++i) {
+        m_irq_or_timeout[i] |= m_irq_event[i];
+        m_irq_or_timeout[i] |= m_irq_timeout;
+    }
     SC_THREAD(job_thread);
     SC_METHOD(on_irq_inv);
     sensitive << irq_inv.pos();
@@ -89,12 +94,13 @@ void cpu::execute(const std::function<void()>& job) {
 }
 
 bool cpu::mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len) {
-    tlm::tlm_generic_payload trans;
+    tlm::tlm_generic_payload& trans = m_mmio_trans;
     trans.set_command(cmd);
     trans.set_address(off);
     trans.set_data_ptr(static_cast<unsigned char*>(data));
     trans.set_data_length(len);
     trans.set_streaming_width(len);
+    trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = m_qk.get_local_time();
     mmio_socket->b_transport(trans, delay);
@@ -130,18 +136,48 @@ bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
 }
 
 bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
-    tlm::tlm_generic_payload trans;
+    ++m_mem_accesses;
+    const bool rd = cmd == tlm::TLM_READ_COMMAND;
+    tlm::tlm_dmi& dmi = m_mem_dmi[(pa >> 12) % mem_dmi_slots];
+    if (len != 0 && dmi.get_dmi_ptr() && pa >= dmi.get_start_address() && pa + (len - 1) >= pa &&
+        pa + (len - 1) <= dmi.get_end_address() && (rd ? dmi.is_read_allowed() : dmi.is_write_allowed())) {
+        unsigned char* host = dmi.get_dmi_ptr() + (pa - dmi.get_start_address());
+        if (rd) {
+            std::memcpy(data, host, len);
+            m_qk.inc(dmi.get_read_latency());
+        } else {
+            std::memcpy(host, data, len);
+            m_qk.inc(dmi.get_write_latency());
+        }
+        return true;
+    }
+    tlm::tlm_generic_payload& trans = m_mem_trans;
     trans.set_command(cmd);
     trans.set_address(pa);
     trans.set_data_ptr(static_cast<unsigned char*>(data));
     trans.set_data_length(static_cast<unsigned>(len));
     trans.set_streaming_width(static_cast<unsigned>(len));
+    trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = m_qk.get_local_time();
     mem_socket->b_transport(trans, delay);
     m_qk.set(delay);
-    ++m_mem_accesses;
-    return trans.is_response_ok();
+    const bool ok = trans.is_response_ok();
+    if (ok && trans.is_dmi_allowed() && (rd || cmd == tlm::TLM_WRITE_COMMAND)) {
+        tlm::tlm_dmi granted;
+        if (mem_socket->get_direct_mem_ptr(trans, granted)) {
+            dmi = granted;
+        }
+    }
+    return ok;
+}
+
+void cpu::invalidate_mem_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
+    for (tlm::tlm_dmi& d : m_mem_dmi) {
+        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
+            d.init();
+        }
+    }
 }
 
 bool cpu::cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {
@@ -196,8 +232,17 @@ void cpu::irq_ack(driver::hw_irq irq) {
 bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
     m_qk.sync();
     const unsigned i = irq_index(irq);
-    if (!m_irq_pending[i]) {
-        sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), m_irq_event[i]);
+    const sc_core::sc_time deadline =
+        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    // One time-out event for every wait: an earlier call's notification still pending wakes the
+    // thread early, and the loop waits again for the rest. A fresh time-out per call (wait(t, e))
+    // would leave one cancelled entry per answered wait in the kernel's timed queue until its time.
+    if (timeout_ns == 0 && !m_irq_pending[i]) {
+        sc_core::wait(sc_core::SC_ZERO_TIME, m_irq_event[i]);
+    }
+    while (!m_irq_pending[i] && sc_core::sc_time_stamp() < deadline) {
+        m_irq_timeout.notify(deadline - sc_core::sc_time_stamp());  // keeps an earlier pending one
+        sc_core::wait(m_irq_or_timeout[i]);
     }
     return m_irq_pending[i];
 }

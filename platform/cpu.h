@@ -5,11 +5,14 @@
 // Models: a single in-order core with a quantum keeper for memory accesses; MMIO accesses are
 // synchronising (the CPU waits for each to complete before issuing the next), as uncached
 // device accesses are.
+// Host cost: memory accesses go through a DMI pointer of the memory when it grants one (the same
+// latency annotated); one transaction object per socket is reused.
 // Does not model: caches, multiple cores, interrupt controllers (the lines are level inputs).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
+#include <array>
 #include <exception>
 #include <functional>
 #include <systemc>
@@ -72,11 +75,21 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     bool mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
     // One memory transport without a quantum sync (no other process runs before the caller syncs).
     bool mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
+    void invalidate_mem_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
 
     tlm_utils::tlm_quantumkeeper m_qk;
+    // Reused: neither target's b_transport waits, so no second access starts meanwhile.
+    tlm::tlm_generic_payload m_mmio_trans;
+    tlm::tlm_generic_payload m_mem_trans;
+    // DMI pointers of the memory, one slot per 4 KiB page (page number modulo the slot count).
+    static constexpr unsigned mem_dmi_slots = 16;
+    std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
     sc_core::sc_event m_job_event;
-    sc_core::sc_event m_irq_event[3];
-    bool m_irq_pending[3] = {false, false, false};
+    static constexpr unsigned irq_lines = 3;  // driver::hw_irq values
+    sc_core::sc_event m_irq_event[irq_lines];
+    sc_core::sc_event m_irq_timeout;                        // wait_for_irq's time-outs
+    sc_core::sc_event_or_list m_irq_or_timeout[irq_lines];  // m_irq_event[i] | m_irq_timeout
+    bool m_irq_pending[irq_lines] = {false, false, false};
     const std::function<void()>* m_job = nullptr;
     bool m_job_done = false;
     std::exception_ptr m_job_error;

@@ -119,6 +119,7 @@ void iommu::memory_invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
             d.init();
         }
     }
+    m_queue_mem->invalidate_dmi(start, end);
     revoke_if([&](const dmi_grant& g) { return g.out_start <= end && start <= g.out_end; });
 }
 

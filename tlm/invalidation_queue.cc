@@ -33,6 +33,7 @@ invalidation_queue::invalidation_queue(sc_core::sc_module_name name, const iommu
     , m_timeout_delay(static_cast<double>(cfg.devtlb_timeout_ns), sc_core::SC_NS)
     , m_legacy_caps(caps_for(false))
     , m_scalable_caps(caps_for(true))
+    , m_reserved_ttms(reserved_ttms())
     , m_iectl(static_cast<uint32_t>(hw::iectl::reset)) {
     SC_HAS_PROCESS(invalidation_queue);
     SC_THREAD(engine);
@@ -201,10 +202,6 @@ void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
 
 // ---- Engine ------------------------------------------------------------------------------------
 
-uint32_t invalidation_queue::entries() const {
-    return 1u << (m_qs + (m_dw ? 7 : 8));
-}
-
 decode_caps invalidation_queue::caps_for(bool scalable_mode) const {
     decode_caps c;
     c.mamv = m_cfg.mamv;
@@ -219,28 +216,19 @@ decode_caps invalidation_queue::caps_for(bool scalable_mode) const {
     return c;
 }
 
-bool invalidation_queue::ttm_reserved(unsigned ttm) const {
+uint8_t invalidation_queue::reserved_ttms() const {
     // 10b is always reserved; 01b needs ECAP.SMTS and 11b ECAP.ADMS (docs/vtd-facts.md §1.6).
-    return ttm > abort_dma_ttm || ttm == always_reserved_ttm || (ttm == scalable_ttm && !m_cfg.smts) ||
-           (ttm == abort_dma_ttm && !m_cfg.adms);
+    static_assert(abort_dma_ttm == 3, "ttm_reserved() knows TTM values 0-3");
+    return static_cast<uint8_t>((1u << always_reserved_ttm) | (m_cfg.smts ? 0u : 1u << scalable_ttm) |
+                                (m_cfg.adms ? 0u : 1u << abort_dma_ttm));
 }
 
-bool invalidation_queue::can_fetch() const {
-    return m_qies && !m_iqe && !m_ite && hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4));
-}
-
-void invalidation_queue::publish() {
-    queue_wave_state s = m_wave;
-    s.iqh = m_head;
-    const uint64_t qt = hw::iqt::qt::get(m_iqt);
-    s.iqt = static_cast<uint32_t>(m_dw ? qt >> 1 : qt);
-    show(s);
-}
-
-void invalidation_queue::show_desc_type(uint32_t type) {
-    queue_wave_state s = m_wave;
-    s.desc_type = type;
-    show(s);
+void invalidation_queue::show_queue(uint32_t head, uint32_t tail) {
+    m_wave.iqh = head;
+    m_wave.iqt = tail;
+    if (m_wave_observer) {
+        m_wave_observer->queue_state_changed(now(), m_wave);
+    }
 }
 
 void invalidation_queue::show(const queue_wave_state& state) {
@@ -271,21 +259,29 @@ void invalidation_queue::write_signals() {
     m_signalled = m_wave;
 }
 
-void invalidation_queue::spend(const sc_core::sc_time& t) {
-    m_ahead += t;
+void invalidation_queue::settle() {
+    if (!m_activity_known) {
+        // Until the next sync() nothing creates activity (see m_activity_known), so the kernel's
+        // answer holds for every descriptor up to then.
+        m_quantum = tlm::tlm_global_quantum::instance().get();
+        m_time_to_activity = sc_core::sc_time_to_pending_activity();
+        m_activity_known = true;
+    }
     // Another process running before the end (or at it: the kernel orders processes of one time
     // itself; activity at the current time counts as zero) could see what the descriptor changed
     // before its time. Beyond the quantum, code outside the simulation could (between two
     // sc_start calls).
-    if (m_ahead > tlm::tlm_global_quantum::instance().get() || sc_core::sc_time_to_pending_activity() <= m_ahead) {
+    if (m_ahead > m_quantum || m_time_to_activity <= m_ahead) {
         // Even a zero wait: the delta cycle lets that activity run first, as one wait per descriptor would.
         const sc_core::sc_time w = m_ahead;
         m_ahead = sc_core::SC_ZERO_TIME;
+        m_activity_known = false;
         wait(w);
     }
 }
 
 void invalidation_queue::sync() {
+    m_activity_known = false;
     if (m_ahead != sc_core::SC_ZERO_TIME) {
         const sc_core::sc_time t = m_ahead;
         m_ahead = sc_core::SC_ZERO_TIME;
@@ -372,13 +368,10 @@ bool invalidation_queue::step() {
     // fetch latency (error) or fetch + processing latency (apply).
     hw::inv_desc d{};
     const std::size_t bytes = std::size_t{1} << shift();
-    const bool fetched = m_host.memory().read(m_base + (uint64_t{m_head} << shift()), d.data(), bytes);
-    decode_result r;
-    if (fetched) {
-        r = descriptor_decoder::decode(d, m_dw, ttm == legacy_ttm ? m_legacy_caps : m_scalable_caps);
-    } else {
-        r.iqei = iqei::fetch_error;
-    }
+    const decode_result r =
+        m_host.memory().read_in_page(m_base + (uint64_t{m_head} << shift()), d.data(), bytes)
+            ? descriptor_decoder::decode(d, m_dw, ttm == legacy_ttm ? m_legacy_caps : m_scalable_caps)
+            : decode_result{iqei::fetch_error, {}};
     if (!r.ok()) {
         spend(m_fetch_delay);
         queue_error(r.iqei);
@@ -556,10 +549,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
     return true;
 }
 
-void invalidation_queue::check_timeouts() {
-    if (m_outstanding.empty()) {
-        return;
-    }
+void invalidation_queue::check_deadlines() {
     const sc_core::sc_time t = now();
     for (const outstanding_devtlb& o : m_outstanding) {
         if (o.deadline <= t) {

@@ -35,7 +35,9 @@
 // or fault status, a wait completion, a device-TLB request or page response, going idle, and when
 // another process has activity before the descriptor would end. The waveform state goes to a
 // queue_wave_observer with each change's own time; the signals follow when the engine blocks
-// (idle, or waiting for a device).
+// (idle, or waiting for a device). The kernel is asked for the next activity once per run ahead,
+// not per descriptor (see m_activity_known), and descriptors are fetched with
+// phys_mem_if::read_in_page (a copy from a directly readable page).
 //
 // Timing (iommu_config): a descriptor takes qi_fetch_ns + memory_latency_ns, plus qi_desc_process_ns
 // when valid (its effect lands at the end); a status write memory_latency_ns; a device-TLB request
@@ -58,6 +60,7 @@
 
 #include <systemc>
 
+#include "iommusim/hw/vtd_regs.h"
 #include "tlm/descriptor_decoder.h"
 #include "tlm/device_tlb_port.h"
 #include "tlm/invalidation_queue_stats.h"
@@ -154,7 +157,9 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     };
 
     void engine();
-    bool can_fetch() const;
+    bool can_fetch() const {
+        return m_qies && !m_iqe && !m_ite && hw::iqt::qt::get(m_iqt) != (uint64_t{m_head} << (shift() - 4));
+    }
     // One descriptor at IQH: checks, fetch, decode, apply. False when it stopped on an error.
     bool step();
     void queue_error(uint8_t code);
@@ -162,18 +167,44 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     bool send_devtlb(const decoded_desc& d);  // false: stopped by a time-out before sending
     void send_page_response(const decoded_desc& d);
     bool run_wait(const decoded_desc& d);
-    void check_timeouts();
+    void check_timeouts() {
+        if (!m_outstanding.empty()) {
+            check_deadlines();
+        }
+    }
+    void check_deadlines();
     void time_out(uint16_t sid);
     void set_ics_iwc();
     void send_completion_msi();
-    void publish();
-    void show_desc_type(uint32_t type);
+    // The observer sees IQH/IQT (publish) and the type in flight when they change.
+    void publish() {
+        const uint64_t qt = hw::iqt::qt::get(m_iqt);
+        const auto tail = static_cast<uint32_t>(m_dw ? qt >> 1 : qt);
+        if (m_wave.iqh != m_head || m_wave.iqt != tail) {
+            show_queue(m_head, tail);
+        }
+    }
+    void show_queue(uint32_t head, uint32_t tail);  // one of them changed
+    void show_desc_type(uint32_t type) {
+        if (m_wave.desc_type != type) {
+            queue_wave_state s = m_wave;
+            s.desc_type = type;
+            show(s);
+        }
+    }
     void show(const queue_wave_state& state);
     // The engine's own time, ahead of the kernel's by m_ahead.
     sc_core::sc_time now() const { return sc_core::sc_time_stamp() + m_ahead; }
     // Spends t of the engine's time: annotated when no other process has activity before it ends,
     // else waited for (with what was annotated before).
-    void spend(const sc_core::sc_time& t);
+    void spend(const sc_core::sc_time& t) {
+        m_ahead += t;
+        if (!m_activity_known || m_ahead > m_quantum || m_time_to_activity <= m_ahead) {
+            settle();
+        }
+    }
+    // spend()'s decision: annotate, or wait for what was annotated.
+    void settle();
     // Waits for the annotated time, so that sc_time_stamp() is the engine's time.
     void sync();
     // The signals take the wave state: before the engine blocks on an event (an update request
@@ -181,10 +212,13 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     void write_signals();
     void note_iqt_write();
     sc_core::sc_time earliest_deadline() const;
-    uint32_t entries() const;
+    uint32_t entries() const { return 1u << (m_qs + (m_dw ? 7 : 8)); }
     unsigned shift() const { return m_dw ? 5 : 4; }  // log2 descriptor bytes
     decode_caps caps_for(bool scalable_mode) const;  // RTADDR.TTM legacy (00b) or not
-    bool ttm_reserved(unsigned ttm) const;           // IQEI 7
+    bool ttm_reserved(unsigned ttm) const {          // IQEI 7
+        return ttm >= 4 || ((m_reserved_ttms >> ttm) & 1) != 0;
+    }
+    uint8_t reserved_ttms() const;  // bit t: RTADDR.TTM t is reserved for the unit
 
     const iommu_config m_cfg;
     qi_host& m_host;
@@ -194,6 +228,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     const sc_core::sc_time m_timeout_delay;        // devtlb_timeout_ns
     const decode_caps m_legacy_caps;
     const decode_caps m_scalable_caps;
+    const uint8_t m_reserved_ttms;
 
     // Registers.
     uint64_t m_iqt = 0;
@@ -222,7 +257,15 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     sc_core::sc_time m_publish_time;  // IQT write that published the descriptor in flight
     std::deque<std::pair<uint32_t, sc_core::sc_time>> m_iqt_writes;  // (tail index, time)
 
-    sc_core::sc_time m_ahead;      // local time offset of the engine thread
+    sc_core::sc_time m_ahead;  // local time offset of the engine thread
+    // The kernel's time to the next activity of any process and the global quantum, as spend()
+    // last asked them. They hold until the engine waits or creates activity itself, and it does
+    // either only after sync() (or in spend()), which forget them: between two waits no other
+    // process runs, and what the engine calls while ahead of the kernel (memory, the caches, the
+    // coverage and cache-time hooks of qi_host, the wave observer) creates none.
+    bool m_activity_known = false;
+    sc_core::sc_time m_time_to_activity;
+    sc_core::sc_time m_quantum;
     queue_wave_state m_wave;       // as shown to the observer
     queue_wave_state m_signalled;  // as written to the signals
     queue_wave_observer* m_wave_observer = nullptr;

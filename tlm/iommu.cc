@@ -29,7 +29,7 @@ class iommu::queue_host final : public qi_host {
         const uint64_t now = m_owner.m_tlb.cycles();
         const uint64_t spent = now - m_cycles_seen;
         m_cycles_seen = now;
-        return m_owner.cycle_time(spent);
+        return spent == 0 ? sc_core::SC_ZERO_TIME : m_owner.cycle_time(spent);  // untimed caches: no sc_time built
     }
 
   private:

@@ -1,7 +1,9 @@
 // Pieces the IOMMU shell's source files share (tlm/iommu*.cc, tlm/dmi_grants.cc); not a public header.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <systemc>
 
 #include "tlm/iommu.h"
@@ -24,7 +26,9 @@ inline bool in_thread() {
 namespace iommusim {
 
 // phys_mem_if over initiator_socket. The timed instance accumulates each access's annotated delay
-// into m_delay, which the DMA path resets per request; the queue engine's instance is untimed.
+// into m_delay, which the DMA path resets per request; the queue engine's instance is untimed and
+// reads and writes through the memory's DMI pointers where it grants them (the latency it would
+// annotate is not charged either way), else through b_transport.
 class iommu::socket_memory final : public phys_mem_if {
   public:
     socket_memory(iommu& owner, bool timed) : m_owner(owner), m_timed(timed) {}
@@ -44,11 +48,33 @@ class iommu::socket_memory final : public phys_mem_if {
         }
         return write(pa, &desired, sizeof desired);
     }
+    // The memory revoked its DMI pointers over [start, end].
+    void invalidate_dmi(uint64_t start, uint64_t end) {
+        for (tlm::tlm_dmi& d : m_dmi) {
+            if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
+                d.init();
+            }
+        }
+    }
 
     sc_core::sc_time m_delay;
 
   private:
+    static constexpr unsigned dmi_slots = 8;  // by 4 KiB page: the queue's ring pages and status words
+
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
+        const bool rd = cmd == tlm::TLM_READ_COMMAND;
+        tlm::tlm_dmi& dmi = m_dmi[(pa >> 12) % dmi_slots];
+        if (!m_timed && len != 0 && dmi.get_dmi_ptr() && pa >= dmi.get_start_address() && pa + (len - 1) >= pa &&
+            pa + (len - 1) <= dmi.get_end_address() && (rd ? dmi.is_read_allowed() : dmi.is_write_allowed())) {
+            unsigned char* host = dmi.get_dmi_ptr() + (pa - dmi.get_start_address());
+            if (rd) {
+                std::memcpy(data, host, len);
+            } else {
+                std::memcpy(host, data, len);
+            }
+            return true;
+        }
         // Reused: the memory's b_transport never waits, so no second access starts meanwhile.
         tlm::tlm_generic_payload& p = m_payload;
         p.set_command(cmd);
@@ -56,18 +82,27 @@ class iommu::socket_memory final : public phys_mem_if {
         p.set_data_ptr(static_cast<unsigned char*>(data));
         p.set_data_length(static_cast<unsigned>(len));
         p.set_streaming_width(static_cast<unsigned>(len));
+        p.set_dmi_allowed(false);
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         sc_core::sc_time d = sc_core::SC_ZERO_TIME;
         m_owner.initiator_socket->b_transport(p, d);
         if (m_timed) {
             m_delay += d;
         }
-        return p.is_response_ok();
+        const bool ok = p.is_response_ok();
+        if (!m_timed && ok && p.is_dmi_allowed() && (rd || cmd == tlm::TLM_WRITE_COMMAND)) {
+            tlm::tlm_dmi granted;
+            if (m_owner.initiator_socket->get_direct_mem_ptr(p, granted)) {
+                dmi = granted;
+            }
+        }
+        return ok;
     }
 
     iommu& m_owner;
     bool m_timed;
     tlm::tlm_generic_payload m_payload;
+    std::array<tlm::tlm_dmi, dmi_slots> m_dmi;
 };
 
 }  // namespace iommusim

@@ -1,6 +1,8 @@
 // What the invalidation queue engine needs from the IOMMU that owns it (the TLM shell, tlm/iommu,
 // or a test harness). The owner implements it; the engine calls it from its SC_THREAD and from
-// register accessors.
+// register accessors. memory(), caches(), active_ttm(), take_cache_time(), scope_applied() and
+// latest_served_request_end() are called while the engine runs ahead of the kernel: they notify no
+// event and write no signal (that would happen at the kernel's time, not the engine's).
 #pragma once
 
 #include <cstdint>
