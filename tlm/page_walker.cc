@@ -43,6 +43,43 @@ uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
 }
 
+// Where a run of plain table pointers ended: at `level` (1, or the first other entry, or a page
+// that is not directly readable), below `passed` entries, with the next table and what the
+// entries passed hold: their AND and OR.
+struct plain_run {
+    uint64_t table = 0;
+    uint64_t all_bits = ~uint64_t{0};
+    uint64_t any_bits = 0;
+    unsigned level = 0;
+    unsigned passed = 0;
+};
+
+// Follows table pointers from `level` down to level 2 while each is directly readable and, masked
+// with `check`, equals `want` (its presence is tested by `present`). Out of line and without calls,
+// so its few values stay in registers.
+[[gnu::noinline]] plain_run follow_plain_tables(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
+                                                unsigned level, uint64_t present, uint64_t check, uint64_t want) {
+    plain_run run;
+    for (; level > 1; --level) {
+        const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(addr, level)} * 8);
+        if (bytes == nullptr) {
+            break;
+        }
+        uint64_t e = 0;
+        std::memcpy(&e, bytes, sizeof e);
+        if (!(e & present) || (e & check) != want) {
+            break;
+        }
+        run.all_bits &= e;
+        run.any_bits |= e;
+        table = e & hw::fs_pte::addr::mask;
+        ++run.passed;
+    }
+    run.table = table;
+    run.level = level;
+    return run;
+}
+
 }  // namespace
 
 page_walker::page_walker(const iommu_config& config, phys_mem_if& mem, paging_structure_cache* psc)
@@ -386,28 +423,27 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     }
     if (!m_observing) [[likely]] {
         // Straight through the plain entries of directly readable pages: present table pointers
-        // without reserved bits or PS whose A needs no update (none when the level has work: a
-        // PSC fill, a stop) and a 4 KiB leaf needing no A/D update. It stops before the first
-        // other entry, which ss_walk_from reads (again) and checks fully: no read is counted twice.
-        const uint64_t table_bits = w.ss_table_bits;
-        const uint64_t need_a = w.ss_need_a;
-        const bool per_level_work = w.ss_per_level_work;
-        const phys_mem_if::direct_view direct = m_mem.direct();
-        unsigned reads = 0;
-        for (;; --level) {
-            const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(gpa, level)} * 8);
-            if (bytes == nullptr) {
-                break;
-            }
-            uint64_t e = 0;
-            std::memcpy(&e, bytes, sizeof e);
-            const bool present = (e & (sp::r::mask | sp::w::mask)) != 0;
-            if (level == 1) {
-                if (present && !(e & m_ss_reserved)) {
+        // without reserved bits or PS whose A needs no update (none when the levels have work: PSC
+        // fills, a stop) and a 4 KiB leaf needing no A/D update. It stops before the first other
+        // entry, which ss_walk_from reads (again) and checks fully: no read is counted twice.
+        if (!w.ss_per_level_work && level > 1) {
+            const plain_run run = follow_plain_tables(m_mem.direct(), gpa, table, level, sp::r::mask | sp::w::mask,
+                                                      w.ss_table_bits, w.ss_need_a);
+            w.accesses += run.passed;
+            pm = ss_entry_perm(pm, run.all_bits);
+            table = run.table;
+            level = run.level;
+        }
+        if (level == 1) {
+            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(gpa, 1)} * 8)) {
+                uint64_t e = 0;
+                std::memcpy(&e, bytes, sizeof e);
+                if ((e & (sp::r::mask | sp::w::mask)) && !(e & m_ss_reserved)) {
                     const uint8_t npm = ss_entry_perm(pm, e);
+                    const uint64_t need_a = w.ss_need_a;
                     const uint64_t need = need_a | (need_a && write && (npm & perm::ss_w) ? sp::d::mask : 0);
                     if ((e & need) == need) {
-                        w.accesses += reads + 1;
+                        ++w.accesses;
                         out.level = 1;
                         out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
                         out.perm = npm;
@@ -415,16 +451,8 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
                         return fault_reason::none;
                     }
                 }
-                break;
             }
-            if (!present || (e & table_bits) != need_a || per_level_work) {
-                break;
-            }
-            ++reads;
-            pm = ss_entry_perm(pm, e);
-            table = e & sp::addr::mask;
         }
-        w.accesses += reads;
     }
     return ss_walk_from(w, gpa, write, out, level, table, pm);
 }
@@ -614,25 +642,23 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
     if (!nested && !m_observing && w.stop_fs_level == 0) {
         // First stage only: straight through the plain entries of directly readable pages (table
         // pointers only while no PSC fill is due), stopping before the first other entry, which
-        // the loop below reads (again) and checks fully: no read is counted twice.
-        const phys_mem_if::direct_view direct = m_mem.direct();
-        unsigned reads = 0;
-        // The rights of the table pointers passed: R/W and U/S survive in the AND of the entries,
-        // XD in their OR (fs_entry_perm once at the end).
-        uint64_t all_bits = ~uint64_t{0};
-        uint64_t any_bits = 0;
-        for (;; --level) {
-            const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(va, level)} * 8);
-            if (bytes == nullptr) {
-                break;
-            }
-            uint64_t e = 0;
-            std::memcpy(&e, bytes, sizeof e);
-            if (level == 1) {
+        // the loop below reads (again) and checks fully: no read is counted twice. R/W and U/S of
+        // the table pointers passed survive in the AND of the entries, XD in their OR.
+        if (!w.use_psc && level > 1) {
+            const plain_run run = follow_plain_tables(m_mem.direct(), va, table, level, fp::p::mask, plain_table_bits,
+                                                      fp::p::mask | need_a);
+            w.accesses += run.passed;
+            pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+            table = run.table;
+            level = run.level;
+        }
+        if (level == 1) {
+            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(va, 1)} * 8)) {
+                uint64_t e = 0;
+                std::memcpy(&e, bytes, sizeof e);
                 if ((e & plain_leaf_bits) == (fp::p::mask | need_ad)) {
-                    w.accesses += reads + 1;
-                    const auto npm = static_cast<uint8_t>(fs_entry_perm(pm, all_bits & e, 0) |
-                                                          (((any_bits | e) >> 61) & xd_perm));
+                    ++w.accesses;
+                    const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
                     const fault_reason rights = check_fs_rights(p, npm, access);
                     if (rights != fault_reason::none) {
                         return rights;
@@ -643,18 +669,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
                                                   (fp::a::get(e) ? perm::accessed : 0));
                     return fault_reason::none;
                 }
-                break;
             }
-            if ((e & plain_table_bits) != (fp::p::mask | need_a) || w.use_psc) {
-                break;
-            }
-            ++reads;
-            all_bits &= e;
-            any_bits |= e;
-            table = e & fp::addr::mask;
         }
-        w.accesses += reads;
-        pm = static_cast<uint8_t>(fs_entry_perm(pm, all_bits, 0) | ((any_bits >> 61) & xd_perm));
     }
     for (;; --level) {
         const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;

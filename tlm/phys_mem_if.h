@@ -25,6 +25,7 @@ class phys_mem_if {
     bool read64(uint64_t pa, uint64_t& value) {
         return (pa & 7) == 0 ? read_aligned64(pa, value) : read(pa, &value, sizeof value);
     }
+
   protected:
     struct direct_page;
 
