@@ -349,8 +349,9 @@ void page_walker::prepare(walk_ctx& w) const {
     w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
 }
 
-bool page_walker::psc_resume(paging_structure_cache::stage st, uint16_t did, uint32_t pasid, unsigned levels,
-                             uint64_t addr, uint64_t& table, uint8_t& pm, unsigned& level) {
+template <paging_structure_cache::stage st>
+[[gnu::always_inline]] inline bool page_walker::psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
+                                                           uint64_t& table, uint8_t& pm, unsigned& level) {
     for (unsigned l = paging_structure_cache::min_level; l < levels; ++l) {
         if (const auto* e = m_psc->lookup(st, did, pasid, l, addr)) {
             log_psc_use(st, l, addr, *e);
@@ -415,7 +416,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
     if (w.use_psc) {
-        if (psc_resume(paging_structure_cache::stage::second, p.did, 0, p.ss_levels, gpa, table, pm, level)) {
+        if (psc_resume<paging_structure_cache::stage::second>(p.did, 0, p.ss_levels, gpa, table, pm, level)) {
             ++ss_psc_hits;
         } else {
             ++ss_psc_misses;
@@ -622,7 +623,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
     uint8_t pm = perm::fs_rw | perm::fs_us;
     unsigned level = levels;
     if (w.use_psc) {
-        if (psc_resume(paging_structure_cache::stage::first, p.did, p.pasid, levels, va, table, pm, level)) {
+        if (psc_resume<paging_structure_cache::stage::first>(p.did, p.pasid, levels, va, table, pm, level)) {
             ++fs_psc_hits;
         } else {
             ++fs_psc_misses;
@@ -789,8 +790,10 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
     fault_reason f = fault_reason::none;
     switch (p.kind) {
         case translation_kind::first_stage:
+            f = fs_walk_stages<false>(w, addr, access, r);
+            break;
         case translation_kind::nested:
-            f = fs_walk(w, addr, access, r);
+            f = fs_walk_stages<true>(w, addr, access, r);
             break;
         case translation_kind::second_stage: {
             ss_out ss;

@@ -189,8 +189,9 @@ class page_walker {
     };
     // The lowest cached non-leaf entry for a walk of `levels` levels: the walk resumes below it
     // (table, pm, level set; false: no hit).
-    bool psc_resume(paging_structure_cache::stage st, uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
-                    uint64_t& table, uint8_t& pm, unsigned& level);
+    template <paging_structure_cache::stage st>
+    bool psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr, uint64_t& table, uint8_t& pm,
+                    unsigned& level);
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     // Its walk from the entry at `level` of `table` on, pm the rights above (every read counted
