@@ -1,6 +1,7 @@
 #include "tlm/page_walker.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_regs.h"
@@ -40,6 +41,43 @@ uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
+}
+
+// Where a run of plain table pointers ended: at `level` (1, or the first other entry, or a page
+// that is not directly readable), below `passed` entries, with the next table and what the
+// entries passed hold: their AND and OR.
+struct plain_run {
+    uint64_t table = 0;
+    uint64_t all_bits = ~uint64_t{0};
+    uint64_t any_bits = 0;
+    unsigned level = 0;
+    unsigned passed = 0;
+};
+
+// Follows table pointers from `level` down to level 2 while each is directly readable and, masked
+// with `check`, equals `want` (its presence is tested by `present`). Out of line and without calls,
+// so its few values stay in registers.
+[[gnu::noinline]] plain_run follow_plain_tables(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
+                                                unsigned level, uint64_t present, uint64_t check, uint64_t want) {
+    plain_run run;
+    for (; level > 1; --level) {
+        const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(addr, level)} * 8);
+        if (bytes == nullptr) {
+            break;
+        }
+        uint64_t e = 0;
+        std::memcpy(&e, bytes, sizeof e);
+        if (!(e & present) || (e & check) != want) {
+            break;
+        }
+        run.all_bits &= e;
+        run.any_bits |= e;
+        table = e & hw::fs_pte::addr::mask;
+        ++run.passed;
+    }
+    run.table = table;
+    run.level = level;
+    return run;
 }
 
 }  // namespace
@@ -304,6 +342,70 @@ bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
     }
 }
 
+void page_walker::prepare(walk_ctx& w) const {
+    namespace sp = hw::ss_pte;
+    w.ss_need_a = w.p->ssade && w.side_effects ? sp::a::mask : 0;
+    w.ss_table_bits = m_ss_reserved | sp::ps::mask | w.ss_need_a;
+    w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
+}
+
+template <paging_structure_cache::stage st>
+[[gnu::always_inline]] inline bool page_walker::psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
+                                                           uint64_t& table, uint8_t& pm, unsigned& level) {
+    for (unsigned l = paging_structure_cache::min_level; l < levels; ++l) {
+        if (const auto* e = m_psc->lookup(st, did, pasid, l, addr)) {
+            log_psc_use(st, l, addr, *e);
+            table = e->next_table;
+            pm = e->perm;
+            level = l - 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+page_walker::entry_step page_walker::ss_entry_slow(walk_ctx& w, uint64_t gpa, bool write, unsigned level, uint64_t pa,
+                                                   uint64_t e, uint8_t pm, ss_out& out) {
+    namespace sp = hw::ss_pte;
+    const pasid_info& p = *w.p;
+    const bool set_ad = p.ssade && w.side_effects;
+    for (unsigned attempt = 0;; ++attempt) {
+        if (!(e & (sp::r::mask | sp::w::mask))) {
+            return entry_step{fault_reason::ss_perm};  // not present
+        }
+        const bool large = level != 1 && sp::ps::get(e);
+        if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
+            return entry_step{fault_reason::ss_reserved};
+        }
+        const bool leaf = level == 1 || large;
+        const uint8_t npm = ss_entry_perm(pm, e);
+        // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
+        if (set_ad) {
+            uint64_t want = e | sp::a::mask;
+            if (leaf && write && (npm & perm::ss_w)) {
+                want |= sp::d::mask;
+            }
+            if (want != e) {
+                const flag_update u = set_flags(w, pa, e, want, attempt);
+                if (u == flag_update::failed) {
+                    return entry_step{fault_reason::ss_access};
+                }
+                if (u == flag_update::changed) {
+                    continue;
+                }
+            }
+        }
+        if (leaf) {
+            out.level = level;
+            out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+            out.perm = npm;
+            out.dirty = !p.ssade || sp::d::get(e);
+            return entry_step{fault_reason::none, true};
+        }
+        return entry_step{fault_reason::none, false, npm, e & sp::addr::mask};
+    }
+}
+
 fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;
@@ -314,95 +416,97 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
     if (w.use_psc) {
-        for (unsigned l = paging_structure_cache::min_level; l <= p.ss_levels - 1; ++l) {
-            if (const auto* e = m_psc->lookup(paging_structure_cache::stage::second, p.did, 0, l, gpa)) {
-                log_psc_use(paging_structure_cache::stage::second, l, gpa, *e);
-                table = e->next_table;
-                pm = e->perm;
-                level = l - 1;
-                break;
-            }
-        }
-        if (level == p.ss_levels) {
-            ++ss_psc_misses;
-        } else {
+        if (psc_resume<paging_structure_cache::stage::second>(p.did, 0, p.ss_levels, gpa, table, pm, level)) {
             ++ss_psc_hits;
+        } else {
+            ++ss_psc_misses;
         }
     }
-    const bool set_ad = p.ssade && w.side_effects;
-    const uint64_t need_a = set_ad ? sp::a::mask : 0;
-    for (;; --level) {
-        const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
-        uint64_t e = 0;
-        if (!read64(w, pa, e, walk_stage::second_stage, level)) {
-            return fault_reason::ss_access;
+    if (!m_observing) [[likely]] {
+        // Straight through the plain entries of directly readable pages: present table pointers
+        // without reserved bits or PS whose A needs no update (none when the levels have work: PSC
+        // fills, a stop) and a 4 KiB leaf needing no A/D update. It stops before the first other
+        // entry, which ss_walk_from reads (again) and checks fully: no read is counted twice.
+        if (!w.ss_per_level_work && level > 1) {
+            const plain_run run = follow_plain_tables(m_mem.direct(), gpa, table, level, sp::r::mask | sp::w::mask,
+                                                      w.ss_table_bits, w.ss_need_a);
+            w.accesses += run.passed;
+            pm = ss_entry_perm(pm, run.all_bits);
+            table = run.table;
+            level = run.level;
         }
-        // The common entries, a present table pointer or 4 KiB leaf without reserved bits whose
-        // A (and D) need no update, take the short way; anything else gets the full checks.
-        const bool present = (e & (sp::r::mask | sp::w::mask)) != 0;
-        bool plain_table = false;
-        if (level != 1) {
-            plain_table = present && (e & (m_ss_reserved | sp::ps::mask | need_a)) == need_a;
-        } else if (present && !(e & m_ss_reserved)) {
-            const uint8_t npm = ss_entry_perm(pm, e);
-            const uint64_t need = need_a | (set_ad && write && (npm & perm::ss_w) ? sp::d::mask : 0);
-            if ((e & need) == need) [[likely]] {
-                out.level = 1;
-                out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
-                out.perm = npm;
-                out.dirty = !p.ssade || sp::d::get(e);
-                return fault_reason::none;
+        if (level == 1) {
+            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(gpa, 1)} * 8)) {
+                uint64_t e = 0;
+                std::memcpy(&e, bytes, sizeof e);
+                if ((e & (sp::r::mask | sp::w::mask)) && !(e & m_ss_reserved)) {
+                    const uint8_t npm = ss_entry_perm(pm, e);
+                    const uint64_t need_a = w.ss_need_a;
+                    const uint64_t need = need_a | (need_a && write && (npm & perm::ss_w) ? sp::d::mask : 0);
+                    if ((e & need) == need) {
+                        ++w.accesses;
+                        out.level = 1;
+                        out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
+                        out.perm = npm;
+                        out.dirty = !p.ssade || sp::d::get(e);
+                        return fault_reason::none;
+                    }
+                }
             }
         }
-        if (plain_table) [[likely]] {
-            pm = ss_entry_perm(pm, e);
-            table = e & sp::addr::mask;
-        } else {
-            for (unsigned attempt = 0;; ++attempt) {
-                if (!(e & (sp::r::mask | sp::w::mask))) {
-                    return fault_reason::ss_perm;  // not present
-                }
-                const bool large = level != 1 && sp::ps::get(e);
-                if ((e & m_ss_reserved) || (large && !ss_large_page_ok(e, level))) {
-                    return fault_reason::ss_reserved;
-                }
-                const bool leaf = level == 1 || large;
+    }
+    return ss_walk_from(w, gpa, write, out, level, table, pm);
+}
+
+fault_reason page_walker::ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
+                                       uint64_t table, uint8_t pm) {
+    namespace sp = hw::ss_pte;
+    const pasid_info& p = *w.p;
+    // The common entries, a present table pointer or 4 KiB leaf without reserved bits whose A (and
+    // D) need no update, take the short way; anything else gets the full checks (ss_entry_slow).
+    for (;; --level) {
+        const uint64_t pa = table + uint64_t{hw::pt_index(gpa, level)} * 8;
+        const phys_mem_if::loaded64 entry = read_entry(w, pa, walk_stage::second_stage, level);
+        if (!entry.ok) {
+            return fault_reason::ss_access;
+        }
+        const uint64_t e = entry.value;
+        const bool present = (e & (sp::r::mask | sp::w::mask)) != 0;
+        if (level == 1) {
+            if (present && !(e & m_ss_reserved)) [[likely]] {
                 const uint8_t npm = ss_entry_perm(pm, e);
-                // Second-stage A/D (SSADE): A on every entry used, D on a permitted write leaf.
-                if (set_ad) {
-                    uint64_t want = e | sp::a::mask;
-                    if (leaf && write && (npm & perm::ss_w)) {
-                        want |= sp::d::mask;
-                    }
-                    if (want != e) {
-                        const flag_update u = set_flags(w, pa, e, want, attempt);
-                        if (u == flag_update::failed) {
-                            return fault_reason::ss_access;
-                        }
-                        if (u == flag_update::changed) {
-                            continue;
-                        }
-                    }
-                }
-                if (leaf) {
-                    out.level = level;
-                    out.hpa = leaf_frame(sp::addr::get(e), level) | (gpa & (hw::level_page_bytes(level) - 1));
+                const uint64_t need_a = w.ss_need_a;
+                const uint64_t need = need_a | (need_a && write && (npm & perm::ss_w) ? sp::d::mask : 0);
+                if ((e & need) == need) [[likely]] {
+                    out.level = 1;
+                    out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
                     out.perm = npm;
                     out.dirty = !p.ssade || sp::d::get(e);
                     return fault_reason::none;
                 }
-                pm = npm;
-                table = e & sp::addr::mask;
-                break;
             }
+            return ss_entry_slow(w, gpa, write, level, pa, e, pm, out).fault;
         }
-        if (level == w.stop_ss_level) {
-            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-            return fault_reason::none;
+        if (present && (e & w.ss_table_bits) == w.ss_need_a) [[likely]] {
+            pm = ss_entry_perm(pm, e);
+            table = e & sp::addr::mask;
+        } else {
+            const entry_step s = ss_entry_slow(w, gpa, write, level, pa, e, pm, out);
+            if (s.fault != fault_reason::none || s.done) {
+                return s.fault;
+            }
+            pm = s.pm;
+            table = s.table;
         }
-        if (w.use_psc && w.side_effects) {
-            m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
-                        paging_structure_cache::entry{table, pm});
+        if (w.ss_per_level_work) [[unlikely]] {
+            if (level == w.stop_ss_level) {
+                *w.stop = table_entry_view{fault_reason::none, true, table, pm};
+                return fault_reason::none;
+            }
+            if (w.use_psc && w.side_effects) {
+                m_psc->fill(paging_structure_cache::stage::second, p.did, 0, level, gpa,
+                            paging_structure_cache::entry{table, pm});
+            }
         }
     }
 }
@@ -410,6 +514,95 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
 fault_reason page_walker::fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r) {
     return w.p->kind == translation_kind::nested ? fs_walk_stages<true>(w, va, access, r)
                                                  : fs_walk_stages<false>(w, va, access, r);
+}
+
+template <bool nested>
+page_walker::entry_step page_walker::fs_entry_slow(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
+                                                   unsigned level, fs_entry at, uint64_t gpa_limit, uint8_t pm) {
+    namespace fp = hw::fs_pte;
+    const pasid_info& p = *w.p;
+    const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
+    const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
+    uint64_t& e = at.e;
+    for (unsigned attempt = 0;; ++attempt) {
+        if (!fp::p::get(e)) {
+            return entry_step{fault_reason::fs_not_present};
+        }
+        const bool large = level != 1 && fp::ps::get(e);
+        if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
+            return entry_step{fault_reason::fs_reserved};
+        }
+        const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+        if (level != 1 && !large) {
+            if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
+                bool retry = false;
+                const fault_reason f =
+                    set_fs_flags(w, p, nested, at.ss_perm, at.gpa, at.pa, e, e | ad_bits_a, attempt, retry);
+                if (f != fault_reason::none) {
+                    return entry_step{f};
+                }
+                if (retry) {
+                    continue;
+                }
+            }
+            return entry_step{fault_reason::none, false, npm, e & fp::addr::mask};
+        }
+        if (w.stop_fs_level != 0) {
+            return entry_step{fault_reason::none, true};  // a leaf where table_entry() looks for a table
+        }
+        // Leaf: rights first; A (and D for a write) only for an access that is allowed.
+        const fault_reason rights = check_fs_rights(p, npm, access);
+        if (rights != fault_reason::none) {
+            return entry_step{rights};
+        }
+        const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
+        uint64_t out_hpa = out_gpa;
+        unsigned out_level = level;
+        uint8_t ss_pm = ss_rwx;
+        bool ss_dirty = true;
+        if constexpr (nested) {
+            if (out_gpa >= gpa_limit) {
+                return entry_step{fault_reason::gn_ss_addr_beyond_max};
+            }
+            ss_out fin;
+            const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
+            if (f != fault_reason::none) {
+                return entry_step{f};
+            }
+            const fault_reason sr = check_ss_rights(p, fin.perm, access);
+            if (sr != fault_reason::none) {
+                return entry_step{sr};
+            }
+            out_hpa = fin.hpa;
+            out_level = std::min(level, fin.level);
+            ss_pm = fin.perm;
+            ss_dirty = fin.dirty;
+        }
+        uint64_t want = e | ad_bits_a;
+        if (access.write) {
+            want |= fp::d::mask;
+        }
+        if (w.side_effects && want != e) {
+            bool retry = false;
+            const fault_reason f = set_fs_flags(w, p, nested, at.ss_perm, at.gpa, at.pa, e, want, attempt, retry);
+            if (f != fault_reason::none) {
+                return entry_step{f};
+            }
+            if (retry) {
+                continue;
+            }
+        }
+        r.out_addr = out_hpa;
+        r.level = to_page_level(out_level);
+        r.perm = static_cast<uint8_t>(npm | ss_pm);
+        if (fp::d::get(e) && ss_dirty) {
+            r.perm |= perm::dirty;
+        }
+        if (fp::a::get(e)) {
+            r.perm |= perm::accessed;
+        }
+        return entry_step{fault_reason::none, true};
+    }
 }
 
 template <bool nested>
@@ -430,28 +623,57 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
     uint8_t pm = perm::fs_rw | perm::fs_us;
     unsigned level = levels;
     if (w.use_psc) {
-        for (unsigned l = paging_structure_cache::min_level; l <= levels - 1; ++l) {
-            if (const auto* e = m_psc->lookup(paging_structure_cache::stage::first, p.did, p.pasid, l, va)) {
-                log_psc_use(paging_structure_cache::stage::first, l, va, *e);
-                table = e->next_table;
-                pm = e->perm;
-                level = l - 1;
-                break;
-            }
-        }
-        if (level == levels) {
-            ++fs_psc_misses;
-        } else {
+        if (psc_resume<paging_structure_cache::stage::first>(p.did, p.pasid, levels, va, table, pm, level)) {
             ++fs_psc_hits;
+        } else {
+            ++fs_psc_misses;
         }
     }
 
     const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
     const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
     const uint64_t need_a = w.side_effects ? ad_bits_a : 0;
+    // The common entries take the short way, anything else gets the full checks (fs_entry_slow):
+    // a present table pointer without reserved bits whose A (and EA) needs no update, and a
+    // present 4 KiB leaf without reserved bits whose A (EA) and, for a write, D need no update.
     const uint64_t plain_table_bits = fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a;
+    const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
+    const uint64_t plain_leaf_bits = fp::p::mask | m_addr_above_haw | need_ad;
+    const bool per_level_work = w.stop_fs_level != 0 || w.use_psc;
+    if (!nested && !m_observing && w.stop_fs_level == 0) {
+        // First stage only: straight through the plain entries of directly readable pages (table
+        // pointers only while no PSC fill is due), stopping before the first other entry, which
+        // the loop below reads (again) and checks fully: no read is counted twice. R/W and U/S of
+        // the table pointers passed survive in the AND of the entries, XD in their OR.
+        if (!w.use_psc && level > 1) {
+            const plain_run run = follow_plain_tables(m_mem.direct(), va, table, level, fp::p::mask, plain_table_bits,
+                                                      fp::p::mask | need_a);
+            w.accesses += run.passed;
+            pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+            table = run.table;
+            level = run.level;
+        }
+        if (level == 1) {
+            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(va, 1)} * 8)) {
+                uint64_t e = 0;
+                std::memcpy(&e, bytes, sizeof e);
+                if ((e & plain_leaf_bits) == (fp::p::mask | need_ad)) {
+                    ++w.accesses;
+                    const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+                    const fault_reason rights = check_fs_rights(p, npm, access);
+                    if (rights != fault_reason::none) {
+                        return rights;
+                    }
+                    r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+                    r.level = page_level::size_4k;
+                    r.perm = static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) |
+                                                  (fp::a::get(e) ? perm::accessed : 0));
+                    return fault_reason::none;
+                }
+            }
+        }
+    }
     for (;; --level) {
-        const bool root = level == levels;
         const uint64_t entry_gpa = table + uint64_t{hw::pt_index(va, level)} * 8;
         uint64_t entry_pa = entry_gpa;
         uint8_t entry_ss_perm = 0;  // nested: the second stage's rights on the entry's page
@@ -461,7 +683,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             if (entry_gpa >= gpa_limit) {
                 f = fault_reason::fs_addr_beyond_mgaw;
             } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
-                f = root ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
+                f = level == levels ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
             }
             if (f != fault_reason::none) {
                 if (w.stop) {
@@ -472,106 +694,65 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             entry_pa = ss.hpa;
             entry_ss_perm = ss.perm;
         }
-        uint64_t e = 0;
-        if (!read64(w, entry_pa, e, walk_stage::first_stage, level)) {
-            return root ? fault_reason::fs_root_access : fault_reason::fs_access;
+        const phys_mem_if::loaded64 entry = read_entry(w, entry_pa, walk_stage::first_stage, level);
+        if (!entry.ok) {
+            return level == levels ? fault_reason::fs_root_access : fault_reason::fs_access;
         }
-        // The common entry, a present table pointer without reserved bits whose A (and EA) needs
-        // no update, takes the short way; anything else gets the full checks.
+        const uint64_t e = entry.value;
+        if (level == 1 && (e & plain_leaf_bits) == (fp::p::mask | need_ad) && w.stop_fs_level == 0) [[likely]] {
+            // Leaf: rights first, then (nested) the second stage of the output address.
+            const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+            const fault_reason rights = check_fs_rights(p, npm, access);
+            if (rights != fault_reason::none) {
+                return rights;
+            }
+            uint64_t out = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+            uint8_t ss_pm = ss_rwx;
+            bool ss_dirty = true;
+            if constexpr (nested) {
+                if (out >= gpa_limit) {
+                    return fault_reason::gn_ss_addr_beyond_max;
+                }
+                ss_out fin;
+                const fault_reason f = ss_translate(w, out, access.write, fin);
+                if (f != fault_reason::none) {
+                    return f;
+                }
+                const fault_reason sr = check_ss_rights(p, fin.perm, access);
+                if (sr != fault_reason::none) {
+                    return sr;
+                }
+                out = fin.hpa;
+                ss_pm = fin.perm;
+                ss_dirty = fin.dirty;
+            }
+            r.out_addr = out;
+            r.level = page_level::size_4k;
+            r.perm = static_cast<uint8_t>(npm | ss_pm | (fp::d::get(e) && ss_dirty ? perm::dirty : 0) |
+                                          (fp::a::get(e) ? perm::accessed : 0));
+            return fault_reason::none;
+        }
         if (level != 1 && (e & plain_table_bits) == (fp::p::mask | need_a)) [[likely]] {
             pm = fs_entry_perm(pm, e, xd_perm);
             table = e & fp::addr::mask;
         } else {
-            for (unsigned attempt = 0;; ++attempt) {
-                if (!fp::p::get(e)) {
-                    return fault_reason::fs_not_present;
-                }
-                const bool large = level != 1 && fp::ps::get(e);
-                if ((e & m_addr_above_haw) || (large && !fs_large_page_ok(e, level))) {
-                    return fault_reason::fs_reserved;
-                }
-                const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
-                if (level != 1 && !large) {
-                    if (w.side_effects && (e & ad_bits_a) != ad_bits_a) {
-                        bool retry = false;
-                        const fault_reason f = set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e,
-                                                            e | ad_bits_a, attempt, retry);
-                        if (f != fault_reason::none) {
-                            return f;
-                        }
-                        if (retry) {
-                            continue;
-                        }
-                    }
-                    pm = npm;
-                    table = e & fp::addr::mask;
-                    break;
-                }
-                if (w.stop_fs_level != 0) {
-                    return fault_reason::none;  // a leaf where table_entry() looks for a table
-                }
-                // Leaf: rights first; A (and D for a write) only for an access that is allowed.
-                const fault_reason rights = check_fs_rights(p, npm, access);
-                if (rights != fault_reason::none) {
-                    return rights;
-                }
-                const uint64_t out_gpa = leaf_frame(fp::addr::get(e), level) | (va & (hw::level_page_bytes(level) - 1));
-                uint64_t out_hpa = out_gpa;
-                unsigned out_level = level;
-                uint8_t ss_pm = ss_rwx;
-                bool ss_dirty = true;
-                if constexpr (nested) {
-                    if (out_gpa >= gpa_limit) {
-                        return fault_reason::gn_ss_addr_beyond_max;
-                    }
-                    ss_out fin;
-                    const fault_reason f = ss_translate(w, out_gpa, access.write, fin);
-                    if (f != fault_reason::none) {
-                        return f;
-                    }
-                    const fault_reason sr = check_ss_rights(p, fin.perm, access);
-                    if (sr != fault_reason::none) {
-                        return sr;
-                    }
-                    out_hpa = fin.hpa;
-                    out_level = std::min(level, fin.level);
-                    ss_pm = fin.perm;
-                    ss_dirty = fin.dirty;
-                }
-                uint64_t want = e | ad_bits_a;
-                if (access.write) {
-                    want |= fp::d::mask;
-                }
-                if (w.side_effects && want != e) {
-                    bool retry = false;
-                    const fault_reason f =
-                        set_fs_flags(w, p, nested, entry_ss_perm, entry_gpa, entry_pa, e, want, attempt, retry);
-                    if (f != fault_reason::none) {
-                        return f;
-                    }
-                    if (retry) {
-                        continue;
-                    }
-                }
-                r.out_addr = out_hpa;
-                r.level = to_page_level(out_level);
-                r.perm = static_cast<uint8_t>(npm | ss_pm);
-                if (fp::d::get(e) && ss_dirty) {
-                    r.perm |= perm::dirty;
-                }
-                if (fp::a::get(e)) {
-                    r.perm |= perm::accessed;
-                }
+            const entry_step s = fs_entry_slow<nested>(w, va, access, r, level,
+                                                       fs_entry{entry_gpa, entry_pa, e, entry_ss_perm}, gpa_limit, pm);
+            if (s.fault != fault_reason::none || s.done) {
+                return s.fault;
+            }
+            pm = s.pm;
+            table = s.table;
+        }
+        if (per_level_work) [[unlikely]] {
+            if (level == w.stop_fs_level) {
+                *w.stop = table_entry_view{fault_reason::none, true, table, pm};
                 return fault_reason::none;
             }
-        }
-        if (level == w.stop_fs_level) {
-            *w.stop = table_entry_view{fault_reason::none, true, table, pm};
-            return fault_reason::none;
-        }
-        if (w.use_psc && w.side_effects) {
-            m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
-                        paging_structure_cache::entry{table, pm});
+            if (w.use_psc && w.side_effects) {
+                m_psc->fill(paging_structure_cache::stage::first, p.did, p.pasid, level, va,
+                            paging_structure_cache::entry{table, pm});
+            }
         }
     }
 }
@@ -585,10 +766,12 @@ table_entry_view page_walker::table_entry(const pasid_info& p, paging_structure_
     w.stop = &view;
     if (st == paging_structure_cache::stage::second) {
         w.stop_ss_level = level;
+        prepare(w);
         ss_out ss;
         view.fault = ss_translate(w, addr, false, ss);
     } else {
         w.stop_fs_level = level;
+        prepare(w);
         walk_result r;
         view.fault = fs_walk(w, addr, access_type{}, r);
     }
@@ -601,11 +784,16 @@ walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_t
     w.p = &p;
     w.side_effects = side_effects;
     w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
+    if (p.uses_ss()) {
+        prepare(w);
+    }
     fault_reason f = fault_reason::none;
     switch (p.kind) {
         case translation_kind::first_stage:
+            f = fs_walk_stages<false>(w, addr, access, r);
+            break;
         case translation_kind::nested:
-            f = fs_walk(w, addr, access, r);
+            f = fs_walk_stages<true>(w, addr, access, r);
             break;
         case translation_kind::second_stage: {
             ss_out ss;

@@ -157,7 +157,13 @@ class page_walker {
         unsigned stop_fs_level = 0;
         unsigned stop_ss_level = 0;
         table_entry_view* stop = nullptr;
+        // Set by prepare() for the second stage's short way: a plain table pointer has R or W and
+        // (e & ss_table_bits) == ss_need_a; per-level work: a stop level or PSC fills.
+        uint64_t ss_table_bits = 0;
+        uint64_t ss_need_a = 0;  // A when SSADE asks for A/D updates
+        bool ss_per_level_work = false;
     };
+    void prepare(walk_ctx& w) const;
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) {
@@ -165,20 +171,55 @@ class page_walker {
         }
     }
 
+    // A first-stage entry a walk read: its address (a GPA under nesting), where it was read and the
+    // second stage's rights on its page (nested).
+    struct fs_entry {
+        uint64_t gpa = 0;
+        uint64_t pa = 0;
+        uint64_t e = 0;
+        uint8_t ss_perm = 0;
+    };
+    // What the full checks of one entry decided: a fault, the end of the walk (done: a leaf), or
+    // the next table and the rights so far.
+    struct entry_step {
+        hw::fault_reason fault = hw::fault_reason::none;
+        bool done = false;
+        uint8_t pm = 0;
+        uint64_t table = 0;
+    };
+    // The lowest cached non-leaf entry for a walk of `levels` levels: the walk resumes below it
+    // (table, pm, level set; false: no hit).
+    template <paging_structure_cache::stage st>
+    bool psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr, uint64_t& table, uint8_t& pm,
+                    unsigned& level);
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
+    // Its walk from the entry at `level` of `table` on, pm the rights above (every read counted
+    // and observed, every entry checked).
+    [[gnu::noinline]] hw::fault_reason ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
+                                                    uint64_t table, uint8_t pm);
+    // The full checks of a second-stage entry e read at pa that the short way does not take (not
+    // present, reserved bits, large pages, A/D updates); pm: the rights above it. done: out holds
+    // the translation.
+    [[gnu::noinline]] entry_step ss_entry_slow(walk_ctx& w, uint64_t gpa, bool write, unsigned level, uint64_t pa,
+                                               uint64_t e, uint8_t pm, ss_out& out);
     hw::fault_reason fs_walk(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
     // fs_walk for one translation kind: first-stage only, or nested (every table through the second stage).
     template <bool nested>
     hw::fault_reason fs_walk_stages(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r);
+    // The full checks of a first-stage entry that fs_walk_stages' short way does not take; pm: the
+    // rights above it. done: r holds the translation (or table_entry() met a leaf).
+    template <bool nested>
+    [[gnu::noinline]] entry_step fs_entry_slow(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
+                                               unsigned level, fs_entry at, uint64_t gpa_limit, uint8_t pm);
     // A PS entry at `level` (2..5) is a supported large page without reserved low address bits.
     bool ss_large_page_ok(uint64_t e, unsigned level) const;
     bool fs_large_page_ok(uint64_t e, unsigned level) const;
-    // One paging-entry read of a walk (counted and observed).
-    bool read64(walk_ctx& w, uint64_t pa, uint64_t& v, walk_stage stage, unsigned level) {
+    // One paging-entry read of a walk (counted and observed); entries are 8-byte aligned.
+    phys_mem_if::loaded64 read_entry(walk_ctx& w, uint64_t pa, walk_stage stage, unsigned level) {
         ++w.accesses;
         observe(pa, stage, level);
-        return m_mem.read64(pa, v);
+        return m_mem.load_aligned64(pa);
     }
     void observe(uint64_t pa, walk_stage stage, unsigned level) const {
         if (m_observing) [[unlikely]] {

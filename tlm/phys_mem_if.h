@@ -23,14 +23,47 @@ class phys_mem_if {
     // read(pa, &value, 8), served by a plain load when the implementation publishes the page as
     // directly readable (page-table entries: one per walk level, the walker's hot path).
     bool read64(uint64_t pa, uint64_t& value) {
-        if (m_direct_pages != nullptr && (pa & 7) == 0) {
-            const direct_page& d = m_direct_pages[(pa >> 12) & m_direct_slot_mask];
-            if (d.pfn == pa >> 12) {
-                std::memcpy(&value, d.bytes + (pa & 0xfff), sizeof value);
-                return true;
-            }
+        return (pa & 7) == 0 ? read_aligned64(pa, value) : read(pa, &value, sizeof value);
+    }
+
+  protected:
+    struct direct_page;
+
+  public:
+    // The directly readable pages as they are now: valid until the next call of this interface
+    // (a loop of loads with no read, write or cmpxchg in between may keep it in registers).
+    class direct_view {
+      public:
+        // Where the aligned 8 bytes at pa may be loaded from (the read() they stand for has no
+        // effect but the copy), or nullptr: then read() must be called.
+        const uint8_t* bytes(uint64_t pa) const;
+
+      private:
+        friend class phys_mem_if;
+        direct_view(const direct_page* pages, uint64_t mask) : m_pages(pages), m_mask(mask) {}
+        const direct_page* m_pages;
+        uint64_t m_mask;
+    };
+    direct_view direct() const { return direct_view(m_direct_pages, m_direct_slot_mask); }
+    // read64() of an 8-byte aligned address (a paging entry: table base plus index * 8).
+    bool read_aligned64(uint64_t pa, uint64_t& value) {
+        const loaded64 l = load_aligned64(pa);
+        value = l.value;
+        return l.ok;
+    }
+    // The same as a value (no address of the caller's variable escapes, so it can stay in a register).
+    struct loaded64 {
+        uint64_t value = 0;
+        bool ok = false;
+    };
+    loaded64 load_aligned64(uint64_t pa) {
+        const direct_page& d = m_direct_pages[(pa >> 12) & m_direct_slot_mask];
+        if (d.pfn == pa >> 12) [[likely]] {
+            loaded64 l{0, true};
+            std::memcpy(&l.value, d.bytes + (pa & 0xfff), sizeof l.value);
+            return l;
         }
-        return read(pa, &value, sizeof value);
+        return load_through_read(pa);
     }
     // read(pa, dst, len) for [pa, pa + len) inside one 4 KiB page, served by a copy from a directly
     // readable page the same way (queue descriptors: one per fetch, the queue engine's hot path).
@@ -54,13 +87,28 @@ class phys_mem_if {
         uint8_t* bytes = nullptr;
     };
     void publish_direct_pages(const direct_page* slots, uint64_t slot_mask) {
-        m_direct_pages = slots;
-        m_direct_slot_mask = slot_mask;
+        m_direct_pages = slots != nullptr ? slots : &k_no_direct_page;
+        m_direct_slot_mask = slots != nullptr ? slot_mask : 0;
     }
 
   private:
-    const direct_page* m_direct_pages = nullptr;
+    [[gnu::noinline]] loaded64 load_through_read(uint64_t pa) {
+        loaded64 l;
+        l.ok = read(pa, &l.value, sizeof l.value);
+        return l;
+    }
+    // Withdrawn: one slot that matches no page frame (a pfn is below 2^52), so a read looks once
+    // and falls through to read().
+    static const direct_page k_no_direct_page;
+    const direct_page* m_direct_pages = &k_no_direct_page;
     uint64_t m_direct_slot_mask = 0;
 };
+
+inline const phys_mem_if::direct_page phys_mem_if::k_no_direct_page{};
+
+inline const uint8_t* phys_mem_if::direct_view::bytes(uint64_t pa) const {
+    const direct_page& d = m_pages[(pa >> 12) & m_mask];
+    return d.pfn == pa >> 12 ? d.bytes + (pa & 0xfff) : nullptr;
+}
 
 }  // namespace iommusim

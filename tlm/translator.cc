@@ -248,24 +248,25 @@ void translator::walk_and_fill(const translation_request& req, const pasid_info&
     // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;
     const bool np_caching = caches_not_present();
-    const iotlb_tag np_tag{p.did, pasid, p.kind, page_level::size_4k, vpn};
-    walk_result w;
-    const hw::fault_reason* cached_np = np_caching ? m_not_present.lookup(np_tag) : nullptr;
-    if (cached_np) {
-        ++m_stats.not_present_hits;
-        w.fault = *cached_np;
-        if (m_config.stale_check) {
-            m_used.not_present = true;
+    const hw::fault_reason* cached_np = nullptr;
+    if (np_caching) [[unlikely]] {
+        cached_np = m_not_present.lookup(iotlb_tag{p.did, pasid, p.kind, page_level::size_4k, vpn});
+        if (cached_np) {
+            ++m_stats.not_present_hits;
+            if (m_config.stale_check) {
+                m_used.not_present = true;
+            }
         }
-    } else {
+    }
+    if (!cached_np) {
         ++m_stats.walks;
-        w = m_walker.walk(pw, req.addr, access, true);
-        if (np_caching && w.fault == fault_reason::ss_perm) {
-            // A not-present second-stage entry (CM may cache it, VT-d spec §6.1; first-stage
-            // entries are never cached not-present).
-            m_not_present.fill(np_tag, w.fault);
-            ++m_stats.not_present_fills;
-        }
+    }
+    walk_result w = cached_np ? walk_result{*cached_np} : m_walker.walk(pw, req.addr, access, true);
+    if (np_caching && !cached_np && w.fault == fault_reason::ss_perm) {
+        // A not-present second-stage entry (CM may cache it, VT-d spec §6.1; first-stage entries
+        // are never cached not-present).
+        m_not_present.fill(iotlb_tag{p.did, pasid, p.kind, page_level::size_4k, vpn}, w.fault);
+        ++m_stats.not_present_fills;
     }
     if (!cached_np && req.ats_translation && hw::fault_is_recoverable(w.fault) && access.write) {
         // An ATS translation reports what is granted: retry as a read.
