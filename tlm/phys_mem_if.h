@@ -68,7 +68,7 @@ class phys_mem_if {
     // read(pa, dst, len) for [pa, pa + len) inside one 4 KiB page, served by a copy from a directly
     // readable page the same way (queue descriptors: one per fetch, the queue engine's hot path).
     bool read_in_page(uint64_t pa, void* dst, std::size_t len) {
-        if (m_direct_pages != nullptr && len != 0 && (pa & 0xfff) + len <= 0x1000) {
+        if (len != 0 && (pa & 0xfff) + len <= 0x1000) {
             const direct_page& d = m_direct_pages[(pa >> 12) & m_direct_slot_mask];
             if (d.pfn == pa >> 12) {
                 std::memcpy(dst, d.bytes + (pa & 0xfff), len);
