@@ -35,6 +35,7 @@
 
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -252,6 +253,7 @@ class iommu : public sc_core::sc_module {
     pulse m_inv_pulse;
     pulse m_prq_pulse;
     iotlb_if& m_tlb;
+    bool m_tlb_timed;  // m_tlb may count cycles (not the untimed C++ IOTLB): asked around each translation
     sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups
     sc_core::sc_time m_iotlb_latency;   // IOTLB lookup of an untimed IOTLB (RTL: its cycles)
     sc_core::sc_time m_mmio_latency;
@@ -263,5 +265,27 @@ class iommu : public sc_core::sc_module {
     functional_coverage m_coverage;
     stats_group m_stats_group;
 };
+
+// Inline: every DMA request needs them.
+inline translation_request iommu::make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
+                                               uint64_t addr) const {
+    translation_request r;
+    r.addr = addr;
+    r.write = trans.is_write();
+    if (ext) {
+        r.rid = ext->requester_id;
+        r.has_pasid = ext->has_pasid;
+        r.pasid = ext->pasid & 0xfffff;
+        r.priv = ext->has_pasid && ext->priv;
+        r.exec = ext->has_pasid && ext->exec;
+        r.ats_translation = ext->ats_translation;
+    }
+    return r;
+}
+
+inline bool iommu::interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext) {
+    const uint64_t len = std::max<uint64_t>(trans.get_data_length(), 1);
+    return !(ext && ext->has_pasid) && hw::overlaps_interrupt_window(trans.get_address(), len);
+}
 
 }  // namespace iommusim
