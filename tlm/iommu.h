@@ -192,8 +192,13 @@ class iommu : public sc_core::sc_module {
     translation_request make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
                                      uint64_t addr) const;
     void record_fault(const translation_request& req, const translation_result& r, dma_extension* ext);
+    // A translated piece to memory through initiator_socket (keeping the DMI pointer memory grants).
     void forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                  sc_core::sc_time& delay);
+    // The same through the memory's DMI pointer (same latency) when it has one for the piece and the
+    // piece has no byte enables; false (nothing done) otherwise.
+    bool forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                     sc_core::sc_time& delay);
     void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
     // True when a request without PASID touches the interrupt window.
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
@@ -201,7 +206,9 @@ class iommu : public sc_core::sc_module {
     bool page_request(tlm::tlm_generic_payload& trans, dma_extension* ext);
     void sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
-    translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
+    // Inline: once per DMA piece.
+    [[gnu::always_inline]] translation_result timed_translate(const translation_request& req,
+                                                              const sc_core::sc_time& delay);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
 
     // Statistics: the IOMMU's own counters and every component's, in m_stats_group.

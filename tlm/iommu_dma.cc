@@ -40,29 +40,35 @@ void iommu::sync(sc_core::sc_time& delay) {
     }
 }
 
+inline bool iommu::forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                               sc_core::sc_time& delay) {
+    const bool rd = trans.is_read();
+    if (trans.get_byte_enable_ptr() || !(rd || trans.is_write())) {
+        return false;
+    }
+    const tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
+    if (!d.get_dmi_ptr() || out_addr < d.get_start_address() || out_addr + len - 1 > d.get_end_address() ||
+        !(rd ? d.is_read_allowed() : d.is_write_allowed())) {
+        return false;
+    }
+    unsigned char* data = trans.get_data_ptr() + offset;
+    unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
+    if (rd) {
+        std::memcpy(data, host, len);
+        delay += d.get_read_latency();
+    } else {
+        std::memcpy(host, data, len);
+        delay += d.get_write_latency();
+    }
+    ++m_stats.memory_dmi_accesses;
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return true;
+}
+
 void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                     sc_core::sc_time& delay) {
     unsigned char* data = trans.get_data_ptr() + offset;
     unsigned char* be = trans.get_byte_enable_ptr();
-    const bool rd = trans.is_read();
-    // Without byte enables the piece may go through a DMI pointer of the memory (same latency).
-    if (!be && (rd || trans.is_write())) {
-        const tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
-        if (d.get_dmi_ptr() && out_addr >= d.get_start_address() && out_addr + len - 1 <= d.get_end_address() &&
-            (rd ? d.is_read_allowed() : d.is_write_allowed())) {
-            unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
-            if (rd) {
-                std::memcpy(data, host, len);
-                delay += d.get_read_latency();
-            } else {
-                std::memcpy(host, data, len);
-                delay += d.get_write_latency();
-            }
-            ++m_stats.memory_dmi_accesses;
-            trans.set_response_status(tlm::TLM_OK_RESPONSE);
-            return;
-        }
-    }
     // One payload reused for every piece: constructing a generic payload allocates.
     tlm::tlm_generic_payload& p = m_fwd;
     p.set_command(trans.get_command());
@@ -93,6 +99,27 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
             m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
         }
     }
+}
+
+// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
+// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
+inline translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
+    const uint64_t before = m_tlb_timed ? m_tlb.cycles() : 0;
+    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
+    m_translating = true;
+    m_translation_start = delay;
+    m_translation_cycles = before;
+    m_looked_up = false;
+    translation_result r = m_translator.translate(req);
+    m_translating = false;
+    const uint64_t spent = m_tlb_timed ? m_tlb.cycles() - before : 0;
+    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    m_coverage.translation(req, r);
+    if (m_observer) {
+        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
+                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+    }
+    return r;
 }
 
 void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay) {
@@ -272,7 +299,9 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
             trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
             break;
         }
-        forward(trans, r.out_addr, done, n, delay);
+        if (!forward_dmi(trans, r.out_addr, done, n, delay)) {
+            forward(trans, r.out_addr, done, n, delay);
+        }
         ++m_stats.dma_chunks;
         if (!trans.is_response_ok()) {
             ++m_stats.dma_errors;
@@ -352,27 +381,6 @@ unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
     }
     trans.set_response_status(done == len ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return done;
-}
-
-// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
-// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
-translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
-    const uint64_t before = m_tlb_timed ? m_tlb.cycles() : 0;
-    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
-    m_translating = true;
-    m_translation_start = delay;
-    m_translation_cycles = before;
-    m_looked_up = false;
-    translation_result r = m_translator.translate(req);
-    m_translating = false;
-    const uint64_t spent = m_tlb_timed ? m_tlb.cycles() - before : 0;
-    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
-    m_coverage.translation(req, r);
-    if (m_observer) {
-        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
-                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
-    }
-    return r;
 }
 
 }  // namespace iommusim
