@@ -23,8 +23,9 @@ class context_cache {
 
     // Fills and invalidations so far: an entry lookup() returned stays valid while this is unchanged.
     uint64_t changes() const { return m_cache.changes(); }
-    // Another hit on that entry (LRU update) without the lookup.
-    void touch(const context_info* entry) { m_cache.touch(entry); }
+    // Where an entry lookup() returned sits, and another hit on it (LRU update) without the lookup.
+    uint32_t position(const context_info* entry) const { return m_cache.position(entry); }
+    void touch(uint32_t position) { m_cache.touch(position); }
 
     unsigned invalidate_all();
     // FM (2 bits): 0 = exact SID, n = ignore the n most significant function bits of SID[2:0].

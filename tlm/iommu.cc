@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tlm/iommu_internal.h"
+#include "tlm/iotlb.h"
 
 namespace iommusim {
 
@@ -85,6 +86,7 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
                 send(m_prq_pulse);
             })
     , m_tlb(tlb)
+    , m_tlb_timed(dynamic_cast<iotlb*>(&tlb) == nullptr)
     , m_lookup_latency(ns(2 * cfg.cache_lookup_ns))
     , m_iotlb_latency(ns(cfg.iotlb_hit_ns))
     , m_mmio_latency(ns(cfg.mmio_ns))

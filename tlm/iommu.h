@@ -35,6 +35,7 @@
 
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -192,8 +193,13 @@ class iommu : public sc_core::sc_module {
     translation_request make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
                                      uint64_t addr) const;
     void record_fault(const translation_request& req, const translation_result& r, dma_extension* ext);
+    // A translated piece to memory through initiator_socket (keeping the DMI pointer memory grants).
     void forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                  sc_core::sc_time& delay);
+    // The same through the memory's DMI pointer (same latency) when it has one for the piece and the
+    // piece has no byte enables; false (nothing done) otherwise.
+    bool forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                     sc_core::sc_time& delay);
     void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
     // True when a request without PASID touches the interrupt window.
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
@@ -204,7 +210,9 @@ class iommu : public sc_core::sc_module {
     void drain_page_requests();
     void sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
-    translation_result timed_translate(const translation_request& req, const sc_core::sc_time& delay);
+    // Inline: once per DMA piece.
+    [[gnu::always_inline]] translation_result timed_translate(const translation_request& req,
+                                                              const sc_core::sc_time& delay);
     sc_core::sc_time cycle_time(uint64_t cycles) const;
 
     // Statistics: the IOMMU's own counters and every component's, in m_stats_group.
@@ -256,6 +264,7 @@ class iommu : public sc_core::sc_module {
     pulse m_inv_pulse;
     pulse m_prq_pulse;
     iotlb_if& m_tlb;
+    bool m_tlb_timed;  // m_tlb may count cycles (not the untimed C++ IOTLB): asked around each translation
     sc_core::sc_time m_lookup_latency;  // context + PASID cache lookups
     sc_core::sc_time m_iotlb_latency;   // IOTLB lookup of an untimed IOTLB (RTL: its cycles)
     sc_core::sc_time m_mmio_latency;
@@ -272,5 +281,27 @@ class iommu : public sc_core::sc_module {
     functional_coverage m_coverage;
     stats_group m_stats_group;
 };
+
+// Inline: every DMA request needs them.
+inline translation_request iommu::make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
+                                               uint64_t addr) const {
+    translation_request r;
+    r.addr = addr;
+    r.write = trans.is_write();
+    if (ext) {
+        r.rid = ext->requester_id;
+        r.has_pasid = ext->has_pasid;
+        r.pasid = ext->pasid & 0xfffff;
+        r.priv = ext->has_pasid && ext->priv;
+        r.exec = ext->has_pasid && ext->exec;
+        r.ats_translation = ext->ats_translation;
+    }
+    return r;
+}
+
+inline bool iommu::interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext) {
+    const uint64_t len = std::max<uint64_t>(trans.get_data_length(), 1);
+    return !(ext && ext->has_pasid) && hw::overlaps_interrupt_window(trans.get_address(), len);
+}
 
 }  // namespace iommusim

@@ -12,22 +12,6 @@ namespace iommusim {
 
 using namespace iommu_detail;
 
-translation_request iommu::make_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext,
-                                        uint64_t addr) const {
-    translation_request r;
-    r.addr = addr;
-    r.write = trans.is_write();
-    if (ext) {
-        r.rid = ext->requester_id;
-        r.has_pasid = ext->has_pasid;
-        r.pasid = ext->pasid & 0xfffff;
-        r.priv = ext->has_pasid && ext->priv;
-        r.exec = ext->has_pasid && ext->exec;
-        r.ats_translation = ext->ats_translation;
-    }
-    return r;
-}
-
 void iommu::record_fault(const translation_request& req, const translation_result& r, dma_extension* ext) {
     fault_info f;
     f.sid = req.rid;
@@ -56,19 +40,46 @@ void iommu::sync(sc_core::sc_time& delay) {
     }
 }
 
+inline bool iommu::forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                               sc_core::sc_time& delay) {
+    const bool rd = trans.is_read();
+    if (trans.get_byte_enable_ptr() || !(rd || trans.is_write())) {
+        return false;
+    }
+    const tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
+    if (!d.get_dmi_ptr() || out_addr < d.get_start_address() || out_addr + len - 1 > d.get_end_address() ||
+        !(rd ? d.is_read_allowed() : d.is_write_allowed())) {
+        return false;
+    }
+    unsigned char* data = trans.get_data_ptr() + offset;
+    unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
+    if (rd) {
+        std::memcpy(data, host, len);
+        delay += d.get_read_latency();
+    } else {
+        std::memcpy(host, data, len);
+        delay += d.get_write_latency();
+    }
+    ++m_stats.memory_dmi_accesses;
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return true;
+}
+
 void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                     sc_core::sc_time& delay) {
+    unsigned char* data = trans.get_data_ptr() + offset;
+    unsigned char* be = trans.get_byte_enable_ptr();
     // One payload reused for every piece: constructing a generic payload allocates.
     tlm::tlm_generic_payload& p = m_fwd;
     p.set_command(trans.get_command());
     p.set_address(out_addr);
-    p.set_data_ptr(trans.get_data_ptr() + offset);
+    p.set_data_ptr(data);
     p.set_data_length(len);
     p.set_streaming_width(len);
     p.set_byte_enable_ptr(nullptr);
     p.set_byte_enable_length(0);
     p.set_dmi_allowed(false);
-    if (unsigned char* be = trans.get_byte_enable_ptr()) {
+    if (be) {
         const unsigned be_len = trans.get_byte_enable_length();
         if (be_len >= trans.get_data_length()) {
             p.set_byte_enable_ptr(be + offset);
@@ -77,25 +88,6 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
             // A repeating pattern; the caller only splits when the pattern stays aligned.
             p.set_byte_enable_ptr(be);
             p.set_byte_enable_length(be_len);
-        }
-    }
-    // Without byte enables the piece may go through a DMI pointer of the memory (same latency).
-    const bool rd = trans.is_read();
-    if (!p.get_byte_enable_ptr() && (rd || trans.is_write())) {
-        tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
-        if (d.get_dmi_ptr() && out_addr >= d.get_start_address() && out_addr + len - 1 <= d.get_end_address() &&
-            (rd ? d.is_read_allowed() : d.is_write_allowed())) {
-            unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
-            if (rd) {
-                std::memcpy(p.get_data_ptr(), host, len);
-                delay += d.get_read_latency();
-            } else {
-                std::memcpy(host, p.get_data_ptr(), len);
-                delay += d.get_write_latency();
-            }
-            ++m_stats.memory_dmi_accesses;
-            trans.set_response_status(tlm::TLM_OK_RESPONSE);
-            return;
         }
     }
     p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
@@ -107,6 +99,27 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
             m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
         }
     }
+}
+
+// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
+// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
+inline translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
+    const uint64_t before = m_tlb_timed ? m_tlb.cycles() : 0;
+    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
+    m_translating = true;
+    m_translation_start = delay;
+    m_translation_cycles = before;
+    m_looked_up = false;
+    translation_result r = m_translator.translate(req);
+    m_translating = false;
+    const uint64_t spent = m_tlb_timed ? m_tlb.cycles() - before : 0;
+    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
+    m_coverage.translation(req, r);
+    if (m_observer) {
+        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
+                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+    }
+    return r;
 }
 
 void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay) {
@@ -302,7 +315,9 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
             trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
             break;
         }
-        forward(trans, r.out_addr, done, n, delay);
+        if (!forward_dmi(trans, r.out_addr, done, n, delay)) {
+            forward(trans, r.out_addr, done, n, delay);
+        }
         ++m_stats.dma_chunks;
         if (!trans.is_response_ok()) {
             ++m_stats.dma_errors;
@@ -314,11 +329,6 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     }
     trans.set_dmi_allowed(dmi_ok && trans.is_response_ok());
     sync(delay);
-}
-
-bool iommu::interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext) {
-    const uint64_t len = std::max<uint64_t>(trans.get_data_length(), 1);
-    return !(ext && ext->has_pasid) && hw::overlaps_interrupt_window(trans.get_address(), len);
 }
 
 void iommu::interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext) {
@@ -387,27 +397,6 @@ unsigned int iommu::transport_dbg(tlm::tlm_generic_payload& trans) {
     }
     trans.set_response_status(done == len ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return done;
-}
-
-// Translation plus the IOTLB's time: its cycles when it is cycle-timed (RTL, lockstep), else the
-// configured fixed lookup latency. The walk's memory time is charged by the walk memory.
-translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
-    const uint64_t before = m_tlb.cycles();
-    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
-    m_translating = true;
-    m_translation_start = delay;
-    m_translation_cycles = before;
-    m_looked_up = false;
-    translation_result r = m_translator.translate(req);
-    m_translating = false;
-    const uint64_t spent = m_tlb.cycles() - before;
-    m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
-    m_coverage.translation(req, r);
-    if (m_observer) {
-        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
-                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
-    }
-    return r;
 }
 
 }  // namespace iommusim

@@ -97,10 +97,6 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     m_stage1_prev.assign(m_keys.size(), no_slot);
 }
 
-inline void iotlb::touch(unsigned set, unsigned way) {
-    m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way];
-}
-
 unsigned iotlb::plru_victim(unsigned set) const {
     const uint64_t bits = m_plru[set];
     unsigned node = 0;
@@ -164,7 +160,7 @@ void iotlb::drop(std::size_t i) {
     count_in(i, m_entries[i].tag, -1);
 }
 
-const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+uint32_t iotlb::find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
     const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);  // the level ORed in per probe
     const uint64_t* keys = m_keys.data();
@@ -181,11 +177,35 @@ const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind ki
         for (unsigned w = 0; w < ways; ++w) {
             if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
                 touch(set, w);
-                return &entries[base + w];
+                return static_cast<uint32_t>(base + w);
             }
         }
     }
-    return nullptr;
+    return no_slot;
+}
+
+const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+    const uint32_t slot = find_slot(did, pasid, kind, vpn);
+    return slot == no_slot ? nullptr : &m_entries[slot];
+}
+
+const iotlb_entry* iotlb::find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
+                                        hit_hint& hint) {
+    const uint32_t slot = find_slot(did, pasid, kind, vpn);
+    if (slot == no_slot) {
+        return nullptr;
+    }
+    const iotlb_entry& e = m_entries[slot];
+    const unsigned way = slot % m_geometry.ways;
+    hint.key = &m_keys[slot];
+    hint.key_value = m_keys[slot];
+    hint.entry = &e;
+    hint.vpn_mask = ~(page_level_pages(e.tag.level) - 1) & vpn_bits;
+    hint.level = static_cast<uint32_t>(e.tag.level);
+    hint.plru = &m_plru[slot / m_geometry.ways];
+    hint.plru_keep = ~m_touch_path[way];
+    hint.plru_set = m_touch_bits[way];
+    return &e;
 }
 
 std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {

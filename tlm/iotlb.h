@@ -18,6 +18,8 @@ namespace iommusim {
 
 class iotlb final : public iotlb_if {
   public:
+    static constexpr uint32_t no_slot = ~uint32_t{0};
+
     // sets and ways must be powers of two (std::invalid_argument otherwise: misconfiguration).
     explicit iotlb(iotlb_geometry geometry);
     iotlb(const iotlb&) = delete;
@@ -27,6 +29,37 @@ class iotlb final : public iotlb_if {
     // lookup() without the copy: the entry hit (valid until the next fill or invalidation), else
     // nullptr. The translator calls it directly when its IOTLB is this class.
     const iotlb_entry* find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn);
+
+    // Where the last find() of one did, pasid and kind hit. A caller that looks up the same did,
+    // pasid and kind again keeps one and passes it back: while the slot still holds that entry and
+    // no smaller page size could hit first, the probes would find it again, so only its PLRU touch
+    // is repeated. It points into this IOTLB's arrays (never reallocated).
+    struct hit_hint {
+        const uint64_t* key = nullptr;  // the slot's match key (nullptr: no hit yet)
+        uint64_t key_value = 0;         // match_key() of the entry
+        const iotlb_entry* entry = nullptr;
+        uint64_t vpn_mask = 0;  // aligns a page number to the entry's page size
+        uint32_t level = 0;
+        uint64_t* plru = nullptr;  // the set's PLRU bits, and the touch of the entry's way: bits kept, bits set
+        uint64_t plru_keep = 0;
+        uint64_t plru_set = 0;
+    };
+    // find() that tries `hint` first and leaves it at the entry hit (unchanged on a miss).
+    const iotlb_entry* find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint) {
+        if (hint.key && hinted(hint, vpn)) {
+            touch(hint);
+            return hint.entry;
+        }
+        return find_and_hint(did, pasid, kind, vpn, hint);
+    }
+    // True when find() would hit the hint's entry for vpn (and the hint's did, pasid and kind);
+    // `hint` from a hit. No state change. Bits of vpn above the tag's 45 are ignored.
+    bool hinted(const hit_hint& hint, uint64_t vpn) const {
+        return *hint.key == hint.key_value && hint.entry->tag.vpn == (vpn & hint.vpn_mask) &&
+               (hint.level == 0 || smaller_levels_empty(hint.level));
+    }
+    // The PLRU update of a hit on the hint's entry (after hinted() found it).
+    static void touch(const hit_hint& hint) { *hint.plru = (*hint.plru & hint.plru_keep) | hint.plru_set; }
     iotlb_fill_result fill(const iotlb_entry& entry) override;
 
     unsigned invalidate(iotlb_scope scope, uint16_t did, uint32_t pasid, const page_range& range) override;
@@ -42,6 +75,13 @@ class iotlb final : public iotlb_if {
     unsigned valid_count() const;
 
   private:
+    // find(), leaving the hint at the entry hit.
+    const iotlb_entry* find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint);
+    static constexpr uint64_t vpn_bits = (uint64_t{1} << 45) - 1;  // iotlb_tag::vpn
+    bool smaller_levels_empty(unsigned level) const {
+        return m_level_count[0] == 0 && (level < 2 || m_level_count[1] == 0);
+    }
+
     // The scopes of invalidate().
     unsigned clear_all();
     unsigned clear_domain(uint16_t did);
@@ -74,7 +114,9 @@ class iotlb final : public iotlb_if {
     std::size_t index(unsigned set, unsigned way) const {
         return static_cast<std::size_t>(set) * m_geometry.ways + way;
     }
-    void touch(unsigned set, unsigned way);
+    void touch(unsigned set, unsigned way) { m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way]; }
+    // The slot find() hits (index(set, way)), else no_slot.
+    uint32_t find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn);
     // Books slot i's entry (tag t) in or out of every filter, count and list.
     void count_in(std::size_t i, const iotlb_tag& t, int delta);
     void drop(std::size_t i);
@@ -137,7 +179,6 @@ class iotlb final : public iotlb_if {
 
     // First-stage and nested entries per DID bucket, as doubly linked lists through the slots: a
     // type-2 page-selective invalidation drops them whatever their address, visiting only them.
-    static constexpr uint32_t no_slot = ~uint32_t{0};
     void link_stage1(std::size_t i, uint16_t did);
     void unlink_stage1(std::size_t i, uint16_t did);
 

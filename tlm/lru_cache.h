@@ -36,12 +36,16 @@ class lru_cache {
 
     // Counts fills and drops: a value lookup() returned stays that entry's while this is unchanged.
     uint64_t changes() const { return m_changes; }
-    // A repeated hit on the entry a lookup returned (changes() unchanged since): made most recently
-    // used, as lookup() would, without the hash.
-    void touch(const Value* value) {
-        const slot* s = reinterpret_cast<const slot*>(value);
-        if (s != &m_slots[m_newest]) {
-            make_newest(static_cast<uint32_t>(s - m_slots.data()));
+    // Where the value a lookup() returned sits (stable while changes() is unchanged).
+    uint32_t position(const Value* value) const {
+        return static_cast<uint32_t>(reinterpret_cast<const slot*>(value) - m_slots.data());
+    }
+    // A repeated hit on the entry at `position` (changes() unchanged since its lookup): made most
+    // recently used, as lookup() would, without the hash; one compare when it already is.
+    void touch(uint32_t position) {
+        if (position != m_newest) [[unlikely]] {
+            unlink(position);
+            link_newest(position);
         }
     }
 

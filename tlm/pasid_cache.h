@@ -24,8 +24,9 @@ class pasid_cache {
 
     // Fills and invalidations so far: an entry lookup() returned stays valid while this is unchanged.
     uint64_t changes() const { return m_cache.changes(); }
-    // Another hit on that entry (LRU update) without the lookup.
-    void touch(const pasid_info* entry) { m_cache.touch(entry); }
+    // Where an entry lookup() returned sits, and another hit on it (LRU update) without the lookup.
+    uint32_t position(const pasid_info* entry) const { return m_cache.position(entry); }
+    void touch(uint32_t position) { m_cache.touch(position); }
 
     unsigned invalidate_all();
     unsigned invalidate_domain(uint16_t did);

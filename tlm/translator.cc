@@ -35,39 +35,57 @@ translator::translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& t
 void translator::set_stale_check(bool on) {
     m_config.stale_check = on;
     m_walker.set_psc_use_log(on ? &m_used.psc : nullptr);
+    update_repeat_ok();
+}
+
+void translator::update_repeat_ok() {
+    m_repeat_ok = !m_config.stale_check && m_cpp_tlb && !m_lookup_observer;
+    if (!m_repeat_ok) {
+        for (checked_source& c : m_checked) {
+            c.repeat_changes = checked_source::no_changes;
+        }
+    }
 }
 
 bool translator::caches_not_present() const {
     return m_config.cm && m_config.cm_not_present_caching;
 }
 
-translation_result translator::translate(const translation_request& req) {
+translation_result translator::translate_full(const translation_request& req) {
     ++m_stats.translations;
     translation_result r;
-    if (!m_config.stale_check) {
-        if (checked_before(req)) {
-            m_context_cache.touch(m_checked.ctx);
-            ++m_stats.context_hits;
-            m_pasid_cache.touch(m_checked.p);
-            ++m_stats.pasid_hits;
-            const pasid_info& p = *m_checked.p;
-            r.pasid = m_checked.pasid;
-            r.did = p.did;
-            r.kind = p.kind;
-            translate_checked(req, p, m_checked.pasid, m_checked.access, m_checked.fpd, r);
-            return r;
-        }
+    if (m_config.stale_check) {
+        m_used.clear();
+        resolve(req, r);
+        check_structures(req, r);
+        return r;
+    }
+    checked_source& c = m_checked[checked_slot(req)];
+    if (!c.valid || c.changes != cache_changes() || !same_source(c.req, req)) {
         resolve(req, r);
         return r;
     }
-    m_used.clear();
-    resolve(req, r);
-    check_structures(req, r);
+    if (((c.req.addr ^ req.addr) >> 12) != 0) {
+        if (m_walker.check_input(*c.p, req.addr) != fault_reason::none) {
+            resolve(req, r);  // the fault, found and counted as without the table
+            return r;
+        }
+        c.req.addr = req.addr;
+    }
+    m_context_cache.touch(c.ctx_position);
+    ++m_stats.context_hits;
+    m_pasid_cache.touch(c.pasid_position);
+    ++m_stats.pasid_hits;
+    const pasid_info& p = *c.p;
+    r.pasid = c.pasid;
+    r.did = p.did;
+    r.kind = p.kind;
+    translate_checked(req, p, c.pasid, c.access, c.fpd, &c, r);
     return r;
 }
 
 void translator::set_root(uint64_t rtaddr_value) {
-    m_checked = checked_request{};
+    m_checked.fill(checked_source{});
     m_rtaddr = rtaddr_value;
     m_root_latched = true;
     m_root_fault[0] = m_walker.check_root(rtaddr_value, true, false);
@@ -185,53 +203,80 @@ void translator::resolve(const translation_request& req, translation_result& r) 
         set_fault(r, f, fpd);
         return;
     }
+    checked_source* source = nullptr;
     if (ctx != &ctx_walked && pi != &pi_walked && !m_config.stale_check) {
-        m_checked.valid = true;
-        m_checked.req = req;
-        m_checked.context_changes = m_context_cache.changes();
-        m_checked.pasid_changes = m_pasid_cache.changes();
-        m_checked.ctx = ctx;
-        m_checked.p = pi;
-        m_checked.pasid = pasid;
-        m_checked.access = access;
-        m_checked.fpd = fpd;
+        source = &m_checked[checked_slot(req)];
+        *source = checked_source{};
+        source->valid = true;
+        source->req = req;
+        source->changes = cache_changes();
+        source->ctx_position = m_context_cache.position(ctx);
+        source->pasid_position = m_pasid_cache.position(pi);
+        source->p = pi;
+        source->pasid = pasid;
+        source->access = access;
+        source->fpd = fpd;
     }
-    translate_checked(req, p, pasid, access, fpd, r);
+    translate_checked(req, p, pasid, access, fpd, source, r);
+}
+
+translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, const access_type& access) {
+    const bool read_ok = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
+    const bool write_ok = page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
+    // Without exec the access is the read or the write checked above.
+    const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
+                           : access.write ? write_ok
+                                          : read_ok;
+    const bool dirty = pm & iotlb_perm::dirty;
+    return hit_rights{rights_ok && (!access.write || dirty), read_ok, dirty && write_ok};
 }
 
 void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                                   const access_type& access, bool fpd, translation_result& r) {
+                                   const access_type& access, bool fpd, checked_source* source, translation_result& r) {
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
     if (m_lookup_observer) {
         m_lookup_observer();
     }
     const iotlb_entry* hit = nullptr;
+    if (source) {
+        source->repeat_changes = checked_source::no_changes;
+    }
     if (m_cpp_tlb) {
-        hit = m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
+        hit = source ? m_cpp_tlb->find(p.did, pasid, p.kind, vpn, source->hint)
+                     : m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
     } else if ((m_other_hit = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
         hit = &*m_other_hit;
     }
     if (hit) {
         const uint8_t pm = hit->payload.perm;
-        const bool read_ok =
-            page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
-        const bool write_ok =
-            page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
-        // Without exec the access is the read or the write checked above.
-        const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
-                               : access.write ? write_ok
-                                              : read_ok;
-        if (rights_ok && (!access.write || (pm & iotlb_perm::dirty))) {
+        hit_rights rights;
+        if (source && source->rights_perm == pm) {
+            rights = source->rights;
+        } else {
+            rights = rights_of(p, pm, access);
+            if (source) {
+                source->rights_perm = pm;
+                source->rights = rights;
+            }
+        }
+        if (rights.usable) {
             ++m_stats.iotlb_hits;
             const uint64_t bytes = uint64_t{1} << page_level_shift(hit->tag.level);
             r.iotlb_hit = true;
             r.page_bytes = bytes;
             r.out_addr = (hit->payload.out_pfn << 12) | (req.addr & (bytes - 1));
-            r.can_read = read_ok;
-            r.can_write = (pm & iotlb_perm::dirty) && write_ok;
+            r.can_read = rights.can_read;
+            r.can_write = rights.can_write;
             if (m_config.stale_check) {
                 stale_check(req, p, access, *hit, r);
+            }
+            if (source && m_repeat_ok) {
+                source->repeat_changes = source->changes;
+                source->payload = hit->payload;
+                source->offset_mask = bytes - 1;
+                source->result = r;
+                source->result.out_addr = hit->payload.out_pfn << 12;
             }
             return;
         }

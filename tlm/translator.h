@@ -18,7 +18,9 @@
 // device-TLBs (tlm/ats_device_tlb.h checks its own), legacy mode.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -50,7 +52,25 @@ class translator final : public invalidation_target {
     void set_root(uint64_t rtaddr_value);
     bool root_latched() const { return m_root_latched; }
 
-    translation_result translate(const translation_request& req);
+    // Inline where it is called: a repeated hit (checked_source) is answered here, anything else by
+    // translate_full().
+    [[gnu::always_inline]] translation_result translate(const translation_request& req) {
+        // A request that repeats its source's last one to the same page, while the IOTLB would hit
+        // the same entry holding the same payload, passes the same checks and gets the same answer.
+        checked_source& c = m_checked[checked_slot(req)];
+        if (c.repeat_changes == cache_changes() && ((c.req.addr ^ req.addr) >> 12) == 0 && same_source(c.req, req) &&
+            m_cpp_tlb->hinted(c.hint, req.addr >> 12) && c.hint.entry->payload == c.payload) {
+            ++m_stats.translations;
+            ++m_stats.context_hits;
+            ++m_stats.pasid_hits;
+            ++m_stats.iotlb_hits;
+            iotlb::touch(c.hint);
+            m_context_cache.touch(c.ctx_position);
+            m_pasid_cache.touch(c.pasid_position);
+            return repeated_result(c, req.addr);
+        }
+        return translate_full(req);
+    }
 
     // The context entry a page request from `rid` is checked against (docs/vtd-facts.md §10.1):
     // fault_reason::none when it is present and allows page requests (PRE), else the reason
@@ -66,7 +86,10 @@ class translator final : public invalidation_target {
     // Called after every cache invalidation, with its scope.
     void on_invalidate(std::function<void(const invalidation_scope&)> observer);
     // Called just before each IOTLB lookup of a translation (the waves take its time then).
-    void set_lookup_observer(std::function<void()> observer) { m_lookup_observer = std::move(observer); }
+    void set_lookup_observer(std::function<void()> observer) {
+        m_lookup_observer = std::move(observer);
+        update_repeat_ok();
+    }
 
     void set_stale_check(bool on);
     // The simulated time stamped on stale reports (picoseconds); without one they say 0.
@@ -103,35 +126,81 @@ class translator final : public invalidation_target {
         }
     };
 
-    // The context and PASID entries and request checks of the last translation that found both
-    // entries cached: while neither cache changed since, a request with the same source, PASID and
-    // access flags to the same input page passes the same checks (the input-address limits, MGAW,
-    // AGAW and the canonical bit 47 or 56, lie above bit 12) with the same entries, so only their
-    // LRU update is repeated. Not used by the stale checker (it records the entries it uses).
-    struct checked_request {
+    // The rights an IOTLB entry's permission bits give one access (translate_checked()).
+    struct hit_rights {
+        bool usable = false;  // the access may use the entry (the right, and D for a write)
+        bool can_read = false;
+        bool can_write = false;  // the right and D already set
+    };
+    static hit_rights rights_of(const pasid_info& p, uint8_t perm, const access_type& access);
+
+    // What the last translation of one request source (requester id, PASID, access flags) that found
+    // both its context and PASID entries cached decided: the entries, the outcome of the request
+    // checks, where its IOTLB hit was and the rights of that entry. While neither cache changed
+    // since, a request from the same source passes the same checks with the same entries (the
+    // input-address check alone depends on the page, and only on bits above 12: it is repeated when
+    // the page differs), so only the LRU updates are repeated. One per source in a small
+    // direct-mapped table, so that interleaved devices keep theirs. Not used by the stale checker
+    // (it records the entries it uses).
+    // Cache-line aligned: also makes the table's stride a power of two (cheap to index).
+    struct alignas(64) checked_source {
         bool valid = false;
         translation_request req;  // its input page counts, not the offset
-        uint64_t context_changes = 0;
-        uint64_t pasid_changes = 0;
-        const context_info* ctx = nullptr;  // in the context cache
-        const pasid_info* p = nullptr;      // in the PASID cache
+        uint64_t changes = 0;     // context + PASID cache changes() then: both only grow
+        uint32_t ctx_position = 0;
+        uint32_t pasid_position = 0;
+        const pasid_info* p = nullptr;  // in the PASID cache
         uint32_t pasid = 0;
         access_type access;
         bool fpd = false;
+        iotlb::hit_hint hint;            // the C++ IOTLB's last hit for this source
+        uint16_t rights_perm = no_perm;  // the permission bits `rights` are for
+        hit_rights rights;
+        // The last translation was a usable hit on the hint's entry, then holding `payload`: while
+        // the caches' changes are repeat_changes (no_changes: never), a request to the same page
+        // that finds it again gets `result` (out_addr: the page base) plus its offset within the
+        // page (offset_mask). Only set while repeats are allowed (m_repeat_ok).
+        uint64_t repeat_changes = no_changes;
+        iotlb_payload payload;
+        uint64_t offset_mask = 0;
+        translation_result result;
+        static constexpr uint16_t no_perm = 0x100;
+        static constexpr uint64_t no_changes = ~uint64_t{0};
     };
-    bool checked_before(const translation_request& req) const {
-        const translation_request& c = m_checked.req;
-        return m_checked.valid && c.rid == req.rid && ((c.addr ^ req.addr) >> 12) == 0 && c.pasid == req.pasid &&
-               c.has_pasid == req.has_pasid && c.write == req.write && c.exec == req.exec && c.priv == req.priv &&
-               c.ats_translation == req.ats_translation && m_checked.context_changes == m_context_cache.changes() &&
-               m_checked.pasid_changes == m_pasid_cache.changes();
+    static constexpr unsigned checked_sources = 64;
+    static_assert(sizeof(checked_source) == 256);
+    // With x = rid ^ pasid, the slot is (x[5:0] + x[13:8]) mod 64: up to 64 consecutive functions
+    // of a bus, or one function on consecutive buses, take distinct slots. One multiply puts the sum
+    // in bits 31:26.
+    static unsigned checked_slot(const translation_request& req) {
+        static_assert(checked_sources == 64);
+        return ((req.rid ^ req.pasid) * ((1u << 26) | (1u << 18))) >> 26;
     }
+    static bool same_source(const translation_request& a, const translation_request& b) {
+        return a.rid == b.rid && a.pasid == b.pasid && a.has_pasid == b.has_pasid && a.write == b.write &&
+               a.exec == b.exec && a.priv == b.priv && a.ats_translation == b.ats_translation;
+    }
+    uint64_t cache_changes() const { return m_context_cache.changes() + m_pasid_cache.changes(); }
 
+    // translate() of anything but a repeated hit (checked_source::repeat_changes).
+    translation_result translate_full(const translation_request& req);
+    // The answer of a repeated hit for addr (one block copy, made in the caller's object).
+    static translation_result repeated_result(const checked_source& c, uint64_t addr) {
+        translation_result r;
+        std::memcpy(&r, &c.result, sizeof r);
+        r.out_addr |= addr & c.offset_mask;
+        return r;
+    }
+    // A repeated hit may be answered from its checked_source while the stale checker is off, the
+    // IOTLB is the C++ one and no lookup observer is set (set_stale_check, set_lookup_observer
+    // call this): else none is.
+    void update_repeat_ok();
     // translate() without the checks: fills r (one result object, no copies on the hit path).
     void resolve(const translation_request& req, translation_result& r);
-    // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed.
+    // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
+    // `source` (nullptr: none) is the request's entry of the checked-source table.
     void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                           const access_type& access, bool fpd, translation_result& r);
+                           const access_type& access, bool fpd, checked_source* source, translation_result& r);
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
                        bool fpd, uint64_t vpn, translation_result& r);
@@ -163,7 +232,8 @@ class translator final : public invalidation_target {
     std::function<void()> m_lookup_observer;
     std::function<uint64_t()> m_clock;
     cache_uses m_used;
-    checked_request m_checked;
+    std::array<checked_source, checked_sources> m_checked;
+    bool m_repeat_ok = false;
 };
 
 }  // namespace iommusim
