@@ -54,7 +54,7 @@ unsigned vtd_prq::handle_event(const report_fn& report) {
         return 0;
     }
     ++m_stats.events;
-    const uint64_t ring_mask = ((uint64_t{4096} << m_order) - 1) & ~uint64_t{hw::page_req_desc_bytes - 1};
+    const uint64_t ring_mask = queue_offset_mask();
     // Clear PPR first: a request written after this raises a new event (prq_event_thread).
     m_bus.mmio_write32(hw::reg::PRS_OFFSET, static_cast<uint32_t>(hw::prs::ppr::mask));
     const uint64_t tail = m_bus.mmio_read64(hw::reg::PQT_OFFSET) & ring_mask;
@@ -103,7 +103,7 @@ unsigned vtd_prq::handle_event(const report_fn& report) {
 }
 
 bool vtd_prq::holds(uint16_t rid, uint32_t pasid) {
-    const uint64_t ring_mask = ((uint64_t{4096} << m_order) - 1) & ~uint64_t{hw::page_req_desc_bytes - 1};
+    const uint64_t ring_mask = queue_offset_mask();
     const uint64_t tail = m_bus.mmio_read64(hw::reg::PQT_OFFSET) & ring_mask;
     for (uint64_t head = m_bus.mmio_read64(hw::reg::PQH_OFFSET) & ring_mask; head != tail;
          head = (head + hw::page_req_desc_bytes) & ring_mask) {

@@ -28,6 +28,7 @@
 #include "driver/iommu_ops.h"
 #include "driver/page_allocator.h"
 #include "driver/queued_invalidation.h"
+#include "iommusim/hw/vtd_prq.h"
 
 namespace iommusim::driver {
 
@@ -87,6 +88,10 @@ class vtd_prq {
     queued_invalidation& m_qi;
     uint64_t m_queue = 0;
     unsigned m_order = 0;
+    // PQH/PQT offsets within the queue of 4 KiB << m_order bytes, descriptor aligned.
+    uint64_t queue_offset_mask() const {
+        return ((uint64_t{4096} << m_order) - 1) & ~uint64_t{hw::page_req_desc_bytes - 1};
+    }
     report_fn m_reporter;
     stats m_stats;
 };

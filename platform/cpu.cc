@@ -138,17 +138,8 @@ bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
 bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
     ++m_mem_accesses;
     const bool rd = cmd == tlm::TLM_READ_COMMAND;
-    tlm::tlm_dmi& dmi = m_mem_dmi[(pa >> 12) % mem_dmi_slots];
-    if (len != 0 && dmi.get_dmi_ptr() && pa >= dmi.get_start_address() && pa + (len - 1) >= pa &&
-        pa + (len - 1) <= dmi.get_end_address() && (rd ? dmi.is_read_allowed() : dmi.is_write_allowed())) {
-        unsigned char* host = dmi.get_dmi_ptr() + (pa - dmi.get_start_address());
-        if (rd) {
-            std::memcpy(data, host, len);
-            m_qk.inc(dmi.get_read_latency());
-        } else {
-            std::memcpy(host, data, len);
-            m_qk.inc(dmi.get_write_latency());
-        }
+    if (const tlm::tlm_dmi* dmi = m_mem_dmi.copy(pa, data, len, rd)) {
+        m_qk.inc(rd ? dmi->get_read_latency() : dmi->get_write_latency());
         return true;
     }
     tlm::tlm_generic_payload& trans = m_mem_trans;
@@ -166,18 +157,14 @@ bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_
     if (ok && trans.is_dmi_allowed() && (rd || cmd == tlm::TLM_WRITE_COMMAND)) {
         tlm::tlm_dmi granted;
         if (mem_socket->get_direct_mem_ptr(trans, granted)) {
-            dmi = granted;
+            m_mem_dmi.remember(pa, granted);
         }
     }
     return ok;
 }
 
 void cpu::invalidate_mem_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
-    for (tlm::tlm_dmi& d : m_mem_dmi) {
-        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
-            d.init();
-        }
-    }
+    m_mem_dmi.invalidate(start, end);
 }
 
 bool cpu::cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& observed) {

@@ -19,6 +19,7 @@
 #include <tlm>
 
 #include "driver/hw_bus.h"
+#include "tlm/dmi_slots.h"
 
 namespace iommusim {
 
@@ -82,8 +83,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     tlm::tlm_generic_payload m_mmio_trans;
     tlm::tlm_generic_payload m_mem_trans;
     // DMI pointers of the memory, one slot per 4 KiB page (page number modulo the slot count).
-    static constexpr unsigned mem_dmi_slots = 16;
-    std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
+    dmi_slots<16> m_mem_dmi;
     sc_core::sc_event m_job_event;
     static constexpr unsigned irq_lines = 3;  // driver::hw_irq values
     sc_core::sc_event m_irq_event[irq_lines];

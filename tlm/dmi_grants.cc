@@ -114,11 +114,7 @@ void iommu::revoke_if(const std::function<bool(const dmi_grant&)>& pred) {
 }
 
 void iommu::memory_invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
-    for (tlm::tlm_dmi& d : m_mem_dmi) {
-        if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
-            d.init();
-        }
-    }
+    m_mem_dmi.invalidate(start, end);
     m_queue_mem->invalidate_dmi(start, end);
     revoke_if([&](const dmi_grant& g) { return g.out_start <= end && start <= g.out_end; });
 }

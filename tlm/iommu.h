@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "tlm/dma_extension.h"
+#include "tlm/dmi_slots.h"
 #include "tlm/fault_recorder.h"
 #include "tlm/functional_coverage.h"
 #include "tlm/invalidation_queue.h"
@@ -258,8 +259,7 @@ class iommu : public sc_core::sc_module {
     std::vector<dmi_grant> m_grants;
     tlm::tlm_generic_payload m_fwd;  // memory-side payload of forwarded DMA pieces
     // The memory's DMI grants, direct-mapped by output page, used for DMA pieces.
-    static constexpr unsigned mem_dmi_slots = 64;
-    std::array<tlm::tlm_dmi, mem_dmi_slots> m_mem_dmi;
+    dmi_slots<64> m_mem_dmi;
     pulse m_fault_pulse;
     pulse m_inv_pulse;
     pulse m_prq_pulse;

@@ -46,20 +46,11 @@ inline bool iommu::forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_add
     if (trans.get_byte_enable_ptr() || !(rd || trans.is_write())) {
         return false;
     }
-    const tlm::tlm_dmi& d = m_mem_dmi[(out_addr >> 12) % mem_dmi_slots];
-    if (!d.get_dmi_ptr() || out_addr < d.get_start_address() || out_addr + len - 1 > d.get_end_address() ||
-        !(rd ? d.is_read_allowed() : d.is_write_allowed())) {
+    const tlm::tlm_dmi* d = m_mem_dmi.copy(out_addr, trans.get_data_ptr() + offset, len, rd);
+    if (!d) {
         return false;
     }
-    unsigned char* data = trans.get_data_ptr() + offset;
-    unsigned char* host = d.get_dmi_ptr() + (out_addr - d.get_start_address());
-    if (rd) {
-        std::memcpy(data, host, len);
-        delay += d.get_read_latency();
-    } else {
-        std::memcpy(host, data, len);
-        delay += d.get_write_latency();
-    }
+    delay += rd ? d->get_read_latency() : d->get_write_latency();
     ++m_stats.memory_dmi_accesses;
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
     return true;
@@ -96,7 +87,7 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
     if (p.is_response_ok() && p.is_dmi_allowed()) {
         tlm::tlm_dmi d;
         if (initiator_socket->get_direct_mem_ptr(p, d)) {
-            m_mem_dmi[(out_addr >> 12) % mem_dmi_slots] = d;
+            m_mem_dmi.remember(out_addr, d);
         }
     }
 }

@@ -1,9 +1,7 @@
 // Pieces the IOMMU shell's source files share (tlm/iommu*.cc, tlm/dmi_grants.cc); not a public header.
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <cstring>
 #include <systemc>
 
 #include "tlm/iommu.h"
@@ -49,30 +47,14 @@ class iommu::socket_memory final : public phys_mem_if {
         return write(pa, &desired, sizeof desired);
     }
     // The memory revoked its DMI pointers over [start, end].
-    void invalidate_dmi(uint64_t start, uint64_t end) {
-        for (tlm::tlm_dmi& d : m_dmi) {
-            if (d.get_dmi_ptr() && d.get_start_address() <= end && start <= d.get_end_address()) {
-                d.init();
-            }
-        }
-    }
+    void invalidate_dmi(uint64_t start, uint64_t end) { m_dmi.invalidate(start, end); }
 
     sc_core::sc_time m_delay;
 
   private:
-    static constexpr unsigned dmi_slots = 8;  // by 4 KiB page: the queue's ring pages and status words
-
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
         const bool rd = cmd == tlm::TLM_READ_COMMAND;
-        tlm::tlm_dmi& dmi = m_dmi[(pa >> 12) % dmi_slots];
-        if (!m_timed && len != 0 && dmi.get_dmi_ptr() && pa >= dmi.get_start_address() && pa + (len - 1) >= pa &&
-            pa + (len - 1) <= dmi.get_end_address() && (rd ? dmi.is_read_allowed() : dmi.is_write_allowed())) {
-            unsigned char* host = dmi.get_dmi_ptr() + (pa - dmi.get_start_address());
-            if (rd) {
-                std::memcpy(data, host, len);
-            } else {
-                std::memcpy(host, data, len);
-            }
+        if (!m_timed && m_dmi.copy(pa, data, len, rd)) {
             return true;
         }
         // Reused: the memory's b_transport never waits, so no second access starts meanwhile.
@@ -93,7 +75,7 @@ class iommu::socket_memory final : public phys_mem_if {
         if (!m_timed && ok && p.is_dmi_allowed() && (rd || cmd == tlm::TLM_WRITE_COMMAND)) {
             tlm::tlm_dmi granted;
             if (m_owner.initiator_socket->get_direct_mem_ptr(p, granted)) {
-                dmi = granted;
+                m_dmi.remember(pa, granted);
             }
         }
         return ok;
@@ -102,7 +84,7 @@ class iommu::socket_memory final : public phys_mem_if {
     iommu& m_owner;
     bool m_timed;
     tlm::tlm_generic_payload m_payload;
-    std::array<tlm::tlm_dmi, dmi_slots> m_dmi;
+    dmi_slots<8> m_dmi;  // by 4 KiB page: the queue's ring pages and status words
 };
 
 }  // namespace iommusim
