@@ -113,6 +113,30 @@ void BM_CacheInvalidateUserBatch(benchmark::State& state) {
     run_calls(state, static_cast<unsigned>(state.range(0)), true);
 }
 
+// The floor of every call above: handing an empty job to the simulated CPU and running the
+// SystemC kernel until it has returned.
+void BM_PlatformRunEmpty(benchmark::State& state) {
+    platform& p = platform::instance();
+    for (auto _ : state) {
+        p.run([] {});
+    }
+}
+
+// One job of 8 short delays, as the driver's polling loops take them, with nothing else due in
+// the simulation (lazy synchronisation: no wait in the kernel until the job ends).
+void BM_PlatformRunDelays(benchmark::State& state) {
+    platform& p = platform::instance();
+    for (auto _ : state) {
+        p.run([&] {
+            for (int i = 0; i < 8; ++i) {
+                p.bus().delay(1);
+            }
+        });
+    }
+}
+
+BENCHMARK(BM_PlatformRunEmpty)->Apply(iommusim::bench::iterations_from_environment);
+BENCHMARK(BM_PlatformRunDelays)->Apply(iommusim::bench::iterations_from_environment);
 BENCHMARK(BM_CacheInvalidateUserBatch)
     ->Arg(1)
     ->Arg(4)

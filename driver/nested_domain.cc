@@ -134,7 +134,8 @@ int nested_domain::cache_invalidate_user(iommu_user_data_array& array) {
         array.entry_num = 0;
         return -EINVAL;
     }
-    std::vector<hw::inv_desc> batch;
+    std::vector<hw::inv_desc>& batch = m_batch;
+    batch.clear();
     // entry_num is user input: the reservation is capped as the bulk copy is.
     batch.reserve(std::min(array.entry_num, user_array_reader::bulk_limit) * m_cache.tags().size());
     uint32_t done = 0;

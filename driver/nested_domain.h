@@ -61,7 +61,8 @@ class nested_domain : public iommu_domain {
     paging_domain& m_parent;
     iommu_hwpt_vtd_s1 m_s1;
     uint16_t m_did = 0;
-    cache_tags m_cache;  // first stage; nesting tags go to the parent's
+    cache_tags m_cache;                 // first stage; nesting tags go to the parent's
+    std::vector<hw::inv_desc> m_batch;  // cache_invalidate_user's descriptors, kept for the next call
 };
 
 }  // namespace iommusim::driver

@@ -43,19 +43,21 @@ cpu::cpu(const sc_core::sc_module_name& name)
     dont_initialize();
 }
 
+// A rising line wakes a waiting job in the same delta cycle (an immediate notification): the job
+// sees the interrupt at the time it was raised either way.
 void cpu::on_irq_inv() {
     m_irq_pending[0] = true;
-    m_irq_event[0].notify(sc_core::SC_ZERO_TIME);
+    m_irq_event[0].notify();
 }
 
 void cpu::on_irq_fault() {
     m_irq_pending[1] = true;
-    m_irq_event[1].notify(sc_core::SC_ZERO_TIME);
+    m_irq_event[1].notify();
 }
 
 void cpu::on_irq_prq() {
     m_irq_pending[2] = true;
-    m_irq_event[2].notify(sc_core::SC_ZERO_TIME);
+    m_irq_event[2].notify();
 }
 
 void cpu::job_thread() {
@@ -66,7 +68,7 @@ void cpu::job_thread() {
         } catch (...) {
             m_job_error = std::current_exception();
         }
-        m_qk.sync();
+        sync_kernel();
         m_job_done = true;
         sc_core::sc_pause();
     }
@@ -102,10 +104,11 @@ bool cpu::mmio(tlm::tlm_command cmd, uint32_t off, void* data, unsigned len) {
     trans.set_streaming_width(len);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = m_qk.get_local_time();
+    // It takes effect at the synchronisation point; the memory latency since overlaps it.
+    sc_core::sc_time delay = m_sync_ahead;
     mmio_socket->b_transport(trans, delay);
-    m_qk.set(delay);
-    m_qk.sync();  // uncached device access: the CPU waits for it
+    m_local += delay - m_sync_ahead;
+    sync();  // uncached device access: the CPU waits for it
     ++m_mmio_accesses;
     return trans.is_response_ok();
 }
@@ -129,8 +132,8 @@ void cpu::mmio_write64(uint32_t off, uint64_t value) {
 
 bool cpu::mem(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len) {
     const bool ok = mem_unsynced(cmd, pa, data, len);
-    if (m_qk.need_sync()) {
-        m_qk.sync();
+    if (need_sync()) {
+        sync();
     }
     return ok;
 }
@@ -139,7 +142,7 @@ bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_
     ++m_mem_accesses;
     const bool rd = cmd == tlm::TLM_READ_COMMAND;
     if (const tlm::tlm_dmi* dmi = m_mem_dmi.copy(pa, data, len, rd)) {
-        m_qk.inc(rd ? dmi->get_read_latency() : dmi->get_write_latency());
+        m_local += rd ? dmi->get_read_latency() : dmi->get_write_latency();
         return true;
     }
     tlm::tlm_generic_payload& trans = m_mem_trans;
@@ -150,9 +153,9 @@ bool cpu::mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_
     trans.set_streaming_width(static_cast<unsigned>(len));
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = m_qk.get_local_time();
+    sc_core::sc_time delay = m_local;
     mem_socket->b_transport(trans, delay);
-    m_qk.set(delay);
+    m_local = delay;
     const bool ok = trans.is_response_ok();
     if (ok && trans.is_dmi_allowed() && (rd || cmd == tlm::TLM_WRITE_COMMAND)) {
         tlm::tlm_dmi granted;
@@ -174,8 +177,8 @@ bool cpu::cmpxchg64(uint64_t pa, uint64_t expected, uint64_t desired, uint64_t& 
     if (ok && observed == expected) {
         ok = mem_unsynced(tlm::TLM_WRITE_COMMAND, pa, &desired, sizeof desired);
     }
-    if (m_qk.need_sync()) {
-        m_qk.sync();
+    if (need_sync()) {
+        sync();
     }
     return ok;
 }
@@ -190,12 +193,62 @@ bool cpu::mem_write(uint64_t pa, const void* src, std::size_t len) {
 }
 
 void cpu::delay(uint64_t ns) {
-    m_qk.sync();
-    sc_core::wait(ns == 0 ? sc_core::SC_ZERO_TIME : sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
+    sync();
+    // The quantum goes on: a sleep is no synchronisation point.
+    const sc_core::sc_time wake =
+        m_sync_ahead + (ns == 0 ? sc_core::SC_ZERO_TIME : sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
+    if (may_skip_wait(wake)) {
+        m_sync_ahead = wake;
+        return;
+    }
+    m_sync_ahead = sc_core::SC_ZERO_TIME;
+    sc_core::wait(wake);
 }
 
 uint64_t cpu::now_ns() {
-    return static_cast<uint64_t>(m_qk.get_current_time().to_seconds() * 1e9 + 0.5);
+    return static_cast<uint64_t>(time().to_seconds() * 1e9 + 0.5);
+}
+
+bool cpu::may_skip_wait(const sc_core::sc_time& ahead) const {
+    // Activity due at or before the CPU's time would run before the CPU resumed: the CPU waits.
+    return m_lazy_sync && !sc_core::sc_pending_activity_at_current_time() &&
+           sc_core::sc_time_to_pending_activity() > ahead;
+}
+
+void cpu::start_quantum(const sc_core::sc_time& at) {
+    const sc_core::sc_time quantum = tlm::tlm_global_quantum::instance().get();
+    if (quantum == sc_core::SC_ZERO_TIME) {
+        m_next_sync = at;
+        return;
+    }
+    const uint64_t q = quantum.value();
+    m_next_sync = sc_core::sc_time::from_value((at.value() / q + 1) * q);
+}
+
+void cpu::sync() {
+    const sc_core::sc_time ahead = m_sync_ahead + m_local;
+    m_local = sc_core::SC_ZERO_TIME;
+    if (may_skip_wait(ahead)) {
+        m_sync_ahead = ahead;
+        start_quantum(sc_core::sc_time_stamp() + ahead);
+        return;
+    }
+    m_sync_ahead = sc_core::SC_ZERO_TIME;
+    sc_core::wait(ahead);
+    start_quantum(sc_core::sc_time_stamp());
+}
+
+void cpu::catch_up() {
+    if (m_sync_ahead != sc_core::SC_ZERO_TIME) {
+        const sc_core::sc_time ahead = m_sync_ahead;
+        m_sync_ahead = sc_core::SC_ZERO_TIME;
+        sc_core::wait(ahead);
+    }
+}
+
+void cpu::sync_kernel() {
+    sync();
+    catch_up();
 }
 
 bool cpu::pin_user_memory(void* host, std::size_t len, uint64_t& pa) {
@@ -217,7 +270,7 @@ void cpu::irq_ack(driver::hw_irq irq) {
 }
 
 bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
-    m_qk.sync();
+    sync_kernel();
     const unsigned i = irq_index(irq);
     const sc_core::sc_time deadline =
         sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);

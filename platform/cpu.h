@@ -2,16 +2,21 @@
 // SC_THREAD and is the driver's hw_bus: MMIO through `mmio_socket` to the IOMMU registers, memory
 // through `mem_socket`, time through wait(), interrupts from `irq_fault` / `irq_inv` / `irq_prq`.
 //
-// Models: a single in-order core with a quantum keeper for memory accesses; MMIO accesses are
-// synchronising (the CPU waits for each to complete before issuing the next), as uncached
-// device accesses are.
+// Models: a single in-order core with a quantum keeper for memory accesses (it synchronises at the
+// global quantum's boundaries); MMIO accesses are synchronising (the CPU waits for each to complete
+// before issuing the next), as uncached device accesses are. An MMIO access takes effect at the
+// CPU's last synchronisation point: the memory accesses since are posted and overlap it (their
+// latency is added after it).
 // Host cost: memory accesses go through a DMI pointer of the memory when it grants one (the same
-// latency annotated); one transaction object per socket is reused.
+// latency annotated); one transaction object per socket is reused. Lazy synchronisation (on by
+// default): a synchronisation point moves the CPU's time on without a wait in the kernel while no
+// other process has activity due by then, which cannot change what any process sees (targets
+// apply an access at its annotated time); the kernel's time then stays behind the CPU's until a
+// synchronisation that others must see, a wait for an interrupt, catch_up() or the job's end.
 // Does not model: caches, multiple cores, interrupt controllers (the lines are level inputs).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/tlm_quantumkeeper.h>
 #include <array>
 #include <exception>
 #include <functional>
@@ -64,6 +69,13 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     };
     void set_user_memory_pinner(user_memory_pinner* p) { m_pinner = p; }
 
+    // Lazy synchronisation (see above); off: every synchronisation point waits in the kernel.
+    void set_lazy_sync(bool on) { m_lazy_sync = on; }
+    // Inside a job, before code that uses the kernel's time itself (a device's transfer): waits
+    // until the kernel's time is the CPU's last synchronisation point, where it would be without
+    // lazy synchronisation.
+    void catch_up();
+
     uint64_t mmio_accesses() const { return m_mmio_accesses; }
     uint64_t mem_accesses() const { return m_mem_accesses; }
 
@@ -78,7 +90,25 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     bool mem_unsynced(tlm::tlm_command cmd, uint64_t pa, void* data, std::size_t len);
     void invalidate_mem_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
 
-    tlm_utils::tlm_quantumkeeper m_qk;
+    // The CPU's time is sc_time_stamp() + m_sync_ahead + m_local: its last synchronisation point,
+    // and the memory latencies since.
+    sc_core::sc_time time() const { return sc_core::sc_time_stamp() + m_sync_ahead + m_local; }
+    bool need_sync() const { return time() >= m_next_sync; }
+    // Moves the synchronisation point to the CPU's time (waits in the kernel unless lazy
+    // synchronisation may skip it) and starts a new quantum there.
+    void sync();
+    // sync(), then catch_up(): the kernel's time is the CPU's.
+    void sync_kernel();
+    // Lazy synchronisation may move the synchronisation point `ahead` of the kernel's time on
+    // without a wait: no other process has activity due by then.
+    bool may_skip_wait(const sc_core::sc_time& ahead) const;
+    // The quantum ends at the global quantum's first boundary after `at` (0: every access syncs).
+    void start_quantum(const sc_core::sc_time& at);
+
+    bool m_lazy_sync = true;
+    sc_core::sc_time m_sync_ahead;
+    sc_core::sc_time m_local;
+    sc_core::sc_time m_next_sync;
     // Reused: neither target's b_transport waits, so no second access starts meanwhile.
     tlm::tlm_generic_payload m_mmio_trans;
     tlm::tlm_generic_payload m_mem_trans;

@@ -128,6 +128,7 @@ platform_impl::platform_impl(const platform_config& cfg, const std::vector<own_d
                                                 m_top->irq_inv, m_top->irq_prq);
     }
     m_top->cpu.set_user_memory_pinner(this);
+    m_top->cpu.set_lazy_sync(cfg.cpu_lazy_sync);
 
     m_pages = std::make_unique<driver::page_allocator>(m_top->cpu, cfg.driver_memory_base, cfg.driver_memory_size);
     driver::vtd_iommu_config vtd_cfg;
@@ -543,6 +544,7 @@ uint16_t iopf_group(uint64_t iova) {
 }  // namespace
 
 void platform_impl::sync_device(platform_device& d) {
+    m_top->cpu.catch_up();
     if (!d.own) {
         d.hw->sync();  // an own device's helpers wait out their delays themselves
     }
@@ -550,6 +552,7 @@ void platform_impl::sync_device(platform_device& d) {
 
 tlm::tlm_response_status platform_impl::transfer(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
                                                  void* buf, std::size_t len, bool is_write, hw::fault_reason* reason) {
+    m_top->cpu.catch_up();  // the device works on the kernel's time
     if (d.own) {
         *reason = hw::fault_reason::none;
         own_dma_request req{has_pasid, pasid, iova, buf, len, is_write};
@@ -562,6 +565,7 @@ tlm::tlm_response_status platform_impl::transfer(platform_device& d, bool has_pa
 
 dma_device::pri_step platform_impl::translate_for_access(platform_device& d, bool has_pasid, uint32_t pasid,
                                                          uint64_t iova, bool is_write) {
+    m_top->cpu.catch_up();
     if (!d.own) {
         return d.hw->translate_for_access(has_pasid, pasid, iova, is_write);
     }
@@ -575,12 +579,14 @@ dma_device::pri_step platform_impl::translate_for_access(platform_device& d, boo
 
 bool platform_impl::send_page_request(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova, bool is_write,
                                       uint16_t group, bool last, uint8_t* code) {
+    m_top->cpu.catch_up();
     return d.own ? d.own->send_page_request(has_pasid, pasid, iova, is_write, group, code, last)
                  : d.hw->send_page_request(has_pasid, pasid, iova, is_write, group, code, last);
 }
 
 bool platform_impl::take_page_response(platform_device& d, bool has_pasid, uint32_t pasid, uint64_t iova,
                                        uint8_t* code) {
+    m_top->cpu.catch_up();
     return d.own ? d.own->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, code)
                  : d.hw->wait_page_response(has_pasid, pasid, iopf_group(iova), 0, code);
 }
@@ -702,6 +708,7 @@ traffic_result platform::run_traffic(unsigned n, const traffic_spec& spec) {
         return r;
     }
     m_impl->run([&] {
+        m_impl->top().cpu.catch_up();
         r = m_impl->top().devices[n]->run_traffic(spec);
         m_impl->top().devices[n]->sync();  // as dma(): returns when the stream has completed in simulated time
         m_impl->sample_timeline();

@@ -36,7 +36,9 @@ struct platform_config {
     uint64_t user_memory_base = 0x100'0000'0000;                 // where adopted host buffers are placed
     bool driver_completion_interrupt = true;                     // driver waits for invalidations on the completion
                                                                  // interrupt (wait IF=1); false: polls the status word
-    uint64_t seed = 1;                                           // seed for anything random in the platform
+    bool cpu_lazy_sync = true;  // the CPU skips waits in the kernel that no other process would notice (same results,
+                                // less host time); false: every synchronisation point waits (platform/cpu.h)
+    uint64_t seed = 1;          // seed for anything random in the platform
     // Parameters of the scenario that runs (program/scenario.h declares each scenario's, with
     // its default and range); the platform itself does not read them.
     std::map<std::string, uint64_t> params;

@@ -79,7 +79,7 @@ uint64_t invalidation_queue::read_iqh() const {
 void invalidation_queue::write_iqt(uint64_t value) {
     m_iqt = value & hw::iqt::rw_mask;
     note_iqt_write();
-    m_wake.notify(sc_core::SC_ZERO_TIME);
+    m_wake.notify(m_host.register_access_delay());
 }
 
 void invalidation_queue::write_iqa(uint64_t value) {
@@ -119,7 +119,7 @@ bool invalidation_queue::set_enabled(bool qie) {
         m_qies = true;
         m_iqt_writes.clear();
         note_iqt_write();
-        m_wake.notify(sc_core::SC_ZERO_TIME);
+        m_wake.notify(m_host.register_access_delay());
         return true;
     }
     if (!qie && m_qies) {
@@ -132,7 +132,7 @@ bool invalidation_queue::set_enabled(bool qie) {
         m_qies = false;
         m_head = 0;
         m_iqt_writes.clear();
-        m_wake.notify(sc_core::SC_ZERO_TIME);
+        m_wake.notify(m_host.register_access_delay());
         return false;
     }
     return m_qies;
@@ -148,7 +148,7 @@ void invalidation_queue::on_fsts_w1c(uint32_t cleared_bits) {
     if (hw::fsts::ice::get(cleared_bits) != 0) {
         m_ice = false;
     }
-    m_wake.notify(sc_core::SC_ZERO_TIME);
+    m_wake.notify(m_host.register_access_delay());
 }
 
 bool invalidation_queue::busy() const {
@@ -197,7 +197,7 @@ void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
             m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ice::mask));
         }
     }
-    m_wake.notify(sc_core::SC_ZERO_TIME);
+    m_wake.notify(m_host.register_access_delay());
 }
 
 // ---- Engine ------------------------------------------------------------------------------------
@@ -302,7 +302,7 @@ void invalidation_queue::note_iqt_write() {
     if (m_iqt_writes.size() >= max_iqt_writes) {
         m_iqt_writes.pop_front();
     }
-    m_iqt_writes.emplace_back(tail, sc_core::sc_time_stamp());
+    m_iqt_writes.emplace_back(tail, sc_core::sc_time_stamp() + m_host.register_access_delay());
 }
 
 sc_core::sc_time invalidation_queue::earliest_deadline() const {

@@ -23,6 +23,7 @@ class iommu::queue_host final : public qi_host {
     }
     sc_core::sc_time latest_served_request_end() override { return m_owner.m_latest_request_end; }
     void drain_page_requests() override { m_owner.drain_page_requests(); }
+    sc_core::sc_time register_access_delay() const override { return m_owner.m_access_delay; }
     void scope_applied(const invalidation_scope& scope, unsigned dropped) override {
         m_owner.m_coverage.scope_applied(scope, dropped);
     }
@@ -121,7 +122,8 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     // Stale reports carry the kernel's time (a device's quantum offset is not visible here), or
     // the queue engine's own when it applies an invalidation ahead of the kernel.
     m_translator.set_clock([this] {
-        return (sc_core::sc_time_stamp() + m_queue->time_ahead()).value() / sc_core::sc_time(1, sc_core::SC_PS).value();
+        return (sc_core::sc_time_stamp() + m_queue->time_ahead() + m_access_delay).value() /
+               sc_core::sc_time(1, sc_core::SC_PS).value();
     });
 
     SC_METHOD(fault_irq_process);
@@ -166,7 +168,8 @@ void iommu::set_observer(iommu_observer* observer) {
 
 sc_core::sc_time iommu::operation_time() const {
     if (!m_translating) {
-        return sc_core::sc_time_stamp() + m_queue->time_ahead();  // the queue engine runs ahead
+        // The queue engine runs ahead; a register access takes effect at its annotated time.
+        return sc_core::sc_time_stamp() + m_queue->time_ahead() + m_access_delay;
     }
     return sc_core::sc_time_stamp() + m_translation_start + m_walk_mem->m_delay +
            cycle_time(m_tlb.cycles() - m_translation_cycles);

@@ -156,7 +156,8 @@ class iommu : public sc_core::sc_module {
     void set_observer(iommu_observer* observer);
     // Simulated time of what the IOMMU is doing now: inside a translation, sc_time_stamp() plus the
     // DMA's annotated delay, the walk's memory time and the IOTLB cycles spent so far; else
-    // sc_time_stamp() plus how far the queue engine has run ahead (invalidation_queue::time_ahead).
+    // sc_time_stamp() plus how far the queue engine has run ahead (invalidation_queue::time_ahead)
+    // or, during a register access, the access's annotated delay.
     // The RTL IOTLB clocks its waves by it.
     sc_core::sc_time operation_time() const;
     // Live DMI grants (tests).
@@ -245,6 +246,7 @@ class iommu : public sc_core::sc_module {
     std::unique_ptr<socket_memory> m_walk_mem;  // timed, per-request delay (translator)
     iommu_observer* m_observer = nullptr;
     bool m_translating = false;                  // inside timed_translate: operation_time() adds the offsets
+    sc_core::sc_time m_access_delay;             // during a register access: its annotated delay (when it acts)
     sc_core::sc_time m_translation_start;        // the request's annotated delay at the translation's start
     uint64_t m_translation_cycles = 0;           // IOTLB cycles counter at the translation's start
     bool m_looked_up = false;                    // the translation in progress reached the IOTLB lookup

@@ -6,7 +6,7 @@ namespace iommusim {
 void iommu::send(pulse& p) {
     ++p.pending;
     if (!p.high) {
-        p.ev.notify(sc_core::SC_ZERO_TIME);
+        p.ev.notify(m_access_delay);  // a register access (an unmasking) sends at its time
     }
 }
 

@@ -5,7 +5,10 @@
 
 namespace iommusim {
 
+// An access acts at the initiator's time, `delay` after the kernel's: what it starts (the queue
+// engine, an interrupt message) is scheduled that much later, and what it records is stamped then.
 void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+    m_access_delay = delay;
     delay += m_mmio_latency;
     const unsigned len = trans.get_data_length();
     if (trans.get_byte_enable_ptr()) {
@@ -32,6 +35,7 @@ void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
         std::memcpy(&v, trans.get_data_ptr(), len);
         ok = m_regs.write(off, len, v);
     }
+    m_access_delay = sc_core::SC_ZERO_TIME;
     if (!ok) {
         ++m_stats.mmio_errors;
     }

@@ -43,6 +43,10 @@ class qi_host {
     // once every page request the unit received until now has been written to the page request
     // queue or dropped. May wait; owners without page requests return at once.
     virtual void drain_page_requests() {}
+    // While the engine serves a register access: how far after the kernel's time the access takes
+    // effect (the initiator's annotated delay), which is when what it starts must happen. Zero
+    // otherwise, and for owners whose initiators always synchronise first.
+    virtual sc_core::sc_time register_access_delay() const { return sc_core::SC_ZERO_TIME; }
     // A cache scope was applied and dropped `dropped` entries (functional coverage).
     virtual void scope_applied(const invalidation_scope& scope, unsigned dropped) { (void)scope, (void)dropped; }
 };

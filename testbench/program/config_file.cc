@@ -112,6 +112,7 @@ const std::vector<field<platform_config>>& platform_fields() {
         {"driver_memory_size", &platform_config::driver_memory_size},
         {"user_memory_base", &platform_config::user_memory_base},
         {"driver_completion_interrupt", &platform_config::driver_completion_interrupt},
+        {"cpu_lazy_sync", &platform_config::cpu_lazy_sync},
         {"seed", &platform_config::seed},
         {"timeline_interval_ns", &platform_config::timeline_interval_ns},
         {"log_file", &platform_config::log_file},

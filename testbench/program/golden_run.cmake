@@ -2,10 +2,11 @@
 # engine's timing and per-descriptor wave detail must not change when its host cost does.
 #
 #   cmake -DIOMMUSIM=<binary> -DNAME=<run> -DGOLDEN_DIR=<dir> -DOUT_DIR=<dir> -DRUN_ARGS=<arg,arg,...>
-#         [-DUPDATE=ON] -P golden_run.cmake
+#         [-DRECORDING=<recorded run>] [-DUPDATE=ON] -P golden_run.cmake
 #
-# Compares <OUT_DIR>/<NAME>.vcd with <GOLDEN_DIR>/<NAME>.vcd and the statistics JSON, without its
-# "run" block (version, command line, paths), with <GOLDEN_DIR>/<NAME>.stats.json. UPDATE=ON
+# Compares <OUT_DIR>/<NAME>.vcd with <GOLDEN_DIR>/<RECORDING>.vcd and the statistics JSON, without
+# its "run" block (version, command line, paths), with <GOLDEN_DIR>/<RECORDING>.stats.json
+# (RECORDING defaults to NAME: another run may have to match the same recording). UPDATE=ON
 # records the golden files instead (only from a build whose timing is the reference).
 foreach(var IOMMUSIM NAME GOLDEN_DIR OUT_DIR RUN_ARGS)
     if(NOT DEFINED ${var})
@@ -13,6 +14,9 @@ foreach(var IOMMUSIM NAME GOLDEN_DIR OUT_DIR RUN_ARGS)
     endif()
 endforeach()
 
+if(NOT DEFINED RECORDING)
+    set(RECORDING ${NAME})
+endif()
 string(REPLACE "," ";" RUN_ARGS "${RUN_ARGS}")
 file(MAKE_DIRECTORY ${OUT_DIR})
 set(vcd ${OUT_DIR}/${NAME}.vcd)
@@ -29,14 +33,14 @@ string(JSON json REMOVE "${json}" run)
 file(WRITE ${stats} "${json}\n")
 
 if(UPDATE)
-    file(COPY_FILE ${vcd} ${GOLDEN_DIR}/${NAME}.vcd)
-    file(COPY_FILE ${stats} ${GOLDEN_DIR}/${NAME}.stats.json)
+    file(COPY_FILE ${vcd} ${GOLDEN_DIR}/${RECORDING}.vcd)
+    file(COPY_FILE ${stats} ${GOLDEN_DIR}/${RECORDING}.stats.json)
     message(STATUS "${NAME}: golden files recorded in ${GOLDEN_DIR}")
     return()
 endif()
 
 set(failed "")
-foreach(pair "${vcd}|${GOLDEN_DIR}/${NAME}.vcd" "${stats}|${GOLDEN_DIR}/${NAME}.stats.json")
+foreach(pair "${vcd}|${GOLDEN_DIR}/${RECORDING}.vcd" "${stats}|${GOLDEN_DIR}/${RECORDING}.stats.json")
     string(REPLACE "|" ";" files "${pair}")
     list(GET files 0 got)
     list(GET files 1 want)
