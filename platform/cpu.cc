@@ -63,6 +63,7 @@ void cpu::on_irq_prq() {
 void cpu::job_thread() {
     for (;;) {
         sc_core::wait(m_job_event);
+        m_quantum = tlm::tlm_global_quantum::instance().get().value();  // fixed while a job runs
         try {
             (*m_job)();
         } catch (...) {
@@ -211,18 +212,13 @@ uint64_t cpu::now_ns() {
 
 bool cpu::may_skip_wait(const sc_core::sc_time& ahead) const {
     // Activity due at or before the CPU's time would run before the CPU resumed: the CPU waits.
-    return m_lazy_sync && !sc_core::sc_pending_activity_at_current_time() &&
-           sc_core::sc_time_to_pending_activity() > ahead;
+    // (Activity at the kernel's time counts as due after none.)
+    return m_lazy_sync && ahead < sc_core::sc_time_to_pending_activity();
 }
 
 void cpu::start_quantum(const sc_core::sc_time& at) {
-    const sc_core::sc_time quantum = tlm::tlm_global_quantum::instance().get();
-    if (quantum == sc_core::SC_ZERO_TIME) {
-        m_next_sync = at;
-        return;
-    }
-    const uint64_t q = quantum.value();
-    m_next_sync = sc_core::sc_time::from_value((at.value() / q + 1) * q);
+    const uint64_t t = at.value();
+    m_next_sync = m_quantum == 0 ? t : (t / m_quantum + 1) * m_quantum;
 }
 
 void cpu::sync() {

@@ -93,7 +93,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     // The CPU's time is sc_time_stamp() + m_sync_ahead + m_local: its last synchronisation point,
     // and the memory latencies since.
     sc_core::sc_time time() const { return sc_core::sc_time_stamp() + m_sync_ahead + m_local; }
-    bool need_sync() const { return time() >= m_next_sync; }
+    bool need_sync() const { return time().value() >= m_next_sync; }
     // Moves the synchronisation point to the CPU's time (waits in the kernel unless lazy
     // synchronisation may skip it) and starts a new quantum there.
     void sync();
@@ -108,7 +108,8 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     bool m_lazy_sync = true;
     sc_core::sc_time m_sync_ahead;
     sc_core::sc_time m_local;
-    sc_core::sc_time m_next_sync;
+    uint64_t m_next_sync = 0;  // sc_time value at which the quantum ends
+    uint64_t m_quantum = 0;    // the global quantum's sc_time value
     // Reused: neither target's b_transport waits, so no second access starts meanwhile.
     tlm::tlm_generic_payload m_mmio_trans;
     tlm::tlm_generic_payload m_mem_trans;
