@@ -43,31 +43,55 @@ uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
 }
 
-// Where a run of plain table pointers ended: at `level` (1, or the first other entry, or a page
-// that is not directly readable), below `passed` entries, with the next table and what the
-// entries passed hold: their AND and OR.
-struct plain_run {
+// Where a plain walk stopped: at the entry at `level` of `table`, the first it did not take (a
+// page that is not directly readable, or an entry that is not plain), after `passed` entries whose
+// AND and OR it kept; or done: the last one taken was the level-1 leaf `leaf`.
+struct plain_walk {
     uint64_t table = 0;
     uint64_t all_bits = ~uint64_t{0};
     uint64_t any_bits = 0;
+    uint64_t leaf = 0;
     unsigned level = 0;
     unsigned passed = 0;
+    bool done = false;
 };
 
-// Follows table pointers from `level` down to level 2 while each is directly readable and, masked
-// with `check`, equals `want` (its presence is tested by `present`). Out of line and without calls,
-// so its few values stay in registers.
-[[gnu::noinline]] plain_run follow_plain_tables(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
-                                                unsigned level, uint64_t present, uint64_t check, uint64_t want) {
-    plain_run run;
-    for (; level > 1; --level) {
+// What makes an entry of a stage plain: present (some bit of `present`), and masked with
+// table_check (a table pointer, levels above 1; none taken unless `tables`) or leaf_check (a 4 KiB
+// leaf) equal to table_want or leaf_want.
+struct plain_entries {
+    uint64_t present = 0;
+    uint64_t table_check = 0;
+    uint64_t table_want = 0;
+    uint64_t leaf_check = 0;
+    uint64_t leaf_want = 0;
+    bool tables = true;
+};
+
+// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
+// to the leaf, without calls (inlined where it is used, so the caller's values stay in registers).
+[[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
+                                                      unsigned level, const plain_entries& k) {
+    plain_walk run;
+    for (;; --level) {
         const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(addr, level)} * 8);
         if (bytes == nullptr) {
             break;
         }
         uint64_t e = 0;
         std::memcpy(&e, bytes, sizeof e);
-        if (!(e & present) || (e & check) != want) {
+        if (!(e & k.present)) {
+            break;
+        }
+        if (level == 1) {
+            if ((e & k.leaf_check) == k.leaf_want) {
+                run.leaf = e;
+                run.done = true;
+                ++run.passed;
+            }
+            break;
+        }
+        if (!k.tables || (e & k.table_check) != k.table_want) {
             break;
         }
         run.all_bits &= e;
@@ -406,7 +430,7 @@ page_walker::entry_step page_walker::ss_entry_slow(walk_ctx& w, uint64_t gpa, bo
     }
 }
 
-fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
+inline fault_reason page_walker::ss_translate_inline(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;
     if (p.ssptptr & m_haw_mask) {
@@ -427,35 +451,34 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         // without reserved bits or PS whose A needs no update (none when the levels have work: PSC
         // fills, a stop) and a 4 KiB leaf needing no A/D update. It stops before the first other
         // entry, which ss_walk_from reads (again) and checks fully: no read is counted twice.
-        if (!w.ss_per_level_work && level > 1) {
-            const plain_run run = follow_plain_tables(m_mem.direct(), gpa, table, level, sp::r::mask | sp::w::mask,
-                                                      w.ss_table_bits, w.ss_need_a);
-            w.accesses += run.passed;
-            pm = ss_entry_perm(pm, run.all_bits);
-            table = run.table;
-            level = run.level;
-        }
-        if (level == 1) {
-            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(gpa, 1)} * 8)) {
-                uint64_t e = 0;
-                std::memcpy(&e, bytes, sizeof e);
-                if ((e & (sp::r::mask | sp::w::mask)) && !(e & m_ss_reserved)) {
-                    const uint8_t npm = ss_entry_perm(pm, e);
-                    const uint64_t need_a = w.ss_need_a;
-                    const uint64_t need = need_a | (need_a && write && (npm & perm::ss_w) ? sp::d::mask : 0);
-                    if ((e & need) == need) {
-                        ++w.accesses;
-                        out.level = 1;
-                        out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
-                        out.perm = npm;
-                        out.dirty = !p.ssade || sp::d::get(e);
-                        return fault_reason::none;
-                    }
-                }
+        const uint64_t need_a = w.ss_need_a;
+        const plain_walk run = follow_plain(m_mem.direct(), gpa, table, level,
+                                            plain_entries{sp::r::mask | sp::w::mask, w.ss_table_bits, need_a,
+                                                          m_ss_reserved | need_a, need_a, !w.ss_per_level_work});
+        pm = ss_entry_perm(pm, run.all_bits);
+        table = run.table;
+        level = run.level;
+        unsigned passed = run.passed;
+        if (run.done) {
+            const uint64_t e = run.leaf;
+            const uint8_t npm = ss_entry_perm(pm, e);
+            if (!(need_a && write && (npm & perm::ss_w) && !sp::d::get(e))) [[likely]] {
+                w.accesses += passed;
+                out.level = 1;
+                out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
+                out.perm = npm;
+                out.dirty = !p.ssade || sp::d::get(e);
+                return fault_reason::none;
             }
+            --passed;  // the leaf needs D: ss_walk_from reads it again
         }
+        w.accesses += passed;
     }
     return ss_walk_from(w, gpa, write, out, level, table, pm);
+}
+
+fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
+    return ss_translate_inline(w, gpa, write, out);
 }
 
 fault_reason page_walker::ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
@@ -645,32 +668,25 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
         // pointers only while no PSC fill is due), stopping before the first other entry, which
         // the loop below reads (again) and checks fully: no read is counted twice. R/W and U/S of
         // the table pointers passed survive in the AND of the entries, XD in their OR.
-        if (!w.use_psc && level > 1) {
-            const plain_run run = follow_plain_tables(m_mem.direct(), va, table, level, fp::p::mask, plain_table_bits,
-                                                      fp::p::mask | need_a);
-            w.accesses += run.passed;
-            pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
-            table = run.table;
-            level = run.level;
-        }
-        if (level == 1) {
-            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(va, 1)} * 8)) {
-                uint64_t e = 0;
-                std::memcpy(&e, bytes, sizeof e);
-                if ((e & plain_leaf_bits) == (fp::p::mask | need_ad)) {
-                    ++w.accesses;
-                    const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
-                    const fault_reason rights = check_fs_rights(p, npm, access);
-                    if (rights != fault_reason::none) {
-                        return rights;
-                    }
-                    r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
-                    r.level = page_level::size_4k;
-                    r.perm = static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) |
-                                                  (fp::a::get(e) ? perm::accessed : 0));
-                    return fault_reason::none;
-                }
+        const plain_walk run = follow_plain(m_mem.direct(), va, table, level,
+                                            plain_entries{fp::p::mask, plain_table_bits, fp::p::mask | need_a,
+                                                          plain_leaf_bits, fp::p::mask | need_ad, !w.use_psc});
+        w.accesses += run.passed;
+        pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+        table = run.table;
+        level = run.level;
+        if (run.done) {
+            const uint64_t e = run.leaf;
+            const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
+            const fault_reason rights = check_fs_rights(p, npm, access);
+            if (rights != fault_reason::none) {
+                return rights;
             }
+            r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+            r.level = page_level::size_4k;
+            r.perm = static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) |
+                                          (fp::a::get(e) ? perm::accessed : 0));
+            return fault_reason::none;
         }
     }
     for (;; --level) {
@@ -682,7 +698,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             fault_reason f = fault_reason::none;
             if (entry_gpa >= gpa_limit) {
                 f = fault_reason::fs_addr_beyond_mgaw;
-            } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
+            } else if (f = ss_translate_inline(w, entry_gpa, false, ss);
+                       f == fault_reason::none && !(ss.perm & perm::ss_r)) {
                 f = level == levels ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
             }
             if (f != fault_reason::none) {
@@ -714,7 +731,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
                     return fault_reason::gn_ss_addr_beyond_max;
                 }
                 ss_out fin;
-                const fault_reason f = ss_translate(w, out, access.write, fin);
+                const fault_reason f = ss_translate_inline(w, out, access.write, fin);
                 if (f != fault_reason::none) {
                     return f;
                 }

@@ -194,6 +194,8 @@ class page_walker {
                     unsigned& level);
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
+    // The same, inlined where a walk calls it per entry (nested first-stage tables and output).
+    [[gnu::always_inline]] hw::fault_reason ss_translate_inline(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     // Its walk from the entry at `level` of `table` on, pm the rights above (every read counted
     // and observed, every entry checked).
     [[gnu::noinline]] hw::fault_reason ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
