@@ -376,14 +376,13 @@ void page_walker::prepare(walk_ctx& w) const {
 template <paging_structure_cache::stage st>
 [[gnu::always_inline]] inline bool page_walker::psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
                                                            uint64_t& table, uint8_t& pm, unsigned& level) {
-    for (unsigned l = paging_structure_cache::min_level; l < levels; ++l) {
-        if (const auto* e = m_psc->lookup(st, did, pasid, l, addr)) {
-            log_psc_use(st, l, addr, *e);
-            table = e->next_table;
-            pm = e->perm;
-            level = l - 1;
-            return true;
-        }
+    unsigned l = 0;
+    if (const auto* e = m_psc->lookup_lowest<st>(did, pasid, levels, addr, l)) {
+        log_psc_use(st, l, addr, *e);
+        table = e->next_table;
+        pm = e->perm;
+        level = l - 1;
+        return true;
     }
     return false;
 }

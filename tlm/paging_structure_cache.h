@@ -38,6 +38,11 @@ class paging_structure_cache {
     // The cached entry at `level` that translates `addr` (first stage: the input address for
     // did+pasid; second stage: a GPA for did, pasid ignored), or nullptr.
     const entry* lookup(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr);
+    // The same for the lowest level from min_level up to below walk_levels that holds an entry for
+    // `addr` (level set to it), or nullptr: where a walk of walk_levels levels resumes.
+    template <stage st>
+    [[gnu::always_inline]] const entry* lookup_lowest(uint16_t did, uint32_t pasid, unsigned walk_levels, uint64_t addr,
+                                                      unsigned& level);
     void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, const entry& e);
 
     unsigned invalidate_all();
@@ -160,6 +165,30 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage
         a.link_mru(i);
     }
     return &a.entries[i];
+}
+
+template <paging_structure_cache::stage st>
+inline const paging_structure_cache::entry* paging_structure_cache::lookup_lowest(uint16_t did, uint32_t pasid,
+                                                                                  unsigned walk_levels, uint64_t addr,
+                                                                                  unsigned& level) {
+    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const unsigned top = walk_levels < max_level + 1 ? walk_levels : max_level + 1;
+    level_array* a = &m_arrays[static_cast<unsigned>(st) * levels];
+    for (unsigned l = min_level; l < top; ++l, ++a) {
+        if (a->count == 0) {
+            continue;
+        }
+        const uint32_t i = a->find(key, addr >> prefix_shift(l));
+        if (i != level_array::none) {
+            if (i != a->mru) {
+                a->unlink(i);
+                a->link_mru(i);
+            }
+            level = l;
+            return &a->entries[i];
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace iommusim
