@@ -69,7 +69,7 @@ class translator final : public invalidation_target {
             m_pasid_cache.touch(c.pasid_position);
             return repeated_result(c, req.addr);
         }
-        return translate_full(req);
+        return translate_full(req, c);
     }
 
     // The context entry a page request from `rid` is checked against (docs/vtd-facts.md §10.1):
@@ -182,8 +182,9 @@ class translator final : public invalidation_target {
     }
     uint64_t cache_changes() const { return m_context_cache.changes() + m_pasid_cache.changes(); }
 
-    // translate() of anything but a repeated hit (checked_source::repeat_changes).
-    translation_result translate_full(const translation_request& req);
+    // translate() of anything but a repeated hit (checked_source::repeat_changes); c: the
+    // request's entry of the checked-source table.
+    translation_result translate_full(const translation_request& req, checked_source& c);
     // The answer of a repeated hit for addr (one block copy, made in the caller's object).
     static translation_result repeated_result(const checked_source& c, uint64_t addr) {
         translation_result r;
@@ -199,8 +200,9 @@ class translator final : public invalidation_target {
     void resolve(const translation_request& req, translation_result& r);
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
     // `source` (nullptr: none) is the request's entry of the checked-source table.
-    void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                           const access_type& access, bool fpd, checked_source* source, translation_result& r);
+    [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                                                  const access_type& access, bool fpd, checked_source* source,
+                                                  translation_result& r);
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
                        bool fpd, uint64_t vpn, translation_result& r);
