@@ -68,39 +68,77 @@ struct plain_entries {
     bool tables = true;
 };
 
-// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
-// to the leaf, without calls (inlined where it is used, so the caller's values stay in registers).
-[[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
-                                                      unsigned level, const plain_entries& k) {
-    plain_walk run;
-    for (;; --level) {
-        const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(addr, level)} * 8);
-        if (bytes == nullptr) {
-            break;
+// One step of follow_plain at `level` (a constant: the index shift is one): takes the entry of
+// run.table if it is plain, else leaves run as it is and returns false.
+template <unsigned level>
+[[gnu::always_inline]] inline bool take_plain(phys_mem_if::direct_view direct, uint64_t addr, const plain_entries& k,
+                                              plain_walk& run) {
+    const uint8_t* bytes = direct.bytes(run.table + uint64_t{hw::pt_index(addr, level)} * 8);
+    if (bytes == nullptr) {
+        return false;
+    }
+    uint64_t e = 0;
+    std::memcpy(&e, bytes, sizeof e);
+    if (!(e & k.present)) {
+        return false;
+    }
+    if constexpr (level == 1) {
+        if ((e & k.leaf_check) != k.leaf_want) {
+            return false;
         }
-        uint64_t e = 0;
-        std::memcpy(&e, bytes, sizeof e);
-        if (!(e & k.present)) {
-            break;
-        }
-        if (level == 1) {
-            if ((e & k.leaf_check) == k.leaf_want) {
-                run.leaf = e;
-                run.done = true;
-                ++run.passed;
-            }
-            break;
-        }
-        if (!k.tables || (e & k.table_check) != k.table_want) {
-            break;
+        run.leaf = e;
+        run.done = true;
+    } else {
+        if ((e & k.table_check) != k.table_want) {
+            return false;
         }
         run.all_bits &= e;
         run.any_bits |= e;
-        table = e & hw::fs_pte::addr::mask;
-        ++run.passed;
+        run.table = e & hw::fs_pte::addr::mask;
+        run.level = level - 1;
     }
+    ++run.passed;
+    return true;
+}
+
+// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
+// to the leaf, without calls and unrolled per level (inlined where it is used, so the caller's
+// values stay in registers).
+[[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
+                                                      unsigned level, const plain_entries& k) {
+    plain_walk run;
     run.table = table;
     run.level = level;
+    if (level > 1 && !k.tables) {
+        return run;
+    }
+    switch (level) {
+        case 5:
+            if (!take_plain<5>(direct, addr, k, run)) {
+                break;
+            }
+            [[fallthrough]];
+        case 4:
+            if (!take_plain<4>(direct, addr, k, run)) {
+                break;
+            }
+            [[fallthrough]];
+        case 3:
+            if (!take_plain<3>(direct, addr, k, run)) {
+                break;
+            }
+            [[fallthrough]];
+        case 2:
+            if (!take_plain<2>(direct, addr, k, run)) {
+                break;
+            }
+            [[fallthrough]];
+        case 1:
+            take_plain<1>(direct, addr, k, run);
+            break;
+        default:
+            break;
+    }
     return run;
 }
 
