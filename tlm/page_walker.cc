@@ -203,11 +203,6 @@ hw::fault_reason page_walker::set_fs_flags(walk_ctx& w, const pasid_info& p, boo
     return fault_reason::none;
 }
 
-uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
-    const unsigned width = std::min(m_config.mgaw, hw::ss_width_from_aw(p.ss_levels - 2));
-    return uint64_t{1} << width;
-}
-
 fault_reason page_walker::check_root(uint64_t rtaddr, bool latched, bool has_pasid) const {
     if (!latched) {
         return fault_reason::rta_invalid;
@@ -404,7 +399,7 @@ bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
     }
 }
 
-void page_walker::prepare(walk_ctx& w) const {
+inline void page_walker::prepare(walk_ctx& w) const {
     namespace sp = hw::ss_pte;
     w.ss_need_a = w.p->ssade && w.side_effects ? sp::a::mask : 0;
     w.ss_table_bits = m_ss_reserved | sp::ps::mask | w.ss_need_a;
@@ -673,8 +668,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
     // Canonical: bits above 56 repeat bit 56. Keep 57 bits for every paging mode so the PSC tags
     // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
     va &= hw::low_mask(57);
-    // Nested: first GPA beyond both MGAW and the second stage's reach.
-    const uint64_t gpa_limit = nested ? std::min(uint64_t{1} << m_config.mgaw, ss_input_limit(p)) : 0;
+    // Nested: first GPA beyond both MGAW and the second stage's reach (the smaller of the two).
+    const uint64_t gpa_limit = nested ? ss_input_limit(p) : 0;
     if (!nested && (p.fsptptr & m_haw_mask)) {
         return fault_reason::fs_root_access;
     }

@@ -21,6 +21,7 @@
 // snooping (no SFL.9 / SSL.5), translation timing.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -163,7 +164,7 @@ class page_walker {
         uint64_t ss_need_a = 0;  // A when SSADE asks for A/D updates
         bool ss_per_level_work = false;
     };
-    void prepare(walk_ctx& w) const;
+    [[gnu::always_inline]] void prepare(walk_ctx& w) const;
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) {
@@ -289,6 +290,11 @@ inline hw::fault_reason page_walker::check_pasid_request(const pasid_info& p, co
         return hw::fault_reason::pte_sre_clear;
     }
     return hw::fault_reason::none;
+}
+
+inline uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
+    const unsigned width = std::min(m_config.mgaw, hw::ss_width_from_aw(p.ss_levels - 2));
+    return uint64_t{1} << width;
 }
 
 inline hw::fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {
