@@ -471,7 +471,7 @@ inline fault_reason page_walker::ss_translate_inline(walk_ctx& w, uint64_t gpa, 
     uint64_t table = p.ssptptr;
     uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
-    if (w.use_psc) {
+    if (w.use_psc) [[unlikely]] {
         if (psc_resume<paging_structure_cache::stage::second>(p.did, 0, p.ss_levels, gpa, table, pm, level)) {
             ++ss_psc_hits;
         } else {

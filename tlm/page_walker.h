@@ -167,9 +167,13 @@ class page_walker {
     [[gnu::always_inline]] void prepare(walk_ctx& w) const;
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
-        if (m_psc_log) {
-            m_psc_log->push_back(psc_use{st, level, addr, e});
+        if (m_psc_log) [[unlikely]] {
+            append_psc_use(st, level, addr, e);
         }
+    }
+    [[gnu::noinline]] void append_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
+                                          const paging_structure_cache::entry& e) {
+        m_psc_log->push_back(psc_use{st, level, addr, e});
     }
 
     // A first-stage entry a walk read: its address (a GPA under nesting), where it was read and the

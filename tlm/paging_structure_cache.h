@@ -72,6 +72,7 @@ class paging_structure_cache {
         std::vector<uint64_t> invalid;  // bit i: slot i is invalid (the lowest is filled first)
         std::vector<uint32_t> index;    // hash buckets: slot + 1, 0 when empty; size a power of two
         unsigned index_shift = 64;      // 64 - log2(index.size())
+        unsigned index_mask = 0;        // index.size() - 1
         unsigned count = 0;             // valid entries (an empty level is skipped)
 
         void init(unsigned n);
@@ -82,6 +83,7 @@ class paging_structure_cache {
         uint32_t find(uint64_t key, uint64_t prefix) const;  // the valid slot with that tag, or none
         void unlink(uint32_t slot);                          // from the LRU list
         void link_mru(uint32_t slot);
+        void make_mru(uint32_t slot);  // a valid slot that is not the most recently used one
         void index_insert(uint32_t slot);
         void index_erase(uint32_t slot);  // the slot must be indexed
         void drop(uint32_t slot);         // valid -> invalid (list, index, invalid bits)
@@ -118,8 +120,7 @@ class paging_structure_cache {
 
 // Inline: every walk looks up each stage's caches.
 inline uint32_t paging_structure_cache::level_array::find(uint64_t key, uint64_t prefix) const {
-    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
-    for (unsigned b = bucket(key, prefix);; b = (b + 1) & mask) {
+    for (unsigned b = bucket(key, prefix);; b = (b + 1) & index_mask) {
         const uint32_t v = index[b];
         if (v == 0) {
             return none;
@@ -141,6 +142,18 @@ inline void paging_structure_cache::level_array::link_mru(uint32_t slot) {
     newer[slot] = none;
     older[slot] = mru;
     (mru == none ? lru : newer[mru]) = slot;
+    mru = slot;
+}
+
+inline void paging_structure_cache::level_array::make_mru(uint32_t slot) {
+    // Not the newest: it has a newer neighbour, and the list a newest entry.
+    const uint32_t n = newer[slot];
+    const uint32_t o = older[slot];
+    older[n] = o;
+    (o == none ? lru : newer[o]) = n;
+    newer[slot] = none;
+    older[slot] = mru;
+    newer[mru] = slot;
     mru = slot;
 }
 
@@ -181,8 +194,7 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup_lowes
         const uint32_t i = a->find(key, addr >> prefix_shift(l));
         if (i != level_array::none) {
             if (i != a->mru) {
-                a->unlink(i);
-                a->link_mru(i);
+                a->make_mru(i);
             }
             level = l;
             return &a->entries[i];
