@@ -47,10 +47,6 @@ void translator::update_repeat_ok() {
     }
 }
 
-bool translator::caches_not_present() const {
-    return m_config.cm && m_config.cm_not_present_caching;
-}
-
 translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, const access_type& access) {
     const bool read_ok = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
     const bool write_ok = page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;

@@ -206,7 +206,7 @@ class translator final : public invalidation_target {
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
                        bool fpd, uint64_t vpn, translation_result& r);
-    bool caches_not_present() const;
+    bool caches_not_present() const { return m_config.cm && m_config.cm_not_present_caching; }
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
     void check_structures(const translation_request& req, translation_result& r);
