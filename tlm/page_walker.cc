@@ -399,13 +399,6 @@ bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
     }
 }
 
-inline void page_walker::prepare(walk_ctx& w) const {
-    namespace sp = hw::ss_pte;
-    w.ss_need_a = w.p->ssade && w.side_effects ? sp::a::mask : 0;
-    w.ss_table_bits = m_ss_reserved | sp::ps::mask | w.ss_need_a;
-    w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
-}
-
 template <paging_structure_cache::stage st>
 [[gnu::always_inline]] inline bool page_walker::psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
                                                            uint64_t& table, uint8_t& pm, unsigned& level) {
@@ -827,68 +820,9 @@ table_entry_view page_walker::table_entry(const pasid_info& p, paging_structure_
     return view;
 }
 
-walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {
-    walk_result r;
-    walk_ctx w;
-    w.p = &p;
-    w.side_effects = side_effects;
-    w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
-    if (p.uses_ss()) {
-        prepare(w);
-    }
-    fault_reason f = fault_reason::none;
-    switch (p.kind) {
-        case translation_kind::first_stage:
-            f = fs_walk_stages<false>(w, addr, access, r);
-            break;
-        case translation_kind::nested:
-            f = fs_walk_stages<true>(w, addr, access, r);
-            break;
-        case translation_kind::second_stage: {
-            ss_out ss;
-            f = ss_translate(w, addr, access.write, ss);
-            if (f == fault_reason::none) {
-                f = check_rights(p, ss.perm, access);
-            }
-            if (f == fault_reason::none) {
-                r.out_addr = ss.hpa;
-                r.level = to_page_level(ss.level);
-                r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
-                if (ss.dirty) {
-                    r.perm |= perm::dirty;
-                }
-            }
-            break;
-        }
-        case translation_kind::pass_through: {
-            r.out_addr = addr;
-            r.level = page_level::size_1g;
-            r.perm = perm::fs_rw | perm::fs_us | perm::ss_r | perm::ss_w | perm::ss_x | perm::dirty | perm::accessed;
-            break;
-        }
-    }
-    r.accesses = w.accesses;
-    if (f != fault_reason::none) {
-        r.fault = f;
-        return r;
-    }
-    // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
-    // a cached translation can never cover it.
-    if (hw::overlaps_interrupt_window(r.out_addr, 1)) {
-        r.fault = fault_reason::gn_interrupt_range;
-        return r;
-    }
-    while (r.level != page_level::size_4k) {
-        const uint64_t bytes = uint64_t{1} << page_level_shift(r.level);
-        const uint64_t out_base = r.out_addr & ~(bytes - 1);
-        const uint64_t in_base = addr & ~(bytes - 1);
-        const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
-        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range) {
-            break;
-        }
-        r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
-    }
-    return r;
-}
+template fault_reason page_walker::fs_walk_stages<false>(walk_ctx& w, uint64_t va, const access_type& access,
+                                                         walk_result& r);
+template fault_reason page_walker::fs_walk_stages<true>(walk_ctx& w, uint64_t va, const access_type& access,
+                                                        walk_result& r);
 
 }  // namespace iommusim

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "iommusim/hw/vtd_fault.h"
+#include "iommusim/hw/vtd_pte.h"
 #include "tlm/iommu_config.h"
 #include "tlm/paging_structure_cache.h"
 #include "tlm/phys_mem_if.h"
@@ -103,7 +104,8 @@ class page_walker {
 
     // Walks the tables for `addr` (which passed check_input). With side_effects=false no A/D flag
     // is written and no paging-structure cache is filled (nor used: the answer is the tables').
-    walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects);
+    [[gnu::always_inline]] walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access,
+                                            bool side_effects);
 
     // The non-leaf entry at `level` of stage `st` that translates `addr` (an input address, or a
     // GPA for the second stage), read from memory without side effects or caches: what a
@@ -164,7 +166,7 @@ class page_walker {
         uint64_t ss_need_a = 0;  // A when SSADE asks for A/D updates
         bool ss_per_level_work = false;
     };
-    [[gnu::always_inline]] void prepare(walk_ctx& w) const;
+    void prepare(walk_ctx& w) const;
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) [[unlikely]] {
@@ -257,6 +259,78 @@ class page_walker {
     bool m_observing = false;  // an observer is set and not paused
     std::vector<psc_use>* m_psc_log = nullptr;
 };
+
+inline void page_walker::prepare(walk_ctx& w) const {
+    w.ss_need_a = w.p->ssade && w.side_effects ? hw::ss_pte::a::mask : 0;
+    w.ss_table_bits = m_ss_reserved | hw::ss_pte::ps::mask | w.ss_need_a;
+    w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
+}
+
+// Inline: the translator calls it for every walk.
+inline walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {
+    namespace perm = iotlb_perm;
+    walk_result r;
+    walk_ctx w;
+    w.p = &p;
+    w.side_effects = side_effects;
+    w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
+    if (p.uses_ss()) {
+        prepare(w);
+    }
+    hw::fault_reason f = hw::fault_reason::none;
+    switch (p.kind) {
+        case translation_kind::first_stage:
+            f = fs_walk_stages<false>(w, addr, access, r);
+            break;
+        case translation_kind::nested:
+            f = fs_walk_stages<true>(w, addr, access, r);
+            break;
+        case translation_kind::second_stage: {
+            ss_out ss;
+            f = ss_translate(w, addr, access.write, ss);
+            if (f == hw::fault_reason::none) {
+                f = check_rights(p, ss.perm, access);
+            }
+            if (f == hw::fault_reason::none) {
+                r.out_addr = ss.hpa;
+                r.level = static_cast<page_level>(ss.level - 1);
+                r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
+                if (ss.dirty) {
+                    r.perm |= perm::dirty;
+                }
+            }
+            break;
+        }
+        case translation_kind::pass_through: {
+            r.out_addr = addr;
+            r.level = page_level::size_1g;
+            r.perm = perm::fs_rw | perm::fs_us | perm::ss_r | perm::ss_w | perm::ss_x | perm::dirty | perm::accessed;
+            break;
+        }
+    }
+    r.accesses = w.accesses;
+    if (f != hw::fault_reason::none) {
+        r.fault = f;
+        return r;
+    }
+    // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
+    // a cached translation can never cover it.
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) {
+        r.fault = hw::fault_reason::gn_interrupt_range;
+        return r;
+    }
+    while (r.level != page_level::size_4k) {
+        const uint64_t bytes = uint64_t{1} << page_level_shift(r.level);
+        const uint64_t out_base = r.out_addr & ~(bytes - 1);
+        const uint64_t in_base = addr & ~(bytes - 1);
+        const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
+        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range) {
+            break;
+        }
+        r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
+    }
+    return r;
+}
 
 // Inline: the translator calls these for every translation, IOTLB hits included.
 inline hw::fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req,
