@@ -19,127 +19,9 @@ page_level to_page_level(unsigned leaf_level) {
     return static_cast<page_level>(leaf_level - 1);
 }
 
-// The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
-// ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us one
-// bit down, and XD (bit 63) with fs_xd 61 bits down.
-constexpr uint8_t ss_rwx = perm::ss_r | perm::ss_w | perm::ss_x;
-static_assert(perm::ss_r == hw::ss_pte::r::mask << 3 && perm::ss_w == hw::ss_pte::w::mask << 3 &&
-              perm::ss_x == hw::ss_pte::x::mask << 3);
-static_assert(perm::fs_rw == hw::fs_pte::rw::mask >> 1 && perm::fs_us == hw::fs_pte::us::mask >> 1 &&
-              perm::fs_xd == hw::fs_pte::xd::mask >> 61);
-
-uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
-    return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
-}
-
-// xd_perm: fs_xd when XD counts (NXE), else 0.
-uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
-    const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{perm::fs_rw | perm::fs_us}));
-    return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
-}
-
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
-}
-
-// Where a plain walk stopped: at the entry at `level` of `table`, the first it did not take (a
-// page that is not directly readable, or an entry that is not plain), after `passed` entries whose
-// AND and OR it kept; or done: the last one taken was the level-1 leaf `leaf`.
-struct plain_walk {
-    uint64_t table = 0;
-    uint64_t all_bits = ~uint64_t{0};
-    uint64_t any_bits = 0;
-    uint64_t leaf = 0;
-    unsigned level = 0;
-    unsigned passed = 0;
-    bool done = false;
-};
-
-// What makes an entry of a stage plain: present (some bit of `present`), and masked with
-// table_check (a table pointer, levels above 1; none taken unless `tables`) or leaf_check (a 4 KiB
-// leaf) equal to table_want or leaf_want.
-struct plain_entries {
-    uint64_t present = 0;
-    uint64_t table_check = 0;
-    uint64_t table_want = 0;
-    uint64_t leaf_check = 0;
-    uint64_t leaf_want = 0;
-    bool tables = true;
-};
-
-// One step of follow_plain at `level` (a constant: the index shift is one): takes the entry of
-// run.table if it is plain, else leaves run as it is and returns false.
-template <unsigned level>
-[[gnu::always_inline]] inline bool take_plain(phys_mem_if::direct_view direct, uint64_t addr, const plain_entries& k,
-                                              plain_walk& run) {
-    const uint8_t* bytes = direct.bytes(run.table + uint64_t{hw::pt_index(addr, level)} * 8);
-    if (bytes == nullptr) {
-        return false;
-    }
-    uint64_t e = 0;
-    std::memcpy(&e, bytes, sizeof e);
-    if (!(e & k.present)) {
-        return false;
-    }
-    if constexpr (level == 1) {
-        if ((e & k.leaf_check) != k.leaf_want) {
-            return false;
-        }
-        run.leaf = e;
-        run.done = true;
-    } else {
-        if ((e & k.table_check) != k.table_want) {
-            return false;
-        }
-        run.all_bits &= e;
-        run.any_bits |= e;
-        run.table = e & hw::fs_pte::addr::mask;
-        run.level = level - 1;
-    }
-    ++run.passed;
-    return true;
-}
-
-// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
-// to the leaf, without calls and unrolled per level (inlined where it is used, so the caller's
-// values stay in registers).
-[[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
-                                                      unsigned level, const plain_entries& k) {
-    plain_walk run;
-    run.table = table;
-    run.level = level;
-    if (level > 1 && !k.tables) {
-        return run;
-    }
-    switch (level) {
-        case 5:
-            if (!take_plain<5>(direct, addr, k, run)) {
-                break;
-            }
-            [[fallthrough]];
-        case 4:
-            if (!take_plain<4>(direct, addr, k, run)) {
-                break;
-            }
-            [[fallthrough]];
-        case 3:
-            if (!take_plain<3>(direct, addr, k, run)) {
-                break;
-            }
-            [[fallthrough]];
-        case 2:
-            if (!take_plain<2>(direct, addr, k, run)) {
-                break;
-            }
-            [[fallthrough]];
-        case 1:
-            take_plain<1>(direct, addr, k, run);
-            break;
-        default:
-            break;
-    }
-    return run;
 }
 
 }  // namespace
@@ -701,17 +583,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
         table = run.table;
         level = run.level;
         if (run.done) {
-            const uint64_t e = run.leaf;
-            const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
-            const fault_reason rights = check_fs_rights(p, npm, access);
-            if (rights != fault_reason::none) {
-                return rights;
-            }
-            r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
-            r.level = page_level::size_4k;
-            r.perm = static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) |
-                                          (fp::a::get(e) ? perm::accessed : 0));
-            return fault_reason::none;
+            return fs_plain_leaf(p, pm, run.leaf, va, access, r);
         }
     }
     for (;; --level) {

@@ -31,6 +31,7 @@
 #include "tlm/iommu_config.h"
 #include "tlm/paging_structure_cache.h"
 #include "tlm/phys_mem_if.h"
+#include "tlm/plain_walk.h"
 #include "tlm/translation_types.h"
 
 namespace iommusim {
@@ -178,6 +179,31 @@ class page_walker {
         m_psc_log->push_back(psc_use{st, level, addr, e});
     }
 
+    // The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
+    // ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us
+    // one bit down, and XD (bit 63) with fs_xd 61 bits down.
+    static constexpr uint8_t ss_rwx = iotlb_perm::ss_r | iotlb_perm::ss_w | iotlb_perm::ss_x;
+    static_assert(iotlb_perm::ss_r == hw::ss_pte::r::mask << 3 && iotlb_perm::ss_w == hw::ss_pte::w::mask << 3 &&
+                  iotlb_perm::ss_x == hw::ss_pte::x::mask << 3);
+    static_assert(iotlb_perm::fs_rw == hw::fs_pte::rw::mask >> 1 && iotlb_perm::fs_us == hw::fs_pte::us::mask >> 1 &&
+                  iotlb_perm::fs_xd == hw::fs_pte::xd::mask >> 61);
+    static uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
+        return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
+    }
+    // xd_perm: fs_xd when XD counts (NXE), else 0.
+    static uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
+        const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{iotlb_perm::fs_rw | iotlb_perm::fs_us}));
+        return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
+    }
+    // The translation of a plain 4 KiB first-stage leaf e below the rights pm (first stage only):
+    // its rights checked, then r.
+    static hw::fault_reason fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
+                                          const access_type& access, walk_result& r);
+    // A first-stage walk (no PSC, no observer, no stop) whose entries are all plain and whose pages
+    // are all directly readable, all or nothing: true when it decided (f, r and the reads counted);
+    // false when it met anything else, having counted nothing: the full walk then does it all.
+    bool fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r, hw::fault_reason& f);
+
     // A first-stage entry a walk read: its address (a GPA under nesting), where it was read and the
     // second stage's rights on its page (nested).
     struct fs_entry {
@@ -260,6 +286,46 @@ class page_walker {
     std::vector<psc_use>* m_psc_log = nullptr;
 };
 
+inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
+                                                   const access_type& access, walk_result& r) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
+    const uint8_t npm = fs_entry_perm(pm, e, p.nxe ? perm::fs_xd : 0);
+    if (const hw::fault_reason rights = check_fs_rights(p, npm, access); rights != hw::fault_reason::none) {
+        return rights;
+    }
+    r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+    r.level = page_level::size_4k;
+    r.perm =
+        static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) | (fp::a::get(e) ? perm::accessed : 0));
+    return hw::fault_reason::none;
+}
+
+inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
+                                       hw::fault_reason& f) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
+    const pasid_info& p = *w.p;
+    if (p.fsptptr & m_haw_mask) {
+        return false;
+    }
+    // As fs_walk_stages' short way, from the root.
+    const uint64_t need_a = w.side_effects ? fp::a::mask | (p.eafe ? fp::ea::mask : 0) : 0;
+    const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
+    const plain_walk run = follow_plain(
+        m_mem.direct(), va, p.fsptptr, p.fs_levels,
+        plain_entries{fp::p::mask, fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a, fp::p::mask | need_a,
+                      fp::p::mask | m_addr_above_haw | need_ad, fp::p::mask | need_ad, true});
+    if (!run.done) {
+        return false;
+    }
+    w.accesses += run.passed;
+    const uint8_t pm = static_cast<uint8_t>(fs_entry_perm(perm::fs_rw | perm::fs_us, run.all_bits, 0) |
+                                            ((run.any_bits >> 61) & (p.nxe ? perm::fs_xd : 0)));
+    f = fs_plain_leaf(p, pm, run.leaf, va, access, r);
+    return true;
+}
+
 inline void page_walker::prepare(walk_ctx& w) const {
     w.ss_need_a = w.p->ssade && w.side_effects ? hw::ss_pte::a::mask : 0;
     w.ss_table_bits = m_ss_reserved | hw::ss_pte::ps::mask | w.ss_need_a;
@@ -280,7 +346,9 @@ inline walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const a
     hw::fault_reason f = hw::fault_reason::none;
     switch (p.kind) {
         case translation_kind::first_stage:
-            f = fs_walk_stages<false>(w, addr, access, r);
+            if (w.use_psc || m_observing || !fs_walk_plain(w, addr, access, r, f)) {
+                f = fs_walk_stages<false>(w, addr, access, r);
+            }
             break;
         case translation_kind::nested:
             f = fs_walk_stages<true>(w, addr, access, r);
