@@ -73,8 +73,9 @@ inline void translator::translate_checked(const translation_request& req, const 
     if (m_cpp_tlb) {
         hit = source ? m_cpp_tlb->find(p.did, pasid, p.kind, vpn, source->hint)
                      : m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
-    } else if ((m_other_hit = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
-        hit = &*m_other_hit;
+    } else if (std::optional<iotlb_entry> found = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
+        m_other_hit = *found;
+        hit = &m_other_hit;
     }
     if (hit) {
         const uint8_t pm = hit->payload.perm;

@@ -218,8 +218,8 @@ class translator final : public invalidation_target {
     iommu_config m_config;
     [[maybe_unused]] phys_mem_if& m_mem;
     iotlb_if& m_tlb;
-    iotlb* m_cpp_tlb;                        // m_tlb when it is the C++ IOTLB (called directly), else nullptr
-    std::optional<iotlb_entry> m_other_hit;  // the last hit of another IOTLB (a copy)
+    iotlb* m_cpp_tlb;         // m_tlb when it is the C++ IOTLB (called directly), else nullptr
+    iotlb_entry m_other_hit;  // the last hit of another IOTLB (a copy)
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;
     paging_structure_cache m_psc;
