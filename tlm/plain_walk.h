@@ -78,7 +78,11 @@ template <unsigned level>
     plain_walk run;
     run.table = table;
     run.level = level;
-    if (level > 1 && !k.tables) {
+    if (level == 1) {  // below a paging-structure-cache hit
+        take_plain<1>(direct, addr, k, run);
+        return run;
+    }
+    if (!k.tables) {
         return run;
     }
     switch (level) {
