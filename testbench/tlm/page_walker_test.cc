@@ -184,6 +184,26 @@ TEST_F(PageWalker, FirstStageTablePageNotDirectlyReadable) {
     EXPECT_EQ(walker.walk(p, 0x1234, {}, true).out_addr, 0x11234u);
 }
 
+// A first-stage walk whose entries are all plain decides a rights fault itself, after its four
+// reads; one that meets an entry needing an update (D for a write) leaves it to the full walk,
+// which reads every entry once and faults the same way before any update.
+TEST_F(PageWalker, PlainFirstStageWalkFaultsOnRights) {
+    cfg.psc_enable = false;
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000, 1, fp::p::mask);  // supervisor, read-only leaf
+    const pasid_info p = fs_pasid(fs.root);
+    ASSERT_EQ(walker.walk(p, 0x1000, access_type{false, false, true}, true).fault, fault_reason::none);  // sets A
+    const access_type user_read{false, false, false};
+    walk_result r = walker.walk(p, 0x1000, user_read, true);
+    EXPECT_EQ(r.fault, fault_reason::gn_user_denied);
+    EXPECT_EQ(r.accesses, 4u);
+    const access_type user_write{true, false, false};
+    r = walker.walk(p, 0x1000, user_write, true);
+    EXPECT_EQ(r.fault, fault_reason::gn_user_denied);
+    EXPECT_EQ(r.accesses, 4u);
+    EXPECT_EQ(tb.read64(tb.fs_entry_addr(fs, 0x1000, 1)) & fp::d::mask, 0u);
+}
+
 // The same in the second stage of a nested walk: a second-stage page directory that every table
 // pointer's walk passes, not directly readable. 4 x (4 + 1) + 4 reads.
 TEST_F(PageWalker, NestedSecondStagePageNotDirectlyReadable) {
