@@ -19,65 +19,9 @@ page_level to_page_level(unsigned leaf_level) {
     return static_cast<page_level>(leaf_level - 1);
 }
 
-// The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
-// ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us one
-// bit down, and XD (bit 63) with fs_xd 61 bits down.
-constexpr uint8_t ss_rwx = perm::ss_r | perm::ss_w | perm::ss_x;
-static_assert(perm::ss_r == hw::ss_pte::r::mask << 3 && perm::ss_w == hw::ss_pte::w::mask << 3 &&
-              perm::ss_x == hw::ss_pte::x::mask << 3);
-static_assert(perm::fs_rw == hw::fs_pte::rw::mask >> 1 && perm::fs_us == hw::fs_pte::us::mask >> 1 &&
-              perm::fs_xd == hw::fs_pte::xd::mask >> 61);
-
-uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
-    return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
-}
-
-// xd_perm: fs_xd when XD counts (NXE), else 0.
-uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
-    const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{perm::fs_rw | perm::fs_us}));
-    return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
-}
-
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
-}
-
-// Where a run of plain table pointers ended: at `level` (1, or the first other entry, or a page
-// that is not directly readable), below `passed` entries, with the next table and what the
-// entries passed hold: their AND and OR.
-struct plain_run {
-    uint64_t table = 0;
-    uint64_t all_bits = ~uint64_t{0};
-    uint64_t any_bits = 0;
-    unsigned level = 0;
-    unsigned passed = 0;
-};
-
-// Follows table pointers from `level` down to level 2 while each is directly readable and, masked
-// with `check`, equals `want` (its presence is tested by `present`). Out of line and without calls,
-// so its few values stay in registers.
-[[gnu::noinline]] plain_run follow_plain_tables(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
-                                                unsigned level, uint64_t present, uint64_t check, uint64_t want) {
-    plain_run run;
-    for (; level > 1; --level) {
-        const uint8_t* bytes = direct.bytes(table + uint64_t{hw::pt_index(addr, level)} * 8);
-        if (bytes == nullptr) {
-            break;
-        }
-        uint64_t e = 0;
-        std::memcpy(&e, bytes, sizeof e);
-        if (!(e & present) || (e & check) != want) {
-            break;
-        }
-        run.all_bits &= e;
-        run.any_bits |= e;
-        table = e & hw::fs_pte::addr::mask;
-        ++run.passed;
-    }
-    run.table = table;
-    run.level = level;
-    return run;
 }
 
 }  // namespace
@@ -139,11 +83,6 @@ hw::fault_reason page_walker::set_fs_flags(walk_ctx& w, const pasid_info& p, boo
             break;
     }
     return fault_reason::none;
-}
-
-uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
-    const unsigned width = std::min(m_config.mgaw, hw::ss_width_from_aw(p.ss_levels - 2));
-    return uint64_t{1} << width;
 }
 
 fault_reason page_walker::check_root(uint64_t rtaddr, bool latched, bool has_pasid) const {
@@ -342,24 +281,16 @@ bool page_walker::fs_large_page_ok(uint64_t e, unsigned level) const {
     }
 }
 
-void page_walker::prepare(walk_ctx& w) const {
-    namespace sp = hw::ss_pte;
-    w.ss_need_a = w.p->ssade && w.side_effects ? sp::a::mask : 0;
-    w.ss_table_bits = m_ss_reserved | sp::ps::mask | w.ss_need_a;
-    w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
-}
-
 template <paging_structure_cache::stage st>
 [[gnu::always_inline]] inline bool page_walker::psc_resume(uint16_t did, uint32_t pasid, unsigned levels, uint64_t addr,
                                                            uint64_t& table, uint8_t& pm, unsigned& level) {
-    for (unsigned l = paging_structure_cache::min_level; l < levels; ++l) {
-        if (const auto* e = m_psc->lookup(st, did, pasid, l, addr)) {
-            log_psc_use(st, l, addr, *e);
-            table = e->next_table;
-            pm = e->perm;
-            level = l - 1;
-            return true;
-        }
+    unsigned l = 0;
+    if (const auto* e = m_psc->lookup_lowest<st>(did, pasid, levels, addr, l)) {
+        log_psc_use(st, l, addr, *e);
+        table = e->next_table;
+        pm = e->perm;
+        level = l - 1;
+        return true;
     }
     return false;
 }
@@ -406,7 +337,7 @@ page_walker::entry_step page_walker::ss_entry_slow(walk_ctx& w, uint64_t gpa, bo
     }
 }
 
-fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
+inline fault_reason page_walker::ss_translate_inline(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
     namespace sp = hw::ss_pte;
     const pasid_info& p = *w.p;
     if (p.ssptptr & m_haw_mask) {
@@ -415,7 +346,7 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
     uint64_t table = p.ssptptr;
     uint8_t pm = ss_rwx;
     unsigned level = p.ss_levels;
-    if (w.use_psc) {
+    if (w.use_psc) [[unlikely]] {
         if (psc_resume<paging_structure_cache::stage::second>(p.did, 0, p.ss_levels, gpa, table, pm, level)) {
             ++ss_psc_hits;
         } else {
@@ -427,35 +358,34 @@ fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss
         // without reserved bits or PS whose A needs no update (none when the levels have work: PSC
         // fills, a stop) and a 4 KiB leaf needing no A/D update. It stops before the first other
         // entry, which ss_walk_from reads (again) and checks fully: no read is counted twice.
-        if (!w.ss_per_level_work && level > 1) {
-            const plain_run run = follow_plain_tables(m_mem.direct(), gpa, table, level, sp::r::mask | sp::w::mask,
-                                                      w.ss_table_bits, w.ss_need_a);
-            w.accesses += run.passed;
-            pm = ss_entry_perm(pm, run.all_bits);
-            table = run.table;
-            level = run.level;
-        }
-        if (level == 1) {
-            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(gpa, 1)} * 8)) {
-                uint64_t e = 0;
-                std::memcpy(&e, bytes, sizeof e);
-                if ((e & (sp::r::mask | sp::w::mask)) && !(e & m_ss_reserved)) {
-                    const uint8_t npm = ss_entry_perm(pm, e);
-                    const uint64_t need_a = w.ss_need_a;
-                    const uint64_t need = need_a | (need_a && write && (npm & perm::ss_w) ? sp::d::mask : 0);
-                    if ((e & need) == need) {
-                        ++w.accesses;
-                        out.level = 1;
-                        out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
-                        out.perm = npm;
-                        out.dirty = !p.ssade || sp::d::get(e);
-                        return fault_reason::none;
-                    }
-                }
+        const uint64_t need_a = w.ss_need_a;
+        const plain_walk run = follow_plain(m_mem.direct(), gpa, table, level,
+                                            plain_entries{sp::r::mask | sp::w::mask, w.ss_table_bits, need_a,
+                                                          m_ss_reserved | need_a, need_a, !w.ss_per_level_work});
+        pm = ss_entry_perm(pm, run.all_bits);
+        table = run.table;
+        level = run.level;
+        unsigned passed = run.passed;
+        if (run.done) {
+            const uint64_t e = run.leaf;
+            const uint8_t npm = ss_entry_perm(pm, e);
+            if (!(need_a && write && (npm & perm::ss_w) && !sp::d::get(e))) [[likely]] {
+                w.accesses += passed;
+                out.level = 1;
+                out.hpa = (e & sp::addr::mask) | (gpa & (hw::page_size_4k - 1));
+                out.perm = npm;
+                out.dirty = !p.ssade || sp::d::get(e);
+                return fault_reason::none;
             }
+            --passed;  // the leaf needs D: ss_walk_from reads it again
         }
+        w.accesses += passed;
     }
     return ss_walk_from(w, gpa, write, out, level, table, pm);
+}
+
+fault_reason page_walker::ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out) {
+    return ss_translate_inline(w, gpa, write, out);
 }
 
 fault_reason page_walker::ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
@@ -613,8 +543,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
     // Canonical: bits above 56 repeat bit 56. Keep 57 bits for every paging mode so the PSC tags
     // match input_vpn(), the key invalidations use (a 4-level upper-half address keeps bits 56:48 set).
     va &= hw::low_mask(57);
-    // Nested: first GPA beyond both MGAW and the second stage's reach.
-    const uint64_t gpa_limit = nested ? std::min(uint64_t{1} << m_config.mgaw, ss_input_limit(p)) : 0;
+    // Nested: first GPA beyond both MGAW and the second stage's reach (the smaller of the two).
+    const uint64_t gpa_limit = nested ? ss_input_limit(p) : 0;
     if (!nested && (p.fsptptr & m_haw_mask)) {
         return fault_reason::fs_root_access;
     }
@@ -645,32 +575,15 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
         // pointers only while no PSC fill is due), stopping before the first other entry, which
         // the loop below reads (again) and checks fully: no read is counted twice. R/W and U/S of
         // the table pointers passed survive in the AND of the entries, XD in their OR.
-        if (!w.use_psc && level > 1) {
-            const plain_run run = follow_plain_tables(m_mem.direct(), va, table, level, fp::p::mask, plain_table_bits,
-                                                      fp::p::mask | need_a);
-            w.accesses += run.passed;
-            pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
-            table = run.table;
-            level = run.level;
-        }
-        if (level == 1) {
-            if (const uint8_t* bytes = m_mem.direct().bytes(table + uint64_t{hw::pt_index(va, 1)} * 8)) {
-                uint64_t e = 0;
-                std::memcpy(&e, bytes, sizeof e);
-                if ((e & plain_leaf_bits) == (fp::p::mask | need_ad)) {
-                    ++w.accesses;
-                    const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
-                    const fault_reason rights = check_fs_rights(p, npm, access);
-                    if (rights != fault_reason::none) {
-                        return rights;
-                    }
-                    r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
-                    r.level = page_level::size_4k;
-                    r.perm = static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) |
-                                                  (fp::a::get(e) ? perm::accessed : 0));
-                    return fault_reason::none;
-                }
-            }
+        const plain_walk run = follow_plain(m_mem.direct(), va, table, level,
+                                            plain_entries{fp::p::mask, plain_table_bits, fp::p::mask | need_a,
+                                                          plain_leaf_bits, fp::p::mask | need_ad, !w.use_psc});
+        w.accesses += run.passed;
+        pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+        table = run.table;
+        level = run.level;
+        if (run.done) {
+            return fs_plain_leaf(p, pm, run.leaf, va, access, r);
         }
     }
     for (;; --level) {
@@ -682,7 +595,8 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             fault_reason f = fault_reason::none;
             if (entry_gpa >= gpa_limit) {
                 f = fault_reason::fs_addr_beyond_mgaw;
-            } else if (f = ss_translate(w, entry_gpa, false, ss); f == fault_reason::none && !(ss.perm & perm::ss_r)) {
+            } else if (f = ss_translate_inline(w, entry_gpa, false, ss);
+                       f == fault_reason::none && !(ss.perm & perm::ss_r)) {
                 f = level == levels ? fault_reason::fs_root_ss_read : fault_reason::fs_entry_ss_read;
             }
             if (f != fault_reason::none) {
@@ -714,7 +628,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
                     return fault_reason::gn_ss_addr_beyond_max;
                 }
                 ss_out fin;
-                const fault_reason f = ss_translate(w, out, access.write, fin);
+                const fault_reason f = ss_translate_inline(w, out, access.write, fin);
                 if (f != fault_reason::none) {
                     return f;
                 }
@@ -778,68 +692,9 @@ table_entry_view page_walker::table_entry(const pasid_info& p, paging_structure_
     return view;
 }
 
-walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {
-    walk_result r;
-    walk_ctx w;
-    w.p = &p;
-    w.side_effects = side_effects;
-    w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
-    if (p.uses_ss()) {
-        prepare(w);
-    }
-    fault_reason f = fault_reason::none;
-    switch (p.kind) {
-        case translation_kind::first_stage:
-            f = fs_walk_stages<false>(w, addr, access, r);
-            break;
-        case translation_kind::nested:
-            f = fs_walk_stages<true>(w, addr, access, r);
-            break;
-        case translation_kind::second_stage: {
-            ss_out ss;
-            f = ss_translate(w, addr, access.write, ss);
-            if (f == fault_reason::none) {
-                f = check_rights(p, ss.perm, access);
-            }
-            if (f == fault_reason::none) {
-                r.out_addr = ss.hpa;
-                r.level = to_page_level(ss.level);
-                r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
-                if (ss.dirty) {
-                    r.perm |= perm::dirty;
-                }
-            }
-            break;
-        }
-        case translation_kind::pass_through: {
-            r.out_addr = addr;
-            r.level = page_level::size_1g;
-            r.perm = perm::fs_rw | perm::fs_us | perm::ss_r | perm::ss_w | perm::ss_x | perm::dirty | perm::accessed;
-            break;
-        }
-    }
-    r.accesses = w.accesses;
-    if (f != fault_reason::none) {
-        r.fault = f;
-        return r;
-    }
-    // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
-    // a cached translation can never cover it.
-    if (hw::overlaps_interrupt_window(r.out_addr, 1)) {
-        r.fault = fault_reason::gn_interrupt_range;
-        return r;
-    }
-    while (r.level != page_level::size_4k) {
-        const uint64_t bytes = uint64_t{1} << page_level_shift(r.level);
-        const uint64_t out_base = r.out_addr & ~(bytes - 1);
-        const uint64_t in_base = addr & ~(bytes - 1);
-        const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
-        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range) {
-            break;
-        }
-        r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
-    }
-    return r;
-}
+template fault_reason page_walker::fs_walk_stages<false>(walk_ctx& w, uint64_t va, const access_type& access,
+                                                         walk_result& r);
+template fault_reason page_walker::fs_walk_stages<true>(walk_ctx& w, uint64_t va, const access_type& access,
+                                                        walk_result& r);
 
 }  // namespace iommusim

@@ -21,14 +21,17 @@
 // snooping (no SFL.9 / SSL.5), translation timing.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <vector>
 
 #include "iommusim/hw/vtd_fault.h"
+#include "iommusim/hw/vtd_pte.h"
 #include "tlm/iommu_config.h"
 #include "tlm/paging_structure_cache.h"
 #include "tlm/phys_mem_if.h"
+#include "tlm/plain_walk.h"
 #include "tlm/translation_types.h"
 
 namespace iommusim {
@@ -102,7 +105,8 @@ class page_walker {
 
     // Walks the tables for `addr` (which passed check_input). With side_effects=false no A/D flag
     // is written and no paging-structure cache is filled (nor used: the answer is the tables').
-    walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects);
+    [[gnu::always_inline]] walk_result walk(const pasid_info& p, uint64_t addr, const access_type& access,
+                                            bool side_effects);
 
     // The non-leaf entry at `level` of stage `st` that translates `addr` (an input address, or a
     // GPA for the second stage), read from memory without side effects or caches: what a
@@ -166,10 +170,39 @@ class page_walker {
     void prepare(walk_ctx& w) const;
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
-        if (m_psc_log) {
-            m_psc_log->push_back(psc_use{st, level, addr, e});
+        if (m_psc_log) [[unlikely]] {
+            append_psc_use(st, level, addr, e);
         }
     }
+    [[gnu::noinline]] void append_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
+                                          const paging_structure_cache::entry& e) {
+        m_psc_log->push_back(psc_use{st, level, addr, e});
+    }
+
+    // The rights an entry leaves of `pm`: a second-stage entry's R/W/X (bits 2:0) line up with
+    // ss_r/ss_w/ss_x three bits up, a first-stage entry's R/W and U/S (bits 2:1) with fs_rw/fs_us
+    // one bit down, and XD (bit 63) with fs_xd 61 bits down.
+    static constexpr uint8_t ss_rwx = iotlb_perm::ss_r | iotlb_perm::ss_w | iotlb_perm::ss_x;
+    static_assert(iotlb_perm::ss_r == hw::ss_pte::r::mask << 3 && iotlb_perm::ss_w == hw::ss_pte::w::mask << 3 &&
+                  iotlb_perm::ss_x == hw::ss_pte::x::mask << 3);
+    static_assert(iotlb_perm::fs_rw == hw::fs_pte::rw::mask >> 1 && iotlb_perm::fs_us == hw::fs_pte::us::mask >> 1 &&
+                  iotlb_perm::fs_xd == hw::fs_pte::xd::mask >> 61);
+    static uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
+        return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
+    }
+    // xd_perm: fs_xd when XD counts (NXE), else 0.
+    static uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
+        const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{iotlb_perm::fs_rw | iotlb_perm::fs_us}));
+        return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
+    }
+    // The translation of a plain 4 KiB first-stage leaf e below the rights pm (first stage only):
+    // its rights checked, then r.
+    static hw::fault_reason fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
+                                          const access_type& access, walk_result& r);
+    // A first-stage walk (no PSC, no observer, no stop) whose entries are all plain and whose pages
+    // are all directly readable, all or nothing: true when it decided (f, r and the reads counted);
+    // false when it met anything else, having counted nothing: the full walk then does it all.
+    bool fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r, hw::fault_reason& f);
 
     // A first-stage entry a walk read: its address (a GPA under nesting), where it was read and the
     // second stage's rights on its page (nested).
@@ -194,6 +227,8 @@ class page_walker {
                     unsigned& level);
     // Full second-stage walk of `gpa` (faults 0x78-0x7B only; the caller checks rights and range).
     hw::fault_reason ss_translate(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
+    // The same, inlined where a walk calls it per entry (nested first-stage tables and output).
+    [[gnu::always_inline]] hw::fault_reason ss_translate_inline(walk_ctx& w, uint64_t gpa, bool write, ss_out& out);
     // Its walk from the entry at `level` of `table` on, pm the rights above (every read counted
     // and observed, every entry checked).
     [[gnu::noinline]] hw::fault_reason ss_walk_from(walk_ctx& w, uint64_t gpa, bool write, ss_out& out, unsigned level,
@@ -251,6 +286,120 @@ class page_walker {
     std::vector<psc_use>* m_psc_log = nullptr;
 };
 
+inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
+                                                   const access_type& access, walk_result& r) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
+    const uint8_t npm = fs_entry_perm(pm, e, p.nxe ? perm::fs_xd : 0);
+    if (const hw::fault_reason rights = check_fs_rights(p, npm, access); rights != hw::fault_reason::none) {
+        return rights;
+    }
+    r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+    r.level = page_level::size_4k;
+    r.perm =
+        static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) | (fp::a::get(e) ? perm::accessed : 0));
+    return hw::fault_reason::none;
+}
+
+inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
+                                       hw::fault_reason& f) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
+    const pasid_info& p = *w.p;
+    if (p.fsptptr & m_haw_mask) {
+        return false;
+    }
+    // As fs_walk_stages' short way, from the root.
+    const uint64_t need_a = w.side_effects ? fp::a::mask | (p.eafe ? fp::ea::mask : 0) : 0;
+    const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
+    const plain_walk run = follow_plain(
+        m_mem.direct(), va, p.fsptptr, p.fs_levels,
+        plain_entries{fp::p::mask, fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a, fp::p::mask | need_a,
+                      fp::p::mask | m_addr_above_haw | need_ad, fp::p::mask | need_ad, true});
+    if (!run.done) {
+        return false;
+    }
+    w.accesses += run.passed;
+    const uint8_t pm = static_cast<uint8_t>(fs_entry_perm(perm::fs_rw | perm::fs_us, run.all_bits, 0) |
+                                            ((run.any_bits >> 61) & (p.nxe ? perm::fs_xd : 0)));
+    f = fs_plain_leaf(p, pm, run.leaf, va, access, r);
+    return true;
+}
+
+inline void page_walker::prepare(walk_ctx& w) const {
+    w.ss_need_a = w.p->ssade && w.side_effects ? hw::ss_pte::a::mask : 0;
+    w.ss_table_bits = m_ss_reserved | hw::ss_pte::ps::mask | w.ss_need_a;
+    w.ss_per_level_work = w.stop_ss_level != 0 || w.use_psc;
+}
+
+// Inline: the translator calls it for every walk.
+inline walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const access_type& access, bool side_effects) {
+    namespace perm = iotlb_perm;
+    walk_result r;
+    walk_ctx w;
+    w.p = &p;
+    w.side_effects = side_effects;
+    w.use_psc = side_effects && m_psc != nullptr && m_config.psc_enable;
+    if (p.uses_ss()) {
+        prepare(w);
+    }
+    hw::fault_reason f = hw::fault_reason::none;
+    switch (p.kind) {
+        case translation_kind::first_stage:
+            if (w.use_psc || m_observing || !fs_walk_plain(w, addr, access, r, f)) {
+                f = fs_walk_stages<false>(w, addr, access, r);
+            }
+            break;
+        case translation_kind::nested:
+            f = fs_walk_stages<true>(w, addr, access, r);
+            break;
+        case translation_kind::second_stage: {
+            ss_out ss;
+            f = ss_translate(w, addr, access.write, ss);
+            if (f == hw::fault_reason::none) {
+                f = check_rights(p, ss.perm, access);
+            }
+            if (f == hw::fault_reason::none) {
+                r.out_addr = ss.hpa;
+                r.level = static_cast<page_level>(ss.level - 1);
+                r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
+                if (ss.dirty) {
+                    r.perm |= perm::dirty;
+                }
+            }
+            break;
+        }
+        case translation_kind::pass_through: {
+            r.out_addr = addr;
+            r.level = page_level::size_1g;
+            r.perm = perm::fs_rw | perm::fs_us | perm::ss_r | perm::ss_w | perm::ss_x | perm::dirty | perm::accessed;
+            break;
+        }
+    }
+    r.accesses = w.accesses;
+    if (f != hw::fault_reason::none) {
+        r.fault = f;
+        return r;
+    }
+    // The interrupt window is never reachable by DMA (§5.6); a page around it is cached as 4 KiB so
+    // a cached translation can never cover it.
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) {
+        r.fault = hw::fault_reason::gn_interrupt_range;
+        return r;
+    }
+    while (r.level != page_level::size_4k) {
+        const uint64_t bytes = uint64_t{1} << page_level_shift(r.level);
+        const uint64_t out_base = r.out_addr & ~(bytes - 1);
+        const uint64_t in_base = addr & ~(bytes - 1);
+        const bool in_range = p.kind != translation_kind::pass_through || ((in_base + bytes - 1) >> m_config.mgaw) == 0;
+        if (!hw::overlaps_interrupt_window(out_base, bytes) && in_range) {
+            break;
+        }
+        r.level = static_cast<page_level>(static_cast<unsigned>(r.level) - 1);
+    }
+    return r;
+}
+
 // Inline: the translator calls these for every translation, IOTLB hits included.
 inline hw::fault_reason page_walker::setup_request(const context_info& ctx, const translation_request& req,
                                                    uint32_t& pasid, access_type& access) const {
@@ -287,6 +436,11 @@ inline hw::fault_reason page_walker::check_pasid_request(const pasid_info& p, co
         return hw::fault_reason::pte_sre_clear;
     }
     return hw::fault_reason::none;
+}
+
+inline uint64_t page_walker::ss_input_limit(const pasid_info& p) const {
+    const unsigned width = std::min(m_config.mgaw, hw::ss_width_from_aw(p.ss_levels - 2));
+    return uint64_t{1} << width;
 }
 
 inline hw::fault_reason page_walker::check_input(const pasid_info& p, uint64_t addr) const {

@@ -59,11 +59,12 @@ void paging_structure_cache::level_array::init(unsigned n) {
     const unsigned buckets = std::bit_ceil(2 * n);
     index.assign(buckets, 0);
     index_shift = 64 - static_cast<unsigned>(std::countr_zero(buckets));
+    index_mask = buckets - 1;
     count = 0;
 }
 
 void paging_structure_cache::level_array::index_insert(uint32_t slot) {
-    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
+    const unsigned mask = index_mask;
     unsigned b = bucket(keys[slot], prefixes[slot]);
     while (index[b] != 0) {
         b = (b + 1) & mask;
@@ -72,7 +73,7 @@ void paging_structure_cache::level_array::index_insert(uint32_t slot) {
 }
 
 void paging_structure_cache::level_array::index_erase(uint32_t slot) {
-    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
+    const unsigned mask = index_mask;
     unsigned hole = bucket(keys[slot], prefixes[slot]);
     while (index[hole] != slot + 1) {
         hole = (hole + 1) & mask;

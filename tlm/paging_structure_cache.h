@@ -38,6 +38,11 @@ class paging_structure_cache {
     // The cached entry at `level` that translates `addr` (first stage: the input address for
     // did+pasid; second stage: a GPA for did, pasid ignored), or nullptr.
     const entry* lookup(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr);
+    // The same for the lowest level from min_level up to below walk_levels that holds an entry for
+    // `addr` (level set to it), or nullptr: where a walk of walk_levels levels resumes.
+    template <stage st>
+    [[gnu::always_inline]] const entry* lookup_lowest(uint16_t did, uint32_t pasid, unsigned walk_levels, uint64_t addr,
+                                                      unsigned& level);
     void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, const entry& e);
 
     unsigned invalidate_all();
@@ -67,6 +72,7 @@ class paging_structure_cache {
         std::vector<uint64_t> invalid;  // bit i: slot i is invalid (the lowest is filled first)
         std::vector<uint32_t> index;    // hash buckets: slot + 1, 0 when empty; size a power of two
         unsigned index_shift = 64;      // 64 - log2(index.size())
+        unsigned index_mask = 0;        // index.size() - 1
         unsigned count = 0;             // valid entries (an empty level is skipped)
 
         void init(unsigned n);
@@ -77,6 +83,7 @@ class paging_structure_cache {
         uint32_t find(uint64_t key, uint64_t prefix) const;  // the valid slot with that tag, or none
         void unlink(uint32_t slot);                          // from the LRU list
         void link_mru(uint32_t slot);
+        void make_mru(uint32_t slot);  // a valid slot that is not the most recently used one
         void index_insert(uint32_t slot);
         void index_erase(uint32_t slot);  // the slot must be indexed
         void drop(uint32_t slot);         // valid -> invalid (list, index, invalid bits)
@@ -113,8 +120,7 @@ class paging_structure_cache {
 
 // Inline: every walk looks up each stage's caches.
 inline uint32_t paging_structure_cache::level_array::find(uint64_t key, uint64_t prefix) const {
-    const unsigned mask = static_cast<unsigned>(index.size()) - 1;
-    for (unsigned b = bucket(key, prefix);; b = (b + 1) & mask) {
+    for (unsigned b = bucket(key, prefix);; b = (b + 1) & index_mask) {
         const uint32_t v = index[b];
         if (v == 0) {
             return none;
@@ -139,6 +145,18 @@ inline void paging_structure_cache::level_array::link_mru(uint32_t slot) {
     mru = slot;
 }
 
+inline void paging_structure_cache::level_array::make_mru(uint32_t slot) {
+    // Not the newest: it has a newer neighbour, and the list a newest entry.
+    const uint32_t n = newer[slot];
+    const uint32_t o = older[slot];
+    older[n] = o;
+    (o == none ? lru : newer[o]) = n;
+    newer[slot] = none;
+    older[slot] = mru;
+    newer[mru] = slot;
+    mru = slot;
+}
+
 inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
                                                                            unsigned level, uint64_t addr) {
     if (level < min_level || level > max_level) {
@@ -160,6 +178,29 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage
         a.link_mru(i);
     }
     return &a.entries[i];
+}
+
+template <paging_structure_cache::stage st>
+inline const paging_structure_cache::entry* paging_structure_cache::lookup_lowest(uint16_t did, uint32_t pasid,
+                                                                                  unsigned walk_levels, uint64_t addr,
+                                                                                  unsigned& level) {
+    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const unsigned top = walk_levels < max_level + 1 ? walk_levels : max_level + 1;
+    level_array* a = &m_arrays[static_cast<unsigned>(st) * levels];
+    for (unsigned l = min_level; l < top; ++l, ++a) {
+        if (a->count == 0) {
+            continue;
+        }
+        const uint32_t i = a->find(key, addr >> prefix_shift(l));
+        if (i != level_array::none) {
+            if (i != a->mru) {
+                a->make_mru(i);
+            }
+            level = l;
+            return &a->entries[i];
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace iommusim

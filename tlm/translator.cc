@@ -47,11 +47,76 @@ void translator::update_repeat_ok() {
     }
 }
 
-bool translator::caches_not_present() const {
-    return m_config.cm && m_config.cm_not_present_caching;
+translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, const access_type& access) {
+    const bool read_ok = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
+    const bool write_ok = page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
+    // Without exec the access is the read or the write checked above.
+    const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
+                           : access.write ? write_ok
+                                          : read_ok;
+    const bool dirty = pm & iotlb_perm::dirty;
+    return hit_rights{rights_ok && (!access.write || dirty), read_ok, dirty && write_ok};
 }
 
-translation_result translator::translate_full(const translation_request& req) {
+inline void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                                          const access_type& access, bool fpd, checked_source* source,
+                                          translation_result& r) {
+    // IOTLB.
+    const uint64_t vpn = page_walker::input_vpn(req.addr);
+    if (m_lookup_observer) {
+        m_lookup_observer();
+    }
+    const iotlb_entry* hit = nullptr;
+    if (source) {
+        source->repeat_changes = checked_source::no_changes;
+    }
+    if (m_cpp_tlb) {
+        hit = source ? m_cpp_tlb->find(p.did, pasid, p.kind, vpn, source->hint)
+                     : m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
+    } else if (std::optional<iotlb_entry> found = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
+        m_other_hit = *found;
+        hit = &m_other_hit;
+    }
+    if (hit) {
+        const uint8_t pm = hit->payload.perm;
+        hit_rights rights;
+        if (source && source->rights_perm == pm) {
+            rights = source->rights;
+        } else {
+            rights = rights_of(p, pm, access);
+            if (source) {
+                source->rights_perm = pm;
+                source->rights = rights;
+            }
+        }
+        if (rights.usable) {
+            ++m_stats.iotlb_hits;
+            const uint64_t bytes = uint64_t{1} << page_level_shift(hit->tag.level);
+            r.iotlb_hit = true;
+            r.page_bytes = bytes;
+            r.out_addr = (hit->payload.out_pfn << 12) | (req.addr & (bytes - 1));
+            r.can_read = rights.can_read;
+            r.can_write = rights.can_write;
+            if (m_config.stale_check) {
+                stale_check(req, p, access, *hit, r);
+            }
+            if (source && m_repeat_ok) {
+                source->repeat_changes = source->changes;
+                source->payload = hit->payload;
+                source->offset_mask = bytes - 1;
+                source->result = r;
+                source->result.out_addr = hit->payload.out_pfn << 12;
+            }
+            return;
+        }
+        ++m_stats.dirty_rewalks;
+    } else {
+        ++m_stats.iotlb_misses;
+    }
+    walk_and_fill(req, p, pasid, access, fpd, vpn, r);
+}
+
+translation_result translator::translate_full(const translation_request& req, checked_source& c) {
     ++m_stats.translations;
     translation_result r;
     if (m_config.stale_check) {
@@ -60,7 +125,6 @@ translation_result translator::translate_full(const translation_request& req) {
         check_structures(req, r);
         return r;
     }
-    checked_source& c = m_checked[checked_slot(req)];
     if (!c.valid || c.changes != cache_changes() || !same_source(c.req, req)) {
         resolve(req, r);
         return r;
@@ -218,73 +282,6 @@ void translator::resolve(const translation_request& req, translation_result& r) 
         source->fpd = fpd;
     }
     translate_checked(req, p, pasid, access, fpd, source, r);
-}
-
-translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, const access_type& access) {
-    const bool read_ok = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
-    const bool write_ok = page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
-    // Without exec the access is the read or the write checked above.
-    const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
-                           : access.write ? write_ok
-                                          : read_ok;
-    const bool dirty = pm & iotlb_perm::dirty;
-    return hit_rights{rights_ok && (!access.write || dirty), read_ok, dirty && write_ok};
-}
-
-void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                                   const access_type& access, bool fpd, checked_source* source, translation_result& r) {
-    // IOTLB.
-    const uint64_t vpn = page_walker::input_vpn(req.addr);
-    if (m_lookup_observer) {
-        m_lookup_observer();
-    }
-    const iotlb_entry* hit = nullptr;
-    if (source) {
-        source->repeat_changes = checked_source::no_changes;
-    }
-    if (m_cpp_tlb) {
-        hit = source ? m_cpp_tlb->find(p.did, pasid, p.kind, vpn, source->hint)
-                     : m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
-    } else if ((m_other_hit = m_tlb.lookup(p.did, pasid, p.kind, vpn))) {
-        hit = &*m_other_hit;
-    }
-    if (hit) {
-        const uint8_t pm = hit->payload.perm;
-        hit_rights rights;
-        if (source && source->rights_perm == pm) {
-            rights = source->rights;
-        } else {
-            rights = rights_of(p, pm, access);
-            if (source) {
-                source->rights_perm = pm;
-                source->rights = rights;
-            }
-        }
-        if (rights.usable) {
-            ++m_stats.iotlb_hits;
-            const uint64_t bytes = uint64_t{1} << page_level_shift(hit->tag.level);
-            r.iotlb_hit = true;
-            r.page_bytes = bytes;
-            r.out_addr = (hit->payload.out_pfn << 12) | (req.addr & (bytes - 1));
-            r.can_read = rights.can_read;
-            r.can_write = rights.can_write;
-            if (m_config.stale_check) {
-                stale_check(req, p, access, *hit, r);
-            }
-            if (source && m_repeat_ok) {
-                source->repeat_changes = source->changes;
-                source->payload = hit->payload;
-                source->offset_mask = bytes - 1;
-                source->result = r;
-                source->result.out_addr = hit->payload.out_pfn << 12;
-            }
-            return;
-        }
-        ++m_stats.dirty_rewalks;
-    } else {
-        ++m_stats.iotlb_misses;
-    }
-    walk_and_fill(req, p, pasid, access, fpd, vpn, r);
 }
 
 void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,

@@ -69,7 +69,7 @@ class translator final : public invalidation_target {
             m_pasid_cache.touch(c.pasid_position);
             return repeated_result(c, req.addr);
         }
-        return translate_full(req);
+        return translate_full(req, c);
     }
 
     // The context entry a page request from `rid` is checked against (docs/vtd-facts.md §10.1):
@@ -182,8 +182,9 @@ class translator final : public invalidation_target {
     }
     uint64_t cache_changes() const { return m_context_cache.changes() + m_pasid_cache.changes(); }
 
-    // translate() of anything but a repeated hit (checked_source::repeat_changes).
-    translation_result translate_full(const translation_request& req);
+    // translate() of anything but a repeated hit (checked_source::repeat_changes); c: the
+    // request's entry of the checked-source table.
+    translation_result translate_full(const translation_request& req, checked_source& c);
     // The answer of a repeated hit for addr (one block copy, made in the caller's object).
     static translation_result repeated_result(const checked_source& c, uint64_t addr) {
         translation_result r;
@@ -199,12 +200,13 @@ class translator final : public invalidation_target {
     void resolve(const translation_request& req, translation_result& r);
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
     // `source` (nullptr: none) is the request's entry of the checked-source table.
-    void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                           const access_type& access, bool fpd, checked_source* source, translation_result& r);
+    [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                                                  const access_type& access, bool fpd, checked_source* source,
+                                                  translation_result& r);
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
                        bool fpd, uint64_t vpn, translation_result& r);
-    bool caches_not_present() const;
+    bool caches_not_present() const { return m_config.cm && m_config.cm_not_present_caching; }
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
     void check_structures(const translation_request& req, translation_result& r);
@@ -216,8 +218,8 @@ class translator final : public invalidation_target {
     iommu_config m_config;
     [[maybe_unused]] phys_mem_if& m_mem;
     iotlb_if& m_tlb;
-    iotlb* m_cpp_tlb;                        // m_tlb when it is the C++ IOTLB (called directly), else nullptr
-    std::optional<iotlb_entry> m_other_hit;  // the last hit of another IOTLB (a copy)
+    iotlb* m_cpp_tlb;         // m_tlb when it is the C++ IOTLB (called directly), else nullptr
+    iotlb_entry m_other_hit;  // the last hit of another IOTLB (a copy)
     context_cache m_context_cache;
     pasid_cache m_pasid_cache;
     paging_structure_cache m_psc;

@@ -158,6 +158,40 @@ TEST(PagingStructureCache, LruPerLevel) {
     EXPECT_NE(p.lookup(stage::first, 1, 0, 3, 0x4000'0000), nullptr);
 }
 
+// lookup_lowest: the lowest level below the walk's level count that holds an entry, with the
+// LRU update of that hit only.
+TEST(PagingStructureCache, LookupLowestLevelFirst) {
+    paging_structure_cache p(2, 2);
+    p.fill(stage::first, 1, 5, 3, 0x4000'0000, {3, 0x1});  // PDPE: 0x4000'0000..0x7fff'ffff
+    p.fill(stage::first, 1, 5, 2, 0x4020'0000, {2, 0x2});  // PDE: 0x4020'0000..0x403f'ffff
+    unsigned level = 0;
+    const auto* e = p.lookup_lowest<stage::first>(1, 5, 4, 0x4030'0000, level);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(level, 2u);
+    EXPECT_EQ(e->next_table, 2u);
+    // Outside the PDE's region, inside the PDPE's.
+    e = p.lookup_lowest<stage::first>(1, 5, 4, 0x4040'0000, level);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(level, 3u);
+    EXPECT_EQ(e->next_table, 3u);
+    // A 3-level walk has no level-3 entry to resume below.
+    EXPECT_EQ(p.lookup_lowest<stage::first>(1, 5, 3, 0x4040'0000, level), nullptr);
+    EXPECT_EQ(p.lookup_lowest<stage::first>(1, 6, 4, 0x4030'0000, level), nullptr);   // another PASID
+    EXPECT_EQ(p.lookup_lowest<stage::second>(1, 5, 4, 0x4030'0000, level), nullptr);  // another stage
+    // Second stage: the PASID is ignored.
+    p.fill(stage::second, 1, 0, 2, 0x0, {7, 0});
+    e = p.lookup_lowest<stage::second>(1, 9, 4, 0x1000, level);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(level, 2u);
+    // A hit makes its entry the most recently used: the other one is evicted next.
+    p.fill(stage::first, 1, 5, 2, 0x0, {4, 0});  // level 2 now full: 0x0 newest, 0x4020'0000 oldest
+    ASSERT_NE(p.lookup_lowest<stage::first>(1, 5, 4, 0x4020'0000, level), nullptr);
+    p.fill(stage::first, 1, 5, 2, 0x8000'0000, {5, 0});
+    EXPECT_EQ(p.lookup(stage::first, 1, 5, 2, 0x0), nullptr);
+    EXPECT_NE(p.lookup(stage::first, 1, 5, 2, 0x4020'0000), nullptr);
+    EXPECT_NE(p.lookup(stage::first, 1, 5, 2, 0x8000'0000), nullptr);
+}
+
 class PscScopes : public ::testing::Test {
   protected:
     PscScopes() : p(16, 16) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "iommusim/hw/vtd_regs.h"
@@ -144,6 +145,115 @@ TEST_F(PageWalker, NestedWithWarmCachesReadsFewEntries) {
     // FS PDE cached -> SS walk of the FS PT page (SS PDE cached: 1 read) + FS PTE read + A update
     // + SS walk of the final GPA (1 read).
     EXPECT_EQ(second.accesses, 4u);
+}
+
+// Makes the table page holding `pa` readable only through read() (adopted host memory is never
+// directly readable), keeping its contents.
+void make_not_direct(sparse_memory& mem, uint64_t pa, std::vector<uint8_t>& host) {
+    const uint64_t page = pa & ~uint64_t{0xfff};
+    host.assign(0x1000, 0);
+    ASSERT_TRUE(mem.read(page, host.data(), host.size()));
+    ASSERT_TRUE(mem.adopt(page, host.data(), host.size()));
+    std::size_t len = 0;
+    ASSERT_EQ(mem.host_ptr(page, len), nullptr);
+}
+
+// A table page in the middle of a first-stage walk that is not directly readable: the walk reads
+// it through read() and goes on; every entry is read once.
+TEST_F(PageWalker, FirstStageTablePageNotDirectlyReadable) {
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000);
+    const pasid_info p = fs_pasid(fs.root);
+    // The first walk sets A in all four entries: 4 reads, 4 compare-exchanges.
+    EXPECT_EQ(walker.walk(p, 0x1234, {}, false).accesses, 4u);
+    cfg.psc_enable = false;
+    EXPECT_EQ(walker.walk(p, 0x1234, {}, true).accesses, 8u);
+    std::vector<uint8_t> host;
+    make_not_direct(mem, tb.fs_entry_addr(fs, 0x1000, 2), host);  // the page directory
+    const walk_result r = walker.walk(p, 0x1234, {}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.out_addr, 0x11234u);
+    EXPECT_EQ(r.level, page_level::size_4k);
+    EXPECT_EQ(r.accesses, 4u);
+    EXPECT_EQ(r.perm & (iotlb_perm::fs_rw | iotlb_perm::fs_us | iotlb_perm::accessed),
+              iotlb_perm::fs_rw | iotlb_perm::fs_us | iotlb_perm::accessed);
+    // The leaf page itself not directly readable: the same.
+    std::vector<uint8_t> leaf_host;
+    make_not_direct(mem, tb.fs_entry_addr(fs, 0x1000, 1), leaf_host);
+    EXPECT_EQ(walker.walk(p, 0x1234, {}, true).accesses, 4u);
+    EXPECT_EQ(walker.walk(p, 0x1234, {}, true).out_addr, 0x11234u);
+}
+
+// A first-stage walk whose entries are all plain decides a rights fault itself, after its four
+// reads; one that meets an entry needing an update (D for a write) leaves it to the full walk,
+// which reads every entry once and faults the same way before any update.
+TEST_F(PageWalker, PlainFirstStageWalkFaultsOnRights) {
+    cfg.psc_enable = false;
+    const test::fs_space fs = tb.new_fs(4);
+    tb.map_fs(fs, 0x1000, 0x11000, 1, fp::p::mask);  // supervisor, read-only leaf
+    const pasid_info p = fs_pasid(fs.root);
+    ASSERT_EQ(walker.walk(p, 0x1000, access_type{false, false, true}, true).fault, fault_reason::none);  // sets A
+    const access_type user_read{false, false, false};
+    walk_result r = walker.walk(p, 0x1000, user_read, true);
+    EXPECT_EQ(r.fault, fault_reason::gn_user_denied);
+    EXPECT_EQ(r.accesses, 4u);
+    const access_type user_write{true, false, false};
+    r = walker.walk(p, 0x1000, user_write, true);
+    EXPECT_EQ(r.fault, fault_reason::gn_user_denied);
+    EXPECT_EQ(r.accesses, 4u);
+    EXPECT_EQ(tb.read64(tb.fs_entry_addr(fs, 0x1000, 1)) & fp::d::mask, 0u);
+}
+
+// The same in the second stage of a nested walk: a second-stage page directory that every table
+// pointer's walk passes, not directly readable. 4 x (4 + 1) + 4 reads.
+TEST_F(PageWalker, NestedSecondStagePageNotDirectlyReadable) {
+    cfg.psc_enable = false;
+    const uint64_t ss = tb.new_ss();
+    const test::fs_space fs = tb.new_nested_fs(ss);
+    tb.map_fs(fs, 0x1000, 0x9000'0000);
+    tb.map_ss(ss, 4, 0x9000'0000, 0x5'0000'0000);
+    pasid_info p = fs_pasid(fs.root);
+    p.kind = translation_kind::nested;
+    p.ssptptr = ss;
+    ASSERT_EQ(walker.walk(p, 0x1000, {}, true).fault, fault_reason::none);  // sets the A flags
+    walk_result r = walker.walk(p, 0x1040, {}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.accesses, 24u);
+    std::vector<uint8_t> host;
+    make_not_direct(mem, tb.ss_entry_addr(ss, 4, fs.root, 2), host);
+    r = walker.walk(p, 0x1040, {}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.out_addr, 0x5'0000'0040u);
+    EXPECT_EQ(r.accesses, 24u);
+    // The second stage's root page too.
+    std::vector<uint8_t> root_host;
+    make_not_direct(mem, ss, root_host);
+    r = walker.walk(p, 0x1040, {}, true);
+    EXPECT_EQ(r.out_addr, 0x5'0000'0040u);
+    EXPECT_EQ(r.accesses, 24u);
+}
+
+// Second-stage A/D (SSADE): a write through a leaf whose A is set but D is not leaves the short
+// way at the leaf, which is read again by the full checks and gets D: 3 + 1 reads and one
+// compare-exchange, no read counted twice.
+TEST_F(PageWalker, SecondStageWriteSetsDirtyOnALeafWithAccessed) {
+    const uint64_t ss = tb.new_ss();
+    tb.map_ss(ss, 4, 0x1000, 0x11000);
+    pasid_info p = ss_pasid(ss);
+    p.ssade = true;
+    cfg.psc_enable = false;
+    // A read sets A in every entry: 4 reads, 4 compare-exchanges.
+    EXPECT_EQ(walker.walk(p, 0x1000, {}, true).accesses, 8u);
+    const uint64_t leaf = tb.ss_entry_addr(ss, 4, 0x1000, 1);
+    EXPECT_EQ(tb.read64(leaf) & (sp::a::mask | sp::d::mask), sp::a::mask);
+    walk_result r = walker.walk(p, 0x1008, access_type{true, false, false}, true);
+    ASSERT_EQ(r.fault, fault_reason::none);
+    EXPECT_EQ(r.out_addr, 0x11008u);
+    EXPECT_EQ(r.accesses, 5u);
+    EXPECT_TRUE(r.perm & iotlb_perm::dirty);
+    EXPECT_EQ(tb.read64(leaf) & (sp::a::mask | sp::d::mask), sp::a::mask | sp::d::mask);
+    // Now nothing to update: the four reads.
+    EXPECT_EQ(walker.walk(p, 0x1008, access_type{true, false, false}, true).accesses, 4u);
 }
 
 TEST_F(PageWalker, SelfReferencingFirstStageTableTerminates) {
