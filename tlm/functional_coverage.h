@@ -26,6 +26,7 @@
 
 #include "tlm/invalidation_queue_stats.h"
 #include "tlm/invalidation_scope.h"
+#include "tlm/iotlb_codes.h"
 #include "tlm/translation_stats.h"
 #include "tlm/translation_types.h"
 
@@ -54,10 +55,12 @@ class functional_coverage {
     std::string to_json(const translation_stats& translation, const invalidation_queue_stats& queue) const;
 
   private:
-    static constexpr unsigned kinds = 5;     // index = translation_kind value (0 unused)
+    // index = translation_kind value, one slot per value of its bits (a mask, not a division;
+    // the unused values stay at zero)
+    static constexpr unsigned kinds = 1u << translation_kind_bits;
     static constexpr unsigned pages = 4;     // 4 KiB, 2 MiB, 1 GiB, other
     static constexpr unsigned requests = 5;  // untagged read, untagged write, PASID read, PASID write, ATS
-    static unsigned kind_index(translation_kind k) { return static_cast<unsigned>(k) % kinds; }
+    static unsigned kind_index(translation_kind k) { return static_cast<unsigned>(k) & (kinds - 1); }
     static unsigned page_index(uint64_t bytes) {
         return bytes == 4096 ? 0 : bytes == (uint64_t{1} << 21) ? 1 : bytes == (uint64_t{1} << 30) ? 2 : 3;
     }
