@@ -68,6 +68,7 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     if (!is_pow2(geometry.sets) || !is_pow2(geometry.ways) || geometry.ways > 64) {
         throw std::invalid_argument("iotlb: sets and ways must be powers of two, ways <= 64");
     }
+    m_way_shift = static_cast<unsigned>(std::countr_zero(geometry.ways));
     m_keys.assign(static_cast<std::size_t>(geometry.sets) * geometry.ways, 0);
     m_entries.resize(m_keys.size());
     m_dids.assign(m_keys.size(), 0);
@@ -160,9 +161,8 @@ void iotlb::drop(std::size_t i) {
     count_in(i, m_entries[i].tag, -1);
 }
 
-uint32_t iotlb::find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
+inline uint32_t iotlb::find_slot(uint64_t key_4k, unsigned set_hash, uint64_t vpn) {
     const unsigned ways = m_geometry.ways;
-    const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);  // the level ORed in per probe
     const uint64_t* keys = m_keys.data();
     const iotlb_entry* entries = m_entries.data();
     for (unsigned l = 0; l < 3; ++l) {
@@ -171,8 +171,8 @@ uint32_t iotlb::find_slot(uint16_t did, uint32_t pasid, translation_kind kind, u
         }
         const auto level = static_cast<page_level>(l);
         const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
-        const uint64_t key = key_4k | (uint64_t{l} << level_shift);
-        const unsigned set = iotlb_set_index(vpn, level, did, pasid, kind, m_geometry.sets);
+        const uint64_t key = key_4k | (uint64_t{l} << level_shift);  // the level ORed in per probe
+        const unsigned set = iotlb_set_index(vpn, level, set_hash, m_geometry.sets);
         const std::size_t base = index(set, 0);
         for (unsigned w = 0; w < ways; ++w) {
             if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
@@ -185,24 +185,26 @@ uint32_t iotlb::find_slot(uint16_t did, uint32_t pasid, translation_kind kind, u
 }
 
 const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
-    const uint32_t slot = find_slot(did, pasid, kind, vpn);
+    const uint32_t slot = find_slot(match_key(did, pasid, kind, page_level::size_4k),
+                                    iotlb_set_hash(did, pasid, kind, m_geometry.sets), vpn);
     return slot == no_slot ? nullptr : &m_entries[slot];
 }
 
-const iotlb_entry* iotlb::find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
-                                        hit_hint& hint) {
-    const uint32_t slot = find_slot(did, pasid, kind, vpn);
+const iotlb_entry* iotlb::find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn, hit_hint& hint) {
+    const uint32_t slot = find_slot(key_4k, set_hash, vpn);
     if (slot == no_slot) {
         return nullptr;
     }
     const iotlb_entry& e = m_entries[slot];
-    const unsigned way = slot % m_geometry.ways;
+    const unsigned way = slot & (m_geometry.ways - 1);  // ways: a power of two
     hint.key = &m_keys[slot];
     hint.key_value = m_keys[slot];
+    hint.key_4k = key_4k;
+    hint.set_hash = set_hash;
     hint.entry = &e;
     hint.vpn_mask = ~(page_level_pages(e.tag.level) - 1) & vpn_bits;
     hint.level = static_cast<uint32_t>(e.tag.level);
-    hint.plru = &m_plru[slot / m_geometry.ways];
+    hint.plru = &m_plru[slot >> m_way_shift];
     hint.plru_keep = ~m_touch_path[way];
     hint.plru_set = m_touch_bits[way];
     return &e;

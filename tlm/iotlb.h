@@ -37,6 +37,10 @@ class iotlb final : public iotlb_if {
     struct hit_hint {
         const uint64_t* key = nullptr;  // the slot's match key (nullptr: no hit yet)
         uint64_t key_value = 0;         // match_key() of the entry
+        // The did, pasid and kind probed (match_key() at 4 KiB) and their iotlb_set_hash: a hit on
+        // another page of theirs probes without computing them again.
+        uint64_t key_4k = 0;
+        unsigned set_hash = 0;
         const iotlb_entry* entry = nullptr;
         uint64_t vpn_mask = 0;  // aligns a page number to the entry's page size
         uint32_t level = 0;
@@ -46,11 +50,15 @@ class iotlb final : public iotlb_if {
     };
     // find() that tries `hint` first and leaves it at the entry hit (unchanged on a miss).
     const iotlb_entry* find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint) {
-        if (hint.key && hinted(hint, vpn)) {
-            touch(hint);
-            return hint.entry;
+        const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);
+        if (hint.key && hint.key_4k == key_4k) {
+            if (hinted(hint, vpn)) {
+                touch(hint);
+                return hint.entry;
+            }
+            return find_and_hint(key_4k, hint.set_hash, vpn, hint);
         }
-        return find_and_hint(did, pasid, kind, vpn, hint);
+        return find_and_hint(key_4k, iotlb_set_hash(did, pasid, kind, m_geometry.sets), vpn, hint);
     }
     // True when find() would hit the hint's entry for vpn (and the hint's did, pasid and kind);
     // `hint` from a hit. No state change. Bits of vpn above the tag's 45 are ignored.
@@ -75,8 +83,9 @@ class iotlb final : public iotlb_if {
     unsigned valid_count() const;
 
   private:
-    // find(), leaving the hint at the entry hit.
-    const iotlb_entry* find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint);
+    // find() of the did, pasid and kind of key_4k (their match_key() at 4 KiB) and set_hash
+    // (their iotlb_set_hash), leaving the hint at the entry hit.
+    const iotlb_entry* find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn, hit_hint& hint);
     static constexpr uint64_t vpn_bits = (uint64_t{1} << 45) - 1;  // iotlb_tag::vpn
     bool smaller_levels_empty(unsigned level) const {
         return m_level_count[0] == 0 && (level < 2 || m_level_count[1] == 0);
@@ -115,8 +124,8 @@ class iotlb final : public iotlb_if {
         return static_cast<std::size_t>(set) * m_geometry.ways + way;
     }
     void touch(unsigned set, unsigned way) { m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way]; }
-    // The slot find() hits (index(set, way)), else no_slot.
-    uint32_t find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn);
+    // The slot find() hits (index(set, way)), else no_slot; key_4k and set_hash as for find_and_hint().
+    [[gnu::always_inline]] uint32_t find_slot(uint64_t key_4k, unsigned set_hash, uint64_t vpn);
     // Books slot i's entry (tag t) in or out of every filter, count and list.
     void count_in(std::size_t i, const iotlb_tag& t, int delta);
     void drop(std::size_t i);
@@ -183,6 +192,7 @@ class iotlb final : public iotlb_if {
     void unlink_stage1(std::size_t i, uint16_t did);
 
     iotlb_geometry m_geometry;
+    unsigned m_way_shift = 0;            // log2(ways): a slot's set is slot >> m_way_shift
     std::vector<uint64_t> m_keys;        // sets x ways, set-major: match_key() when valid, 0 when invalid
     std::vector<iotlb_entry> m_entries;  // sets x ways, set-major
     // Narrow copies of tag fields for the DID and DID+PASID scans; stale in invalid slots, so a

@@ -231,8 +231,9 @@ translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, co
     return hit_rights{rights_ok && (!access.write || dirty), read_ok, dirty && write_ok};
 }
 
-void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                                   const access_type& access, bool fpd, checked_source* source, translation_result& r) {
+inline void translator::translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
+                                          const access_type& access, bool fpd, checked_source* source,
+                                          translation_result& r) {
     // IOTLB.
     const uint64_t vpn = page_walker::input_vpn(req.addr);
     if (m_lookup_observer) {
