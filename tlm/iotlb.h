@@ -66,6 +66,9 @@ class iotlb final : public iotlb_if {
         return *hint.key == hint.key_value && hint.entry->tag.vpn == (vpn & hint.vpn_mask) &&
                (hint.level == 0 || smaller_levels_empty(hint.level));
     }
+    // Moves on every change of the entries (a fill, a drop, a flush), never on a lookup: while it
+    // stands still, every lookup finds what it found before (its PLRU touch aside).
+    uint64_t changes() const { return m_changes; }
     // The PLRU update of a hit on the hint's entry (after hinted() found it).
     static void touch(const hit_hint& hint) { *hint.plru = (*hint.plru & hint.plru_keep) | hint.plru_set; }
     iotlb_fill_result fill(const iotlb_entry& entry) override;
@@ -85,7 +88,8 @@ class iotlb final : public iotlb_if {
   private:
     // find() of the did, pasid and kind of key_4k (their match_key() at 4 KiB) and set_hash
     // (their iotlb_set_hash), leaving the hint at the entry hit.
-    const iotlb_entry* find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn, hit_hint& hint);
+    [[gnu::always_inline]] const iotlb_entry* find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn,
+                                                            hit_hint& hint);
     static constexpr uint64_t vpn_bits = (uint64_t{1} << 45) - 1;  // iotlb_tag::vpn
     bool smaller_levels_empty(unsigned level) const {
         return m_level_count[0] == 0 && (level < 2 || m_level_count[1] == 0);
@@ -205,6 +209,7 @@ class iotlb final : public iotlb_if {
     std::vector<uint64_t> m_touch_bits;
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
     unsigned m_valid = 0;
+    uint64_t m_changes = 0;                 // changes()
     std::vector<unsigned> m_did_filter;     // filter_buckets counters
     std::vector<unsigned> m_pasid_filter;   // filter_buckets counters
     std::vector<uint32_t> m_region_filter;  // a power of two of counters, 8 per entry at least
@@ -213,5 +218,49 @@ class iotlb final : public iotlb_if {
     std::vector<uint32_t> m_stage1_next;    // per slot
     std::vector<uint32_t> m_stage1_prev;    // per slot
 };
+
+// Inline: the translator finds its IOTLB hits on another page through them.
+inline uint32_t iotlb::find_slot(uint64_t key_4k, unsigned set_hash, uint64_t vpn) {
+    const unsigned ways = m_geometry.ways;
+    const uint64_t* keys = m_keys.data();
+    const iotlb_entry* entries = m_entries.data();
+    for (unsigned l = 0; l < 3; ++l) {
+        if (m_level_count[l] == 0) {
+            continue;
+        }
+        const auto level = static_cast<page_level>(l);
+        const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
+        const uint64_t key = key_4k | (uint64_t{l} << level_shift);  // the level ORed in per probe
+        const unsigned set = iotlb_set_index(vpn, level, set_hash, m_geometry.sets);
+        const std::size_t base = index(set, 0);
+        for (unsigned w = 0; w < ways; ++w) {
+            if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
+                touch(set, w);
+                return static_cast<uint32_t>(base + w);
+            }
+        }
+    }
+    return no_slot;
+}
+
+inline const iotlb_entry* iotlb::find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn, hit_hint& hint) {
+    const uint32_t slot = find_slot(key_4k, set_hash, vpn);
+    if (slot == no_slot) {
+        return nullptr;
+    }
+    const iotlb_entry& e = m_entries[slot];
+    const unsigned way = slot & (m_geometry.ways - 1);  // ways: a power of two
+    hint.key = &m_keys[slot];
+    hint.key_value = m_keys[slot];
+    hint.key_4k = key_4k;
+    hint.set_hash = set_hash;
+    hint.entry = &e;
+    hint.vpn_mask = ~(page_level_pages(e.tag.level) - 1) & vpn_bits;
+    hint.level = static_cast<uint32_t>(e.tag.level);
+    hint.plru = &m_plru[slot >> m_way_shift];
+    hint.plru_keep = ~m_touch_path[way];
+    hint.plru_set = m_touch_bits[way];
+    return &e;
+}
 
 }  // namespace iommusim

@@ -185,6 +185,38 @@ TEST(Iotlb, HintFollowsHitsOnOtherPagesOnlyOfItsOwnDomain) {
     EXPECT_EQ(t.plru_bits(2), 0b011u);
 }
 
+TEST(Iotlb, ChangesMoveOnEveryFillDropAndFlushOnly) {
+    iotlb t({16, 4});
+    const auto a = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);
+    uint64_t seen = t.changes();
+    auto moved = [&] {
+        const bool m = t.changes() != seen;
+        seen = t.changes();
+        return m;
+    };
+    EXPECT_FALSE(t.lookup(1, 0, tk::second_stage, 0x10));
+    EXPECT_FALSE(moved());
+    t.fill(a);
+    EXPECT_TRUE(moved());
+    ASSERT_TRUE(t.lookup(1, 0, tk::second_stage, 0x10));
+    iotlb::hit_hint h;
+    ASSERT_TRUE(t.find(1, 0, tk::second_stage, 0x10, h));
+    ASSERT_TRUE(t.find(1, 0, tk::second_stage, 0x10, h));
+    EXPECT_FALSE(moved());
+    t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x200));  // in place
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::domain, 2, 0, page_range{}), 0u);  // nothing of DID 2
+    EXPECT_FALSE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::domain, 1, 0, page_range{}), 1u);
+    EXPECT_TRUE(moved());
+    t.fill(a);
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::all, 0, 0, page_range{}), 1u);
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::all, 0, 0, page_range{}), 0u);
+    EXPECT_FALSE(moved());
+}
+
 TEST(Iotlb, PlruNeverEvictsTheMostRecentWayRandomised) {
     std::mt19937_64 rng(1234);
     iotlb t({2, 8});
