@@ -124,7 +124,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     }
     translation_request req = make_request(trans, ext, addr);
     req.ats_translation = true;
-    m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
+    m_walk_mem->m_delay = sc_core::sc_time();  // zero, without loading the library's SC_ZERO_TIME
     const translation_result r = timed_translate(req, delay);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
@@ -244,7 +244,7 @@ void iommu::page_request_transport(tlm::tlm_generic_payload& trans, dma_extensio
 inline translation_result iommu::translate_piece(tlm::tlm_generic_payload& trans, dma_extension* ext, uint64_t addr,
                                                  sc_core::sc_time& delay) {
     const translation_request req = make_request(trans, ext, addr);
-    m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
+    m_walk_mem->m_delay = sc_core::sc_time();  // zero, without loading the library's SC_ZERO_TIME
     const translation_result r = timed_translate(req, delay);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) [[unlikely]] {
