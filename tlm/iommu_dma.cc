@@ -314,18 +314,6 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     const bool write = trans.is_write();
     bool dmi_ok = !m_translator.config().stale_check;
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
-    if (len != 0 && !trans.get_byte_enable_ptr() && (start & (page_4k - 1)) + len <= page_4k) [[likely]] {
-        // One piece: inside one 4 KiB page, so inside the page that translates it.
-        const translation_result r = translate_piece(trans, ext, start, delay);
-        if (r.ok() && move_piece(trans, r.out_addr, 0, len, delay)) {
-            dmi_ok = dmi_ok && (write ? r.can_write : r.can_read);
-        } else {
-            dmi_ok = false;
-        }
-        trans.set_dmi_allowed(dmi_ok);
-        sync(delay);
-        return;
-    }
     // A short repeating byte-enable pattern only survives splitting at multiples of its length.
     const unsigned be_len = trans.get_byte_enable_ptr() ? trans.get_byte_enable_length() : 0;
     unsigned done = 0;
