@@ -16,6 +16,8 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert len(a) == 1 and len(b) == 1 and a[0]["name"] == "BM_TranslateIotlbHit", (a, b)
 x, y = a[0]["instructions"], b[0]["instructions"]
 assert 20 <= x <= 20000, f"implausible instructions per IOTLB hit: {x}"
-assert abs(x - y) <= 0.02 * y, f"instructions per iteration depend on N: {x} at 100, {y} at 400"
+# Two instructions or 2 %: a figure of a few dozen moves by one or two between runs (the rounding of
+# the difference over N), which is no set-up left in it.
+assert abs(x - y) <= max(2, 0.02 * y), f"instructions per iteration depend on N: {x} at 100, {y} at 400"
 print(f"instructions per IOTLB hit: {x:.0f} (N=100), {y:.0f} (N=400)")
 PY

@@ -111,13 +111,36 @@ constexpr translation_kind paging_kinds[] = {translation_kind::first_stage, tran
 
 std::string functional_coverage::to_json(const translation_stats& translation,
                                          const invalidation_queue_stats& queue) const {
+    // The points' counters, added up from the samples.
+    std::array<std::array<uint64_t, 256>, kinds> kind_fault = m_kind_fault;
+    std::array<std::array<uint64_t, pages>, kinds> kind_page{};
+    std::array<std::array<uint64_t, kinds>, requests> request_kind = m_faulted;
+    uint64_t ats_answered = 0;
+    for (unsigned q = 0; q < requests; ++q) {
+        for (unsigned k = 0; k < kinds; ++k) {
+            for (unsigned p = 0; p < pages; ++p) {
+                const uint64_t n = m_translated[q][k][p];
+                kind_fault[k][static_cast<uint8_t>(fault_reason::none)] += n;
+                kind_page[k][p] += n;
+                request_kind[q][k] += n;
+                if (q == ats_request) {
+                    ats_answered += n;
+                }
+            }
+        }
+    }
+    uint64_t ats_faulted = 0;
+    for (const uint64_t n : m_faulted[ats_request]) {
+        ats_faulted += n;
+    }
+
     points_writer w;
 
     w.begin("translation.kind_x_fault", "translations by kind and outcome (VT-d spec §7.1.3 fault reasons)",
             {"translation kind", "outcome"});
     for (const translation_kind k : all_kinds) {
         for (const fault_reason r : faults_of(k)) {
-            w.bin({translation_kind_name(k), fault_bin(r)}, m_kind_fault[kind_index(k)][static_cast<uint8_t>(r)]);
+            w.bin({translation_kind_name(k), fault_bin(r)}, kind_fault[kind_index(k)][static_cast<uint8_t>(r)]);
         }
     }
     w.end();
@@ -126,7 +149,7 @@ std::string functional_coverage::to_json(const translation_stats& translation,
     w.begin("translation.structure_fault", "faults in the root, context and PASID structures", {"fault reason"});
     for (const fault_reason r : reasons({{0x30, 0x31}, {0x38, 0x3a}, {0x40, 0x48}, {0x50, 0x52}, {0x58, 0x5d}})) {
         uint64_t hits = 0;
-        for (const auto& per_kind : m_kind_fault) {
+        for (const auto& per_kind : kind_fault) {
             hits += per_kind[static_cast<uint8_t>(r)];
         }
         w.bin({fault_bin(r)}, hits);
@@ -138,7 +161,7 @@ std::string functional_coverage::to_json(const translation_stats& translation,
     static constexpr std::string_view page_names[] = {"4 KiB", "2 MiB", "1 GiB"};
     for (const translation_kind k : paging_kinds) {
         for (unsigned p = 0; p < 3; ++p) {
-            w.bin({translation_kind_name(k), page_names[p]}, m_kind_page[kind_index(k)][p]);
+            w.bin({translation_kind_name(k), page_names[p]}, kind_page[kind_index(k)][p]);
         }
     }
     w.end();
@@ -149,16 +172,16 @@ std::string functional_coverage::to_json(const translation_stats& translation,
                                                          "ATS translation request"};
     for (unsigned q = 0; q < requests; ++q) {
         for (const translation_kind k : all_kinds) {
-            w.bin({request_names[q], translation_kind_name(k)}, m_request_kind[q][kind_index(k)]);
+            w.bin({request_names[q], translation_kind_name(k)}, request_kind[q][kind_index(k)]);
         }
     }
     w.end();
 
     w.begin("ats.translation", "ATS translation requests by answer", {"answer"});
-    const uint64_t no_rights = std::min(translation.ats_no_rights, m_ats_answered);
-    w.bin({"translated"}, m_ats_answered - no_rights);
+    const uint64_t no_rights = std::min(translation.ats_no_rights, ats_answered);
+    w.bin({"translated"}, ats_answered - no_rights);
     w.bin({"R=W=0"}, no_rights);
-    w.bin({"fault"}, m_ats_faulted);
+    w.bin({"fault"}, ats_faulted);
     w.end();
 
     w.begin("invalidation.scope_x_ih_x_dropped",

@@ -26,6 +26,7 @@
 
 #include "tlm/invalidation_queue_stats.h"
 #include "tlm/invalidation_scope.h"
+#include "tlm/iotlb_codes.h"
 #include "tlm/translation_stats.h"
 #include "tlm/translation_types.h"
 
@@ -34,15 +35,15 @@ namespace iommusim {
 class functional_coverage {
   public:
     // One translation of a DMA piece or an ATS translation request, with its outcome.
+    // One counter per translation (to_json() adds up the points): every DMA piece samples.
     void translation(const translation_request& req, const translation_result& r) {
         const unsigned kind = kind_index(r.kind);
-        ++m_kind_fault[kind][static_cast<uint8_t>(r.fault)];
-        ++m_request_kind[request_index(req)][kind];
-        if (r.ok()) {
-            ++m_kind_page[kind][page_index(r.page_bytes)];
-        }
-        if (req.ats_translation) {
-            ++(r.ok() ? m_ats_answered : m_ats_faulted);  // answered: translated or R=W=0 (the counters split them)
+        const unsigned request = request_index(req);
+        if (r.ok()) [[likely]] {
+            ++m_translated[request][kind][page_index(r.page_bytes)];
+        } else {
+            ++m_faulted[request][kind];
+            ++m_kind_fault[kind][static_cast<uint8_t>(r.fault)];
         }
     }
     // A cache scope the queue engine applied, and the entries it dropped from every cache.
@@ -54,22 +55,25 @@ class functional_coverage {
     std::string to_json(const translation_stats& translation, const invalidation_queue_stats& queue) const;
 
   private:
-    static constexpr unsigned kinds = 5;     // index = translation_kind value (0 unused)
+    // index = translation_kind value, one slot per value of its bits (a mask, not a division;
+    // the unused values stay at zero)
+    static constexpr unsigned kinds = 1u << translation_kind_bits;
     static constexpr unsigned pages = 4;     // 4 KiB, 2 MiB, 1 GiB, other
     static constexpr unsigned requests = 5;  // untagged read, untagged write, PASID read, PASID write, ATS
-    static unsigned kind_index(translation_kind k) { return static_cast<unsigned>(k) % kinds; }
+    static unsigned kind_index(translation_kind k) { return static_cast<unsigned>(k) & (kinds - 1); }
     static unsigned page_index(uint64_t bytes) {
         return bytes == 4096 ? 0 : bytes == (uint64_t{1} << 21) ? 1 : bytes == (uint64_t{1} << 30) ? 2 : 3;
     }
+    static constexpr unsigned ats_request = 4;
     static unsigned request_index(const translation_request& req) {
-        return req.ats_translation ? 4 : (req.has_pasid ? 2u : 0u) + (req.write ? 1u : 0u);
+        return req.ats_translation ? ats_request : (req.has_pasid ? 2u : 0u) + (req.write ? 1u : 0u);
     }
 
+    // Translations by request, kind and page size; faults by request and kind, and by kind and
+    // reason (an ATS request answered R=W=0 is a translation: the counters split them).
+    std::array<std::array<std::array<uint64_t, pages>, kinds>, requests> m_translated{};
+    std::array<std::array<uint64_t, kinds>, requests> m_faulted{};
     std::array<std::array<uint64_t, 256>, kinds> m_kind_fault{};
-    std::array<std::array<uint64_t, pages>, kinds> m_kind_page{};
-    std::array<std::array<uint64_t, kinds>, requests> m_request_kind{};
-    uint64_t m_ats_answered = 0;
-    uint64_t m_ats_faulted = 0;
     std::array<std::array<std::array<uint64_t, 2>, 2>, scope_kind_count> m_scope_ih_dropped{};
 };
 

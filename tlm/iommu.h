@@ -202,7 +202,16 @@ class iommu : public sc_core::sc_module {
     // piece has no byte enables; false (nothing done) otherwise.
     bool forward_dmi(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
                      sc_core::sc_time& delay);
+    // The translation of one DMA piece at addr, timed; a fault is recorded and answers the request
+    // with TLM_ADDRESS_ERROR_RESPONSE. Inline: once per piece.
+    [[gnu::always_inline]] translation_result translate_piece(tlm::tlm_generic_payload& trans, dma_extension* ext,
+                                                              uint64_t addr, sc_core::sc_time& delay);
+    // A translated piece to memory (forward_dmi, else forward) with its statistics; false when the
+    // memory failed it.
+    [[gnu::always_inline]] bool move_piece(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset,
+                                           unsigned len, sc_core::sc_time& delay);
     void ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
+    void page_request_transport(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay);
     // True when a request without PASID touches the interrupt window.
     static bool interrupt_window_request(const tlm::tlm_generic_payload& trans, const dma_extension* ext);
     void interrupt_window(tlm::tlm_generic_payload& trans, dma_extension* ext);
@@ -210,7 +219,18 @@ class iommu : public sc_core::sc_module {
     // Waits (in the calling thread) until every page request received so far has been written or
     // dropped: the drain of a wait descriptor with PD.
     void drain_page_requests();
-    void sync(sc_core::sc_time& delay);
+    // After each upstream request: notes its end for the queue engine's wait descriptors and, with
+    // quantum-keeper semantics (run ahead of simulated time up to one quantum), yields when the
+    // annotated delay reached the quantum. Inline: every request; the yield is quantum_sync().
+    void sync(sc_core::sc_time& delay) {
+        // Noted before yielding: the queue engine may reach a wait descriptor while this initiator waits.
+        // The kernel's time read inline (sc_time_stamp() is a library call reading the same).
+        m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_get_curr_simcontext()->time_stamp() + delay);
+        if (delay >= m_quantum) {
+            quantum_sync(delay);
+        }
+    }
+    void quantum_sync(sc_core::sc_time& delay);
     // `delay`: the request's annotated delay before the translation (sets operation_time()).
     // Inline: once per DMA piece.
     [[gnu::always_inline]] translation_result timed_translate(const translation_request& req,

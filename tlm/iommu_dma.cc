@@ -29,11 +29,8 @@ void iommu::record_fault(const translation_request& req, const translation_resul
     }
 }
 
-void iommu::sync(sc_core::sc_time& delay) {
-    // Noted before yielding: the queue engine may reach a wait descriptor while this initiator waits.
-    m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
-    // Quantum-keeper semantics: run ahead of simulated time up to one quantum, then yield.
-    if (delay >= m_quantum && in_thread()) {
+void iommu::quantum_sync(sc_core::sc_time& delay) {
+    if (in_thread()) {
         sc_core::wait(delay);
         delay = sc_core::SC_ZERO_TIME;
         ++m_stats.quantum_syncs;
@@ -127,7 +124,7 @@ void iommu::ats_translate(tlm::tlm_generic_payload& trans, dma_extension* ext, s
     }
     translation_request req = make_request(trans, ext, addr);
     req.ats_translation = true;
-    m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
+    m_walk_mem->m_delay = sc_core::sc_time();  // zero, without loading the library's SC_ZERO_TIME
     const translation_result r = timed_translate(req, delay);
     delay += m_lookup_latency + m_walk_mem->m_delay;
     if (!r.ok()) {
@@ -219,6 +216,61 @@ void iommu::drain_page_requests() {
     }
 }
 
+// A page request message (ext->page_request) through b_transport.
+void iommu::page_request_transport(tlm::tlm_generic_payload& trans, dma_extension* ext, sc_core::sc_time& delay) {
+    delay += ns(m_cfg.memory_latency_ns);  // the descriptor write
+    // A page request is a message to software: the unit takes it at the device's time, so the
+    // page request event (raised by the queue) goes out after the request, not earlier on the
+    // kernel's clock.
+    uint64_t arrival = 0;
+    if (in_thread()) {
+        m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
+        arrival = ++m_page_requests_arrived;
+        m_page_requests_in_flight.insert(arrival);
+        sc_core::wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+    }
+    if (page_request(trans, ext) && m_observer) {
+        m_observer->page_request_queued(sc_core::sc_time_stamp() + delay, m_regs.get(hw::reg::PQT_OFFSET));
+    }
+    if (arrival != 0) {
+        m_page_requests_in_flight.erase(arrival);
+        m_page_request_done.notify(sc_core::SC_ZERO_TIME);
+    }
+}
+
+// The translation of the piece at addr with its time; a fault is recorded and answers the request
+// with an address error.
+inline translation_result iommu::translate_piece(tlm::tlm_generic_payload& trans, dma_extension* ext, uint64_t addr,
+                                                 sc_core::sc_time& delay) {
+    const translation_request req = make_request(trans, ext, addr);
+    m_walk_mem->m_delay = sc_core::sc_time();  // zero, without loading the library's SC_ZERO_TIME
+    const translation_result r = timed_translate(req, delay);
+    delay += m_lookup_latency + m_walk_mem->m_delay;
+    if (!r.ok()) [[unlikely]] {
+        ++m_stats.dma_faults;
+        record_fault(req, r, ext);
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    }
+    return r;
+}
+
+// Moves the translated piece [offset, offset + len) of the data to or from out_addr; false when
+// the memory failed it (counted, its status in the request).
+inline bool iommu::move_piece(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned offset, unsigned len,
+                              sc_core::sc_time& delay) {
+    if (!forward_dmi(trans, out_addr, offset, len, delay)) {
+        forward(trans, out_addr, offset, len, delay);
+    }
+    ++m_stats.dma_chunks;
+    if (!trans.is_response_ok()) [[unlikely]] {
+        ++m_stats.dma_errors;
+        return false;
+    }
+    m_stats.dma_bytes += len;
+    return true;
+}
+
 void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
     ++m_stats.dma_requests;
     dma_extension* ext = trans.get_extension<dma_extension>();
@@ -231,36 +283,17 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
         return;
     }
-    if (ext && ext->ats_translation) {
-        ats_translate(trans, ext, delay);
-        sync(delay);
-        return;
-    }
-    if (ext && ext->page_request) {
-        delay += ns(m_cfg.memory_latency_ns);  // the descriptor write
-        // A page request is a message to software: the unit takes it at the device's time, so the
-        // page request event (raised by the queue) goes out after the request, not earlier on the
-        // kernel's clock.
-        uint64_t arrival = 0;
-        if (in_thread()) {
-            m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
-            arrival = ++m_page_requests_arrived;
-            m_page_requests_in_flight.insert(arrival);
-            sc_core::wait(delay);
-            delay = sc_core::SC_ZERO_TIME;
-        }
-        if (page_request(trans, ext) && m_observer) {
-            m_observer->page_request_queued(sc_core::sc_time_stamp() + delay, m_regs.get(hw::reg::PQT_OFFSET));
-        }
-        if (arrival != 0) {
-            m_page_requests_in_flight.erase(arrival);
-            m_page_request_done.notify(sc_core::SC_ZERO_TIME);
+    if (ext && (ext->ats_translation || ext->page_request)) [[unlikely]] {
+        if (ext->ats_translation) {
+            ats_translate(trans, ext, delay);
+        } else {
+            page_request_transport(trans, ext, delay);
         }
         sync(delay);
         return;
     }
     // The interrupt window is decoded before (and regardless of) DMA remapping.
-    if (interrupt_window_request(trans, ext)) {
+    if (interrupt_window_request(trans, ext)) [[unlikely]] {
         interrupt_window(trans, ext);
         sync(delay);
         return;
@@ -277,25 +310,17 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
         sync(delay);
         return;
     }
-    // A short repeating byte-enable pattern only survives splitting at multiples of its length.
-    const unsigned be_len = trans.get_byte_enable_ptr() ? trans.get_byte_enable_length() : 0;
     const uint64_t start = trans.get_address();
-    unsigned done = 0;
+    const bool write = trans.is_write();
     bool dmi_ok = !m_translator.config().stale_check;
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    // A short repeating byte-enable pattern only survives splitting at multiples of its length.
+    const unsigned be_len = trans.get_byte_enable_ptr() ? trans.get_byte_enable_length() : 0;
+    unsigned done = 0;
     while (done < len || (len == 0 && done == 0)) {
         const uint64_t addr = start + done;
-        const translation_request req = make_request(trans, ext, addr);
-        m_walk_mem->m_delay = sc_core::SC_ZERO_TIME;
-        const translation_result r = timed_translate(req, delay);
-        delay += m_lookup_latency + m_walk_mem->m_delay;
-        if (!r.ok()) {
-            ++m_stats.dma_faults;
-            record_fault(req, r, ext);
-            trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-            break;
-        }
-        if (len == 0) {
+        const translation_result r = translate_piece(trans, ext, addr, delay);
+        if (!r.ok() || len == 0) {
             break;
         }
         const uint64_t bytes = r.page_bytes ? r.page_bytes : page_4k;
@@ -306,16 +331,10 @@ void iommu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
             trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
             break;
         }
-        if (!forward_dmi(trans, r.out_addr, done, n, delay)) {
-            forward(trans, r.out_addr, done, n, delay);
-        }
-        ++m_stats.dma_chunks;
-        if (!trans.is_response_ok()) {
-            ++m_stats.dma_errors;
+        if (!move_piece(trans, r.out_addr, done, n, delay)) {
             break;
         }
-        dmi_ok = dmi_ok && (trans.is_write() ? r.can_write : r.can_read);
-        m_stats.dma_bytes += n;
+        dmi_ok = dmi_ok && (write ? r.can_write : r.can_read);
         done += n;
     }
     trans.set_dmi_allowed(dmi_ok && trans.is_response_ok());

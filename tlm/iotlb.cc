@@ -68,6 +68,7 @@ iotlb::iotlb(iotlb_geometry geometry) : m_geometry(geometry) {
     if (!is_pow2(geometry.sets) || !is_pow2(geometry.ways) || geometry.ways > 64) {
         throw std::invalid_argument("iotlb: sets and ways must be powers of two, ways <= 64");
     }
+    m_way_shift = static_cast<unsigned>(std::countr_zero(geometry.ways));
     m_keys.assign(static_cast<std::size_t>(geometry.sets) * geometry.ways, 0);
     m_entries.resize(m_keys.size());
     m_dids.assign(m_keys.size(), 0);
@@ -128,6 +129,7 @@ void iotlb::unlink_stage1(std::size_t i, uint16_t did) {
 void iotlb::count_in(std::size_t i, const iotlb_tag& t, int delta) {
     const auto d = static_cast<unsigned>(delta);  // modular: -1 decrements
     const auto l = static_cast<unsigned>(t.level);
+    ++m_changes;
     m_level_count[l] += d;
     m_valid += d;
     m_did_filter[did_bucket(t.did)] += d;
@@ -160,52 +162,10 @@ void iotlb::drop(std::size_t i) {
     count_in(i, m_entries[i].tag, -1);
 }
 
-uint32_t iotlb::find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
-    const unsigned ways = m_geometry.ways;
-    const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);  // the level ORed in per probe
-    const uint64_t* keys = m_keys.data();
-    const iotlb_entry* entries = m_entries.data();
-    for (unsigned l = 0; l < 3; ++l) {
-        if (m_level_count[l] == 0) {
-            continue;
-        }
-        const auto level = static_cast<page_level>(l);
-        const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
-        const uint64_t key = key_4k | (uint64_t{l} << level_shift);
-        const unsigned set = iotlb_set_index(vpn, level, did, pasid, kind, m_geometry.sets);
-        const std::size_t base = index(set, 0);
-        for (unsigned w = 0; w < ways; ++w) {
-            if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
-                touch(set, w);
-                return static_cast<uint32_t>(base + w);
-            }
-        }
-    }
-    return no_slot;
-}
-
 const iotlb_entry* iotlb::find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
-    const uint32_t slot = find_slot(did, pasid, kind, vpn);
+    const uint32_t slot = find_slot(match_key(did, pasid, kind, page_level::size_4k),
+                                    iotlb_set_hash(did, pasid, kind, m_geometry.sets), vpn);
     return slot == no_slot ? nullptr : &m_entries[slot];
-}
-
-const iotlb_entry* iotlb::find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn,
-                                        hit_hint& hint) {
-    const uint32_t slot = find_slot(did, pasid, kind, vpn);
-    if (slot == no_slot) {
-        return nullptr;
-    }
-    const iotlb_entry& e = m_entries[slot];
-    const unsigned way = slot % m_geometry.ways;
-    hint.key = &m_keys[slot];
-    hint.key_value = m_keys[slot];
-    hint.entry = &e;
-    hint.vpn_mask = ~(page_level_pages(e.tag.level) - 1) & vpn_bits;
-    hint.level = static_cast<uint32_t>(e.tag.level);
-    hint.plru = &m_plru[slot / m_geometry.ways];
-    hint.plru_keep = ~m_touch_path[way];
-    hint.plru_set = m_touch_bits[way];
-    return &e;
 }
 
 std::optional<iotlb_entry> iotlb::lookup(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn) {
@@ -393,6 +353,7 @@ unsigned iotlb::clear_all() {
     std::fill(m_stage1_head.begin(), m_stage1_head.end(), no_slot);
     m_level_count[0] = m_level_count[1] = m_level_count[2] = 0;
     m_valid = 0;
+    ++m_changes;
     return n;
 }
 

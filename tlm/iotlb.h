@@ -37,6 +37,10 @@ class iotlb final : public iotlb_if {
     struct hit_hint {
         const uint64_t* key = nullptr;  // the slot's match key (nullptr: no hit yet)
         uint64_t key_value = 0;         // match_key() of the entry
+        // The did, pasid and kind probed (match_key() at 4 KiB) and their iotlb_set_hash: a hit on
+        // another page of theirs probes without computing them again.
+        uint64_t key_4k = 0;
+        unsigned set_hash = 0;
         const iotlb_entry* entry = nullptr;
         uint64_t vpn_mask = 0;  // aligns a page number to the entry's page size
         uint32_t level = 0;
@@ -46,11 +50,15 @@ class iotlb final : public iotlb_if {
     };
     // find() that tries `hint` first and leaves it at the entry hit (unchanged on a miss).
     const iotlb_entry* find(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint) {
-        if (hint.key && hinted(hint, vpn)) {
-            touch(hint);
-            return hint.entry;
+        const uint64_t key_4k = match_key(did, pasid, kind, page_level::size_4k);
+        if (hint.key && hint.key_4k == key_4k) {
+            if (hinted(hint, vpn)) {
+                touch(hint);
+                return hint.entry;
+            }
+            return find_and_hint(key_4k, hint.set_hash, vpn, hint);
         }
-        return find_and_hint(did, pasid, kind, vpn, hint);
+        return find_and_hint(key_4k, iotlb_set_hash(did, pasid, kind, m_geometry.sets), vpn, hint);
     }
     // True when find() would hit the hint's entry for vpn (and the hint's did, pasid and kind);
     // `hint` from a hit. No state change. Bits of vpn above the tag's 45 are ignored.
@@ -58,6 +66,9 @@ class iotlb final : public iotlb_if {
         return *hint.key == hint.key_value && hint.entry->tag.vpn == (vpn & hint.vpn_mask) &&
                (hint.level == 0 || smaller_levels_empty(hint.level));
     }
+    // Moves on every change of the entries (a fill, a drop, a flush), never on a lookup: while it
+    // stands still, every lookup finds what it found before (its PLRU touch aside).
+    uint64_t changes() const { return m_changes; }
     // The PLRU update of a hit on the hint's entry (after hinted() found it).
     static void touch(const hit_hint& hint) { *hint.plru = (*hint.plru & hint.plru_keep) | hint.plru_set; }
     iotlb_fill_result fill(const iotlb_entry& entry) override;
@@ -75,8 +86,10 @@ class iotlb final : public iotlb_if {
     unsigned valid_count() const;
 
   private:
-    // find(), leaving the hint at the entry hit.
-    const iotlb_entry* find_and_hint(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn, hit_hint& hint);
+    // find() of the did, pasid and kind of key_4k (their match_key() at 4 KiB) and set_hash
+    // (their iotlb_set_hash), leaving the hint at the entry hit.
+    [[gnu::always_inline]] const iotlb_entry* find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn,
+                                                            hit_hint& hint);
     static constexpr uint64_t vpn_bits = (uint64_t{1} << 45) - 1;  // iotlb_tag::vpn
     bool smaller_levels_empty(unsigned level) const {
         return m_level_count[0] == 0 && (level < 2 || m_level_count[1] == 0);
@@ -115,8 +128,8 @@ class iotlb final : public iotlb_if {
         return static_cast<std::size_t>(set) * m_geometry.ways + way;
     }
     void touch(unsigned set, unsigned way) { m_plru[set] = (m_plru[set] & ~m_touch_path[way]) | m_touch_bits[way]; }
-    // The slot find() hits (index(set, way)), else no_slot.
-    uint32_t find_slot(uint16_t did, uint32_t pasid, translation_kind kind, uint64_t vpn);
+    // The slot find() hits (index(set, way)), else no_slot; key_4k and set_hash as for find_and_hint().
+    [[gnu::always_inline]] uint32_t find_slot(uint64_t key_4k, unsigned set_hash, uint64_t vpn);
     // Books slot i's entry (tag t) in or out of every filter, count and list.
     void count_in(std::size_t i, const iotlb_tag& t, int delta);
     void drop(std::size_t i);
@@ -183,6 +196,7 @@ class iotlb final : public iotlb_if {
     void unlink_stage1(std::size_t i, uint16_t did);
 
     iotlb_geometry m_geometry;
+    unsigned m_way_shift = 0;            // log2(ways): a slot's set is slot >> m_way_shift
     std::vector<uint64_t> m_keys;        // sets x ways, set-major: match_key() when valid, 0 when invalid
     std::vector<iotlb_entry> m_entries;  // sets x ways, set-major
     // Narrow copies of tag fields for the DID and DID+PASID scans; stale in invalid slots, so a
@@ -195,6 +209,7 @@ class iotlb final : public iotlb_if {
     std::vector<uint64_t> m_touch_bits;
     unsigned m_level_count[3] = {0, 0, 0};  // valid entries per page level (skips empty levels)
     unsigned m_valid = 0;
+    uint64_t m_changes = 0;                 // changes()
     std::vector<unsigned> m_did_filter;     // filter_buckets counters
     std::vector<unsigned> m_pasid_filter;   // filter_buckets counters
     std::vector<uint32_t> m_region_filter;  // a power of two of counters, 8 per entry at least
@@ -203,5 +218,49 @@ class iotlb final : public iotlb_if {
     std::vector<uint32_t> m_stage1_next;    // per slot
     std::vector<uint32_t> m_stage1_prev;    // per slot
 };
+
+// Inline: the translator finds its IOTLB hits on another page through them.
+inline uint32_t iotlb::find_slot(uint64_t key_4k, unsigned set_hash, uint64_t vpn) {
+    const unsigned ways = m_geometry.ways;
+    const uint64_t* keys = m_keys.data();
+    const iotlb_entry* entries = m_entries.data();
+    for (unsigned l = 0; l < 3; ++l) {
+        if (m_level_count[l] == 0) {
+            continue;
+        }
+        const auto level = static_cast<page_level>(l);
+        const uint64_t aligned = vpn & ~(page_level_pages(level) - 1);
+        const uint64_t key = key_4k | (uint64_t{l} << level_shift);  // the level ORed in per probe
+        const unsigned set = iotlb_set_index(vpn, level, set_hash, m_geometry.sets);
+        const std::size_t base = index(set, 0);
+        for (unsigned w = 0; w < ways; ++w) {
+            if (keys[base + w] == key && entries[base + w].tag.vpn == aligned) {
+                touch(set, w);
+                return static_cast<uint32_t>(base + w);
+            }
+        }
+    }
+    return no_slot;
+}
+
+inline const iotlb_entry* iotlb::find_and_hint(uint64_t key_4k, unsigned set_hash, uint64_t vpn, hit_hint& hint) {
+    const uint32_t slot = find_slot(key_4k, set_hash, vpn);
+    if (slot == no_slot) {
+        return nullptr;
+    }
+    const iotlb_entry& e = m_entries[slot];
+    const unsigned way = slot & (m_geometry.ways - 1);  // ways: a power of two
+    hint.key = &m_keys[slot];
+    hint.key_value = m_keys[slot];
+    hint.key_4k = key_4k;
+    hint.set_hash = set_hash;
+    hint.entry = &e;
+    hint.vpn_mask = ~(page_level_pages(e.tag.level) - 1) & vpn_bits;
+    hint.level = static_cast<uint32_t>(e.tag.level);
+    hint.plru = &m_plru[slot >> m_way_shift];
+    hint.plru_keep = ~m_touch_path[way];
+    hint.plru_set = m_touch_bits[way];
+    return &e;
+}
 
 }  // namespace iommusim

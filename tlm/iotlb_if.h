@@ -171,11 +171,14 @@ constexpr unsigned iotlb_set_hash(uint16_t did, uint32_t pasid, translation_kind
     return static_cast<unsigned>((key * iotlb_set_hash_multiplier) >> (64 - std::countr_zero(sets)));
 }
 
-// Set index of an entry or a probe (see the contract above).
+// Set index of an entry or a probe (see the contract above), from the iotlb_set_hash of its did,
+// pasid and kind.
+constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, unsigned set_hash, unsigned sets) {
+    return static_cast<unsigned>(((vpn >> (9 * static_cast<unsigned>(level))) ^ set_hash) & (sets - 1));
+}
 constexpr unsigned iotlb_set_index(uint64_t vpn, page_level level, uint16_t did, uint32_t pasid, translation_kind kind,
                                    unsigned sets) {
-    return static_cast<unsigned>(
-        ((vpn >> (9 * static_cast<unsigned>(level))) ^ iotlb_set_hash(did, pasid, kind, sets)) & (sets - 1));
+    return iotlb_set_index(vpn, level, iotlb_set_hash(did, pasid, kind, sets), sets);
 }
 constexpr unsigned iotlb_set_index(const iotlb_tag& t, unsigned sets) {
     return iotlb_set_index(t.vpn, t.level, t.did, t.pasid, t.kind, sets);

@@ -102,6 +102,7 @@ inline void translator::translate_checked(const translation_request& req, const 
             }
             if (source && m_repeat_ok) {
                 source->repeat_changes = source->changes;
+                source->tlb_changes = m_cpp_tlb->changes();
                 source->payload = hit->payload;
                 source->offset_mask = bytes - 1;
                 source->result = r;

@@ -58,8 +58,12 @@ class translator final : public invalidation_target {
         // A request that repeats its source's last one to the same page, while the IOTLB would hit
         // the same entry holding the same payload, passes the same checks and gets the same answer.
         checked_source& c = m_checked[checked_slot(req)];
+        // The IOTLB finds the same entry while it did not change since, else when the hint's slot
+        // still holds it (with the same payload).
         if (c.repeat_changes == cache_changes() && ((c.req.addr ^ req.addr) >> 12) == 0 && same_source(c.req, req) &&
-            m_cpp_tlb->hinted(c.hint, req.addr >> 12) && c.hint.entry->payload == c.payload) {
+            (c.tlb_changes == m_cpp_tlb->changes() ||
+             (m_cpp_tlb->hinted(c.hint, req.addr >> 12) && c.hint.entry->payload == c.payload))) {
+            c.tlb_changes = m_cpp_tlb->changes();
             ++m_stats.translations;
             ++m_stats.context_hits;
             ++m_stats.pasid_hits;
@@ -161,6 +165,7 @@ class translator final : public invalidation_target {
         // that finds it again gets `result` (out_addr: the page base) plus its offset within the
         // page (offset_mask). Only set while repeats are allowed (m_repeat_ok).
         uint64_t repeat_changes = no_changes;
+        uint64_t tlb_changes = 0;  // the IOTLB's changes() when the hit was last found
         iotlb_payload payload;
         uint64_t offset_mask = 0;
         translation_result result;
@@ -200,6 +205,7 @@ class translator final : public invalidation_target {
     void resolve(const translation_request& req, translation_result& r);
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
     // `source` (nullptr: none) is the request's entry of the checked-source table.
+    // Inline in its two callers: the IOTLB hit of every translation that is no repeat.
     [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
                                                   const access_type& access, bool fpd, checked_source* source,
                                                   translation_result& r);

@@ -274,6 +274,35 @@ TEST(Iommu, TranslatedDmaIsSplitAtPageBoundaries) {
     });
 }
 
+// A request that ends at its page's last byte is one piece; one more byte makes two (the second
+// page is mapped elsewhere: k_hpa + 0x5000).
+TEST(Iommu, DmaEndingAtThePageEndIsOnePiece) {
+    bench b;
+    b.build_tables();
+    b.run([&] {
+        b.enable_translation();
+        std::array<uint8_t, 17> out{};
+        for (unsigned i = 0; i < out.size(); ++i) {
+            out[i] = static_cast<uint8_t>(0xa0 + i);
+        }
+        EXPECT_EQ(b.dev.write(k_iova + 0xff0, out.data(), 16), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.mmu.statistics().dma_chunks, 1u);
+        std::array<uint8_t, 16> m{};
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0xff0, m.data(), 16));
+        EXPECT_EQ(0, std::memcmp(m.data(), out.data(), 16));
+        EXPECT_EQ(b.dev.write(k_iova + 0xff0, out.data(), 17), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(b.mmu.statistics().dma_chunks, 3u);
+        uint8_t last = 0;
+        ASSERT_TRUE(b.mem.store().read(k_hpa + 0x5000, &last, 1));
+        EXPECT_EQ(last, 0xb0u);
+        uint8_t in = 0;
+        EXPECT_EQ(b.dev.read(k_iova + 0xfff, &in, 1), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(in, 0xafu);
+        EXPECT_EQ(b.mmu.statistics().dma_chunks, 4u);
+        EXPECT_EQ(b.mmu.statistics().dma_bytes, 34u);
+    });
+}
+
 TEST(Iommu, RequestWithoutExtensionIsRequesterZero) {
     bench b;
     b.tb.set_context(0);

@@ -138,6 +138,85 @@ TEST(Iotlb, PlruBitsFollowHeapOrder) {
     EXPECT_EQ(t.plru_victim(0), 4u);  // right half, node 2=0 -> node 5, node5=0 -> way 4
 }
 
+// A hint follows the hits of its did, pasid and kind from page to page, each probe touching the
+// PLRU bits a lookup() would; a find() for another did does not probe with the hint's.
+TEST(Iotlb, HintFollowsHitsOnOtherPagesOnlyOfItsOwnDomain) {
+    iotlb t({16, 4});
+    // DID 1 on 16 sets flips the page number's low bits by 9 (MissThenHitOnAnyAddressOfThePage),
+    // DID 2 by 3 (the top four bits of 2 * 0x9e3779b97f4a7c15 = 0x3c6e...).
+    const auto a = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);  // set 9, way 0
+    const auto b = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x20, 0x200);  // set 9, way 1
+    const auto c = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x11, 0x300);  // set 8
+    const auto d = make_entry(2, 0, tk::second_stage, pl::size_4k, 0x11, 0x400);  // set 2
+    EXPECT_EQ(t.fill(a).set, 9u);
+    EXPECT_EQ(t.fill(b).way, 1u);
+    EXPECT_EQ(t.fill(c).set, 8u);
+    EXPECT_EQ(t.fill(d).set, 2u);
+    // 4 ways: a touch of way 0 sets nodes 0 and 1 (0b011); of way 1, node 0 and clears node 1.
+    EXPECT_EQ(t.plru_bits(9), 0b001u);
+    iotlb::hit_hint h;
+    const iotlb_entry* hit = t.find(1, 0, tk::second_stage, 0x10, h);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(*hit, a);
+    EXPECT_EQ(t.plru_bits(9), 0b011u);
+    hit = t.find(1, 0, tk::second_stage, 0x20, h);  // another page: probed with the hint's key
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(*hit, b);
+    EXPECT_EQ(t.plru_bits(9), 0b001u);
+    EXPECT_TRUE(t.hinted(h, 0x20));
+    EXPECT_FALSE(t.hinted(h, 0x10));
+    hit = t.find(1, 0, tk::second_stage, 0x10, h);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(*hit, a);
+    EXPECT_EQ(t.plru_bits(9), 0b011u);
+    hit = t.find(1, 0, tk::second_stage, 0x11, h);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(*hit, c);
+    // DID 2 with DID 1's hint: its own key and set (DID 1's would find c in set 8).
+    hit = t.find(2, 0, tk::second_stage, 0x11, h);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(*hit, d);
+    EXPECT_TRUE(t.hinted(h, 0x11));
+    EXPECT_EQ(h.entry->payload.out_pfn, 0x400u);
+    EXPECT_FALSE(t.find(2, 0, tk::second_stage, 0x20, h));  // a miss leaves the hint
+    EXPECT_EQ(h.entry->payload.out_pfn, 0x400u);
+    EXPECT_EQ(t.plru_bits(9), 0b011u);
+    EXPECT_EQ(t.plru_bits(8), 0b011u);
+    EXPECT_EQ(t.plru_bits(2), 0b011u);
+}
+
+TEST(Iotlb, ChangesMoveOnEveryFillDropAndFlushOnly) {
+    iotlb t({16, 4});
+    const auto a = make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x100);
+    uint64_t seen = t.changes();
+    auto moved = [&] {
+        const bool m = t.changes() != seen;
+        seen = t.changes();
+        return m;
+    };
+    EXPECT_FALSE(t.lookup(1, 0, tk::second_stage, 0x10));
+    EXPECT_FALSE(moved());
+    t.fill(a);
+    EXPECT_TRUE(moved());
+    ASSERT_TRUE(t.lookup(1, 0, tk::second_stage, 0x10));
+    iotlb::hit_hint h;
+    ASSERT_TRUE(t.find(1, 0, tk::second_stage, 0x10, h));
+    ASSERT_TRUE(t.find(1, 0, tk::second_stage, 0x10, h));
+    EXPECT_FALSE(moved());
+    t.fill(make_entry(1, 0, tk::second_stage, pl::size_4k, 0x10, 0x200));  // in place
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::domain, 2, 0, page_range{}), 0u);  // nothing of DID 2
+    EXPECT_FALSE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::domain, 1, 0, page_range{}), 1u);
+    EXPECT_TRUE(moved());
+    t.fill(a);
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::all, 0, 0, page_range{}), 1u);
+    EXPECT_TRUE(moved());
+    EXPECT_EQ(t.invalidate(iotlb_scope::all, 0, 0, page_range{}), 0u);
+    EXPECT_FALSE(moved());
+}
+
 TEST(Iotlb, PlruNeverEvictsTheMostRecentWayRandomised) {
     std::mt19937_64 rng(1234);
     iotlb t({2, 8});

@@ -35,6 +35,40 @@ TEST_F(Translator, RepeatedHitSeesAnInPlaceRefill) {
     EXPECT_EQ(s.walks, 1u);
 }
 
+// A repeat is answered at once while the IOTLB did not change; a change elsewhere leaves the hit
+// found again, a dropped entry or a flush does not.
+TEST_F(Translator, RepeatedHitAfterAnIotlbChangeSeesWhatTheIotlbHolds) {
+    setup_ss();
+    tb.map_ss(ss_root, 4, k_va, k_pa);
+    tb.map_ss(ss_root, 4, k_va + 4096, k_pa + 0x3000);
+    build();
+    xl(k_va);
+    ASSERT_TRUE(xl(k_va + 8).iotlb_hit);
+    // A fill of another page: the repeat still hits its own entry, without a walk.
+    ASSERT_FALSE(tlb->fill(ss_entry((k_va >> 12) + 7, 0x555, k_all_rights)).replaced_same_tag);
+    translation_result r = xl(k_va + 0x10);
+    EXPECT_TRUE(r.iotlb_hit);
+    EXPECT_EQ(r.out_addr, k_pa + 0x10);
+    EXPECT_EQ(tr->stats().walks, 1u);
+    // The domain's entries dropped: the repeat misses and walks.
+    tr->invalidate({.kind = scope_kind::iotlb_domain, .did = 1});
+    r = xl(k_va + 0x18);
+    EXPECT_FALSE(r.iotlb_hit);
+    EXPECT_EQ(r.out_addr, k_pa + 0x18);
+    EXPECT_EQ(tr->stats().walks, 2u);
+    ASSERT_TRUE(xl(k_va + 0x20).iotlb_hit);
+    // Every entry flushed: again.
+    tr->invalidate({.kind = scope_kind::iotlb_all});
+    r = xl(k_va + 0x28);
+    EXPECT_FALSE(r.iotlb_hit);
+    EXPECT_EQ(r.out_addr, k_pa + 0x28);
+    const translation_stats s = tr->stats();
+    EXPECT_EQ(s.translations, 6u);
+    EXPECT_EQ(s.iotlb_hits, 3u);
+    EXPECT_EQ(s.iotlb_misses, 3u);
+    EXPECT_EQ(s.walks, 3u);
+}
+
 TEST_F(Translator, RepeatedHitOnAnEntryThatLostTheRightWalks) {
     setup_ss();
     tb.map_ss(ss_root, 4, k_va, k_pa);
