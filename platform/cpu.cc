@@ -226,12 +226,12 @@ void cpu::sync() {
     m_local = sc_core::SC_ZERO_TIME;
     if (may_skip_wait(ahead)) {
         m_sync_ahead = ahead;
-        start_quantum(sc_core::sc_time_stamp() + ahead);
+        start_quantum(kernel_time() + ahead);
         return;
     }
     m_sync_ahead = sc_core::SC_ZERO_TIME;
     sc_core::wait(ahead);
-    start_quantum(sc_core::sc_time_stamp());
+    start_quantum(kernel_time());
 }
 
 void cpu::catch_up() {
@@ -268,16 +268,15 @@ void cpu::irq_ack(driver::hw_irq irq) {
 bool cpu::wait_for_irq(driver::hw_irq irq, uint64_t timeout_ns) {
     sync_kernel();
     const unsigned i = irq_index(irq);
-    const sc_core::sc_time deadline =
-        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    const sc_core::sc_time deadline = kernel_time() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
     // One time-out event for every wait: an earlier call's notification still pending wakes the
     // thread early, and the loop waits again for the rest. A fresh time-out per call (wait(t, e))
     // would leave one cancelled entry per answered wait in the kernel's timed queue until its time.
     if (timeout_ns == 0 && !m_irq_pending[i]) {
         sc_core::wait(sc_core::SC_ZERO_TIME, m_irq_event[i]);
     }
-    while (!m_irq_pending[i] && sc_core::sc_time_stamp() < deadline) {
-        m_irq_timeout.notify(deadline - sc_core::sc_time_stamp());  // keeps an earlier pending one
+    while (!m_irq_pending[i] && kernel_time() < deadline) {
+        m_irq_timeout.notify(deadline - kernel_time());  // keeps an earlier pending one
         sc_core::wait(m_irq_or_timeout[i]);
     }
     return m_irq_pending[i];

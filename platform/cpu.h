@@ -25,6 +25,7 @@
 
 #include "driver/hw_bus.h"
 #include "tlm/dmi_slots.h"
+#include "tlm/kernel_time.h"
 
 namespace iommusim {
 
@@ -92,7 +93,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
 
     // The CPU's time is sc_time_stamp() + m_sync_ahead + m_local: its last synchronisation point,
     // and the memory latencies since.
-    sc_core::sc_time time() const { return sc_core::sc_time_stamp() + m_sync_ahead + m_local; }
+    sc_core::sc_time time() const { return kernel_time() + m_sync_ahead + m_local; }
     bool need_sync() const { return time().value() >= m_next_sync; }
     // Moves the synchronisation point to the CPU's time (waits in the kernel unless lazy
     // synchronisation may skip it) and starts a new quantum there.

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "iommusim/hw/vtd_desc.h"
+#include "tlm/kernel_time.h"
 
 namespace iommusim {
 
@@ -293,11 +294,10 @@ bool dma_device::wait_page_response(bool has_pasid, uint32_t pasid, uint16_t gro
     // time, with the time this device ran ahead given back first.
     m_qk.sync();
     const uint16_t prgi = group & 0x1ff;
-    const sc_core::sc_time deadline =
-        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    const sc_core::sc_time deadline = kernel_time() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
     page_group_response resp;
     while (!m_atc->take_page_response(has_pasid, pasid, prgi, &resp)) {
-        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        const sc_core::sc_time now = kernel_time();
         if (now >= deadline) {
             return false;
         }

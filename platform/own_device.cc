@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tlm/kernel_time.h"
+
 namespace iommusim {
 
 namespace {
@@ -202,11 +204,10 @@ bool own_device::wait_page_response(bool has_pasid, uint32_t pasid, uint16_t gro
     if (!m_atc) {
         return false;
     }
-    const sc_core::sc_time deadline =
-        sc_core::sc_time_stamp() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+    const sc_core::sc_time deadline = kernel_time() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
     page_group_response resp;
     while (!m_atc->take_page_response(has_pasid, pasid, group & 0x1ff, &resp)) {
-        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        const sc_core::sc_time now = kernel_time();
         if (now >= deadline) {
             return false;
         }

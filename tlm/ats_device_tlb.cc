@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tlm/kernel_time.h"
+
 namespace iommusim {
 
 namespace {
@@ -66,7 +68,7 @@ void ats_device_tlb::check(const atc_entry& e, uint64_t addr) {
         if (m_stale.size() < m_report_limit) {
             stale_report rep;
             rep.cache = stale_cache::device_tlb;
-            rep.time_ps = sc_core::sc_time_stamp().value() / sc_core::sc_time(1, sc_core::SC_PS).value();
+            rep.time_ps = kernel_time().value() / sc_core::sc_time(1, sc_core::SC_PS).value();
             rep.rid = m_sid;
             rep.has_pasid = e.with_pasid;
             rep.pasid = e.pasid;
@@ -119,7 +121,7 @@ void ats_device_tlb::invalidate(const devtlb_request& req, devtlb_completion_sin
         a.sid = static_cast<uint16_t>(m_sid + 1);
     }
     const sc_core::sc_time delay(static_cast<double>(m_latency_ns), sc_core::SC_NS);
-    const sc_core::sc_time due = sc_core::sc_time_stamp() + delay;
+    const sc_core::sc_time due = kernel_time() + delay;
     m_answers.emplace(due, a);
     if (m_fault == fault_mode::duplicate) {
         m_answers.emplace(due, a);
@@ -128,7 +130,7 @@ void ats_device_tlb::invalidate(const devtlb_request& req, devtlb_completion_sin
 }
 
 void ats_device_tlb::respond() {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = kernel_time();
     while (!m_answers.empty() && m_answers.begin()->first <= now) {
         const answer a = m_answers.begin()->second;
         m_answers.erase(m_answers.begin());

@@ -5,6 +5,7 @@
 #include <tlm>
 
 #include "iommusim/hw/vtd_regs.h"
+#include "tlm/kernel_time.h"
 
 namespace iommusim {
 
@@ -302,7 +303,7 @@ void invalidation_queue::note_iqt_write() {
     if (m_iqt_writes.size() >= max_iqt_writes) {
         m_iqt_writes.pop_front();
     }
-    m_iqt_writes.emplace_back(tail, sc_core::sc_time_stamp() + m_host.register_access_delay());
+    m_iqt_writes.emplace_back(tail, kernel_time() + m_host.register_access_delay());
 }
 
 sc_core::sc_time invalidation_queue::earliest_deadline() const {
@@ -327,7 +328,7 @@ void invalidation_queue::engine() {
         if (m_outstanding.empty()) {
             wait(m_wake);
         } else {
-            wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+            wait(earliest_deadline() - kernel_time(), m_wake);
         }
     }
 }
@@ -463,7 +464,7 @@ bool invalidation_queue::send_devtlb(const decoded_desc& d) {
             break;
         }
         write_signals();
-        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+        wait(earliest_deadline() - kernel_time(), m_wake);
     }
     uint8_t tag = m_next_itag;
     while (std::any_of(m_outstanding.begin(), m_outstanding.end(),
@@ -501,7 +502,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         }
         sync();
         write_signals();
-        wait(earliest_deadline() - sc_core::sc_time_stamp(), m_wake);
+        wait(earliest_deadline() - kernel_time(), m_wake);
     }
     m_in_wait = false;
     if (m_ite) {
@@ -539,8 +540,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         set_ics_iwc();
     }
     ++m_stats.waits_completed;
-    m_stats.iqt_to_wait_ns.add(
-        static_cast<uint64_t>((sc_core::sc_time_stamp() - m_publish_time).to_seconds() * 1e9 + 0.5));
+    m_stats.iqt_to_wait_ns.add(static_cast<uint64_t>((kernel_time() - m_publish_time).to_seconds() * 1e9 + 0.5));
     queue_wave_state s = m_wave;
     s.waits = m_stats.waits_completed;
     show(s);

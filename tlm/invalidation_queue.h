@@ -65,6 +65,7 @@
 #include "tlm/device_tlb_port.h"
 #include "tlm/invalidation_queue_stats.h"
 #include "tlm/iommu_config.h"
+#include "tlm/kernel_time.h"
 #include "tlm/qi_host.h"
 #include "tlm/register_file.h"
 
@@ -194,7 +195,7 @@ class invalidation_queue : public sc_core::sc_module, public devtlb_completion_s
     }
     void show(const queue_wave_state& state);
     // The engine's own time, ahead of the kernel's by m_ahead.
-    sc_core::sc_time now() const { return sc_core::sc_time_stamp() + m_ahead; }
+    sc_core::sc_time now() const { return kernel_time() + m_ahead; }
     // Spends t of the engine's time: annotated when no other process has activity before it ends,
     // else waited for (with what was annotated before).
     void spend(const sc_core::sc_time& t) {

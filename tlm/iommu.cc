@@ -4,6 +4,7 @@
 
 #include "tlm/iommu_internal.h"
 #include "tlm/iotlb.h"
+#include "tlm/kernel_time.h"
 
 namespace iommusim {
 
@@ -122,7 +123,7 @@ iommu::iommu(const sc_core::sc_module_name& name, const iommu_config& cfg, iotlb
     // Stale reports carry the kernel's time (a device's quantum offset is not visible here), or
     // the queue engine's own when it applies an invalidation ahead of the kernel.
     m_translator.set_clock([this] {
-        return (sc_core::sc_time_stamp() + m_queue->time_ahead() + m_access_delay).value() /
+        return (kernel_time() + m_queue->time_ahead() + m_access_delay).value() /
                sc_core::sc_time(1, sc_core::SC_PS).value();
     });
 
@@ -169,9 +170,9 @@ void iommu::set_observer(iommu_observer* observer) {
 sc_core::sc_time iommu::operation_time() const {
     if (!m_translating) {
         // The queue engine runs ahead; a register access takes effect at its annotated time.
-        return sc_core::sc_time_stamp() + m_queue->time_ahead() + m_access_delay;
+        return kernel_time() + m_queue->time_ahead() + m_access_delay;
     }
-    return sc_core::sc_time_stamp() + m_translation_start + m_walk_mem->m_delay +
+    return kernel_time() + m_translation_start + m_walk_mem->m_delay +
            cycle_time(m_tlb.cycles() - m_translation_cycles);
 }
 

@@ -53,6 +53,7 @@
 #include "tlm/invalidation_queue.h"
 #include "tlm/iommu_config.h"
 #include "tlm/iotlb_if.h"
+#include "tlm/kernel_time.h"
 #include "tlm/page_request_queue.h"
 #include "tlm/phys_mem_if.h"
 #include "tlm/qi_host.h"
@@ -224,8 +225,7 @@ class iommu : public sc_core::sc_module {
     // annotated delay reached the quantum. Inline: every request; the yield is quantum_sync().
     void sync(sc_core::sc_time& delay) {
         // Noted before yielding: the queue engine may reach a wait descriptor while this initiator waits.
-        // The kernel's time read inline (sc_time_stamp() is a library call reading the same).
-        m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_get_curr_simcontext()->time_stamp() + delay);
+        m_latest_request_end = std::max(m_latest_request_end, kernel_time() + delay);
         if (delay >= m_quantum) {
             quantum_sync(delay);
         }

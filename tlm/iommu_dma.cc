@@ -7,6 +7,7 @@
 
 #include "iommusim/hw/vtd_regs.h"
 #include "tlm/iommu_internal.h"
+#include "tlm/kernel_time.h"
 
 namespace iommusim {
 
@@ -104,8 +105,8 @@ inline translation_result iommu::timed_translate(const translation_request& req,
     m_walk_mem->m_delay += spent ? cycle_time(spent) : m_iotlb_latency;
     m_coverage.translation(req, r);
     if (m_observer) {
-        m_observer->translated(m_looked_up, m_lookup_at, sc_core::sc_time_stamp() + delay + m_walk_mem->m_delay,
-                               req.rid, r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+        m_observer->translated(m_looked_up, m_lookup_at, kernel_time() + delay + m_walk_mem->m_delay, req.rid,
+                               r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
     }
     return r;
 }
@@ -224,14 +225,14 @@ void iommu::page_request_transport(tlm::tlm_generic_payload& trans, dma_extensio
     // kernel's clock.
     uint64_t arrival = 0;
     if (in_thread()) {
-        m_latest_request_end = std::max(m_latest_request_end, sc_core::sc_time_stamp() + delay);
+        m_latest_request_end = std::max(m_latest_request_end, kernel_time() + delay);
         arrival = ++m_page_requests_arrived;
         m_page_requests_in_flight.insert(arrival);
         sc_core::wait(delay);
         delay = sc_core::SC_ZERO_TIME;
     }
     if (page_request(trans, ext) && m_observer) {
-        m_observer->page_request_queued(sc_core::sc_time_stamp() + delay, m_regs.get(hw::reg::PQT_OFFSET));
+        m_observer->page_request_queued(kernel_time() + delay, m_regs.get(hw::reg::PQT_OFFSET));
     }
     if (arrival != 0) {
         m_page_requests_in_flight.erase(arrival);
