@@ -194,10 +194,19 @@ bool cpu::mem_write(uint64_t pa, const void* src, std::size_t len) {
 }
 
 void cpu::delay(uint64_t ns) {
-    sync();
-    // The quantum goes on: a sleep is no synchronisation point.
-    const sc_core::sc_time wake =
-        m_sync_ahead + (ns == 0 ? sc_core::SC_ZERO_TIME : sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
+    const sc_core::sc_time sleep =
+        ns == 0 ? sc_core::SC_ZERO_TIME : sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS);
+    if (!m_lazy_sync) {
+        sync();
+        sc_core::wait(sleep);
+        return;
+    }
+    // The synchronisation point and the end of the sleep in one check. The quantum starts at the
+    // point and goes on through the sleep, which is no synchronisation point.
+    const sc_core::sc_time point = m_sync_ahead + m_local;
+    m_local = sc_core::SC_ZERO_TIME;
+    start_quantum(kernel_time() + point);
+    const sc_core::sc_time wake = point + sleep;
     if (may_skip_wait(wake)) {
         m_sync_ahead = wake;
         return;
@@ -243,8 +252,15 @@ void cpu::catch_up() {
 }
 
 void cpu::sync_kernel() {
-    sync();
-    catch_up();
+    const sc_core::sc_time ahead = m_sync_ahead + m_local;
+    m_sync_ahead = sc_core::SC_ZERO_TIME;
+    m_local = sc_core::SC_ZERO_TIME;
+    // One wait to the CPU's time; with nothing ahead a delta cycle only when lazy synchronisation
+    // finds nothing due at the kernel's time either.
+    if (!m_lazy_sync || ahead != sc_core::SC_ZERO_TIME || sc_core::sc_pending_activity_at_current_time()) {
+        sc_core::wait(ahead);
+    }
+    start_quantum(kernel_time());
 }
 
 bool cpu::pin_user_memory(void* host, std::size_t len, uint64_t& pa) {

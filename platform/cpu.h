@@ -98,7 +98,8 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     // Moves the synchronisation point to the CPU's time (waits in the kernel unless lazy
     // synchronisation may skip it) and starts a new quantum there.
     void sync();
-    // sync(), then catch_up(): the kernel's time is the CPU's.
+    // One wait in the kernel to the CPU's time (the job's end, a wait for an interrupt): the
+    // kernel's time is the CPU's and a new quantum starts.
     void sync_kernel();
     // Lazy synchronisation may move the synchronisation point `ahead` of the kernel's time on
     // without a wait: no other process has activity due by then.
