@@ -545,7 +545,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
     s.waits = m_stats.waits_completed;
     show(s);
     write_signals();
-    m_wait_completed.notify(sc_core::SC_ZERO_TIME);
+    m_wait_completed.notify();  // waiters run in this delta cycle: no delta cycle of its own
     return true;
 }
 

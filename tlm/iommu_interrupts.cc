@@ -6,7 +6,13 @@ namespace iommusim {
 void iommu::send(pulse& p) {
     ++p.pending;
     if (!p.high) {
-        p.ev.notify(m_access_delay);  // a register access (an unmasking) sends at its time
+        // At once (the line's process runs in this delta cycle); a register access (an unmasking)
+        // sends at its annotated time.
+        if (m_access_delay == sc_core::SC_ZERO_TIME) {
+            p.ev.notify();
+        } else {
+            p.ev.notify(m_access_delay);
+        }
     }
 }
 
