@@ -94,7 +94,7 @@ void iommu::forward(tlm::tlm_generic_payload& trans, uint64_t out_addr, unsigned
 // configured fixed lookup latency. The walk's memory time is charged by the walk memory.
 inline translation_result iommu::timed_translate(const translation_request& req, const sc_core::sc_time& delay) {
     const uint64_t before = m_tlb_timed ? m_tlb.cycles() : 0;
-    const uint64_t walks_before = m_observer ? m_translator.stats().walks : 0;
+    const uint64_t walks_before = m_observer ? m_translator.walks() : 0;
     m_translating = true;
     m_translation_start = delay;
     m_translation_cycles = before;
@@ -106,7 +106,7 @@ inline translation_result iommu::timed_translate(const translation_request& req,
     m_coverage.translation(req, r);
     if (m_observer) {
         m_observer->translated(m_looked_up, m_lookup_at, kernel_time() + delay + m_walk_mem->m_delay, req.rid,
-                               r.iotlb_hit, m_translator.stats().walks != walks_before, r.fault);
+                               r.iotlb_hit, m_translator.walks() != walks_before, r.fault);
     }
     return r;
 }

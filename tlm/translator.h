@@ -102,6 +102,8 @@ class translator final : public invalidation_target {
     void clear_stale_reports() { m_stale.clear(); }
 
     translation_stats stats() const;
+    // The walks so far (stats().walks without copying every counter).
+    uint64_t walks() const { return m_stats.walks; }
     void reset_stats();
 
     const iommu_config& config() const { return m_config; }
