@@ -198,7 +198,7 @@ void invalidation_queue::devtlb_complete(uint16_t sid, uint32_t itag_mask) {
             m_host.set_fsts(static_cast<uint32_t>(hw::fsts::ice::mask));
         }
     }
-    m_wake.notify(m_host.register_access_delay());
+    m_wake.notify(sc_core::SC_ZERO_TIME);  // a device's message, no register access
 }
 
 // ---- Engine ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ namespace iommusim {
 // An access acts at the initiator's time, `delay` after the kernel's: what it starts (the queue
 // engine, an interrupt message) is scheduled that much later, and what it records is stamped then.
 void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
-    m_access_delay = delay;
+    const sc_core::sc_time acts_after = delay;
     delay += m_mmio_latency;
     const unsigned len = trans.get_data_length();
     if (trans.get_byte_enable_ptr()) {
@@ -24,6 +24,7 @@ void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
     const uint32_t off = static_cast<uint32_t>(trans.get_address());
     uint64_t v = 0;
     bool ok = true;
+    m_access_delay = acts_after;  // only while the registers act: refused accesses return earlier
     if (trans.is_read()) {
         ++m_stats.mmio_reads;
         ok = m_regs.read(off, len, v);

@@ -179,6 +179,23 @@ TEST(Iommu, MmioErrorsChangeNothing) {
     });
 }
 
+// A register access acts at its annotated time only while the registers act on it: a refused one
+// (a 2-byte read, an address beyond the block) leaves the IOMMU's time as the kernel's.
+TEST(Iommu, RefusedRegisterAccessLeavesNoTimeOffsetBehind) {
+    bench b;
+    b.run([&] {
+        b.cpu.run_ahead = sc_core::sc_time(40, sc_core::SC_NS);
+        uint16_t h = 0;
+        EXPECT_EQ(b.cpu.read(reg::FECTL_OFFSET, &h, 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.mmu.operation_time(), sc_core::sc_time_stamp());
+        uint64_t v = 0;
+        EXPECT_EQ(b.cpu.read64(uint64_t{1} << 33, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(b.mmu.operation_time(), sc_core::sc_time_stamp());
+        EXPECT_EQ(b.reg32(reg::GSTS_OFFSET), 0u);
+        EXPECT_EQ(b.mmu.operation_time(), sc_core::sc_time_stamp());
+    });
+}
+
 TEST(Iommu, GcmdProtocol) {
     bench b;
     b.build_tables();
