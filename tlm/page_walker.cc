@@ -15,10 +15,6 @@ namespace {
 
 constexpr unsigned k_max_ad_retries = 4;  // a racing table writer cannot make the walk loop
 
-page_level to_page_level(unsigned leaf_level) {
-    return static_cast<page_level>(leaf_level - 1);
-}
-
 // Large-page frame address of a leaf at `level` (the addr field with its low bits masked).
 uint64_t leaf_frame(uint64_t addr_field_value, unsigned level) {
     return (addr_field_value << 12) & ~(hw::level_page_bytes(level) - 1);
@@ -560,26 +556,18 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
         }
     }
 
-    const uint64_t ad_bits_a = fp::a::mask | (p.eafe ? fp::ea::mask : 0);
     const uint8_t xd_perm = p.nxe ? perm::fs_xd : 0;
-    const uint64_t need_a = w.side_effects ? ad_bits_a : 0;
-    // The common entries take the short way, anything else gets the full checks (fs_entry_slow):
-    // a present table pointer without reserved bits whose A (and EA) needs no update, and a
-    // present 4 KiB leaf without reserved bits whose A (EA) and, for a write, D need no update.
-    const uint64_t plain_table_bits = fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a;
-    const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
-    const uint64_t plain_leaf_bits = fp::p::mask | m_addr_above_haw | need_ad;
+    // The plain entries take the short way, anything else gets the full checks (fs_entry_slow).
+    const plain_entries plain = fs_plain_entries(w, access, !w.use_psc);
     const bool per_level_work = w.stop_fs_level != 0 || w.use_psc;
     if (!nested && !m_observing && w.stop_fs_level == 0) {
         // First stage only: straight through the plain entries of directly readable pages (table
         // pointers only while no PSC fill is due), stopping before the first other entry, which
         // the loop below reads (again) and checks fully: no read is counted twice. R/W and U/S of
         // the table pointers passed survive in the AND of the entries, XD in their OR.
-        const plain_walk run = follow_plain(m_mem.direct(), va, table, level,
-                                            plain_entries{fp::p::mask, plain_table_bits, fp::p::mask | need_a,
-                                                          plain_leaf_bits, fp::p::mask | need_ad, !w.use_psc});
+        const plain_walk run = follow_plain(m_mem.direct(), va, table, level, plain);
         w.accesses += run.passed;
-        pm = static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+        pm = fs_run_perm(p, pm, run);
         table = run.table;
         level = run.level;
         if (run.done) {
@@ -613,7 +601,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             return level == levels ? fault_reason::fs_root_access : fault_reason::fs_access;
         }
         const uint64_t e = entry.value;
-        if (level == 1 && (e & plain_leaf_bits) == (fp::p::mask | need_ad) && w.stop_fs_level == 0) [[likely]] {
+        if (level == 1 && (e & plain.leaf_check) == plain.leaf_want && w.stop_fs_level == 0) [[likely]] {
             // Leaf: rights first, then (nested) the second stage of the output address.
             const uint8_t npm = fs_entry_perm(pm, e, xd_perm);
             const fault_reason rights = check_fs_rights(p, npm, access);
@@ -646,7 +634,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
                                           (fp::a::get(e) ? perm::accessed : 0));
             return fault_reason::none;
         }
-        if (level != 1 && (e & plain_table_bits) == (fp::p::mask | need_a)) [[likely]] {
+        if (level != 1 && (e & plain.table_check) == plain.table_want) [[likely]] {
             pm = fs_entry_perm(pm, e, xd_perm);
             table = e & fp::addr::mask;
         } else {

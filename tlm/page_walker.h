@@ -187,6 +187,8 @@ class page_walker {
                   iotlb_perm::ss_x == hw::ss_pte::x::mask << 3);
     static_assert(iotlb_perm::fs_rw == hw::fs_pte::rw::mask >> 1 && iotlb_perm::fs_us == hw::fs_pte::us::mask >> 1 &&
                   iotlb_perm::fs_xd == hw::fs_pte::xd::mask >> 61);
+    // The page size of a leaf at leaf_level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB).
+    static page_level to_page_level(unsigned leaf_level) { return static_cast<page_level>(leaf_level - 1); }
     static uint8_t ss_entry_perm(uint8_t pm, uint64_t e) {
         return pm & static_cast<uint8_t>((e << 3) | ~uint64_t{ss_rwx});
     }
@@ -194,6 +196,23 @@ class page_walker {
     static uint8_t fs_entry_perm(uint8_t pm, uint64_t e, uint8_t xd_perm) {
         const auto kept = static_cast<uint8_t>(pm & ((e >> 1) | ~uint64_t{iotlb_perm::fs_rw | iotlb_perm::fs_us}));
         return kept | static_cast<uint8_t>((e >> 61) & xd_perm);
+    }
+    // The plain first-stage entries of a walk: a present table pointer without reserved bits whose
+    // A (and EA) needs no update (taken by follow_plain only when `tables`), and a present 4 KiB
+    // leaf without reserved bits whose A (EA) and, for a write, D need no update.
+    plain_entries fs_plain_entries(const walk_ctx& w, const access_type& access, bool tables) const {
+        namespace fp = hw::fs_pte;
+        const uint64_t need_a = w.side_effects ? fp::a::mask | (w.p->eafe ? fp::ea::mask : 0) : 0;
+        const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
+        return plain_entries{fp::p::mask,           fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a,
+                             fp::p::mask | need_a,  fp::p::mask | m_addr_above_haw | need_ad,
+                             fp::p::mask | need_ad, tables};
+    }
+    // The rights pm leaves after the table pointers a plain walk passed: R/W and U/S survive in
+    // their AND, XD (with NXE) in their OR.
+    static uint8_t fs_run_perm(const pasid_info& p, uint8_t pm, const plain_walk& run) {
+        return static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) |
+                                    ((run.any_bits >> 61) & (p.nxe ? iotlb_perm::fs_xd : 0)));
     }
     // The translation of a plain 4 KiB first-stage leaf e below the rights pm (first stage only):
     // its rights checked, then r.
@@ -303,26 +322,17 @@ inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t 
 
 inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
                                        hw::fault_reason& f) {
-    namespace fp = hw::fs_pte;
-    namespace perm = iotlb_perm;
     const pasid_info& p = *w.p;
     if (p.fsptptr & m_haw_mask) {
         return false;
     }
     // As fs_walk_stages' short way, from the root.
-    const uint64_t need_a = w.side_effects ? fp::a::mask | (p.eafe ? fp::ea::mask : 0) : 0;
-    const uint64_t need_ad = need_a | (w.side_effects && access.write ? fp::d::mask : 0);
-    const plain_walk run = follow_plain(
-        m_mem.direct(), va, p.fsptptr, p.fs_levels,
-        plain_entries{fp::p::mask, fp::p::mask | m_addr_above_haw | fp::ps::mask | need_a, fp::p::mask | need_a,
-                      fp::p::mask | m_addr_above_haw | need_ad, fp::p::mask | need_ad, true});
+    const plain_walk run = follow_plain(m_mem.direct(), va, p.fsptptr, p.fs_levels, fs_plain_entries(w, access, true));
     if (!run.done) {
         return false;
     }
     w.accesses += run.passed;
-    const uint8_t pm = static_cast<uint8_t>(fs_entry_perm(perm::fs_rw | perm::fs_us, run.all_bits, 0) |
-                                            ((run.any_bits >> 61) & (p.nxe ? perm::fs_xd : 0)));
-    f = fs_plain_leaf(p, pm, run.leaf, va, access, r);
+    f = fs_plain_leaf(p, fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, va, access, r);
     return true;
 }
 
@@ -361,7 +371,7 @@ inline walk_result page_walker::walk(const pasid_info& p, uint64_t addr, const a
             }
             if (f == hw::fault_reason::none) {
                 r.out_addr = ss.hpa;
-                r.level = static_cast<page_level>(ss.level - 1);
+                r.level = to_page_level(ss.level);
                 r.perm = static_cast<uint8_t>(perm::fs_rw | perm::fs_us | ss.perm | perm::accessed);
                 if (ss.dirty) {
                     r.perm |= perm::dirty;

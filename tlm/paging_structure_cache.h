@@ -80,8 +80,9 @@ class paging_structure_cache {
             return static_cast<unsigned>(((key ^ (prefix * 0x9e37'79b9'7f4a'7c15ull)) * 0xff51'afd7'ed55'8ccdull) >>
                                          index_shift);
         }
-        uint32_t find(uint64_t key, uint64_t prefix) const;  // the valid slot with that tag, or none
-        void unlink(uint32_t slot);                          // from the LRU list
+        uint32_t find(uint64_t key, uint64_t prefix) const;      // the valid slot with that tag, or none
+        uint32_t find_and_touch(uint64_t key, uint64_t prefix);  // find(), the hit made the most recent
+        void unlink(uint32_t slot);                              // from the LRU list
         void link_mru(uint32_t slot);
         void make_mru(uint32_t slot);  // a valid slot that is not the most recently used one
         void index_insert(uint32_t slot);
@@ -157,6 +158,14 @@ inline void paging_structure_cache::level_array::make_mru(uint32_t slot) {
     mru = slot;
 }
 
+inline uint32_t paging_structure_cache::level_array::find_and_touch(uint64_t key, uint64_t prefix) {
+    const uint32_t i = find(key, prefix);
+    if (i != none && i != mru) {
+        make_mru(i);
+    }
+    return i;
+}
+
 inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage st, uint16_t did, uint32_t pasid,
                                                                            unsigned level, uint64_t addr) {
     if (level < min_level || level > max_level) {
@@ -169,15 +178,8 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage
     if (a.count == 0) {
         return nullptr;
     }
-    const uint32_t i = a.find(tag_key(did, pasid), addr >> prefix_shift(level));
-    if (i == level_array::none) {
-        return nullptr;
-    }
-    if (i != a.mru) {
-        a.unlink(i);
-        a.link_mru(i);
-    }
-    return &a.entries[i];
+    const uint32_t i = a.find_and_touch(tag_key(did, pasid), addr >> prefix_shift(level));
+    return i == level_array::none ? nullptr : &a.entries[i];
 }
 
 template <paging_structure_cache::stage st>
@@ -191,11 +193,8 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup_lowes
         if (a->count == 0) {
             continue;
         }
-        const uint32_t i = a->find(key, addr >> prefix_shift(l));
+        const uint32_t i = a->find_and_touch(key, addr >> prefix_shift(l));
         if (i != level_array::none) {
-            if (i != a->mru) {
-                a->make_mru(i);
-            }
             level = l;
             return &a->entries[i];
         }
