@@ -201,18 +201,7 @@ void cpu::delay(uint64_t ns) {
         sc_core::wait(sleep);
         return;
     }
-    // The synchronisation point and the end of the sleep in one check. The quantum starts at the
-    // point and goes on through the sleep, which is no synchronisation point.
-    const sc_core::sc_time point = m_sync_ahead + m_local;
-    m_local = sc_core::SC_ZERO_TIME;
-    start_quantum(kernel_time() + point);
-    const sc_core::sc_time wake = point + sleep;
-    if (may_skip_wait(wake)) {
-        m_sync_ahead = wake;
-        return;
-    }
-    m_sync_ahead = sc_core::SC_ZERO_TIME;
-    sc_core::wait(wake);
+    sync_then_sleep(sleep);  // the synchronisation point and the end of the sleep in one check
 }
 
 uint64_t cpu::now_ns() {
@@ -230,17 +219,21 @@ void cpu::start_quantum(const sc_core::sc_time& at) {
     m_next_sync = m_quantum == 0 ? t : (t / m_quantum + 1) * m_quantum;
 }
 
-void cpu::sync() {
-    const sc_core::sc_time ahead = m_sync_ahead + m_local;
+inline void cpu::sync_then_sleep(const sc_core::sc_time& sleep) {
+    const sc_core::sc_time point = m_sync_ahead + m_local;
     m_local = sc_core::SC_ZERO_TIME;
-    if (may_skip_wait(ahead)) {
-        m_sync_ahead = ahead;
-        start_quantum(kernel_time() + ahead);
+    start_quantum(kernel_time() + point);
+    const sc_core::sc_time wake = point + sleep;
+    if (may_skip_wait(wake)) {
+        m_sync_ahead = wake;
         return;
     }
     m_sync_ahead = sc_core::SC_ZERO_TIME;
-    sc_core::wait(ahead);
-    start_quantum(kernel_time());
+    sc_core::wait(wake);
+}
+
+void cpu::sync() {
+    sync_then_sleep(sc_core::SC_ZERO_TIME);
 }
 
 void cpu::catch_up() {

@@ -98,6 +98,9 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     // Moves the synchronisation point to the CPU's time (waits in the kernel unless lazy
     // synchronisation may skip it) and starts a new quantum there.
     void sync();
+    // sync(), then `sleep` more, the quantum going on through it (a sleep is no synchronisation
+    // point): one wait in the kernel at most, none when lazy synchronisation may skip it.
+    [[gnu::always_inline]] void sync_then_sleep(const sc_core::sc_time& sleep);
     // One wait in the kernel to the CPU's time (the job's end, a wait for an interrupt): the
     // kernel's time is the CPU's and a new quantum starts.
     void sync_kernel();
