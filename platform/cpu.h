@@ -82,6 +82,10 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
 
   private:
     void job_thread();
+    // The job's end: the kernel is brought to the CPU's time (by m_job_end_event, unless it is
+    // there), where on_job_end() marks the job done and pauses the simulation.
+    void end_job();
+    void on_job_end();
     void on_irq_fault();
     void on_irq_inv();
     void on_irq_prq();
@@ -104,6 +108,9 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     // One wait in the kernel to the CPU's time (the job's end, a wait for an interrupt): the
     // kernel's time is the CPU's and a new quantum starts.
     void sync_kernel();
+    // The CPU's time ahead of the kernel's, taken (the offsets cleared, a new quantum started at
+    // the CPU's time): true when the kernel must wait `ahead` to be there.
+    bool take_time_ahead(sc_core::sc_time& ahead);
     // Lazy synchronisation may move the synchronisation point `ahead` of the kernel's time on
     // without a wait: no other process has activity due by then.
     bool may_skip_wait(const sc_core::sc_time& ahead) const;
@@ -121,6 +128,7 @@ class cpu : public sc_core::sc_module, public driver::hw_bus {
     // DMI pointers of the memory, one slot per 4 KiB page (page number modulo the slot count).
     dmi_slots<16> m_mem_dmi;
     sc_core::sc_event m_job_event;
+    sc_core::sc_event m_job_end_event;
     static constexpr unsigned irq_lines = 3;  // driver::hw_irq values
     sc_core::sc_event m_irq_event[irq_lines];
     sc_core::sc_event m_irq_timeout;                        // wait_for_irq's time-outs

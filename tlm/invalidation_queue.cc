@@ -540,7 +540,7 @@ bool invalidation_queue::run_wait(const decoded_desc& d) {
         set_ics_iwc();
     }
     ++m_stats.waits_completed;
-    m_stats.iqt_to_wait_ns.add(static_cast<uint64_t>((kernel_time() - m_publish_time).to_seconds() * 1e9 + 0.5));
+    m_stats.iqt_to_wait_ns.add(rounded_ns(kernel_time() - m_publish_time));
     queue_wave_state s = m_wave;
     s.waits = m_stats.waits_completed;
     show(s);

@@ -10,6 +10,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace iommusim {
@@ -189,6 +190,35 @@ TEST_P(CpuSync, CatchUpReachesTheSynchronisationPoint) {
     EXPECT_EQ(kernel_after_catch_up, 300u);
     EXPECT_EQ(cpu_after, 305u);
     EXPECT_EQ(ns_of(sc_core::sc_time_stamp()), 305u);
+}
+
+// A job ends at the CPU's time, memory latency after the last synchronisation point included: the
+// kernel runs what is due up to then (at 395 ns too: the same delta cycle) and nothing later; the
+// next job starts there, and one that throws ends at its time as well.
+TEST_P(CpuSync, AJobEndsAtItsTimeWithWhatIsDueThen) {
+    int progress = 0;
+    bench b(GetParam());
+    watcher w("watcher", {394, 395, 396}, progress);
+    b.core.execute([&] {
+        uint32_t v = 0;
+        b.core.delay(390);
+        b.core.mem_write(0x40, &v, 4);  // 395
+        progress = 1;
+    });
+    EXPECT_EQ(ns_of(sc_core::sc_time_stamp()), 395u);
+    EXPECT_EQ(w.seen, (std::vector<int>{1, 1}));
+    b.core.execute([&] {
+        b.core.delay(10);  // the watcher's 396 ns is due first
+        progress = 2;
+    });
+    EXPECT_EQ(ns_of(sc_core::sc_time_stamp()), 405u);
+    EXPECT_EQ(w.seen, (std::vector<int>{1, 1, 1}));
+    EXPECT_THROW(b.core.execute([&] {
+        b.core.delay(20);
+        throw std::runtime_error("job failed");
+    }),
+                 std::runtime_error);
+    EXPECT_EQ(ns_of(sc_core::sc_time_stamp()), 425u);
 }
 
 // An interrupt raised at 150 ns while the CPU's job runs ahead is pending when the job asks for
