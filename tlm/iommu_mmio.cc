@@ -5,6 +5,19 @@
 
 namespace iommusim {
 
+namespace {
+
+// A 4- or 8-byte register access's data (each size a constant copy: no library call).
+void copy_register_bytes(void* to, const void* from, unsigned len) {
+    if (len == 8) {
+        std::memcpy(to, from, 8);
+    } else {
+        std::memcpy(to, from, 4);
+    }
+}
+
+}  // namespace
+
 // An access acts at the initiator's time, `delay` after the kernel's: what it starts (the queue
 // engine, an interrupt message) is scheduled that much later, and what it records is stamped then.
 void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -29,11 +42,11 @@ void iommu::mmio_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
         ++m_stats.mmio_reads;
         ok = m_regs.read(off, len, v);
         if (ok) {
-            std::memcpy(trans.get_data_ptr(), &v, len);
+            copy_register_bytes(trans.get_data_ptr(), &v, len);
         }
     } else if (trans.is_write()) {
         ++m_stats.mmio_writes;
-        std::memcpy(&v, trans.get_data_ptr(), len);
+        copy_register_bytes(&v, trans.get_data_ptr(), len);
         ok = m_regs.write(off, len, v);
     }
     m_access_delay = sc_core::SC_ZERO_TIME;
