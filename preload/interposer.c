@@ -5,7 +5,9 @@
  *
  * Also: the fortified variants (__open_2, __read_chk, ...) that _FORTIFY_SOURCE programs call,
  * and MAP_HUGETLB on a host without huge pages (an aligned ordinary mapping, unless
- * IOMMUSIM_HUGETLB=host). Does not model: paths relative to a directory descriptor or the current
+ * IOMMUSIM_HUGETLB=host), and sigaction(2)/signal(2) reported to the model, whose copies of user
+ * memory stop relying on their own fault handler once the program sets a SIGSEGV or SIGBUS handler
+ * (tlm/fault_safe_copy.h). Does not model: paths relative to a directory descriptor or the current
  * directory (only the absolute paths are the model's), fopen(3) of a model path (the C library
  * opens internally), a model file kept across execve(2) (the new image does not know it). */
 #define _GNU_SOURCE
@@ -16,6 +18,7 @@
 #include <limits.h>
 #include <linux/mman.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,6 +145,21 @@ EXPORT int ioctl(int fd, unsigned long request, ...) {
     if (iommusim_preload_ioctl(fd, request, arg, &rc))
         return rc;
     return REAL(ioctl)(fd, request, arg);
+}
+
+/* ---- signal dispositions --------------------------------------------------------------------- */
+
+EXPORT int sigaction(int signum, const struct sigaction* act, struct sigaction* oldact) {
+    if (act != NULL)
+        iommusim_preload_signal_disposition(signum, (act->sa_flags & SA_SIGINFO) != 0
+                                                        ? (const void*)act->sa_sigaction
+                                                        : (const void*)act->sa_handler);
+    return REAL(sigaction)(signum, act, oldact);
+}
+
+EXPORT sighandler_t signal(int signum, sighandler_t handler) {
+    iommusim_preload_signal_disposition(signum, (const void*)handler);
+    return REAL(signal)(signum, handler);
 }
 
 /* ---- close and dup --------------------------------------------------------------------------- */

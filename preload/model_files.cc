@@ -25,6 +25,7 @@
 #include "preload/exec_session.h"
 #include "preload/fail_nth.h"
 #include "preload/forked_callers.h"
+#include "tlm/fault_safe_copy.h"
 
 namespace iommusim::preload {
 
@@ -698,6 +699,10 @@ using namespace iommusim::preload;
 extern "C" bool iommusim_preload_open(const char* path, int flags, int* result) {
     *result = -1;
     return guarded([&] { return open_file(path, flags, *result); });
+}
+
+extern "C" void iommusim_preload_signal_disposition(int signum, const void* handler) {
+    iommusim::fault_safe_copy_disposition_set(signum, handler);
 }
 
 extern "C" bool iommusim_preload_ioctl(int fd, unsigned long request, void* arg, int* result) {

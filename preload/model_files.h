@@ -56,6 +56,10 @@ void iommusim_preload_range_closed(unsigned first, unsigned last);
 /* The directory opendir(path) opens instead when path is debugfs (fail_nth.h), else NULL. */
 const char* iommusim_preload_opendir_path(const char* path);
 
+/* The program sets signal signum's disposition to handler (sigaction(2), signal(2)): the model's
+ * copies of user memory stop relying on their own SIGSEGV/SIGBUS handler (tlm/fault_safe_copy.h). */
+void iommusim_preload_signal_disposition(int signum, const void* handler);
+
 /* fork(2) handlers (pthread_atfork): the child continues with its own copy of the model. */
 void iommusim_preload_prepare_fork(void);
 void iommusim_preload_parent_after_fork(void);

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/uio.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,11 +12,111 @@
 #include <cerrno>
 #include <cstdint>
 
+// The fault-fixup copy needs the x86-64 string copy below and a fault handler of its own, which a
+// sanitizer's runtime keeps for itself.
+#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && !__has_feature(memory_sanitizer)
+#define IOMMUSIM_FAULT_FIXUP 1
+#endif
+#else
+#define IOMMUSIM_FAULT_FIXUP 1
+#endif
+#endif
+
+#ifdef IOMMUSIM_FAULT_FIXUP
+// len bytes from src to dst with one `rep movsb`; returns the bytes not copied. A fault of the copy
+// stops at the faulting byte with RCX the count left (the string instruction is restartable), and
+// the handler resumes at iommusim_fault_fixup_resume, which returns it.
+extern "C" std::size_t iommusim_fault_fixup_copy(void* dst, const void* src, std::size_t len);
+extern "C" const char iommusim_fault_fixup_insn[];
+extern "C" const char iommusim_fault_fixup_resume[];
+asm(R"(
+    .pushsection .text
+    .p2align 4
+    .globl iommusim_fault_fixup_copy
+    .hidden iommusim_fault_fixup_copy
+    .type iommusim_fault_fixup_copy, @function
+iommusim_fault_fixup_copy:
+    .cfi_startproc
+    movq %rdx, %rcx
+    .globl iommusim_fault_fixup_insn
+    .hidden iommusim_fault_fixup_insn
+iommusim_fault_fixup_insn:
+    rep movsb
+    .globl iommusim_fault_fixup_resume
+    .hidden iommusim_fault_fixup_resume
+iommusim_fault_fixup_resume:
+    movq %rcx, %rax
+    ret
+    .cfi_endproc
+    .size iommusim_fault_fixup_copy, . - iommusim_fault_fixup_copy
+    .popsection
+)");
+#endif
+
 namespace iommusim {
 
 namespace {
 
-std::atomic<int> g_force_pipe{0};
+constexpr int automatic = -1;
+std::atomic<int> g_forced{automatic};  // a fault_safe_backend, or automatic
+std::atomic<bool> g_program_handler{false};
+
+#ifdef IOMMUSIM_FAULT_FIXUP
+// What SIGSEGV and SIGBUS did before the fault handler: every fault not of the copy goes there.
+struct sigaction g_replaced[2];
+
+struct sigaction& replaced(int sig) {
+    return g_replaced[sig == SIGBUS ? 1 : 0];
+}
+
+void on_fault(int sig, siginfo_t* info, void* context) {
+    greg_t& ip = static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP];
+    // The copy's own access faulted (a kernel-raised fault, si_code > 0, not a signal someone sent
+    // while it ran): it ends there.
+    if (info->si_code > 0 && ip == reinterpret_cast<greg_t>(iommusim_fault_fixup_insn)) {
+        ip = reinterpret_cast<greg_t>(iommusim_fault_fixup_resume);
+        return;
+    }
+    const struct sigaction& before = replaced(sig);
+    if ((before.sa_flags & SA_SIGINFO) != 0) {
+        before.sa_sigaction(sig, info, context);
+        return;
+    }
+    if (before.sa_handler != SIG_DFL && before.sa_handler != SIG_IGN) {
+        before.sa_handler(sig);
+        return;
+    }
+    // The default action: restored, it acts when the faulting instruction runs again (a sent
+    // signal is sent again).
+    sigaction(sig, &before, nullptr);
+    if (info->si_code <= 0) {
+        raise(sig);
+    }
+}
+
+bool install_fault_handlers() {
+    struct sigaction ours {};
+    ours.sa_sigaction = on_fault;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&ours.sa_mask);
+    if (sigaction(SIGSEGV, nullptr, &replaced(SIGSEGV)) != 0 || sigaction(SIGBUS, nullptr, &replaced(SIGBUS)) != 0 ||
+        sigaction(SIGSEGV, &ours, nullptr) != 0) {
+        return false;
+    }
+    if (sigaction(SIGBUS, &ours, nullptr) != 0) {
+        sigaction(SIGSEGV, &replaced(SIGSEGV), nullptr);
+        return false;
+    }
+    return true;
+}
+
+bool fault_handlers_installed() {
+    static const bool installed = install_fault_handlers();
+    return installed;
+}
+#endif
 
 // Our pid, read once: a system call saved per copy (getpid is not cached by glibc). A forked
 // child must not copy to and from its parent, so the child re-reads it.
@@ -83,13 +185,7 @@ std::size_t transfer_pipe(char* local, char* host, std::size_t len, bool to_host
 
 // process_vm_* stop at the first inaccessible page and report how much was transferred; an
 // inaccessible first byte gives -1/EFAULT. Either way we count what actually moved.
-std::size_t transfer(char* local, char* host, std::size_t len, bool to_host) {
-    if (len == 0) {
-        return 0;
-    }
-    if (g_force_pipe.load(std::memory_order_relaxed) != 0 || !vm_calls_work()) {
-        return transfer_pipe(local, host, len, to_host);
-    }
+std::size_t transfer_process_vm(char* local, char* host, std::size_t len, bool to_host) {
     const pid_t pid = self_pid();
     std::size_t done = 0;
     while (done < len) {
@@ -107,6 +203,25 @@ std::size_t transfer(char* local, char* host, std::size_t len, bool to_host) {
     return len - done;
 }
 
+std::size_t transfer(char* local, char* host, std::size_t len, bool to_host) {
+    if (len == 0) {
+        return 0;
+    }
+    switch (fault_safe_copy_backend()) {
+        case fault_safe_backend::fault_fixup:
+#ifdef IOMMUSIM_FAULT_FIXUP
+            return to_host ? iommusim_fault_fixup_copy(host, local, len) : iommusim_fault_fixup_copy(local, host, len);
+#else
+            break;  // not chosen without it
+#endif
+        case fault_safe_backend::process_vm:
+            return transfer_process_vm(local, host, len, to_host);
+        case fault_safe_backend::pipe:
+            break;
+    }
+    return transfer_pipe(local, host, len, to_host);
+}
+
 }  // namespace
 
 std::size_t fault_safe_read(void* dst, const void* src, std::size_t len) {
@@ -117,8 +232,39 @@ std::size_t fault_safe_write(void* dst, const void* src, std::size_t len) {
     return transfer(const_cast<char*>(static_cast<const char*>(src)), static_cast<char*>(dst), len, true);
 }
 
-void fault_safe_copy_use_pipe(bool on) {
-    g_force_pipe.store(on ? 1 : 0, std::memory_order_relaxed);
+bool fault_safe_copy_fixup_available() {
+#ifdef IOMMUSIM_FAULT_FIXUP
+    return !g_program_handler.load(std::memory_order_relaxed) && fault_handlers_installed();
+#else
+    return false;
+#endif
+}
+
+fault_safe_backend fault_safe_copy_backend() {
+    const int forced = g_forced.load(std::memory_order_relaxed);
+    if (forced == static_cast<int>(fault_safe_backend::pipe)) {
+        return fault_safe_backend::pipe;
+    }
+    if (forced != static_cast<int>(fault_safe_backend::process_vm) && fault_safe_copy_fixup_available()) {
+        return fault_safe_backend::fault_fixup;
+    }
+    return vm_calls_work() ? fault_safe_backend::process_vm : fault_safe_backend::pipe;
+}
+
+void fault_safe_copy_disposition_set(int signum, [[maybe_unused]] const void* handler) {
+    if (signum != SIGSEGV && signum != SIGBUS) {
+        return;
+    }
+#ifdef IOMMUSIM_FAULT_FIXUP
+    if (handler == reinterpret_cast<const void*>(&on_fault)) {
+        return;  // the copies' own (installing it calls the program's sigaction)
+    }
+#endif
+    g_program_handler.store(true, std::memory_order_relaxed);
+}
+
+void fault_safe_copy_use(std::optional<fault_safe_backend> backend) {
+    g_forced.store(backend ? static_cast<int>(*backend) : automatic, std::memory_order_relaxed);
 }
 
 }  // namespace iommusim

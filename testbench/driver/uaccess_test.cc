@@ -44,11 +44,16 @@ class two_pages {
     unsigned char* m_base = nullptr;
 };
 
-// Every test runs with process_vm_readv/writev and with the pipe fallback.
-class Uaccess : public ::testing::TestWithParam<bool> {
+// Every test runs with each way of copying (tlm/fault_safe_copy.h).
+class Uaccess : public ::testing::TestWithParam<fault_safe_backend> {
   protected:
-    void SetUp() override { fault_safe_copy_use_pipe(GetParam()); }
-    void TearDown() override { fault_safe_copy_use_pipe(false); }
+    void SetUp() override {
+        if (GetParam() == fault_safe_backend::fault_fixup && !fault_safe_copy_fixup_available()) {
+            GTEST_SKIP() << "no fault-fixup copy in this build (a sanitizer keeps the fault handler)";
+        }
+        fault_safe_copy_use(GetParam());
+    }
+    void TearDown() override { fault_safe_copy_use(std::nullopt); }
 };
 
 TEST_P(Uaccess, CopyFromUserReportsAndZeroFillsTheUncopiedTail) {
@@ -324,9 +329,19 @@ TEST(UserSpaceScope, RoutesTheUserCopiesToTheCurrentSpace) {
     EXPECT_EQ('h', local[7]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Uaccess, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                             return info.param ? std::string("Pipe") : std::string("ProcessVm");
+INSTANTIATE_TEST_SUITE_P(Backends, Uaccess,
+                         ::testing::Values(fault_safe_backend::fault_fixup, fault_safe_backend::process_vm,
+                                           fault_safe_backend::pipe),
+                         [](const ::testing::TestParamInfo<fault_safe_backend>& info) {
+                             switch (info.param) {
+                                 case fault_safe_backend::fault_fixup:
+                                     return std::string("FaultFixup");
+                                 case fault_safe_backend::process_vm:
+                                     return std::string("ProcessVm");
+                                 case fault_safe_backend::pipe:
+                                     break;
+                             }
+                             return std::string("Pipe");
                          });
 
 }  // namespace

@@ -125,11 +125,15 @@ TEST(SparseMemory, AdoptMapsHostBufferWithoutCopy) {
 }
 
 // Adopted memory the host unmaps or write-protects behind the model's back: accesses fail and
-// are counted, the process gets no signal. Through process_vm_readv/writev and through the pipe.
+// are counted, the process gets no signal. Each way of copying (tlm/fault_safe_copy.h).
 TEST(SparseMemory, AdoptedMemoryThatTheHostTakesAwayFailsInsteadOfCrashing) {
-    for (const bool pipe : {false, true}) {
-        SCOPED_TRACE(pipe ? "pipe" : "process_vm");
-        fault_safe_copy_use_pipe(pipe);
+    for (const fault_safe_backend backend :
+         {fault_safe_backend::fault_fixup, fault_safe_backend::process_vm, fault_safe_backend::pipe}) {
+        if (backend == fault_safe_backend::fault_fixup && !fault_safe_copy_fixup_available()) {
+            continue;  // a sanitizer build
+        }
+        SCOPED_TRACE(static_cast<int>(backend));
+        fault_safe_copy_use(backend);
         sparse_memory mem;
         void* m = mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         ASSERT_NE(m, MAP_FAILED);
@@ -153,7 +157,7 @@ TEST(SparseMemory, AdoptedMemoryThatTheHostTakesAwayFailsInsteadOfCrashing) {
         ASSERT_TRUE(mem.release(pa));
         munmap(host, 4096);
     }
-    fault_safe_copy_use_pipe(false);
+    fault_safe_copy_use(std::nullopt);
 }
 
 TEST(SparseMemory, HostPtrIsPageBoundedAndStopsBeforeErrors) {
