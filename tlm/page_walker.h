@@ -116,8 +116,28 @@ class page_walker {
     // While set, every paging-structure-cache hit of a walk is appended to *log (nullptr: none).
     void set_psc_use_log(std::vector<psc_use>* log) { m_psc_log = log; }
 
+    // The first-stage walks of one PASID entry for one access, decided once (the translator plans
+    // them per request source): the root and levels, and the plain-entry masks of its A/EA/D needs.
+    struct fs_plan {
+        plain_entries plain;
+        uint64_t root = 0;
+        unsigned levels = 4;
+    };
+    // The plan of p's walks with side effects for `access`; false when they need more than plain
+    // first-stage entries can give (another kind, the paging-structure caches, a root beyond HAW).
+    bool plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const;
+    // walk(p, va, access, true) when every entry on the way is plain (plan.levels reads, no flag to
+    // set) in a directly readable page, the leaf's rights allow the access and its page is outside
+    // the interrupt window: true with the 4 KiB page's out_addr and perm. Else false, having read,
+    // counted, observed and changed nothing: walk() decides.
+    bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, const access_type& access,
+                      uint64_t& out_addr, uint8_t& perm);
+
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
+    // The iotlb_perm bits a read or write (no exec) of privilege `priv` needs in p's stages:
+    // check_rights allows it exactly when perm holds all of them.
+    static uint8_t rights_needed(const pasid_info& p, bool write, bool priv);
     // Its first-stage half (U/S, R/W, XD, WPE, SMEP) and its second-stage half (R, W, X with SSEE).
     static hw::fault_reason check_fs_rights(const pasid_info& p, uint8_t perm, const access_type& access);
     static hw::fault_reason check_ss_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -336,6 +356,38 @@ inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_ty
     return true;
 }
 
+inline bool page_walker::plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const {
+    if (p.kind != translation_kind::first_stage || (m_psc != nullptr && m_config.psc_enable) ||
+        (p.fsptptr & m_haw_mask)) {
+        return false;
+    }
+    walk_ctx w;
+    w.p = &p;
+    plan.plain = fs_plain_entries(w, access, true);
+    plan.root = p.fsptptr;
+    plan.levels = p.fs_levels;
+    return true;
+}
+
+// Inline: the translator's miss path.
+inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, const access_type& access,
+                                      uint64_t& out_addr, uint8_t& perm) {
+    if (m_observing) [[unlikely]] {
+        return false;
+    }
+    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels, plan.plain);
+    walk_result r;
+    if (!run.done ||
+        fs_plain_leaf(p, fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, va, access, r) !=
+            hw::fault_reason::none ||
+        hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
+        return false;
+    }
+    out_addr = r.out_addr;
+    perm = r.perm;
+    return true;
+}
+
 inline void page_walker::prepare(walk_ctx& w) const {
     w.ss_need_a = w.p->ssade && w.side_effects ? hw::ss_pte::a::mask : 0;
     w.ss_table_bits = m_ss_reserved | hw::ss_pte::ps::mask | w.ss_need_a;
@@ -480,6 +532,20 @@ inline hw::fault_reason page_walker::check_rights(const pasid_info& p, uint8_t p
         }
     }
     return p.uses_ss() ? check_ss_rights(p, pm, a) : hw::fault_reason::none;
+}
+
+inline uint8_t page_walker::rights_needed(const pasid_info& p, bool write, bool priv) {
+    namespace perm = iotlb_perm;
+    uint8_t need = 0;
+    if (p.uses_fs()) {
+        // A user access needs U/S; a write R/W, unless it is a supervisor one without WPE.
+        need |= priv ? 0 : perm::fs_us;
+        need |= write && (!priv || p.wpe) ? perm::fs_rw : 0;
+    }
+    if (p.uses_ss()) {
+        need |= write ? perm::ss_w : perm::ss_r;
+    }
+    return need;
 }
 
 inline hw::fault_reason page_walker::check_fs_rights(const pasid_info& p, uint8_t pm, const access_type& a) {
