@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "tlm/phys_mem_if.h"
@@ -42,12 +41,10 @@ struct plain_entries {
 template <unsigned level>
 [[gnu::always_inline]] inline bool take_plain(phys_mem_if::direct_view direct, uint64_t addr, const plain_entries& k,
                                               plain_walk& run) {
-    const uint8_t* bytes = direct.bytes(run.table + uint64_t{hw::pt_index(addr, level)} * 8);
-    if (bytes == nullptr) {
+    uint64_t e = 0;
+    if (!direct.load_entry(run.table, hw::pt_index(addr, level), e)) {
         return false;
     }
-    uint64_t e = 0;
-    std::memcpy(&e, bytes, sizeof e);
     if (!(e & k.present)) {
         return false;
     }
@@ -70,9 +67,9 @@ template <unsigned level>
     return true;
 }
 
-// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
-// to the leaf, without calls and unrolled per level (inlined where it is used, so the caller's
-// values stay in registers).
+// Follows the plain entries of directly readable pages from the entry at `level` of `table` (a
+// table page's address: a root pointer, a paging-structure-cache entry's) down to the leaf, without
+// calls and unrolled per level (inlined where it is used, so the caller's values stay in registers).
 [[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
                                                       unsigned level, const plain_entries& k) {
     plain_walk run;
