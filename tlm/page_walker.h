@@ -122,16 +122,18 @@ class page_walker {
         plain_entries plain;
         uint64_t root = 0;
         unsigned levels = 4;
+        uint8_t xd_perm = 0;       // fs_xd when XD counts (NXE)
+        uint8_t access_needs = 0;  // rights_needed() of the access
     };
     // The plan of p's walks with side effects for `access`; false when they need more than plain
-    // first-stage entries can give (another kind, the paging-structure caches, a root beyond HAW).
+    // first-stage entries can give (another kind, the paging-structure caches, a root beyond HAW)
+    // or the access executes (its rights are more than a mask).
     bool plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const;
-    // walk(p, va, access, true) when every entry on the way is plain (plan.levels reads, no flag to
-    // set) in a directly readable page, the leaf's rights allow the access and its page is outside
-    // the interrupt window: true with the 4 KiB page's out_addr and perm. Else false, having read,
-    // counted, observed and changed nothing: walk() decides.
-    bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, const access_type& access,
-                      uint64_t& out_addr, uint8_t& perm);
+    // walk(p, va, access, true) for the access planned when every entry on the way is plain
+    // (plan.levels reads, no flag to set) in a directly readable page, the leaf's rights allow the
+    // access and its page is outside the interrupt window: true with the 4 KiB page's out_addr and
+    // perm. Else false, having read, counted, observed and changed nothing: walk() decides.
+    bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr, uint8_t& perm);
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -238,6 +240,8 @@ class page_walker {
     // its rights checked, then r.
     static hw::fault_reason fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
                                           const access_type& access, walk_result& r);
+    // r for a plain 4 KiB first-stage leaf e that leaves the rights npm (first stage only).
+    static void fs_plain_translation(uint8_t npm, uint64_t e, uint64_t va, walk_result& r);
     // A first-stage walk (no PSC, no observer, no stop) whose entries are all plain and whose pages
     // are all directly readable, all or nothing: true when it decided (f, r and the reads counted);
     // false when it met anything else, having counted nothing: the full walk then does it all.
@@ -333,11 +337,17 @@ inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t 
     if (const hw::fault_reason rights = check_fs_rights(p, npm, access); rights != hw::fault_reason::none) {
         return rights;
     }
+    fs_plain_translation(npm, e, va, r);
+    return hw::fault_reason::none;
+}
+
+inline void page_walker::fs_plain_translation(uint8_t npm, uint64_t e, uint64_t va, walk_result& r) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
     r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     r.level = page_level::size_4k;
     r.perm =
         static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) | (fp::a::get(e) ? perm::accessed : 0));
-    return hw::fault_reason::none;
 }
 
 inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
@@ -358,7 +368,7 @@ inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_ty
 
 inline bool page_walker::plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const {
     if (p.kind != translation_kind::first_stage || (m_psc != nullptr && m_config.psc_enable) ||
-        (p.fsptptr & m_haw_mask)) {
+        (p.fsptptr & m_haw_mask) || access.exec) {
         return false;
     }
     walk_ctx w;
@@ -366,21 +376,29 @@ inline bool page_walker::plan_fs(const pasid_info& p, const access_type& access,
     plan.plain = fs_plain_entries(w, access, true);
     plan.root = p.fsptptr;
     plan.levels = p.fs_levels;
+    plan.xd_perm = p.nxe ? iotlb_perm::fs_xd : 0;
+    plan.access_needs = rights_needed(p, access.write, access.priv);
     return true;
 }
 
 // Inline: the translator's miss path.
-inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, const access_type& access,
-                                      uint64_t& out_addr, uint8_t& perm) {
+inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr,
+                                      uint8_t& perm) {
     if (m_observing) [[unlikely]] {
         return false;
     }
     const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels, plan.plain);
+    if (!run.done) [[unlikely]] {
+        return false;
+    }
+    const uint8_t npm =
+        fs_entry_perm(fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, plan.xd_perm);
+    if ((npm & plan.access_needs) != plan.access_needs) [[unlikely]] {
+        return false;
+    }
     walk_result r;
-    if (!run.done ||
-        fs_plain_leaf(p, fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, va, access, r) !=
-            hw::fault_reason::none ||
-        hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
+    fs_plain_translation(npm, run.leaf, va, r);
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
         return false;
     }
     out_addr = r.out_addr;

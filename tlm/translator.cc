@@ -324,7 +324,7 @@ void translator::walk_planned_and_fill(const translation_request& req, checked_s
     const miss_plan& plan = plan_of(c);
     uint64_t out_addr = 0;
     uint8_t perm = 0;
-    if (!m_walker.walk_planned(plan.fs, *c.p, req.addr, c.access, out_addr, perm)) [[unlikely]] {
+    if (!m_walker.walk_planned(plan.fs, *c.p, req.addr, out_addr, perm)) [[unlikely]] {
         walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
         return;
     }
