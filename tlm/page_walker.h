@@ -387,7 +387,10 @@ inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, 
     if (m_observing) [[unlikely]] {
         return false;
     }
-    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels, plan.plain);
+    // P is in both masks wanted: no test of its own.
+    plain_entries plain = plan.plain;
+    plain.present = 0;
+    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels, plain);
     if (!run.done) [[unlikely]] {
         return false;
     }

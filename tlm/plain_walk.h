@@ -24,9 +24,9 @@ struct plain_walk {
     bool done = false;
 };
 
-// What makes an entry of a stage plain: present (some bit of `present`), and masked with
-// table_check (a table pointer, levels above 1; none taken unless `tables`) or leaf_check (a 4 KiB
-// leaf) equal to table_want or leaf_want.
+// What makes an entry of a stage plain: present (some bit of `present`; 0: the masks below ask for
+// it), and masked with table_check (a table pointer, levels above 1; none taken unless `tables`) or
+// leaf_check (a 4 KiB leaf) equal to table_want or leaf_want.
 struct plain_entries {
     uint64_t present = 0;
     uint64_t table_check = 0;
@@ -45,7 +45,7 @@ template <unsigned level>
     if (!direct.load_entry(run.table, hw::pt_index(addr, level), e)) {
         return false;
     }
-    if (!(e & k.present)) {
+    if (k.present != 0 && !(e & k.present)) {
         return false;
     }
     if constexpr (level == 1) {
