@@ -387,10 +387,10 @@ inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, 
     if (m_observing) [[unlikely]] {
         return false;
     }
-    // P is in both masks wanted: no test of its own.
-    plain_entries plain = plan.plain;
-    plain.present = 0;
-    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels, plain);
+    // P is in both masks wanted: no test of its own; table pointers are taken (no PSC).
+    const plain_entries& k = plan.plain;
+    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels,
+                                        plain_entries{0, k.table_check, k.table_want, k.leaf_check, k.leaf_want, true});
     if (!run.done) [[unlikely]] {
         return false;
     }

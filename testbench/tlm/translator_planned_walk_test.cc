@@ -191,6 +191,46 @@ TEST_F(PlannedWalk, ObservedReadsAreLeftToTheFullWalk) {
     EXPECT_EQ(levels, (std::vector<unsigned>{4, 3, 2, 1}));
 }
 
+TEST_F(PlannedWalk, ExecutingRequestsTakeTheFullWalk) {
+    cfg.ers = true;
+    pasid_opts o;
+    o.ere = true;
+    o.nxe = true;
+    start(o);
+    map(1, 0x21000, k_fs_urw | k_ad);
+    map(2, 0x22000, k_fs_urw | k_ad | fp::xd::mask);
+    warm({.pasid = 5, .exec = true});
+    const translation_result x = page(1, 0, {.pasid = 5, .exec = true});
+    ASSERT_TRUE(x.ok());
+    EXPECT_EQ(x.walk_accesses, 4u);
+    EXPECT_EQ(page(2, 0, {.pasid = 5, .exec = true}).fault, fault_reason::gn_exec_denied);
+}
+
+// A checked source's plan holds while its entries do: a PASID entry re-read after an invalidation
+// walks its new tables.
+TEST_F(PlannedWalk, NewPasidEntryIsPlannedAgain) {
+    start();
+    map(1, 0x21000, k_fs_urw | k_ad);
+    warm();
+    EXPECT_EQ(page(1, 0x40).out_addr, 0x21040u);
+    const fs_space old = fs;
+    const fs_space other = tb.new_fs(4);
+    tb.map_fs(other, k_warm + 0x1000, 0x61000, 1, k_fs_urw | k_ad, k_fs_urw | k_a);
+    pasid_opts o;
+    o.pgtt = hw::pgtt::first_stage;
+    o.fsptptr = other.root;
+    tb.set_pasid(k_rid, 5, o);
+    tr->invalidate({.kind = scope_kind::pasid_cache_all});
+    tr->invalidate({.kind = scope_kind::iotlb_all});
+    EXPECT_EQ(page(1, 0x40).out_addr, 0x61040u);  // re-read entry, source checked again
+    EXPECT_EQ(page(1, 0x80).out_addr, 0x61080u);  // IOTLB hit
+    tr->invalidate({.kind = scope_kind::iotlb_all});
+    const translation_result r = page(1, 0xc0);  // planned again, on the new root
+    EXPECT_EQ(r.out_addr, 0x610c0u);
+    EXPECT_EQ(r.walk_accesses, 4u);
+    EXPECT_NE(old.root, other.root);
+}
+
 TEST_F(PlannedWalk, PagingStructureCachesTakeTheFullWalk) {
     cfg.psc_enable = true;
     start();
