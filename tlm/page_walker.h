@@ -135,6 +135,32 @@ class page_walker {
     // perm. Else false, having read, counted, observed and changed nothing: walk() decides.
     bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr, uint8_t& perm);
 
+    // The nested walks of one PASID entry for one access that the paging-structure caches shorten
+    // to the leaf (planned once, as fs_plan): a first-stage PDE and second-stage PDEs cached, the
+    // three entries below them plain.
+    struct nested_plan {
+        static constexpr unsigned reads = 3;  // the first-stage leaf and the two second-stage leaves
+        uint64_t fs_leaf_check = 0;           // a plain first-stage leaf, as fs_plain_entries()
+        uint64_t fs_leaf_want = 0;
+        uint64_t ss_leaf_check = 0;  // a plain second-stage leaf (R or W), as ss_translate's short way
+        uint64_t ss_leaf_want = 0;
+        uint64_t gpa_limit = 0;  // ss_input_limit()
+        uint8_t xd_perm = 0;
+        uint8_t fs_needs = 0;     // the first-stage half of rights_needed() of the access
+        uint8_t ss_needs = 0;     // and its second-stage half
+        bool ss_needs_d = false;  // SS A/D: a permitted write needs the second-stage leaf's D
+    };
+    // The plan of p's walks with side effects for `access`; false for another kind, no
+    // paging-structure caches, a second-stage root beyond HAW or an executing access.
+    bool plan_nested(const pasid_info& p, const access_type& access, nested_plan& plan) const;
+    // walk(p, va, access, true) for the access planned when the first-stage PDE of va and the
+    // second-stage PDEs of the GPAs on the way are cached and the leaves below them are plain in
+    // directly readable pages, the rights allow the access and the page is outside the interrupt
+    // window: true with out_addr and perm, the caches' hits counted and made the most recently used
+    // in the walk's order. Else false, having counted, observed and changed nothing.
+    bool walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va, bool write, uint64_t& out_addr,
+                             uint8_t& perm);
+
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
     // The iotlb_perm bits a read or write (no exec) of privilege `priv` needs in p's stages:
@@ -406,6 +432,95 @@ inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, 
     }
     out_addr = r.out_addr;
     perm = r.perm;
+    return true;
+}
+
+inline bool page_walker::plan_nested(const pasid_info& p, const access_type& access, nested_plan& plan) const {
+    namespace sp = hw::ss_pte;
+    namespace perm = iotlb_perm;
+    if (p.kind != translation_kind::nested || m_psc == nullptr || !m_config.psc_enable || (p.ssptptr & m_haw_mask) ||
+        access.exec) {
+        return false;
+    }
+    walk_ctx w;
+    w.p = &p;
+    const plain_entries fs = fs_plain_entries(w, access, false);
+    plan.fs_leaf_check = fs.leaf_check;
+    plan.fs_leaf_want = fs.leaf_want;
+    const uint64_t need_a = p.ssade ? sp::a::mask : 0;
+    plan.ss_leaf_check = m_ss_reserved | need_a;
+    plan.ss_leaf_want = need_a;
+    plan.gpa_limit = ss_input_limit(p);
+    plan.xd_perm = p.nxe ? perm::fs_xd : 0;
+    const uint8_t needs = rights_needed(p, access.write, access.priv);
+    plan.fs_needs = needs & (perm::fs_rw | perm::fs_us);
+    plan.ss_needs = needs & ss_rwx;
+    plan.ss_needs_d = p.ssade && access.write;
+    return true;
+}
+
+// Inline: the translator's miss path.
+inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
+                                             uint64_t& out_addr, uint8_t& perm) {
+    namespace fp = hw::fs_pte;
+    namespace sp = hw::ss_pte;
+    namespace pm = iotlb_perm;
+    using stage = paging_structure_cache::stage;
+    if (m_observing || m_psc_log != nullptr) [[unlikely]] {
+        return false;
+    }
+    const phys_mem_if::direct_view direct = m_mem.direct();
+    // The second stage of a GPA: its cached PDE and the plain 4 KiB leaf below it.
+    struct ss_leaf {
+        uint32_t slot = 0;
+        uint64_t e = 0;
+        uint8_t perm = 0;
+    };
+    auto ss_plain = [&](uint64_t gpa, bool for_write, ss_leaf& out) {
+        const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out.slot);
+        if (pde == nullptr || !direct.load_entry(pde->next_table, hw::pt_index(gpa, 1), out.e) ||
+            !(out.e & (sp::r::mask | sp::w::mask)) || (out.e & plan.ss_leaf_check) != plan.ss_leaf_want) {
+            return false;
+        }
+        out.perm = ss_entry_perm(pde->perm, out.e);
+        return !(plan.ss_needs_d && for_write && (out.perm & pm::ss_w) && !sp::d::get(out.e));
+    };
+    // PSC tags use the 57-bit input address (fs_walk_stages).
+    const uint64_t fva = va & hw::low_mask(57);
+    uint32_t fs_slot = 0;
+    const paging_structure_cache::entry* pde = m_psc->peek(stage::first, p.did, p.pasid, 2, fva, fs_slot);
+    if (pde == nullptr) {
+        return false;
+    }
+    const uint64_t entry_gpa = pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
+    ss_leaf table;
+    uint64_t e = 0;
+    if (entry_gpa >= plan.gpa_limit || !ss_plain(entry_gpa, false, table) || !(table.perm & pm::ss_r) ||
+        !direct.load_entry(table.e & sp::addr::mask, hw::pt_index(fva, 1), e) ||
+        (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
+        return false;
+    }
+    const uint8_t npm = fs_entry_perm(pde->perm, e, plan.xd_perm);
+    const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+    ss_leaf leaf;
+    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit || !ss_plain(out_gpa, write, leaf) ||
+        (leaf.perm & plan.ss_needs) != plan.ss_needs) {
+        return false;
+    }
+    const uint64_t hpa = (leaf.e & sp::addr::mask) | (out_gpa & (hw::page_size_4k - 1));
+    if (hw::overlaps_interrupt_window(hpa, 1)) {
+        return false;
+    }
+    // What the walk's lookups do, in its order.
+    m_psc->touch(stage::first, 2, fs_slot);
+    ++fs_psc_hits;
+    m_psc->touch(stage::second, 2, table.slot);
+    m_psc->touch(stage::second, 2, leaf.slot);
+    ss_psc_hits += 2;
+    const bool ss_dirty = !p.ssade || sp::d::get(leaf.e);
+    out_addr = hpa;
+    perm = static_cast<uint8_t>(npm | leaf.perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |
+                                (fp::a::get(e) ? pm::accessed : 0));
     return true;
 }
 

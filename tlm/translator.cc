@@ -119,7 +119,11 @@ inline void translator::translate_checked(const translation_request& req, const 
             plan_misses(*source, p, access);
         }
         if (source->misses == miss_path::planned) [[likely]] {
-            walk_planned_and_fill(req, *source, vpn, r);
+            walk_planned_and_fill<miss_path::planned>(req, *source, vpn, r);
+            return;
+        }
+        if (source->misses == miss_path::planned_nested) {
+            walk_planned_and_fill<miss_path::planned_nested>(req, *source, vpn, r);
             return;
         }
     }
@@ -128,7 +132,14 @@ inline void translator::translate_checked(const translation_request& req, const 
 
 [[gnu::noinline]] void translator::plan_misses(checked_source& c, const pasid_info& p, const access_type& access) {
     miss_plan& plan = plan_of(c);
-    c.misses = !caches_not_present() && m_walker.plan_fs(p, access, plan.fs) ? miss_path::planned : miss_path::full;
+    c.misses = miss_path::full;
+    if (!caches_not_present()) {
+        if (m_walker.plan_fs(p, access, plan.fs)) {
+            c.misses = miss_path::planned;
+        } else if (m_walker.plan_nested(p, access, plan.nested)) {
+            c.misses = miss_path::planned_nested;
+        }
+    }
     plan.read_needs = page_walker::rights_needed(p, false, access.priv);
     plan.write_needs = page_walker::rights_needed(p, true, access.priv) | iotlb_perm::dirty;
 }
@@ -319,18 +330,29 @@ inline void translator::fill_walked(const pasid_info& p, uint32_t pasid, uint64_
     r.can_write = (perm & write_needs) == write_needs;
 }
 
+template <translator::miss_path path>
 void translator::walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
                                        translation_result& r) {
     const miss_plan& plan = plan_of(c);
     uint64_t out_addr = 0;
     uint8_t perm = 0;
-    if (!m_walker.walk_planned(plan.fs, *c.p, req.addr, out_addr, perm)) [[unlikely]] {
+    unsigned reads = 0;
+    bool walked = false;
+    if constexpr (path == miss_path::planned) {
+        walked = m_walker.walk_planned(plan.fs, *c.p, req.addr, out_addr, perm);
+        reads = plan.fs.levels;
+    } else {
+        static_assert(path == miss_path::planned_nested);
+        walked = m_walker.walk_planned_nested(plan.nested, *c.p, req.addr, c.access.write, out_addr, perm);
+        reads = page_walker::nested_plan::reads;
+    }
+    if (!walked) [[unlikely]] {
         walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
         return;
     }
     ++m_stats.walks;
-    r.walk_accesses += plan.fs.levels;
-    m_stats.walk_accesses += plan.fs.levels;
+    r.walk_accesses += reads;
+    m_stats.walk_accesses += reads;
     fill_walked(*c.p, c.pasid, vpn, page_level::size_4k, out_addr, perm, plan.read_needs, plan.write_needs, r);
 }
 

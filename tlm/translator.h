@@ -148,7 +148,8 @@ class translator final : public invalidation_target {
     // the page differs), so only the LRU updates are repeated. One per source in a small
     // direct-mapped table, so that interleaved devices keep theirs. Not used by the stale checker
     // (it records the entries it uses).
-    enum class miss_path : uint8_t { undecided, planned, full };
+    // planned: page_walker::walk_planned; planned_nested: walk_planned_nested; full: walk_and_fill.
+    enum class miss_path : uint8_t { undecided, planned, planned_nested, full };
     // Cache-line aligned: also makes the table's stride a power of two (cheap to index).
     struct alignas(64) checked_source {
         bool valid = false;
@@ -192,10 +193,11 @@ class translator final : public invalidation_target {
     uint64_t cache_changes() const { return m_context_cache.changes() + m_pasid_cache.changes(); }
 
     // What the IOTLB misses of one checked source share, decided at its first (its entries and
-    // access are the same while it holds): the planned first-stage walk (miss_path::planned: no
-    // not-present caching, page_walker::plan_fs) and the rights its fills report.
+    // access are the same while it holds): the planned first-stage or nested walk (no not-present
+    // caching; page_walker::plan_fs, plan_nested) and the rights its fills report.
     struct miss_plan {
         page_walker::fs_plan fs;
+        page_walker::nested_plan nested;
         uint8_t read_needs = 0;   // iotlb_perm bits of can_read
         uint8_t write_needs = 0;  // and of can_write (D included)
     };
@@ -233,6 +235,7 @@ class translator final : public invalidation_target {
                        bool fpd, uint64_t vpn, checked_source* source, translation_result& r);
     // walk_and_fill() of a source whose misses take the planned walk (walk_and_fill() when the
     // planned walk does not decide).
+    template <miss_path path>
     void walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn, translation_result& r);
     // The IOTLB fill of a walk's translation (page at `level`, perm) and the result's answer;
     // read_needs / write_needs: the rights of can_read / can_write.

@@ -1,6 +1,6 @@
-// Translator tests: the planned first-stage walk of an IOTLB miss (the misses of a request source
-// whose context and PASID entries were cached, without paging-structure caches): what it answers,
-// fills and counts, and every case it leaves to the full walk.
+// Translator tests: the planned walks of an IOTLB miss (the misses of a request source whose
+// context and PASID entries were cached): first stage without paging-structure caches, nested with
+// them warm; what they answer, fill and count, and every case they leave to the full walk.
 #include <vector>
 
 #include "tlm/translator_fixture_util.h"
@@ -240,6 +240,115 @@ TEST_F(PlannedWalk, PagingStructureCachesTakeTheFullWalk) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.walk_accesses, 1u);  // resumed below the cached PDE
     EXPECT_EQ(tr->stats().fs_psc_hits, 1u);
+}
+
+// The planned nested walk: the paging-structure caches warm (the first translation fills them),
+// later pages of the same first-stage leaf table read three entries.
+class PlannedNestedWalk : public Translator {
+  protected:
+    static constexpr uint64_t k_out = 0x9000'0000;  // GPA of page n's output: k_out + n * 0x1000
+
+    void start(pasid_opts o = {}) {
+        setup_nested(o);
+        map(0, k_fs_urw | k_a);
+    }
+    void map(unsigned n, uint64_t leaf_flags, uint64_t ss_leaf_flags = k_rw) {
+        tb.map_fs(fs, k_warm + n * 0x1000, k_out + n * 0x1000, 1, leaf_flags, k_fs_urw | k_a);
+        tb.map_ss(ss_root, 4, k_out + n * 0x1000, 0x8'0000'0000 + n * 0x5000, 1, ss_leaf_flags);
+    }
+    void warm(const req_opts& o = {.pasid = 5}) {
+        build();
+        ASSERT_TRUE(xl(k_warm, o).ok());
+        tr->reset_stats();
+    }
+    translation_result page(unsigned n, uint64_t offset, req_opts o = {.pasid = 5}) {
+        return xl(k_warm + n * 0x1000 + offset, o);
+    }
+    // The GPA of the first-stage leaf table (the cached PDE's pointer).
+    uint64_t leaf_table_gpa() {
+        uint32_t slot = 0;
+        const auto* pde = tr->psc().peek(paging_structure_cache::stage::first, 1, 5, 2, k_warm, slot);
+        return pde != nullptr ? pde->next_table : 0;
+    }
+};
+
+TEST_F(PlannedNestedWalk, AnswersFromWarmCachesWithThreeReads) {
+    start();
+    map(1, k_fs_urw | k_ad);
+    warm({.pasid = 5, .write = true});
+    const translation_result r = page(1, 0x10, {.pasid = 5, .write = true});
+    ASSERT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
+    EXPECT_EQ(r.out_addr, 0x8'0000'5010u);
+    EXPECT_EQ(r.page_bytes, 0x1000u);
+    EXPECT_EQ(r.walk_accesses, 3u);
+    EXPECT_TRUE(r.can_read);
+    EXPECT_TRUE(r.can_write);
+    EXPECT_EQ(r.kind, translation_kind::nested);
+    const translation_stats st = tr->stats();
+    EXPECT_EQ(st.walks, 1u);
+    EXPECT_EQ(st.walk_accesses, 3u);
+    EXPECT_EQ(st.fs_psc_hits, 1u);
+    EXPECT_EQ(st.fs_psc_misses, 0u);
+    EXPECT_EQ(st.ss_psc_hits, 2u);
+    EXPECT_EQ(st.ss_psc_misses, 0u);
+    EXPECT_EQ(st.iotlb_fills, 1u);
+    const std::optional<iotlb_entry> e = tlb->lookup(1, 5, translation_kind::nested, (k_warm >> 12) + 1);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->payload.out_pfn, 0x8'0000'5u);
+    EXPECT_EQ(e->payload.perm, pm::fs_rw | pm::fs_us | pm::ss_r | pm::ss_w | pm::dirty | pm::accessed);
+}
+
+TEST_F(PlannedNestedWalk, ReadOnlySecondStage) {
+    start();
+    map(1, k_fs_urw | k_ad, sp::r::mask);
+    warm();
+    const translation_result r = page(1, 0);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.walk_accesses, 3u);
+    EXPECT_TRUE(r.can_read);
+    EXPECT_FALSE(r.can_write);
+    EXPECT_EQ(page(1, 0, {.pasid = 5, .write = true}).fault, fault_reason::gn_write_denied);
+}
+
+// The hits are made the most recently used in the walk's order: the leaf table's second-stage PDE,
+// then the output's.
+TEST_F(PlannedNestedWalk, HitsAreMadeMostRecentlyUsed) {
+    cfg.ss_psc_entries = 2;
+    start();
+    map(1, k_fs_urw | k_ad);
+    warm();
+    using stage = paging_structure_cache::stage;
+    const uint64_t tables = leaf_table_gpa();
+    ASSERT_NE(tables, 0u);
+    ASSERT_NE(tr->psc().lookup(stage::second, 1, 0, 2, tables), nullptr);  // the output's PDE now the older
+    ASSERT_TRUE(page(1, 0).ok());
+    EXPECT_EQ(tr->stats().walk_accesses, 3u);
+    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});  // evicts the least recently used
+    uint32_t slot = 0;
+    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
+    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+}
+
+TEST_F(PlannedNestedWalk, OtherCasesAreLeftToTheFullWalk) {
+    start();
+    map(1, k_fs_urw);            // A clear
+    map(2, k_fs_urw | k_ad, 0);  // output not mapped by the second stage
+    map(3, k_fs_urw | k_ad);
+    warm();
+    const translation_result a = page(1, 0);
+    ASSERT_TRUE(a.ok());
+    EXPECT_GT(a.walk_accesses, 3u);  // the A update through the second stage
+    EXPECT_TRUE(fp::a::get(tb.read64(tb.fs_entry_addr(fs, k_warm + 0x1000, 1))));
+    const translation_result absent = page(2, 0);
+    EXPECT_FALSE(absent.ok());
+    EXPECT_EQ(absent.walk_accesses, 3u);
+    std::vector<walk_stage> stages;
+    tr->walker().set_read_observer([&](uint64_t, walk_stage st, unsigned) { stages.push_back(st); });
+    tr->reset_stats();
+    ASSERT_TRUE(page(3, 0).ok());
+    EXPECT_EQ(stages,
+              (std::vector<walk_stage>{walk_stage::second_stage, walk_stage::first_stage, walk_stage::second_stage}));
+    EXPECT_EQ(tr->stats().ss_psc_hits, 2u);
 }
 
 }  // namespace
