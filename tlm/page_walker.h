@@ -158,8 +158,8 @@ class page_walker {
     // directly readable pages, the rights allow the access and the page is outside the interrupt
     // window: true with out_addr and perm, the caches' hits counted and made the most recently used
     // in the walk's order. Else false, having counted, observed and changed nothing.
-    bool walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va, bool write, uint64_t& out_addr,
-                             uint8_t& perm);
+    [[gnu::always_inline]] bool walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va,
+                                                    bool write, uint64_t& out_addr, uint8_t& perm);
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -476,7 +476,7 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
         uint64_t e = 0;
         uint8_t perm = 0;
     };
-    auto ss_plain = [&](uint64_t gpa, bool for_write, ss_leaf& out) {
+    auto ss_plain = [&](uint64_t gpa, bool for_write, ss_leaf& out) __attribute__((always_inline)) {
         const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out.slot);
         if (pde == nullptr || !direct.load_entry(pde->next_table, hw::pt_index(gpa, 1), out.e) ||
             !(out.e & (sp::r::mask | sp::w::mask)) || (out.e & plan.ss_leaf_check) != plan.ss_leaf_want) {
