@@ -149,6 +149,11 @@ class page_walker {
         uint8_t fs_needs = 0;     // the first-stage half of rights_needed() of the access
         uint8_t ss_needs = 0;     // and its second-stage half
         bool ss_needs_d = false;  // SS A/D: a permitted write needs the second-stage leaf's D
+        // Where the walks found the caches' entries last (paging_structure_cache::peek looks there
+        // first): the first-stage PDE, the leaf table's and the output's second-stage PDEs.
+        uint32_t fs_slot = 0;
+        uint32_t ss_table_slot = 0;
+        uint32_t ss_out_slot = 0;
     };
     // The plan of p's walks with side effects for `access`; false for another kind, no
     // paging-structure caches, a second-stage root beyond HAW or an executing access.
@@ -158,8 +163,8 @@ class page_walker {
     // directly readable pages, the rights allow the access and the page is outside the interrupt
     // window: true with out_addr and perm, the caches' hits counted and made the most recently used
     // in the walk's order. Else false, having counted, observed and changed nothing.
-    [[gnu::always_inline]] bool walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va,
-                                                    bool write, uint64_t& out_addr, uint8_t& perm);
+    [[gnu::always_inline]] bool walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
+                                                    uint64_t& out_addr, uint8_t& perm);
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -460,7 +465,7 @@ inline bool page_walker::plan_nested(const pasid_info& p, const access_type& acc
 }
 
 // Inline: the translator's miss path.
-inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
+inline bool page_walker::walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
                                              uint64_t& out_addr, uint8_t& perm) {
     namespace fp = hw::fs_pte;
     namespace sp = hw::ss_pte;
@@ -472,12 +477,11 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
     const phys_mem_if::direct_view direct = m_mem.direct();
     // The second stage of a GPA: its cached PDE and the plain 4 KiB leaf below it.
     struct ss_leaf {
-        uint32_t slot = 0;
         uint64_t e = 0;
         uint8_t perm = 0;
     };
-    auto ss_plain = [&](uint64_t gpa, bool for_write, ss_leaf& out) __attribute__((always_inline)) {
-        const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out.slot);
+    auto ss_plain = [&](uint64_t gpa, bool for_write, uint32_t& slot, ss_leaf& out) __attribute__((always_inline)) {
+        const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, slot);
         if (pde == nullptr || !direct.load_entry(pde->next_table, hw::pt_index(gpa, 1), out.e) ||
             !(out.e & (sp::r::mask | sp::w::mask)) || (out.e & plan.ss_leaf_check) != plan.ss_leaf_want) {
             return false;
@@ -487,7 +491,9 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
     };
     // PSC tags use the 57-bit input address (fs_walk_stages).
     const uint64_t fva = va & hw::low_mask(57);
-    uint32_t fs_slot = 0;
+    uint32_t fs_slot = plan.fs_slot;
+    uint32_t table_slot = plan.ss_table_slot;
+    uint32_t out_slot = plan.ss_out_slot;
     const paging_structure_cache::entry* pde = m_psc->peek(stage::first, p.did, p.pasid, 2, fva, fs_slot);
     if (pde == nullptr) {
         return false;
@@ -495,7 +501,7 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
     const uint64_t entry_gpa = pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
     ss_leaf table;
     uint64_t e = 0;
-    if (entry_gpa >= plan.gpa_limit || !ss_plain(entry_gpa, false, table) || !(table.perm & pm::ss_r) ||
+    if (entry_gpa >= plan.gpa_limit || !ss_plain(entry_gpa, false, table_slot, table) || !(table.perm & pm::ss_r) ||
         !direct.load_entry(table.e & sp::addr::mask, hw::pt_index(fva, 1), e) ||
         (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
         return false;
@@ -503,8 +509,8 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
     const uint8_t npm = fs_entry_perm(pde->perm, e, plan.xd_perm);
     const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     ss_leaf leaf;
-    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit || !ss_plain(out_gpa, write, leaf) ||
-        (leaf.perm & plan.ss_needs) != plan.ss_needs) {
+    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit ||
+        !ss_plain(out_gpa, write, out_slot, leaf) || (leaf.perm & plan.ss_needs) != plan.ss_needs) {
         return false;
     }
     const uint64_t hpa = (leaf.e & sp::addr::mask) | (out_gpa & (hw::page_size_4k - 1));
@@ -514,9 +520,12 @@ inline bool page_walker::walk_planned_nested(const nested_plan& plan, const pasi
     // What the walk's lookups do, in its order.
     m_psc->touch(stage::first, 2, fs_slot);
     ++fs_psc_hits;
-    m_psc->touch(stage::second, 2, table.slot);
-    m_psc->touch(stage::second, 2, leaf.slot);
+    m_psc->touch(stage::second, 2, table_slot);
+    m_psc->touch(stage::second, 2, out_slot);
     ss_psc_hits += 2;
+    plan.fs_slot = fs_slot;
+    plan.ss_table_slot = table_slot;
+    plan.ss_out_slot = out_slot;
     const bool ss_dirty = !p.ssade || sp::d::get(leaf.e);
     out_addr = hpa;
     perm = static_cast<uint8_t>(npm | leaf.perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |

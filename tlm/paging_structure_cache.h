@@ -45,6 +45,8 @@ class paging_structure_cache {
                                                       unsigned& level);
     void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, const entry& e);
     // lookup() without making the entry the most recently used (slot: where it is, for touch()).
+    // A slot that peek() returned before is looked at first: while it still holds the tag (tags are
+    // unique per level), its entry is the one, found without the probes.
     const entry* peek(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, uint32_t& slot) const;
     // What lookup() would have done to the LRU order for the entry peek() found (nothing changed since).
     void touch(stage st, unsigned level, uint32_t slot);
@@ -193,7 +195,12 @@ inline const paging_structure_cache::entry* paging_structure_cache::peek(stage s
         return nullptr;
     }
     const level_array& a = m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
-    const uint32_t i = a.find(tag_key(did, st == stage::second ? 0 : pasid), addr >> prefix_shift(level));
+    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const uint64_t prefix = addr >> prefix_shift(level);
+    if (slot < a.keys.size() && a.keys[slot] == key && a.prefixes[slot] == prefix) {
+        return &a.entries[slot];
+    }
+    const uint32_t i = a.find(key, prefix);
     if (i == level_array::none) {
         return nullptr;
     }

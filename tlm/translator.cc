@@ -333,7 +333,7 @@ inline void translator::fill_walked(const pasid_info& p, uint32_t pasid, uint64_
 template <translator::miss_path path>
 void translator::walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
                                        translation_result& r) {
-    const miss_plan& plan = plan_of(c);
+    miss_plan& plan = plan_of(c);
     uint64_t out_addr = 0;
     uint8_t perm = 0;
     unsigned reads = 0;
