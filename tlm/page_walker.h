@@ -116,8 +116,61 @@ class page_walker {
     // While set, every paging-structure-cache hit of a walk is appended to *log (nullptr: none).
     void set_psc_use_log(std::vector<psc_use>* log) { m_psc_log = log; }
 
+    // The first-stage walks of one PASID entry for one access, decided once (the translator plans
+    // them per request source): the root and levels, and the plain-entry masks of its A/EA/D needs.
+    struct fs_plan {
+        plain_entries plain;
+        uint64_t root = 0;
+        unsigned levels = 4;
+        uint8_t xd_perm = 0;       // fs_xd when XD counts (NXE)
+        uint8_t access_needs = 0;  // rights_needed() of the access
+    };
+    // The plan of p's walks with side effects for `access`; false when they need more than plain
+    // first-stage entries can give (another kind, the paging-structure caches, a root beyond HAW)
+    // or the access executes (its rights are more than a mask).
+    bool plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const;
+    // walk(p, va, access, true) for the access planned when every entry on the way is plain
+    // (plan.levels reads, no flag to set) in a directly readable page, the leaf's rights allow the
+    // access and its page is outside the interrupt window: true with the 4 KiB page's out_addr and
+    // perm. Else false, having read, counted, observed and changed nothing: walk() decides.
+    bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr, uint8_t& perm);
+
+    // The nested walks of one PASID entry for one access that the paging-structure caches shorten
+    // to the leaf (planned once, as fs_plan): a first-stage PDE and second-stage PDEs cached, the
+    // three entries below them plain.
+    struct nested_plan {
+        static constexpr unsigned reads = 3;  // the first-stage leaf and the two second-stage leaves
+        uint64_t fs_leaf_check = 0;           // a plain first-stage leaf, as fs_plain_entries()
+        uint64_t fs_leaf_want = 0;
+        uint64_t ss_leaf_check = 0;  // a plain second-stage leaf (R or W), as ss_translate's short way
+        uint64_t ss_leaf_want = 0;
+        uint64_t gpa_limit = 0;  // ss_input_limit()
+        uint8_t xd_perm = 0;
+        uint8_t fs_needs = 0;     // the first-stage half of rights_needed() of the access
+        uint8_t ss_needs = 0;     // and its second-stage half
+        bool ss_needs_d = false;  // SS A/D: a permitted write needs the second-stage leaf's D
+        // Where the walks found the caches' entries last (paging_structure_cache::peek looks there
+        // first): the first-stage PDE, the leaf table's and the output's second-stage PDEs.
+        uint32_t fs_slot = 0;
+        uint32_t ss_table_slot = 0;
+        uint32_t ss_out_slot = 0;
+    };
+    // The plan of p's walks with side effects for `access`; false for another kind, no
+    // paging-structure caches, a second-stage root beyond HAW or an executing access.
+    bool plan_nested(const pasid_info& p, const access_type& access, nested_plan& plan) const;
+    // walk(p, va, access, true) for the access planned when the first-stage PDE of va and the
+    // second-stage PDEs of the GPAs on the way are cached and the leaves below them are plain in
+    // directly readable pages, the rights allow the access and the page is outside the interrupt
+    // window: true with out_addr and perm, the caches' hits counted and made the most recently used
+    // in the walk's order. Else false, having counted, observed and changed nothing.
+    [[gnu::always_inline]] bool walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
+                                                    uint64_t& out_addr, uint8_t& perm);
+
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
+    // The iotlb_perm bits a read or write (no exec) of privilege `priv` needs in p's stages:
+    // check_rights allows it exactly when perm holds all of them.
+    static uint8_t rights_needed(const pasid_info& p, bool write, bool priv);
     // Its first-stage half (U/S, R/W, XD, WPE, SMEP) and its second-stage half (R, W, X with SSEE).
     static hw::fault_reason check_fs_rights(const pasid_info& p, uint8_t perm, const access_type& access);
     static hw::fault_reason check_ss_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -218,6 +271,8 @@ class page_walker {
     // its rights checked, then r.
     static hw::fault_reason fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
                                           const access_type& access, walk_result& r);
+    // r for a plain 4 KiB first-stage leaf e that leaves the rights npm (first stage only).
+    static void fs_plain_translation(uint8_t npm, uint64_t e, uint64_t va, walk_result& r);
     // A first-stage walk (no PSC, no observer, no stop) whose entries are all plain and whose pages
     // are all directly readable, all or nothing: true when it decided (f, r and the reads counted);
     // false when it met anything else, having counted nothing: the full walk then does it all.
@@ -313,11 +368,17 @@ inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t 
     if (const hw::fault_reason rights = check_fs_rights(p, npm, access); rights != hw::fault_reason::none) {
         return rights;
     }
+    fs_plain_translation(npm, e, va, r);
+    return hw::fault_reason::none;
+}
+
+inline void page_walker::fs_plain_translation(uint8_t npm, uint64_t e, uint64_t va, walk_result& r) {
+    namespace fp = hw::fs_pte;
+    namespace perm = iotlb_perm;
     r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     r.level = page_level::size_4k;
     r.perm =
         static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) | (fp::a::get(e) ? perm::accessed : 0));
-    return hw::fault_reason::none;
 }
 
 inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,
@@ -333,6 +394,142 @@ inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_ty
     }
     w.accesses += run.passed;
     f = fs_plain_leaf(p, fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, va, access, r);
+    return true;
+}
+
+inline bool page_walker::plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const {
+    if (p.kind != translation_kind::first_stage || (m_psc != nullptr && m_config.psc_enable) ||
+        (p.fsptptr & m_haw_mask) || access.exec) {
+        return false;
+    }
+    walk_ctx w;
+    w.p = &p;
+    plan.plain = fs_plain_entries(w, access, true);
+    plan.root = p.fsptptr;
+    plan.levels = p.fs_levels;
+    plan.xd_perm = p.nxe ? iotlb_perm::fs_xd : 0;
+    plan.access_needs = rights_needed(p, access.write, access.priv);
+    return true;
+}
+
+// Inline: the translator's miss path.
+inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr,
+                                      uint8_t& perm) {
+    if (m_observing) [[unlikely]] {
+        return false;
+    }
+    // P is in both masks wanted: no test of its own; table pointers are taken (no PSC).
+    const plain_entries& k = plan.plain;
+    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels,
+                                        plain_entries{0, k.table_check, k.table_want, k.leaf_check, k.leaf_want, true});
+    if (!run.done) [[unlikely]] {
+        return false;
+    }
+    const uint8_t npm =
+        fs_entry_perm(fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, plan.xd_perm);
+    if ((npm & plan.access_needs) != plan.access_needs) [[unlikely]] {
+        return false;
+    }
+    walk_result r;
+    fs_plain_translation(npm, run.leaf, va, r);
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
+        return false;
+    }
+    out_addr = r.out_addr;
+    perm = r.perm;
+    return true;
+}
+
+inline bool page_walker::plan_nested(const pasid_info& p, const access_type& access, nested_plan& plan) const {
+    namespace sp = hw::ss_pte;
+    namespace perm = iotlb_perm;
+    if (p.kind != translation_kind::nested || m_psc == nullptr || !m_config.psc_enable || (p.ssptptr & m_haw_mask) ||
+        access.exec) {
+        return false;
+    }
+    walk_ctx w;
+    w.p = &p;
+    const plain_entries fs = fs_plain_entries(w, access, false);
+    plan.fs_leaf_check = fs.leaf_check;
+    plan.fs_leaf_want = fs.leaf_want;
+    const uint64_t need_a = p.ssade ? sp::a::mask : 0;
+    plan.ss_leaf_check = m_ss_reserved | need_a;
+    plan.ss_leaf_want = need_a;
+    plan.gpa_limit = ss_input_limit(p);
+    plan.xd_perm = p.nxe ? perm::fs_xd : 0;
+    const uint8_t needs = rights_needed(p, access.write, access.priv);
+    plan.fs_needs = needs & (perm::fs_rw | perm::fs_us);
+    plan.ss_needs = needs & ss_rwx;
+    plan.ss_needs_d = p.ssade && access.write;
+    return true;
+}
+
+// Inline: the translator's miss path.
+inline bool page_walker::walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
+                                             uint64_t& out_addr, uint8_t& perm) {
+    namespace fp = hw::fs_pte;
+    namespace sp = hw::ss_pte;
+    namespace pm = iotlb_perm;
+    using stage = paging_structure_cache::stage;
+    if (m_observing || m_psc_log != nullptr) [[unlikely]] {
+        return false;
+    }
+    const phys_mem_if::direct_view direct = m_mem.direct();
+    // The second stage of a GPA: its cached PDE and the plain 4 KiB leaf below it.
+    struct ss_leaf {
+        uint64_t e = 0;
+        uint8_t perm = 0;
+    };
+    auto ss_plain = [&](uint64_t gpa, bool for_write, uint32_t& slot, ss_leaf& out) __attribute__((always_inline)) {
+        const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, slot);
+        if (pde == nullptr || !direct.load_entry(pde->next_table, hw::pt_index(gpa, 1), out.e) ||
+            !(out.e & (sp::r::mask | sp::w::mask)) || (out.e & plan.ss_leaf_check) != plan.ss_leaf_want) {
+            return false;
+        }
+        out.perm = ss_entry_perm(pde->perm, out.e);
+        return !(plan.ss_needs_d && for_write && (out.perm & pm::ss_w) && !sp::d::get(out.e));
+    };
+    // PSC tags use the 57-bit input address (fs_walk_stages).
+    const uint64_t fva = va & hw::low_mask(57);
+    uint32_t fs_slot = plan.fs_slot;
+    uint32_t table_slot = plan.ss_table_slot;
+    uint32_t out_slot = plan.ss_out_slot;
+    const paging_structure_cache::entry* pde = m_psc->peek(stage::first, p.did, p.pasid, 2, fva, fs_slot);
+    if (pde == nullptr) {
+        return false;
+    }
+    const uint64_t entry_gpa = pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
+    ss_leaf table;
+    uint64_t e = 0;
+    if (entry_gpa >= plan.gpa_limit || !ss_plain(entry_gpa, false, table_slot, table) || !(table.perm & pm::ss_r) ||
+        !direct.load_entry(table.e & sp::addr::mask, hw::pt_index(fva, 1), e) ||
+        (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
+        return false;
+    }
+    const uint8_t npm = fs_entry_perm(pde->perm, e, plan.xd_perm);
+    const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+    ss_leaf leaf;
+    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit ||
+        !ss_plain(out_gpa, write, out_slot, leaf) || (leaf.perm & plan.ss_needs) != plan.ss_needs) {
+        return false;
+    }
+    const uint64_t hpa = (leaf.e & sp::addr::mask) | (out_gpa & (hw::page_size_4k - 1));
+    if (hw::overlaps_interrupt_window(hpa, 1)) {
+        return false;
+    }
+    // What the walk's lookups do, in its order.
+    m_psc->touch(stage::first, 2, fs_slot);
+    ++fs_psc_hits;
+    m_psc->touch(stage::second, 2, table_slot);
+    m_psc->touch(stage::second, 2, out_slot);
+    ss_psc_hits += 2;
+    plan.fs_slot = fs_slot;
+    plan.ss_table_slot = table_slot;
+    plan.ss_out_slot = out_slot;
+    const bool ss_dirty = !p.ssade || sp::d::get(leaf.e);
+    out_addr = hpa;
+    perm = static_cast<uint8_t>(npm | leaf.perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |
+                                (fp::a::get(e) ? pm::accessed : 0));
     return true;
 }
 
@@ -480,6 +677,20 @@ inline hw::fault_reason page_walker::check_rights(const pasid_info& p, uint8_t p
         }
     }
     return p.uses_ss() ? check_ss_rights(p, pm, a) : hw::fault_reason::none;
+}
+
+inline uint8_t page_walker::rights_needed(const pasid_info& p, bool write, bool priv) {
+    namespace perm = iotlb_perm;
+    uint8_t need = 0;
+    if (p.uses_fs()) {
+        // A user access needs U/S; a write R/W, unless it is a supervisor one without WPE.
+        need |= priv ? 0 : perm::fs_us;
+        need |= write && (!priv || p.wpe) ? perm::fs_rw : 0;
+    }
+    if (p.uses_ss()) {
+        need |= write ? perm::ss_w : perm::ss_r;
+    }
+    return need;
 }
 
 inline hw::fault_reason page_walker::check_fs_rights(const pasid_info& p, uint8_t pm, const access_type& a) {

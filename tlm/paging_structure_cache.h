@@ -44,6 +44,12 @@ class paging_structure_cache {
     [[gnu::always_inline]] const entry* lookup_lowest(uint16_t did, uint32_t pasid, unsigned walk_levels, uint64_t addr,
                                                       unsigned& level);
     void fill(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, const entry& e);
+    // lookup() without making the entry the most recently used (slot: where it is, for touch()).
+    // A slot that peek() returned before is looked at first: while it still holds the tag (tags are
+    // unique per level), its entry is the one, found without the probes.
+    const entry* peek(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, uint32_t& slot) const;
+    // What lookup() would have done to the LRU order for the entry peek() found (nothing changed since).
+    void touch(stage st, unsigned level, uint32_t slot);
 
     unsigned invalidate_all();
     unsigned invalidate_domain(uint16_t did);
@@ -180,6 +186,33 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage
     }
     const uint32_t i = a.find_and_touch(tag_key(did, pasid), addr >> prefix_shift(level));
     return i == level_array::none ? nullptr : &a.entries[i];
+}
+
+inline const paging_structure_cache::entry* paging_structure_cache::peek(stage st, uint16_t did, uint32_t pasid,
+                                                                         unsigned level, uint64_t addr,
+                                                                         uint32_t& slot) const {
+    if (level < min_level || level > max_level) {
+        return nullptr;
+    }
+    const level_array& a = m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
+    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const uint64_t prefix = addr >> prefix_shift(level);
+    if (slot < a.keys.size() && a.keys[slot] == key && a.prefixes[slot] == prefix) {
+        return &a.entries[slot];
+    }
+    const uint32_t i = a.find(key, prefix);
+    if (i == level_array::none) {
+        return nullptr;
+    }
+    slot = i;
+    return &a.entries[i];
+}
+
+inline void paging_structure_cache::touch(stage st, unsigned level, uint32_t slot) {
+    level_array& a = arr(st, level);
+    if (slot != a.mru) {
+        a.make_mru(slot);
+    }
 }
 
 template <paging_structure_cache::stage st>

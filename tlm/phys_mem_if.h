@@ -34,9 +34,17 @@ class phys_mem_if {
     // (a loop of loads with no read, write or cmpxchg in between may keep it in registers).
     class direct_view {
       public:
-        // Where the aligned 8 bytes at pa may be loaded from (the read() they stand for has no
-        // effect but the copy), or nullptr: then read() must be called.
-        const uint8_t* bytes(uint64_t pa) const;
+        // Loads entry `index` (8 bytes) of the page-aligned table at `table` into value when its page
+        // is directly readable (the read() it stands for has no effect but the copy); false: read()
+        // must be called.
+        bool load_entry(uint64_t table, unsigned index, uint64_t& value) const {
+            const direct_page& d = m_pages[(table >> 12) & m_mask];
+            if (d.pfn != table >> 12) {
+                return false;
+            }
+            std::memcpy(&value, d.bytes + uint64_t{index} * 8, sizeof value);
+            return true;
+        }
 
       private:
         friend class phys_mem_if;
@@ -105,10 +113,5 @@ class phys_mem_if {
 };
 
 inline const phys_mem_if::direct_page phys_mem_if::k_no_direct_page{};
-
-inline const uint8_t* phys_mem_if::direct_view::bytes(uint64_t pa) const {
-    const direct_page& d = m_pages[(pa >> 12) & m_mask];
-    return d.pfn == pa >> 12 ? d.bytes + (pa & 0xfff) : nullptr;
-}
 
 }  // namespace iommusim

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
 #include "iommusim/hw/vtd_pte.h"
 #include "tlm/phys_mem_if.h"
@@ -25,9 +24,9 @@ struct plain_walk {
     bool done = false;
 };
 
-// What makes an entry of a stage plain: present (some bit of `present`), and masked with
-// table_check (a table pointer, levels above 1; none taken unless `tables`) or leaf_check (a 4 KiB
-// leaf) equal to table_want or leaf_want.
+// What makes an entry of a stage plain: present (some bit of `present`; 0: the masks below ask for
+// it), and masked with table_check (a table pointer, levels above 1; none taken unless `tables`) or
+// leaf_check (a 4 KiB leaf) equal to table_want or leaf_want.
 struct plain_entries {
     uint64_t present = 0;
     uint64_t table_check = 0;
@@ -42,13 +41,11 @@ struct plain_entries {
 template <unsigned level>
 [[gnu::always_inline]] inline bool take_plain(phys_mem_if::direct_view direct, uint64_t addr, const plain_entries& k,
                                               plain_walk& run) {
-    const uint8_t* bytes = direct.bytes(run.table + uint64_t{hw::pt_index(addr, level)} * 8);
-    if (bytes == nullptr) {
+    uint64_t e = 0;
+    if (!direct.load_entry(run.table, hw::pt_index(addr, level), e)) {
         return false;
     }
-    uint64_t e = 0;
-    std::memcpy(&e, bytes, sizeof e);
-    if (!(e & k.present)) {
+    if (k.present != 0 && !(e & k.present)) {
         return false;
     }
     if constexpr (level == 1) {
@@ -70,9 +67,9 @@ template <unsigned level>
     return true;
 }
 
-// Follows the plain entries of directly readable pages from the entry at `level` of `table` down
-// to the leaf, without calls and unrolled per level (inlined where it is used, so the caller's
-// values stay in registers).
+// Follows the plain entries of directly readable pages from the entry at `level` of `table` (a
+// table page's address: a root pointer, a paging-structure-cache entry's) down to the leaf, without
+// calls and unrolled per level (inlined where it is used, so the caller's values stay in registers).
 [[gnu::always_inline]] inline plain_walk follow_plain(phys_mem_if::direct_view direct, uint64_t addr, uint64_t table,
                                                       unsigned level, const plain_entries& k) {
     plain_walk run;

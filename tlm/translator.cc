@@ -114,7 +114,34 @@ inline void translator::translate_checked(const translation_request& req, const 
     } else {
         ++m_stats.iotlb_misses;
     }
-    walk_and_fill(req, p, pasid, access, fpd, vpn, r);
+    if (source) [[likely]] {
+        if (source->misses == miss_path::undecided) [[unlikely]] {
+            plan_misses(*source, p, access);
+        }
+        if (source->misses == miss_path::planned) [[likely]] {
+            walk_planned_and_fill<miss_path::planned>(req, *source, vpn, r);
+            return;
+        }
+        if (source->misses == miss_path::planned_nested) {
+            walk_planned_and_fill<miss_path::planned_nested>(req, *source, vpn, r);
+            return;
+        }
+    }
+    walk_and_fill(req, p, pasid, access, fpd, vpn, source, r);
+}
+
+[[gnu::noinline]] void translator::plan_misses(checked_source& c, const pasid_info& p, const access_type& access) {
+    miss_plan& plan = plan_of(c);
+    c.misses = miss_path::full;
+    if (!caches_not_present()) {
+        if (m_walker.plan_fs(p, access, plan.fs)) {
+            c.misses = miss_path::planned;
+        } else if (m_walker.plan_nested(p, access, plan.nested)) {
+            c.misses = miss_path::planned_nested;
+        }
+    }
+    plan.read_needs = page_walker::rights_needed(p, false, access.priv);
+    plan.write_needs = page_walker::rights_needed(p, true, access.priv) | iotlb_perm::dirty;
 }
 
 translation_result translator::translate_full(const translation_request& req, checked_source& c) {
@@ -285,8 +312,53 @@ void translator::resolve(const translation_request& req, translation_result& r) 
     translate_checked(req, p, pasid, access, fpd, source, r);
 }
 
+inline void translator::fill_walked(const pasid_info& p, uint32_t pasid, uint64_t vpn, page_level level,
+                                    uint64_t out_addr, uint8_t perm, uint8_t read_needs, uint8_t write_needs,
+                                    translation_result& r) {
+    const uint64_t bytes = uint64_t{1} << page_level_shift(level);
+    iotlb_entry e;
+    e.tag = iotlb_tag{p.did, pasid, p.kind, level, vpn & ~(page_level_pages(level) - 1)};
+    e.payload = iotlb_payload{(out_addr & ~(bytes - 1)) >> 12, perm};
+    const iotlb_fill_result fr = m_tlb.fill(e);
+    ++m_stats.iotlb_fills;
+    if (fr.evicted) {
+        ++m_stats.iotlb_evictions;
+    }
+    r.out_addr = out_addr;
+    r.page_bytes = bytes;
+    r.can_read = (perm & read_needs) == read_needs;
+    r.can_write = (perm & write_needs) == write_needs;
+}
+
+template <translator::miss_path path>
+void translator::walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
+                                       translation_result& r) {
+    miss_plan& plan = plan_of(c);
+    uint64_t out_addr = 0;
+    uint8_t perm = 0;
+    unsigned reads = 0;
+    bool walked = false;
+    if constexpr (path == miss_path::planned) {
+        walked = m_walker.walk_planned(plan.fs, *c.p, req.addr, out_addr, perm);
+        reads = plan.fs.levels;
+    } else {
+        static_assert(path == miss_path::planned_nested);
+        walked = m_walker.walk_planned_nested(plan.nested, *c.p, req.addr, c.access.write, out_addr, perm);
+        reads = page_walker::nested_plan::reads;
+    }
+    if (!walked) [[unlikely]] {
+        walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
+        return;
+    }
+    ++m_stats.walks;
+    r.walk_accesses += reads;
+    m_stats.walk_accesses += reads;
+    fill_walked(*c.p, c.pasid, vpn, page_level::size_4k, out_addr, perm, plan.read_needs, plan.write_needs, r);
+}
+
 void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                               const access_type& access, bool fpd, uint64_t vpn, translation_result& r) {
+                               const access_type& access, bool fpd, uint64_t vpn, checked_source* source,
+                               translation_result& r) {
     // Walk (on a miss, a write hit without D, or a hit lacking the right: the tables decide),
     // unless caching mode keeps the page's not-present entry.
     const pasid_info& pw = p;
@@ -330,21 +402,16 @@ void translator::walk_and_fill(const translation_request& req, const pasid_info&
         set_fault(r, w.fault, fpd);
         return;
     }
-    const uint64_t bytes = uint64_t{1} << page_level_shift(w.level);
-    iotlb_entry e;
-    e.tag = iotlb_tag{p.did, pasid, p.kind, w.level, vpn & ~(page_level_pages(w.level) - 1)};
-    e.payload = iotlb_payload{(w.out_addr & ~(bytes - 1)) >> 12, w.perm};
-    const iotlb_fill_result fr = m_tlb.fill(e);
-    ++m_stats.iotlb_fills;
-    if (fr.evicted) {
-        ++m_stats.iotlb_evictions;
+    uint8_t read_needs = 0;
+    uint8_t write_needs = 0;
+    if (source) {
+        read_needs = plan_of(*source).read_needs;
+        write_needs = plan_of(*source).write_needs;
+    } else {
+        read_needs = page_walker::rights_needed(pw, false, access.priv);
+        write_needs = page_walker::rights_needed(pw, true, access.priv) | iotlb_perm::dirty;
     }
-    r.out_addr = w.out_addr;
-    r.page_bytes = bytes;
-    r.can_read = page_walker::check_rights(pw, w.perm, access_type{false, false, access.priv}) == fault_reason::none;
-    r.can_write = (w.perm & iotlb_perm::dirty) &&
-                  page_walker::check_rights(pw, w.perm, access_type{true, false, access.priv}) == fault_reason::none;
-    return;
+    fill_walked(p, pasid, vpn, w.level, w.out_addr, w.perm, read_needs, write_needs, r);
 }
 
 namespace {

@@ -148,11 +148,14 @@ class translator final : public invalidation_target {
     // the page differs), so only the LRU updates are repeated. One per source in a small
     // direct-mapped table, so that interleaved devices keep theirs. Not used by the stale checker
     // (it records the entries it uses).
+    // planned: page_walker::walk_planned; planned_nested: walk_planned_nested; full: walk_and_fill.
+    enum class miss_path : uint8_t { undecided, planned, planned_nested, full };
     // Cache-line aligned: also makes the table's stride a power of two (cheap to index).
     struct alignas(64) checked_source {
         bool valid = false;
-        translation_request req;  // its input page counts, not the offset
-        uint64_t changes = 0;     // context + PASID cache changes() then: both only grow
+        miss_path misses = miss_path::undecided;  // how its IOTLB misses walk (m_miss_plans, same slot)
+        translation_request req;                  // its input page counts, not the offset
+        uint64_t changes = 0;                     // context + PASID cache changes() then: both only grow
         uint32_t ctx_position = 0;
         uint32_t pasid_position = 0;
         const pasid_info* p = nullptr;  // in the PASID cache
@@ -189,6 +192,21 @@ class translator final : public invalidation_target {
     }
     uint64_t cache_changes() const { return m_context_cache.changes() + m_pasid_cache.changes(); }
 
+    // What the IOTLB misses of one checked source share, decided at its first (its entries and
+    // access are the same while it holds): the planned first-stage or nested walk (no not-present
+    // caching; page_walker::plan_fs, plan_nested) and the rights its fills report.
+    struct miss_plan {
+        page_walker::fs_plan fs;
+        page_walker::nested_plan nested;
+        uint8_t read_needs = 0;   // iotlb_perm bits of can_read
+        uint8_t write_needs = 0;  // and of can_write (D included)
+    };
+    miss_plan& plan_of(const checked_source& c) {
+        return m_miss_plans[static_cast<std::size_t>(&c - m_checked.data())];
+    }
+    // Decides c.misses (and its plan) for the entry p and access it checked.
+    void plan_misses(checked_source& c, const pasid_info& p, const access_type& access);
+
     // translate() of anything but a repeated hit (checked_source::repeat_changes); c: the
     // request's entry of the checked-source table.
     translation_result translate_full(const translation_request& req, checked_source& c);
@@ -212,8 +230,18 @@ class translator final : public invalidation_target {
                                                   const access_type& access, bool fpd, checked_source* source,
                                                   translation_result& r);
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
+    // source: as for translate_checked (planned, its plan gives the rights of the fill).
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
-                       bool fpd, uint64_t vpn, translation_result& r);
+                       bool fpd, uint64_t vpn, checked_source* source, translation_result& r);
+    // walk_and_fill() of a source whose misses take the planned walk (walk_and_fill() when the
+    // planned walk does not decide).
+    template <miss_path path>
+    void walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn, translation_result& r);
+    // The IOTLB fill of a walk's translation (page at `level`, perm) and the result's answer;
+    // read_needs / write_needs: the rights of can_read / can_write.
+    [[gnu::always_inline]] void fill_walked(const pasid_info& p, uint32_t pasid, uint64_t vpn, page_level level,
+                                            uint64_t out_addr, uint8_t perm, uint8_t read_needs, uint8_t write_needs,
+                                            translation_result& r);
     bool caches_not_present() const { return m_config.cm && m_config.cm_not_present_caching; }
     void set_fault(translation_result& r, hw::fault_reason f, bool fpd);
     // Checks of the context, PASID, paging-structure and not-present entries recorded in m_used.
@@ -243,6 +271,7 @@ class translator final : public invalidation_target {
     std::function<uint64_t()> m_clock;
     cache_uses m_used;
     std::array<checked_source, checked_sources> m_checked;
+    std::array<miss_plan, checked_sources> m_miss_plans;
     bool m_repeat_ok = false;
 };
 

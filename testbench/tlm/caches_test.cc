@@ -192,6 +192,45 @@ TEST(PagingStructureCache, LookupLowestLevelFirst) {
     EXPECT_NE(p.lookup(stage::first, 1, 5, 2, 0x8000'0000), nullptr);
 }
 
+// peek: lookup() without the LRU update, looking at the slot it found before first; touch: the
+// LRU update alone.
+TEST(PagingStructureCache, PeekAndTouch) {
+    paging_structure_cache p(2, 2);
+    p.fill(stage::first, 1, 5, 2, 0x0, {1, 0});
+    p.fill(stage::first, 1, 5, 2, 0x20'0000, {2, 0});
+    uint32_t slot = 7;  // no slot of the level
+    const auto* e = p.peek(stage::first, 1, 5, 2, 0x10'0000, slot);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->next_table, 1u);
+    const uint32_t first = slot;
+    e = p.peek(stage::first, 1, 5, 2, 0x20'0000, slot);  // the slot holds another tag: probed
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->next_table, 2u);
+    EXPECT_NE(slot, first);
+    const uint32_t second = slot;
+    EXPECT_EQ(p.peek(stage::first, 1, 6, 2, 0x20'0000, slot), nullptr);  // another PASID
+    EXPECT_EQ(slot, second);
+    EXPECT_EQ(p.peek(stage::second, 1, 5, 2, 0x20'0000, slot), nullptr);  // another stage
+    EXPECT_EQ(p.invalidate_pasid_range(1, 5, 0x0, 9, false), 1u);
+    slot = first;
+    EXPECT_EQ(p.peek(stage::first, 1, 5, 2, 0x0, slot), nullptr);  // its slot is invalid now
+    p.fill(stage::first, 1, 5, 2, 0x40'0000, {3, 0});              // into that slot
+    EXPECT_EQ(p.peek(stage::first, 1, 5, 2, 0x0, slot), nullptr);
+    e = p.peek(stage::first, 1, 5, 2, 0x40'0000, slot);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->next_table, 3u);
+    EXPECT_EQ(slot, first);
+    // 0x20'0000 is the older entry; a peek leaves it so, a touch makes it the newer.
+    ASSERT_NE(p.peek(stage::first, 1, 5, 2, 0x20'0000, slot), nullptr);
+    p.fill(stage::first, 1, 5, 2, 0x60'0000, {4, 0});
+    EXPECT_EQ(p.peek(stage::first, 1, 5, 2, 0x20'0000, slot), nullptr);
+    ASSERT_NE(p.peek(stage::first, 1, 5, 2, 0x40'0000, slot), nullptr);  // now the older
+    p.touch(stage::first, 2, slot);
+    p.fill(stage::first, 1, 5, 2, 0x80'0000, {5, 0});
+    EXPECT_NE(p.peek(stage::first, 1, 5, 2, 0x40'0000, slot), nullptr);
+    EXPECT_EQ(p.peek(stage::first, 1, 5, 2, 0x60'0000, slot), nullptr);
+}
+
 class PscScopes : public ::testing::Test {
   protected:
     PscScopes() : p(16, 16) {

@@ -84,6 +84,47 @@ TEST_F(PageWalker, SecondStageRightsMatrix) {
     EXPECT_EQ(page_walker::check_rights(p, base | pm::ss_x, ex), fault_reason::gn_read_denied);
 }
 
+TEST_F(PageWalker, RightsNeededByReadsAndWrites) {
+    namespace pm = iotlb_perm;
+    pasid_info fs = fs_pasid(0);
+    EXPECT_EQ(page_walker::rights_needed(fs, false, false), pm::fs_us);
+    EXPECT_EQ(page_walker::rights_needed(fs, true, false), pm::fs_us | pm::fs_rw);
+    EXPECT_EQ(page_walker::rights_needed(fs, false, true), 0);
+    EXPECT_EQ(page_walker::rights_needed(fs, true, true), 0);  // a supervisor write ignores R/W without WPE
+    fs.wpe = true;
+    EXPECT_EQ(page_walker::rights_needed(fs, true, true), pm::fs_rw);
+    const pasid_info ss = ss_pasid(0);
+    EXPECT_EQ(page_walker::rights_needed(ss, false, false), pm::ss_r);
+    EXPECT_EQ(page_walker::rights_needed(ss, true, true), pm::ss_w);
+    pasid_info nested = fs_pasid(0);
+    nested.kind = translation_kind::nested;
+    EXPECT_EQ(page_walker::rights_needed(nested, true, false), pm::fs_us | pm::fs_rw | pm::ss_w);
+    pasid_info pt = ss_pasid(0);
+    pt.kind = translation_kind::pass_through;
+    EXPECT_EQ(page_walker::rights_needed(pt, true, false), 0);
+    // Every permission byte: the bits needed are exactly what check_rights asks of a read or write.
+    for (const translation_kind kind : {translation_kind::first_stage, translation_kind::second_stage,
+                                        translation_kind::nested, translation_kind::pass_through}) {
+        for (const bool wpe : {false, true}) {
+            pasid_info p = fs_pasid(0);
+            p.kind = kind;
+            p.wpe = wpe;
+            p.smep = p.nxe = p.ssee = true;
+            for (const bool write : {false, true}) {
+                for (const bool priv : {false, true}) {
+                    const uint8_t need = page_walker::rights_needed(p, write, priv);
+                    for (unsigned perm = 0; perm < 256; ++perm) {
+                        const auto b = static_cast<uint8_t>(perm);
+                        EXPECT_EQ((b & need) == need, page_walker::check_rights(
+                                                          p, b, access_type{write, false, priv}) == fault_reason::none)
+                            << static_cast<unsigned>(kind) << wpe << write << priv << " perm " << perm;
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST_F(PageWalker, SideEffectFreeWalkWritesNothing) {
     const test::fs_space fs = tb.new_fs(4);
     tb.map_fs(fs, 0x1000, 0x11000);
