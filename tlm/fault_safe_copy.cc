@@ -25,11 +25,16 @@
 #endif
 
 #ifdef IOMMUSIM_FAULT_FIXUP
-// len bytes from src to dst with one `rep movsb`; returns the bytes not copied. A fault of the copy
-// stops at the faulting byte with RCX the count left (the string instruction is restartable), and
-// the handler resumes at iommusim_fault_fixup_resume, which returns it.
+// len bytes from src to dst, eight at a time (`rep movsq`), then the last len % 8 (`rep movsb`);
+// returns the bytes not copied. A string instruction's fault leaves its registers at the faulting
+// element (it is restartable): the handler resumes a faulting `rep movsq` at
+// iommusim_fault_fixup_bytes, which copies the rest byte by byte so that the copy stops exactly at
+// the first inaccessible byte, and a faulting `rep movsb` at iommusim_fault_fixup_resume, which
+// returns the count left in RCX.
 extern "C" std::size_t iommusim_fault_fixup_copy(void* dst, const void* src, std::size_t len);
-extern "C" const char iommusim_fault_fixup_insn[];
+extern "C" const char iommusim_fault_fixup_quads[];
+extern "C" const char iommusim_fault_fixup_bytes[];
+extern "C" const char iommusim_fault_fixup_tail[];
 extern "C" const char iommusim_fault_fixup_resume[];
 asm(R"(
     .pushsection .text
@@ -40,15 +45,29 @@ asm(R"(
 iommusim_fault_fixup_copy:
     .cfi_startproc
     movq %rdx, %rcx
-    .globl iommusim_fault_fixup_insn
-    .hidden iommusim_fault_fixup_insn
-iommusim_fault_fixup_insn:
+    shrq $3, %rcx
+    .globl iommusim_fault_fixup_quads
+    .hidden iommusim_fault_fixup_quads
+iommusim_fault_fixup_quads:
+    rep movsq
+    movq %rdx, %rcx
+    andq $7, %rcx
+    .globl iommusim_fault_fixup_tail
+    .hidden iommusim_fault_fixup_tail
+iommusim_fault_fixup_tail:
     rep movsb
     .globl iommusim_fault_fixup_resume
     .hidden iommusim_fault_fixup_resume
 iommusim_fault_fixup_resume:
     movq %rcx, %rax
     ret
+    .globl iommusim_fault_fixup_bytes
+    .hidden iommusim_fault_fixup_bytes
+iommusim_fault_fixup_bytes:
+    shlq $3, %rcx
+    andq $7, %rdx
+    addq %rdx, %rcx
+    jmp iommusim_fault_fixup_tail
     .cfi_endproc
     .size iommusim_fault_fixup_copy, . - iommusim_fault_fixup_copy
     .popsection
@@ -75,9 +94,15 @@ void on_fault(int sig, siginfo_t* info, void* context) {
     greg_t& ip = static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP];
     // The copy's own access faulted (a kernel-raised fault, si_code > 0, not a signal someone sent
     // while it ran): it ends there.
-    if (info->si_code > 0 && ip == reinterpret_cast<greg_t>(iommusim_fault_fixup_insn)) {
-        ip = reinterpret_cast<greg_t>(iommusim_fault_fixup_resume);
-        return;
+    if (info->si_code > 0) {
+        if (ip == reinterpret_cast<greg_t>(iommusim_fault_fixup_quads)) {
+            ip = reinterpret_cast<greg_t>(iommusim_fault_fixup_bytes);
+            return;
+        }
+        if (ip == reinterpret_cast<greg_t>(iommusim_fault_fixup_tail)) {
+            ip = reinterpret_cast<greg_t>(iommusim_fault_fixup_resume);
+            return;
+        }
     }
     const struct sigaction& before = replaced(sig);
     if ((before.sa_flags & SA_SIGINFO) != 0) {

@@ -1,7 +1,7 @@
 // Copies to and from host memory that the simulator does not own and that may be unmapped or
 // protected at any moment (user buffers adopted as physical memory, user pointers of ioctls).
 //
-// Three ways, the first the process allows: a plain copy (`rep movsb`) whose fault the SIGSEGV /
+// Three ways, the first the process allows: a plain copy (`rep movsq`, `rep movsb`) whose fault the SIGSEGV /
 // SIGBUS handler installed on first use ends, as the kernel's exception table ends a faulting
 // copy_from_user (x86-64 Linux, not under a sanitizer; no system call, so about as fast as
 // memcpy); process_vm_readv / process_vm_writev on our own pid; or, where those calls are

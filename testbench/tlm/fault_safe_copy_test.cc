@@ -50,6 +50,11 @@ TEST_P(FaultSafeCopy, CopiesUpToTheFirstInaccessiblePage) {
     EXPECT_EQ(16u, fault_safe_read(out, m_base + page - 16, sizeof out));
     EXPECT_EQ(0x11, out[15]);
     EXPECT_EQ(0x7e, out[16]) << "the tail is left as it was";
+    // Not 8-byte aligned: an 8-byte piece straddles the boundary, and the copy still ends exactly there.
+    std::memset(out, 0x7e, sizeof out);
+    EXPECT_EQ(19u, fault_safe_read(out, m_base + page - 13, sizeof out));
+    EXPECT_EQ(0x11, out[12]);
+    EXPECT_EQ(0x7e, out[13]);
     EXPECT_EQ(sizeof out, fault_safe_read(out, m_base + page, sizeof out));
     EXPECT_EQ(0u, fault_safe_read(out, m_base, 0));
 }
@@ -60,6 +65,10 @@ TEST_P(FaultSafeCopy, WritesStopAtReadOnlyAndUnmappedMemory) {
     EXPECT_EQ(16u, fault_safe_write(m_base + page - 16, data.data(), data.size()));
     EXPECT_EQ('w', m_base[page - 1]);
     EXPECT_EQ(0, m_base[page]) << "the read-only page is unchanged";
+    std::memset(m_base + page - 16, 0, 16);
+    EXPECT_EQ(27u, fault_safe_write(m_base + page - 5, data.data(), data.size()));
+    EXPECT_EQ('w', m_base[page - 1]);
+    EXPECT_EQ(0, m_base[page - 6]);
     ASSERT_EQ(0, munmap(m_base + page, page));
     EXPECT_EQ(data.size(), fault_safe_write(m_base + page, data.data(), data.size()));
     EXPECT_EQ(0u, fault_safe_write(m_base, data.data(), data.size()));
