@@ -157,6 +157,22 @@ model_object* object_of(int fd, ino_t& ino) {
     return it == st().objects.end() ? nullptr : &it->second;
 }
 
+// The model object of a descriptor the interposer saw made (open, dup, fcntl), found without a
+// system call, else nullptr. Caller holds the mutex.
+model_object* known_object(int fd, ino_t& ino) {
+    state& s = st();
+    const auto known = s.fds.find(fd);
+    if (known == s.fds.end()) {
+        return nullptr;
+    }
+    const auto obj = s.objects.find(known->second);
+    if (obj == s.objects.end()) {
+        return nullptr;
+    }
+    ino = known->second;
+    return &obj->second;
+}
+
 // Closes the model object of `ino` when no descriptor the interposer saw still refers to it.
 void release_if_unreferenced(ino_t ino) {
     state& s = st();
@@ -421,7 +437,11 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
-    model_object* obj = object_of(fd, ino);
+    // A descriptor made behind the interposer's back (a raw dup) is found by its inode (fstat).
+    model_object* obj = known_object(fd, ino);
+    if (obj == nullptr) {
+        obj = object_of(fd, ino);
+    }
     if (obj == nullptr) {
         if (!s.have_memfd_dev || !s.closed.count(ino) || !inode_of(fd, ino)) {
             return false;
