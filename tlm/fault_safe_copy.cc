@@ -257,6 +257,18 @@ std::size_t fault_safe_write(void* dst, const void* src, std::size_t len) {
     return transfer(const_cast<char*>(static_cast<const char*>(src)), static_cast<char*>(dst), len, true);
 }
 
+const char* fault_safe_backend_name(fault_safe_backend backend) {
+    switch (backend) {
+        case fault_safe_backend::fault_fixup:
+            return "FaultFixup";
+        case fault_safe_backend::process_vm:
+            return "ProcessVm";
+        case fault_safe_backend::pipe:
+            break;
+    }
+    return "Pipe";
+}
+
 bool fault_safe_copy_fixup_available() {
 #ifdef IOMMUSIM_FAULT_FIXUP
     return !g_program_handler.load(std::memory_order_relaxed) && fault_handlers_installed();

@@ -33,6 +33,9 @@ enum class fault_safe_backend {
     pipe,         // a pipe's write() and read()
 };
 
+// Its name: "FaultFixup", "ProcessVm" or "Pipe".
+const char* fault_safe_backend_name(fault_safe_backend backend);
+
 // The way the copies go now.
 fault_safe_backend fault_safe_copy_backend();
 // Whether this build and process can use fault_fixup (it installs the handlers on first call).

@@ -333,15 +333,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, Uaccess,
                          ::testing::Values(fault_safe_backend::fault_fixup, fault_safe_backend::process_vm,
                                            fault_safe_backend::pipe),
                          [](const ::testing::TestParamInfo<fault_safe_backend>& info) {
-                             switch (info.param) {
-                                 case fault_safe_backend::fault_fixup:
-                                     return std::string("FaultFixup");
-                                 case fault_safe_backend::process_vm:
-                                     return std::string("ProcessVm");
-                                 case fault_safe_backend::pipe:
-                                     break;
-                             }
-                             return std::string("Pipe");
+                             return std::string(fault_safe_backend_name(info.param));
                          });
 
 }  // namespace

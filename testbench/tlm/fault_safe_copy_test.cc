@@ -95,15 +95,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, FaultSafeCopy,
                          ::testing::Values(fault_safe_backend::fault_fixup, fault_safe_backend::process_vm,
                                            fault_safe_backend::pipe),
                          [](const ::testing::TestParamInfo<fault_safe_backend>& info) {
-                             switch (info.param) {
-                                 case fault_safe_backend::fault_fixup:
-                                     return std::string("FaultFixup");
-                                 case fault_safe_backend::process_vm:
-                                     return std::string("ProcessVm");
-                                 case fault_safe_backend::pipe:
-                                     break;
-                             }
-                             return std::string("Pipe");
+                             return std::string(fault_safe_backend_name(info.param));
                          });
 
 // The exit status of a fresh copy of this test program (each process installs the fault handler
