@@ -362,9 +362,7 @@ class page_walker {
 
 inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,
                                                    const access_type& access, walk_result& r) {
-    namespace fp = hw::fs_pte;
-    namespace perm = iotlb_perm;
-    const uint8_t npm = fs_entry_perm(pm, e, p.nxe ? perm::fs_xd : 0);
+    const uint8_t npm = fs_entry_perm(pm, e, p.nxe ? iotlb_perm::fs_xd : 0);
     if (const hw::fault_reason rights = check_fs_rights(p, npm, access); rights != hw::fault_reason::none) {
         return rights;
     }

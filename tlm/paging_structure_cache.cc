@@ -113,11 +113,8 @@ void paging_structure_cache::fill(stage st, uint16_t did, uint32_t pasid, unsign
     if (level < min_level || level > max_level) {
         return;
     }
-    if (st == stage::second) {
-        pasid = 0;
-    }
     level_array& a = arr(st, level);
-    const uint64_t key = tag_key(did, pasid);
+    const uint64_t key = stage_key(st, did, pasid);
     const uint64_t prefix = addr >> prefix_shift(level);
     // Victim: the entry with the same tag, else the lowest invalid slot, else the least recently
     // used one.

@@ -101,6 +101,10 @@ class paging_structure_cache {
     static constexpr uint64_t tag_key(uint16_t did, uint32_t pasid) {
         return valid_bit | (uint64_t{did} << 32) | pasid;
     }
+    // The key of a stage's entry: second-stage entries serve every PASID of the domain.
+    static constexpr uint64_t stage_key(stage st, uint16_t did, uint32_t pasid) {
+        return tag_key(did, st == stage::second ? 0 : pasid);
+    }
 
     // Counting filters per stage: valid entries per hash bucket of the DID and of the whole key
     // (DID+PASID). A zero bucket proves that a scope of that DID (or DID+PASID) has nothing to drop.
@@ -113,6 +117,9 @@ class paging_structure_cache {
     void count_out(stage st, uint64_t key);
 
     level_array& arr(stage st, unsigned level) {
+        return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
+    }
+    const level_array& arr(stage st, unsigned level) const {
         return m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
     }
     // Drops the entries of a stage whose key masked by `mask` equals `want` and, when r is given,
@@ -177,14 +184,11 @@ inline const paging_structure_cache::entry* paging_structure_cache::lookup(stage
     if (level < min_level || level > max_level) {
         return nullptr;
     }
-    if (st == stage::second) {
-        pasid = 0;
-    }
     level_array& a = arr(st, level);
     if (a.count == 0) {
         return nullptr;
     }
-    const uint32_t i = a.find_and_touch(tag_key(did, pasid), addr >> prefix_shift(level));
+    const uint32_t i = a.find_and_touch(stage_key(st, did, pasid), addr >> prefix_shift(level));
     return i == level_array::none ? nullptr : &a.entries[i];
 }
 
@@ -194,8 +198,8 @@ inline const paging_structure_cache::entry* paging_structure_cache::peek(stage s
     if (level < min_level || level > max_level) {
         return nullptr;
     }
-    const level_array& a = m_arrays[static_cast<unsigned>(st) * levels + (level - min_level)];
-    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const level_array& a = arr(st, level);
+    const uint64_t key = stage_key(st, did, pasid);
     const uint64_t prefix = addr >> prefix_shift(level);
     if (slot < a.keys.size() && a.keys[slot] == key && a.prefixes[slot] == prefix) {
         return &a.entries[slot];
@@ -219,9 +223,9 @@ template <paging_structure_cache::stage st>
 inline const paging_structure_cache::entry* paging_structure_cache::lookup_lowest(uint16_t did, uint32_t pasid,
                                                                                   unsigned walk_levels, uint64_t addr,
                                                                                   unsigned& level) {
-    const uint64_t key = tag_key(did, st == stage::second ? 0 : pasid);
+    const uint64_t key = stage_key(st, did, pasid);
     const unsigned top = walk_levels < max_level + 1 ? walk_levels : max_level + 1;
-    level_array* a = &m_arrays[static_cast<unsigned>(st) * levels];
+    level_array* a = &arr(st, min_level);
     for (unsigned l = min_level; l < top; ++l, ++a) {
         if (a->count == 0) {
             continue;
