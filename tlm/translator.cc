@@ -48,8 +48,10 @@ void translator::update_repeat_ok() {
 }
 
 translator::hit_rights translator::rights_of(const pasid_info& p, uint8_t pm, const access_type& access) {
-    const bool read_ok = page_walker::check_rights(p, pm, access_type{false, false, access.priv}) == fault_reason::none;
-    const bool write_ok = page_walker::check_rights(p, pm, access_type{true, false, access.priv}) == fault_reason::none;
+    const uint8_t read_needs = page_walker::rights_needed(p, false, access.priv);
+    const uint8_t write_needs = page_walker::rights_needed(p, true, access.priv);
+    const bool read_ok = (pm & read_needs) == read_needs;
+    const bool write_ok = (pm & write_needs) == write_needs;
     // Without exec the access is the read or the write checked above.
     const bool rights_ok = access.exec    ? page_walker::check_rights(p, pm, access) == fault_reason::none
                            : access.write ? write_ok
