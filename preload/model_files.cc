@@ -149,28 +149,22 @@ bool inode_of(int fd, ino_t& ino) {
     return st().have_memfd_dev && fstat(fd, &sb) == 0 && file_key(sb, ino);
 }
 
+// The model object behind fd, else nullptr. Caller holds the mutex. A descriptor the interposer saw
+// made (open, dup, fcntl) is found in its table, without a system call; one made behind its back
+// (a raw dup) by its inode (fstat).
 model_object* object_of(int fd, ino_t& ino) {
+    state& s = st();
+    if (const auto known = s.fds.find(fd); known != s.fds.end()) {
+        if (const auto obj = s.objects.find(known->second); obj != s.objects.end()) {
+            ino = known->second;
+            return &obj->second;
+        }
+    }
     if (!inode_of(fd, ino)) {
         return nullptr;
     }
-    auto it = st().objects.find(ino);
-    return it == st().objects.end() ? nullptr : &it->second;
-}
-
-// The model object of a descriptor the interposer saw made (open, dup, fcntl), found without a
-// system call, else nullptr. Caller holds the mutex.
-model_object* known_object(int fd, ino_t& ino) {
-    state& s = st();
-    const auto known = s.fds.find(fd);
-    if (known == s.fds.end()) {
-        return nullptr;
-    }
-    const auto obj = s.objects.find(known->second);
-    if (obj == s.objects.end()) {
-        return nullptr;
-    }
-    ino = known->second;
-    return &obj->second;
+    auto it = s.objects.find(ino);
+    return it == s.objects.end() ? nullptr : &it->second;
 }
 
 // Closes the model object of `ino` when no descriptor the interposer saw still refers to it.
@@ -437,11 +431,7 @@ bool ioctl_file(int fd, unsigned long request, void* arg, int& result) {
     state& s = st();
     std::lock_guard<std::recursive_mutex> guard(s.mutex);
     ino_t ino = 0;
-    // A descriptor made behind the interposer's back (a raw dup) is found by its inode (fstat).
-    model_object* obj = known_object(fd, ino);
-    if (obj == nullptr) {
-        obj = object_of(fd, ino);
-    }
+    model_object* obj = object_of(fd, ino);
     if (obj == nullptr) {
         if (!s.have_memfd_dev || !s.closed.count(ino) || !inode_of(fd, ino)) {
             return false;
