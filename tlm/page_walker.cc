@@ -685,4 +685,153 @@ template fault_reason page_walker::fs_walk_stages<false>(walk_ctx& w, uint64_t v
 template fault_reason page_walker::fs_walk_stages<true>(walk_ctx& w, uint64_t va, const access_type& access,
                                                         walk_result& r);
 
+page_walker::planned_result page_walker::walk_planned(const fs_plan& plan, uint64_t va) {
+    if (m_observing) [[unlikely]] {
+        return {};
+    }
+    // P is in both masks' wanted bits: no test of its own (a constant 0); table pointers are taken.
+    const plain_entries& k = plan.plain;
+    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels,
+                                        plain_entries{0, k.table_check, k.table_want, k.leaf_check, k.leaf_want, true});
+    if (!run.done) [[unlikely]] {
+        return {};
+    }
+    const uint8_t npm =
+        fs_entry_perm(fs_run_perm(plan.xd_perm, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, plan.xd_perm);
+    if ((npm & plan.access_needs) != plan.access_needs) [[unlikely]] {
+        return {};
+    }
+    walk_result r;
+    fs_plain_translation(npm, run.leaf, va, r);
+    if (hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
+        return {};
+    }
+    return planned_result{r.out_addr, r.perm, true};
+}
+
+template <typename OutPde>
+inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, bool write,
+                                       const paging_structure_cache::entry& fs_pde,
+                                       const paging_structure_cache::entry& table_pde, OutPde out_pde_of,
+                                       uint64_t& out_addr, uint8_t& perm) {
+    namespace fp = hw::fs_pte;
+    namespace sp = hw::ss_pte;
+    namespace pm = iotlb_perm;
+    const phys_mem_if::direct_view direct = m_mem.direct();
+    // The plain 4 KiB second-stage leaf e of a GPA below its PDE, and the rights it leaves.
+    auto ss_plain = [&](const paging_structure_cache::entry& pde, uint64_t gpa, bool for_write, uint64_t& e,
+                        uint8_t& ss_perm) __attribute__((always_inline)) {
+        if (!direct.load_entry(pde.next_table, hw::pt_index(gpa, 1), e) || !(e & (sp::r::mask | sp::w::mask)) ||
+            (e & plan.ss_leaf_check) != plan.ss_leaf_want) {
+            return false;
+        }
+        ss_perm = ss_entry_perm(pde.perm, e);
+        return !(plan.ss_needs_d && for_write && (ss_perm & pm::ss_w) && !sp::d::get(e));
+    };
+    const unsigned index = hw::pt_index(va, 1);
+    const uint64_t entry_gpa = fs_pde.next_table + uint64_t{index} * 8;
+    uint64_t table_e = 0;
+    uint8_t table_perm = 0;
+    uint64_t e = 0;
+    if (entry_gpa >= plan.gpa_limit || !ss_plain(table_pde, entry_gpa, false, table_e, table_perm) ||
+        !(table_perm & pm::ss_r) || !direct.load_entry(table_e & sp::addr::mask, index, e) ||
+        (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
+        return false;
+    }
+    const uint8_t npm = fs_entry_perm(fs_pde.perm, e, plan.xd_perm);
+    const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
+    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit) {
+        return false;
+    }
+    const paging_structure_cache::entry* out_pde = out_pde_of(out_gpa);
+    uint64_t leaf = 0;
+    uint8_t leaf_perm = 0;
+    if (out_pde == nullptr || !ss_plain(*out_pde, out_gpa, write, leaf, leaf_perm) ||
+        (leaf_perm & plan.ss_needs) != plan.ss_needs) {
+        return false;
+    }
+    const uint64_t hpa = (leaf & sp::addr::mask) | (out_gpa & (hw::page_size_4k - 1));
+    if (hw::overlaps_interrupt_window(hpa, 1)) {
+        return false;
+    }
+    const bool ss_dirty = !plan.ss_ad || sp::d::get(leaf);
+    out_addr = hpa;
+    perm = static_cast<uint8_t>(npm | leaf_perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |
+                                (fp::a::get(e) ? pm::accessed : 0));
+    ++fs_psc_hits;
+    ss_psc_hits += 2;
+    return true;
+}
+
+// The translator's miss path (a call of its own: its values stay in registers). The PDEs the last walk used, while the
+// caches hold them unchanged (nested_plan::pde_changes), else walk_planned_nested_peeking().
+page_walker::planned_result page_walker::walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va,
+                                                             bool write) {
+    if (m_observing || m_psc_log != nullptr) [[unlikely]] {
+        return {};
+    }
+    planned_result r;
+    constexpr unsigned pde_shift = paging_structure_cache::prefix_shift(2);
+    // PSC tags use the 57-bit input address (fs_walk_stages).
+    if (plan.pde_changes == pde_changes() && (va & hw::low_mask(57)) >> pde_shift == plan.fs_prefix &&
+        nested_leaves(
+            plan, va, write, plan.fs_pde, plan.ss_table_pde,
+            [&](uint64_t out_gpa) __attribute__((always_inline)) {
+                return out_gpa >> pde_shift == plan.out_prefix ? &plan.ss_out_pde : nullptr;
+            },
+            r.out_addr, r.perm)) [[likely]] {
+        r.done = true;
+        return r;
+    }
+    return walk_planned_nested_peeking(plan, p, va, write);
+}
+
+page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p,
+                                                                     uint64_t va, bool write) {
+    using stage = paging_structure_cache::stage;
+    constexpr unsigned pde_shift = paging_structure_cache::prefix_shift(2);
+    // PSC tags use the 57-bit input address (fs_walk_stages).
+    const uint64_t fva = va & hw::low_mask(57);
+    uint32_t fs_slot = plan.fs_slot;
+    uint32_t table_slot = plan.ss_table_slot;
+    uint32_t out_slot = plan.ss_out_slot;
+    const paging_structure_cache::entry* fs_pde = m_psc->peek(stage::first, p.did, p.pasid, 2, fva, fs_slot);
+    if (fs_pde == nullptr) {
+        return {};
+    }
+    const uint64_t entry_gpa = fs_pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
+    const paging_structure_cache::entry* table_pde = m_psc->peek(stage::second, p.did, 0, 2, entry_gpa, table_slot);
+    if (table_pde == nullptr) {
+        return {};
+    }
+    planned_result r;
+    uint64_t out_gpa = 0;
+    const paging_structure_cache::entry* out_pde = nullptr;
+    if (!nested_leaves(
+            plan, va, write, *fs_pde, *table_pde,
+            [&](uint64_t gpa) {
+                out_gpa = gpa;
+                out_pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out_slot);
+                return out_pde;
+            },
+            r.out_addr, r.perm)) {
+        return {};
+    }
+    // What the walk's lookups do, in its order; then the PDEs are the plan's until the caches change.
+    m_psc->touch(stage::first, 2, fs_slot);
+    m_psc->touch(stage::second, 2, table_slot);
+    m_psc->touch(stage::second, 2, out_slot);
+    plan.fs_slot = fs_slot;
+    plan.ss_table_slot = table_slot;
+    plan.ss_out_slot = out_slot;
+    plan.fs_pde = *fs_pde;
+    plan.ss_table_pde = *table_pde;
+    plan.ss_out_pde = *out_pde;
+    plan.fs_prefix = fva >> pde_shift;
+    plan.out_prefix = out_gpa >> pde_shift;
+    plan.pde_changes = pde_changes();
+    r.done = true;
+    return r;
+}
+
 }  // namespace iommusim

@@ -129,11 +129,18 @@ class page_walker {
     // first-stage entries can give (another kind, the paging-structure caches, a root beyond HAW)
     // or the access executes (its rights are more than a mask).
     bool plan_fs(const pasid_info& p, const access_type& access, fs_plan& plan) const;
+    // What a planned walk decided: done, with the 4 KiB page's out_addr and perm; or not done, having
+    // read, counted, observed and changed nothing (walk() decides). Small enough to be returned in
+    // registers: the planned walks are calls of their own, so that their values stay in registers.
+    struct planned_result {
+        uint64_t out_addr = 0;
+        uint8_t perm = 0;
+        bool done = false;
+    };
     // walk(p, va, access, true) for the access planned when every entry on the way is plain
     // (plan.levels reads, no flag to set) in a directly readable page, the leaf's rights allow the
-    // access and its page is outside the interrupt window: true with the 4 KiB page's out_addr and
-    // perm. Else false, having read, counted, observed and changed nothing: walk() decides.
-    bool walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr, uint8_t& perm);
+    // access and its page is outside the interrupt window.
+    planned_result walk_planned(const fs_plan& plan, uint64_t va);
 
     // The nested walks of one PASID entry for one access that the paging-structure caches shorten
     // to the leaf (planned once, as fs_plan): a first-stage PDE and second-stage PDEs cached, the
@@ -149,11 +156,24 @@ class page_walker {
         uint8_t fs_needs = 0;     // the first-stage half of rights_needed() of the access
         uint8_t ss_needs = 0;     // and its second-stage half
         bool ss_needs_d = false;  // SS A/D: a permitted write needs the second-stage leaf's D
+        bool ss_ad = false;       // SS A/D on (SSADE): the leaf's D is the page's second-stage dirty bit
         // Where the walks found the caches' entries last (paging_structure_cache::peek looks there
         // first): the first-stage PDE, the leaf table's and the output's second-stage PDEs.
         uint32_t fs_slot = 0;
         uint32_t ss_table_slot = 0;
         uint32_t ss_out_slot = 0;
+        // The last planned walk's PDEs and the changes() of both stages' PDE levels after its
+        // touches (pde_changes()): while neither changed, a walk of the same 2 MiB input region (fs_prefix) finds
+        // the same first-stage PDE and so the same leaf-table PDE, an output GPA in the same
+        // 2 MiB region (out_prefix) the same output PDE, and its touches leave the LRU order as
+        // it is. no_changes: none recorded.
+        static constexpr uint64_t no_changes = ~uint64_t{0};
+        uint64_t pde_changes = no_changes;  // the sum (both only grow: the same sum, the same two)
+        uint64_t fs_prefix = 0;
+        uint64_t out_prefix = 0;
+        paging_structure_cache::entry fs_pde;
+        paging_structure_cache::entry ss_table_pde;
+        paging_structure_cache::entry ss_out_pde;
     };
     // The plan of p's walks with side effects for `access`; false for another kind, no
     // paging-structure caches, a second-stage root beyond HAW or an executing access.
@@ -161,10 +181,8 @@ class page_walker {
     // walk(p, va, access, true) for the access planned when the first-stage PDE of va and the
     // second-stage PDEs of the GPAs on the way are cached and the leaves below them are plain in
     // directly readable pages, the rights allow the access and the page is outside the interrupt
-    // window: true with out_addr and perm, the caches' hits counted and made the most recently used
-    // in the walk's order. Else false, having counted, observed and changed nothing.
-    [[gnu::always_inline]] bool walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
-                                                    uint64_t& out_addr, uint8_t& perm);
+    // window; done: the caches' hits counted and made the most recently used in the walk's order.
+    planned_result walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write);
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -221,6 +239,23 @@ class page_walker {
         bool ss_per_level_work = false;
     };
     void prepare(walk_ctx& w) const;
+    // changes() of the PDE levels of both stages, summed (nested_plan::pde_changes).
+    uint64_t pde_changes() const {
+        using stage = paging_structure_cache::stage;
+        return m_psc->changes(stage::first, 2) + m_psc->changes(stage::second, 2);
+    }
+    // The three plain leaves of a planned nested walk below the first-stage PDE fs_pde of va and
+    // the second-stage PDE table_pde of its leaf table's GPA; out_pde_of(gpa): the second-stage PDE
+    // of the output GPA (nullptr: the walk is not planned). True with out_addr and perm.
+    template <typename OutPde>
+    [[gnu::always_inline]] bool nested_leaves(const nested_plan& plan, uint64_t va, bool write,
+                                              const paging_structure_cache::entry& fs_pde,
+                                              const paging_structure_cache::entry& table_pde, OutPde out_pde_of,
+                                              uint64_t& out_addr, uint8_t& perm);
+    // walk_planned_nested() that finds the PDEs in the caches (peek), touches them in the walk's
+    // order and records them in the plan.
+    [[gnu::noinline]] planned_result walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p, uint64_t va,
+                                                                 bool write);
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) [[unlikely]] {
@@ -264,8 +299,11 @@ class page_walker {
     // The rights pm leaves after the table pointers a plain walk passed: R/W and U/S survive in
     // their AND, XD (with NXE) in their OR.
     static uint8_t fs_run_perm(const pasid_info& p, uint8_t pm, const plain_walk& run) {
-        return static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) |
-                                    ((run.any_bits >> 61) & (p.nxe ? iotlb_perm::fs_xd : 0)));
+        return fs_run_perm(p.nxe ? iotlb_perm::fs_xd : 0, pm, run);
+    }
+    // The same with xd_perm as fs_entry_perm's.
+    static uint8_t fs_run_perm(uint8_t xd_perm, uint8_t pm, const plain_walk& run) {
+        return static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
     }
     // The translation of a plain 4 KiB first-stage leaf e below the rights pm (first stage only):
     // its rights checked, then r.
@@ -410,34 +448,6 @@ inline bool page_walker::plan_fs(const pasid_info& p, const access_type& access,
     return true;
 }
 
-// Inline: the translator's miss path.
-inline bool page_walker::walk_planned(const fs_plan& plan, const pasid_info& p, uint64_t va, uint64_t& out_addr,
-                                      uint8_t& perm) {
-    if (m_observing) [[unlikely]] {
-        return false;
-    }
-    // P is in both masks wanted: no test of its own; table pointers are taken (no PSC).
-    const plain_entries& k = plan.plain;
-    const plain_walk run = follow_plain(m_mem.direct(), va, plan.root, plan.levels,
-                                        plain_entries{0, k.table_check, k.table_want, k.leaf_check, k.leaf_want, true});
-    if (!run.done) [[unlikely]] {
-        return false;
-    }
-    const uint8_t npm =
-        fs_entry_perm(fs_run_perm(p, iotlb_perm::fs_rw | iotlb_perm::fs_us, run), run.leaf, plan.xd_perm);
-    if ((npm & plan.access_needs) != plan.access_needs) [[unlikely]] {
-        return false;
-    }
-    walk_result r;
-    fs_plain_translation(npm, run.leaf, va, r);
-    if (hw::overlaps_interrupt_window(r.out_addr, 1)) [[unlikely]] {
-        return false;
-    }
-    out_addr = r.out_addr;
-    perm = r.perm;
-    return true;
-}
-
 inline bool page_walker::plan_nested(const pasid_info& p, const access_type& access, nested_plan& plan) const {
     namespace sp = hw::ss_pte;
     namespace perm = iotlb_perm;
@@ -445,6 +455,7 @@ inline bool page_walker::plan_nested(const pasid_info& p, const access_type& acc
         access.exec) {
         return false;
     }
+    plan = nested_plan{};  // nothing recorded of another entry's walks
     walk_ctx w;
     w.p = &p;
     const plain_entries fs = fs_plain_entries(w, access, false);
@@ -459,75 +470,7 @@ inline bool page_walker::plan_nested(const pasid_info& p, const access_type& acc
     plan.fs_needs = needs & (perm::fs_rw | perm::fs_us);
     plan.ss_needs = needs & ss_rwx;
     plan.ss_needs_d = p.ssade && access.write;
-    return true;
-}
-
-// Inline: the translator's miss path.
-inline bool page_walker::walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write,
-                                             uint64_t& out_addr, uint8_t& perm) {
-    namespace fp = hw::fs_pte;
-    namespace sp = hw::ss_pte;
-    namespace pm = iotlb_perm;
-    using stage = paging_structure_cache::stage;
-    if (m_observing || m_psc_log != nullptr) [[unlikely]] {
-        return false;
-    }
-    const phys_mem_if::direct_view direct = m_mem.direct();
-    // The second stage of a GPA: its cached PDE and the plain 4 KiB leaf below it.
-    struct ss_leaf {
-        uint64_t e = 0;
-        uint8_t perm = 0;
-    };
-    auto ss_plain = [&](uint64_t gpa, bool for_write, uint32_t& slot, ss_leaf& out) __attribute__((always_inline)) {
-        const paging_structure_cache::entry* pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, slot);
-        if (pde == nullptr || !direct.load_entry(pde->next_table, hw::pt_index(gpa, 1), out.e) ||
-            !(out.e & (sp::r::mask | sp::w::mask)) || (out.e & plan.ss_leaf_check) != plan.ss_leaf_want) {
-            return false;
-        }
-        out.perm = ss_entry_perm(pde->perm, out.e);
-        return !(plan.ss_needs_d && for_write && (out.perm & pm::ss_w) && !sp::d::get(out.e));
-    };
-    // PSC tags use the 57-bit input address (fs_walk_stages).
-    const uint64_t fva = va & hw::low_mask(57);
-    uint32_t fs_slot = plan.fs_slot;
-    uint32_t table_slot = plan.ss_table_slot;
-    uint32_t out_slot = plan.ss_out_slot;
-    const paging_structure_cache::entry* pde = m_psc->peek(stage::first, p.did, p.pasid, 2, fva, fs_slot);
-    if (pde == nullptr) {
-        return false;
-    }
-    const uint64_t entry_gpa = pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
-    ss_leaf table;
-    uint64_t e = 0;
-    if (entry_gpa >= plan.gpa_limit || !ss_plain(entry_gpa, false, table_slot, table) || !(table.perm & pm::ss_r) ||
-        !direct.load_entry(table.e & sp::addr::mask, hw::pt_index(fva, 1), e) ||
-        (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
-        return false;
-    }
-    const uint8_t npm = fs_entry_perm(pde->perm, e, plan.xd_perm);
-    const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
-    ss_leaf leaf;
-    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit ||
-        !ss_plain(out_gpa, write, out_slot, leaf) || (leaf.perm & plan.ss_needs) != plan.ss_needs) {
-        return false;
-    }
-    const uint64_t hpa = (leaf.e & sp::addr::mask) | (out_gpa & (hw::page_size_4k - 1));
-    if (hw::overlaps_interrupt_window(hpa, 1)) {
-        return false;
-    }
-    // What the walk's lookups do, in its order.
-    m_psc->touch(stage::first, 2, fs_slot);
-    ++fs_psc_hits;
-    m_psc->touch(stage::second, 2, table_slot);
-    m_psc->touch(stage::second, 2, out_slot);
-    ss_psc_hits += 2;
-    plan.fs_slot = fs_slot;
-    plan.ss_table_slot = table_slot;
-    plan.ss_out_slot = out_slot;
-    const bool ss_dirty = !p.ssade || sp::d::get(leaf.e);
-    out_addr = hpa;
-    perm = static_cast<uint8_t>(npm | leaf.perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |
-                                (fp::a::get(e) ? pm::accessed : 0));
+    plan.ss_ad = p.ssade;
     return true;
 }
 

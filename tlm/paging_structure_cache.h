@@ -50,6 +50,10 @@ class paging_structure_cache {
     const entry* peek(stage st, uint16_t did, uint32_t pasid, unsigned level, uint64_t addr, uint32_t& slot) const;
     // What lookup() would have done to the LRU order for the entry peek() found (nothing changed since).
     void touch(stage st, unsigned level, uint32_t slot);
+    // Counts every change of a level's contents or LRU order (fills, drops, moves to the most
+    // recently used end): while it stays the same, lookups find the same entries in the same slots,
+    // and touching the entries that were last touched again, in the same order, changes nothing.
+    uint64_t changes(stage st, unsigned level) const { return arr(st, level).changes; }
 
     unsigned invalidate_all();
     unsigned invalidate_domain(uint16_t did);
@@ -80,6 +84,7 @@ class paging_structure_cache {
         unsigned index_shift = 64;      // 64 - log2(index.size())
         unsigned index_mask = 0;        // index.size() - 1
         unsigned count = 0;             // valid entries (an empty level is skipped)
+        uint64_t changes = 0;           // changes(): every unlink, link_mru and make_mru
 
         void init(unsigned n);
         unsigned bucket(uint64_t key, uint64_t prefix) const {
@@ -146,6 +151,7 @@ inline uint32_t paging_structure_cache::level_array::find(uint64_t key, uint64_t
 }
 
 inline void paging_structure_cache::level_array::unlink(uint32_t slot) {
+    ++changes;
     const uint32_t n = newer[slot];
     const uint32_t o = older[slot];
     (n == none ? mru : older[n]) = o;
@@ -153,6 +159,7 @@ inline void paging_structure_cache::level_array::unlink(uint32_t slot) {
 }
 
 inline void paging_structure_cache::level_array::link_mru(uint32_t slot) {
+    ++changes;
     newer[slot] = none;
     older[slot] = mru;
     (mru == none ? lru : newer[mru]) = slot;
@@ -161,6 +168,7 @@ inline void paging_structure_cache::level_array::link_mru(uint32_t slot) {
 
 inline void paging_structure_cache::level_array::make_mru(uint32_t slot) {
     // Not the newest: it has a newer neighbour, and the list a newest entry.
+    ++changes;
     const uint32_t n = newer[slot];
     const uint32_t o = older[slot];
     older[n] = o;

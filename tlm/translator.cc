@@ -333,29 +333,27 @@ inline void translator::fill_walked(const pasid_info& p, uint32_t pasid, uint64_
 }
 
 template <translator::miss_path path>
-void translator::walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
-                                       translation_result& r) {
+inline void translator::walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
+                                              translation_result& r) {
     miss_plan& plan = plan_of(c);
-    uint64_t out_addr = 0;
-    uint8_t perm = 0;
+    page_walker::planned_result w;
     unsigned reads = 0;
-    bool walked = false;
     if constexpr (path == miss_path::planned) {
-        walked = m_walker.walk_planned(plan.fs, *c.p, req.addr, out_addr, perm);
+        w = m_walker.walk_planned(plan.fs, req.addr);
         reads = plan.fs.levels;
     } else {
         static_assert(path == miss_path::planned_nested);
-        walked = m_walker.walk_planned_nested(plan.nested, *c.p, req.addr, c.access.write, out_addr, perm);
+        w = m_walker.walk_planned_nested(plan.nested, *c.p, req.addr, c.access.write);
         reads = page_walker::nested_plan::reads;
     }
-    if (!walked) [[unlikely]] {
+    if (!w.done) [[unlikely]] {
         walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
         return;
     }
     ++m_stats.walks;
     r.walk_accesses += reads;
     m_stats.walk_accesses += reads;
-    fill_walked(*c.p, c.pasid, vpn, page_level::size_4k, out_addr, perm, plan.read_needs, plan.write_needs, r);
+    fill_walked(*c.p, c.pasid, vpn, page_level::size_4k, w.out_addr, w.perm, plan.read_needs, plan.write_needs, r);
 }
 
 void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,

@@ -236,7 +236,8 @@ class translator final : public invalidation_target {
     // walk_and_fill() of a source whose misses take the planned walk (walk_and_fill() when the
     // planned walk does not decide).
     template <miss_path path>
-    void walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn, translation_result& r);
+    [[gnu::always_inline]] void walk_planned_and_fill(const translation_request& req, checked_source& c, uint64_t vpn,
+                                                      translation_result& r);
     // The IOTLB fill of a walk's translation (page at `level`, perm) and the result's answer;
     // read_needs / write_needs: the rights of can_read / can_write.
     [[gnu::always_inline]] void fill_walked(const pasid_info& p, uint32_t pasid, uint64_t vpn, page_level level,

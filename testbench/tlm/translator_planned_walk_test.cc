@@ -329,6 +329,96 @@ TEST_F(PlannedNestedWalk, HitsAreMadeMostRecentlyUsed) {
     EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
 }
 
+// Walks that find the PDEs the last one used (nothing in the caches changed since) leave the LRU
+// order as touching them again would: the leaf table's PDE stays the older one.
+TEST_F(PlannedNestedWalk, RepeatedWalksKeepTheLruOrder) {
+    cfg.ss_psc_entries = 2;
+    start();
+    for (unsigned n = 1; n <= 3; ++n) {
+        map(n, k_fs_urw | k_ad);
+    }
+    warm();
+    for (unsigned n = 1; n <= 3; ++n) {
+        const translation_result r = page(n, 0x8);
+        ASSERT_TRUE(r.ok()) << n;
+        EXPECT_EQ(r.out_addr, 0x8'0000'0008u + n * 0x5000) << n;
+        EXPECT_EQ(r.walk_accesses, 3u) << n;
+    }
+    const translation_stats st = tr->stats();
+    EXPECT_EQ(st.fs_psc_hits, 3u);
+    EXPECT_EQ(st.ss_psc_hits, 6u);
+    EXPECT_EQ(st.ss_psc_misses, 0u);
+    using stage = paging_structure_cache::stage;
+    const uint64_t tables = leaf_table_gpa();
+    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});  // evicts the least recently used
+    uint32_t slot = 0;
+    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
+    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+}
+
+// A lookup between two walks changes the LRU order: the next walk touches its PDEs again, so the
+// output's PDE is the most recently used once more.
+TEST_F(PlannedNestedWalk, WalkAfterAnotherLookupTouchesItsPdesAgain) {
+    cfg.ss_psc_entries = 2;
+    start();
+    map(1, k_fs_urw | k_ad);
+    map(2, k_fs_urw | k_ad);
+    warm();
+    ASSERT_TRUE(page(1, 0).ok());
+    using stage = paging_structure_cache::stage;
+    const uint64_t tables = leaf_table_gpa();
+    ASSERT_NE(tr->psc().lookup(stage::second, 1, 0, 2, tables), nullptr);  // the output's PDE now the older
+    ASSERT_TRUE(page(2, 0).ok());
+    EXPECT_EQ(tr->stats().walk_accesses, 6u);
+    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});
+    uint32_t slot = 0;
+    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
+    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+}
+
+// A cached PDE refilled with another table between two walks: the next walk reads below the new one.
+TEST_F(PlannedNestedWalk, RefilledPdeIsTheOneTheNextWalkUses) {
+    start();
+    map(1, k_fs_urw | k_ad);
+    map(2, k_fs_urw | k_ad);
+    warm();
+    ASSERT_TRUE(page(1, 0).ok());
+    // Another second-stage leaf table for the outputs' 2 MiB region: page 2's GPA maps elsewhere.
+    const uint64_t other_table = tb.alloc_page();
+    const uint64_t gpa = k_out + 2 * 0x1000;
+    tb.write64(other_table + hw::pt_index(gpa, 1) * 8, 0x7'0000'3000 | k_rw);
+    using stage = paging_structure_cache::stage;
+    tr->psc().fill(stage::second, 1, 0, 2, gpa, {other_table, k_ss_all});
+    const translation_result r = page(2, 0x24);
+    ASSERT_TRUE(r.ok()) << std::hex << unsigned(r.fault);
+    EXPECT_EQ(r.out_addr, 0x7'0000'3024u);
+    EXPECT_EQ(r.walk_accesses, 3u);
+}
+
+// Outputs in another 2 MiB region of guest memory need that region's PDE: the first walk there
+// fills it, later ones find it, and the first region's outputs still translate.
+TEST_F(PlannedNestedWalk, OutputsInAnotherRegionTakeTheirOwnPde) {
+    start();
+    map(1, k_fs_urw | k_ad);
+    map(2, k_fs_urw | k_ad);
+    constexpr uint64_t k_far = k_out + 0x40'0000;
+    for (unsigned n = 3; n <= 4; ++n) {
+        tb.map_fs(fs, k_warm + n * 0x1000, k_far + n * 0x1000, 1, k_fs_urw | k_ad, k_fs_urw | k_a);
+        tb.map_ss(ss_root, 4, k_far + n * 0x1000, 0x9'0000'0000 + n * 0x1000, 1, k_rw);
+    }
+    warm();
+    const unsigned order[] = {1, 3, 4, 2};
+    const uint64_t want[] = {0x8'0000'5010, 0x9'0000'3010, 0x9'0000'4010, 0x8'0000'a010};
+    for (unsigned i = 0; i < 4; ++i) {
+        const translation_result r = page(order[i], 0x10);
+        ASSERT_TRUE(r.ok()) << order[i];
+        EXPECT_EQ(r.out_addr, want[i]) << order[i];
+        // The far region's first walk reads its PDE too (through the cached PDPTE).
+        EXPECT_EQ(r.walk_accesses, i == 1 ? 4u : 3u) << order[i];
+    }
+    EXPECT_EQ(tr->stats().fs_psc_hits, 4u);
+}
+
 TEST_F(PlannedNestedWalk, OtherCasesAreLeftToTheFullWalk) {
     start();
     map(1, k_fs_urw);            // A clear
