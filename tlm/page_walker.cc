@@ -520,13 +520,7 @@ page_walker::entry_step page_walker::fs_entry_slow(walk_ctx& w, uint64_t va, con
         }
         r.out_addr = out_hpa;
         r.level = to_page_level(out_level);
-        r.perm = static_cast<uint8_t>(npm | ss_pm);
-        if (fp::d::get(e) && ss_dirty) {
-            r.perm |= perm::dirty;
-        }
-        if (fp::a::get(e)) {
-            r.perm |= perm::accessed;
-        }
+        r.perm = static_cast<uint8_t>(npm | ss_pm | fs_leaf_flags(e, ss_dirty));
         return entry_step{fault_reason::none, true};
     }
 }
@@ -630,8 +624,7 @@ fault_reason page_walker::fs_walk_stages(walk_ctx& w, uint64_t va, const access_
             }
             r.out_addr = out;
             r.level = page_level::size_4k;
-            r.perm = static_cast<uint8_t>(npm | ss_pm | (fp::d::get(e) && ss_dirty ? perm::dirty : 0) |
-                                          (fp::a::get(e) ? perm::accessed : 0));
+            r.perm = static_cast<uint8_t>(npm | ss_pm | fs_leaf_flags(e, ss_dirty));
             return fault_reason::none;
         }
         if (level != 1 && (e & plain.table_check) == plain.table_want) [[likely]] {
@@ -710,35 +703,32 @@ page_walker::planned_result page_walker::walk_planned(const fs_plan& plan, uint6
 }
 
 template <typename OutPde>
-inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, bool write,
-                                       const paging_structure_cache::entry& fs_pde,
-                                       const paging_structure_cache::entry& table_pde, OutPde out_pde_of,
-                                       uint64_t& out_addr, uint8_t& perm) {
+inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, bool write, uint8_t fs_pde_perm,
+                                       const paging_structure_cache::entry& table_pde, unsigned table_index,
+                                       OutPde out_pde_of, uint64_t& out_addr, uint8_t& perm) {
     namespace fp = hw::fs_pte;
     namespace sp = hw::ss_pte;
     namespace pm = iotlb_perm;
     const phys_mem_if::direct_view direct = m_mem.direct();
-    // The plain 4 KiB second-stage leaf e of a GPA below its PDE, and the rights it leaves.
-    auto ss_plain = [&](const paging_structure_cache::entry& pde, uint64_t gpa, bool for_write, uint64_t& e,
+    // The plain 4 KiB second-stage leaf e at `index` below a PDE, and the rights it leaves.
+    auto ss_plain = [&](const paging_structure_cache::entry& pde, unsigned index, bool for_write, uint64_t& e,
                         uint8_t& ss_perm) __attribute__((always_inline)) {
-        if (!direct.load_entry(pde.next_table, hw::pt_index(gpa, 1), e) || !(e & (sp::r::mask | sp::w::mask)) ||
+        if (!direct.load_entry(pde.next_table, index, e) || !(e & (sp::r::mask | sp::w::mask)) ||
             (e & plan.ss_leaf_check) != plan.ss_leaf_want) {
             return false;
         }
         ss_perm = ss_entry_perm(pde.perm, e);
         return !(plan.ss_needs_d && for_write && (ss_perm & pm::ss_w) && !sp::d::get(e));
     };
-    const unsigned index = hw::pt_index(va, 1);
-    const uint64_t entry_gpa = fs_pde.next_table + uint64_t{index} * 8;
     uint64_t table_e = 0;
     uint8_t table_perm = 0;
     uint64_t e = 0;
-    if (entry_gpa >= plan.gpa_limit || !ss_plain(table_pde, entry_gpa, false, table_e, table_perm) ||
-        !(table_perm & pm::ss_r) || !direct.load_entry(table_e & sp::addr::mask, index, e) ||
+    if (!ss_plain(table_pde, table_index, false, table_e, table_perm) || !(table_perm & pm::ss_r) ||
+        !direct.load_entry(table_e & sp::addr::mask, hw::pt_index(va, 1), e) ||
         (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
         return false;
     }
-    const uint8_t npm = fs_entry_perm(fs_pde.perm, e, plan.xd_perm);
+    const uint8_t npm = fs_entry_perm(fs_pde_perm, e, plan.xd_perm);
     const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit) {
         return false;
@@ -746,7 +736,7 @@ inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, boo
     const paging_structure_cache::entry* out_pde = out_pde_of(out_gpa);
     uint64_t leaf = 0;
     uint8_t leaf_perm = 0;
-    if (out_pde == nullptr || !ss_plain(*out_pde, out_gpa, write, leaf, leaf_perm) ||
+    if (out_pde == nullptr || !ss_plain(*out_pde, hw::pt_index(out_gpa, 1), write, leaf, leaf_perm) ||
         (leaf_perm & plan.ss_needs) != plan.ss_needs) {
         return false;
     }
@@ -756,8 +746,7 @@ inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, boo
     }
     const bool ss_dirty = !plan.ss_ad || sp::d::get(leaf);
     out_addr = hpa;
-    perm = static_cast<uint8_t>(npm | leaf_perm | (fp::d::get(e) && ss_dirty ? pm::dirty : 0) |
-                                (fp::a::get(e) ? pm::accessed : 0));
+    perm = static_cast<uint8_t>(npm | leaf_perm | fs_leaf_flags(e, ss_dirty));
     ++fs_psc_hits;
     ss_psc_hits += 2;
     return true;
@@ -772,10 +761,11 @@ page_walker::planned_result page_walker::walk_planned_nested(nested_plan& plan, 
     }
     planned_result r;
     constexpr unsigned pde_shift = paging_structure_cache::prefix_shift(2);
-    // PSC tags use the 57-bit input address (fs_walk_stages).
+    // PSC tags use the 57-bit input address (fs_walk_stages). The same first-stage PDE: the same
+    // leaf-table GPA, its limit check passed and its second-stage leaf at the same index.
     if (plan.pde_changes == pde_changes() && (va & hw::low_mask(57)) >> pde_shift == plan.fs_prefix &&
         nested_leaves(
-            plan, va, write, plan.fs_pde, plan.ss_table_pde,
+            plan, va, write, plan.fs_pde_perm, plan.ss_table_pde, plan.ss_table_index,
             [&](uint64_t out_gpa) __attribute__((always_inline)) {
                 return out_gpa >> pde_shift == plan.out_prefix ? &plan.ss_out_pde : nullptr;
             },
@@ -800,6 +790,9 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
         return {};
     }
     const uint64_t entry_gpa = fs_pde->next_table + uint64_t{hw::pt_index(fva, 1)} * 8;
+    if (entry_gpa >= plan.gpa_limit) {
+        return {};
+    }
     const paging_structure_cache::entry* table_pde = m_psc->peek(stage::second, p.did, 0, 2, entry_gpa, table_slot);
     if (table_pde == nullptr) {
         return {};
@@ -808,7 +801,7 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
     uint64_t out_gpa = 0;
     const paging_structure_cache::entry* out_pde = nullptr;
     if (!nested_leaves(
-            plan, va, write, *fs_pde, *table_pde,
+            plan, va, write, fs_pde->perm, *table_pde, hw::pt_index(entry_gpa, 1),
             [&](uint64_t gpa) {
                 out_gpa = gpa;
                 out_pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out_slot);
@@ -824,8 +817,9 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
     plan.fs_slot = fs_slot;
     plan.ss_table_slot = table_slot;
     plan.ss_out_slot = out_slot;
-    plan.fs_pde = *fs_pde;
+    plan.fs_pde_perm = fs_pde->perm;
     plan.ss_table_pde = *table_pde;
+    plan.ss_table_index = hw::pt_index(entry_gpa, 1);
     plan.ss_out_pde = *out_pde;
     plan.fs_prefix = fva >> pde_shift;
     plan.out_prefix = out_gpa >> pde_shift;

@@ -171,9 +171,10 @@ class page_walker {
         uint64_t pde_changes = no_changes;  // the sum (both only grow: the same sum, the same two)
         uint64_t fs_prefix = 0;
         uint64_t out_prefix = 0;
-        paging_structure_cache::entry fs_pde;
         paging_structure_cache::entry ss_table_pde;
         paging_structure_cache::entry ss_out_pde;
+        uint32_t ss_table_index = 0;  // the leaf table GPA's index below ss_table_pde
+        uint8_t fs_pde_perm = 0;      // the first-stage PDE's rights
     };
     // The plan of p's walks with side effects for `access`; false for another kind, no
     // paging-structure caches, a second-stage root beyond HAW or an executing access.
@@ -244,14 +245,14 @@ class page_walker {
         using stage = paging_structure_cache::stage;
         return m_psc->changes(stage::first, 2) + m_psc->changes(stage::second, 2);
     }
-    // The three plain leaves of a planned nested walk below the first-stage PDE fs_pde of va and
-    // the second-stage PDE table_pde of its leaf table's GPA; out_pde_of(gpa): the second-stage PDE
-    // of the output GPA (nullptr: the walk is not planned). True with out_addr and perm.
+    // The three plain leaves of a planned nested walk below the first-stage PDE of va (its rights
+    // fs_pde_perm) and the second-stage PDE table_pde of its leaf table's GPA (the leaf at
+    // table_index); out_pde_of(gpa): the second-stage PDE of the output GPA (nullptr: the walk is
+    // not planned). True with out_addr and perm.
     template <typename OutPde>
-    [[gnu::always_inline]] bool nested_leaves(const nested_plan& plan, uint64_t va, bool write,
-                                              const paging_structure_cache::entry& fs_pde,
-                                              const paging_structure_cache::entry& table_pde, OutPde out_pde_of,
-                                              uint64_t& out_addr, uint8_t& perm);
+    [[gnu::always_inline]] bool nested_leaves(const nested_plan& plan, uint64_t va, bool write, uint8_t fs_pde_perm,
+                                              const paging_structure_cache::entry& table_pde, unsigned table_index,
+                                              OutPde out_pde_of, uint64_t& out_addr, uint8_t& perm);
     // walk_planned_nested() that finds the PDEs in the caches (peek), touches them in the walk's
     // order and records them in the plan.
     [[gnu::noinline]] planned_result walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p, uint64_t va,
@@ -304,6 +305,13 @@ class page_walker {
     // The same with xd_perm as fs_entry_perm's.
     static uint8_t fs_run_perm(uint8_t xd_perm, uint8_t pm, const plain_walk& run) {
         return static_cast<uint8_t>(fs_entry_perm(pm, run.all_bits, 0) | ((run.any_bits >> 61) & xd_perm));
+    }
+    // The dirty and accessed bits of a first-stage leaf e (dirty only while ss_dirty: the page is
+    // dirty in the second stage too): D sits where dirty does, A two bits below accessed.
+    static uint8_t fs_leaf_flags(uint64_t e, bool ss_dirty = true) {
+        namespace fp = hw::fs_pte;
+        static_assert(fp::d::mask == iotlb_perm::dirty && fp::a::mask << 2 == iotlb_perm::accessed);
+        return static_cast<uint8_t>((e & (ss_dirty ? fp::d::mask : 0)) | ((e & fp::a::mask) << 2));
     }
     // The translation of a plain 4 KiB first-stage leaf e below the rights pm (first stage only):
     // its rights checked, then r.
@@ -413,8 +421,7 @@ inline void page_walker::fs_plain_translation(uint8_t npm, uint64_t e, uint64_t 
     namespace perm = iotlb_perm;
     r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     r.level = page_level::size_4k;
-    r.perm =
-        static_cast<uint8_t>(npm | ss_rwx | (fp::d::get(e) ? perm::dirty : 0) | (fp::a::get(e) ? perm::accessed : 0));
+    r.perm = static_cast<uint8_t>(npm | ss_rwx | fs_leaf_flags(e));
 }
 
 inline bool page_walker::fs_walk_plain(walk_ctx& w, uint64_t va, const access_type& access, walk_result& r,

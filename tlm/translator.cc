@@ -34,6 +34,9 @@ translator::translator(const iommu_config& config, phys_mem_if& mem, iotlb_if& t
 
 void translator::set_stale_check(bool on) {
     m_config.stale_check = on;
+    if (on) {
+        m_checked.fill(checked_source{});  // the checker records the entries each translation uses
+    }
     m_walker.set_psc_use_log(on ? &m_used.psc : nullptr);
     update_repeat_ok();
 }
@@ -69,10 +72,10 @@ inline void translator::translate_checked(const translation_request& req, const 
         m_lookup_observer();
     }
     const iotlb_entry* hit = nullptr;
-    if (source) {
-        source->repeat_changes = checked_source::no_changes;
-    }
     if (m_cpp_tlb) {
+        if (source) {
+            source->repeat_changes = checked_source::no_changes;  // set again by a repeatable hit
+        }
         hit = source ? m_cpp_tlb->find(p.did, pasid, p.kind, vpn, source->hint)
                      : m_cpp_tlb->find(p.did, pasid, p.kind, vpn);
     } else if (std::optional<iotlb_entry> found = m_tlb.lookup(p.did, pasid, p.kind, vpn)) {
@@ -147,29 +150,30 @@ inline void translator::translate_checked(const translation_request& req, const 
 }
 
 translation_result translator::translate_full(const translation_request& req, checked_source& c) {
-    ++m_stats.translations;
     translation_result r;
-    if (m_config.stale_check) {
-        m_used.clear();
-        resolve(req, r);
-        check_structures(req, r);
-        return r;
-    }
+    // With the stale checker on no source is valid (set_stale_check, resolve).
     if (!c.valid || c.changes != cache_changes() || !same_source(c.req, req)) {
+        ++m_stats.translations;
+        if (m_config.stale_check) {
+            m_used.clear();
+            resolve(req, r);
+            check_structures(req, r);
+            return r;
+        }
         resolve(req, r);
         return r;
     }
     if (((c.req.addr ^ req.addr) >> 12) != 0) {
         if (m_walker.check_input(*c.p, req.addr) != fault_reason::none) {
+            ++m_stats.translations;
             resolve(req, r);  // the fault, found and counted as without the table
             return r;
         }
         c.req.addr = req.addr;
     }
+    ++m_checked_translations;
     m_context_cache.touch(c.ctx_position);
-    ++m_stats.context_hits;
     m_pasid_cache.touch(c.pasid_position);
-    ++m_stats.pasid_hits;
     const pasid_info& p = *c.p;
     r.pasid = c.pasid;
     r.did = p.did;
@@ -708,6 +712,9 @@ unsigned translator::invalidate(const invalidation_scope& s) {
 
 translation_stats translator::stats() const {
     translation_stats s = m_stats;
+    s.translations += m_checked_translations;
+    s.context_hits += m_checked_translations;
+    s.pasid_hits += m_checked_translations;
     s.fs_psc_hits = m_walker.fs_psc_hits;
     s.fs_psc_misses = m_walker.fs_psc_misses;
     s.ss_psc_hits = m_walker.ss_psc_hits;
@@ -717,6 +724,7 @@ translation_stats translator::stats() const {
 
 void translator::reset_stats() {
     m_stats = translation_stats{};
+    m_checked_translations = 0;
     m_walker.fs_psc_hits = m_walker.fs_psc_misses = m_walker.ss_psc_hits = m_walker.ss_psc_misses = 0;
 }
 

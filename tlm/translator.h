@@ -64,9 +64,7 @@ class translator final : public invalidation_target {
             (c.tlb_changes == m_cpp_tlb->changes() ||
              (m_cpp_tlb->hinted(c.hint, req.addr >> 12) && c.hint.entry->payload == c.payload))) {
             c.tlb_changes = m_cpp_tlb->changes();
-            ++m_stats.translations;
-            ++m_stats.context_hits;
-            ++m_stats.pasid_hits;
+            ++m_checked_translations;
             ++m_stats.iotlb_hits;
             iotlb::touch(c.hint);
             m_context_cache.touch(c.ctx_position);
@@ -195,12 +193,14 @@ class translator final : public invalidation_target {
     // What the IOTLB misses of one checked source share, decided at its first (its entries and
     // access are the same while it holds): the planned first-stage or nested walk (no not-present
     // caching; page_walker::plan_fs, plan_nested) and the rights its fills report.
-    struct miss_plan {
+    // The checked source's stride: its plan is as far into m_miss_plans as it is into m_checked.
+    struct alignas(sizeof(checked_source)) miss_plan {
         page_walker::fs_plan fs;
         page_walker::nested_plan nested;
         uint8_t read_needs = 0;   // iotlb_perm bits of can_read
         uint8_t write_needs = 0;  // and of can_write (D included)
     };
+    static_assert(sizeof(miss_plan) == sizeof(checked_source));
     miss_plan& plan_of(const checked_source& c) {
         return m_miss_plans[static_cast<std::size_t>(&c - m_checked.data())];
     }
@@ -266,6 +266,9 @@ class translator final : public invalidation_target {
     bool m_root_latched = false;
     hw::fault_reason m_root_fault[2] = {hw::fault_reason::rta_invalid, hw::fault_reason::rta_invalid};
     translation_stats m_stats;
+    // Translations of a checked source that passed its checks again: each is also a context-cache
+    // and a PASID-cache hit (stats() adds them to the three counters).
+    uint64_t m_checked_translations = 0;
     std::vector<stale_report> m_stale;
     std::vector<std::function<void(const invalidation_scope&)>> m_observers;
     std::function<void()> m_lookup_observer;
