@@ -679,7 +679,7 @@ template fault_reason page_walker::fs_walk_stages<true>(walk_ctx& w, uint64_t va
                                                         walk_result& r);
 
 page_walker::planned_result page_walker::walk_planned(const fs_plan& plan, uint64_t va) {
-    if (m_observing) [[unlikely]] {
+    if (m_unplanned) [[unlikely]] {
         return {};
     }
     // P is in both masks' wanted bits: no test of its own (a constant 0); table pointers are taken.
@@ -705,7 +705,8 @@ page_walker::planned_result page_walker::walk_planned(const fs_plan& plan, uint6
 template <typename OutPde>
 inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, bool write, uint8_t fs_pde_perm,
                                        const paging_structure_cache::entry& table_pde, unsigned table_index,
-                                       OutPde out_pde_of, uint64_t& out_addr, uint8_t& perm) {
+                                       const uint64_t* known_table_leaf, OutPde out_pde_of, uint64_t& table_leaf,
+                                       uint64_t& out_addr, uint8_t& perm) {
     namespace fp = hw::fs_pte;
     namespace sp = hw::ss_pte;
     namespace pm = iotlb_perm;
@@ -720,11 +721,20 @@ inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, boo
         ss_perm = ss_entry_perm(pde.perm, e);
         return !(plan.ss_needs_d && for_write && (ss_perm & pm::ss_w) && !sp::d::get(e));
     };
+    // The leaf table page's second-stage leaf: the one the last walk found plain and readable below
+    // the same PDE (known_table_leaf) needs no checks again.
     uint64_t table_e = 0;
     uint8_t table_perm = 0;
+    if (!direct.load_entry(table_pde.next_table, table_index, table_e)) {
+        return false;
+    }
+    if ((known_table_leaf == nullptr || table_e != *known_table_leaf) &&
+        (!ss_plain(table_pde, table_index, false, table_e, table_perm) || !(table_perm & pm::ss_r))) {
+        return false;
+    }
+    table_leaf = table_e;
     uint64_t e = 0;
-    if (!ss_plain(table_pde, table_index, false, table_e, table_perm) || !(table_perm & pm::ss_r) ||
-        !direct.load_entry(table_e & sp::addr::mask, hw::pt_index(va, 1), e) ||
+    if (!direct.load_entry(table_e & sp::addr::mask, hw::pt_index(va, 1), e) ||
         (e & plan.fs_leaf_check) != plan.fs_leaf_want) {
         return false;
     }
@@ -752,32 +762,32 @@ inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, boo
     return true;
 }
 
-// The translator's miss path (a call of its own: its values stay in registers). The PDEs the last walk used, while the
-// caches hold them unchanged (nested_plan::pde_changes), else walk_planned_nested_peeking().
-page_walker::planned_result page_walker::walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va,
-                                                             bool write) {
-    if (m_observing || m_psc_log != nullptr) [[unlikely]] {
+page_walker::planned_result page_walker::walk_planned_nested(nested_plan& plan, uint64_t va, bool write) {
+    if (m_unplanned) [[unlikely]] {
         return {};
     }
     planned_result r;
+    uint64_t table_leaf = 0;
     constexpr unsigned pde_shift = paging_structure_cache::prefix_shift(2);
     // PSC tags use the 57-bit input address (fs_walk_stages). The same first-stage PDE: the same
     // leaf-table GPA, its limit check passed and its second-stage leaf at the same index.
     if (plan.pde_changes == pde_changes() && (va & hw::low_mask(57)) >> pde_shift == plan.fs_prefix &&
         nested_leaves(
-            plan, va, write, plan.fs_pde_perm, plan.ss_table_pde, plan.ss_table_index,
+            plan, va, write, plan.fs_pde_perm, plan.ss_table_pde, plan.ss_table_index, &plan.ss_table_leaf,
             [&](uint64_t out_gpa) __attribute__((always_inline)) {
                 return out_gpa >> pde_shift == plan.out_prefix ? &plan.ss_out_pde : nullptr;
             },
-            r.out_addr, r.perm)) [[likely]] {
+            table_leaf, r.out_addr, r.perm)) [[likely]] {
         r.done = true;
-        return r;
     }
-    return walk_planned_nested_peeking(plan, p, va, write);
+    return r;
 }
 
 page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p,
                                                                      uint64_t va, bool write) {
+    if (m_unplanned) [[unlikely]] {
+        return {};
+    }
     using stage = paging_structure_cache::stage;
     constexpr unsigned pde_shift = paging_structure_cache::prefix_shift(2);
     // PSC tags use the 57-bit input address (fs_walk_stages).
@@ -798,16 +808,17 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
         return {};
     }
     planned_result r;
+    uint64_t table_leaf = 0;
     uint64_t out_gpa = 0;
     const paging_structure_cache::entry* out_pde = nullptr;
     if (!nested_leaves(
-            plan, va, write, fs_pde->perm, *table_pde, hw::pt_index(entry_gpa, 1),
+            plan, va, write, fs_pde->perm, *table_pde, hw::pt_index(entry_gpa, 1), nullptr,
             [&](uint64_t gpa) {
                 out_gpa = gpa;
                 out_pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out_slot);
                 return out_pde;
             },
-            r.out_addr, r.perm)) {
+            table_leaf, r.out_addr, r.perm)) {
         return {};
     }
     // What the walk's lookups do, in its order; then the PDEs are the plan's until the caches change.
@@ -820,6 +831,7 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
     plan.fs_pde_perm = fs_pde->perm;
     plan.ss_table_pde = *table_pde;
     plan.ss_table_index = hw::pt_index(entry_gpa, 1);
+    plan.ss_table_leaf = table_leaf;
     plan.ss_out_pde = *out_pde;
     plan.fs_prefix = fva >> pde_shift;
     plan.out_prefix = out_gpa >> pde_shift;

@@ -114,7 +114,10 @@ class page_walker {
     table_entry_view table_entry(const pasid_info& p, paging_structure_cache::stage st, unsigned level, uint64_t addr);
 
     // While set, every paging-structure-cache hit of a walk is appended to *log (nullptr: none).
-    void set_psc_use_log(std::vector<psc_use>* log) { m_psc_log = log; }
+    void set_psc_use_log(std::vector<psc_use>* log) {
+        m_psc_log = log;
+        update_unplanned();
+    }
 
     // The first-stage walks of one PASID entry for one access, decided once (the translator plans
     // them per request source): the root and levels, and the plain-entry masks of its A/EA/D needs.
@@ -174,6 +177,7 @@ class page_walker {
         paging_structure_cache::entry ss_table_pde;
         paging_structure_cache::entry ss_out_pde;
         uint32_t ss_table_index = 0;  // the leaf table GPA's index below ss_table_pde
+        uint64_t ss_table_leaf = 0;   // the second-stage leaf found there, plain and readable (0: none)
         uint8_t fs_pde_perm = 0;      // the first-stage PDE's rights
     };
     // The plan of p's walks with side effects for `access`; false for another kind, no
@@ -183,7 +187,12 @@ class page_walker {
     // second-stage PDEs of the GPAs on the way are cached and the leaves below them are plain in
     // directly readable pages, the rights allow the access and the page is outside the interrupt
     // window; done: the caches' hits counted and made the most recently used in the walk's order.
-    planned_result walk_planned_nested(nested_plan& plan, const pasid_info& p, uint64_t va, bool write);
+    // This one takes the PDEs the plan holds from the last walk while the caches hold them
+    // unchanged (nested_plan::pde_changes); not done, walk_planned_nested_peeking() finds them.
+    planned_result walk_planned_nested(nested_plan& plan, uint64_t va, bool write);
+    // walk_planned_nested() that finds the PDEs in the caches (peek), touches them in the walk's
+    // order and records them in the plan.
+    planned_result walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p, uint64_t va, bool write);
 
     // Access rights of `perm` for `access` (docs/vtd-facts.md §5.2, §5.5): 0x81/0x82/0x85/0x86 or none.
     static hw::fault_reason check_rights(const pasid_info& p, uint8_t perm, const access_type& access);
@@ -203,12 +212,14 @@ class page_walker {
     void set_read_observer(read_observer fn) {
         m_read_observer = std::move(fn);
         m_observing = m_read_observer && !m_observer_paused;
+        update_unplanned();
     }
     // While paused the observer is not called (the stale checker's look at the tables is no
     // hardware access).
     void pause_read_observer(bool paused) {
         m_observer_paused = paused;
         m_observing = m_read_observer && !m_observer_paused;
+        update_unplanned();
     }
 
     // Counters of the paging-structure caches (read by the translator's statistics).
@@ -247,16 +258,14 @@ class page_walker {
     }
     // The three plain leaves of a planned nested walk below the first-stage PDE of va (its rights
     // fs_pde_perm) and the second-stage PDE table_pde of its leaf table's GPA (the leaf at
-    // table_index); out_pde_of(gpa): the second-stage PDE of the output GPA (nullptr: the walk is
-    // not planned). True with out_addr and perm.
+    // table_index; known_table_leaf: one found plain and readable there before, nullptr: none);
+    // out_pde_of(gpa): the second-stage PDE of the output GPA (nullptr: the walk is not planned).
+    // True with out_addr, perm and the leaf table page's second-stage leaf.
     template <typename OutPde>
     [[gnu::always_inline]] bool nested_leaves(const nested_plan& plan, uint64_t va, bool write, uint8_t fs_pde_perm,
                                               const paging_structure_cache::entry& table_pde, unsigned table_index,
-                                              OutPde out_pde_of, uint64_t& out_addr, uint8_t& perm);
-    // walk_planned_nested() that finds the PDEs in the caches (peek), touches them in the walk's
-    // order and records them in the plan.
-    [[gnu::noinline]] planned_result walk_planned_nested_peeking(nested_plan& plan, const pasid_info& p, uint64_t va,
-                                                                 bool write);
+                                              const uint64_t* known_table_leaf, OutPde out_pde_of,
+                                              uint64_t& table_leaf, uint64_t& out_addr, uint8_t& perm);
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) [[unlikely]] {
@@ -404,6 +413,8 @@ class page_walker {
     bool m_observer_paused = false;
     bool m_observing = false;  // an observer is set and not paused
     std::vector<psc_use>* m_psc_log = nullptr;
+    bool m_unplanned = false;  // m_observing or m_psc_log: the planned walks leave every walk to walk()
+    void update_unplanned() { m_unplanned = m_observing || m_psc_log != nullptr; }
 };
 
 inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t pm, uint64_t e, uint64_t va,

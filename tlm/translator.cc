@@ -145,6 +145,7 @@ inline void translator::translate_checked(const translation_request& req, const 
             c.misses = miss_path::planned_nested;
         }
     }
+    plan.fill_tag = iotlb_tag{p.did, c.pasid, p.kind, page_level::size_4k, 0};
     plan.read_needs = page_walker::rights_needed(p, false, access.priv);
     plan.write_needs = page_walker::rights_needed(p, true, access.priv) | iotlb_perm::dirty;
 }
@@ -347,17 +348,32 @@ inline void translator::walk_planned_and_fill(const translation_request& req, ch
         reads = plan.fs.levels;
     } else {
         static_assert(path == miss_path::planned_nested);
-        w = m_walker.walk_planned_nested(plan.nested, *c.p, req.addr, c.access.write);
+        w = m_walker.walk_planned_nested(plan.nested, req.addr, c.access.write);
+        if (!w.done) [[unlikely]] {
+            w = m_walker.walk_planned_nested_peeking(plan.nested, *c.p, req.addr, c.access.write);
+        }
         reads = page_walker::nested_plan::reads;
     }
     if (!w.done) [[unlikely]] {
         walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
         return;
     }
+    // The answer first: nothing of the walk is live across the fill's call.
     ++m_stats.walks;
     r.walk_accesses += reads;
     m_stats.walk_accesses += reads;
-    fill_walked(*c.p, c.pasid, vpn, page_level::size_4k, w.out_addr, w.perm, plan.read_needs, plan.write_needs, r);
+    r.out_addr = w.out_addr;
+    r.page_bytes = hw::page_size_4k;
+    r.can_read = (w.perm & plan.read_needs) == plan.read_needs;
+    r.can_write = (w.perm & plan.write_needs) == plan.write_needs;
+    iotlb_entry e;
+    e.tag = plan.fill_tag;
+    e.tag.vpn = vpn;
+    e.payload = iotlb_payload{w.out_addr >> 12, w.perm};
+    ++m_stats.iotlb_fills;
+    if (m_tlb.fill(e).evicted) {
+        ++m_stats.iotlb_evictions;
+    }
 }
 
 void translator::walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid,

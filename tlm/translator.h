@@ -197,6 +197,7 @@ class translator final : public invalidation_target {
     struct alignas(sizeof(checked_source)) miss_plan {
         page_walker::fs_plan fs;
         page_walker::nested_plan nested;
+        iotlb_tag fill_tag;       // of the planned walks' fills (4 KiB; vpn set per fill)
         uint8_t read_needs = 0;   // iotlb_perm bits of can_read
         uint8_t write_needs = 0;  // and of can_write (D included)
     };

@@ -419,6 +419,36 @@ TEST_F(PlannedNestedWalk, OutputsInAnotherRegionTakeTheirOwnPde) {
     EXPECT_EQ(tr->stats().fs_psc_hits, 4u);
 }
 
+// The second stage moves the first-stage leaf table to another page between two walks (the
+// same PDEs cached): the next walk reads the table where it is now, and one whose page lost its
+// read right is a fault.
+TEST_F(PlannedNestedWalk, MovedLeafTableIsReadWhereItIsNow) {
+    start();
+    map(1, k_fs_urw | k_ad);
+    map(2, k_fs_urw | k_ad);
+    map(3, k_fs_urw | k_ad);
+    warm();
+    ASSERT_TRUE(page(1, 0).ok());
+    const uint64_t table_gpa = leaf_table_gpa();
+    const uint64_t table_leaf = tb.ss_entry_addr(ss_root, 4, table_gpa, 1);
+    const uint64_t old_table = tb.read64(table_leaf) & sp::addr::mask;
+    // A copy of the leaf table whose entry for page 2 points at page 3's output.
+    const uint64_t new_table = tb.alloc_page();
+    for (unsigned i = 0; i < 512; ++i) {
+        tb.write64(new_table + i * 8, tb.read64(old_table + i * 8));
+    }
+    const unsigned page2 = hw::pt_index(k_warm + 2 * 0x1000, 1);
+    const unsigned page3 = hw::pt_index(k_warm + 3 * 0x1000, 1);
+    tb.write64(new_table + page2 * 8, tb.read64(old_table + page3 * 8));
+    tb.write64(table_leaf, new_table | (tb.read64(table_leaf) & ~sp::addr::mask));
+    const translation_result moved = page(2, 0x30);
+    ASSERT_TRUE(moved.ok()) << std::hex << unsigned(moved.fault);
+    EXPECT_EQ(moved.out_addr, 0x8'0000'f030u);  // page 3's output
+    EXPECT_EQ(moved.walk_accesses, 3u);
+    tb.clear_bits(table_leaf, sp::r::mask);
+    EXPECT_FALSE(page(3, 0).ok());
+}
+
 TEST_F(PlannedNestedWalk, OtherCasesAreLeftToTheFullWalk) {
     start();
     map(1, k_fs_urw);            // A clear
