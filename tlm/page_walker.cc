@@ -740,7 +740,7 @@ inline bool page_walker::nested_leaves(const nested_plan& plan, uint64_t va, boo
     }
     const uint8_t npm = fs_entry_perm(fs_pde_perm, e, plan.xd_perm);
     const uint64_t out_gpa = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
-    if ((npm & plan.fs_needs) != plan.fs_needs || out_gpa >= plan.gpa_limit) {
+    if ((npm & plan.fs_needs) != plan.fs_needs) {
         return false;
     }
     const paging_structure_cache::entry* out_pde = out_pde_of(out_gpa);
@@ -775,6 +775,7 @@ page_walker::planned_result page_walker::walk_planned_nested(nested_plan& plan, 
         nested_leaves(
             plan, va, write, plan.fs_pde_perm, plan.ss_table_pde, plan.ss_table_index, &plan.ss_table_leaf,
             [&](uint64_t out_gpa) __attribute__((always_inline)) {
+                // Below the limit (2^39 or more): in the 2 MiB region of the last walk's output, which was.
                 return out_gpa >> pde_shift == plan.out_prefix ? &plan.ss_out_pde : nullptr;
             },
             table_leaf, r.out_addr, r.perm)) [[likely]] {
@@ -815,7 +816,7 @@ page_walker::planned_result page_walker::walk_planned_nested_peeking(nested_plan
             plan, va, write, fs_pde->perm, *table_pde, hw::pt_index(entry_gpa, 1), nullptr,
             [&](uint64_t gpa) {
                 out_gpa = gpa;
-                out_pde = m_psc->peek(stage::second, p.did, 0, 2, gpa, out_slot);
+                out_pde = gpa < plan.gpa_limit ? m_psc->peek(stage::second, p.did, 0, 2, gpa, out_slot) : nullptr;
                 return out_pde;
             },
             table_leaf, r.out_addr, r.perm)) {

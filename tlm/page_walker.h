@@ -259,13 +259,14 @@ class page_walker {
     // The three plain leaves of a planned nested walk below the first-stage PDE of va (its rights
     // fs_pde_perm) and the second-stage PDE table_pde of its leaf table's GPA (the leaf at
     // table_index; known_table_leaf: one found plain and readable there before, nullptr: none);
-    // out_pde_of(gpa): the second-stage PDE of the output GPA (nullptr: the walk is not planned).
+    // out_pde_of(gpa): the second-stage PDE of the output GPA, below the second stage's input
+    // limit (nullptr: beyond it, or the walk is not planned).
     // True with out_addr, perm and the leaf table page's second-stage leaf.
     template <typename OutPde>
     [[gnu::always_inline]] bool nested_leaves(const nested_plan& plan, uint64_t va, bool write, uint8_t fs_pde_perm,
                                               const paging_structure_cache::entry& table_pde, unsigned table_index,
-                                              const uint64_t* known_table_leaf, OutPde out_pde_of,
-                                              uint64_t& table_leaf, uint64_t& out_addr, uint8_t& perm);
+                                              const uint64_t* known_table_leaf, OutPde out_pde_of, uint64_t& table_leaf,
+                                              uint64_t& out_addr, uint8_t& perm);
     void log_psc_use(paging_structure_cache::stage st, unsigned level, uint64_t addr,
                      const paging_structure_cache::entry& e) {
         if (m_psc_log) [[unlikely]] {

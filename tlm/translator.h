@@ -227,9 +227,9 @@ class translator final : public invalidation_target {
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
     // `source` (nullptr: none) is the request's entry of the checked-source table.
     // Inline in its two callers: the IOTLB hit of every translation that is no repeat.
-    [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p, uint32_t pasid,
-                                                  const access_type& access, bool fpd, checked_source* source,
-                                                  translation_result& r);
+    [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p,
+                                                  const uint32_t& pasid, const access_type& access, const bool& fpd,
+                                                  checked_source* source, translation_result& r);
     // The rest of translate_checked() after an IOTLB miss or a hit that cannot be used.
     // source: as for translate_checked (planned, its plan gives the rights of the fill).
     void walk_and_fill(const translation_request& req, const pasid_info& p, uint32_t pasid, const access_type& access,
