@@ -153,7 +153,7 @@ inline void translator::translate_checked(const translation_request& req, const 
 translation_result translator::translate_full(const translation_request& req, checked_source& c) {
     translation_result r;
     // With the stale checker on no source is valid (set_stale_check, resolve).
-    if (!c.valid || c.changes != cache_changes() || !same_source(c.req, req)) {
+    if (c.changes != cache_changes() || !same_source(c.req, req)) {
         ++m_stats.translations;
         if (m_config.stale_check) {
             m_used.clear();
@@ -306,7 +306,6 @@ void translator::resolve(const translation_request& req, translation_result& r) 
     if (ctx != &ctx_walked && pi != &pi_walked && !m_config.stale_check) {
         source = &m_checked[checked_slot(req)];
         *source = checked_source{};
-        source->valid = true;
         source->req = req;
         source->changes = cache_changes();
         source->ctx_position = m_context_cache.position(ctx);

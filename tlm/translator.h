@@ -150,10 +150,10 @@ class translator final : public invalidation_target {
     enum class miss_path : uint8_t { undecided, planned, planned_nested, full };
     // Cache-line aligned: also makes the table's stride a power of two (cheap to index).
     struct alignas(64) checked_source {
-        bool valid = false;
         miss_path misses = miss_path::undecided;  // how its IOTLB misses walk (m_miss_plans, same slot)
         translation_request req;                  // its input page counts, not the offset
-        uint64_t changes = 0;                     // context + PASID cache changes() then: both only grow
+        // Context + PASID cache changes() then (both only grow); no_changes: no source (never equal).
+        uint64_t changes = no_changes;
         uint32_t ctx_position = 0;
         uint32_t pasid_position = 0;
         const pasid_info* p = nullptr;  // in the PASID cache
