@@ -166,10 +166,10 @@ class page_walker {
         uint32_t ss_table_slot = 0;
         uint32_t ss_out_slot = 0;
         // The last planned walk's PDEs and the changes() of both stages' PDE levels after its
-        // touches (pde_changes()): while neither changed, a walk of the same 2 MiB input region (fs_prefix) finds
-        // the same first-stage PDE and so the same leaf-table PDE, an output GPA in the same
-        // 2 MiB region (out_prefix) the same output PDE, and its touches leave the LRU order as
-        // it is. no_changes: none recorded.
+        // touches (pde_changes()): while neither changed, a walk of the same 2 MiB input region
+        // (fs_prefix) finds the same first-stage PDE and so the same leaf-table PDE, an output GPA
+        // in the same 2 MiB region (out_prefix) the same output PDE, and its touches leave the LRU
+        // order as it is. no_changes: none recorded.
         static constexpr uint64_t no_changes = ~uint64_t{0};
         uint64_t pde_changes = no_changes;  // the sum (both only grow: the same sum, the same two)
         uint64_t fs_prefix = 0;
@@ -430,7 +430,6 @@ inline hw::fault_reason page_walker::fs_plain_leaf(const pasid_info& p, uint8_t 
 
 inline void page_walker::fs_plain_translation(uint8_t npm, uint64_t e, uint64_t va, walk_result& r) {
     namespace fp = hw::fs_pte;
-    namespace perm = iotlb_perm;
     r.out_addr = (e & fp::addr::mask) | (va & (hw::page_size_4k - 1));
     r.level = page_level::size_4k;
     r.perm = static_cast<uint8_t>(npm | ss_rwx | fs_leaf_flags(e));

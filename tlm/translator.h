@@ -226,7 +226,9 @@ class translator final : public invalidation_target {
     void resolve(const translation_request& req, translation_result& r);
     // The IOTLB and, on a miss, the walk, for a request whose context and PASID entries passed;
     // `source` (nullptr: none) is the request's entry of the checked-source table.
-    // Inline in its two callers: the IOTLB hit of every translation that is no repeat.
+    // Inline in its two callers: the IOTLB hit of every translation that is no repeat. pasid and
+    // fpd by reference: a checked source's are read where they are used, not kept across the
+    // IOTLB's call.
     [[gnu::always_inline]] void translate_checked(const translation_request& req, const pasid_info& p,
                                                   const uint32_t& pasid, const access_type& access, const bool& fpd,
                                                   checked_source* source, translation_result& r);

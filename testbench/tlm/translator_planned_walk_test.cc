@@ -270,6 +270,23 @@ class PlannedNestedWalk : public Translator {
         const auto* pde = tr->psc().peek(paging_structure_cache::stage::first, 1, 5, 2, k_warm, slot);
         return pde != nullptr ? pde->next_table : 0;
     }
+    // A lookup of the leaf table's second-stage PDE makes the output's the older one; returns the
+    // leaf table's GPA.
+    uint64_t make_output_pde_older() {
+        const uint64_t tables = leaf_table_gpa();
+        EXPECT_NE(tables, 0u);
+        EXPECT_NE(tr->psc().lookup(paging_structure_cache::stage::second, 1, 0, 2, tables), nullptr);
+        return tables;
+    }
+    // With two second-stage PDEs cached (ss_psc_entries = 2): the output's is the more recently
+    // used one, so a third fill evicts the leaf table's (`tables`).
+    void expect_output_pde_newer(uint64_t tables) {
+        using stage = paging_structure_cache::stage;
+        tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});  // evicts the least recently used
+        uint32_t slot = 0;
+        EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
+        EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+    }
 };
 
 TEST_F(PlannedNestedWalk, AnswersFromWarmCachesWithThreeReads) {
@@ -317,16 +334,10 @@ TEST_F(PlannedNestedWalk, HitsAreMadeMostRecentlyUsed) {
     start();
     map(1, k_fs_urw | k_ad);
     warm();
-    using stage = paging_structure_cache::stage;
-    const uint64_t tables = leaf_table_gpa();
-    ASSERT_NE(tables, 0u);
-    ASSERT_NE(tr->psc().lookup(stage::second, 1, 0, 2, tables), nullptr);  // the output's PDE now the older
+    const uint64_t tables = make_output_pde_older();
     ASSERT_TRUE(page(1, 0).ok());
     EXPECT_EQ(tr->stats().walk_accesses, 3u);
-    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});  // evicts the least recently used
-    uint32_t slot = 0;
-    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
-    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+    expect_output_pde_newer(tables);
 }
 
 // Walks that find the PDEs the last one used (nothing in the caches changed since) leave the LRU
@@ -348,12 +359,7 @@ TEST_F(PlannedNestedWalk, RepeatedWalksKeepTheLruOrder) {
     EXPECT_EQ(st.fs_psc_hits, 3u);
     EXPECT_EQ(st.ss_psc_hits, 6u);
     EXPECT_EQ(st.ss_psc_misses, 0u);
-    using stage = paging_structure_cache::stage;
-    const uint64_t tables = leaf_table_gpa();
-    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});  // evicts the least recently used
-    uint32_t slot = 0;
-    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
-    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+    expect_output_pde_newer(leaf_table_gpa());
 }
 
 // A lookup between two walks changes the LRU order: the next walk touches its PDEs again, so the
@@ -365,15 +371,10 @@ TEST_F(PlannedNestedWalk, WalkAfterAnotherLookupTouchesItsPdesAgain) {
     map(2, k_fs_urw | k_ad);
     warm();
     ASSERT_TRUE(page(1, 0).ok());
-    using stage = paging_structure_cache::stage;
-    const uint64_t tables = leaf_table_gpa();
-    ASSERT_NE(tr->psc().lookup(stage::second, 1, 0, 2, tables), nullptr);  // the output's PDE now the older
+    const uint64_t tables = make_output_pde_older();
     ASSERT_TRUE(page(2, 0).ok());
     EXPECT_EQ(tr->stats().walk_accesses, 6u);
-    tr->psc().fill(stage::second, 1, 0, 2, 0x1'0000'0000, {0x5000, 0});
-    uint32_t slot = 0;
-    EXPECT_EQ(tr->psc().peek(stage::second, 1, 0, 2, tables, slot), nullptr);
-    EXPECT_NE(tr->psc().peek(stage::second, 1, 0, 2, k_out, slot), nullptr);
+    expect_output_pde_newer(tables);
 }
 
 // A cached PDE refilled with another table between two walks: the next walk reads below the new one.
