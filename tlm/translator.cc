@@ -357,7 +357,9 @@ inline void translator::walk_planned_and_fill(const translation_request& req, ch
         walk_and_fill(req, *c.p, c.pasid, c.access, c.fpd, vpn, &c, r);
         return;
     }
-    // The answer first: nothing of the walk is live across the fill's call.
+    // fill_walked() of a 4 KiB page, its key from the plan, the answer before the fill's call so
+    // that nothing of the walk is live across it (spelled out: sharing fill_walked() with the page
+    // size and key as parameters costs this path 3 to 7 instructions).
     r.walk_accesses += reads;
     m_stats.walk_accesses += reads;
     r.out_addr = w.out_addr;
